@@ -1,0 +1,51 @@
+use crate::{Address, Amount, Label, TokenInfo, TxHash};
+
+/// Dense id of an address in a store's dictionary.
+pub type AddrId = u32;
+/// Dense id of an asset; [`NATIVE_ASSET`] is the chain's native coin.
+pub type AssetId = u32;
+/// Index of a transfer in chain order (block, tx index, position).
+pub type TransferId = u64;
+
+/// The native coin (ETH or BTC) always has asset id 0.
+pub const NATIVE_ASSET: AssetId = 0;
+
+/// One transfer as the taint engine sees it: ids only, fixed size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferRow {
+    pub src: AddrId,
+    pub dst: AddrId,
+    pub asset: AssetId,
+    pub amount: Amount,
+    pub block: u64,
+    pub timestamp: i64,
+    pub tx_index: u32,
+    /// [`crate::Position::sub_index`] of the record.
+    pub sub_index: u32,
+}
+
+/// Read-only view of a transfer graph. Implemented by the on-disk store (and
+/// by in-memory graphs in tests); walked by the taint engine, which therefore
+/// never touches files.
+///
+/// Contract: transfer ids are dense `0..transfer_count()` and ascending ids are
+/// chain order, so "later than" is a comparison of ids. `outgoing`/`incoming`
+/// yield ids in ascending order.
+pub trait TransferGraph {
+    fn address_count(&self) -> usize;
+    fn transfer_count(&self) -> u64;
+    fn transfer(&self, id: TransferId) -> TransferRow;
+    fn outgoing(&self, addr: AddrId) -> impl Iterator<Item = TransferId> + '_;
+    fn incoming(&self, addr: AddrId) -> impl Iterator<Item = TransferId> + '_;
+    fn address(&self, id: AddrId) -> Address;
+    fn lookup(&self, addr: &Address) -> Option<AddrId>;
+    fn tx_hash(&self, id: TransferId) -> TxHash;
+    fn asset_count(&self) -> usize;
+    /// `None` for [`NATIVE_ASSET`].
+    fn token(&self, asset: AssetId) -> Option<TokenInfo>;
+    fn labels(&self, addr: AddrId) -> Vec<Label>;
+    /// Bitcoin inputs: the transfer (an output record) this input spends, if known.
+    fn spent_output(&self, _input: TransferId) -> Option<TransferId> {
+        None
+    }
+}

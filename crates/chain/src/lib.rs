@@ -1,0 +1,157 @@
+//! Chain-neutral vocabulary of the trace engine.
+//!
+//! Everything here is plain data plus parsing: no I/O. Ingest produces
+//! [`TransferRecord`]s, the store persists them and exposes them back through
+//! [`TransferGraph`], the taint engine walks that trait.
+
+mod address;
+mod amount;
+mod graph;
+mod label;
+
+pub use address::{Address, AddressError, TxHash};
+pub use amount::{parse_decimal_units, Amount, AmountError};
+pub use ethnum::U256;
+pub use graph::{AddrId, AssetId, TransferGraph, TransferId, TransferRow, NATIVE_ASSET};
+pub use label::{Category, Label};
+
+use serde::{Deserialize, Serialize};
+
+/// The chain a record belongs to. Ethereum is an account chain, Bitcoin a UTXO chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Chain {
+    Ethereum,
+    Bitcoin,
+}
+
+impl Chain {
+    /// Ticker of the chain's native coin; also the asset key used in reports.
+    pub fn native_symbol(self) -> &'static str {
+        match self {
+            Chain::Ethereum => "ETH",
+            Chain::Bitcoin => "BTC",
+        }
+    }
+}
+
+/// What moves: the chain's native coin or a token identified by its contract.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Asset {
+    Native(Chain),
+    Token(Address),
+}
+
+impl Asset {
+    /// Stable key used in JSON reports: `ETH`/`BTC`, or the token contract address.
+    pub fn key(&self) -> String {
+        match self {
+            Asset::Native(c) => c.native_symbol().to_string(),
+            Asset::Token(a) => a.to_string(),
+        }
+    }
+}
+
+/// Token metadata as found in ethereum-etl's `tokens.csv`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub address: Address,
+    pub symbol: String,
+    pub name: String,
+    pub decimals: Option<u8>,
+}
+
+/// How a record sits inside its transaction.
+///
+/// The position is part of the chain-order key (block, tx index, position) and,
+/// with the tx hash, the idempotency key that makes re-ingest a no-op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Position {
+    /// Ethereum: the transaction's own value transfer (comes before its logs).
+    NativeValue,
+    /// Ethereum: an ERC-20 `Transfer` log.
+    Log(u32),
+    /// Bitcoin: input `n` of the transaction, spending `spends`.
+    Input { index: u32, spends: OutPoint },
+    /// Bitcoin: output `n` of the transaction.
+    Output(u32),
+}
+
+impl Position {
+    /// Dense sort/dedup key within a transaction: native value first, then logs;
+    /// inputs before outputs.
+    pub fn sub_index(&self) -> u32 {
+        match *self {
+            Position::NativeValue => 0,
+            Position::Log(i) => i.saturating_add(1),
+            Position::Input { index, .. } => index,
+            Position::Output(i) => (1 << 31) | i,
+        }
+    }
+}
+
+/// Reference to a transaction output (UTXO).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OutPoint {
+    pub tx: TxHash,
+    pub index: u32,
+}
+
+/// One normalised value movement: the single shape every importer (files and
+/// RPC alike) produces.
+///
+/// Bitcoin transactions become a small star around a transaction node
+/// (`Address::Tx`): one record per input (spender address -> tx node, carrying
+/// the spent outpoint) and one per output (tx node -> receiver). This keeps
+/// UTXO semantics — a spend moves exactly the outputs it names — inside an
+/// ordinary directed transfer graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRecord {
+    pub chain: Chain,
+    pub block: u64,
+    /// Unix seconds (UTC) of the block.
+    pub timestamp: i64,
+    pub tx_hash: TxHash,
+    pub tx_index: u32,
+    pub position: Position,
+    pub from: Address,
+    pub to: Address,
+    pub asset: Asset,
+    pub amount: Amount,
+}
+
+impl TransferRecord {
+    /// Chain order: (block, tx index, position within the tx).
+    pub fn order_key(&self) -> (u64, u32, u32) {
+        (self.block, self.tx_index, self.position.sub_index())
+    }
+
+    /// Idempotency key: re-ingesting the same record must not duplicate it.
+    pub fn dedup_key(&self) -> (TxHash, u32) {
+        (self.tx_hash, self.position.sub_index())
+    }
+}
+
+/// Where an importer stands in one source (a file, an RPC endpoint), persisted
+/// atomically with the data it covers so that a restart resumes exactly there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceCursor {
+    /// Stable name of the source, e.g. the canonical file path or `eth-rpc:<url>`.
+    pub source: String,
+    /// Importer-defined position: records consumed for a file, next block for RPC.
+    pub position: u64,
+}
+
+/// Where importers put what they read. The store's appender implements it;
+/// importers never know about files on disk, so files and RPC share one path.
+pub trait TransferSink {
+    type Error: std::error::Error + Send + Sync + 'static;
+    fn token(&mut self, token: TokenInfo) -> Result<(), Self::Error>;
+    /// Records whose [`TransferRecord::dedup_key`] is already stored are ignored.
+    fn transfer(&mut self, record: TransferRecord) -> Result<(), Self::Error>;
+    /// Make everything pushed so far durable together with `cursor`, atomically:
+    /// after a crash either both are there or neither is.
+    fn checkpoint(&mut self, cursor: &SourceCursor) -> Result<(), Self::Error>;
+    /// The last checkpointed position of `source`, if any.
+    fn resume_position(&self, source: &str) -> Option<u64>;
+}

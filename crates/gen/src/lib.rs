@@ -1,0 +1,1 @@
+//! Deterministic generator of laundering scenarios as ethereum-etl CSVs with ground-truth labels

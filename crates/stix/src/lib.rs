@@ -1,0 +1,1 @@
+//! STIX 2.1 object model, validation, patterns, TLP markings and content importers

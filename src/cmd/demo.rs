@@ -1,0 +1,8 @@
+//! `tripoint demo` (being built; see the open issue).
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`tripoint demo` is not available in this build yet")
+}

@@ -1,0 +1,8 @@
+//! `tripoint eval` (being built; see the open issue).
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`tripoint eval` is not available in this build yet")
+}

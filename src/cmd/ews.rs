@@ -1,0 +1,15 @@
+//! `tripoint ews` (being built; see the open issue).
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`tripoint ews` is not available in this build yet")
+}
+
+#[derive(clap::Args)]
+pub struct BenchArgs {}
+
+pub fn bench(_args: BenchArgs) -> anyhow::Result<()> {
+    anyhow::bail!("`tripoint bench ews` is not available in this build yet")
+}

@@ -1,0 +1,15 @@
+//! One module per subcommand. Each exports `Args` (clap) and `run`; engines
+//! with a benchmark also export `BenchArgs` and `bench`.
+
+pub mod bench;
+pub mod demo;
+pub mod eval;
+pub mod ews;
+pub mod gen;
+pub mod ingest;
+pub mod intel;
+pub mod labels;
+pub mod screen;
+pub mod serve;
+pub mod trace;
+pub mod util;

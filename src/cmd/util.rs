@@ -1,0 +1,63 @@
+//! Small helpers shared by subcommands: logging, progress bars, resource figures.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+pub fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[allow(dead_code)]
+/// A progress bar on stderr; indicatif hides it when stderr is not a terminal,
+/// so scripts and CI logs stay clean.
+pub fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:>12} [{bar:30}] {human_pos}/{human_len} ({per_sec}, eta {eta})",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// A spinner for work of unknown length (e.g. following a chain head).
+#[allow(dead_code)]
+pub fn spinner(what: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {human_pos} ({per_sec})")
+            .expect("static template"),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Peak resident set size of this process (VmHWM), in bytes; Linux only.
+#[allow(dead_code)]
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+}
+
+/// Where the shared real-data folder is, if present (`../shared/data` beside the checkout,
+/// or `TRIPOINT_SHARED_DATA`).
+#[allow(dead_code)]
+pub fn shared_data_dir() -> Option<std::path::PathBuf> {
+    if let Ok(p) = std::env::var("TRIPOINT_SHARED_DATA") {
+        let p = std::path::PathBuf::from(p);
+        return p.is_dir().then_some(p);
+    }
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    here.is_dir().then_some(here)
+}

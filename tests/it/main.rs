@@ -1,0 +1,10 @@
+//! The one integration-test binary: drives the real `tripoint` binary and the
+//! library crates end to end. One module per area.
+
+mod common;
+mod ews;
+mod gen;
+mod ingest;
+mod intel;
+mod store;
+mod trace;
