@@ -1,0 +1,395 @@
+//! Live Ethereum over JSON-RPC: native transfers from `eth_getBlockByNumber`
+//! (full transactions), success flags from `eth_getBlockReceipts`, ERC-20
+//! `Transfer` logs from `eth_getLogs`; follows the head with a cursor.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tripoint_chain::{SourceCursor, TransferSink, TxHash};
+
+use crate::eth_etl::{native_record, token_record};
+use crate::parse::{amount, eth_address, hex_bytes, tx_hash, uint};
+use crate::{ImportSummary, IngestError};
+
+/// keccak256("Transfer(address,address,uint256)").
+pub const TRANSFER_TOPIC: &str =
+    "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
+
+/// A minimal blocking JSON-RPC 2.0 client over HTTP.
+pub struct RpcClient {
+    agent: ureq::Agent,
+    url: String,
+    next_id: u64,
+    /// `eth_getBlockReceipts` is not served everywhere; once refused we fall
+    /// back to one `eth_getTransactionReceipt` per transaction.
+    block_receipts_supported: bool,
+}
+
+impl RpcClient {
+    pub fn new(url: &str) -> Self {
+        RpcClient {
+            agent: ureq::AgentBuilder::new()
+                .timeout_connect(Duration::from_secs(10))
+                .timeout(Duration::from_secs(60))
+                .build(),
+            url: url.to_string(),
+            next_id: 1,
+            block_receipts_supported: true,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn err(&self, message: impl Into<String>) -> IngestError {
+        IngestError::Rpc {
+            url: self.url.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// Call `method`; a JSON-RPC error comes back as `Ok(Err((code, message)))`.
+    fn call_raw(
+        &mut self,
+        method: &str,
+        params: Value,
+    ) -> Result<Result<Value, (i64, String)>, IngestError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let resp = self
+            .agent
+            .post(&self.url)
+            .send_json(body)
+            .map_err(|e| self.err(format!("{method}: {e}")))?;
+        let v: Value = resp
+            .into_json()
+            .map_err(|e| self.err(format!("{method}: response is not JSON: {e}")))?;
+        if let Some(e) = v.get("error") {
+            let code = e.get("code").and_then(Value::as_i64).unwrap_or(0);
+            let msg = e
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            return Ok(Err((code, msg)));
+        }
+        v.get("result")
+            .cloned()
+            .map(Ok)
+            .ok_or_else(|| self.err(format!("{method}: response has neither result nor error")))
+    }
+
+    fn call(&mut self, method: &str, params: Value) -> Result<Value, IngestError> {
+        match self.call_raw(method, params)? {
+            Ok(v) => Ok(v),
+            Err((code, msg)) => Err(self.err(format!("{method}: error {code}: {msg}"))),
+        }
+    }
+
+    pub fn block_number(&mut self) -> Result<u64, IngestError> {
+        let v = self.call("eth_blockNumber", json!([]))?;
+        quantity(&v).map_err(|m| self.err(format!("eth_blockNumber: {m}")))
+    }
+
+    /// Success flag of every transaction of `block` (by hash).
+    fn receipts(
+        &mut self,
+        block: u64,
+        txs: &[TxHash],
+    ) -> Result<HashMap<TxHash, Receipt>, IngestError> {
+        let mut ok = HashMap::new();
+        if txs.is_empty() {
+            return Ok(ok);
+        }
+        if self.block_receipts_supported {
+            match self.call_raw("eth_getBlockReceipts", json!([format!("0x{block:x}")]))? {
+                Ok(Value::Array(rs)) => {
+                    for r in &rs {
+                        let (h, s) = receipt(r)
+                            .map_err(|m| self.err(format!("eth_getBlockReceipts({block}): {m}")))?;
+                        ok.insert(h, s);
+                    }
+                    return Ok(ok);
+                }
+                Ok(other) => {
+                    return Err(self.err(format!(
+                        "eth_getBlockReceipts({block}): not an array: {other}"
+                    )))
+                }
+                // Method not found / not supported: fall back for good.
+                Err((-32601, _)) | Err((-32600, _)) => self.block_receipts_supported = false,
+                Err((code, msg)) => {
+                    return Err(self.err(format!(
+                        "eth_getBlockReceipts({block}): error {code}: {msg}"
+                    )))
+                }
+            }
+        }
+        for h in txs {
+            let r = self.call("eth_getTransactionReceipt", json!([h.to_string()]))?;
+            let (rh, s) = receipt(&r)
+                .map_err(|m| self.err(format!("eth_getTransactionReceipt({h}): {m}")))?;
+            ok.insert(rh, s);
+        }
+        Ok(ok)
+    }
+}
+
+fn quantity(v: &Value) -> Result<u64, String> {
+    v.as_str()
+        .ok_or_else(|| format!("{v} is not a hex quantity"))
+        .and_then(|s| uint(s.as_bytes()))
+}
+
+fn get<'a>(v: &'a Value, k: &str) -> Result<&'a Value, String> {
+    v.get(k).ok_or_else(|| format!("missing field '{k}'"))
+}
+
+fn get_str<'a>(v: &'a Value, k: &str) -> Result<&'a str, String> {
+    get(v, k)?
+        .as_str()
+        .ok_or_else(|| format!("field '{k}' is not a string"))
+}
+
+/// What a receipt adds to a transaction.
+#[derive(Clone, Copy)]
+struct Receipt {
+    succeeded: bool,
+    contract_created: Option<[u8; 20]>,
+}
+
+fn receipt(r: &Value) -> Result<(TxHash, Receipt), String> {
+    let h = tx_hash(get_str(r, "transactionHash")?.as_bytes())?;
+    // Pre-Byzantium receipts have no status: the transaction succeeded.
+    let succeeded = match r.get("status").and_then(Value::as_str) {
+        None => true,
+        Some(s) => uint(s.as_bytes())? == 1,
+    };
+    let contract_created = match r.get("contractAddress").and_then(Value::as_str) {
+        Some(a) => Some(eth_address(a.as_bytes())?),
+        None => None,
+    };
+    Ok((
+        h,
+        Receipt {
+            succeeded,
+            contract_created,
+        },
+    ))
+}
+
+/// Where to read and how to follow.
+#[derive(Debug, Clone)]
+pub struct RpcOptions {
+    /// First block when the endpoint has no cursor yet (or a later start than it).
+    pub from_block: Option<u64>,
+    /// Last block to read (inclusive); stops there even with `follow`.
+    pub to_block: Option<u64>,
+    /// Keep polling for new blocks instead of stopping at the head.
+    pub follow: bool,
+    /// Stay this many blocks behind the head (reorg safety).
+    pub confirmations: u64,
+    pub poll: Duration,
+    /// Blocks per `eth_getLogs` call and per checkpoint.
+    pub batch_blocks: u64,
+    /// Blocks done so far, for a progress display.
+    pub blocks_done: Option<Arc<AtomicU64>>,
+}
+
+impl Default for RpcOptions {
+    fn default() -> Self {
+        RpcOptions {
+            from_block: None,
+            to_block: None,
+            follow: false,
+            confirmations: 0,
+            poll: Duration::from_secs(2),
+            batch_blocks: 100,
+            blocks_done: None,
+        }
+    }
+}
+
+/// The cursor name of an endpoint.
+pub fn rpc_source(url: &str) -> String {
+    format!("eth-rpc:{url}")
+}
+
+/// Read blocks `[start, end]` into the sink (not checkpointed).
+fn read_range<S: TransferSink>(
+    c: &mut RpcClient,
+    start: u64,
+    end: u64,
+    sink: &mut S,
+    summary: &mut ImportSummary,
+) -> Result<(), IngestError> {
+    let mut times = HashMap::new();
+    let mut tx_index_ok: HashMap<TxHash, bool> = HashMap::new();
+    let mut native = Vec::new();
+    for n in start..=end {
+        let b = c.call("eth_getBlockByNumber", json!([format!("0x{n:x}"), true]))?;
+        if b.is_null() {
+            return Err(c.err(format!("eth_getBlockByNumber({n}): block not found")));
+        }
+        let bad = |m: String| IngestError::Rpc {
+            url: c.url.clone(),
+            message: format!("eth_getBlockByNumber({n}): {m}"),
+        };
+        let ts = get(&b, "timestamp").and_then(quantity).map_err(bad)? as i64;
+        times.insert(n, ts);
+        let txs = get(&b, "transactions")
+            .map_err(bad)?
+            .as_array()
+            .ok_or_else(|| bad("transactions is not an array".into()))?
+            .clone();
+        let mut hashes = Vec::with_capacity(txs.len());
+        let mut parsed = Vec::with_capacity(txs.len());
+        for t in &txs {
+            let p = (|| -> Result<_, String> {
+                let h = tx_hash(get_str(t, "hash")?.as_bytes())?;
+                let idx = u32::try_from(quantity(get(t, "transactionIndex")?)?)
+                    .map_err(|_| "transactionIndex too large")?;
+                let from = eth_address(get_str(t, "from")?.as_bytes())?;
+                let to = match t.get("to").and_then(Value::as_str) {
+                    Some(s) => Some(eth_address(s.as_bytes())?),
+                    None => None,
+                };
+                let value = amount(get_str(t, "value")?.as_bytes())?;
+                Ok((h, idx, from, to, value))
+            })()
+            .map_err(bad)?;
+            hashes.push(p.0);
+            parsed.push(p);
+        }
+        // Every transaction's receipt: failed ones move no value, creations
+        // credit the contract they create (the same rules as ethereum-etl files).
+        let receipts = c.receipts(n, &hashes)?;
+        for (h, idx, from, to, value) in parsed {
+            let r = receipts
+                .get(&h)
+                .copied()
+                .ok_or_else(|| c.err(format!("block {n}: no receipt for transaction {h}")))?;
+            let ok = r.succeeded;
+            tx_index_ok.insert(h, ok);
+            let to = match to.or(r.contract_created) {
+                Some(t) => t,
+                None => {
+                    summary.no_value_rows += 1;
+                    continue;
+                }
+            };
+            match native_record(n, ts, h, idx, from, to, value, ok) {
+                Some(r) => native.push(r),
+                None => summary.no_value_rows += 1,
+            }
+        }
+        summary.rows_read += 1;
+    }
+    for r in native.drain(..) {
+        summary.transfers += 1;
+        sink.transfer(r).map_err(IngestError::sink)?;
+    }
+    let logs = c.call(
+        "eth_getLogs",
+        json!([{"fromBlock": format!("0x{start:x}"), "toBlock": format!("0x{end:x}"), "topics": [TRANSFER_TOPIC]}]),
+    )?;
+    let logs = logs
+        .as_array()
+        .ok_or_else(|| c.err("eth_getLogs: result is not an array"))?;
+    for l in logs {
+        let rec = (|| -> Result<_, String> {
+            if l.get("removed").and_then(Value::as_bool) == Some(true) {
+                return Ok(None);
+            }
+            let topics = get(l, "topics")?
+                .as_array()
+                .ok_or("topics is not an array")?;
+            let data = get_str(l, "data")?;
+            // ERC-721 Transfer shares the topic but indexes the token id (4 topics, no data): not fungible value.
+            if topics.len() != 3 {
+                return Ok(None);
+            }
+            let topic_addr = |t: &Value| -> Result<[u8; 20], String> {
+                let w: [u8; 32] = t
+                    .as_str()
+                    .and_then(|s| hex_bytes::<32>(s.as_bytes()))
+                    .ok_or_else(|| format!("topic {t} is not 32 bytes"))?;
+                Ok(w[12..].try_into().expect("20 bytes"))
+            };
+            let from = topic_addr(&topics[1])?;
+            let to = topic_addr(&topics[2])?;
+            let value = amount(data.as_bytes())?;
+            let token = eth_address(get_str(l, "address")?.as_bytes())?;
+            let block = quantity(get(l, "blockNumber")?)?;
+            let hash = tx_hash(get_str(l, "transactionHash")?.as_bytes())?;
+            let tx_index = u32::try_from(quantity(get(l, "transactionIndex")?)?)
+                .map_err(|_| "transactionIndex too large")?;
+            let log_index =
+                u32::try_from(quantity(get(l, "logIndex")?)?).map_err(|_| "logIndex too large")?;
+            let ts = *times
+                .get(&block)
+                .ok_or_else(|| format!("log of block {block} outside the requested range"))?;
+            if tx_index_ok.get(&hash) == Some(&false) {
+                return Ok(None);
+            }
+            Ok(Some(token_record(
+                block, ts, hash, tx_index, log_index, token, from, to, value,
+            )))
+        })()
+        .map_err(|m| c.err(format!("eth_getLogs({start}..{end}): {m}")))?;
+        if let Some(r) = rec {
+            summary.transfers += 1;
+            sink.transfer(r).map_err(IngestError::sink)?;
+        }
+    }
+    Ok(())
+}
+
+/// Follow an endpoint: read from the cursor (or `from_block`) to the head minus
+/// `confirmations`, checkpointing `next block` after every batch; with
+/// `follow`, keep polling. `stop` is checked between batches.
+pub fn import_eth_rpc<S: TransferSink>(
+    client: &mut RpcClient,
+    opts: &RpcOptions,
+    sink: &mut S,
+    stop: &dyn Fn() -> bool,
+) -> Result<ImportSummary, IngestError> {
+    let source = rpc_source(client.url());
+    let mut next = sink
+        .resume_position(&source)
+        .unwrap_or(0)
+        .max(opts.from_block.unwrap_or(0));
+    let mut summary = ImportSummary::default();
+    loop {
+        let head = client.block_number()?;
+        let mut target = head.checked_sub(opts.confirmations);
+        if let Some(t) = opts.to_block {
+            target = target.map(|x| x.min(t));
+        }
+        if let Some(target) = target {
+            while next <= target && !stop() {
+                let end = target.min(next + opts.batch_blocks.max(1) - 1);
+                read_range(client, next, end, sink, &mut summary)?;
+                sink.checkpoint(&SourceCursor {
+                    source: source.clone(),
+                    position: end + 1,
+                })
+                .map_err(IngestError::sink)?;
+                if let Some(c) = &opts.blocks_done {
+                    c.fetch_add(end + 1 - next, Ordering::Relaxed);
+                }
+                next = end + 1;
+            }
+        }
+        let done = opts.to_block.is_some_and(|t| next > t);
+        if done || !opts.follow || stop() {
+            return Ok(summary);
+        }
+        std::thread::sleep(opts.poll);
+    }
+}

@@ -1,0 +1,163 @@
+//! Opening input files: transparent gzip, and a byte counter for progress bars.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::IngestError;
+
+/// Counts bytes read from the underlying file (compressed bytes for `.gz`),
+/// publishing them in batches to keep the hot loop free of atomics.
+struct CountingReader<R> {
+    inner: R,
+    counter: Option<Arc<AtomicU64>>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(c) = &self.counter {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// The stable name a file's cursor is stored under: `file:` + its canonical path.
+pub fn canonical_source(path: &Path) -> Result<String, IngestError> {
+    let p = path.canonicalize().map_err(|e| IngestError::Io {
+        file: path.display().to_string(),
+        source: e,
+    })?;
+    Ok(format!("file:{}", p.display()))
+}
+
+/// Open `path` for reading, gunzipping when it starts with the gzip magic
+/// (whatever its name), counting raw bytes into `counter`.
+pub(crate) fn open(
+    path: &Path,
+    counter: Option<Arc<AtomicU64>>,
+) -> Result<Box<dyn Read + Send>, IngestError> {
+    let io_err = |e| IngestError::Io {
+        file: path.display().to_string(),
+        source: e,
+    };
+    let mut f = File::open(path).map_err(io_err)?;
+    let mut magic = [0u8; 2];
+    let n = read_up_to(&mut f, &mut magic).map_err(io_err)?;
+    let head = io::Cursor::new(magic[..n].to_vec());
+    let raw = CountingReader {
+        inner: head.chain(f),
+        counter,
+    };
+    let raw = BufReader::with_capacity(1 << 20, raw);
+    if n == 2 && magic == [0x1f, 0x8b] {
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::bufread::MultiGzDecoder::new(raw),
+        )))
+    } else {
+        Ok(Box::new(raw))
+    }
+}
+
+fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// A short name for error messages: the path as the user gave it.
+pub(crate) fn display_name(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// A CSV file with its header resolved by name (trimmed, case-insensitive).
+pub(crate) struct CsvFile {
+    rdr: csv::Reader<Box<dyn Read + Send>>,
+    header: Vec<String>,
+    pub name: String,
+}
+
+/// One step of reading a CSV file.
+pub(crate) enum CsvRow {
+    /// A record was read into the buffer; its 1-based line.
+    Row(u64),
+    /// The line is not valid CSV for this header (e.g. wrong field count).
+    Malformed(u64, String),
+    End,
+}
+
+impl CsvFile {
+    pub fn open(path: &Path, counter: Option<Arc<AtomicU64>>) -> Result<Self, IngestError> {
+        let name = display_name(path);
+        let reader = open(path, counter)?;
+        let mut rdr = csv::ReaderBuilder::new()
+            .buffer_capacity(1 << 20)
+            .from_reader(reader);
+        let header = rdr
+            .byte_headers()
+            .map_err(|e| csv_fatal(&name, e))?
+            .iter()
+            .map(|h| {
+                String::from_utf8_lossy(h)
+                    .trim()
+                    .trim_start_matches('\u{feff}')
+                    .to_ascii_lowercase()
+            })
+            .collect();
+        Ok(CsvFile { rdr, header, name })
+    }
+
+    pub fn col(&self, name: &str) -> Result<usize, IngestError> {
+        self.opt_col(name)
+            .ok_or_else(|| IngestError::MissingColumn {
+                file: self.name.clone(),
+                column: name.to_string(),
+            })
+    }
+
+    pub fn opt_col(&self, name: &str) -> Option<usize> {
+        let name = name.trim().to_ascii_lowercase();
+        self.header.iter().position(|h| *h == name)
+    }
+
+    pub fn column_name(&self, i: usize) -> &str {
+        &self.header[i]
+    }
+
+    pub fn next(&mut self, rec: &mut csv::ByteRecord) -> Result<CsvRow, IngestError> {
+        match self.rdr.read_byte_record(rec) {
+            Ok(true) => Ok(CsvRow::Row(rec.position().map_or(0, |p| p.line()))),
+            Ok(false) => Ok(CsvRow::End),
+            Err(e) => match e.kind() {
+                csv::ErrorKind::Io(_) => Err(csv_fatal(&self.name, e)),
+                _ => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    Ok(CsvRow::Malformed(line, e.to_string()))
+                }
+            },
+        }
+    }
+}
+
+fn csv_fatal(name: &str, e: csv::Error) -> IngestError {
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => IngestError::Io {
+            file: name.to_string(),
+            source,
+        },
+        other => IngestError::BadLine {
+            file: name.to_string(),
+            line: 1,
+            message: format!("{other:?}"),
+        },
+    }
+}
