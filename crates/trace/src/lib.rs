@@ -1,1 +1,16 @@
-//! Taint propagation (poison, haircut, FIFO, LIFO, TIHO), laundering patterns, clustering and screening over a transfer graph; no I/O
+//! Taint propagation (poison, haircut, FIFO, LIFO, TIHO), laundering
+//! patterns, follow-the-money reports, clustering and screening over any
+//! [`tripoint_chain::TransferGraph`]. No I/O: callers hand in a graph (the
+//! on-disk store, or a [`MemGraph`]) and get plain data back.
+
+pub mod fxhash;
+mod mem;
+pub mod spam;
+pub mod taint;
+
+pub use mem::MemGraph;
+pub use spam::{SpamReason, SpamRules};
+pub use taint::{
+    default_terminals, trace, Flow, Node, Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig,
+    TraceError, TraceResult, Traversal,
+};

@@ -1,0 +1,259 @@
+//! Hand-computed examples of each policy, spam, limits and the swap rule.
+
+use tripoint_chain::{
+    Address, Amount, Asset, Category, Chain, Label, Position, TokenInfo, TransferGraph,
+    TransferRecord, TxHash,
+};
+use tripoint_trace::{trace, MemGraph, SpamReason, TaintPolicy, TraceConfig};
+
+fn a(name: &str) -> Address {
+    // Distinct, readable test addresses: the name's bytes, zero-padded.
+    let mut b = [0u8; 20];
+    for (i, c) in name.bytes().enumerate().take(20) {
+        b[i] = c;
+    }
+    Address::Eth(b)
+}
+
+fn eth(from: &str, to: &str, amount: u64, block: u64) -> TransferRecord {
+    TransferRecord {
+        chain: Chain::Ethereum,
+        block,
+        timestamp: block as i64 * 100,
+        tx_hash: TxHash([block as u8; 32]),
+        tx_index: 0,
+        position: Position::NativeValue,
+        from: a(from),
+        to: a(to),
+        asset: Asset::Native(Chain::Ethereum),
+        amount: Amount::from(amount),
+    }
+}
+
+fn tok(
+    token: &Address,
+    from: &Address,
+    to: &Address,
+    amount: u64,
+    block: u64,
+    log: u32,
+) -> TransferRecord {
+    TransferRecord {
+        chain: Chain::Ethereum,
+        block,
+        timestamp: block as i64 * 100,
+        tx_hash: TxHash([block as u8; 32]),
+        tx_index: 0,
+        position: Position::Log(log),
+        from: from.clone(),
+        to: to.clone(),
+        asset: Asset::Token(token.clone()),
+        amount: Amount::from(amount),
+    }
+}
+
+fn carried_to(g: &MemGraph, r: &tripoint_trace::TraceResult, to: &str) -> Vec<u64> {
+    let id = g.lookup(&a(to)).unwrap();
+    r.flows
+        .iter()
+        .filter(|f| g.transfer(f.id).dst == id)
+        .map(|f| f.carried.as_u64())
+        .collect()
+}
+
+fn mixed_account() -> MemGraph {
+    MemGraph::build(
+        vec![
+            eth("clean", "A", 100, 1),
+            eth("S", "early", 10, 2),
+            eth("S", "A", 100, 3),
+            eth("A", "B", 50, 4),
+            eth("A", "D", 150, 5),
+        ],
+        vec![],
+        vec![],
+    )
+}
+
+fn run(g: &MemGraph, policy: TaintPolicy, from: i64) -> tripoint_trace::TraceResult {
+    let mut cfg = TraceConfig::new(policy, vec![g.lookup(&a("S")).unwrap()]);
+    cfg.from = from;
+    trace(g, &cfg).unwrap()
+}
+
+#[test]
+fn each_policy_splits_a_mixed_balance_as_defined() {
+    let g = mixed_account();
+    let expect = [
+        (TaintPolicy::Poison, 50, 150),
+        (TaintPolicy::Haircut, 25, 75),
+        (TaintPolicy::Fifo, 0, 100),
+        (TaintPolicy::Lifo, 50, 50),
+        (TaintPolicy::Tiho, 50, 50),
+    ];
+    for (policy, to_b, to_d) in expect {
+        let r = run(&g, policy, 250);
+        let nonzero = |v: u64| if v == 0 { vec![] } else { vec![v] };
+        assert_eq!(carried_to(&g, &r, "B"), nonzero(to_b), "{policy:?} to B");
+        assert_eq!(carried_to(&g, &r, "D"), vec![to_d], "{policy:?} to D");
+        // The payment before the start time is not tainted.
+        assert!(
+            r.node(g.lookup(&a("early")).unwrap()).is_none(),
+            "{policy:?}"
+        );
+        if policy != TaintPolicy::Poison {
+            let t = &r.totals[&0];
+            assert_eq!(t.seeded, Amount::from(100u8));
+            assert!(t.reconciles(), "{policy:?} {t:?}");
+        }
+    }
+    // Without a start time the early payment is tainted too.
+    let r = run(&g, TaintPolicy::Haircut, i64::MIN);
+    assert_eq!(carried_to(&g, &r, "early"), vec![10]);
+}
+
+#[test]
+fn terminals_stop_the_walk_and_count_as_exited() {
+    let records = vec![
+        eth("S", "X", 100, 1),
+        eth("X", "exch", 60, 2),
+        eth("exch", "Y", 60, 3),
+        eth("X", "Z", 40, 4),
+    ];
+    let labels = vec![Label {
+        address: a("exch"),
+        label: "Exchange hot wallet".into(),
+        category: Category::Exchange,
+        source: "test".into(),
+    }];
+    let g = MemGraph::build(records, vec![], labels);
+    let mut cfg = TraceConfig::new(TaintPolicy::Haircut, vec![g.lookup(&a("S")).unwrap()]);
+    let r = trace(&g, &cfg).unwrap();
+    let t = &r.totals[&0];
+    assert_eq!(t.exited, Amount::from(60u8));
+    assert_eq!(t.held, Amount::from(40u8));
+    assert!(r.node(g.lookup(&a("Y")).unwrap()).is_none());
+    cfg.walk_terminals = true;
+    let r = trace(&g, &cfg).unwrap();
+    assert!(r.node(g.lookup(&a("Y")).unwrap()).is_some());
+    // Hop limit: Z is two hops away.
+    cfg.walk_terminals = false;
+    cfg.max_hops = 1;
+    let r = trace(&g, &cfg).unwrap();
+    let t = &r.totals[&0];
+    assert_eq!(t.beyond_hops, Amount::from(100u8));
+    assert!(t.reconciles());
+}
+
+#[test]
+fn spam_never_carries_taint() {
+    let usdt = Address::parse("0xdac17f958d2ee523a2206206994597c13d831ec7").unwrap();
+    let fake_usdt = a("fakeusdt");
+    let fake_eth = a("fakeeth");
+    // Look-alike of "dest": same first two and last two bytes.
+    let dest = a("dest");
+    let mut look = match dest.clone() {
+        Address::Eth(b) => b,
+        _ => unreachable!(),
+    };
+    look[5] = 0xee;
+    let look = Address::Eth(look);
+    let seed = a("S");
+    let x = a("X");
+    let records = vec![
+        tok(&usdt, &seed, &x, 1_000, 1, 0),
+        tok(&usdt, &x, &dest, 400, 2, 0),
+        tok(&usdt, &x, &look, 0, 3, 0),
+        tok(&fake_usdt, &x, &look, 500, 4, 0),
+        tok(&fake_eth, &x, &a("other"), 500, 5, 0),
+        tok(&usdt, &x, &look, 100, 6, 0),
+    ];
+    let tokens = vec![
+        TokenInfo {
+            address: usdt.clone(),
+            symbol: "USDT".into(),
+            name: "Tether".into(),
+            decimals: Some(6),
+        },
+        TokenInfo {
+            address: fake_usdt,
+            symbol: "UЅDT".into(),
+            name: "Tether".into(),
+            decimals: Some(6),
+        },
+        TokenInfo {
+            address: fake_eth,
+            symbol: "ETH".into(),
+            name: "Ether".into(),
+            decimals: Some(18),
+        },
+    ];
+    let g = MemGraph::build(records, tokens, vec![]);
+    for policy in TaintPolicy::ALL {
+        let r = trace(
+            &g,
+            &TraceConfig::new(policy, vec![g.lookup(&seed).unwrap()]),
+        )
+        .unwrap();
+        let reasons: Vec<_> = r.spam.iter().map(|s| s.reason.clone()).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                SpamReason::ZeroValue,
+                SpamReason::NonAsciiSymbol,
+                SpamReason::FakeNative,
+                SpamReason::LookAlikeAddress
+            ],
+            "{policy:?}"
+        );
+        assert!(r.node(g.lookup(&look).unwrap()).is_none(), "{policy:?}");
+        assert!(
+            r.node(g.lookup(&a("other")).unwrap()).is_none(),
+            "{policy:?}"
+        );
+        assert!(r.node(g.lookup(&dest).unwrap()).is_some(), "{policy:?}");
+        if policy != TaintPolicy::Poison {
+            for t in r.totals.values() {
+                assert!(t.reconciles(), "{policy:?} {t:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn dex_swap_carries_taint_across_assets_value_weighted() {
+    let stk = a("stk-token");
+    let weth = Address::parse("0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2").unwrap();
+    let (seed, x, router) = (a("S"), a("X"), a("router"));
+    let records = vec![
+        tok(&stk, &seed, &x, 600, 1, 0),
+        tok(&stk, &a("clean"), &x, 400, 2, 0),
+        // One swap transaction: 1000 STK in (60% tainted), 2000 WETH out.
+        tok(&stk, &x, &router, 1_000, 3, 0),
+        tok(&weth, &router, &x, 2_000, 3, 1),
+        tok(&weth, &x, &a("Y"), 2_000, 4, 0),
+    ];
+    let labels = vec![Label {
+        address: router.clone(),
+        label: "Uniswap router".into(),
+        category: Category::Dex,
+        source: "test".into(),
+    }];
+    let g = MemGraph::build(records, vec![], labels);
+    let r = trace(
+        &g,
+        &TraceConfig::new(TaintPolicy::Haircut, vec![g.lookup(&seed).unwrap()]),
+    )
+    .unwrap();
+    assert_eq!(r.swaps.len(), 1);
+    assert_eq!(carried_to(&g, &r, "Y"), vec![1_200]);
+    let stk_id = (0..g.asset_count() as u32)
+        .find(|&i| g.token(i).is_some_and(|t| t.address == stk))
+        .unwrap();
+    let weth_id = (0..g.asset_count() as u32)
+        .find(|&i| g.token(i).is_some_and(|t| t.address == weth))
+        .unwrap();
+    assert_eq!(r.totals[&stk_id].swapped_out, Amount::from(600u16));
+    assert_eq!(r.totals[&weth_id].swapped_in, Amount::from(1_200u16));
+    assert!(r.totals.values().all(|t| t.reconciles()));
+}
