@@ -1,0 +1,1 @@
+//! Secrets: argon2id hashes at rest.

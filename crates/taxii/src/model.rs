@@ -1,0 +1,223 @@
+//! What the store needs to know about a STIX object version, and the pure
+//! rules deciding whether a new version may be stored: exact duplicates are
+//! accepted silently, only the creator versions an object, `revoked` is final.
+
+use serde_json::Value;
+
+/// TAXII timestamps: RFC 3339 UTC with exactly six fractional digits.
+pub fn format_micros(us: i64) -> String {
+    let secs = us.div_euclid(1_000_000);
+    let nanos = (us.rem_euclid(1_000_000) * 1000) as u32;
+    match chrono::DateTime::from_timestamp(secs, nanos) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        None => "1970-01-01T00:00:00.000000Z".to_string(),
+    }
+}
+
+/// Parse an RFC 3339 timestamp (STIX or TAXII) to microseconds since the epoch.
+pub fn parse_micros(s: &str) -> Option<i64> {
+    let t = chrono::DateTime::parse_from_rfc3339(s).ok()?;
+    // Sub-microsecond digits are dropped: TAXII compares at microsecond precision.
+    Some(t.timestamp_micros())
+}
+
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// How far an object's TLP marking restricts who may read it. Ordered: a
+/// partner cleared for `Red` may also read `AmberStrict`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Restriction {
+    /// Anything readable by every partner with `read` on the collection.
+    Open = 0,
+    /// TLP:AMBER+STRICT: only partners explicitly cleared for it.
+    AmberStrict = 1,
+    /// TLP:RED (1.0 or 2.0): only partners explicitly cleared for red.
+    Red = 2,
+}
+
+impl Restriction {
+    pub fn as_i16(self) -> i16 {
+        self as i16
+    }
+    pub fn from_i16(v: i16) -> Self {
+        match v {
+            2 => Restriction::Red,
+            1 => Restriction::AmberStrict,
+            _ => Restriction::Open,
+        }
+    }
+}
+
+/// TLP marking-definition ids (TLP 1.0 as listed in STIX 2.1 §7.2.1, TLP 2.0 as
+/// published by OASIS) that require explicit clearance.
+const TLP_RED_IDS: [&str; 2] = [
+    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
+    "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+];
+const TLP_AMBER_STRICT_IDS: [&str; 1] = ["marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"];
+
+/// The restriction implied by an object's `object_marking_refs` (strictest wins).
+pub fn restriction_of<S: AsRef<str>>(markings: &[S]) -> Restriction {
+    markings
+        .iter()
+        .map(|m| {
+            let m = m.as_ref();
+            if TLP_RED_IDS.contains(&m) {
+                Restriction::Red
+            } else if TLP_AMBER_STRICT_IDS.contains(&m) {
+                Restriction::AmberStrict
+            } else {
+                Restriction::Open
+            }
+        })
+        .max()
+        .unwrap_or(Restriction::Open)
+}
+
+/// One object version as the store keeps it.
+#[derive(Clone, Debug)]
+pub struct NewVersion {
+    pub id: String,
+    pub type_: String,
+    pub spec_version: String,
+    /// `modified`, else `created`, in microseconds; `None` for objects with
+    /// neither (SCOs), whose version becomes their `date_added`.
+    pub version_us: Option<i64>,
+    /// Identity id of the creator (the `created_by_ref`, or the posting partner for SCOs).
+    pub creator: String,
+    pub restriction: Restriction,
+    pub revoked: bool,
+    /// The object as JSON text, stored and served verbatim.
+    pub body: String,
+}
+
+/// What the store already holds for one id in one collection.
+#[derive(Clone, Debug)]
+pub struct ExistingVersion {
+    pub version_us: i64,
+    pub creator: String,
+    pub revoked: bool,
+    pub body: String,
+}
+
+/// The outcome of the versioning rules for one new version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Insert,
+    /// The very same version is already stored: success, nothing written.
+    Duplicate,
+    Refuse(String),
+}
+
+/// The versioning rules, with no I/O: the backends call this inside their write
+/// transaction with what they hold for the id.
+pub fn decide(existing: &[ExistingVersion], new: &NewVersion) -> Decision {
+    if let Some(first) = existing.first() {
+        if existing.iter().any(|e| e.creator != new.creator) || first.creator != new.creator {
+            return Decision::Refuse(format!(
+                "only the creator ({}) may add versions of {}",
+                first.creator, new.id
+            ));
+        }
+    }
+    match new.version_us {
+        Some(v) => {
+            if let Some(same) = existing.iter().find(|e| e.version_us == v) {
+                return if same_json(&same.body, &new.body) {
+                    Decision::Duplicate
+                } else {
+                    Decision::Refuse(format!(
+                        "a different object with id {} and version {} is already stored",
+                        new.id,
+                        format_micros(v)
+                    ))
+                };
+            }
+            if let Some(rev) = existing.iter().find(|e| e.revoked) {
+                if v > rev.version_us || !new.revoked {
+                    return Decision::Refuse(format!(
+                        "{} is revoked; a revoked object cannot be versioned",
+                        new.id
+                    ));
+                }
+            }
+            Decision::Insert
+        }
+        None => {
+            if existing.iter().any(|e| same_json(&e.body, &new.body)) {
+                Decision::Duplicate
+            } else {
+                Decision::Insert
+            }
+        }
+    }
+}
+
+fn same_json(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (
+        serde_json::from_str::<Value>(a),
+        serde_json::from_str::<Value>(b),
+    ) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(version: i64, creator: &str, revoked: bool, body: &str) -> NewVersion {
+        NewVersion {
+            id: "indicator--1".into(),
+            type_: "indicator".into(),
+            spec_version: "2.1".into(),
+            version_us: Some(version),
+            creator: creator.into(),
+            restriction: Restriction::Open,
+            revoked,
+            body: body.into(),
+        }
+    }
+    fn e(n: &NewVersion) -> ExistingVersion {
+        ExistingVersion {
+            version_us: n.version_us.unwrap(),
+            creator: n.creator.clone(),
+            revoked: n.revoked,
+            body: n.body.clone(),
+        }
+    }
+
+    #[test]
+    fn first_version_is_inserted_duplicate_is_accepted_conflict_refused() {
+        let a = v(1, "identity--a", false, r#"{"x":1,"y":2}"#);
+        assert_eq!(decide(&[], &a), Decision::Insert);
+        let same_reordered = v(1, "identity--a", false, r#"{"y":2,"x":1}"#);
+        assert_eq!(decide(&[e(&a)], &same_reordered), Decision::Duplicate);
+        let different = v(1, "identity--a", false, r#"{"x":3}"#);
+        assert!(matches!(decide(&[e(&a)], &different), Decision::Refuse(_)));
+        assert_eq!(decide(&[e(&a)], &v(2, "identity--a", false, "{}")), Decision::Insert);
+    }
+
+    #[test]
+    fn only_the_creator_versions_and_revoked_is_final() {
+        let a = v(1, "identity--a", false, "{}");
+        assert!(matches!(decide(&[e(&a)], &v(2, "identity--b", false, "{}")), Decision::Refuse(m) if m.contains("creator")));
+        let revoked = v(2, "identity--a", true, r#"{"revoked":true}"#);
+        assert!(matches!(decide(&[e(&a), e(&revoked)], &v(3, "identity--a", false, "{}")), Decision::Refuse(m) if m.contains("revoked")));
+        assert!(matches!(decide(&[e(&a), e(&revoked)], &v(3, "identity--a", true, "{}")), Decision::Refuse(_)));
+    }
+
+    #[test]
+    fn timestamps_round_trip_at_microsecond_precision() {
+        let us = parse_micros("2024-03-01T12:34:56.123456Z").unwrap();
+        assert_eq!(format_micros(us), "2024-03-01T12:34:56.123456Z");
+        assert_eq!(format_micros(parse_micros("2024-03-01T12:34:56.1Z").unwrap()), "2024-03-01T12:34:56.100000Z");
+        assert!(parse_micros("2024-13-01T00:00:00Z").is_none());
+    }
+}

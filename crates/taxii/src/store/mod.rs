@@ -1,0 +1,308 @@
+//! Storage of object versions, status resources and the audit log, behind one
+//! trait with two backends that behave identically: SQLite (embedded default,
+//! WAL) and PostgreSQL (`postgres://` URLs).
+//!
+//! Objects are keyed (collection, id, version). `date_added` is in
+//! microseconds and strictly increasing per collection, so it is a unique
+//! keyset cursor: a page of GET objects is one index range scan of
+//! `(collection, date_added)`, O(page) whatever the collection's size.
+//! `is_first`/`is_last` flags, maintained on write, make the default
+//! `match[version]=last` filter a column test rather than a per-id aggregate.
+
+mod postgres;
+mod sqlite;
+
+pub use self::postgres::PostgresStore;
+pub use self::sqlite::SqliteStore;
+
+use crate::model::{NewVersion, Restriction};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("storage URL `{url}`: {reason}")]
+    Url { url: String, reason: String },
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+/// Which versions of each object a query returns (OR of the set members;
+/// `all` overrides the rest).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VersionFilter {
+    pub first: bool,
+    pub last: bool,
+    pub all: bool,
+    pub at: Vec<i64>,
+}
+
+impl VersionFilter {
+    pub fn last() -> Self {
+        VersionFilter {
+            last: true,
+            ..Default::default()
+        }
+    }
+    pub fn all() -> Self {
+        VersionFilter {
+            all: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// Who is reading: objects above `max_restriction` are visible only to their creator.
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub identity: String,
+    pub max_restriction: Restriction,
+}
+
+/// One page request over one collection. AND across fields, OR within a field.
+#[derive(Clone, Debug)]
+pub struct ObjectQuery {
+    pub collection: String,
+    /// Exclusive lower bound on date_added (µs): `added_after`, or the `next` cursor.
+    pub added_after: Option<i64>,
+    pub ids: Vec<String>,
+    pub types: Vec<String>,
+    pub versions: VersionFilter,
+    pub spec_versions: Vec<String>,
+    pub viewer: Viewer,
+    pub limit: usize,
+    /// Whether to load object bodies (objects) or only metadata (manifest, versions).
+    pub with_body: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub id: String,
+    pub version_us: i64,
+    pub date_added: i64,
+    pub spec_version: String,
+    pub creator: String,
+    pub body: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Page {
+    pub rows: Vec<Row>,
+    /// Whether more matching rows exist after the last one returned.
+    pub more: bool,
+}
+
+/// What happened to one submitted version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddOutcome {
+    Stored { date_added: i64, version_us: i64 },
+    Duplicate,
+    Refused(String),
+}
+
+/// A stored status resource (the JSON body is the TAXII status resource).
+#[derive(Clone, Debug)]
+pub struct StatusRecord {
+    pub id: String,
+    pub api_root: String,
+    pub partner: String,
+    pub created_us: i64,
+    pub body: String,
+}
+
+/// Status resources older than this are purged.
+pub const STATUS_RETENTION_US: i64 = 24 * 3600 * 1_000_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at_us: i64,
+    /// Partner id, or `-` when the request was not authenticated.
+    pub partner: String,
+    /// e.g. `get-objects`, `add-objects`, `delete-object`, `import`.
+    pub action: String,
+    /// `api_root/collection` or the resource path.
+    pub target: String,
+    pub object_ids: Vec<String>,
+    /// `ok`, or the HTTP status and reason of a refusal.
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub partner: Option<String>,
+    pub since_us: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+pub trait Store: Send + Sync {
+    /// Store versions into a collection in one transaction, applying
+    /// [`crate::model::decide`] to each; outcomes are in input order.
+    fn add(&self, collection: &str, items: &[NewVersion]) -> Result<Vec<AddOutcome>, StoreError>;
+    fn query(&self, q: &ObjectQuery) -> Result<Page, StoreError>;
+    /// Delete the versions of `id` a query selects; returns how many were removed.
+    fn delete(&self, collection: &str, id: &str, versions: &VersionFilter, spec_versions: &[String]) -> Result<usize, StoreError>;
+    fn count(&self, collection: &str) -> Result<u64, StoreError>;
+    fn put_status(&self, status: &StatusRecord) -> Result<(), StoreError>;
+    fn get_status(&self, id: &str) -> Result<Option<StatusRecord>, StoreError>;
+    fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
+    fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// Open the store a configuration's `storage` value names: `postgres://` or
+/// `postgresql://` URLs use PostgreSQL, anything else is a SQLite file path
+/// (optionally prefixed `sqlite://`), relative to `base_dir`.
+pub fn open(storage: &str, base_dir: &std::path::Path) -> Result<Box<dyn Store>, StoreError> {
+    if storage.starts_with("postgres://") || storage.starts_with("postgresql://") {
+        Ok(Box::new(PostgresStore::open(storage, 8)?))
+    } else {
+        let path = storage.strip_prefix("sqlite://").unwrap_or(storage);
+        let path = base_dir.join(path);
+        Ok(Box::new(SqliteStore::open(&path, 8)?))
+    }
+}
+
+/// A bind parameter of the shared SQL.
+#[derive(Clone, Debug)]
+pub(crate) enum Param {
+    Text(String),
+    Int(i64),
+    Small(i16),
+}
+
+/// Build the page query shared by both backends; `ph(n)` renders the n-th
+/// (1-based) placeholder in the backend's syntax.
+pub(crate) fn page_sql(q: &ObjectQuery, ph: &dyn Fn(usize) -> String) -> (String, Vec<Param>) {
+    let mut params = vec![Param::Text(q.collection.clone())];
+    let mut sql = format!(
+        "SELECT id, version_us, date_added, spec_version, creator, {} FROM objects WHERE collection = {}",
+        if q.with_body { "body" } else { "NULL" },
+        ph(1)
+    );
+    let mut push = |sql: &mut String, p: Param| {
+        params.push(p);
+        let s = ph(params.len());
+        sql.push_str(&s);
+    };
+    if let Some(after) = q.added_after {
+        sql.push_str(" AND date_added > ");
+        push(&mut sql, Param::Int(after));
+    }
+    sql.push_str(" AND (restriction <= ");
+    push(&mut sql, Param::Small(q.viewer.max_restriction.as_i16()));
+    sql.push_str(" OR creator = ");
+    push(&mut sql, Param::Text(q.viewer.identity.clone()));
+    sql.push(')');
+    for (column, values) in [("id", &q.ids), ("type", &q.types), ("spec_version", &q.spec_versions)] {
+        if values.is_empty() {
+            continue;
+        }
+        sql.push_str(&format!(" AND {column} IN ("));
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            push(&mut sql, Param::Text(v.clone()));
+        }
+        sql.push(')');
+    }
+    version_sql(&q.versions, &mut sql, &mut push);
+    sql.push_str(" ORDER BY date_added LIMIT ");
+    push(&mut sql, Param::Int(q.limit as i64 + 1));
+    (sql, params)
+}
+
+fn version_sql(v: &VersionFilter, sql: &mut String, push: &mut dyn FnMut(&mut String, Param)) {
+    if v.all {
+        return;
+    }
+    let mut terms: Vec<String> = Vec::new();
+    if v.first {
+        terms.push("is_first".into());
+    }
+    if v.last {
+        terms.push("is_last".into());
+    }
+    let mut parts = terms.join(" OR ");
+    if !v.at.is_empty() {
+        if !parts.is_empty() {
+            parts.push_str(" OR ");
+        }
+        parts.push_str("version_us IN (");
+        for (i, t) in v.at.iter().enumerate() {
+            if i > 0 {
+                parts.push_str(", ");
+            }
+            push(&mut parts, Param::Int(*t));
+        }
+        parts.push(')');
+    }
+    if parts.is_empty() {
+        // An empty filter matches nothing rather than everything.
+        parts.push_str("1 = 0");
+    }
+    sql.push_str(&format!(" AND ({parts})"));
+}
+
+/// Delete's selection of one id's versions, shared SQL.
+pub(crate) fn delete_sql(
+    collection: &str,
+    id: &str,
+    versions: &VersionFilter,
+    spec_versions: &[String],
+    ph: &dyn Fn(usize) -> String,
+) -> (String, Vec<Param>) {
+    let mut params = vec![Param::Text(collection.to_string()), Param::Text(id.to_string())];
+    let mut sql = format!("DELETE FROM objects WHERE collection = {} AND id = {}", ph(1), ph(2));
+    let mut push = |sql: &mut String, p: Param| {
+        params.push(p);
+        let s = ph(params.len());
+        sql.push_str(&s);
+    };
+    if !spec_versions.is_empty() {
+        sql.push_str(" AND spec_version IN (");
+        for (i, v) in spec_versions.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            push(&mut sql, Param::Text(v.clone()));
+        }
+        sql.push(')');
+    }
+    version_sql(versions, &mut sql, &mut push);
+    (sql, params)
+}
+
+/// Schema, shared by both backends (types chosen to mean the same in both).
+pub(crate) const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS objects (
+        collection TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version_us BIGINT NOT NULL,
+        date_added BIGINT NOT NULL,
+        spec_version TEXT NOT NULL,
+        type TEXT NOT NULL,
+        restriction SMALLINT NOT NULL,
+        creator TEXT NOT NULL,
+        revoked BOOLEAN NOT NULL,
+        is_first BOOLEAN NOT NULL,
+        is_last BOOLEAN NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (collection, id, version_us))",
+    "CREATE UNIQUE INDEX IF NOT EXISTS objects_by_date_added ON objects (collection, date_added)",
+    "CREATE TABLE IF NOT EXISTS collection_clock (
+        collection TEXT PRIMARY KEY,
+        last_added BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS status (
+        id TEXT PRIMARY KEY,
+        api_root TEXT NOT NULL,
+        partner TEXT NOT NULL,
+        created_us BIGINT NOT NULL,
+        body TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS status_by_age ON status (created_us)",
+];
+
+#[cfg(test)]
+mod tests;

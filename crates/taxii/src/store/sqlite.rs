@@ -1,0 +1,305 @@
+//! SQLite backend: one writer connection (SQLite allows one writer at a time;
+//! `BEGIN IMMEDIATE` makes the date_added clock race-free) and a small pool of
+//! reader connections, which WAL lets run beside the writer.
+
+use super::{
+    delete_sql, page_sql, AddOutcome, AuditEntry, AuditFilter, ObjectQuery, Page, Param, Row,
+    StatusRecord, Store, StoreError, VersionFilter, SCHEMA, STATUS_RETENTION_US,
+};
+use crate::model::{decide, now_micros, Decision, ExistingVersion, NewVersion};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+const AUDIT_SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_us BIGINT NOT NULL,
+        partner TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        object_ids TEXT NOT NULL,
+        result TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at_us)",
+    "CREATE INDEX IF NOT EXISTS audit_by_partner ON audit (partner, at_us)",
+];
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // NORMAL in WAL mode is durable against application crashes and keeps
+    // commits cheap; an OS crash can lose only the last transactions.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(())
+}
+
+fn to_sql(p: &Param) -> rusqlite::types::Value {
+    match p {
+        Param::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        Param::Int(i) => rusqlite::types::Value::Integer(*i),
+        Param::Small(i) => rusqlite::types::Value::Integer(i64::from(*i)),
+    }
+}
+
+fn placeholder(n: usize) -> String {
+    format!("?{n}")
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path, readers: usize) -> Result<Self, StoreError> {
+        let writer = Connection::open(path)?;
+        configure(&writer)?;
+        for stmt in SCHEMA.iter().chain(AUDIT_SCHEMA) {
+            writer.execute(stmt, [])?;
+        }
+        let readers = (0..readers.max(1))
+            .map(|_| {
+                let c = Connection::open(path)?;
+                configure(&c)?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        for r in &self.readers {
+            if let Ok(g) = r.try_lock() {
+                return g;
+            }
+        }
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.readers[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn existing_versions(
+    tx: &rusqlite::Transaction<'_>,
+    collection: &str,
+    id: &str,
+) -> Result<Vec<ExistingVersion>, StoreError> {
+    let mut st = tx.prepare_cached(
+        "SELECT version_us, creator, revoked, body FROM objects WHERE collection = ?1 AND id = ?2 ORDER BY version_us",
+    )?;
+    let rows = st.query_map(params![collection, id], |r| {
+        Ok(ExistingVersion {
+            version_us: r.get(0)?,
+            creator: r.get(1)?,
+            revoked: r.get(2)?,
+            body: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+impl Store for SqliteStore {
+    fn add(&self, collection: &str, items: &[NewVersion]) -> Result<Vec<AddOutcome>, StoreError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut last_added: i64 = tx
+            .query_row(
+                "SELECT last_added FROM collection_clock WHERE collection = ?1",
+                [collection],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        let now = now_micros();
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let existing = existing_versions(&tx, collection, &item.id)?;
+            match decide(&existing, item) {
+                Decision::Duplicate => out.push(AddOutcome::Duplicate),
+                Decision::Refuse(reason) => out.push(AddOutcome::Refused(reason)),
+                Decision::Insert => {
+                    let date_added = now.max(last_added + 1);
+                    last_added = date_added;
+                    let version_us = item.version_us.unwrap_or(date_added);
+                    let is_first = existing.iter().all(|e| version_us < e.version_us);
+                    let is_last = existing.iter().all(|e| version_us > e.version_us);
+                    if is_first && !existing.is_empty() {
+                        tx.prepare_cached("UPDATE objects SET is_first = 0 WHERE collection = ?1 AND id = ?2 AND is_first")?
+                            .execute(params![collection, item.id])?;
+                    }
+                    if is_last && !existing.is_empty() {
+                        tx.prepare_cached("UPDATE objects SET is_last = 0 WHERE collection = ?1 AND id = ?2 AND is_last")?
+                            .execute(params![collection, item.id])?;
+                    }
+                    tx.prepare_cached(
+                        "INSERT INTO objects (collection, id, version_us, date_added, spec_version, type, restriction, creator, revoked, is_first, is_last, body)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    )?
+                    .execute(params![
+                        collection,
+                        item.id,
+                        version_us,
+                        date_added,
+                        item.spec_version,
+                        item.type_,
+                        item.restriction.as_i16(),
+                        item.creator,
+                        item.revoked,
+                        is_first,
+                        is_last,
+                        item.body
+                    ])?;
+                    out.push(AddOutcome::Stored {
+                        date_added,
+                        version_us,
+                    });
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO collection_clock (collection, last_added) VALUES (?1, ?2)
+             ON CONFLICT (collection) DO UPDATE SET last_added = excluded.last_added",
+            params![collection, last_added],
+        )?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn query(&self, q: &ObjectQuery) -> Result<Page, StoreError> {
+        let (sql, params) = page_sql(q, &placeholder);
+        let conn = self.reader();
+        let mut st = conn.prepare_cached(&sql)?;
+        let values: Vec<rusqlite::types::Value> = params.iter().map(to_sql).collect();
+        let mut rows = st
+            .query_map(rusqlite::params_from_iter(values), |r| {
+                Ok(Row {
+                    id: r.get(0)?,
+                    version_us: r.get(1)?,
+                    date_added: r.get(2)?,
+                    spec_version: r.get(3)?,
+                    creator: r.get(4)?,
+                    body: r.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = rows.len() > q.limit;
+        rows.truncate(q.limit);
+        Ok(Page { rows, more })
+    }
+
+    fn delete(
+        &self,
+        collection: &str,
+        id: &str,
+        versions: &VersionFilter,
+        spec_versions: &[String],
+    ) -> Result<usize, StoreError> {
+        let (sql, params) = delete_sql(collection, id, versions, spec_versions, &placeholder);
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let values: Vec<rusqlite::types::Value> = params.iter().map(to_sql).collect();
+        let n = tx.execute(&sql, rusqlite::params_from_iter(values))?;
+        // Re-derive the first/last flags of the versions that remain.
+        tx.execute(
+            "UPDATE objects SET
+               is_first = (version_us = (SELECT MIN(version_us) FROM objects o WHERE o.collection = ?1 AND o.id = ?2)),
+               is_last = (version_us = (SELECT MAX(version_us) FROM objects o WHERE o.collection = ?1 AND o.id = ?2))
+             WHERE collection = ?1 AND id = ?2",
+            params![collection, id],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    fn count(&self, collection: &str) -> Result<u64, StoreError> {
+        let conn = self.reader();
+        let n: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM objects WHERE collection = ?1",
+            [collection],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    fn put_status(&self, s: &StatusRecord) -> Result<(), StoreError> {
+        let conn = self.writer();
+        conn.prepare_cached("DELETE FROM status WHERE created_us < ?1")?
+            .execute([s.created_us - STATUS_RETENTION_US])?;
+        conn.prepare_cached(
+            "INSERT INTO status (id, api_root, partner, created_us, body) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+        )?
+        .execute(params![s.id, s.api_root, s.partner, s.created_us, s.body])?;
+        Ok(())
+    }
+
+    fn get_status(&self, id: &str) -> Result<Option<StatusRecord>, StoreError> {
+        let conn = self.reader();
+        let cutoff = now_micros() - STATUS_RETENTION_US;
+        let mut st = conn.prepare_cached(
+            "SELECT id, api_root, partner, created_us, body FROM status WHERE id = ?1 AND created_us >= ?2",
+        )?;
+        let found = st
+            .query_row(params![id, cutoff], |r| {
+                Ok(StatusRecord {
+                    id: r.get(0)?,
+                    api_root: r.get(1)?,
+                    partner: r.get(2)?,
+                    created_us: r.get(3)?,
+                    body: r.get(4)?,
+                })
+            })
+            .optional()?;
+        Ok(found)
+    }
+
+    fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO audit (at_us, partner, action, target, object_ids, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for e in entries {
+                let ids = serde_json::to_string(&e.object_ids).unwrap_or_else(|_| "[]".into());
+                st.execute(params![e.at_us, e.partner, e.action, e.target, ids, e.result])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.reader();
+        let mut st = conn.prepare_cached(
+            "SELECT at_us, partner, action, target, object_ids, result FROM audit
+             WHERE (?1 IS NULL OR partner = ?1) AND at_us >= ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let limit = f.limit.map(|l| l as i64).unwrap_or(i64::MAX);
+        let rows = st.query_map(
+            params![f.partner, f.since_us.unwrap_or(i64::MIN), limit],
+            |r| {
+                let ids: String = r.get(4)?;
+                Ok(AuditEntry {
+                    at_us: r.get(0)?,
+                    partner: r.get(1)?,
+                    action: r.get(2)?,
+                    target: r.get(3)?,
+                    object_ids: serde_json::from_str(&ids).unwrap_or_default(),
+                    result: r.get(5)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
