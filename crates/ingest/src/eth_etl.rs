@@ -30,13 +30,15 @@ struct TxMeta {
     succeeded: bool,
 }
 
-/// Keys are the first 8 bytes of keccak hashes: already uniform, so hashing
-/// them again would only cost time.
+/// The join map is keyed by a 64-bit fold of the 32-byte hash (a full key
+/// would triple its memory at 10^7 transactions). A fold collision would need
+/// ~2^32 transactions; the block number is checked on lookup as well.
 #[derive(Default)]
-struct PrefixHasher(u64);
-impl Hasher for PrefixHasher {
+struct FoldHasher(u64);
+impl Hasher for FoldHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // Spread the bits: synthetic exports use sequential hashes.
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
@@ -47,10 +49,12 @@ impl Hasher for PrefixHasher {
         self.0 = v;
     }
 }
-type PrefixMap<V> = HashMap<u64, V, BuildHasherDefault<PrefixHasher>>;
+type FoldMap<V> = HashMap<u64, V, BuildHasherDefault<FoldHasher>>;
 
-fn prefix(h: &TxHash) -> u64 {
-    u64::from_le_bytes(h.0[..8].try_into().expect("8 bytes"))
+fn fold(h: &TxHash) -> u64 {
+    h.0.chunks_exact(8).enumerate().fold(0u64, |acc, (i, w)| {
+        acc ^ u64::from_le_bytes(w.try_into().expect("8 bytes")).rotate_left(17 * i as u32)
+    })
 }
 
 /// Tx index given to token transfers whose transaction is not in the
@@ -271,7 +275,7 @@ pub(crate) fn token_record(
 /// What token transfers are joined against.
 #[derive(Default)]
 struct JoinIndex {
-    txs: PrefixMap<TxMeta>,
+    txs: FoldMap<TxMeta>,
     block_time: HashMap<u64, i64>,
 }
 
@@ -314,7 +318,7 @@ fn import_transactions<S: TransferSink>(
         if need_join {
             if let Ok(k) = &key {
                 join.txs.insert(
-                    prefix(&k.hash),
+                    fold(&k.hash),
                     TxMeta {
                         block: k.block,
                         tx_index: k.tx_index,
@@ -365,7 +369,7 @@ fn token_row(
     let hash = field(tx_hash(&rec[c.hash]), "transaction_hash")?;
     let log_index = field(uint32(&rec[c.log_index]), "log_index")?;
     let block = field(uint(&rec[c.block]), "block_number")?;
-    let (tx_index, timestamp) = match join.txs.get(&prefix(&hash)).filter(|m| m.block == block) {
+    let (tx_index, timestamp) = match join.txs.get(&fold(&hash)).filter(|m| m.block == block) {
         Some(m) if !m.succeeded => return Ok(None),
         Some(m) => (m.tx_index, join.block_time[&m.block]),
         None => match join.block_time.get(&block) {

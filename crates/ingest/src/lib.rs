@@ -291,3 +291,6 @@ impl TransferSink for VecSink {
         self.cursors.get(source).copied()
     }
 }
+
+#[cfg(test)]
+mod tests;

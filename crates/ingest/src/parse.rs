@@ -295,7 +295,7 @@ mod tests {
             amount(b"340282366920938463463374607431768211456").unwrap(),
             Amount::from(u128::MAX) + Amount::ONE
         );
-        let two200 = Amount::ONE << 200;
+        let two200: Amount = Amount::ONE << 200u32;
         assert_eq!(amount(two200.to_string().as_bytes()).unwrap(), two200);
         assert_eq!(amount(b"0x10").unwrap(), Amount::from(16u8));
         assert!(amount(b"12x").is_err());
