@@ -1,1 +1,489 @@
-//! On-disk, memory-mapped, columnar transfer-graph store with immutable segments, an atomic manifest and labels with provenance
+//! On-disk, memory-mapped, columnar transfer-graph store with immutable
+//! segments, an atomic manifest and labels with provenance.
+//!
+//! A store directory holds a `MANIFEST` (JSON) naming the live files: segment
+//! files (`seg-*.tps`, transfers in chain order with adjacency), address
+//! dictionary chunks (`dict-*.tpd`) and label files (`labels-*.jsonl`). Data
+//! files are immutable; every change writes new files and then replaces the
+//! manifest atomically, so readers and crashes only ever see a published state.
+//! See `docs/store.md` for the format.
+
+mod appender;
+mod dict;
+mod format;
+pub mod labels;
+mod manifest;
+mod segment;
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use thiserror::Error;
+use tripoint_chain::{
+    AddrId, Address, Asset, AssetId, Chain, Label, OutPoint, Position, TokenInfo, TransferGraph,
+    TransferId, TransferRecord, TransferRow, TxHash,
+};
+
+pub use appender::{AppendSummary, Appender};
+pub use format::FORMAT_VERSION;
+pub use labels::{LabelError, LabelFormat};
+
+use dict::DictChunk;
+use manifest::{LabelFileMeta, Manifest, MANIFEST};
+use segment::Segment;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}: not a tripoint store (no MANIFEST)")]
+    NoManifest(PathBuf),
+    #[error("{path}: bad manifest: {msg}")]
+    BadManifest { path: PathBuf, msg: String },
+    #[error(
+        "{path}: format version {found} is not supported (this build reads version {supported})"
+    )]
+    UnsupportedVersion {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("{path}: corrupt store file: {msg}")]
+    Corrupt { path: PathBuf, msg: String },
+    #[error("{0}: another writer holds the store lock")]
+    Locked(PathBuf),
+    #[error("store holds {store:?} data; cannot add a {record:?} record")]
+    MixedChains { store: Chain, record: Chain },
+    #[error("address dictionary is full ({0} addresses)")]
+    TooManyAddresses(u64),
+    #[error("an earlier checkpoint of this appender failed; reopen the store and append again")]
+    Poisoned,
+    #[error(transparent)]
+    Label(#[from] LabelError),
+}
+
+impl StoreError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Figures about a store, for `tripoint` reports and benchmarks.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoreStats {
+    pub transfers: u64,
+    pub addresses: u64,
+    /// Native coin included.
+    pub assets: u64,
+    pub segments: u64,
+    pub labels: u64,
+    /// Every live file plus the manifest.
+    pub bytes_on_disk: u64,
+    /// Segment bytes per transfer (address dictionary and labels excluded).
+    pub bytes_per_transfer: f64,
+    /// As `bytes_per_transfer`, also without the tx-hash table (32-byte hashes + hash index).
+    pub bytes_per_transfer_without_tx_hashes: f64,
+    pub dictionary_bytes: u64,
+    /// Cumulative over every append.
+    pub duplicates_skipped: u64,
+}
+
+#[derive(Default)]
+struct LabelIndex {
+    by_address: HashMap<Address, Vec<Label>>,
+    count: u64,
+}
+
+struct LabelState {
+    files: Vec<LabelFileMeta>,
+    index: Option<Arc<LabelIndex>>,
+}
+
+/// An opened store directory: a read-only snapshot of the manifest it was
+/// opened with. Segments and dictionaries are memory-mapped, nothing is parsed
+/// up front (labels load on first use).
+pub struct Store {
+    dir: PathBuf,
+    manifest: Manifest,
+    segments: Vec<Segment>,
+    /// `bases[i]` is the first transfer id of segment `i`; last entry = total.
+    bases: Vec<u64>,
+    dicts: Vec<DictChunk>,
+    address_count: u64,
+    labels: RwLock<LabelState>,
+}
+
+const LOCK_FILE: &str = "LOCK";
+
+impl Store {
+    /// Open an existing store; error if `dir` has no manifest.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        // A writer may publish and delete merged-away files between our reading
+        // the manifest and mapping them; then the newer manifest names files
+        // that exist, so retry a few times.
+        let mut attempt = 0;
+        loop {
+            let manifest =
+                Manifest::read(dir)?.ok_or_else(|| StoreError::NoManifest(dir.to_path_buf()))?;
+            match Store::from_manifest(dir, manifest) {
+                Err(StoreError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound && attempt < 5 =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Open a store, creating an empty one (directory and manifest) if needed.
+    pub fn open_or_create(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        if Manifest::read(dir)?.is_none() {
+            let lock = lock_dir(dir)?;
+            if Manifest::read(dir)?.is_none() {
+                Manifest::empty().publish(dir)?;
+            }
+            drop(lock);
+        }
+        Store::open(dir)
+    }
+
+    fn from_manifest(dir: &Path, manifest: Manifest) -> Result<Store, StoreError> {
+        let mut segments = Vec::with_capacity(manifest.segments.len());
+        let mut bases = vec![0u64];
+        for meta in &manifest.segments {
+            let seg = Segment::open(&dir.join(&meta.file))?;
+            if seg.rows as u64 != meta.rows {
+                return Err(StoreError::Corrupt {
+                    path: dir.join(&meta.file),
+                    msg: format!("{} rows, manifest says {}", seg.rows, meta.rows),
+                });
+            }
+            bases.push(bases.last().unwrap() + seg.rows as u64);
+            segments.push(seg);
+        }
+        let mut dicts = Vec::with_capacity(manifest.dicts.len());
+        let mut next = 0u64;
+        for meta in &manifest.dicts {
+            let d = DictChunk::open(&dir.join(&meta.file))?;
+            if d.base as u64 != next || d.count != meta.count {
+                return Err(StoreError::Corrupt {
+                    path: dir.join(&meta.file),
+                    msg: "dictionary chunk does not continue the id range".into(),
+                });
+            }
+            next += d.count as u64;
+            dicts.push(d);
+        }
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            labels: RwLock::new(LabelState {
+                files: manifest.labels.clone(),
+                index: None,
+            }),
+            manifest,
+            segments,
+            bases,
+            dicts,
+            address_count: next,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The chain of the stored transfers (`None` while the store is empty).
+    pub fn chain(&self) -> Option<Chain> {
+        self.manifest.chain
+    }
+
+    /// Start appending. Takes the store's exclusive writer lock (released when
+    /// the appender is dropped); fails if another writer holds it.
+    pub fn appender(&self) -> Result<Appender, StoreError> {
+        Appender::new(&self.dir)
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        let seg_bytes: u64 = self.segments.iter().map(|s| s.bytes()).sum();
+        let hash_bytes: u64 = self.segments.iter().map(|s| s.tx_hash_bytes()).sum();
+        let dict_bytes: u64 = self.dicts.iter().map(|d| d.bytes()).sum();
+        let labels = self.labels.read().expect("labels lock");
+        let label_bytes: u64 = labels.files.iter().map(|l| l.bytes).sum();
+        let label_count: u64 = labels.files.iter().map(|l| l.count).sum();
+        let manifest_bytes = std::fs::metadata(self.dir.join(MANIFEST))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        let transfers = self.transfer_count();
+        let per = |b: u64| {
+            if transfers == 0 {
+                0.0
+            } else {
+                b as f64 / transfers as f64
+            }
+        };
+        StoreStats {
+            transfers,
+            addresses: self.address_count,
+            assets: self.manifest.tokens.len() as u64 + 1,
+            segments: self.segments.len() as u64,
+            labels: label_count,
+            bytes_on_disk: seg_bytes + dict_bytes + label_bytes + manifest_bytes,
+            bytes_per_transfer: per(seg_bytes),
+            bytes_per_transfer_without_tx_hashes: per(seg_bytes - hash_bytes),
+            dictionary_bytes: dict_bytes,
+            duplicates_skipped: self.manifest.duplicates_skipped,
+        }
+    }
+
+    /// The last checkpointed position of an importer's source.
+    pub fn resume_position(&self, source: &str) -> Option<u64> {
+        self.manifest.cursors.get(source).copied()
+    }
+
+    /// Add labels atomically (one new labels file + manifest swap). Labels
+    /// identical to stored ones (or repeated in the input) are skipped; returns
+    /// how many were added. Takes the writer lock for the duration.
+    pub fn import_labels(
+        &self,
+        labels: impl IntoIterator<Item = Label>,
+    ) -> Result<usize, StoreError> {
+        let lock = lock_dir(&self.dir)?;
+        // The snapshot may be stale: decide against what is on disk now.
+        let mut manifest =
+            Manifest::read(&self.dir)?.ok_or_else(|| StoreError::NoManifest(self.dir.clone()))?;
+        remove_orphans(&self.dir, &manifest)?;
+        let existing = labels::read_label_files(&self.dir, &manifest.labels)?;
+        let mut seen: HashSet<Label> = existing.iter().cloned().collect();
+        let fresh: Vec<Label> = labels
+            .into_iter()
+            .filter(|l| seen.insert(l.clone()))
+            .collect();
+        if !fresh.is_empty() {
+            manifest.generation += 1;
+            let file = format!("labels-{:08}.jsonl", manifest.generation);
+            let bytes = labels::write_label_file(&self.dir.join(&file), &fresh)?;
+            manifest.labels.push(LabelFileMeta {
+                file,
+                count: fresh.len() as u64,
+                bytes,
+            });
+            manifest.publish(&self.dir)?;
+        }
+        drop(lock);
+        let mut state = self.labels.write().expect("labels lock");
+        state.files = manifest.labels.clone();
+        state.index = Some(Arc::new(index_labels(
+            existing.into_iter().chain(fresh.iter().cloned()),
+        )));
+        Ok(fresh.len())
+    }
+
+    fn label_index(&self) -> Arc<LabelIndex> {
+        if let Some(ix) = &self.labels.read().expect("labels lock").index {
+            return ix.clone();
+        }
+        let mut state = self.labels.write().expect("labels lock");
+        if state.index.is_none() {
+            // A label file that cannot be read leaves the index empty; the
+            // error surfaces through `all_labels`, which the CLI uses.
+            let labels = labels::read_label_files(&self.dir, &state.files).unwrap_or_default();
+            state.index = Some(Arc::new(index_labels(labels)));
+        }
+        state.index.clone().expect("just set")
+    }
+
+    /// Labels on `addr`, in import order.
+    pub fn labels_of(&self, addr: &Address) -> Vec<Label> {
+        self.label_index()
+            .by_address
+            .get(addr)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every stored label, in import order (errors if a label file is unreadable).
+    pub fn all_labels(&self) -> Result<Vec<Label>, StoreError> {
+        let files = self.labels.read().expect("labels lock").files.clone();
+        labels::read_label_files(&self.dir, &files)
+    }
+
+    fn locate(&self, id: TransferId) -> (&Segment, u32) {
+        let s = self.bases.partition_point(|&b| b <= id) - 1;
+        (&self.segments[s], (id - self.bases[s]) as u32)
+    }
+
+    /// The full record behind a transfer id, as it was appended.
+    pub fn record(&self, id: TransferId) -> TransferRecord {
+        let (seg, local) = self.locate(id);
+        let row = seg.row(local);
+        let chain = self.manifest.chain.unwrap_or(Chain::Ethereum);
+        let position = match chain {
+            Chain::Ethereum if row.sub_index == 0 => Position::NativeValue,
+            Chain::Ethereum => Position::Log(row.sub_index - 1),
+            Chain::Bitcoin if row.sub_index & (1 << 31) != 0 => {
+                Position::Output(row.sub_index & !(1 << 31))
+            }
+            Chain::Bitcoin => Position::Input {
+                index: row.sub_index,
+                spends: seg.spend(local).unwrap_or(OutPoint {
+                    tx: TxHash::default(),
+                    index: 0,
+                }),
+            },
+        };
+        TransferRecord {
+            chain,
+            block: row.block,
+            timestamp: row.timestamp,
+            tx_hash: seg.tx_hash(local),
+            tx_index: row.tx_index,
+            position,
+            from: self.address(row.src),
+            to: self.address(row.dst),
+            asset: self.asset(row.asset),
+            amount: row.amount,
+        }
+    }
+
+    /// The asset behind an asset id.
+    pub fn asset(&self, id: AssetId) -> Asset {
+        match id {
+            0 => Asset::Native(self.manifest.chain.unwrap_or(Chain::Ethereum)),
+            _ => Asset::Token(self.manifest.tokens[id as usize - 1].address.clone()),
+        }
+    }
+
+    /// The id of the transfer stored under a dedup key, if any.
+    pub fn find(&self, tx: &TxHash, sub_index: u32) -> Option<TransferId> {
+        self.segments
+            .iter()
+            .zip(&self.bases)
+            .find_map(|(s, &b)| s.find(&tx.0, sub_index).map(|l| b + l as u64))
+    }
+}
+
+fn index_labels(labels: impl IntoIterator<Item = Label>) -> LabelIndex {
+    let mut ix = LabelIndex::default();
+    for l in labels {
+        ix.count += 1;
+        ix.by_address.entry(l.address.clone()).or_default().push(l);
+    }
+    ix
+}
+
+/// Take the directory's writer lock (advisory `flock`, released on drop or
+/// process death, so a crash never leaves a stale lock).
+pub(crate) fn lock_dir(dir: &Path) -> Result<File, StoreError> {
+    let path = dir.join(LOCK_FILE);
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::io(&path, e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io(&path, e)),
+    }
+}
+
+/// Delete data files no manifest references: leftovers of an append or label
+/// import that crashed before publishing. Caller holds the lock.
+pub(crate) fn remove_orphans(dir: &Path, manifest: &Manifest) -> Result<(), StoreError> {
+    let live: HashSet<&str> = manifest.live_files().into_iter().collect();
+    let entries = std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let ours = name.starts_with("seg-")
+            || name.starts_with("dict-")
+            || name.starts_with("labels-")
+            || name == "MANIFEST.tmp";
+        if ours && !live.contains(name) {
+            let p = entry.path();
+            std::fs::remove_file(&p).map_err(|e| StoreError::io(&p, e))?;
+        }
+    }
+    Ok(())
+}
+
+impl TransferGraph for Store {
+    fn address_count(&self) -> usize {
+        self.address_count as usize
+    }
+
+    fn transfer_count(&self) -> u64 {
+        *self.bases.last().expect("bases has a final entry")
+    }
+
+    fn transfer(&self, id: TransferId) -> TransferRow {
+        let (seg, local) = self.locate(id);
+        seg.row(local)
+    }
+
+    fn outgoing(&self, addr: AddrId) -> impl Iterator<Item = TransferId> + '_ {
+        self.segments
+            .iter()
+            .zip(&self.bases)
+            .flat_map(move |(s, &b)| s.outgoing(addr).iter().map(move |&l| b + l as u64))
+    }
+
+    fn incoming(&self, addr: AddrId) -> impl Iterator<Item = TransferId> + '_ {
+        self.segments
+            .iter()
+            .zip(&self.bases)
+            .flat_map(move |(s, &b)| s.incoming(addr).iter().map(move |&l| b + l as u64))
+    }
+
+    fn address(&self, id: AddrId) -> Address {
+        let c = self.dicts.partition_point(|d| d.base <= id) - 1;
+        let d = &self.dicts[c];
+        d.address(id - d.base)
+    }
+
+    fn lookup(&self, addr: &Address) -> Option<AddrId> {
+        let key = addr.as_key_bytes();
+        self.dicts.iter().find_map(|d| d.lookup(&key))
+    }
+
+    fn tx_hash(&self, id: TransferId) -> TxHash {
+        let (seg, local) = self.locate(id);
+        seg.tx_hash(local)
+    }
+
+    fn asset_count(&self) -> usize {
+        self.manifest.tokens.len() + 1
+    }
+
+    fn token(&self, asset: AssetId) -> Option<TokenInfo> {
+        let entry = self.manifest.tokens.get((asset as usize).checked_sub(1)?)?;
+        Some(entry.info.clone().unwrap_or_else(|| TokenInfo {
+            address: entry.address.clone(),
+            symbol: String::new(),
+            name: String::new(),
+            decimals: None,
+        }))
+    }
+
+    fn labels(&self, addr: AddrId) -> Vec<Label> {
+        self.labels_of(&self.address(addr))
+    }
+
+    fn spent_output(&self, input: TransferId) -> Option<TransferId> {
+        let (seg, local) = self.locate(input);
+        let op = seg.spend(local)?;
+        self.find(&op.tx, Position::Output(op.index).sub_index())
+    }
+}

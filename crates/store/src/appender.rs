@@ -1,0 +1,445 @@
+//! The single writer: buffers records columnar in memory, and at each
+//! checkpoint sorts, deduplicates, writes new immutable files, merges small
+//! segments and publishes a new manifest.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::{Path, PathBuf};
+
+use tripoint_chain::{
+    AddrId, Address, Asset, AssetId, Chain, Position, SourceCursor, TokenInfo, TransferGraph,
+    TransferRecord, TransferSink,
+};
+
+use crate::dict::DictKeys;
+use crate::manifest::{DictMeta, Manifest, SegmentMeta, TokenEntry};
+use crate::segment::{encode_amount, Row, SegData, TxEntry, NO_SPEND};
+use crate::{lock_dir, remove_orphans, Store, StoreError};
+
+/// Segments are merged with their predecessor while the predecessor is at most
+/// this many times larger (size tiers: O(log n) segments, each row rewritten
+/// O(log n) times).
+const TIER_RATIO: u64 = 4;
+/// Segments beyond this size are never merged by tiering (bounds merge memory).
+const MAX_MERGED_ROWS: u64 = 1 << 26;
+/// The appender's address cache is dropped after a checkpoint beyond this size;
+/// lookups then go to the mapped dictionary.
+const MAX_CACHED_ADDRESSES: usize = 1 << 22;
+
+/// What an appender did over its lifetime.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AppendSummary {
+    pub appended: u64,
+    pub duplicates_skipped: u64,
+    pub segments_written: u64,
+}
+
+/// FxHash: the appender hashes two addresses per record, so a cheap hasher matters.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64)
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64)
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64)
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// Appends transfers to a store. Holds the writer lock until dropped.
+/// Nothing is visible to readers (or durable) before [`TransferSink::checkpoint`]
+/// or [`Appender::finish`].
+pub struct Appender {
+    dir: PathBuf,
+    _lock: File,
+    /// Snapshot of the last published state.
+    store: Store,
+    manifest: Manifest,
+    addr_cache: FxMap<Address, AddrId>,
+    new_keys: DictKeys,
+    next_addr: u64,
+    token_ids: FxMap<Address, AssetId>,
+    tokens_dirty: bool,
+    pending: SegData,
+    summary: AppendSummary,
+    poisoned: bool,
+}
+
+enum SegPart {
+    Existing(usize),
+    Fresh(SegData),
+}
+
+enum DictPart {
+    Existing(usize),
+    Fresh(u32, DictKeys),
+}
+
+impl Appender {
+    pub(crate) fn new(dir: &Path) -> Result<Appender, StoreError> {
+        let lock = lock_dir(dir)?;
+        let store = Store::open(dir)?;
+        remove_orphans(dir, &store.manifest)?;
+        let manifest = store.manifest.clone();
+        let token_ids = manifest
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.address.clone(), i as AssetId + 1))
+            .collect();
+        Ok(Appender {
+            dir: dir.to_path_buf(),
+            _lock: lock,
+            next_addr: store.address_count,
+            store,
+            manifest,
+            addr_cache: FxMap::default(),
+            new_keys: DictKeys::new(),
+            token_ids,
+            tokens_dirty: false,
+            pending: SegData::default(),
+            summary: AppendSummary::default(),
+            poisoned: false,
+        })
+    }
+
+    fn addr_id(&mut self, addr: &Address) -> Result<AddrId, StoreError> {
+        if let Some(&id) = self.addr_cache.get(addr) {
+            return Ok(id);
+        }
+        let id = match self.store.lookup(addr) {
+            Some(id) => id,
+            None => {
+                if self.next_addr >= u32::MAX as u64 {
+                    return Err(StoreError::TooManyAddresses(self.next_addr));
+                }
+                self.new_keys.push(&addr.as_key_bytes());
+                self.next_addr += 1;
+                (self.next_addr - 1) as AddrId
+            }
+        };
+        self.addr_cache.insert(addr.clone(), id);
+        Ok(id)
+    }
+
+    fn token_id(&mut self, addr: &Address) -> AssetId {
+        if let Some(&id) = self.token_ids.get(addr) {
+            return id;
+        }
+        self.manifest.tokens.push(TokenEntry {
+            address: addr.clone(),
+            info: None,
+        });
+        self.tokens_dirty = true;
+        let id = self.manifest.tokens.len() as AssetId;
+        self.token_ids.insert(addr.clone(), id);
+        id
+    }
+
+    fn check_chain(&mut self, chain: Chain) -> Result<(), StoreError> {
+        match self.manifest.chain {
+            None => {
+                self.manifest.chain = Some(chain);
+                Ok(())
+            }
+            Some(c) if c == chain => Ok(()),
+            Some(c) => Err(StoreError::MixedChains {
+                store: c,
+                record: chain,
+            }),
+        }
+    }
+
+    /// Records buffered since the last checkpoint.
+    pub fn pending(&self) -> usize {
+        self.pending.rows.len()
+    }
+
+    /// Publish whatever is pending (without moving any cursor) and release the lock.
+    pub fn finish(mut self) -> Result<AppendSummary, StoreError> {
+        if self.poisoned {
+            return Err(StoreError::Poisoned);
+        }
+        if !self.pending.rows.is_empty() || self.new_keys.len() > 0 || self.tokens_dirty {
+            self.seal(None)?;
+        }
+        Ok(self.summary)
+    }
+
+    fn seal(&mut self, cursor: Option<&SourceCursor>) -> Result<(), StoreError> {
+        if self.poisoned {
+            return Err(StoreError::Poisoned);
+        }
+        // Any failure below leaves this appender's memory out of step with the
+        // disk; the published state is untouched, but refuse further use.
+        self.poisoned = true;
+        let pending = std::mem::take(&mut self.pending);
+        let (mut fresh, mut dups) = pending.normalize();
+        let stored_dups = self.drop_stored(&mut fresh);
+        if stored_dups > 0 {
+            dups += stored_dups;
+            fresh = fresh.normalize().0;
+        }
+        let appended = fresh.rows.len() as u64;
+
+        let mut m = self.manifest.clone();
+        m.generation += 1;
+        let gen = m.generation;
+
+        // Segments: place the new rows, keeping key ranges disjoint and ascending.
+        let old = &self.store.manifest.segments;
+        let mut parts: Vec<SegPart> = (0..old.len()).map(SegPart::Existing).collect();
+        if let Some((min, _)) = fresh.min_max_key() {
+            let first = old.partition_point(|s| s.max_key < min);
+            if first == old.len() {
+                parts.push(SegPart::Fresh(fresh));
+            } else {
+                // Late records: merge them with every segment from the first
+                // one they overlap, so ids stay dense and in chain order.
+                let mut merged = SegData::default();
+                for i in first..old.len() {
+                    merged = merged.concat(self.store.segments[i].load());
+                }
+                parts.truncate(first);
+                let (merged, d) = merged.concat(fresh).normalize();
+                dups += d;
+                parts.push(SegPart::Fresh(merged));
+            }
+        }
+        let rows_of = |p: &SegPart, st: &Store| match p {
+            SegPart::Existing(i) => st.segments[*i].rows as u64,
+            SegPart::Fresh(d) => d.rows.len() as u64,
+        };
+        while parts.len() >= 2 {
+            let (a, b) = (
+                rows_of(&parts[parts.len() - 2], &self.store),
+                rows_of(&parts[parts.len() - 1], &self.store),
+            );
+            let fresh_tail = matches!(parts[parts.len() - 1], SegPart::Fresh(_));
+            if !fresh_tail || a > TIER_RATIO * b || a + b > MAX_MERGED_ROWS {
+                break;
+            }
+            let last = parts.pop().unwrap();
+            let prev = parts.pop().unwrap();
+            let load = |p: SegPart| match p {
+                SegPart::Existing(i) => self.store.segments[i].load(),
+                SegPart::Fresh(d) => d,
+            };
+            // Adjacent disjoint ranges: concatenation is already in order.
+            let (merged, d) = load(prev).concat(load(last)).normalize();
+            dups += d;
+            parts.push(SegPart::Fresh(merged));
+        }
+        m.segments.clear();
+        let mut written = 0u64;
+        for (k, part) in parts.into_iter().enumerate() {
+            match part {
+                SegPart::Existing(i) => m.segments.push(old[i].clone()),
+                SegPart::Fresh(d) => {
+                    let (min_key, max_key) = d.min_max_key().expect("no empty segments");
+                    let file = format!("seg-{gen:08}-{k:04}.tps");
+                    let bytes = d.write(&self.dir.join(&file))?;
+                    written += 1;
+                    m.segments.push(SegmentMeta {
+                        file,
+                        rows: d.rows.len() as u64,
+                        min_key,
+                        max_key,
+                        bytes,
+                    });
+                }
+            }
+        }
+
+        // Dictionary: new ids continue the range; merge chunks by size tiers too.
+        let old_d = &self.store.manifest.dicts;
+        let mut dparts: Vec<DictPart> = (0..old_d.len()).map(DictPart::Existing).collect();
+        if self.new_keys.len() > 0 {
+            let base = self.store.address_count as u32;
+            dparts.push(DictPart::Fresh(
+                base,
+                std::mem::replace(&mut self.new_keys, DictKeys::new()),
+            ));
+        }
+        let count_of = |p: &DictPart| match p {
+            DictPart::Existing(i) => old_d[*i].count as u64,
+            DictPart::Fresh(_, k) => k.len() as u64,
+        };
+        while dparts.len() >= 2 {
+            let (a, b) = (
+                count_of(&dparts[dparts.len() - 2]),
+                count_of(&dparts[dparts.len() - 1]),
+            );
+            if !matches!(dparts[dparts.len() - 1], DictPart::Fresh(..)) || a > TIER_RATIO * b {
+                break;
+            }
+            let DictPart::Fresh(_, last) = dparts.pop().unwrap() else {
+                unreachable!("checked above")
+            };
+            let (base, mut keys) = match dparts.pop().unwrap() {
+                DictPart::Existing(i) => {
+                    let mut k = DictKeys::new();
+                    self.store.dicts[i].read_keys(&mut k);
+                    (self.store.dicts[i].base, k)
+                }
+                DictPart::Fresh(b, k) => (b, k),
+            };
+            for i in 0..last.len() {
+                keys.push(last.get(i));
+            }
+            dparts.push(DictPart::Fresh(base, keys));
+        }
+        m.dicts.clear();
+        for (k, part) in dparts.into_iter().enumerate() {
+            match part {
+                DictPart::Existing(i) => m.dicts.push(old_d[i].clone()),
+                DictPart::Fresh(base, keys) => {
+                    let file = format!("dict-{gen:08}-{k:04}.tpd");
+                    let bytes = keys.write(base, &self.dir.join(&file))?;
+                    m.dicts.push(DictMeta {
+                        file,
+                        base,
+                        count: keys.len() as u32,
+                        bytes,
+                    });
+                }
+            }
+        }
+
+        if let Some(c) = cursor {
+            m.cursors.insert(c.source.clone(), c.position);
+        }
+        m.duplicates_skipped += dups;
+        m.publish(&self.dir)?;
+
+        // Published: files the new manifest no longer names are garbage. Open
+        // readers keep their maps (unlinked files stay readable on Unix).
+        let live: std::collections::HashSet<&str> = m.live_files().into_iter().collect();
+        for f in self.store.manifest.live_files() {
+            if !live.contains(f) {
+                let _ = std::fs::remove_file(self.dir.join(f));
+            }
+        }
+        self.store = Store::open(&self.dir)?;
+        self.manifest = m;
+        self.tokens_dirty = false;
+        if self.addr_cache.len() > MAX_CACHED_ADDRESSES {
+            self.addr_cache = FxMap::default();
+        }
+        self.summary.appended += appended;
+        self.summary.duplicates_skipped += dups;
+        self.summary.segments_written += written;
+        self.poisoned = false;
+        Ok(())
+    }
+
+    /// Remove rows whose dedup key is already stored; returns how many.
+    fn drop_stored(&self, fresh: &mut SegData) -> u64 {
+        let metas = &self.store.manifest.segments;
+        let Some(last) = metas.last() else { return 0 };
+        let before = fresh.rows.len();
+        let txs = &fresh.txs;
+        fresh.rows.retain(|r| {
+            let t = &txs[r.tx as usize];
+            let key = (t.block, t.tx_index, r.sub);
+            if key > last.max_key {
+                return true;
+            }
+            let s = metas.partition_point(|m| m.max_key < key);
+            // The key is the record's chain position; a stored record with the
+            // same (tx hash, sub index) sits at that position in that segment.
+            !(s < metas.len()
+                && metas[s].min_key <= key
+                && self.store.segments[s].find(&t.hash, r.sub).is_some())
+        });
+        (before - fresh.rows.len()) as u64
+    }
+}
+
+impl TransferSink for Appender {
+    type Error = StoreError;
+
+    fn token(&mut self, token: TokenInfo) -> Result<(), StoreError> {
+        let id = self.token_id(&token.address);
+        let entry = &mut self.manifest.tokens[id as usize - 1];
+        if entry.info.as_ref() != Some(&token) {
+            entry.info = Some(token);
+            self.tokens_dirty = true;
+        }
+        Ok(())
+    }
+
+    fn transfer(&mut self, r: TransferRecord) -> Result<(), StoreError> {
+        if self.poisoned {
+            return Err(StoreError::Poisoned);
+        }
+        self.check_chain(r.chain)?;
+        let src = self.addr_id(&r.from)?;
+        let dst = self.addr_id(&r.to)?;
+        let asset = match &r.asset {
+            Asset::Native(c) => {
+                self.check_chain(*c)?;
+                0
+            }
+            Asset::Token(a) => self.token_id(a),
+        };
+        let p = &mut self.pending;
+        let same_tx = p.txs.last().is_some_and(|t| {
+            t.hash == r.tx_hash.0 && t.block == r.block && t.tx_index == r.tx_index
+        });
+        if !same_tx {
+            p.txs.push(TxEntry {
+                hash: r.tx_hash.0,
+                block: r.block,
+                timestamp: r.timestamp,
+                tx_index: r.tx_index,
+            });
+        }
+        let spend = match r.position {
+            Position::Input { spends, .. } => {
+                p.spends.push(spends);
+                p.spends.len() as u32 - 1
+            }
+            _ => NO_SPEND,
+        };
+        let amount = encode_amount(r.amount, &mut p.big);
+        p.rows.push(Row {
+            tx: p.txs.len() as u32 - 1,
+            sub: r.position.sub_index(),
+            src,
+            dst,
+            asset,
+            amount,
+            spend,
+        });
+        Ok(())
+    }
+
+    fn checkpoint(&mut self, cursor: &SourceCursor) -> Result<(), StoreError> {
+        self.seal(Some(cursor))
+    }
+
+    fn resume_position(&self, source: &str) -> Option<u64> {
+        self.manifest.cursors.get(source).copied()
+    }
+}

@@ -1,0 +1,134 @@
+//! Address dictionary chunks: a contiguous range of dense address ids, their
+//! key bytes ([`Address::as_key_bytes`]) and a persisted open-addressing hash
+//! table, so both directions are answered from the map without loading anything.
+
+use std::path::Path;
+
+use tripoint_chain::{AddrId, Address};
+
+use crate::format::{stable_hash, FileView, FileWriter, KIND_DICT};
+use crate::StoreError;
+
+const S_META: u32 = 1; // u64: [base, count]
+const S_OFFSETS: u32 = 2; // u64: count + 1 offsets into S_KEYS
+const S_KEYS: u32 = 3; // u8: concatenated key bytes
+const S_TABLE: u32 = 4; // u32: hash table of local id + 1 (0 = empty), power-of-two size
+
+/// Keys in id order, as built in memory before being written.
+#[derive(Default, Clone)]
+pub struct DictKeys {
+    pub offsets: Vec<u64>,
+    pub keys: Vec<u8>,
+}
+
+impl DictKeys {
+    pub fn new() -> Self {
+        DictKeys {
+            offsets: vec![0],
+            keys: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn push(&mut self, key: &[u8]) {
+        self.keys.extend_from_slice(key);
+        self.offsets.push(self.keys.len() as u64);
+    }
+
+    pub fn get(&self, i: usize) -> &[u8] {
+        &self.keys[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
+    pub fn write(&self, base: AddrId, path: &Path) -> Result<u64, StoreError> {
+        let n = self.len();
+        let cap = (n * 2).next_power_of_two().max(2);
+        let mask = cap - 1;
+        let mut table = vec![0u32; cap];
+        for i in 0..n {
+            let mut slot = stable_hash(self.get(i)) as usize & mask;
+            while table[slot] != 0 {
+                slot = (slot + 1) & mask;
+            }
+            table[slot] = i as u32 + 1;
+        }
+        let meta = [base as u64, n as u64];
+        let mut w = FileWriter::default();
+        w.add(S_META, &meta[..]);
+        w.add(S_OFFSETS, &self.offsets[..]);
+        w.add(S_KEYS, &self.keys[..]);
+        w.add(S_TABLE, &table[..]);
+        w.write(path, KIND_DICT)
+    }
+}
+
+/// A mapped dictionary chunk covering ids `base..base + count`.
+pub struct DictChunk {
+    view: FileView,
+    pub base: AddrId,
+    pub count: u32,
+}
+
+impl DictChunk {
+    pub fn open(path: &Path) -> Result<DictChunk, StoreError> {
+        let view = FileView::open(path, KIND_DICT)?;
+        let meta: &[u64] = view.slice(S_META)?;
+        let offsets: &[u64] = view.slice(S_OFFSETS)?;
+        let keys: &[u8] = view.slice(S_KEYS)?;
+        let table: &[u32] = view.slice(S_TABLE)?;
+        let corrupt = |msg: &str| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            msg: msg.to_string(),
+        };
+        if meta.len() != 2 || offsets.len() as u64 != meta[1] + 1 {
+            return Err(corrupt("dictionary header does not match its offsets"));
+        }
+        if offsets.last().copied() != Some(keys.len() as u64) || !table.len().is_power_of_two() {
+            return Err(corrupt("dictionary keys or table malformed"));
+        }
+        let (base, count) = (meta[0] as AddrId, meta[1] as u32);
+        Ok(DictChunk { view, base, count })
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.view.len()
+    }
+
+    pub fn key(&self, local: u32) -> &[u8] {
+        let offsets: &[u64] = self.view.slice(S_OFFSETS).expect("validated at open");
+        let keys: &[u8] = self.view.slice(S_KEYS).expect("validated at open");
+        &keys[offsets[local as usize] as usize..offsets[local as usize + 1] as usize]
+    }
+
+    pub fn address(&self, local: u32) -> Address {
+        Address::from_key_bytes(self.key(local)).unwrap_or_else(|| {
+            // A key that does not decode means a corrupted file; surfacing it as
+            // a visibly odd address keeps the read path infallible.
+            Address::Btc("corrupt-dictionary-key".into())
+        })
+    }
+
+    pub fn lookup(&self, key: &[u8]) -> Option<AddrId> {
+        let table: &[u32] = self.view.slice(S_TABLE).ok()?;
+        let mask = table.len() - 1;
+        let mut slot = stable_hash(key) as usize & mask;
+        loop {
+            let v = table[slot];
+            if v == 0 {
+                return None;
+            }
+            if self.key(v - 1) == key {
+                return Some(self.base + v - 1);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    pub fn read_keys(&self, into: &mut DictKeys) {
+        for i in 0..self.count {
+            into.push(self.key(i));
+        }
+    }
+}

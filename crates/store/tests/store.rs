@@ -1,0 +1,522 @@
+//! Store round-trip, durability and ordering tests against real files in a
+//! temp directory.
+
+use std::collections::{BTreeMap, HashMap};
+
+use proptest::prelude::*;
+use tripoint_chain::{
+    Address, Amount, Asset, Chain, OutPoint, Position, SourceCursor, TokenInfo, TransferGraph,
+    TransferRecord, TransferSink, TxHash,
+};
+use tripoint_store::{Store, StoreError};
+
+fn eth(i: u32) -> Address {
+    let mut b = [0u8; 20];
+    b[..4].copy_from_slice(&i.to_be_bytes());
+    b[19] = 0xaa;
+    Address::Eth(b)
+}
+
+fn hash_of(block: u64, tx_index: u32) -> TxHash {
+    let mut h = [0u8; 32];
+    h[..8].copy_from_slice(&block.to_be_bytes());
+    h[8..12].copy_from_slice(&tx_index.to_be_bytes());
+    h[31] = 0x5a;
+    TxHash(h)
+}
+
+fn token(i: u32) -> Address {
+    let mut b = [0xeeu8; 20];
+    b[..4].copy_from_slice(&i.to_be_bytes());
+    Address::Eth(b)
+}
+
+/// An Ethereum record whose tx hash follows from (block, tx index), as on chain.
+fn rec(
+    block: u64,
+    tx_index: u32,
+    pos: Position,
+    from: u32,
+    to: u32,
+    asset: u32,
+    amount: Amount,
+) -> TransferRecord {
+    TransferRecord {
+        chain: Chain::Ethereum,
+        block,
+        timestamp: 1_600_000_000 + block as i64 * 12,
+        tx_hash: hash_of(block, tx_index),
+        tx_index,
+        position: pos,
+        from: eth(from),
+        to: eth(to),
+        asset: if asset == 0 {
+            Asset::Native(Chain::Ethereum)
+        } else {
+            Asset::Token(token(asset))
+        },
+        amount,
+    }
+}
+
+fn cursor(pos: u64) -> SourceCursor {
+    SourceCursor {
+        source: "test".into(),
+        position: pos,
+    }
+}
+
+/// The store's content read back through the public API, in id order.
+fn read_all(store: &Store) -> Vec<TransferRecord> {
+    (0..store.transfer_count())
+        .map(|i| store.record(i))
+        .collect()
+}
+
+/// Check the TransferGraph contract against the expected records (chain order).
+fn check_graph(store: &Store, expected: &[TransferRecord]) {
+    assert_eq!(store.transfer_count(), expected.len() as u64);
+    let got = read_all(store);
+    assert_eq!(got, expected);
+    let mut out: HashMap<u32, Vec<u64>> = HashMap::new();
+    let mut inc: HashMap<u32, Vec<u64>> = HashMap::new();
+    for (id, r) in expected.iter().enumerate() {
+        let row = store.transfer(id as u64);
+        assert_eq!(row.amount, r.amount);
+        assert_eq!(row.block, r.block);
+        assert_eq!(row.timestamp, r.timestamp);
+        assert_eq!(row.tx_index, r.tx_index);
+        assert_eq!(row.sub_index, r.position.sub_index());
+        assert_eq!(store.tx_hash(id as u64), r.tx_hash);
+        assert_eq!(store.lookup(&r.from), Some(row.src));
+        assert_eq!(store.lookup(&r.to), Some(row.dst));
+        assert_eq!(store.address(row.src), r.from);
+        out.entry(row.src).or_default().push(id as u64);
+        inc.entry(row.dst).or_default().push(id as u64);
+    }
+    for a in 0..store.address_count() as u32 {
+        let o: Vec<u64> = store.outgoing(a).collect();
+        let i: Vec<u64> = store.incoming(a).collect();
+        assert_eq!(
+            o,
+            out.get(&a).cloned().unwrap_or_default(),
+            "outgoing of {a}"
+        );
+        assert_eq!(
+            i,
+            inc.get(&a).cloned().unwrap_or_default(),
+            "incoming of {a}"
+        );
+    }
+}
+
+fn chain_sorted(mut v: Vec<TransferRecord>) -> Vec<TransferRecord> {
+    v.sort_by_key(|r| r.order_key());
+    v
+}
+
+fn arb_amount() -> impl Strategy<Value = Amount> {
+    prop_oneof![
+        (0u64..1000).prop_map(Amount::from),
+        any::<u64>().prop_map(Amount::from),
+        // Round wei amounts (the exponent code) and arbitrary 256-bit values.
+        (1u64..1_000_000, 12u32..22).prop_map(|(m, e)| Amount::from(m) * Amount::from(10u8).pow(e)),
+        any::<[u128; 2]>().prop_map(|w| Amount::from_words(w[0], w[1])),
+    ]
+}
+
+/// Records with distinct chain positions: (block, tx, position) unique.
+fn arb_records() -> impl Strategy<Value = Vec<TransferRecord>> {
+    prop::collection::btree_map(
+        (0u64..40, 0u32..4, 0u32..4),
+        (0u32..30, 0u32..30, 0u32..3, arb_amount()),
+        0..120,
+    )
+    .prop_map(|m: BTreeMap<_, _>| {
+        m.into_iter()
+            .map(|((b, t, l), (f, to, asset, amt))| {
+                let pos = if l == 0 {
+                    Position::NativeValue
+                } else {
+                    Position::Log(l * 7)
+                };
+                rec(b, t, pos, f, to, asset, amt)
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Random records appended in random batches (shuffled, so many appends are
+    /// out of order, with duplicates re-sent) read back exactly in chain order,
+    /// with complete ordered adjacency, after a reopen.
+    #[test]
+    fn round_trip_in_chain_order(
+        records in arb_records(),
+        seed in any::<u64>(),
+        batches in 1usize..6,
+        resend in 0usize..20,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let mut shuffled = records.clone();
+        let mut s = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+            shuffled.swap(i, (s % (i as u64 + 1)) as usize);
+        }
+        let resent: Vec<_> = shuffled.iter().take(resend).cloned().collect();
+        let mut app = store.appender().unwrap();
+        let per = shuffled.len().div_ceil(batches).max(1);
+        for (k, chunk) in shuffled.chunks(per).enumerate() {
+            for r in chunk { app.transfer(r.clone()).unwrap(); }
+            app.checkpoint(&cursor(k as u64)).unwrap();
+        }
+        for r in &resent { app.transfer(r.clone()).unwrap(); }
+        let summary = app.finish().unwrap();
+        prop_assert_eq!(summary.appended, records.len() as u64);
+        prop_assert_eq!(summary.duplicates_skipped, resent.len() as u64);
+        let reopened = Store::open(dir.path()).unwrap();
+        check_graph(&reopened, &chain_sorted(records.clone()));
+        prop_assert_eq!(reopened.stats().duplicates_skipped, resent.len() as u64);
+    }
+}
+
+#[test]
+fn open_requires_a_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(StoreError::NoManifest(_))
+    ));
+}
+
+#[test]
+fn reopen_after_append_sees_new_data_and_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let big = Amount::MAX - Amount::from(12345u32);
+    let first = vec![
+        rec(10, 0, Position::NativeValue, 1, 2, 0, Amount::from(5u8)),
+        rec(10, 0, Position::Log(3), 2, 3, 1, big),
+    ];
+    let mut app = store.appender().unwrap();
+    app.token(TokenInfo {
+        address: token(1),
+        symbol: "USDT".into(),
+        name: "Tether".into(),
+        decimals: Some(6),
+    })
+    .unwrap();
+    for r in &first {
+        app.transfer(r.clone()).unwrap();
+    }
+    app.checkpoint(&cursor(2)).unwrap();
+    // The snapshot opened before the append does not change…
+    assert_eq!(store.transfer_count(), 0);
+    // …a newly opened store sees the checkpoint while the appender still runs.
+    let s1 = Store::open(dir.path()).unwrap();
+    check_graph(&s1, &first);
+    assert_eq!(s1.resume_position("test"), Some(2));
+    assert_eq!(s1.token(1).unwrap().symbol, "USDT");
+    assert!(s1.token(0).is_none());
+    let second = rec(11, 5, Position::NativeValue, 3, 9, 0, Amount::from(7u8));
+    app.transfer(second.clone()).unwrap();
+    app.checkpoint(&cursor(3)).unwrap();
+    drop(app);
+    let s2 = Store::open(dir.path()).unwrap();
+    let mut all = first.clone();
+    all.push(second);
+    check_graph(&s2, &all);
+    assert_eq!(s2.resume_position("test"), Some(3));
+    let st = s2.stats();
+    assert_eq!((st.transfers, st.addresses, st.assets), (3, 4, 2));
+    assert!(st.bytes_per_transfer > 0.0);
+}
+
+#[test]
+fn second_writer_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let app = store.appender().unwrap();
+    assert!(matches!(store.appender(), Err(StoreError::Locked(_))));
+    drop(app);
+    assert!(store.appender().is_ok());
+}
+
+#[test]
+fn crash_before_manifest_swap_keeps_last_good_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let good = vec![rec(1, 0, Position::NativeValue, 1, 2, 0, Amount::from(1u8))];
+    let mut app = store.appender().unwrap();
+    app.transfer(good[0].clone()).unwrap();
+    app.checkpoint(&cursor(1)).unwrap();
+    drop(app);
+    // Simulate an append that died after writing its files but before
+    // publishing: copies of real data files under unreferenced names, and a
+    // half-written manifest temp file.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    let seg = names.iter().find(|n| n.starts_with("seg-")).unwrap();
+    std::fs::copy(
+        dir.path().join(seg),
+        dir.path().join("seg-99999999-0000.tps"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("dict-99999999-0000.tpd"), b"TPSTORE\0trunc").unwrap();
+    std::fs::write(dir.path().join("MANIFEST.tmp"), b"{\"format\": \"tripo").unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    check_graph(&s, &good);
+    assert_eq!(s.resume_position("test"), Some(1));
+    // The next append cleans the orphans and succeeds.
+    let mut app = s.appender().unwrap();
+    assert!(!dir.path().join("seg-99999999-0000.tps").exists());
+    assert!(!dir.path().join("MANIFEST.tmp").exists());
+    let more = rec(2, 0, Position::NativeValue, 2, 3, 0, Amount::from(2u8));
+    app.transfer(more.clone()).unwrap();
+    app.checkpoint(&cursor(2)).unwrap();
+    drop(app);
+    check_graph(&Store::open(dir.path()).unwrap(), &[good[0].clone(), more]);
+}
+
+#[test]
+fn duplicates_skipped_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs: Vec<_> = (0..50u64)
+        .map(|b| {
+            rec(
+                b,
+                1,
+                Position::Log(b as u32),
+                1,
+                2 + b as u32,
+                0,
+                Amount::from(b),
+            )
+        })
+        .collect();
+    for round in 0..3 {
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let mut app = store.appender().unwrap();
+        for r in &recs {
+            app.transfer(r.clone()).unwrap();
+        }
+        let s = app.finish().unwrap();
+        if round == 0 {
+            assert_eq!((s.appended, s.duplicates_skipped), (50, 0));
+        } else {
+            assert_eq!((s.appended, s.duplicates_skipped), (0, 50));
+        }
+    }
+    let store = Store::open(dir.path()).unwrap();
+    check_graph(&store, &recs);
+    assert_eq!(store.stats().duplicates_skipped, 100);
+}
+
+#[test]
+fn out_of_order_append_keeps_chain_order_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let mut app = store.appender().unwrap();
+    // Blocks 100..200 first, in several checkpoints, then late blocks 0..100.
+    let late: Vec<_> = (0..100u64)
+        .map(|b| {
+            rec(
+                b,
+                0,
+                Position::NativeValue,
+                b as u32 % 7,
+                1 + b as u32 % 5,
+                0,
+                Amount::from(b),
+            )
+        })
+        .collect();
+    let early: Vec<_> = (100..200u64)
+        .map(|b| {
+            rec(
+                b,
+                0,
+                Position::NativeValue,
+                b as u32 % 7,
+                1 + b as u32 % 5,
+                0,
+                Amount::from(b),
+            )
+        })
+        .collect();
+    for (k, chunk) in early.chunks(10).enumerate() {
+        for r in chunk {
+            app.transfer(r.clone()).unwrap();
+        }
+        app.checkpoint(&cursor(k as u64)).unwrap();
+    }
+    // Interleaved late data: lands between stored records.
+    let mid = rec(150, 3, Position::Log(0), 9, 8, 0, Amount::from(1u8));
+    app.transfer(mid.clone()).unwrap();
+    for r in &late {
+        app.transfer(r.clone()).unwrap();
+    }
+    app.checkpoint(&cursor(99)).unwrap();
+    drop(app);
+    let s = Store::open(dir.path()).unwrap();
+    let mut all = late.clone();
+    all.extend(early.iter().cloned());
+    all.push(mid);
+    check_graph(&s, &chain_sorted(all));
+}
+
+#[test]
+fn many_checkpoints_are_merged_into_few_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let mut app = store.appender().unwrap();
+    let mut all = Vec::new();
+    for b in 0..300u64 {
+        let r = rec(
+            b,
+            0,
+            Position::NativeValue,
+            (b % 13) as u32,
+            (b % 11) as u32,
+            0,
+            Amount::from(b),
+        );
+        app.transfer(r.clone()).unwrap();
+        all.push(r);
+        app.checkpoint(&cursor(b)).unwrap();
+    }
+    drop(app);
+    let s = Store::open(dir.path()).unwrap();
+    let st = s.stats();
+    // Size tiers keep the count logarithmic in the number of checkpoints.
+    assert!(
+        st.segments <= 12,
+        "{} segments after 300 checkpoints",
+        st.segments
+    );
+    let files = std::fs::read_dir(dir.path()).unwrap().count();
+    assert!(
+        files <= 2 * st.segments as usize + 8,
+        "{files} files: merged-away files not deleted"
+    );
+    check_graph(&s, &all);
+}
+
+#[test]
+fn bitcoin_inputs_resolve_to_spent_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let btc = |s: &str| Address::parse_btc(s).unwrap();
+    let t1 = hash_of(1, 0);
+    let t2 = hash_of(2, 3);
+    let txnode = |h: TxHash| Address::Tx(h);
+    let mk =
+        |block, tx_index, h: TxHash, position, from: Address, to: Address, v: u64| TransferRecord {
+            chain: Chain::Bitcoin,
+            block,
+            timestamp: 1_231_006_505 + block as i64,
+            tx_hash: h,
+            tx_index,
+            position,
+            from,
+            to,
+            asset: Asset::Native(Chain::Bitcoin),
+            amount: Amount::from(v),
+        };
+    let alice = btc("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa");
+    let bob = btc("bc1qa5wkgaew2dkv56kfvj49j0av5nml45x9ek9hz6");
+    let out0 = mk(
+        1,
+        0,
+        t1,
+        Position::Output(0),
+        txnode(t1),
+        alice.clone(),
+        5000,
+    );
+    let out1 = mk(1, 0, t1, Position::Output(1), txnode(t1), bob.clone(), 7000);
+    let spend = mk(
+        2,
+        3,
+        t2,
+        Position::Input {
+            index: 0,
+            spends: OutPoint { tx: t1, index: 1 },
+        },
+        bob.clone(),
+        txnode(t2),
+        7000,
+    );
+    let unknown = mk(
+        2,
+        3,
+        t2,
+        Position::Input {
+            index: 1,
+            spends: OutPoint {
+                tx: hash_of(0, 9),
+                index: 0,
+            },
+        },
+        alice.clone(),
+        txnode(t2),
+        1,
+    );
+    let mut app = store.appender().unwrap();
+    // The spending tx arrives in an earlier checkpoint than the output it spends.
+    app.transfer(spend.clone()).unwrap();
+    app.transfer(unknown.clone()).unwrap();
+    app.checkpoint(&cursor(1)).unwrap();
+    app.transfer(out0.clone()).unwrap();
+    app.transfer(out1.clone()).unwrap();
+    app.checkpoint(&cursor(2)).unwrap();
+    assert!(matches!(
+        app.transfer(rec(3, 0, Position::NativeValue, 1, 2, 0, Amount::ONE)),
+        Err(StoreError::MixedChains { .. })
+    ));
+    drop(app);
+    let s = Store::open(dir.path()).unwrap();
+    let all = vec![out0, out1, spend, unknown];
+    check_graph(&s, &all);
+    assert_eq!(s.spent_output(2), Some(1));
+    assert_eq!(s.spent_output(3), None);
+    assert_eq!(s.spent_output(0), None);
+}
+
+#[test]
+fn labels_import_dedups_and_persists() {
+    use tripoint_chain::{Category, Label};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let l = |a: u32, c: Category| Label {
+        address: eth(a),
+        label: format!("label {a}"),
+        category: c,
+        source: "unit test".into(),
+    };
+    let n = store
+        .import_labels(vec![
+            l(1, Category::Exchange),
+            l(2, Category::Mixer),
+            l(1, Category::Exchange),
+        ])
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(
+        store
+            .import_labels(vec![l(2, Category::Mixer), l(3, Category::Bridge)])
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.labels_of(&eth(1)), vec![l(1, Category::Exchange)]);
+    let s = Store::open(dir.path()).unwrap();
+    assert_eq!(s.stats().labels, 3);
+    assert_eq!(s.labels_of(&eth(3)), vec![l(3, Category::Bridge)]);
+    assert!(s.labels_of(&eth(4)).is_empty());
+}
