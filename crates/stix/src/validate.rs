@@ -1,0 +1,924 @@
+//! STIX 2.1 validation of one object (used by the TAXII server on POST).
+//!
+//! Checks structure, required properties per type, property types, id
+//! format, timestamps and their order, indicator patterns, reference target
+//! types, closed vocabularies and custom property names. All findings are
+//! returned, each naming the offending property.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::{ids, pattern, vocab, Timestamp};
+
+/// One reason an object is invalid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationIssue {
+    /// The object's id, or `<no id>` when it has none.
+    pub object: String,
+    /// Property path, e.g. `pattern` or `external_references[2].source_name`;
+    /// empty for object-level findings.
+    pub property: String,
+    pub message: String,
+}
+
+impl fmt::Display for ValidationIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.property.is_empty() {
+            write!(f, "{}: {}", self.object, self.message)
+        } else {
+            write!(
+                f,
+                "{}: property '{}': {}",
+                self.object, self.property, self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for ValidationIssue {}
+
+/// How a property's value must look.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Any string (may be empty: ATT&CK ships empty descriptions).
+    Str,
+    /// A non-empty string (names, open-vocabulary values).
+    Word,
+    Ts,
+    Bool,
+    Int(i64, i64),
+    Num(f64, f64),
+    /// Non-empty strings, list may be empty.
+    Words,
+    /// An identifier; the target type must be one of these (empty: any).
+    Ref(&'static [&'static str]),
+    RefList(&'static [&'static str]),
+    /// Like `RefList` but the list must not be empty.
+    RefListNonEmpty(&'static [&'static str]),
+    KillChains,
+    Obj,
+    OneOf(&'static [&'static str]),
+    ManyOf(&'static [&'static str]),
+    Hashes,
+}
+
+use Kind::*;
+
+struct Prop {
+    name: &'static str,
+    kind: Kind,
+    required: bool,
+}
+
+const fn req(name: &'static str, kind: Kind) -> Prop {
+    Prop {
+        name,
+        kind,
+        required: true,
+    }
+}
+const fn opt(name: &'static str, kind: Kind) -> Prop {
+    Prop {
+        name,
+        kind,
+        required: false,
+    }
+}
+
+const SOFTWARE: &[&str] = &["software"];
+const FILE_OR_ARTIFACT: &[&str] = &["file", "artifact"];
+
+/// A `'static` property table (const fn calls are not promoted by `&[…]`).
+macro_rules! props {
+    ($($p:expr),* $(,)?) => {{
+        const P: &[Prop] = &[$($p),*];
+        P
+    }};
+}
+
+/// Type-specific properties (common ones are checked separately).
+fn type_props(t: &str) -> &'static [Prop] {
+    match t {
+        "attack-pattern" => props![
+            req("name", Word),
+            opt("description", Str),
+            opt("aliases", Words),
+            opt("kill_chain_phases", KillChains),
+        ],
+        "campaign" => props![
+            req("name", Word),
+            opt("description", Str),
+            opt("aliases", Words),
+            opt("first_seen", Ts),
+            opt("last_seen", Ts),
+            opt("objective", Str),
+        ],
+        "course-of-action" => props![req("name", Word), opt("description", Str)],
+        "grouping" => props![
+            opt("name", Word),
+            opt("description", Str),
+            req("context", Word),
+            req("object_refs", RefListNonEmpty(&[])),
+        ],
+        "identity" => props![
+            req("name", Word),
+            opt("description", Str),
+            opt("roles", Words),
+            opt("identity_class", Word),
+            opt("sectors", Words),
+            opt("contact_information", Str),
+        ],
+        "indicator" => props![
+            opt("name", Word),
+            opt("description", Str),
+            opt("indicator_types", Words),
+            req("pattern", Word),
+            req("pattern_type", Word),
+            opt("pattern_version", Word),
+            req("valid_from", Ts),
+            opt("valid_until", Ts),
+            opt("kill_chain_phases", KillChains),
+        ],
+        "infrastructure" => props![
+            req("name", Word),
+            opt("description", Str),
+            opt("infrastructure_types", Words),
+            opt("aliases", Words),
+            opt("kill_chain_phases", KillChains),
+            opt("first_seen", Ts),
+            opt("last_seen", Ts),
+        ],
+        "intrusion-set" => props![
+            req("name", Word),
+            opt("description", Str),
+            opt("aliases", Words),
+            opt("first_seen", Ts),
+            opt("last_seen", Ts),
+            opt("goals", Words),
+            opt("resource_level", Word),
+            opt("primary_motivation", Word),
+            opt("secondary_motivations", Words),
+        ],
+        "location" => props![
+            opt("name", Word),
+            opt("description", Str),
+            opt("latitude", Num(-90.0, 90.0)),
+            opt("longitude", Num(-180.0, 180.0)),
+            opt("precision", Num(0.0, f64::MAX)),
+            opt("region", Word),
+            opt("country", Word),
+            opt("administrative_area", Word),
+            opt("city", Word),
+            opt("street_address", Word),
+            opt("postal_code", Word),
+        ],
+        "malware" => props![
+            opt("name", Word),
+            opt("description", Str),
+            opt("malware_types", Words),
+            req("is_family", Bool),
+            opt("aliases", Words),
+            opt("kill_chain_phases", KillChains),
+            opt("first_seen", Ts),
+            opt("last_seen", Ts),
+            opt("operating_system_refs", RefList(SOFTWARE)),
+            opt("architecture_execution_envs", Words),
+            opt("implementation_languages", Words),
+            opt("capabilities", Words),
+            opt("sample_refs", RefList(FILE_OR_ARTIFACT)),
+        ],
+        "note" => props![
+            opt("abstract", Str),
+            req("content", Word),
+            opt("authors", Words),
+            req("object_refs", RefListNonEmpty(&[])),
+        ],
+        "observed-data" => props![
+            req("first_observed", Ts),
+            req("last_observed", Ts),
+            req("number_observed", Int(1, 999_999_999)),
+            opt("objects", Obj),
+            opt("object_refs", RefListNonEmpty(&[])),
+        ],
+        "opinion" => props![
+            opt("explanation", Str),
+            opt("authors", Words),
+            req("opinion", OneOf(vocab::OPINION)),
+            req("object_refs", RefListNonEmpty(&[])),
+        ],
+        "report" => props![
+            req("name", Word),
+            opt("description", Str),
+            opt("report_types", Words),
+            req("published", Ts),
+            req("object_refs", RefListNonEmpty(&[])),
+        ],
+        "threat-actor" => props![
+            req("name", Word),
+            opt("description", Str),
+            opt("threat_actor_types", Words),
+            opt("aliases", Words),
+            opt("first_seen", Ts),
+            opt("last_seen", Ts),
+            opt("roles", Words),
+            opt("goals", Words),
+            opt("sophistication", Word),
+            opt("resource_level", Word),
+            opt("primary_motivation", Word),
+            opt("secondary_motivations", Words),
+            opt("personal_motivations", Words),
+        ],
+        "tool" => props![
+            req("name", Word),
+            opt("description", Str),
+            opt("tool_types", Words),
+            opt("aliases", Words),
+            opt("kill_chain_phases", KillChains),
+            opt("tool_version", Word),
+        ],
+        "vulnerability" => props![req("name", Word), opt("description", Str)],
+        "relationship" => props![
+            req("relationship_type", Word),
+            opt("description", Str),
+            req("source_ref", Ref(&[])),
+            req("target_ref", Ref(&[])),
+            opt("start_time", Ts),
+            opt("stop_time", Ts),
+        ],
+        "sighting" => props![
+            opt("description", Str),
+            opt("first_seen", Ts),
+            opt("last_seen", Ts),
+            opt("count", Int(0, 999_999_999)),
+            req("sighting_of_ref", Ref(&[])),
+            opt("observed_data_refs", RefList(&["observed-data"])),
+            opt("where_sighted_refs", RefList(&["identity", "location"])),
+            opt("summary", Bool),
+        ],
+        "marking-definition" => props![
+            opt("name", Word),
+            opt("definition_type", Word),
+            opt("definition", Obj),
+        ],
+        "extension-definition" => props![
+            req("name", Word),
+            opt("description", Str),
+            req("schema", Word),
+            req("version", Word),
+            req("extension_types", ManyOf(vocab::EXTENSION_TYPES)),
+            opt("extension_properties", Words),
+        ],
+        "domain-name" => props![
+            req("value", Word),
+            opt(
+                "resolves_to_refs",
+                RefList(&["domain-name", "ipv4-addr", "ipv6-addr"]),
+            ),
+        ],
+        "ipv4-addr" | "ipv6-addr" => props![
+            req("value", Word),
+            opt("resolves_to_refs", RefList(&["mac-addr"])),
+            opt("belongs_to_refs", RefList(&["autonomous-system"])),
+        ],
+        "url" => props![req("value", Word)],
+        "email-addr" => props![
+            req("value", Word),
+            opt("display_name", Str),
+            opt("belongs_to_ref", Ref(&["user-account"])),
+        ],
+        "file" => props![
+            opt("hashes", Hashes),
+            opt("size", Int(0, i64::MAX)),
+            opt("name", Word),
+            opt("name_enc", Word),
+            opt("magic_number_hex", Word),
+            opt("mime_type", Word),
+            opt("ctime", Ts),
+            opt("mtime", Ts),
+            opt("atime", Ts),
+            opt("parent_directory_ref", Ref(&["directory"])),
+            opt("contains_refs", RefList(&[])),
+            opt("content_ref", Ref(&["artifact"])),
+        ],
+        crate::content::CRYPTO_WALLET_TYPE => props![req("value", Word), opt("chain", Word)],
+        _ => &[],
+    }
+}
+
+/// Properties every SDO/SRO may carry (STIX 2.1 §3.2).
+const COMMON: &[Prop] = &[
+    opt("created_by_ref", Ref(&["identity"])),
+    opt("revoked", Bool),
+    opt("labels", Words),
+    opt("confidence", Int(0, 100)),
+    opt("lang", Word),
+    opt("object_marking_refs", RefList(&["marking-definition"])),
+    opt("defanged", Bool),
+];
+
+/// Types a relationship may not point at (it links SDOs and SCOs only).
+const NOT_RELATABLE: &[&str] = &[
+    "relationship",
+    "sighting",
+    "marking-definition",
+    "language-content",
+    "extension-definition",
+    "bundle",
+];
+
+struct Checker<'a> {
+    obj: &'a Map<String, Value>,
+    object: String,
+    issues: Vec<ValidationIssue>,
+}
+
+impl Checker<'_> {
+    fn issue(&mut self, property: impl Into<String>, message: impl Into<String>) {
+        self.issues.push(ValidationIssue {
+            object: self.object.clone(),
+            property: property.into(),
+            message: message.into(),
+        });
+    }
+
+    fn timestamp(&self, p: &str) -> Option<Timestamp> {
+        self.obj
+            .get(p)
+            .and_then(Value::as_str)
+            .and_then(|s| Timestamp::parse(s).ok())
+    }
+
+    /// `later` must not be before `earlier` (both optional).
+    fn order(&mut self, earlier: &str, later: &str, strict: bool) {
+        if let (Some(a), Some(b)) = (self.timestamp(earlier), self.timestamp(later)) {
+            if b < a || (strict && b == a) {
+                let rel = if strict { "later than" } else { "at or after" };
+                self.issue(later, format!("must be {rel} '{earlier}' ({a})"));
+            }
+        }
+    }
+
+    fn check_ref(&mut self, path: &str, v: &Value, allowed: &[&str]) {
+        let Some(s) = v.as_str() else {
+            self.issue(path, "must be an identifier string");
+            return;
+        };
+        match ids::parse_id(s) {
+            None => self.issue(
+                path,
+                format!("'{s}' is not a valid identifier (type--UUID)"),
+            ),
+            Some((t, _)) if !allowed.is_empty() && !allowed.contains(&t) => self.issue(
+                path,
+                format!("must reference {}, not '{t}'", allowed.join(" or ")),
+            ),
+            Some(_) => {}
+        }
+    }
+
+    fn check_kind(&mut self, name: &str, v: &Value, kind: Kind) {
+        match kind {
+            Str => {
+                if !v.is_string() {
+                    self.issue(name, "must be a string");
+                }
+            }
+            Word => match v.as_str() {
+                Some(s) if !s.trim().is_empty() => {}
+                Some(_) => self.issue(name, "must not be empty"),
+                None => self.issue(name, "must be a string"),
+            },
+            Ts => match v.as_str() {
+                Some(s) => {
+                    if let Err(e) = Timestamp::parse(s) {
+                        self.issue(
+                            name,
+                            format!(
+                                "'{s}' is not an RFC 3339 UTC timestamp: {} at {}",
+                                e.reason, e.at
+                            ),
+                        );
+                    }
+                }
+                None => self.issue(name, "must be a timestamp string"),
+            },
+            Bool => {
+                if !v.is_boolean() {
+                    self.issue(name, "must be a boolean");
+                }
+            }
+            Int(lo, hi) => match v.as_i64() {
+                Some(n) if (lo..=hi).contains(&n) => {}
+                Some(n) => self.issue(name, format!("{n} is outside {lo}..={hi}")),
+                None => self.issue(name, "must be an integer"),
+            },
+            Num(lo, hi) => match v.as_f64() {
+                Some(n) if (lo..=hi).contains(&n) => {}
+                Some(n) => self.issue(name, format!("{n} is outside {lo}..={hi}")),
+                None => self.issue(name, "must be a number"),
+            },
+            Words => match v.as_array() {
+                Some(a) => {
+                    for (i, x) in a.iter().enumerate() {
+                        if !x.as_str().is_some_and(|s| !s.trim().is_empty()) {
+                            self.issue(format!("{name}[{i}]"), "must be a non-empty string");
+                        }
+                    }
+                }
+                None => self.issue(name, "must be a list of strings"),
+            },
+            Ref(allowed) => self.check_ref(name, v, allowed),
+            RefList(allowed) | RefListNonEmpty(allowed) => match v.as_array() {
+                Some(a) => {
+                    if a.is_empty() && matches!(kind, RefListNonEmpty(_)) {
+                        self.issue(name, "must not be empty");
+                    }
+                    for (i, x) in a.iter().enumerate() {
+                        self.check_ref(&format!("{name}[{i}]"), x, allowed);
+                    }
+                }
+                None => self.issue(name, "must be a list of identifiers"),
+            },
+            KillChains => match v.as_array() {
+                Some(a) => {
+                    for (i, k) in a.iter().enumerate() {
+                        for f in ["kill_chain_name", "phase_name"] {
+                            if !k
+                                .get(f)
+                                .and_then(Value::as_str)
+                                .is_some_and(|s| !s.is_empty())
+                            {
+                                self.issue(
+                                    format!("{name}[{i}].{f}"),
+                                    "is required (non-empty string)",
+                                );
+                            }
+                        }
+                    }
+                }
+                None => self.issue(name, "must be a list of kill-chain phases"),
+            },
+            Obj => {
+                if !v.is_object() {
+                    self.issue(name, "must be an object");
+                }
+            }
+            OneOf(values) => match v.as_str() {
+                Some(s) if values.contains(&s) => {}
+                _ => self.issue(name, format!("must be one of {}", values.join(", "))),
+            },
+            ManyOf(values) => match v.as_array() {
+                Some(a) if !a.is_empty() => {
+                    for (i, x) in a.iter().enumerate() {
+                        if !x.as_str().is_some_and(|s| values.contains(&s)) {
+                            self.issue(
+                                format!("{name}[{i}]"),
+                                format!("must be one of {}", values.join(", ")),
+                            );
+                        }
+                    }
+                }
+                _ => self.issue(name, "must be a non-empty list"),
+            },
+            Hashes => self.check_hashes(name, v),
+        }
+    }
+
+    fn check_hashes(&mut self, name: &str, v: &Value) {
+        let Some(m) = v.as_object() else {
+            self.issue(name, "must be a dictionary of hash values");
+            return;
+        };
+        if m.is_empty() {
+            self.issue(name, "must not be empty");
+        }
+        for (alg, h) in m {
+            let path = format!("{name}.{alg}");
+            let Some(h) = h.as_str() else {
+                self.issue(path, "must be a string");
+                continue;
+            };
+            if let Some((_, len)) = vocab::HASH_HEX_LEN.iter().find(|(a, _)| a == alg) {
+                if h.len() != *len || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    self.issue(path, format!("must be {len} hex digits"));
+                }
+            }
+        }
+    }
+
+    fn check_props(&mut self, props: &[Prop]) {
+        for p in props {
+            match self.obj.get(p.name) {
+                None if p.required => self.issue(p.name, "is required"),
+                None => {}
+                Some(v) => self.check_kind(p.name, v, p.kind),
+            }
+        }
+    }
+
+    fn check_external_references(&mut self) {
+        let Some(v) = self.obj.get("external_references") else {
+            return;
+        };
+        let Some(a) = v.as_array() else {
+            self.issue("external_references", "must be a list");
+            return;
+        };
+        for (i, r) in a.iter().enumerate() {
+            let path = format!("external_references[{i}]");
+            let Some(r) = r.as_object() else {
+                self.issue(path, "must be an object");
+                continue;
+            };
+            if !r
+                .get("source_name")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty())
+            {
+                self.issue(
+                    format!("{path}.source_name"),
+                    "is required (non-empty string)",
+                );
+            }
+            if !["description", "url", "external_id"]
+                .iter()
+                .any(|k| r.contains_key(*k))
+            {
+                self.issue(path.clone(), "needs one of description, url, external_id");
+            }
+            for k in ["description", "url", "external_id"] {
+                if r.get(k).is_some_and(|x| !x.is_string()) {
+                    self.issue(format!("{path}.{k}"), "must be a string");
+                }
+            }
+            if let Some(h) = r.get("hashes") {
+                self.check_hashes(&format!("{path}.hashes"), h);
+            }
+        }
+    }
+
+    fn check_granular_markings(&mut self) {
+        let Some(v) = self.obj.get("granular_markings") else {
+            return;
+        };
+        let Some(a) = v.as_array() else {
+            self.issue("granular_markings", "must be a list");
+            return;
+        };
+        for (i, g) in a.iter().enumerate() {
+            let path = format!("granular_markings[{i}]");
+            match g.get("selectors").and_then(Value::as_array) {
+                Some(s) if !s.is_empty() && s.iter().all(Value::is_string) => {}
+                _ => self.issue(
+                    format!("{path}.selectors"),
+                    "must be a non-empty list of strings",
+                ),
+            }
+            match (g.get("marking_ref"), g.get("lang")) {
+                (Some(r), None) => {
+                    self.check_ref(&format!("{path}.marking_ref"), r, &["marking-definition"])
+                }
+                (None, Some(l)) if l.is_string() => {}
+                _ => self.issue(path, "needs exactly one of marking_ref, lang"),
+            }
+        }
+    }
+
+    fn check_extensions(&mut self) {
+        let Some(v) = self.obj.get("extensions") else {
+            return;
+        };
+        let Some(m) = v.as_object() else {
+            self.issue("extensions", "must be a dictionary");
+            return;
+        };
+        for (k, e) in m {
+            let path = format!("extensions.{k}");
+            let is_def = k.starts_with("extension-definition--");
+            if is_def && ids::parse_id(k).is_none() {
+                self.issue(
+                    path.clone(),
+                    "is not a valid extension-definition identifier",
+                );
+            } else if !is_def && !k.ends_with("-ext") {
+                self.issue(
+                    path.clone(),
+                    "key must be an extension-definition id or a predefined '-ext' name",
+                );
+            }
+            match e.as_object() {
+                None => self.issue(path, "must be an object"),
+                Some(e) => {
+                    if let Some(t) = e.get("extension_type") {
+                        if !t
+                            .as_str()
+                            .is_some_and(|t| vocab::EXTENSION_TYPES.contains(&t))
+                        {
+                            self.issue(
+                                format!("{path}.extension_type"),
+                                format!("must be one of {}", vocab::EXTENSION_TYPES.join(", ")),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_no_nulls(&mut self, path: &str, v: &Value) {
+        match v {
+            Value::Null => self.issue(path, "null values are not allowed (omit the property)"),
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    self.check_no_nulls(&format!("{path}[{i}]"), x);
+                }
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    self.check_no_nulls(&format!("{path}.{k}"), x);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn check_property_names(&mut self, known: &[&str]) {
+        for k in self.obj.keys() {
+            if known.contains(&k.as_str()) {
+                continue;
+            }
+            let ok = (3..=250).contains(&k.len())
+                && k.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !ok {
+                self.issue(
+                    k.clone(),
+                    "custom property names must be 3-250 characters of a-z, 0-9 and _",
+                );
+            }
+        }
+    }
+
+    fn check_pattern(&mut self) {
+        if self.obj.get("pattern_type").and_then(Value::as_str) != Some("stix") {
+            return;
+        }
+        if let Some(p) = self.obj.get("pattern").and_then(Value::as_str) {
+            if let Err(e) = pattern::parse(p) {
+                self.issue("pattern", e.to_string());
+            }
+        }
+    }
+
+    fn check_type_rules(&mut self, t: &str) {
+        match t {
+            "indicator" => {
+                self.check_pattern();
+                self.order("valid_from", "valid_until", true);
+            }
+            "malware" => {
+                if self.obj.get("is_family") == Some(&Value::Bool(true))
+                    && !self.obj.contains_key("name")
+                {
+                    self.issue("name", "is required when is_family is true");
+                }
+                self.order("first_seen", "last_seen", false);
+            }
+            "campaign" | "infrastructure" | "intrusion-set" | "threat-actor" | "sighting" => {
+                self.order("first_seen", "last_seen", false)
+            }
+            "observed-data" => {
+                self.order("first_observed", "last_observed", false);
+                match (
+                    self.obj.contains_key("objects"),
+                    self.obj.contains_key("object_refs"),
+                ) {
+                    (false, false) => self.issue("object_refs", "is required"),
+                    (true, true) => {
+                        self.issue("objects", "must not be present together with object_refs")
+                    }
+                    _ => {}
+                }
+            }
+            "location" => {
+                let has = |p: &str| self.obj.contains_key(p);
+                let (lat, lon) = (has("latitude"), has("longitude"));
+                if lat != lon {
+                    let missing = if lat { "longitude" } else { "latitude" };
+                    self.issue(missing, "latitude and longitude must be given together");
+                }
+                if has("precision") && !lat {
+                    self.issue("precision", "requires latitude and longitude");
+                }
+                if !(has("region") || has("country") || (lat && lon)) {
+                    self.issue(
+                        "region",
+                        "one of region, country, or latitude+longitude is required",
+                    );
+                }
+            }
+            "relationship" => {
+                if let Some(rt) = self.obj.get("relationship_type").and_then(Value::as_str) {
+                    if !rt
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    {
+                        self.issue("relationship_type", "must contain only a-z, 0-9 and '-'");
+                    }
+                }
+                for p in ["source_ref", "target_ref"] {
+                    if let Some((rt, _)) = self
+                        .obj
+                        .get(p)
+                        .and_then(Value::as_str)
+                        .and_then(ids::parse_id)
+                    {
+                        if NOT_RELATABLE.contains(&rt) {
+                            self.issue(p, format!("must reference an SDO or SCO, not '{rt}'"));
+                        }
+                    }
+                }
+                self.order("start_time", "stop_time", true);
+            }
+            "file" => {
+                if !self.obj.contains_key("hashes") && !self.obj.contains_key("name") {
+                    self.issue("hashes", "a file needs hashes or name");
+                }
+            }
+            "ipv4-addr" | "ipv6-addr" => {
+                if let Some(v) = self.obj.get("value").and_then(Value::as_str) {
+                    let v4 = t == "ipv4-addr";
+                    if !valid_ip_or_cidr(v, v4) {
+                        let what = if v4 { "IPv4" } else { "IPv6" };
+                        self.issue(
+                            "value",
+                            format!("'{v}' is not an {what} address or CIDR block"),
+                        );
+                    }
+                }
+            }
+            "domain-name" | "url" | "email-addr" => {
+                if let Some(v) = self.obj.get("value").and_then(Value::as_str) {
+                    if v.chars().any(char::is_whitespace) {
+                        self.issue("value", "must not contain whitespace");
+                    }
+                    if t == "email-addr" && !v.contains('@') {
+                        self.issue("value", "an email address needs '@'");
+                    }
+                }
+            }
+            _ => {}
+        }
+        if t == "sighting" {
+            if let Some((rt, _)) = self
+                .obj
+                .get("sighting_of_ref")
+                .and_then(Value::as_str)
+                .and_then(ids::parse_id)
+            {
+                if vocab::is_sco_type(rt) || NOT_RELATABLE.contains(&rt) {
+                    self.issue(
+                        "sighting_of_ref",
+                        format!("must reference an SDO, not '{rt}'"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn valid_ip_or_cidr(v: &str, v4: bool) -> bool {
+    let (addr, prefix) = match v.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (v, None),
+    };
+    let max = if v4 { 32 } else { 128 };
+    let addr_ok = if v4 {
+        addr.parse::<std::net::Ipv4Addr>().is_ok()
+    } else {
+        addr.parse::<std::net::Ipv6Addr>().is_ok()
+    };
+    addr_ok
+        && prefix.is_none_or(|p| {
+            !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && p.parse::<u32>().is_ok_and(|n| n <= max)
+        })
+}
+
+/// Validates one STIX 2.1 object; `Err` lists every issue found.
+pub fn validate(obj: &Value) -> Result<(), Vec<ValidationIssue>> {
+    let Some(map) = obj.as_object() else {
+        return Err(vec![ValidationIssue {
+            object: "<no id>".into(),
+            property: String::new(),
+            message: "a STIX object must be a JSON object".into(),
+        }]);
+    };
+    let object = map
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("<no id>")
+        .to_string();
+    let mut c = Checker {
+        obj: map,
+        object,
+        issues: Vec::new(),
+    };
+
+    // type and id
+    let t = match map.get("type") {
+        None => {
+            c.issue("type", "is required");
+            None
+        }
+        Some(Value::String(t)) if ids::is_type_name(t) => Some(t.as_str()),
+        Some(Value::String(t)) => {
+            c.issue(
+                "type",
+                format!("'{t}' is not a valid type name (3-250 chars of a-z, 0-9, '-')"),
+            );
+            None
+        }
+        Some(_) => {
+            c.issue("type", "must be a string");
+            None
+        }
+    };
+    match map.get("id").map(|v| v.as_str()) {
+        None => c.issue("id", "is required"),
+        Some(None) => c.issue("id", "must be a string"),
+        Some(Some(id)) => match ids::parse_id(id) {
+            None => c.issue(
+                "id",
+                format!("'{id}' is not of the form type--UUID (RFC 4122, lower case)"),
+            ),
+            Some((idt, _)) => {
+                if let Some(t) = t {
+                    if idt != t {
+                        c.issue("id", format!("type part '{idt}' does not match type '{t}'"));
+                    }
+                }
+            }
+        },
+    }
+    if t == Some("bundle") {
+        c.issue(
+            "type",
+            "a bundle is a container, not a STIX object to store",
+        );
+    }
+
+    let t = t.unwrap_or("");
+    let known = vocab::is_known_type(t);
+    let has_created = map.contains_key("created");
+    let sco = vocab::is_sco_type(t) || (!known && !has_created && !map.contains_key("modified"));
+
+    // spec_version
+    match map.get("spec_version") {
+        None if !sco => c.issue("spec_version", "is required (\"2.1\")"),
+        None => {}
+        Some(Value::String(v)) if v == "2.1" => {}
+        Some(v) => c.issue("spec_version", format!("must be \"2.1\", got {v}")),
+    }
+
+    // common timestamps
+    if !sco {
+        c.check_props(&[req("created", Ts)]);
+        if t == "marking-definition" {
+            // Marking definitions are never versioned (§7.2): no modified.
+            if map.contains_key("modified") {
+                c.issue(
+                    "modified",
+                    "marking-definitions are not versioned; remove it",
+                );
+            }
+        } else {
+            c.check_props(&[req("modified", Ts)]);
+            c.order("created", "modified", false);
+        }
+        if t == "extension-definition" && !map.contains_key("created_by_ref") {
+            c.issue("created_by_ref", "is required");
+        }
+    }
+    c.check_props(COMMON);
+    c.check_external_references();
+    c.check_granular_markings();
+    c.check_extensions();
+    c.check_props(type_props(t));
+    c.check_type_rules(t);
+    for (k, v) in map {
+        c.check_no_nulls(k, v);
+    }
+
+    let mut known_props: Vec<&str> = vec!["id"];
+    known_props.extend(type_props(t).iter().map(|p| p.name));
+    c.check_property_names(&known_props);
+
+    if c.issues.is_empty() {
+        Ok(())
+    } else {
+        Err(c.issues)
+    }
+}
