@@ -186,19 +186,26 @@ pub fn ofac_dprk_crypto(bytes: &[u8]) -> Result<Vec<Value>, StixError> {
                 message: "is empty".into(),
             });
         }
+        // The source repeats some SDN entries within one record: one link per uid.
+        let mut seen = BTreeSet::new();
+        let sdn_entries: Vec<&OfacEntry> = rec
+            .sdn_entries
+            .iter()
+            .filter(|e| seen.insert((e.uid.clone(), e.program.clone())))
+            .collect();
         let wallet = crypto_wallet(chain, &rec.address);
         let value = wallet["value"].as_str().unwrap_or_default().to_string();
         let wallet_id = wallet["id"].as_str().unwrap_or_default().to_string();
         let key = format!("ofac/{chain}/{value}");
         let indicator_id = derived_id("indicator", &key);
-        let names: Vec<String> = rec
-            .sdn_entries
+        let names: Vec<String> = sdn_entries
             .iter()
             .map(|e| format!("{} ({})", e.entity, e.program))
             .collect();
-        let refs: Vec<Value> = rec
-            .sdn_entries
+        let mut ref_uids = BTreeSet::new();
+        let refs: Vec<Value> = sdn_entries
             .iter()
+            .filter(|e| ref_uids.insert(e.uid.clone()))
             .map(|e| {
                 json!({
                     "source_name": "OFAC SDN",
@@ -226,17 +233,14 @@ pub fn ofac_dprk_crypto(bytes: &[u8]) -> Result<Vec<Value>, StixError> {
             "object_marking_refs": [clear],
             "x_ofac_currency": rec.currency
         }));
-        for e in &rec.sdn_entries {
+        for e in &sdn_entries {
             let entry = entities
                 .entry(e.uid.clone())
-                .or_insert_with(|| (e.clone(), BTreeSet::new()));
+                .or_insert_with(|| ((*e).clone(), BTreeSet::new()));
             entry.1.insert(e.program.clone());
-            links.push((
-                key.clone(),
-                indicator_id.clone(),
-                wallet_id.clone(),
-                e.uid.clone(),
-            ));
+        }
+        for uid in ref_uids {
+            links.push((key.clone(), indicator_id.clone(), wallet_id.clone(), uid));
         }
     }
     for (uid, (e, programs)) in &entities {

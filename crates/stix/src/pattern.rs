@@ -58,7 +58,8 @@ pub enum PropTest {
         op: Operator,
         value: Literal,
     },
-    Exists(ObjectPath),
+    /// `EXISTS path` / `NOT EXISTS path`.
+    Exists { path: ObjectPath, negated: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +148,7 @@ impl Pattern {
         fn cmp<'a>(e: &'a ComparisonExpr, out: &mut Vec<&'a ObjectPath>) {
             match e {
                 ComparisonExpr::Test(PropTest::Compare { path, .. })
-                | ComparisonExpr::Test(PropTest::Exists(path)) => out.push(path),
+                | ComparisonExpr::Test(PropTest::Exists { path, .. }) => out.push(path),
                 ComparisonExpr::And(a, b) | ComparisonExpr::Or(a, b) => {
                     cmp(a, out);
                     cmp(b, out)
@@ -277,7 +278,7 @@ fn quoted(c: &[char], start: usize, escapes: bool) -> Result<(String, usize), Pa
 
 fn is_base64(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.is_empty() || b.len() % 4 != 0 {
+    if b.is_empty() || !b.len().is_multiple_of(4) {
         return false;
     }
     let pad = b.iter().rev().take_while(|&&x| x == b'=').count();
@@ -445,11 +446,18 @@ fn number(c: &[char], start: usize) -> Result<(Tok, usize), PatternError> {
             .map_err(|_| err(start, "invalid float literal"))?;
         Ok((Tok::Float(NumberLiteral { text, value }), i))
     } else {
-        let value: i64 = text
-            .trim_start_matches('+')
-            .parse()
-            .map_err(|_| err(start, "integer literal out of range"))?;
-        Ok((Tok::Int(value, text), i))
+        match text.trim_start_matches('+').parse::<i64>() {
+            Ok(value) => Ok((Tok::Int(value, text), i)),
+            // The grammar has no size limit: keep huge integers as numbers
+            // with their exact text rather than rejecting a valid pattern.
+            Err(_) => {
+                let value: f64 = text
+                    .trim_start_matches('+')
+                    .parse()
+                    .map_err(|_| err(start, "invalid integer literal"))?;
+                Ok((Tok::Float(NumberLiteral { text, value }), i))
+            }
+        }
     }
 }
 
@@ -637,7 +645,20 @@ impl Parser {
             }
             Tok::Kw(Kw::Exists) => {
                 self.bump();
-                Ok(ComparisonExpr::Test(PropTest::Exists(self.object_path()?)))
+                Ok(ComparisonExpr::Test(PropTest::Exists {
+                    path: self.object_path()?,
+                    negated: false,
+                }))
+            }
+            Tok::Kw(Kw::Not) => {
+                self.bump();
+                if !self.eat_kw(Kw::Exists) {
+                    return Err(self.error_here("expected EXISTS after a leading NOT"));
+                }
+                Ok(ComparisonExpr::Test(PropTest::Exists {
+                    path: self.object_path()?,
+                    negated: true,
+                }))
             }
             Tok::Ident(_) => {
                 let path = self.object_path()?;
@@ -841,7 +862,10 @@ impl fmt::Display for ObjectPath {
 impl fmt::Display for ComparisonExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ComparisonExpr::Test(PropTest::Exists(p)) => write!(f, "EXISTS {p}"),
+            ComparisonExpr::Test(PropTest::Exists { path, negated }) => {
+                let not = if *negated { "NOT " } else { "" };
+                write!(f, "{not}EXISTS {path}")
+            }
             ComparisonExpr::Test(PropTest::Compare {
                 path,
                 negated,
@@ -880,5 +904,279 @@ impl fmt::Display for ObservationExpr {
 impl fmt::Display for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.root.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Valid patterns (spec examples, ATT&CK/OFAC style, edge cases the
+    /// OASIS reference validator accepts).
+    const VALID: &[&str] = &[
+        "[file:hashes.'SHA-256' = 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f']",
+        "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e' OR file:hashes.'SHA-1' = 'da39a3ee5e6b4b0d3255bfef95601890afd80709']",
+        "[ipv4-addr:value = '198.51.100.1/32' OR ipv4-addr:value = '203.0.113.33/32']",
+        "[domain-name:value = 'example.com'] AND [url:value = 'http://example.com/x']",
+        "[email-message:from_ref.value MATCHES '.+\\\\@example\\\\.com$' AND email-message:body_multipart[*].body_raw_ref.name MATCHES '^Final Report.+\\\\.exe$']",
+        "[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\\\System\\\\Foo'] FOLLOWEDBY [process:name = 'x'] WITHIN 300 SECONDS",
+        "[file:extensions.'windows-pebinary-ext'.sections[*].entropy > 7.0]",
+        "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '203.0.113.33/32'] REPEATS 5 TIMES WITHIN 180 SECONDS",
+        "[file:size IN (1, 2, 3)] START t'2016-06-01T00:00:00Z' STOP t'2016-07-01T00:00:00Z'",
+        "([a:b = 1] OR [c:d = 2]) AND [e:f NOT LIKE 'x%']",
+        "[artifact:payload_bin = b'dGhpcyBpcyBhIHRlc3Q=']",
+        "[artifact:x = h'0aFF']",
+        "[process:pid <= -5 AND process:x >= -1.5 AND process:y != true]",
+        "[a:b[0] = 1 AND a:c[*].'d e' ISSUBSET '10.0.0.0/8' AND a:e ISSUPERSET '1.2.3.4']",
+        "[EXISTS windows-registry-key:values]",
+        "[a:b = 1 AND NOT EXISTS c:d]",
+        "[cryptocurrency-wallet:value = '0x098b716b8aaf21512996dc57eb0615e2383e2f96']",
+        "[cryptocurrency-wallet:value = 'it\\'s \\\\ ok']",
+        "  [a:b == 1]  ",
+        "[a:b <> 1]",
+        "[a:b IN ()]",
+        "[x:y = .5]",
+        "[a:b=1]AND[c:d=2]",
+        "[a:b = +5]",
+        "[a:b = 99999999999999999999]",
+        "[a:'b' = 1]",
+        "[a:b = 1] START t'2020-01-01T00:00:00Z' STOP t'2021-01-01T00:00:00Z' WITHIN 5.5 SECONDS",
+        "[a:b IN (1, 'a', true, t'2020-01-01T00:00:00.123Z')]",
+    ];
+
+    /// Malformed patterns, the position (0-based char offset) and a word of
+    /// the message; positions agree with the OASIS validator's columns except
+    /// where we point at the unmatched opening bracket instead of the end.
+    const INVALID: &[(&str, usize, &str)] = &[
+        ("[ipv4-addr:value = '1.2.3.4'", 0, "unbalanced bracket"),
+        ("[ipv4-addr:value = '1.2.3.4']]", 29, "unbalanced bracket"),
+        ("[a:b = 1)", 0, "unbalanced bracket"),
+        ("([a:b = 1]", 0, "unbalanced parenthesis"),
+        ("[a:b = 1] and [a:b = 2]", 10, "expected AND"),
+        ("[a:b = TRUE]", 7, "literal"),
+        ("[a:b > true]", 7, "booleans"),
+        ("a:b = 1", 0, "expected '['"),
+        ("[a:b = 'x' AND ]", 15, "comparison"),
+        ("[file:hashes.SHA-256 = 'x']", 13, "quote it"),
+        ("[file:size = 007]", 13, "leading zero"),
+        ("[a:b = 1.]", 8, "digits"),
+        ("[a:b = b'YWJ']", 7, "base64"),
+        ("[a:b = h'abc']", 7, "hex"),
+        ("[a:b = t'2020-13-01T00:00:00Z']", 9, "timestamp"),
+        ("[a:b = t'2020-01-01T00:00:00']", 28, "timestamp"),
+        ("[a:b = 'unterminated]", 7, "unterminated"),
+        ("[a:b = 'bad \\q escape']", 12, "escape"),
+        ("[a:b LIKE 5]", 10, "string"),
+        ("[a:b = 1] WITHIN -5 SECONDS", 17, "WITHIN"),
+        ("[a:b = 1] WITHIN 5 MINUTES", 19, "SECONDS"),
+        ("[a:b = 1] REPEATS 2.5 TIMES", 18, "REPEATS"),
+        ("[a:b = 1] START t'2020-01-01T00:00:00Z'", 39, "STOP"),
+        ("[a:b = 1] [c:d = 1]", 10, "expected AND"),
+        ("[]", 1, "comparison"),
+        ("[a:b = 1] FOLLOWEDBY", 20, "observation"),
+        ("[a:b IN (1,)]", 11, "literal"),
+        ("[a:b[x] = 1]", 5, "index"),
+        ("[a:b NOT EXISTS c:d]", 9, "operator"),
+        ("[a:b = 1] § [c:d = 1]", 10, "unexpected character"),
+        ("", 0, "expected '['"),
+    ];
+
+    #[test]
+    fn accepts_valid_patterns_and_prints_them_back_stably() {
+        for p in VALID {
+            let parsed = parse(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+            let printed = parsed.to_string();
+            let again = parse(&printed).unwrap_or_else(|e| panic!("{printed}: {e}"));
+            assert_eq!(again, parsed, "{p} -> {printed}");
+            assert_eq!(again.to_string(), printed);
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_patterns_with_position() {
+        for (p, at, word) in INVALID {
+            let e = parse(p).expect_err(p);
+            assert_eq!(e.position, *at, "{p}: {e}");
+            assert!(e.message.contains(word), "{p}: {e}");
+            assert!(e.to_string().ends_with(&format!(" at {at}")));
+        }
+    }
+
+    #[test]
+    fn precedence_followedby_lowest_then_or_then_and() {
+        let p = parse("[a:b = 1] AND [c:d = 2] OR [e:f = 3] FOLLOWEDBY [g:h = 4]").unwrap();
+        let ObservationExpr::FollowedBy(left, _) = &p.root else {
+            panic!("{p:?}")
+        };
+        let ObservationExpr::Or(and, _) = left.as_ref() else {
+            panic!("{left:?}")
+        };
+        assert!(matches!(and.as_ref(), ObservationExpr::And(..)));
+        let c = parse("[a:b = 1 OR c:d = 2 AND e:f = 3]").unwrap();
+        let ObservationExpr::Observation(ComparisonExpr::Or(_, right)) = &c.root else {
+            panic!("{c:?}")
+        };
+        assert!(matches!(right.as_ref(), ComparisonExpr::And(..)));
+    }
+
+    #[test]
+    fn object_paths_are_reported() {
+        let p = parse("[file:hashes.'SHA-256' = 'x' AND file:parent_directory_ref.path[2] = 'y'] AND [EXISTS a:b[*]]").unwrap();
+        let paths: Vec<String> = p.object_paths().iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            paths,
+            [
+                "file:hashes.'SHA-256'",
+                "file:parent_directory_ref.path[2]",
+                "a:b[*]"
+            ]
+        );
+    }
+
+    fn path() -> impl Strategy<Value = ObjectPath> {
+        let ty = prop::sample::select(vec![
+            "file",
+            "ipv4-addr",
+            "cryptocurrency-wallet",
+            "x-custom-thing",
+        ]);
+        let step = prop_oneof![
+            "[a-z_][a-z0-9_]{0,6}".prop_map(PathStep::Property),
+            "[A-Za-z0-9 .-]{1,8}".prop_map(PathStep::Property),
+            (-3i64..20).prop_map(PathStep::Index),
+            Just(PathStep::AnyIndex),
+        ];
+        (
+            ty,
+            "[a-z_][a-z0-9_]{0,6}",
+            prop::collection::vec(step, 0..3),
+        )
+            .prop_map(|(t, first, rest)| {
+                let mut steps = vec![PathStep::Property(first)];
+                steps.extend(rest);
+                ObjectPath {
+                    object_type: t.to_string(),
+                    steps,
+                }
+            })
+    }
+
+    fn literal() -> impl Strategy<Value = Literal> {
+        prop_oneof![
+            "[ -~]{0,10}".prop_map(Literal::String),
+            any::<i64>().prop_map(Literal::Int),
+            any::<bool>().prop_map(Literal::Bool),
+            "([0-9a-f]{2}){0,4}".prop_map(Literal::Hex),
+            (0i64..4_000_000_000)
+                .prop_map(|s| Literal::Timestamp(Timestamp::from_unix_millis(s * 1000))),
+        ]
+    }
+
+    fn comparison() -> impl Strategy<Value = ComparisonExpr> {
+        let op = prop::sample::select(vec![Operator::Eq, Operator::Ne]);
+        let leaf = prop_oneof![
+            (path(), any::<bool>(), op, literal()).prop_map(|(path, negated, op, value)| {
+                ComparisonExpr::Test(PropTest::Compare {
+                    path,
+                    negated,
+                    op,
+                    value,
+                })
+            }),
+            (path(), any::<bool>()).prop_map(|(path, negated)| ComparisonExpr::Test(
+                PropTest::Exists { path, negated }
+            )),
+            (path(), prop::collection::vec(literal(), 0..3)).prop_map(|(path, items)| {
+                ComparisonExpr::Test(PropTest::Compare {
+                    path,
+                    negated: false,
+                    op: Operator::In,
+                    value: Literal::Set(items),
+                })
+            }),
+        ];
+        leaf.prop_recursive(3, 12, 2, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| ComparisonExpr::Or(Box::new(a), Box::new(b))),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| ComparisonExpr::And(Box::new(a), Box::new(b))),
+                inner.prop_map(|a| ComparisonExpr::Group(Box::new(a))),
+            ]
+        })
+    }
+
+    fn observation() -> impl Strategy<Value = ObservationExpr> {
+        comparison()
+            .prop_map(ObservationExpr::Observation)
+            .prop_recursive(3, 8, 2, |inner| {
+                prop_oneof![
+                    (inner.clone(), inner.clone())
+                        .prop_map(|(a, b)| ObservationExpr::FollowedBy(Box::new(a), Box::new(b))),
+                    (inner.clone(), inner.clone())
+                        .prop_map(|(a, b)| ObservationExpr::Or(Box::new(a), Box::new(b))),
+                    (inner.clone(), inner.clone())
+                        .prop_map(|(a, b)| ObservationExpr::And(Box::new(a), Box::new(b))),
+                    inner
+                        .clone()
+                        .prop_map(|a| ObservationExpr::Group(Box::new(a))),
+                    (inner, 1u64..100).prop_map(|(a, n)| ObservationExpr::Qualified(
+                        Box::new(a),
+                        Qualifier::Repeats { times: n }
+                    )),
+                ]
+            })
+    }
+
+    /// Parenthesise operands so the printed text has the tree's shape
+    /// (the printer does not add parentheses on its own).
+    fn shape_obs(e: ObservationExpr) -> ObservationExpr {
+        use ObservationExpr as O;
+        let g = |e: O| match e {
+            O::Observation(_) | O::Group(_) => shape_obs(e),
+            other => O::Group(Box::new(shape_obs(other))),
+        };
+        match e {
+            O::Observation(c) => O::Observation(shape_cmp(c)),
+            O::And(a, b) => O::And(Box::new(g(*a)), Box::new(g(*b))),
+            O::Or(a, b) => O::Or(Box::new(g(*a)), Box::new(g(*b))),
+            O::FollowedBy(a, b) => O::FollowedBy(Box::new(g(*a)), Box::new(g(*b))),
+            O::Qualified(a, q) => O::Qualified(Box::new(g(*a)), q),
+            O::Group(a) => O::Group(Box::new(shape_obs(*a))),
+        }
+    }
+
+    fn shape_cmp(e: ComparisonExpr) -> ComparisonExpr {
+        use ComparisonExpr as C;
+        let g = |e: C| match e {
+            C::Test(_) | C::Group(_) => shape_cmp(e),
+            other => C::Group(Box::new(shape_cmp(other))),
+        };
+        match e {
+            C::Test(t) => C::Test(t),
+            C::And(a, b) => C::And(Box::new(g(*a)), Box::new(g(*b))),
+            C::Or(a, b) => C::Or(Box::new(g(*a)), Box::new(g(*b))),
+            C::Group(a) => C::Group(Box::new(shape_cmp(*a))),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn printed_patterns_parse_back_to_the_same_tree(root in observation()) {
+            let p = Pattern { root: shape_obs(root) };
+            let text = p.to_string();
+            let back = parse(&text).map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+            prop_assert_eq!(back, p, "{}", text);
+        }
+
+        #[test]
+        fn arbitrary_input_never_panics(s in "[\\[\\]()a-z:.'= ANDORT0-9*,<>!-]{0,40}") {
+            if let Err(e) = parse(&s) {
+                prop_assert!(e.position <= s.chars().count());
+            }
+        }
     }
 }

@@ -421,7 +421,7 @@ impl Checker<'_> {
             Words => match v.as_array() {
                 Some(a) => {
                     for (i, x) in a.iter().enumerate() {
-                        if !x.as_str().is_some_and(|s| !s.trim().is_empty()) {
+                        if x.as_str().is_none_or(|s| s.trim().is_empty()) {
                             self.issue(format!("{name}[{i}]"), "must be a non-empty string");
                         }
                     }
@@ -444,11 +444,7 @@ impl Checker<'_> {
                 Some(a) => {
                     for (i, k) in a.iter().enumerate() {
                         for f in ["kill_chain_name", "phase_name"] {
-                            if !k
-                                .get(f)
-                                .and_then(Value::as_str)
-                                .is_some_and(|s| !s.is_empty())
-                            {
+                            if k.get(f).and_then(Value::as_str).is_none_or(str::is_empty) {
                                 self.issue(
                                     format!("{name}[{i}].{f}"),
                                     "is required (non-empty string)",
@@ -531,10 +527,9 @@ impl Checker<'_> {
                 self.issue(path, "must be an object");
                 continue;
             };
-            if !r
-                .get("source_name")
+            if r.get("source_name")
                 .and_then(Value::as_str)
-                .is_some_and(|s| !s.is_empty())
+                .is_none_or(str::is_empty)
             {
                 self.issue(
                     format!("{path}.source_name"),
@@ -741,10 +736,8 @@ impl Checker<'_> {
                 }
                 self.order("start_time", "stop_time", true);
             }
-            "file" => {
-                if !self.obj.contains_key("hashes") && !self.obj.contains_key("name") {
-                    self.issue("hashes", "a file needs hashes or name");
-                }
+            "file" if !self.obj.contains_key("hashes") && !self.obj.contains_key("name") => {
+                self.issue("hashes", "a file needs hashes or name");
             }
             "ipv4-addr" | "ipv6-addr" => {
                 if let Some(v) = self.obj.get("value").and_then(Value::as_str) {
@@ -920,5 +913,354 @@ pub fn validate(obj: &Value) -> Result<(), Vec<ValidationIssue>> {
         Ok(())
     } else {
         Err(c.issues)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn indicator() -> Value {
+        json!({
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+            "created": "2016-04-06T20:03:48.000Z",
+            "modified": "2016-04-06T20:03:48.000Z",
+            "created_by_ref": "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff",
+            "indicator_types": ["malicious-activity"],
+            "name": "Poison Ivy Malware",
+            "pattern": "[file:hashes.'SHA-256' = '4bac27393bdd9777ce02453256c5577cd02275510b2227f473d03f533924f877']",
+            "pattern_type": "stix",
+            "valid_from": "2016-01-01T00:00:00Z",
+            "object_marking_refs": ["marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"],
+            "x_custom_score": 7
+        })
+    }
+
+    /// The properties named by the issues of `v` (panics if it is valid).
+    fn issues(v: &Value) -> Vec<String> {
+        validate(v)
+            .expect_err("expected issues")
+            .into_iter()
+            .map(|i| i.property)
+            .collect()
+    }
+
+    fn with(mut v: Value, k: &str, x: Value) -> Value {
+        v[k] = x;
+        v
+    }
+
+    fn without(mut v: Value, k: &str) -> Value {
+        v.as_object_mut().unwrap().remove(k);
+        v
+    }
+
+    #[test]
+    fn a_good_indicator_passes() {
+        validate(&indicator()).unwrap();
+    }
+
+    #[test]
+    fn pattern_errors_name_the_property_and_position() {
+        let v = with(
+            indicator(),
+            "pattern",
+            json!("[ipv4-addr:value = '1.2.3.4'"),
+        );
+        let e = validate(&v).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            e[0].to_string(),
+            "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f: property 'pattern': unbalanced bracket at 0"
+        );
+        // Other pattern languages are not parsed.
+        let yara = with(v, "pattern_type", json!("yara"));
+        validate(&yara).unwrap();
+    }
+
+    #[test]
+    fn required_properties_and_structure() {
+        assert_eq!(issues(&without(indicator(), "pattern")), ["pattern"]);
+        assert_eq!(issues(&without(indicator(), "valid_from")), ["valid_from"]);
+        assert_eq!(issues(&without(indicator(), "modified")), ["modified"]);
+        assert_eq!(
+            issues(&without(indicator(), "spec_version")),
+            ["spec_version"]
+        );
+        assert_eq!(
+            issues(&with(indicator(), "spec_version", json!("2.0"))),
+            ["spec_version"]
+        );
+        assert_eq!(issues(&without(indicator(), "type")), ["type"]);
+        assert_eq!(issues(&json!([1])), [""]);
+    }
+
+    #[test]
+    fn id_format_and_type_match() {
+        assert_eq!(
+            issues(&with(
+                indicator(),
+                "id",
+                json!("malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
+            )),
+            ["id"]
+        );
+        assert_eq!(
+            issues(&with(indicator(), "id", json!("indicator--not-a-uuid"))),
+            ["id"]
+        );
+        assert_eq!(
+            issues(&with(
+                indicator(),
+                "id",
+                json!("indicator--8E2E2D2B-17D4-4CBF-938F-98EE46B3CD3F")
+            )),
+            ["id"]
+        );
+        assert_eq!(
+            issues(&with(
+                indicator(),
+                "created_by_ref",
+                json!("malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
+            )),
+            ["created_by_ref"]
+        );
+        assert_eq!(
+            issues(&with(
+                indicator(),
+                "object_marking_refs",
+                json!(["identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"])
+            )),
+            ["object_marking_refs[0]"]
+        );
+    }
+
+    #[test]
+    fn timestamps_and_their_order() {
+        assert_eq!(
+            issues(&with(indicator(), "created", json!("2016-04-06 20:03:48Z"))),
+            ["created"]
+        );
+        assert_eq!(
+            issues(&with(
+                indicator(),
+                "modified",
+                json!("2016-04-06T20:03:48+01:00")
+            )),
+            ["modified"]
+        );
+        assert_eq!(
+            issues(&with(
+                indicator(),
+                "modified",
+                json!("2016-04-06T20:03:47.999Z")
+            )),
+            ["modified"]
+        );
+        assert_eq!(
+            issues(&with(
+                indicator(),
+                "valid_until",
+                json!("2016-01-01T00:00:00Z")
+            )),
+            ["valid_until"]
+        );
+        validate(&with(
+            indicator(),
+            "valid_until",
+            json!("2016-01-01T00:00:00.001Z"),
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn custom_properties_kept_only_with_valid_names() {
+        assert_eq!(issues(&with(indicator(), "X-Bad", json!(1))), ["X-Bad"]);
+        assert_eq!(issues(&with(indicator(), "xy", json!(1))), ["xy"]);
+        validate(&with(indicator(), "x_mitre_version", json!("1.0"))).unwrap();
+    }
+
+    #[test]
+    fn nulls_and_bad_types() {
+        assert_eq!(
+            issues(&with(indicator(), "name", Value::Null)),
+            ["name", "name"]
+        );
+        assert_eq!(
+            issues(&with(indicator(), "x_custom_score", Value::Null)),
+            ["x_custom_score"]
+        );
+        assert_eq!(
+            issues(&with(indicator(), "confidence", json!(101))),
+            ["confidence"]
+        );
+        assert_eq!(
+            issues(&with(indicator(), "revoked", json!("yes"))),
+            ["revoked"]
+        );
+        assert_eq!(
+            issues(&with(
+                indicator(),
+                "indicator_types",
+                json!("malicious-activity")
+            )),
+            ["indicator_types"]
+        );
+        assert_eq!(
+            issues(&with(
+                indicator(),
+                "external_references",
+                json!([{"source_name": "x"}])
+            )),
+            ["external_references[0]"]
+        );
+        assert_eq!(
+            issues(&with(
+                indicator(),
+                "kill_chain_phases",
+                json!([{"kill_chain_name": "k"}])
+            )),
+            ["kill_chain_phases[0].phase_name"]
+        );
+    }
+
+    fn sdo(t: &str, extra: Value) -> Value {
+        let mut v = json!({
+            "type": t,
+            "spec_version": "2.1",
+            "id": format!("{t}--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061"),
+            "created": "2016-05-12T08:17:27.000Z",
+            "modified": "2016-05-12T08:17:27.000Z"
+        });
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    }
+
+    #[test]
+    fn per_type_rules() {
+        let m = sdo("malware", json!({"is_family": true}));
+        assert_eq!(issues(&m), ["name"]);
+        validate(&sdo("malware", json!({"is_family": false}))).unwrap();
+        assert_eq!(issues(&sdo("malware", json!({"name": "x"}))), ["is_family"]);
+
+        assert_eq!(
+            issues(&sdo("location", json!({"latitude": 10.5}))),
+            ["longitude", "region"]
+        );
+        validate(&sdo("location", json!({"latitude": 10.5, "longitude": -7}))).unwrap();
+        assert_eq!(
+            issues(&sdo("location", json!({"latitude": 91, "longitude": 0}))),
+            ["latitude"]
+        );
+
+        let rel = json!({"relationship_type": "uses",
+            "source_ref": "malware--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
+            "target_ref": "attack-pattern--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061"});
+        validate(&sdo("relationship", rel.clone())).unwrap();
+        let mut bad = rel.clone();
+        bad["relationship_type"] = json!("Uses It");
+        bad["target_ref"] = json!("relationship--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061");
+        assert_eq!(
+            issues(&sdo("relationship", bad)),
+            ["relationship_type", "target_ref"]
+        );
+
+        assert_eq!(
+            issues(&sdo(
+                "opinion",
+                json!({"opinion": "maybe",
+            "object_refs": ["report--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061"]})
+            )),
+            ["opinion"]
+        );
+        assert_eq!(
+            issues(&sdo(
+                "report",
+                json!({"name": "r", "published": "2016-05-12T08:17:27Z", "object_refs": []})
+            )),
+            ["object_refs"]
+        );
+        assert_eq!(
+            issues(&sdo(
+                "sighting",
+                json!({"sighting_of_ref": "ipv4-addr--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061"})
+            )),
+            ["sighting_of_ref"]
+        );
+        assert_eq!(
+            issues(&sdo(
+                "observed-data",
+                json!({"first_observed": "2016-05-12T08:17:27Z",
+                "last_observed": "2016-05-12T08:17:26Z", "number_observed": 0,
+                "object_refs": ["ipv4-addr--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061"]})
+            )),
+            ["number_observed", "last_observed"]
+        );
+        assert_eq!(
+            issues(&sdo(
+                "extension-definition",
+                json!({"name": "e", "schema": "s", "version": "1",
+            "extension_types": ["new-thing"]})
+            )),
+            ["created_by_ref", "extension_types[0]"]
+        );
+    }
+
+    #[test]
+    fn marking_definitions_are_not_versioned() {
+        let mut m = crate::tlp::Tlp::V2Red.marking_definition();
+        validate(&m).unwrap();
+        m["modified"] = json!("2022-10-01T00:00:00.000Z");
+        assert_eq!(issues(&m), ["modified"]);
+    }
+
+    #[test]
+    fn scos() {
+        let ip = |v: &str| json!({"type": "ipv4-addr", "spec_version": "2.1", "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "value": v});
+        validate(&ip("198.51.100.3")).unwrap();
+        validate(&ip("198.51.100.0/24")).unwrap();
+        assert_eq!(issues(&ip("198.51.100.300")), ["value"]);
+        assert_eq!(issues(&ip("198.51.100.0/33")), ["value"]);
+        let v6 = json!({"type": "ipv6-addr", "id": "ipv6-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "value": "2001:db8::/32"});
+        validate(&v6).unwrap();
+        let file = json!({"type": "file", "id": "file--ff26c055-6336-5bc5-b98d-13d6226742dd", "hashes": {"MD5": "zz"}});
+        assert_eq!(issues(&file), ["hashes.MD5"]);
+        let file =
+            json!({"type": "file", "id": "file--ff26c055-6336-5bc5-b98d-13d6226742dd", "size": 3});
+        assert_eq!(issues(&file), ["hashes"]);
+        let mail = json!({"type": "email-addr", "id": "email-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "value": "nobody"});
+        assert_eq!(issues(&mail), ["value"]);
+        let w = json!({"type": "cryptocurrency-wallet", "id": "cryptocurrency-wallet--ff26c055-6336-5bc5-b98d-13d6226742dd"});
+        assert_eq!(issues(&w), ["value"]);
+    }
+
+    #[test]
+    fn unknown_types_get_the_common_checks() {
+        let t = sdo(
+            "x-mitre-tactic",
+            json!({"name": "Execution", "x_mitre_shortname": "execution"}),
+        );
+        validate(&t).unwrap();
+        assert_eq!(issues(&without(t, "modified")), ["modified"]);
+        let custom_sco = json!({"type": "x-thing", "id": "x-thing--ff26c055-6336-5bc5-b98d-13d6226742dd", "value": 1});
+        validate(&custom_sco).unwrap();
+    }
+
+    #[test]
+    fn extensions_and_granular_markings() {
+        let mut v = indicator();
+        v["extensions"] = json!({"not-an-extension": {}});
+        assert_eq!(issues(&v), ["extensions.not-an-extension"]);
+        v["extensions"] = json!({"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {"extension_type": "property-extension", "rank": 5}});
+        validate(&v).unwrap();
+        v["granular_markings"] = json!([{"selectors": ["name"]}]);
+        assert_eq!(issues(&v), ["granular_markings[0]"]);
+        v["granular_markings"] = json!([{"selectors": ["name"], "marking_ref": "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"}]);
+        validate(&v).unwrap();
     }
 }
