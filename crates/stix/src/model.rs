@@ -323,3 +323,228 @@ dispatch! {
     "email-addr" => EmailAddr,
     "cryptocurrency-wallet" => CryptocurrencyWallet,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ID: &str = "0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061";
+
+    fn r(t: &str) -> String {
+        format!("{t}--{ID}")
+    }
+
+    fn common(t: &str) -> Value {
+        json!({
+            "type": t,
+            "spec_version": "2.1",
+            "id": r(t),
+            "created_by_ref": r("identity"),
+            "created": "2016-05-12T08:17:27.000Z",
+            "modified": "2017-05-12T08:17:27.1234567Z",
+            "revoked": false,
+            "labels": ["l1"],
+            "confidence": 80,
+            "lang": "en",
+            "external_references": [{"source_name": "capec", "external_id": "CAPEC-163",
+                                      "hashes": {"SHA-256": "ab".repeat(32)}, "x_note": 1}],
+            "object_marking_refs": ["marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"],
+            "granular_markings": [{"selectors": ["description"], "marking_ref": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"}],
+            "extensions": {"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {"extension_type": "property-extension", "rank": 5}},
+            "x_custom": {"nested": [1, 2.5, "x", true]}
+        })
+    }
+
+    fn sco(t: &str) -> Value {
+        json!({
+            "type": t,
+            "spec_version": "2.1",
+            "id": r(t),
+            "object_marking_refs": ["marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"],
+            "defanged": false,
+            "x_seen_by": "kr"
+        })
+    }
+
+    fn merge(mut base: Value, extra: Value) -> Value {
+        for (k, v) in extra.as_object().unwrap() {
+            base[k] = v.clone();
+        }
+        base
+    }
+
+    fn kc() -> Value {
+        json!([{"kill_chain_name": "mitre-attack", "phase_name": "execution"}])
+    }
+
+    /// One fully populated object of every modelled type.
+    fn samples() -> Vec<Value> {
+        let ts = "2016-05-12T08:17:27Z";
+        vec![
+            merge(
+                common("attack-pattern"),
+                json!({"name": "Spear Phishing", "description": "d", "aliases": ["a"], "kill_chain_phases": kc()}),
+            ),
+            merge(
+                common("campaign"),
+                json!({"name": "Dream Job", "description": "d", "aliases": ["a"], "first_seen": ts, "last_seen": ts, "objective": "o"}),
+            ),
+            merge(
+                common("grouping"),
+                json!({"name": "g", "description": "d", "context": "suspicious-activity", "object_refs": [r("indicator")]}),
+            ),
+            merge(
+                common("identity"),
+                json!({"name": "KR", "description": "d", "roles": ["r"], "identity_class": "organization", "sectors": ["government"], "contact_information": "c"}),
+            ),
+            merge(
+                common("indicator"),
+                json!({"name": "n", "description": "d", "indicator_types": ["malicious-activity"],
+                "pattern": "[cryptocurrency-wallet:value = '0xab']", "pattern_type": "stix", "pattern_version": "2.1",
+                "valid_from": ts, "valid_until": "2026-05-12T08:17:27Z", "kill_chain_phases": kc()}),
+            ),
+            merge(
+                common("infrastructure"),
+                json!({"name": "n", "description": "d", "infrastructure_types": ["command-and-control"], "aliases": ["a"], "kill_chain_phases": kc(), "first_seen": ts, "last_seen": ts}),
+            ),
+            merge(
+                common("intrusion-set"),
+                json!({"name": "Lazarus Group", "description": "d", "aliases": ["HIDDEN COBRA"], "first_seen": ts, "last_seen": ts,
+                "goals": ["money"], "resource_level": "government", "primary_motivation": "personal-gain", "secondary_motivations": ["dominance"]}),
+            ),
+            merge(
+                common("location"),
+                json!({"name": "Pyongyang", "description": "d", "latitude": 39, "longitude": 125.75, "precision": 1000.0,
+                "region": "eastern-asia", "country": "KP", "administrative_area": "a", "city": "Pyongyang", "street_address": "s", "postal_code": "p"}),
+            ),
+            merge(
+                common("malware"),
+                json!({"name": "AppleJeus", "description": "d", "malware_types": ["trojan"], "is_family": true, "aliases": ["a"],
+                "kill_chain_phases": kc(), "first_seen": ts, "last_seen": ts, "operating_system_refs": [r("software")],
+                "architecture_execution_envs": ["x86"], "implementation_languages": ["c"], "capabilities": ["steals-authentication-credentials"], "sample_refs": [r("file")]}),
+            ),
+            merge(
+                common("note"),
+                json!({"abstract": "a", "content": "c", "authors": ["x"], "object_refs": [r("malware")]}),
+            ),
+            merge(
+                common("observed-data"),
+                json!({"first_observed": ts, "last_observed": ts, "number_observed": 3, "object_refs": [r("ipv4-addr")]}),
+            ),
+            merge(
+                common("opinion"),
+                json!({"explanation": "e", "authors": ["x"], "opinion": "agree", "object_refs": [r("report")]}),
+            ),
+            merge(
+                common("report"),
+                json!({"name": "n", "description": "d", "report_types": ["threat-actor"], "published": ts, "object_refs": [r("intrusion-set")]}),
+            ),
+            merge(
+                common("threat-actor"),
+                json!({"name": "n", "description": "d", "threat_actor_types": ["nation-state"], "aliases": ["a"], "first_seen": ts,
+                "last_seen": ts, "roles": ["agent"], "goals": ["g"], "sophistication": "expert", "resource_level": "government",
+                "primary_motivation": "organizational-gain", "secondary_motivations": ["x"], "personal_motivations": ["y"]}),
+            ),
+            merge(
+                common("tool"),
+                json!({"name": "n", "description": "d", "tool_types": ["remote-access"], "aliases": ["a"], "kill_chain_phases": kc(), "tool_version": "1"}),
+            ),
+            merge(
+                common("vulnerability"),
+                json!({"name": "CVE-2023-1234", "description": "d"}),
+            ),
+            merge(
+                common("relationship"),
+                json!({"relationship_type": "uses", "description": "", "source_ref": r("intrusion-set"), "target_ref": r("malware"),
+                "start_time": ts, "stop_time": "2017-05-12T08:17:27Z"}),
+            ),
+            merge(
+                common("sighting"),
+                json!({"description": "d", "first_seen": ts, "last_seen": ts, "count": 2, "sighting_of_ref": r("indicator"),
+                "observed_data_refs": [r("observed-data")], "where_sighted_refs": [r("identity")], "summary": false}),
+            ),
+            crate::tlp::Tlp::V1Amber.marking_definition(),
+            crate::tlp::Tlp::V2AmberStrict.marking_definition(),
+            crate::content::crypto_wallet_extension_definition(),
+            merge(
+                sco("domain-name"),
+                json!({"value": "example.com", "resolves_to_refs": [r("ipv4-addr")]}),
+            ),
+            merge(
+                sco("ipv4-addr"),
+                json!({"value": "198.51.100.3", "resolves_to_refs": [r("mac-addr")], "belongs_to_refs": [r("autonomous-system")]}),
+            ),
+            merge(
+                sco("ipv6-addr"),
+                json!({"value": "2001:db8::1", "belongs_to_refs": [r("autonomous-system")]}),
+            ),
+            merge(sco("url"), json!({"value": "https://example.com/a"})),
+            merge(
+                sco("file"),
+                json!({"hashes": {"MD5": "d41d8cd98f00b204e9800998ecf8427e"}, "size": 0, "name": "a.exe", "name_enc": "utf-8",
+                "magic_number_hex": "4d5a", "mime_type": "application/x-dosexec", "ctime": ts, "mtime": ts, "atime": ts,
+                "parent_directory_ref": r("directory"), "contains_refs": [r("file")], "content_ref": r("artifact")}),
+            ),
+            merge(
+                sco("email-addr"),
+                json!({"value": "a@example.com", "display_name": "A", "belongs_to_ref": r("user-account")}),
+            ),
+            crate::content::crypto_wallet("tron", "TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf"),
+        ]
+    }
+
+    #[test]
+    fn every_modelled_type_round_trips_and_validates() {
+        let samples = samples();
+        assert_eq!(samples.len(), 28);
+        let mut seen = std::collections::BTreeSet::new();
+        for v in &samples {
+            crate::validate(v).unwrap_or_else(|e| panic!("{}: {e:?}", v["type"]));
+            let t = StixObject::from_value(v).unwrap_or_else(|e| panic!("{}: {e}", v["type"]));
+            assert!(!matches!(t, StixObject::Other(_)), "{} is typed", v["type"]);
+            assert_eq!(&t.to_value(), v, "round trip of {}", v["type"]);
+            seen.insert(v["type"].as_str().unwrap().to_string());
+        }
+        assert_eq!(seen.len(), 27, "all 27 modelled types covered");
+    }
+
+    #[test]
+    fn typed_fields_are_populated_and_custom_properties_kept() {
+        let v = samples()
+            .into_iter()
+            .find(|v| v["type"] == "indicator")
+            .unwrap();
+        let StixObject::Indicator(i) = StixObject::from_value(&v).unwrap() else {
+            panic!()
+        };
+        assert_eq!(i.pattern_type, "stix");
+        assert_eq!(i.common.confidence, Some(80));
+        assert_eq!(i.common.modified.unwrap().frac_digits(), 7);
+        assert_eq!(i.extra["x_custom"], json!({"nested": [1, 2.5, "x", true]}));
+        let refs = i.common.external_references.as_ref().unwrap();
+        assert_eq!(refs[0].extra["x_note"], 1);
+        // Constructing and emitting: no nulls for absent optionals.
+        let out = StixObject::Indicator(i).to_value();
+        assert!(!out.to_string().contains("null"));
+    }
+
+    #[test]
+    fn unknown_types_are_kept_verbatim() {
+        let v = json!({"type": "x-mitre-tactic", "id": r("x-mitre-tactic"), "whatever": [null, {"a": 1}]});
+        assert_eq!(
+            StixObject::from_value(&v).unwrap(),
+            StixObject::Other(v.clone())
+        );
+        assert_eq!(StixObject::from_value(&v).unwrap().to_value(), v);
+    }
+
+    #[test]
+    fn missing_required_fields_fail_typing() {
+        let v = json!({"type": "malware", "spec_version": "2.1", "id": r("malware"),
+            "created": "2016-05-12T08:17:27.000Z", "modified": "2016-05-12T08:17:27.000Z"});
+        let e = StixObject::from_value(&v).unwrap_err().to_string();
+        assert!(e.contains("is_family"), "{e}");
+        assert!(StixObject::from_value(&json!({"id": "x"})).is_err());
+    }
+}
