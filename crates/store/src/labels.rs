@@ -303,7 +303,8 @@ impl Cx<'_> {
         for (line, a) in entries {
             // EVM lists share one address space; XBT is Bitcoin; other chains
             // (Monero, Tron, Litecoin…) cannot be stored.
-            let addr = if looks_eth(&a) {
+            let evm_only = ["ETH", "ETC", "ARB", "BSC", "USDC"].contains(&asset.as_str());
+            let addr = if looks_eth(&a) || evm_only {
                 Address::parse_eth(&a)
             } else if asset == "XBT" {
                 Address::parse_btc(&a)

@@ -257,6 +257,14 @@ impl Store {
         &self,
         labels: impl IntoIterator<Item = Label>,
     ) -> Result<usize, StoreError> {
+        self.import_labels_added(labels).map(|added| added.len())
+    }
+
+    /// As [`Store::import_labels`], returning the labels that were new.
+    pub fn import_labels_added(
+        &self,
+        labels: impl IntoIterator<Item = Label>,
+    ) -> Result<Vec<Label>, StoreError> {
         let lock = lock_dir(&self.dir)?;
         // The snapshot may be stale: decide against what is on disk now.
         let mut manifest =
@@ -285,7 +293,7 @@ impl Store {
         state.index = Some(Arc::new(index_labels(
             existing.into_iter().chain(fresh.iter().cloned()),
         )));
-        Ok(fresh.len())
+        Ok(fresh)
     }
 
     fn label_index(&self) -> Arc<LabelIndex> {
