@@ -350,7 +350,7 @@ mod tests {
             "external_references": [{"source_name": "capec", "external_id": "CAPEC-163",
                                       "hashes": {"SHA-256": "ab".repeat(32)}, "x_note": 1}],
             "object_marking_refs": ["marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"],
-            "granular_markings": [{"selectors": ["description"], "marking_ref": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"}],
+            "granular_markings": [{"selectors": ["labels"], "marking_ref": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"}],
             "extensions": {"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {"extension_type": "property-extension", "rank": 5}},
             "x_custom": {"nested": [1, 2.5, "x", true]}
         })

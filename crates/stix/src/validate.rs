@@ -101,28 +101,28 @@ macro_rules! props {
 fn type_props(t: &str) -> &'static [Prop] {
     match t {
         "attack-pattern" => props![
-            req("name", Word),
+            req("name", Str),
             opt("description", Str),
             opt("aliases", Words),
             opt("kill_chain_phases", KillChains),
         ],
         "campaign" => props![
-            req("name", Word),
+            req("name", Str),
             opt("description", Str),
             opt("aliases", Words),
             opt("first_seen", Ts),
             opt("last_seen", Ts),
             opt("objective", Str),
         ],
-        "course-of-action" => props![req("name", Word), opt("description", Str)],
+        "course-of-action" => props![req("name", Str), opt("description", Str)],
         "grouping" => props![
-            opt("name", Word),
+            opt("name", Str),
             opt("description", Str),
             req("context", Word),
             req("object_refs", RefListNonEmpty(&[])),
         ],
         "identity" => props![
-            req("name", Word),
+            req("name", Str),
             opt("description", Str),
             opt("roles", Words),
             opt("identity_class", Word),
@@ -130,7 +130,7 @@ fn type_props(t: &str) -> &'static [Prop] {
             opt("contact_information", Str),
         ],
         "indicator" => props![
-            opt("name", Word),
+            opt("name", Str),
             opt("description", Str),
             opt("indicator_types", Words),
             req("pattern", Word),
@@ -141,7 +141,7 @@ fn type_props(t: &str) -> &'static [Prop] {
             opt("kill_chain_phases", KillChains),
         ],
         "infrastructure" => props![
-            req("name", Word),
+            req("name", Str),
             opt("description", Str),
             opt("infrastructure_types", Words),
             opt("aliases", Words),
@@ -150,7 +150,7 @@ fn type_props(t: &str) -> &'static [Prop] {
             opt("last_seen", Ts),
         ],
         "intrusion-set" => props![
-            req("name", Word),
+            req("name", Str),
             opt("description", Str),
             opt("aliases", Words),
             opt("first_seen", Ts),
@@ -161,7 +161,7 @@ fn type_props(t: &str) -> &'static [Prop] {
             opt("secondary_motivations", Words),
         ],
         "location" => props![
-            opt("name", Word),
+            opt("name", Str),
             opt("description", Str),
             opt("latitude", Num(-90.0, 90.0)),
             opt("longitude", Num(-180.0, 180.0)),
@@ -174,7 +174,7 @@ fn type_props(t: &str) -> &'static [Prop] {
             opt("postal_code", Word),
         ],
         "malware" => props![
-            opt("name", Word),
+            opt("name", Str),
             opt("description", Str),
             opt("malware_types", Words),
             req("is_family", Bool),
@@ -208,14 +208,14 @@ fn type_props(t: &str) -> &'static [Prop] {
             req("object_refs", RefListNonEmpty(&[])),
         ],
         "report" => props![
-            req("name", Word),
+            req("name", Str),
             opt("description", Str),
             opt("report_types", Words),
             req("published", Ts),
             req("object_refs", RefListNonEmpty(&[])),
         ],
         "threat-actor" => props![
-            req("name", Word),
+            req("name", Str),
             opt("description", Str),
             opt("threat_actor_types", Words),
             opt("aliases", Words),
@@ -230,14 +230,14 @@ fn type_props(t: &str) -> &'static [Prop] {
             opt("personal_motivations", Words),
         ],
         "tool" => props![
-            req("name", Word),
+            req("name", Str),
             opt("description", Str),
             opt("tool_types", Words),
             opt("aliases", Words),
             opt("kill_chain_phases", KillChains),
             opt("tool_version", Word),
         ],
-        "vulnerability" => props![req("name", Word), opt("description", Str)],
+        "vulnerability" => props![req("name", Str), opt("description", Str)],
         "relationship" => props![
             req("relationship_type", Word),
             opt("description", Str),
@@ -257,12 +257,12 @@ fn type_props(t: &str) -> &'static [Prop] {
             opt("summary", Bool),
         ],
         "marking-definition" => props![
-            opt("name", Word),
+            opt("name", Str),
             opt("definition_type", Word),
             opt("definition", Obj),
         ],
         "extension-definition" => props![
-            req("name", Word),
+            req("name", Str),
             opt("description", Str),
             req("schema", Word),
             req("version", Word),
@@ -290,7 +290,7 @@ fn type_props(t: &str) -> &'static [Prop] {
         "file" => props![
             opt("hashes", Hashes),
             opt("size", Int(0, i64::MAX)),
-            opt("name", Word),
+            opt("name", Str),
             opt("name_enc", Word),
             opt("magic_number_hex", Word),
             opt("mime_type", Word),
@@ -431,9 +431,7 @@ impl Checker<'_> {
             Ref(allowed) => self.check_ref(name, v, allowed),
             RefList(allowed) | RefListNonEmpty(allowed) => match v.as_array() {
                 Some(a) => {
-                    if a.is_empty() && matches!(kind, RefListNonEmpty(_)) {
-                        self.issue(name, "must not be empty");
-                    }
+                    // Emptiness: the general empty-list rule reports it.
                     for (i, x) in a.iter().enumerate() {
                         self.check_ref(&format!("{name}[{i}]"), x, allowed);
                     }
@@ -570,9 +568,31 @@ impl Checker<'_> {
                     "must be a non-empty list of strings",
                 ),
             }
+            for (j, sel) in g
+                .get("selectors")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                if let Some(sel) = sel.as_str() {
+                    if !selector_resolves(self.obj, sel) {
+                        self.issue(
+                            format!("{path}.selectors[{j}]"),
+                            format!("'{sel}' does not select a property of this object"),
+                        );
+                    }
+                }
+            }
             match (g.get("marking_ref"), g.get("lang")) {
                 (Some(r), None) => {
-                    self.check_ref(&format!("{path}.marking_ref"), r, &["marking-definition"])
+                    self.check_ref(&format!("{path}.marking_ref"), r, &["marking-definition"]);
+                    if r.as_str() == Some(self.object.as_str()) {
+                        self.issue(
+                            format!("{path}.marking_ref"),
+                            "a marking-definition cannot mark itself",
+                        );
+                    }
                 }
                 (None, Some(l)) if l.is_string() => {}
                 _ => self.issue(path, "needs exactly one of marking_ref, lang"),
@@ -643,10 +663,7 @@ impl Checker<'_> {
             if known.contains(&k.as_str()) {
                 continue;
             }
-            let ok = (3..=250).contains(&k.len())
-                && k.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-            if !ok {
+            if !is_property_name(k) {
                 self.issue(
                     k.clone(),
                     "custom property names must be 3-250 characters of a-z, 0-9 and _",
@@ -660,8 +677,29 @@ impl Checker<'_> {
             return;
         }
         if let Some(p) = self.obj.get("pattern").and_then(Value::as_str) {
-            if let Err(e) = pattern::parse(p) {
-                self.issue("pattern", e.to_string());
+            match pattern::parse(p) {
+                Err(e) => self.issue("pattern", e.to_string()),
+                Ok(parsed) => {
+                    // Same rule as the OASIS validator: paths name valid SCO
+                    // types and valid top-level property names.
+                    for path in parsed.object_paths() {
+                        let t = &path.object_type;
+                        if !vocab::is_sco_type(t) && !ids::is_type_name(t) {
+                            self.issue(
+                                "pattern",
+                                format!("'{t}' is not a valid observable type name"),
+                            );
+                        }
+                        if let Some(pattern::PathStep::Property(p)) = path.steps.first() {
+                            if p != "id" && !is_property_name(p) {
+                                self.issue(
+                                    "pattern",
+                                    format!("'{p}' is not a valid observable property name"),
+                                );
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -781,6 +819,36 @@ impl Checker<'_> {
     }
 }
 
+/// `a-z 0-9 _`, 3–250 characters (STIX property names).
+fn is_property_name(k: &str) -> bool {
+    (3..=250).contains(&k.len())
+        && k.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Whether a granular-marking selector (`description`, `external_references.[1].url`)
+/// names something present in the object.
+fn selector_resolves(obj: &Map<String, Value>, selector: &str) -> bool {
+    let mut cur: Option<&Value> = None;
+    for (i, seg) in selector.split('.').enumerate() {
+        let next = if let Some(idx) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            match (cur, idx.parse::<usize>()) {
+                (Some(Value::Array(a)), Ok(n)) => a.get(n),
+                _ => None,
+            }
+        } else if i == 0 {
+            obj.get(seg)
+        } else {
+            cur.and_then(Value::as_object).and_then(|m| m.get(seg))
+        };
+        match next {
+            Some(v) => cur = Some(v),
+            None => return false,
+        }
+    }
+    cur.is_some()
+}
+
 fn valid_ip_or_cidr(v: &str, v4: bool) -> bool {
     let (addr, prefix) = match v.split_once('/') {
         Some((a, p)) => (a, Some(p)),
@@ -876,9 +944,24 @@ pub fn validate(obj: &Value) -> Result<(), Vec<ValidationIssue>> {
         Some(v) => c.issue("spec_version", format!("must be \"2.1\", got {v}")),
     }
 
+    // Empty lists are not allowed as property values (STIX 2.1 §3.1 / the
+    // reference validator), custom properties included.
+    for (k, v) in map {
+        if v.as_array().is_some_and(Vec::is_empty) {
+            c.issue(k.clone(), "empty lists are not allowed (omit the property)");
+        }
+    }
+
     // common timestamps
     if !sco {
         c.check_props(&[req("created", Ts)]);
+        for p in ["created", "modified"] {
+            if let Some(ts) = c.timestamp(p) {
+                if ts.frac_digits() < 3 {
+                    c.issue(p, "must be precise to at least the millisecond (e.g. 2016-05-12T08:17:27.000Z)");
+                }
+            }
+        }
         if t == "marking-definition" {
             // Marking definitions are never versioned (§7.2): no modified.
             if map.contains_key("modified") {
@@ -890,6 +973,25 @@ pub fn validate(obj: &Value) -> Result<(), Vec<ValidationIssue>> {
         } else {
             c.check_props(&[req("modified", Ts)]);
             c.order("created", "modified", false);
+        }
+        if t == "marking-definition" {
+            if let Some(id) = map.get("id").and_then(Value::as_str) {
+                if let Some(level) = crate::tlp::from_marking_id(id) {
+                    if *obj != level.marking_definition() {
+                        c.issue("", format!("the {} marking-definition must be exactly the one the TLP standard defines", level.name()));
+                    }
+                }
+                let self_ref = map
+                    .get("object_marking_refs")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| a.iter().any(|r| r.as_str() == Some(id)));
+                if self_ref {
+                    c.issue(
+                        "object_marking_refs",
+                        "a marking-definition cannot mark itself",
+                    );
+                }
+            }
         }
         if t == "extension-definition" && !map.contains_key("created_by_ref") {
             c.issue("created_by_ref", "is required");
@@ -1212,11 +1314,94 @@ mod tests {
     }
 
     #[test]
-    fn marking_definitions_are_not_versioned() {
-        let mut m = crate::tlp::Tlp::V2Red.marking_definition();
+    fn marking_definitions_are_not_versioned_and_tlp_is_fixed() {
+        let mut m = json!({"type": "marking-definition", "spec_version": "2.1",
+            "id": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41db",
+            "created": "2022-10-01T00:00:00.000Z", "name": "Trilateral use only",
+            "definition_type": "statement", "definition": {"statement": "Trilateral use only"}});
         validate(&m).unwrap();
         m["modified"] = json!("2022-10-01T00:00:00.000Z");
         assert_eq!(issues(&m), ["modified"]);
+        let mut red = crate::tlp::Tlp::V2Red.marking_definition();
+        validate(&red).unwrap();
+        red["name"] = json!("TLP:GREEN");
+        let e = validate(&red).unwrap_err();
+        assert!(e[0].message.contains("TLP:RED"), "{e:?}");
+        let mut own = m.clone();
+        own.as_object_mut().unwrap().remove("modified");
+        own["object_marking_refs"] = json!([own["id"].clone()]);
+        assert_eq!(issues(&own), ["object_marking_refs"]);
+    }
+
+    #[test]
+    fn empty_lists_and_millisecond_precision() {
+        assert_eq!(issues(&with(indicator(), "labels", json!([]))), ["labels"]);
+        assert_eq!(issues(&with(indicator(), "x_list", json!([]))), ["x_list"]);
+        assert_eq!(
+            issues(&with(indicator(), "created", json!("2016-04-06T20:03:48Z"))),
+            ["created"]
+        );
+        assert_eq!(
+            issues(&with(
+                indicator(),
+                "modified",
+                json!("2016-04-06T20:03:48.5Z")
+            )),
+            ["modified"]
+        );
+        validate(&with(
+            indicator(),
+            "modified",
+            json!("2016-04-06T20:03:48.123456Z"),
+        ))
+        .unwrap();
+        // Other timestamps may have any precision.
+        validate(&with(
+            indicator(),
+            "valid_until",
+            json!("2017-01-01T00:00:00Z"),
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn pattern_paths_need_valid_type_and_property_names() {
+        assert_eq!(
+            issues(&with(indicator(), "pattern", json!("[a:b = 1]"))),
+            ["pattern", "pattern"]
+        );
+        assert_eq!(
+            issues(&with(
+                indicator(),
+                "pattern",
+                json!("[Domain-Name:value = 'x']")
+            )),
+            ["pattern"]
+        );
+        validate(&with(
+            indicator(),
+            "pattern",
+            json!("[x-acme-thing:some_prop = 'x']"),
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn granular_selectors_must_resolve() {
+        let mut v = indicator();
+        v["external_references"] = json!([{"source_name": "a", "url": "https://example.com"}]);
+        v["granular_markings"] = json!([{"selectors": ["name", "external_references.[0].url"],
+            "marking_ref": "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"}]);
+        validate(&v).unwrap();
+        v["granular_markings"][0]["selectors"] =
+            json!(["description", "external_references.[3].url"]);
+        assert_eq!(
+            issues(&v),
+            [
+                "granular_markings[0].selectors[0]",
+                "granular_markings[0].selectors[1]"
+            ]
+        );
     }
 
     #[test]
