@@ -665,3 +665,126 @@ pub fn misp_galaxy_with_groups(
     out.extend(rels);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ofac_file(records: Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "metadata": {"derived_from": "x (OFAC SDN list date 08/20/2026); y", "count": 1},
+            "addresses": records
+        }))
+        .unwrap()
+    }
+
+    fn rec(address: &str, currency: &str) -> Value {
+        json!({"address": address, "currency": currency, "case_status": "original-case",
+               "sdn_entries": [{"entity": "Jane DOE", "program": "DPRK3", "uid": "1", "akas": []}]})
+    }
+
+    #[test]
+    fn ofac_small_file_maps_as_documented() {
+        let objs = ofac_dprk_crypto(&ofac_file(json!([
+            rec("0xAbC0000000000000000000000000000000000001", "ETH"),
+            rec("TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf", "USDT"),
+            {"address": "tlower", "currency": "TRX", "case_status": "LOWERCASED-BY-SOURCE: x",
+             "sdn_entries": [{"entity": "X", "program": "DPRK3", "uid": "2"}]}
+        ])))
+        .unwrap();
+        let types: Vec<&str> = objs.iter().map(|o| o["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "identity",
+                "cryptocurrency-wallet",
+                "indicator",
+                "cryptocurrency-wallet",
+                "indicator",
+                "identity",
+                "relationship",
+                "relationship",
+                "relationship",
+                "relationship"
+            ]
+        );
+        assert_eq!(
+            objs[1]["value"],
+            "0xabc0000000000000000000000000000000000001"
+        );
+        assert_eq!(objs[1]["chain"], "ethereum");
+        assert_eq!(objs[3]["chain"], "tron");
+        assert_eq!(objs[2]["valid_from"], "2026-08-20T00:00:00.000Z");
+        assert_eq!(objs[5]["identity_class"], "individual");
+        assert!(objs[5].get("x_ofac_akas").is_none());
+        for o in &objs {
+            crate::validate(o).unwrap_or_else(|e| panic!("{o}: {e:?}"));
+        }
+    }
+
+    #[test]
+    fn ofac_errors_name_the_record_and_field() {
+        let e = ofac_dprk_crypto(&ofac_file(json!([rec("0x01", "ETH"), rec("abc", "DOGE")])))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("addresses[1]") && e.contains("currency") && e.contains("DOGE"),
+            "{e}"
+        );
+        let mut no_entries = rec("0x01", "ETH");
+        no_entries["sdn_entries"] = json!([]);
+        let e = ofac_dprk_crypto(&ofac_file(json!([no_entries])))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("addresses[0]") && e.contains("sdn_entries"),
+            "{e}"
+        );
+        let e = ofac_dprk_crypto(br#"{"metadata": {}, "addresses": []}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("metadata.derived_from"), "{e}");
+        let e = ofac_dprk_crypto(b"{\"addresses\": [\n{\"address\": 5}]}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn misp_errors_and_matching_rules() {
+        let e = misp_galaxy_dprk(br#"{"values": [{"value": "X", "uuid": "nope"}]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("values[0]") && e.contains("uuid"), "{e}");
+        let galaxy = json!({"version": 2, "values": [
+            {"value": "apt 37", "uuid": "50cd027f-df14-40b2-aa22-bf5de5061163"},
+            {"value": "Other", "uuid": "60cd027f-df14-40b2-aa22-bf5de5061163",
+             "meta": {"synonyms": ["labyrinth-chollima"], "refs": ["https://attack.mitre.org/groups/G0094/"]}},
+            {"value": "Nobody", "uuid": "70cd027f-df14-40b2-aa22-bf5de5061163"}
+        ]});
+        let objs = misp_galaxy_dprk(&serde_json::to_vec(&galaxy).unwrap()).unwrap();
+        let links: Vec<(String, u64)> = objs
+            .iter()
+            .filter(|o| o["type"] == "relationship")
+            .map(|o| {
+                (
+                    o["target_ref"].as_str().unwrap().to_string(),
+                    o["confidence"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let id = |g: &str| {
+            attack_dprk_groups()
+                .into_iter()
+                .find(|x| x.external_id == g)
+                .unwrap()
+                .id
+        };
+        assert_eq!(
+            links,
+            [(id("G0067"), 70), (id("G0032"), 50), (id("G0094"), 85)],
+            "name match (normalised), synonym match, ATT&CK URL"
+        );
+        assert_eq!(objs[1]["modified"], "2020-01-01T00:00:02.000Z");
+    }
+}
