@@ -20,7 +20,7 @@ use crate::{lock_dir, remove_orphans, Store, StoreError};
 /// Segments are merged with their predecessor while the predecessor is at most
 /// this many times larger (size tiers: O(log n) segments, each row rewritten
 /// O(log n) times).
-const TIER_RATIO: u64 = 4;
+const TIER_RATIO: u64 = 1;
 /// Segments beyond this size are never merged by tiering (bounds merge memory).
 const MAX_MERGED_ROWS: u64 = 1 << 26;
 /// The appender's address cache is dropped after a checkpoint beyond this size;
