@@ -1,15 +1,346 @@
-//! `tripoint ingest` (being built; see the open issue).
+//! `tripoint ingest`: load chain data into a graph store, and `tripoint bench
+//! ingest`. The importers live in `tripoint-ingest`; this module opens the
+//! store, wires an importer to its appender, shows progress and reports.
+//! See `docs/ingest.md`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::Subcommand;
+use tripoint_chain::{Address, Asset, Chain};
+use tripoint_ingest::{
+    AmountUnit, ColumnMap, EthereumEtlFiles, ImportOptions, ImportSummary, RpcClient, RpcOptions,
+    TransfersCsvOptions,
+};
+use tripoint_store::{Appender, Store};
+
+use crate::cmd::util;
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Store directory (created if missing).
+    #[arg(long)]
+    pub store: PathBuf,
+    /// Count and leave out bad rows instead of stopping at the first one.
+    #[arg(long, global = true)]
+    pub skip_bad_rows: bool,
+    /// Make the store durable, with the file cursor, every N rows.
+    #[arg(long, global = true, default_value_t = 1_000_000)]
+    pub checkpoint_every: u64,
+    /// Print the summary as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub source: Source,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`tripoint ingest` is not available in this build yet")
+#[derive(Subcommand)]
+pub enum Source {
+    /// ethereum-etl CSV export (transactions, token transfers, tokens; `.gz` accepted).
+    EthereumEtl {
+        #[arg(long)]
+        transactions: PathBuf,
+        #[arg(long)]
+        token_transfers: Option<PathBuf>,
+        #[arg(long)]
+        tokens: Option<PathBuf>,
+    },
+    /// bitcoin-etl JSON lines (`transactions.json`, `.gz` accepted).
+    BitcoinEtl {
+        #[arg(long)]
+        transactions: PathBuf,
+    },
+    /// Any "one transfer per row" CSV with a column mapping.
+    TransfersCsv {
+        file: PathBuf,
+        /// field=column pairs: from, to, amount, time required; hash, block, log_index optional.
+        #[arg(long)]
+        map: String,
+        /// How amounts are written: eth / btc (decimal text in whole coins), wei / sat (integers).
+        /// Default: the chain's whole coin.
+        #[arg(long)]
+        amount_unit: Option<String>,
+        /// Decimal places of the amount text (overrides --amount-unit; for tokens).
+        #[arg(long)]
+        decimals: Option<u8>,
+        /// ETH / BTC (the native coin) or a token contract address.
+        #[arg(long)]
+        asset: Option<String>,
+        #[arg(long, default_value = "ethereum")]
+        chain: String,
+    },
+    /// Live Ethereum node over JSON-RPC, from a cursor to the head (and on, with --follow).
+    EthRpc {
+        #[arg(long)]
+        url: String,
+        /// First block when this endpoint has no cursor in the store (or a later start).
+        #[arg(long)]
+        from_block: Option<u64>,
+        /// Last block to read (inclusive).
+        #[arg(long)]
+        to_block: Option<u64>,
+        /// Keep polling for new blocks instead of stopping at the head.
+        #[arg(long)]
+        follow: bool,
+        /// Stay this many blocks behind the head.
+        #[arg(long, default_value_t = 0)]
+        confirmations: u64,
+        /// Polling interval with --follow, in milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        poll_ms: u64,
+        /// Blocks per eth_getLogs call and per checkpoint.
+        #[arg(long, default_value_t = 100)]
+        batch_blocks: u64,
+    },
+}
+
+fn file_size(p: &Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Draws a progress bar from a byte counter on a side thread while `work` runs.
+fn with_progress<T>(
+    total: u64,
+    what: &str,
+    counter: Arc<AtomicU64>,
+    work: impl FnOnce() -> T,
+) -> T {
+    let bar = util::progress(total, what);
+    let done = Arc::new(AtomicBool::new(false));
+    let drawer = {
+        let (bar, done, counter) = (bar.clone(), done.clone(), counter.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                bar.set_position(counter.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let out = work();
+    done.store(true, Ordering::Relaxed);
+    let _ = drawer.join();
+    bar.finish_and_clear();
+    out
+}
+
+fn parse_chain(s: &str) -> anyhow::Result<Chain> {
+    match s.to_ascii_lowercase().as_str() {
+        "ethereum" | "eth" => Ok(Chain::Ethereum),
+        "bitcoin" | "btc" => Ok(Chain::Bitcoin),
+        _ => bail!("--chain: unknown chain '{s}' (ethereum, bitcoin)"),
+    }
+}
+
+fn transfers_csv_options(
+    map: &str,
+    amount_unit: Option<&str>,
+    decimals: Option<u8>,
+    asset: Option<&str>,
+    chain: &str,
+) -> anyhow::Result<TransfersCsvOptions> {
+    let chain = parse_chain(chain)?;
+    let map: ColumnMap = map.parse()?;
+    let asset =
+        match asset {
+            None => Asset::Native(chain),
+            Some(a) if a.eq_ignore_ascii_case(chain.native_symbol()) => Asset::Native(chain),
+            Some(a) => {
+                if chain != Chain::Ethereum {
+                    bail!("--asset: tokens are Ethereum contracts; use --asset BTC on bitcoin");
+                }
+                Asset::Token(Address::parse_eth(a).with_context(|| {
+                    format!("--asset: '{a}' is neither ETH nor a token address")
+                })?)
+            }
+        };
+    let unit = amount_unit
+        .map(|u| u.parse::<AmountUnit>().map_err(anyhow::Error::msg))
+        .transpose()
+        .context("--amount-unit")?;
+    match (unit, chain) {
+        (Some(AmountUnit::Btc | AmountUnit::Sat), Chain::Ethereum)
+        | (Some(AmountUnit::Eth | AmountUnit::Wei), Chain::Bitcoin) => {
+            bail!("--amount-unit does not match --chain {chain:?}")
+        }
+        _ => {}
+    }
+    let decimals = match (decimals, unit, &asset) {
+        (Some(d), _, _) => d,
+        (None, Some(u), _) => u.decimals(),
+        (None, None, Asset::Token(_)) => {
+            bail!("a token's amounts need --decimals N (or --amount-unit wei for raw units)")
+        }
+        (None, None, Asset::Native(Chain::Ethereum)) => AmountUnit::Eth.decimals(),
+        (None, None, Asset::Native(Chain::Bitcoin)) => AmountUnit::Btc.decimals(),
+    };
+    Ok(TransfersCsvOptions {
+        map,
+        chain,
+        asset,
+        decimals,
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let store = Store::open_or_create(&args.store)
+        .with_context(|| format!("opening store {}", args.store.display()))?;
+    let mut appender = store
+        .appender()
+        .with_context(|| format!("locking store {} for writing", args.store.display()))?;
+    let counter = Arc::new(AtomicU64::new(0));
+    let opts = ImportOptions {
+        checkpoint_every: args.checkpoint_every.max(1),
+        skip_bad_rows: args.skip_bad_rows,
+        bytes_read: Some(counter.clone()),
+    };
+    let started = Instant::now();
+    // On error the appender is dropped unfinished: whatever was pushed since
+    // the last checkpoint is discarded, so nothing half-written is published.
+    let summary = import(&args.source, &mut appender, &opts, counter).with_context(|| {
+        format!(
+            "ingest into {} stopped; everything up to the last checkpoint is stored, run again to resume",
+            args.store.display()
+        )
+    })?;
+    let appended = appender.finish().context("publishing the last batch")?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let stats = Store::open(&args.store)?.stats();
+    let rate = summary.transfers as f64 / elapsed.max(1e-9);
+    if args.json {
+        let out = serde_json::json!({
+            "store": args.store.display().to_string(),
+            "rows_read": summary.rows_read,
+            "rows_resumed": summary.rows_resumed,
+            "records": summary.transfers,
+            "tokens": summary.tokens,
+            "appended": appended.appended,
+            "duplicates_skipped": appended.duplicates_skipped,
+            "bad_rows_skipped": summary.bad_rows_skipped,
+            "no_value_rows": summary.no_value_rows,
+            "segments_written": appended.segments_written,
+            "elapsed_secs": elapsed,
+            "transfers_per_sec": rate,
+            "peak_rss_bytes": util::peak_rss_bytes(),
+            "stats": stats,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("ingested into {}", args.store.display());
+        println!(
+            "  rows read            {} ({} already stored by an earlier run, skipped)",
+            summary.rows_read, summary.rows_resumed
+        );
+        println!("  transfer records     {}", summary.transfers);
+        println!("  appended             {}", appended.appended);
+        println!("  duplicates skipped   {}", appended.duplicates_skipped);
+        println!("  bad rows skipped     {}", summary.bad_rows_skipped);
+        println!(
+            "  no-value rows        {} (failed txs, coinbase inputs, OP_RETURN outputs)",
+            summary.no_value_rows
+        );
+        println!("  elapsed              {elapsed:.2} s ({rate:.0} transfers/s)");
+        println!(
+            "  store                {} transfers, {} addresses, {} assets, {} segments, {:.1} bytes/transfer",
+            stats.transfers, stats.addresses, stats.assets, stats.segments, stats.bytes_per_transfer
+        );
+    }
+    Ok(())
+}
+
+fn import(
+    source: &Source,
+    appender: &mut Appender,
+    opts: &ImportOptions,
+    counter: Arc<AtomicU64>,
+) -> anyhow::Result<ImportSummary> {
+    Ok(match source {
+        Source::EthereumEtl {
+            transactions,
+            token_transfers,
+            tokens,
+        } => {
+            let files = EthereumEtlFiles {
+                transactions: transactions.clone(),
+                token_transfers: token_transfers.clone(),
+                tokens: tokens.clone(),
+            };
+            let total = file_size(transactions)
+                + token_transfers.as_deref().map_or(0, file_size)
+                + tokens.as_deref().map_or(0, file_size);
+            with_progress(total, "ingesting", counter, || {
+                tripoint_ingest::import_ethereum_etl(&files, appender, opts)
+            })?
+        }
+        Source::BitcoinEtl { transactions } => {
+            with_progress(file_size(transactions), "ingesting", counter, || {
+                tripoint_ingest::import_bitcoin_etl(transactions, appender, opts)
+            })?
+        }
+        Source::TransfersCsv {
+            file,
+            map,
+            amount_unit,
+            decimals,
+            asset,
+            chain,
+        } => {
+            let o = transfers_csv_options(
+                map,
+                amount_unit.as_deref(),
+                *decimals,
+                asset.as_deref(),
+                chain,
+            )?;
+            with_progress(file_size(file), "ingesting", counter, || {
+                tripoint_ingest::import_transfers_csv(file, &o, appender, opts)
+            })?
+        }
+        Source::EthRpc {
+            url,
+            from_block,
+            to_block,
+            follow,
+            confirmations,
+            poll_ms,
+            batch_blocks,
+        } => {
+            let mut client = RpcClient::new(url);
+            let blocks = Arc::new(AtomicU64::new(0));
+            let ro = RpcOptions {
+                from_block: *from_block,
+                to_block: *to_block,
+                follow: *follow,
+                confirmations: *confirmations,
+                poll: Duration::from_millis(*poll_ms),
+                batch_blocks: (*batch_blocks).max(1),
+                blocks_done: Some(blocks.clone()),
+            };
+            let spinner = util::spinner("blocks");
+            let done = Arc::new(AtomicBool::new(false));
+            let drawer = {
+                let (s, d, b) = (spinner.clone(), done.clone(), blocks.clone());
+                std::thread::spawn(move || {
+                    while !d.load(Ordering::Relaxed) {
+                        s.set_position(b.load(Ordering::Relaxed));
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                })
+            };
+            let r = tripoint_ingest::import_eth_rpc(&mut client, &ro, appender, &|| false);
+            done.store(true, Ordering::Relaxed);
+            let _ = drawer.join();
+            spinner.finish_and_clear();
+            r?
+        }
+    })
 }
 
 #[derive(clap::Args)]
 pub struct BenchArgs {}
 
 pub fn bench(_args: BenchArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`tripoint bench ingest` is not available in this build yet")
+    bail!("`tripoint bench ingest` is not available in this build yet")
 }
