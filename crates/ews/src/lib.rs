@@ -10,3 +10,16 @@ pub mod model;
 pub use error::{BadRow, BadRows, EwsError};
 pub use import::load_events;
 pub use model::*;
+pub mod alerts;
+pub mod config;
+pub mod signals;
+
+pub use alerts::{backtest, board, replay, Alert, BacktestReport, Board, BoardCell, EventResult};
+pub use config::Config;
+pub use signals::{all_signals, Family, Signal};
+pub mod snapshot;
+/// Dates in this crate's API are `chrono::NaiveDate`.
+pub use chrono;
+pub use snapshot::{load_snapshot, save_snapshot};
+pub mod synthetic;
+pub use synthetic::synthetic_dataset;

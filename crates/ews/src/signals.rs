@@ -1,0 +1,771 @@
+//! Turning a `Dataset` into dated signals. Every signal is stamped with the day
+//! the data behind it became known (publication lags from the config) and is
+//! computed only from data known by then, so replaying signals day by day has no
+//! look-ahead.
+
+use crate::config::Config;
+use crate::indicators as ind;
+use crate::model::*;
+use chrono::{Datelike, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// Signal families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    Structural,
+    Market,
+    TradeFlow,
+    Policy,
+}
+
+impl Family {
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Structural => "structural",
+            Family::Market => "market",
+            Family::TradeFlow => "trade_flow",
+            Family::Policy => "policy",
+        }
+    }
+}
+
+/// One computed indicator crossing (or a structural state), with its numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    /// The day the data behind the signal became known.
+    pub date: NaiveDate,
+    pub mineral: Mineral,
+    pub partners: Vec<Partner>,
+    pub family: Family,
+    /// Indicator name, e.g. `production_hhi`, `return_z`, `export_surge`.
+    pub name: String,
+    pub level: Level,
+    pub value: f64,
+    pub threshold: f64,
+    pub detail: String,
+    /// The event behind a policy signal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+}
+
+/// The day an annual figure for `year` is known.
+pub fn annual_known(year: i32, cfg: &Config) -> NaiveDate {
+    NaiveDate::from_ymd_opt(year, 12, 31).expect("valid date")
+        + chrono::Duration::days(cfg.lags.annual_days)
+}
+
+/// The day a monthly figure for `month` (1st of the month) is known.
+pub fn monthly_known(month: NaiveDate, cfg: &Config) -> NaiveDate {
+    (month + Months::new(1)) + chrono::Duration::days(cfg.lags.monthly_days)
+}
+
+fn level_by(value: f64, amber: f64, red: f64) -> Level {
+    if value >= red {
+        Level::Red
+    } else if value >= amber {
+        Level::Amber
+    } else {
+        Level::Green
+    }
+}
+
+/// Production concentration of one mineral in one year.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProductionConcentration {
+    pub mineral: Mineral,
+    pub year: i32,
+    pub hhi: f64,
+    pub top_producer: Iso3,
+    pub top_share: f64,
+    pub china_share: f64,
+    pub wgi_hhi: f64,
+    /// OLS slope of the HHI over the last `trend_years` years (points per year).
+    pub hhi_trend: Option<f64>,
+}
+
+/// Production HHI, top share, China share, WGI-weighted HHI and HHI trend for
+/// every mineral-year with production data.
+pub fn production_concentration(ds: &Dataset, cfg: &Config) -> Vec<ProductionConcentration> {
+    let mut by: BTreeMap<(Mineral, i32), Vec<(Iso3, f64)>> = BTreeMap::new();
+    for p in &ds.production {
+        by.entry((p.mineral, p.year))
+            .or_default()
+            .push((p.country, p.tonnes));
+    }
+    let gov = governance_scores(ds);
+    let mut out: Vec<ProductionConcentration> = Vec::new();
+    for ((mineral, year), rows) in &by {
+        let q: Vec<f64> = rows.iter().map(|r| r.1).collect();
+        let (Some(h), Some((ti, ts))) = (ind::hhi(&q), ind::top_share(&q)) else {
+            continue;
+        };
+        let total: f64 = q.iter().sum();
+        let china: f64 = rows
+            .iter()
+            .filter(|r| r.0 == Iso3::CHINA)
+            .map(|r| r.1)
+            .fold(0.0, |a, b| a + b);
+        let g: Vec<f64> = rows
+            .iter()
+            .map(|r| governance_at(&gov, r.0, *year).unwrap_or(cfg.structural.missing_governance))
+            .collect();
+        let wgi_hhi = ind::wgi_weighted_hhi(&q, &g).unwrap_or(0.0);
+        let mut pts: Vec<(f64, f64)> = out
+            .iter()
+            .filter(|c| c.mineral == *mineral && c.year > year - cfg.structural.trend_years as i32)
+            .map(|c| (c.year as f64, c.hhi))
+            .collect();
+        pts.push((*year as f64, h));
+        out.push(ProductionConcentration {
+            mineral: *mineral,
+            year: *year,
+            hhi: h,
+            top_producer: rows[ti].0,
+            top_share: ts,
+            china_share: china / total,
+            wgi_hhi,
+            hhi_trend: ind::trend_slope(&pts),
+        });
+    }
+    out
+}
+
+/// Mean of the six WGI estimates per (country, year), rescaled 0–10 (EU method).
+fn governance_scores(ds: &Dataset) -> HashMap<Iso3, Vec<(i32, f64)>> {
+    let mut sums: HashMap<(Iso3, i32), (f64, u32)> = HashMap::new();
+    for g in &ds.governance {
+        let e = sums.entry((g.country, g.year)).or_default();
+        e.0 += g.estimate;
+        e.1 += 1;
+    }
+    let mut out: HashMap<Iso3, Vec<(i32, f64)>> = HashMap::new();
+    for ((c, y), (s, n)) in sums {
+        out.entry(c)
+            .or_default()
+            .push((y, ind::wgi_scaled(s / n as f64)));
+    }
+    for v in out.values_mut() {
+        v.sort_by_key(|p| p.0);
+    }
+    out
+}
+
+/// Latest governance score of `country` at or before `year`.
+fn governance_at(gov: &HashMap<Iso3, Vec<(i32, f64)>>, country: Iso3, year: i32) -> Option<f64> {
+    gov.get(&country)?
+        .iter()
+        .rev()
+        .find(|p| p.0 <= year)
+        .map(|p| p.1)
+}
+
+/// HS codes (BACI HS92) carrying each material.
+pub fn hs_codes(m: Mineral) -> &'static [u32] {
+    match m {
+        Mineral::Lithium => &[282520, 283691],
+        Mineral::Cobalt => &[260500, 282200, 810510],
+        Mineral::Nickel => &[260400],
+        Mineral::Graphite => &[250410, 250490, 380110],
+        Mineral::Manganese => &[260200],
+        Mineral::RareEarths => &[280530, 284610, 284690],
+        Mineral::Tungsten => &[261100, 810110],
+        Mineral::Antimony => &[261710],
+        Mineral::Gallium | Mineral::Germanium => &[],
+        Mineral::LiIonBattery => &[850760],
+    }
+}
+
+/// A partner's import concentration for one HS code and year.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportConcentration {
+    pub partner: Partner,
+    pub mineral: Mineral,
+    pub hs6: u32,
+    pub year: i32,
+    pub hhi: f64,
+    pub top_supplier: Iso3,
+    pub top_share: f64,
+    pub china_share: f64,
+    pub total_kusd: f64,
+}
+
+/// Supplier HHI (by import value) and top-supplier share per partner × HS × year.
+pub fn import_concentration(ds: &Dataset) -> Vec<ImportConcentration> {
+    let mut by: BTreeMap<(Partner, u32, i32), Vec<(Iso3, f64)>> = BTreeMap::new();
+    for f in &ds.trade {
+        if let Some(p) = Partner::from_iso3(f.importer) {
+            by.entry((p, f.hs6, f.year))
+                .or_default()
+                .push((f.exporter, f.value_kusd));
+        }
+    }
+    let mut out = Vec::new();
+    for ((partner, hs6, year), rows) in by {
+        let Some(mineral) = Mineral::from_hs6(hs6) else {
+            continue;
+        };
+        let v: Vec<f64> = rows.iter().map(|r| r.1).collect();
+        let (Some(h), Some((ti, ts))) = (ind::hhi(&v), ind::top_share(&v)) else {
+            continue;
+        };
+        let total: f64 = v.iter().sum();
+        let china: f64 = rows
+            .iter()
+            .filter(|r| r.0 == Iso3::CHINA)
+            .map(|r| r.1)
+            .fold(0.0, |a, b| a + b);
+        out.push(ImportConcentration {
+            partner,
+            mineral,
+            hs6,
+            year,
+            hhi: h,
+            top_supplier: rows[ti].0,
+            top_share: ts,
+            china_share: china / total,
+            total_kusd: total,
+        });
+    }
+    out
+}
+
+/// GeoPolRisk-style score of one partner for one material and year.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GeoPolRisk {
+    pub partner: Partner,
+    pub mineral: Mineral,
+    pub year: i32,
+    pub hhi_0_1: f64,
+    pub import_risk: f64,
+    pub score: f64,
+}
+
+/// GeoPolRisk score (see `indicators::geopolrisk_score`) per partner × material × year
+/// with both production and BACI import data.
+pub fn geopolrisk_scores(ds: &Dataset, conc: &[ProductionConcentration]) -> Vec<GeoPolRisk> {
+    let mut pv: HashMap<(Iso3, i32), f64> = HashMap::with_capacity(ds.pv_normalized.len());
+    for p in &ds.pv_normalized {
+        pv.insert((p.country, p.year), p.score);
+    }
+    let mut imports: HashMap<(Partner, Mineral, i32), Vec<(Iso3, f64)>> = HashMap::new();
+    for f in &ds.trade {
+        if let (Some(p), Some(m)) = (Partner::from_iso3(f.importer), Mineral::from_hs6(f.hs6)) {
+            if f.tonnes.is_finite() {
+                imports
+                    .entry((p, m, f.year))
+                    .or_default()
+                    .push((f.exporter, f.tonnes));
+            }
+        }
+    }
+    let mut prod: HashMap<(Mineral, Iso3, i32), f64> = HashMap::new();
+    for p in &ds.production {
+        prod.insert((p.mineral, p.country, p.year), p.tonnes);
+    }
+    let mut out = Vec::new();
+    for c in conc {
+        for partner in Partner::ALL {
+            let Some(rows) = imports.get(&(partner, c.mineral, c.year)) else {
+                continue;
+            };
+            let f: Vec<(f64, f64)> = rows
+                .iter()
+                .map(|(exp, t)| (*t, pv.get(&(*exp, c.year)).copied().unwrap_or(0.5)))
+                .collect();
+            let own = prod
+                .get(&(c.mineral, partner.iso3(), c.year))
+                .copied()
+                .unwrap_or(0.0);
+            if let Some((score, wta)) = ind::geopolrisk_score(c.hhi / 10_000.0, &f, own) {
+                out.push(GeoPolRisk {
+                    partner,
+                    mineral: c.mineral,
+                    year: c.year,
+                    hhi_0_1: c.hhi / 10_000.0,
+                    import_risk: wta,
+                    score,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// All structural signals: production concentration (all partners), each
+/// partner's import concentration, GeoPolRisk score.
+pub fn structural_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
+    let s = &cfg.structural;
+    let conc = production_concentration(ds, cfg);
+    let mut out = Vec::new();
+    for c in &conc {
+        let level = level_by(c.hhi, s.hhi_amber, s.hhi_red)
+            .max(level_by(c.top_share, s.top_share_amber, s.top_share_red))
+            .max(level_by(c.wgi_hhi, s.wgi_hhi_amber, s.wgi_hhi_red));
+        let trend = c
+            .hhi_trend
+            .map_or("n/a".to_string(), |t| format!("{t:+.0}/yr"));
+        out.push(Signal {
+            date: annual_known(c.year, cfg),
+            mineral: c.mineral,
+            partners: Partner::ALL.to_vec(),
+            family: Family::Structural,
+            name: "production_concentration".into(),
+            level,
+            value: c.hhi,
+            threshold: s.hhi_red,
+            detail: format!(
+                "{} production {}: HHI {:.0}, top producer {} {:.0}%, China {:.0}%, WGI-weighted HHI {:.2}, HHI trend {}",
+                c.mineral,
+                c.year,
+                c.hhi,
+                c.top_producer,
+                100.0 * c.top_share,
+                100.0 * c.china_share,
+                c.wgi_hhi,
+                trend
+            ),
+            event_id: None,
+        });
+    }
+    for ic in import_concentration(ds) {
+        if ic.total_kusd < s.min_import_kusd {
+            continue;
+        }
+        // Concentration on any supplier is a yellow flag; China's share is the
+        // coercion exposure the programme watches.
+        let concentrated = if ic.hhi >= s.import_hhi_yellow {
+            Level::Yellow
+        } else {
+            Level::Green
+        };
+        let level = concentrated.max(level_by(
+            ic.china_share,
+            s.import_china_share_amber,
+            s.import_china_share_red,
+        ));
+        out.push(Signal {
+            date: annual_known(ic.year, cfg),
+            mineral: ic.mineral,
+            partners: vec![ic.partner],
+            family: Family::Structural,
+            name: format!("import_concentration_{}", ic.hs6),
+            level,
+            value: ic.china_share,
+            threshold: s.import_china_share_red,
+            detail: format!(
+                "{} imports of HS {} in {}: supplier HHI {:.0}, top supplier {} {:.0}%, China {:.0}%",
+                ic.partner,
+                ic.hs6,
+                ic.year,
+                ic.hhi,
+                ic.top_supplier,
+                100.0 * ic.top_share,
+                100.0 * ic.china_share
+            ),
+            event_id: None,
+        });
+    }
+    for g in geopolrisk_scores(ds, &conc) {
+        let level = if g.score >= s.geopolrisk_amber {
+            Level::Amber
+        } else if g.score >= s.geopolrisk_yellow {
+            Level::Yellow
+        } else {
+            Level::Green
+        };
+        out.push(Signal {
+            date: annual_known(g.year, cfg),
+            mineral: g.mineral,
+            partners: vec![g.partner],
+            family: Family::Structural,
+            name: "geopolrisk".into(),
+            level,
+            value: g.score,
+            threshold: s.geopolrisk_amber,
+            detail: format!(
+                "{} GeoPolRisk {} {}: score {:.3} = HHI {:.3} x import risk {:.3}",
+                g.partner, g.mineral, g.year, g.score, g.hhi_0_1, g.import_risk
+            ),
+            event_id: None,
+        });
+    }
+    out
+}
+
+/// Market signals from every daily price series.
+pub fn market_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
+    let m = &cfg.market;
+    let mut out = Vec::new();
+    for series in &ds.prices {
+        let raw: Vec<f64> = series.points.iter().map(|p| p.1).collect();
+        let idx = ind::fresh_quote_indices(&raw);
+        let p: Vec<f64> = idx.iter().map(|&i| raw[i]).collect();
+        let d: Vec<NaiveDate> = idx.iter().map(|&i| series.points[i].0).collect();
+        let z = ind::rolling_return_z(&p, m.return_horizon, m.window);
+        let z1 = ind::rolling_return_z(&p, 1, m.window);
+        let cs = ind::cusum(&z1, m.cusum_k, m.cusum_h);
+        let vp = ind::volatility_percentile(&p, m.vol_window, m.vol_history);
+        let mut push =
+            |i: usize, name: &str, level: Level, value: f64, threshold: f64, detail: String| {
+                out.push(Signal {
+                    date: d[i],
+                    mineral: series.mineral,
+                    partners: Partner::ALL.to_vec(),
+                    family: Family::Market,
+                    name: name.into(),
+                    level,
+                    value,
+                    threshold,
+                    detail,
+                    event_id: None,
+                })
+            };
+        for i in 0..p.len() {
+            if let Some(zi) = z[i] {
+                let level = level_by(zi.abs(), m.z_amber, m.z_red);
+                if level > Level::Green {
+                    let ret = (p[i] / p[i - m.return_horizon]).ln();
+                    push(
+                        i,
+                        "return_z",
+                        level,
+                        zi,
+                        m.z_amber,
+                        format!(
+                            "{}: {}-quote log return {:+.3} is {:+.1} sd against the previous {} returns (price {:.4} {})",
+                            series.name, m.return_horizon, ret, zi, m.window, p[i], series.unit
+                        ),
+                    );
+                }
+            }
+            if cs[i].fired_up || cs[i].fired_down {
+                let dir = if cs[i].fired_up { "up" } else { "down" };
+                push(
+                    i,
+                    &format!("cusum_{dir}"),
+                    Level::Amber,
+                    if cs[i].fired_up { cs[i].up } else { cs[i].down },
+                    m.cusum_h,
+                    format!(
+                        "{}: CUSUM of standardised daily returns crossed {} ({dir})",
+                        series.name, m.cusum_h
+                    ),
+                );
+            }
+            if let Some(v) = vp[i] {
+                if v >= m.vol_percentile {
+                    push(
+                        i,
+                        "volatility_percentile",
+                        Level::Yellow,
+                        v,
+                        m.vol_percentile,
+                        format!(
+                            "{}: {}-quote volatility above {:.0}% of the previous {} values",
+                            series.name,
+                            m.vol_window,
+                            100.0 * v,
+                            m.vol_history
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Events announced on or before `day` for `mineral` within the watch period.
+fn recent_event<'a>(
+    events: &'a [Event],
+    mineral: Mineral,
+    day: NaiveDate,
+    cfg: &Config,
+) -> Option<&'a Event> {
+    events
+        .iter()
+        .filter(|e| e.minerals.contains(&mineral) && e.announced <= day)
+        .filter(|e| (day - e.announced).num_days() <= cfg.policy.watch_days)
+        .max_by_key(|e| e.announced)
+}
+
+/// Trade-flow signals from China's monthly exports: surge, collapse, unit-value
+/// divergence, destination deflection. `events` are those known to the system
+/// (a surge or collapse right after an announced control is escalated).
+pub fn trade_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal> {
+    let t = &cfg.trade;
+    // (product, destination) -> month -> (qty, value)
+    let mut series: BTreeMap<(MonthlyProduct, Option<Iso3>), BTreeMap<NaiveDate, (f64, f64)>> =
+        BTreeMap::new();
+    let mut hs_world: BTreeMap<(MonthlyProduct, NaiveDate), (f64, f64)> = BTreeMap::new();
+    for r in &ds.monthly {
+        if r.product.minerals().is_empty() {
+            continue;
+        }
+        series
+            .entry((r.product, r.destination))
+            .or_default()
+            .insert(r.month, (r.qty_kg, r.value_usd));
+        if matches!(r.product, MonthlyProduct::Hs6(_)) && r.destination.is_some() {
+            let e = hs_world.entry((r.product, r.month)).or_default();
+            e.0 += r.qty_kg;
+            e.1 += r.value_usd;
+        }
+    }
+    // HS6 tables list destinations only; their world total is the sum.
+    for ((prod, month), v) in hs_world {
+        series.entry((prod, None)).or_default().insert(month, v);
+    }
+    let Some(first) = ds.monthly.iter().map(|r| r.month).min() else {
+        return Vec::new();
+    };
+    let last = ds.monthly.iter().map(|r| r.month).max().unwrap_or(first);
+    let mut months = Vec::new();
+    let mut m = first;
+    while m <= last {
+        months.push(m);
+        m = m + Months::new(1);
+    }
+    // Dense monthly vectors; a month absent from the source means no recorded trade.
+    let dense = |s: &BTreeMap<NaiveDate, (f64, f64)>| -> (Vec<f64>, Vec<f64>) {
+        months
+            .iter()
+            .map(|m| s.get(m).copied().unwrap_or((0.0, 0.0)))
+            .unzip()
+    };
+    let mut out = Vec::new();
+    for ((prod, dest), s) in &series {
+        let partners: Vec<Partner> = match dest {
+            None => Partner::ALL.to_vec(),
+            Some(c) => match Partner::from_iso3(*c) {
+                Some(p) => vec![p],
+                None => continue,
+            },
+        };
+        let where_ = dest.map_or("all destinations".to_string(), |c| c.to_string());
+        let (q, v) = dense(s);
+        let world = series.get(&(*prod, None)).map(dense);
+        for i in 0..months.len() {
+            let known = monthly_known(months[i], cfg);
+            let mon = months[i].format("%Y-%m");
+            for &mineral in prod.minerals() {
+                let recent = recent_event(events, mineral, known, cfg);
+                let mut push =
+                    |name: &str, level: Level, value: f64, threshold: f64, detail: String| {
+                        out.push(Signal {
+                            date: known,
+                            mineral,
+                            partners: partners.clone(),
+                            family: Family::TradeFlow,
+                            name: name.into(),
+                            level,
+                            value,
+                            threshold,
+                            detail,
+                            event_id: None,
+                        })
+                    };
+                if let Some(r) = ind::ratio_to_baseline(&q, i, t.baseline_months, t.min_baseline_kg)
+                {
+                    let after = recent.map_or(String::new(), |e| {
+                        format!(" after {} ({})", e.event_id, e.announced)
+                    });
+                    if r >= t.surge_ratio {
+                        let level = if recent.is_some() || r >= 2.0 * t.surge_ratio {
+                            Level::Red
+                        } else {
+                            Level::Amber
+                        };
+                        push(
+                            "export_surge",
+                            level,
+                            r,
+                            t.surge_ratio,
+                            format!(
+                                "China {} exports to {where_} in {mon}: {:.0} t, {:.1}x the {}-month median (front-loading){after}",
+                                prod.label(),
+                                q[i] / 1000.0,
+                                r,
+                                t.baseline_months
+                            ),
+                        );
+                    } else if r <= t.collapse_ratio {
+                        let level = if recent.is_some() {
+                            Level::Red
+                        } else {
+                            Level::Amber
+                        };
+                        push(
+                            "export_collapse",
+                            level,
+                            r,
+                            t.collapse_ratio,
+                            format!(
+                                "China {} exports to {where_} in {mon}: {:.1} t, {:.2}x the {}-month median (collapse){after}",
+                                prod.label(),
+                                q[i] / 1000.0,
+                                r,
+                                t.baseline_months
+                            ),
+                        );
+                    }
+                }
+                if let (Some((wq, wv)), Some(_)) = (&world, dest) {
+                    let uv = |qq: &[f64], vv: &[f64]| -> Vec<f64> {
+                        qq.iter()
+                            .zip(vv)
+                            .map(|(q, v)| {
+                                if *q >= t.min_uv_qty_kg {
+                                    v / q
+                                } else {
+                                    f64::NAN
+                                }
+                            })
+                            .collect()
+                    };
+                    let (puv, wuv) = (uv(&q, &v), uv(wq, wv));
+                    if let Some(dv) = ind::unit_value_divergence(&puv, &wuv, i, t.baseline_months) {
+                        if dv.abs() >= t.uv_log_divergence {
+                            let level = if dv.abs() >= 2.0 * t.uv_log_divergence {
+                                Level::Amber
+                            } else {
+                                Level::Yellow
+                            };
+                            push(
+                                "unit_value_divergence",
+                                level,
+                                dv,
+                                t.uv_log_divergence,
+                                format!(
+                                    "China {} to {where_} in {mon}: unit value {:.2} USD/kg vs {:.2} to all; log gap moved {:+.2} from its baseline",
+                                    prod.label(),
+                                    puv[i],
+                                    wuv[i],
+                                    dv
+                                ),
+                            );
+                        }
+                    }
+                    if let Some((sr, rr)) =
+                        ind::destination_deflection(&q, wq, i, t.baseline_months)
+                    {
+                        let base =
+                            ind::median(&q[i.saturating_sub(t.baseline_months)..i]).unwrap_or(0.0);
+                        if sr <= t.deflection_share_ratio
+                            && rr >= t.deflection_rest_ratio
+                            && base >= t.min_baseline_kg
+                        {
+                            push(
+                                "destination_deflection",
+                                Level::Amber,
+                                sr,
+                                t.deflection_share_ratio,
+                                format!(
+                                    "China {} in {mon}: {where_}'s share fell to {:.2}x its baseline while exports elsewhere ran at {:.2}x",
+                                    prod.label(),
+                                    sr,
+                                    rr
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Policy signals: each event raises the watch level on the announcement day. A
+/// Chinese restriction: red on its minerals for the partners it targets. A measure
+/// against China (e.g. a partner's control or WTO case): amber on those of its
+/// minerals China dominates (retaliation risk), judged on production data known
+/// by then. Any other measure: amber.
+pub fn policy_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal> {
+    let conc = production_concentration(ds, cfg);
+    let mut out = Vec::new();
+    for e in events {
+        for &mineral in &e.minerals {
+            let china_share = conc
+                .iter()
+                .filter(|c| c.mineral == mineral && annual_known(c.year, cfg) <= e.announced)
+                .max_by_key(|c| c.year)
+                .map(|c| c.china_share);
+            let (level, partners, why) = if e.actor_is_china() {
+                let partners = match &e.target {
+                    EventTarget::Partners(p) => p.clone(),
+                    _ => Partner::ALL.to_vec(),
+                };
+                (
+                    Level::Red,
+                    partners,
+                    format!("China {} on {}", e.measure_type, e.commodities),
+                )
+            } else if e.target == EventTarget::China {
+                match china_share {
+                    Some(s) if s >= cfg.policy.china_dominance_share => (
+                        Level::Amber,
+                        Partner::ALL.to_vec(),
+                        format!(
+                            "{} {} against China on {} (China {:.0}% of production: retaliation risk)",
+                            e.actor,
+                            e.measure_type,
+                            mineral,
+                            100.0 * s
+                        ),
+                    ),
+                    Some(_) => continue,
+                    // No production figure known yet: China's dominance cannot be
+                    // judged, so the watch is raised one step less.
+                    None => (
+                        Level::Yellow,
+                        Partner::ALL.to_vec(),
+                        format!("{} {} against China on {}", e.actor, e.measure_type, mineral),
+                    ),
+                }
+            } else {
+                (
+                    Level::Amber,
+                    Partner::ALL.to_vec(),
+                    format!("{} {} on {}", e.actor, e.measure_type, e.commodities),
+                )
+            };
+            out.push(Signal {
+                date: e.announced,
+                mineral,
+                partners,
+                family: Family::Policy,
+                name: "policy_event".into(),
+                level,
+                value: 1.0,
+                threshold: 1.0,
+                detail: format!(
+                    "{}: {why}; announced {}{}",
+                    e.event_id,
+                    e.announced,
+                    e.effective
+                        .map_or(String::new(), |d| format!(", effective {d}"))
+                ),
+                event_id: Some(e.event_id.clone()),
+            });
+        }
+    }
+    out
+}
+
+/// Every signal of the data set, sorted by date (then family, mineral).
+pub fn all_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal> {
+    let mut s = structural_signals(ds, cfg);
+    s.extend(market_signals(ds, cfg));
+    s.extend(trade_signals(ds, events, cfg));
+    s.extend(policy_signals(ds, events, cfg));
+    s.sort_by(|a, b| (a.date, a.family, a.mineral).cmp(&(b.date, b.family, b.mineral)));
+    s
+}
+
+/// The year a date falls in.
+pub fn year_of(d: NaiveDate) -> i32 {
+    d.year()
+}
