@@ -3,14 +3,23 @@
 //! [`tripoint_chain::TransferGraph`]. No I/O: callers hand in a graph (the
 //! on-disk store, or a [`MemGraph`]) and get plain data back.
 
+pub mod cluster;
+pub mod eval;
 pub mod fxhash;
 mod mem;
+pub mod patterns;
+pub mod report;
+pub mod screen;
 pub mod spam;
 pub mod taint;
+pub mod time;
 
 pub use mem::MemGraph;
+pub use patterns::{Pattern, PatternRules};
+pub use report::{build_report, Report, ReportOptions};
 pub use spam::{SpamReason, SpamRules};
 pub use taint::{
     default_terminals, trace, Flow, Node, Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig,
     TraceError, TraceResult, Traversal,
 };
+pub use time::{parse_time, TimeError};

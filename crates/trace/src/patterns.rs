@@ -1,0 +1,268 @@
+//! Laundering pattern tags, computed from a finished trace's tainted
+//! transfers. Each rule is documented in `docs/trace.md`; thresholds live in
+//! [`PatternRules`].
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use tripoint_chain::{
+    AddrId, Amount, AssetId, Category, TransferGraph, TransferId, TransferRow, NATIVE_ASSET,
+};
+
+use crate::fxhash::{FxHashMap, FxHashSet};
+use crate::taint::{Role, TraceResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pattern {
+    RoundAmountFanOut,
+    Consolidation,
+    PeelChain,
+    PauseThenDispersion,
+    MixerDeposit,
+    BridgeExit,
+    ExchangeDeposit,
+    DexSwap,
+    AddressPoisoning,
+}
+
+impl Pattern {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pattern::RoundAmountFanOut => "round-amount-fan-out",
+            Pattern::Consolidation => "consolidation",
+            Pattern::PeelChain => "peel-chain",
+            Pattern::PauseThenDispersion => "pause-then-dispersion",
+            Pattern::MixerDeposit => "mixer-deposit",
+            Pattern::BridgeExit => "bridge-exit",
+            Pattern::ExchangeDeposit => "exchange-deposit",
+            Pattern::DexSwap => "dex-swap",
+            Pattern::AddressPoisoning => "address-poisoning",
+        }
+    }
+}
+
+/// Thresholds of the pattern rules.
+#[derive(Debug, Clone)]
+pub struct PatternRules {
+    /// Decimals of the native coin (18 for ETH, 8 for BTC).
+    pub native_decimals: u8,
+    /// Fan-out: at least this many distinct receivers of round amounts…
+    pub fan_out_min: usize,
+    /// …making up at least this share (percent) of the tainted payments.
+    pub round_share_pct: usize,
+    /// Consolidation: tainted funds from at least this many distinct senders.
+    pub consolidation_min: usize,
+    /// Peel hop: exactly two tainted payments, the smaller at most this
+    /// percent of the larger, the larger going on to the next hop.
+    pub peel_max_pct: u64,
+    /// Peel chain: at least this many consecutive peel hops.
+    pub peel_min_chain: usize,
+    /// Pause: at least this many seconds between the last tainted receipt
+    /// and the first tainted payment…
+    pub pause_secs: i64,
+    /// …followed by payments to at least this many distinct receivers.
+    pub dispersion_min: usize,
+    /// Mixer denominations in native base units (Tornado Cash: 0.1, 1, 10, 100 ETH).
+    pub mixer_denominations: Vec<Amount>,
+}
+
+impl Default for PatternRules {
+    fn default() -> Self {
+        let eth = Amount::from(10u64.pow(18));
+        PatternRules {
+            native_decimals: 18,
+            fan_out_min: 3,
+            round_share_pct: 60,
+            consolidation_min: 3,
+            peel_max_pct: 25,
+            peel_min_chain: 3,
+            pause_secs: 2 * 86_400,
+            dispersion_min: 3,
+            mixer_denominations: vec![
+                eth / Amount::from(10u8),
+                eth,
+                eth * Amount::from(10u8),
+                eth * Amount::from(100u8),
+            ],
+        }
+    }
+}
+
+/// Round in whole units: a whole number of units with at most two significant digits (10,000; 250; 5).
+pub fn is_round(amount: Amount, decimals: u8) -> bool {
+    if amount == Amount::ZERO {
+        return false;
+    }
+    let Some(unit) = Amount::from(10u8).checked_pow(decimals as u32) else {
+        return false;
+    };
+    if amount % unit != Amount::ZERO {
+        return false;
+    }
+    let whole = (amount / unit).to_string();
+    whole.trim_end_matches('0').len() <= 2
+}
+
+struct Out {
+    id: TransferId,
+    dst: AddrId,
+    amount: Amount,
+    asset: AssetId,
+    ts: i64,
+}
+
+/// Pattern tags per address.
+pub fn tag_patterns<G: TransferGraph>(
+    g: &G,
+    r: &TraceResult,
+    rows: &FxHashMap<TransferId, TransferRow>,
+    rules: &PatternRules,
+) -> FxHashMap<AddrId, BTreeSet<Pattern>> {
+    let mut tags: FxHashMap<AddrId, BTreeSet<Pattern>> = FxHashMap::default();
+    let mut tag = |a: AddrId, p: Pattern| {
+        tags.entry(a).or_default().insert(p);
+    };
+    let mut outs: FxHashMap<AddrId, Vec<Out>> = FxHashMap::default();
+    let mut ins: FxHashMap<AddrId, Vec<(AddrId, i64)>> = FxHashMap::default();
+    for f in &r.flows {
+        let row = &rows[&f.id];
+        outs.entry(row.src).or_default().push(Out {
+            id: f.id,
+            dst: row.dst,
+            amount: row.amount,
+            asset: row.asset,
+            ts: row.timestamp,
+        });
+        ins.entry(row.dst)
+            .or_default()
+            .push((row.src, row.timestamp));
+    }
+    let decimals = |asset: AssetId| {
+        if asset == NATIVE_ASSET {
+            rules.native_decimals
+        } else {
+            g.token(asset).and_then(|t| t.decimals).unwrap_or(18)
+        }
+    };
+    let category = |a: AddrId| r.node(a).and_then(|n| n.category.clone());
+
+    for (&a, list) in &outs {
+        // Round-amount fan-out.
+        let round: Vec<&Out> = list
+            .iter()
+            .filter(|o| is_round(o.amount, decimals(o.asset)))
+            .collect();
+        let receivers: FxHashSet<AddrId> = round.iter().map(|o| o.dst).collect();
+        if receivers.len() >= rules.fan_out_min
+            && round.len() * 100 >= list.len() * rules.round_share_pct
+        {
+            tag(a, Pattern::RoundAmountFanOut);
+        }
+        // Deposits by category of the receiver.
+        let mut denoms: FxHashMap<AddrId, usize> = FxHashMap::default();
+        for o in list {
+            match category(o.dst) {
+                Some(Category::Mixer) => tag(a, Pattern::MixerDeposit),
+                Some(Category::Bridge) => tag(a, Pattern::BridgeExit),
+                Some(Category::Exchange) => tag(a, Pattern::ExchangeDeposit),
+                _ => {}
+            }
+            if o.asset == NATIVE_ASSET && rules.mixer_denominations.contains(&o.amount) {
+                *denoms.entry(o.dst).or_default() += 1;
+            }
+        }
+        // Fixed denominations paid repeatedly into one contract look like a mixer.
+        if denoms.values().any(|&n| n >= 2) {
+            tag(a, Pattern::MixerDeposit);
+        }
+        // Pause then dispersion.
+        if let Some(first_out) = list.iter().map(|o| o.ts).min() {
+            let last_in_before = ins
+                .get(&a)
+                .into_iter()
+                .flatten()
+                .map(|&(_, t)| t)
+                .filter(|&t| t <= first_out)
+                .max();
+            if let Some(t_in) = last_in_before {
+                let receivers: FxHashSet<AddrId> = list.iter().map(|o| o.dst).collect();
+                if first_out - t_in >= rules.pause_secs && receivers.len() >= rules.dispersion_min {
+                    tag(a, Pattern::PauseThenDispersion);
+                }
+            }
+        }
+    }
+    // Consolidation.
+    for (&a, list) in &ins {
+        let senders: FxHashSet<AddrId> = list.iter().map(|&(s, _)| s).collect();
+        if senders.len() >= rules.consolidation_min {
+            tag(a, Pattern::Consolidation);
+        }
+    }
+    // Peel chains: follow the larger payment from hop to hop.
+    let mut next: FxHashMap<AddrId, AddrId> = FxHashMap::default();
+    for (&a, list) in &outs {
+        if let [x, y] = list.as_slice() {
+            if x.asset == y.asset {
+                let (small, big) = if x.amount <= y.amount { (x, y) } else { (y, x) };
+                if small.amount * Amount::from(100u8)
+                    <= big.amount * Amount::from(rules.peel_max_pct)
+                    && big.id != small.id
+                {
+                    next.insert(a, big.dst);
+                }
+            }
+        }
+    }
+    let mut peel = FxHashSet::default();
+    for &start in next.keys() {
+        let mut chain = vec![start];
+        let mut cur = start;
+        let mut seen = FxHashSet::default();
+        seen.insert(start);
+        while let Some(&n) = next.get(&cur) {
+            if !seen.insert(n) {
+                break;
+            }
+            chain.push(n);
+            cur = n;
+        }
+        // The last element received the final large payment; it is part of the chain.
+        if chain.len() > rules.peel_min_chain {
+            peel.extend(chain);
+        }
+    }
+    for a in peel {
+        tag(a, Pattern::PeelChain);
+    }
+    for s in &r.swaps {
+        tag(s.trader, Pattern::DexSwap);
+    }
+    for s in &r.spam {
+        let row = g.transfer(s.id);
+        for a in [row.src, row.dst] {
+            if r.node(a)
+                .is_some_and(|n| matches!(n.role, Role::Seed | Role::Walked))
+            {
+                tag(a, Pattern::AddressPoisoning);
+            }
+        }
+    }
+    tags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_amounts() {
+        let eth = Amount::from(10u64.pow(18));
+        assert!(is_round(eth * Amount::from(10_000u32), 18));
+        assert!(is_round(eth * Amount::from(250u32), 18));
+        assert!(!is_round(eth * Amount::from(251u32), 18));
+        assert!(!is_round(eth / Amount::from(2u8), 18));
+        assert!(!is_round(Amount::ZERO, 18));
+    }
+}

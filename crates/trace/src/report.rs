@@ -1,0 +1,500 @@
+//! The follow-the-money report: addresses, endpoints (freeze candidates
+//! first), top paths, spam and reconciling totals, with laundering pattern
+//! tags. Serialised as the stable JSON schema documented in `docs/trace.md`;
+//! amounts are decimal strings in base units.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use tripoint_chain::{
+    AddrId, Amount, AssetId, Category, Chain, TransferGraph, TransferId, NATIVE_ASSET,
+};
+
+use crate::fxhash::{FxHashMap, FxHashSet};
+use crate::patterns::{tag_patterns, Pattern, PatternRules};
+use crate::taint::{Role, TaintPolicy, Totals, TraceResult};
+
+/// Options of the report (not of the trace itself).
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// The chain of the native asset (`ETH` or `BTC` as asset key).
+    pub native: Chain,
+    /// How many top paths to list.
+    pub max_paths: usize,
+    pub patterns: PatternRules,
+    /// Start time the trace used, echoed in the report.
+    pub from: Option<i64>,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            native: Chain::Ethereum,
+            max_paths: 20,
+            patterns: PatternRules::default(),
+            from: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LabelOut {
+    pub label: String,
+    pub category: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AddressOut {
+    pub address: String,
+    /// Tainted amount received per asset (for seeds: taint they created).
+    pub taint: BTreeMap<String, String>,
+    /// Taint still held at the end of the data, per asset.
+    pub held: BTreeMap<String, String>,
+    pub hops: u32,
+    /// RFC 3339 time of the first tainted transfer in or (seeds) out.
+    pub first_tainted: Option<String>,
+    pub role: Role,
+    pub labels: Vec<LabelOut>,
+    pub patterns: Vec<Pattern>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointOut {
+    pub address: String,
+    pub category: String,
+    pub labels: Vec<LabelOut>,
+    pub asset: String,
+    /// Tainted amount that arrived.
+    pub amount: String,
+    pub first_arrival: String,
+    pub last_arrival: String,
+    /// Whether (part of) it is still there at the end of the data.
+    pub held: bool,
+    /// `min(amount, balance at the end of the data)`.
+    pub held_amount: String,
+    /// Exchange endpoint still holding tainted funds: ask for a freeze.
+    pub freeze_candidate: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HopOut {
+    pub from: String,
+    pub to: String,
+    pub tx: String,
+    pub asset: String,
+    /// Tainted amount this transfer carried.
+    pub amount: String,
+    pub time: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PathOut {
+    pub endpoint: String,
+    pub asset: String,
+    /// Tainted amount on the last hop into the endpoint.
+    pub amount: String,
+    pub hops: Vec<HopOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SpamOut {
+    pub tx: String,
+    pub from: String,
+    pub to: String,
+    pub asset: String,
+    pub amount: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TotalsOut {
+    pub seeded: String,
+    pub held: String,
+    pub exited: String,
+    pub unaccounted: String,
+    pub dust: String,
+    pub beyond_hops: String,
+    pub spam: String,
+    pub swapped_in: String,
+    pub swapped_out: String,
+    /// `seeded + swapped_in = held + exited + unaccounted + swapped_out` (always false for poison, which does not conserve).
+    pub reconciles: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub policy: TaintPolicy,
+    pub seeds: Vec<String>,
+    pub from: Option<String>,
+    pub addresses: Vec<AddressOut>,
+    pub endpoints: Vec<EndpointOut>,
+    pub paths: Vec<PathOut>,
+    pub spam: Vec<SpamOut>,
+    pub totals: BTreeMap<String, TotalsOut>,
+}
+
+/// Asset key of reports: `ETH`/`BTC`, or the token contract address.
+pub fn asset_key<G: TransferGraph>(g: &G, asset: AssetId, native: Chain) -> String {
+    if asset == NATIVE_ASSET {
+        return native.native_symbol().to_string();
+    }
+    match g.token(asset) {
+        Some(t) => t.address.to_string(),
+        None => format!("asset#{asset}"),
+    }
+}
+
+/// RFC 3339 (UTC) of unix seconds, without a date library.
+pub fn rfc3339(ts: i64) -> String {
+    let days = ts.div_euclid(86_400);
+    let secs = ts.rem_euclid(86_400);
+    // Civil-from-days (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
+fn labels_out<G: TransferGraph>(g: &G, a: AddrId) -> Vec<LabelOut> {
+    g.labels(a)
+        .into_iter()
+        .map(|l| LabelOut {
+            label: l.label,
+            category: l.category.to_string(),
+            source: l.source,
+        })
+        .collect()
+}
+
+/// Final balance of `addr` in `asset` from all its transfers (floored at zero
+/// after every payment, as in the engine).
+pub fn final_balance<G: TransferGraph>(g: &G, addr: AddrId, asset: AssetId) -> Amount {
+    let mut ins = g.incoming(addr).peekable();
+    let mut outs = g.outgoing(addr).peekable();
+    let mut b = Amount::ZERO;
+    loop {
+        let (id, incoming) = match (ins.peek().copied(), outs.peek().copied()) {
+            (None, None) => break,
+            (Some(i), Some(o)) if i <= o => (ins.next().expect("peeked"), true),
+            (Some(_), None) => (ins.next().expect("peeked"), true),
+            _ => (outs.next().expect("peeked"), false),
+        };
+        let r = g.transfer(id);
+        if r.asset != asset || r.src == r.dst {
+            continue;
+        }
+        if incoming {
+            b += r.amount;
+        } else {
+            b = b.saturating_sub(r.amount);
+        }
+    }
+    b
+}
+
+/// Build the report of a finished trace.
+pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptions) -> Report {
+    let key = |asset: AssetId| asset_key(g, asset, opts.native);
+    let rows: FxHashMap<TransferId, tripoint_chain::TransferRow> =
+        r.flows.iter().map(|f| (f.id, g.transfer(f.id))).collect();
+    let patterns = tag_patterns(g, r, &rows, &opts.patterns);
+
+    // First tainted time: first flow in, or for seeds the first flow out.
+    let mut first: FxHashMap<AddrId, i64> = FxHashMap::default();
+    for f in &r.flows {
+        let row = &rows[&f.id];
+        first.entry(row.dst).or_insert(row.timestamp);
+        if r.node(row.src).is_some_and(|n| n.role == Role::Seed) {
+            first.entry(row.src).or_insert(row.timestamp);
+        }
+    }
+
+    let mut seeds = Vec::new();
+    let mut addresses: Vec<AddressOut> = r
+        .nodes
+        .iter()
+        .map(|n| {
+            let mut taint = BTreeMap::new();
+            let mut held = BTreeMap::new();
+            for asset in 0..g.asset_count() as AssetId {
+                if let Some(v) = r.received.get(&(n.addr, asset)) {
+                    taint.insert(key(asset), v.to_string());
+                }
+                if let Some(v) = r.held.get(&(n.addr, asset)) {
+                    held.insert(key(asset), v.to_string());
+                }
+            }
+            let address = g.address(n.addr).to_string();
+            if n.role == Role::Seed {
+                seeds.push(address.clone());
+            }
+            AddressOut {
+                address,
+                taint,
+                held,
+                hops: n.hops,
+                first_tainted: first.get(&n.addr).map(|&t| rfc3339(t)),
+                role: n.role,
+                labels: labels_out(g, n.addr),
+                patterns: patterns
+                    .get(&n.addr)
+                    .map(|s| s.iter().cloned().collect())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    addresses.sort_by(|a, b| {
+        (a.role != Role::Seed, a.hops, &a.address).cmp(&(b.role != Role::Seed, b.hops, &b.address))
+    });
+
+    // Endpoints: taint that arrived at terminal addresses (and DEX deposits
+    // that did not come back), per (address, asset).
+    let swapped_inputs: FxHashSet<TransferId> = r.swaps.iter().map(|s| s.input).collect();
+    let mut arrivals: BTreeMap<(AddrId, AssetId), (Amount, i64, i64)> = BTreeMap::new();
+    let mut into: FxHashMap<AddrId, Vec<(TransferId, Amount, AssetId)>> = FxHashMap::default();
+    for f in &r.flows {
+        let row = &rows[&f.id];
+        into.entry(row.dst)
+            .or_default()
+            .push((f.id, f.carried, row.asset));
+        let Some(n) = r.node(row.dst) else { continue };
+        let is_end =
+            n.role == Role::Endpoint || (n.role == Role::Dex && !swapped_inputs.contains(&f.id));
+        if is_end {
+            let e = arrivals.entry((row.dst, row.asset)).or_insert((
+                Amount::ZERO,
+                row.timestamp,
+                row.timestamp,
+            ));
+            e.0 += f.carried;
+            e.2 = row.timestamp;
+        }
+    }
+    let mut endpoints: Vec<(Amount, EndpointOut)> = arrivals
+        .iter()
+        .map(|(&(addr, asset), &(amount, t0, t1))| {
+            let n = r.node(addr).expect("endpoint node");
+            let category = n
+                .category
+                .clone()
+                .unwrap_or(Category::Other("unknown".into()));
+            let held_amount = final_balance(g, addr, asset).min(amount);
+            let held = held_amount > Amount::ZERO;
+            (
+                amount,
+                EndpointOut {
+                    address: g.address(addr).to_string(),
+                    category: category.to_string(),
+                    labels: labels_out(g, addr),
+                    asset: key(asset),
+                    amount: amount.to_string(),
+                    first_arrival: rfc3339(t0),
+                    last_arrival: rfc3339(t1),
+                    held,
+                    held_amount: held_amount.to_string(),
+                    freeze_candidate: held && category == Category::Exchange,
+                },
+            )
+        })
+        .collect();
+    endpoints.sort_by(|a, b| {
+        (!a.1.freeze_candidate, std::cmp::Reverse(a.0), &a.1.address).cmp(&(
+            !b.1.freeze_candidate,
+            std::cmp::Reverse(b.0),
+            &b.1.address,
+        ))
+    });
+
+    // Top paths: from the largest arrival at each endpoint, walk back along
+    // the largest earlier tainted transfer into each address until a seed.
+    let mut best_arrival: Vec<(Amount, TransferId)> = Vec::new();
+    for &(addr, asset) in arrivals.keys() {
+        if let Some(&(id, c, _)) = into
+            .get(&addr)
+            .into_iter()
+            .flatten()
+            .filter(|(_, _, a)| *a == asset)
+            .max_by_key(|(id, c, _)| (*c, std::cmp::Reverse(*id)))
+        {
+            best_arrival.push((c, id));
+        }
+    }
+    best_arrival.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let hop = |id: TransferId, c: Amount| {
+        let row = &rows[&id];
+        HopOut {
+            from: g.address(row.src).to_string(),
+            to: g.address(row.dst).to_string(),
+            tx: g.tx_hash(id).to_string(),
+            asset: key(row.asset),
+            amount: c.to_string(),
+            time: rfc3339(row.timestamp),
+        }
+    };
+    let paths = best_arrival
+        .iter()
+        .take(opts.max_paths)
+        .map(|&(c, id)| {
+            let last = &rows[&id];
+            let mut hops = vec![hop(id, c)];
+            let mut cur = id;
+            let mut asset = last.asset;
+            let mut visited = BTreeSet::new();
+            while hops.len() < 256 {
+                let src = rows[&cur].src;
+                if r.node(src).is_none_or(|n| n.role == Role::Seed) || !visited.insert(src) {
+                    break;
+                }
+                let cands = into.get(&src).map(Vec::as_slice).unwrap_or(&[]);
+                let pick = cands
+                    .iter()
+                    .filter(|(i, _, a)| *i < cur && *a == asset)
+                    .max_by_key(|(i, c, _)| (*c, std::cmp::Reverse(*i)))
+                    .or_else(|| {
+                        cands
+                            .iter()
+                            .filter(|(i, _, _)| *i < cur)
+                            .max_by_key(|(i, c, _)| (*c, std::cmp::Reverse(*i)))
+                    });
+                let Some(&(pid, pc, pa)) = pick else { break };
+                hops.push(hop(pid, pc));
+                cur = pid;
+                asset = pa;
+            }
+            hops.reverse();
+            PathOut {
+                endpoint: g.address(last.dst).to_string(),
+                asset: key(last.asset),
+                amount: c.to_string(),
+                hops,
+            }
+        })
+        .collect();
+
+    let spam = r
+        .spam
+        .iter()
+        .map(|s| {
+            let row = g.transfer(s.id);
+            SpamOut {
+                tx: g.tx_hash(s.id).to_string(),
+                from: g.address(row.src).to_string(),
+                to: g.address(row.dst).to_string(),
+                asset: key(row.asset),
+                amount: row.amount.to_string(),
+                reason: s.reason.as_str().to_string(),
+            }
+        })
+        .collect();
+
+    let totals = r
+        .totals
+        .iter()
+        .map(|(&asset, t)| (key(asset), totals_out(t, r.policy)))
+        .collect();
+
+    Report {
+        policy: r.policy,
+        seeds,
+        from: opts.from.map(rfc3339),
+        addresses,
+        endpoints: endpoints.into_iter().map(|e| e.1).collect(),
+        paths,
+        spam,
+        totals,
+    }
+}
+
+fn totals_out(t: &Totals, policy: TaintPolicy) -> TotalsOut {
+    TotalsOut {
+        seeded: t.seeded.to_string(),
+        held: t.held.to_string(),
+        exited: t.exited.to_string(),
+        unaccounted: t.unaccounted().to_string(),
+        dust: t.dust.to_string(),
+        beyond_hops: t.beyond_hops.to_string(),
+        spam: t.spam.to_string(),
+        swapped_in: t.swapped_in.to_string(),
+        swapped_out: t.swapped_out.to_string(),
+        reconciles: policy != TaintPolicy::Poison && t.reconciles(),
+    }
+}
+
+/// Graphviz rendering: reached addresses as nodes, tainted transfers
+/// aggregated per (from, to, asset) as edges.
+pub fn to_dot(report: &Report, g_edges: &[(String, String, String, String)]) -> String {
+    let mut s =
+        String::from("digraph trace {\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n");
+    for a in &report.addresses {
+        let shape = match a.role {
+            Role::Seed => "doubleoctagon",
+            Role::Endpoint => "house",
+            Role::Dex => "diamond",
+            Role::Walked => "box",
+        };
+        let label = a
+            .labels
+            .first()
+            .map(|l| format!("\\n{}", l.label.replace('"', "'")))
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "  \"{}\" [shape={shape}, label=\"{}{label}\"];\n",
+            a.address, a.address
+        ));
+    }
+    for (from, to, asset, amount) in g_edges {
+        s.push_str(&format!(
+            "  \"{from}\" -> \"{to}\" [label=\"{amount} {asset}\"];\n"
+        ));
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// Tainted transfers aggregated per (from, to, asset), for [`to_dot`].
+pub fn flow_edges<G: TransferGraph>(
+    g: &G,
+    r: &TraceResult,
+    native: Chain,
+) -> Vec<(String, String, String, String)> {
+    let mut agg: BTreeMap<(AddrId, AddrId, AssetId), Amount> = BTreeMap::new();
+    for f in &r.flows {
+        let row = g.transfer(f.id);
+        *agg.entry((row.src, row.dst, row.asset)).or_default() += f.carried;
+    }
+    agg.into_iter()
+        .map(|((s, d, a), v)| {
+            (
+                g.address(s).to_string(),
+                g.address(d).to_string(),
+                asset_key(g, a, native),
+                v.to_string(),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_648_512_000), "2022-03-29T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+}
