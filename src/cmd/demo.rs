@@ -1,8 +1,178 @@
-//! `tripoint demo` (being built; see the open issue).
+//! `tripoint demo`: the main job on the embedded default, end to end.
+//!
+//! It runs the same subcommands a user would, as child processes of this very
+//! binary, so the demo exercises exactly the public interface (and stays true
+//! when a subcommand evolves): generate a laundering scenario, ingest it into
+//! the embedded store, label it, trace the theft, score the trace against the
+//! generator's ground truth, then show the intel and ews engines.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+
+/// A file the demo leaves in its folder, so that a re-run may clear the folder
+/// without any risk of deleting something the user made.
+const MARKER: &str = ".tripoint-demo";
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Working folder for the scenario, the store and the reports (cleared on each run).
+    #[arg(long, default_value = ".tripoint/demo")]
+    dir: PathBuf,
+    /// Transfers in the generated scenario.
+    #[arg(long, default_value_t = 1_000_000)]
+    transfers: u64,
+    /// Seed of the generated scenario (same seed, same data).
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`tripoint demo` is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let dir = prepare_dir(&args.dir)?;
+    let scenario = dir.join("scenario");
+    let store = dir.join("store");
+    let (s, st) = (path_str(&scenario)?, path_str(&store)?);
+
+    step("1/6 generate a DPRK-style laundering scenario");
+    let n = args.transfers.to_string();
+    let seed = args.seed.to_string();
+    tripoint(&["gen", "--out", s, "--seed", &seed, "--transfers", &n])?;
+
+    step("2/6 ingest it into the embedded graph store");
+    let txs = scenario.join("transactions.csv");
+    let tts = scenario.join("token_transfers.csv");
+    let tokens = scenario.join("tokens.csv");
+    tripoint(&[
+        "ingest",
+        "--store",
+        st,
+        "ethereum-etl",
+        "--transactions",
+        path_str(&txs)?,
+        "--token-transfers",
+        path_str(&tts)?,
+        "--tokens",
+        path_str(&tokens)?,
+    ])?;
+
+    step("3/6 import what investigators already know (labels)");
+    let mut label_files = vec![scenario.join("labels.csv")];
+    if let Some(shared) = super::util::shared_data_dir() {
+        let ofac = shared.join("crypto/ofac-eth-ultrasound/data.csv");
+        if ofac.is_file() {
+            label_files.push(ofac);
+        }
+    }
+    let mut cmd = vec!["labels", "import", "--store", st];
+    for f in &label_files {
+        cmd.push(path_str(f)?);
+    }
+    tripoint(&cmd)?;
+
+    step("4/6 follow the money from the theft (haircut policy)");
+    let truth_path = scenario.join("truth.json");
+    let truth: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&truth_path).with_context(|| format!("reading {}", truth_path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", truth_path.display()))?;
+    let seeds: Vec<&str> = truth["seeds"]["addresses"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    if seeds.is_empty() {
+        bail!("{}: no seeds.addresses", truth_path.display());
+    }
+    let from = truth["seeds"]["start_time"]
+        .as_i64()
+        .with_context(|| format!("{}: no seeds.start_time", truth_path.display()))?
+        .to_string();
+    let seed_list = seeds.join(",");
+    let report = dir.join("trace.json");
+    let json = tripoint_output(&[
+        "trace", "--store", st, "--seed", &seed_list, "--from", &from, "--policy", "haircut",
+        "--format", "json",
+    ])?;
+    std::fs::write(&report, &json).with_context(|| format!("writing {}", report.display()))?;
+    tripoint(&[
+        "trace", "--store", st, "--seed", &seed_list, "--from", &from, "--policy", "haircut",
+        "--format", "table",
+    ])?;
+    println!("full JSON report: {}", report.display());
+
+    step("5/6 score the trace against the generator's ground truth");
+    tripoint(&["eval", "--store", st, "--truth", path_str(&truth_path)?])?;
+
+    step("6/6 supply-chain early warning board");
+    let mut ews = vec!["ews", "status"];
+    let ews_data = super::util::shared_data_dir().map(|d| d.join("ews"));
+    let ews_data_str;
+    if let Some(d) = ews_data.as_deref().filter(|d| d.is_dir()) {
+        ews_data_str = path_str(d)?.to_string();
+        ews.extend(["--data", &ews_data_str]);
+    }
+    tripoint(&ews)?;
+
+    println!(
+        "\ndemo finished; everything it made is in {}",
+        dir.display()
+    );
+    Ok(())
+}
+
+fn prepare_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    if dir.exists() {
+        if !dir.join(MARKER).exists() {
+            if std::fs::read_dir(dir)?.next().is_some() {
+                bail!(
+                    "{} exists and was not made by `tripoint demo`; choose another --dir",
+                    dir.display()
+                );
+            }
+        } else {
+            std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(dir.join(MARKER), b"made by tripoint demo\n")?;
+    Ok(dir.to_path_buf())
+}
+
+fn path_str(p: &Path) -> anyhow::Result<&str> {
+    p.to_str()
+        .with_context(|| format!("path {} is not UTF-8", p.display()))
+}
+
+fn step(title: &str) {
+    println!("\n== {title}");
+}
+
+fn command(args: &[&str]) -> anyhow::Result<Command> {
+    let exe = std::env::current_exe().context("locating the tripoint binary")?;
+    let mut c = Command::new(exe);
+    c.args(args);
+    Ok(c)
+}
+
+/// Run a subcommand with its output shown to the user.
+fn tripoint(args: &[&str]) -> anyhow::Result<()> {
+    let status = command(args)?
+        .status()
+        .with_context(|| format!("starting tripoint {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("`tripoint {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Run a subcommand and return its stdout (stderr still shown).
+fn tripoint_output(args: &[&str]) -> anyhow::Result<Vec<u8>> {
+    let out = command(args)?
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("starting tripoint {}", args.join(" ")))?;
+    if !out.status.success() {
+        bail!("`tripoint {}` failed ({})", args.join(" "), out.status);
+    }
+    Ok(out.stdout)
 }
