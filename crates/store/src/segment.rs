@@ -16,8 +16,7 @@ const S_BLOCK: u32 = 2; // u64 per distinct block
 const S_BLOCK_TS: u32 = 3; // i64 per distinct block
 const S_TX_HASH: u32 = 4; // [u8; 32] per tx, chain order
 const S_TX_BLOCK: u32 = 5; // u32 per tx: index into S_BLOCK
-const S_TX_INDEX: u32 = 6; // u32 per tx: index of the tx in its block
-const S_TX_FIRST: u32 = 7; // u32 per tx + 1: first row of each tx
+const S_TX_INDEX: u32 = 6; // narrow per tx: index of the tx in its block
 const S_TX_BY_HASH: u32 = 8; // u32 per tx: tx numbers sorted by hash
 const S_SRC: u32 = 10; // u32 per row
 const S_DST: u32 = 11; // u32 per row
@@ -246,14 +245,6 @@ impl SegData {
             tx_block.push(blocks.len() as u32 - 1);
         }
         let tx_hash: Vec<[u8; 32]> = self.txs.iter().map(|t| t.hash).collect();
-        let tx_index: Vec<u32> = self.txs.iter().map(|t| t.tx_index).collect();
-        let mut tx_first = vec![0u32; self.txs.len() + 1];
-        for r in &self.rows {
-            tx_first[r.tx as usize + 1] += 1;
-        }
-        for i in 0..self.txs.len() {
-            tx_first[i + 1] += tx_first[i];
-        }
         let mut tx_by_hash: Vec<u32> = (0..self.txs.len() as u32).collect();
         tx_by_hash.sort_unstable_by(|&a, &b| tx_hash[a as usize].cmp(&tx_hash[b as usize]));
 
@@ -290,8 +281,7 @@ impl SegData {
         w.add(S_BLOCK_TS, &block_ts[..]);
         w.add(S_TX_HASH, &tx_hash[..]);
         w.add(S_TX_BLOCK, &tx_block[..]);
-        w.add(S_TX_INDEX, &tx_index[..]);
-        w.add(S_TX_FIRST, &tx_first[..]);
+        add_narrow(&mut w, S_TX_INDEX, self.txs.iter().map(|t| t.tx_index));
         w.add(S_TX_BY_HASH, &tx_by_hash[..]);
         w.add(S_SRC, &src[..]);
         w.add(S_DST, &dst[..]);
@@ -347,8 +337,7 @@ struct Cols {
     block_ts: &'static [i64],
     tx_hash: &'static [[u8; 32]],
     tx_block: &'static [u32],
-    tx_index: &'static [u32],
-    tx_first: &'static [u32],
+    tx_index: UintCol<'static>,
     tx_by_hash: &'static [u32],
     src: &'static [u32],
     dst: &'static [u32],
@@ -396,8 +385,7 @@ impl Segment {
             block_ts: v.slice(S_BLOCK_TS)?,
             tx_hash: v.slice(S_TX_HASH)?,
             tx_block: v.slice(S_TX_BLOCK)?,
-            tx_index: v.slice(S_TX_INDEX)?,
-            tx_first: v.slice(S_TX_FIRST)?,
+            tx_index: UintCol::load(v, S_TX_INDEX)?,
             tx_by_hash: v.slice(S_TX_BY_HASH)?,
             src: v.slice(S_SRC)?,
             dst: v.slice(S_DST)?,
@@ -419,15 +407,10 @@ impl Segment {
         let c = &cols;
         let ok = c.block.len() == nb
             && c.block_ts.len() == nb
-            && [
-                c.tx_hash.len(),
-                c.tx_block.len(),
-                c.tx_index.len(),
-                c.tx_by_hash.len(),
-            ]
-            .iter()
-            .all(|&l| l == ntx)
-            && c.tx_first.len() == ntx + 1
+            && [c.tx_hash.len(), c.tx_block.len(), c.tx_by_hash.len()]
+                .iter()
+                .all(|&l| l == ntx)
+            && c.tx_index.len() == ntx
             && [c.src.len(), c.dst.len(), c.txref.len(), c.amount.len()]
                 .iter()
                 .all(|&l| l == n)
@@ -472,7 +455,7 @@ impl Segment {
             amount: decode_amount(c.amount[i], c.big),
             block: c.block[b],
             timestamp: c.block_ts[b],
-            tx_index: c.tx_index[tx],
+            tx_index: c.tx_index.get(tx),
             sub_index: c.sub.get(i).rotate_right(1),
         }
     }
@@ -516,7 +499,10 @@ impl Segment {
             .take_while(|&&t| &c.tx_hash[t as usize] == hash)
         {
             let t = t as usize;
-            for r in c.tx_first[t]..c.tx_first[t + 1] {
+            // Rows of a tx are contiguous and the tx column ascends with them.
+            let first = c.txref.partition_point(|&x| (x as usize) < t);
+            let end = first + c.txref[first..].partition_point(|&x| x as usize == t);
+            for r in first as u32..end as u32 {
                 if c.sub.get(r as usize).rotate_right(1) == sub {
                     return Some(r);
                 }
@@ -539,7 +525,7 @@ impl Segment {
                     hash: c.tx_hash[t],
                     block: c.block[b],
                     timestamp: c.block_ts[b],
-                    tx_index: c.tx_index[t],
+                    tx_index: c.tx_index.get(t),
                 }
             })
             .collect();
