@@ -267,7 +267,7 @@ pub fn board(ds: &Dataset, cfg: &Config, as_of: NaiveDate, extra_events: &[Event
                     ));
                 }
             }
-            reasons.sort_by(|a, b| b.0.cmp(&a.0));
+            reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
             cells.push(BoardCell {
                 mineral,
                 partner,

@@ -546,16 +546,17 @@ fn read_monthly(dir: &Path, ds: &mut Dataset, rej: &mut Rejects) -> Result<(), E
     let mut dups = 0u64;
     let mut rows = 0u64;
     // (file, period col, partner col or None, product col, product is HS6?, value col, qty col, uv col)
-    let specs: [(
-        &str,
-        &str,
-        Option<&str>,
-        &str,
+    type Spec<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        &'a str,
         bool,
-        &str,
-        &str,
-        Option<&str>,
-    ); 3] = [
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+    );
+    let specs: [Spec; 3] = [
         (
             "deep_dive_hs6_monthly.csv",
             "period_dt",

@@ -233,13 +233,13 @@ pub fn volatility_percentile(
     if vol_window < 2 {
         return vec![None; n];
     }
-    for i in vol_window..n {
+    for (i, slot) in vol.iter_mut().enumerate().skip(vol_window) {
         let rs: Vec<f64> = ((i + 1 - vol_window)..=i)
             .map(|j| (prices[j] / prices[j - 1]).ln())
             .collect();
         let m = rs.iter().sum::<f64>() / rs.len() as f64;
         let var = rs.iter().map(|r| (r - m).powi(2)).sum::<f64>() / (rs.len() as f64 - 1.0);
-        vol[i] = Some(var.sqrt());
+        *slot = Some(var.sqrt());
     }
     (0..n)
         .map(|i| {

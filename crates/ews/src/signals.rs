@@ -497,8 +497,8 @@ fn recent_event<'a>(
 pub fn trade_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal> {
     let t = &cfg.trade;
     // (product, destination) -> month -> (qty, value)
-    let mut series: BTreeMap<(MonthlyProduct, Option<Iso3>), BTreeMap<NaiveDate, (f64, f64)>> =
-        BTreeMap::new();
+    type MonthMap = BTreeMap<NaiveDate, (f64, f64)>;
+    let mut series: BTreeMap<(MonthlyProduct, Option<Iso3>), MonthMap> = BTreeMap::new();
     let mut hs_world: BTreeMap<(MonthlyProduct, NaiveDate), (f64, f64)> = BTreeMap::new();
     for r in &ds.monthly {
         if r.product.minerals().is_empty() {
@@ -761,7 +761,7 @@ pub fn all_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal> 
     s.extend(market_signals(ds, cfg));
     s.extend(trade_signals(ds, events, cfg));
     s.extend(policy_signals(ds, events, cfg));
-    s.sort_by(|a, b| (a.date, a.family, a.mineral).cmp(&(b.date, b.family, b.mineral)));
+    s.sort_by_key(|x| (x.date, x.family, x.mineral));
     s
 }
 
