@@ -26,6 +26,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let misp = std::fs::read(dir.join("misp-galaxy-dprk/threat-actor-dprk.json"))?;
         objects.extend(import::misp_galaxy_dprk(&misp)?);
     }
+    // Importers are self-contained and may repeat shared objects.
+    let mut seen = std::collections::HashSet::new();
+    objects.retain(|o| seen.insert(o["id"].as_str().unwrap_or_default().to_string()));
     let bundle = json!({
         "type": "bundle",
         "id": tripoint_stix::ids::derived_id("bundle", "content-example"),

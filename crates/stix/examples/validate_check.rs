@@ -24,7 +24,11 @@ fn main() {
             Ok(()) => println!("OK"),
             Err(issues) => println!(
                 "ERR {}",
-                issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" | ")
+                issues
+                    .iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
             ),
         }
     }

@@ -139,7 +139,8 @@ fn identity_class(entity: &str) -> &'static str {
 /// pattern `[cryptocurrency-wallet:value = '…']`; per SDN entry: an identity;
 /// per (address, entry): `indicator related-to identity` and `wallet
 /// related-to identity`; for LAZARUS GROUP addresses also `indicator
-/// indicates` ATT&CK's Lazarus Group. Plus the OFAC source identity. Records
+/// indicates` ATT&CK's Lazarus Group. Plus the OFAC source identity, and the
+/// wallet extension-definition with its creator (the tripoint identity). Records
 /// whose `case_status` says the source lower-cased a case-sensitive address
 /// are skipped: such an address does not exist on chain.
 pub fn ofac_dprk_crypto(bytes: &[u8]) -> Result<Vec<Value>, StixError> {
@@ -153,7 +154,13 @@ pub fn ofac_dprk_crypto(bytes: &[u8]) -> Result<Vec<Value>, StixError> {
     let ts = date.to_string();
     let source = ofac_identity_id();
     let clear = Tlp::V2Clear.marking_id();
-    let mut out = vec![json!({
+    // Self-contained: the wallets' extension-definition and its creator come
+    // along, so a store loaded from this file alone has no dangling refs.
+    let mut out = vec![
+        crate::content::tripoint_identity(),
+        crate::content::crypto_wallet_extension_definition(),
+    ];
+    out.push(json!({
         "type": "identity",
         "spec_version": "2.1",
         "id": source,
@@ -163,7 +170,7 @@ pub fn ofac_dprk_crypto(bytes: &[u8]) -> Result<Vec<Value>, StixError> {
         "identity_class": "organization",
         "sectors": ["government"],
         "object_marking_refs": [clear]
-    })];
+    }));
     let mut entities: BTreeMap<String, (OfacEntry, BTreeSet<String>)> = BTreeMap::new();
     let mut links = Vec::new();
     for (i, rec) in file.addresses.iter().enumerate() {
@@ -697,6 +704,8 @@ mod tests {
             types,
             [
                 "identity",
+                "extension-definition",
+                "identity",
                 "cryptocurrency-wallet",
                 "indicator",
                 "cryptocurrency-wallet",
@@ -709,14 +718,14 @@ mod tests {
             ]
         );
         assert_eq!(
-            objs[1]["value"],
+            objs[3]["value"],
             "0xabc0000000000000000000000000000000000001"
         );
-        assert_eq!(objs[1]["chain"], "ethereum");
-        assert_eq!(objs[3]["chain"], "tron");
-        assert_eq!(objs[2]["valid_from"], "2026-08-20T00:00:00.000Z");
-        assert_eq!(objs[5]["identity_class"], "individual");
-        assert!(objs[5].get("x_ofac_akas").is_none());
+        assert_eq!(objs[3]["chain"], "ethereum");
+        assert_eq!(objs[5]["chain"], "tron");
+        assert_eq!(objs[4]["valid_from"], "2026-08-20T00:00:00.000Z");
+        assert_eq!(objs[7]["identity_class"], "individual");
+        assert!(objs[7].get("x_ofac_akas").is_none());
         for o in &objs {
             crate::validate(o).unwrap_or_else(|e| panic!("{o}: {e:?}"));
         }

@@ -183,7 +183,9 @@ fn ofac_import_counts_and_validity() {
     let types = count_types(&objs);
     assert_eq!(types["cryptocurrency-wallet"], usable.len());
     assert_eq!(types["indicator"], usable.len());
-    assert_eq!(types["identity"], uids.len() + 1);
+    // + the OFAC source identity + the tripoint identity (creator of the extension).
+    assert_eq!(types["identity"], uids.len() + 2);
+    assert_eq!(types["extension-definition"], 1);
     assert_eq!(types["relationship"], 2 * entries + lazarus);
     assert_eq!(lazarus, 8);
 
