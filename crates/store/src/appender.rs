@@ -21,11 +21,15 @@ use crate::{lock_dir, remove_orphans, Store, StoreError};
 /// this many times larger (size tiers: O(log n) segments, each row rewritten
 /// O(log n) times).
 const TIER_RATIO: u64 = 1;
+/// Beyond this many segments (dictionary chunks) the cheapest adjacent pair is
+/// merged too, so checkpoints of shrinking size cannot pile up files.
+const MAX_SEGMENTS: usize = 12;
+const MAX_DICT_CHUNKS: usize = 8;
 /// Segments beyond this size are never merged by tiering (bounds merge memory).
 const MAX_MERGED_ROWS: u64 = 1 << 26;
 /// The appender's address cache is dropped after a checkpoint beyond this size;
 /// lookups then go to the mapped dictionary.
-const MAX_CACHED_ADDRESSES: usize = 1 << 22;
+const MAX_CACHED_ADDRESSES: usize = 1 << 23;
 
 /// What an appender did over its lifetime.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -66,6 +70,20 @@ impl Hasher for FxHasher {
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+/// Ethereum address as a map key hashed as three words (the derived hash of
+/// `Address` goes byte-slice by byte-slice through the enum).
+#[derive(PartialEq, Eq, Clone, Copy)]
+struct EthKey([u8; 20]);
+
+impl std::hash::Hash for EthKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let b = &self.0;
+        h.write_u64(u64::from_le_bytes(b[0..8].try_into().unwrap()));
+        h.write_u64(u64::from_le_bytes(b[8..16].try_into().unwrap()));
+        h.write_u32(u32::from_le_bytes(b[16..20].try_into().unwrap()));
+    }
+}
+
 /// Appends transfers to a store. Holds the writer lock until dropped.
 /// Nothing is visible to readers (or durable) before [`TransferSink::checkpoint`]
 /// or [`Appender::finish`].
@@ -75,6 +93,7 @@ pub struct Appender {
     /// Snapshot of the last published state.
     store: Store,
     manifest: Manifest,
+    eth_cache: FxMap<EthKey, AddrId>,
     addr_cache: FxMap<Address, AddrId>,
     new_keys: DictKeys,
     next_addr: u64,
@@ -113,6 +132,7 @@ impl Appender {
             next_addr: store.address_count,
             store,
             manifest,
+            eth_cache: FxMap::default(),
             addr_cache: FxMap::default(),
             new_keys: DictKeys::new(),
             token_ids,
@@ -124,7 +144,11 @@ impl Appender {
     }
 
     fn addr_id(&mut self, addr: &Address) -> Result<AddrId, StoreError> {
-        if let Some(&id) = self.addr_cache.get(addr) {
+        let cached = match addr {
+            Address::Eth(b) => self.eth_cache.get(&EthKey(*b)),
+            other => self.addr_cache.get(other),
+        };
+        if let Some(&id) = cached {
             return Ok(id);
         }
         let id = match self.store.lookup(addr) {
@@ -138,7 +162,10 @@ impl Appender {
                 (self.next_addr - 1) as AddrId
             }
         };
-        self.addr_cache.insert(addr.clone(), id);
+        match addr {
+            Address::Eth(b) => self.eth_cache.insert(EthKey(*b), id),
+            other => self.addr_cache.insert(other.clone(), id),
+        };
         Ok(id)
     }
 
@@ -226,27 +253,31 @@ impl Appender {
                 parts.push(SegPart::Fresh(merged));
             }
         }
-        let rows_of = |p: &SegPart, st: &Store| match p {
-            SegPart::Existing(i) => st.segments[*i].rows as u64,
-            SegPart::Fresh(d) => d.rows.len() as u64,
-        };
-        while parts.len() >= 2 {
-            let (a, b) = (
-                rows_of(&parts[parts.len() - 2], &self.store),
-                rows_of(&parts[parts.len() - 1], &self.store),
-            );
-            let fresh_tail = matches!(parts[parts.len() - 1], SegPart::Fresh(_));
-            if !fresh_tail || a > TIER_RATIO * b || a + b > MAX_MERGED_ROWS {
-                break;
+        let sizes: Vec<u64> = parts
+            .iter()
+            .map(|p| match p {
+                SegPart::Existing(i) => self.store.segments[*i].rows as u64,
+                SegPart::Fresh(d) => d.rows.len() as u64,
+            })
+            .collect();
+        let has_fresh = matches!(parts.last(), Some(SegPart::Fresh(_)));
+        let groups = plan_merges(&sizes, has_fresh, MAX_SEGMENTS, MAX_MERGED_ROWS);
+        let mut slots: Vec<Option<SegPart>> = parts.into_iter().map(Some).collect();
+        let mut parts = Vec::with_capacity(groups.len());
+        for (a, b) in groups {
+            if b - a == 1 {
+                parts.push(slots[a].take().expect("each part used once"));
+                continue;
             }
-            let last = parts.pop().unwrap();
-            let prev = parts.pop().unwrap();
-            let load = |p: SegPart| match p {
-                SegPart::Existing(i) => self.store.segments[i].load(),
-                SegPart::Fresh(d) => d,
-            };
             // Adjacent disjoint ranges: concatenation is already in order.
-            let (merged, d) = load(prev).concat(load(last)).normalize();
+            let mut merged = SegData::default();
+            for slot in &mut slots[a..b] {
+                merged = merged.concat(match slot.take().expect("each part used once") {
+                    SegPart::Existing(i) => self.store.segments[i].load(),
+                    SegPart::Fresh(d) => d,
+                });
+            }
+            let (merged, d) = merged.normalize();
             dups += d;
             parts.push(SegPart::Fresh(merged));
         }
@@ -281,33 +312,39 @@ impl Appender {
                 std::mem::replace(&mut self.new_keys, DictKeys::new()),
             ));
         }
-        let count_of = |p: &DictPart| match p {
-            DictPart::Existing(i) => old_d[*i].count as u64,
-            DictPart::Fresh(_, k) => k.len() as u64,
-        };
-        while dparts.len() >= 2 {
-            let (a, b) = (
-                count_of(&dparts[dparts.len() - 2]),
-                count_of(&dparts[dparts.len() - 1]),
-            );
-            if !matches!(dparts[dparts.len() - 1], DictPart::Fresh(..)) || a > TIER_RATIO * b {
-                break;
+        let sizes: Vec<u64> = dparts
+            .iter()
+            .map(|p| match p {
+                DictPart::Existing(i) => old_d[*i].count as u64,
+                DictPart::Fresh(_, k) => k.len() as u64,
+            })
+            .collect();
+        let has_fresh = matches!(dparts.last(), Some(DictPart::Fresh(..)));
+        let groups = plan_merges(&sizes, has_fresh, MAX_DICT_CHUNKS, u32::MAX as u64);
+        let mut slots: Vec<Option<DictPart>> = dparts.into_iter().map(Some).collect();
+        let mut dparts = Vec::with_capacity(groups.len());
+        for (a, b) in groups {
+            if b - a == 1 {
+                dparts.push(slots[a].take().expect("each part used once"));
+                continue;
             }
-            let DictPart::Fresh(_, last) = dparts.pop().unwrap() else {
-                unreachable!("checked above")
-            };
-            let (base, mut keys) = match dparts.pop().unwrap() {
-                DictPart::Existing(i) => {
-                    let mut k = DictKeys::new();
-                    self.store.dicts[i].read_keys(&mut k);
-                    (self.store.dicts[i].base, k)
+            let mut keys = DictKeys::new();
+            let mut base = None;
+            for slot in &mut slots[a..b] {
+                match slot.take().expect("each part used once") {
+                    DictPart::Existing(i) => {
+                        base.get_or_insert(self.store.dicts[i].base);
+                        self.store.dicts[i].read_keys(&mut keys);
+                    }
+                    DictPart::Fresh(b0, k) => {
+                        base.get_or_insert(b0);
+                        for j in 0..k.len() {
+                            keys.push(k.get(j));
+                        }
+                    }
                 }
-                DictPart::Fresh(b, k) => (b, k),
-            };
-            for i in 0..last.len() {
-                keys.push(last.get(i));
             }
-            dparts.push(DictPart::Fresh(base, keys));
+            dparts.push(DictPart::Fresh(base.expect("non-empty group"), keys));
         }
         m.dicts.clear();
         for (k, part) in dparts.into_iter().enumerate() {
@@ -343,8 +380,9 @@ impl Appender {
         self.store = Store::open(&self.dir)?;
         self.manifest = m;
         self.tokens_dirty = false;
-        if self.addr_cache.len() > MAX_CACHED_ADDRESSES {
+        if self.addr_cache.len() + self.eth_cache.len() > MAX_CACHED_ADDRESSES {
             self.addr_cache = FxMap::default();
+            self.eth_cache = FxMap::default();
         }
         self.summary.appended += appended;
         self.summary.duplicates_skipped += dups;
@@ -441,5 +479,64 @@ impl TransferSink for Appender {
 
     fn resume_position(&self, source: &str) -> Option<u64> {
         self.manifest.cursors.get(source).copied()
+    }
+}
+
+/// Which adjacent parts to merge after a checkpoint, as half-open ranges that
+/// partition `0..sizes.len()`. Binary-counter size tiers at the tail (merge
+/// while the predecessor is not larger than `TIER_RATIO` x the newest), then,
+/// while there are more than `cap` parts, merge the adjacent pair with the
+/// smallest combined size. Nothing is merged unless the tail part is fresh.
+fn plan_merges(sizes: &[u64], tail_fresh: bool, cap: usize, max: u64) -> Vec<(usize, usize)> {
+    let mut g: Vec<(usize, usize, u64)> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| (i, i + 1, s))
+        .collect();
+    if !tail_fresh {
+        return g.into_iter().map(|(a, b, _)| (a, b)).collect();
+    }
+    while g.len() >= 2 {
+        let (p, l) = (g[g.len() - 2], g[g.len() - 1]);
+        if p.2 > TIER_RATIO * l.2 || p.2 + l.2 > max {
+            break;
+        }
+        g.truncate(g.len() - 2);
+        g.push((p.0, l.1, p.2 + l.2));
+    }
+    while g.len() > cap {
+        let best = (0..g.len() - 1)
+            .filter(|&i| g[i].2 + g[i + 1].2 <= max)
+            .min_by_key(|&i| g[i].2 + g[i + 1].2);
+        let Some(i) = best else { break };
+        g[i] = (g[i].0, g[i + 1].1, g[i].2 + g[i + 1].2);
+        g.remove(i + 1);
+    }
+    g.into_iter().map(|(a, b, _)| (a, b)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_merges;
+
+    #[test]
+    fn merge_plan_is_logarithmic_and_capped() {
+        // Equal checkpoints: binary counter.
+        assert_eq!(plan_merges(&[4, 2, 1, 1], true, 12, 100), vec![(0, 4)]);
+        assert_eq!(
+            plan_merges(&[4, 2, 1], true, 12, 100),
+            vec![(0, 1), (1, 2), (2, 3)]
+        );
+        // Shrinking checkpoints never trigger the tiers; the cap merges the cheapest pair.
+        assert_eq!(
+            plan_merges(&[50, 40, 30, 3, 2], true, 4, 1000),
+            vec![(0, 1), (1, 2), (2, 3), (3, 5)]
+        );
+        // Nothing fresh: nothing rewritten; too big: not merged.
+        assert_eq!(
+            plan_merges(&[1, 1, 1], false, 1, 100),
+            vec![(0, 1), (1, 2), (2, 3)]
+        );
+        assert_eq!(plan_merges(&[60, 60], true, 1, 100), vec![(0, 1), (1, 2)]);
     }
 }
