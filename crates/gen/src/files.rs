@@ -69,12 +69,10 @@ impl CsvOut {
         Ok(())
     }
 
+    /// Flush; no fsync: a scenario is reproducible from its seed, and forcing
+    /// gigabytes to disk would triple the run time on this class of machine.
     fn close(mut self) -> Result<(PathBuf, PathBuf), GenError> {
         self.flush()?;
-        self.file.sync_all().map_err(|source| GenError::Io {
-            path: self.partial.clone(),
-            source,
-        })?;
         Ok((self.partial, self.fin))
     }
 }
@@ -98,6 +96,11 @@ fn push_text(buf: &mut Vec<u8>, s: &str) {
 /// Writes a scenario as files into one directory.
 pub struct FileSink {
     dir: PathBuf,
+    /// `,nonce,block_hash,block_number,` of the current block, encoded once per
+    /// block. nonce and block_hash are left empty (allowed by ethereum-etl
+    /// readers, unused by tracing): 66 bytes less per row is ~25% less I/O.
+    block_text: Vec<u8>,
+    block_key: Option<u64>,
     transactions: CsvOut,
     token_transfers: CsvOut,
     tokens: CsvOut,
@@ -113,6 +116,8 @@ impl FileSink {
         })?;
         Ok(FileSink {
             dir: dir.to_path_buf(),
+            block_text: Vec::with_capacity(96),
+            block_key: None,
             transactions: CsvOut::create(dir, "transactions.csv", TRANSACTIONS_HEADER)?,
             token_transfers: CsvOut::create(dir, "token_transfers.csv", TOKEN_TRANSFERS_HEADER)?,
             tokens: CsvOut::create(dir, "tokens.csv", TOKENS_HEADER)?,
@@ -180,13 +185,17 @@ impl ScenarioSink for FileSink {
 
     #[inline]
     fn transaction(&mut self, tx: &TxRow) -> Result<(), GenError> {
+        if self.block_key != Some(tx.block_number) {
+            let t = &mut self.block_text;
+            t.clear();
+            t.extend_from_slice(b",,,");
+            push_u64(t, tx.block_number);
+            t.push(b',');
+            self.block_key = Some(tx.block_number);
+        }
         let b = &mut self.transactions.buf;
         push_hex(b, &tx.hash);
-        b.extend_from_slice(b",,"); // nonce: not modelled
-        push_hex(b, &tx.block_hash);
-        b.push(b',');
-        push_u64(b, tx.block_number);
-        b.push(b',');
+        b.extend_from_slice(&self.block_text);
         push_u64(b, tx.transaction_index as u64);
         b.push(b',');
         push_hex(b, &tx.from);

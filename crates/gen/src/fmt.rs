@@ -9,15 +9,19 @@ const DIGITS2: &[u8; 200] = b"0001020304050607080910111213141516171819\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
-/// Append `0x` and the lower-case hex of `bytes`.
+/// Append `0x` and the lower-case hex of `bytes` (at most 32 bytes: encoded
+/// on the stack, then copied once).
 #[inline]
 pub fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.reserve(2 + bytes.len() * 2);
-    out.extend_from_slice(b"0x");
-    for &b in bytes {
-        out.push(HEX[(b >> 4) as usize]);
-        out.push(HEX[(b & 15) as usize]);
+    debug_assert!(bytes.len() <= 32);
+    let mut tmp = [0u8; 66];
+    tmp[0] = b'0';
+    tmp[1] = b'x';
+    for (pair, &b) in tmp[2..].chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[(b >> 4) as usize];
+        pair[1] = HEX[(b & 15) as usize];
     }
+    out.extend_from_slice(&tmp[..2 + 2 * bytes.len()]);
 }
 
 /// Append the decimal text of `v`.
