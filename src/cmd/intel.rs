@@ -1,15 +1,489 @@
-//! `tripoint intel` (being built; see the open issue).
+//! `tripoint intel`: set up the exchange, administer partners and collections,
+//! import STIX content, read the audit log (see docs/intel.md).
+
+use anyhow::{bail, Context};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use tripoint_taxii::config::{issue_credentials, Collection, Config, IssuedSecrets, Partner};
+use tripoint_taxii::model::{format_micros, parse_micros};
+use tripoint_taxii::service::{open_store, CreatorPolicy, Exchange};
+use tripoint_taxii::store::AuditFilter;
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`tripoint intel` is not available in this build yet")
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Write the default trilateral configuration (US, JP, KR; API root /trilateral/) and print its secrets once.
+    Init {
+        #[arg(long)]
+        config: PathBuf,
+        /// Storage: SQLite file (relative to the config) or a postgres:// URL.
+        #[arg(long, default_value = "tripoint-intel.db")]
+        storage: String,
+        /// Replace an existing file (its secrets stop working).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the argon2id hash of a secret (argument, or stdin when absent) for a config's `hash`.
+    HashSecret { secret: Option<String> },
+    /// Partners: add (prints new credentials once) or list.
+    Partner {
+        #[command(subcommand)]
+        command: PartnerCommand,
+    },
+    /// Collections: add, list, or grant a partner access.
+    Collection {
+        #[command(subcommand)]
+        command: CollectionCommand,
+    },
+    /// Import STIX bundles or TAXII envelopes (or OFAC / MISP sources) through the POST validation path.
+    Import {
+        #[arg(long, env = "TRIPOINT_CONFIG")]
+        config: PathBuf,
+        /// Collection id or alias (default: the first configured collection).
+        #[arg(long)]
+        collection: Option<String>,
+        /// Input format.
+        #[arg(long, value_enum, default_value_t = ImportFormat::Stix)]
+        format: ImportFormat,
+        /// Post as this partner (created_by_ref enforced as for POST); default keeps publishers' created_by_ref.
+        #[arg(long)]
+        partner: Option<String>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Show the audit log.
+    Audit {
+        #[arg(long, env = "TRIPOINT_CONFIG")]
+        config: PathBuf,
+        #[arg(long)]
+        partner: Option<String>,
+        /// Only entries at or after this RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum PartnerCommand {
+    Add {
+        #[arg(long, env = "TRIPOINT_CONFIG")]
+        config: PathBuf,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// STIX identity id (default: tripoint's derived id for this partner).
+        #[arg(long)]
+        identity: Option<String>,
+    },
+    List {
+        #[arg(long, env = "TRIPOINT_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum CollectionCommand {
+    Add {
+        #[arg(long, env = "TRIPOINT_CONFIG")]
+        config: PathBuf,
+        #[arg(long)]
+        title: String,
+        /// Explicit UUID (default: a new random one).
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long, default_value = "trilateral")]
+        api_root: String,
+        #[arg(long)]
+        alias: Option<String>,
+        #[arg(long, value_delimiter = ',')]
+        read: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        write: Vec<String>,
+    },
+    List {
+        #[arg(long, env = "TRIPOINT_CONFIG")]
+        config: PathBuf,
+    },
+    /// Grant a partner rights on a collection (id or alias).
+    Grant {
+        #[arg(long, env = "TRIPOINT_CONFIG")]
+        config: PathBuf,
+        collection: String,
+        partner: String,
+        #[arg(long)]
+        read: bool,
+        #[arg(long)]
+        write: bool,
+        /// Clear for TLP:AMBER+STRICT objects in this collection.
+        #[arg(long)]
+        amber_strict: bool,
+        /// Clear for TLP:RED (and AMBER+STRICT) objects in this collection.
+        #[arg(long)]
+        red: bool,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ImportFormat {
+    /// STIX 2.1 bundle, TAXII envelope, JSON array or single object.
+    Stix,
+    /// The OFAC SDN DPRK digital-currency address list (JSON).
+    OfacDprkCrypto,
+    /// The MISP threat-actor galaxy (DPRK subset).
+    MispGalaxy,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OutputFormat {
+    Json,
+    Table,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        Command::Init {
+            config,
+            storage,
+            force,
+        } => init(&config, &storage, force),
+        Command::HashSecret { secret } => {
+            let secret = match secret {
+                Some(s) => s,
+                None => {
+                    let mut s = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut s)
+                        .context("reading the secret from stdin")?;
+                    s.trim_end_matches(['\n', '\r']).to_string()
+                }
+            };
+            if secret.is_empty() {
+                bail!("empty secret");
+            }
+            println!("{}", tripoint_taxii::auth::hash_secret(&secret)?);
+            Ok(())
+        }
+        Command::Partner { command } => partner(command),
+        Command::Collection { command } => collection(command),
+        Command::Import {
+            config,
+            collection,
+            format,
+            partner,
+            files,
+        } => import(
+            &config,
+            collection.as_deref(),
+            format,
+            partner.as_deref(),
+            &files,
+        ),
+        Command::Audit {
+            config,
+            partner,
+            since,
+            format,
+            limit,
+        } => audit(&config, partner, since.as_deref(), format, limit),
+    }
+}
+
+fn print_secrets(secrets: &[IssuedSecrets]) {
+    println!("# Secrets (shown once; only their argon2 hashes are stored):");
+    for s in secrets {
+        println!(
+            "partner {}: basic {}:{}  api-key {}",
+            s.partner, s.username, s.password, s.api_key
+        );
+    }
+}
+
+fn init(path: &Path, storage: &str, force: bool) -> anyhow::Result<()> {
+    if path.exists() && !force {
+        bail!("{} exists; pass --force to replace it", path.display());
+    }
+    let (cfg, secrets) = Config::trilateral(storage)?;
+    cfg.save(path)?;
+    println!("wrote {}", path.display());
+    print_secrets(&secrets);
+    Ok(())
+}
+
+fn partner(cmd: PartnerCommand) -> anyhow::Result<()> {
+    match cmd {
+        PartnerCommand::Add {
+            config,
+            id,
+            name,
+            identity,
+        } => {
+            let mut cfg = Config::load(&config)?;
+            if cfg.partners.iter().any(|p| p.id == id) {
+                bail!("{}: partner `{id}` already exists", config.display());
+            }
+            let (credentials, secrets) = issue_credentials(&id)?;
+            cfg.partners.push(Partner {
+                identity: identity
+                    .unwrap_or_else(|| tripoint_stix::content::partner_identity_id(&id)),
+                id,
+                name,
+                credentials,
+            });
+            cfg.save(&config)?;
+            print_secrets(&[secrets]);
+            Ok(())
+        }
+        PartnerCommand::List { config } => {
+            let cfg = Config::load(&config)?;
+            println!("{:<8} {:<50} {:<24} credentials", "id", "identity", "name");
+            for p in &cfg.partners {
+                println!(
+                    "{:<8} {:<50} {:<24} {}",
+                    p.id,
+                    p.identity,
+                    p.name,
+                    p.credentials.len()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn collection(cmd: CollectionCommand) -> anyhow::Result<()> {
+    match cmd {
+        CollectionCommand::Add {
+            config,
+            title,
+            id,
+            api_root,
+            alias,
+            read,
+            write,
+        } => {
+            let mut cfg = Config::load(&config)?;
+            let id = id.unwrap_or_else(tripoint_taxii::config::new_uuid);
+            cfg.collections.push(Collection {
+                id: id.clone(),
+                api_root,
+                title,
+                description: None,
+                alias,
+                read,
+                write,
+                cleared_amber_strict: vec![],
+                cleared_red: vec![],
+            });
+            cfg.save(&config)?;
+            println!("{id}");
+            Ok(())
+        }
+        CollectionCommand::List { config } => {
+            let cfg = Config::load(&config)?;
+            println!(
+                "{:<36} {:<12} {:<12} {:<16} {:<16} {:<16} title",
+                "id", "api_root", "alias", "read", "write", "cleared_red"
+            );
+            for c in &cfg.collections {
+                println!(
+                    "{:<36} {:<12} {:<12} {:<16} {:<16} {:<16} {}",
+                    c.id,
+                    c.api_root,
+                    c.alias.as_deref().unwrap_or("-"),
+                    c.read.join(","),
+                    c.write.join(","),
+                    c.cleared_red.join(","),
+                    c.title
+                );
+            }
+            Ok(())
+        }
+        CollectionCommand::Grant {
+            config,
+            collection,
+            partner,
+            read,
+            write,
+            amber_strict,
+            red,
+        } => {
+            if !(read || write || amber_strict || red) {
+                bail!("nothing to grant: pass --read, --write, --amber-strict and/or --red");
+            }
+            let mut cfg = Config::load(&config)?;
+            if !cfg.partners.iter().any(|p| p.id == partner) {
+                bail!("{}: no partner `{partner}`", config.display());
+            }
+            let c = cfg
+                .collections
+                .iter_mut()
+                .find(|c| {
+                    c.id.eq_ignore_ascii_case(&collection)
+                        || c.alias.as_deref() == Some(collection.as_str())
+                })
+                .with_context(|| format!("{}: no collection `{collection}`", config.display()))?;
+            for (wanted, list) in [
+                (read, &mut c.read),
+                (write, &mut c.write),
+                (amber_strict, &mut c.cleared_amber_strict),
+                (red, &mut c.cleared_red),
+            ] {
+                if wanted && !list.contains(&partner) {
+                    list.push(partner.clone());
+                }
+            }
+            cfg.save(&config)?;
+            println!("granted");
+            Ok(())
+        }
+    }
+}
+
+fn exchange(config_path: &Path) -> anyhow::Result<std::sync::Arc<Exchange>> {
+    let cfg = Config::load(config_path)?;
+    let store = open_store(&cfg, config_path)
+        .with_context(|| format!("opening storage `{}`", cfg.storage))?;
+    Ok(Exchange::new(store, cfg, None))
+}
+
+fn import(
+    config_path: &Path,
+    collection: Option<&str>,
+    format: ImportFormat,
+    partner: Option<&str>,
+    files: &[PathBuf],
+) -> anyhow::Result<()> {
+    let ex = exchange(config_path)?;
+    let name = match collection {
+        Some(c) => c.to_string(),
+        None => ex
+            .snapshot()
+            .config
+            .collections
+            .first()
+            .map(|c| c.id.clone())
+            .with_context(|| format!("{}: no collections configured", config_path.display()))?,
+    };
+    let key = ex
+        .collection_key(&name)
+        .with_context(|| format!("{}: no collection `{name}`", config_path.display()))?;
+    let policy = match partner {
+        Some(p) => {
+            let p = ex
+                .partner(p)
+                .with_context(|| format!("{}: no partner `{p}`", config_path.display()))?;
+            CreatorPolicy::Partner(tripoint_taxii::service::Caller {
+                partner: p.id,
+                identity: p.identity,
+            })
+        }
+        None => CreatorPolicy::Preserve {
+            fallback: tripoint_stix::content::tripoint_identity_id(),
+        },
+    };
+    let mut failed = 0usize;
+    for file in files {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let objects = match format {
+            ImportFormat::Stix => tripoint_stix::import::parse_bundle_or_envelope(&bytes),
+            ImportFormat::OfacDprkCrypto => tripoint_stix::import::ofac_dprk_crypto(&bytes),
+            ImportFormat::MispGalaxy => tripoint_stix::import::misp_galaxy_dprk(&bytes),
+        }
+        .with_context(|| format!("{}", file.display()))?;
+        let total = objects.len();
+        let report = ex.ingest(&key, objects, &policy)?;
+        let ids: Vec<String> = report.successes.iter().map(|s| s.0.clone()).collect();
+        let result = if report.failures.is_empty() {
+            "ok".to_string()
+        } else {
+            format!("{} failed", report.failures.len())
+        };
+        ex.audit(
+            "admin",
+            "import",
+            &format!("{name} <- {}", file.display()),
+            ids,
+            &result,
+        );
+        let duplicates = report.successes.iter().filter(|s| s.2.is_some()).count();
+        println!(
+            "{}: {total} objects: {} stored, {duplicates} already stored, {} failed",
+            file.display(),
+            report.successes.len() - duplicates,
+            report.failures.len()
+        );
+        for (id, _, reason) in &report.failures {
+            eprintln!("{}: {id}: {reason}", file.display());
+        }
+        failed += report.failures.len();
+    }
+    ex.flush_audit();
+    if failed > 0 {
+        bail!("{failed} objects failed validation or versioning rules (the others were stored)");
+    }
+    Ok(())
+}
+
+fn audit(
+    config_path: &Path,
+    partner: Option<String>,
+    since: Option<&str>,
+    format: OutputFormat,
+    limit: Option<usize>,
+) -> anyhow::Result<()> {
+    let since_us = since
+        .map(|s| {
+            parse_micros(s).with_context(|| format!("--since `{s}` is not an RFC 3339 timestamp"))
+        })
+        .transpose()?;
+    let ex = exchange(config_path)?;
+    let entries = ex.read_audit(&AuditFilter {
+        partner,
+        since_us,
+        limit,
+    })?;
+    match format {
+        OutputFormat::Json => {
+            for e in &entries {
+                let mut v = serde_json::to_value(e)?;
+                v["at"] = serde_json::json!(format_micros(e.at_us));
+                println!("{v}");
+            }
+        }
+        OutputFormat::Table => {
+            println!(
+                "{:<27} {:<8} {:<14} {:<48} {:>5} result",
+                "at", "partner", "action", "target", "ids"
+            );
+            for e in &entries {
+                println!(
+                    "{:<27} {:<8} {:<14} {:<48} {:>5} {}",
+                    format_micros(e.at_us),
+                    e.partner,
+                    e.action,
+                    e.target,
+                    e.object_ids.len(),
+                    e.result
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(clap::Args)]
 pub struct BenchArgs {}
 
 pub fn bench(_args: BenchArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`tripoint bench intel` is not available in this build yet")
+    bail!("`tripoint bench intel` is not available in this build yet")
 }

@@ -1,8 +1,68 @@
-//! `tripoint serve` (being built; see the open issue).
+//! `tripoint serve`: the TAXII 2.1 server (see docs/taxii.md).
+
+use anyhow::Context;
+use std::io::Write;
+use std::path::PathBuf;
+use tripoint_taxii::config::Config;
+use tripoint_taxii::server::{bind, serve, tls_config};
+use tripoint_taxii::service::{open_store, Exchange};
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Configuration file (TOML; `tripoint intel init` writes one).
+    #[arg(long, env = "TRIPOINT_CONFIG", default_value = "tripoint-intel.toml")]
+    pub config: PathBuf,
+    /// Listen address, overriding `listen` in the configuration (port 0 picks a free port).
+    #[arg(long)]
+    pub listen: Option<String>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`tripoint serve` is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = Config::load(&args.config)?;
+    let base = Config::base_dir(&args.config);
+    let tls = match &config.tls {
+        Some(t) => Some(tls_config(&base.join(&t.cert), &base.join(&t.key))?),
+        None => None,
+    };
+    let store = open_store(&config, &args.config)
+        .with_context(|| format!("opening storage `{}`", config.storage))?;
+    let listen = args.listen.clone().unwrap_or_else(|| config.listen.clone());
+    let exchange = Exchange::new(store, config, Some(args.config.clone()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let bound = bind(exchange, &listen, tls).await?;
+        let scheme = if bound.is_tls() { "https" } else { "http" };
+        // The first stdout line is the address: scripts and tests that ask
+        // for port 0 read the real port from it.
+        println!("listening on {scheme}://{}/taxii2/", bound.local_addr()?);
+        std::io::stdout().flush().ok();
+        serve(bound, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
 }

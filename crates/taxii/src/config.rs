@@ -1,1 +1,499 @@
-//! Configuration.
+//! The server's TOML configuration: partners and their credentials, API roots,
+//! collections with their read/write lists and TLP clearances, storage, listen
+//! address and TLS files. The admin CLI edits the same file (atomically), and a
+//! running server reloads it when it changes.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: `{field}`: {reason}")]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    Serialize(#[from] toml::ser::Error),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on. Plain HTTP is allowed only on loopback.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// SQLite file path (relative to this file), or a `postgres://` URL.
+    #[serde(default = "default_storage")]
+    pub storage: String,
+    /// Largest accepted request body, in bytes (also advertised by API roots).
+    #[serde(default = "default_max_content_length")]
+    pub max_content_length: usize,
+    /// Largest page the server returns, whatever `limit` asks for.
+    #[serde(default = "default_max_page_size")]
+    pub max_page_size: usize,
+    #[serde(default = "default_title")]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// API root path that discovery names as `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_api_root: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+    #[serde(default, rename = "partner")]
+    pub partners: Vec<Partner>,
+    #[serde(default, rename = "api_root")]
+    pub api_roots: Vec<ApiRoot>,
+    #[serde(default, rename = "collection")]
+    pub collections: Vec<Collection>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain (relative to this file).
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Partner {
+    pub id: String,
+    pub name: String,
+    /// The partner's STIX identity id: the `created_by_ref` of what it posts.
+    pub identity: String,
+    #[serde(default)]
+    pub credentials: Vec<Credential>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Credential {
+    /// HTTP Basic: username and the argon2 hash of the password.
+    Basic { username: String, hash: String },
+    /// Bearer API key `<key_id>.<secret>`: the argon2 hash is of the secret part.
+    ApiKey { key_id: String, hash: String },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ApiRoot {
+    /// URL path segment, e.g. `trilateral` (served at `/trilateral/`).
+    pub path: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Collection {
+    /// A UUID (explicit ones are kept, so partners' bookmarks survive re-installs).
+    pub id: String,
+    pub api_root: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// Partner ids that may read.
+    #[serde(default)]
+    pub read: Vec<String>,
+    /// Partner ids that may write.
+    #[serde(default)]
+    pub write: Vec<String>,
+    /// Partner ids cleared for TLP:AMBER+STRICT objects here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleared_amber_strict: Vec<String>,
+    /// Partner ids cleared for TLP:RED (and TLP:AMBER+STRICT) objects here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleared_red: Vec<String>,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:9410".into()
+}
+fn default_storage() -> String {
+    "tripoint-intel.db".into()
+}
+fn default_max_content_length() -> usize {
+    10 * 1024 * 1024
+}
+fn default_max_page_size() -> usize {
+    1000
+}
+fn default_title() -> String {
+    "tripoint trilateral TAXII server".into()
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    (line, column)
+}
+
+pub fn is_uuid(s: &str) -> bool {
+    uuid::Uuid::parse_str(s).is_ok() && s.len() == 36
+}
+
+pub fn is_identity_id(s: &str) -> bool {
+    s.strip_prefix("identity--").is_some_and(is_uuid)
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: e.message().to_string(),
+            }
+        })?;
+        cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    /// Write atomically (temp file + rename) so a reader never sees half a file.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        self.validate(path)?;
+        let text = toml::to_string_pretty(self)?;
+        let io = |source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("config"),
+            std::process::id()
+        ));
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let bad = |field: String, reason: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            field,
+            reason,
+        };
+        let mut seen = std::collections::HashSet::new();
+        for (i, p) in self.partners.iter().enumerate() {
+            if p.id.is_empty() || !seen.insert(p.id.as_str()) {
+                return Err(bad(
+                    format!("partner[{i}].id"),
+                    format!("`{}` is empty or repeated", p.id),
+                ));
+            }
+            if !is_identity_id(&p.identity) {
+                return Err(bad(
+                    format!("partner[{i}].identity"),
+                    format!("`{}` is not an identity id (identity--<uuid>)", p.identity),
+                ));
+            }
+            for (j, c) in p.credentials.iter().enumerate() {
+                let hash = match c {
+                    Credential::Basic { hash, .. } | Credential::ApiKey { hash, .. } => hash,
+                };
+                if argon2::PasswordHash::new(hash).is_err() {
+                    return Err(bad(
+                        format!("partner[{i}].credentials[{j}].hash"),
+                        "not an argon2 PHC hash (make one with `tripoint intel hash-secret`)"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        let mut roots = std::collections::HashSet::new();
+        for (i, r) in self.api_roots.iter().enumerate() {
+            let ok = !r.path.is_empty()
+                && r.path
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok || !roots.insert(r.path.as_str()) {
+                return Err(bad(
+                    format!("api_root[{i}].path"),
+                    format!(
+                        "`{}` must be one unique segment of letters, digits, - or _ (no slashes)",
+                        r.path
+                    ),
+                ));
+            }
+        }
+        if let Some(d) = &self.default_api_root {
+            if !roots.contains(d.as_str()) {
+                return Err(bad("default_api_root".into(), format!("no api_root `{d}`")));
+            }
+        }
+        let mut ids = std::collections::HashSet::new();
+        let mut aliases = std::collections::HashSet::new();
+        for (i, c) in self.collections.iter().enumerate() {
+            if !is_uuid(&c.id) || !ids.insert(c.id.to_ascii_lowercase()) {
+                return Err(bad(
+                    format!("collection[{i}].id"),
+                    format!("`{}` is not a unique UUID", c.id),
+                ));
+            }
+            if !roots.contains(c.api_root.as_str()) {
+                return Err(bad(
+                    format!("collection[{i}].api_root"),
+                    format!("no api_root `{}`", c.api_root),
+                ));
+            }
+            if let Some(a) = &c.alias {
+                if is_uuid(a)
+                    || a.contains('/')
+                    || !aliases.insert((c.api_root.as_str(), a.as_str()))
+                {
+                    return Err(bad(
+                        format!("collection[{i}].alias"),
+                        format!("`{a}` must be unique in its API root, not a UUID and without `/`"),
+                    ));
+                }
+            }
+            for (field, list) in [
+                ("read", &c.read),
+                ("write", &c.write),
+                ("cleared_amber_strict", &c.cleared_amber_strict),
+                ("cleared_red", &c.cleared_red),
+            ] {
+                if let Some(unknown) = list.iter().find(|p| !seen.contains(p.as_str())) {
+                    return Err(bad(
+                        format!("collection[{i}].{field}"),
+                        format!("unknown partner `{unknown}`"),
+                    ));
+                }
+            }
+        }
+        if self.max_page_size == 0 {
+            return Err(bad("max_page_size".into(), "must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// `tls` file paths and the SQLite path are relative to the config file's directory.
+    pub fn base_dir(path: &Path) -> PathBuf {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
+/// The three partners of the default setup: (id, name). Their identities are
+/// `tripoint_stix::content::partner_identity_id(id)`, fixed across installations.
+pub const TRILATERAL_PARTNERS: [(&str, &str); 3] = [
+    ("us", "United States"),
+    ("jp", "Japan"),
+    ("kr", "Republic of Korea"),
+];
+
+/// Freshly generated secrets of one partner, shown once by `intel init`.
+#[derive(Clone, Debug)]
+pub struct IssuedSecrets {
+    pub partner: String,
+    pub username: String,
+    pub password: String,
+    /// `<key_id>.<secret>`, sent as `Authorization: Bearer …`.
+    pub api_key: String,
+}
+
+/// A random secret: 244 bits from two v4 UUIDs (the OS RNG).
+pub fn random_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// A new random (v4) UUID, e.g. for a collection id.
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// New Basic and API-key credentials for a partner, with the plain secrets.
+pub fn issue_credentials(
+    partner: &str,
+) -> Result<(Vec<Credential>, IssuedSecrets), crate::auth::AuthError> {
+    let password = random_secret();
+    let key_id = format!(
+        "{partner}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let key_secret = random_secret();
+    let creds = vec![
+        Credential::Basic {
+            username: partner.to_string(),
+            hash: crate::auth::hash_secret(&password)?,
+        },
+        Credential::ApiKey {
+            key_id: key_id.clone(),
+            hash: crate::auth::hash_secret(&key_secret)?,
+        },
+    ];
+    Ok((
+        creds,
+        IssuedSecrets {
+            partner: partner.to_string(),
+            username: partner.to_string(),
+            password,
+            api_key: format!("{key_id}.{key_secret}"),
+        },
+    ))
+}
+
+impl Config {
+    /// The default trilateral setup: US, JP and KR partners, API root
+    /// `trilateral`, shared collections (actors, indicators, incidents) and one
+    /// bilateral collection per pair, whose two members are cleared for TLP:RED.
+    pub fn trilateral(
+        storage: &str,
+    ) -> Result<(Config, Vec<IssuedSecrets>), crate::auth::AuthError> {
+        let mut partners = Vec::new();
+        let mut secrets = Vec::new();
+        for (id, name) in TRILATERAL_PARTNERS {
+            let (credentials, issued) = issue_credentials(id)?;
+            partners.push(Partner {
+                id: id.into(),
+                name: name.into(),
+                identity: tripoint_stix::content::partner_identity_id(id),
+                credentials,
+            });
+            secrets.push(issued);
+        }
+        let all: Vec<String> = TRILATERAL_PARTNERS
+            .iter()
+            .map(|p| p.0.to_string())
+            .collect();
+        let mut collections = Vec::new();
+        for (n, (alias, title)) in [
+            (
+                "actors",
+                "Threat actors, intrusion sets, campaigns and malware",
+            ),
+            (
+                "indicators",
+                "Indicators: wallets, domains, addresses, hashes",
+            ),
+            ("incidents", "Incidents, sightings and trace findings"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            collections.push(Collection {
+                id: format!("6c1f3b7e-0a2d-4c9e-8f11-7a5b3c2d1e{:02x}", n + 1),
+                api_root: "trilateral".into(),
+                title: title.into(),
+                description: None,
+                alias: Some(alias.into()),
+                read: all.clone(),
+                write: all.clone(),
+                cleared_amber_strict: vec![],
+                cleared_red: vec![],
+            });
+        }
+        for (n, (a, b)) in [("us", "jp"), ("us", "kr"), ("jp", "kr")]
+            .into_iter()
+            .enumerate()
+        {
+            let pair = vec![a.to_string(), b.to_string()];
+            collections.push(Collection {
+                id: format!("6c1f3b7e-0a2d-4c9e-8f11-7a5b3c2d1e{:02x}", 0x10 + n),
+                api_root: "trilateral".into(),
+                title: format!("Bilateral {}–{}", a.to_uppercase(), b.to_uppercase()),
+                description: None,
+                alias: Some(format!("{a}-{b}")),
+                read: pair.clone(),
+                write: pair.clone(),
+                cleared_amber_strict: vec![],
+                cleared_red: pair,
+            });
+        }
+        Ok((
+            Config {
+                listen: default_listen(),
+                storage: storage.to_string(),
+                max_content_length: default_max_content_length(),
+                max_page_size: default_max_page_size(),
+                title: default_title(),
+                description: Some("US–Japan–Korea exchange on DPRK cyber operations".into()),
+                contact: None,
+                default_api_root: Some("trilateral".into()),
+                tls: None,
+                partners,
+                api_roots: vec![ApiRoot {
+                    path: "trilateral".into(),
+                    title: "Trilateral working group".into(),
+                    description: None,
+                }],
+                collections,
+            },
+            secrets,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trilateral_config_round_trips_and_validates() {
+        let (cfg, secrets) = Config::trilateral("intel.db").unwrap();
+        assert_eq!(secrets.len(), 3);
+        assert_eq!(cfg.collections.len(), 6);
+        let text = toml::to_string_pretty(&cfg).unwrap();
+        let back = Config::parse(&text, Path::new("x.toml")).unwrap();
+        assert_eq!(back, cfg);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let err = Config::parse("listen = \"a\"\nstorage = 3\n", Path::new("c.toml")).unwrap_err();
+        assert!(err.to_string().starts_with("c.toml:2:"), "{err}");
+        let text = "[[api_root]]\npath = \"r\"\ntitle = \"t\"\n[[collection]]\nid = \"not-a-uuid\"\napi_root = \"r\"\ntitle = \"t\"\n";
+        let err = Config::parse(text, Path::new("c.toml")).unwrap_err();
+        assert!(err.to_string().contains("collection[0].id"), "{err}");
+        let text = "[[api_root]]\npath = \"r\"\ntitle = \"t\"\n[[collection]]\nid = \"6c1f3b7e-0a2d-4c9e-8f11-7a5b3c2d1e01\"\napi_root = \"r\"\ntitle = \"t\"\nread = [\"nobody\"]\n";
+        let err = Config::parse(text, Path::new("c.toml")).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown partner `nobody`"),
+            "{err}"
+        );
+    }
+}

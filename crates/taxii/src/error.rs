@@ -81,7 +81,9 @@ impl Error {
     pub fn to_resource(&self) -> serde_json::Value {
         // Storage details can carry SQL; clients get a generic description.
         let description = match self {
-            Error::Storage(_) | Error::Internal(_) => "the server failed to process the request".to_string(),
+            Error::Storage(_) | Error::Internal(_) => {
+                "the server failed to process the request".to_string()
+            }
             other => other.to_string(),
         };
         serde_json::json!({

@@ -11,6 +11,8 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod model;
+pub mod server;
+pub mod service;
 pub mod store;
 
 pub use error::Error;

@@ -50,30 +50,19 @@ impl Restriction {
     }
 }
 
-/// TLP marking-definition ids (TLP 1.0 as listed in STIX 2.1 §7.2.1, TLP 2.0 as
-/// published by OASIS) that require explicit clearance.
-const TLP_RED_IDS: [&str; 2] = [
-    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
-    "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
-];
-const TLP_AMBER_STRICT_IDS: [&str; 1] = ["marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"];
-
-/// The restriction implied by an object's `object_marking_refs` (strictest wins).
-pub fn restriction_of<S: AsRef<str>>(markings: &[S]) -> Restriction {
-    markings
-        .iter()
-        .map(|m| {
-            let m = m.as_ref();
-            if TLP_RED_IDS.contains(&m) {
+/// The restriction implied by an object's `object_marking_refs` (strictest TLP wins).
+pub fn restriction_of(markings: &[String]) -> Restriction {
+    use tripoint_stix::tlp::{requires_explicit_clearance, strictest, Tlp};
+    match strictest(markings) {
+        Some(t) if requires_explicit_clearance(t) => {
+            if matches!(t, Tlp::V1Red | Tlp::V2Red) {
                 Restriction::Red
-            } else if TLP_AMBER_STRICT_IDS.contains(&m) {
-                Restriction::AmberStrict
             } else {
-                Restriction::Open
+                Restriction::AmberStrict
             }
-        })
-        .max()
-        .unwrap_or(Restriction::Open)
+        }
+        _ => Restriction::Open,
+    }
 }
 
 /// One object version as the store keeps it.
@@ -201,23 +190,36 @@ mod tests {
         assert_eq!(decide(&[e(&a)], &same_reordered), Decision::Duplicate);
         let different = v(1, "identity--a", false, r#"{"x":3}"#);
         assert!(matches!(decide(&[e(&a)], &different), Decision::Refuse(_)));
-        assert_eq!(decide(&[e(&a)], &v(2, "identity--a", false, "{}")), Decision::Insert);
+        assert_eq!(
+            decide(&[e(&a)], &v(2, "identity--a", false, "{}")),
+            Decision::Insert
+        );
     }
 
     #[test]
     fn only_the_creator_versions_and_revoked_is_final() {
         let a = v(1, "identity--a", false, "{}");
-        assert!(matches!(decide(&[e(&a)], &v(2, "identity--b", false, "{}")), Decision::Refuse(m) if m.contains("creator")));
+        assert!(
+            matches!(decide(&[e(&a)], &v(2, "identity--b", false, "{}")), Decision::Refuse(m) if m.contains("creator"))
+        );
         let revoked = v(2, "identity--a", true, r#"{"revoked":true}"#);
-        assert!(matches!(decide(&[e(&a), e(&revoked)], &v(3, "identity--a", false, "{}")), Decision::Refuse(m) if m.contains("revoked")));
-        assert!(matches!(decide(&[e(&a), e(&revoked)], &v(3, "identity--a", true, "{}")), Decision::Refuse(_)));
+        assert!(
+            matches!(decide(&[e(&a), e(&revoked)], &v(3, "identity--a", false, "{}")), Decision::Refuse(m) if m.contains("revoked"))
+        );
+        assert!(matches!(
+            decide(&[e(&a), e(&revoked)], &v(3, "identity--a", true, "{}")),
+            Decision::Refuse(_)
+        ));
     }
 
     #[test]
     fn timestamps_round_trip_at_microsecond_precision() {
         let us = parse_micros("2024-03-01T12:34:56.123456Z").unwrap();
         assert_eq!(format_micros(us), "2024-03-01T12:34:56.123456Z");
-        assert_eq!(format_micros(parse_micros("2024-03-01T12:34:56.1Z").unwrap()), "2024-03-01T12:34:56.100000Z");
+        assert_eq!(
+            format_micros(parse_micros("2024-03-01T12:34:56.1Z").unwrap()),
+            "2024-03-01T12:34:56.100000Z"
+        );
         assert!(parse_micros("2024-13-01T00:00:00Z").is_none());
     }
 }

@@ -143,7 +143,13 @@ pub trait Store: Send + Sync {
     fn add(&self, collection: &str, items: &[NewVersion]) -> Result<Vec<AddOutcome>, StoreError>;
     fn query(&self, q: &ObjectQuery) -> Result<Page, StoreError>;
     /// Delete the versions of `id` a query selects; returns how many were removed.
-    fn delete(&self, collection: &str, id: &str, versions: &VersionFilter, spec_versions: &[String]) -> Result<usize, StoreError>;
+    fn delete(
+        &self,
+        collection: &str,
+        id: &str,
+        versions: &VersionFilter,
+        spec_versions: &[String],
+    ) -> Result<usize, StoreError>;
     fn count(&self, collection: &str) -> Result<u64, StoreError>;
     fn put_status(&self, status: &StatusRecord) -> Result<(), StoreError>;
     fn get_status(&self, id: &str) -> Result<Option<StatusRecord>, StoreError>;
@@ -195,7 +201,11 @@ pub(crate) fn page_sql(q: &ObjectQuery, ph: &dyn Fn(usize) -> String) -> (String
     sql.push_str(" OR creator = ");
     push(&mut sql, Param::Text(q.viewer.identity.clone()));
     sql.push(')');
-    for (column, values) in [("id", &q.ids), ("type", &q.types), ("spec_version", &q.spec_versions)] {
+    for (column, values) in [
+        ("id", &q.ids),
+        ("type", &q.types),
+        ("spec_version", &q.spec_versions),
+    ] {
         if values.is_empty() {
             continue;
         }
@@ -254,8 +264,15 @@ pub(crate) fn delete_sql(
     spec_versions: &[String],
     ph: &dyn Fn(usize) -> String,
 ) -> (String, Vec<Param>) {
-    let mut params = vec![Param::Text(collection.to_string()), Param::Text(id.to_string())];
-    let mut sql = format!("DELETE FROM objects WHERE collection = {} AND id = {}", ph(1), ph(2));
+    let mut params = vec![
+        Param::Text(collection.to_string()),
+        Param::Text(id.to_string()),
+    ];
+    let mut sql = format!(
+        "DELETE FROM objects WHERE collection = {} AND id = {}",
+        ph(1),
+        ph(2)
+    );
     let mut push = |sql: &mut String, p: Param| {
         params.push(p);
         let s = ph(params.len());

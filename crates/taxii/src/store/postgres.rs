@@ -116,8 +116,12 @@ impl Store for PostgresStore {
             "INSERT INTO objects (collection, id, version_us, date_added, spec_version, type, restriction, creator, revoked, is_first, is_last, body)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )?;
-        let clear_first = tx.prepare("UPDATE objects SET is_first = false WHERE collection = $1 AND id = $2 AND is_first")?;
-        let clear_last = tx.prepare("UPDATE objects SET is_last = false WHERE collection = $1 AND id = $2 AND is_last")?;
+        let clear_first = tx.prepare(
+            "UPDATE objects SET is_first = false WHERE collection = $1 AND id = $2 AND is_first",
+        )?;
+        let clear_last = tx.prepare(
+            "UPDATE objects SET is_last = false WHERE collection = $1 AND id = $2 AND is_last",
+        )?;
         let now = now_micros();
         let mut out = Vec::with_capacity(items.len());
         for item in items {
@@ -225,7 +229,10 @@ impl Store for PostgresStore {
     fn count(&self, collection: &str) -> Result<u64, StoreError> {
         let n: i64 = self
             .client()
-            .query_one("SELECT COUNT(*) FROM objects WHERE collection = $1", &[&collection])?
+            .query_one(
+                "SELECT COUNT(*) FROM objects WHERE collection = $1",
+                &[&collection],
+            )?
             .get(0);
         Ok(n as u64)
     }
@@ -269,7 +276,10 @@ impl Store for PostgresStore {
         )?;
         for e in entries {
             let ids = serde_json::to_string(&e.object_ids).unwrap_or_else(|_| "[]".into());
-            tx.execute(&st, &[&e.at_us, &e.partner, &e.action, &e.target, &ids, &e.result])?;
+            tx.execute(
+                &st,
+                &[&e.at_us, &e.partner, &e.action, &e.target, &ids, &e.result],
+            )?;
         }
         tx.commit()?;
         Ok(())

@@ -272,7 +272,9 @@ impl Store for SqliteStore {
             )?;
             for e in entries {
                 let ids = serde_json::to_string(&e.object_ids).unwrap_or_else(|_| "[]".into());
-                st.execute(params![e.at_us, e.partner, e.action, e.target, ids, e.result])?;
+                st.execute(params![
+                    e.at_us, e.partner, e.action, e.target, ids, e.result
+                ])?;
             }
         }
         tx.commit()?;

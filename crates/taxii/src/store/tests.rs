@@ -42,7 +42,8 @@ fn query(collection: &str, limit: usize) -> ObjectQuery {
 pub(crate) fn pg_url_with_fresh_schema(tag: &str) -> Option<String> {
     let base = std::env::var("TRIPOINT_TEST_PG_URL").ok()?;
     let schema = format!("t_{tag}_{}", uuid::Uuid::new_v4().simple());
-    let mut c = ::postgres::Client::connect(&base, ::postgres::NoTls).expect("connect to TRIPOINT_TEST_PG_URL");
+    let mut c = ::postgres::Client::connect(&base, ::postgres::NoTls)
+        .expect("connect to TRIPOINT_TEST_PG_URL");
     c.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
     let sep = if base.contains('?') { '&' } else { '?' };
     Some(format!("{base}{sep}options=-csearch_path%3D{schema}"))
@@ -71,7 +72,14 @@ fn backends(tag: &str) -> Vec<(&'static str, Box<dyn Store>, tempfile::TempDir)>
 fn date_added_is_strictly_increasing_and_pages_lose_nothing() {
     for (name, store, _dir) in backends("pages") {
         let items: Vec<_> = (0..250)
-            .map(|i| version(&format!("indicator--{i:04}"), Some(1000 + i), "identity--a", Restriction::Open))
+            .map(|i| {
+                version(
+                    &format!("indicator--{i:04}"),
+                    Some(1000 + i),
+                    "identity--a",
+                    Restriction::Open,
+                )
+            })
             .collect();
         let out = store.add("c1", &items).unwrap();
         let added: Vec<i64> = out
@@ -83,8 +91,20 @@ fn date_added_is_strictly_increasing_and_pages_lose_nothing() {
             .collect();
         assert!(added.windows(2).all(|w| w[0] < w[1]), "{name}");
         // A second batch continues the clock.
-        let more = store.add("c1", &[version("indicator--x", Some(5), "identity--a", Restriction::Open)]).unwrap();
-        assert!(matches!(more[0], AddOutcome::Stored { date_added, .. } if date_added > *added.last().unwrap()));
+        let more = store
+            .add(
+                "c1",
+                &[version(
+                    "indicator--x",
+                    Some(5),
+                    "identity--a",
+                    Restriction::Open,
+                )],
+            )
+            .unwrap();
+        assert!(
+            matches!(more[0], AddOutcome::Stored { date_added, .. } if date_added > *added.last().unwrap())
+        );
 
         let mut seen = Vec::new();
         let mut q = query("c1", 100);
@@ -113,28 +133,73 @@ fn versions_filters_first_last_all_and_timestamps() {
         let id = "malware--0001";
         // Out of order on purpose: the flags must follow version order, not arrival.
         for v in [20, 10, 30] {
-            let out = store.add("c", &[version(id, Some(v), "identity--a", Restriction::Open)]).unwrap();
+            let out = store
+                .add(
+                    "c",
+                    &[version(id, Some(v), "identity--a", Restriction::Open)],
+                )
+                .unwrap();
             assert!(matches!(out[0], AddOutcome::Stored { .. }), "{name}");
         }
-        let dup = store.add("c", &[version(id, Some(20), "identity--a", Restriction::Open)]).unwrap();
+        let dup = store
+            .add(
+                "c",
+                &[version(id, Some(20), "identity--a", Restriction::Open)],
+            )
+            .unwrap();
         assert_eq!(dup[0], AddOutcome::Duplicate, "{name}");
         let mut q = query("c", 10);
-        let versions = |q: &ObjectQuery| store.query(q).unwrap().rows.iter().map(|r| r.version_us).collect::<Vec<_>>();
+        let versions = |q: &ObjectQuery| {
+            store
+                .query(q)
+                .unwrap()
+                .rows
+                .iter()
+                .map(|r| r.version_us)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(versions(&q), vec![30], "{name}: last");
-        q.versions = VersionFilter { first: true, ..Default::default() };
+        q.versions = VersionFilter {
+            first: true,
+            ..Default::default()
+        };
         assert_eq!(versions(&q), vec![10], "{name}: first");
-        q.versions = VersionFilter { first: true, last: true, ..Default::default() };
-        assert_eq!(versions(&q), vec![10, 30], "{name}: first,last in date_added order");
+        q.versions = VersionFilter {
+            first: true,
+            last: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            versions(&q),
+            vec![10, 30],
+            "{name}: first,last in date_added order"
+        );
         q.versions = VersionFilter::all();
         assert_eq!(versions(&q), vec![20, 10, 30], "{name}: all");
-        q.versions = VersionFilter { at: vec![20, 99], ..Default::default() };
+        q.versions = VersionFilter {
+            at: vec![20, 99],
+            ..Default::default()
+        };
         assert_eq!(versions(&q), vec![20], "{name}: timestamp");
 
-        let removed = store.delete("c", id, &VersionFilter { last: true, ..Default::default() }, &[]).unwrap();
+        let removed = store
+            .delete(
+                "c",
+                id,
+                &VersionFilter {
+                    last: true,
+                    ..Default::default()
+                },
+                &[],
+            )
+            .unwrap();
         assert_eq!(removed, 1);
         q.versions = VersionFilter::last();
         assert_eq!(versions(&q), vec![20], "{name}: last after deleting 30");
-        assert_eq!(store.delete("c", id, &VersionFilter::all(), &[]).unwrap(), 2);
+        assert_eq!(
+            store.delete("c", id, &VersionFilter::all(), &[]).unwrap(),
+            2
+        );
         assert!(versions(&q).is_empty());
     }
 }
@@ -147,7 +212,12 @@ fn restricted_objects_are_visible_to_cleared_viewers_and_creators_only() {
                 "c",
                 &[
                     version("indicator--open", Some(1), "identity--a", Restriction::Open),
-                    version("indicator--amber", Some(1), "identity--a", Restriction::AmberStrict),
+                    version(
+                        "indicator--amber",
+                        Some(1),
+                        "identity--a",
+                        Restriction::AmberStrict,
+                    ),
                     version("indicator--red", Some(1), "identity--a", Restriction::Red),
                 ],
             )
@@ -155,21 +225,61 @@ fn restricted_objects_are_visible_to_cleared_viewers_and_creators_only() {
         let ids = |v: Viewer| {
             let mut q = query("c", 10);
             q.viewer = v;
-            store.query(&q).unwrap().rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+            store
+                .query(&q)
+                .unwrap()
+                .rows
+                .into_iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
         };
-        assert_eq!(ids(viewer("identity--b", Restriction::Open)), vec!["indicator--open"], "{name}");
-        assert_eq!(ids(viewer("identity--b", Restriction::AmberStrict)), vec!["indicator--open", "indicator--amber"]);
+        assert_eq!(
+            ids(viewer("identity--b", Restriction::Open)),
+            vec!["indicator--open"],
+            "{name}"
+        );
+        assert_eq!(
+            ids(viewer("identity--b", Restriction::AmberStrict)),
+            vec!["indicator--open", "indicator--amber"]
+        );
         assert_eq!(ids(viewer("identity--b", Restriction::Red)).len(), 3);
-        assert_eq!(ids(viewer("identity--a", Restriction::Open)).len(), 3, "{name}: the creator sees its own");
+        assert_eq!(
+            ids(viewer("identity--a", Restriction::Open)).len(),
+            3,
+            "{name}: the creator sees its own"
+        );
     }
 }
 
 #[test]
 fn other_creators_cannot_version_and_filters_combine() {
     for (name, store, _dir) in backends("creator") {
-        store.add("c", &[version("tool--1", Some(1), "identity--a", Restriction::Open)]).unwrap();
-        let out = store.add("c", &[version("tool--1", Some(2), "identity--b", Restriction::Open)]).unwrap();
-        assert!(matches!(&out[0], AddOutcome::Refused(r) if r.contains("creator")), "{name}: {out:?}");
+        store
+            .add(
+                "c",
+                &[version(
+                    "tool--1",
+                    Some(1),
+                    "identity--a",
+                    Restriction::Open,
+                )],
+            )
+            .unwrap();
+        let out = store
+            .add(
+                "c",
+                &[version(
+                    "tool--1",
+                    Some(2),
+                    "identity--b",
+                    Restriction::Open,
+                )],
+            )
+            .unwrap();
+        assert!(
+            matches!(&out[0], AddOutcome::Refused(r) if r.contains("creator")),
+            "{name}: {out:?}"
+        );
         // A batch is not all-or-nothing: the good item after a refused one is stored.
         let out = store
             .add(
@@ -189,7 +299,10 @@ fn other_creators_cannot_version_and_filters_combine() {
         assert_eq!(rows.len(), 1, "{name}");
         assert_eq!(rows[0].id, "tool--1");
         q.spec_versions = vec!["2.0".into()];
-        assert!(store.query(&q).unwrap().rows.is_empty(), "{name}: spec_version filter");
+        assert!(
+            store.query(&q).unwrap().rows.is_empty(),
+            "{name}: spec_version filter"
+        );
     }
 }
 
@@ -205,10 +318,18 @@ fn status_and_audit_round_trip() {
             body: "{}".into(),
         };
         store.put_status(&s).unwrap();
-        assert_eq!(store.get_status("s1").unwrap().unwrap().partner, "us", "{name}");
+        assert_eq!(
+            store.get_status("s1").unwrap().unwrap().partner,
+            "us",
+            "{name}"
+        );
         // Older than 24 h: purged on the next write and never returned.
         store
-            .put_status(&StatusRecord { id: "old".into(), created_us: now - STATUS_RETENTION_US - 1, ..s.clone() })
+            .put_status(&StatusRecord {
+                id: "old".into(),
+                created_us: now - STATUS_RETENTION_US - 1,
+                ..s.clone()
+            })
             .unwrap();
         assert!(store.get_status("old").unwrap().is_none(), "{name}");
         let e = |p: &str, at: i64| AuditEntry {
@@ -219,11 +340,19 @@ fn status_and_audit_round_trip() {
             object_ids: vec!["indicator--1".into()],
             result: "ok".into(),
         };
-        store.append_audit(&[e("us", 10), e("jp", 20), e("us", 30)]).unwrap();
+        store
+            .append_audit(&[e("us", 10), e("jp", 20), e("us", 30)])
+            .unwrap();
         let all = store.audit(&AuditFilter::default()).unwrap();
         assert_eq!(all.len(), 3, "{name}");
         assert_eq!(all[0].object_ids, vec!["indicator--1".to_string()]);
-        let us = store.audit(&AuditFilter { partner: Some("us".into()), since_us: Some(15), limit: None }).unwrap();
+        let us = store
+            .audit(&AuditFilter {
+                partner: Some("us".into()),
+                since_us: Some(15),
+                limit: None,
+            })
+            .unwrap();
         assert_eq!(us, vec![e("us", 30)], "{name}");
     }
 }
