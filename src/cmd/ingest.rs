@@ -339,8 +339,255 @@ fn import(
 }
 
 #[derive(clap::Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// Transfers to generate (transactions + token transfers).
+    #[arg(long, default_value_t = 10_000_000)]
+    pub transfers: u64,
+    /// A 10^5-transfer run that finishes in seconds.
+    #[arg(long)]
+    pub smoke: bool,
+    /// Working directory, kept afterwards (default: a temporary one, removed).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Leave out the DuckDB peer.
+    #[arg(long)]
+    pub no_peer: bool,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
-pub fn bench(_args: BenchArgs) -> anyhow::Result<()> {
-    bail!("`tripoint bench ingest` is not available in this build yet")
+/// Removes the scratch directory when the benchmark ends, however it ends.
+struct Scratch(Option<PathBuf>);
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_dir_all(p);
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// The project's venv python with the benchmark peers (`scripts/setup-python.sh --bench`),
+/// or `TRIPOINT_PYTHON`.
+fn bench_python() -> anyhow::Result<PathBuf> {
+    if let Ok(p) = std::env::var("TRIPOINT_BENCH_PYTHON") {
+        return Ok(PathBuf::from(p));
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/setup-python.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg("--bench")
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!("{} --bench failed", script.display());
+    }
+    let py = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    Ok(PathBuf::from(py))
+}
+
+fn run_json(cmd: &mut std::process::Command, what: &str) -> anyhow::Result<serde_json::Value> {
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("starting {what}"))?;
+    if !out.status.success() {
+        bail!("{what} failed ({})", out.status);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let start = text.find('{').unwrap_or(0);
+    serde_json::from_str(&text[start..]).with_context(|| format!("{what} printed no JSON: {text}"))
+}
+
+pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let n = if args.smoke { 100_000 } else { args.transfers };
+    let (work, _scratch) = match &args.dir {
+        Some(d) => (d.clone(), Scratch(None)),
+        None => {
+            let d =
+                std::env::temp_dir().join(format!("tripoint-bench-ingest-{}", std::process::id()));
+            (d.clone(), Scratch(Some(d)))
+        }
+    };
+    let csv = work.join("csv");
+    let store_dir = work.join("store");
+    let _ = std::fs::remove_dir_all(&store_dir);
+
+    // 1. Input, generated once for both tools.
+    let cfg = tripoint_gen::GenConfig {
+        seed: 42,
+        transfers: n,
+        ..Default::default()
+    };
+    let bar = util::progress(n, "generating");
+    let gen = tripoint_gen::generate_files(&cfg, &csv, &mut |rows| bar.set_position(rows))
+        .with_context(|| format!("generating {n} transfers into {}", csv.display()))?;
+    bar.finish_and_clear();
+    let tx_f = csv.join("transactions.csv");
+    let tt_f = csv.join("token_transfers.csv");
+    let tok_f = csv.join("tokens.csv");
+    let csv_bytes = file_size(&tx_f) + file_size(&tt_f) + file_size(&tok_f);
+
+    // 2. tripoint ingest, as its own process so its peak RSS is its own.
+    let exe = std::env::current_exe().context("locating the tripoint binary")?;
+    let p = |x: &Path| x.display().to_string();
+    let ours = run_json(
+        std::process::Command::new(&exe).args([
+            "ingest",
+            "--store",
+            &p(&store_dir),
+            "--json",
+            "ethereum-etl",
+            "--transactions",
+            &p(&tx_f),
+            "--token-transfers",
+            &p(&tt_f),
+            "--tokens",
+            &p(&tok_f),
+        ]),
+        "tripoint ingest",
+    )?;
+    let our_secs = ours["elapsed_secs"].as_f64().unwrap_or(f64::NAN);
+    let our_rows = ours["records"].as_u64().unwrap_or(0);
+    let our_rss = ours["peak_rss_bytes"].as_u64().unwrap_or(0);
+
+    // 3. Reopen (mmap) time, median of 9, and on-disk figures.
+    let mut opens = Vec::new();
+    for _ in 0..9 {
+        let t = Instant::now();
+        let s = Store::open(&store_dir)?;
+        opens.push(t.elapsed().as_secs_f64() * 1e3);
+        drop(s);
+    }
+    let reopen_ms = median(opens);
+    let stats = Store::open(&store_dir)?.stats();
+    let seg_bytes = stats.bytes_per_transfer * stats.transfers as f64;
+    let with_dict = (seg_bytes + stats.dictionary_bytes as f64) / (stats.transfers.max(1) as f64);
+
+    // 4. DuckDB on the same CSVs.
+    let peer = if args.no_peer {
+        None
+    } else {
+        let py = bench_python()?;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peers/duckdb_ingest.py");
+        Some(run_json(
+            std::process::Command::new(py).arg(script).args([
+                "--transactions",
+                &p(&tx_f),
+                "--token-transfers",
+                &p(&tt_f),
+                "--db",
+                &p(&work.join("duckdb.db")),
+            ]),
+            "the DuckDB peer",
+        )?)
+    };
+
+    let our_rate = our_rows as f64 / our_secs;
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let (d_secs, d_rows, d_rss, d_bytes) = match &peer {
+        Some(d) => (
+            d["seconds"].as_f64().unwrap_or(f64::NAN),
+            d["rows"].as_u64().unwrap_or(0),
+            d["peak_rss_bytes"].as_u64().unwrap_or(0),
+            d["db_bytes"].as_u64().unwrap_or(0),
+        ),
+        None => (f64::NAN, 0, 0, 0),
+    };
+    let d_rate = d_rows as f64 / d_secs;
+    let d_per = d_bytes as f64 / d_rows.max(1) as f64;
+    if args.json {
+        let out = serde_json::json!({
+            "transfers_generated": gen.rows(),
+            "csv_bytes": csv_bytes,
+            "tripoint": {
+                "records": our_rows,
+                "seconds": our_secs,
+                "transfers_per_sec": our_rate,
+                "peak_rss_bytes": our_rss,
+                "bytes_per_transfer": stats.bytes_per_transfer,
+                "bytes_per_transfer_with_dictionary": with_dict,
+                "bytes_per_transfer_without_tx_hashes": stats.bytes_per_transfer_without_tx_hashes,
+                "reopen_ms_median": reopen_ms,
+                "stats": stats,
+            },
+            "duckdb": peer,
+            "ratios": {
+                "throughput_vs_duckdb": our_rate / d_rate,
+                "peak_rss_vs_duckdb": our_rss as f64 / d_rss as f64,
+                "bytes_vs_duckdb": with_dict / d_per,
+            },
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!(
+        "ingest of {} generated transfers ({} transactions + {} token transfers, {:.0} MiB of CSV)",
+        gen.rows(),
+        gen.transactions,
+        gen.token_transfers,
+        mib(csv_bytes)
+    );
+    println!(
+        "{:<34} {:>14} {:>14} {:>10}",
+        "", "tripoint", "duckdb", "ratio"
+    );
+    let row = |name: &str, a: f64, b: f64, prec: usize| {
+        println!(
+            "{name:<34} {a:>14.prec$} {b:>14.prec$} {:>9.2}x",
+            a / b,
+            prec = prec
+        );
+    };
+    row("records stored", our_rows as f64, d_rows as f64, 0);
+    row("time (s)", our_secs, d_secs, 2);
+    row("transfers/s", our_rate, d_rate, 0);
+    row("peak RSS (MiB)", mib(our_rss), mib(d_rss), 1);
+    row("bytes on disk/transfer (all)", with_dict, d_per, 1);
+    println!(
+        "{:<34} {:>14.1}",
+        "  without address dictionary", stats.bytes_per_transfer
+    );
+    println!(
+        "{:<34} {:>14.1}",
+        "  without dictionary and tx hashes", stats.bytes_per_transfer_without_tx_hashes
+    );
+    println!(
+        "{:<34} {:>14.2}",
+        "reopen Store::open (ms, median/9)", reopen_ms
+    );
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!("goals:");
+    println!(
+        "  >= 1,000,000 transfers/s            {} ({our_rate:.0})",
+        verdict(our_rate >= 1e6)
+    );
+    println!(
+        "  <= 32 bytes/transfer (dict aside)   {} ({:.1})",
+        verdict(stats.bytes_per_transfer <= 32.0),
+        stats.bytes_per_transfer
+    );
+    println!(
+        "  reopen < 50 ms                      {} ({reopen_ms:.2} ms)",
+        verdict(reopen_ms < 50.0)
+    );
+    if peer.is_some() {
+        println!(
+            "  faster than DuckDB                  {} ({:.2}x)",
+            verdict(our_rate > d_rate),
+            our_rate / d_rate
+        );
+    }
+    Ok(())
 }
