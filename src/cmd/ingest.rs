@@ -541,7 +541,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     );
     println!(
         "{:<34} {:>14} {:>14} {:>10}",
-        "", "tripoint", "duckdb", "ratio"
+        "", "tripoint", "duckdb", "tri/duck"
     );
     let row = |name: &str, a: f64, b: f64, prec: usize| {
         println!(
