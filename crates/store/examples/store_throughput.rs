@@ -26,7 +26,10 @@ fn cpu_seconds() -> f64 {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let n: u64 = args.next().map(|s| s.parse().unwrap()).unwrap_or(10_000_000);
+    let n: u64 = args
+        .next()
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(10_000_000);
     let every: u64 = args.next().map(|s| s.parse().unwrap()).unwrap_or(1_000_000);
     let dir = tempfile::tempdir().unwrap();
 

@@ -94,6 +94,10 @@ pub struct Appender {
     store: Store,
     manifest: Manifest,
     eth_cache: FxMap<EthKey, AddrId>,
+    /// True while the caches hold every stored address (the appender started
+    /// on an empty store and never dropped them): a miss is then a new address
+    /// without probing the dictionary.
+    cache_complete: bool,
     addr_cache: FxMap<Address, AddrId>,
     new_keys: DictKeys,
     next_addr: u64,
@@ -126,13 +130,15 @@ impl Appender {
             .enumerate()
             .map(|(i, t)| (t.address.clone(), i as AssetId + 1))
             .collect();
+        let next_addr = store.address_count;
         Ok(Appender {
             dir: dir.to_path_buf(),
             _lock: lock,
-            next_addr: store.address_count,
+            next_addr,
             store,
             manifest,
             eth_cache: FxMap::default(),
+            cache_complete: next_addr == 0,
             addr_cache: FxMap::default(),
             new_keys: DictKeys::new(),
             token_ids,
@@ -151,7 +157,12 @@ impl Appender {
         if let Some(&id) = cached {
             return Ok(id);
         }
-        let id = match self.store.lookup(addr) {
+        let stored = if self.cache_complete {
+            None
+        } else {
+            self.store.lookup(addr)
+        };
+        let id = match stored {
             Some(id) => id,
             None => {
                 if self.next_addr >= u32::MAX as u64 {
@@ -383,6 +394,7 @@ impl Appender {
         if self.addr_cache.len() + self.eth_cache.len() > MAX_CACHED_ADDRESSES {
             self.addr_cache = FxMap::default();
             self.eth_cache = FxMap::default();
+            self.cache_complete = false;
         }
         self.summary.appended += appended;
         self.summary.duplicates_skipped += dups;

@@ -44,6 +44,7 @@ unsafe impl Pod for u16 {}
 unsafe impl Pod for u32 {}
 unsafe impl Pod for u64 {}
 unsafe impl Pod for i64 {}
+unsafe impl Pod for [u8; 16] {}
 unsafe impl Pod for [u8; 32] {}
 
 pub fn as_bytes<T: Pod>(v: &[T]) -> &[u8] {

@@ -73,14 +73,20 @@ pub fn encode_amount(v: Amount, big: &mut Vec<[u8; 32]>) -> u64 {
     TOP | (big.len() as u64 - 1)
 }
 
+#[cfg(test)]
 pub fn decode_amount(code: u64, big: &[[u8; 32]]) -> Amount {
+    decode_amount_by(code, |i| big[i])
+}
+
+#[inline]
+fn decode_amount_by(code: u64, big: impl Fn(usize) -> [u8; 32]) -> Amount {
     if code & TOP == 0 {
         return Amount::from(code);
     }
     let e = ((code >> MANT_BITS) & 0x1f) as u32;
     let m = code & MANT_MASK;
     if e == 0 {
-        return Amount::from_le_bytes(big[m as usize]);
+        return Amount::from_le_bytes(big(m as usize));
     }
     Amount::from(m) * Amount::from(10u8).pow(e)
 }
@@ -293,7 +299,17 @@ impl SegData {
             self.rows.iter().map(|r| r.sub.rotate_left(1)),
         );
         w.add(S_AMOUNT, &amount[..]);
-        w.add(S_BIG, &self.big[..]);
+        // Overflowed amounts are stored in 16 bytes when all of them fit u128.
+        if self.big.iter().all(|b| b[16..] == [0u8; 16]) {
+            let narrow: Vec<[u8; 16]> = self
+                .big
+                .iter()
+                .map(|b| b[..16].try_into().expect("16 bytes"))
+                .collect();
+            w.add_owned(S_BIG, narrow);
+        } else {
+            w.add(S_BIG, &self.big[..]);
+        }
         w.add(S_SPEND_ROW, &spend_row[..]);
         w.add(S_SPEND_TX, &spend_tx[..]);
         w.add(S_SPEND_OUT, &spend_out[..]);
@@ -345,7 +361,7 @@ struct Cols {
     asset: UintCol<'static>,
     sub: UintCol<'static>,
     amount: &'static [u64],
-    big: &'static [[u8; 32]],
+    big: BigCol,
     spend_row: &'static [u32],
     spend_tx: &'static [[u8; 32]],
     spend_out: &'static [u32],
@@ -353,6 +369,33 @@ struct Cols {
     out_ids: &'static [u32],
     in_off: &'static [u32],
     in_ids: &'static [u32],
+}
+
+/// The overflow-amount table at its stored width.
+#[derive(Clone, Copy)]
+enum BigCol {
+    W16(&'static [[u8; 16]]),
+    W32(&'static [[u8; 32]]),
+}
+
+impl BigCol {
+    fn get(&self, i: usize) -> [u8; 32] {
+        match self {
+            BigCol::W16(v) => {
+                let mut b = [0u8; 32];
+                b[..16].copy_from_slice(&v[i]);
+                b
+            }
+            BigCol::W32(v) => v[i],
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            BigCol::W16(v) => v.len(),
+            BigCol::W32(v) => v.len(),
+        }
+    }
 }
 
 /// A mapped, immutable segment.
@@ -393,7 +436,10 @@ impl Segment {
             asset: UintCol::load(v, S_ASSET)?,
             sub: UintCol::load(v, S_SUB)?,
             amount: v.slice(S_AMOUNT)?,
-            big: v.slice(S_BIG)?,
+            big: match v.width(S_BIG)? {
+                16 => BigCol::W16(v.slice(S_BIG)?),
+                _ => BigCol::W32(v.slice(S_BIG)?),
+            },
             spend_row: v.slice(S_SPEND_ROW)?,
             spend_tx: v.slice(S_SPEND_TX)?,
             spend_out: v.slice(S_SPEND_OUT)?,
@@ -452,7 +498,7 @@ impl Segment {
             src: c.src[i],
             dst: c.dst[i],
             asset: c.asset.get(i),
-            amount: decode_amount(c.amount[i], c.big),
+            amount: decode_amount_by(c.amount[i], |k| c.big.get(k)),
             block: c.block[b],
             timestamp: c.block_ts[b],
             tx_index: c.tx_index.get(tx),
@@ -515,7 +561,7 @@ impl Segment {
     pub fn load(&self) -> SegData {
         let c = &self.cols;
         let mut d = SegData {
-            big: c.big.to_vec(),
+            big: (0..c.big.len()).map(|k| c.big.get(k)).collect(),
             ..SegData::default()
         };
         d.txs = (0..c.tx_hash.len())

@@ -17,7 +17,7 @@ fn shared() -> Option<PathBuf> {
 }
 
 /// The OFAC Lazarus ETH addresses as the Ronin export's query lists them.
-fn lazarus(data: &PathBuf) -> HashSet<Address> {
+fn lazarus(data: &std::path::Path) -> HashSet<Address> {
     let text =
         std::fs::read_to_string(data.join("crypto/ronin-lazarus-dune/LazarusGroup.txt")).unwrap();
     text.split(',')

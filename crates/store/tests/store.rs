@@ -222,7 +222,16 @@ fn reopen_after_append_sees_new_data_and_cursor() {
     assert_eq!(s1.resume_position("test"), Some(2));
     assert_eq!(s1.token(1).unwrap().symbol, "USDT");
     assert!(s1.token(0).is_none());
-    let second = rec(11, 5, Position::NativeValue, 3, 9, 0, Amount::from(7u8));
+    // An odd 127-bit amount: overflow table stored at 16 bytes in this segment.
+    let second = rec(
+        11,
+        5,
+        Position::NativeValue,
+        3,
+        9,
+        0,
+        Amount::from(u128::MAX / 3 + 1),
+    );
     app.transfer(second.clone()).unwrap();
     app.checkpoint(&cursor(3)).unwrap();
     drop(app);
