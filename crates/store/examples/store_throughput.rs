@@ -57,7 +57,7 @@ fn main() {
     let (mut block, mut tx_index, mut in_tx) = (15_000_000u64, 0u32, 0u32);
     for i in 0..n {
         let r = rnd();
-        if in_tx >= 1 + (r % 3) as u32 {
+        if in_tx > (r % 3) as u32 {
             in_tx = 0;
             tx_index += 1;
             if tx_index >= 100 {
@@ -115,7 +115,7 @@ fn main() {
     let mut seal_time = std::time::Duration::ZERO;
     for (i, r) in records.iter().enumerate() {
         app.transfer(r.clone()).unwrap();
-        if (i as u64 + 1) % every == 0 {
+        if (i as u64 + 1).is_multiple_of(every) {
             let s = Instant::now();
             app.checkpoint(&SourceCursor {
                 source: "bench".into(),
