@@ -1,13 +1,17 @@
 //! The file sink: ethereum-etl CSVs, `labels.csv` and `truth.json`.
 //!
-//! Rows are encoded by hand into one reusable buffer per file and written in
-//! 1 MiB chunks. Every file is written as `NAME.partial` and renamed when the
+//! Rows are encoded by hand into 1 MiB buffers, which a writer thread writes
+//! while the generator fills the next ones. Every file is written as `NAME.partial` and renamed when the
 //! whole scenario is complete, so an interrupted run leaves no file that
 //! looks finished.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use tripoint_chain::Label;
 
@@ -22,16 +26,90 @@ pub const TOKENS_HEADER: &str = "address,symbol,name,decimals,total_supply,block
 pub const LABELS_HEADER: &str = "address,label,category,source";
 
 const CHUNK: usize = 1 << 20;
+/// Full buffers in flight to the writer thread (bounds memory to ~8 MiB).
+const IN_FLIGHT: usize = 4;
+
+/// A thread that writes full buffers while the generator fills the next ones,
+/// so encoding and the kernel's copy run on both cores.
+struct Writer {
+    jobs: Option<SyncSender<(usize, Vec<u8>)>>,
+    free: Receiver<Vec<u8>>,
+    failed: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<(), (usize, std::io::Error)>>>,
+}
+
+impl Writer {
+    fn spawn(mut files: Vec<File>) -> std::io::Result<Writer> {
+        let (jobs, rx) = sync_channel::<(usize, Vec<u8>)>(IN_FLIGHT);
+        let (free_tx, free) = channel();
+        let failed = Arc::new(AtomicBool::new(false));
+        let flag = failed.clone();
+        let thread = std::thread::Builder::new()
+            .name("gen-writer".into())
+            .spawn(move || {
+                let mut error = None;
+                for (i, mut buf) in rx {
+                    if error.is_none() {
+                        if let Err(e) = files[i].write_all(&buf) {
+                            flag.store(true, Ordering::Relaxed);
+                            error = Some((i, e));
+                        }
+                    }
+                    buf.clear();
+                    // The generator may be gone already; then the buffer just drops.
+                    let _ = free_tx.send(buf);
+                }
+                error.map_or(Ok(()), Err)
+            })?;
+        Ok(Writer {
+            jobs: Some(jobs),
+            free,
+            failed,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hand `buf` to the writer for file `i`, leaving an empty buffer in its
+    /// place. `false` if the writer has failed (see [`Writer::finish`]).
+    fn send(&self, i: usize, buf: &mut Vec<u8>) -> bool {
+        if self.failed.load(Ordering::Relaxed) {
+            return false;
+        }
+        let fresh = self
+            .free
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK + 4096));
+        let full = std::mem::replace(buf, fresh);
+        self.jobs
+            .as_ref()
+            .is_some_and(|j| j.send((i, full)).is_ok())
+    }
+
+    /// Wait for every write; the first error, with the index of its file.
+    fn finish(mut self) -> Result<(), (usize, std::io::Error)> {
+        drop(self.jobs.take());
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err((0, std::io::Error::other("writer thread panicked"))),
+            None => Ok(()),
+        }
+    }
+}
 
 struct CsvOut {
-    file: File,
+    index: usize,
     partial: PathBuf,
     fin: PathBuf,
     buf: Vec<u8>,
 }
 
 impl CsvOut {
-    fn create(dir: &Path, name: &str, header: &str) -> Result<CsvOut, GenError> {
+    fn create(
+        dir: &Path,
+        index: usize,
+        name: &str,
+        header: &str,
+    ) -> Result<(CsvOut, File), GenError> {
         let fin = dir.join(name);
         let partial = dir.join(format!("{name}.partial"));
         let file = File::create(&partial).map_err(|source| GenError::Io {
@@ -41,39 +119,15 @@ impl CsvOut {
         let mut buf = Vec::with_capacity(CHUNK + 4096);
         buf.extend_from_slice(header.as_bytes());
         buf.push(b'\n');
-        Ok(CsvOut {
+        Ok((
+            CsvOut {
+                index,
+                partial,
+                fin,
+                buf,
+            },
             file,
-            partial,
-            fin,
-            buf,
-        })
-    }
-
-    #[inline]
-    fn row_done(&mut self) -> Result<(), GenError> {
-        self.buf.push(b'\n');
-        if self.buf.len() >= CHUNK {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<(), GenError> {
-        self.file
-            .write_all(&self.buf)
-            .map_err(|source| GenError::Io {
-                path: self.partial.clone(),
-                source,
-            })?;
-        self.buf.clear();
-        Ok(())
-    }
-
-    /// Flush; no fsync: a scenario is reproducible from its seed, and forcing
-    /// gigabytes to disk would triple the run time on this class of machine.
-    fn close(mut self) -> Result<(PathBuf, PathBuf), GenError> {
-        self.flush()?;
-        Ok((self.partial, self.fin))
+        ))
     }
 }
 
@@ -101,6 +155,7 @@ pub struct FileSink {
     /// readers, unused by tracing): 66 bytes less per row is ~25% less I/O.
     block_text: Vec<u8>,
     block_key: Option<u64>,
+    writer: Writer,
     transactions: CsvOut,
     token_transfers: CsvOut,
     tokens: CsvOut,
@@ -114,19 +169,70 @@ impl FileSink {
             path: dir.to_path_buf(),
             source,
         })?;
+        let (transactions, f0) = CsvOut::create(dir, 0, "transactions.csv", TRANSACTIONS_HEADER)?;
+        let (token_transfers, f1) =
+            CsvOut::create(dir, 1, "token_transfers.csv", TOKEN_TRANSFERS_HEADER)?;
+        let (tokens, f2) = CsvOut::create(dir, 2, "tokens.csv", TOKENS_HEADER)?;
+        let (labels, f3) = CsvOut::create(dir, 3, "labels.csv", LABELS_HEADER)?;
+        let writer = Writer::spawn(vec![f0, f1, f2, f3]).map_err(|source| GenError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         Ok(FileSink {
             dir: dir.to_path_buf(),
             block_text: Vec::with_capacity(96),
             block_key: None,
-            transactions: CsvOut::create(dir, "transactions.csv", TRANSACTIONS_HEADER)?,
-            token_transfers: CsvOut::create(dir, "token_transfers.csv", TOKEN_TRANSFERS_HEADER)?,
-            tokens: CsvOut::create(dir, "tokens.csv", TOKENS_HEADER)?,
-            labels: CsvOut::create(dir, "labels.csv", LABELS_HEADER)?,
+            writer,
+            transactions,
+            token_transfers,
+            tokens,
+            labels,
         })
     }
 
+    fn paths(&self) -> [&Path; 4] {
+        [
+            &self.transactions.partial,
+            &self.token_transfers.partial,
+            &self.tokens.partial,
+            &self.labels.partial,
+        ]
+    }
+
+    /// Stop and delete the partial files (after a failure elsewhere).
+    pub fn abandon(self) {
+        let paths: Vec<PathBuf> = self.paths().iter().map(|p| p.to_path_buf()).collect();
+        let _ = self.writer.finish();
+        for p in paths {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
     /// Write `truth.json`, flush everything and rename the files into place.
-    pub fn finish(self, truth: &GroundTruth) -> Result<(), GenError> {
+    pub fn finish(mut self, truth: &GroundTruth) -> Result<(), GenError> {
+        for out in [
+            &mut self.transactions,
+            &mut self.token_transfers,
+            &mut self.tokens,
+            &mut self.labels,
+        ] {
+            self.writer.send(out.index, &mut out.buf);
+        }
+        let paths: Vec<(PathBuf, PathBuf)> = [
+            &self.transactions,
+            &self.token_transfers,
+            &self.tokens,
+            &self.labels,
+        ]
+        .iter()
+        .map(|o| (o.partial.clone(), o.fin.clone()))
+        .collect();
+        if let Err(e) = self.writer.finish() {
+            return Err(GenError::Io {
+                path: paths[e.0].0.clone(),
+                source: e.1,
+            });
+        }
         let truth_fin = self.dir.join("truth.json");
         let truth_partial = self.dir.join("truth.json.partial");
         let mut json = serde_json::to_vec_pretty(truth).map_err(|source| GenError::Json {
@@ -138,20 +244,28 @@ impl FileSink {
             path: truth_partial.clone(),
             source,
         })?;
+        // Files are not fsynced: a scenario is reproducible from its seed, and
+        // forcing gigabytes to disk would triple the run time here.
         let mut renames = vec![(truth_partial, truth_fin)];
-        for out in [
-            self.transactions,
-            self.token_transfers,
-            self.tokens,
-            self.labels,
-        ] {
-            renames.push(out.close()?);
-        }
+        renames.extend(paths);
         for (from, to) in renames {
             std::fs::rename(&from, &to).map_err(|source| GenError::Io { path: to, source })?;
         }
         Ok(())
     }
+}
+
+/// End a row of `out`, handing a full buffer to the writer.
+#[inline]
+fn row_done(out: &mut CsvOut, writer: &Writer) -> Result<(), GenError> {
+    out.buf.push(b'\n');
+    if out.buf.len() >= CHUNK && !writer.send(out.index, &mut out.buf) {
+        return Err(GenError::Io {
+            path: out.partial.clone(),
+            source: std::io::Error::other("the writer stopped after an earlier write error"),
+        });
+    }
+    Ok(())
 }
 
 impl ScenarioSink for FileSink {
@@ -168,7 +282,7 @@ impl ScenarioSink for FileSink {
         push_u128(b, t.total_supply);
         b.push(b',');
         push_u64(b, t.block_number);
-        self.tokens.row_done()
+        row_done(&mut self.tokens, &self.writer)
     }
 
     fn label(&mut self, l: &Label) -> Result<(), GenError> {
@@ -180,7 +294,7 @@ impl ScenarioSink for FileSink {
         push_text(b, l.category.as_str());
         b.push(b',');
         push_text(b, &l.source);
-        self.labels.row_done()
+        row_done(&mut self.labels, &self.writer)
     }
 
     #[inline]
@@ -211,7 +325,7 @@ impl ScenarioSink for FileSink {
         push_u64(b, tx.block_timestamp as u64);
         // max_fee_per_gas, max_priority_fee_per_gas, transaction_type: not modelled.
         b.extend_from_slice(if tx.success { b",,,,1" } else { b",,,,0" });
-        self.transactions.row_done()
+        row_done(&mut self.transactions, &self.writer)
     }
 
     #[inline]
@@ -230,6 +344,6 @@ impl ScenarioSink for FileSink {
         push_u64(b, t.log_index as u64);
         b.push(b',');
         push_u64(b, t.block_number);
-        self.token_transfers.row_done()
+        row_done(&mut self.token_transfers, &self.writer)
     }
 }

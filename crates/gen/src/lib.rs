@@ -202,7 +202,8 @@ pub fn generate_with_progress(
 /// `transactions.csv`, `token_transfers.csv`, `tokens.csv`, `labels.csv`,
 /// `truth.json`. Files appear only when complete (written under a temporary
 /// name, then renamed), so a failed run never leaves a half-written scenario
-/// that looks whole.
+/// that looks whole, and a previous scenario in `out_dir` is replaced only by
+/// a complete one.
 pub fn generate(cfg: &GenConfig, out_dir: &Path) -> Result<GenSummary, GenError> {
     generate_files(cfg, out_dir, &mut |_| {})
 }
@@ -215,9 +216,16 @@ pub fn generate_files(
 ) -> Result<GenSummary, GenError> {
     validate(cfg)?;
     let mut sink = FileSink::create(out_dir)?;
-    let summary = stream::run(cfg, &mut sink, progress)?;
-    sink.finish(&summary.truth)?;
-    Ok(summary)
+    match stream::run(cfg, &mut sink, progress) {
+        Ok(summary) => {
+            sink.finish(&summary.truth)?;
+            Ok(summary)
+        }
+        Err(e) => {
+            sink.abandon();
+            Err(e)
+        }
+    }
 }
 
 fn validate(cfg: &GenConfig) -> Result<(), GenError> {
