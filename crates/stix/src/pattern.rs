@@ -27,9 +27,10 @@ pub struct Pattern {
 pub enum ObservationExpr {
     /// `[ comparison ]`
     Observation(ComparisonExpr),
-    And(Box<ObservationExpr>, Box<ObservationExpr>),
-    Or(Box<ObservationExpr>, Box<ObservationExpr>),
-    FollowedBy(Box<ObservationExpr>, Box<ObservationExpr>),
+    /// Two or more operands (n-ary, so a long chain is flat, not deep).
+    And(Vec<ObservationExpr>),
+    Or(Vec<ObservationExpr>),
+    FollowedBy(Vec<ObservationExpr>),
     Qualified(Box<ObservationExpr>, Qualifier),
     /// Explicit parentheses, kept so the pattern prints back as written.
     Group(Box<ObservationExpr>),
@@ -45,8 +46,9 @@ pub enum Qualifier {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ComparisonExpr {
     Test(PropTest),
-    And(Box<ComparisonExpr>, Box<ComparisonExpr>),
-    Or(Box<ComparisonExpr>, Box<ComparisonExpr>),
+    /// Two or more operands.
+    And(Vec<ComparisonExpr>),
+    Or(Vec<ComparisonExpr>),
     Group(Box<ComparisonExpr>),
 }
 
@@ -136,12 +138,9 @@ impl Pattern {
         fn obs<'a>(e: &'a ObservationExpr, out: &mut Vec<&'a ObjectPath>) {
             match e {
                 ObservationExpr::Observation(c) => cmp(c, out),
-                ObservationExpr::And(a, b)
-                | ObservationExpr::Or(a, b)
-                | ObservationExpr::FollowedBy(a, b) => {
-                    obs(a, out);
-                    obs(b, out)
-                }
+                ObservationExpr::And(v)
+                | ObservationExpr::Or(v)
+                | ObservationExpr::FollowedBy(v) => v.iter().for_each(|x| obs(x, out)),
                 ObservationExpr::Qualified(a, _) | ObservationExpr::Group(a) => obs(a, out),
             }
         }
@@ -149,9 +148,8 @@ impl Pattern {
             match e {
                 ComparisonExpr::Test(PropTest::Compare { path, .. })
                 | ComparisonExpr::Test(PropTest::Exists { path, .. }) => out.push(path),
-                ComparisonExpr::And(a, b) | ComparisonExpr::Or(a, b) => {
-                    cmp(a, out);
-                    cmp(b, out)
+                ComparisonExpr::And(v) | ComparisonExpr::Or(v) => {
+                    v.iter().for_each(|x| cmp(x, out))
                 }
                 ComparisonExpr::Group(a) => cmp(a, out),
             }
@@ -165,7 +163,11 @@ impl Pattern {
 /// Parses a STIX 2.1 pattern.
 pub fn parse(s: &str) -> Result<Pattern, PatternError> {
     let tokens = lex(s)?;
-    let mut p = Parser { tokens, pos: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let root = p.observation_expressions()?;
     match p.peek() {
         Tok::Eof => Ok(Pattern { root }),
@@ -463,9 +465,15 @@ fn number(c: &[char], start: usize) -> Result<(Tok, usize), PatternError> {
 
 // ---------------------------------------------------------------- parser
 
+/// Deepest nesting of brackets/parentheses accepted. The parser recurses per
+/// level; without a bound a POSTed pattern of a million '(' would overflow the
+/// stack of a server thread.
+pub const MAX_NESTING: usize = 64;
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -502,35 +510,44 @@ impl Parser {
     }
 
     fn observation_expressions(&mut self) -> Result<ObservationExpr, PatternError> {
-        let mut left = self.observation_or()?;
+        let mut items = vec![self.observation_or()?];
         while self.eat_kw(Kw::FollowedBy) {
-            let right = self.observation_or()?;
-            left = ObservationExpr::FollowedBy(Box::new(left), Box::new(right));
+            items.push(self.observation_or()?);
         }
-        Ok(left)
+        Ok(if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            ObservationExpr::FollowedBy(items)
+        })
     }
 
     fn observation_or(&mut self) -> Result<ObservationExpr, PatternError> {
-        let mut left = self.observation_and()?;
+        let mut items = vec![self.observation_and()?];
         while self.eat_kw(Kw::Or) {
-            let right = self.observation_and()?;
-            left = ObservationExpr::Or(Box::new(left), Box::new(right));
+            items.push(self.observation_and()?);
         }
-        Ok(left)
+        Ok(if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            ObservationExpr::Or(items)
+        })
     }
 
     fn observation_and(&mut self) -> Result<ObservationExpr, PatternError> {
-        let mut left = self.observation_qualified()?;
+        let mut items = vec![self.observation_qualified()?];
         while self.eat_kw(Kw::And) {
-            let right = self.observation_qualified()?;
-            left = ObservationExpr::And(Box::new(left), Box::new(right));
+            items.push(self.observation_qualified()?);
         }
-        Ok(left)
+        Ok(if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            ObservationExpr::And(items)
+        })
     }
 
     fn observation_qualified(&mut self) -> Result<ObservationExpr, PatternError> {
         let mut e = self.observation_primary()?;
-        loop {
+        for _ in 0..=MAX_NESTING {
             let q = match self.peek() {
                 Tok::Kw(Kw::Within) => {
                     self.bump();
@@ -567,6 +584,7 @@ impl Parser {
             };
             e = ObservationExpr::Qualified(Box::new(e), q);
         }
+        Err(self.error_here(&format!("more than {MAX_NESTING} qualifiers")))
     }
 
     fn timestamp(&mut self, what: &str) -> Result<Timestamp, PatternError> {
@@ -577,7 +595,22 @@ impl Parser {
         }
     }
 
+    fn enter(&mut self) -> Result<(), PatternError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(self.error_here(&format!("nesting deeper than {MAX_NESTING} levels")));
+        }
+        Ok(())
+    }
+
     fn observation_primary(&mut self) -> Result<ObservationExpr, PatternError> {
+        self.enter()?;
+        let r = self.observation_primary_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn observation_primary_inner(&mut self) -> Result<ObservationExpr, PatternError> {
         let open = self.at();
         match self.peek() {
             Tok::LBracket => {
@@ -611,24 +644,37 @@ impl Parser {
     }
 
     fn comparison_or(&mut self) -> Result<ComparisonExpr, PatternError> {
-        let mut left = self.comparison_and()?;
+        let mut items = vec![self.comparison_and()?];
         while self.eat_kw(Kw::Or) {
-            let right = self.comparison_and()?;
-            left = ComparisonExpr::Or(Box::new(left), Box::new(right));
+            items.push(self.comparison_and()?);
         }
-        Ok(left)
+        Ok(if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            ComparisonExpr::Or(items)
+        })
     }
 
     fn comparison_and(&mut self) -> Result<ComparisonExpr, PatternError> {
-        let mut left = self.prop_test()?;
+        let mut items = vec![self.prop_test()?];
         while self.eat_kw(Kw::And) {
-            let right = self.prop_test()?;
-            left = ComparisonExpr::And(Box::new(left), Box::new(right));
+            items.push(self.prop_test()?);
         }
-        Ok(left)
+        Ok(if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            ComparisonExpr::And(items)
+        })
     }
 
     fn prop_test(&mut self) -> Result<ComparisonExpr, PatternError> {
+        self.enter()?;
+        let r = self.prop_test_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn prop_test_inner(&mut self) -> Result<ComparisonExpr, PatternError> {
         let open = self.at();
         match self.peek() {
             Tok::LParen => {
@@ -859,6 +905,20 @@ impl fmt::Display for ObjectPath {
     }
 }
 
+fn write_joined<T: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    items: &[T],
+    sep: &str,
+) -> fmt::Result {
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(sep)?;
+        }
+        write!(f, "{x}")?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for ComparisonExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -875,8 +935,8 @@ impl fmt::Display for ComparisonExpr {
                 let not = if *negated { "NOT " } else { "" };
                 write!(f, "{path} {not}{} {value}", op.as_str())
             }
-            ComparisonExpr::And(a, b) => write!(f, "{a} AND {b}"),
-            ComparisonExpr::Or(a, b) => write!(f, "{a} OR {b}"),
+            ComparisonExpr::And(v) => write_joined(f, v, " AND "),
+            ComparisonExpr::Or(v) => write_joined(f, v, " OR "),
             ComparisonExpr::Group(a) => write!(f, "({a})"),
         }
     }
@@ -886,9 +946,9 @@ impl fmt::Display for ObservationExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ObservationExpr::Observation(c) => write!(f, "[{c}]"),
-            ObservationExpr::And(a, b) => write!(f, "{a} AND {b}"),
-            ObservationExpr::Or(a, b) => write!(f, "{a} OR {b}"),
-            ObservationExpr::FollowedBy(a, b) => write!(f, "{a} FOLLOWEDBY {b}"),
+            ObservationExpr::And(v) => write_joined(f, v, " AND "),
+            ObservationExpr::Or(v) => write_joined(f, v, " OR "),
+            ObservationExpr::FollowedBy(v) => write_joined(f, v, " FOLLOWEDBY "),
             ObservationExpr::Group(a) => write!(f, "({a})"),
             ObservationExpr::Qualified(a, q) => match q {
                 Qualifier::Within { seconds } => write!(f, "{a} WITHIN {} SECONDS", seconds.text),
@@ -1004,20 +1064,42 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{}[a:b = 1]{}", "(".repeat(100_000), ")".repeat(100_000));
+        let e = parse(&deep).unwrap_err();
+        assert!(e.message.contains("nesting"), "{e}");
+        let deep_cmp = format!("[{}a:b = 1{}]", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse(&deep_cmp).unwrap_err().message.contains("nesting"));
+        let ok = format!("{}[a:b = 1]{}", "(".repeat(30), ")".repeat(30));
+        parse(&ok).unwrap();
+        // Long flat chains (feeds OR thousands of IOCs) stay shallow.
+        let long = vec!["[ipv4-addr:value = '198.51.100.1']"; 100_000].join(" OR ");
+        let p = parse(&long).unwrap();
+        assert_eq!(p.to_string(), long);
+        let long_cmp = format!("[{}]", vec!["a:b = 1"; 100_000].join(" AND "));
+        assert_eq!(parse(&long_cmp).unwrap().object_paths().len(), 100_000);
+        let quals = format!("[a:b = 1]{}", " REPEATS 2 TIMES".repeat(100_000));
+        assert!(parse(&quals).unwrap_err().message.contains("qualifiers"));
+    }
+
+    #[test]
     fn precedence_followedby_lowest_then_or_then_and() {
         let p = parse("[a:b = 1] AND [c:d = 2] OR [e:f = 3] FOLLOWEDBY [g:h = 4]").unwrap();
-        let ObservationExpr::FollowedBy(left, _) = &p.root else {
+        let ObservationExpr::FollowedBy(seq) = &p.root else {
             panic!("{p:?}")
         };
-        let ObservationExpr::Or(and, _) = left.as_ref() else {
-            panic!("{left:?}")
+        assert_eq!(seq.len(), 2);
+        let ObservationExpr::Or(alts) = &seq[0] else {
+            panic!("{seq:?}")
         };
-        assert!(matches!(and.as_ref(), ObservationExpr::And(..)));
+        assert!(matches!(&alts[0], ObservationExpr::And(v) if v.len() == 2));
         let c = parse("[a:b = 1 OR c:d = 2 AND e:f = 3]").unwrap();
-        let ObservationExpr::Observation(ComparisonExpr::Or(_, right)) = &c.root else {
+        let ObservationExpr::Observation(ComparisonExpr::Or(alts)) = &c.root else {
             panic!("{c:?}")
         };
-        assert!(matches!(right.as_ref(), ComparisonExpr::And(..)));
+        assert!(matches!(&alts[1], ComparisonExpr::And(v) if v.len() == 2));
+        let flat = parse(&["[a:b = 1]"; 5].join(" OR ")).unwrap();
+        assert!(matches!(&flat.root, ObservationExpr::Or(v) if v.len() == 5));
     }
 
     #[test]
@@ -1098,10 +1180,8 @@ mod tests {
         ];
         leaf.prop_recursive(3, 12, 2, |inner| {
             prop_oneof![
-                (inner.clone(), inner.clone())
-                    .prop_map(|(a, b)| ComparisonExpr::Or(Box::new(a), Box::new(b))),
-                (inner.clone(), inner.clone())
-                    .prop_map(|(a, b)| ComparisonExpr::And(Box::new(a), Box::new(b))),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| ComparisonExpr::Or(vec![a, b])),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| ComparisonExpr::And(vec![a, b])),
                 inner.prop_map(|a| ComparisonExpr::Group(Box::new(a))),
             ]
         })
@@ -1113,11 +1193,11 @@ mod tests {
             .prop_recursive(3, 8, 2, |inner| {
                 prop_oneof![
                     (inner.clone(), inner.clone())
-                        .prop_map(|(a, b)| ObservationExpr::FollowedBy(Box::new(a), Box::new(b))),
+                        .prop_map(|(a, b)| ObservationExpr::FollowedBy(vec![a, b])),
                     (inner.clone(), inner.clone())
-                        .prop_map(|(a, b)| ObservationExpr::Or(Box::new(a), Box::new(b))),
+                        .prop_map(|(a, b)| ObservationExpr::Or(vec![a, b])),
                     (inner.clone(), inner.clone())
-                        .prop_map(|(a, b)| ObservationExpr::And(Box::new(a), Box::new(b))),
+                        .prop_map(|(a, b)| ObservationExpr::And(vec![a, b])),
                     inner
                         .clone()
                         .prop_map(|a| ObservationExpr::Group(Box::new(a))),
@@ -1139,9 +1219,9 @@ mod tests {
         };
         match e {
             O::Observation(c) => O::Observation(shape_cmp(c)),
-            O::And(a, b) => O::And(Box::new(g(*a)), Box::new(g(*b))),
-            O::Or(a, b) => O::Or(Box::new(g(*a)), Box::new(g(*b))),
-            O::FollowedBy(a, b) => O::FollowedBy(Box::new(g(*a)), Box::new(g(*b))),
+            O::And(v) => O::And(v.into_iter().map(g).collect()),
+            O::Or(v) => O::Or(v.into_iter().map(g).collect()),
+            O::FollowedBy(v) => O::FollowedBy(v.into_iter().map(g).collect()),
             O::Qualified(a, q) => O::Qualified(Box::new(g(*a)), q),
             O::Group(a) => O::Group(Box::new(shape_obs(*a))),
         }
@@ -1155,8 +1235,8 @@ mod tests {
         };
         match e {
             C::Test(t) => C::Test(t),
-            C::And(a, b) => C::And(Box::new(g(*a)), Box::new(g(*b))),
-            C::Or(a, b) => C::Or(Box::new(g(*a)), Box::new(g(*b))),
+            C::And(v) => C::And(v.into_iter().map(g).collect()),
+            C::Or(v) => C::Or(v.into_iter().map(g).collect()),
             C::Group(a) => C::Group(Box::new(shape_cmp(*a))),
         }
     }

@@ -880,6 +880,7 @@ pub fn validate(obj: &Value) -> Result<(), Vec<ValidationIssue>> {
     let object = map
         .get("id")
         .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
         .unwrap_or("<no id>")
         .to_string();
     let mut c = Checker {
