@@ -4,6 +4,26 @@
 //! partner sends (custom properties, unknown types) is ever lost; the typed
 //! structs of [`model`] are for construction and for checking structure.
 //! Nothing here does I/O: importers take bytes, the caller reads the files.
+//!
+//! ```
+//! use tripoint_stix::{content, pattern, tlp, validate, ObjectMeta};
+//!
+//! let us = content::Partner::UnitedStates.identity_id();
+//! let objects = content::synthetic_objects(42, 10, &us);
+//! for o in &objects {
+//!     validate(o).expect("synthetic content is valid");
+//!     let meta = ObjectMeta::from_value(o).unwrap();
+//!     assert_eq!(meta.created_by_ref.as_deref(), Some(us.as_str()));
+//!     let level = tlp::strictest(&meta.object_marking_refs).unwrap();
+//!     assert!(!tlp::requires_explicit_clearance(level));
+//! }
+//!
+//! let mut bad = objects[0].clone();
+//! bad["pattern"] = "[ipv4-addr:value = '198.51.100.7'".into();
+//! let issues = validate(&bad).unwrap_err();
+//! assert!(issues[0].to_string().ends_with("property 'pattern': unbalanced bracket at 0"));
+//! assert!(pattern::parse("[cryptocurrency-wallet:value = '0xab']").is_ok());
+//! ```
 
 pub mod content;
 pub mod ids;
