@@ -170,6 +170,21 @@ pub fn open(storage: &str, base_dir: &std::path::Path) -> Result<Box<dyn Store>,
     }
 }
 
+/// Create a fresh schema in the PostgreSQL database at `base_url` and return a
+/// URL that selects it (tests and benchmarks use one schema each, to stay
+/// independent of each other and of earlier runs).
+pub fn postgres_fresh_schema(base_url: &str, tag: &str) -> Result<String, StoreError> {
+    let tag: String = tag
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let schema = format!("t_{tag}_{}", uuid::Uuid::new_v4().simple());
+    let mut c = ::postgres::Client::connect(base_url, ::postgres::NoTls)?;
+    c.batch_execute(&format!("CREATE SCHEMA {schema}"))?;
+    let sep = if base_url.contains('?') { '&' } else { '?' };
+    Ok(format!("{base_url}{sep}options=-csearch_path%3D{schema}"))
+}
+
 /// A bind parameter of the shared SQL.
 #[derive(Clone, Debug)]
 pub(crate) enum Param {

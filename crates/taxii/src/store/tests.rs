@@ -38,15 +38,9 @@ fn query(collection: &str, limit: usize) -> ObjectQuery {
     }
 }
 
-/// A fresh PostgreSQL schema for one test, as a URL selecting it.
-pub(crate) fn pg_url_with_fresh_schema(tag: &str) -> Option<String> {
+fn pg_url_with_fresh_schema(tag: &str) -> Option<String> {
     let base = std::env::var("TRIPOINT_TEST_PG_URL").ok()?;
-    let schema = format!("t_{tag}_{}", uuid::Uuid::new_v4().simple());
-    let mut c = ::postgres::Client::connect(&base, ::postgres::NoTls)
-        .expect("connect to TRIPOINT_TEST_PG_URL");
-    c.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Some(format!("{base}{sep}options=-csearch_path%3D{schema}"))
+    Some(postgres_fresh_schema(&base, tag).expect("TRIPOINT_TEST_PG_URL reachable"))
 }
 
 fn backends(tag: &str) -> Vec<(&'static str, Box<dyn Store>, tempfile::TempDir)> {
