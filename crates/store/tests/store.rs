@@ -529,3 +529,45 @@ fn labels_import_dedups_and_persists() {
     assert_eq!(s.labels_of(&eth(3)), vec![l(3, Category::Bridge)]);
     assert!(s.labels_of(&eth(4)).is_empty());
 }
+
+#[test]
+fn unknown_format_versions_are_refused_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let mut app = store.appender().unwrap();
+    app.transfer(rec(1, 0, Position::NativeValue, 1, 2, 0, Amount::ONE))
+        .unwrap();
+    app.finish().unwrap();
+    // A segment written by a future version: bytes 12..16 of the header.
+    let seg = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with("seg-"))
+        .unwrap();
+    let original = std::fs::read(&seg).unwrap();
+    let mut bytes = original.clone();
+    bytes[12..16].copy_from_slice(&2u32.to_le_bytes());
+    std::fs::write(&seg, &bytes).unwrap();
+    match Store::open(dir.path()) {
+        Err(e @ StoreError::UnsupportedVersion { found: 2, .. }) => {
+            assert!(
+                e.to_string()
+                    .contains(seg.file_name().unwrap().to_str().unwrap()),
+                "{e}"
+            )
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a version-2 segment was accepted"),
+    }
+    std::fs::write(&seg, &original).unwrap();
+    // A manifest of a future version.
+    let mpath = dir.path().join("MANIFEST");
+    let text = std::fs::read_to_string(&mpath).unwrap();
+    std::fs::write(&mpath, text.replace("\"version\": 1", "\"version\": 7")).unwrap();
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(StoreError::UnsupportedVersion { found: 7, .. })
+    ));
+    std::fs::write(&mpath, text).unwrap();
+    assert_eq!(Store::open(dir.path()).unwrap().transfer_count(), 1);
+}
