@@ -51,6 +51,9 @@ fn read_addresses(args: &Args) -> anyhow::Result<Vec<Address>> {
                 .split(',')
                 .next()
                 .unwrap_or("")
+                .trim()
+                // Quoted addresses, as in Dune's address lists.
+                .trim_matches(['\'', '"'])
                 .trim();
             if field.is_empty() || (i == 0 && field.eq_ignore_ascii_case("address")) {
                 continue;

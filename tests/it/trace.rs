@@ -1,1 +1,418 @@
-//! Integration tests: trace.
+//! Integration tests: `tripoint trace`, `screen` and `eval` through the real
+//! binary, on a generated scenario and on the real Ronin (Lazarus) export.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::common::{run_ok, shared_data, tripoint};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Generate a scenario, ingest it and import its labels.
+fn scenario(dir: &Path, seed: &str, transfers: &str) -> (PathBuf, PathBuf) {
+    let gen = dir.join("gen");
+    let store = dir.join("store");
+    run_ok(&[
+        "gen",
+        "--out",
+        s(&gen),
+        "--seed",
+        seed,
+        "--transfers",
+        transfers,
+    ]);
+    run_ok(&[
+        "ingest",
+        "--store",
+        s(&store),
+        "ethereum-etl",
+        "--transactions",
+        s(&gen.join("transactions.csv")),
+        "--token-transfers",
+        s(&gen.join("token_transfers.csv")),
+        "--tokens",
+        s(&gen.join("tokens.csv")),
+    ]);
+    run_ok(&[
+        "labels",
+        "import",
+        "--store",
+        s(&store),
+        s(&gen.join("labels.csv")),
+    ]);
+    (store, gen.join("truth.json"))
+}
+
+fn json(out: std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+fn big(v: &Value) -> u128 {
+    v.as_str()
+        .expect("decimal string")
+        .parse()
+        .expect("integer")
+}
+
+#[test]
+fn eval_meets_precision_and_recall_goals_on_a_generated_scenario() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, truth) = scenario(tmp.path(), "11", "20000");
+    let scores = json(run_ok(&[
+        "eval",
+        "--store",
+        s(&store),
+        "--truth",
+        s(&truth),
+        "--format",
+        "json",
+    ]));
+    for part in ["laundering_addresses", "endpoints"] {
+        let pr = &scores[part];
+        let (p, r) = (
+            pr["precision"].as_f64().unwrap(),
+            pr["recall"].as_f64().unwrap(),
+        );
+        assert!(r >= 0.95, "{part} recall {r}: {pr}");
+        assert!(p >= 0.9, "{part} precision {p}: {pr}");
+        assert!(pr["true_positives"].as_u64().unwrap() > 10, "{part}: {pr}");
+    }
+    assert_eq!(scores["spam_tainted"], Value::Array(vec![]), "spam tainted");
+    assert!(scores["spam_transfers_listed"].as_u64().unwrap() > 0);
+    assert_eq!(scores["totals_reconcile"], Value::Bool(true));
+}
+
+#[test]
+fn trace_report_follows_the_schema_and_reconciles_for_every_policy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, truth) = scenario(tmp.path(), "5", "12000");
+    let t: Value = serde_json::from_str(&std::fs::read_to_string(&truth).unwrap()).unwrap();
+    let seed = t["seeds"]["addresses"][0].as_str().unwrap().to_string();
+    let from = t["seeds"]["start_time"].as_i64().unwrap().to_string();
+    let spam: std::collections::HashSet<&str> = t["spam_addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut reached_by = std::collections::BTreeMap::new();
+    for policy in ["poison", "haircut", "fifo", "lifo", "tiho"] {
+        let r = json(run_ok(&[
+            "trace",
+            "--store",
+            s(&store),
+            "--seed",
+            &seed,
+            "--from",
+            &from,
+            "--policy",
+            policy,
+            "--cluster",
+        ]));
+        assert_eq!(r["policy"], policy);
+        assert_eq!(r["seeds"][0], seed.as_str());
+        let addrs = r["addresses"].as_array().unwrap();
+        for a in addrs {
+            for k in [
+                "address",
+                "taint",
+                "hops",
+                "first_tainted",
+                "labels",
+                "patterns",
+            ] {
+                assert!(a.get(k).is_some(), "{policy}: address lacks {k}: {a}");
+            }
+            assert!(
+                !spam.contains(a["address"].as_str().unwrap()),
+                "{policy}: spam tainted"
+            );
+        }
+        assert!(
+            !r["spam"].as_array().unwrap().is_empty(),
+            "{policy}: spam listed"
+        );
+        assert!(
+            !r["paths"].as_array().unwrap().is_empty(),
+            "{policy}: paths"
+        );
+        for p in r["paths"].as_array().unwrap() {
+            let hops = p["hops"].as_array().unwrap();
+            assert_eq!(
+                hops[0]["from"],
+                seed.as_str(),
+                "{policy}: path starts at the seed"
+            );
+            assert_eq!(hops.last().unwrap()["to"], p["endpoint"]);
+            assert!(hops.iter().all(|h| h["tx"].as_str().unwrap().len() == 66));
+        }
+        // Freeze candidates come first.
+        let eps = r["endpoints"].as_array().unwrap();
+        let first_non = eps
+            .iter()
+            .position(|e| e["freeze_candidate"] == false)
+            .unwrap_or(eps.len());
+        assert!(eps[first_non..]
+            .iter()
+            .all(|e| e["freeze_candidate"] == false));
+        for (asset, tot) in r["totals"].as_object().unwrap() {
+            if policy == "poison" {
+                continue;
+            }
+            assert_eq!(tot["reconciles"], true, "{policy} {asset}: {tot}");
+            let lhs = big(&tot["seeded"]) + big(&tot["swapped_in"]);
+            let rhs = big(&tot["held"])
+                + big(&tot["exited"])
+                + big(&tot["unaccounted"])
+                + big(&tot["swapped_out"]);
+            assert_eq!(lhs, rhs, "{policy} {asset}");
+        }
+        if policy == "haircut" {
+            // The stolen ETH is seeded exactly.
+            let stolen = t["stolen"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["asset"] == "ETH")
+                .unwrap();
+            assert_eq!(big(&r["totals"]["ETH"]["seeded"]), big(&stolen["amount"]));
+            let tags: std::collections::BTreeSet<&str> = addrs
+                .iter()
+                .flat_map(|a| {
+                    a["patterns"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|p| p.as_str().unwrap())
+                })
+                .collect();
+            for want in [
+                "round-amount-fan-out",
+                "consolidation",
+                "peel-chain",
+                "pause-then-dispersion",
+                "mixer-deposit",
+                "bridge-exit",
+                "exchange-deposit",
+                "dex-swap",
+                "address-poisoning",
+            ] {
+                assert!(tags.contains(want), "pattern {want} not found in {tags:?}");
+            }
+        }
+        let reached: std::collections::BTreeSet<String> = addrs
+            .iter()
+            .map(|a| a["address"].as_str().unwrap().to_string())
+            .collect();
+        reached_by.insert(policy, reached);
+    }
+    for (policy, set) in &reached_by {
+        assert!(
+            set.is_subset(&reached_by["poison"]),
+            "{policy} reached more than poison"
+        );
+    }
+    // Other formats render.
+    let dot = run_ok(&[
+        "trace",
+        "--store",
+        s(&store),
+        "--seed",
+        &seed,
+        "--format",
+        "dot",
+    ]);
+    assert!(String::from_utf8(dot.stdout)
+        .unwrap()
+        .starts_with("digraph trace {"));
+    let table = run_ok(&[
+        "trace",
+        "--store",
+        s(&store),
+        "--seed",
+        &seed,
+        "--format",
+        "table",
+    ]);
+    assert!(String::from_utf8(table.stdout)
+        .unwrap()
+        .contains("ENDPOINTS"));
+}
+
+#[test]
+fn trace_rejects_bad_input_with_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, _) = scenario(tmp.path(), "3", "10000");
+    let unknown = "0x1111111111111111111111111111111111111111";
+    let out = tripoint()
+        .args(["trace", "--store", s(&store), "--seed", unknown])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(unknown) && err.contains("not found"), "{err}");
+    let out = tripoint()
+        .args([
+            "trace",
+            "--store",
+            s(&store),
+            "--seed",
+            unknown,
+            "--policy",
+            "fifoo",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fifoo"));
+    let out = tripoint()
+        .args([
+            "trace",
+            "--store",
+            s(&store),
+            "--seed",
+            "0xnothex",
+            "--from",
+            "2025-01-01",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--seed 0xnothex"));
+    let bad = tmp.path().join("addrs.txt");
+    std::fs::write(&bad, format!("address\n{unknown}\nnot-an-address!\n")).unwrap();
+    let out = tripoint()
+        .args(["screen", "--store", s(&store), "--file", s(&bad)])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("addrs.txt:3:1"), "{err}");
+}
+
+/// `(address prefix, whole ETH, decimals as written)` from SOURCE.md's
+/// "-> 0x35fb6f6d... (33,568.152 ETH)" list.
+fn consolidation_hops(source: &str) -> Vec<(String, u128, u32)> {
+    let mut out = Vec::new();
+    for part in source.split("-> ").skip(1) {
+        let Some((addr, rest)) = part.split_once("... (") else {
+            continue;
+        };
+        let num: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
+            .filter(|c| *c != ',')
+            .collect();
+        let (int, frac) = num.split_once('.').unwrap_or((&num, ""));
+        let scaled: u128 = format!("{int}{frac}").parse().unwrap();
+        out.push((addr.to_ascii_lowercase(), scaled, frac.len() as u32));
+    }
+    out
+}
+
+#[test]
+fn ronin_trace_reaches_the_sanctioned_wallets_and_screening_flags_lazarus() {
+    let Some(data) = shared_data() else { return };
+    let ronin = data.join("crypto/ronin-lazarus-dune");
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    run_ok(&[
+        "ingest",
+        "--store",
+        s(&store),
+        "transfers-csv",
+        s(&ronin.join("LazarusTabularTxs1322519.csv")),
+        "--map",
+        "from=from,to=to,amount=total_eth,time=block_time",
+    ]);
+    run_ok(&[
+        "labels",
+        "import",
+        "--store",
+        s(&store),
+        s(&data.join("crypto/ofac-0xb10c/sanctioned_addresses_ETH.txt")),
+        s(&data.join("crypto/ofac-eth-ultrasound/data.csv")),
+    ]);
+    let exploiter = "0x098b716b8aaf21512996dc57eb0615e2383e2f96";
+    let r = json(run_ok(&[
+        "trace",
+        "--store",
+        s(&store),
+        "--seed",
+        exploiter,
+        "--policy",
+        "haircut",
+    ]));
+    let hops = consolidation_hops(&std::fs::read_to_string(ronin.join("SOURCE.md")).unwrap());
+    assert_eq!(hops.len(), 7, "SOURCE.md lists 7 consolidation hops");
+    let eps = r["endpoints"].as_array().unwrap();
+    for (prefix, scaled, decimals) in &hops {
+        let e = eps
+            .iter()
+            .find(|e| e["address"].as_str().unwrap().starts_with(prefix.as_str()))
+            .unwrap_or_else(|| panic!("{prefix} not reached: {eps:?}"));
+        assert_eq!(e["category"], "sanctioned");
+        // The tainted amount equals SOURCE.md's figure to the digits it gives.
+        let wei = big(&e["amount"]);
+        let unit = 10u128.pow(18 - decimals);
+        let want = scaled * unit;
+        let diff = wei.abs_diff(want);
+        assert!(
+            diff * 2 <= unit,
+            "{prefix}: traced {wei} wei, SOURCE.md {want} (±{unit}/2)"
+        );
+    }
+    assert_eq!(r["totals"]["ETH"]["reconciles"], true);
+
+    // Screening: the 8 distinct OFAC Lazarus addresses of LazarusGroup.txt are direct hits.
+    let out = run_ok(&[
+        "screen",
+        "--store",
+        s(&store),
+        "--file",
+        s(&ronin.join("LazarusGroup.txt")),
+        "--hops",
+        "0",
+        "--format",
+        "json",
+    ]);
+    let verdicts = json(out);
+    let distinct: std::collections::BTreeSet<&str> = verdicts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            assert_eq!(v["direct_hit"], true, "{v}");
+            assert!(v["hits"][0]["source"].as_str().unwrap().len() > 3);
+            v["address"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(distinct.len(), 8, "{distinct:?}");
+
+    // Indirect exposure: a wallet paid by the exploiter, unlabelled itself.
+    let paid = r["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["role"] == "walked" && a["labels"].as_array().unwrap().is_empty())
+        .unwrap()["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = json(run_ok(&[
+        "screen",
+        "--store",
+        s(&store),
+        &paid,
+        "--hops",
+        "2",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(v[0]["direct_hit"], false);
+    let share = v[0]["max_exposure"].as_f64().unwrap();
+    assert!(share > 0.5, "exposure of {paid}: {share}");
+}

@@ -53,10 +53,9 @@ pub struct PatternRules {
     pub round_share_pct: usize,
     /// Consolidation: tainted funds from at least this many distinct senders.
     pub consolidation_min: usize,
-    /// Peel hop: exactly two tainted payments, the smaller at most this
-    /// percent of the larger, the larger going on to the next hop.
-    pub peel_max_pct: u64,
-    /// Peel chain: at least this many consecutive peel hops.
+    /// Peel hop: the next address starts paying out within this many seconds.
+    pub peel_max_gap_secs: i64,
+    /// Peel chain: at least this many addresses in a row.
     pub peel_min_chain: usize,
     /// Pause: at least this many seconds between the last tainted receipt
     /// and the first tainted payment…
@@ -75,7 +74,7 @@ impl Default for PatternRules {
             fan_out_min: 3,
             round_share_pct: 60,
             consolidation_min: 3,
-            peel_max_pct: 25,
+            peel_max_gap_secs: 86_400,
             peel_min_chain: 3,
             pause_secs: 2 * 86_400,
             dispersion_min: 3,
@@ -146,18 +145,28 @@ pub fn tag_patterns<G: TransferGraph>(
         }
     };
     let category = |a: AddrId| r.node(a).and_then(|n| n.category.clone());
+    // Fan-outs and consolidations happen among the launderers' own
+    // addresses; payments into services are deposits, not fan-outs.
+    let walked = |a: AddrId| {
+        r.node(a)
+            .is_some_and(|n| matches!(n.role, Role::Walked | Role::Seed))
+    };
 
     for (&a, list) in &outs {
         // Round-amount fan-out.
         let round: Vec<&Out> = list
             .iter()
-            .filter(|o| is_round(o.amount, decimals(o.asset)))
+            .filter(|o| walked(o.dst) && is_round(o.amount, decimals(o.asset)))
             .collect();
         let receivers: FxHashSet<AddrId> = round.iter().map(|o| o.dst).collect();
         if receivers.len() >= rules.fan_out_min
-            && round.len() * 100 >= list.len() * rules.round_share_pct
+            && round.len() * 100
+                >= list.iter().filter(|o| walked(o.dst)).count() * rules.round_share_pct
         {
             tag(a, Pattern::RoundAmountFanOut);
+            for r in receivers {
+                tag(r, Pattern::RoundAmountFanOut);
+            }
         }
         // Deposits by category of the receiver.
         let mut denoms: FxHashMap<AddrId, usize> = FxHashMap::default();
@@ -195,24 +204,36 @@ pub fn tag_patterns<G: TransferGraph>(
     }
     // Consolidation.
     for (&a, list) in &ins {
+        if !walked(a) {
+            continue;
+        }
         let senders: FxHashSet<AddrId> = list.iter().map(|&(s, _)| s).collect();
         if senders.len() >= rules.consolidation_min {
             tag(a, Pattern::Consolidation);
+            for s in senders {
+                tag(s, Pattern::Consolidation);
+            }
         }
     }
-    // Peel chains: follow the larger payment from hop to hop.
+    // Peel chains: an address's last tainted payment hands the rest on to a
+    // fresh address (its only tainted receipt), which starts paying out
+    // within `peel_max_gap_secs` and does the same.
     let mut next: FxHashMap<AddrId, AddrId> = FxHashMap::default();
     for (&a, list) in &outs {
-        if let [x, y] = list.as_slice() {
-            if x.asset == y.asset {
-                let (small, big) = if x.amount <= y.amount { (x, y) } else { (y, x) };
-                if small.amount * Amount::from(100u8)
-                    <= big.amount * Amount::from(rules.peel_max_pct)
-                    && big.id != small.id
-                {
-                    next.insert(a, big.dst);
-                }
-            }
+        if list.len() < 2 {
+            continue;
+        }
+        let Some(last) = list.iter().max_by_key(|o| o.id) else {
+            continue;
+        };
+        let y = last.dst;
+        let only_receipt = ins.get(&y).is_some_and(|v| v.len() == 1);
+        let quick = outs
+            .get(&y)
+            .and_then(|v| v.iter().map(|o| o.ts).min())
+            .is_some_and(|t| t - last.ts <= rules.peel_max_gap_secs);
+        if walked(y) && only_receipt && quick {
+            next.insert(a, y);
         }
     }
     let mut peel = FxHashSet::default();
@@ -228,8 +249,7 @@ pub fn tag_patterns<G: TransferGraph>(
             chain.push(n);
             cur = n;
         }
-        // The last element received the final large payment; it is part of the chain.
-        if chain.len() > rules.peel_min_chain {
+        if chain.len() >= rules.peel_min_chain {
             peel.extend(chain);
         }
     }

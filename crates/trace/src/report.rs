@@ -69,7 +69,8 @@ pub struct EndpointOut {
     pub amount: String,
     pub first_arrival: String,
     pub last_arrival: String,
-    /// Whether (part of) it is still there at the end of the data.
+    /// Whether (part of) it is still there at the end of the data; always
+    /// false for mixers, bridges and DEXes (pooled or gone to another chain).
     pub held: bool,
     /// `min(amount, balance at the end of the data)`.
     pub held_amount: String,
@@ -290,7 +291,14 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
                 .category
                 .clone()
                 .unwrap_or(Category::Other("unknown".into()));
-            let held_amount = final_balance(g, addr, asset).min(amount);
+            // Funds in a mixer pool or gone over a bridge are beyond reach:
+            // only custodial endpoints (exchanges, sanctioned wallets…) hold.
+            let custodial = !matches!(category, Category::Mixer | Category::Bridge | Category::Dex);
+            let held_amount = if custodial {
+                final_balance(g, addr, asset).min(amount)
+            } else {
+                Amount::ZERO
+            };
             let held = held_amount > Amount::ZERO;
             (
                 amount,
