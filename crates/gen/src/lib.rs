@@ -88,19 +88,19 @@ impl Default for GenConfig {
 pub enum GenError {
     #[error("invalid configuration: {0}")]
     Config(String),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}")]
     Json {
         path: PathBuf,
         #[source]
         source: serde_json::Error,
     },
-    #[error("sink rejected a row: {0}")]
+    #[error("sink rejected a row")]
     Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
