@@ -52,10 +52,35 @@ pub fn as_bytes<T: Pod>(v: &[T]) -> &[u8] {
     unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) }
 }
 
+/// A section's bytes, borrowed or owned (typed, so no copy is needed).
+enum SectionData<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Box<dyn OwnedBytes>),
+}
+
+trait OwnedBytes {
+    fn bytes(&self) -> &[u8];
+}
+
+impl<T: Pod> OwnedBytes for Vec<T> {
+    fn bytes(&self) -> &[u8] {
+        as_bytes(self)
+    }
+}
+
+impl SectionData<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            SectionData::Borrowed(b) => b,
+            SectionData::Owned(v) => v.bytes(),
+        }
+    }
+}
+
 /// Collects sections and writes the file in one pass, then fsyncs it.
 #[derive(Default)]
 pub struct FileWriter<'a> {
-    sections: Vec<(u32, u32, std::borrow::Cow<'a, [u8]>)>,
+    sections: Vec<(u32, u32, SectionData<'a>)>,
 }
 
 impl<'a> FileWriter<'a> {
@@ -63,16 +88,15 @@ impl<'a> FileWriter<'a> {
         self.sections.push((
             id,
             std::mem::size_of::<T>() as u32,
-            std::borrow::Cow::Borrowed(as_bytes(data)),
+            SectionData::Borrowed(as_bytes(data)),
         ));
     }
 
     pub fn add_owned<T: Pod>(&mut self, id: u32, data: Vec<T>) {
-        let bytes = as_bytes(&data).to_vec();
         self.sections.push((
             id,
             std::mem::size_of::<T>() as u32,
-            std::borrow::Cow::Owned(bytes),
+            SectionData::Owned(Box::new(data)),
         ));
     }
 
@@ -91,6 +115,7 @@ impl<'a> FileWriter<'a> {
         head.extend_from_slice(&0u32.to_le_bytes());
         let mut offset = align8((HEADER + ENTRY * n) as u64);
         for (id, width, data) in &self.sections {
+            let data = data.bytes();
             head.extend_from_slice(&id.to_le_bytes());
             head.extend_from_slice(&width.to_le_bytes());
             head.extend_from_slice(&offset.to_le_bytes());
@@ -104,6 +129,7 @@ impl<'a> FileWriter<'a> {
         w.write_all(&head).map_err(io)?;
         pad(&mut w, head.len() as u64).map_err(io)?;
         for (_, _, data) in &self.sections {
+            let data = data.bytes();
             w.write_all(data).map_err(io)?;
             pad(&mut w, data.len() as u64).map_err(io)?;
         }

@@ -171,6 +171,9 @@ impl SegData {
     /// already seen (the earliest pushed wins) and rebuild the tx table in chain
     /// order. Returns the number of dropped duplicates.
     pub fn normalize(self) -> (SegData, u64) {
+        if self.is_normal() {
+            return (self, 0);
+        }
         let n = self.rows.len();
         let keys: Vec<u128> = self.rows.iter().map(|r| pack(self.key(r))).collect();
         let sorted = keys.windows(2).all(|w| w[0] <= w[1]);
@@ -235,6 +238,28 @@ impl SegData {
             last = Some((k, t.hash));
         }
         (out, dups)
+    }
+
+    /// Already in the form `normalize` produces (strictly ascending keys, so
+    /// no duplicates; tx numbers ascend in steps of 0 or 1 and cover the tx
+    /// table)? In-order ingest and merges of adjacent segments are, and then
+    /// skip the sort and the copies.
+    fn is_normal(&self) -> bool {
+        let Some(first) = self.rows.first() else {
+            return self.txs.is_empty();
+        };
+        if first.tx != 0 || self.rows.last().unwrap().tx as usize + 1 != self.txs.len() {
+            return false;
+        }
+        let mut prev = (pack(self.key(first)), first.tx);
+        for r in &self.rows[1..] {
+            let k = pack(self.key(r));
+            if k <= prev.0 || r.tx.wrapping_sub(prev.1) > 1 {
+                return false;
+            }
+            prev = (k, r.tx);
+        }
+        true
     }
 
     /// Write a normalized segment to `path`; returns the file size.
