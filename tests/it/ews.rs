@@ -1,1 +1,245 @@
-//! Integration tests: ews.
+//! Integration tests: ews, through the real `tripoint` binary.
+
+use crate::common::{run_ok, shared_data, tripoint};
+use std::path::Path;
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[test]
+fn ews_status_on_synthetic_data_without_shared() {
+    let out = run_ok(&["ews", "status", "--synthetic", "1", "--at", "2024-01-31"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("SYNTHETIC"), "{table}");
+    assert!(table.contains("li_ion_battery"), "{table}");
+    let out = run_ok(&[
+        "ews",
+        "status",
+        "--synthetic",
+        "1",
+        "--at",
+        "2024-01-31",
+        "--format",
+        "json",
+    ]);
+    let b = json(&out);
+    assert_eq!(b["synthetic"], true);
+    // 11 minerals (incl. batteries) x 3 partners
+    assert_eq!(b["cells"].as_array().unwrap().len(), 33);
+}
+
+#[test]
+fn ews_import_snapshot_then_status_and_backtest() {
+    let Some(shared) = shared_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ews.snap");
+    let out = run_ok(&[
+        "ews",
+        "import",
+        "--data",
+        shared.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported"));
+    assert!(db.is_file());
+
+    let out = run_ok(&[
+        "ews",
+        "status",
+        "--db",
+        db.to_str().unwrap(),
+        "--at",
+        "2022-12-31",
+        "--format",
+        "json",
+    ]);
+    let b = json(&out);
+    for c in b["cells"].as_array().unwrap() {
+        if c["mineral"] == "graphite" {
+            assert_eq!(c["structural_level"], "red", "{c}");
+        }
+    }
+
+    let events = shared.join("ews/events/export_restriction_events.csv");
+    let out = run_ok(&[
+        "ews",
+        "backtest",
+        "--db",
+        db.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let r = json(&out);
+    assert!(r["false_alarms_per_mineral_year"].is_f64());
+    let evs = r["events"].as_array().unwrap();
+    assert_eq!(evs.len(), 9);
+    for e in evs {
+        for field in [
+            "event_id",
+            "first_alert",
+            "lead_days_announced",
+            "lead_days_effective",
+            "signals",
+        ] {
+            assert!(e.get(field).is_some(), "{field} missing in {e}");
+        }
+    }
+    let e09 = evs.iter().find(|e| e["event_id"] == "E09").unwrap();
+    let first = e09["first_alert"].as_str().expect("E09 warned");
+    let days = |a: &str, b: &str| {
+        let p = |s: &str| tripoint_ews::chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        (p(a) - p(b)).num_days()
+    };
+    assert_eq!(e09["lead_days_announced"], days("2023-10-20", first));
+    assert_eq!(e09["lead_days_effective"], days("2023-12-01", first));
+
+    // The table form names every event.
+    let out = run_ok(&[
+        "ews",
+        "backtest",
+        "--db",
+        db.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+    ]);
+    let t = String::from_utf8_lossy(&out.stdout);
+    assert!(t.contains("E09") && t.contains("false alarms"), "{t}");
+}
+
+#[test]
+fn ews_bad_event_rows_fail_naming_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad_events.csv");
+    std::fs::write(
+        &f,
+        "event_id,date_announced,date_effective,actor,measure_type,commodities,hs_codes_indicative,target,description,provenance,source\n\
+         B1,2023-07-03,2023-08-01,China,export_licensing,gallium,,all,ok,,\n\
+         B2,03/07/2023,,China,export_licensing,graphite,,all,bad date,,\n",
+    )
+    .unwrap();
+    let out = tripoint()
+        .args(["ews", "backtest", "--synthetic", "1", "--events"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad_events.csv:3: date_announced:"), "{err}");
+
+    let cfg = dir.path().join("ews.toml");
+    std::fs::write(&cfg, "[market]\nz_amber = \"high\"\n").unwrap();
+    let out = tripoint()
+        .args(["ews", "status", "--synthetic", "1", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ews.toml") && err.contains("z_amber"), "{err}");
+}
+
+/// Copy the ews data folders, then rewrite every price and monthly row after `t`.
+fn perturbed_copy(src: &Path, dst: &Path, t: &str) {
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let to = dst.join(entry.file_name());
+        std::fs::create_dir_all(&to).unwrap();
+        for f in std::fs::read_dir(entry.path()).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+        }
+    }
+    let rewrite = |path: &Path, date_col: usize, num_cols: &[usize], k: f64| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut out = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let cells: Vec<&str> = line.split(',').collect();
+            if i > 0 && cells.len() > date_col && cells[date_col] > t {
+                let changed: Vec<String> = cells
+                    .iter()
+                    .enumerate()
+                    .map(|(j, c)| match (num_cols.contains(&j), c.parse::<f64>()) {
+                        (true, Ok(v)) => format!("{}", v * k * (1.0 + (i % 7) as f64)),
+                        _ => c.to_string(),
+                    })
+                    .collect();
+                out.push_str(&changed.join(","));
+            } else {
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+        std::fs::write(path, out).unwrap();
+    };
+    let prices = dst.join("prices_battery_metals_daily");
+    for f in std::fs::read_dir(&prices).unwrap() {
+        let p = f.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("_prices_")
+        {
+            rewrite(&p, 0, &[1], 1.3);
+        }
+    }
+    rewrite(
+        &dst.join("rare_earth_oxide_prices_cn/rare_earth_oxide_prices_cn.csv"),
+        0,
+        &[1, 2, 3, 10, 11, 12],
+        2.0,
+    );
+    // Monthly rows for months starting after t (period_dt is the month's first day).
+    let m = dst.join("china_exports_monthly_comtrade");
+    rewrite(&m.join("deep_dive_hs6_monthly.csv"), 0, &[3, 4], 4.0);
+}
+
+#[test]
+fn ews_no_look_ahead_through_the_binary_on_perturbed_files() {
+    let Some(shared) = shared_data() else { return };
+    let src = shared.join("ews");
+    let dir = tempfile::tempdir().unwrap();
+    let t = "2023-06-30";
+    perturbed_copy(&src, dir.path(), t);
+    let events = src.join("events/export_restriction_events.csv");
+    let run = |data: &Path, extra: &[&str]| {
+        let mut args = vec!["ews", "backtest", "--data", data.to_str().unwrap()];
+        args.extend_from_slice(&["--events", events.to_str().unwrap(), "--format", "json"]);
+        args.extend_from_slice(extra);
+        json(&run_ok(&args))
+    };
+    let a = run(&src, &["--until", t]);
+    let b = run(dir.path(), &["--until", t]);
+    assert_eq!(a["events"], b["events"], "back-test up to {t} changed");
+    assert_eq!(a["false_alarms_by_mineral"], b["false_alarms_by_mineral"]);
+    let status = |data: &Path, at: &str| {
+        json(&run_ok(&[
+            "ews",
+            "status",
+            "--data",
+            data.to_str().unwrap(),
+            "--at",
+            at,
+            "--format",
+            "json",
+        ]))
+    };
+    assert_eq!(status(&src, t)["cells"], status(dir.path(), t)["cells"]);
+    // Not vacuous: the perturbation changes what is known later.
+    let full_a = run(&src, &[]);
+    let full_b = run(dir.path(), &[]);
+    assert_ne!(
+        full_a["false_alarms_by_mineral"].to_string() + &full_a["events"].to_string(),
+        full_b["false_alarms_by_mineral"].to_string() + &full_b["events"].to_string(),
+        "perturbing data after {t} changed nothing at all"
+    );
+}

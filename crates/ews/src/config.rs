@@ -286,3 +286,15 @@ mod tests {
         assert!(Config::from_toml_str("[trade]\ncollapse_ratio = 3.0\n", "t").is_err());
     }
 }
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    /// `config/ews.toml` documents the defaults; keep the two identical.
+    #[test]
+    fn shipped_config_file_equals_the_defaults() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/ews.toml");
+        assert_eq!(Config::load(&p).unwrap(), Config::default());
+    }
+}
