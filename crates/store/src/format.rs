@@ -52,10 +52,40 @@ pub fn as_bytes<T: Pod>(v: &[T]) -> &[u8] {
     unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) }
 }
 
-/// A section's bytes, borrowed or owned (typed, so no copy is needed).
+/// A section's bytes: borrowed, owned (typed, so no copy is needed), or
+/// generated while writing (columns derived from rows are never materialised).
 enum SectionData<'a> {
     Borrowed(&'a [u8]),
     Owned(Box<dyn OwnedBytes>),
+    Streamed(Box<dyn Streamed + 'a>),
+}
+
+trait Streamed {
+    fn len_bytes(&self) -> usize;
+    fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()>;
+}
+
+struct IterSection<T, I> {
+    iter: I,
+    n: usize,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<T: Pod, I: Iterator<Item = T> + Clone> Streamed for IterSection<T, I> {
+    fn len_bytes(&self) -> usize {
+        self.n * std::mem::size_of::<T>()
+    }
+    fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        let mut buf: Vec<T> = Vec::with_capacity(16 * 1024);
+        for v in self.iter.clone() {
+            buf.push(v);
+            if buf.len() == buf.capacity() {
+                w.write_all(as_bytes(&buf))?;
+                buf.clear();
+            }
+        }
+        w.write_all(as_bytes(&buf))
+    }
 }
 
 trait OwnedBytes {
@@ -69,10 +99,19 @@ impl<T: Pod> OwnedBytes for Vec<T> {
 }
 
 impl SectionData<'_> {
-    fn bytes(&self) -> &[u8] {
+    fn len(&self) -> usize {
         match self {
-            SectionData::Borrowed(b) => b,
-            SectionData::Owned(v) => v.bytes(),
+            SectionData::Borrowed(b) => b.len(),
+            SectionData::Owned(v) => v.bytes().len(),
+            SectionData::Streamed(s) => s.len_bytes(),
+        }
+    }
+
+    fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        match self {
+            SectionData::Borrowed(b) => w.write_all(b),
+            SectionData::Owned(v) => w.write_all(v.bytes()),
+            SectionData::Streamed(s) => s.write_to(w),
         }
     }
 }
@@ -100,6 +139,24 @@ impl<'a> FileWriter<'a> {
         ));
     }
 
+    /// A section generated from an iterator of exactly `n` items while writing.
+    pub fn add_iter<T: Pod, I: Iterator<Item = T> + Clone + 'a>(
+        &mut self,
+        id: u32,
+        n: usize,
+        iter: I,
+    ) {
+        self.sections.push((
+            id,
+            std::mem::size_of::<T>() as u32,
+            SectionData::Streamed(Box::new(IterSection {
+                iter,
+                n,
+                _t: std::marker::PhantomData,
+            })),
+        ));
+    }
+
     /// Write to `path` (which must not be visible to readers yet) and fsync.
     /// Returns the file size.
     pub fn write(&self, path: &Path, kind: Kind) -> Result<u64, StoreError> {
@@ -115,7 +172,6 @@ impl<'a> FileWriter<'a> {
         head.extend_from_slice(&0u32.to_le_bytes());
         let mut offset = align8((HEADER + ENTRY * n) as u64);
         for (id, width, data) in &self.sections {
-            let data = data.bytes();
             head.extend_from_slice(&id.to_le_bytes());
             head.extend_from_slice(&width.to_le_bytes());
             head.extend_from_slice(&offset.to_le_bytes());
@@ -129,8 +185,7 @@ impl<'a> FileWriter<'a> {
         w.write_all(&head).map_err(io)?;
         pad(&mut w, head.len() as u64).map_err(io)?;
         for (_, _, data) in &self.sections {
-            let data = data.bytes();
-            w.write_all(data).map_err(io)?;
+            data.write_to(&mut w).map_err(io)?;
             pad(&mut w, data.len() as u64).map_err(io)?;
         }
         let file = w.into_inner().map_err(|e| io(e.into_error()))?;
@@ -297,14 +352,20 @@ impl<'a> UintCol<'a> {
 }
 
 /// Add `values` as the narrowest of u8/u16/u32 that holds the maximum.
-pub fn add_narrow(w: &mut FileWriter<'_>, id: u32, values: impl Iterator<Item = u32> + Clone) {
-    let max = values.clone().max().unwrap_or(0);
+pub fn add_narrow<'a>(
+    w: &mut FileWriter<'a>,
+    id: u32,
+    values: impl Iterator<Item = u32> + Clone + 'a,
+) {
+    let (n, max) = values
+        .clone()
+        .fold((0usize, 0u32), |(n, m), v| (n + 1, m.max(v)));
     if max <= u8::MAX as u32 {
-        w.add_owned(id, values.map(|v| v as u8).collect::<Vec<u8>>());
+        w.add_iter(id, n, values.map(|v| v as u8));
     } else if max <= u16::MAX as u32 {
-        w.add_owned(id, values.map(|v| v as u16).collect::<Vec<u16>>());
+        w.add_iter(id, n, values.map(|v| v as u16));
     } else {
-        w.add_owned(id, values.collect::<Vec<u32>>());
+        w.add_iter(id, n, values);
     }
 }
 

@@ -275,14 +275,10 @@ impl SegData {
             }
             tx_block.push(blocks.len() as u32 - 1);
         }
-        let tx_hash: Vec<[u8; 32]> = self.txs.iter().map(|t| t.hash).collect();
         let mut tx_by_hash: Vec<u32> = (0..self.txs.len() as u32).collect();
-        tx_by_hash.sort_unstable_by(|&a, &b| tx_hash[a as usize].cmp(&tx_hash[b as usize]));
+        tx_by_hash
+            .sort_unstable_by(|&a, &b| self.txs[a as usize].hash.cmp(&self.txs[b as usize].hash));
 
-        let src: Vec<u32> = self.rows.iter().map(|r| r.src).collect();
-        let dst: Vec<u32> = self.rows.iter().map(|r| r.dst).collect();
-        let txref: Vec<u32> = self.rows.iter().map(|r| r.tx).collect();
-        let amount: Vec<u64> = self.rows.iter().map(|r| r.amount).collect();
         let mut spend_row = Vec::new();
         let mut spend_tx = Vec::new();
         let mut spend_out = Vec::new();
@@ -294,10 +290,20 @@ impl SegData {
                 spend_out.push(op.index);
             }
         }
-        let lo = src.iter().chain(&dst).copied().min().unwrap_or(0);
-        let hi = src.iter().chain(&dst).copied().max().unwrap_or(0);
-        let (out_off, out_ids) = csr(&src, lo, hi);
-        let (in_off, in_ids) = csr(&dst, lo, hi);
+        let lo = self
+            .rows
+            .iter()
+            .map(|r| r.src.min(r.dst))
+            .min()
+            .unwrap_or(0);
+        let hi = self
+            .rows
+            .iter()
+            .map(|r| r.src.max(r.dst))
+            .max()
+            .unwrap_or(0);
+        let (out_off, out_ids) = csr(self.rows.iter().map(|r| r.src), n, lo, hi);
+        let (in_off, in_ids) = csr(self.rows.iter().map(|r| r.dst), n, lo, hi);
         let meta = [
             n as u64,
             self.txs.len() as u64,
@@ -310,20 +316,20 @@ impl SegData {
         w.add(S_META, &meta[..]);
         w.add(S_BLOCK, &blocks[..]);
         w.add(S_BLOCK_TS, &block_ts[..]);
-        w.add(S_TX_HASH, &tx_hash[..]);
+        w.add_iter(S_TX_HASH, self.txs.len(), self.txs.iter().map(|t| t.hash));
         w.add(S_TX_BLOCK, &tx_block[..]);
         add_narrow(&mut w, S_TX_INDEX, self.txs.iter().map(|t| t.tx_index));
         w.add(S_TX_BY_HASH, &tx_by_hash[..]);
-        w.add(S_SRC, &src[..]);
-        w.add(S_DST, &dst[..]);
-        w.add(S_TXREF, &txref[..]);
+        w.add_iter(S_SRC, n, self.rows.iter().map(|r| r.src));
+        w.add_iter(S_DST, n, self.rows.iter().map(|r| r.dst));
+        w.add_iter(S_TXREF, n, self.rows.iter().map(|r| r.tx));
         add_narrow(&mut w, S_ASSET, self.rows.iter().map(|r| r.asset));
         add_narrow(
             &mut w,
             S_SUB,
             self.rows.iter().map(|r| r.sub.rotate_left(1)),
         );
-        w.add(S_AMOUNT, &amount[..]);
+        w.add_iter(S_AMOUNT, n, self.rows.iter().map(|r| r.amount));
         // Overflowed amounts are stored in 16 bytes when all of them fit u128.
         if self.big.iter().all(|b| b[16..] == [0u8; 16]) {
             let narrow: Vec<[u8; 16]> = self
@@ -348,21 +354,21 @@ impl SegData {
 
 /// Compressed sparse rows over addresses `lo..=hi`: rows of each address in
 /// ascending (= chain) order, by a counting sort.
-fn csr(ids: &[u32], lo: u32, hi: u32) -> (Vec<u32>, Vec<u32>) {
-    if ids.is_empty() {
+fn csr(ids: impl Iterator<Item = u32> + Clone, n: usize, lo: u32, hi: u32) -> (Vec<u32>, Vec<u32>) {
+    if n == 0 {
         return (vec![0], Vec::new());
     }
     let span = (hi - lo) as usize + 1;
     let mut off = vec![0u32; span + 1];
-    for &a in ids {
+    for a in ids.clone() {
         off[(a - lo) as usize + 1] += 1;
     }
     for i in 0..span {
         off[i + 1] += off[i];
     }
     let mut fill = off.clone();
-    let mut out = vec![0u32; ids.len()];
-    for (row, &a) in ids.iter().enumerate() {
+    let mut out = vec![0u32; n];
+    for (row, a) in ids.enumerate() {
         let slot = &mut fill[(a - lo) as usize];
         out[*slot as usize] = row as u32;
         *slot += 1;
