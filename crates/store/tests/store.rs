@@ -571,3 +571,49 @@ fn unknown_format_versions_are_refused_with_the_file_named() {
     std::fs::write(&mpath, text).unwrap();
     assert_eq!(Store::open(dir.path()).unwrap().transfer_count(), 1);
 }
+
+#[test]
+fn shrinking_checkpoints_stay_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let mut app = store.appender().unwrap();
+    let mut all = Vec::new();
+    let mut block = 0u64;
+    let mut next_addr = 0u32;
+    // 40 checkpoints of 60, 59, 58… records, each on new addresses: the
+    // binary-counter rule never fires, the caps must.
+    for k in 0..40u64 {
+        for _ in 0..(60 - k) {
+            let r = rec(
+                block,
+                0,
+                Position::NativeValue,
+                next_addr,
+                next_addr + 1,
+                0,
+                Amount::from(block),
+            );
+            next_addr += 2;
+            block += 1;
+            app.transfer(r.clone()).unwrap();
+            all.push(r);
+        }
+        app.checkpoint(&cursor(k)).unwrap();
+    }
+    drop(app);
+    let s = Store::open(dir.path()).unwrap();
+    assert!(s.stats().segments <= 12, "{} segments", s.stats().segments);
+    let dicts = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_str()
+                .unwrap()
+                .starts_with("dict-")
+        })
+        .count();
+    assert!(dicts <= 8, "{dicts} dictionary chunks");
+    check_graph(&s, &all);
+}
