@@ -78,9 +78,11 @@ impl<S: TransferSink> ScenarioSink for RecordSink<'_, S> {
     }
 
     fn token_transfer(&mut self, t: &TokenTransferRow) -> Result<(), GenError> {
-        let (hash, block, timestamp, tx_index) = self
-            .last_tx
-            .expect("generator emits a transaction before its logs");
+        let Some((hash, block, timestamp, tx_index)) = self.last_tx else {
+            return Err(sink_err(std::io::Error::other(
+                "a token transfer arrived before any transaction",
+            )));
+        };
         debug_assert_eq!(hash.0, t.transaction_hash);
         self.sink
             .transfer(TransferRecord {
