@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::content::{crypto_wallet, crypto_wallet_pattern};
+use crate::content::{crypto_wallet, crypto_wallet_pattern, normalize_wallet_value};
 use crate::ids::derived_id;
 use crate::tlp::Tlp;
 use crate::{StixError, Timestamp};
@@ -171,8 +171,17 @@ pub fn ofac_dprk_crypto(bytes: &[u8]) -> Result<Vec<Value>, StixError> {
         "sectors": ["government"],
         "object_marking_refs": [clear]
     }));
-    let mut entities: BTreeMap<String, (OfacEntry, BTreeSet<String>)> = BTreeMap::new();
-    let mut links = Vec::new();
+    // One wallet/indicator per address even if the list names it in several
+    // records (e.g. once for ETH, once for USDT): records are merged first,
+    // so an id never stands for two different objects.
+    struct Listed<'a> {
+        chain: &'static str,
+        address: &'a str,
+        currencies: Vec<&'a str>,
+        entries: Vec<&'a OfacEntry>,
+    }
+    let mut listed: Vec<Listed> = Vec::new();
+    let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (i, rec) in file.addresses.iter().enumerate() {
         if rec.case_status.starts_with("LOWERCASED-BY-SOURCE") {
             continue;
@@ -193,24 +202,53 @@ pub fn ofac_dprk_crypto(bytes: &[u8]) -> Result<Vec<Value>, StixError> {
                 message: "is empty".into(),
             });
         }
-        // The source repeats some SDN entries within one record: one link per uid.
-        let mut seen = BTreeSet::new();
-        let sdn_entries: Vec<&OfacEntry> = rec
-            .sdn_entries
-            .iter()
-            .filter(|e| seen.insert((e.uid.clone(), e.program.clone())))
-            .collect();
-        let wallet = crypto_wallet(chain, &rec.address);
+        let key = (
+            chain.to_string(),
+            normalize_wallet_value(chain, &rec.address),
+        );
+        let at = *index.entry(key).or_insert_with(|| {
+            listed.push(Listed {
+                chain,
+                address: &rec.address,
+                currencies: Vec::new(),
+                entries: Vec::new(),
+            });
+            listed.len() - 1
+        });
+        let l = &mut listed[at];
+        if !l.currencies.contains(&rec.currency.as_str()) {
+            l.currencies.push(&rec.currency);
+        }
+        // The source repeats some SDN entries within one record.
+        for e in &rec.sdn_entries {
+            if !l
+                .entries
+                .iter()
+                .any(|x| x.uid == e.uid && x.program == e.program)
+            {
+                l.entries.push(e);
+            }
+        }
+    }
+
+    let mut entities: BTreeMap<String, (OfacEntry, BTreeSet<String>)> = BTreeMap::new();
+    let mut links = Vec::new();
+    for l in &listed {
+        let chain = l.chain;
+        let currencies = l.currencies.join("/");
+        let wallet = crypto_wallet(chain, l.address);
         let value = wallet["value"].as_str().unwrap_or_default().to_string();
         let wallet_id = wallet["id"].as_str().unwrap_or_default().to_string();
         let key = format!("ofac/{chain}/{value}");
         let indicator_id = derived_id("indicator", &key);
-        let names: Vec<String> = sdn_entries
+        let names: Vec<String> = l
+            .entries
             .iter()
             .map(|e| format!("{} ({})", e.entity, e.program))
             .collect();
         let mut ref_uids = BTreeSet::new();
-        let refs: Vec<Value> = sdn_entries
+        let refs: Vec<Value> = l
+            .entries
             .iter()
             .filter(|e| ref_uids.insert(e.uid.clone()))
             .map(|e| {
@@ -229,18 +267,18 @@ pub fn ofac_dprk_crypto(bytes: &[u8]) -> Result<Vec<Value>, StixError> {
             "created_by_ref": source,
             "created": ts,
             "modified": ts,
-            "name": format!("OFAC SDN {} address {}", rec.currency, value),
-            "description": format!("{} address on {} listed on the OFAC SDN list for: {}.", rec.currency, chain, names.join("; ")),
+            "name": format!("OFAC SDN {currencies} address {value}"),
+            "description": format!("{currencies} address on {chain} listed on the OFAC SDN list for: {}.", names.join("; ")),
             "indicator_types": ["attribution"],
-            "pattern": crypto_wallet_pattern(chain, &rec.address),
+            "pattern": crypto_wallet_pattern(chain, l.address),
             "pattern_type": "stix",
             "pattern_version": "2.1",
             "valid_from": ts,
             "external_references": refs,
             "object_marking_refs": [clear],
-            "x_ofac_currency": rec.currency
+            "x_ofac_currency": currencies
         }));
-        for e in &sdn_entries {
+        for e in &l.entries {
             let entry = entities
                 .entry(e.uid.clone())
                 .or_insert_with(|| ((*e).clone(), BTreeSet::new()));
@@ -729,6 +767,27 @@ mod tests {
         for o in &objs {
             crate::validate(o).unwrap_or_else(|e| panic!("{o}: {e:?}"));
         }
+    }
+
+    #[test]
+    fn ofac_address_listed_twice_is_one_wallet_and_one_indicator() {
+        let mut usdt = rec("0xabc0000000000000000000000000000000000001", "USDT");
+        usdt["sdn_entries"][0]["uid"] = json!("9");
+        let objs = ofac_dprk_crypto(&ofac_file(json!([
+            rec("0xAbC0000000000000000000000000000000000001", "ETH"),
+            usdt
+        ])))
+        .unwrap();
+        let count = |t: &str| objs.iter().filter(|o| o["type"] == t).count();
+        assert_eq!(count("cryptocurrency-wallet"), 1);
+        assert_eq!(count("indicator"), 1);
+        assert_eq!(count("identity"), 4); // tripoint, OFAC, uid 1, uid 9
+        assert_eq!(count("relationship"), 4);
+        let ind = objs.iter().find(|o| o["type"] == "indicator").unwrap();
+        assert_eq!(ind["x_ofac_currency"], "ETH/USDT");
+        assert_eq!(ind["external_references"].as_array().unwrap().len(), 2);
+        let ids: BTreeSet<&str> = objs.iter().map(|o| o["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), objs.len());
     }
 
     #[test]
