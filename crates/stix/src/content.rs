@@ -110,8 +110,9 @@ pub fn crypto_wallet_extension_definition() -> Value {
         "created": CONTENT_EPOCH,
         "modified": CONTENT_EPOCH,
         "name": "cryptocurrency-wallet",
-        "description": "A cryptocurrency address as a Cyber-observable Object. Properties: value (string, required: the address as used on chain; EVM hex addresses lower-cased, base58/bech32 kept as written) and chain (string, optional: ethereum, bitcoin, tron, ...). The id is a UUIDv5 in the STIX SCO namespace over the canonical JSON of {\"value\": ...}, so the same address always has the same id.",
-        "schema": "https://github.com/tripoint/tripoint/blob/main/docs/stix.md#the-cryptocurrency-wallet-extension",
+        "description": "A cryptocurrency address (wallet) as a Cyber-observable Object, as OpenCTI's Cryptocurrency-Wallet observable.",
+        // Plain text is allowed for `schema` (STIX 2.1 §7.3); tripoint publishes no URL for it.
+        "schema": "New SCO type cryptocurrency-wallet. Properties: value (string, required): the address as used on chain; addresses of EVM chains are lower-case hex, base58 and bech32 addresses keep their case. chain (string, optional): the chain, e.g. ethereum, bitcoin, tron. ID contributing property: value (UUIDv5 in the STIX SCO namespace over the canonical JSON of {\"value\": ...}). Pattern example: [cryptocurrency-wallet:value = '0x098b716b8aaf21512996dc57eb0615e2383e2f96'].",
         "version": "1.0.0",
         "extension_types": ["new-sco"]
     })
