@@ -262,6 +262,31 @@ impl SegData {
         true
     }
 
+    /// Tx numbers in ascending hash order. Sorts on the first 8 bytes as an
+    /// integer (hashes are uniform, so ties are rare) and only compares whole
+    /// hashes within ties: far cheaper than 32-byte comparisons throughout.
+    fn hash_order(&self) -> Vec<u32> {
+        let prefix = |t: usize| u64::from_be_bytes(self.txs[t].hash[..8].try_into().unwrap());
+        let mut keyed: Vec<(u64, u32)> =
+            (0..self.txs.len()).map(|t| (prefix(t), t as u32)).collect();
+        keyed.sort_unstable();
+        let mut order: Vec<u32> = keyed.iter().map(|&(_, t)| t).collect();
+        let mut i = 0;
+        while i < keyed.len() {
+            let mut j = i + 1;
+            while j < keyed.len() && keyed[j].0 == keyed[i].0 {
+                j += 1;
+            }
+            if j - i > 1 {
+                order[i..j].sort_unstable_by(|&a, &b| {
+                    self.txs[a as usize].hash.cmp(&self.txs[b as usize].hash)
+                });
+            }
+            i = j;
+        }
+        order
+    }
+
     /// Write a normalized segment to `path`; returns the file size.
     pub fn write(&self, path: &Path) -> Result<u64, StoreError> {
         let n = self.rows.len();
@@ -275,9 +300,7 @@ impl SegData {
             }
             tx_block.push(blocks.len() as u32 - 1);
         }
-        let mut tx_by_hash: Vec<u32> = (0..self.txs.len() as u32).collect();
-        tx_by_hash
-            .sort_unstable_by(|&a, &b| self.txs[a as usize].hash.cmp(&self.txs[b as usize].hash));
+        let tx_by_hash = self.hash_order();
 
         let mut spend_row = Vec::new();
         let mut spend_tx = Vec::new();
