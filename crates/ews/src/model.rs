@@ -271,7 +271,24 @@ pub struct TradeFlow {
     pub importer: Iso3,
     pub hs6: u32,
     pub value_kusd: f64,
+    /// NaN where BACI has no quantity (stored as `null` in a snapshot).
+    #[serde(with = "nan_as_null")]
     pub tonnes: f64,
+}
+
+/// JSON has no NaN: write it as `null` and read `null` back as NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_nan() {
+            s.serialize_none()
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 /// Product key of China's monthly export series.

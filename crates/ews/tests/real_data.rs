@@ -255,6 +255,30 @@ fn flate2_write(p: &std::path::Path) -> impl std::io::Write {
 }
 
 #[test]
+fn real_data_snapshot_round_trips() {
+    let Some(dir) = shared() else { return };
+    let ds = Dataset::load_dir(&dir).unwrap();
+    // BACI rows without a quantity (NaN) must survive the JSON snapshot.
+    assert!(ds.trade.iter().any(|f| f.tonnes.is_nan()));
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("real.snap");
+    save_snapshot(&ds, &p).unwrap();
+    let back = load_snapshot(&p).unwrap();
+    assert_eq!(back.trade.len(), ds.trade.len());
+    let same = ds.trade.iter().zip(&back.trade).all(|(a, b)| {
+        a.value_kusd == b.value_kusd
+            && (a.tonnes == b.tonnes || (a.tonnes.is_nan() && b.tonnes.is_nan()))
+    });
+    assert!(same);
+    let cfg = Config::default();
+    let at = day("2023-12-31");
+    assert!(
+        serde_json::to_value(board(&ds, &cfg, at, &[]).cells).unwrap()
+            == serde_json::to_value(board(&back, &cfg, at, &[]).cells).unwrap()
+    );
+}
+
+#[test]
 fn bad_rows_are_reported_by_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let ev = dir.path().join("events");
