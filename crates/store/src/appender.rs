@@ -70,17 +70,112 @@ impl Hasher for FxHasher {
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// Ethereum address as a map key hashed as three words (the derived hash of
-/// `Address` goes byte-slice by byte-slice through the enum).
-#[derive(PartialEq, Eq, Clone, Copy)]
-struct EthKey([u8; 20]);
+/// Ethereum address -> id cache: open addressing with the key stored inline,
+/// so a lookup costs one cache miss (a general hash map costs two: control
+/// bytes, then the bucket). Ingest does two lookups per record.
+struct EthTable {
+    slots: Vec<EthSlot>,
+    len: usize,
+    shift: u32,
+}
 
-impl std::hash::Hash for EthKey {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        let b = &self.0;
-        h.write_u64(u64::from_le_bytes(b[0..8].try_into().unwrap()));
-        h.write_u64(u64::from_le_bytes(b[8..16].try_into().unwrap()));
-        h.write_u32(u32::from_le_bytes(b[16..20].try_into().unwrap()));
+#[derive(Clone, Copy)]
+struct EthSlot {
+    a: u64,
+    b: u64,
+    c: u32,
+    /// `EMPTY` for a free slot (ids never reach it: see `TooManyAddresses`).
+    id: u32,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl EthTable {
+    fn new() -> EthTable {
+        EthTable::with_bits(16)
+    }
+
+    fn with_bits(bits: u32) -> EthTable {
+        EthTable {
+            slots: vec![
+                EthSlot {
+                    a: 0,
+                    b: 0,
+                    c: 0,
+                    id: EMPTY
+                };
+                1 << bits
+            ],
+            len: 0,
+            shift: 64 - bits,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn split(k: &[u8; 20]) -> (u64, u64, u32) {
+        (
+            u64::from_le_bytes(k[0..8].try_into().unwrap()),
+            u64::from_le_bytes(k[8..16].try_into().unwrap()),
+            u32::from_le_bytes(k[16..20].try_into().unwrap()),
+        )
+    }
+
+    #[inline]
+    fn slot_of(&self, (a, b, c): (u64, u64, u32)) -> usize {
+        let h = (a ^ b.rotate_left(23) ^ (c as u64).rotate_left(47))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h >> self.shift) as usize
+    }
+
+    #[inline]
+    fn get(&self, k: &[u8; 20]) -> Option<AddrId> {
+        let key = Self::split(k);
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot_of(key);
+        loop {
+            let s = &self.slots[i];
+            if s.id == EMPTY {
+                return None;
+            }
+            if (s.a, s.b, s.c) == key {
+                return Some(s.id);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Insert a key known to be absent.
+    fn insert(&mut self, k: &[u8; 20], id: AddrId) {
+        if (self.len + 1) * 10 > self.slots.len() * 7 {
+            let mut bigger = EthTable::with_bits(64 - self.shift + 1);
+            for s in self.slots.iter().filter(|s| s.id != EMPTY) {
+                bigger.put((s.a, s.b, s.c), s.id);
+            }
+            *self = EthTable {
+                len: self.len,
+                ..bigger
+            };
+        }
+        self.put(Self::split(k), id);
+        self.len += 1;
+    }
+
+    fn put(&mut self, key: (u64, u64, u32), id: AddrId) {
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot_of(key);
+        while self.slots[i].id != EMPTY {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = EthSlot {
+            a: key.0,
+            b: key.1,
+            c: key.2,
+            id,
+        };
     }
 }
 
@@ -93,7 +188,7 @@ pub struct Appender {
     /// Snapshot of the last published state.
     store: Store,
     manifest: Manifest,
-    eth_cache: FxMap<EthKey, AddrId>,
+    eth_cache: EthTable,
     /// True while the caches hold every stored address (the appender started
     /// on an empty store and never dropped them): a miss is then a new address
     /// without probing the dictionary.
@@ -137,7 +232,7 @@ impl Appender {
             next_addr,
             store,
             manifest,
-            eth_cache: FxMap::default(),
+            eth_cache: EthTable::new(),
             cache_complete: next_addr == 0,
             addr_cache: FxMap::default(),
             new_keys: DictKeys::new(),
@@ -151,10 +246,10 @@ impl Appender {
 
     fn addr_id(&mut self, addr: &Address) -> Result<AddrId, StoreError> {
         let cached = match addr {
-            Address::Eth(b) => self.eth_cache.get(&EthKey(*b)),
-            other => self.addr_cache.get(other),
+            Address::Eth(b) => self.eth_cache.get(b),
+            other => self.addr_cache.get(other).copied(),
         };
-        if let Some(&id) = cached {
+        if let Some(id) = cached {
             return Ok(id);
         }
         let stored = if self.cache_complete {
@@ -174,9 +269,11 @@ impl Appender {
             }
         };
         match addr {
-            Address::Eth(b) => self.eth_cache.insert(EthKey(*b), id),
-            other => self.addr_cache.insert(other.clone(), id),
-        };
+            Address::Eth(b) => self.eth_cache.insert(b, id),
+            other => {
+                self.addr_cache.insert(other.clone(), id);
+            }
+        }
         Ok(id)
     }
 
@@ -393,7 +490,7 @@ impl Appender {
         self.tokens_dirty = false;
         if self.addr_cache.len() + self.eth_cache.len() > MAX_CACHED_ADDRESSES {
             self.addr_cache = FxMap::default();
-            self.eth_cache = FxMap::default();
+            self.eth_cache = EthTable::new();
             self.cache_complete = false;
         }
         self.summary.appended += appended;
@@ -529,7 +626,28 @@ fn plan_merges(sizes: &[u64], tail_fresh: bool, cap: usize, max: u64) -> Vec<(us
 
 #[cfg(test)]
 mod tests {
-    use super::plan_merges;
+    use super::{plan_merges, EthTable};
+
+    #[test]
+    fn eth_table_finds_every_key_across_growth() {
+        let mut t = EthTable::new();
+        let key = |i: u32| {
+            let mut k = [0u8; 20];
+            // Keys differing only in their last bytes and only in their first.
+            k[16..20].copy_from_slice(&i.to_le_bytes());
+            k[0] = (i % 7) as u8;
+            k
+        };
+        for i in 0..200_000u32 {
+            assert_eq!(t.get(&key(i)), None);
+            t.insert(&key(i), i);
+        }
+        assert_eq!(t.len(), 200_000);
+        for i in (0..200_000u32).step_by(7) {
+            assert_eq!(t.get(&key(i)), Some(i));
+        }
+        assert_eq!(t.get(&key(200_001)), None);
+    }
 
     #[test]
     fn merge_plan_is_logarithmic_and_capped() {
