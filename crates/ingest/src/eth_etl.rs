@@ -73,8 +73,13 @@ pub fn import_ethereum_etl<S: TransferSink>(
     if let Some(t) = &files.tokens {
         total.add(&import_tokens(t, sink, opts)?);
     }
-    let need_join = files.token_transfers.is_some();
-    let (s, join) = import_transactions(&files.transactions, sink, opts, need_join)?;
+    // Only transactions that token transfers refer to go into the join map:
+    // a first pass over the (much smaller) token file names them.
+    let wanted = match &files.token_transfers {
+        Some(tt) => Some(referenced_txs(tt)?),
+        None => None,
+    };
+    let (s, join) = import_transactions(&files.transactions, sink, opts, wanted.as_ref())?;
     total.add(&s);
     if let Some(tt) = &files.token_transfers {
         total.add(&import_token_transfers(tt, &join, sink, opts)?);
@@ -276,14 +281,35 @@ pub(crate) fn token_record(
 #[derive(Default)]
 struct JoinIndex {
     txs: FoldMap<TxMeta>,
-    block_time: HashMap<u64, i64>,
+    block_time: FoldMap<i64>,
+}
+
+/// Folded hashes of the transactions a token-transfers file refers to.
+/// Unparsable rows are left to the main pass, which reports them.
+fn referenced_txs(path: &std::path::Path) -> Result<FoldMap<()>, IngestError> {
+    let mut csv = CsvFile::open(path, None)?;
+    let c = csv.col("transaction_hash")?;
+    let mut set = FoldMap::default();
+    let mut rec = ByteRecord::new();
+    loop {
+        match csv.next(&mut rec)? {
+            CsvRow::End => break,
+            CsvRow::Malformed(..) => {}
+            CsvRow::Row(_) => {
+                if let Ok(h) = tx_hash(&rec[c]) {
+                    set.insert(fold(&h), ());
+                }
+            }
+        }
+    }
+    Ok(set)
 }
 
 fn import_transactions<S: TransferSink>(
     path: &std::path::Path,
     sink: &mut S,
     opts: &ImportOptions,
-    need_join: bool,
+    wanted: Option<&FoldMap<()>>,
 ) -> Result<(ImportSummary, JoinIndex), IngestError> {
     let mut csv = CsvFile::open(path, opts.bytes_read.clone())?;
     let c = TxCols {
@@ -301,6 +327,7 @@ fn import_transactions<S: TransferSink>(
     let mut b = Batcher::new(sink, canonical_source(path)?, csv.name.clone(), opts);
     let resume_at = b.resume_at();
     let mut rec = ByteRecord::new();
+    let mut last_block = None;
     loop {
         let line = match csv.next(&mut rec)? {
             CsvRow::End => break,
@@ -315,17 +342,22 @@ fn import_transactions<S: TransferSink>(
             CsvRow::Row(line) => line,
         };
         let key = parse_tx_key(&rec, &c);
-        if need_join {
-            if let Ok(k) = &key {
+        if let (Some(wanted), Ok(k)) = (wanted, &key) {
+            let f = fold(&k.hash);
+            if wanted.contains_key(&f) {
                 join.txs.insert(
-                    fold(&k.hash),
+                    f,
                     TxMeta {
                         block: k.block,
                         tx_index: k.tx_index,
                         succeeded: k.succeeded,
                     },
                 );
+            }
+            // Exports are block-ordered: one map update per block.
+            if last_block != Some(k.block) {
                 join.block_time.insert(k.block, k.timestamp);
+                last_block = Some(k.block);
             }
         }
         if b.consumed < resume_at {

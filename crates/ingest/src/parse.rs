@@ -305,6 +305,29 @@ mod tests {
         assert!(amount(too_big.as_bytes()).unwrap_err().contains("256 bits"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_u256_round_trips_through_decimal_and_hex(hi: u128, lo: u128) {
+            let v = (Amount::from(hi) << 128u32) | Amount::from(lo);
+            proptest::prop_assert_eq!(amount(v.to_string().as_bytes()).unwrap(), v);
+            proptest::prop_assert_eq!(amount(format!("0x{v:x}").as_bytes()).unwrap(), v);
+        }
+
+        #[test]
+        fn any_u64_round_trips(v: u64) {
+            proptest::prop_assert_eq!(uint(v.to_string().as_bytes()).unwrap(), v);
+            proptest::prop_assert_eq!(uint(format!("0x{v:x}").as_bytes()).unwrap(), v);
+        }
+
+        #[test]
+        fn addresses_round_trip_in_any_case_and_prefix(b: [u8; 20], upper: bool, dune: bool) {
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            let hex = if upper { hex.to_uppercase() } else { hex };
+            let text = format!("{}{hex}", if dune { "\\x" } else { "0x" });
+            proptest::prop_assert_eq!(eth_address(text.as_bytes()).unwrap(), b);
+        }
+    }
+
     #[test]
     fn integers_and_hex() {
         assert_eq!(uint(b"12345").unwrap(), 12345);

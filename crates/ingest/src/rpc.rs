@@ -311,7 +311,8 @@ fn read_range<S: TransferSink>(
                 .ok_or("topics is not an array")?;
             let data = get_str(l, "data")?;
             // ERC-721 Transfer shares the topic but indexes the token id (4 topics, no data): not fungible value.
-            if topics.len() != 3 {
+            // A non-conforming token may emit the topic with other data: not an amount we can trust.
+            if topics.len() != 3 || data.trim_start_matches("0x").len() != 64 {
                 return Ok(None);
             }
             let topic_addr = |t: &Value| -> Result<[u8; 20], String> {
