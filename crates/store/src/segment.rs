@@ -28,10 +28,12 @@ const S_BIG: u32 = 16; // [u8; 32] little-endian U256 per overflowed amount
 const S_SPEND_ROW: u32 = 20; // u32 per Bitcoin input row, ascending
 const S_SPEND_TX: u32 = 21; // [u8; 32]
 const S_SPEND_OUT: u32 = 22; // u32
-const S_OUT_OFF: u32 = 30; // u32 per address in addr_lo..=addr_hi, + 1
+const S_OUT_OFF: u32 = 30; // u32 per address in addr_lo..=addr_hi (dense) or per S_OUT_KEYS entry (sparse), + 1
 const S_OUT_IDS: u32 = 31; // u32 per row: rows grouped by src, ascending
 const S_IN_OFF: u32 = 32;
 const S_IN_IDS: u32 = 33;
+const S_OUT_KEYS: u32 = 34; // u32: sorted distinct src ids when sparse; empty when dense
+const S_IN_KEYS: u32 = 35;
 
 // Amount code (u64):
 //   bit 63 = 0                 -> the value itself (< 2^63)
@@ -325,8 +327,8 @@ impl SegData {
             .map(|r| r.src.max(r.dst))
             .max()
             .unwrap_or(0);
-        let (out_off, out_ids) = csr(self.rows.iter().map(|r| r.src), n, lo, hi);
-        let (in_off, in_ids) = csr(self.rows.iter().map(|r| r.dst), n, lo, hi);
+        let (out_keys, out_off, out_ids) = csr(self.rows.iter().map(|r| r.src), n, lo, hi);
+        let (in_keys, in_off, in_ids) = csr(self.rows.iter().map(|r| r.dst), n, lo, hi);
         let meta = [
             n as u64,
             self.txs.len() as u64,
@@ -371,17 +373,54 @@ impl SegData {
         w.add(S_OUT_IDS, &out_ids[..]);
         w.add(S_IN_OFF, &in_off[..]);
         w.add(S_IN_IDS, &in_ids[..]);
+        w.add(S_OUT_KEYS, &out_keys[..]);
+        w.add(S_IN_KEYS, &in_keys[..]);
         w.write(path, KIND_SEGMENT)
     }
 }
 
-/// Compressed sparse rows over addresses `lo..=hi`: rows of each address in
-/// ascending (= chain) order, by a counting sort.
-fn csr(ids: impl Iterator<Item = u32> + Clone, n: usize, lo: u32, hi: u32) -> (Vec<u32>, Vec<u32>) {
+/// Compressed sparse rows: rows of each address in ascending (= chain)
+/// order, by a counting sort. Offsets are dense over `lo..=hi` (keys empty)
+/// unless fewer than half the ids in that span occur; then they are kept per
+/// occurring id, listed in `keys` (found by binary search). A small segment
+/// written late in a big store touches ids spread over the whole dictionary,
+/// and dense offsets would cost 8 bytes per address of the store.
+fn csr(
+    ids: impl Iterator<Item = u32> + Clone,
+    n: usize,
+    lo: u32,
+    hi: u32,
+) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
     if n == 0 {
-        return (vec![0], Vec::new());
+        return (Vec::new(), vec![0], Vec::new());
     }
     let span = (hi - lo) as usize + 1;
+    if n * 2 < span {
+        // At most n distinct ids: sort (id, row) pairs instead of a span-sized array.
+        let mut pairs: Vec<(u32, u32)> = ids.enumerate().map(|(r, a)| (a, r as u32)).collect();
+        pairs.sort_unstable();
+        let mut keys = Vec::new();
+        let mut off = Vec::new();
+        for (i, &(a, _)) in pairs.iter().enumerate() {
+            if keys.last() != Some(&a) {
+                keys.push(a);
+                off.push(i as u32);
+            }
+        }
+        off.push(n as u32);
+        let rows = pairs.into_iter().map(|(_, r)| r).collect();
+        return (keys, off, rows);
+    }
+    let (off, rows) = csr_dense(ids, n, lo, span);
+    (Vec::new(), off, rows)
+}
+
+fn csr_dense(
+    ids: impl Iterator<Item = u32> + Clone,
+    n: usize,
+    lo: u32,
+    span: usize,
+) -> (Vec<u32>, Vec<u32>) {
     let mut off = vec![0u32; span + 1];
     for a in ids.clone() {
         off[(a - lo) as usize + 1] += 1;
@@ -419,6 +458,8 @@ struct Cols {
     spend_row: &'static [u32],
     spend_tx: &'static [[u8; 32]],
     spend_out: &'static [u32],
+    out_keys: &'static [u32],
+    in_keys: &'static [u32],
     out_off: &'static [u32],
     out_ids: &'static [u32],
     in_off: &'static [u32],
@@ -497,6 +538,8 @@ impl Segment {
             spend_row: v.slice(S_SPEND_ROW)?,
             spend_tx: v.slice(S_SPEND_TX)?,
             spend_out: v.slice(S_SPEND_OUT)?,
+            out_keys: v.slice(S_OUT_KEYS)?,
+            in_keys: v.slice(S_IN_KEYS)?,
             out_off: v.slice(S_OUT_OFF)?,
             out_ids: v.slice(S_OUT_IDS)?,
             in_off: v.slice(S_IN_OFF)?,
@@ -518,8 +561,18 @@ impl Segment {
             && c.sub.len() == n
             && c.spend_tx.len() == c.spend_row.len()
             && c.spend_out.len() == c.spend_row.len()
-            && c.out_off.len() == span + 1
-            && c.in_off.len() == span + 1
+            && c.out_off.len()
+                == if c.out_keys.is_empty() {
+                    span
+                } else {
+                    c.out_keys.len()
+                } + 1
+            && c.in_off.len()
+                == if c.in_keys.is_empty() {
+                    span
+                } else {
+                    c.in_keys.len()
+                } + 1
             && c.out_ids.len() == n
             && c.in_ids.len() == n;
         if !ok {
@@ -573,20 +626,35 @@ impl Segment {
         })
     }
 
-    fn adj<'a>(&'a self, off: &'a [u32], ids: &'a [u32], addr: AddrId) -> &'a [u32] {
+    fn adj<'a>(
+        &'a self,
+        keys: &'a [u32],
+        off: &'a [u32],
+        ids: &'a [u32],
+        addr: AddrId,
+    ) -> &'a [u32] {
         if self.rows == 0 || addr < self.addr_lo || addr > self.addr_hi {
             return &[];
         }
-        let a = (addr - self.addr_lo) as usize;
+        let a = if keys.is_empty() {
+            (addr - self.addr_lo) as usize
+        } else {
+            match keys.binary_search(&addr) {
+                Ok(k) => k,
+                Err(_) => return &[],
+            }
+        };
         &ids[off[a] as usize..off[a + 1] as usize]
     }
 
     pub fn outgoing(&self, addr: AddrId) -> &[u32] {
-        self.adj(self.cols.out_off, self.cols.out_ids, addr)
+        let c = &self.cols;
+        self.adj(c.out_keys, c.out_off, c.out_ids, addr)
     }
 
     pub fn incoming(&self, addr: AddrId) -> &[u32] {
-        self.adj(self.cols.in_off, self.cols.in_ids, addr)
+        let c = &self.cols;
+        self.adj(c.in_keys, c.in_off, c.in_ids, addr)
     }
 
     /// The row with this dedup key, if stored here.

@@ -617,3 +617,53 @@ fn shrinking_checkpoints_stay_capped() {
     assert!(dicts <= 8, "{dicts} dictionary chunks");
     check_graph(&s, &all);
 }
+
+#[test]
+fn small_segment_over_a_wide_id_range_stays_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let mut app = store.appender().unwrap();
+    let mut all = Vec::new();
+    for b in 0..1000u64 {
+        let r = rec(
+            b,
+            0,
+            Position::NativeValue,
+            2 * b as u32,
+            2 * b as u32 + 1,
+            0,
+            Amount::from(b),
+        );
+        app.transfer(r.clone()).unwrap();
+        all.push(r);
+    }
+    app.checkpoint(&cursor(1)).unwrap();
+    // Five transfers between the oldest and newest addresses.
+    for k in 0..5u64 {
+        let r = rec(
+            2000 + k,
+            0,
+            Position::NativeValue,
+            0,
+            1999,
+            0,
+            Amount::from(k),
+        );
+        app.transfer(r.clone()).unwrap();
+        all.push(r);
+    }
+    app.checkpoint(&cursor(2)).unwrap();
+    drop(app);
+    let s = Store::open(dir.path()).unwrap();
+    assert_eq!(s.stats().segments, 2);
+    check_graph(&s, &all);
+    // Sparse adjacency: the small segment does not pay for the 2000-id span.
+    let small = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_str().unwrap().starts_with("seg-"))
+        .map(|e| e.metadata().unwrap().len())
+        .min()
+        .unwrap();
+    assert!(small < 2000, "small segment is {small} bytes");
+}
