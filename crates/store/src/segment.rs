@@ -381,7 +381,8 @@ impl SegData {
 
 /// Compressed sparse rows: rows of each address in ascending (= chain)
 /// order, by a counting sort. Offsets are dense over `lo..=hi` (keys empty)
-/// unless fewer than half the ids in that span occur; then they are kept per
+/// unless the segment has fewer than span / 8 rows (binary search costs
+/// lookups, so only where it saves most of the space); then they are kept per
 /// occurring id, listed in `keys` (found by binary search). A small segment
 /// written late in a big store touches ids spread over the whole dictionary,
 /// and dense offsets would cost 8 bytes per address of the store.
@@ -395,7 +396,7 @@ fn csr(
         return (Vec::new(), vec![0], Vec::new());
     }
     let span = (hi - lo) as usize + 1;
-    if n * 2 < span {
+    if n * 8 < span {
         // At most n distinct ids: sort (id, row) pairs instead of a span-sized array.
         let mut pairs: Vec<(u32, u32)> = ids.enumerate().map(|(r, a)| (a, r as u32)).collect();
         pairs.sort_unstable();
