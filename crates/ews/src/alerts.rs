@@ -223,6 +223,11 @@ pub fn board(ds: &Dataset, cfg: &Config, as_of: NaiveDate, extra_events: &[Event
                 if *m != mineral || *p != partner {
                     break;
                 }
+                // A figure not refreshed within the hold (e.g. a partner stopped
+                // importing that HS code) no longer describes the present.
+                if (as_of - s.date).num_days() > cfg.alerts.structural_hold_days {
+                    continue;
+                }
                 structural_level = structural_level.max(s.level);
                 if s.level > Level::Green {
                     reasons.push((s.level, format!("[{} structural] {}", s.level, s.detail)));
