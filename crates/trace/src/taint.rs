@@ -900,7 +900,11 @@ impl<G: TransferGraph> Engine<'_, G> {
 
         if carried > Amount::ZERO {
             *self.received.entry((r.dst, r.asset)).or_default() += carried;
-            self.carried.insert(id, carried);
+            // Only outputs of Bitcoin transaction nodes are ever looked up
+            // again (by the inputs that spend them).
+            if src.is_some_and(|i| self.nodes[i as usize].is_tx) {
+                self.carried.insert(id, carried);
+            }
             self.flows.push(Flow { id, carried });
         }
         true
