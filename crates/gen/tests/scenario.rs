@@ -708,3 +708,64 @@ fn scales_with_constant_laundering() {
     );
     assert!(big.blocks > small.blocks * 15);
 }
+
+/// Collects the address graph and the known service addresses.
+#[derive(Default)]
+struct Graph {
+    relations: HashSet<([u8; 20], [u8; 20])>,
+    services: HashSet<[u8; 20]>,
+}
+
+impl tripoint_gen::ScenarioSink for Graph {
+    fn token(&mut self, t: &tripoint_gen::TokenRow) -> Result<(), GenError> {
+        self.services.insert(t.address);
+        Ok(())
+    }
+    fn label(&mut self, l: &tripoint_chain::Label) -> Result<(), GenError> {
+        if let tripoint_chain::Address::Eth(a) = l.address {
+            self.services.insert(a);
+        }
+        Ok(())
+    }
+    fn transaction(&mut self, tx: &tripoint_gen::TxRow) -> Result<(), GenError> {
+        self.relations.insert((tx.from, tx.to));
+        Ok(())
+    }
+    fn token_transfer(&mut self, _: &tripoint_gen::TokenTransferRow) -> Result<(), GenError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn user_degrees_are_heavy_tailed() {
+    let mut g = Graph::default();
+    let cfg = GenConfig {
+        transfers: 100_000,
+        ..Default::default()
+    };
+    generate_into(&cfg, &mut g).unwrap();
+    let mut degree: HashMap<[u8; 20], u64> = HashMap::new();
+    for (a, b) in &g.relations {
+        *degree.entry(*a).or_default() += 1;
+        *degree.entry(*b).or_default() += 1;
+    }
+    // Ordinary users only: labelled services and token contracts excluded.
+    let mut users: Vec<u64> = degree
+        .iter()
+        .filter(|(a, _)| !g.services.contains(*a))
+        .map(|(_, d)| *d)
+        .collect();
+    users.sort_unstable();
+    let median = users[users.len() / 2];
+    let at_least = |k: u64| users.iter().filter(|&&d| d >= k).count();
+    assert!(median <= 3, "median degree {median}");
+    // A light-tailed graph of the same mean (~4) has essentially nobody at 64;
+    // a power law keeps a fat tail whose counts fall slowly.
+    assert!(
+        at_least(64) >= 50,
+        "{} users with degree >= 64",
+        at_least(64)
+    );
+    let ratio = at_least(16) as f64 / at_least(64) as f64;
+    assert!(ratio < 20.0, "tail falls too fast: {ratio}");
+}
