@@ -33,18 +33,22 @@ pub fn save_snapshot(ds: &Dataset, path: &Path) -> Result<(), EwsError> {
     let tmp = path.with_extension("tmp-write");
     let write = || -> std::io::Result<()> {
         let f = std::fs::File::create(&tmp)?;
-        let mut gz = flate2::write::GzEncoder::new(BufWriter::new(f), flate2::Compression::fast());
+        // Buffer in front of the encoder: serde_json issues many tiny writes and
+        // each one reaching the deflater directly is slow.
+        let gz = flate2::write::GzEncoder::new(BufWriter::new(f), flate2::Compression::fast());
+        let mut w = BufWriter::with_capacity(1 << 20, gz);
         serde_json::to_writer(
-            &mut gz,
+            &mut w,
             &Out {
                 format: SNAPSHOT_FORMAT,
                 version: SNAPSHOT_VERSION,
                 dataset: ds,
             },
         )?;
-        let mut w = gz.finish()?;
-        w.flush()?;
-        w.get_ref().sync_all()?;
+        let gz = w.into_inner().map_err(|e| e.into_error())?;
+        let mut inner = gz.finish()?;
+        inner.flush()?;
+        inner.get_ref().sync_all()?;
         Ok(())
     };
     if let Err(e) = write() {
