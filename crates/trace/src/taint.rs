@@ -510,6 +510,33 @@ struct Engine<'a, G: TransferGraph> {
     class: FxHashMap<AddrId, (Class, Option<Category>)>,
     token_spam: Vec<Option<SpamReason>>,
     visited: u64,
+    /// Sweep only: clean balances of every not-yet-walked address, kept up
+    /// to date as the pass goes, so walking an address needs no replay.
+    pre: Option<PreBalances>,
+}
+
+/// Balances of addresses the sweep has not started to walk: dense for the
+/// native coin, sparse for tokens.
+struct PreBalances {
+    native: Vec<Amount>,
+    tokens: FxHashMap<AddrId, Vec<(AssetId, Amount)>>,
+}
+
+impl PreBalances {
+    fn slot(&mut self, a: AddrId, asset: AssetId) -> &mut Amount {
+        if asset == NATIVE_ASSET {
+            return &mut self.native[a as usize];
+        }
+        let v = self.tokens.entry(a).or_default();
+        let i = match v.iter().position(|(x, _)| *x == asset) {
+            Some(i) => i,
+            None => {
+                v.push((asset, Amount::ZERO));
+                v.len() - 1
+            }
+        };
+        &mut v[i].1
+    }
 }
 
 /// Run a trace.
@@ -538,6 +565,7 @@ pub fn trace<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Result<TraceResult, 
         class: FxHashMap::default(),
         token_spam: cfg.spam.token_verdicts(g),
         visited: 0,
+        pre: None,
     };
     let start = first_at_or_after(g, cfg.from);
     let mut seeds = cfg.seeds.clone();
@@ -556,14 +584,26 @@ pub fn trace<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Result<TraceResult, 
                     continue;
                 }
                 last = Some(id);
-                if !e.step(id) {
+                if !e.step(id, &g.transfer(id)) {
                     break;
                 }
             }
         }
         Traversal::Sweep => {
+            e.pre = Some(PreBalances {
+                native: vec![Amount::ZERO; g.address_count()],
+                tokens: FxHashMap::default(),
+            });
+            // Before the start only balances move (seeds were replayed up to it).
+            for id in 0..start {
+                let r = g.transfer(id);
+                e.pre_update(&r);
+            }
             for id in start..g.transfer_count() {
-                if !e.step(id) {
+                let r = g.transfer(id);
+                let go = e.step(id, &r);
+                e.pre_update(&r);
+                if !go {
                     break;
                 }
             }
@@ -636,7 +676,11 @@ impl<G: TransferGraph> Engine<'_, G> {
             counterparties: FxHashMap::default(),
         });
         if matches!(role, Role::Walked | Role::Seed) {
-            self.replay(addr, at);
+            if self.pre.is_some() && role == Role::Walked {
+                self.adopt_pre(addr);
+            } else {
+                self.replay(addr, at);
+            }
             if self.cfg.traversal == Traversal::Sparse {
                 let g = self.g;
                 let later = |id: &TransferId| *id >= at;
@@ -649,6 +693,36 @@ impl<G: TransferGraph> Engine<'_, G> {
             }
         }
         i
+    }
+
+    /// Sweep: move an address's running clean balances into its accounts.
+    fn adopt_pre(&mut self, addr: AddrId) {
+        let pre = self.pre.as_mut().expect("sweep");
+        let mut bal = vec![(NATIVE_ASSET, std::mem::take(&mut pre.native[addr as usize]))];
+        bal.extend(pre.tokens.remove(&addr).unwrap_or_default());
+        for (asset, b) in bal {
+            if b > Amount::ZERO {
+                let acct = self.accounts.entry((addr, asset)).or_default();
+                acct.credit(self.cfg.policy, b, Amount::ZERO);
+            }
+        }
+    }
+
+    /// Sweep: apply a transfer to the running balances of the sides not walked.
+    fn pre_update(&mut self, r: &TransferRow) {
+        if r.src == r.dst {
+            return;
+        }
+        let src_walked = self.is_active(self.index.get(r.src));
+        let dst_walked = self.is_active(self.index.get(r.dst));
+        let pre = self.pre.as_mut().expect("sweep");
+        if !src_walked {
+            let b = pre.slot(r.src, r.asset);
+            *b = b.saturating_sub(r.amount);
+        }
+        if !dst_walked {
+            *pre.slot(r.dst, r.asset) += r.amount;
+        }
     }
 
     /// Clean balances of `addr` from every transfer before `before`, in chain
@@ -757,8 +831,8 @@ impl<G: TransferGraph> Engine<'_, G> {
     }
 
     /// Process one transfer; false when past the time window.
-    fn step(&mut self, id: TransferId) -> bool {
-        let r = self.g.transfer(id);
+    fn step(&mut self, id: TransferId, r: &TransferRow) -> bool {
+        let r = *r;
         if let Some(until) = self.cfg.until {
             if r.timestamp > until {
                 return false;
