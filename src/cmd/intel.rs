@@ -482,8 +482,548 @@ fn audit(
 }
 
 #[derive(clap::Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// Small sizes (2,000 generated objects, 1,000 posted, 200 GETs) that finish in seconds.
+    #[arg(long)]
+    smoke: bool,
+    /// Objects in the generated collection (default 100,000).
+    #[arg(long)]
+    generated: Option<usize>,
+    /// Objects to POST, 100 per envelope (default 10,000).
+    #[arg(long)]
+    post: Option<usize>,
+    /// GET requests per scenario and server (default 2,000).
+    #[arg(long)]
+    requests: Option<usize>,
+    /// Concurrent client connections.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Longest time spent on one scenario for one server, in seconds (slow peers stop early).
+    #[arg(long, default_value_t = 30)]
+    max_secs: u64,
+    /// PostgreSQL server for the tripoint/PostgreSQL run (a fresh schema is used); skipped when unset.
+    #[arg(long, env = "TRIPOINT_TEST_PG_URL")]
+    pg_url: Option<String>,
+    /// Python with medallion 3.0.0 (default: $TRIPOINT_PYTHON, else .venv/bin/python of the checkout).
+    #[arg(long, env = "TRIPOINT_PYTHON")]
+    python: Option<PathBuf>,
+}
 
-pub fn bench(_args: BenchArgs) -> anyhow::Result<()> {
-    bail!("`tripoint bench intel` is not available in this build yet")
+struct Target {
+    name: String,
+    child: std::process::Child,
+    base: String,
+    authorization: String,
+    collections: [String; 3],
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Target {
+    fn peak_rss_mb(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kb / 1024.0)
+    }
+}
+
+const BENCH_COLLECTIONS: [(&str, &str); 3] = [
+    ("6c1f3b7e-0a2d-4c9e-8f11-bbbbbbbb0001", "attack"),
+    ("6c1f3b7e-0a2d-4c9e-8f11-bbbbbbbb0002", "generated"),
+    ("6c1f3b7e-0a2d-4c9e-8f11-bbbbbbbb0003", "post"),
+];
+
+fn basic(user: &str, password: &str) -> String {
+    use base64_lite::encode;
+    format!("Basic {}", encode(format!("{user}:{password}").as_bytes()))
+}
+
+mod base64_lite {
+    /// Standard base64 (the benchmark needs it for one header; not worth a dependency).
+    pub fn encode(b: &[u8]) -> String {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in b.chunks(3) {
+            let n = (chunk[0] as u32) << 16
+                | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+                | *chunk.get(2).unwrap_or(&0) as u32;
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
+fn wait_ready(
+    base: &str,
+    authorization: &str,
+    child: &mut std::process::Child,
+    what: &str,
+) -> anyhow::Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!("{what} exited while starting: {status}");
+        }
+        let r = ureq_get(&format!("{base}/taxii2/"), authorization);
+        if r.is_ok() {
+            return Ok(());
+        }
+        if start.elapsed() > std::time::Duration::from_secs(300) {
+            bail!("{what} did not answer at {base} within 300 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn ureq_get(url: &str, authorization: &str) -> Result<(), String> {
+    let spec = tripoint_taxii::loadgen::LoadSpec {
+        method: "GET",
+        url: url.to_string(),
+        authorization: authorization.to_string(),
+        bodies: std::sync::Arc::new(vec![]),
+        requests: 1,
+        concurrency: 1,
+        max_duration: std::time::Duration::from_secs(5),
+        warmup_url: None,
+        request_timeout: std::time::Duration::from_secs(5),
+    };
+    let r = tripoint_taxii::loadgen::run(&spec);
+    if r.ok == 1 {
+        Ok(())
+    } else {
+        Err(r.first_error.unwrap_or_default())
+    }
+}
+
+/// Start `tripoint serve` over a store loaded with the three data sets.
+fn start_tripoint(
+    name: &str,
+    dir: &Path,
+    storage: &str,
+    data: &[&[serde_json::Value]; 2],
+) -> anyhow::Result<Target> {
+    let (mut cfg, secrets) = Config::trilateral(storage)?;
+    cfg.api_roots[0].path = "bench".into();
+    cfg.default_api_root = Some("bench".into());
+    cfg.max_content_length = 100 * 1024 * 1024;
+    cfg.collections = BENCH_COLLECTIONS
+        .iter()
+        .map(|(id, alias)| Collection {
+            id: id.to_string(),
+            api_root: "bench".into(),
+            title: alias.to_string(),
+            description: None,
+            alias: Some(alias.to_string()),
+            read: vec!["us".into()],
+            write: vec!["us".into()],
+            cleared_amber_strict: vec![],
+            cleared_red: vec![],
+        })
+        .collect();
+    let config = dir.join(format!("{name}.toml"));
+    cfg.save(&config)?;
+    {
+        let ex = exchange(&config)?;
+        let policy = CreatorPolicy::Preserve {
+            fallback: tripoint_stix::content::tripoint_identity_id(),
+        };
+        for (objects, (id, alias)) in data.iter().zip(BENCH_COLLECTIONS) {
+            let bar = crate::cmd::util::progress(objects.len() as u64, &format!("{name}: {alias}"));
+            for chunk in objects.chunks(5000) {
+                let report = ex.ingest(id, chunk.to_vec(), &policy)?;
+                if let Some(f) = report.failures.first() {
+                    bail!(
+                        "loading {alias} into {name}: {} failed, e.g. {}: {}",
+                        report.failures.len(),
+                        f.0,
+                        f.2
+                    );
+                }
+                bar.inc(chunk.len() as u64);
+            }
+            bar.finish_and_clear();
+        }
+        ex.flush_audit();
+    }
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .context("starting tripoint serve")?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().context("stdout")?),
+        &mut line,
+    )?;
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|u| u.strip_suffix("/taxii2/"))
+        .with_context(|| format!("unexpected first line from tripoint serve: {line:?}"))?
+        .to_string();
+    let us = &secrets[0];
+    Ok(Target {
+        name: name.to_string(),
+        child,
+        base,
+        authorization: basic(&us.username, &us.password),
+        collections: BENCH_COLLECTIONS.map(|(id, _)| format!("/bench/collections/{id}/")),
+    })
+}
+
+/// Start medallion 3.0.0 (memory backend) over the same data.
+fn start_medallion(
+    python: &Path,
+    dir: &Path,
+    data: &[&[serde_json::Value]; 2],
+) -> anyhow::Result<Target> {
+    use serde_json::json;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let added = "2026-01-01T00:00:00.000000Z";
+    let collections: Vec<serde_json::Value> = BENCH_COLLECTIONS
+        .iter()
+        .enumerate()
+        .map(|(i, (id, alias))| {
+            let objects: &[serde_json::Value] = data.get(i).copied().unwrap_or(&[]);
+            let manifest: Vec<serde_json::Value> = objects
+                .iter()
+                .map(|o| {
+                    json!({
+                        "id": o["id"],
+                        "date_added": added,
+                        "version": o.get("modified").or_else(|| o.get("created")).cloned().unwrap_or(json!(added)),
+                        "media_type": "application/stix+json;version=2.1",
+                    })
+                })
+                .collect();
+            json!({
+                "id": id, "title": alias, "can_read": true, "can_write": true,
+                "media_types": ["application/stix+json;version=2.1"],
+                "objects": objects, "manifest": manifest,
+            })
+        })
+        .collect();
+    let db = json!({
+        "/discovery": {"title": "medallion bench", "default": format!("{base}/bench/"), "api_roots": [format!("{base}/bench/")]},
+        "bench": {
+            "information": {"title": "bench", "versions": ["application/taxii+json;version=2.1"], "max_content_length": 104857600},
+            "status": [],
+            "collections": collections,
+        }
+    });
+    let db_path = dir.join("medallion-data.json");
+    std::fs::write(&db_path, serde_json::to_vec(&db)?)?;
+    let password = tripoint_taxii::config::random_secret();
+    let config = json!({
+        // Short session timeout: medallion keeps the rest of every result set for `next`.
+        "backend": {"module_class": "MemoryBackend", "module": "medallion.backends.memory_backend",
+                    "filename": db_path, "session_timeout": 2, "check_interval": 1},
+        "users": {"bench": password},
+        "taxii": {"max_page_size": 100},
+    });
+    let config_path = dir.join("medallion.json");
+    std::fs::write(&config_path, serde_json::to_vec(&config)?)?;
+    let mut child = std::process::Command::new(python)
+        .args([
+            "-m",
+            "medallion.scripts.run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--log-level",
+            "ERROR",
+        ])
+        .arg(&config_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting medallion with {}", python.display()))?;
+    let authorization = basic("bench", &password);
+    wait_ready(&base, &authorization, &mut child, "medallion")?;
+    Ok(Target {
+        name: "medallion-memory".into(),
+        child,
+        base,
+        authorization,
+        collections: BENCH_COLLECTIONS.map(|(id, _)| format!("/bench/collections/{id}/")),
+    })
+}
+
+struct Measured {
+    scenario: &'static str,
+    target: String,
+    result: tripoint_taxii::loadgen::LoadResult,
+}
+
+pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    use tripoint_taxii::loadgen::{run as load, LoadSpec};
+    let n_generated = args
+        .generated
+        .unwrap_or(if args.smoke { 2_000 } else { 100_000 });
+    let n_post = args.post.unwrap_or(if args.smoke { 1_000 } else { 10_000 });
+    let n_requests = args
+        .requests
+        .unwrap_or(if args.smoke { 200 } else { 2_000 });
+    let max_duration = std::time::Duration::from_secs(if args.smoke {
+        args.max_secs.min(5)
+    } else {
+        args.max_secs
+    });
+    // Slow peers may take long on one request; past this it counts as an error.
+    let request_timeout = std::time::Duration::from_secs((args.max_secs * 2).max(60));
+    let us_identity = tripoint_stix::content::partner_identity_id("us");
+
+    let attack: Vec<serde_json::Value> = match crate::cmd::util::shared_data_dir()
+        .map(|d| d.join("intel/mitre-attack-dprk/dprk-attack-v18.1.stix21.json"))
+        .filter(|p| p.is_file())
+    {
+        Some(p) => tripoint_stix::import::parse_bundle_or_envelope(&std::fs::read(&p)?)
+            .with_context(|| p.display().to_string())?,
+        None => {
+            eprintln!("ATT&CK bundle not found (../shared/data): using 2,165 generated objects in its place");
+            tripoint_stix::content::synthetic_objects(11, 2165, &us_identity)
+        }
+    };
+    let generated = tripoint_stix::content::synthetic_objects(1, n_generated, &us_identity);
+    let to_post = tripoint_stix::content::synthetic_objects(2, n_post, &us_identity);
+    let bodies: Vec<String> = to_post
+        .chunks(100)
+        .map(|c| serde_json::json!({ "objects": c }).to_string())
+        .collect();
+    let bodies = std::sync::Arc::new(bodies);
+    let data: [&[serde_json::Value]; 2] = [&attack, &generated];
+    let dir = tempfile_dir()?;
+
+    println!(
+        "tripoint bench intel: ATT&CK collection {} objects, generated collection {} objects, POST {} objects in {} envelopes; {} client connections",
+        attack.len(),
+        generated.len(),
+        to_post.len(),
+        bodies.len(),
+        args.concurrency
+    );
+    let mut targets: Vec<Box<dyn FnOnce() -> anyhow::Result<Target>>> = Vec::new();
+    let d = dir.path().to_path_buf();
+    targets.push(Box::new({
+        let d = d.clone();
+        move || start_tripoint("tripoint-sqlite", &d, "tripoint-sqlite.db", &data)
+    }));
+    match &args.pg_url {
+        Some(url) => {
+            let url = tripoint_taxii::store::postgres_fresh_schema(url, "bench")?;
+            let d = d.clone();
+            targets.push(Box::new(move || start_tripoint("tripoint-postgres", &d, &url, &data)));
+        }
+        None => eprintln!("PostgreSQL run skipped: pass --pg-url or set TRIPOINT_TEST_PG_URL (eval \"$(scripts/pg.sh start)\")"),
+    }
+    let python = args
+        .python
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let has_medallion = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import medallion, sys; sys.exit(0 if medallion.__version__ == '3.0.0' else 1)",
+        ])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if has_medallion {
+        let d = d.clone();
+        let python = python.clone();
+        targets.push(Box::new(move || start_medallion(&python, &d, &data)));
+    } else {
+        eprintln!(
+            "medallion 3.0.0 not found with {}: run scripts/setup-python.sh --bench (peer skipped)",
+            python.display()
+        );
+    }
+
+    let mut measured: Vec<Measured> = Vec::new();
+    let mut memory: Vec<(String, Option<f64>)> = Vec::new();
+    for start in targets {
+        let target = start()?;
+        let scenarios: [(&'static str, &'static str, String, usize); 3] = [
+            (
+                "GET attack page (limit 100)",
+                "GET",
+                format!("{}{}objects/?limit=100", target.base, target.collections[0]),
+                n_requests,
+            ),
+            (
+                "GET generated page (limit 100)",
+                "GET",
+                format!("{}{}objects/?limit=100", target.base, target.collections[1]),
+                n_requests,
+            ),
+            (
+                "POST envelope of 100 objects",
+                "POST",
+                format!("{}{}objects/", target.base, target.collections[2]),
+                bodies.len(),
+            ),
+        ];
+        for (scenario, method, url, requests) in scenarios {
+            let spec = LoadSpec {
+                method,
+                url,
+                authorization: target.authorization.clone(),
+                bodies: if method == "POST" {
+                    bodies.clone()
+                } else {
+                    std::sync::Arc::new(vec![])
+                },
+                requests,
+                concurrency: args.concurrency,
+                max_duration,
+                warmup_url: Some(format!("{}/taxii2/", target.base)),
+                request_timeout,
+            };
+            let result = load(&spec);
+            if result.ok == 0 && result.errors > 0 {
+                eprintln!(
+                    "{} / {scenario}: no request completed within {} s",
+                    target.name,
+                    request_timeout.as_secs()
+                );
+            } else if result.errors > 0 {
+                eprintln!(
+                    "{} / {scenario}: {} errors, e.g. {}",
+                    target.name,
+                    result.errors,
+                    result.first_error.as_deref().unwrap_or("?")
+                );
+            }
+            measured.push(Measured {
+                scenario,
+                target: target.name.clone(),
+                result,
+            });
+        }
+        memory.push((target.name.clone(), target.peak_rss_mb()));
+    }
+
+    println!();
+    println!(
+        "{:<32} {:<18} {:>8} {:>10} {:>9} {:>9} {:>9}",
+        "scenario", "server", "requests", "req/s", "p50 ms", "p99 ms", "errors"
+    );
+    for m in &measured {
+        println!(
+            "{:<32} {:<18} {:>8} {:>10.1} {:>9.2} {:>9.2} {:>9}",
+            m.scenario,
+            m.target,
+            m.result.ok,
+            m.result.requests_per_sec(),
+            m.result.percentile_ms(50.0),
+            m.result.percentile_ms(99.0),
+            m.result.errors
+        );
+    }
+    println!();
+    for (name, mb) in &memory {
+        match mb {
+            Some(mb) => println!("peak RSS {name}: {mb:.0} MB"),
+            None => println!("peak RSS {name}: n/a"),
+        }
+    }
+    println!();
+    let scenarios: Vec<&str> = measured
+        .iter()
+        .map(|m| m.scenario)
+        .fold(Vec::new(), |mut v, s| {
+            if !v.contains(&s) {
+                v.push(s);
+            }
+            v
+        });
+    for s in scenarios {
+        let peer = measured
+            .iter()
+            .find(|m| m.scenario == s && m.target == "medallion-memory");
+        for m in measured
+            .iter()
+            .filter(|m| m.scenario == s && m.target != "medallion-memory")
+        {
+            let ours = m.result.requests_per_sec();
+            match peer {
+                Some(p) if p.result.requests_per_sec() > 0.0 => println!(
+                    "{s}: {} / medallion = {:.1}x req/s (goal >= 20x); p99 {:.2} ms vs {:.2} ms",
+                    m.target,
+                    ours / p.result.requests_per_sec(),
+                    m.result.percentile_ms(99.0),
+                    p.result.percentile_ms(99.0)
+                ),
+                Some(p) if p.result.errors > 0 => println!(
+                    "{s}: {} / medallion >= {:.0}x req/s (medallion completed no request within {} s)",
+                    m.target,
+                    ours * request_timeout.as_secs_f64(),
+                    request_timeout.as_secs()
+                ),
+                _ => println!("{s}: {} {:.1} req/s (no medallion figure)", m.target, ours),
+            }
+        }
+    }
+    if let Some(m) = measured
+        .iter()
+        .find(|m| m.target == "tripoint-sqlite" && m.scenario.starts_with("GET generated"))
+    {
+        println!(
+            "p99 of a 100-object page on the generated collection (tripoint-sqlite): {:.2} ms (goal < 10 ms)",
+            m.result.percentile_ms(99.0)
+        );
+    }
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<TempDir> {
+    TempDir::new()
+}
+
+/// A scratch directory removed on drop (the binary has no `tempfile` dependency).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> anyhow::Result<Self> {
+        let p = std::env::temp_dir().join(format!(
+            "tripoint-bench-intel-{}",
+            tripoint_taxii::config::new_uuid()
+        ));
+        std::fs::create_dir_all(&p)?;
+        Ok(TempDir(p))
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

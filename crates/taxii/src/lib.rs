@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod loadgen;
 pub mod model;
 pub mod server;
 pub mod service;

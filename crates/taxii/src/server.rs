@@ -177,8 +177,12 @@ fn taxii_json(status: StatusCode, body: &Value) -> Response {
     resp
 }
 
-fn page_response(page: &PageOut) -> Response {
-    let mut resp = taxii_json(StatusCode::OK, &page.body);
+fn page_response(page: PageOut) -> Response {
+    let mut resp = (StatusCode::OK, page.body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(TAXII_MEDIA_TYPE),
+    );
     let h = resp.headers_mut();
     for (name, v) in [
         ("x-taxii-date-added-first", page.first_added),
@@ -317,16 +321,22 @@ async fn collection(
     .await
 }
 
+/// Which page resource a GET asks for.
+struct PagePath {
+    root: String,
+    cid: String,
+    oid: Option<String>,
+}
+
 async fn page(
     ex: Shared,
     headers: HeaderMap,
     raw: Option<String>,
-    root: String,
-    cid: String,
-    oid: Option<String>,
+    path: PagePath,
     endpoint: Endpoint,
     action: &'static str,
 ) -> Response {
+    let PagePath { root, cid, oid } = path;
     let target = match &oid {
         Some(o) => format!("/{root}/collections/{cid}/objects/{o}/"),
         None => format!("/{root}/collections/{cid}/"),
@@ -334,8 +344,9 @@ async fn page(
     let pairs = query_pairs(&raw);
     handle(ex, &headers, action, target, move |ex, c| {
         let filters = parse_filters(&pairs)?;
-        let out = ex.get_page(c, &root, &cid, oid.as_deref(), endpoint, &filters)?;
-        Ok((page_response(&out), out.ids))
+        let mut out = ex.get_page(c, &root, &cid, oid.as_deref(), endpoint, &filters)?;
+        let ids = std::mem::take(&mut out.ids);
+        Ok((page_response(out), ids))
     })
     .await
 }
@@ -350,9 +361,11 @@ async fn manifest(
         ex,
         headers,
         raw,
-        root,
-        cid,
-        None,
+        PagePath {
+            root,
+            cid,
+            oid: None,
+        },
         Endpoint::Manifest,
         "get-manifest",
     )
@@ -369,9 +382,11 @@ async fn get_objects(
         ex,
         headers,
         raw,
-        root,
-        cid,
-        None,
+        PagePath {
+            root,
+            cid,
+            oid: None,
+        },
         Endpoint::Objects,
         "get-objects",
     )
@@ -388,9 +403,11 @@ async fn get_object(
         ex,
         headers,
         raw,
-        root,
-        cid,
-        Some(oid),
+        PagePath {
+            root,
+            cid,
+            oid: Some(oid),
+        },
         Endpoint::Object,
         "get-object",
     )
@@ -407,9 +424,11 @@ async fn versions(
         ex,
         headers,
         raw,
-        root,
-        cid,
-        Some(oid),
+        PagePath {
+            root,
+            cid,
+            oid: Some(oid),
+        },
         Endpoint::Versions,
         "get-versions",
     )

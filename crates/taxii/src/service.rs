@@ -89,7 +89,8 @@ pub struct Filters {
 /// One page of a GET, ready to render.
 #[derive(Debug)]
 pub struct PageOut {
-    pub body: Value,
+    /// The envelope as JSON text (stored objects are spliced in verbatim, not re-parsed).
+    pub body: String,
     pub first_added: Option<i64>,
     pub last_added: Option<i64>,
     pub ids: Vec<String>,
@@ -507,12 +508,14 @@ impl Exchange {
                 );
             }
         }
+        let mut text = Value::Object(body).to_string();
         if !page.rows.is_empty() {
-            let (field, items) = render(endpoint, &page.rows)?;
-            body.insert(field.into(), items);
+            let (field, items) = render(endpoint, &page.rows);
+            text.pop(); // the closing brace; `more` always precedes, so a comma follows
+            text.push_str(&format!(",\"{field}\":{items}}}"));
         }
         Ok(PageOut {
-            body: Value::Object(body),
+            body: text,
             first_added,
             last_added,
             ids: page.rows.iter().map(|r| r.id.clone()).collect(),
@@ -721,12 +724,14 @@ impl IngestReport {
     }
 }
 
+/// A storable version and the version text to report.
+type Prepared = (NewVersion, Option<String>);
+/// (id, version if known, reason) of a refused object.
+type Rejection = (String, Option<String>, String);
+
 /// Validate one object and turn it into a storable version; on failure,
 /// (id, version, reason).
-fn prepare(
-    mut obj: Value,
-    policy: &CreatorPolicy,
-) -> Result<(NewVersion, Option<String>), (String, Option<String>, String)> {
+fn prepare(mut obj: Value, policy: &CreatorPolicy) -> Result<Prepared, Rejection> {
     let id = obj
         .get("id")
         .and_then(Value::as_str)
@@ -796,39 +801,38 @@ fn prepare(
     ))
 }
 
-fn render(endpoint: Endpoint, rows: &[Row]) -> Result<(&'static str, Value), Error> {
-    match endpoint {
-        Endpoint::Objects | Endpoint::Object => {
-            let objects = rows
-                .iter()
-                .map(|r| {
-                    serde_json::from_str::<Value>(r.body.as_deref().unwrap_or("null")).map_err(
-                        |e| Error::Internal(format!("stored object {} is not JSON: {e}", r.id)),
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(("objects", Value::Array(objects)))
+/// The envelope's list as JSON text. Object bodies were serialised by the
+/// server when stored, so they are joined as they are: a page costs copying
+/// bytes, not parsing and re-serialising every object.
+fn render(endpoint: Endpoint, rows: &[Row]) -> (&'static str, String) {
+    let mut out = String::from("[");
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
-        Endpoint::Manifest => Ok((
-            "objects",
-            rows.iter()
-                .map(|r| {
-                    json!({
-                        "id": r.id,
-                        "date_added": format_micros(r.date_added),
-                        "version": format_micros(r.version_us),
-                        "media_type": format!("application/stix+json;version={}", r.spec_version),
-                    })
+        match endpoint {
+            Endpoint::Objects | Endpoint::Object => {
+                out.push_str(r.body.as_deref().unwrap_or("null"))
+            }
+            Endpoint::Manifest => out.push_str(
+                &json!({
+                    "id": r.id,
+                    "date_added": format_micros(r.date_added),
+                    "version": format_micros(r.version_us),
+                    "media_type": format!("application/stix+json;version={}", r.spec_version),
                 })
-                .collect(),
-        )),
-        Endpoint::Versions => Ok((
-            "versions",
-            rows.iter()
-                .map(|r| json!(format_micros(r.version_us)))
-                .collect(),
-        )),
+                .to_string(),
+            ),
+            Endpoint::Versions => out.push_str(&json!(format_micros(r.version_us)).to_string()),
+        }
     }
+    out.push(']');
+    let field = if endpoint == Endpoint::Versions {
+        "versions"
+    } else {
+        "objects"
+    };
+    (field, out)
 }
 
 fn audit_writer(store: Arc<dyn Store>, rx: mpsc::Receiver<AuditMsg>) {
