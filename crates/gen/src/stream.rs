@@ -53,8 +53,7 @@ const KINDS: [(BgKind, f64, u64); 8] = [
 /// with a bias to early (old) users, which yields heavy-tailed degrees like
 /// preferential attachment without storing degrees.
 const P_NEW_USER: f64 = 0.235;
-/// Age bias exponent: index = n * u^AGE_BIAS.
-const AGE_BIAS: i32 = 3;
+// Age bias: an existing user is index ⌊n·u³⌋ (see `Background::user`).
 /// Users that exist before the first block.
 const INITIAL_USERS: u64 = 200;
 /// Deposit sweeps happen 1..=SWEEP_DELAY blocks after the deposit.
@@ -69,6 +68,36 @@ fn rows_per_bg_tx() -> f64 {
     let rows: f64 = KINDS.iter().map(|k| k.1 * k.2 as f64).sum::<f64>() + dep;
     let txs: f64 = KINDS.iter().map(|k| k.1).sum::<f64>() + dep;
     rows / txs
+}
+
+/// Table resolution of log-uniform amounts: steps per decade.
+const STEPS: u32 = 1024;
+/// 10^(1/STEPS) - 1: how much one table step grows.
+const STEP_GROWTH: f64 = 0.002_251_148_292_912_841;
+/// Powers of ten (exact in f64 up to 1e22; the larger ones are the nearest
+/// doubles, fixed at compile time).
+const POW10: [f64; 27] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26,
+];
+
+/// 10^(i/STEPS) for i in 0..STEPS by square-and-multiply from the step:
+/// only basic IEEE operations, hence reproducible.
+fn pow10_steps() -> Vec<f64> {
+    (0..STEPS).map(|i| pow_int(1.0 + STEP_GROWTH, i)).collect()
+}
+
+/// b^n by square-and-multiply in plain arithmetic.
+fn pow_int(b: f64, mut n: u32) -> f64 {
+    let (mut acc, mut base) = (1.0, b);
+    while n > 0 {
+        if n & 1 == 1 {
+            acc *= base;
+        }
+        base *= base;
+        n >>= 1;
+    }
+    acc
 }
 
 struct Sweep {
@@ -87,6 +116,7 @@ struct Background<'w> {
     pending: VecDeque<Sweep>,
     seq: u64,
     failed_share: f64,
+    pow10_steps: Vec<f64>,
 }
 
 /// One transaction being emitted, with its logs.
@@ -137,6 +167,7 @@ impl<'w> Background<'w> {
             pending: VecDeque::new(),
             seq: 0,
             failed_share: cfg.failed_tx_share,
+            pow10_steps: pow10_steps(),
         }
     }
 
@@ -147,7 +178,8 @@ impl<'w> Background<'w> {
             self.users - 1
         } else {
             let v: f64 = self.rng.gen();
-            (self.users as f64 * v.powi(AGE_BIAS)) as u64
+            // v³ spelled out: `powi` may round differently between builds.
+            (self.users as f64 * (v * v * v)) as u64
         }
     }
 
@@ -159,8 +191,7 @@ impl<'w> Background<'w> {
     /// Log-uniform wei amount between 10^-4 and 10^3 ETH; a quarter are
     /// rounded to 0.01 ETH, as people do.
     fn eth_value(&mut self) -> u128 {
-        let e: f64 = self.rng.gen_range(14.0..21.0);
-        let v = 10f64.powf(e) as u128;
+        let v = self.log_uniform(14 * STEPS, 21 * STEPS);
         if self.rng.gen_bool(0.25) {
             (v / 10_000_000_000_000_000).max(1) * 10_000_000_000_000_000
         } else {
@@ -169,9 +200,19 @@ impl<'w> Background<'w> {
     }
 
     fn token_value(&mut self, token: usize) -> u128 {
-        let d = self.w.tokens[token].decimals as f64;
-        let e: f64 = self.rng.gen_range(d - 1.0..d + 5.5);
-        10f64.powf(e) as u128
+        let d = self.w.tokens[token].decimals as u32;
+        self.log_uniform((d - 1) * STEPS, (d + 5) * STEPS + STEPS / 2)
+    }
+
+    /// 10^x with x uniform in [lo/STEPS, hi/STEPS): a table step, then a
+    /// uniform jitter within the step. Plain IEEE arithmetic only (no libm
+    /// `pow`), so amounts are the same on every platform and build.
+    fn log_uniform(&mut self, lo: u32, hi: u32) -> u128 {
+        let x = self.rng.gen_range(lo..hi);
+        let (decade, step) = ((x / STEPS) as usize, (x % STEPS) as usize);
+        let jitter: f64 = self.rng.gen();
+        let base = POW10[decade] * self.pow10_steps[step];
+        (base + base * STEP_GROWTH * jitter) as u128
     }
 
     fn exchange(&mut self) -> usize {
@@ -665,5 +706,21 @@ fn build_truth(
             to_time: time_of(pause_idx(plan.pause.1)),
         },
         counts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pow10_table_spans_one_decade() {
+        let t = pow10_steps();
+        assert_eq!(t[0], 1.0);
+        let top = t[STEPS as usize - 1] * (1.0 + STEP_GROWTH);
+        assert!((top - 10.0).abs() < 1e-9, "{top}");
+        assert!(t.windows(2).all(|w| w[0] < w[1]));
+        // Mid-decade: 10^0.5.
+        assert!((t[STEPS as usize / 2] - 10f64.sqrt()).abs() < 1e-9);
     }
 }
