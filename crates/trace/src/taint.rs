@@ -678,7 +678,7 @@ impl<G: TransferGraph> Engine<'_, G> {
         if matches!(role, Role::Walked | Role::Seed) {
             if self.pre.is_some() && role == Role::Walked {
                 self.adopt_pre(addr);
-            } else {
+            } else if self.cfg.policy != TaintPolicy::Poison {
                 self.replay(addr, at);
             }
             if self.cfg.traversal == Traversal::Sparse {
@@ -687,8 +687,14 @@ impl<G: TransferGraph> Engine<'_, G> {
                 for id in g.outgoing(addr).filter(later) {
                     self.heap.push(Reverse(id));
                 }
-                for id in g.incoming(addr).filter(later) {
-                    self.heap.push(Reverse(id));
+                // Poison needs no balances: only tainted payments (queued by
+                // their payer) and swap outputs (queued by the swap) matter,
+                // unless receipts are needed to learn real counterparties
+                // for look-alike detection.
+                if self.cfg.policy != TaintPolicy::Poison || self.cfg.spam.lookalike {
+                    for id in g.incoming(addr).filter(later) {
+                        self.heap.push(Reverse(id));
+                    }
                 }
             }
         }
@@ -1021,6 +1027,9 @@ impl<G: TransferGraph> Engine<'_, G> {
             }
             if id > input {
                 self.preset.insert(id, cb);
+                if self.cfg.traversal == Traversal::Sparse {
+                    self.heap.push(Reverse(id));
+                }
                 outputs.push((id, cb));
             } else {
                 // Already booked as clean: convert part of the balance now.
