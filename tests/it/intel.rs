@@ -832,3 +832,91 @@ fn audit_records_reads_and_refusals_from_the_server() {
         .lines()
         .all(|l| l.contains("\"partner\":\"jp\"")));
 }
+
+#[test]
+fn https_with_rustls_and_no_plain_http_off_loopback() {
+    // Plain HTTP on a non-loopback address is refused outright.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut cfg, secrets) = Config::trilateral("intel.db").unwrap();
+    let config = dir.path().join("intel.toml");
+    cfg.save(&config).unwrap();
+    let r = tripoint()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .args(["--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!r.status.success());
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("refusing plain HTTP"),
+        "{r:?}"
+    );
+
+    let tools = ["openssl", "curl"].iter().all(|t| {
+        std::process::Command::new(t)
+            .arg("--version")
+            .output()
+            .is_ok()
+    });
+    if !tools {
+        eprintln!("skipping the HTTPS half: openssl or curl is not installed");
+        return;
+    }
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-keyout", "server.key", "-out", "server.crt"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+    cfg.tls = Some(tripoint_taxii::config::TlsConfig {
+        cert: "server.crt".into(),
+        key: "server.key".into(),
+    });
+    cfg.save(&config).unwrap();
+    let mut child = tripoint()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    assert!(url.starts_with("https://"), "{line}");
+    let user = format!("{}:{}", secrets[0].username, secrets[0].password);
+    let curl = |extra: &[&str]| {
+        std::process::Command::new("curl")
+            .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-u", &user])
+            .args(extra)
+            .arg(&url)
+            .output()
+            .unwrap()
+    };
+    let tls12 = curl(&["--tlsv1.2", "--tls-max", "1.2"]);
+    assert_eq!(String::from_utf8_lossy(&tls12.stdout), "200", "{tls12:?}");
+    let tls13 = curl(&["--tlsv1.3"]);
+    assert_eq!(String::from_utf8_lossy(&tls13.stdout), "200");
+    // TLS 1.1 is not offered.
+    let tls11 = curl(&["--tlsv1.1", "--tls-max", "1.1"]);
+    assert_ne!(String::from_utf8_lossy(&tls11.stdout), "200");
+    let _ = child.kill();
+    let _ = child.wait();
+}
