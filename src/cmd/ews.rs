@@ -323,7 +323,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         n_signals
     );
     println!(
-        "  back-test {}..{} (median):    {:>8.1} ms   ({} events, {} alerts)",
+        "  back-test {}..{} (median): {:>8.1} ms   ({} events, {} alerts)",
         report.start,
         report.end,
         median(backtests) * 1e3,
@@ -331,7 +331,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         report.alerts_total
     );
     println!(
-        "  everything (import + recompute + back-test): {:>8.1} ms  goal < 1000 ms",
+        "  everything (import + recompute + back-test): {:.1} ms  (goal < 1000 ms)",
         ours_total * 1e3
     );
     let mut l = lat.clone();
