@@ -313,3 +313,23 @@ fn bad_rows_are_reported_by_file_line_and_field() {
     }
     assert!(err.starts_with("4 bad input row(s)"), "{err}");
 }
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+        /// For any day t and any rescaling of later data, alerts up to t do not change.
+        #[test]
+        fn alerts_up_to_t_ignore_later_data(offset in 0i64..3200, seed in 0u64..1000) {
+            let ds = synthetic_dataset(seed);
+            let cfg = Config::default();
+            let t = day("2017-03-01") + tripoint_ews::chrono::Duration::days(offset);
+            let dp = perturb_after(&ds, t);
+            let a = replay(&all_signals(&ds, &ds.events, &cfg), t, &cfg).all_alerts();
+            let b = replay(&all_signals(&dp, &dp.events, &cfg), t, &cfg).all_alerts();
+            prop_assert_eq!(a, b);
+        }
+    }
+}
