@@ -581,6 +581,7 @@ fn errors_are_taxii_error_resources_with_matching_status() {
         s.call("GET", "/trilateral/collections/nope/", Some(&us), &[], None),
         404,
     );
+    check(s.call("PUT", IND, Some(&us), &[], Some("{}")), 405);
     check(
         s.call("GET", "/nowhere/collections/", Some(&us), &[], None),
         404,

@@ -21,6 +21,9 @@ pub enum Error {
     /// A request body that is not a TAXII envelope.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The route exists but not with this HTTP method.
+    #[error("method not allowed on this resource")]
+    MethodNotAllowed,
     /// The `Accept` header names only media types the server cannot produce.
     #[error("not acceptable: {0}")]
     NotAcceptable(String),
@@ -54,6 +57,7 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::BadParameter { .. } | Error::BadRequest(_) => 400,
+            Error::MethodNotAllowed => 405,
             Error::NotAcceptable(_) => 406,
             Error::UnsupportedMediaType(_) => 415,
             Error::TooLarge { .. } => 413,
@@ -69,6 +73,7 @@ impl Error {
             Error::Forbidden(_) => "Forbidden",
             Error::NotFound(_) => "Not Found",
             Error::BadParameter { .. } | Error::BadRequest(_) => "Bad Request",
+            Error::MethodNotAllowed => "Method Not Allowed",
             Error::NotAcceptable(_) => "Not Acceptable",
             Error::UnsupportedMediaType(_) => "Unsupported Media Type",
             Error::TooLarge { .. } => "Request Entity Too Large",

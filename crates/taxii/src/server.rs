@@ -82,6 +82,7 @@ pub fn router(exchange: Shared) -> Router {
             get(versions),
         )
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(exchange)
 }
 
@@ -90,6 +91,13 @@ async fn not_found(State(ex): State<Shared>, headers: HeaderMap) -> Response {
     match ex.authenticate(auth_header(&headers)) {
         Err(e) => e.into_response(),
         Ok(_) => Error::NotFound("no such TAXII resource".into()).into_response(),
+    }
+}
+
+async fn method_not_allowed(State(ex): State<Shared>, headers: HeaderMap) -> Response {
+    match ex.authenticate(auth_header(&headers)) {
+        Err(e) => e.into_response(),
+        Ok(_) => Error::MethodNotAllowed.into_response(),
     }
 }
 

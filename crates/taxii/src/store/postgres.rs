@@ -14,8 +14,35 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// One pooled connection and its prepared page statements (page SQL varies
+/// only with which filters are present, so a few statements cover all pages).
+struct PgConn {
+    client: Client,
+    statements: HashMap<String, postgres::Statement>,
+}
+
+impl std::ops::Deref for PgConn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for PgConn {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+fn conn(client: Client) -> Mutex<PgConn> {
+    Mutex::new(PgConn {
+        client,
+        statements: HashMap::new(),
+    })
+}
+
 pub struct PostgresStore {
-    clients: Vec<Mutex<Client>>,
+    clients: Vec<Mutex<PgConn>>,
     next: AtomicUsize,
 }
 
@@ -63,9 +90,9 @@ impl PostgresStore {
             }
             tx.commit()?;
         }
-        let mut clients = vec![Mutex::new(first)];
+        let mut clients = vec![conn(first)];
         for _ in 1..pool.max(1) {
-            clients.push(Mutex::new(Client::connect(url, NoTls)?));
+            clients.push(conn(Client::connect(url, NoTls)?));
         }
         Ok(PostgresStore {
             clients,
@@ -73,7 +100,7 @@ impl PostgresStore {
         })
     }
 
-    fn client(&self) -> std::sync::MutexGuard<'_, Client> {
+    fn client(&self) -> std::sync::MutexGuard<'_, PgConn> {
         for c in &self.clients {
             if let Ok(g) = c.try_lock() {
                 return g;
@@ -184,7 +211,17 @@ impl Store for PostgresStore {
         let boxed = bind(&params);
         let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
         let mut client = self.client();
-        let st = client.prepare(&sql)?;
+        let st = match client.statements.get(&sql) {
+            Some(st) => st.clone(),
+            None => {
+                let st = client.client.prepare(&sql)?;
+                if client.statements.len() >= 256 {
+                    client.statements.clear();
+                }
+                client.statements.insert(sql.clone(), st.clone());
+                st
+            }
+        };
         let mut rows: Vec<Row> = client
             .query(&st, &refs)?
             .into_iter()
