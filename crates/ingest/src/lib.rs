@@ -37,7 +37,8 @@ use tripoint_chain::{SourceCursor, TokenInfo, TransferRecord, TransferSink};
 /// (1-based, header is line 1) and the column.
 #[derive(Debug, Error)]
 pub enum IngestError {
-    #[error("{file}: {source}")]
+    /// Display names the file; the I/O error is the source (shown by `{:#}`).
+    #[error("{file}")]
     Io {
         file: String,
         #[source]
@@ -62,7 +63,7 @@ pub enum IngestError {
     BadMapping(String),
     #[error("JSON-RPC {url}: {message}")]
     Rpc { url: String, message: String },
-    #[error("store: {0}")]
+    #[error("writing to the store")]
     Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
