@@ -416,3 +416,27 @@ fn ronin_trace_reaches_the_sanctioned_wallets_and_screening_flags_lazarus() {
     let share = v[0]["max_exposure"].as_f64().unwrap();
     assert!(share > 0.5, "exposure of {paid}: {share}");
 }
+
+#[test]
+fn bench_trace_smoke_runs_every_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_ok(&[
+        "bench",
+        "trace",
+        "--smoke",
+        "--no-peers",
+        "--dir",
+        s(&tmp.path().join("b")),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "full-graph haircut",
+        "sequential pass",
+        "tripoint poison",
+        "latency p50",
+        "lookups/s",
+        "multi-input clustering",
+    ] {
+        assert!(text.contains(want), "missing '{want}' in:\n{text}");
+    }
+}
