@@ -323,7 +323,7 @@ fn peer(script: &str, args: &[String]) -> anyhow::Result<serde_json::Value> {
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().unwrap_or("");
-    Ok(serde_json::from_str(line).with_context(|| format!("{script} printed '{line}'"))?)
+    serde_json::from_str(line).with_context(|| format!("{script} printed '{line}'"))
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
