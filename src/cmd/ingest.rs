@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long, global = true)]
     pub skip_bad_rows: bool,
     /// Make the store durable, with the file cursor, every N rows.
-    #[arg(long, global = true, default_value_t = 1_000_000)]
+    #[arg(long, global = true, default_value_t = 2_000_000)]
     pub checkpoint_every: u64,
     /// Print the summary as JSON.
     #[arg(long, global = true)]
