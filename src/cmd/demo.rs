@@ -34,12 +34,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let store = dir.join("store");
     let (s, st) = (path_str(&scenario)?, path_str(&store)?);
 
-    step("1/6 generate a DPRK-style laundering scenario");
+    step("1/7 generate a DPRK-style laundering scenario");
     let n = args.transfers.to_string();
     let seed = args.seed.to_string();
     tripoint(&["gen", "--out", s, "--seed", &seed, "--transfers", &n])?;
 
-    step("2/6 ingest it into the embedded graph store");
+    step("2/7 ingest it into the embedded graph store");
     let txs = scenario.join("transactions.csv");
     let tts = scenario.join("token_transfers.csv");
     let tokens = scenario.join("tokens.csv");
@@ -56,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         path_str(&tokens)?,
     ])?;
 
-    step("3/6 import what investigators already know (labels)");
+    step("3/7 import what investigators already know (labels)");
     let mut label_files = vec![scenario.join("labels.csv")];
     if let Some(shared) = super::util::shared_data_dir() {
         let ofac = shared.join("crypto/ofac-eth-ultrasound/data.csv");
@@ -70,7 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     tripoint(&cmd)?;
 
-    step("4/6 follow the money from the theft (haircut policy)");
+    step("4/7 follow the money from the theft (haircut policy)");
     let truth_path = scenario.join("truth.json");
     let truth: serde_json::Value = serde_json::from_slice(
         &std::fs::read(&truth_path).with_context(|| format!("reading {}", truth_path.display()))?,
@@ -100,16 +100,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     ])?;
     println!("full JSON report: {}", report.display());
 
-    step("5/6 score the trace against the generator's ground truth");
+    step("5/7 score the trace against the generator's ground truth");
     tripoint(&["eval", "--store", st, "--truth", path_str(&truth_path)?])?;
 
-    step("6/6 supply-chain early warning board");
+    step("6/7 trilateral threat-intelligence exchange (STIX 2.1 / TAXII 2.1)");
+    intel(&dir)?;
+
+    step("7/7 supply-chain early warning board");
     let mut ews = vec!["ews", "status"];
     let ews_data = super::util::shared_data_dir().map(|d| d.join("ews"));
     let ews_data_str;
     if let Some(d) = ews_data.as_deref().filter(|d| d.is_dir()) {
         ews_data_str = path_str(d)?.to_string();
         ews.extend(["--data", &ews_data_str]);
+    } else {
+        println!("(no ../shared/data: the board runs on the generated, clearly-labelled SYNTHETIC data set)");
+        ews.extend(["--synthetic", "7"]);
     }
     tripoint(&ews)?;
 
@@ -117,6 +123,75 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "\ndemo finished; everything it made is in {}",
         dir.display()
     );
+    Ok(())
+}
+
+/// Set up the default trilateral exchange on the embedded SQLite store and load
+/// content: MITRE ATT&CK's DPRK groups and OFAC's DPRK crypto addresses when the
+/// shared data is present, generated STIX content otherwise.
+fn intel(dir: &Path) -> anyhow::Result<()> {
+    let intel_dir = dir.join("intel");
+    std::fs::create_dir_all(&intel_dir)?;
+    let config = intel_dir.join("intel.toml");
+    let cfg = path_str(&config)?;
+    tripoint(&["intel", "init", "--config", cfg])?;
+    let shared = super::util::shared_data_dir();
+    let attack = shared
+        .as_ref()
+        .map(|d| d.join("intel/mitre-attack-dprk/dprk-attack-v18.1.stix21.json"))
+        .filter(|p| p.is_file());
+    let ofac = shared
+        .as_ref()
+        .map(|d| d.join("intel/ofac-dprk-crypto/ofac-sdn-dprk-digital-currency-addresses.json"))
+        .filter(|p| p.is_file());
+    match (attack, ofac) {
+        (Some(attack), Some(ofac)) => {
+            tripoint(&[
+                "intel",
+                "import",
+                "--config",
+                cfg,
+                "--collection",
+                "actors",
+                path_str(&attack)?,
+            ])?;
+            tripoint(&[
+                "intel",
+                "import",
+                "--config",
+                cfg,
+                "--collection",
+                "indicators",
+                "--format",
+                "ofac-dprk-crypto",
+                path_str(&ofac)?,
+            ])?;
+        }
+        _ => {
+            let us = tripoint_stix::content::partner_identity_id("us");
+            let mut objects = tripoint_stix::content::trilateral_identities();
+            objects.extend(tripoint_stix::content::synthetic_objects(7, 500, &us));
+            let bundle = serde_json::json!({
+                "type": "bundle",
+                "id": "bundle--6f1f0c5e-6a43-4f8e-9a0e-2f7d4c1b9a10",
+                "objects": objects,
+            });
+            let file = intel_dir.join("generated-bundle.json");
+            std::fs::write(&file, serde_json::to_vec_pretty(&bundle)?)?;
+            println!("(no ../shared/data: importing generated STIX content)");
+            tripoint(&[
+                "intel",
+                "import",
+                "--config",
+                cfg,
+                "--collection",
+                "indicators",
+                path_str(&file)?,
+            ])?;
+        }
+    }
+    tripoint(&["intel", "audit", "--config", cfg, "--limit", "5"])?;
+    println!("serve it over TAXII 2.1 with: tripoint serve --config {cfg}");
     Ok(())
 }
 

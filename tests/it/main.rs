@@ -2,6 +2,7 @@
 //! library crates end to end. One module per area.
 
 mod common;
+mod demo;
 mod ews;
 mod gen;
 mod ingest;
