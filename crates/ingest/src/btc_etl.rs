@@ -205,7 +205,6 @@ pub fn import_bitcoin_etl<S: TransferSink>(
     let mut reader =
         std::io::BufReader::with_capacity(1 << 20, open(path, opts.bytes_read.clone())?);
     let mut b = Batcher::new(sink, canonical_source(path)?, name.clone(), opts);
-    let resume_at = b.resume_at();
     let mut buf = Vec::new();
     let mut records = Vec::new();
     let mut line = 0u64;
@@ -224,8 +223,7 @@ pub fn import_bitcoin_etl<S: TransferSink>(
         if buf.trim_ascii().is_empty() {
             continue;
         }
-        if b.consumed < resume_at {
-            b.resumed_row();
+        if b.skip_resumed() {
             continue;
         }
         let tx: BtcTx = match serde_json::from_slice(&buf) {

@@ -325,18 +325,13 @@ fn import_transactions<S: TransferSink>(
     };
     let mut join = JoinIndex::default();
     let mut b = Batcher::new(sink, canonical_source(path)?, csv.name.clone(), opts);
-    let resume_at = b.resume_at();
     let mut rec = ByteRecord::new();
     let mut last_block = None;
     loop {
         let line = match csv.next(&mut rec)? {
             CsvRow::End => break,
             CsvRow::Malformed(line, msg) => {
-                if b.consumed < resume_at {
-                    b.resumed_row();
-                } else {
-                    b.bad_line(line, msg)?;
-                }
+                b.malformed_line(line, msg)?;
                 continue;
             }
             CsvRow::Row(line) => line,
@@ -360,8 +355,7 @@ fn import_transactions<S: TransferSink>(
                 last_block = Some(k.block);
             }
         }
-        if b.consumed < resume_at {
-            b.resumed_row();
+        if b.skip_resumed() {
             continue;
         }
         match key.and_then(|k| tx_record(&rec, &c, &k).map(|r| (k, r))) {
@@ -438,23 +432,17 @@ fn import_token_transfers<S: TransferSink>(
         block: csv.col("block_number")?,
     };
     let mut b = Batcher::new(sink, canonical_source(path)?, csv.name.clone(), opts);
-    let resume_at = b.resume_at();
     let mut rec = ByteRecord::new();
     loop {
         let line = match csv.next(&mut rec)? {
             CsvRow::End => break,
             CsvRow::Malformed(line, msg) => {
-                if b.consumed < resume_at {
-                    b.resumed_row();
-                } else {
-                    b.bad_line(line, msg)?;
-                }
+                b.malformed_line(line, msg)?;
                 continue;
             }
             CsvRow::Row(line) => line,
         };
-        if b.consumed < resume_at {
-            b.resumed_row();
+        if b.skip_resumed() {
             continue;
         }
         match token_row(&rec, &c, join) {

@@ -149,13 +149,17 @@ pub(crate) struct Batcher<'a, S: TransferSink> {
     pub opts: &'a ImportOptions,
     /// Rows consumed including those skipped on resume (the cursor value).
     pub consumed: u64,
+    /// Where the previous run stopped (rows), 0 for a fresh source.
+    resume_at: u64,
     since_checkpoint: u64,
     pub summary: ImportSummary,
 }
 
 impl<'a, S: TransferSink> Batcher<'a, S> {
     pub fn new(sink: &'a mut S, source: String, file: String, opts: &'a ImportOptions) -> Self {
+        let resume_at = sink.resume_position(&source).unwrap_or(0);
         Batcher {
+            resume_at,
             sink,
             source,
             file,
@@ -166,14 +170,16 @@ impl<'a, S: TransferSink> Batcher<'a, S> {
         }
     }
 
-    /// Where the previous run stopped (rows), 0 for a fresh source.
-    pub fn resume_at(&self) -> u64 {
-        self.sink.resume_position(&self.source).unwrap_or(0)
-    }
-
-    pub fn resumed_row(&mut self) {
-        self.consumed += 1;
-        self.summary.rows_resumed += 1;
+    /// Skip the current row if an earlier run already stored it (it lies before
+    /// the checkpointed cursor); `true` when the caller should move on.
+    pub fn skip_resumed(&mut self) -> bool {
+        if self.consumed < self.resume_at {
+            self.consumed += 1;
+            self.summary.rows_resumed += 1;
+            true
+        } else {
+            false
+        }
     }
 
     #[inline]
@@ -211,6 +217,16 @@ impl<'a, S: TransferSink> Batcher<'a, S> {
                 column: e.column,
                 message: e.message,
             })
+        }
+    }
+
+    /// A malformed line of a resumable source: skipped if an earlier run got
+    /// past it, otherwise a bad line.
+    pub fn malformed_line(&mut self, line: u64, message: String) -> Result<(), IngestError> {
+        if self.skip_resumed() {
+            Ok(())
+        } else {
+            self.bad_line(line, message)
         }
     }
 

@@ -202,7 +202,6 @@ pub fn import_transfers_csv<S: TransferSink>(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut b = Batcher::new(sink, canonical_source(path)?, csv.name.clone(), opts);
-    let resume_at = b.resume_at();
     let mut occurrences: HashMap<[u8; 32], u32> = HashMap::new();
     let mut rec = ByteRecord::new();
     let mut row: u64 = 0;
@@ -211,11 +210,7 @@ pub fn import_transfers_csv<S: TransferSink>(
             CsvRow::End => break,
             CsvRow::Malformed(line, msg) => {
                 row += 1;
-                if b.consumed < resume_at {
-                    b.resumed_row();
-                } else {
-                    b.bad_line(line, msg)?;
-                }
+                b.malformed_line(line, msg)?;
                 continue;
             }
             CsvRow::Row(line) => line,
@@ -232,8 +227,7 @@ pub fn import_transfers_csv<S: TransferSink>(
         } else {
             None
         };
-        if b.consumed < resume_at {
-            b.resumed_row();
+        if b.skip_resumed() {
             continue;
         }
         match parse_row(&rec, &c, o, &csv, this_row, synthetic) {
