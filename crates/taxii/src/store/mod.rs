@@ -338,3 +338,32 @@ pub(crate) const SCHEMA: &[&str] = &[
 
 #[cfg(test)]
 mod tests;
+
+/// A fixed set of connections shared by request threads: the first idle one
+/// is taken, otherwise callers queue round-robin. A poisoned lock is reused
+/// because a panicking request leaves the connection itself usable.
+pub(crate) struct ConnPool<T> {
+    conns: Vec<std::sync::Mutex<T>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl<T> ConnPool<T> {
+    /// `conns` must not be empty.
+    pub(crate) fn new(conns: Vec<T>) -> Self {
+        assert!(!conns.is_empty(), "a connection pool needs a connection");
+        ConnPool {
+            conns: conns.into_iter().map(std::sync::Mutex::new).collect(),
+            next: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn get(&self) -> std::sync::MutexGuard<'_, T> {
+        for c in &self.conns {
+            if let Ok(g) = c.try_lock() {
+                return g;
+            }
+        }
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.conns.len();
+        self.conns[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -4,15 +4,13 @@
 //! strictly increasing per collection across concurrent requests and processes.
 
 use super::{
-    delete_sql, page_sql, AddOutcome, AuditEntry, AuditFilter, ObjectQuery, Page, Param, Row,
-    StatusRecord, Store, StoreError, VersionFilter, SCHEMA, STATUS_RETENTION_US,
+    delete_sql, page_sql, AddOutcome, AuditEntry, AuditFilter, ConnPool, ObjectQuery, Page, Param,
+    Row, StatusRecord, Store, StoreError, VersionFilter, SCHEMA, STATUS_RETENTION_US,
 };
 use crate::model::{decide, now_micros, Decision, ExistingVersion, NewVersion};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// One pooled connection and its prepared page statements (page SQL varies
 /// only with which filters are present, so a few statements cover all pages).
@@ -34,16 +32,15 @@ impl std::ops::DerefMut for PgConn {
     }
 }
 
-fn conn(client: Client) -> Mutex<PgConn> {
-    Mutex::new(PgConn {
+fn conn(client: Client) -> PgConn {
+    PgConn {
         client,
         statements: HashMap::new(),
-    })
+    }
 }
 
 pub struct PostgresStore {
-    clients: Vec<Mutex<PgConn>>,
-    next: AtomicUsize,
+    clients: ConnPool<PgConn>,
 }
 
 const AUDIT_SCHEMA: &[&str] = &[
@@ -95,19 +92,12 @@ impl PostgresStore {
             clients.push(conn(Client::connect(url, NoTls)?));
         }
         Ok(PostgresStore {
-            clients,
-            next: AtomicUsize::new(0),
+            clients: ConnPool::new(clients),
         })
     }
 
     fn client(&self) -> std::sync::MutexGuard<'_, PgConn> {
-        for c in &self.clients {
-            if let Ok(g) = c.try_lock() {
-                return g;
-            }
-        }
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len();
-        self.clients[i].lock().unwrap_or_else(|p| p.into_inner())
+        self.clients.get()
     }
 }
 

@@ -3,19 +3,17 @@
 //! reader connections, which WAL lets run beside the writer.
 
 use super::{
-    delete_sql, page_sql, AddOutcome, AuditEntry, AuditFilter, ObjectQuery, Page, Param, Row,
-    StatusRecord, Store, StoreError, VersionFilter, SCHEMA, STATUS_RETENTION_US,
+    delete_sql, page_sql, AddOutcome, AuditEntry, AuditFilter, ConnPool, ObjectQuery, Page, Param,
+    Row, StatusRecord, Store, StoreError, VersionFilter, SCHEMA, STATUS_RETENTION_US,
 };
 use crate::model::{decide, now_micros, Decision, ExistingVersion, NewVersion};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 pub struct SqliteStore {
     writer: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
-    next_reader: AtomicUsize,
+    readers: ConnPool<Connection>,
 }
 
 const AUDIT_SCHEMA: &[&str] = &[
@@ -64,24 +62,17 @@ impl SqliteStore {
             .map(|_| {
                 let c = Connection::open(path)?;
                 configure(&c)?;
-                Ok(Mutex::new(c))
+                Ok(c)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(SqliteStore {
             writer: Mutex::new(writer),
-            readers,
-            next_reader: AtomicUsize::new(0),
+            readers: ConnPool::new(readers),
         })
     }
 
     fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
-        for r in &self.readers {
-            if let Ok(g) = r.try_lock() {
-                return g;
-            }
-        }
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-        self.readers[i].lock().unwrap_or_else(|p| p.into_inner())
+        self.readers.get()
     }
 
     fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
