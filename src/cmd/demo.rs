@@ -89,15 +89,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .to_string();
     let seed_list = seeds.join(",");
     let report = dir.join("trace.json");
-    let json = tripoint_output(&[
+    // The table is for the reader, the JSON for tools; the trace itself takes milliseconds.
+    let trace = [
         "trace", "--store", st, "--seed", &seed_list, "--from", &from, "--policy", "haircut",
-        "--format", "json",
-    ])?;
+        "--format",
+    ];
+    let json = tripoint_output(&[&trace[..], &["json"]].concat())?;
     std::fs::write(&report, &json).with_context(|| format!("writing {}", report.display()))?;
-    tripoint(&[
-        "trace", "--store", st, "--seed", &seed_list, "--from", &from, "--policy", "haircut",
-        "--format", "table",
-    ])?;
+    tripoint(&[&trace[..], &["table"]].concat())?;
     println!("full JSON report: {}", report.display());
 
     step("5/7 score the trace against the generator's ground truth");
@@ -222,27 +221,18 @@ fn step(title: &str) {
     println!("\n== {title}");
 }
 
-fn command(args: &[&str]) -> anyhow::Result<Command> {
+/// Run a subcommand of this same binary; its stdout is returned when
+/// `capture` is set and shown to the user otherwise (stderr is always shown).
+fn run_child(args: &[&str], capture: bool) -> anyhow::Result<Vec<u8>> {
     let exe = std::env::current_exe().context("locating the tripoint binary")?;
-    let mut c = Command::new(exe);
-    c.args(args);
-    Ok(c)
-}
-
-/// Run a subcommand with its output shown to the user.
-fn tripoint(args: &[&str]) -> anyhow::Result<()> {
-    let status = command(args)?
-        .status()
-        .with_context(|| format!("starting tripoint {}", args.join(" ")))?;
-    if !status.success() {
-        bail!("`tripoint {}` failed ({status})", args.join(" "));
-    }
-    Ok(())
-}
-
-/// Run a subcommand and return its stdout (stderr still shown).
-fn tripoint_output(args: &[&str]) -> anyhow::Result<Vec<u8>> {
-    let out = command(args)?
+    let stdout = if capture {
+        std::process::Stdio::piped()
+    } else {
+        std::process::Stdio::inherit()
+    };
+    let out = Command::new(exe)
+        .args(args)
+        .stdout(stdout)
         .stderr(std::process::Stdio::inherit())
         .output()
         .with_context(|| format!("starting tripoint {}", args.join(" ")))?;
@@ -250,4 +240,14 @@ fn tripoint_output(args: &[&str]) -> anyhow::Result<Vec<u8>> {
         bail!("`tripoint {}` failed ({})", args.join(" "), out.status);
     }
     Ok(out.stdout)
+}
+
+/// Run a subcommand with its output shown to the user.
+fn tripoint(args: &[&str]) -> anyhow::Result<()> {
+    run_child(args, false).map(drop)
+}
+
+/// Run a subcommand and return its stdout.
+fn tripoint_output(args: &[&str]) -> anyhow::Result<Vec<u8>> {
+    run_child(args, true)
 }
