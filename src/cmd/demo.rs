@@ -72,21 +72,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     step("4/7 follow the money from the theft (haircut policy)");
     let truth_path = scenario.join("truth.json");
-    let truth: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(&truth_path).with_context(|| format!("reading {}", truth_path.display()))?,
-    )
-    .with_context(|| format!("parsing {}", truth_path.display()))?;
-    let seeds: Vec<&str> = truth["seeds"]["addresses"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
-        .unwrap_or_default();
-    if seeds.is_empty() {
+    let truth = super::eval::read_ground_truth(&truth_path)?;
+    if truth.seeds.addresses.is_empty() {
         bail!("{}: no seeds.addresses", truth_path.display());
     }
-    let from = truth["seeds"]["start_time"]
-        .as_i64()
-        .with_context(|| format!("{}: no seeds.start_time", truth_path.display()))?
-        .to_string();
+    let seeds: Vec<String> = truth
+        .seeds
+        .addresses
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let from = truth.seeds.start_time.to_string();
     let seed_list = seeds.join(",");
     let report = dir.join("trace.json");
     // The table is for the reader, the JSON for tools; the trace itself takes milliseconds.

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use serde_json::Value;
 use tripoint_chain::{Address, TransferGraph};
+use tripoint_gen::GroundTruth;
 use tripoint_store::Store;
 use tripoint_trace::cluster::ClusteredGraph;
 use tripoint_trace::eval::{score, Scores, Truth};
@@ -42,55 +42,28 @@ struct Loaded {
     start: i64,
 }
 
-fn addr_list(v: &Value, what: &str, path: &std::path::Path) -> anyhow::Result<BTreeSet<String>> {
-    let arr = v
-        .as_array()
-        .with_context(|| format!("{}: field '{what}' is not an array", path.display()))?;
-    arr.iter()
-        .enumerate()
-        .map(|(i, x)| {
-            let s = x
-                .get("address")
-                .unwrap_or(x)
-                .as_str()
-                .with_context(|| format!("{}: {what}[{i}] has no address", path.display()))?;
-            Ok(Address::parse(s)
-                .with_context(|| format!("{}: {what}[{i}]", path.display()))?
-                .to_string())
-        })
-        .collect()
+/// Read the generator's `truth.json` through its own type, so the schema has
+/// one definition (`tripoint_gen::GroundTruth`).
+pub fn read_ground_truth(path: &std::path::Path) -> anyhow::Result<GroundTruth> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))
 }
 
 fn load_truth(path: &std::path::Path) -> anyhow::Result<Loaded> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let v: Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
-    let field = |k: &str| {
-        v.get(k)
-            .with_context(|| format!("{}: missing field '{k}'", path.display()))
+    let t = read_ground_truth(path)?;
+    let set = |it: &mut dyn Iterator<Item = &Address>| -> BTreeSet<String> {
+        it.map(ToString::to_string).collect()
     };
-    let seeds_v = field("seeds")?;
-    let seeds = addr_list(
-        seeds_v.get("addresses").context("seeds.addresses")?,
-        "seeds.addresses",
-        path,
-    )?
-    .iter()
-    .map(|s| Address::parse(s).expect("normalised"))
-    .collect();
-    let start = seeds_v
-        .get("start_time")
-        .and_then(Value::as_i64)
-        .with_context(|| format!("{}: seeds.start_time is not an integer", path.display()))?;
     Ok(Loaded {
         truth: Truth {
-            laundering: addr_list(field("laundering_addresses")?, "laundering_addresses", path)?,
-            endpoints: addr_list(field("endpoints")?, "endpoints", path)?,
-            spam: addr_list(field("spam_addresses")?, "spam_addresses", path)?,
+            laundering: set(&mut t.laundering_addresses.iter().map(|l| &l.address)),
+            endpoints: set(&mut t.endpoints.iter().map(|e| &e.address)),
+            spam: set(&mut t.spam_addresses.iter()),
         },
-        seeds,
-        start,
+        seeds: t.seeds.addresses,
+        start: t.seeds.start_time,
     })
 }
 

@@ -512,13 +512,13 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         "ingest                  {:>10.2} s",
         t.elapsed().as_secs_f64()
     );
-    let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(gen.join("truth.json"))?)?;
-    let thief = Address::parse(
-        truth["seeds"]["addresses"][0]
-            .as_str()
-            .context("truth seeds")?,
-    )?;
+    let truth = crate::cmd::eval::read_ground_truth(&gen.join("truth.json"))?;
+    let thief = truth
+        .seeds
+        .addresses
+        .first()
+        .cloned()
+        .context("truth.json has no seed address")?;
 
     // Part 1 runs on the bare transfers (no labels): every address is walked.
     let store = Store::open(&store_dir)?;
