@@ -245,11 +245,10 @@ fn read_range<S: TransferSink>(
         let txs = get(&b, "transactions")
             .map_err(bad)?
             .as_array()
-            .ok_or_else(|| bad("transactions is not an array".into()))?
-            .clone();
+            .ok_or_else(|| bad("transactions is not an array".into()))?;
         let mut hashes = Vec::with_capacity(txs.len());
         let mut parsed = Vec::with_capacity(txs.len());
-        for t in &txs {
+        for t in txs {
             let p = (|| -> Result<_, String> {
                 let h = tx_hash(get_str(t, "hash")?.as_bytes())?;
                 let idx = u32::try_from(quantity(get(t, "transactionIndex")?)?)

@@ -6,12 +6,7 @@ use serde_json::Value;
 
 /// TAXII timestamps: RFC 3339 UTC with exactly six fractional digits.
 pub fn format_micros(us: i64) -> String {
-    let secs = us.div_euclid(1_000_000);
-    let nanos = (us.rem_euclid(1_000_000) * 1000) as u32;
-    match chrono::DateTime::from_timestamp(secs, nanos) {
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        None => "1970-01-01T00:00:00.000000Z".to_string(),
-    }
+    tripoint_stix::Timestamp::from_unix_micros(us).to_string()
 }
 
 /// Parse an RFC 3339 timestamp (STIX or TAXII) to microseconds since the epoch.
