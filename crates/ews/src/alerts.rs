@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::model::*;
-use crate::signals::{all_signals, Family, Signal};
+use crate::signals::{all_signals, all_signals_from, event_free_signals, Family, Signal};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -454,7 +454,8 @@ pub fn backtest(ds: &Dataset, events: &[Event], cfg: &Config) -> BacktestReport 
         }
     }
     let in_range = |s: &Signal| s.date <= b.end;
-    let full: Vec<Signal> = all_signals(ds, &known, cfg)
+    let event_free = event_free_signals(ds, cfg);
+    let full: Vec<Signal> = all_signals_from(&event_free, ds, &known, cfg)
         .into_iter()
         .filter(in_range)
         .collect();
@@ -493,7 +494,7 @@ pub fn backtest(ds: &Dataset, events: &[Event], cfg: &Config) -> BacktestReport 
             .filter(|k| k.event_id != e.event_id)
             .cloned()
             .collect();
-        let sig: Vec<Signal> = all_signals(ds, &others, cfg)
+        let sig: Vec<Signal> = all_signals_from(&event_free, ds, &others, cfg)
             .into_iter()
             .filter(in_range)
             .collect();

@@ -757,8 +757,25 @@ pub fn policy_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signa
 
 /// Every signal of the data set, sorted by date (then family, mineral).
 pub fn all_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal> {
+    all_signals_from(&event_free_signals(ds, cfg), ds, events, cfg)
+}
+
+/// The signals that do not depend on the event list (structural and market):
+/// a back-test replaying with different event lists computes them once.
+pub fn event_free_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
     let mut s = structural_signals(ds, cfg);
     s.extend(market_signals(ds, cfg));
+    s
+}
+
+/// [`all_signals`] given the output of [`event_free_signals`] for the same data.
+pub fn all_signals_from(
+    event_free: &[Signal],
+    ds: &Dataset,
+    events: &[Event],
+    cfg: &Config,
+) -> Vec<Signal> {
+    let mut s = event_free.to_vec();
     s.extend(trade_signals(ds, events, cfg));
     s.extend(policy_signals(ds, events, cfg));
     s.sort_by_key(|x| (x.date, x.family, x.mineral));
