@@ -546,29 +546,7 @@ const BENCH_COLLECTIONS: [(&str, &str); 3] = [
 ];
 
 fn basic(user: &str, password: &str) -> String {
-    use base64_lite::encode;
-    format!("Basic {}", encode(format!("{user}:{password}").as_bytes()))
-}
-
-mod base64_lite {
-    /// Standard base64 (the benchmark needs it for one header; not worth a dependency).
-    pub fn encode(b: &[u8]) -> String {
-        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in b.chunks(3) {
-            let n = (chunk[0] as u32) << 16
-                | (*chunk.get(1).unwrap_or(&0) as u32) << 8
-                | *chunk.get(2).unwrap_or(&0) as u32;
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
+    tripoint_taxii::auth::basic_authorization(user, password)
 }
 
 fn wait_ready(

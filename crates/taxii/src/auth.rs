@@ -17,6 +17,15 @@ pub enum AuthError {
     Hash(String),
 }
 
+/// The `Authorization` header value of HTTP Basic for `user`/`password`
+/// (what clients send; used by our own benchmark client and tests).
+pub fn basic_authorization(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
 pub fn hash_secret(secret: &str) -> Result<String, AuthError> {
     // 16 salt bytes from a v4 UUID (the OS RNG via getrandom).
     let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
@@ -120,12 +129,7 @@ mod tests {
     fn basic_and_bearer_authenticate_only_with_the_right_secret() {
         let (cfg, secrets) = Config::trilateral("x.db").unwrap();
         let auth = Authenticator::new(&cfg);
-        let basic = |u: &str, p: &str| {
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
-            )
-        };
+        let basic = basic_authorization;
         assert_eq!(
             auth.authenticate(&basic("jp", &secrets[1].password)),
             Some(1)
