@@ -92,22 +92,12 @@ pub fn lookalike(seed: u64, target: &Addr, index: u64) -> Addr {
     a
 }
 
-/// Parse `0x` + 40 hex characters (used for well-known contract addresses).
+/// Parse `0x` + 40 hex characters (used for well-known contract addresses,
+/// which are constants: a malformed one is a bug, hence the panic).
 pub fn parse_addr(s: &str) -> Addr {
-    let h = s.strip_prefix("0x").unwrap_or(s).as_bytes();
-    let mut out = [0u8; 20];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = (hex_val(h[2 * i]) << 4) | hex_val(h[2 * i + 1]);
-    }
-    out
-}
-
-fn hex_val(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        b'A'..=b'F' => c - b'A' + 10,
-        _ => 0,
+    match tripoint_chain::Address::parse_eth(s) {
+        Ok(tripoint_chain::Address::Eth(b)) => b,
+        _ => panic!("bad built-in address {s}"),
     }
 }
 

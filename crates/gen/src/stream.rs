@@ -560,10 +560,11 @@ pub fn run<S: ScenarioSink>(
 }
 
 fn asset_key(w: &World, a: plan::AssetIdx) -> String {
-    match a {
-        None => "ETH".to_string(),
-        Some(i) => ids::addr_hex(&w.tokens[i].address),
-    }
+    use tripoint_chain::{Address, Asset, Chain};
+    a.map_or(Asset::Native(Chain::Ethereum), |i| {
+        Asset::Token(Address::Eth(w.tokens[i].address))
+    })
+    .key()
 }
 
 fn build_truth(
