@@ -204,19 +204,15 @@ pub fn import_transfers_csv<S: TransferSink>(
     let mut b = Batcher::new(sink, canonical_source(path)?, csv.name.clone(), opts);
     let mut occurrences: HashMap<[u8; 32], u32> = HashMap::new();
     let mut rec = ByteRecord::new();
-    let mut row: u64 = 0;
     loop {
         let line = match csv.next(&mut rec)? {
             CsvRow::End => break,
             CsvRow::Malformed(line, msg) => {
-                row += 1;
                 b.malformed_line(line, msg)?;
                 continue;
             }
             CsvRow::Row(line) => line,
         };
-        let this_row = row;
-        row += 1;
         // Occurrences must be counted on resumed rows too, or the hashes would shift.
         let synthetic = if c.hash.is_none() {
             let fields: Vec<&[u8]> = rec.iter().collect();
@@ -230,7 +226,8 @@ pub fn import_transfers_csv<S: TransferSink>(
         if b.skip_resumed() {
             continue;
         }
-        match parse_row(&rec, &c, o, &csv, this_row, synthetic) {
+        // Every row so far was consumed exactly once, so the count is this row's index.
+        match parse_row(&rec, &c, o, &csv, b.consumed, synthetic) {
             Ok(r) => {
                 b.push(r)?;
                 b.row_done()?;
