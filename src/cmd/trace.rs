@@ -121,37 +121,37 @@ pub fn native_of(store: &Store) -> Chain {
     store.chain().unwrap_or(Chain::Ethereum)
 }
 
-pub fn report_options(chain: Chain, args: &Args) -> anyhow::Result<ReportOptions> {
+/// Report options for `chain`; `from` is the already-parsed `--from` of the
+/// trace configuration, when one was given.
+pub fn report_options(chain: Chain, args: &Args, from: Option<i64>) -> ReportOptions {
     let mut opts = ReportOptions {
         native: chain,
         max_paths: args.max_paths,
+        from,
         ..Default::default()
     };
     opts.patterns.native_decimals = if chain == Chain::Bitcoin { 8 } else { 18 };
-    if let Some(f) = &args.from {
-        opts.from = Some(parse_time(f)?);
-    }
-    Ok(opts)
+    opts
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let store = Store::open(&args.store)
         .with_context(|| format!("opening store {}", args.store.display()))?;
     let chain = native_of(&store);
-    let opts = report_options(chain, &args)?;
     let out = if args.cluster {
         let labels = store.all_labels().context("reading the store's labels")?;
         let clustered = tripoint_trace::cluster::ClusteredGraph::new(&store, &labels);
-        render(&clustered, &args, &opts)?
+        render(&clustered, &args, chain)?
     } else {
-        render(&store, &args, &opts)?
+        render(&store, &args, chain)?
     };
     print!("{out}");
     Ok(())
 }
 
-fn render<G: TransferGraph>(g: &G, args: &Args, opts: &ReportOptions) -> anyhow::Result<String> {
+fn render<G: TransferGraph>(g: &G, args: &Args, chain: Chain) -> anyhow::Result<String> {
     let cfg = config_for(g, args)?;
+    let opts = &report_options(chain, args, args.from.is_some().then_some(cfg.from));
     let result = trace(g, &cfg)?;
     let report = build_report(g, &result, opts);
     Ok(match args.format {
