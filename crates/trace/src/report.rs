@@ -222,21 +222,27 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
         }
     }
 
+    // Amounts per address, grouped in one pass over the (address, asset) maps
+    // rather than probing every asset of the graph for every address.
+    let by_address = |m: &FxHashMap<(AddrId, AssetId), Amount>| {
+        let mut out: FxHashMap<AddrId, BTreeMap<String, String>> = FxHashMap::default();
+        for (&(addr, asset), v) in m {
+            out.entry(addr)
+                .or_default()
+                .insert(key(asset), v.to_string());
+        }
+        out
+    };
+    let mut taint_of = by_address(&r.received);
+    let mut held_of = by_address(&r.held);
+
     let mut seeds = Vec::new();
     let mut addresses: Vec<AddressOut> = r
         .nodes
         .iter()
         .map(|n| {
-            let mut taint = BTreeMap::new();
-            let mut held = BTreeMap::new();
-            for asset in 0..g.asset_count() as AssetId {
-                if let Some(v) = r.received.get(&(n.addr, asset)) {
-                    taint.insert(key(asset), v.to_string());
-                }
-                if let Some(v) = r.held.get(&(n.addr, asset)) {
-                    held.insert(key(asset), v.to_string());
-                }
-            }
+            let taint = taint_of.remove(&n.addr).unwrap_or_default();
+            let held = held_of.remove(&n.addr).unwrap_or_default();
             let address = g.address(n.addr).to_string();
             if n.role == Role::Seed {
                 seeds.push(address.clone());
