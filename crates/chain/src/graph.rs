@@ -24,6 +24,46 @@ pub struct TransferRow {
     pub sub_index: u32,
 }
 
+/// Consecutive transfers `first..first + len()` in columnar form, for
+/// sequential sweeps: one call fills a whole run, so a full-graph pass costs a
+/// few array copies per transfer instead of a `transfer(id)` decode each.
+/// Buffers are reused between calls ([`TransferGraph::read_batch`] clears them).
+#[derive(Debug, Clone, Default)]
+pub struct TransferBatch {
+    pub first: TransferId,
+    pub src: Vec<AddrId>,
+    pub dst: Vec<AddrId>,
+    pub asset: Vec<AssetId>,
+    pub amount: Vec<Amount>,
+    pub timestamp: Vec<i64>,
+}
+
+impl TransferBatch {
+    pub fn len(&self) -> usize {
+        self.src.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.src.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.src.clear();
+        self.dst.clear();
+        self.asset.clear();
+        self.amount.clear();
+        self.timestamp.clear();
+    }
+
+    pub fn push(&mut self, r: &TransferRow) {
+        self.src.push(r.src);
+        self.dst.push(r.dst);
+        self.asset.push(r.asset);
+        self.amount.push(r.amount);
+        self.timestamp.push(r.timestamp);
+    }
+}
+
 /// Read-only view of a transfer graph. Implemented by the on-disk store (and
 /// by in-memory graphs in tests); walked by the taint engine, which therefore
 /// never touches files.
@@ -44,6 +84,19 @@ pub trait TransferGraph {
     /// `None` for [`NATIVE_ASSET`].
     fn token(&self, asset: AssetId) -> Option<TokenInfo>;
     fn labels(&self, addr: AddrId) -> Vec<Label>;
+    /// Clears `batch` and fills it with up to `max` transfers from `start` on
+    /// (fewer at the end of the graph, or where an implementation's storage
+    /// unit ends); returns how many. `0` means `start >= transfer_count()`.
+    /// The default reads row by row; stores override it with column copies.
+    fn read_batch(&self, start: TransferId, max: usize, batch: &mut TransferBatch) -> usize {
+        batch.clear();
+        batch.first = start;
+        let end = self.transfer_count().min(start.saturating_add(max as u64));
+        for id in start..end {
+            batch.push(&self.transfer(id));
+        }
+        batch.len()
+    }
     /// Bitcoin inputs: the transfer (an output record) this input spends, if known.
     fn spent_output(&self, _input: TransferId) -> Option<TransferId> {
         None

@@ -12,7 +12,9 @@ mod label;
 pub use address::{Address, AddressError, TxHash};
 pub use amount::{parse_decimal_units, Amount, AmountError};
 pub use ethnum::U256;
-pub use graph::{AddrId, AssetId, TransferGraph, TransferId, TransferRow, NATIVE_ASSET};
+pub use graph::{
+    AddrId, AssetId, TransferBatch, TransferGraph, TransferId, TransferRow, NATIVE_ASSET,
+};
 pub use label::{Category, Label};
 
 use serde::{Deserialize, Serialize};

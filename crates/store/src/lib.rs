@@ -22,8 +22,8 @@ use std::sync::{Arc, RwLock};
 
 use thiserror::Error;
 use tripoint_chain::{
-    AddrId, Address, Asset, AssetId, Chain, Label, OutPoint, Position, TokenInfo, TransferGraph,
-    TransferId, TransferRecord, TransferRow, TxHash,
+    AddrId, Address, Asset, AssetId, Chain, Label, OutPoint, Position, TokenInfo, TransferBatch,
+    TransferGraph, TransferId, TransferRecord, TransferRow, TxHash,
 };
 
 pub use appender::{AppendSummary, Appender};
@@ -439,6 +439,19 @@ impl TransferGraph for Store {
     fn transfer(&self, id: TransferId) -> TransferRow {
         let (seg, local) = self.locate(id);
         seg.row(local)
+    }
+
+    fn read_batch(&self, start: TransferId, max: usize, batch: &mut TransferBatch) -> usize {
+        batch.clear();
+        batch.first = start;
+        if start >= self.transfer_count() || max == 0 {
+            return 0;
+        }
+        // One segment per call keeps this a plain slice copy.
+        let (seg, local) = self.locate(start);
+        let hi = (local as u64 + max as u64).min(seg.rows as u64) as u32;
+        seg.read_rows(local, hi, batch);
+        batch.len()
     }
 
     fn outgoing(&self, addr: AddrId) -> impl Iterator<Item = TransferId> + '_ {

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use tripoint_chain::{AddrId, Amount, OutPoint, TransferRow, TxHash};
+use tripoint_chain::{AddrId, Amount, OutPoint, TransferBatch, TransferRow, TxHash};
 
 use crate::format::{add_narrow, FileView, FileWriter, UintCol, KIND_SEGMENT};
 use crate::StoreError;
@@ -612,6 +612,26 @@ impl Segment {
             tx_index: c.tx_index.get(tx),
             sub_index: c.sub.get(i).rotate_right(1),
         }
+    }
+
+    /// Appends rows `lo..hi` to `batch` column by column (the sweep path:
+    /// no per-row segment lookup, block timestamps read through the tx table).
+    pub fn read_rows(&self, lo: u32, hi: u32, batch: &mut TransferBatch) {
+        let c = &self.cols;
+        let (lo, hi) = (lo as usize, hi as usize);
+        batch.src.extend_from_slice(&c.src[lo..hi]);
+        batch.dst.extend_from_slice(&c.dst[lo..hi]);
+        batch.asset.extend((lo..hi).map(|i| c.asset.get(i)));
+        batch.amount.extend(
+            c.amount[lo..hi]
+                .iter()
+                .map(|&code| decode_amount_by(code, |k| c.big.get(k))),
+        );
+        batch.timestamp.extend(
+            c.txref[lo..hi]
+                .iter()
+                .map(|&tx| c.block_ts[c.tx_block[tx as usize] as usize]),
+        );
     }
 
     pub fn tx_hash(&self, i: u32) -> TxHash {

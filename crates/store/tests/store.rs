@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use proptest::prelude::*;
 use tripoint_chain::{
-    Address, Amount, Asset, Chain, OutPoint, Position, SourceCursor, TokenInfo, TransferGraph,
-    TransferRecord, TransferSink, TxHash,
+    Address, Amount, Asset, Chain, OutPoint, Position, SourceCursor, TokenInfo, TransferBatch,
+    TransferGraph, TransferRecord, TransferSink, TxHash,
 };
 use tripoint_store::{Store, StoreError};
 
@@ -93,6 +93,30 @@ fn check_graph(store: &Store, expected: &[TransferRecord]) {
         assert_eq!(store.address(row.src), r.from);
         out.entry(row.src).or_default().push(id as u64);
         inc.entry(row.dst).or_default().push(id as u64);
+    }
+    // The columnar sweep path reads the same rows as `transfer(id)`, across
+    // segment boundaries and with odd batch sizes.
+    for max in [1usize, 3, 1 << 16] {
+        let mut batch = TransferBatch::default();
+        let mut id = 0u64;
+        loop {
+            let n = store.read_batch(id, max, &mut batch);
+            if n == 0 {
+                break;
+            }
+            assert_eq!(batch.first, id);
+            for k in 0..n {
+                let row = store.transfer(id + k as u64);
+                assert_eq!(
+                    (batch.src[k], batch.dst[k], batch.asset[k]),
+                    (row.src, row.dst, row.asset)
+                );
+                assert_eq!(batch.amount[k], row.amount);
+                assert_eq!(batch.timestamp[k], row.timestamp);
+            }
+            id += n as u64;
+        }
+        assert_eq!(id, store.transfer_count());
     }
     for a in 0..store.address_count() as u32 {
         let o: Vec<u64> = store.outgoing(a).collect();
