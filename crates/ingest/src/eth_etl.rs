@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use csv::ByteRecord;
 use tripoint_chain::{
-    Address, Amount, Asset, Chain, Position, TokenInfo, TransferRecord, TransferSink, TxHash,
+    Address, Amount, Asset, Chain, Position, SourceCursor, TokenInfo, TransferRecord, TransferSink,
+    TxHash,
 };
 
 use crate::parse::{amount, eth_address, parse_timestamp, tx_hash, uint, uint32};
@@ -61,8 +62,11 @@ fn fold(h: &TxHash) -> u64 {
 /// transactions file: they sort after every transaction of their block.
 pub const UNKNOWN_TX_INDEX: u32 = u32::MAX;
 
-/// Import an ethereum-etl export: tokens first, then transactions (native ETH),
-/// then token transfers joined to their transactions. Each file has its own
+/// Import an ethereum-etl export: tokens first, then transactions (native ETH)
+/// and token transfers joined to their transactions. Both are read as streams
+/// merged block by block in chain order ([`import_merged`]); files that are not
+/// in block order fall back to a two-pass join (transactions, then token
+/// transfers) from the point where the disorder showed. Each file has its own
 /// cursor, so a restart resumes inside whichever file was interrupted.
 pub fn import_ethereum_etl<S: TransferSink>(
     files: &EthereumEtlFiles,
@@ -73,16 +77,26 @@ pub fn import_ethereum_etl<S: TransferSink>(
     if let Some(t) = &files.tokens {
         total.add(&import_tokens(t, sink, opts)?);
     }
-    // Only transactions that token transfers refer to go into the join map:
-    // a first pass over the (much smaller) token file names them.
-    let wanted = match &files.token_transfers {
-        Some(tt) => Some(referenced_txs(tt)?),
-        None => None,
+    let Some(tt) = &files.token_transfers else {
+        let (s, _) = import_transactions(&files.transactions, sink, opts, None)?;
+        total.add(&s);
+        return Ok(total);
     };
-    let (s, join) = import_transactions(&files.transactions, sink, opts, wanted.as_ref())?;
-    total.add(&s);
-    if let Some(tt) = &files.token_transfers {
+    let mut txs = Stream::open(&files.transactions, &*sink, opts)?;
+    let mut toks = Stream::open(tt, &*sink, opts)?;
+    let merged = import_merged(&mut txs, &mut toks, sink, opts)?;
+    total.add(&txs.summary);
+    total.add(&toks.summary);
+    if let Merge::Fallback = merged {
+        // The two-pass join resumes from the cursors the merge checkpointed;
+        // the rows it consumed there count as read, not as resumed.
+        let read_by_merge = txs.summary.rows_read + toks.summary.rows_read;
+        drop((txs, toks));
+        let wanted = referenced_txs(tt)?;
+        let (s, join) = import_transactions(&files.transactions, sink, opts, Some(&wanted))?;
+        total.add(&s);
         total.add(&import_token_transfers(tt, &join, sink, opts)?);
+        total.rows_resumed -= read_by_merge;
     }
     Ok(total)
 }
@@ -155,6 +169,7 @@ struct TxCols {
 }
 
 /// One parsed `transactions.csv` row.
+#[derive(Clone, Copy)]
 struct TxRow {
     hash: TxHash,
     block: u64,
@@ -383,18 +398,26 @@ struct TokenCols {
     block: usize,
 }
 
+/// The fields of a `token_transfers.csv` row (before the join).
+fn parse_token_fields(rec: &ByteRecord, c: &TokenCols) -> Result<WinToken, FieldError> {
+    Ok(WinToken {
+        token: field(eth_address(&rec[c.token]), "token_address")?,
+        from: field(eth_address(&rec[c.from]), "from_address")?,
+        to: field(eth_address(&rec[c.to]), "to_address")?,
+        value: field(amount(&rec[c.value]), "value")?,
+        hash: field(tx_hash(&rec[c.hash]), "transaction_hash")?,
+        log_index: field(uint32(&rec[c.log_index]), "log_index")?,
+        block: field(uint(&rec[c.block]), "block_number")?,
+    })
+}
+
 fn token_row(
     rec: &ByteRecord,
     c: &TokenCols,
     join: &JoinIndex,
 ) -> Result<Option<TransferRecord>, FieldError> {
-    let token = field(eth_address(&rec[c.token]), "token_address")?;
-    let from = field(eth_address(&rec[c.from]), "from_address")?;
-    let to = field(eth_address(&rec[c.to]), "to_address")?;
-    let value = field(amount(&rec[c.value]), "value")?;
-    let hash = field(tx_hash(&rec[c.hash]), "transaction_hash")?;
-    let log_index = field(uint32(&rec[c.log_index]), "log_index")?;
-    let block = field(uint(&rec[c.block]), "block_number")?;
+    let k = parse_token_fields(rec, c)?;
+    let (hash, block) = (k.hash, k.block);
     let (tx_index, timestamp) = match join.txs.get(&fold(&hash)).filter(|m| m.block == block) {
         Some(m) if !m.succeeded => return Ok(None),
         Some(m) => (m.tx_index, join.block_time[&m.block]),
@@ -411,7 +434,15 @@ fn token_row(
         },
     };
     Ok(Some(token_record(
-        block, timestamp, hash, tx_index, log_index, token, from, to, value,
+        block,
+        timestamp,
+        hash,
+        tx_index,
+        k.log_index,
+        k.token,
+        k.from,
+        k.to,
+        k.value,
     )))
 }
 
@@ -458,4 +489,412 @@ fn import_token_transfers<S: TransferSink>(
         }
     }
     b.finish()
+}
+
+/// One input file of the merged import: its CSV reader, the row in hand, and
+/// its own cursor bookkeeping (rows consumed, including resumed ones).
+struct Stream {
+    csv: CsvFile,
+    source: String,
+    rec: ByteRecord,
+    /// The row in `rec` (its 1-based line), if one was read and not yet consumed.
+    line: Option<u64>,
+    /// Block of the row in hand, once parsed (and its key, for transactions).
+    block: Option<u64>,
+    key: Option<TxRow>,
+    /// Rows consumed so far (the cursor value): every row before it was handled.
+    consumed: u64,
+    /// Where an earlier run stopped.
+    resume_at: u64,
+    summary: ImportSummary,
+}
+
+impl Stream {
+    fn open<S: TransferSink>(
+        path: &std::path::Path,
+        sink: &S,
+        opts: &ImportOptions,
+    ) -> Result<Stream, IngestError> {
+        let csv = CsvFile::open(path, opts.bytes_read.clone())?;
+        let source = canonical_source(path)?;
+        let resume_at = sink.resume_position(&source).unwrap_or(0);
+        Ok(Stream {
+            csv,
+            source,
+            rec: ByteRecord::new(),
+            line: None,
+            block: None,
+            key: None,
+            consumed: 0,
+            resume_at,
+            summary: ImportSummary::default(),
+        })
+    }
+
+    /// Index (0-based data row) of the row in hand.
+    fn row(&self) -> u64 {
+        self.consumed
+    }
+
+    fn resumed(&self) -> bool {
+        self.consumed < self.resume_at
+    }
+
+    /// The row in hand is handled.
+    fn consume(&mut self) {
+        if self.resumed() {
+            self.summary.rows_resumed += 1;
+        } else {
+            self.summary.rows_read += 1;
+        }
+        self.consumed += 1;
+        self.line = None;
+        self.block = None;
+        self.key = None;
+    }
+
+    /// Every row before it is stored: handled now, or by an earlier run.
+    fn cursor(&self) -> SourceCursor {
+        SourceCursor {
+            source: self.source.clone(),
+            position: self.consumed.max(self.resume_at),
+        }
+    }
+
+    fn bad_field(
+        &mut self,
+        line: u64,
+        e: FieldError,
+        opts: &ImportOptions,
+    ) -> Result<(), IngestError> {
+        if opts.skip_bad_rows {
+            self.summary.bad_rows_skipped += 1;
+            self.consume();
+            Ok(())
+        } else {
+            Err(IngestError::BadField {
+                file: self.csv.name.clone(),
+                line,
+                column: e.column,
+                message: e.message,
+            })
+        }
+    }
+
+    fn bad_line(
+        &mut self,
+        line: u64,
+        message: String,
+        opts: &ImportOptions,
+    ) -> Result<(), IngestError> {
+        if self.resumed() {
+            self.consume();
+            Ok(())
+        } else if opts.skip_bad_rows {
+            self.summary.bad_rows_skipped += 1;
+            self.consume();
+            Ok(())
+        } else {
+            Err(IngestError::BadLine {
+                file: self.csv.name.clone(),
+                line,
+                message,
+            })
+        }
+    }
+}
+
+/// A transaction row of the block being assembled.
+struct WinTx {
+    key: TxRow,
+    /// Its native record (`None`: moves nothing); not kept for resumed rows.
+    record: Option<TransferRecord>,
+    /// Data row index in the transactions file.
+    row: u64,
+}
+
+/// A token-transfer row of the block being assembled (already parsed).
+struct WinToken {
+    hash: TxHash,
+    block: u64,
+    log_index: u32,
+    token: [u8; 20],
+    from: [u8; 20],
+    to: [u8; 20],
+    value: Amount,
+}
+
+/// Why the merged import handed over to the two-pass one.
+enum Merge {
+    Done,
+    /// The files are not both in block order, or a token transfer's
+    /// transaction is not beside it: the two-pass join handles the rest.
+    Fallback,
+}
+
+/// Transactions and token transfers read as two streams merged in chain
+/// order, one block at a time, so the sink receives records in order (no late
+/// data for the store to merge) and the join needs only the current block's
+/// transactions. Requires both files in block order; anything else hands over
+/// (at a block boundary, after a checkpoint) to the two-pass join.
+fn import_merged<S: TransferSink>(
+    txs: &mut Stream,
+    toks: &mut Stream,
+    sink: &mut S,
+    opts: &ImportOptions,
+) -> Result<Merge, IngestError> {
+    let tc = TxCols {
+        hash: txs.csv.col("hash")?,
+        block: txs.csv.col("block_number")?,
+        index: txs.csv.col("transaction_index")?,
+        from: txs.csv.col("from_address")?,
+        to: txs.csv.col("to_address")?,
+        value: txs.csv.col("value")?,
+        timestamp: txs.csv.col("block_timestamp")?,
+        status: txs.csv.opt_col("receipt_status"),
+        contract: txs.csv.opt_col("receipt_contract_address"),
+    };
+    let kc = TokenCols {
+        token: toks.csv.col("token_address")?,
+        from: toks.csv.col("from_address")?,
+        to: toks.csv.col("to_address")?,
+        value: toks.csv.col("value")?,
+        hash: toks.csv.col("transaction_hash")?,
+        log_index: toks.csv.col("log_index")?,
+        block: toks.csv.col("block_number")?,
+    };
+    let mut win_tx: Vec<WinTx> = Vec::new();
+    let mut win_tok: Vec<WinToken> = Vec::new();
+    let mut by_hash: FoldMap<u32> = FoldMap::default();
+    let mut order: Vec<(u32, u32, u32)> = Vec::new();
+    let mut since_checkpoint = 0u64;
+    let mut last_block: Option<u64> = None;
+    loop {
+        // The next transaction and token-transfer blocks (skipping bad and
+        // resumed rows on the way, which are consumed where they stand).
+        let tx_block = next_tx_block(txs, &tc, opts)?;
+        let tok_block = next_token_block(toks, &kc, opts)?;
+        let block = match (tx_block, tok_block) {
+            (None, None) => break,
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+        };
+        if last_block.is_some_and(|l| block <= l) {
+            return fallback(txs, toks, sink, since_checkpoint);
+        }
+        win_tx.clear();
+        win_tok.clear();
+        let (tx_start, tok_start) = (txs.summary.clone(), toks.summary.clone());
+        let (tx_consumed, tok_consumed) = (txs.consumed, toks.consumed);
+        // Assemble the block: its transaction rows, then its token-transfer rows.
+        while next_tx_block(txs, &tc, opts)? == Some(block) {
+            let line = txs.line.expect("a row in hand");
+            let key = txs.key.take().expect("parsed by next_tx_block");
+            let row = txs.row();
+            let record = if txs.resumed() {
+                None
+            } else {
+                match tx_record(&txs.rec, &tc, &key) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        txs.bad_field(line, e, opts)?;
+                        continue;
+                    }
+                }
+            };
+            win_tx.push(WinTx { key, record, row });
+            txs.consume();
+        }
+        while next_token_block(toks, &kc, opts)? == Some(block) {
+            let line = toks.line.expect("a row in hand");
+            if toks.resumed() {
+                toks.consume();
+                continue;
+            }
+            match parse_token_fields(&toks.rec, &kc) {
+                Ok(t) => {
+                    win_tok.push(t);
+                    toks.consume();
+                }
+                Err(e) => toks.bad_field(line, e, opts)?,
+            }
+        }
+        // A later row of an earlier block means the files are not in block
+        // order: this block may be incomplete.
+        let behind = |b: Option<u64>| b.is_some_and(|b| b < block);
+        let disordered =
+            behind(next_tx_block(txs, &tc, opts)?) || behind(next_token_block(toks, &kc, opts)?);
+        // Join the block's token transfers to its transactions.
+        by_hash.clear();
+        for (i, t) in win_tx.iter().enumerate() {
+            by_hash.insert(fold(&t.key.hash), i as u32);
+        }
+        let joined = win_tok.iter().all(|k| {
+            by_hash
+                .get(&fold(&k.hash))
+                .is_some_and(|&i| win_tx[i as usize].key.hash == k.hash)
+        });
+        if disordered || !joined {
+            // Hand over before this block is emitted: undo its consumption.
+            txs.summary = tx_start;
+            toks.summary = tok_start;
+            txs.consumed = tx_consumed;
+            toks.consumed = tok_consumed;
+            return fallback(txs, toks, sink, since_checkpoint);
+        }
+        // Emit in chain order: (tx index, sub index).
+        order.clear();
+        for (i, t) in win_tx.iter().enumerate() {
+            if t.row >= txs.resume_at {
+                order.push((t.key.tx_index, 0, i as u32));
+            }
+        }
+        for (i, k) in win_tok.iter().enumerate() {
+            let t = &win_tx[by_hash[&fold(&k.hash)] as usize];
+            order.push((
+                t.key.tx_index,
+                k.log_index.saturating_add(1),
+                (i as u32) | TOKEN_BIT,
+            ));
+        }
+        order.sort_unstable();
+        for &(_, _, i) in &order {
+            if i & TOKEN_BIT == 0 {
+                let t = &mut win_tx[i as usize];
+                match t.record.take() {
+                    Some(r) => {
+                        txs.summary.transfers += 1;
+                        sink.transfer(r).map_err(IngestError::sink)?;
+                    }
+                    None => txs.summary.no_value_rows += 1,
+                }
+            } else {
+                let k = &win_tok[(i & !TOKEN_BIT) as usize];
+                let t = &win_tx[by_hash[&fold(&k.hash)] as usize].key;
+                if !t.succeeded {
+                    // The transaction failed: its logs were reverted.
+                    toks.summary.no_value_rows += 1;
+                    continue;
+                }
+                toks.summary.transfers += 1;
+                let r = token_record(
+                    block,
+                    t.timestamp,
+                    k.hash,
+                    t.tx_index,
+                    k.log_index,
+                    k.token,
+                    k.from,
+                    k.to,
+                    k.value,
+                );
+                sink.transfer(r).map_err(IngestError::sink)?;
+            }
+        }
+        last_block = Some(block);
+        since_checkpoint += (txs.consumed - tx_consumed) + (toks.consumed - tok_consumed);
+        if since_checkpoint >= opts.checkpoint_every.max(1) {
+            checkpoint_both(txs, toks, sink)?;
+            since_checkpoint = 0;
+        }
+    }
+    checkpoint_both(txs, toks, sink)?;
+    Ok(Merge::Done)
+}
+
+/// Marks token rows in the emission order (tx rows have it clear).
+const TOKEN_BIT: u32 = 1 << 31;
+
+fn checkpoint_both<S: TransferSink>(
+    txs: &Stream,
+    toks: &Stream,
+    sink: &mut S,
+) -> Result<(), IngestError> {
+    // Two manifests: a crash between them leaves the token cursor behind, and
+    // the rerun re-reads those rows; the store drops them as duplicates.
+    sink.checkpoint(&txs.cursor()).map_err(IngestError::sink)?;
+    sink.checkpoint(&toks.cursor()).map_err(IngestError::sink)
+}
+
+fn fallback<S: TransferSink>(
+    txs: &Stream,
+    toks: &Stream,
+    sink: &mut S,
+    since_checkpoint: u64,
+) -> Result<Merge, IngestError> {
+    if since_checkpoint > 0 || txs.consumed > txs.resume_at || toks.consumed > toks.resume_at {
+        checkpoint_both(txs, toks, sink)?;
+    }
+    Ok(Merge::Fallback)
+}
+
+/// Block of the next usable transaction row (reading one if none is in hand);
+/// rows whose key does not parse are consumed as bad rows (or stop the import).
+fn next_tx_block(
+    s: &mut Stream,
+    c: &TxCols,
+    opts: &ImportOptions,
+) -> Result<Option<u64>, IngestError> {
+    loop {
+        if s.line.is_none() {
+            match s.csv.next(&mut s.rec)? {
+                CsvRow::End => return Ok(None),
+                CsvRow::Malformed(line, msg) => {
+                    s.bad_line(line, msg, opts)?;
+                    continue;
+                }
+                CsvRow::Row(line) => s.line = Some(line),
+            }
+        }
+        if s.block.is_some() {
+            return Ok(s.block);
+        }
+        match parse_tx_key(&s.rec, c) {
+            Ok(k) => {
+                s.block = Some(k.block);
+                s.key = Some(k);
+                return Ok(s.block);
+            }
+            Err(_) if s.resumed() => s.consume(),
+            Err(e) => {
+                let line = s.line.expect("a row in hand");
+                s.bad_field(line, e, opts)?;
+            }
+        }
+    }
+}
+
+/// Block of the next token-transfer row (reading one if none is in hand).
+fn next_token_block(
+    s: &mut Stream,
+    c: &TokenCols,
+    opts: &ImportOptions,
+) -> Result<Option<u64>, IngestError> {
+    loop {
+        if s.line.is_none() {
+            match s.csv.next(&mut s.rec)? {
+                CsvRow::End => return Ok(None),
+                CsvRow::Malformed(line, msg) => {
+                    s.bad_line(line, msg, opts)?;
+                    continue;
+                }
+                CsvRow::Row(line) => s.line = Some(line),
+            }
+        }
+        if s.block.is_some() {
+            return Ok(s.block);
+        }
+        match uint(&s.rec[c.block]) {
+            Ok(b) => {
+                s.block = Some(b);
+                return Ok(s.block);
+            }
+            Err(_) if s.resumed() => s.consume(),
+            Err(m) => {
+                let line = s.line.expect("a row in hand");
+                s.bad_field(line, FieldError::new("block_number", m), opts)?;
+            }
+        }
+    }
 }
