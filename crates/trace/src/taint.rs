@@ -90,6 +90,9 @@ pub enum Traversal {
     /// Every transfer from the start on, in one sequential pass: the
     /// full-graph mode, fastest when taint spreads widely.
     Sweep,
+    /// Sparse while the walk stays small, then a sweep: bounds one huge
+    /// trace by the cost of a sweep ([`auto_sparse_budget`]).
+    Auto,
 }
 
 /// Everything a trace needs besides the graph.
@@ -112,6 +115,9 @@ pub struct TraceConfig {
     pub walk_terminals: bool,
     pub spam: SpamRules,
     pub traversal: Traversal,
+    /// [`Traversal::Auto`]: transfers the sparse walk may pop before it is
+    /// abandoned for a sweep; `None` is [`auto_sparse_budget`] of the graph.
+    pub sparse_budget: Option<u64>,
 }
 
 impl TraceConfig {
@@ -127,6 +133,7 @@ impl TraceConfig {
             walk_terminals: false,
             spam: SpamRules::default(),
             traversal: Traversal::Sparse,
+            sparse_budget: None,
         }
     }
 }
@@ -164,10 +171,10 @@ pub struct Node {
     pub first: Option<TransferId>,
     /// Terminal category, for endpoints.
     pub category: Option<Category>,
-    is_tx: bool,
-    tiho_allocated: bool,
+    pub(crate) is_tx: bool,
+    pub(crate) tiho_allocated: bool,
     /// Look-alike key -> real counterparty.
-    counterparties: FxHashMap<u32, AddrId>,
+    pub(crate) counterparties: FxHashMap<u32, AddrId>,
 }
 
 /// A transfer that carried taint.
@@ -243,7 +250,7 @@ impl Totals {
 pub struct TraceResult {
     pub policy: TaintPolicy,
     pub nodes: Vec<Node>,
-    node_of: FxHashMap<AddrId, u32>,
+    pub(crate) node_of: FxHashMap<AddrId, u32>,
     /// Every transfer that carried taint, in processing (chain) order.
     pub flows: Vec<Flow>,
     /// Cumulative taint received per (address, asset); for seeds, taint created.
@@ -486,7 +493,7 @@ impl NodeIndex {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Class {
+pub(crate) enum Class {
     Plain,
     Terminal,
     Dex,
@@ -495,6 +502,8 @@ enum Class {
 struct Engine<'a, G: TransferGraph> {
     g: &'a G,
     cfg: &'a TraceConfig,
+    /// Priority-queue walk (else a row-by-row sweep).
+    sparse: bool,
     index: NodeIndex,
     nodes: Vec<Node>,
     accounts: FxHashMap<(AddrId, AssetId), Account>,
@@ -539,18 +548,74 @@ impl PreBalances {
     }
 }
 
-/// Run a trace.
+/// Run a trace. [`Traversal::Sweep`] uses the fast sweep kernels
+/// ([`crate::sweep`]) when they cover the configuration and the general
+/// engine otherwise; [`Traversal::Auto`] starts sparse and restarts as a
+/// sweep once the sparse walk has done more work than a sweep would.
 pub fn trace<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Result<TraceResult, TraceError> {
     if cfg.seeds.is_empty() {
         return Err(TraceError::NoSeeds);
     }
-    let index = match cfg.traversal {
-        Traversal::Sweep => NodeIndex::Dense(vec![u32::MAX; g.address_count()]),
-        Traversal::Sparse => NodeIndex::Sparse(FxHashMap::default()),
+    match cfg.traversal {
+        Traversal::Sparse => Ok(run_general(g, cfg, true, None).expect("no budget")),
+        Traversal::Sweep => Ok(sweep_or_general(g, cfg)),
+        Traversal::Auto => {
+            let budget = cfg
+                .sparse_budget
+                .unwrap_or_else(|| auto_sparse_budget(g.transfer_count()));
+            match run_general(g, cfg, true, Some(budget)) {
+                Some(r) => Ok(r),
+                None => Ok(sweep_or_general(g, cfg)),
+            }
+        }
+    }
+}
+
+/// Transfers a sparse walk may pop before [`Traversal::Auto`] gives up on it
+/// and sweeps: a popped transfer costs a heap operation plus random reads of
+/// adjacency and rows, measured at roughly 30x a swept transfer (see
+/// docs/trace.md), so past ~1/32 of the graph the sweep is cheaper.
+pub fn auto_sparse_budget(transfers: u64) -> u64 {
+    (transfers / 32).max(20_000)
+}
+
+fn sweep_or_general<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> TraceResult {
+    match crate::sweep::run(g, cfg) {
+        Some(r) => r,
+        None => run_general(g, cfg, false, None).expect("no budget"),
+    }
+}
+
+/// The general engine, whatever `cfg.traversal` says: `sparse` picks the
+/// priority-queue walk, else the row-by-row sweep. It covers every policy
+/// and feature and is the reference the fast kernels are tested against.
+pub fn trace_general<G: TransferGraph>(
+    g: &G,
+    cfg: &TraceConfig,
+    sparse: bool,
+) -> Result<TraceResult, TraceError> {
+    if cfg.seeds.is_empty() {
+        return Err(TraceError::NoSeeds);
+    }
+    Ok(run_general(g, cfg, sparse, None).expect("no budget"))
+}
+
+/// `None` when a sparse walk pops more than `budget` transfers.
+fn run_general<G: TransferGraph>(
+    g: &G,
+    cfg: &TraceConfig,
+    sparse: bool,
+    budget: Option<u64>,
+) -> Option<TraceResult> {
+    let index = if sparse {
+        NodeIndex::Sparse(FxHashMap::default())
+    } else {
+        NodeIndex::Dense(vec![u32::MAX; g.address_count()])
     };
     let mut e = Engine {
         g,
         cfg,
+        sparse,
         index,
         nodes: Vec::new(),
         accounts: FxHashMap::default(),
@@ -576,40 +641,58 @@ pub fn trace<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Result<TraceResult, 
             e.add_node(s, Role::Seed, 0, None, None, start);
         }
     }
-    match cfg.traversal {
-        Traversal::Sparse => {
-            let mut last = None;
-            while let Some(Reverse(id)) = e.heap.pop() {
-                if last == Some(id) {
-                    continue;
-                }
-                last = Some(id);
-                if !e.step(id, &g.transfer(id)) {
-                    break;
-                }
+    if sparse {
+        let mut last = None;
+        let mut popped = 0u64;
+        while let Some(Reverse(id)) = e.heap.pop() {
+            popped += 1;
+            if budget.is_some_and(|b| popped > b) {
+                return None;
+            }
+            if last == Some(id) {
+                continue;
+            }
+            last = Some(id);
+            if !e.step(id, &g.transfer(id)) {
+                break;
             }
         }
-        Traversal::Sweep => {
-            e.pre = Some(PreBalances {
-                native: vec![Amount::ZERO; g.address_count()],
-                tokens: FxHashMap::default(),
-            });
-            // Before the start only balances move (seeds were replayed up to it).
-            for id in 0..start {
-                let r = g.transfer(id);
-                e.pre_update(&r);
-            }
-            for id in start..g.transfer_count() {
-                let r = g.transfer(id);
-                let go = e.step(id, &r);
-                e.pre_update(&r);
-                if !go {
-                    break;
-                }
+    } else {
+        e.pre = Some(PreBalances {
+            native: vec![Amount::ZERO; g.address_count()],
+            tokens: FxHashMap::default(),
+        });
+        // Before the start only balances move (seeds were replayed up to it).
+        for id in 0..start {
+            let r = g.transfer(id);
+            e.pre_update(&r);
+        }
+        for id in start..g.transfer_count() {
+            let r = g.transfer(id);
+            let go = e.step(id, &r);
+            e.pre_update(&r);
+            if !go {
+                break;
             }
         }
     }
-    Ok(e.finish())
+    Some(e.finish())
+}
+
+/// How labels decide an address's part in a trace: a DEX (swap rule), a
+/// terminal (endpoint) or plain.
+pub(crate) fn classify_labels(
+    labels: &[tripoint_chain::Label],
+    cfg: &TraceConfig,
+) -> (Class, Option<Category>) {
+    let mut out = (Class::Plain, None);
+    if let Some(l) = labels.iter().find(|l| cfg.terminal.contains(&l.category)) {
+        out = (Class::Terminal, Some(l.category.clone()));
+    }
+    if labels.iter().any(|l| l.category == Category::Dex) {
+        out = (Class::Dex, Some(Category::Dex));
+    }
+    out
 }
 
 /// First transfer id with timestamp ≥ `from` (timestamps follow chain order).
@@ -631,17 +714,7 @@ impl<G: TransferGraph> Engine<'_, G> {
         if let Some(c) = self.class.get(&a) {
             return c.clone();
         }
-        let labels = self.g.labels(a);
-        let mut out = (Class::Plain, None);
-        if let Some(l) = labels
-            .iter()
-            .find(|l| self.cfg.terminal.contains(&l.category))
-        {
-            out = (Class::Terminal, Some(l.category.clone()));
-        }
-        if labels.iter().any(|l| l.category == Category::Dex) {
-            out = (Class::Dex, Some(Category::Dex));
-        }
+        let out = classify_labels(&self.g.labels(a), self.cfg);
         self.class.insert(a, out.clone());
         out
     }
@@ -681,7 +754,7 @@ impl<G: TransferGraph> Engine<'_, G> {
             } else if self.cfg.policy != TaintPolicy::Poison {
                 self.replay(addr, at);
             }
-            if self.cfg.traversal == Traversal::Sparse {
+            if self.sparse {
                 let g = self.g;
                 let later = |id: &TransferId| *id >= at;
                 for id in g.outgoing(addr).filter(later) {
@@ -1027,7 +1100,7 @@ impl<G: TransferGraph> Engine<'_, G> {
             }
             if id > input {
                 self.preset.insert(id, cb);
-                if self.cfg.traversal == Traversal::Sparse {
+                if self.sparse {
                     self.heap.push(Reverse(id));
                 }
                 outputs.push((id, cb));

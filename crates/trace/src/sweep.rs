@@ -1,0 +1,703 @@
+//! Fast sweep kernels: the full-graph traversal of [`crate::taint`] for the
+//! account policies (poison, haircut, TIHO) on account chains.
+//!
+//! Semantics are those of the general engine's sweep, transfer by transfer,
+//! and the result is bit-identical (property-tested in `tests/kernels.rs`);
+//! what differs is the machinery:
+//!
+//! * rows come in columnar batches ([`TransferGraph::read_batch`]), not one
+//!   `transfer(id)` decode each;
+//! * every address has dense native-coin state (balance, taint, received,
+//!   hops) indexed by [`AddrId`], tokens a hash map; the general engine's
+//!   split into "pre-balances" and walked accounts disappears because every
+//!   balance is kept from transfer 0 on;
+//! * a transfer with neither side walked costs two state-byte loads and a
+//!   balance move; poison (the reachability kernel) keeps no balances at all,
+//!   only taint, hops and first-tainted;
+//! * the haircut share `⌊a·T/B⌋` skips division when `T = 0` or `a ≥ B`, and
+//!   uses an exact 256-by-128-bit division when the operands fit 128 bits,
+//!   falling back to [`mul_div_floor`] otherwise.
+//!
+//! Not covered (the caller falls back to the general engine): FIFO/LIFO
+//! (queues of lots) and UTXO transaction nodes (`Address::Tx`: exact spends
+//! and TIHO output allocation). The kernel gives up (returns `None`) as soon
+//! as a transaction node would be walked; on an account chain none exists,
+//! and on a UTXO chain no transfer joins two non-transaction addresses, so a
+//! walked non-seed address never has spent-output links to honour.
+
+use std::collections::BTreeMap;
+
+use tripoint_chain::{
+    AddrId, Address, Amount, AssetId, TransferBatch, TransferGraph, TransferId, NATIVE_ASSET,
+};
+
+use crate::fxhash::FxHashMap;
+use crate::spam::{lookalike_key, SpamReason};
+use crate::taint::{
+    classify_labels, first_at_or_after, mul_div_floor, Class, Flow, Node, Role, SpamHit, Swap,
+    TaintPolicy, Totals, TraceConfig, TraceResult,
+};
+
+const NO_NODE: u32 = u32::MAX;
+/// Rows per batch: large enough to amortise the call, small enough to stay in L2.
+const BATCH: usize = 1 << 14;
+
+/// Per-address state bits.
+const WALKED: u8 = 1;
+const SEED: u8 = 2;
+const ACTIVE: u8 = WALKED | SEED;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct TokenAccount {
+    balance: Amount,
+    taint: Amount,
+}
+
+/// One transfer as the kernel needs it.
+#[derive(Clone, Copy)]
+struct Row {
+    src: AddrId,
+    dst: AddrId,
+    asset: AssetId,
+    amount: Amount,
+}
+
+struct Kernel<'a, G: TransferGraph> {
+    g: &'a G,
+    cfg: &'a TraceConfig,
+    poison: bool,
+    /// [`WALKED`] / [`SEED`] bits per address.
+    state: Vec<u8>,
+    node_of: Vec<u32>,
+    /// Hop distance per address (valid for nodes); copied into nodes at the end.
+    hops: Vec<u32>,
+    nodes: Vec<Node>,
+    /// Native coin, per address. Poison keeps no balances (empty).
+    balance: Vec<Amount>,
+    taint: Vec<Amount>,
+    /// Taint received per address (native coin), merged into `received` at the end.
+    got: Vec<Amount>,
+    /// Token accounts: every address for balance policies, walked ones for poison.
+    tokens: FxHashMap<(AddrId, AssetId), TokenAccount>,
+    received: FxHashMap<(AddrId, AssetId), Amount>,
+    flows: Vec<Flow>,
+    spam: Vec<SpamHit>,
+    swaps: Vec<Swap>,
+    /// Taint fixed in advance for swap outputs.
+    preset: FxHashMap<TransferId, Amount>,
+    totals: BTreeMap<AssetId, Totals>,
+    token_spam: Vec<Option<SpamReason>>,
+    visited: u64,
+    /// Stands in for the balance poison does not keep.
+    scratch: Amount,
+}
+
+/// `⌊a·t/b⌋` capped at `t`, for `a < b`: exactly [`mul_div_floor`]`(a, t, b, t)`,
+/// without 256-bit division in the common cases.
+#[inline]
+pub fn haircut_share(a: Amount, t: Amount, b: Amount) -> Amount {
+    if t == Amount::ZERO {
+        return Amount::ZERO;
+    }
+    let (ah, al) = a.into_words();
+    let (th, tl) = t.into_words();
+    let (bh, bl) = b.into_words();
+    if ah | th | bh == 0 && bl != 0 {
+        // a·t < 2^256 always here, so mul_div_floor divides the exact product.
+        let (hi, lo) = mul_128(al, tl);
+        let q = if hi == 0 {
+            lo / bl
+        } else if hi < bl {
+            div_256_by_128(hi, lo, bl)
+        } else {
+            return mul_div_floor(a, t, b, t);
+        };
+        return Amount::from(q.min(tl));
+    }
+    mul_div_floor(a, t, b, t)
+}
+
+/// Full 256-bit product of two 128-bit numbers as (high, low).
+#[inline]
+fn mul_128(a: u128, b: u128) -> (u128, u128) {
+    const M: u128 = u64::MAX as u128;
+    let (a1, a0) = (a >> 64, a & M);
+    let (b1, b0) = (b >> 64, b & M);
+    let p00 = a0 * b0;
+    let p01 = a0 * b1;
+    let p10 = a1 * b0;
+    let p11 = a1 * b1;
+    let mid = (p00 >> 64) + (p01 & M) + (p10 & M);
+    let lo = (p00 & M) | (mid << 64);
+    let hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    (hi, lo)
+}
+
+/// `⌊(u1·2^128 + u0) / v⌋` for `u1 < v` (so the quotient fits 128 bits):
+/// Knuth's algorithm D with 64-bit digits (Hacker's Delight `divlu`).
+fn div_256_by_128(u1: u128, u0: u128, v: u128) -> u128 {
+    const B: u128 = 1 << 64;
+    debug_assert!(u1 < v);
+    let s = v.leading_zeros();
+    let v = v << s;
+    let (vn1, vn0) = (v >> 64, v & (B - 1));
+    let un32 = if s == 0 {
+        u1
+    } else {
+        (u1 << s) | (u0 >> (128 - s))
+    };
+    let un10 = u0 << s;
+    let (un1, un0) = (un10 >> 64, un10 & (B - 1));
+    let mut q1 = un32 / vn1;
+    let mut rhat = un32 - q1 * vn1;
+    while q1 >= B || q1 * vn0 > B * rhat + un1 {
+        q1 -= 1;
+        rhat += vn1;
+        if rhat >= B {
+            break;
+        }
+    }
+    let un21 = un32
+        .wrapping_mul(B)
+        .wrapping_add(un1)
+        .wrapping_sub(q1.wrapping_mul(v));
+    let mut q0 = un21 / vn1;
+    rhat = un21 - q0 * vn1;
+    while q0 >= B || q0 * vn0 > B * rhat + un0 {
+        q0 -= 1;
+        rhat += vn1;
+        if rhat >= B {
+            break;
+        }
+    }
+    q1 * B + q0
+}
+
+/// Run the sweep with a fast kernel; `None` when the configuration or the
+/// graph needs the general engine (see the module docs).
+pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
+    if matches!(cfg.policy, TaintPolicy::Fifo | TaintPolicy::Lifo) {
+        return None;
+    }
+    let n = g.address_count();
+    let poison = cfg.policy == TaintPolicy::Poison;
+    let mut k = Kernel {
+        g,
+        cfg,
+        poison,
+        state: vec![0; n],
+        node_of: vec![NO_NODE; n],
+        hops: vec![0; n],
+        nodes: Vec::new(),
+        balance: if poison {
+            Vec::new()
+        } else {
+            vec![Amount::ZERO; n]
+        },
+        taint: vec![Amount::ZERO; n],
+        got: vec![Amount::ZERO; n],
+        tokens: FxHashMap::default(),
+        received: FxHashMap::default(),
+        flows: Vec::new(),
+        spam: Vec::new(),
+        swaps: Vec::new(),
+        preset: FxHashMap::default(),
+        totals: BTreeMap::new(),
+        token_spam: cfg.spam.token_verdicts(g),
+        visited: 0,
+        scratch: Amount::ZERO,
+    };
+    let start = first_at_or_after(g, cfg.from);
+    let mut seeds = cfg.seeds.clone();
+    seeds.sort_unstable();
+    seeds.dedup();
+    for &s in &seeds {
+        if (s as usize) < n && k.node_of[s as usize] == NO_NODE {
+            k.add_node(s, Role::Seed, 0, None, None)?;
+        }
+    }
+    let mut batch = TransferBatch::default();
+    // Poison needs no balances, so nothing before the start matters.
+    let mut next = if poison { start } else { 0 };
+    let total = g.transfer_count();
+    'pass: while next < total {
+        let len = g.read_batch(next, BATCH, &mut batch);
+        if len == 0 {
+            break;
+        }
+        for j in 0..len {
+            let id = batch.first + j as u64;
+            let r = Row {
+                src: batch.src[j],
+                dst: batch.dst[j],
+                asset: batch.asset[j],
+                amount: batch.amount[j],
+            };
+            if id < start {
+                k.move_clean(&r);
+                continue;
+            }
+            let ts = batch.timestamp[j];
+            if cfg.until.is_some_and(|u| ts > u) {
+                break 'pass;
+            }
+            let active = (k.state[r.src as usize] | k.state[r.dst as usize]) & ACTIVE;
+            if ts < cfg.from {
+                // Out-of-order timestamp: the general engine leaves walked
+                // accounts alone and moves only the others' balances.
+                if active == 0 {
+                    k.move_clean(&r);
+                } else {
+                    k.move_clean_unwalked(&r);
+                }
+                continue;
+            }
+            if active == 0 {
+                k.move_clean(&r);
+            } else {
+                k.step(id, &r)?;
+            }
+        }
+        next = batch.first + len as u64;
+    }
+    Some(k.finish())
+}
+
+impl<G: TransferGraph> Kernel<'_, G> {
+    #[inline]
+    fn active(&self, a: AddrId) -> bool {
+        self.state[a as usize] & ACTIVE != 0
+    }
+
+    fn totals(&mut self, asset: AssetId) -> &mut Totals {
+        self.totals.entry(asset).or_default()
+    }
+
+    /// A transfer between two addresses that are not walked: balances only.
+    #[inline]
+    fn move_clean(&mut self, r: &Row) {
+        if self.poison || r.src == r.dst {
+            return;
+        }
+        if r.asset == NATIVE_ASSET {
+            let s = &mut self.balance[r.src as usize];
+            *s = s.saturating_sub(r.amount);
+            self.balance[r.dst as usize] += r.amount;
+        } else {
+            self.pay_clean(r.src, r.asset, r.amount);
+            self.receive_clean(r.dst, r.asset, r.amount);
+        }
+    }
+
+    fn move_clean_unwalked(&mut self, r: &Row) {
+        if self.poison || r.src == r.dst {
+            return;
+        }
+        if !self.active(r.src) {
+            self.pay_clean(r.src, r.asset, r.amount);
+        }
+        if !self.active(r.dst) {
+            self.receive_clean(r.dst, r.asset, r.amount);
+        }
+    }
+
+    #[inline]
+    fn pay_clean(&mut self, a: AddrId, asset: AssetId, amount: Amount) {
+        if self.poison {
+            return;
+        }
+        let b = if asset == NATIVE_ASSET {
+            &mut self.balance[a as usize]
+        } else {
+            &mut self.tokens.entry((a, asset)).or_default().balance
+        };
+        *b = b.saturating_sub(amount);
+    }
+
+    #[inline]
+    fn receive_clean(&mut self, a: AddrId, asset: AssetId, amount: Amount) {
+        if self.poison {
+            return;
+        }
+        if asset == NATIVE_ASSET {
+            self.balance[a as usize] += amount;
+        } else {
+            self.tokens.entry((a, asset)).or_default().balance += amount;
+        }
+    }
+
+    /// (balance, taint) of an account; poison's balance is a dummy.
+    #[inline]
+    fn account(&mut self, a: AddrId, asset: AssetId) -> (&mut Amount, &mut Amount) {
+        if asset == NATIVE_ASSET {
+            let t = &mut self.taint[a as usize];
+            if self.poison {
+                return (&mut self.scratch, t);
+            }
+            (&mut self.balance[a as usize], t)
+        } else {
+            let acct = self.tokens.entry((a, asset)).or_default();
+            (&mut acct.balance, &mut acct.taint)
+        }
+    }
+
+    /// Pay `a` out of a walked account; returns the taint it carries.
+    #[inline]
+    fn debit(&mut self, addr: AddrId, asset: AssetId, a: Amount) -> Amount {
+        let policy = self.cfg.policy;
+        let (b, t) = self.account(addr, asset);
+        let c = match policy {
+            TaintPolicy::Poison => {
+                return if *t > Amount::ZERO { a } else { Amount::ZERO };
+            }
+            TaintPolicy::Haircut => {
+                if a >= *b {
+                    *t
+                } else {
+                    haircut_share(a, *t, *b)
+                }
+            }
+            _ => a.min(*t),
+        };
+        *t -= c;
+        *b = b.saturating_sub(a);
+        c
+    }
+
+    /// Pay `a` of which exactly `c` is tainted (a precomputed swap output).
+    fn debit_exact(&mut self, addr: AddrId, asset: AssetId, a: Amount, c: Amount) -> Amount {
+        let poison = self.poison;
+        let (b, t) = self.account(addr, asset);
+        if poison {
+            return if c > Amount::ZERO { a } else { Amount::ZERO };
+        }
+        let c = c.min(*t).min(a);
+        *t -= c;
+        *b = b.saturating_sub(a);
+        c
+    }
+
+    #[inline]
+    fn credit(&mut self, addr: AddrId, asset: AssetId, a: Amount, c: Amount) {
+        let poison = self.poison;
+        let (b, t) = self.account(addr, asset);
+        if !poison {
+            *b += a;
+        }
+        *t += c;
+    }
+
+    /// Turn up to `c` of clean balance into taint (swap output booked earlier).
+    fn retaint(&mut self, addr: AddrId, asset: AssetId, c: Amount) -> Amount {
+        let poison = self.poison;
+        let (b, t) = self.account(addr, asset);
+        if poison {
+            *t += c;
+            return c;
+        }
+        let m = c.min(*b - (*t).min(*b));
+        *t += m;
+        m
+    }
+
+    fn add_node(
+        &mut self,
+        addr: AddrId,
+        role: Role,
+        hops: u32,
+        first: Option<TransferId>,
+        category: Option<tripoint_chain::Category>,
+    ) -> Option<u32> {
+        if matches!(role, Role::Walked | Role::Seed) {
+            if let Address::Tx(_) = self.g.address(addr) {
+                // UTXO transaction node: exact spends need the general engine.
+                return None;
+            }
+            self.state[addr as usize] = if role == Role::Seed { SEED } else { WALKED };
+        }
+        let i = self.nodes.len() as u32;
+        self.node_of[addr as usize] = i;
+        self.hops[addr as usize] = hops;
+        self.nodes.push(Node {
+            addr,
+            role,
+            hops,
+            first,
+            category,
+            is_tx: false,
+            tiho_allocated: false,
+            counterparties: FxHashMap::default(),
+        });
+        Some(i)
+    }
+
+    fn spam_reason(&self, r: &Row, src_active: bool, dst_active: bool) -> Option<SpamReason> {
+        if r.asset != NATIVE_ASSET {
+            if r.amount == Amount::ZERO {
+                return Some(SpamReason::ZeroValue);
+            }
+            if let Some(Some(reason)) = self.token_spam.get(r.asset as usize) {
+                return Some(reason.clone());
+            }
+        }
+        if self.cfg.spam.lookalike {
+            for (me, act, other) in [(r.src, src_active, r.dst), (r.dst, dst_active, r.src)] {
+                if !act {
+                    continue;
+                }
+                let node = &self.nodes[self.node_of[me as usize] as usize];
+                if node.counterparties.is_empty() {
+                    continue;
+                }
+                if let Some(k) = lookalike_key(&self.g.address(other)) {
+                    if matches!(node.counterparties.get(&k), Some(&real) if real != other) {
+                        return Some(SpamReason::LookAlikeAddress);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn note_counterparty(&mut self, me: AddrId, other: AddrId) {
+        if let Some(k) = lookalike_key(&self.g.address(other)) {
+            let i = self.node_of[me as usize] as usize;
+            self.nodes[i].counterparties.entry(k).or_insert(other);
+        }
+    }
+
+    /// One transfer with at least one walked side (`Engine::step` of the
+    /// general engine, on dense state). `None`: give up, see module docs.
+    fn step(&mut self, id: TransferId, r: &Row) -> Option<()> {
+        let src_active = self.active(r.src);
+        let dst_active = self.active(r.dst);
+        self.visited += 1;
+        let poison = self.poison;
+        let spam = self.spam_reason(r, src_active, dst_active);
+        if let Some(reason) = &spam {
+            self.spam.push(SpamHit {
+                id,
+                reason: reason.clone(),
+            });
+        } else if r.amount > Amount::ZERO && self.cfg.spam.lookalike {
+            if src_active {
+                self.note_counterparty(r.src, r.dst);
+            }
+            if dst_active {
+                self.note_counterparty(r.dst, r.src);
+            }
+        }
+        if r.src == r.dst {
+            return Some(());
+        }
+
+        // Taint leaving the payer.
+        let mut carried = Amount::ZERO;
+        let mut new_hops = 0;
+        if src_active {
+            new_hops = self.hops[r.src as usize].saturating_add(1);
+            if self.state[r.src as usize] == SEED {
+                let from_received = self.debit(r.src, r.asset, r.amount);
+                let minted = r.amount - from_received.min(r.amount);
+                carried = r.amount;
+                self.totals(r.asset).seeded += minted;
+                *self.received.entry((r.src, r.asset)).or_default() += minted;
+            } else {
+                let exact = if self.preset.is_empty() {
+                    None
+                } else {
+                    self.preset.remove(&id)
+                };
+                carried = match exact {
+                    Some(c) => self.debit_exact(r.src, r.asset, r.amount, c),
+                    None => self.debit(r.src, r.asset, r.amount),
+                };
+            }
+        } else {
+            self.pay_clean(r.src, r.asset, r.amount);
+            if let Some(c) = (!self.preset.is_empty())
+                .then(|| self.preset.remove(&id))
+                .flatten()
+            {
+                // A swap output: the DEX pays the trader back in another asset.
+                carried = c;
+                new_hops = self.hops[r.dst as usize];
+                self.totals(r.asset).swapped_in += c;
+            }
+        }
+
+        if carried > Amount::ZERO {
+            if spam.is_some() {
+                if !poison {
+                    self.totals(r.asset).spam += carried;
+                }
+                carried = Amount::ZERO;
+            } else if self.cfg.dust > Amount::ZERO
+                && (if poison { r.amount } else { carried }) < self.cfg.dust
+            {
+                if !poison {
+                    self.totals(r.asset).dust += carried;
+                }
+                carried = Amount::ZERO;
+            } else if new_hops > self.cfg.max_hops {
+                if !poison {
+                    self.totals(r.asset).beyond_hops += carried;
+                }
+                carried = Amount::ZERO;
+            }
+        }
+
+        // Taint arriving at the payee.
+        if dst_active {
+            self.credit(r.dst, r.asset, r.amount, carried);
+            if carried > Amount::ZERO {
+                let h = &mut self.hops[r.dst as usize];
+                *h = (*h).min(new_hops);
+                if self.state[r.dst as usize] == SEED {
+                    let n = &mut self.nodes[self.node_of[r.dst as usize] as usize];
+                    if n.first.is_none() {
+                        n.first = Some(id);
+                    }
+                }
+            }
+        } else if carried == Amount::ZERO {
+            self.receive_clean(r.dst, r.asset, r.amount);
+        } else {
+            let mut node = self.node_of[r.dst as usize];
+            if node == NO_NODE {
+                let (class, cat) = classify_labels(&self.g.labels(r.dst), self.cfg);
+                let role = match class {
+                    Class::Dex => Role::Dex,
+                    Class::Terminal if !self.cfg.walk_terminals => Role::Endpoint,
+                    _ => Role::Walked,
+                };
+                node = self.add_node(r.dst, role, new_hops, Some(id), cat)?;
+                if role == Role::Walked {
+                    self.credit(r.dst, r.asset, r.amount, carried);
+                } else {
+                    self.receive_clean(r.dst, r.asset, r.amount);
+                }
+            } else {
+                self.receive_clean(r.dst, r.asset, r.amount);
+            }
+            let h = &mut self.hops[r.dst as usize];
+            *h = (*h).min(new_hops);
+            match self.nodes[node as usize].role {
+                Role::Dex => self.swap(id, r, carried),
+                Role::Endpoint => self.totals(r.asset).exited += carried,
+                _ => {}
+            }
+        }
+
+        if carried > Amount::ZERO {
+            if r.asset == NATIVE_ASSET {
+                self.got[r.dst as usize] += carried;
+            } else {
+                *self.received.entry((r.dst, r.asset)).or_default() += carried;
+            }
+            self.flows.push(Flow { id, carried });
+        }
+        Some(())
+    }
+
+    /// The swap rule, as in the general engine: taint `c` of asset A sent to
+    /// a DEX comes back on the other-asset transfers to the trader in the
+    /// same transaction, in proportion `b·c/a`.
+    fn swap(&mut self, input: TransferId, r: &Row, c: Amount) {
+        let trader = r.src;
+        let g = self.g;
+        let inp = g.transfer(input);
+        let outs: Vec<(TransferId, tripoint_chain::TransferRow)> = g
+            .incoming(trader)
+            .map(|id| (id, g.transfer(id)))
+            .skip_while(|(_, o)| (o.block, o.tx_index) < (inp.block, inp.tx_index))
+            .take_while(|(_, o)| (o.block, o.tx_index) == (inp.block, inp.tx_index))
+            .filter(|(_, o)| o.asset != r.asset && o.amount > Amount::ZERO)
+            .filter(|(_, o)| {
+                self.token_spam
+                    .get(o.asset as usize)
+                    .is_none_or(|v| v.is_none())
+            })
+            .collect();
+        if outs.is_empty() {
+            self.totals(r.asset).exited += c;
+            return;
+        }
+        self.totals(r.asset).swapped_out += c;
+        let mut outputs = Vec::new();
+        for (id, o) in outs {
+            let cb = if self.poison {
+                o.amount
+            } else {
+                mul_div_floor(o.amount, c, r.amount.max(c), o.amount)
+            };
+            if cb == Amount::ZERO {
+                continue;
+            }
+            if id > input {
+                self.preset.insert(id, cb);
+                outputs.push((id, cb));
+            } else {
+                let moved = self.retaint(trader, o.asset, cb);
+                self.totals(o.asset).swapped_in += moved;
+                *self.received.entry((trader, o.asset)).or_default() += moved;
+                outputs.push((id, moved));
+            }
+        }
+        self.swaps.push(Swap {
+            trader,
+            input,
+            input_taint: c,
+            outputs,
+        });
+    }
+
+    fn finish(mut self) -> TraceResult {
+        let mut held: FxHashMap<(AddrId, AssetId), Amount> = FxHashMap::default();
+        for n in &mut self.nodes {
+            n.hops = self.hops[n.addr as usize];
+        }
+        for (a, t) in self.taint.iter().enumerate() {
+            if *t > Amount::ZERO {
+                held.insert((a as AddrId, NATIVE_ASSET), *t);
+                if !self.poison {
+                    self.totals.entry(NATIVE_ASSET).or_default().held += *t;
+                }
+            }
+        }
+        for (&(a, asset), acct) in &self.tokens {
+            if acct.taint > Amount::ZERO {
+                held.insert((a, asset), acct.taint);
+                if !self.poison {
+                    self.totals.entry(asset).or_default().held += acct.taint;
+                }
+            }
+        }
+        for (a, got) in self.got.iter().enumerate() {
+            if *got > Amount::ZERO {
+                *self
+                    .received
+                    .entry((a as AddrId, NATIVE_ASSET))
+                    .or_default() += *got;
+            }
+        }
+        let node_of = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.addr, i as u32))
+            .collect();
+        TraceResult {
+            policy: self.cfg.policy,
+            nodes: self.nodes,
+            node_of,
+            flows: self.flows,
+            received: self.received,
+            held,
+            spam: self.spam,
+            swaps: self.swaps,
+            totals: self.totals,
+            visited: self.visited,
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The fast sweep kernels (`Traversal::Sweep`, `Traversal::Auto`) against the
+//! general engine (`trace_general`): same result content, for every policy,
+//! on random graphs with tokens, spam tokens, DEX swaps, terminals,
+//! look-alike addresses, dust, hop and time limits.
+
+use proptest::prelude::*;
+use tripoint_chain::{
+    Address, Amount, Asset, Category, Chain, Label, OutPoint, Position, TokenInfo, TransferGraph,
+    TransferRecord, TxHash, U256,
+};
+use tripoint_trace::sweep::haircut_share;
+use tripoint_trace::taint::mul_div_floor;
+use tripoint_trace::{
+    trace, trace_general, MemGraph, TaintPolicy, TraceConfig, TraceResult, Traversal,
+};
+
+/// Addresses `i` and `i + 20` share the look-alike key (first and last two bytes).
+fn addr(i: u8) -> Address {
+    let mut b = [0u8; 20];
+    b[0] = 0xa0;
+    b[1] = 0x01;
+    b[19] = i % 20;
+    b[10] = i.wrapping_mul(37).wrapping_add(1);
+    Address::Eth(b)
+}
+
+fn token(i: u8) -> Address {
+    let mut b = [0u8; 20];
+    b[0] = 0x70;
+    b[19] = i;
+    Address::Eth(b)
+}
+
+fn hash(i: u64) -> TxHash {
+    let mut h = [0u8; 32];
+    h[..8].copy_from_slice(&i.to_be_bytes());
+    TxHash(h)
+}
+
+type Edge = (u8, u8, u128, u8, u8, bool);
+
+/// Edges `(src, dst, amount, asset, block, same tx as the previous edge)`;
+/// asset 0 is ETH, 1 a plain token, 2 a fake "ETH" token (spam). Address 5
+/// is a DEX; `terminals` are exchanges or mixers.
+fn graph(edges: &[Edge], terminals: &[u8]) -> MemGraph {
+    let mut records = Vec::new();
+    let (mut tx, mut blk_prev, mut log) = (0u64, 0u8, 0u32);
+    let mut prev: Option<(u8, u8, u8)> = None;
+    for (i, &(s, d, amt, asset, blk, same)) in edges.iter().enumerate() {
+        // In the transaction of a deposit to the DEX, pay the trader back
+        // in another asset: a swap.
+        let (s, d, asset) = match prev {
+            Some((ps, 5, pa)) if same => (5, ps, if pa == 0 { 1 + asset % 2 } else { 0 }),
+            _ => (s, d, asset),
+        };
+        prev = Some((s, d, asset));
+        let blk = if same && i > 0 { blk_prev } else { blk };
+        if !(same && i > 0) {
+            tx = i as u64;
+            log = 0;
+        }
+        blk_prev = blk;
+        log += 1;
+        records.push(TransferRecord {
+            chain: Chain::Ethereum,
+            block: blk as u64,
+            timestamp: 1_000 + blk as i64 * 12,
+            tx_hash: hash(tx),
+            tx_index: tx as u32,
+            position: if asset == 0 {
+                Position::NativeValue
+            } else {
+                Position::Log(log)
+            },
+            from: addr(s),
+            to: addr(d),
+            asset: if asset == 0 {
+                Asset::Native(Chain::Ethereum)
+            } else {
+                Asset::Token(token(asset))
+            },
+            amount: Amount::from(amt),
+        });
+    }
+    let mut labels: Vec<Label> = terminals
+        .iter()
+        .map(|&t| Label {
+            address: addr(t),
+            label: format!("terminal {t}"),
+            category: if t % 2 == 0 {
+                Category::Exchange
+            } else {
+                Category::Mixer
+            },
+            source: "test".into(),
+        })
+        .collect();
+    labels.push(Label {
+        address: addr(5),
+        label: "router".into(),
+        category: Category::Dex,
+        source: "test".into(),
+    });
+    let tokens = vec![
+        TokenInfo {
+            address: token(1),
+            symbol: "STK".into(),
+            name: "staked".into(),
+            decimals: Some(18),
+        },
+        TokenInfo {
+            address: token(2),
+            symbol: "ETH".into(),
+            name: "fake ether".into(),
+            decimals: Some(18),
+        },
+    ];
+    MemGraph::build(records, tokens, labels)
+}
+
+fn edges() -> impl Strategy<Value = Vec<Edge>> {
+    prop::collection::vec(
+        (
+            0u8..40,
+            prop_oneof![4 => 0u8..40, 1 => Just(5u8)],
+            prop_oneof![
+                Just(0u128),
+                1u128..1_000,
+                Just(1_000_000u128),
+                1u128..u64::MAX as u128,
+                1u128..u128::MAX / 4,
+            ],
+            prop_oneof![6 => Just(0u8), 3 => Just(1u8), 1 => Just(2u8)],
+            0u8..60,
+            prop::bool::weighted(0.25),
+        ),
+        1..200,
+    )
+}
+
+/// Everything a report reads, compared field by field.
+fn assert_same(a: &TraceResult, b: &TraceResult, what: &str) -> Result<(), TestCaseError> {
+    let nodes = |r: &TraceResult| {
+        r.nodes
+            .iter()
+            .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
+            .collect::<Vec<_>>()
+    };
+    prop_assert_eq!(nodes(a), nodes(b), "nodes {}", what);
+    prop_assert_eq!(&a.flows, &b.flows, "flows {}", what);
+    prop_assert_eq!(&a.received, &b.received, "received {}", what);
+    prop_assert_eq!(&a.held, &b.held, "held {}", what);
+    prop_assert_eq!(&a.spam, &b.spam, "spam {}", what);
+    prop_assert_eq!(&a.swaps, &b.swaps, "swaps {}", what);
+    prop_assert_eq!(&a.totals, &b.totals, "totals {}", what);
+    for n in &a.nodes {
+        prop_assert_eq!(a.node(n.addr).map(|x| x.addr), Some(n.addr));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn sweep_kernels_match_the_general_engine(
+        edges in edges(),
+        seeds in prop::collection::vec(0u8..40, 1..3),
+        terminals in prop::collection::vec(0u8..40, 0..4),
+        from_block in 0u8..30,
+        until_block in prop::option::of(20u8..70),
+        max_hops in prop_oneof![Just(64u32), 1u32..4],
+        dust in prop_oneof![Just(0u64), 1u64..500],
+        lookalike in any::<bool>(),
+        budget in 0u64..40,
+    ) {
+        let g = graph(&edges, &terminals);
+        let seeds: Vec<u32> = seeds.iter().filter_map(|&s| g.lookup(&addr(s))).collect();
+        if seeds.is_empty() { return Ok(()); }
+        for policy in TaintPolicy::ALL {
+            let mut cfg = TraceConfig::new(policy, seeds.clone());
+            cfg.from = 1_000 + from_block as i64 * 12;
+            cfg.until = until_block.map(|b| 1_000 + b as i64 * 12);
+            cfg.max_hops = max_hops;
+            cfg.dust = Amount::from(dust);
+            cfg.spam.lookalike = lookalike;
+            let reference = trace_general(&g, &cfg, false).unwrap();
+            cfg.traversal = Traversal::Sweep;
+            let fast = trace(&g, &cfg).unwrap();
+            // Account chain: the kernel covers every policy but FIFO/LIFO.
+            let covered = !matches!(policy, TaintPolicy::Fifo | TaintPolicy::Lifo);
+            prop_assert_eq!(tripoint_trace::sweep::run(&g, &cfg).is_some(), covered);
+            assert_same(&fast, &reference, &format!("{policy:?} sweep"))?;
+            prop_assert_eq!(fast.visited, reference.visited);
+            // Auto past its budget restarts as the sweep; within it, it is
+            // the sparse walk.
+            cfg.traversal = Traversal::Auto;
+            cfg.sparse_budget = Some(budget);
+            let auto = trace(&g, &cfg).unwrap();
+            let sparse = trace_general(&g, &cfg, true).unwrap();
+            prop_assert!(
+                assert_same(&auto, &reference, "").is_ok() || assert_same(&auto, &sparse, "").is_ok(),
+                "{policy:?} auto is neither the sweep nor the sparse walk"
+            );
+            // Either way the taint is the same as the sweep's.
+            prop_assert_eq!(&auto.flows, &reference.flows);
+            prop_assert_eq!(&auto.totals, &reference.totals);
+        }
+    }
+
+    #[test]
+    fn haircut_share_is_mul_div_floor(
+        a in prop_oneof![any::<u128>(), any::<u64>().prop_map(u128::from)],
+        t in prop_oneof![any::<u128>(), any::<u64>().prop_map(u128::from), Just(0u128)],
+        extra in any::<u128>(),
+        wide in 0u8..4,
+    ) {
+        // b > a as the haircut path requires; sometimes beyond 128 bits.
+        let a = Amount::from(a);
+        let b = match wide {
+            0 => a + Amount::ONE,
+            1 => a.saturating_add(Amount::from(extra)).max(a + Amount::ONE),
+            2 => Amount::from_words(extra % 7, extra) .max(a + Amount::ONE),
+            _ => U256::MAX,
+        };
+        let t = match wide { 3 => Amount::from_words(extra, t), _ => Amount::from(t) };
+        prop_assert_eq!(haircut_share(a, t, b), mul_div_floor(a, t, b, t));
+    }
+}
+
+#[test]
+fn haircut_share_edge_cases() {
+    let m = Amount::from(u128::MAX);
+    for (a, t, b) in [
+        (m - Amount::ONE, m, m),
+        (Amount::ONE, m, m),
+        (m - Amount::ONE, m - Amount::ONE, m),
+        (Amount::from(1u128 << 100), Amount::from(1u128 << 127), m),
+        (Amount::from(3u8), Amount::from(7u8), Amount::from(10u8)),
+    ] {
+        assert_eq!(
+            haircut_share(a, t, b),
+            mul_div_floor(a, t, b, t),
+            "{a} {t} {b}"
+        );
+    }
+}
+
+/// On a UTXO chain the kernel gives up at the first transaction node and the
+/// general engine answers: same result as asking it directly.
+#[test]
+fn utxo_sweep_falls_back_to_the_general_engine() {
+    let btc = |i: u8| Address::parse_btc(&format!("1Seed{i:02}xxxxxxxxxxxxxxxx")).unwrap();
+    let (h0, h1) = (hash(1), hash(2));
+    let rec = |tx: TxHash, ts: i64, position, from, to, amt: u64| TransferRecord {
+        chain: Chain::Bitcoin,
+        block: ts as u64,
+        timestamp: ts,
+        tx_hash: tx,
+        tx_index: 0,
+        position,
+        from,
+        to,
+        asset: Asset::Native(Chain::Bitcoin),
+        amount: Amount::from(amt),
+    };
+    let records = vec![
+        rec(h0, 1, Position::Output(0), Address::Tx(h0), btc(0), 50_000),
+        rec(h0, 1, Position::Output(1), Address::Tx(h0), btc(1), 30_000),
+        rec(
+            h1,
+            2,
+            Position::Input {
+                index: 0,
+                spends: OutPoint { tx: h0, index: 0 },
+            },
+            btc(0),
+            Address::Tx(h1),
+            50_000,
+        ),
+        rec(h1, 2, Position::Output(0), Address::Tx(h1), btc(2), 20_000),
+        rec(h1, 2, Position::Output(1), Address::Tx(h1), btc(3), 30_000),
+    ];
+    let g = MemGraph::build(records, vec![], vec![]);
+    let seed = g.lookup(&btc(0)).unwrap();
+    for policy in TaintPolicy::ALL {
+        let mut cfg = TraceConfig::new(policy, vec![seed]);
+        let reference = trace_general(&g, &cfg, false).unwrap();
+        cfg.traversal = Traversal::Sweep;
+        let fast = trace(&g, &cfg).unwrap();
+        assert_eq!(fast.flows, reference.flows, "{policy:?}");
+        assert_eq!(fast.totals, reference.totals, "{policy:?}");
+        assert!(fast.reached().count() >= 3, "{policy:?}");
+        assert!(g.transfer_count() == 5);
+    }
+}
