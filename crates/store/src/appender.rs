@@ -569,7 +569,7 @@ impl TransferSink for Appender {
             }
             _ => NO_SPEND,
         };
-        let amount = encode_amount(r.amount, &mut p.big);
+        let (amount, amount_hi) = encode_amount(r.amount, &mut p.big);
         p.rows.push(Row {
             tx: p.txs.len() as u32 - 1,
             sub: r.position.sub_index(),
@@ -577,6 +577,7 @@ impl TransferSink for Appender {
             dst,
             asset,
             amount,
+            amount_hi,
             spend,
         });
         Ok(())

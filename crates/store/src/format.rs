@@ -26,7 +26,7 @@ compile_error!("tripoint-store maps columns in place and supports little-endian 
 
 pub const MAGIC: &[u8; 8] = b"TPSTORE\0";
 /// Version of every binary file and of the manifest. Bump on any layout change.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER: usize = 24;
 const ENTRY: usize = 24;
 

@@ -15,86 +15,69 @@ const S_META: u32 = 1; // u64: [rows, txs, blocks, addr_lo, addr_hi]
 const S_BLOCK: u32 = 2; // u64 per distinct block
 const S_BLOCK_TS: u32 = 3; // i64 per distinct block
 const S_TX_HASH: u32 = 4; // [u8; 32] per tx, chain order
-const S_TX_BLOCK: u32 = 5; // u32 per tx: index into S_BLOCK
+const S_TX_START: u32 = 5; // u64 words: bit r set when row r starts a new tx
 const S_TX_INDEX: u32 = 6; // narrow per tx: index of the tx in its block
+const S_TX_RANK: u32 = 7; // u32 per S_TX_START word: set bits before it
 const S_TX_BY_HASH: u32 = 8; // u32 per tx: tx numbers sorted by hash
+const S_BLOCK_START: u32 = 24; // u64 words: bit r set when row r starts a new block
+const S_BLOCK_RANK: u32 = 25; // u32 per S_BLOCK_START word
 const S_SRC: u32 = 10; // u32 per row
 const S_DST: u32 = 11; // u32 per row
-const S_TXREF: u32 = 12; // u32 per row: tx number
 const S_ASSET: u32 = 13; // narrow per row
 const S_SUB: u32 = 14; // narrow per row: sub_index rotated left by 1 (Bitcoin output flag to bit 0)
-const S_AMOUNT: u32 = 15; // u64 per row: amount code, see `encode_amount`
-const S_BIG: u32 = 16; // [u8; 32] little-endian U256 per overflowed amount
+const S_AMOUNT_LO: u32 = 15; // u64 per row: low 64 bits of the amount, or an index into S_BIG
+const S_BIG: u32 = 16; // [u8; 32] (or [u8; 16]) little-endian per overflowed amount
+const S_AMOUNT_HI: u32 = 17; // narrow per row: bits 64.. of the amount; all ones = overflowed; empty = all 0
 const S_SPEND_ROW: u32 = 20; // u32 per Bitcoin input row, ascending
 const S_SPEND_TX: u32 = 21; // [u8; 32]
 const S_SPEND_OUT: u32 = 22; // u32
-const S_OUT_OFF: u32 = 30; // u32 per address in addr_lo..=addr_hi (dense) or per S_OUT_KEYS entry (sparse), + 1
+const S_OUT_OFF: u32 = 30; // dense: u32 first row per group of 32 ids; sparse: u32 per S_OUT_KEYS entry + 1
 const S_OUT_IDS: u32 = 31; // u32 per row: rows grouped by src, ascending
 const S_IN_OFF: u32 = 32;
 const S_IN_IDS: u32 = 33;
 const S_OUT_KEYS: u32 = 34; // u32: sorted distinct src ids when sparse; empty when dense
 const S_IN_KEYS: u32 = 35;
+const S_OUT_DEG: u32 = 36; // dense: u8 degree per id in addr_lo..=addr_hi, 255 = see S_OUT_ESC_*
+const S_IN_DEG: u32 = 37;
+const S_OUT_ESC_ID: u32 = 38; // dense: u32 local ids of degree >= 255, ascending
+const S_OUT_ESC_DEG: u32 = 39; // u32 their degrees
+const S_IN_ESC_ID: u32 = 40;
+const S_IN_ESC_DEG: u32 = 41;
 
-// Amount code (u64):
-//   bit 63 = 0                 -> the value itself (< 2^63)
-//   bit 63 = 1, e = bits 58..63 in 1..=31 -> mantissa (bits 0..58) * 10^e
-//   bit 63 = 1, e = 0          -> index into the overflow table S_BIG
-// Wei amounts are mostly round in decimal, so the exponent form keeps ~all of
-// them in 8 bytes; everything else stays exact in the overflow table.
-const TOP: u64 = 1 << 63;
-const MANT_BITS: u32 = 58;
-const MANT_MASK: u64 = (1 << MANT_BITS) - 1;
+/// Ids per stored offset in dense adjacency; degrees in between are summed.
+const GROUP: usize = 32;
+const DEG_ESCAPE: u8 = u8::MAX;
 
-pub fn encode_amount(v: Amount, big: &mut Vec<[u8; 32]>) -> u64 {
-    if v < Amount::from(TOP) {
-        return v.as_u64();
-    }
-    if *v.high() == 0 {
-        let mut m = *v.low();
-        let mut e = 0u64;
-        while m.is_multiple_of(10) && e < 31 {
-            m /= 10;
-            e += 1;
-            if m <= MANT_MASK as u128 {
-                return TOP | (e << MANT_BITS) | m as u64;
-            }
-        }
-    } else {
-        let ten = Amount::from(10u8);
-        let mut m = v;
-        let mut e = 0u64;
-        while m % ten == Amount::ZERO && e < 31 {
-            m /= ten;
-            e += 1;
-            if m <= Amount::from(MANT_MASK) {
-                return TOP | (e << MANT_BITS) | m.as_u64();
-            }
-        }
+// Amounts: an amount below 2^96 (whose bits 64.. are not all ones) is stored
+// as its low 64 bits plus its high bits in the narrowest column that holds the
+// segment's largest (often none: the column is then empty). Anything larger
+// goes to the exact overflow table; its row's low word is the table index and
+// its high column holds all ones. Random access stays O(1) and typical wei
+// amounts (< 2^80) cost 8 + 2 bytes.
+
+/// In-memory `Row::amount_hi` of an overflowed amount.
+pub const BIG_HI: u32 = u32::MAX;
+
+pub fn encode_amount(v: Amount, big: &mut Vec<[u8; 32]>) -> (u64, u32) {
+    let low = *v.low();
+    if *v.high() == 0 && ((low >> 64) as u64) < BIG_HI as u64 {
+        return (low as u64, (low >> 64) as u32);
     }
     big.push(v.to_le_bytes());
-    TOP | (big.len() as u64 - 1)
+    (big.len() as u64 - 1, BIG_HI)
 }
 
 #[cfg(test)]
-pub fn decode_amount(code: u64, big: &[[u8; 32]]) -> Amount {
-    decode_amount_by(code, |i| big[i])
+pub fn decode_amount(lo: u64, hi: u32, big: &[[u8; 32]]) -> Amount {
+    decode_amount_by(lo, hi, |i| big[i])
 }
 
 #[inline]
-fn decode_amount_by(code: u64, big: impl Fn(usize) -> [u8; 32]) -> Amount {
-    if code & TOP == 0 {
-        return Amount::from(code);
+fn decode_amount_by(lo: u64, hi: u32, big: impl Fn(usize) -> [u8; 32]) -> Amount {
+    if hi == BIG_HI {
+        return Amount::from_le_bytes(big(lo as usize));
     }
-    let e = ((code >> MANT_BITS) & 0x1f) as u32;
-    let m = code & MANT_MASK;
-    if e == 0 {
-        return Amount::from_le_bytes(big(m as usize));
-    }
-    Amount::from(m) * Amount::from(10u8).pow(e)
-}
-
-fn is_big(code: u64) -> bool {
-    code & TOP != 0 && (code >> MANT_BITS) & 0x1f == 0
+    Amount::from(((hi as u128) << 64) | lo as u128)
 }
 
 /// Chain order key packed into one integer: (block, tx index, sub index).
@@ -119,7 +102,10 @@ pub struct Row {
     pub src: AddrId,
     pub dst: AddrId,
     pub asset: u32,
+    /// Low 64 bits of the amount, or an index into `SegData::big` when
+    /// `amount_hi == BIG_HI`.
     pub amount: u64,
+    pub amount_hi: u32,
     /// Index into `SegData::spends`, or `NO_SPEND`.
     pub spend: u32,
 }
@@ -158,7 +144,7 @@ impl SegData {
         self.rows.reserve(other.rows.len());
         for mut r in other.rows {
             r.tx += t0;
-            if is_big(r.amount) {
+            if r.amount_hi == BIG_HI {
                 r.amount += b0;
             }
             if r.spend != NO_SPEND {
@@ -228,9 +214,9 @@ impl SegData {
             }
             let mut row = r;
             row.tx = out.txs.len() as u32 - 1;
-            if is_big(r.amount) {
-                out.big.push(self.big[(r.amount & MANT_MASK) as usize]);
-                row.amount = TOP | (out.big.len() as u64 - 1);
+            if r.amount_hi == BIG_HI {
+                out.big.push(self.big[r.amount as usize]);
+                row.amount = out.big.len() as u64 - 1;
             }
             if r.spend != NO_SPEND {
                 out.spends.push(self.spends[r.spend as usize]);
@@ -294,15 +280,22 @@ impl SegData {
         let n = self.rows.len();
         let mut blocks: Vec<u64> = Vec::new();
         let mut block_ts: Vec<i64> = Vec::new();
-        let mut tx_block = Vec::with_capacity(self.txs.len());
         for t in &self.txs {
             if blocks.last() != Some(&t.block) {
                 blocks.push(t.block);
                 block_ts.push(t.timestamp);
             }
-            tx_block.push(blocks.len() as u32 - 1);
         }
         let tx_by_hash = self.hash_order();
+        // Row -> tx and row -> block as rank bitmaps (a bit where a new one starts).
+        let (tx_start, tx_rank) =
+            rank_bits(n, |i| i == 0 || self.rows[i].tx != self.rows[i - 1].tx);
+        let (block_start, block_rank) = rank_bits(n, |i| {
+            i == 0 || {
+                let (a, b) = (self.rows[i - 1].tx, self.rows[i].tx);
+                a != b && self.txs[a as usize].block != self.txs[b as usize].block
+            }
+        });
 
         let mut spend_row = Vec::new();
         let mut spend_tx = Vec::new();
@@ -327,8 +320,8 @@ impl SegData {
             .map(|r| r.src.max(r.dst))
             .max()
             .unwrap_or(0);
-        let (out_keys, out_off, out_ids) = csr(self.rows.iter().map(|r| r.src), n, lo, hi);
-        let (in_keys, in_off, in_ids) = csr(self.rows.iter().map(|r| r.dst), n, lo, hi);
+        let out = Csr::build(self.rows.iter().map(|r| r.src), n, lo, hi);
+        let inc = Csr::build(self.rows.iter().map(|r| r.dst), n, lo, hi);
         let meta = [
             n as u64,
             self.txs.len() as u64,
@@ -342,19 +335,22 @@ impl SegData {
         w.add(S_BLOCK, &blocks[..]);
         w.add(S_BLOCK_TS, &block_ts[..]);
         w.add_iter(S_TX_HASH, self.txs.len(), self.txs.iter().map(|t| t.hash));
-        w.add(S_TX_BLOCK, &tx_block[..]);
         add_narrow(&mut w, S_TX_INDEX, self.txs.iter().map(|t| t.tx_index));
         w.add(S_TX_BY_HASH, &tx_by_hash[..]);
+        w.add(S_TX_START, &tx_start[..]);
+        w.add(S_TX_RANK, &tx_rank[..]);
+        w.add(S_BLOCK_START, &block_start[..]);
+        w.add(S_BLOCK_RANK, &block_rank[..]);
         w.add_iter(S_SRC, n, self.rows.iter().map(|r| r.src));
         w.add_iter(S_DST, n, self.rows.iter().map(|r| r.dst));
-        w.add_iter(S_TXREF, n, self.rows.iter().map(|r| r.tx));
         add_narrow(&mut w, S_ASSET, self.rows.iter().map(|r| r.asset));
         add_narrow(
             &mut w,
             S_SUB,
             self.rows.iter().map(|r| r.sub.rotate_left(1)),
         );
-        w.add_iter(S_AMOUNT, n, self.rows.iter().map(|r| r.amount));
+        w.add_iter(S_AMOUNT_LO, n, self.rows.iter().map(|r| r.amount));
+        add_amount_hi(&mut w, &self.rows);
         // Overflowed amounts are stored in 16 bytes when all of them fit u128.
         if self.big.iter().all(|b| b[16..] == [0u8; 16]) {
             let narrow: Vec<[u8; 16]> = self
@@ -369,74 +365,283 @@ impl SegData {
         w.add(S_SPEND_ROW, &spend_row[..]);
         w.add(S_SPEND_TX, &spend_tx[..]);
         w.add(S_SPEND_OUT, &spend_out[..]);
-        w.add(S_OUT_OFF, &out_off[..]);
-        w.add(S_OUT_IDS, &out_ids[..]);
-        w.add(S_IN_OFF, &in_off[..]);
-        w.add(S_IN_IDS, &in_ids[..]);
-        w.add(S_OUT_KEYS, &out_keys[..]);
-        w.add(S_IN_KEYS, &in_keys[..]);
+        out.add(
+            &mut w,
+            [
+                S_OUT_KEYS,
+                S_OUT_OFF,
+                S_OUT_IDS,
+                S_OUT_DEG,
+                S_OUT_ESC_ID,
+                S_OUT_ESC_DEG,
+            ],
+        );
+        inc.add(
+            &mut w,
+            [
+                S_IN_KEYS,
+                S_IN_OFF,
+                S_IN_IDS,
+                S_IN_DEG,
+                S_IN_ESC_ID,
+                S_IN_ESC_DEG,
+            ],
+        );
         w.write(path, KIND_SEGMENT)
     }
 }
 
-/// Compressed sparse rows: rows of each address in ascending (= chain)
-/// order, by a counting sort. Offsets are dense over `lo..=hi` (keys empty)
-/// unless the segment has fewer than span / 8 rows (binary search costs
-/// lookups, so only where it saves most of the space); then they are kept per
-/// occurring id, listed in `keys` (found by binary search). A small segment
-/// written late in a big store touches ids spread over the whole dictionary,
-/// and dense offsets would cost 8 bytes per address of the store.
-fn csr(
-    ids: impl Iterator<Item = u32> + Clone,
-    n: usize,
-    lo: u32,
-    hi: u32,
-) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
-    if n == 0 {
-        return (Vec::new(), vec![0], Vec::new());
-    }
-    let span = (hi - lo) as usize + 1;
-    if n * 8 < span {
-        // At most n distinct ids: sort (id, row) pairs instead of a span-sized array.
-        let mut pairs: Vec<(u32, u32)> = ids.enumerate().map(|(r, a)| (a, r as u32)).collect();
-        pairs.sort_unstable();
-        let mut keys = Vec::new();
-        let mut off = Vec::new();
-        for (i, &(a, _)) in pairs.iter().enumerate() {
-            if keys.last() != Some(&a) {
-                keys.push(a);
-                off.push(i as u32);
-            }
+/// The high-amount column at the narrowest width whose all-ones value is free
+/// to mark overflowed rows; empty when every amount fits 64 bits.
+fn add_amount_hi<'a>(w: &mut FileWriter<'a>, rows: &'a [Row]) {
+    let (max, any_big) = rows.iter().fold((0u32, false), |(m, b), r| {
+        if r.amount_hi == BIG_HI {
+            (m, true)
+        } else {
+            (m.max(r.amount_hi), b)
         }
-        off.push(n as u32);
-        let rows = pairs.into_iter().map(|(_, r)| r).collect();
-        return (keys, off, rows);
+    });
+    let n = rows.len();
+    if max == 0 && !any_big {
+        w.add::<u8>(S_AMOUNT_HI, &[]);
+    } else if max < u8::MAX as u32 {
+        w.add_iter(
+            S_AMOUNT_HI,
+            n,
+            rows.iter().map(|r| r.amount_hi.min(u8::MAX as u32) as u8),
+        );
+    } else if max < u16::MAX as u32 {
+        w.add_iter(
+            S_AMOUNT_HI,
+            n,
+            rows.iter().map(|r| r.amount_hi.min(u16::MAX as u32) as u16),
+        );
+    } else {
+        w.add_iter(S_AMOUNT_HI, n, rows.iter().map(|r| r.amount_hi));
     }
-    let (off, rows) = csr_dense(ids, n, lo, span);
-    (Vec::new(), off, rows)
 }
 
-fn csr_dense(
-    ids: impl Iterator<Item = u32> + Clone,
-    n: usize,
-    lo: u32,
-    span: usize,
-) -> (Vec<u32>, Vec<u32>) {
-    let mut off = vec![0u32; span + 1];
-    for a in ids.clone() {
-        off[(a - lo) as usize + 1] += 1;
+/// A bitmap over `n` rows (bit i = `set(i)`) and, per 64-bit word, the number
+/// of set bits before it: "which tx/block is row i in" is then one popcount.
+fn rank_bits(n: usize, set: impl Fn(usize) -> bool) -> (Vec<u64>, Vec<u32>) {
+    let words = n.div_ceil(64);
+    let mut bits = vec![0u64; words];
+    for (i, w) in bits.iter_mut().enumerate() {
+        for b in 0..64.min(n - i * 64) {
+            if set(i * 64 + b) {
+                *w |= 1 << b;
+            }
+        }
     }
-    for i in 0..span {
-        off[i + 1] += off[i];
+    let mut rank = Vec::with_capacity(words);
+    let mut acc = 0u32;
+    for w in &bits {
+        rank.push(acc);
+        acc += w.count_ones();
     }
-    let mut fill = off.clone();
-    let mut out = vec![0u32; n];
-    for (row, a) in ids.enumerate() {
-        let slot = &mut fill[(a - lo) as usize];
-        out[*slot as usize] = row as u32;
-        *slot += 1;
+    (bits, rank)
+}
+
+/// Mapped rank bitmap (see [`rank_bits`]).
+#[derive(Clone, Copy)]
+struct RankBits {
+    words: &'static [u64],
+    rank: &'static [u32],
+}
+
+impl RankBits {
+    /// Set bits in `0..=i`, minus one: the number of the run row `i` is in.
+    #[inline]
+    fn run_of(&self, i: usize) -> u32 {
+        let (w, b) = (i / 64, i % 64);
+        self.rank[w] + (self.words[w] & (u64::MAX >> (63 - b))).count_ones() - 1
     }
-    (off, out)
+
+    #[inline]
+    fn starts(&self, i: usize) -> bool {
+        self.words[i / 64] >> (i % 64) & 1 == 1
+    }
+
+    fn ones(&self) -> u64 {
+        self.words.iter().map(|w| w.count_ones() as u64).sum()
+    }
+}
+
+/// Adjacency in memory before writing: rows grouped by id, and either dense
+/// compact offsets (a u32 first row per group of 32 ids plus a u8 degree per
+/// id, larger degrees in an escape list) or sparse ones (the occurring ids
+/// and a u32 offset each).
+struct Csr {
+    keys: Vec<u32>,
+    off: Vec<u32>,
+    ids: Vec<u32>,
+    deg: Vec<u8>,
+    esc_id: Vec<u32>,
+    esc_deg: Vec<u32>,
+}
+
+impl Csr {
+    /// Rows of each address in ascending (= chain) order, by a counting sort.
+    /// Sparse when the segment has fewer than span / 8 rows (a small segment
+    /// written late in a big store touches ids spread over the whole
+    /// dictionary; dense offsets would cost over a byte per address of the
+    /// store); a lookup then costs a binary search.
+    fn build(ids: impl Iterator<Item = u32> + Clone, n: usize, lo: u32, hi: u32) -> Csr {
+        let empty = Csr {
+            keys: Vec::new(),
+            off: Vec::new(),
+            ids: Vec::new(),
+            deg: Vec::new(),
+            esc_id: Vec::new(),
+            esc_deg: Vec::new(),
+        };
+        if n == 0 {
+            return Csr {
+                off: vec![0],
+                ..empty
+            };
+        }
+        let span = (hi - lo) as usize + 1;
+        if n * 8 < span {
+            // At most n distinct ids: sort (id, row) pairs instead of a span-sized array.
+            let mut pairs: Vec<(u32, u32)> = ids.enumerate().map(|(r, a)| (a, r as u32)).collect();
+            pairs.sort_unstable();
+            let mut keys = Vec::new();
+            let mut off = Vec::new();
+            for (i, &(a, _)) in pairs.iter().enumerate() {
+                if keys.last() != Some(&a) {
+                    keys.push(a);
+                    off.push(i as u32);
+                }
+            }
+            off.push(n as u32);
+            let rows = pairs.into_iter().map(|(_, r)| r).collect();
+            return Csr {
+                keys,
+                off,
+                ids: rows,
+                ..empty
+            };
+        }
+        let mut count = vec![0u32; span];
+        for a in ids.clone() {
+            count[(a - lo) as usize] += 1;
+        }
+        let mut fill = Vec::with_capacity(span);
+        let mut groups = Vec::with_capacity(span.div_ceil(GROUP));
+        let mut deg = Vec::with_capacity(span);
+        let (mut esc_id, mut esc_deg) = (Vec::new(), Vec::new());
+        let mut acc = 0u32;
+        for (i, &c) in count.iter().enumerate() {
+            if i % GROUP == 0 {
+                groups.push(acc);
+            }
+            fill.push(acc);
+            acc += c;
+            if c >= DEG_ESCAPE as u32 {
+                deg.push(DEG_ESCAPE);
+                esc_id.push(i as u32);
+                esc_deg.push(c);
+            } else {
+                deg.push(c as u8);
+            }
+        }
+        drop(count);
+        let mut out = vec![0u32; n];
+        for (row, a) in ids.enumerate() {
+            let slot = &mut fill[(a - lo) as usize];
+            out[*slot as usize] = row as u32;
+            *slot += 1;
+        }
+        Csr {
+            off: groups,
+            ids: out,
+            deg,
+            esc_id,
+            esc_deg,
+            ..empty
+        }
+    }
+
+    /// Sections: keys, offsets, ids, degrees, escape ids, escape degrees.
+    fn add(self, w: &mut FileWriter<'_>, s: [u32; 6]) {
+        w.add_owned(s[0], self.keys);
+        w.add_owned(s[1], self.off);
+        w.add_owned(s[2], self.ids);
+        w.add_owned(s[3], self.deg);
+        w.add_owned(s[4], self.esc_id);
+        w.add_owned(s[5], self.esc_deg);
+    }
+}
+
+/// Mapped adjacency of one direction.
+#[derive(Clone, Copy)]
+struct Adjacency {
+    keys: &'static [u32],
+    off: &'static [u32],
+    ids: &'static [u32],
+    deg: &'static [u8],
+    esc_id: &'static [u32],
+    esc_deg: &'static [u32],
+}
+
+impl Adjacency {
+    fn load(v: &'static FileView, s: [u32; 6]) -> Result<Adjacency, StoreError> {
+        Ok(Adjacency {
+            keys: v.slice(s[0])?,
+            off: v.slice(s[1])?,
+            ids: v.slice(s[2])?,
+            deg: v.slice(s[3])?,
+            esc_id: v.slice(s[4])?,
+            esc_deg: v.slice(s[5])?,
+        })
+    }
+
+    fn valid(&self, rows: usize, span: usize) -> bool {
+        self.ids.len() == rows
+            && self.esc_id.len() == self.esc_deg.len()
+            && if self.keys.is_empty() {
+                rows == 0 && self.off.len() == 1
+                    || self.deg.len() == span && self.off.len() == span.div_ceil(GROUP)
+            } else {
+                self.off.len() == self.keys.len() + 1 && self.deg.is_empty()
+            }
+    }
+
+    #[inline]
+    fn degree(&self, local: usize) -> u32 {
+        match self.deg[local] {
+            DEG_ESCAPE => {
+                let k = self.esc_id.partition_point(|&e| (e as usize) < local);
+                self.esc_deg[k]
+            }
+            d => d as u32,
+        }
+    }
+
+    /// Rows of local id `local` (dense), or of id `addr` (sparse).
+    fn rows(&self, local: usize, addr: u32) -> &'static [u32] {
+        if !self.keys.is_empty() {
+            return match self.keys.binary_search(&addr) {
+                Ok(k) => &self.ids[self.off[k] as usize..self.off[k + 1] as usize],
+                Err(_) => &[],
+            };
+        }
+        if self.deg.is_empty() {
+            return &[];
+        }
+        let g = local / GROUP;
+        let mut start = self.off[g] as usize;
+        let prefix = &self.deg[g * GROUP..local];
+        if prefix.contains(&DEG_ESCAPE) {
+            for j in g * GROUP..local {
+                start += self.degree(j) as usize;
+            }
+        } else {
+            start += prefix.iter().map(|&d| d as usize).sum::<usize>();
+        }
+        &self.ids[start..start + self.degree(local) as usize]
+    }
 }
 
 /// Column slices of a mapped segment. They borrow from the map owned by the
@@ -446,25 +651,46 @@ struct Cols {
     block: &'static [u64],
     block_ts: &'static [i64],
     tx_hash: &'static [[u8; 32]],
-    tx_block: &'static [u32],
     tx_index: UintCol<'static>,
     tx_by_hash: &'static [u32],
+    tx_of_row: RankBits,
+    block_of_row: RankBits,
     src: &'static [u32],
     dst: &'static [u32],
-    txref: &'static [u32],
     asset: UintCol<'static>,
     sub: UintCol<'static>,
-    amount: &'static [u64],
+    amount_lo: &'static [u64],
+    amount_hi: Option<UintCol<'static>>,
+    /// The stored all-ones value of `amount_hi`'s width.
+    hi_overflow: u32,
     big: BigCol,
     spend_row: &'static [u32],
     spend_tx: &'static [[u8; 32]],
     spend_out: &'static [u32],
-    out_keys: &'static [u32],
-    in_keys: &'static [u32],
-    out_off: &'static [u32],
-    out_ids: &'static [u32],
-    in_off: &'static [u32],
-    in_ids: &'static [u32],
+    out: Adjacency,
+    inc: Adjacency,
+}
+
+impl Cols {
+    #[inline]
+    fn amount_hi(&self, i: usize) -> u32 {
+        match &self.amount_hi {
+            None => 0,
+            Some(c) => {
+                let h = c.get(i);
+                if h == self.hi_overflow {
+                    BIG_HI
+                } else {
+                    h
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn amount(&self, i: usize) -> Amount {
+        decode_amount_by(self.amount_lo[i], self.amount_hi(i), |k| self.big.get(k))
+    }
 }
 
 /// The overflow-amount table at its stored width.
@@ -519,19 +745,36 @@ impl Segment {
             return Err(corrupt("bad segment header"));
         }
         let (n, ntx, nb) = (meta[0] as usize, meta[1] as usize, meta[2] as usize);
+        let amount_hi = match v.slice::<u8>(S_AMOUNT_HI) {
+            Ok([]) => None,
+            _ => Some(UintCol::load(v, S_AMOUNT_HI)?),
+        };
+        let hi_overflow = match v.width(S_AMOUNT_HI)? {
+            1 => u8::MAX as u32,
+            2 => u16::MAX as u32,
+            _ => u32::MAX,
+        };
         let cols = Cols {
             block: v.slice(S_BLOCK)?,
             block_ts: v.slice(S_BLOCK_TS)?,
             tx_hash: v.slice(S_TX_HASH)?,
-            tx_block: v.slice(S_TX_BLOCK)?,
             tx_index: UintCol::load(v, S_TX_INDEX)?,
             tx_by_hash: v.slice(S_TX_BY_HASH)?,
+            tx_of_row: RankBits {
+                words: v.slice(S_TX_START)?,
+                rank: v.slice(S_TX_RANK)?,
+            },
+            block_of_row: RankBits {
+                words: v.slice(S_BLOCK_START)?,
+                rank: v.slice(S_BLOCK_RANK)?,
+            },
             src: v.slice(S_SRC)?,
             dst: v.slice(S_DST)?,
-            txref: v.slice(S_TXREF)?,
             asset: UintCol::load(v, S_ASSET)?,
             sub: UintCol::load(v, S_SUB)?,
-            amount: v.slice(S_AMOUNT)?,
+            amount_lo: v.slice(S_AMOUNT_LO)?,
+            amount_hi,
+            hi_overflow,
             big: match v.width(S_BIG)? {
                 16 => BigCol::W16(v.slice(S_BIG)?),
                 _ => BigCol::W32(v.slice(S_BIG)?),
@@ -539,43 +782,54 @@ impl Segment {
             spend_row: v.slice(S_SPEND_ROW)?,
             spend_tx: v.slice(S_SPEND_TX)?,
             spend_out: v.slice(S_SPEND_OUT)?,
-            out_keys: v.slice(S_OUT_KEYS)?,
-            in_keys: v.slice(S_IN_KEYS)?,
-            out_off: v.slice(S_OUT_OFF)?,
-            out_ids: v.slice(S_OUT_IDS)?,
-            in_off: v.slice(S_IN_OFF)?,
-            in_ids: v.slice(S_IN_IDS)?,
+            out: Adjacency::load(
+                v,
+                [
+                    S_OUT_KEYS,
+                    S_OUT_OFF,
+                    S_OUT_IDS,
+                    S_OUT_DEG,
+                    S_OUT_ESC_ID,
+                    S_OUT_ESC_DEG,
+                ],
+            )?,
+            inc: Adjacency::load(
+                v,
+                [
+                    S_IN_KEYS,
+                    S_IN_OFF,
+                    S_IN_IDS,
+                    S_IN_DEG,
+                    S_IN_ESC_ID,
+                    S_IN_ESC_DEG,
+                ],
+            )?,
         };
         let (lo, hi) = (meta[3] as u32, meta[4] as u32);
         let span = if n == 0 { 0 } else { (hi - lo) as usize + 1 };
         let c = &cols;
+        let words = n.div_ceil(64);
+        let bits_ok = |b: &RankBits, ones: usize| {
+            b.words.len() == words && b.rank.len() == words && b.ones() == ones as u64
+        };
         let ok = c.block.len() == nb
             && c.block_ts.len() == nb
-            && [c.tx_hash.len(), c.tx_block.len(), c.tx_by_hash.len()]
+            && [c.tx_hash.len(), c.tx_by_hash.len()]
                 .iter()
                 .all(|&l| l == ntx)
             && c.tx_index.len() == ntx
-            && [c.src.len(), c.dst.len(), c.txref.len(), c.amount.len()]
+            && bits_ok(&c.tx_of_row, ntx)
+            && bits_ok(&c.block_of_row, nb)
+            && [c.src.len(), c.dst.len(), c.amount_lo.len()]
                 .iter()
                 .all(|&l| l == n)
+            && c.amount_hi.is_none_or(|h| h.len() == n)
             && c.asset.len() == n
             && c.sub.len() == n
             && c.spend_tx.len() == c.spend_row.len()
             && c.spend_out.len() == c.spend_row.len()
-            && c.out_off.len()
-                == if c.out_keys.is_empty() {
-                    span
-                } else {
-                    c.out_keys.len()
-                } + 1
-            && c.in_off.len()
-                == if c.in_keys.is_empty() {
-                    span
-                } else {
-                    c.in_keys.len()
-                } + 1
-            && c.out_ids.len() == n
-            && c.in_ids.len() == n;
+            && c.out.valid(n, span)
+            && c.inc.valid(n, span);
         if !ok {
             return Err(corrupt("segment columns disagree in length"));
         }
@@ -600,13 +854,13 @@ impl Segment {
     pub fn row(&self, i: u32) -> TransferRow {
         let c = &self.cols;
         let i = i as usize;
-        let tx = c.txref[i] as usize;
-        let b = c.tx_block[tx] as usize;
+        let tx = c.tx_of_row.run_of(i) as usize;
+        let b = c.block_of_row.run_of(i) as usize;
         TransferRow {
             src: c.src[i],
             dst: c.dst[i],
             asset: c.asset.get(i),
-            amount: decode_amount_by(c.amount[i], |k| c.big.get(k)),
+            amount: c.amount(i),
             block: c.block[b],
             timestamp: c.block_ts[b],
             tx_index: c.tx_index.get(tx),
@@ -615,27 +869,39 @@ impl Segment {
     }
 
     /// Appends rows `lo..hi` to `batch` column by column (the sweep path:
-    /// no per-row segment lookup, block timestamps read through the tx table).
+    /// no per-row segment lookup; the block advances on its start bits).
     pub fn read_rows(&self, lo: u32, hi: u32, batch: &mut TransferBatch) {
         let c = &self.cols;
         let (lo, hi) = (lo as usize, hi as usize);
+        if lo >= hi {
+            return;
+        }
         batch.src.extend_from_slice(&c.src[lo..hi]);
         batch.dst.extend_from_slice(&c.dst[lo..hi]);
-        batch.asset.extend((lo..hi).map(|i| c.asset.get(i)));
-        batch.amount.extend(
-            c.amount[lo..hi]
-                .iter()
-                .map(|&code| decode_amount_by(code, |k| c.big.get(k))),
-        );
-        batch.timestamp.extend(
-            c.txref[lo..hi]
-                .iter()
-                .map(|&tx| c.block_ts[c.tx_block[tx as usize] as usize]),
-        );
+        match c.asset {
+            UintCol::U8(v) => batch.asset.extend(v[lo..hi].iter().map(|&a| a as u32)),
+            UintCol::U16(v) => batch.asset.extend(v[lo..hi].iter().map(|&a| a as u32)),
+            UintCol::U32(v) => batch.asset.extend_from_slice(&v[lo..hi]),
+        }
+        match c.amount_hi {
+            None => batch
+                .amount
+                .extend(c.amount_lo[lo..hi].iter().map(|&a| Amount::from(a))),
+            Some(_) => batch.amount.extend((lo..hi).map(|i| c.amount(i))),
+        }
+        let mut b = c.block_of_row.run_of(lo) as usize;
+        batch.timestamp.reserve(hi - lo);
+        batch.timestamp.push(c.block_ts[b]);
+        for i in lo + 1..hi {
+            if c.block_of_row.starts(i) {
+                b += 1;
+            }
+            batch.timestamp.push(c.block_ts[b]);
+        }
     }
 
     pub fn tx_hash(&self, i: u32) -> TxHash {
-        TxHash(self.cols.tx_hash[self.cols.txref[i as usize] as usize])
+        TxHash(self.cols.tx_hash[self.cols.tx_of_row.run_of(i as usize) as usize])
     }
 
     pub fn spend(&self, i: u32) -> Option<OutPoint> {
@@ -647,35 +913,19 @@ impl Segment {
         })
     }
 
-    fn adj<'a>(
-        &'a self,
-        keys: &'a [u32],
-        off: &'a [u32],
-        ids: &'a [u32],
-        addr: AddrId,
-    ) -> &'a [u32] {
+    fn adj(&self, a: &Adjacency, addr: AddrId) -> &[u32] {
         if self.rows == 0 || addr < self.addr_lo || addr > self.addr_hi {
             return &[];
         }
-        let a = if keys.is_empty() {
-            (addr - self.addr_lo) as usize
-        } else {
-            match keys.binary_search(&addr) {
-                Ok(k) => k,
-                Err(_) => return &[],
-            }
-        };
-        &ids[off[a] as usize..off[a + 1] as usize]
+        a.rows((addr - self.addr_lo) as usize, addr)
     }
 
     pub fn outgoing(&self, addr: AddrId) -> &[u32] {
-        let c = &self.cols;
-        self.adj(c.out_keys, c.out_off, c.out_ids, addr)
+        self.adj(&self.cols.out, addr)
     }
 
     pub fn incoming(&self, addr: AddrId) -> &[u32] {
-        let c = &self.cols;
-        self.adj(c.in_keys, c.in_off, c.in_ids, addr)
+        self.adj(&self.cols.inc, addr)
     }
 
     /// The row with this dedup key, if stored here.
@@ -683,18 +933,19 @@ impl Segment {
         let c = &self.cols;
         let by = c.tx_by_hash;
         let start = by.partition_point(|&t| &c.tx_hash[t as usize] < hash);
+        let n = self.rows as usize;
         for &t in by[start..]
             .iter()
             .take_while(|&&t| &c.tx_hash[t as usize] == hash)
         {
-            let t = t as usize;
-            // Rows of a tx are contiguous and the tx column ascends with them.
-            let first = c.txref.partition_point(|&x| (x as usize) < t);
-            let end = first + c.txref[first..].partition_point(|&x| x as usize == t);
-            for r in first as u32..end as u32 {
-                if c.sub.get(r as usize).rotate_right(1) == sub {
-                    return Some(r);
+            // Rows of a tx are contiguous and the tx number ascends with them.
+            let first = partition(n, |r| c.tx_of_row.run_of(r) < t);
+            let mut r = first;
+            while r < n && c.tx_of_row.run_of(r) == t {
+                if c.sub.get(r).rotate_right(1) == sub {
+                    return Some(r as u32);
                 }
+                r += 1;
             }
         }
         None
@@ -703,24 +954,30 @@ impl Segment {
     /// Decode back into memory, for merging.
     pub fn load(&self) -> SegData {
         let c = &self.cols;
+        let n = self.rows as usize;
         let mut d = SegData {
             big: (0..c.big.len()).map(|k| c.big.get(k)).collect(),
             ..SegData::default()
         };
-        d.txs = (0..c.tx_hash.len())
-            .map(|t| {
-                let b = c.tx_block[t] as usize;
-                TxEntry {
-                    hash: c.tx_hash[t],
+        d.txs = Vec::with_capacity(c.tx_hash.len());
+        d.rows = Vec::with_capacity(n);
+        let mut next_spend = 0usize;
+        let (mut tx, mut b) = (0u32, 0usize);
+        for i in 0..n {
+            if i > 0 && c.tx_of_row.starts(i) {
+                tx += 1;
+            }
+            if i > 0 && c.block_of_row.starts(i) {
+                b += 1;
+            }
+            if tx as usize == d.txs.len() {
+                d.txs.push(TxEntry {
+                    hash: c.tx_hash[tx as usize],
                     block: c.block[b],
                     timestamp: c.block_ts[b],
-                    tx_index: c.tx_index.get(t),
-                }
-            })
-            .collect();
-        d.rows = Vec::with_capacity(self.rows as usize);
-        let mut next_spend = 0usize;
-        for i in 0..self.rows as usize {
+                    tx_index: c.tx_index.get(tx as usize),
+                });
+            }
             let spend = if c.spend_row.get(next_spend) == Some(&(i as u32)) {
                 d.spends.push(OutPoint {
                     tx: TxHash(c.spend_tx[next_spend]),
@@ -732,17 +989,32 @@ impl Segment {
                 NO_SPEND
             };
             d.rows.push(Row {
-                tx: c.txref[i],
+                tx,
                 sub: c.sub.get(i).rotate_right(1),
                 src: c.src[i],
                 dst: c.dst[i],
                 asset: c.asset.get(i),
-                amount: c.amount[i],
+                amount: c.amount_lo[i],
+                amount_hi: c.amount_hi(i),
                 spend,
             });
         }
         d
     }
+}
+
+/// First index in `0..n` where `pred` is false (`pred` true then false).
+fn partition(n: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0usize, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 #[cfg(test)]
@@ -758,23 +1030,48 @@ mod tests {
                 ((words[2] as u128) << 64) | words[3] as u128,
             ) >> shift;
             let mut big = Vec::new();
-            prop_assert_eq!(decode_amount(encode_amount(v, &mut big), &big), v);
+            let (lo, hi) = encode_amount(v, &mut big);
+            prop_assert_eq!(decode_amount(lo, hi, &big), v);
             if let Some(r) = Amount::from(10u8).pow(tens.min(30)).checked_mul(v >> 200) {
-                prop_assert_eq!(decode_amount(encode_amount(r, &mut big), &big), r);
+                let (lo, hi) = encode_amount(r, &mut big);
+                prop_assert_eq!(decode_amount(lo, hi, &big), r);
             }
         }
     }
 
     #[test]
-    fn round_wei_amounts_stay_narrow() {
+    fn wei_amounts_below_2_pow_96_need_no_overflow_table() {
         let mut big = Vec::new();
         let v = tripoint_chain::parse_decimal_units("33568.152", 18).unwrap();
-        let code = encode_amount(v, &mut big);
+        let (lo, hi) = encode_amount(v, &mut big);
         assert!(big.is_empty());
-        assert_eq!(decode_amount(code, &big), v);
+        assert!(hi > 0 && hi < u16::MAX as u32, "{hi}");
+        assert_eq!(decode_amount(lo, hi, &big), v);
         let odd = Amount::MAX - Amount::from(7u8);
-        let code = encode_amount(odd, &mut big);
-        assert_eq!(big.len(), 1);
-        assert_eq!(decode_amount(code, &big), odd);
+        let (lo, hi) = encode_amount(odd, &mut big);
+        assert_eq!((big.len(), hi), (1, BIG_HI));
+        assert_eq!(decode_amount(lo, hi, &big), odd);
+        // Just below the overflow mark stays inline; at it, overflows.
+        let edge = Amount::from(((BIG_HI as u128 - 1) << 64) | u64::MAX as u128);
+        assert_ne!(encode_amount(edge, &mut big).1, BIG_HI);
+        assert_eq!(encode_amount(edge + Amount::ONE, &mut big).1, BIG_HI);
+    }
+
+    #[test]
+    fn rank_bits_find_the_run_of_every_row() {
+        let starts = |i: usize| i.is_multiple_of(3) || i % 64 == 63;
+        let n = 1000;
+        let (words, rank) = rank_bits(n, starts);
+        let (words, rank): (&'static [u64], &'static [u32]) = (Vec::leak(words), Vec::leak(rank));
+        let bits = RankBits { words, rank };
+        let mut run = 0u32;
+        for i in 0..n {
+            if i > 0 && starts(i) {
+                run += 1;
+            }
+            assert_eq!(bits.starts(i), starts(i), "row {i}");
+            assert_eq!(bits.run_of(i), run, "row {i}");
+        }
+        assert_eq!(bits.ones(), run as u64 + 1);
     }
 }
