@@ -264,6 +264,13 @@ pub struct BenchArgs {
     /// Working directory (default: a temporary one, removed afterwards).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Parts to run, comma-separated: full, poison, follow, screen, cluster.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "full,poison,follow,screen,cluster"
+    )]
+    pub parts: Vec<String>,
 }
 
 fn mib(b: Option<u64>) -> String {
@@ -531,112 +538,120 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         .map(|a| (store.outgoing(a).count(), a))
         .collect();
     out_deg.sort_unstable_by(|a, b| b.cmp(a));
-    let busiest: Vec<u32> = out_deg.iter().take(10).map(|x| x.1).collect();
-    let mut cfg = TraceConfig::new(TaintPolicy::Haircut, busiest);
-    cfg.terminal = vec![];
-    cfg.spam.lookalike = false;
-    cfg.traversal = Traversal::Sweep;
-    let t = Instant::now();
-    let full: TraceResult = trace(&store, &cfg)?;
-    let full_s = t.elapsed().as_secs_f64();
-    let rss_full = crate::cmd::util::peak_rss_bytes();
-    // The bound: one sequential pass over the store's bytes, in the same run.
-    let mut bytes = Vec::new();
-    for e in std::fs::read_dir(&store_dir)? {
-        let p = e?.path();
-        if p.extension().is_some_and(|x| x == "tps") {
-            bytes.extend(std::fs::read(&p)?);
+    let part = |p: &str| args.parts.iter().any(|x| x.trim() == p);
+    if part("full") {
+        let busiest: Vec<u32> = out_deg.iter().take(10).map(|x| x.1).collect();
+        let mut cfg = TraceConfig::new(TaintPolicy::Haircut, busiest);
+        cfg.terminal = vec![];
+        cfg.spam.lookalike = false;
+        cfg.traversal = Traversal::Sweep;
+        let t = Instant::now();
+        let full: TraceResult = trace(&store, &cfg)?;
+        let full_s = t.elapsed().as_secs_f64();
+        let rss_full = crate::cmd::util::peak_rss_bytes();
+        // The bound: one sequential pass over the store's bytes, in the same run.
+        let mut bytes = Vec::new();
+        for e in std::fs::read_dir(&store_dir)? {
+            let p = e?.path();
+            if p.extension().is_some_and(|x| x == "tps") {
+                bytes.extend(std::fs::read(&p)?);
+            }
         }
+        let t = Instant::now();
+        let mut acc = 0u64;
+        for c in bytes.chunks_exact(8) {
+            acc = acc.wrapping_add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        std::hint::black_box(acc);
+        let pass_s = t.elapsed().as_secs_f64().max(1e-9);
+        let engine_tps = n as f64 / full_s;
+        let bound_tps = n as f64 / pass_s;
+        println!(
+            "\n-- full-graph haircut (sweep over {n} transfers, {} reached, {} visited)",
+            full.nodes.len(),
+            full.visited
+        );
+        println!(
+            "tripoint haircut        {:>10.3} s  {:>12.0} transfers/s   peak RSS {}",
+            full_s,
+            engine_tps,
+            mib(rss_full)
+        );
+        println!(
+            "sequential pass         {:>10.3} s  {:>12.0} transfers/s   ({} bytes, {:.2} GB/s)",
+            pass_s,
+            bound_tps,
+            bytes.len(),
+            bytes.len() as f64 / pass_s / 1e9
+        );
+        println!(
+            "ratio bound/engine      {:>10.1}x   (goal ≤ 5x; goal ≥ 30M transfers/s/core)",
+            bound_tps / engine_tps
+        );
+        drop(bytes);
     }
-    let t = Instant::now();
-    let mut acc = 0u64;
-    for c in bytes.chunks_exact(8) {
-        acc = acc.wrapping_add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-    }
-    std::hint::black_box(acc);
-    let pass_s = t.elapsed().as_secs_f64().max(1e-9);
-    let engine_tps = n as f64 / full_s;
-    let bound_tps = n as f64 / pass_s;
-    println!(
-        "\n-- full-graph haircut (sweep over {n} transfers, {} reached, {} visited)",
-        full.nodes.len(),
-        full.visited
-    );
-    println!(
-        "tripoint haircut        {:>10.3} s  {:>12.0} transfers/s   peak RSS {}",
-        full_s,
-        engine_tps,
-        mib(rss_full)
-    );
-    println!(
-        "sequential pass         {:>10.3} s  {:>12.0} transfers/s   ({} bytes, {:.2} GB/s)",
-        pass_s,
-        bound_tps,
-        bytes.len(),
-        bytes.len() as f64 / pass_s / 1e9
-    );
-    println!(
-        "ratio bound/engine      {:>10.1}x   (goal ≤ 5x; goal ≥ 30M transfers/s/core)",
-        bound_tps / engine_tps
-    );
-    drop(bytes);
 
-    // Poison reachability from the thief, beside DuckDB's recursive CTE.
-    let thief_id = store.lookup(&thief).context("thief not in store")?;
-    let mut pcfg = TraceConfig::new(TaintPolicy::Poison, vec![thief_id]);
-    pcfg.terminal = vec![];
-    pcfg.spam.lookalike = false;
-    pcfg.max_hops = u32::MAX;
-    let t = Instant::now();
-    let poison = trace(&store, &pcfg)?;
-    let ours_s = t.elapsed().as_secs_f64();
-    println!("\n-- poison reachability from the thief (address id {thief_id}; time-respecting, no limits)");
-    println!(
-        "tripoint poison         {:>10.3} s  reached {}",
-        ours_s,
-        poison.nodes.len()
-    );
-    if !args.no_peers {
-        // Same edges the engine may walk: non-zero, not a spam token.
-        let verdicts = cfg.spam.token_verdicts(&store);
-        let edges = dir.join("edges.csv");
-        {
-            use std::io::Write;
-            let mut w = std::io::BufWriter::new(std::fs::File::create(&edges)?);
-            writeln!(w, "id,src,dst,asset")?;
-            for id in 0..n {
-                let r = store.transfer(id);
-                if r.amount > Amount::ZERO
-                    && verdicts.get(r.asset as usize).is_none_or(|v| v.is_none())
-                    && r.src != r.dst
-                {
-                    writeln!(w, "{id},{},{},{}", r.src, r.dst, r.asset)?;
+    if part("poison") {
+        // Poison reachability from the thief, beside DuckDB's recursive CTE.
+        let thief_id = store.lookup(&thief).context("thief not in store")?;
+        let mut pcfg = TraceConfig::new(TaintPolicy::Poison, vec![thief_id]);
+        pcfg.terminal = vec![];
+        pcfg.spam.lookalike = false;
+        pcfg.max_hops = u32::MAX;
+        // The reachability kernel: one pass, no balances.
+        pcfg.traversal = Traversal::Sweep;
+        let t = Instant::now();
+        let poison = trace(&store, &pcfg)?;
+        let ours_s = t.elapsed().as_secs_f64();
+        println!("\n-- poison reachability from the thief (address id {thief_id}; time-respecting, no limits)");
+        println!(
+            "tripoint poison         {:>10.3} s  reached {}   peak RSS {}",
+            ours_s,
+            poison.nodes.len(),
+            mib(crate::cmd::util::peak_rss_bytes())
+        );
+        if !args.no_peers {
+            // Same edges the engine may walk: non-zero, not a spam token.
+            let verdicts = pcfg.spam.token_verdicts(&store);
+            let edges = dir.join("edges.csv");
+            {
+                use std::io::Write;
+                let mut w = std::io::BufWriter::new(std::fs::File::create(&edges)?);
+                writeln!(w, "id,src,dst,asset")?;
+                for id in 0..n {
+                    let r = store.transfer(id);
+                    if r.amount > Amount::ZERO
+                        && verdicts.get(r.asset as usize).is_none_or(|v| v.is_none())
+                        && r.src != r.dst
+                    {
+                        writeln!(w, "{id},{},{},{}", r.src, r.dst, r.asset)?;
+                    }
                 }
             }
-        }
-        match peer(
-            "duckdb_reach.py",
-            &[path_str(&edges)?.to_string(), thief_id.to_string()],
-        ) {
-            Ok(v) => {
-                let q = v["query_s"].as_f64().unwrap_or(f64::NAN);
-                println!(
-                    "duckdb recursive CTE    {:>10.3} s  reached {}   (load {:.2} s)",
-                    q,
-                    v["reached"],
-                    v["load_s"].as_f64().unwrap_or(0.0)
-                );
-                println!(
-                    "ratio duckdb/tripoint   {:>10.1}x   (goal ≥ 20x){}",
-                    q / ours_s.max(1e-9),
-                    if v["reached"].as_u64() == Some(poison.nodes.len() as u64) {
-                        ""
-                    } else {
-                        "  REACHED SETS DIFFER"
-                    }
-                );
+            match peer(
+                "duckdb_reach.py",
+                &[path_str(&edges)?.to_string(), thief_id.to_string()],
+            ) {
+                Ok(v) => {
+                    let q = v["query_s"].as_f64().unwrap_or(f64::NAN);
+                    println!(
+                        "duckdb recursive CTE    {:>10.3} s  reached {}   (load {:.2} s)",
+                        q,
+                        v["reached"],
+                        v["load_s"].as_f64().unwrap_or(0.0)
+                    );
+                    println!(
+                        "ratio duckdb/tripoint   {:>10.1}x   (goal ≥ 20x){}",
+                        q / ours_s.max(1e-9),
+                        if v["reached"].as_u64() == Some(poison.nodes.len() as u64) {
+                            ""
+                        } else {
+                            "  REACHED SETS DIFFER"
+                        }
+                    );
+                }
+                Err(e) => println!("duckdb peer unavailable: {e:#}"),
             }
-            Err(e) => println!("duckdb peer unavailable: {e:#}"),
         }
     }
 
@@ -650,93 +665,107 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         path_str(&gen.join("labels.csv"))?,
     ])?;
     let store = Store::open(&store_dir)?;
-    let mut rng = XorShift(args.seed | 1);
-    let senders: Vec<u32> = out_deg.iter().filter(|x| x.0 > 0).map(|x| x.1).collect();
-    let mut lat = Vec::new();
-    let mut reached = 0usize;
-    for _ in 0..100 {
-        let s = senders[rng.below(senders.len() as u64) as usize];
-        let mut c = TraceConfig::new(TaintPolicy::Haircut, vec![s]);
-        c.max_hops = 10;
-        let t = Instant::now();
-        let r = trace(&store, &c)?;
-        let rep = build_report(&store, &r, &ReportOptions::default());
-        lat.push(t.elapsed().as_secs_f64() * 1e3);
-        reached += rep.addresses.len();
-    }
-    lat.sort_by(|a, b| a.total_cmp(b));
-    println!("\n-- follow-the-money: 100 random seeds, haircut, 10 hops, report included");
-    println!("latency p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   (mean reached {:.0} addresses; goal p50 < 50 ms at 10^7)",
+    if part("follow") {
+        let mut rng = XorShift(args.seed | 1);
+        let senders: Vec<u32> = out_deg.iter().filter(|x| x.0 > 0).map(|x| x.1).collect();
+        let mut lat = Vec::new();
+        let mut reached = 0usize;
+        for _ in 0..100 {
+            let s = senders[rng.below(senders.len() as u64) as usize];
+            let mut c = TraceConfig::new(TaintPolicy::Haircut, vec![s]);
+            c.max_hops = 10;
+            // Sparse, switching to a sweep once the walk grows past a sweep's cost.
+            c.traversal = Traversal::Auto;
+            let t = Instant::now();
+            let r = trace(&store, &c)?;
+            let rep = build_report(&store, &r, &ReportOptions::default());
+            lat.push(t.elapsed().as_secs_f64() * 1e3);
+            reached += rep.addresses.len();
+        }
+        lat.sort_by(|a, b| a.total_cmp(b));
+        println!("\n-- follow-the-money: 100 random seeds, haircut, 10 hops, report included");
+        println!("latency p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   (mean reached {:.0} addresses; goal p50 < 50 ms at 10^7)",
         percentile(&lat, 0.5), percentile(&lat, 0.99), lat.last().copied().unwrap_or(0.0), reached as f64 / 100.0);
+        println!(
+            "peak RSS                {:>10}",
+            mib(crate::cmd::util::peak_rss_bytes())
+        );
+    }
 
     // Screening: direct-hit lookups in batch.
-    let labels = store.all_labels()?;
-    let ix = ScreenIndex::from_labels(&labels);
-    let lookups = if args.smoke { 200_000 } else { 10_000_000 };
-    let pool: Vec<Address> = (0..(store.address_count() as u32).min(1_000_000))
-        .map(|a| store.address(a))
-        .collect();
-    let mut hits = 0u64;
-    let t = Instant::now();
-    for i in 0..lookups {
-        if ix.is_hit(&pool[(i * 7919) % pool.len()]) {
-            hits += 1;
+    if part("screen") {
+        let labels = store.all_labels()?;
+        let ix = ScreenIndex::from_labels(&labels);
+        let lookups = if args.smoke { 200_000 } else { 10_000_000 };
+        let pool: Vec<Address> = (0..(store.address_count() as u32).min(1_000_000))
+            .map(|a| store.address(a))
+            .collect();
+        let mut hits = 0u64;
+        let t = Instant::now();
+        for i in 0..lookups {
+            if ix.is_hit(&pool[(i * 7919) % pool.len()]) {
+                hits += 1;
+            }
         }
+        let screen_s = t.elapsed().as_secs_f64();
+        println!(
+            "\n-- screening: {lookups} direct-hit lookups over {} store addresses ({} labels)",
+            pool.len(),
+            labels.len()
+        );
+        println!(
+            "lookups/s               {:>12.0}   ({hits} hits; goal ≥ 5M/s)   peak RSS {}",
+            lookups as f64 / screen_s,
+            mib(crate::cmd::util::peak_rss_bytes())
+        );
     }
-    let screen_s = t.elapsed().as_secs_f64();
-    println!(
-        "\n-- screening: {lookups} direct-hit lookups over {} store addresses ({} labels)",
-        pool.len(),
-        labels.len()
-    );
-    println!(
-        "lookups/s               {:>12.0}   ({hits} hits; goal ≥ 5M/s)",
-        lookups as f64 / screen_s
-    );
 
     // Multi-input clustering on a synthetic UTXO chain.
-    let utxo_n = transfers.min(4_000_000);
-    let g = synthetic_utxo(utxo_n, args.seed);
-    let t = Instant::now();
-    let (uf, stats) = tripoint_trace::cluster::multi_input(&g, &Default::default());
-    let ours_cluster = t.elapsed().as_secs_f64();
-    println!("\n-- multi-input clustering: synthetic UTXO chain, {} transfers, {} transactions ({} CoinJoins skipped)", g.transfer_count(), stats.transactions, stats.coinjoins_skipped);
-    println!(
-        "tripoint                {:>10.3} s  {} clusters over {} ids",
-        ours_cluster,
-        uf.clusters(),
-        uf.len()
-    );
-    if !args.no_peers {
-        // The same multi-input transactions, CoinJoins excluded, as id lists.
-        let txs = dir.join("txs.txt");
-        write_input_sets(&g, &txs)?;
-        match peer(
-            "graphsense_cluster.py",
-            &[
-                path_str(&txs)?.to_string(),
-                (uf.len().max(1) - 1).to_string(),
-            ],
-        ) {
-            Ok(v) => {
-                let c = v["cluster_s"].as_f64().unwrap_or(f64::NAN);
-                println!(
+    if part("cluster") {
+        let utxo_n = transfers.min(4_000_000);
+        let g = synthetic_utxo(utxo_n, args.seed);
+        let t = Instant::now();
+        let (uf, stats) = tripoint_trace::cluster::multi_input(&g, &Default::default());
+        let ours_cluster = t.elapsed().as_secs_f64();
+        println!("\n-- multi-input clustering: synthetic UTXO chain, {} transfers, {} transactions ({} CoinJoins skipped)", g.transfer_count(), stats.transactions, stats.coinjoins_skipped);
+        println!(
+            "tripoint                {:>10.3} s  {} clusters over {} ids   peak RSS {}",
+            ours_cluster,
+            uf.clusters(),
+            uf.len(),
+            mib(crate::cmd::util::peak_rss_bytes())
+        );
+        if !args.no_peers {
+            // The same multi-input transactions, CoinJoins excluded, as id lists.
+            let txs = dir.join("txs.txt");
+            write_input_sets(&g, &txs)?;
+            match peer(
+                "graphsense_cluster.py",
+                &[
+                    path_str(&txs)?.to_string(),
+                    (uf.len().max(1) - 1).to_string(),
+                ],
+            ) {
+                Ok(v) => {
+                    let c = v["cluster_s"].as_f64().unwrap_or(f64::NAN);
+                    println!(
                     "graphsense-clustering   {:>10.3} s  {} clusters   (parse {:.2} s, excluded)",
                     c,
                     v["clusters"],
                     v["parse_s"].as_f64().unwrap_or(0.0)
                 );
-                println!(
-                    "ratio graphsense/ours   {:>10.2}x   (goal ≥ 1x){}",
-                    c / ours_cluster.max(1e-9),
-                    if v["clusters"].as_u64() == Some(uf.clusters() as u64) {
-                        ""
-                    } else {
-                        "  CLUSTER COUNTS DIFFER"
-                    }
-                );
+                    println!(
+                        "ratio graphsense/ours   {:>10.2}x   (goal ≥ 1x){}",
+                        c / ours_cluster.max(1e-9),
+                        if v["clusters"].as_u64() == Some(uf.clusters() as u64) {
+                            ""
+                        } else {
+                            "  CLUSTER COUNTS DIFFER"
+                        }
+                    );
+                }
+                Err(e) => println!("graphsense peer unavailable: {e:#}"),
             }
-            Err(e) => println!("graphsense peer unavailable: {e:#}"),
         }
     }
     println!(

@@ -41,11 +41,30 @@ use crate::taint::{
 const NO_NODE: u32 = u32::MAX;
 /// Rows per batch: large enough to amortise the call, small enough to stay in L2.
 const BATCH: usize = 1 << 14;
+/// How many rows ahead [`Kernel::prefetch`] looks (covers a memory latency
+/// at a few ns per row).
+const PREFETCH: usize = 16;
 
 /// Per-address state bits.
 const WALKED: u8 = 1;
 const SEED: u8 = 2;
 const ACTIVE: u8 = WALKED | SEED;
+/// A node that is not walked (endpoint, DEX).
+const PASSIVE: u8 = 4;
+
+/// Everything the kernel keeps per address, native coin included, in one
+/// 128-byte block (two cache lines fetched together), so a transfer touches
+/// one block per side.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(128))]
+struct NativeAccount {
+    balance: Amount,
+    taint: Amount,
+    /// Taint received (native coin), merged into `received` at the end.
+    got: Amount,
+    /// Hop distance (valid for nodes); copied into nodes at the end.
+    hops: u32,
+}
 
 #[derive(Debug, Clone, Copy, Default)]
 struct TokenAccount {
@@ -69,14 +88,9 @@ struct Kernel<'a, G: TransferGraph> {
     /// [`WALKED`] / [`SEED`] bits per address.
     state: Vec<u8>,
     node_of: Vec<u32>,
-    /// Hop distance per address (valid for nodes); copied into nodes at the end.
-    hops: Vec<u32>,
     nodes: Vec<Node>,
-    /// Native coin, per address. Poison keeps no balances (empty).
-    balance: Vec<Amount>,
-    taint: Vec<Amount>,
-    /// Taint received per address (native coin), merged into `received` at the end.
-    got: Vec<Amount>,
+    /// Native coin, per address (poison leaves the balances at zero).
+    native: Vec<NativeAccount>,
     /// Token accounts: every address for balance policies, walked ones for poison.
     tokens: FxHashMap<(AddrId, AssetId), TokenAccount>,
     received: FxHashMap<(AddrId, AssetId), Amount>,
@@ -88,8 +102,6 @@ struct Kernel<'a, G: TransferGraph> {
     totals: BTreeMap<AssetId, Totals>,
     token_spam: Vec<Option<SpamReason>>,
     visited: u64,
-    /// Stands in for the balance poison does not keep.
-    scratch: Amount,
 }
 
 /// `⌊a·t/b⌋` capped at `t`, for `a < b`: exactly [`mul_div_floor`]`(a, t, b, t)`,
@@ -187,15 +199,8 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         poison,
         state: vec![0; n],
         node_of: vec![NO_NODE; n],
-        hops: vec![0; n],
         nodes: Vec::new(),
-        balance: if poison {
-            Vec::new()
-        } else {
-            vec![Amount::ZERO; n]
-        },
-        taint: vec![Amount::ZERO; n],
-        got: vec![Amount::ZERO; n],
+        native: vec![NativeAccount::default(); n],
         tokens: FxHashMap::default(),
         received: FxHashMap::default(),
         flows: Vec::new(),
@@ -205,7 +210,6 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         totals: BTreeMap::new(),
         token_spam: cfg.spam.token_verdicts(g),
         visited: 0,
-        scratch: Amount::ZERO,
     };
     let start = first_at_or_after(g, cfg.from);
     let mut seeds = cfg.seeds.clone();
@@ -226,6 +230,10 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
             break;
         }
         for j in 0..len {
+            if let (Some(&s), Some(&d)) = (batch.src.get(j + PREFETCH), batch.dst.get(j + PREFETCH))
+            {
+                k.prefetch(s, d);
+            }
             let id = batch.first + j as u64;
             let r = Row {
                 src: batch.src[j],
@@ -264,6 +272,30 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
 }
 
 impl<G: TransferGraph> Kernel<'_, G> {
+    /// Ask for the state of a row a few rows ahead: the per-address arrays
+    /// are far larger than the caches, and each row touches two random lines.
+    #[inline]
+    fn prefetch(&self, src: AddrId, dst: AddrId) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            for a in [src as usize, dst as usize] {
+                if let (Some(acct), Some(st)) = (self.native.get(a), self.state.get(a)) {
+                    let p = (acct as *const NativeAccount).cast::<i8>();
+                    // SAFETY: a prefetch is a hint that never faults; the
+                    // pointers are within live allocations (a 128-byte block).
+                    unsafe {
+                        _mm_prefetch::<_MM_HINT_T0>(p);
+                        _mm_prefetch::<_MM_HINT_T0>(p.add(64));
+                        _mm_prefetch::<_MM_HINT_T0>((st as *const u8).cast());
+                    }
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (src, dst);
+    }
+
     #[inline]
     fn active(&self, a: AddrId) -> bool {
         self.state[a as usize] & ACTIVE != 0
@@ -280,9 +312,9 @@ impl<G: TransferGraph> Kernel<'_, G> {
             return;
         }
         if r.asset == NATIVE_ASSET {
-            let s = &mut self.balance[r.src as usize];
+            let s = &mut self.native[r.src as usize].balance;
             *s = s.saturating_sub(r.amount);
-            self.balance[r.dst as usize] += r.amount;
+            self.native[r.dst as usize].balance += r.amount;
         } else {
             self.pay_clean(r.src, r.asset, r.amount);
             self.receive_clean(r.dst, r.asset, r.amount);
@@ -307,7 +339,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             return;
         }
         let b = if asset == NATIVE_ASSET {
-            &mut self.balance[a as usize]
+            &mut self.native[a as usize].balance
         } else {
             &mut self.tokens.entry((a, asset)).or_default().balance
         };
@@ -320,7 +352,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             return;
         }
         if asset == NATIVE_ASSET {
-            self.balance[a as usize] += amount;
+            self.native[a as usize].balance += amount;
         } else {
             self.tokens.entry((a, asset)).or_default().balance += amount;
         }
@@ -330,11 +362,8 @@ impl<G: TransferGraph> Kernel<'_, G> {
     #[inline]
     fn account(&mut self, a: AddrId, asset: AssetId) -> (&mut Amount, &mut Amount) {
         if asset == NATIVE_ASSET {
-            let t = &mut self.taint[a as usize];
-            if self.poison {
-                return (&mut self.scratch, t);
-            }
-            (&mut self.balance[a as usize], t)
+            let acct = &mut self.native[a as usize];
+            (&mut acct.balance, &mut acct.taint)
         } else {
             let acct = self.tokens.entry((a, asset)).or_default();
             (&mut acct.balance, &mut acct.taint)
@@ -413,11 +442,15 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 // UTXO transaction node: exact spends need the general engine.
                 return None;
             }
-            self.state[addr as usize] = if role == Role::Seed { SEED } else { WALKED };
         }
+        self.state[addr as usize] = match role {
+            Role::Seed => SEED,
+            Role::Walked => WALKED,
+            _ => PASSIVE,
+        };
         let i = self.nodes.len() as u32;
         self.node_of[addr as usize] = i;
-        self.hops[addr as usize] = hops;
+        self.native[addr as usize].hops = hops;
         self.nodes.push(Node {
             addr,
             role,
@@ -495,7 +528,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         let mut carried = Amount::ZERO;
         let mut new_hops = 0;
         if src_active {
-            new_hops = self.hops[r.src as usize].saturating_add(1);
+            new_hops = self.native[r.src as usize].hops.saturating_add(1);
             if self.state[r.src as usize] == SEED {
                 let from_received = self.debit(r.src, r.asset, r.amount);
                 let minted = r.amount - from_received.min(r.amount);
@@ -521,7 +554,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             {
                 // A swap output: the DEX pays the trader back in another asset.
                 carried = c;
-                new_hops = self.hops[r.dst as usize];
+                new_hops = self.native[r.dst as usize].hops;
                 self.totals(r.asset).swapped_in += c;
             }
         }
@@ -551,7 +584,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         if dst_active {
             self.credit(r.dst, r.asset, r.amount, carried);
             if carried > Amount::ZERO {
-                let h = &mut self.hops[r.dst as usize];
+                let h = &mut self.native[r.dst as usize].hops;
                 *h = (*h).min(new_hops);
                 if self.state[r.dst as usize] == SEED {
                     let n = &mut self.nodes[self.node_of[r.dst as usize] as usize];
@@ -563,7 +596,11 @@ impl<G: TransferGraph> Kernel<'_, G> {
         } else if carried == Amount::ZERO {
             self.receive_clean(r.dst, r.asset, r.amount);
         } else {
-            let mut node = self.node_of[r.dst as usize];
+            let mut node = if self.state[r.dst as usize] == 0 {
+                NO_NODE
+            } else {
+                self.node_of[r.dst as usize]
+            };
             if node == NO_NODE {
                 let (class, cat) = classify_labels(&self.g.labels(r.dst), self.cfg);
                 let role = match class {
@@ -580,7 +617,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             } else {
                 self.receive_clean(r.dst, r.asset, r.amount);
             }
-            let h = &mut self.hops[r.dst as usize];
+            let h = &mut self.native[r.dst as usize].hops;
             *h = (*h).min(new_hops);
             match self.nodes[node as usize].role {
                 Role::Dex => self.swap(id, r, carried),
@@ -591,7 +628,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
 
         if carried > Amount::ZERO {
             if r.asset == NATIVE_ASSET {
-                self.got[r.dst as usize] += carried;
+                self.native[r.dst as usize].got += carried;
             } else {
                 *self.received.entry((r.dst, r.asset)).or_default() += carried;
             }
@@ -654,14 +691,17 @@ impl<G: TransferGraph> Kernel<'_, G> {
 
     fn finish(mut self) -> TraceResult {
         let mut held: FxHashMap<(AddrId, AssetId), Amount> = FxHashMap::default();
+        held.reserve(self.nodes.len());
+        self.received.reserve(self.nodes.len());
         for n in &mut self.nodes {
-            n.hops = self.hops[n.addr as usize];
+            n.hops = self.native[n.addr as usize].hops;
         }
-        for (a, t) in self.taint.iter().enumerate() {
-            if *t > Amount::ZERO {
-                held.insert((a as AddrId, NATIVE_ASSET), *t);
+        for (a, acct) in self.native.iter().enumerate() {
+            let t = acct.taint;
+            if t > Amount::ZERO {
+                held.insert((a as AddrId, NATIVE_ASSET), t);
                 if !self.poison {
-                    self.totals.entry(NATIVE_ASSET).or_default().held += *t;
+                    self.totals.entry(NATIVE_ASSET).or_default().held += t;
                 }
             }
         }
@@ -673,12 +713,12 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 }
             }
         }
-        for (a, got) in self.got.iter().enumerate() {
-            if *got > Amount::ZERO {
+        for (a, acct) in self.native.iter().enumerate() {
+            if acct.got > Amount::ZERO {
                 *self
                     .received
                     .entry((a as AddrId, NATIVE_ASSET))
-                    .or_default() += *got;
+                    .or_default() += acct.got;
             }
         }
         let node_of = self

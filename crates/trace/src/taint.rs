@@ -132,7 +132,7 @@ impl TraceConfig {
             terminal: default_terminals(),
             walk_terminals: false,
             spam: SpamRules::default(),
-            traversal: Traversal::Sparse,
+            traversal: Traversal::Auto,
             sparse_budget: None,
         }
     }
