@@ -53,15 +53,15 @@ const ACTIVE: u8 = WALKED | SEED;
 const PASSIVE: u8 = 4;
 
 /// Everything the kernel keeps per address, native coin included, in one
-/// 128-byte block (two cache lines fetched together), so a transfer touches
-/// one block per side.
+/// 64-byte cache line, so a transfer touches one line per side. Native
+/// amounts are 128-bit (the kernel gives up on anything larger).
 #[derive(Debug, Clone, Copy, Default)]
-#[repr(C, align(128))]
+#[repr(C, align(64))]
 struct NativeAccount {
-    balance: Amount,
-    taint: Amount,
+    balance: u128,
+    taint: u128,
     /// Taint received (native coin), merged into `received` at the end.
-    got: Amount,
+    got: u128,
     /// Hop distance (valid for nodes); copied into nodes at the end.
     hops: u32,
 }
@@ -111,22 +111,11 @@ pub fn haircut_share(a: Amount, t: Amount, b: Amount) -> Amount {
     if t == Amount::ZERO {
         return Amount::ZERO;
     }
-    let (ah, al) = a.into_words();
-    let (th, tl) = t.into_words();
-    let (bh, bl) = b.into_words();
-    if ah | th | bh == 0 && bl != 0 {
-        // a·t < 2^256 always here, so mul_div_floor divides the exact product.
-        let (hi, lo) = mul_128(al, tl);
-        let q = if hi == 0 {
-            lo / bl
-        } else if hi < bl {
-            div_256_by_128(hi, lo, bl)
-        } else {
-            return mul_div_floor(a, t, b, t);
-        };
-        return Amount::from(q.min(tl));
+    match (narrow(a), narrow(t), narrow(b)) {
+        // a·t < 2^256 here, so mul_div_floor divides the exact product.
+        (Some(a), Some(t), Some(b)) if a < b => Amount::from(share_128(a, t, b)),
+        _ => mul_div_floor(a, t, b, t),
     }
-    mul_div_floor(a, t, b, t)
 }
 
 /// Full 256-bit product of two 128-bit numbers as (high, low).
@@ -185,6 +174,112 @@ fn div_256_by_128(u1: u128, u0: u128, v: u128) -> u128 {
     q1 * B + q0
 }
 
+/// Native amounts live in 128 bits (all the ether there is fits in 87);
+/// `None` makes the kernel hand the trace to the general engine.
+#[inline]
+fn narrow(a: Amount) -> Option<u128> {
+    let (hi, lo) = a.into_words();
+    (hi == 0).then_some(lo)
+}
+
+/// The integer types the kernel keeps balances in.
+trait Units: Copy + Ord + std::ops::Sub<Output = Self> + std::ops::SubAssign {
+    const ZERO: Self;
+    fn saturating_sub(self, o: Self) -> Self;
+    /// `⌊a·t/b⌋` capped at `t`, for `a < b`.
+    fn share(a: Self, t: Self, b: Self) -> Self;
+}
+
+impl Units for u128 {
+    const ZERO: Self = 0;
+    fn saturating_sub(self, o: Self) -> Self {
+        u128::saturating_sub(self, o)
+    }
+    #[inline]
+    fn share(a: Self, t: Self, b: Self) -> Self {
+        share_128(a, t, b)
+    }
+}
+
+impl Units for Amount {
+    const ZERO: Self = Amount::ZERO;
+    fn saturating_sub(self, o: Self) -> Self {
+        Amount::saturating_sub(self, o)
+    }
+    fn share(a: Self, t: Self, b: Self) -> Self {
+        haircut_share(a, t, b)
+    }
+}
+
+/// `Account::debit` of the general engine for the account policies.
+#[inline]
+fn debit_in<U: Units>(policy: TaintPolicy, b: &mut U, t: &mut U, a: U) -> U {
+    let c = match policy {
+        TaintPolicy::Poison => {
+            return if *t > U::ZERO { a } else { U::ZERO };
+        }
+        TaintPolicy::Haircut => {
+            if a >= *b {
+                *t
+            } else {
+                U::share(a, *t, *b)
+            }
+        }
+        _ => a.min(*t),
+    };
+    *t -= c;
+    *b = b.saturating_sub(a);
+    c
+}
+
+/// `Account::debit_exact` of the general engine for the account policies.
+fn debit_exact_in<U: Units>(poison: bool, b: &mut U, t: &mut U, a: U, c: U) -> U {
+    if poison {
+        return if c > U::ZERO { a } else { U::ZERO };
+    }
+    let c = c.min(*t).min(a);
+    *t -= c;
+    *b = b.saturating_sub(a);
+    c
+}
+
+/// `⌊a·t/b⌋` capped at `t` for `a < b`, exact: the 256-bit product is
+/// divided by a 128-bit divisor, and `a < b` keeps the quotient below 2^128.
+#[inline]
+fn share_128(a: u128, t: u128, b: u128) -> u128 {
+    if t == 0 {
+        return 0;
+    }
+    let (hi, lo) = mul_128(a, t);
+    let q = if hi == 0 {
+        lo / b
+    } else {
+        div_256_by_128(hi, lo, b)
+    };
+    q.min(t)
+}
+
+/// `n` default values in memory the kernel is asked to back with huge
+/// pages: the per-address state is read at random, and with 4 KiB pages
+/// nearly every access would also miss the TLB.
+fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
+    let mut v: Vec<T> = Vec::with_capacity(n);
+    #[cfg(target_os = "linux")]
+    {
+        let start = (v.as_ptr() as usize).next_multiple_of(4096);
+        let end = (v.as_ptr() as usize + n * std::mem::size_of::<T>()) & !4095;
+        if end > start {
+            // SAFETY: the range lies inside the allocation just made and
+            // not yet touched; MADV_HUGEPAGE only changes how it is backed.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    v.resize(n, T::default());
+    v
+}
+
 /// Run the sweep with a fast kernel; `None` when the configuration or the
 /// graph needs the general engine (see the module docs).
 pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
@@ -200,7 +295,7 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         state: vec![0; n],
         node_of: vec![NO_NODE; n],
         nodes: Vec::new(),
-        native: vec![NativeAccount::default(); n],
+        native: huge_vec(n),
         tokens: FxHashMap::default(),
         received: FxHashMap::default(),
         flows: Vec::new(),
@@ -242,7 +337,7 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
                 amount: batch.amount[j],
             };
             if id < start {
-                k.move_clean(&r);
+                k.move_clean(&r)?;
                 continue;
             }
             let ts = batch.timestamp[j];
@@ -254,14 +349,14 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
                 // Out-of-order timestamp: the general engine leaves walked
                 // accounts alone and moves only the others' balances.
                 if active == 0 {
-                    k.move_clean(&r);
+                    k.move_clean(&r)?;
                 } else {
-                    k.move_clean_unwalked(&r);
+                    k.move_clean_unwalked(&r)?;
                 }
                 continue;
             }
             if active == 0 {
-                k.move_clean(&r);
+                k.move_clean(&r)?;
             } else {
                 k.step(id, &r)?;
             }
@@ -281,12 +376,10 @@ impl<G: TransferGraph> Kernel<'_, G> {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             for a in [src as usize, dst as usize] {
                 if let (Some(acct), Some(st)) = (self.native.get(a), self.state.get(a)) {
-                    let p = (acct as *const NativeAccount).cast::<i8>();
                     // SAFETY: a prefetch is a hint that never faults; the
-                    // pointers are within live allocations (a 128-byte block).
+                    // pointers come from live references anyway.
                     unsafe {
-                        _mm_prefetch::<_MM_HINT_T0>(p);
-                        _mm_prefetch::<_MM_HINT_T0>(p.add(64));
+                        _mm_prefetch::<_MM_HINT_T0>((acct as *const NativeAccount).cast());
                         _mm_prefetch::<_MM_HINT_T0>((st as *const u8).cast());
                     }
                 }
@@ -306,127 +399,151 @@ impl<G: TransferGraph> Kernel<'_, G> {
     }
 
     /// A transfer between two addresses that are not walked: balances only.
+    /// `None`: a native amount beyond 128 bits (see [`NativeAccount`]).
     #[inline]
-    fn move_clean(&mut self, r: &Row) {
+    fn move_clean(&mut self, r: &Row) -> Option<()> {
         if self.poison || r.src == r.dst {
-            return;
+            return Some(());
         }
         if r.asset == NATIVE_ASSET {
+            let a = narrow(r.amount)?;
             let s = &mut self.native[r.src as usize].balance;
-            *s = s.saturating_sub(r.amount);
-            self.native[r.dst as usize].balance += r.amount;
+            *s = s.saturating_sub(a);
+            let d = &mut self.native[r.dst as usize].balance;
+            *d = d.checked_add(a)?;
+            Some(())
         } else {
-            self.pay_clean(r.src, r.asset, r.amount);
-            self.receive_clean(r.dst, r.asset, r.amount);
+            self.pay_clean(r.src, r.asset, r.amount)?;
+            self.receive_clean(r.dst, r.asset, r.amount)
         }
     }
 
-    fn move_clean_unwalked(&mut self, r: &Row) {
+    fn move_clean_unwalked(&mut self, r: &Row) -> Option<()> {
         if self.poison || r.src == r.dst {
-            return;
+            return Some(());
         }
         if !self.active(r.src) {
-            self.pay_clean(r.src, r.asset, r.amount);
+            self.pay_clean(r.src, r.asset, r.amount)?;
         }
         if !self.active(r.dst) {
-            self.receive_clean(r.dst, r.asset, r.amount);
+            self.receive_clean(r.dst, r.asset, r.amount)?;
         }
+        Some(())
     }
 
     #[inline]
-    fn pay_clean(&mut self, a: AddrId, asset: AssetId, amount: Amount) {
+    fn pay_clean(&mut self, a: AddrId, asset: AssetId, amount: Amount) -> Option<()> {
         if self.poison {
-            return;
-        }
-        let b = if asset == NATIVE_ASSET {
-            &mut self.native[a as usize].balance
-        } else {
-            &mut self.tokens.entry((a, asset)).or_default().balance
-        };
-        *b = b.saturating_sub(amount);
-    }
-
-    #[inline]
-    fn receive_clean(&mut self, a: AddrId, asset: AssetId, amount: Amount) {
-        if self.poison {
-            return;
+            return Some(());
         }
         if asset == NATIVE_ASSET {
-            self.native[a as usize].balance += amount;
+            let b = &mut self.native[a as usize].balance;
+            *b = b.saturating_sub(narrow(amount)?);
+        } else {
+            let b = &mut self.tokens.entry((a, asset)).or_default().balance;
+            *b = b.saturating_sub(amount);
+        }
+        Some(())
+    }
+
+    #[inline]
+    fn receive_clean(&mut self, a: AddrId, asset: AssetId, amount: Amount) -> Option<()> {
+        if self.poison {
+            return Some(());
+        }
+        if asset == NATIVE_ASSET {
+            let b = &mut self.native[a as usize].balance;
+            *b = b.checked_add(narrow(amount)?)?;
         } else {
             self.tokens.entry((a, asset)).or_default().balance += amount;
         }
-    }
-
-    /// (balance, taint) of an account; poison's balance is a dummy.
-    #[inline]
-    fn account(&mut self, a: AddrId, asset: AssetId) -> (&mut Amount, &mut Amount) {
-        if asset == NATIVE_ASSET {
-            let acct = &mut self.native[a as usize];
-            (&mut acct.balance, &mut acct.taint)
-        } else {
-            let acct = self.tokens.entry((a, asset)).or_default();
-            (&mut acct.balance, &mut acct.taint)
-        }
+        Some(())
     }
 
     /// Pay `a` out of a walked account; returns the taint it carries.
     #[inline]
-    fn debit(&mut self, addr: AddrId, asset: AssetId, a: Amount) -> Amount {
+    fn debit(&mut self, addr: AddrId, asset: AssetId, a: Amount) -> Option<Amount> {
         let policy = self.cfg.policy;
-        let (b, t) = self.account(addr, asset);
-        let c = match policy {
-            TaintPolicy::Poison => {
-                return if *t > Amount::ZERO { a } else { Amount::ZERO };
-            }
-            TaintPolicy::Haircut => {
-                if a >= *b {
-                    *t
-                } else {
-                    haircut_share(a, *t, *b)
-                }
-            }
-            _ => a.min(*t),
-        };
-        *t -= c;
-        *b = b.saturating_sub(a);
-        c
+        if asset == NATIVE_ASSET {
+            let acct = &mut self.native[addr as usize];
+            let c = debit_in(policy, &mut acct.balance, &mut acct.taint, narrow(a)?);
+            return Some(Amount::from(c));
+        }
+        let acct = self.tokens.entry((addr, asset)).or_default();
+        Some(debit_in(policy, &mut acct.balance, &mut acct.taint, a))
     }
 
     /// Pay `a` of which exactly `c` is tainted (a precomputed swap output).
-    fn debit_exact(&mut self, addr: AddrId, asset: AssetId, a: Amount, c: Amount) -> Amount {
+    fn debit_exact(
+        &mut self,
+        addr: AddrId,
+        asset: AssetId,
+        a: Amount,
+        c: Amount,
+    ) -> Option<Amount> {
         let poison = self.poison;
-        let (b, t) = self.account(addr, asset);
-        if poison {
-            return if c > Amount::ZERO { a } else { Amount::ZERO };
+        if asset == NATIVE_ASSET {
+            let acct = &mut self.native[addr as usize];
+            let (a, c) = (narrow(a)?, narrow(c)?);
+            return Some(Amount::from(debit_exact_in(
+                poison,
+                &mut acct.balance,
+                &mut acct.taint,
+                a,
+                c,
+            )));
         }
-        let c = c.min(*t).min(a);
-        *t -= c;
-        *b = b.saturating_sub(a);
-        c
+        let acct = self.tokens.entry((addr, asset)).or_default();
+        Some(debit_exact_in(
+            poison,
+            &mut acct.balance,
+            &mut acct.taint,
+            a,
+            c,
+        ))
     }
 
     #[inline]
-    fn credit(&mut self, addr: AddrId, asset: AssetId, a: Amount, c: Amount) {
+    fn credit(&mut self, addr: AddrId, asset: AssetId, a: Amount, c: Amount) -> Option<()> {
         let poison = self.poison;
-        let (b, t) = self.account(addr, asset);
-        if !poison {
-            *b += a;
+        if asset == NATIVE_ASSET {
+            let acct = &mut self.native[addr as usize];
+            if !poison {
+                acct.balance = acct.balance.checked_add(narrow(a)?)?;
+            }
+            acct.taint = acct.taint.checked_add(narrow(c)?)?;
+        } else {
+            let acct = self.tokens.entry((addr, asset)).or_default();
+            if !poison {
+                acct.balance += a;
+            }
+            acct.taint += c;
         }
-        *t += c;
+        Some(())
     }
 
     /// Turn up to `c` of clean balance into taint (swap output booked earlier).
-    fn retaint(&mut self, addr: AddrId, asset: AssetId, c: Amount) -> Amount {
+    fn retaint(&mut self, addr: AddrId, asset: AssetId, c: Amount) -> Option<Amount> {
         let poison = self.poison;
-        let (b, t) = self.account(addr, asset);
-        if poison {
-            *t += c;
-            return c;
+        if asset == NATIVE_ASSET {
+            let acct = &mut self.native[addr as usize];
+            let c = narrow(c)?;
+            let m = if poison {
+                c
+            } else {
+                c.min(acct.balance - acct.taint.min(acct.balance))
+            };
+            acct.taint = acct.taint.checked_add(m)?;
+            return Some(Amount::from(m));
         }
-        let m = c.min(*b - (*t).min(*b));
-        *t += m;
-        m
+        let acct = self.tokens.entry((addr, asset)).or_default();
+        let m = if poison {
+            c
+        } else {
+            c.min(acct.balance - acct.taint.min(acct.balance))
+        };
+        acct.taint += m;
+        Some(m)
     }
 
     fn add_node(
@@ -530,7 +647,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         if src_active {
             new_hops = self.native[r.src as usize].hops.saturating_add(1);
             if self.state[r.src as usize] == SEED {
-                let from_received = self.debit(r.src, r.asset, r.amount);
+                let from_received = self.debit(r.src, r.asset, r.amount)?;
                 let minted = r.amount - from_received.min(r.amount);
                 carried = r.amount;
                 self.totals(r.asset).seeded += minted;
@@ -542,12 +659,12 @@ impl<G: TransferGraph> Kernel<'_, G> {
                     self.preset.remove(&id)
                 };
                 carried = match exact {
-                    Some(c) => self.debit_exact(r.src, r.asset, r.amount, c),
-                    None => self.debit(r.src, r.asset, r.amount),
+                    Some(c) => self.debit_exact(r.src, r.asset, r.amount, c)?,
+                    None => self.debit(r.src, r.asset, r.amount)?,
                 };
             }
         } else {
-            self.pay_clean(r.src, r.asset, r.amount);
+            self.pay_clean(r.src, r.asset, r.amount)?;
             if let Some(c) = (!self.preset.is_empty())
                 .then(|| self.preset.remove(&id))
                 .flatten()
@@ -582,7 +699,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
 
         // Taint arriving at the payee.
         if dst_active {
-            self.credit(r.dst, r.asset, r.amount, carried);
+            self.credit(r.dst, r.asset, r.amount, carried)?;
             if carried > Amount::ZERO {
                 let h = &mut self.native[r.dst as usize].hops;
                 *h = (*h).min(new_hops);
@@ -594,7 +711,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 }
             }
         } else if carried == Amount::ZERO {
-            self.receive_clean(r.dst, r.asset, r.amount);
+            self.receive_clean(r.dst, r.asset, r.amount)?;
         } else {
             let mut node = if self.state[r.dst as usize] == 0 {
                 NO_NODE
@@ -610,17 +727,17 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 };
                 node = self.add_node(r.dst, role, new_hops, Some(id), cat)?;
                 if role == Role::Walked {
-                    self.credit(r.dst, r.asset, r.amount, carried);
+                    self.credit(r.dst, r.asset, r.amount, carried)?;
                 } else {
-                    self.receive_clean(r.dst, r.asset, r.amount);
+                    self.receive_clean(r.dst, r.asset, r.amount)?;
                 }
             } else {
-                self.receive_clean(r.dst, r.asset, r.amount);
+                self.receive_clean(r.dst, r.asset, r.amount)?;
             }
             let h = &mut self.native[r.dst as usize].hops;
             *h = (*h).min(new_hops);
             match self.nodes[node as usize].role {
-                Role::Dex => self.swap(id, r, carried),
+                Role::Dex => self.swap(id, r, carried)?,
                 Role::Endpoint => self.totals(r.asset).exited += carried,
                 _ => {}
             }
@@ -628,7 +745,8 @@ impl<G: TransferGraph> Kernel<'_, G> {
 
         if carried > Amount::ZERO {
             if r.asset == NATIVE_ASSET {
-                self.native[r.dst as usize].got += carried;
+                let got = &mut self.native[r.dst as usize].got;
+                *got = got.checked_add(narrow(carried)?)?;
             } else {
                 *self.received.entry((r.dst, r.asset)).or_default() += carried;
             }
@@ -640,7 +758,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
     /// The swap rule, as in the general engine: taint `c` of asset A sent to
     /// a DEX comes back on the other-asset transfers to the trader in the
     /// same transaction, in proportion `b·c/a`.
-    fn swap(&mut self, input: TransferId, r: &Row, c: Amount) {
+    fn swap(&mut self, input: TransferId, r: &Row, c: Amount) -> Option<()> {
         let trader = r.src;
         let g = self.g;
         let inp = g.transfer(input);
@@ -658,7 +776,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             .collect();
         if outs.is_empty() {
             self.totals(r.asset).exited += c;
-            return;
+            return Some(());
         }
         self.totals(r.asset).swapped_out += c;
         let mut outputs = Vec::new();
@@ -675,7 +793,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 self.preset.insert(id, cb);
                 outputs.push((id, cb));
             } else {
-                let moved = self.retaint(trader, o.asset, cb);
+                let moved = self.retaint(trader, o.asset, cb)?;
                 self.totals(o.asset).swapped_in += moved;
                 *self.received.entry((trader, o.asset)).or_default() += moved;
                 outputs.push((id, moved));
@@ -687,6 +805,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             input_taint: c,
             outputs,
         });
+        Some(())
     }
 
     fn finish(mut self) -> TraceResult {
@@ -696,13 +815,18 @@ impl<G: TransferGraph> Kernel<'_, G> {
         for n in &mut self.nodes {
             n.hops = self.native[n.addr as usize].hops;
         }
-        for (a, acct) in self.native.iter().enumerate() {
-            let t = acct.taint;
+        // Only nodes ever hold or receive taint: visit them, not every address.
+        for n in &self.nodes {
+            let acct = &self.native[n.addr as usize];
+            let t = Amount::from(acct.taint);
             if t > Amount::ZERO {
-                held.insert((a as AddrId, NATIVE_ASSET), t);
+                held.insert((n.addr, NATIVE_ASSET), t);
                 if !self.poison {
                     self.totals.entry(NATIVE_ASSET).or_default().held += t;
                 }
+            }
+            if acct.got > 0 {
+                *self.received.entry((n.addr, NATIVE_ASSET)).or_default() += Amount::from(acct.got);
             }
         }
         for (&(a, asset), acct) in &self.tokens {
@@ -711,14 +835,6 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 if !self.poison {
                     self.totals.entry(asset).or_default().held += acct.taint;
                 }
-            }
-        }
-        for (a, acct) in self.native.iter().enumerate() {
-            if acct.got > Amount::ZERO {
-                *self
-                    .received
-                    .entry((a as AddrId, NATIVE_ASSET))
-                    .or_default() += acct.got;
             }
         }
         let node_of = self
