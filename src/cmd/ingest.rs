@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long, global = true)]
     pub skip_bad_rows: bool,
     /// Make the store durable, with the file cursor, every N rows.
-    #[arg(long, global = true, default_value_t = 2_000_000)]
+    #[arg(long, global = true, default_value_t = 5_000_000)]
     pub checkpoint_every: u64,
     /// Print the summary as JSON.
     #[arg(long, global = true)]
@@ -361,7 +361,7 @@ fn import_pipelined(
     for msg in &rx {
         let r = match msg {
             Msg::Token(t) => appender.token(t),
-            Msg::Transfers(v) => v.into_iter().try_for_each(|r| appender.transfer(r)),
+            Msg::Transfers(v) => appender.transfer_batch(&v),
             Msg::Checkpoint(c) => appender.checkpoint(&c),
         };
         if let Err(e) = r {

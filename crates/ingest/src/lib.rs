@@ -88,7 +88,7 @@ pub struct ImportOptions {
 impl Default for ImportOptions {
     fn default() -> Self {
         ImportOptions {
-            checkpoint_every: 2_000_000,
+            checkpoint_every: 5_000_000,
             skip_bad_rows: false,
             bytes_read: None,
         }

@@ -72,23 +72,25 @@ type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Ethereum address -> id cache: open addressing with the key stored inline,
 /// so a lookup costs one cache miss (a general hash map costs two: control
-/// bytes, then the bucket). Ingest does two lookups per record.
+/// bytes, then the bucket). Ingest does two lookups per record. The slots live
+/// in an anonymous map: zero pages need no initialisation (0 = empty), and the
+/// kernel is asked for huge pages, which spares a TLB miss per random probe.
 struct EthTable {
-    slots: Vec<EthSlot>,
+    map: memmap2::MmapMut,
+    cap: usize,
     len: usize,
     shift: u32,
 }
 
+#[repr(C)]
 #[derive(Clone, Copy)]
 struct EthSlot {
     a: u64,
     b: u64,
     c: u32,
-    /// `EMPTY` for a free slot (ids never reach it: see `TooManyAddresses`).
-    id: u32,
+    /// Id + 1; 0 for a free slot (ids never reach u32::MAX: see `TooManyAddresses`).
+    id1: u32,
 }
-
-const EMPTY: u32 = u32::MAX;
 
 impl EthTable {
     fn new() -> EthTable {
@@ -96,19 +98,28 @@ impl EthTable {
     }
 
     fn with_bits(bits: u32) -> EthTable {
+        let cap = 1usize << bits;
+        let map = memmap2::MmapMut::map_anon(cap * std::mem::size_of::<EthSlot>())
+            .expect("anonymous memory for the address cache");
+        // Advice only: without huge pages the table still works.
+        let _ = map.advise(memmap2::Advice::HugePage);
         EthTable {
-            slots: vec![
-                EthSlot {
-                    a: 0,
-                    b: 0,
-                    c: 0,
-                    id: EMPTY
-                };
-                1 << bits
-            ],
+            map,
+            cap,
             len: 0,
             shift: 64 - bits,
         }
+    }
+
+    fn slots(&self) -> &[EthSlot] {
+        // SAFETY: the map is page aligned, `cap` slots long, and every bit
+        // pattern is a valid EthSlot (plain integers, repr(C), no padding).
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr() as *const EthSlot, self.cap) }
+    }
+
+    fn slots_mut(&mut self) -> &mut [EthSlot] {
+        // SAFETY: as in `slots`, and the map is exclusively borrowed.
+        unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr() as *mut EthSlot, self.cap) }
     }
 
     fn len(&self) -> usize {
@@ -131,18 +142,36 @@ impl EthTable {
         (h >> self.shift) as usize
     }
 
+    /// Start loading the slot of `k` into the cache (ingest looks up
+    /// addresses a few records ahead of using them).
+    #[inline]
+    fn prefetch(&self, k: &[u8; 20]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let i = self.slot_of(Self::split(k));
+            // SAFETY: a prefetch of an in-bounds address; it never faults.
+            unsafe {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                _mm_prefetch(self.slots().as_ptr().add(i) as *const i8, _MM_HINT_T0);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = k;
+    }
+
     #[inline]
     fn get(&self, k: &[u8; 20]) -> Option<AddrId> {
         let key = Self::split(k);
-        let mask = self.slots.len() - 1;
+        let slots = self.slots();
+        let mask = self.cap - 1;
         let mut i = self.slot_of(key);
         loop {
-            let s = &self.slots[i];
-            if s.id == EMPTY {
+            let s = &slots[i];
+            if s.id1 == 0 {
                 return None;
             }
             if (s.a, s.b, s.c) == key {
-                return Some(s.id);
+                return Some(s.id1 - 1);
             }
             i = (i + 1) & mask;
         }
@@ -150,31 +179,30 @@ impl EthTable {
 
     /// Insert a key known to be absent.
     fn insert(&mut self, k: &[u8; 20], id: AddrId) {
-        if (self.len + 1) * 10 > self.slots.len() * 7 {
+        if (self.len + 1) * 10 > self.cap * 7 {
             let mut bigger = EthTable::with_bits(64 - self.shift + 1);
-            for s in self.slots.iter().filter(|s| s.id != EMPTY) {
-                bigger.put((s.a, s.b, s.c), s.id);
+            for s in self.slots().iter().filter(|s| s.id1 != 0) {
+                bigger.put((s.a, s.b, s.c), s.id1);
             }
-            *self = EthTable {
-                len: self.len,
-                ..bigger
-            };
+            bigger.len = self.len;
+            *self = bigger;
         }
-        self.put(Self::split(k), id);
+        self.put(Self::split(k), id + 1);
         self.len += 1;
     }
 
-    fn put(&mut self, key: (u64, u64, u32), id: AddrId) {
-        let mask = self.slots.len() - 1;
+    fn put(&mut self, key: (u64, u64, u32), id1: u32) {
+        let mask = self.cap - 1;
         let mut i = self.slot_of(key);
-        while self.slots[i].id != EMPTY {
+        let slots = self.slots_mut();
+        while slots[i].id1 != 0 {
             i = (i + 1) & mask;
         }
-        self.slots[i] = EthSlot {
+        slots[i] = EthSlot {
             a: key.0,
             b: key.1,
             c: key.2,
-            id,
+            id1,
         };
     }
 }
@@ -263,7 +291,11 @@ impl Appender {
                 if self.next_addr >= u32::MAX as u64 {
                     return Err(StoreError::TooManyAddresses(self.next_addr));
                 }
-                self.new_keys.push(&addr.as_key_bytes());
+                match addr {
+                    // The common case without a temporary key vector.
+                    Address::Eth(b) => self.new_keys.push_tagged(0, b),
+                    other => self.new_keys.push(&other.as_key_bytes()),
+                }
                 self.next_addr += 1;
                 (self.next_addr - 1) as AddrId
             }
@@ -305,6 +337,71 @@ impl Appender {
         }
     }
 
+    /// As [`TransferSink::transfer`] for a batch, in order. Looks the
+    /// addresses of records a few places ahead up in the address cache's
+    /// memory first, so the cache misses of consecutive records overlap.
+    pub fn transfer_batch(&mut self, records: &[TransferRecord]) -> Result<(), StoreError> {
+        const AHEAD: usize = 8;
+        for (i, r) in records.iter().enumerate() {
+            if let Some(next) = records.get(i + AHEAD) {
+                for a in [&next.from, &next.to] {
+                    if let Address::Eth(k) = a {
+                        self.eth_cache.prefetch(k);
+                    }
+                }
+            }
+            self.push(r)?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, r: &TransferRecord) -> Result<(), StoreError> {
+        if self.poisoned {
+            return Err(StoreError::Poisoned);
+        }
+        self.check_chain(r.chain)?;
+        let src = self.addr_id(&r.from)?;
+        let dst = self.addr_id(&r.to)?;
+        let asset = match &r.asset {
+            Asset::Native(c) => {
+                self.check_chain(*c)?;
+                0
+            }
+            Asset::Token(a) => self.token_id(a),
+        };
+        let p = &mut self.pending;
+        let same_tx = p.txs.last().is_some_and(|t| {
+            t.hash == r.tx_hash.0 && t.block == r.block && t.tx_index == r.tx_index
+        });
+        if !same_tx {
+            p.txs.push(TxEntry {
+                hash: r.tx_hash.0,
+                block: r.block,
+                timestamp: r.timestamp,
+                tx_index: r.tx_index,
+            });
+        }
+        let spend = match r.position {
+            Position::Input { spends, .. } => {
+                p.spends.push(spends);
+                p.spends.len() as u32 - 1
+            }
+            _ => NO_SPEND,
+        };
+        let (amount, amount_hi) = encode_amount(r.amount, &mut p.big);
+        p.rows.push(Row {
+            tx: p.txs.len() as u32 - 1,
+            sub: r.position.sub_index(),
+            src,
+            dst,
+            asset,
+            amount,
+            amount_hi,
+            spend,
+        });
+        Ok(())
+    }
+
     /// Records buffered since the last checkpoint.
     pub fn pending(&self) -> usize {
         self.pending.rows.len()
@@ -341,135 +438,86 @@ impl Appender {
         m.generation += 1;
         let gen = m.generation;
 
-        // Segments: place the new rows, keeping key ranges disjoint and ascending.
-        let old = &self.store.manifest.segments;
-        let mut parts: Vec<SegPart> = (0..old.len()).map(SegPart::Existing).collect();
-        if let Some((min, _)) = fresh.min_max_key() {
-            let first = old.partition_point(|s| s.max_key < min);
-            if first == old.len() {
-                parts.push(SegPart::Fresh(fresh));
-            } else {
-                // Late records: merge them with every segment from the first
-                // one they overlap, so ids stay dense and in chain order.
-                let mut merged = SegData::default();
-                for i in first..old.len() {
-                    merged = merged.concat(self.store.segments[i].load());
+        // The dictionary is written on a second thread while the segments are
+        // written here (the parser is mostly blocked during a checkpoint).
+        let new_keys = std::mem::replace(&mut self.new_keys, DictKeys::new());
+        let (store, dir) = (&self.store, &self.dir);
+        let written = std::thread::scope(|scope| -> Result<u64, StoreError> {
+            let dicts_written = scope.spawn(move || write_dicts(store, dir, gen, new_keys));
+            // Segments: place the new rows, keeping key ranges disjoint and ascending.
+            let old = &self.store.manifest.segments;
+            let mut parts: Vec<SegPart> = (0..old.len()).map(SegPart::Existing).collect();
+            if let Some((min, _)) = fresh.min_max_key() {
+                let first = old.partition_point(|s| s.max_key < min);
+                if first == old.len() {
+                    parts.push(SegPart::Fresh(fresh));
+                } else {
+                    // Late records: merge them with every segment from the first
+                    // one they overlap, so ids stay dense and in chain order.
+                    let mut merged = SegData::default();
+                    for i in first..old.len() {
+                        merged = merged.concat(self.store.segments[i].load());
+                    }
+                    parts.truncate(first);
+                    let (merged, d) = merged.concat(fresh).normalize();
+                    dups += d;
+                    parts.push(SegPart::Fresh(merged));
                 }
-                parts.truncate(first);
-                let (merged, d) = merged.concat(fresh).normalize();
+            }
+            let sizes: Vec<u64> = parts
+                .iter()
+                .map(|p| match p {
+                    SegPart::Existing(i) => self.store.segments[*i].rows as u64,
+                    SegPart::Fresh(d) => d.rows.len() as u64,
+                })
+                .collect();
+            let has_fresh = matches!(parts.last(), Some(SegPart::Fresh(_)));
+            let groups = plan_merges(&sizes, has_fresh, true, MAX_SEGMENTS, MAX_MERGED_ROWS);
+            let mut slots: Vec<Option<SegPart>> = parts.into_iter().map(Some).collect();
+            let mut parts = Vec::with_capacity(groups.len());
+            for (a, b) in groups {
+                if b - a == 1 {
+                    parts.push(slots[a].take().expect("each part used once"));
+                    continue;
+                }
+                // Adjacent disjoint ranges: concatenation is already in order.
+                let mut merged = SegData::default();
+                for slot in &mut slots[a..b] {
+                    merged = merged.concat(match slot.take().expect("each part used once") {
+                        SegPart::Existing(i) => self.store.segments[i].load(),
+                        SegPart::Fresh(d) => d,
+                    });
+                }
+                let (merged, d) = merged.normalize();
                 dups += d;
                 parts.push(SegPart::Fresh(merged));
             }
-        }
-        let sizes: Vec<u64> = parts
-            .iter()
-            .map(|p| match p {
-                SegPart::Existing(i) => self.store.segments[*i].rows as u64,
-                SegPart::Fresh(d) => d.rows.len() as u64,
-            })
-            .collect();
-        let has_fresh = matches!(parts.last(), Some(SegPart::Fresh(_)));
-        let groups = plan_merges(&sizes, has_fresh, MAX_SEGMENTS, MAX_MERGED_ROWS);
-        let mut slots: Vec<Option<SegPart>> = parts.into_iter().map(Some).collect();
-        let mut parts = Vec::with_capacity(groups.len());
-        for (a, b) in groups {
-            if b - a == 1 {
-                parts.push(slots[a].take().expect("each part used once"));
-                continue;
-            }
-            // Adjacent disjoint ranges: concatenation is already in order.
-            let mut merged = SegData::default();
-            for slot in &mut slots[a..b] {
-                merged = merged.concat(match slot.take().expect("each part used once") {
-                    SegPart::Existing(i) => self.store.segments[i].load(),
-                    SegPart::Fresh(d) => d,
-                });
-            }
-            let (merged, d) = merged.normalize();
-            dups += d;
-            parts.push(SegPart::Fresh(merged));
-        }
-        m.segments.clear();
-        let mut written = 0u64;
-        for (k, part) in parts.into_iter().enumerate() {
-            match part {
-                SegPart::Existing(i) => m.segments.push(old[i].clone()),
-                SegPart::Fresh(d) => {
-                    let (min_key, max_key) = d.min_max_key().expect("no empty segments");
-                    let file = format!("seg-{gen:08}-{k:04}.tps");
-                    let bytes = d.write(&self.dir.join(&file))?;
-                    written += 1;
-                    m.segments.push(SegmentMeta {
-                        file,
-                        rows: d.rows.len() as u64,
-                        min_key,
-                        max_key,
-                        bytes,
-                    });
+            m.segments.clear();
+            let mut written = 0u64;
+            for (k, part) in parts.into_iter().enumerate() {
+                match part {
+                    SegPart::Existing(i) => m.segments.push(old[i].clone()),
+                    SegPart::Fresh(d) => {
+                        let (min_key, max_key) = d.min_max_key().expect("no empty segments");
+                        let file = format!("seg-{gen:08}-{k:04}.tps");
+                        let bytes = d.write(&self.dir.join(&file))?;
+                        written += 1;
+                        m.segments.push(SegmentMeta {
+                            file,
+                            rows: d.rows.len() as u64,
+                            min_key,
+                            max_key,
+                            bytes,
+                        });
+                    }
                 }
             }
-        }
 
-        // Dictionary: new ids continue the range; merge chunks by size tiers too.
-        let old_d = &self.store.manifest.dicts;
-        let mut dparts: Vec<DictPart> = (0..old_d.len()).map(DictPart::Existing).collect();
-        if self.new_keys.len() > 0 {
-            let base = self.store.address_count as u32;
-            dparts.push(DictPart::Fresh(
-                base,
-                std::mem::replace(&mut self.new_keys, DictKeys::new()),
-            ));
-        }
-        let sizes: Vec<u64> = dparts
-            .iter()
-            .map(|p| match p {
-                DictPart::Existing(i) => old_d[*i].count as u64,
-                DictPart::Fresh(_, k) => k.len() as u64,
-            })
-            .collect();
-        let has_fresh = matches!(dparts.last(), Some(DictPart::Fresh(..)));
-        let groups = plan_merges(&sizes, has_fresh, MAX_DICT_CHUNKS, u32::MAX as u64);
-        let mut slots: Vec<Option<DictPart>> = dparts.into_iter().map(Some).collect();
-        let mut dparts = Vec::with_capacity(groups.len());
-        for (a, b) in groups {
-            if b - a == 1 {
-                dparts.push(slots[a].take().expect("each part used once"));
-                continue;
-            }
-            let mut keys = DictKeys::new();
-            let mut base = None;
-            for slot in &mut slots[a..b] {
-                match slot.take().expect("each part used once") {
-                    DictPart::Existing(i) => {
-                        base.get_or_insert(self.store.dicts[i].base);
-                        self.store.dicts[i].read_keys(&mut keys);
-                    }
-                    DictPart::Fresh(b0, k) => {
-                        base.get_or_insert(b0);
-                        for j in 0..k.len() {
-                            keys.push(k.get(j));
-                        }
-                    }
-                }
-            }
-            dparts.push(DictPart::Fresh(base.expect("non-empty group"), keys));
-        }
-        m.dicts.clear();
-        for (k, part) in dparts.into_iter().enumerate() {
-            match part {
-                DictPart::Existing(i) => m.dicts.push(old_d[i].clone()),
-                DictPart::Fresh(base, keys) => {
-                    let file = format!("dict-{gen:08}-{k:04}.tpd");
-                    let bytes = keys.write(base, &self.dir.join(&file))?;
-                    m.dicts.push(DictMeta {
-                        file,
-                        base,
-                        count: keys.len() as u32,
-                        bytes,
-                    });
-                }
-            }
-        }
+            m.dicts = dicts_written
+                .join()
+                .map_err(|_| StoreError::WriterPanicked("dictionary"))??;
+            Ok(written)
+        })?;
 
         if let Some(c) = cursor {
             m.cursors.insert(c.source.clone(), c.position);
@@ -537,50 +585,7 @@ impl TransferSink for Appender {
     }
 
     fn transfer(&mut self, r: TransferRecord) -> Result<(), StoreError> {
-        if self.poisoned {
-            return Err(StoreError::Poisoned);
-        }
-        self.check_chain(r.chain)?;
-        let src = self.addr_id(&r.from)?;
-        let dst = self.addr_id(&r.to)?;
-        let asset = match &r.asset {
-            Asset::Native(c) => {
-                self.check_chain(*c)?;
-                0
-            }
-            Asset::Token(a) => self.token_id(a),
-        };
-        let p = &mut self.pending;
-        let same_tx = p.txs.last().is_some_and(|t| {
-            t.hash == r.tx_hash.0 && t.block == r.block && t.tx_index == r.tx_index
-        });
-        if !same_tx {
-            p.txs.push(TxEntry {
-                hash: r.tx_hash.0,
-                block: r.block,
-                timestamp: r.timestamp,
-                tx_index: r.tx_index,
-            });
-        }
-        let spend = match r.position {
-            Position::Input { spends, .. } => {
-                p.spends.push(spends);
-                p.spends.len() as u32 - 1
-            }
-            _ => NO_SPEND,
-        };
-        let (amount, amount_hi) = encode_amount(r.amount, &mut p.big);
-        p.rows.push(Row {
-            tx: p.txs.len() as u32 - 1,
-            sub: r.position.sub_index(),
-            src,
-            dst,
-            asset,
-            amount,
-            amount_hi,
-            spend,
-        });
-        Ok(())
+        self.push(&r)
     }
 
     fn checkpoint(&mut self, cursor: &SourceCursor) -> Result<(), StoreError> {
@@ -592,12 +597,91 @@ impl TransferSink for Appender {
     }
 }
 
+/// Dictionary chunks after a checkpoint: new ids continue the range in a new
+/// chunk; chunks are merged only to respect the cap. Writes the new files and
+/// returns the chunk list of the next manifest.
+fn write_dicts(
+    store: &Store,
+    dir: &Path,
+    gen: u64,
+    new_keys: DictKeys,
+) -> Result<Vec<DictMeta>, StoreError> {
+    let old_d = &store.manifest.dicts;
+    let mut dparts: Vec<DictPart> = (0..old_d.len()).map(DictPart::Existing).collect();
+    if new_keys.len() > 0 {
+        let base = store.address_count as u32;
+        dparts.push(DictPart::Fresh(base, new_keys));
+    }
+    let sizes: Vec<u64> = dparts
+        .iter()
+        .map(|p| match p {
+            DictPart::Existing(i) => old_d[*i].count as u64,
+            DictPart::Fresh(_, k) => k.len() as u64,
+        })
+        .collect();
+    let has_fresh = matches!(dparts.last(), Some(DictPart::Fresh(..)));
+    // Dictionary chunks are merged only to respect the cap, not by size
+    // tiers: the appender's cache answers ingest lookups, and readers'
+    // lookups probe at most MAX_DICT_CHUNKS tables, so tier merges would
+    // only rewrite the dictionary again and again during a bulk load.
+    let groups = plan_merges(&sizes, has_fresh, false, MAX_DICT_CHUNKS, u32::MAX as u64);
+    let mut slots: Vec<Option<DictPart>> = dparts.into_iter().map(Some).collect();
+    let mut dparts = Vec::with_capacity(groups.len());
+    for (a, b) in groups {
+        if b - a == 1 {
+            dparts.push(slots[a].take().expect("each part used once"));
+            continue;
+        }
+        let mut keys = DictKeys::new();
+        let mut base = None;
+        for slot in &mut slots[a..b] {
+            match slot.take().expect("each part used once") {
+                DictPart::Existing(i) => {
+                    base.get_or_insert(store.dicts[i].base);
+                    store.dicts[i].read_keys(&mut keys);
+                }
+                DictPart::Fresh(b0, k) => {
+                    base.get_or_insert(b0);
+                    for j in 0..k.len() {
+                        keys.push(k.get(j));
+                    }
+                }
+            }
+        }
+        dparts.push(DictPart::Fresh(base.expect("non-empty group"), keys));
+    }
+    let mut metas = Vec::new();
+    for (k, part) in dparts.into_iter().enumerate() {
+        match part {
+            DictPart::Existing(i) => metas.push(old_d[i].clone()),
+            DictPart::Fresh(base, keys) => {
+                let file = format!("dict-{gen:08}-{k:04}.tpd");
+                let bytes = keys.write(base, &dir.join(&file))?;
+                metas.push(DictMeta {
+                    file,
+                    base,
+                    count: keys.len() as u32,
+                    bytes,
+                });
+            }
+        }
+    }
+    Ok(metas)
+}
+
 /// Which adjacent parts to merge after a checkpoint, as half-open ranges that
-/// partition `0..sizes.len()`. Binary-counter size tiers at the tail (merge
-/// while the predecessor is not larger than `TIER_RATIO` x the newest), then,
-/// while there are more than `cap` parts, merge the adjacent pair with the
-/// smallest combined size. Nothing is merged unless the tail part is fresh.
-fn plan_merges(sizes: &[u64], tail_fresh: bool, cap: usize, max: u64) -> Vec<(usize, usize)> {
+/// partition `0..sizes.len()`. With `tiers`, binary-counter size tiers at the
+/// tail (merge while the predecessor is not larger than `TIER_RATIO` x the
+/// newest); then, while there are more than `cap` parts, merge the adjacent
+/// pair with the smallest combined size. Nothing is merged unless the tail
+/// part is fresh.
+fn plan_merges(
+    sizes: &[u64],
+    tail_fresh: bool,
+    tiers: bool,
+    cap: usize,
+    max: u64,
+) -> Vec<(usize, usize)> {
     let mut g: Vec<(usize, usize, u64)> = sizes
         .iter()
         .enumerate()
@@ -606,7 +690,7 @@ fn plan_merges(sizes: &[u64], tail_fresh: bool, cap: usize, max: u64) -> Vec<(us
     if !tail_fresh {
         return g.into_iter().map(|(a, b, _)| (a, b)).collect();
     }
-    while g.len() >= 2 {
+    while tiers && g.len() >= 2 {
         let (p, l) = (g[g.len() - 2], g[g.len() - 1]);
         if p.2 > TIER_RATIO * l.2 || p.2 + l.2 > max {
             break;
@@ -653,21 +737,36 @@ mod tests {
     #[test]
     fn merge_plan_is_logarithmic_and_capped() {
         // Equal checkpoints: binary counter.
-        assert_eq!(plan_merges(&[4, 2, 1, 1], true, 12, 100), vec![(0, 4)]);
         assert_eq!(
-            plan_merges(&[4, 2, 1], true, 12, 100),
+            plan_merges(&[4, 2, 1, 1], true, true, 12, 100),
+            vec![(0, 4)]
+        );
+        assert_eq!(
+            plan_merges(&[4, 2, 1], true, true, 12, 100),
             vec![(0, 1), (1, 2), (2, 3)]
         );
         // Shrinking checkpoints never trigger the tiers; the cap merges the cheapest pair.
         assert_eq!(
-            plan_merges(&[50, 40, 30, 3, 2], true, 4, 1000),
+            plan_merges(&[50, 40, 30, 3, 2], true, true, 4, 1000),
             vec![(0, 1), (1, 2), (2, 3), (3, 5)]
         );
         // Nothing fresh: nothing rewritten; too big: not merged.
         assert_eq!(
-            plan_merges(&[1, 1, 1], false, 1, 100),
+            plan_merges(&[1, 1, 1], false, true, 1, 100),
             vec![(0, 1), (1, 2), (2, 3)]
         );
-        assert_eq!(plan_merges(&[60, 60], true, 1, 100), vec![(0, 1), (1, 2)]);
+        assert_eq!(
+            plan_merges(&[60, 60], true, true, 1, 100),
+            vec![(0, 1), (1, 2)]
+        );
+        // Without tiers only the cap merges.
+        assert_eq!(
+            plan_merges(&[4, 2, 1, 1], true, false, 12, 100),
+            vec![(0, 1), (1, 2), (2, 3), (3, 4)]
+        );
+        assert_eq!(
+            plan_merges(&[4, 2, 1, 1], true, false, 3, 100),
+            vec![(0, 1), (1, 2), (2, 4)]
+        );
     }
 }

@@ -38,6 +38,13 @@ impl DictKeys {
         self.offsets.push(self.keys.len() as u64);
     }
 
+    /// Push the key `tag` + `bytes` (an [`Address::as_key_bytes`] layout).
+    pub fn push_tagged(&mut self, tag: u8, bytes: &[u8]) {
+        self.keys.push(tag);
+        self.keys.extend_from_slice(bytes);
+        self.offsets.push(self.keys.len() as u64);
+    }
+
     pub fn get(&self, i: usize) -> &[u8] {
         &self.keys[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
@@ -64,20 +71,29 @@ impl DictKeys {
     }
 }
 
-/// A mapped dictionary chunk covering ids `base..base + count`.
+/// A mapped dictionary chunk covering ids `base..base + count`. The section
+/// slices are resolved once at open (a lookup probes several keys).
 pub struct DictChunk {
-    view: FileView,
+    offsets: &'static [u64],
+    keys: &'static [u8],
+    table: &'static [u32],
+    // Declared after the slices, which borrow from its map.
+    view: Box<FileView>,
     pub base: AddrId,
     pub count: u32,
 }
 
 impl DictChunk {
     pub fn open(path: &Path) -> Result<DictChunk, StoreError> {
-        let view = FileView::open(path, KIND_DICT)?;
-        let meta: &[u64] = view.slice(S_META)?;
-        let offsets: &[u64] = view.slice(S_OFFSETS)?;
-        let keys: &[u8] = view.slice(S_KEYS)?;
-        let table: &[u32] = view.slice(S_TABLE)?;
+        let view = Box::new(FileView::open(path, KIND_DICT)?);
+        // SAFETY: the slices borrow from the map owned by `view`, which this
+        // chunk owns and never replaces; they are only handed out with
+        // `&self`'s lifetime.
+        let v: &'static FileView = unsafe { &*(view.as_ref() as *const FileView) };
+        let meta: &[u64] = v.slice(S_META)?;
+        let offsets: &'static [u64] = v.slice(S_OFFSETS)?;
+        let keys: &'static [u8] = v.slice(S_KEYS)?;
+        let table: &'static [u32] = v.slice(S_TABLE)?;
         let corrupt = |msg: &str| StoreError::Corrupt {
             path: path.to_path_buf(),
             msg: msg.to_string(),
@@ -85,11 +101,21 @@ impl DictChunk {
         if meta.len() != 2 || offsets.len() as u64 != meta[1] + 1 {
             return Err(corrupt("dictionary header does not match its offsets"));
         }
-        if offsets.last().copied() != Some(keys.len() as u64) || !table.len().is_power_of_two() {
+        if offsets.last().copied() != Some(keys.len() as u64)
+            || !table.len().is_power_of_two()
+            || offsets.windows(2).any(|w| w[0] > w[1])
+        {
             return Err(corrupt("dictionary keys or table malformed"));
         }
         let (base, count) = (meta[0] as AddrId, meta[1] as u32);
-        Ok(DictChunk { view, base, count })
+        Ok(DictChunk {
+            offsets,
+            keys,
+            table,
+            view,
+            base,
+            count,
+        })
     }
 
     pub fn bytes(&self) -> u64 {
@@ -97,9 +123,8 @@ impl DictChunk {
     }
 
     pub fn key(&self, local: u32) -> &[u8] {
-        let offsets: &[u64] = self.view.slice(S_OFFSETS).expect("validated at open");
-        let keys: &[u8] = self.view.slice(S_KEYS).expect("validated at open");
-        &keys[offsets[local as usize] as usize..offsets[local as usize + 1] as usize]
+        let l = local as usize;
+        &self.keys[self.offsets[l] as usize..self.offsets[l + 1] as usize]
     }
 
     pub fn address(&self, local: u32) -> Address {
@@ -111,7 +136,7 @@ impl DictChunk {
     }
 
     pub fn lookup(&self, key: &[u8]) -> Option<AddrId> {
-        let table: &[u32] = self.view.slice(S_TABLE).ok()?;
+        let table = self.table;
         let mask = table.len() - 1;
         let mut slot = stable_hash(key) as usize & mask;
         loop {
@@ -119,7 +144,7 @@ impl DictChunk {
             if v == 0 {
                 return None;
             }
-            if self.key(v - 1) == key {
+            if v <= self.count && self.key(v - 1) == key {
                 return Some(self.base + v - 1);
             }
             slot = (slot + 1) & mask;

@@ -63,6 +63,8 @@ pub enum StoreError {
     TooManyAddresses(u64),
     #[error("an earlier checkpoint of this appender failed; reopen the store and append again")]
     Poisoned,
+    #[error("the {0} writer thread panicked")]
+    WriterPanicked(&'static str),
     #[error(transparent)]
     Label(#[from] LabelError),
 }

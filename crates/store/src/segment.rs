@@ -286,7 +286,6 @@ impl SegData {
                 block_ts.push(t.timestamp);
             }
         }
-        let tx_by_hash = self.hash_order();
         // Row -> tx and row -> block as rank bitmaps (a bit where a new one starts).
         let (tx_start, tx_rank) =
             rank_bits(n, |i| i == 0 || self.rows[i].tx != self.rows[i - 1].tx);
@@ -320,8 +319,27 @@ impl SegData {
             .map(|r| r.src.max(r.dst))
             .max()
             .unwrap_or(0);
-        let out = Csr::build(self.rows.iter().map(|r| r.src), n, lo, hi);
-        let inc = Csr::build(self.rows.iter().map(|r| r.dst), n, lo, hi);
+        let out = || Csr::build(self.rows.iter().map(|r| r.src), n, lo, hi);
+        let inc_and_hashes = || {
+            (
+                Csr::build(self.rows.iter().map(|r| r.dst), n, lo, hi),
+                self.hash_order(),
+            )
+        };
+        // Big segments build the two directions on two threads (a checkpoint
+        // otherwise leaves the second core mostly idle).
+        let (out, (inc, tx_by_hash)) = if n >= 1 << 16 {
+            std::thread::scope(|scope| {
+                let other = scope.spawn(inc_and_hashes);
+                let out = out();
+                match other.join() {
+                    Ok(r) => (out, r),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })
+        } else {
+            (out(), inc_and_hashes())
+        };
         let meta = [
             n as u64,
             self.txs.len() as u64,
