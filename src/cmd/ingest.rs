@@ -661,6 +661,13 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     };
 
     let our_rate = our_rows as f64 / our_secs;
+    let tx_hash_per_transfer =
+        stats.bytes_per_transfer - stats.bytes_per_transfer_without_tx_hashes;
+    // Another process's load moves these figures (the peer uses both cores).
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into());
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     let (d_secs, d_rows, d_rss, d_bytes) = match &peer {
         Some(d) => (
@@ -685,11 +692,13 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 "bytes_per_transfer": stats.bytes_per_transfer,
                 "bytes_per_transfer_with_dictionary": with_dict,
                 "bytes_per_transfer_without_tx_hashes": stats.bytes_per_transfer_without_tx_hashes,
+                "tx_hash_bytes_per_transfer": tx_hash_per_transfer,
                 "reopen_ms_median": reopen_ms,
                 "importers_only_transfers_per_sec": parse_rate,
                 "stats": stats,
             },
             "duckdb": peer,
+            "load_average_1min": load,
             "ratios": {
                 "throughput_vs_duckdb": our_rate / d_rate,
                 "peak_rss_vs_duckdb": our_rss as f64 / d_rss as f64,
@@ -732,9 +741,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         "  without dictionary and tx hashes", stats.bytes_per_transfer_without_tx_hashes
     );
     println!(
+        "{:<34} {:>14.1}",
+        "  of which tx hashes + hash index", tx_hash_per_transfer
+    );
+    println!(
         "{:<34} {:>14.2}",
         "reopen Store::open (ms, median/9)", reopen_ms
     );
+    println!("{:<34} {:>14}", "load average (1 min, at the end)", load);
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
     println!("goals:");
     println!(
@@ -742,9 +756,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         verdict(our_rate >= 1e6)
     );
     println!(
-        "  <= 32 bytes/transfer (dict aside)   {} ({:.1})",
+        "  <= 32 bytes/transfer (dict aside)   {} ({:.1}, with the 32-byte tx hashes)",
         verdict(stats.bytes_per_transfer <= 32.0),
         stats.bytes_per_transfer
+    );
+    println!(
+        "  <= 32 bytes/transfer (dict aside)   {} ({:.1}, without tx hashes)",
+        verdict(stats.bytes_per_transfer_without_tx_hashes <= 32.0),
+        stats.bytes_per_transfer_without_tx_hashes
     );
     println!(
         "  reopen < 50 ms                      {} ({reopen_ms:.2} ms)",

@@ -700,3 +700,40 @@ fn eth_rpc_follow_kill_and_resume() {
     ]);
     assert_eq!(all_records(&store), all_records(&clean));
 }
+
+/// `tripoint bench ingest --smoke` runs end to end (without the Python peer)
+/// and its figures agree with the store it built.
+#[test]
+fn bench_ingest_smoke_figures_are_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_ok(&[
+        "bench",
+        "ingest",
+        "--smoke",
+        "--no-peer",
+        "--json",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    let j: Value = serde_json::from_slice(&out.stdout).expect("bench --json prints JSON");
+    let t = &j["tripoint"];
+    let records = t["records"].as_u64().unwrap();
+    assert!(records > 90_000 && records <= 100_000, "{j}");
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    assert_eq!(store.transfer_count(), records);
+    let (with, without) = (
+        t["bytes_per_transfer"].as_f64().unwrap(),
+        t["bytes_per_transfer_without_tx_hashes"].as_f64().unwrap(),
+    );
+    assert!(without > 8.0 && without < with, "{j}");
+    let hashes = t["tx_hash_bytes_per_transfer"].as_f64().unwrap();
+    assert!((with - without - hashes).abs() < 1e-9, "{j}");
+    // 32-byte hashes plus a 4-byte index entry per transaction.
+    let txs = j["transfers_generated"].as_u64().unwrap() as f64;
+    assert!(
+        hashes > 20.0 && hashes <= 36.0 * txs / records as f64 + 1e-9,
+        "{j}"
+    );
+    assert!(t["transfers_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(t["reopen_ms_median"].as_f64().unwrap() < 50.0, "{j}");
+}

@@ -101,10 +101,8 @@ impl DictChunk {
         if meta.len() != 2 || offsets.len() as u64 != meta[1] + 1 {
             return Err(corrupt("dictionary header does not match its offsets"));
         }
-        if offsets.last().copied() != Some(keys.len() as u64)
-            || !table.len().is_power_of_two()
-            || offsets.windows(2).any(|w| w[0] > w[1])
-        {
+        // O(1) checks only: opening must not scan the dictionary.
+        if offsets.last().copied() != Some(keys.len() as u64) || !table.len().is_power_of_two() {
             return Err(corrupt("dictionary keys or table malformed"));
         }
         let (base, count) = (meta[0] as AddrId, meta[1] as u32);

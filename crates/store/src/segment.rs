@@ -480,8 +480,13 @@ impl RankBits {
         self.words[i / 64] >> (i % 64) & 1 == 1
     }
 
+    /// Set bits in total, from the last rank entry (O(1): opening a segment
+    /// must not scan it).
     fn ones(&self) -> u64 {
-        self.words.iter().map(|w| w.count_ones() as u64).sum()
+        match (self.rank.last(), self.words.last()) {
+            (Some(&r), Some(w)) => r as u64 + w.count_ones() as u64,
+            _ => 0,
+        }
     }
 }
 

@@ -858,3 +858,27 @@ fn format_v2_fixture_reads_back() {
     };
     assert_eq!(files(dir.path()), files(&fixture_dir()));
 }
+
+/// The batch path (prefetching the address cache) stores exactly what
+/// record-by-record appends store.
+#[test]
+fn transfer_batch_equals_single_transfers() {
+    let all = wide_records(2500);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut one = Store::open_or_create(a.path()).unwrap().appender().unwrap();
+    for r in &all {
+        one.transfer(r.clone()).unwrap();
+    }
+    one.finish().unwrap();
+    let mut batched = Store::open_or_create(b.path()).unwrap().appender().unwrap();
+    for chunk in all.chunks(333) {
+        batched.transfer_batch(chunk).unwrap();
+    }
+    batched.finish().unwrap();
+    let (sa, sb) = (
+        Store::open(a.path()).unwrap(),
+        Store::open(b.path()).unwrap(),
+    );
+    assert_eq!(read_all(&sa), read_all(&sb));
+    check_graph(&sb, &all);
+}
