@@ -534,9 +534,113 @@ fn ordered_exports_arrive_merged_in_chain_order() {
     assert_eq!(s.rows_read, 300 + rows.len() as u64);
     assert_eq!(s.transfers as usize, merged.records.len());
     let mut two_pass = VecSink::default();
-    let s2 = import_ethereum_etl(&files(&shuffled, "tt-shuffled.csv"), &mut two_pass, &opts)
-        .unwrap();
+    let s2 =
+        import_ethereum_etl(&files(&shuffled, "tt-shuffled.csv"), &mut two_pass, &opts).unwrap();
     assert_eq!((s2.rows_read, s2.rows_resumed), (s.rows_read, 0));
     assert_eq!(s2.transfers, s.transfers);
     assert_eq!(sorted(two_pass.records), merged.records);
+}
+
+/// Dies when asked to checkpoint `source` for the `nth` time (0-based), like
+/// a process killed between the two manifests of a merged checkpoint.
+struct DiesAtCheckpoint<'a> {
+    inner: &'a mut VecSink,
+    source: String,
+    nth: usize,
+}
+impl TransferSink for DiesAtCheckpoint<'_> {
+    type Error = std::io::Error;
+    fn token(&mut self, t: TokenInfo) -> Result<(), Self::Error> {
+        self.inner.token(t).map_err(|e| match e {})
+    }
+    fn transfer(&mut self, r: TransferRecord) -> Result<(), Self::Error> {
+        self.inner.transfer(r).map_err(|e| match e {})
+    }
+    fn checkpoint(&mut self, c: &SourceCursor) -> Result<(), Self::Error> {
+        if c.source == self.source {
+            if self.nth == 0 {
+                return Err(std::io::Error::other("killed"));
+            }
+            self.nth -= 1;
+        }
+        self.inner.checkpoint(c).map_err(|e| match e {})
+    }
+    fn resume_position(&self, s: &str) -> Option<u64> {
+        self.inner.resume_position(s)
+    }
+}
+
+#[test]
+fn killed_between_the_two_cursors_of_a_merged_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = String::from(
+        "hash,block_number,transaction_index,from_address,to_address,value,block_timestamp\n",
+    );
+    let mut tt = String::from(
+        "token_address,from_address,to_address,value,transaction_hash,log_index,block_number\n",
+    );
+    for i in 0..400u32 {
+        t += &format!(
+            "{},{},{},{},{},{},{}\n",
+            hash(i),
+            i / 8,
+            i % 8,
+            addr((i % 30) as u8),
+            addr((i % 11) as u8),
+            i + 1,
+            1_600_000_000 + i / 8
+        );
+        if i % 2 == 0 {
+            tt += &format!(
+                "{},{},{},{},{},{},{}\n",
+                addr(200),
+                addr((i % 5) as u8),
+                addr(201),
+                i,
+                hash(i),
+                i % 4,
+                i / 8
+            );
+        }
+    }
+    let files = EthereumEtlFiles {
+        transactions: write(dir.path(), "transactions.csv", &t),
+        token_transfers: Some(write(dir.path(), "token_transfers.csv", &tt)),
+        tokens: None,
+    };
+    let opts = ImportOptions {
+        checkpoint_every: 60,
+        ..Default::default()
+    };
+    let mut clean = VecSink::default();
+    import_ethereum_etl(&files, &mut clean, &opts).unwrap();
+    assert_eq!(clean.records.len(), 600);
+    let token_source = canonical_source(files.token_transfers.as_ref().unwrap()).unwrap();
+    for nth in [0, 1, 3] {
+        let mut sink = VecSink::default();
+        let r = import_ethereum_etl(
+            &files,
+            &mut DiesAtCheckpoint {
+                inner: &mut sink,
+                source: token_source.clone(),
+                nth,
+            },
+            &opts,
+        );
+        assert!(r.is_err());
+        sink.crash();
+        // The transactions cursor moved, the token cursor did not.
+        let tx_source = canonical_source(&files.transactions).unwrap();
+        let (tx_at, tok_at) = (
+            sink.resume_position(&tx_source).unwrap(),
+            sink.resume_position(&token_source).unwrap_or(0),
+        );
+        assert!(tx_at > 0 && tok_at < tx_at / 2 + 1, "{tx_at} {tok_at}");
+        import_ethereum_etl(&files, &mut sink, &opts).unwrap();
+        assert_eq!(
+            sorted(sink.records),
+            sorted(clean.records.clone()),
+            "killed at token checkpoint {nth}"
+        );
+    }
 }
