@@ -62,6 +62,18 @@ pub struct Args {
     pub max_paths: usize,
     #[arg(long, value_enum, default_value = "json")]
     pub format: Format,
+    /// Engine traversal: sparse (priority queue over walked addresses), sweep
+    /// (one pass over every transfer) or auto (sparse, then a sweep once the
+    /// walk outgrows it). All give the same taint.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub traversal: TraversalArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraversalArg {
+    Sparse,
+    Sweep,
+    Auto,
 }
 
 /// Resolve seeds and options into an engine configuration.
@@ -93,6 +105,11 @@ pub fn config_for<G: TransferGraph>(g: &G, args: &Args) -> anyhow::Result<TraceC
         .collect();
     cfg.walk_terminals = args.walk_terminals;
     cfg.spam = spam_rules(args.trusted_tokens.as_ref())?;
+    cfg.traversal = match args.traversal {
+        TraversalArg::Sparse => tripoint_trace::Traversal::Sparse,
+        TraversalArg::Sweep => tripoint_trace::Traversal::Sweep,
+        TraversalArg::Auto => tripoint_trace::Traversal::Auto,
+    };
     Ok(cfg)
 }
 
@@ -670,6 +687,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         let senders: Vec<u32> = out_deg.iter().filter(|x| x.0 > 0).map(|x| x.1).collect();
         let mut lat = Vec::new();
         let mut reached = 0usize;
+        // (total ms, trace ms, seed, reached, visited) of each run, for the slowest.
+        let mut runs: Vec<(f64, f64, u32, usize, u64)> = Vec::new();
         for _ in 0..100 {
             let s = senders[rng.below(senders.len() as u64) as usize];
             let mut c = TraceConfig::new(TaintPolicy::Haircut, vec![s]);
@@ -678,14 +697,27 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             c.traversal = Traversal::Auto;
             let t = Instant::now();
             let r = trace(&store, &c)?;
+            let trace_ms = t.elapsed().as_secs_f64() * 1e3;
             let rep = build_report(&store, &r, &ReportOptions::default());
-            lat.push(t.elapsed().as_secs_f64() * 1e3);
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            lat.push(ms);
             reached += rep.addresses.len();
+            runs.push((ms, trace_ms, s, rep.addresses.len(), r.visited));
         }
+        runs.sort_by(|a, b| b.0.total_cmp(&a.0));
         lat.sort_by(|a, b| a.total_cmp(b));
         println!("\n-- follow-the-money: 100 random seeds, haircut, 10 hops, report included");
         println!("latency p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   (mean reached {:.0} addresses; goal p50 < 50 ms at 10^7)",
         percentile(&lat, 0.5), percentile(&lat, 0.99), lat.last().copied().unwrap_or(0.0), reached as f64 / 100.0);
+        for (ms, trace_ms, s, n, visited) in runs.iter().take(3) {
+            println!(
+                "  slow seed {:<44} {:>9.1} ms (trace {:.1} ms, report {:.1} ms), {n} reached, {visited} visited",
+                store.address(*s).to_string(),
+                ms,
+                trace_ms,
+                ms - trace_ms
+            );
+        }
         println!(
             "peak RSS                {:>10}",
             mib(crate::cmd::util::peak_rss_bytes())

@@ -761,19 +761,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
     fn swap(&mut self, input: TransferId, r: &Row, c: Amount) -> Option<()> {
         let trader = r.src;
         let g = self.g;
-        let inp = g.transfer(input);
-        let outs: Vec<(TransferId, tripoint_chain::TransferRow)> = g
-            .incoming(trader)
-            .map(|id| (id, g.transfer(id)))
-            .skip_while(|(_, o)| (o.block, o.tx_index) < (inp.block, inp.tx_index))
-            .take_while(|(_, o)| (o.block, o.tx_index) == (inp.block, inp.tx_index))
-            .filter(|(_, o)| o.asset != r.asset && o.amount > Amount::ZERO)
-            .filter(|(_, o)| {
-                self.token_spam
-                    .get(o.asset as usize)
-                    .is_none_or(|v| v.is_none())
-            })
-            .collect();
+        let outs = crate::taint::swap_outputs(g, input, &g.transfer(input), &self.token_spam);
         if outs.is_empty() {
             self.totals(r.asset).exited += c;
             return Some(());

@@ -679,6 +679,38 @@ fn run_general<G: TransferGraph>(
     Some(e.finish())
 }
 
+/// Candidate swap outputs for a DEX deposit `input` (row `r`): transfers of
+/// another asset (non-zero, not a spam token) to the trader in the same
+/// transaction. A transaction's transfers are a contiguous id range (ids
+/// are chain order), so only that range of the trader's incoming ids is
+/// decoded, not its whole history.
+pub(crate) fn swap_outputs<G: TransferGraph>(
+    g: &G,
+    input: TransferId,
+    r: &TransferRow,
+    token_spam: &[Option<crate::spam::SpamReason>],
+) -> Vec<(TransferId, TransferRow)> {
+    let same_tx = |id: TransferId| {
+        let o = g.transfer(id);
+        (o.block, o.tx_index) == (r.block, r.tx_index)
+    };
+    let mut first = input;
+    while first > 0 && same_tx(first - 1) {
+        first -= 1;
+    }
+    let mut end = input + 1;
+    while end < g.transfer_count() && same_tx(end) {
+        end += 1;
+    }
+    g.incoming(r.src)
+        .skip_while(|&id| id < first)
+        .take_while(|&id| id < end)
+        .map(|id| (id, g.transfer(id)))
+        .filter(|(_, o)| o.asset != r.asset && o.amount > Amount::ZERO)
+        .filter(|(_, o)| token_spam.get(o.asset as usize).is_none_or(|v| v.is_none()))
+        .collect()
+}
+
 /// How labels decide an address's part in a trace: a DEX (swap rule), a
 /// terminal (endpoint) or plain.
 pub(crate) fn classify_labels(
@@ -1070,18 +1102,7 @@ impl<G: TransferGraph> Engine<'_, G> {
     fn swap(&mut self, input: TransferId, r: &TransferRow, c: Amount) {
         let trader = r.src;
         let g = self.g;
-        let outs: Vec<(TransferId, TransferRow)> = g
-            .incoming(trader)
-            .map(|id| (id, g.transfer(id)))
-            .skip_while(|(_, o)| (o.block, o.tx_index) < (r.block, r.tx_index))
-            .take_while(|(_, o)| (o.block, o.tx_index) == (r.block, r.tx_index))
-            .filter(|(_, o)| o.asset != r.asset && o.amount > Amount::ZERO)
-            .filter(|(_, o)| {
-                self.token_spam
-                    .get(o.asset as usize)
-                    .is_none_or(|v| v.is_none())
-            })
-            .collect();
+        let outs = swap_outputs(g, input, r, &self.token_spam);
         if outs.is_empty() {
             // Nothing came back in the same transaction: the DEX is where it ends.
             self.totals(r.asset).exited += c;
