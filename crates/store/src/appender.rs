@@ -442,6 +442,9 @@ impl Appender {
         // written here (the parser is mostly blocked during a checkpoint).
         let new_keys = std::mem::replace(&mut self.new_keys, DictKeys::new());
         let (store, dir) = (&self.store, &self.dir);
+        // The biggest written buffers become the next checkpoint's pending
+        // buffers: refilling them costs no page faults, zeroing or regrowth.
+        let mut recycled: Option<SegData> = None;
         let written = std::thread::scope(|scope| -> Result<u64, StoreError> {
             let dicts_written = scope.spawn(move || write_dicts(store, dir, gen, new_keys));
             // Segments: place the new rows, keeping key ranges disjoint and ascending.
@@ -509,6 +512,12 @@ impl Appender {
                             max_key,
                             bytes,
                         });
+                        if recycled
+                            .as_ref()
+                            .is_none_or(|r: &SegData| r.rows.capacity() < d.rows.capacity())
+                        {
+                            recycled = Some(d);
+                        }
                     }
                 }
             }
@@ -544,6 +553,10 @@ impl Appender {
         self.summary.appended += appended;
         self.summary.duplicates_skipped += dups;
         self.summary.segments_written += written;
+        if let Some(mut buffers) = recycled {
+            buffers.clear();
+            self.pending = buffers;
+        }
         self.poisoned = false;
         Ok(())
     }

@@ -122,6 +122,14 @@ pub struct SegData {
 }
 
 impl SegData {
+    /// Empty, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.txs.clear();
+        self.rows.clear();
+        self.big.clear();
+        self.spends.clear();
+    }
+
     pub fn key(&self, r: &Row) -> OrderKey {
         let t = &self.txs[r.tx as usize];
         (t.block, t.tx_index, r.sub)
