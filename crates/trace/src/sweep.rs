@@ -825,16 +825,10 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 }
             }
         }
-        let node_of = self
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.addr, i as u32))
-            .collect();
         TraceResult {
             policy: self.cfg.policy,
             nodes: self.nodes,
-            node_of,
+            node_of: crate::taint::NodeIndex::Dense(self.node_of),
             flows: self.flows,
             received: self.received,
             held,

@@ -250,7 +250,7 @@ impl Totals {
 pub struct TraceResult {
     pub policy: TaintPolicy,
     pub nodes: Vec<Node>,
-    pub(crate) node_of: FxHashMap<AddrId, u32>,
+    pub(crate) node_of: NodeIndex,
     /// Every transfer that carried taint, in processing (chain) order.
     pub flows: Vec<Flow>,
     /// Cumulative taint received per (address, asset); for seeds, taint created.
@@ -266,7 +266,7 @@ pub struct TraceResult {
 
 impl TraceResult {
     pub fn node(&self, addr: AddrId) -> Option<&Node> {
-        self.node_of.get(&addr).map(|&i| &self.nodes[i as usize])
+        self.node_of.get(addr).map(|i| &self.nodes[i as usize])
     }
     /// Addresses that received (or, for seeds, sent) taint, seeds included.
     pub fn reached(&self) -> impl Iterator<Item = AddrId> + '_ {
@@ -450,14 +450,15 @@ impl Account {
 }
 
 /// Address id -> node index; dense for sweeps, hashed for sparse traces.
-enum NodeIndex {
+#[derive(Debug, Clone)]
+pub(crate) enum NodeIndex {
     Dense(Vec<u32>),
     Sparse(FxHashMap<AddrId, u32>),
 }
 
 impl NodeIndex {
     #[inline]
-    fn get(&self, a: AddrId) -> Option<u32> {
+    pub(crate) fn get(&self, a: AddrId) -> Option<u32> {
         match self {
             NodeIndex::Dense(v) => match v.get(a as usize) {
                 Some(&i) if i != u32::MAX => Some(i),
@@ -477,17 +478,6 @@ impl NodeIndex {
             NodeIndex::Sparse(m) => {
                 m.insert(a, i);
             }
-        }
-    }
-    fn into_map(self) -> FxHashMap<AddrId, u32> {
-        match self {
-            NodeIndex::Dense(v) => v
-                .into_iter()
-                .enumerate()
-                .filter(|(_, i)| *i != u32::MAX)
-                .map(|(a, i)| (a as AddrId, i))
-                .collect(),
-            NodeIndex::Sparse(m) => m,
         }
     }
 }
@@ -1157,7 +1147,7 @@ impl<G: TransferGraph> Engine<'_, G> {
         TraceResult {
             policy: self.cfg.policy,
             nodes: self.nodes,
-            node_of: self.index.into_map(),
+            node_of: self.index,
             flows: self.flows,
             received: self.received,
             held,
