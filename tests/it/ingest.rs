@@ -421,6 +421,116 @@ fn kill_mid_ingest_and_resume_equals_clean_run() {
     assert_eq!(all_records(&killed), all_records(&clean));
 }
 
+/// Token transfers for `big_transactions_csv`: block-ordered like the
+/// transactions, one or two logs on every third transaction.
+fn big_token_transfers_csv(p: &Path, rows: u64) {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(p).unwrap());
+    writeln!(
+        w,
+        "token_address,from_address,to_address,value,transaction_hash,log_index,block_number"
+    )
+    .unwrap();
+    for i in (0..rows).step_by(3) {
+        for log in 0..(1 + i % 2) {
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{}",
+                addr(900_000 + (i % 4) as u32),
+                addr((i % 5003) as u32),
+                addr((i * 11 % 7001) as u32),
+                i * 3 + log,
+                hash(i),
+                log,
+                1000 + i / 100
+            )
+            .unwrap();
+        }
+    }
+}
+
+/// The same with token transfers (the merged two-stream import): SIGKILL
+/// mid-way, run again, compare with one clean run.
+#[test]
+fn kill_mid_merged_ingest_and_resume_equals_clean_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (f, tt) = (
+        dir.path().join("transactions.csv"),
+        dir.path().join("token_transfers.csv"),
+    );
+    let rows = 200_000;
+    big_transactions_csv(&f, rows);
+    big_token_transfers_csv(&tt, rows);
+    let source = tripoint_ingest::canonical_source(&f).unwrap();
+    let (killed, clean) = (dir.path().join("killed"), dir.path().join("clean"));
+    let args = |store: &Path| -> Vec<String> {
+        [
+            "ingest",
+            "--store",
+            store.to_str().unwrap(),
+            "--checkpoint-every",
+            "10000",
+            "ethereum-etl",
+            "--transactions",
+            f.to_str().unwrap(),
+            "--token-transfers",
+            tt.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let mut child = tripoint()
+        .args(args(&killed))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    loop {
+        let pos = Store::open(&killed)
+            .ok()
+            .and_then(|s| s.resume_position(&source));
+        if pos.is_some_and(|p| p > 0) {
+            child.kill().unwrap(); // SIGKILL
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ingest finished before it could be killed"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(120));
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.wait().unwrap();
+    let a: Vec<String> = args(&killed);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let resumed = ingest_json(&a);
+    assert!(resumed["rows_resumed"].as_u64().unwrap() > 0, "{resumed}");
+    let a: Vec<String> = args(&clean);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let one = ingest_json(&a);
+    let failed = rows.div_ceil(97);
+    let logs: u64 = (0..rows).step_by(3).map(|i| 1 + i % 2).sum();
+    let failed_logs: u64 = (0..rows)
+        .step_by(3)
+        .filter(|i| i % 97 == 0)
+        .map(|i| 1 + i % 2)
+        .sum();
+    assert_eq!(
+        one["records"].as_u64(),
+        Some(rows - failed + logs - failed_logs)
+    );
+    assert_eq!(one["appended"], one["records"], "{one}");
+    assert_eq!(one["duplicates_skipped"], 0, "in order: nothing to drop");
+    let records = all_records(&killed);
+    assert_eq!(records, all_records(&clean));
+    assert!(
+        records
+            .windows(2)
+            .all(|w| w[0].order_key() < w[1].order_key()),
+        "ids are chain order"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // A real JSON-RPC server on loopback serving a small synthetic chain.
 
