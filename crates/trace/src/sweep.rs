@@ -8,7 +8,7 @@
 //! * rows come in columnar batches ([`TransferGraph::read_batch`]), not one
 //!   `transfer(id)` decode each;
 //! * every address has dense native-coin state (balance, taint, received,
-//!   hops) indexed by [`AddrId`], tokens a hash map; the general engine's
+//!   hops) indexed by [`AddrId`], tokens in per-address chains; the general engine's
 //!   split into "pre-balances" and walked accounts disappears because every
 //!   balance is kept from transfer 0 on;
 //! * a transfer with neither side walked costs two state-byte loads and a
@@ -55,7 +55,7 @@ const PASSIVE: u8 = 4;
 /// Everything the kernel keeps per address, native coin included, in one
 /// 64-byte cache line, so a transfer touches one line per side. Native
 /// amounts are 128-bit (the kernel gives up on anything larger).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 #[repr(C, align(64))]
 struct NativeAccount {
     balance: u128,
@@ -64,12 +64,36 @@ struct NativeAccount {
     got: u128,
     /// Hop distance (valid for nodes); copied into nodes at the end.
     hops: u32,
+    /// First of this address's token accounts in `Kernel::tokens` (a chain
+    /// linked by `TokenAccount::next`), or [`NO_TOKEN`].
+    token_head: u32,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+impl Default for NativeAccount {
+    fn default() -> Self {
+        NativeAccount {
+            balance: 0,
+            taint: 0,
+            got: 0,
+            hops: 0,
+            token_head: NO_TOKEN,
+        }
+    }
+}
+
+const NO_TOKEN: u32 = u32::MAX;
+
+/// One (address, token) account. An address touches few tokens, so its
+/// accounts form a short chain reached from its native state line: no
+/// hashing, and the head is already in cache when a row arrives.
+#[derive(Debug, Clone, Copy)]
 struct TokenAccount {
     balance: Amount,
     taint: Amount,
+    /// Taint received, merged into `received` at the end.
+    got: Amount,
+    asset: AssetId,
+    next: u32,
 }
 
 /// One transfer as the kernel needs it.
@@ -92,7 +116,7 @@ struct Kernel<'a, G: TransferGraph> {
     /// Native coin, per address (poison leaves the balances at zero).
     native: Vec<NativeAccount>,
     /// Token accounts: every address for balance policies, walked ones for poison.
-    tokens: FxHashMap<(AddrId, AssetId), TokenAccount>,
+    tokens: Vec<TokenAccount>,
     received: FxHashMap<(AddrId, AssetId), Amount>,
     flows: Vec<Flow>,
     spam: Vec<SpamHit>,
@@ -296,7 +320,7 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         node_of: vec![NO_NODE; n],
         nodes: Vec::new(),
         native: huge_vec(n),
-        tokens: FxHashMap::default(),
+        tokens: Vec::new(),
         received: FxHashMap::default(),
         flows: Vec::new(),
         spam: Vec::new(),
@@ -398,6 +422,37 @@ impl<G: TransferGraph> Kernel<'_, G> {
         self.totals.entry(asset).or_default()
     }
 
+    /// The (address, token) account, created empty on first use.
+    #[inline]
+    fn token(&mut self, a: AddrId, asset: AssetId) -> &mut TokenAccount {
+        let head = self.native[a as usize].token_head;
+        let (mut prev, mut i) = (NO_TOKEN, head);
+        while i != NO_TOKEN {
+            let next = self.tokens[i as usize].next;
+            if self.tokens[i as usize].asset == asset {
+                if prev != NO_TOKEN {
+                    // Move to the front: an address that touches many
+                    // tokens keeps its busy ones at the start of the chain.
+                    self.tokens[prev as usize].next = next;
+                    self.tokens[i as usize].next = head;
+                    self.native[a as usize].token_head = i;
+                }
+                return &mut self.tokens[i as usize];
+            }
+            (prev, i) = (i, next);
+        }
+        let i = self.tokens.len();
+        self.tokens.push(TokenAccount {
+            balance: Amount::ZERO,
+            taint: Amount::ZERO,
+            got: Amount::ZERO,
+            asset,
+            next: head,
+        });
+        self.native[a as usize].token_head = i as u32;
+        &mut self.tokens[i]
+    }
+
     /// A transfer between two addresses that are not walked: balances only.
     /// `None`: a native amount beyond 128 bits (see [`NativeAccount`]).
     #[inline]
@@ -440,7 +495,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             let b = &mut self.native[a as usize].balance;
             *b = b.saturating_sub(narrow(amount)?);
         } else {
-            let b = &mut self.tokens.entry((a, asset)).or_default().balance;
+            let b = &mut self.token(a, asset).balance;
             *b = b.saturating_sub(amount);
         }
         Some(())
@@ -455,7 +510,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             let b = &mut self.native[a as usize].balance;
             *b = b.checked_add(narrow(amount)?)?;
         } else {
-            self.tokens.entry((a, asset)).or_default().balance += amount;
+            self.token(a, asset).balance += amount;
         }
         Some(())
     }
@@ -469,7 +524,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             let c = debit_in(policy, &mut acct.balance, &mut acct.taint, narrow(a)?);
             return Some(Amount::from(c));
         }
-        let acct = self.tokens.entry((addr, asset)).or_default();
+        let acct = self.token(addr, asset);
         Some(debit_in(policy, &mut acct.balance, &mut acct.taint, a))
     }
 
@@ -493,7 +548,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 c,
             )));
         }
-        let acct = self.tokens.entry((addr, asset)).or_default();
+        let acct = self.token(addr, asset);
         Some(debit_exact_in(
             poison,
             &mut acct.balance,
@@ -513,7 +568,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             }
             acct.taint = acct.taint.checked_add(narrow(c)?)?;
         } else {
-            let acct = self.tokens.entry((addr, asset)).or_default();
+            let acct = self.token(addr, asset);
             if !poison {
                 acct.balance += a;
             }
@@ -536,7 +591,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             acct.taint = acct.taint.checked_add(m)?;
             return Some(Amount::from(m));
         }
-        let acct = self.tokens.entry((addr, asset)).or_default();
+        let acct = self.token(addr, asset);
         let m = if poison {
             c
         } else {
@@ -748,7 +803,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 let got = &mut self.native[r.dst as usize].got;
                 *got = got.checked_add(narrow(carried)?)?;
             } else {
-                *self.received.entry((r.dst, r.asset)).or_default() += carried;
+                self.token(r.dst, r.asset).got += carried;
             }
             self.flows.push(Flow { id, carried });
         }
@@ -817,12 +872,20 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 *self.received.entry((n.addr, NATIVE_ASSET)).or_default() += Amount::from(acct.got);
             }
         }
-        for (&(a, asset), acct) in &self.tokens {
-            if acct.taint > Amount::ZERO {
-                held.insert((a, asset), acct.taint);
-                if !self.poison {
-                    self.totals.entry(asset).or_default().held += acct.taint;
+        for n in &self.nodes {
+            let mut i = self.native[n.addr as usize].token_head;
+            while i != NO_TOKEN {
+                let acct = &self.tokens[i as usize];
+                if acct.taint > Amount::ZERO {
+                    held.insert((n.addr, acct.asset), acct.taint);
+                    if !self.poison {
+                        self.totals.entry(acct.asset).or_default().held += acct.taint;
+                    }
                 }
+                if acct.got > Amount::ZERO {
+                    *self.received.entry((n.addr, acct.asset)).or_default() += acct.got;
+                }
+                i = acct.next;
             }
         }
         TraceResult {
