@@ -761,7 +761,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         stats.bytes_per_transfer
     );
     println!(
-        "  <= 32 bytes/transfer (dict aside)   {} ({:.1}, without tx hashes)",
+        "  <= 32 bytes/transfer w/o tx hashes  {} ({:.1}, dictionary aside too)",
         verdict(stats.bytes_per_transfer_without_tx_hashes <= 32.0),
         stats.bytes_per_transfer_without_tx_hashes
     );
