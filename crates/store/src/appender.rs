@@ -28,8 +28,9 @@ const MAX_DICT_CHUNKS: usize = 8;
 /// Segments beyond this size are never merged by tiering (bounds merge memory).
 const MAX_MERGED_ROWS: u64 = 1 << 26;
 /// The appender's address cache is dropped after a checkpoint beyond this size;
-/// lookups then go to the mapped dictionary.
-const MAX_CACHED_ADDRESSES: usize = 1 << 23;
+/// lookups then go to the mapped dictionary. 2^25 addresses (a ~1.6 GB table)
+/// cover ingests up to ~7·10^7 generated transfers.
+const MAX_CACHED_ADDRESSES: usize = 1 << 25;
 
 /// What an appender did over its lifetime.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
