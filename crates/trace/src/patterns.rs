@@ -137,11 +137,15 @@ pub fn tag_patterns<G: TransferGraph>(
             .or_default()
             .push((row.src, row.timestamp));
     }
+    // Token metadata once per asset, not once per payment.
+    let token_decimals: Vec<u8> = (0..g.asset_count() as AssetId)
+        .map(|a| g.token(a).and_then(|t| t.decimals).unwrap_or(18))
+        .collect();
     let decimals = |asset: AssetId| {
         if asset == NATIVE_ASSET {
             rules.native_decimals
         } else {
-            g.token(asset).and_then(|t| t.decimals).unwrap_or(18)
+            token_decimals.get(asset as usize).copied().unwrap_or(18)
         }
     };
     let category = |a: AddrId| r.node(a).and_then(|n| n.category.clone());

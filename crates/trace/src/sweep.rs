@@ -109,8 +109,15 @@ struct Kernel<'a, G: TransferGraph> {
     g: &'a G,
     cfg: &'a TraceConfig,
     poison: bool,
-    /// [`WALKED`] / [`SEED`] bits per address.
+    /// [`WALKED`] / [`SEED`] / [`PASSIVE`] per address.
     state: Vec<u8>,
+    /// One bit per address: walked or seed. The "neither side walked" test
+    /// of every row reads this, and at 1 bit per address it stays in cache.
+    walked: Vec<u64>,
+    /// Look-alike key per address, computed once: `u64::MAX` not yet,
+    /// `u64::MAX - 1` none (not an Ethereum address). Empty unless the
+    /// look-alike rule is on.
+    lookalike: Vec<u64>,
     node_of: Vec<u32>,
     nodes: Vec<Node>,
     /// Native coin, per address (poison leaves the balances at zero).
@@ -317,6 +324,12 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         cfg,
         poison,
         state: vec![0; n],
+        walked: vec![0; n.div_ceil(64)],
+        lookalike: if cfg.spam.lookalike {
+            vec![u64::MAX; n]
+        } else {
+            Vec::new()
+        },
         node_of: vec![NO_NODE; n],
         nodes: Vec::new(),
         native: huge_vec(n),
@@ -351,7 +364,10 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         for j in 0..len {
             if let (Some(&s), Some(&d)) = (batch.src.get(j + PREFETCH), batch.dst.get(j + PREFETCH))
             {
-                k.prefetch(s, d);
+                // Poison only reads the state of rows with a walked side.
+                if !poison || k.walked(s) || k.walked(d) {
+                    k.prefetch(s, d);
+                }
             }
             let id = batch.first + j as u64;
             let r = Row {
@@ -368,7 +384,7 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
             if cfg.until.is_some_and(|u| ts > u) {
                 break 'pass;
             }
-            let active = (k.state[r.src as usize] | k.state[r.dst as usize]) & ACTIVE;
+            let active = u8::from(k.walked(r.src) || k.walked(r.dst));
             if ts < cfg.from {
                 // Out-of-order timestamp: the general engine leaves walked
                 // accounts alone and moves only the others' balances.
@@ -416,6 +432,20 @@ impl<G: TransferGraph> Kernel<'_, G> {
     #[inline]
     fn active(&self, a: AddrId) -> bool {
         self.state[a as usize] & ACTIVE != 0
+    }
+
+    #[inline]
+    fn walked(&self, a: AddrId) -> bool {
+        self.walked[a as usize / 64] & (1 << (a % 64)) != 0
+    }
+
+    /// [`lookalike_key`] of an address, decoded once per address.
+    fn lookalike_of(&mut self, a: AddrId) -> Option<u32> {
+        let slot = &mut self.lookalike[a as usize];
+        if *slot == u64::MAX {
+            *slot = lookalike_key(&self.g.address(a)).map_or(u64::MAX - 1, u64::from);
+        }
+        (*slot != u64::MAX - 1).then_some(*slot as u32)
     }
 
     fn totals(&mut self, asset: AssetId) -> &mut Totals {
@@ -615,6 +645,9 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 return None;
             }
         }
+        if matches!(role, Role::Walked | Role::Seed) {
+            self.walked[addr as usize / 64] |= 1 << (addr % 64);
+        }
         self.state[addr as usize] = match role {
             Role::Seed => SEED,
             Role::Walked => WALKED,
@@ -636,7 +669,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         Some(i)
     }
 
-    fn spam_reason(&self, r: &Row, src_active: bool, dst_active: bool) -> Option<SpamReason> {
+    fn spam_reason(&mut self, r: &Row, src_active: bool, dst_active: bool) -> Option<SpamReason> {
         if r.asset != NATIVE_ASSET {
             if r.amount == Amount::ZERO {
                 return Some(SpamReason::ZeroValue);
@@ -650,11 +683,12 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 if !act {
                     continue;
                 }
-                let node = &self.nodes[self.node_of[me as usize] as usize];
-                if node.counterparties.is_empty() {
+                let node = self.node_of[me as usize] as usize;
+                if self.nodes[node].counterparties.is_empty() {
                     continue;
                 }
-                if let Some(k) = lookalike_key(&self.g.address(other)) {
+                if let Some(k) = self.lookalike_of(other) {
+                    let node = &self.nodes[node];
                     if matches!(node.counterparties.get(&k), Some(&real) if real != other) {
                         return Some(SpamReason::LookAlikeAddress);
                     }
@@ -665,7 +699,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
     }
 
     fn note_counterparty(&mut self, me: AddrId, other: AddrId) {
-        if let Some(k) = lookalike_key(&self.g.address(other)) {
+        if let Some(k) = self.lookalike_of(other) {
             let i = self.node_of[me as usize] as usize;
             self.nodes[i].counterparties.entry(k).or_insert(other);
         }
