@@ -889,37 +889,50 @@ impl<G: TransferGraph> Kernel<'_, G> {
         let mut held: FxHashMap<(AddrId, AssetId), Amount> = FxHashMap::default();
         held.reserve(self.nodes.len());
         self.received.reserve(self.nodes.len());
-        for n in &mut self.nodes {
-            n.hops = self.native[n.addr as usize].hops;
-        }
-        // Only nodes ever hold or receive taint: visit them, not every address.
-        for n in &self.nodes {
-            let acct = &self.native[n.addr as usize];
-            let t = Amount::from(acct.taint);
-            if t > Amount::ZERO {
-                held.insert((n.addr, NATIVE_ASSET), t);
-                if !self.poison {
-                    self.totals.entry(NATIVE_ASSET).or_default().held += t;
-                }
+        // Held per asset, summed here and booked once (an asset's totals
+        // entry exists only if something of it is held, as in the engine).
+        let mut held_sum: Vec<Option<Amount>> = vec![None; self.g.asset_count().max(1)];
+        // Only nodes ever hold or receive taint: visit them, not every
+        // address, prefetching a few nodes ahead (random lines).
+        let mut nodes = std::mem::take(&mut self.nodes);
+        for k in 0..nodes.len() {
+            if let Some(ahead) = nodes.get(k + PREFETCH) {
+                self.prefetch(ahead.addr, ahead.addr);
             }
-            if acct.got > 0 {
-                *self.received.entry((n.addr, NATIVE_ASSET)).or_default() += Amount::from(acct.got);
-            }
-        }
-        for n in &self.nodes {
-            let mut i = self.native[n.addr as usize].token_head;
-            while i != NO_TOKEN {
-                let acct = &self.tokens[i as usize];
-                if acct.taint > Amount::ZERO {
-                    held.insert((n.addr, acct.asset), acct.taint);
-                    if !self.poison {
-                        self.totals.entry(acct.asset).or_default().held += acct.taint;
+            let addr = nodes[k].addr;
+            let acct = self.native[addr as usize];
+            nodes[k].hops = acct.hops;
+            let mut book = |asset: AssetId, taint: Amount, got: Amount| {
+                if taint > Amount::ZERO {
+                    held.insert((addr, asset), taint);
+                    let a = asset as usize;
+                    if held_sum.len() <= a {
+                        held_sum.resize(a + 1, None);
                     }
+                    held_sum[a] = Some(held_sum[a].unwrap_or_default() + taint);
                 }
-                if acct.got > Amount::ZERO {
-                    *self.received.entry((n.addr, acct.asset)).or_default() += acct.got;
+                if got > Amount::ZERO {
+                    *self.received.entry((addr, asset)).or_default() += got;
                 }
-                i = acct.next;
+            };
+            book(
+                NATIVE_ASSET,
+                Amount::from(acct.taint),
+                Amount::from(acct.got),
+            );
+            let mut i = acct.token_head;
+            while i != NO_TOKEN {
+                let t = &self.tokens[i as usize];
+                book(t.asset, t.taint, t.got);
+                i = t.next;
+            }
+        }
+        self.nodes = nodes;
+        if !self.poison {
+            for (asset, sum) in held_sum.into_iter().enumerate() {
+                if let Some(sum) = sum {
+                    self.totals.entry(asset as AssetId).or_default().held += sum;
+                }
             }
         }
         TraceResult {
