@@ -19,5 +19,5 @@ cargo test --workspace --locked 2>&1 | tee /tmp/tripoint-cargo-test.log
 if compgen -G "tests/interop/test_*.py" >/dev/null; then
   echo "== interop tests (real OASIS clients from PyPI)"
   cargo build --locked --bin tripoint
-  TRIPOINT_BIN="$root/target/debug/tripoint" "$py" -m pytest -q tests/interop
+  TRIPOINT_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/tripoint" "$py" -m pytest -q tests/interop
 fi
