@@ -440,3 +440,56 @@ fn bench_trace_smoke_runs_every_part() {
         assert!(text.contains(want), "missing '{want}' in:\n{text}");
     }
 }
+
+/// The three traversals (sparse walk, sweep kernels, auto) are cost choices
+/// only: the real binary on a generated store prints the same report with
+/// each, for every policy (the fast kernels cover poison, haircut and TIHO;
+/// FIFO/LIFO sweep on the general engine).
+#[test]
+fn trace_traversals_give_the_same_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, truth) = scenario(tmp.path(), "11", "20000");
+    let t: Value = serde_json::from_str(&std::fs::read_to_string(&truth).unwrap()).unwrap();
+    let seed = t["seeds"]["addresses"][0].as_str().unwrap().to_string();
+    let from = t["seeds"]["start_time"].as_i64().unwrap().to_string();
+    for policy in ["poison", "haircut", "fifo", "lifo", "tiho"] {
+        let report = |traversal: &str| {
+            json(run_ok(&[
+                "trace",
+                "--store",
+                s(&store),
+                "--seed",
+                &seed,
+                "--from",
+                &from,
+                "--policy",
+                policy,
+                "--traversal",
+                traversal,
+            ]))
+        };
+        let sparse = report("sparse");
+        assert!(
+            sparse["addresses"].as_array().unwrap().len() > 1,
+            "{policy}: the trace reaches nothing"
+        );
+        for other in ["sweep", "auto"] {
+            let r = report(other);
+            for field in [
+                "policy",
+                "seeds",
+                "addresses",
+                "endpoints",
+                "paths",
+                "totals",
+            ] {
+                assert_eq!(r[field], sparse[field], "{policy} {other}: {field} differs");
+            }
+            // Without look-alike receipts the sparse poison walk skips
+            // incoming spam that a sweep sees; other policies list the same.
+            if policy != "poison" {
+                assert_eq!(r["spam"], sparse["spam"], "{policy} {other}: spam differs");
+            }
+        }
+    }
+}
