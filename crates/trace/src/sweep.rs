@@ -7,23 +7,27 @@
 //!
 //! * rows come in columnar batches ([`TransferGraph::read_batch`]), not one
 //!   `transfer(id)` decode each;
-//! * every address has dense native-coin state (balance, taint, received,
-//!   hops) indexed by [`AddrId`], tokens in per-address chains; the general engine's
-//!   split into "pre-balances" and walked accounts disappears because every
-//!   balance is kept from transfer 0 on;
-//! * a transfer with neither side walked costs two state-byte loads and a
-//!   balance move; poison (the reachability kernel) keeps no balances at all,
-//!   only taint, hops and first-tainted;
-//! * the haircut share `⌊a·T/B⌋` skips division when `T = 0` or `a ≥ B`, and
-//!   uses an exact 256-by-128-bit division when the operands fit 128 bits,
-//!   falling back to [`mul_div_floor`] otherwise.
+//! * every address has one 64-byte line of native-coin state (balance,
+//!   taint, received as `u128`, hops, head of its token-account chain)
+//!   indexed by [`AddrId`]; the general engine's split into "pre-balances"
+//!   and hashed walked accounts disappears because every balance is kept
+//!   from transfer 0 on;
+//! * a transfer with neither side walked costs two bit tests (a 1-bit
+//!   walked set that stays in cache) and a balance move; poison (the
+//!   reachability kernel) keeps no balances at all, only taint, hops and
+//!   first-tainted; state lines are prefetched a few rows ahead;
+//! * the haircut share `⌊a·T/B⌋` skips division when `T = 0` or `a ≥ B`,
+//!   and divides the exact 256-bit product by the 128-bit balance
+//!   otherwise; token amounts beyond 128 bits go through [`mul_div_floor`].
 //!
 //! Not covered (the caller falls back to the general engine): FIFO/LIFO
-//! (queues of lots) and UTXO transaction nodes (`Address::Tx`: exact spends
-//! and TIHO output allocation). The kernel gives up (returns `None`) as soon
-//! as a transaction node would be walked; on an account chain none exists,
-//! and on a UTXO chain no transfer joins two non-transaction addresses, so a
-//! walked non-seed address never has spent-output links to honour.
+//! (queues of lots), UTXO transaction nodes (`Address::Tx`: exact spends
+//! and TIHO output allocation) and native amounts beyond 128 bits. The
+//! kernel gives up (returns `None`) as soon as a transaction node would be
+//! walked or a native sum would not fit; on an account chain no transaction
+//! node exists, and on a UTXO chain no transfer joins two non-transaction
+//! addresses, so a walked non-seed address never has spent-output links to
+//! honour.
 
 use std::collections::BTreeMap;
 
@@ -348,7 +352,11 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
     seeds.sort_unstable();
     seeds.dedup();
     for &s in &seeds {
-        if (s as usize) < n && k.node_of[s as usize] == NO_NODE {
+        if s as usize >= n {
+            // Not an address of this graph: the general engine's business.
+            return None;
+        }
+        if k.node_of[s as usize] == NO_NODE {
             k.add_node(s, Role::Seed, 0, None, None)?;
         }
     }
