@@ -160,7 +160,7 @@ fn assert_same(a: &TraceResult, b: &TraceResult, what: &str) -> Result<(), TestC
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
 
     #[test]
     fn sweep_kernels_match_the_general_engine(
