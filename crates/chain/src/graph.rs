@@ -84,6 +84,17 @@ pub trait TransferGraph {
     /// `None` for [`NATIVE_ASSET`].
     fn token(&self, asset: AssetId) -> Option<TokenInfo>;
     fn labels(&self, addr: AddrId) -> Vec<Label>;
+    /// `false` only if `addr` certainly has no labels, so a walk that creates
+    /// a node per reached address can skip `labels()` (an address decode and
+    /// a lookup) for the vast majority. The default always says "maybe".
+    fn may_have_labels(&self, _addr: AddrId) -> bool {
+        true
+    }
+    /// Whether `addr` is a UTXO transaction node ([`Address::Tx`]). Stores
+    /// answer without decoding the address when the chain has none.
+    fn is_tx_node(&self, addr: AddrId) -> bool {
+        matches!(self.address(addr), Address::Tx(_))
+    }
     /// Clears `batch` and fills it with up to `max` transfers from `start` on
     /// (fewer at the end of the graph, or where an implementation's storage
     /// unit ends); returns how many. `0` means `start >= transfer_count()`.

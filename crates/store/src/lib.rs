@@ -102,6 +102,10 @@ pub struct StoreStats {
 struct LabelIndex {
     by_address: HashMap<Address, Vec<Label>>,
     count: u64,
+    /// One bit per address id: labelled and present in this snapshot's
+    /// dictionary. Built on first use (one dictionary lookup per labelled
+    /// address), so walks can skip `labels()` for every other address.
+    labelled: std::sync::OnceLock<Vec<u64>>,
 }
 
 struct LabelState {
@@ -502,6 +506,26 @@ impl TransferGraph for Store {
 
     fn labels(&self, addr: AddrId) -> Vec<Label> {
         self.labels_of(&self.address(addr))
+    }
+
+    fn may_have_labels(&self, addr: AddrId) -> bool {
+        let ix = self.label_index();
+        let bits = ix.labelled.get_or_init(|| {
+            let mut bits = vec![0u64; self.address_count().div_ceil(64)];
+            for a in ix.by_address.keys() {
+                if let Some(id) = self.lookup(a) {
+                    bits[id as usize / 64] |= 1 << (id % 64);
+                }
+            }
+            bits
+        });
+        bits.get(addr as usize / 64)
+            .is_some_and(|w| w & (1 << (addr % 64)) != 0)
+    }
+
+    fn is_tx_node(&self, addr: AddrId) -> bool {
+        // Only Bitcoin stores hold transaction nodes.
+        self.manifest.chain == Some(Chain::Bitcoin) && matches!(self.address(addr), Address::Tx(_))
     }
 
     fn spent_output(&self, input: TransferId) -> Option<TransferId> {

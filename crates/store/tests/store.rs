@@ -520,6 +520,13 @@ fn bitcoin_inputs_resolve_to_spent_outputs() {
     assert_eq!(s.spent_output(2), Some(1));
     assert_eq!(s.spent_output(3), None);
     assert_eq!(s.spent_output(0), None);
+    let tx_nodes = (0..s.address_count() as u32)
+        .filter(|&a| {
+            assert_eq!(s.is_tx_node(a), matches!(s.address(a), Address::Tx(_)));
+            s.is_tx_node(a)
+        })
+        .count();
+    assert!(tx_nodes > 0 && tx_nodes < s.address_count());
 }
 
 #[test]
@@ -552,6 +559,46 @@ fn labels_import_dedups_and_persists() {
     assert_eq!(s.stats().labels, 3);
     assert_eq!(s.labels_of(&eth(3)), vec![l(3, Category::Bridge)]);
     assert!(s.labels_of(&eth(4)).is_empty());
+}
+
+#[test]
+fn label_hint_is_false_only_for_unlabelled_addresses() {
+    use tripoint_chain::{Category, Label};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let mut app = store.appender().unwrap();
+    for i in 0..20u32 {
+        app.transfer(rec(
+            1,
+            i,
+            Position::NativeValue,
+            i,
+            i + 1,
+            0,
+            Amount::from(5u8),
+        ))
+        .unwrap();
+    }
+    app.checkpoint(&cursor(20)).unwrap();
+    app.finish().unwrap();
+    let label = |a: u32| Label {
+        address: eth(a),
+        label: format!("label {a}"),
+        category: Category::Exchange,
+        source: "unit test".into(),
+    };
+    // eth(99) is labelled but has no transfers: it must not break the hint.
+    store.import_labels(vec![label(3), label(99)]).unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let id3 = s.lookup(&eth(3)).unwrap();
+    for a in 0..s.address_count() as u32 {
+        assert_eq!(s.may_have_labels(a), a == id3, "address id {a}");
+        assert_eq!(s.may_have_labels(a), !s.labels(a).is_empty());
+        assert!(!s.is_tx_node(a));
+    }
+    // A label imported through the same snapshot is seen at once.
+    s.import_labels(vec![label(7)]).unwrap();
+    assert!(s.may_have_labels(s.lookup(&eth(7)).unwrap()));
 }
 
 #[test]

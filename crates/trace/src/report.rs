@@ -169,6 +169,9 @@ pub fn rfc3339(ts: i64) -> String {
 }
 
 fn labels_out<G: TransferGraph>(g: &G, a: AddrId) -> Vec<LabelOut> {
+    if !g.may_have_labels(a) {
+        return Vec::new();
+    }
     g.labels(a)
         .into_iter()
         .map(|l| LabelOut {

@@ -32,7 +32,7 @@
 use std::collections::BTreeMap;
 
 use tripoint_chain::{
-    AddrId, Address, Amount, AssetId, TransferBatch, TransferGraph, TransferId, NATIVE_ASSET,
+    AddrId, Amount, AssetId, TransferBatch, TransferGraph, TransferId, NATIVE_ASSET,
 };
 
 use crate::fxhash::FxHashMap;
@@ -648,7 +648,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         category: Option<tripoint_chain::Category>,
     ) -> Option<u32> {
         if matches!(role, Role::Walked | Role::Seed) {
-            if let Address::Tx(_) = self.g.address(addr) {
+            if self.g.is_tx_node(addr) {
                 // UTXO transaction node: exact spends need the general engine.
                 return None;
             }
@@ -816,7 +816,11 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 self.node_of[r.dst as usize]
             };
             if node == NO_NODE {
-                let (class, cat) = classify_labels(&self.g.labels(r.dst), self.cfg);
+                let (class, cat) = if self.g.may_have_labels(r.dst) {
+                    classify_labels(&self.g.labels(r.dst), self.cfg)
+                } else {
+                    (Class::Plain, None)
+                };
                 let role = match class {
                     Class::Dex => Role::Dex,
                     Class::Terminal if !self.cfg.walk_terminals => Role::Endpoint,

@@ -16,8 +16,7 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use serde::Serialize;
 use thiserror::Error;
 use tripoint_chain::{
-    AddrId, Address, Amount, AssetId, Category, TransferGraph, TransferId, TransferRow,
-    NATIVE_ASSET,
+    AddrId, Amount, AssetId, Category, TransferGraph, TransferId, TransferRow, NATIVE_ASSET,
 };
 
 use crate::fxhash::FxHashMap;
@@ -738,7 +737,11 @@ impl<G: TransferGraph> Engine<'_, G> {
         if let Some(c) = self.class.get(&a) {
             return c.clone();
         }
-        let out = classify_labels(&self.g.labels(a), self.cfg);
+        let out = if self.g.may_have_labels(a) {
+            classify_labels(&self.g.labels(a), self.cfg)
+        } else {
+            (Class::Plain, None)
+        };
         self.class.insert(a, out.clone());
         out
     }
@@ -760,8 +763,7 @@ impl<G: TransferGraph> Engine<'_, G> {
     ) -> u32 {
         let i = self.nodes.len() as u32;
         self.index.insert(addr, i);
-        let is_tx = matches!(role, Role::Walked | Role::Seed)
-            && matches!(self.g.address(addr), Address::Tx(_));
+        let is_tx = matches!(role, Role::Walked | Role::Seed) && self.g.is_tx_node(addr);
         self.nodes.push(Node {
             addr,
             role,
