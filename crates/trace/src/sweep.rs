@@ -647,11 +647,9 @@ impl<G: TransferGraph> Kernel<'_, G> {
         first: Option<TransferId>,
         category: Option<tripoint_chain::Category>,
     ) -> Option<u32> {
-        if matches!(role, Role::Walked | Role::Seed) {
-            if self.g.is_tx_node(addr) {
-                // UTXO transaction node: exact spends need the general engine.
-                return None;
-            }
+        if matches!(role, Role::Walked | Role::Seed) && self.g.is_tx_node(addr) {
+            // UTXO transaction node: exact spends need the general engine.
+            return None;
         }
         if matches!(role, Role::Walked | Role::Seed) {
             self.walked[addr as usize / 64] |= 1 << (addr % 64);
