@@ -369,43 +369,15 @@ fn kill_mid_ingest_and_resume_equals_clean_run() {
         .map(String::from)
         .to_vec()
     };
-    let mut child = tripoint()
-        .args(args(&killed))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    let at_kill = loop {
-        let pos = Store::open(&killed)
-            .ok()
-            .and_then(|s| s.resume_position(&source));
-        if let Some(p) = pos {
-            if p > 0 {
-                child.kill().unwrap(); // SIGKILL
-                break p;
-            }
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "ingest finished before it could be killed"
-        );
-        assert!(t0.elapsed() < Duration::from_secs(120));
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    child.wait().unwrap();
+    let at_kill = kill_after_first_checkpoint(&args(&killed), &killed, &source);
     assert!(at_kill < rows, "killed mid-way");
-    let a: Vec<String> = args(&killed);
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    let resumed = ingest_json(&a);
+    let resumed = ingest_json_owned(&args(&killed));
     assert!(
         resumed["rows_resumed"].as_u64().unwrap() >= at_kill,
         "{resumed}"
     );
     assert!(resumed["rows_read"].as_u64().unwrap() > 0);
-    let a: Vec<String> = args(&clean);
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    let one = ingest_json(&a);
+    let one = ingest_json_owned(&args(&clean));
     let (k, c) = (Store::open(&killed).unwrap(), Store::open(&clean).unwrap());
     let (ks, cs) = (k.stats(), c.stats());
     assert_eq!(
@@ -419,6 +391,40 @@ fn kill_mid_ingest_and_resume_equals_clean_run() {
         (cs.transfers, cs.addresses, cs.assets)
     );
     assert_eq!(all_records(&killed), all_records(&clean));
+}
+
+/// Runs `tripoint ARGS` and SIGKILLs it as soon as `store` has a checkpoint
+/// of `source` past 0; returns that cursor.
+fn kill_after_first_checkpoint(args: &[String], store: &Path, source: &str) -> u64 {
+    let mut child = tripoint()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let at_kill = loop {
+        let pos = Store::open(store)
+            .ok()
+            .and_then(|s| s.resume_position(source));
+        if let Some(p) = pos.filter(|&p| p > 0) {
+            child.kill().unwrap(); // SIGKILL
+            break p;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ingest finished before it could be killed"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(120));
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    child.wait().unwrap();
+    at_kill
+}
+
+fn ingest_json_owned(args: &[String]) -> Value {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    ingest_json(&a)
 }
 
 /// Token transfers for `big_transactions_csv`: block-ordered like the
@@ -478,36 +484,10 @@ fn kill_mid_merged_ingest_and_resume_equals_clean_run() {
         .map(String::from)
         .to_vec()
     };
-    let mut child = tripoint()
-        .args(args(&killed))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    loop {
-        let pos = Store::open(&killed)
-            .ok()
-            .and_then(|s| s.resume_position(&source));
-        if pos.is_some_and(|p| p > 0) {
-            child.kill().unwrap(); // SIGKILL
-            break;
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "ingest finished before it could be killed"
-        );
-        assert!(t0.elapsed() < Duration::from_secs(120));
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.wait().unwrap();
-    let a: Vec<String> = args(&killed);
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    let resumed = ingest_json(&a);
+    kill_after_first_checkpoint(&args(&killed), &killed, &source);
+    let resumed = ingest_json_owned(&args(&killed));
     assert!(resumed["rows_resumed"].as_u64().unwrap() > 0, "{resumed}");
-    let a: Vec<String> = args(&clean);
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    let one = ingest_json(&a);
+    let one = ingest_json_owned(&args(&clean));
     let failed = rows.div_ceil(97);
     let logs: u64 = (0..rows).step_by(3).map(|i| 1 + i % 2).sum();
     let failed_logs: u64 = (0..rows)

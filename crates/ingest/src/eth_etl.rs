@@ -829,12 +829,13 @@ fn fallback<S: TransferSink>(
     Ok(Merge::Fallback)
 }
 
-/// Block of the next usable transaction row (reading one if none is in hand);
-/// rows whose key does not parse are consumed as bad rows (or stop the import).
-fn next_tx_block(
+/// Block of the next usable row of `s` (reading one if none is in hand);
+/// `parse` reads a row's block (and, for transactions, its whole key). Rows
+/// whose key does not parse are consumed as bad rows (or stop the import).
+fn next_block(
     s: &mut Stream,
-    c: &TxCols,
     opts: &ImportOptions,
+    parse: impl Fn(&ByteRecord) -> Result<(u64, Option<TxRow>), FieldError>,
 ) -> Result<Option<u64>, IngestError> {
     loop {
         if s.line.is_none() {
@@ -850,10 +851,10 @@ fn next_tx_block(
         if s.block.is_some() {
             return Ok(s.block);
         }
-        match parse_tx_key(&s.rec, c) {
-            Ok(k) => {
-                s.block = Some(k.block);
-                s.key = Some(k);
+        match parse(&s.rec) {
+            Ok((block, key)) => {
+                s.block = Some(block);
+                s.key = key;
                 return Ok(s.block);
             }
             Err(_) if s.resumed() => s.consume(),
@@ -865,36 +866,26 @@ fn next_tx_block(
     }
 }
 
-/// Block of the next token-transfer row (reading one if none is in hand).
+/// Block of the next usable transaction row; its parsed key is left in `s.key`.
+fn next_tx_block(
+    s: &mut Stream,
+    c: &TxCols,
+    opts: &ImportOptions,
+) -> Result<Option<u64>, IngestError> {
+    next_block(s, opts, |rec| {
+        parse_tx_key(rec, c).map(|k| (k.block, Some(k)))
+    })
+}
+
+/// Block of the next token-transfer row.
 fn next_token_block(
     s: &mut Stream,
     c: &TokenCols,
     opts: &ImportOptions,
 ) -> Result<Option<u64>, IngestError> {
-    loop {
-        if s.line.is_none() {
-            match s.csv.next(&mut s.rec)? {
-                CsvRow::End => return Ok(None),
-                CsvRow::Malformed(line, msg) => {
-                    s.bad_line(line, msg, opts)?;
-                    continue;
-                }
-                CsvRow::Row(line) => s.line = Some(line),
-            }
-        }
-        if s.block.is_some() {
-            return Ok(s.block);
-        }
-        match uint(&s.rec[c.block]) {
-            Ok(b) => {
-                s.block = Some(b);
-                return Ok(s.block);
-            }
-            Err(_) if s.resumed() => s.consume(),
-            Err(m) => {
-                let line = s.line.expect("a row in hand");
-                s.bad_field(line, FieldError::new("block_number", m), opts)?;
-            }
-        }
-    }
+    next_block(s, opts, |rec| {
+        uint(&rec[c.block])
+            .map(|b| (b, None))
+            .map_err(|m| FieldError::new("block_number", m))
+    })
 }

@@ -43,6 +43,23 @@ const S_OUT_ESC_ID: u32 = 38; // dense: u32 local ids of degree >= 255, ascendin
 const S_OUT_ESC_DEG: u32 = 39; // u32 their degrees
 const S_IN_ESC_ID: u32 = 40;
 const S_IN_ESC_DEG: u32 = 41;
+/// The sections of one adjacency direction, in `Adjacency` order.
+const OUT_SECTIONS: [u32; 6] = [
+    S_OUT_KEYS,
+    S_OUT_OFF,
+    S_OUT_IDS,
+    S_OUT_DEG,
+    S_OUT_ESC_ID,
+    S_OUT_ESC_DEG,
+];
+const IN_SECTIONS: [u32; 6] = [
+    S_IN_KEYS,
+    S_IN_OFF,
+    S_IN_IDS,
+    S_IN_DEG,
+    S_IN_ESC_ID,
+    S_IN_ESC_DEG,
+];
 
 /// Ids per stored offset in dense adjacency; degrees in between are summed.
 const GROUP: usize = 32;
@@ -391,28 +408,8 @@ impl SegData {
         w.add(S_SPEND_ROW, &spend_row[..]);
         w.add(S_SPEND_TX, &spend_tx[..]);
         w.add(S_SPEND_OUT, &spend_out[..]);
-        out.add(
-            &mut w,
-            [
-                S_OUT_KEYS,
-                S_OUT_OFF,
-                S_OUT_IDS,
-                S_OUT_DEG,
-                S_OUT_ESC_ID,
-                S_OUT_ESC_DEG,
-            ],
-        );
-        inc.add(
-            &mut w,
-            [
-                S_IN_KEYS,
-                S_IN_OFF,
-                S_IN_IDS,
-                S_IN_DEG,
-                S_IN_ESC_ID,
-                S_IN_ESC_DEG,
-            ],
-        );
+        out.add(&mut w, OUT_SECTIONS);
+        inc.add(&mut w, IN_SECTIONS);
         w.write(path, KIND_SEGMENT)
     }
 }
@@ -813,28 +810,8 @@ impl Segment {
             spend_row: v.slice(S_SPEND_ROW)?,
             spend_tx: v.slice(S_SPEND_TX)?,
             spend_out: v.slice(S_SPEND_OUT)?,
-            out: Adjacency::load(
-                v,
-                [
-                    S_OUT_KEYS,
-                    S_OUT_OFF,
-                    S_OUT_IDS,
-                    S_OUT_DEG,
-                    S_OUT_ESC_ID,
-                    S_OUT_ESC_DEG,
-                ],
-            )?,
-            inc: Adjacency::load(
-                v,
-                [
-                    S_IN_KEYS,
-                    S_IN_OFF,
-                    S_IN_IDS,
-                    S_IN_DEG,
-                    S_IN_ESC_ID,
-                    S_IN_ESC_DEG,
-                ],
-            )?,
+            out: Adjacency::load(v, OUT_SECTIONS)?,
+            inc: Adjacency::load(v, IN_SECTIONS)?,
         };
         let (lo, hi) = (meta[3] as u32, meta[4] as u32);
         let span = if n == 0 { 0 } else { (hi - lo) as usize + 1 };
