@@ -207,6 +207,18 @@ fn page_response(page: PageOut) -> Response {
 
 /// Authenticate, negotiate, run `work` on a blocking thread (the store is
 /// synchronous), audit the outcome, and turn errors into TAXII error resources.
+/// Audits a refused request and turns the error into its TAXII response.
+fn refuse(ex: &Exchange, who: &str, action: &str, target: &str, e: Error) -> Response {
+    ex.audit(
+        who,
+        action,
+        target,
+        vec![],
+        &format!("{} {}", e.http_status(), e),
+    );
+    e.into_response()
+}
+
 async fn handle<F>(
     ex: Shared,
     headers: &HeaderMap,
@@ -217,28 +229,27 @@ async fn handle<F>(
 where
     F: FnOnce(&Exchange, &Caller) -> Result<(Response, Vec<String>), Error> + Send + 'static,
 {
-    let caller = match ex.authenticate(auth_header(headers)) {
-        Ok(c) => c,
-        Err(e) => {
-            ex.audit(
-                "-",
-                action,
-                &target,
-                vec![],
-                &format!("{} {}", e.http_status(), e),
-            );
-            return e.into_response();
-        }
-    };
+    match ex.authenticate(auth_header(headers)) {
+        Ok(caller) => handle_as(ex, caller, headers, action, target, work).await,
+        Err(e) => refuse(&ex, "-", action, &target, e),
+    }
+}
+
+/// [`handle`] for a caller already authenticated (POST authenticates before
+/// it reads the body).
+async fn handle_as<F>(
+    ex: Shared,
+    caller: Caller,
+    headers: &HeaderMap,
+    action: &'static str,
+    target: String,
+    work: F,
+) -> Response
+where
+    F: FnOnce(&Exchange, &Caller) -> Result<(Response, Vec<String>), Error> + Send + 'static,
+{
     if let Err(e) = acceptable(headers) {
-        ex.audit(
-            &caller.partner,
-            action,
-            &target,
-            vec![],
-            &format!("{} {}", e.http_status(), e),
-        );
-        return e.into_response();
+        return refuse(&ex, &caller.partner, action, &target, e);
     }
     let ex2 = ex.clone();
     let joined = tokio::task::spawn_blocking(move || {
@@ -251,16 +262,7 @@ where
             ex.audit(&caller.partner, action, &target, ids, "ok");
             resp
         }
-        Ok((Err(e), caller)) => {
-            ex.audit(
-                &caller.partner,
-                action,
-                &target,
-                vec![],
-                &format!("{} {}", e.http_status(), e),
-            );
-            e.into_response()
-        }
+        Ok((Err(e), caller)) => refuse(&ex, &caller.partner, action, &target, e),
         Err(join) => Error::Internal(join.to_string()).into_response(),
     }
 }
@@ -471,16 +473,7 @@ async fn post_objects(
     // Authenticate before reading a possibly huge body.
     let caller = match ex.authenticate(auth_header(&headers)) {
         Ok(c) => c,
-        Err(e) => {
-            ex.audit(
-                "-",
-                "add-objects",
-                &target,
-                vec![],
-                &format!("{} {}", e.http_status(), e),
-            );
-            return e.into_response();
-        }
+        Err(e) => return refuse(&ex, "-", "add-objects", &target, e),
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -492,30 +485,16 @@ async fn post_objects(
         content_type_ok(&headers).err()
     };
     if let Some(e) = early {
-        ex.audit(
-            &caller.partner,
-            "add-objects",
-            &target,
-            vec![],
-            &format!("{} {}", e.http_status(), e),
-        );
-        return e.into_response();
+        return refuse(&ex, &caller.partner, "add-objects", &target, e);
     }
     let bytes = match axum::body::to_bytes(Body::new(body), max).await {
         Ok(b) => b,
         Err(_) => {
             let e = Error::TooLarge { max };
-            ex.audit(
-                &caller.partner,
-                "add-objects",
-                &target,
-                vec![],
-                &format!("{} {}", e.http_status(), e),
-            );
-            return e.into_response();
+            return refuse(&ex, &caller.partner, "add-objects", &target, e);
         }
     };
-    handle(ex, &headers, "add-objects", target, move |ex, c| {
+    handle_as(ex, caller, &headers, "add-objects", target, move |ex, c| {
         let envelope: Value = serde_json::from_slice(&bytes).map_err(|e| {
             Error::BadRequest(format!(
                 "body is not JSON: line {}, column {}: {e}",

@@ -225,27 +225,19 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
         }
     }
 
-    // Amounts per address, grouped in one pass over the (address, asset) maps
-    // rather than probing every asset of the graph for every address.
-    let by_address = |m: &FxHashMap<(AddrId, AssetId), Amount>| {
-        let mut out: FxHashMap<AddrId, BTreeMap<String, String>> = FxHashMap::default();
-        for (&(addr, asset), v) in m {
-            out.entry(addr)
-                .or_default()
-                .insert(key(asset), v.to_string());
-        }
-        out
+    // Amounts per node, already grouped by node in the result.
+    let amounts = |v: &[(AssetId, Amount)]| -> BTreeMap<String, String> {
+        v.iter().map(|&(a, x)| (key(a), x.to_string())).collect()
     };
-    let mut taint_of = by_address(&r.received);
-    let mut held_of = by_address(&r.held);
 
     let mut seeds = Vec::new();
     let mut addresses: Vec<AddressOut> = r
         .nodes
         .iter()
-        .map(|n| {
-            let taint = taint_of.remove(&n.addr).unwrap_or_default();
-            let held = held_of.remove(&n.addr).unwrap_or_default();
+        .enumerate()
+        .map(|(i, n)| {
+            let taint = amounts(r.received.of_node(i));
+            let held = amounts(r.held.of_node(i));
             let address = g.address(n.addr).to_string();
             if n.role == Role::Seed {
                 seeds.push(address.clone());

@@ -38,8 +38,8 @@ use tripoint_chain::{
 use crate::fxhash::FxHashMap;
 use crate::spam::{lookalike_key, SpamReason};
 use crate::taint::{
-    classify_labels, first_at_or_after, mul_div_floor, Class, Flow, Node, Role, SpamHit, Swap,
-    TaintPolicy, Totals, TraceConfig, TraceResult,
+    classify_labels, first_at_or_after, mul_div_floor, Class, Flow, Node, NodeAmounts, Role,
+    SpamHit, Swap, TaintPolicy, Totals, TraceConfig, TraceResult,
 };
 
 const NO_NODE: u32 = u32::MAX;
@@ -71,6 +71,8 @@ struct NativeAccount {
     /// First of this address's token accounts in `Kernel::tokens` (a chain
     /// linked by `TokenAccount::next`), or [`NO_TOKEN`].
     token_head: u32,
+    /// [`WALKED`] / [`SEED`] / [`PASSIVE`] or 0, in the line a row reads anyway.
+    role: u8,
 }
 
 impl Default for NativeAccount {
@@ -81,6 +83,7 @@ impl Default for NativeAccount {
             got: 0,
             hops: 0,
             token_head: NO_TOKEN,
+            role: 0,
         }
     }
 }
@@ -90,7 +93,9 @@ const NO_TOKEN: u32 = u32::MAX;
 /// One (address, token) account. An address touches few tokens, so its
 /// accounts form a short chain reached from its native state line: no
 /// hashing, and the head is already in cache when a row arrives.
+/// Aligned to 64 bytes: two whole cache lines, both prefetched.
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
 struct TokenAccount {
     balance: Amount,
     taint: Amount,
@@ -113,8 +118,6 @@ struct Kernel<'a, G: TransferGraph> {
     g: &'a G,
     cfg: &'a TraceConfig,
     poison: bool,
-    /// [`WALKED`] / [`SEED`] / [`PASSIVE`] per address.
-    state: Vec<u8>,
     /// One bit per address: walked or seed. The "neither side walked" test
     /// of every row reads this, and at 1 bit per address it stays in cache.
     walked: Vec<u64>,
@@ -327,7 +330,6 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         g,
         cfg,
         poison,
-        state: vec![0; n],
         walked: vec![0; n.div_ceil(64)],
         lookalike: if cfg.spam.lookalike {
             vec![u64::MAX; n]
@@ -377,6 +379,17 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
                     k.prefetch(s, d);
                 }
             }
+            // A token row also reads the head of each side's token chain,
+            // found through the state line prefetched above; by now it has
+            // (mostly) arrived.
+            if let Some(&asset) = batch.asset.get(j + PREFETCH / 2) {
+                if asset != NATIVE_ASSET {
+                    let (s, d) = (batch.src[j + PREFETCH / 2], batch.dst[j + PREFETCH / 2]);
+                    if !poison || k.walked(s) || k.walked(d) {
+                        k.prefetch_tokens(s, d);
+                    }
+                }
+            }
             let id = batch.first + j as u64;
             let r = Row {
                 src: batch.src[j],
@@ -423,12 +436,34 @@ impl<G: TransferGraph> Kernel<'_, G> {
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             for a in [src as usize, dst as usize] {
-                if let (Some(acct), Some(st)) = (self.native.get(a), self.state.get(a)) {
+                if let Some(acct) = self.native.get(a) {
                     // SAFETY: a prefetch is a hint that never faults; the
-                    // pointers come from live references anyway.
+                    // pointer comes from a live reference anyway.
                     unsafe {
                         _mm_prefetch::<_MM_HINT_T0>((acct as *const NativeAccount).cast());
-                        _mm_prefetch::<_MM_HINT_T0>((st as *const u8).cast());
+                    }
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (src, dst);
+    }
+
+    /// Ask for the first token account of each side (two lines each).
+    #[inline]
+    fn prefetch_tokens(&self, src: AddrId, dst: AddrId) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            for a in [src as usize, dst as usize] {
+                let head = self.native.get(a).map_or(NO_TOKEN, |n| n.token_head);
+                if let Some(t) = self.tokens.get(head as usize) {
+                    let p = (t as *const TokenAccount).cast::<i8>();
+                    // SAFETY: prefetches never fault; both lines lie inside
+                    // the (64-byte aligned, 128-byte) account.
+                    unsafe {
+                        _mm_prefetch::<_MM_HINT_T0>(p);
+                        _mm_prefetch::<_MM_HINT_T0>(p.add(64));
                     }
                 }
             }
@@ -439,7 +474,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
 
     #[inline]
     fn active(&self, a: AddrId) -> bool {
-        self.state[a as usize] & ACTIVE != 0
+        self.native[a as usize].role & ACTIVE != 0
     }
 
     #[inline]
@@ -654,7 +689,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         if matches!(role, Role::Walked | Role::Seed) {
             self.walked[addr as usize / 64] |= 1 << (addr % 64);
         }
-        self.state[addr as usize] = match role {
+        self.native[addr as usize].role = match role {
             Role::Seed => SEED,
             Role::Walked => WALKED,
             _ => PASSIVE,
@@ -741,7 +776,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         let mut new_hops = 0;
         if src_active {
             new_hops = self.native[r.src as usize].hops.saturating_add(1);
-            if self.state[r.src as usize] == SEED {
+            if self.native[r.src as usize].role == SEED {
                 let from_received = self.debit(r.src, r.asset, r.amount)?;
                 let minted = r.amount - from_received.min(r.amount);
                 carried = r.amount;
@@ -798,7 +833,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             if carried > Amount::ZERO {
                 let h = &mut self.native[r.dst as usize].hops;
                 *h = (*h).min(new_hops);
-                if self.state[r.dst as usize] == SEED {
+                if self.native[r.dst as usize].role == SEED {
                     let n = &mut self.nodes[self.node_of[r.dst as usize] as usize];
                     if n.first.is_none() {
                         n.first = Some(id);
@@ -808,7 +843,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         } else if carried == Amount::ZERO {
             self.receive_clean(r.dst, r.asset, r.amount)?;
         } else {
-            let mut node = if self.state[r.dst as usize] == 0 {
+            let mut node = if self.native[r.dst as usize].role == 0 {
                 NO_NODE
             } else {
                 self.node_of[r.dst as usize]
@@ -896,15 +931,22 @@ impl<G: TransferGraph> Kernel<'_, G> {
     }
 
     fn finish(mut self) -> TraceResult {
-        let mut held: FxHashMap<(AddrId, AssetId), Amount> = FxHashMap::default();
-        held.reserve(self.nodes.len());
-        self.received.reserve(self.nodes.len());
+        // Entries booked outside the dense state (seeds' created taint,
+        // swap outputs received before their input), grouped per address.
+        let mut extra: FxHashMap<AddrId, Vec<(AssetId, Amount)>> = FxHashMap::default();
+        for (&(addr, asset), &v) in &self.received {
+            extra.entry(addr).or_default().push((asset, v));
+        }
+        let n = self.nodes.len();
+        let mut received = NodeAmounts::with_capacity(n, n);
+        let mut held = NodeAmounts::with_capacity(n, n);
         // Held per asset, summed here and booked once (an asset's totals
         // entry exists only if something of it is held, as in the engine).
         let mut held_sum: Vec<Option<Amount>> = vec![None; self.g.asset_count().max(1)];
-        // Only nodes ever hold or receive taint: visit them, not every
-        // address, prefetching a few nodes ahead (random lines).
+        // Only nodes ever hold or receive taint: visit them in node order
+        // (the result's order), prefetching a few nodes ahead (random lines).
         let mut nodes = std::mem::take(&mut self.nodes);
+        let mut extras: Vec<(AssetId, Amount)> = Vec::new();
         for k in 0..nodes.len() {
             if let Some(ahead) = nodes.get(k + PREFETCH) {
                 self.prefetch(ahead.addr, ahead.addr);
@@ -912,17 +954,26 @@ impl<G: TransferGraph> Kernel<'_, G> {
             let addr = nodes[k].addr;
             let acct = self.native[addr as usize];
             nodes[k].hops = acct.hops;
+            extras.clear();
+            if !extra.is_empty() {
+                if let Some(v) = extra.remove(&addr) {
+                    extras = v;
+                }
+            }
             let mut book = |asset: AssetId, taint: Amount, got: Amount| {
                 if taint > Amount::ZERO {
-                    held.insert((addr, asset), taint);
+                    held.push(asset, taint);
                     let a = asset as usize;
                     if held_sum.len() <= a {
                         held_sum.resize(a + 1, None);
                     }
                     held_sum[a] = Some(held_sum[a].unwrap_or_default() + taint);
                 }
-                if got > Amount::ZERO {
-                    *self.received.entry((addr, asset)).or_default() += got;
+                match extras.iter_mut().find(|e| e.0 == asset) {
+                    // An entry exists (maybe zero): the engine's `entry() += got`.
+                    Some(e) => e.1 += got,
+                    None if got > Amount::ZERO => received.push(asset, got),
+                    None => {}
                 }
             };
             book(
@@ -936,6 +987,11 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 book(t.asset, t.taint, t.got);
                 i = t.next;
             }
+            for &(asset, v) in &extras {
+                received.push(asset, v);
+            }
+            received.end_node();
+            held.end_node();
         }
         self.nodes = nodes;
         if !self.poison {
@@ -950,7 +1006,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             nodes: self.nodes,
             node_of: crate::taint::NodeIndex::Dense(self.node_of),
             flows: self.flows,
-            received: self.received,
+            received,
             held,
             spam: self.spam,
             swaps: self.swaps,
