@@ -8,6 +8,7 @@ pub mod eval;
 pub mod fxhash;
 mod mem;
 pub mod patterns;
+pub mod reach;
 pub mod report;
 pub mod screen;
 pub mod spam;
@@ -17,6 +18,7 @@ pub mod time;
 
 pub use mem::MemGraph;
 pub use patterns::{Pattern, PatternRules};
+pub use reach::{reach, Reach, Reached};
 pub use report::{build_report, Report, ReportOptions};
 pub use spam::{SpamReason, SpamRules};
 pub use taint::{

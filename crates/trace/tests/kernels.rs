@@ -11,7 +11,7 @@ use tripoint_chain::{
 use tripoint_trace::sweep::haircut_share;
 use tripoint_trace::taint::mul_div_floor;
 use tripoint_trace::{
-    trace, trace_general, MemGraph, TaintPolicy, TraceConfig, TraceResult, Traversal,
+    reach, trace, trace_general, MemGraph, TaintPolicy, TraceConfig, TraceResult, Traversal,
 };
 
 /// Addresses `i` and `i + 20` share the look-alike key (first and last two bytes).
@@ -43,6 +43,11 @@ type Edge = (u8, u8, u128, u8, u8, bool);
 /// asset 0 is ETH, 1 a plain token, 2 a fake "ETH" token (spam). Address 5
 /// is a DEX; `terminals` are exchanges or mixers.
 fn graph(edges: &[Edge], terminals: &[u8]) -> MemGraph {
+    graph_with(edges, terminals, true)
+}
+
+/// [`graph`], with address 5 labelled a DEX or not.
+fn graph_with(edges: &[Edge], terminals: &[u8], dex: bool) -> MemGraph {
     let mut records = Vec::new();
     let (mut tx, mut blk_prev, mut log) = (0u64, 0u8, 0u32);
     let mut prev: Option<(u8, u8, u8)> = None;
@@ -95,12 +100,14 @@ fn graph(edges: &[Edge], terminals: &[u8]) -> MemGraph {
             source: "test".into(),
         })
         .collect();
-    labels.push(Label {
-        address: addr(5),
-        label: "router".into(),
-        category: Category::Dex,
-        source: "test".into(),
-    });
+    if dex {
+        labels.push(Label {
+            address: addr(5),
+            label: "router".into(),
+            category: Category::Dex,
+            source: "test".into(),
+        });
+    }
     let tokens = vec![
         TokenInfo {
             address: token(1),
@@ -213,6 +220,54 @@ proptest! {
             // Either way the taint is the same as the sweep's.
             prop_assert_eq!(&auto.flows, &reference.flows);
             prop_assert_eq!(&auto.totals, &reference.totals);
+        }
+    }
+
+    #[test]
+    fn reach_gives_the_poison_traces_nodes(
+        edges in edges(),
+        seeds in prop::collection::vec(0u8..40, 1..3),
+        terminals in prop::collection::vec(0u8..40, 0..4),
+        from_block in 0u8..30,
+        until_block in prop::option::of(20u8..70),
+        max_hops in prop_oneof![Just(u32::MAX), Just(64u32), 1u32..4],
+        dust in prop_oneof![Just(0u64), 1u64..500],
+        walk_terminals in any::<bool>(),
+        dex in any::<bool>(),
+        lookalike in prop::bool::weighted(0.2),
+    ) {
+        let g = graph_with(&edges, &terminals, dex);
+        let seeds: Vec<u32> = seeds.iter().filter_map(|&s| g.lookup(&addr(s))).collect();
+        if seeds.is_empty() { return Ok(()); }
+        let mut cfg = TraceConfig::new(TaintPolicy::Poison, seeds);
+        cfg.from = 1_000 + from_block as i64 * 12;
+        cfg.until = until_block.map(|b| 1_000 + b as i64 * 12);
+        cfg.max_hops = max_hops;
+        cfg.dust = Amount::from(dust);
+        cfg.walk_terminals = walk_terminals;
+        cfg.spam.lookalike = lookalike;
+        let nodes = |r: &TraceResult| {
+            r.nodes
+                .iter()
+                .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
+                .collect::<Vec<_>>()
+        };
+        let reference = trace_general(&g, &cfg, false).unwrap();
+        let sparse = trace_general(&g, &cfg, true).unwrap();
+        prop_assert_eq!(nodes(&reference), nodes(&sparse));
+        let has_dex = reference.nodes.iter().any(|n| n.role == tripoint_trace::Role::Dex);
+        match reach(&g, &cfg) {
+            Some(r) => {
+                prop_assert!(!lookalike && !has_dex);
+                let got: Vec<_> = r
+                    .nodes
+                    .iter()
+                    .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
+                    .collect();
+                prop_assert_eq!(got, nodes(&reference));
+            }
+            // Only where the full trace is needed (see `reach`).
+            None => prop_assert!(lookalike || has_dex, "reach gave up without a reason"),
         }
     }
 

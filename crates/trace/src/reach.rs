@@ -1,0 +1,322 @@
+//! Lean poison reachability: which addresses the poison trace reaches, with
+//! the hop distance and the first tainted transfer of each, and nothing
+//! else (no flows, amounts, spam list or totals).
+//!
+//! Same semantics as [`TaintPolicy::Poison`](crate::TaintPolicy::Poison)
+//! over [`crate::trace`], node for node (property-tested in
+//! `tests/kernels.rs` against the general engine): taint in an asset reaches
+//! an address, and that address's later payments in the same asset carry
+//! it on; seeds' payments from the start time on all carry it. What makes
+//! it cheap:
+//!
+//! * only a transfer whose payer is walked can change anything under
+//!   poison, so a row costs one bit test of its payer in a 1-bit-per-address
+//!   set that stays in cache; nothing is kept for unwalked addresses;
+//! * the pass starts at the seeds' first payment from the start time on
+//!   (nothing moves before it), not at the first transfer;
+//! * an address's state is 8 bytes (flags, hop count and the head of a
+//!   chain of the tokens it holds taint in, usually empty or one long), so
+//!   a row reads one line per side and hashes nothing.
+//!
+//! [`reach`] returns `None` where the full trace is needed: look-alike
+//! spam detection on (it depends on each address's counterparty history),
+//! a DEX reached (the swap rule moves taint across assets), a UTXO
+//! transaction node walked, a seed outside the graph, or a hop count beyond
+//! 2^27. Callers then run the poison trace.
+
+use tripoint_chain::{
+    AddrId, Amount, AssetId, Category, TransferBatch, TransferGraph, TransferId, NATIVE_ASSET,
+};
+
+use crate::taint::{classify_labels, first_at_or_after, Class, Role, TraceConfig};
+
+/// One reached address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reached {
+    pub addr: AddrId,
+    pub role: Role,
+    /// Fewest hops from a seed over time-respecting tainted transfers.
+    pub hops: u32,
+    /// First transfer that brought taint (seeds: the first taint they got back).
+    pub first: Option<TransferId>,
+    /// Terminal category, for endpoints.
+    pub category: Option<Category>,
+}
+
+/// What [`reach`] found: the poison trace's nodes, in the same (discovery) order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    pub nodes: Vec<Reached>,
+    /// Transfers whose payer was walked (the ones that could carry taint).
+    pub visited: u64,
+}
+
+const BATCH: usize = 1 << 14;
+const PREFETCH: usize = 16;
+
+/// Per-address word: flags in the top bits, hop count below.
+const WALKED: u32 = 1 << 31;
+const SEED: u32 = 1 << 30;
+/// Reached but not walked (endpoint).
+const NODE: u32 = 1 << 29;
+/// Holds native-coin taint (tokens: the chain at `State::tokens`).
+const NATIVE: u32 = 1 << 28;
+const HOPS: u32 = (1 << 27) - 1;
+
+struct Pass<'a, G: TransferGraph> {
+    g: &'a G,
+    cfg: &'a TraceConfig,
+    /// One bit per address: walked or seed.
+    walked: Vec<u64>,
+    state: Vec<State>,
+    /// Token chains: (asset, next + 1), linked from `State::tokens`.
+    token_taint: Vec<(AssetId, u32)>,
+    nodes: Vec<Reached>,
+    /// Seeds, sorted: node `i` is `seeds[i]`.
+    seeds: Vec<AddrId>,
+    spam_token: Vec<bool>,
+    visited: u64,
+}
+
+/// The poison trace's reached set (see the module docs), or `None` where
+/// the configuration or the graph needs the full trace. `cfg.policy` and
+/// `cfg.traversal` are ignored: this is poison, in one pass.
+pub fn reach<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<Reach> {
+    if cfg.spam.lookalike || cfg.seeds.is_empty() {
+        return None;
+    }
+    let n = g.address_count();
+    let mut seeds = cfg.seeds.clone();
+    seeds.sort_unstable();
+    seeds.dedup();
+    if seeds.iter().any(|&s| s as usize >= n || g.is_tx_node(s)) {
+        return None;
+    }
+    let mut p = Pass {
+        g,
+        cfg,
+        walked: vec![0; n.div_ceil(64)],
+        state: vec![State::default(); n],
+        token_taint: Vec::new(),
+        nodes: Vec::with_capacity(seeds.len()),
+        seeds: seeds.clone(),
+        spam_token: cfg
+            .spam
+            .token_verdicts(g)
+            .iter()
+            .map(|v| v.is_some())
+            .collect(),
+        visited: 0,
+    };
+    for &s in &seeds {
+        p.walked[s as usize / 64] |= 1 << (s % 64);
+        p.state[s as usize].word = WALKED | SEED;
+        p.nodes.push(Reached {
+            addr: s,
+            role: Role::Seed,
+            hops: 0,
+            first: None,
+            category: None,
+        });
+    }
+    let start = first_at_or_after(g, cfg.from);
+    // Nothing carries taint before a seed's first payment from the start on.
+    let begin = seeds
+        .iter()
+        .filter_map(|&s| g.outgoing(s).find(|&id| id >= start))
+        .min();
+    if let Some(begin) = begin {
+        p.sweep(begin)?;
+    }
+    for k in 0..p.nodes.len() {
+        p.nodes[k].hops = p.state[p.nodes[k].addr as usize].word & HOPS;
+    }
+    Some(Reach {
+        nodes: p.nodes,
+        visited: p.visited,
+    })
+}
+
+impl<G: TransferGraph> Pass<'_, G> {
+    #[inline]
+    fn walked(&self, a: AddrId) -> bool {
+        self.walked[a as usize / 64] & (1 << (a % 64)) != 0
+    }
+
+    fn sweep(&mut self, begin: TransferId) -> Option<()> {
+        let (g, cfg) = (self.g, self.cfg);
+        let mut batch = TransferBatch::default();
+        let mut next = begin;
+        let total = g.transfer_count();
+        while next < total {
+            let len = g.read_batch(next, BATCH, &mut batch);
+            if len == 0 {
+                break;
+            }
+            for j in 0..len {
+                if let (Some(&s), Some(&d)) =
+                    (batch.src.get(j + PREFETCH), batch.dst.get(j + PREFETCH))
+                {
+                    if self.walked(s) {
+                        prefetch(&self.state, s);
+                        prefetch(&self.state, d);
+                    }
+                }
+                let ts = batch.timestamp[j];
+                // The trace stops at the first transfer after `until`,
+                // whoever pays it (timestamps may be out of order).
+                if cfg.until.is_some_and(|u| ts > u) {
+                    return Some(());
+                }
+                let src = batch.src[j];
+                if !self.walked(src) {
+                    // An unwalked payer carries nothing under poison.
+                    continue;
+                }
+                if ts < cfg.from {
+                    // Out-of-order timestamp before the start: not followed.
+                    continue;
+                }
+                self.visited += 1;
+                let (dst, asset, amount) = (batch.dst[j], batch.asset[j], batch.amount[j]);
+                self.step(batch.first + j as u64, src, dst, asset, amount)?;
+            }
+            next = batch.first + len as u64;
+        }
+        Some(())
+    }
+
+    /// A transfer from a walked payer.
+    #[inline]
+    fn step(
+        &mut self,
+        id: TransferId,
+        src: AddrId,
+        dst: AddrId,
+        asset: AssetId,
+        amount: Amount,
+    ) -> Option<()> {
+        if src == dst || amount == Amount::ZERO {
+            return Some(());
+        }
+        if asset != NATIVE_ASSET && self.spam_token.get(asset as usize) == Some(&true) {
+            return Some(());
+        }
+        let ss = self.state[src as usize];
+        let ws = ss.word;
+        let tainted = ws & SEED != 0
+            || if asset == NATIVE_ASSET {
+                ws & NATIVE != 0
+            } else {
+                self.holds_token(ss.tokens, asset)
+            };
+        if !tainted {
+            return Some(());
+        }
+        let cfg = self.cfg;
+        if cfg.dust > Amount::ZERO && amount < cfg.dust {
+            return Some(());
+        }
+        let hops = (ws & HOPS).saturating_add(1);
+        if hops > cfg.max_hops {
+            return Some(());
+        }
+        if hops > HOPS {
+            return None;
+        }
+        let wd = self.state[dst as usize].word;
+        if wd & (WALKED | NODE) == 0 {
+            // First taint here: a new node, classified by its labels.
+            let (class, category) = if self.g.may_have_labels(dst) {
+                classify_labels(&self.g.labels(dst), cfg)
+            } else {
+                (Class::Plain, None)
+            };
+            let role = match class {
+                // The swap rule moves taint across assets: the full trace's job.
+                Class::Dex => return None,
+                Class::Terminal if !cfg.walk_terminals => Role::Endpoint,
+                _ => Role::Walked,
+            };
+            if role == Role::Walked {
+                if self.g.is_tx_node(dst) {
+                    return None;
+                }
+                self.walked[dst as usize / 64] |= 1 << (dst % 64);
+                self.state[dst as usize].word = WALKED | hops;
+                self.taint(dst, asset);
+            } else {
+                self.state[dst as usize].word = NODE | hops;
+            }
+            self.nodes.push(Reached {
+                addr: dst,
+                role,
+                hops,
+                first: Some(id),
+                category,
+            });
+            return Some(());
+        }
+        if hops < wd & HOPS {
+            self.state[dst as usize].word = (wd & !HOPS) | hops;
+        }
+        if wd & WALKED != 0 {
+            self.taint(dst, asset);
+            if wd & SEED != 0 {
+                let i = self.seeds.binary_search(&dst).ok()?;
+                self.nodes[i].first.get_or_insert(id);
+            }
+        }
+        Some(())
+    }
+
+    /// Is `asset` in the token chain starting at `head` (index + 1, 0 = empty)?
+    #[inline]
+    fn holds_token(&self, mut head: u32, asset: AssetId) -> bool {
+        while head != 0 {
+            let (a, next) = self.token_taint[head as usize - 1];
+            if a == asset {
+                return true;
+            }
+            head = next;
+        }
+        false
+    }
+
+    #[inline]
+    fn taint(&mut self, a: AddrId, asset: AssetId) {
+        let head = self.state[a as usize].tokens;
+        if asset == NATIVE_ASSET {
+            self.state[a as usize].word |= NATIVE;
+        } else if !self.holds_token(head, asset) {
+            self.token_taint.push((asset, head));
+            self.state[a as usize].tokens = self.token_taint.len() as u32;
+        }
+    }
+}
+
+/// Per-address state.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(8))]
+struct State {
+    /// Flags ([`WALKED`], [`SEED`], [`NODE`], [`NATIVE`]) and hop count ([`HOPS`]).
+    word: u32,
+    /// Head of the address's token-taint chain: index + 1 into
+    /// `Pass::token_taint`, 0 for none.
+    tokens: u32,
+}
+
+#[inline]
+fn prefetch<T>(v: &[T], a: AddrId) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(w) = v.get(a as usize) {
+        // SAFETY: a prefetch is a hint that never faults.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                (w as *const T).cast(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, a);
+}
