@@ -639,13 +639,13 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 println!(
                     "tripoint reach          {:>10.3} s  reached {}   peak RSS {}",
                     reach_s,
-                    r.nodes.len(),
+                    r.len(),
                     mib(crate::cmd::util::peak_rss_bytes())
                 );
-                if r.nodes.len() != poison.nodes.len() {
+                if r.len() != poison.nodes.len() {
                     println!("REACH AND THE POISON TRACE DIFFER");
                 }
-                r.nodes.len()
+                r.len()
             }
             None => {
                 println!(

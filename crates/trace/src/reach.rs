@@ -43,16 +43,65 @@ pub struct Reached {
     pub category: Option<Category>,
 }
 
-/// What [`reach`] found: the poison trace's nodes, in the same (discovery) order.
+/// What [`reach`] found: the poison trace's nodes, in the same (discovery)
+/// order, kept as columns (16 bytes a node) and read through [`Reach::get`]
+/// and [`Reach::iter`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reach {
-    pub nodes: Vec<Reached>,
+    addrs: Vec<AddrId>,
+    hops: Vec<u32>,
+    /// [`NO_FIRST`] for none.
+    first: Vec<TransferId>,
+    /// Nodes `0..seeds` are the seeds.
+    seeds: usize,
+    /// Nodes with a terminal category (endpoints, or walked with
+    /// `walk_terminals`): (node index, role, category), ascending index.
+    categorized: Vec<(u32, Role, Category)>,
     /// Transfers whose payer was walked (the ones that could carry taint).
     pub visited: u64,
 }
 
+const NO_FIRST: TransferId = TransferId::MAX;
+
+impl Reach {
+    /// Reached addresses, seeds included.
+    pub fn len(&self) -> usize {
+        self.addrs.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.addrs.is_empty()
+    }
+    /// Reached addresses in discovery order.
+    pub fn addrs(&self) -> &[AddrId] {
+        &self.addrs
+    }
+    /// Node `i` (`i < len()`).
+    pub fn get(&self, i: usize) -> Reached {
+        let marked = self
+            .categorized
+            .binary_search_by_key(&(i as u32), |e| e.0)
+            .ok()
+            .map(|k| &self.categorized[k]);
+        let role = match marked {
+            _ if i < self.seeds => Role::Seed,
+            Some(m) => m.1,
+            None => Role::Walked,
+        };
+        Reached {
+            addr: self.addrs[i],
+            role,
+            hops: self.hops[i],
+            first: (self.first[i] != NO_FIRST).then_some(self.first[i]),
+            category: marked.map(|m| m.2.clone()),
+        }
+    }
+    pub fn iter(&self) -> impl Iterator<Item = Reached> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
 const BATCH: usize = 1 << 14;
-const PREFETCH: usize = 16;
+const PREFETCH: usize = 48;
 
 /// Per-address word: flags in the top bits, hop count below.
 const WALKED: u32 = 1 << 31;
@@ -71,7 +120,9 @@ struct Pass<'a, G: TransferGraph> {
     state: Vec<State>,
     /// Token chains: (asset, next + 1), linked from `State::tokens`.
     token_taint: Vec<(AssetId, u32)>,
-    nodes: Vec<Reached>,
+    addrs: Vec<AddrId>,
+    first: Vec<TransferId>,
+    categorized: Vec<(u32, Role, Category)>,
     /// Seeds, sorted: node `i` is `seeds[i]`.
     seeds: Vec<AddrId>,
     spam_token: Vec<bool>,
@@ -96,9 +147,11 @@ pub fn reach<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<Reach> {
         g,
         cfg,
         walked: vec![0; n.div_ceil(64)],
-        state: vec![State::default(); n],
+        state: crate::sweep::huge_vec(n),
         token_taint: Vec::new(),
-        nodes: Vec::with_capacity(seeds.len()),
+        addrs: Vec::new(),
+        first: Vec::new(),
+        categorized: Vec::new(),
         seeds: seeds.clone(),
         spam_token: cfg
             .spam
@@ -111,13 +164,8 @@ pub fn reach<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<Reach> {
     for &s in &seeds {
         p.walked[s as usize / 64] |= 1 << (s % 64);
         p.state[s as usize].word = WALKED | SEED;
-        p.nodes.push(Reached {
-            addr: s,
-            role: Role::Seed,
-            hops: 0,
-            first: None,
-            category: None,
-        });
+        p.addrs.push(s);
+        p.first.push(NO_FIRST);
     }
     let start = first_at_or_after(g, cfg.from);
     // Nothing carries taint before a seed's first payment from the start on.
@@ -128,11 +176,17 @@ pub fn reach<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<Reach> {
     if let Some(begin) = begin {
         p.sweep(begin)?;
     }
-    for k in 0..p.nodes.len() {
-        p.nodes[k].hops = p.state[p.nodes[k].addr as usize].word & HOPS;
-    }
+    let hops = p
+        .addrs
+        .iter()
+        .map(|&a| p.state[a as usize].word & HOPS)
+        .collect();
     Some(Reach {
-        nodes: p.nodes,
+        addrs: p.addrs,
+        hops,
+        first: p.first,
+        seeds: seeds.len(),
+        categorized: p.categorized,
         visited: p.visited,
     })
 }
@@ -248,13 +302,11 @@ impl<G: TransferGraph> Pass<'_, G> {
             } else {
                 self.state[dst as usize].word = NODE | hops;
             }
-            self.nodes.push(Reached {
-                addr: dst,
-                role,
-                hops,
-                first: Some(id),
-                category,
-            });
+            if let Some(c) = category {
+                self.categorized.push((self.addrs.len() as u32, role, c));
+            }
+            self.addrs.push(dst);
+            self.first.push(id);
             return Some(());
         }
         if hops < wd & HOPS {
@@ -264,7 +316,9 @@ impl<G: TransferGraph> Pass<'_, G> {
             self.taint(dst, asset);
             if wd & SEED != 0 {
                 let i = self.seeds.binary_search(&dst).ok()?;
-                self.nodes[i].first.get_or_insert(id);
+                if self.first[i] == NO_FIRST {
+                    self.first[i] = id;
+                }
             }
         }
         Some(())

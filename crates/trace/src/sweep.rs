@@ -300,7 +300,7 @@ fn share_128(a: u128, t: u128, b: u128) -> u128 {
 /// `n` default values in memory the kernel is asked to back with huge
 /// pages: the per-address state is read at random, and with 4 KiB pages
 /// nearly every access would also miss the TLB.
-fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
+pub(crate) fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
     let mut v: Vec<T> = Vec::with_capacity(n);
     #[cfg(target_os = "linux")]
     {

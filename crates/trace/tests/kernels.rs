@@ -259,8 +259,8 @@ proptest! {
         match reach(&g, &cfg) {
             Some(r) => {
                 prop_assert!(!lookalike && !has_dex);
+                prop_assert_eq!(r.len(), reference.nodes.len());
                 let got: Vec<_> = r
-                    .nodes
                     .iter()
                     .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
                     .collect();
