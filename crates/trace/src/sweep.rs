@@ -297,11 +297,21 @@ fn share_128(a: u128, t: u128, b: u128) -> u128 {
     q.min(t)
 }
 
-/// `n` default values in memory the kernel is asked to back with huge
-/// pages: the per-address state is read at random, and with 4 KiB pages
-/// nearly every access would also miss the TLB.
+/// `n` default values in memory the kernel asks to be backed with huge
+/// pages (see [`huge_capacity`]).
 pub(crate) fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
-    let mut v: Vec<T> = Vec::with_capacity(n);
+    let mut v = huge_capacity(n);
+    v.resize(n, T::default());
+    v
+}
+
+/// An empty `Vec` with room for `n` values, in memory the kernel is asked
+/// to back with huge pages: the per-address state is read at random, and
+/// with 4 KiB pages nearly every access would also miss the TLB; the
+/// growing result vectors (nodes, flows, token accounts) would take a page
+/// fault every 4 KiB. Untouched capacity is only address space.
+pub(crate) fn huge_capacity<T>(n: usize) -> Vec<T> {
+    let v: Vec<T> = Vec::with_capacity(n);
     #[cfg(target_os = "linux")]
     {
         let start = (v.as_ptr() as usize).next_multiple_of(4096);
@@ -314,7 +324,6 @@ pub(crate) fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
             }
         }
     }
-    v.resize(n, T::default());
     v
 }
 
@@ -337,11 +346,12 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
             Vec::new()
         },
         node_of: vec![NO_NODE; n],
-        nodes: Vec::new(),
+        // Room for every address: only what is used gets backed.
+        nodes: huge_capacity(n),
         native: huge_vec(n),
-        tokens: Vec::new(),
+        tokens: huge_capacity(n),
         received: FxHashMap::default(),
-        flows: Vec::new(),
+        flows: huge_capacity(g.transfer_count() as usize),
         spam: Vec::new(),
         swaps: Vec::new(),
         preset: FxHashMap::default(),
