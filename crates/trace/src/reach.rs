@@ -14,9 +14,9 @@
 //!   set that stays in cache; nothing is kept for unwalked addresses;
 //! * the pass starts at the seeds' first payment from the start time on
 //!   (nothing moves before it), not at the first transfer;
-//! * an address's state is 8 bytes (flags, hop count and the head of a
-//!   chain of the tokens it holds taint in, usually empty or one long), so
-//!   a row reads one line per side and hashes nothing.
+//! * an address's state is 4 bytes (flags and hop count), so the state
+//!   array stays small; the tokens a walked address holds taint in are a
+//!   short chain whose head is looked up only behind a flag.
 //!
 //! [`reach`] returns `None` where the full trace is needed: look-alike
 //! spam detection on (it depends on each address's counterparty history),
@@ -28,6 +28,7 @@ use tripoint_chain::{
     AddrId, Amount, AssetId, Category, TransferBatch, TransferGraph, TransferId, NATIVE_ASSET,
 };
 
+use crate::fxhash::FxHashMap;
 use crate::taint::{classify_labels, first_at_or_after, Class, Role, TraceConfig};
 
 /// One reached address.
@@ -108,8 +109,10 @@ const WALKED: u32 = 1 << 31;
 const SEED: u32 = 1 << 30;
 /// Reached but not walked (endpoint).
 const NODE: u32 = 1 << 29;
-/// Holds native-coin taint (tokens: the chain at `State::tokens`).
+/// Holds native-coin taint (tokens: [`TOKENS`]).
 const NATIVE: u32 = 1 << 28;
+/// Holds taint in some token (its chain head is in `Pass::token_head`).
+const TOKENS: u32 = 1 << 27;
 const HOPS: u32 = (1 << 27) - 1;
 
 struct Pass<'a, G: TransferGraph> {
@@ -117,8 +120,13 @@ struct Pass<'a, G: TransferGraph> {
     cfg: &'a TraceConfig,
     /// One bit per address: walked or seed.
     walked: Vec<u64>,
-    state: Vec<State>,
-    /// Token chains: (asset, next + 1), linked from `State::tokens`.
+    /// Flags ([`WALKED`], [`SEED`], [`NODE`], [`NATIVE`], [`TOKENS`]) and
+    /// hop count ([`HOPS`]) per address: 4 bytes, so the array stays small.
+    state: Vec<u32>,
+    /// Head of an address's token-taint chain: index + 1 into
+    /// `token_taint`. Only addresses flagged [`TOKENS`] have one.
+    token_head: FxHashMap<AddrId, u32>,
+    /// Token chains: (asset, next + 1), headed in `token_head`.
     token_taint: Vec<(AssetId, u32)>,
     addrs: Vec<AddrId>,
     first: Vec<TransferId>,
@@ -148,9 +156,11 @@ pub fn reach<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<Reach> {
         cfg,
         walked: vec![0; n.div_ceil(64)],
         state: crate::sweep::huge_vec(n),
+        token_head: FxHashMap::default(),
         token_taint: Vec::new(),
-        addrs: Vec::new(),
-        first: Vec::new(),
+        // Room for every address: only what is used gets backed.
+        addrs: crate::sweep::huge_capacity(n),
+        first: crate::sweep::huge_capacity(n),
         categorized: Vec::new(),
         seeds: seeds.clone(),
         spam_token: cfg
@@ -163,7 +173,7 @@ pub fn reach<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<Reach> {
     };
     for &s in &seeds {
         p.walked[s as usize / 64] |= 1 << (s % 64);
-        p.state[s as usize].word = WALKED | SEED;
+        p.state[s as usize] = WALKED | SEED;
         p.addrs.push(s);
         p.first.push(NO_FIRST);
     }
@@ -179,7 +189,7 @@ pub fn reach<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<Reach> {
     let hops = p
         .addrs
         .iter()
-        .map(|&a| p.state[a as usize].word & HOPS)
+        .map(|&a| p.state[a as usize] & HOPS)
         .collect();
     Some(Reach {
         addrs: p.addrs,
@@ -202,6 +212,7 @@ impl<G: TransferGraph> Pass<'_, G> {
         let mut batch = TransferBatch::default();
         let mut next = begin;
         let total = g.transfer_count();
+        let until = cfg.until.unwrap_or(i64::MAX);
         while next < total {
             let len = g.read_batch(next, BATCH, &mut batch);
             if len == 0 {
@@ -219,7 +230,7 @@ impl<G: TransferGraph> Pass<'_, G> {
                 let ts = batch.timestamp[j];
                 // The trace stops at the first transfer after `until`,
                 // whoever pays it (timestamps may be out of order).
-                if cfg.until.is_some_and(|u| ts > u) {
+                if ts > until {
                     return Some(());
                 }
                 let src = batch.src[j];
@@ -256,13 +267,12 @@ impl<G: TransferGraph> Pass<'_, G> {
         if asset != NATIVE_ASSET && self.spam_token.get(asset as usize) == Some(&true) {
             return Some(());
         }
-        let ss = self.state[src as usize];
-        let ws = ss.word;
+        let ws = self.state[src as usize];
         let tainted = ws & SEED != 0
             || if asset == NATIVE_ASSET {
                 ws & NATIVE != 0
             } else {
-                self.holds_token(ss.tokens, asset)
+                ws & TOKENS != 0 && self.holds_token(self.head(src), asset)
             };
         if !tainted {
             return Some(());
@@ -278,7 +288,7 @@ impl<G: TransferGraph> Pass<'_, G> {
         if hops > HOPS {
             return None;
         }
-        let wd = self.state[dst as usize].word;
+        let wd = self.state[dst as usize];
         if wd & (WALKED | NODE) == 0 {
             // First taint here: a new node, classified by its labels.
             let (class, category) = if self.g.may_have_labels(dst) {
@@ -297,10 +307,10 @@ impl<G: TransferGraph> Pass<'_, G> {
                     return None;
                 }
                 self.walked[dst as usize / 64] |= 1 << (dst % 64);
-                self.state[dst as usize].word = WALKED | hops;
+                self.state[dst as usize] = WALKED | hops;
                 self.taint(dst, asset);
             } else {
-                self.state[dst as usize].word = NODE | hops;
+                self.state[dst as usize] = NODE | hops;
             }
             if let Some(c) = category {
                 self.categorized.push((self.addrs.len() as u32, role, c));
@@ -310,7 +320,7 @@ impl<G: TransferGraph> Pass<'_, G> {
             return Some(());
         }
         if hops < wd & HOPS {
-            self.state[dst as usize].word = (wd & !HOPS) | hops;
+            self.state[dst as usize] = (wd & !HOPS) | hops;
         }
         if wd & WALKED != 0 {
             self.taint(dst, asset);
@@ -322,6 +332,14 @@ impl<G: TransferGraph> Pass<'_, G> {
             }
         }
         Some(())
+    }
+
+    #[inline]
+    fn head(&self, a: AddrId) -> u32 {
+        if self.state[a as usize] & TOKENS == 0 {
+            return 0;
+        }
+        self.token_head.get(&a).copied().unwrap_or(0)
     }
 
     /// Is `asset` in the token chain starting at `head` (index + 1, 0 = empty)?
@@ -339,25 +357,17 @@ impl<G: TransferGraph> Pass<'_, G> {
 
     #[inline]
     fn taint(&mut self, a: AddrId, asset: AssetId) {
-        let head = self.state[a as usize].tokens;
         if asset == NATIVE_ASSET {
-            self.state[a as usize].word |= NATIVE;
-        } else if !self.holds_token(head, asset) {
+            self.state[a as usize] |= NATIVE;
+            return;
+        }
+        let head = self.head(a);
+        if !self.holds_token(head, asset) {
             self.token_taint.push((asset, head));
-            self.state[a as usize].tokens = self.token_taint.len() as u32;
+            self.token_head.insert(a, self.token_taint.len() as u32);
+            self.state[a as usize] |= TOKENS;
         }
     }
-}
-
-/// Per-address state.
-#[derive(Debug, Clone, Copy, Default)]
-#[repr(C, align(8))]
-struct State {
-    /// Flags ([`WALKED`], [`SEED`], [`NODE`], [`NATIVE`]) and hop count ([`HOPS`]).
-    word: u32,
-    /// Head of the address's token-taint chain: index + 1 into
-    /// `Pass::token_taint`, 0 for none.
-    tokens: u32,
 }
 
 #[inline]
