@@ -432,13 +432,22 @@ fn bench_trace_smoke_runs_every_part() {
     for want in [
         "full-graph haircut",
         "sequential pass",
-        "tripoint poison",
+        "tripoint reach",
+        "tripoint poison trace",
         "latency p50",
         "lookups/s",
         "multi-input clustering",
     ] {
         assert!(text.contains(want), "missing '{want}' in:\n{text}");
     }
+    // The lean reachability and the full poison trace reach the same set.
+    let reached = |prefix: &str| {
+        let line = text.lines().find(|l| l.starts_with(prefix)).unwrap();
+        let after = line.split("reached ").nth(1).unwrap();
+        after.split_whitespace().next().unwrap().to_string()
+    };
+    assert_eq!(reached("tripoint reach"), reached("tripoint poison trace"));
+    assert!(!text.contains("DIFFER"), "{text}");
 }
 
 /// The three traversals (sparse walk, sweep kernels, auto) are cost choices
