@@ -158,9 +158,8 @@ pub fn reach<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<Reach> {
         state: crate::sweep::huge_vec(n),
         token_head: FxHashMap::default(),
         token_taint: Vec::new(),
-        // Room for every address: only what is used gets backed.
-        addrs: crate::sweep::huge_capacity(n),
-        first: crate::sweep::huge_capacity(n),
+        addrs: Vec::new(),
+        first: Vec::new(),
         categorized: Vec::new(),
         seeds: seeds.clone(),
         spam_token: cfg

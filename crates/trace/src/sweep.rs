@@ -49,6 +49,9 @@ const BATCH: usize = 1 << 14;
 /// at a few ns per row).
 const PREFETCH: usize = 16;
 
+/// Most entries the kernel's growing vectors reserve up front.
+const RESERVE: usize = 1 << 24;
+
 /// Per-address state bits.
 const WALKED: u8 = 1;
 const SEED: u8 = 2;
@@ -297,21 +300,15 @@ fn share_128(a: u128, t: u128, b: u128) -> u128 {
     q.min(t)
 }
 
-/// `n` default values in memory the kernel asks to be backed with huge
-/// pages (see [`huge_capacity`]).
+/// `n` default values in memory the kernel is asked to back with huge
+/// pages: the per-address state is read at random, and with 4 KiB pages
+/// nearly every access would also miss the TLB. (The growing vectors —
+/// nodes, flows, token accounts — are not: at 10^7 transfers that made a
+/// one-shot trace 0.1–0.8 s slower whenever the page cache filled memory
+/// and 2 MiB pages had to be reclaimed first, though faster when freed huge
+/// pages were at hand.)
 pub(crate) fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
-    let mut v = huge_capacity(n);
-    v.resize(n, T::default());
-    v
-}
-
-/// An empty `Vec` with room for `n` values, in memory the kernel is asked
-/// to back with huge pages: the per-address state is read at random, and
-/// with 4 KiB pages nearly every access would also miss the TLB; the
-/// growing result vectors (nodes, flows, token accounts) would take a page
-/// fault every 4 KiB. Untouched capacity is only address space.
-pub(crate) fn huge_capacity<T>(n: usize) -> Vec<T> {
-    let v: Vec<T> = Vec::with_capacity(n);
+    let mut v: Vec<T> = Vec::with_capacity(n);
     #[cfg(target_os = "linux")]
     {
         let start = (v.as_ptr() as usize).next_multiple_of(4096);
@@ -324,6 +321,7 @@ pub(crate) fn huge_capacity<T>(n: usize) -> Vec<T> {
             }
         }
     }
+    v.resize(n, T::default());
     v
 }
 
@@ -346,12 +344,13 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
             Vec::new()
         },
         node_of: vec![NO_NODE; n],
-        // Room for every address: only what is used gets backed.
-        nodes: huge_capacity(n),
+        // Room reserved up front (only address space until used), capped
+        // so that a huge graph does not ask for more than memory at once.
+        nodes: Vec::with_capacity(n.min(RESERVE)),
         native: huge_vec(n),
-        tokens: huge_capacity(n),
+        tokens: Vec::with_capacity(n.min(RESERVE)),
         received: FxHashMap::default(),
-        flows: huge_capacity(g.transfer_count() as usize),
+        flows: Vec::with_capacity((g.transfer_count() as usize).min(RESERVE)),
         spam: Vec::new(),
         swaps: Vec::new(),
         preset: FxHashMap::default(),
@@ -960,6 +959,10 @@ impl<G: TransferGraph> Kernel<'_, G> {
         for k in 0..nodes.len() {
             if let Some(ahead) = nodes.get(k + PREFETCH) {
                 self.prefetch(ahead.addr, ahead.addr);
+            }
+            // Then its first token account, through the line fetched above.
+            if let Some(ahead) = nodes.get(k + PREFETCH / 2) {
+                self.prefetch_tokens(ahead.addr, ahead.addr);
             }
             let addr = nodes[k].addr;
             let acct = self.native[addr as usize];
