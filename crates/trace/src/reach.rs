@@ -140,7 +140,7 @@ struct Pass<'a, G: TransferGraph> {
 /// The poison trace's reached set (see the module docs), or `None` where
 /// the configuration or the graph needs the full trace. `cfg.policy` and
 /// `cfg.traversal` are ignored: this is poison, in one pass.
-pub fn reach<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<Reach> {
+pub fn reach<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig) -> Option<Reach> {
     if cfg.spam.lookalike || cfg.seeds.is_empty() {
         return None;
     }
@@ -206,48 +206,94 @@ impl<G: TransferGraph> Pass<'_, G> {
         self.walked[a as usize / 64] & (1 << (a % 64)) != 0
     }
 
-    fn sweep(&mut self, begin: TransferId) -> Option<()> {
-        let (g, cfg) = (self.g, self.cfg);
-        let mut batch = TransferBatch::default();
-        let mut next = begin;
+    /// The pass from `begin` on. Past a few batches, another thread reads
+    /// the batches (`read_batch` widens and copies every column) while this
+    /// one walks them, two batches ahead.
+    fn sweep(&mut self, begin: TransferId) -> Option<()>
+    where
+        G: Sync,
+    {
+        let g = self.g;
         let total = g.transfer_count();
-        let until = cfg.until.unwrap_or(i64::MAX);
-        while next < total {
-            let len = g.read_batch(next, BATCH, &mut batch);
-            if len == 0 {
-                break;
+        if total - begin <= 4 * BATCH as u64 {
+            let mut batch = TransferBatch::default();
+            let mut next = begin;
+            while next < total {
+                let len = g.read_batch(next, BATCH, &mut batch);
+                if len == 0 || !self.walk_batch(&batch)? {
+                    break;
+                }
+                next = batch.first + len as u64;
             }
-            for j in 0..len {
-                if let (Some(&s), Some(&d)) =
-                    (batch.src.get(j + PREFETCH), batch.dst.get(j + PREFETCH))
-                {
-                    if self.walked(s) {
-                        prefetch(&self.state, s);
-                        prefetch(&self.state, d);
+            return Some(());
+        }
+        std::thread::scope(|scope| {
+            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<TransferBatch>(2);
+            let (empty_tx, empty_rx) = std::sync::mpsc::channel::<TransferBatch>();
+            for _ in 0..4 {
+                empty_tx.send(TransferBatch::default()).ok()?;
+            }
+            scope.spawn(move || {
+                let mut next = begin;
+                // Ends when the graph does or the walker hangs up.
+                while next < total {
+                    let Ok(mut batch) = empty_rx.recv() else {
+                        return;
+                    };
+                    let len = g.read_batch(next, BATCH, &mut batch);
+                    if len == 0 {
+                        return;
+                    }
+                    next = batch.first + len as u64;
+                    if full_tx.send(batch).is_err() {
+                        return;
                     }
                 }
-                let ts = batch.timestamp[j];
-                // The trace stops at the first transfer after `until`,
-                // whoever pays it (timestamps may be out of order).
-                if ts > until {
-                    return Some(());
+            });
+            for batch in full_rx.iter() {
+                if !self.walk_batch(&batch)? {
+                    break;
                 }
-                let src = batch.src[j];
-                if !self.walked(src) {
-                    // An unwalked payer carries nothing under poison.
-                    continue;
-                }
-                if ts < cfg.from {
-                    // Out-of-order timestamp before the start: not followed.
-                    continue;
-                }
-                self.visited += 1;
-                let (dst, asset, amount) = (batch.dst[j], batch.asset[j], batch.amount[j]);
-                self.step(batch.first + j as u64, src, dst, asset, amount)?;
+                // The reader may have finished: then nobody needs it back.
+                let _ = empty_tx.send(batch);
             }
-            next = batch.first + len as u64;
+            Some(())
+        })
+    }
+
+    /// Walk one batch: `Some(false)` once past `until` (the trace ends),
+    /// `None` to give up (see [`reach`]).
+    fn walk_batch(&mut self, batch: &TransferBatch) -> Option<bool> {
+        let cfg = self.cfg;
+        let until = cfg.until.unwrap_or(i64::MAX);
+        for j in 0..batch.len() {
+            if let (Some(&s), Some(&d)) = (batch.src.get(j + PREFETCH), batch.dst.get(j + PREFETCH))
+            {
+                if self.walked(s) {
+                    prefetch(&self.state, s);
+                    prefetch(&self.state, d);
+                }
+            }
+            let ts = batch.timestamp[j];
+            // The trace stops at the first transfer after `until`,
+            // whoever pays it (timestamps may be out of order).
+            if ts > until {
+                return Some(false);
+            }
+            let src = batch.src[j];
+            if !self.walked(src) {
+                // An unwalked payer carries nothing under poison.
+                continue;
+            }
+            if ts < cfg.from {
+                // Out-of-order timestamp before the start: not followed.
+                continue;
+            }
+            self.visited += 1;
+            let (dst, asset, amount) = (batch.dst[j], batch.asset[j], batch.amount[j]);
+            self.step(batch.first + j as u64, src, dst, asset, amount)?;
         }
-        Some(())
+        Some(true)
     }
 
     /// A transfer from a walked payer.
