@@ -16,7 +16,8 @@
 //!   (nothing moves before it), not at the first transfer;
 //! * an address's state is 4 bytes (flags and hop count), so the state
 //!   array stays small; the tokens a walked address holds taint in are a
-//!   short chain whose head is looked up only behind a flag.
+//!   short chain whose head is looked up only behind a flag;
+//! * on a large graph a second thread reads the batches ahead of the walk.
 //!
 //! [`reach`] returns `None` where the full trace is needed: look-alike
 //! spam detection on (it depends on each address's counterparty history),
