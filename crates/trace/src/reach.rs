@@ -208,55 +208,65 @@ impl<G: TransferGraph> Pass<'_, G> {
     }
 
     /// The pass from `begin` on. Past a few batches, another thread reads
-    /// the batches (`read_batch` widens and copies every column) while this
-    /// one walks them, two batches ahead.
+    /// the batches (`read_batch` widens and copies every column) and marks
+    /// the rows that can carry taint at all, while this one walks them,
+    /// two batches ahead.
     fn sweep(&mut self, begin: TransferId) -> Option<()>
     where
         G: Sync,
     {
         let g = self.g;
+        let (cfg, spam_token) = (self.cfg, std::mem::take(&mut self.spam_token));
         let total = g.transfer_count();
         if total - begin <= 4 * BATCH as u64 {
             let mut batch = TransferBatch::default();
+            let mut can_carry = Vec::new();
             let mut next = begin;
             while next < total {
                 let len = g.read_batch(next, BATCH, &mut batch);
-                if len == 0 || !self.walk_batch(&batch)? {
+                if len == 0 {
+                    break;
+                }
+                mark_carriers(&batch, cfg, &spam_token, &mut can_carry);
+                if !self.walk_batch(&batch, &can_carry)? {
                     break;
                 }
                 next = batch.first + len as u64;
             }
             return Some(());
         }
+        let spam_token = &spam_token;
         std::thread::scope(|scope| {
-            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<TransferBatch>(2);
-            let (empty_tx, empty_rx) = std::sync::mpsc::channel::<TransferBatch>();
+            type Work = (TransferBatch, Vec<bool>);
+            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Work>(2);
+            let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Work>();
             for _ in 0..4 {
-                empty_tx.send(TransferBatch::default()).ok()?;
+                empty_tx.send(Work::default()).ok()?;
             }
             scope.spawn(move || {
                 let mut next = begin;
                 // Ends when the graph does or the walker hangs up.
                 while next < total {
-                    let Ok(mut batch) = empty_rx.recv() else {
+                    let Ok((mut batch, mut can_carry)) = empty_rx.recv() else {
                         return;
                     };
                     let len = g.read_batch(next, BATCH, &mut batch);
                     if len == 0 {
                         return;
                     }
+                    mark_carriers(&batch, cfg, spam_token, &mut can_carry);
                     next = batch.first + len as u64;
-                    if full_tx.send(batch).is_err() {
+                    if full_tx.send((batch, can_carry)).is_err() {
                         return;
                     }
                 }
             });
-            for batch in full_rx.iter() {
-                if !self.walk_batch(&batch)? {
+            for work in full_rx.iter() {
+                if !self.walk_batch(&work.0, &work.1)? {
                     break;
                 }
                 // The reader may have finished: then nobody needs it back.
-                let _ = empty_tx.send(batch);
+                let _ = empty_tx.send(work);
             }
             Some(())
         })
@@ -264,10 +274,10 @@ impl<G: TransferGraph> Pass<'_, G> {
 
     /// Walk one batch: `Some(false)` once past `until` (the trace ends),
     /// `None` to give up (see [`reach`]).
-    fn walk_batch(&mut self, batch: &TransferBatch) -> Option<bool> {
+    fn walk_batch(&mut self, batch: &TransferBatch, can_carry: &[bool]) -> Option<bool> {
         let cfg = self.cfg;
         let until = cfg.until.unwrap_or(i64::MAX);
-        for j in 0..batch.len() {
+        for (j, &carries) in can_carry.iter().enumerate().take(batch.len()) {
             if let (Some(&s), Some(&d)) = (batch.src.get(j + PREFETCH), batch.dst.get(j + PREFETCH))
             {
                 if self.walked(s) {
@@ -291,28 +301,16 @@ impl<G: TransferGraph> Pass<'_, G> {
                 continue;
             }
             self.visited += 1;
-            let (dst, asset, amount) = (batch.dst[j], batch.asset[j], batch.amount[j]);
-            self.step(batch.first + j as u64, src, dst, asset, amount)?;
+            if carries {
+                self.step(batch.first + j as u64, src, batch.dst[j], batch.asset[j])?;
+            }
         }
         Some(true)
     }
 
-    /// A transfer from a walked payer.
+    /// A transfer from a walked payer that can carry taint ([`mark_carriers`]).
     #[inline]
-    fn step(
-        &mut self,
-        id: TransferId,
-        src: AddrId,
-        dst: AddrId,
-        asset: AssetId,
-        amount: Amount,
-    ) -> Option<()> {
-        if src == dst || amount == Amount::ZERO {
-            return Some(());
-        }
-        if asset != NATIVE_ASSET && self.spam_token.get(asset as usize) == Some(&true) {
-            return Some(());
-        }
+    fn step(&mut self, id: TransferId, src: AddrId, dst: AddrId, asset: AssetId) -> Option<()> {
         let ws = self.state[src as usize];
         let tainted = ws & SEED != 0
             || if asset == NATIVE_ASSET {
@@ -324,9 +322,6 @@ impl<G: TransferGraph> Pass<'_, G> {
             return Some(());
         }
         let cfg = self.cfg;
-        if cfg.dust > Amount::ZERO && amount < cfg.dust {
-            return Some(());
-        }
         let hops = (ws & HOPS).saturating_add(1);
         if hops > cfg.max_hops {
             return Some(());
@@ -414,6 +409,26 @@ impl<G: TransferGraph> Pass<'_, G> {
             self.state[a as usize] |= TOKENS;
         }
     }
+}
+
+/// Per row of `batch`: can it carry taint at all, whoever pays? Not a
+/// self-transfer, not zero, not below the dust threshold, not a spam token.
+/// Independent of the walk, so the reader thread does it.
+fn mark_carriers(
+    batch: &TransferBatch,
+    cfg: &TraceConfig,
+    spam_token: &[bool],
+    out: &mut Vec<bool>,
+) {
+    out.clear();
+    let dust = cfg.dust;
+    out.extend((0..batch.len()).map(|j| {
+        let (asset, amount) = (batch.asset[j], &batch.amount[j]);
+        batch.src[j] != batch.dst[j]
+            && *amount != Amount::ZERO
+            && !(dust > Amount::ZERO && *amount < dust)
+            && (asset == NATIVE_ASSET || spam_token.get(asset as usize) != Some(&true))
+    }));
 }
 
 #[inline]

@@ -357,3 +357,90 @@ fn utxo_sweep_falls_back_to_the_general_engine() {
         assert!(g.transfer_count() == 5);
     }
 }
+
+/// Past four batches `reach` reads on a second thread: on a graph of
+/// 150,000 pseudo-random transfers (tokens, a spam token, zero values,
+/// dust, a start time, and an `until` that ends the pass early) it still
+/// gives the general engine's poison nodes.
+#[test]
+fn reach_on_a_large_graph_matches_the_poison_trace() {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let wide = |i: u64| {
+        let mut b = [0u8; 20];
+        b[0] = 0xb0;
+        b[12..20].copy_from_slice(&i.to_be_bytes());
+        Address::Eth(b)
+    };
+    let mut records = Vec::new();
+    for i in 0..150_000u64 {
+        let asset = match rnd(10) {
+            0..=6 => Asset::Native(Chain::Ethereum),
+            7 | 8 => Asset::Token(token(1)),
+            _ => Asset::Token(token(2)),
+        };
+        let native = matches!(asset, Asset::Native(_));
+        let (fa, ta) = (rnd(20_000), rnd(20_000));
+        let (from, to) = (rnd(1 + fa), rnd(1 + ta));
+        records.push(TransferRecord {
+            chain: Chain::Ethereum,
+            block: i / 4,
+            timestamp: 1_000 + (i / 4) as i64 * 12,
+            tx_hash: hash(i),
+            tx_index: (i % 4) as u32,
+            position: if native {
+                Position::NativeValue
+            } else {
+                Position::Log(1)
+            },
+            // A skewed choice of addresses, so that some are busy.
+            from: wide(from),
+            to: wide(to),
+            asset,
+            amount: Amount::from(if rnd(20) == 0 { 0 } else { rnd(1_000_000) }),
+        });
+    }
+    let tokens = vec![
+        TokenInfo {
+            address: token(1),
+            symbol: "STK".into(),
+            name: "staked".into(),
+            decimals: Some(18),
+        },
+        TokenInfo {
+            address: token(2),
+            symbol: "ETH".into(),
+            name: "fake ether".into(),
+            decimals: Some(18),
+        },
+    ];
+    let g = MemGraph::build(records, tokens, vec![]);
+    let seed = g.lookup(&wide(0)).unwrap();
+    let nodes = |r: &TraceResult| {
+        r.nodes
+            .iter()
+            .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
+            .collect::<Vec<_>>()
+    };
+    for (until, dust) in [(None, 0u64), (Some(1_000 + 30_000 * 12), 1_000)] {
+        let mut cfg = TraceConfig::new(TaintPolicy::Poison, vec![seed]);
+        cfg.from = 1_000 + 2_000 * 12;
+        cfg.until = until;
+        cfg.dust = Amount::from(dust);
+        cfg.max_hops = 40;
+        cfg.spam.lookalike = false;
+        let reference = trace_general(&g, &cfg, false).unwrap();
+        let r = reach(&g, &cfg).expect("no DEX, no look-alike rule");
+        let got: Vec<_> = r
+            .iter()
+            .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
+            .collect();
+        assert!(got.len() > 1_000, "the taint spreads: {}", got.len());
+        assert_eq!(got, nodes(&reference), "until {until:?} dust {dust}");
+    }
+}
