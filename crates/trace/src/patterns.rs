@@ -231,23 +231,40 @@ pub fn tag_patterns<G: TransferGraph>(
             continue;
         };
         let y = last.dst;
-        let only_receipt = ins.get(&y).is_some_and(|v| v.len() == 1);
-        let quick = outs
-            .get(&y)
-            .and_then(|v| v.iter().map(|o| o.ts).min())
-            .is_some_and(|t| t - last.ts <= rules.peel_max_gap_secs);
-        if walked(y) && only_receipt && quick {
+        // Cheap tests first: a busy receiver's payments are scanned only
+        // if this is its only tainted receipt (so at most once).
+        let only_receipt = || ins.get(&y).is_some_and(|v| v.len() == 1);
+        let quick = || {
+            outs.get(&y)
+                .and_then(|v| v.iter().map(|o| o.ts).min())
+                .is_some_and(|t| t - last.ts <= rules.peel_max_gap_secs)
+        };
+        if walked(y) && only_receipt() && quick() {
             next.insert(a, y);
         }
     }
+    // `next` is injective (its target's only receipt names one sender), so
+    // its chains are disjoint paths and cycles: walk each path from its
+    // head, then what is left (cycles), visiting every address once. An
+    // address is tagged when its path or cycle has `peel_min_chain` members.
+    let targets: FxHashSet<AddrId> = next.values().copied().collect();
     let mut peel = FxHashSet::default();
-    for &start in next.keys() {
+    let mut done: FxHashSet<AddrId> = FxHashSet::default();
+    let mut starts: Vec<AddrId> = next
+        .keys()
+        .copied()
+        .filter(|a| !targets.contains(a))
+        .collect();
+    starts.extend(next.keys().copied().filter(|a| targets.contains(a)));
+    for start in starts {
+        if done.contains(&start) {
+            continue;
+        }
         let mut chain = vec![start];
+        done.insert(start);
         let mut cur = start;
-        let mut seen = FxHashSet::default();
-        seen.insert(start);
         while let Some(&n) = next.get(&cur) {
-            if !seen.insert(n) {
+            if !done.insert(n) {
                 break;
             }
             chain.push(n);
