@@ -102,10 +102,21 @@ pub struct StoreStats {
 struct LabelIndex {
     by_address: HashMap<Address, Vec<Label>>,
     count: u64,
-    /// One bit per address id: labelled and present in this snapshot's
-    /// dictionary. Built on first use (one dictionary lookup per labelled
-    /// address), so walks can skip `labels()` for every other address.
-    labelled: std::sync::OnceLock<Vec<u64>>,
+}
+
+impl LabelIndex {
+    /// One bit per address id: labelled and present in the dictionary (one
+    /// lookup per labelled address), so walks can skip `labels()` for every
+    /// other address.
+    fn bitmap(&self, store: &Store) -> Vec<u64> {
+        let mut bits = vec![0u64; store.address_count().div_ceil(64)];
+        for a in self.by_address.keys() {
+            if let Some(id) = store.lookup(a) {
+                bits[id as usize / 64] |= 1 << (id % 64);
+            }
+        }
+        bits
+    }
 }
 
 struct LabelState {
@@ -125,6 +136,11 @@ pub struct Store {
     dicts: Vec<DictChunk>,
     address_count: u64,
     labels: RwLock<LabelState>,
+    /// `LabelIndex::bitmap` of the labels as opened, built on first use; a
+    /// plain load per `may_have_labels` call (walks ask once per reached
+    /// address). Invalid once labels are imported through this `Store`.
+    labelled: std::sync::OnceLock<Vec<u64>>,
+    labels_imported: std::sync::atomic::AtomicBool,
 }
 
 const LOCK_FILE: &str = "LOCK";
@@ -192,6 +208,8 @@ impl Store {
         }
         Ok(Store {
             dir: dir.to_path_buf(),
+            labelled: std::sync::OnceLock::new(),
+            labels_imported: std::sync::atomic::AtomicBool::new(false),
             labels: RwLock::new(LabelState {
                 files: manifest.labels.clone(),
                 index: None,
@@ -299,6 +317,8 @@ impl Store {
         state.index = Some(Arc::new(index_labels(
             existing.into_iter().chain(fresh.iter().cloned()),
         )));
+        self.labels_imported
+            .store(true, std::sync::atomic::Ordering::Release);
         Ok(fresh)
     }
 
@@ -509,16 +529,14 @@ impl TransferGraph for Store {
     }
 
     fn may_have_labels(&self, addr: AddrId) -> bool {
-        let ix = self.label_index();
-        let bits = ix.labelled.get_or_init(|| {
-            let mut bits = vec![0u64; self.address_count().div_ceil(64)];
-            for a in ix.by_address.keys() {
-                if let Some(id) = self.lookup(a) {
-                    bits[id as usize / 64] |= 1 << (id % 64);
-                }
-            }
-            bits
-        });
+        use std::sync::atomic::Ordering;
+        if self.labels_imported.load(Ordering::Acquire) {
+            // Rare (an import through this very snapshot): ask the index.
+            return !self.labels_of(&self.address(addr)).is_empty();
+        }
+        let bits = self
+            .labelled
+            .get_or_init(|| self.label_index().bitmap(self));
         bits.get(addr as usize / 64)
             .is_some_and(|w| w & (1 << (addr % 64)) != 0)
     }
