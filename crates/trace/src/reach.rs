@@ -103,7 +103,6 @@ impl Reach {
 }
 
 const BATCH: usize = 1 << 14;
-const PREFETCH: usize = 48;
 
 /// Per-address word: flags in the top bits, hop count below.
 const WALKED: u32 = 1 << 31;
@@ -202,15 +201,10 @@ pub fn reach<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig) -> Option<Reach>
 }
 
 impl<G: TransferGraph> Pass<'_, G> {
-    #[inline]
-    fn walked(&self, a: AddrId) -> bool {
-        self.walked[a as usize / 64] & (1 << (a % 64)) != 0
-    }
-
     /// The pass from `begin` on. Past a few batches, another thread reads
     /// the batches (`read_batch` widens and copies every column) and marks
-    /// the rows that can carry taint at all, while this one walks them,
-    /// two batches ahead.
+    /// the rows that can carry taint at all ([`mark_rows`]), while this one
+    /// walks them, two batches ahead.
     fn sweep(&mut self, begin: TransferId) -> Option<()>
     where
         G: Sync,
@@ -220,15 +214,15 @@ impl<G: TransferGraph> Pass<'_, G> {
         let total = g.transfer_count();
         if total - begin <= 4 * BATCH as u64 {
             let mut batch = TransferBatch::default();
-            let mut can_carry = Vec::new();
+            let mut marks = Marks::default();
             let mut next = begin;
             while next < total {
                 let len = g.read_batch(next, BATCH, &mut batch);
                 if len == 0 {
                     break;
                 }
-                mark_carriers(&batch, cfg, &spam_token, &mut can_carry);
-                if !self.walk_batch(&batch, &can_carry)? {
+                mark_rows(&batch, cfg, &spam_token, &mut marks);
+                if !self.walk_batch(&batch, &marks)? {
                     break;
                 }
                 next = batch.first + len as u64;
@@ -237,7 +231,7 @@ impl<G: TransferGraph> Pass<'_, G> {
         }
         let spam_token = &spam_token;
         std::thread::scope(|scope| {
-            type Work = (TransferBatch, Vec<bool>);
+            type Work = (TransferBatch, Marks);
             let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Work>(2);
             let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Work>();
             for _ in 0..4 {
@@ -245,18 +239,20 @@ impl<G: TransferGraph> Pass<'_, G> {
             }
             scope.spawn(move || {
                 let mut next = begin;
-                // Ends when the graph does or the walker hangs up.
+                // Ends when the graph does, at the cut, or when the walker
+                // hangs up.
                 while next < total {
-                    let Ok((mut batch, mut can_carry)) = empty_rx.recv() else {
+                    let Ok((mut batch, mut marks)) = empty_rx.recv() else {
                         return;
                     };
                     let len = g.read_batch(next, BATCH, &mut batch);
                     if len == 0 {
                         return;
                     }
-                    mark_carriers(&batch, cfg, spam_token, &mut can_carry);
+                    mark_rows(&batch, cfg, spam_token, &mut marks);
                     next = batch.first + len as u64;
-                    if full_tx.send((batch, can_carry)).is_err() {
+                    let cut = marks.cut < len;
+                    if full_tx.send((batch, marks)).is_err() || cut {
                         return;
                     }
                 }
@@ -272,45 +268,74 @@ impl<G: TransferGraph> Pass<'_, G> {
         })
     }
 
-    /// Walk one batch: `Some(false)` once past `until` (the trace ends),
-    /// `None` to give up (see [`reach`]).
-    fn walk_batch(&mut self, batch: &TransferBatch, can_carry: &[bool]) -> Option<bool> {
-        let cfg = self.cfg;
-        let until = cfg.until.unwrap_or(i64::MAX);
-        for (j, &carries) in can_carry.iter().enumerate().take(batch.len()) {
-            if let (Some(&s), Some(&d)) = (batch.src.get(j + PREFETCH), batch.dst.get(j + PREFETCH))
-            {
-                if self.walked(s) {
-                    prefetch(&self.state, s);
-                    prefetch(&self.state, d);
-                }
-            }
-            let ts = batch.timestamp[j];
-            // The trace stops at the first transfer after `until`,
-            // whoever pays it (timestamps may be out of order).
-            if ts > until {
-                return Some(false);
-            }
-            let src = batch.src[j];
-            if !self.walked(src) {
-                // An unwalked payer carries nothing under poison.
-                continue;
-            }
-            if ts < cfg.from {
-                // Out-of-order timestamp before the start: not followed.
-                continue;
-            }
-            self.visited += 1;
-            if carries {
-                self.step(batch.first + j as u64, src, batch.dst[j], batch.asset[j])?;
-            }
+    /// Bit `k` set where `src[k]` is walked (`src.len() <= 64`): one
+    /// bitmap load per row and no branch, so the loads overlap and no
+    /// guess about a row (a quarter of them are walked, at random) is
+    /// ever mispredicted.
+    #[inline]
+    fn walked_mask(&self, src: &[AddrId]) -> u64 {
+        let mut m = 0u64;
+        for (k, &s) in src.iter().enumerate() {
+            m |= ((self.walked[s as usize / 64] >> (s % 64)) & 1) << k;
         }
-        Some(true)
+        m
     }
 
-    /// A transfer from a walked payer that can carry taint ([`mark_carriers`]).
+    /// Walk one batch, 64 rows at a time: `Some(false)` if it ends at the
+    /// cut (past `until`: the trace ends), `None` to give up (see
+    /// [`reach`]).
+    fn walk_batch(&mut self, batch: &TransferBatch, marks: &Marks) -> Option<bool> {
+        let cut = marks.cut;
+        let chunks = cut.div_ceil(64);
+        for c in 0..chunks {
+            let base = c * 64;
+            let end = (base + 64).min(cut);
+            // Warm the next chunk's state lines (payers walked as of now;
+            // a miss is only a missed prefetch).
+            if c + 1 < chunks {
+                let nb = base + 64;
+                let ns = &batch.src[nb..(nb + 64).min(cut)];
+                let mut p = marks.carry[c + 1] & self.walked_mask(ns);
+                while p != 0 {
+                    let k = p.trailing_zeros() as usize;
+                    p &= p - 1;
+                    prefetch(&self.state, ns[k]);
+                    prefetch(&self.state, batch.dst[nb + k]);
+                }
+            }
+            let (src, dst) = (&batch.src[base..end], &batch.dst[base..end]);
+            let (visit, carry) = (marks.visit[c], marks.carry[c]);
+            // Rows with a walked payer (only they can change anything
+            // under poison), in order.
+            let mut todo = visit & self.walked_mask(src);
+            while todo != 0 {
+                let k = todo.trailing_zeros() as usize;
+                todo &= todo - 1;
+                self.visited += 1;
+                if carry >> k & 1 == 0 {
+                    continue;
+                }
+                let d = dst[k];
+                if self.step(
+                    batch.first + (base + k) as u64,
+                    src[k],
+                    d,
+                    batch.asset[base + k],
+                )? {
+                    // `d` is walked from here on: its later payments in
+                    // this chunk are walked too.
+                    let later = (!0u64).checked_shl(k as u32 + 1).unwrap_or(0);
+                    todo |= visit & later & eq_mask(src, d);
+                }
+            }
+        }
+        Some(cut == batch.len())
+    }
+
+    /// A transfer from a walked payer that can carry taint ([`mark_rows`]):
+    /// `Some(true)` if it made `dst` a newly walked address.
     #[inline]
-    fn step(&mut self, id: TransferId, src: AddrId, dst: AddrId, asset: AssetId) -> Option<()> {
+    fn step(&mut self, id: TransferId, src: AddrId, dst: AddrId, asset: AssetId) -> Option<bool> {
         let ws = self.state[src as usize];
         let tainted = ws & SEED != 0
             || if asset == NATIVE_ASSET {
@@ -319,12 +344,12 @@ impl<G: TransferGraph> Pass<'_, G> {
                 ws & TOKENS != 0 && self.holds_token(self.head(src), asset)
             };
         if !tainted {
-            return Some(());
+            return Some(false);
         }
         let cfg = self.cfg;
         let hops = (ws & HOPS).saturating_add(1);
         if hops > cfg.max_hops {
-            return Some(());
+            return Some(false);
         }
         if hops > HOPS {
             return None;
@@ -343,7 +368,8 @@ impl<G: TransferGraph> Pass<'_, G> {
                 Class::Terminal if !cfg.walk_terminals => Role::Endpoint,
                 _ => Role::Walked,
             };
-            if role == Role::Walked {
+            let walked = role == Role::Walked;
+            if walked {
                 if self.g.is_tx_node(dst) {
                     return None;
                 }
@@ -358,7 +384,7 @@ impl<G: TransferGraph> Pass<'_, G> {
             }
             self.addrs.push(dst);
             self.first.push(id);
-            return Some(());
+            return Some(walked);
         }
         if hops < wd & HOPS {
             self.state[dst as usize] = (wd & !HOPS) | hops;
@@ -372,7 +398,7 @@ impl<G: TransferGraph> Pass<'_, G> {
                 }
             }
         }
-        Some(())
+        Some(false)
     }
 
     #[inline]
@@ -411,24 +437,63 @@ impl<G: TransferGraph> Pass<'_, G> {
     }
 }
 
-/// Per row of `batch`: can it carry taint at all, whoever pays? Not a
-/// self-transfer, not zero, not below the dust threshold, not a spam token.
-/// Independent of the walk, so the reader thread does it.
-fn mark_carriers(
-    batch: &TransferBatch,
-    cfg: &TraceConfig,
-    spam_token: &[bool],
-    out: &mut Vec<bool>,
-) {
-    out.clear();
+/// What the reader thread works out about a batch, independent of the walk.
+#[derive(Default)]
+struct Marks {
+    /// Rows before the first one past `until`, whoever pays it (the trace
+    /// ends there; timestamps may be out of order): the whole batch if none.
+    cut: usize,
+    /// Per 64 rows before the cut: bit `k` set if the row is at or after
+    /// the start time (walked at all, if its payer is).
+    visit: Vec<u64>,
+    /// Of those, the rows that can carry taint at all, whoever pays: not
+    /// a self-transfer, not zero, not below the dust threshold, not a spam
+    /// token.
+    carry: Vec<u64>,
+}
+
+fn mark_rows(batch: &TransferBatch, cfg: &TraceConfig, spam_token: &[bool], out: &mut Marks) {
+    let until = cfg.until.unwrap_or(i64::MAX);
+    let cut = batch
+        .timestamp
+        .iter()
+        .position(|&t| t > until)
+        .unwrap_or(batch.len());
     let dust = cfg.dust;
-    out.extend((0..batch.len()).map(|j| {
+    let carries = |j: usize| {
         let (asset, amount) = (batch.asset[j], &batch.amount[j]);
         batch.src[j] != batch.dst[j]
             && *amount != Amount::ZERO
             && !(dust > Amount::ZERO && *amount < dust)
             && (asset == NATIVE_ASSET || spam_token.get(asset as usize) != Some(&true))
-    }));
+    };
+    out.cut = cut;
+    out.visit.clear();
+    out.carry.clear();
+    for base in (0..cut).step_by(64) {
+        let (mut visit, mut carry) = (0u64, 0u64);
+        for j in base..(base + 64).min(cut) {
+            let bit = 1u64 << (j - base);
+            if batch.timestamp[j] >= cfg.from {
+                visit |= bit;
+                if carries(j) {
+                    carry |= bit;
+                }
+            }
+        }
+        out.visit.push(visit);
+        out.carry.push(carry);
+    }
+}
+
+/// Bit `k` set where `src[k] == a` (`src.len() <= 64`).
+#[inline]
+fn eq_mask(src: &[AddrId], a: AddrId) -> u64 {
+    let mut m = 0u64;
+    for (k, &s) in src.iter().enumerate() {
+        m |= u64::from(s == a) << k;
+    }
+    m
 }
 
 #[inline]
