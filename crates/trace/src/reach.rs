@@ -210,7 +210,7 @@ impl<G: TransferGraph> Pass<'_, G> {
         G: Sync,
     {
         let g = self.g;
-        let (cfg, spam_token) = (self.cfg, std::mem::take(&mut self.spam_token));
+        let cfg = self.cfg;
         let total = g.transfer_count();
         if total - begin <= 4 * BATCH as u64 {
             let mut batch = TransferBatch::default();
@@ -221,7 +221,7 @@ impl<G: TransferGraph> Pass<'_, G> {
                 if len == 0 {
                     break;
                 }
-                mark_rows(&batch, cfg, &spam_token, &mut marks);
+                mark_rows(&batch, cfg, &mut marks);
                 if !self.walk_batch(&batch, &marks)? {
                     break;
                 }
@@ -229,7 +229,6 @@ impl<G: TransferGraph> Pass<'_, G> {
             }
             return Some(());
         }
-        let spam_token = &spam_token;
         std::thread::scope(|scope| {
             type Work = (TransferBatch, Marks);
             let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Work>(2);
@@ -249,7 +248,7 @@ impl<G: TransferGraph> Pass<'_, G> {
                     if len == 0 {
                         return;
                     }
-                    mark_rows(&batch, cfg, spam_token, &mut marks);
+                    mark_rows(&batch, cfg, &mut marks);
                     next = batch.first + len as u64;
                     let cut = marks.cut < len;
                     if full_tx.send((batch, marks)).is_err() || cut {
@@ -287,32 +286,41 @@ impl<G: TransferGraph> Pass<'_, G> {
     fn walk_batch(&mut self, batch: &TransferBatch, marks: &Marks) -> Option<bool> {
         let cut = marks.cut;
         let chunks = cut.div_ceil(64);
+        let rows = |c: usize| c * 64..(c * 64 + 64).min(cut);
+        // Walked payers of the next chunk: its walked mask taken before
+        // this chunk is walked, plus the rows paid by addresses this chunk
+        // makes walked (so one bitmap gather per chunk, and exact).
+        let mut next_walked = match chunks {
+            0 => 0,
+            _ => self.walked_mask(&batch.src[rows(0)]),
+        };
         for c in 0..chunks {
             let base = c * 64;
-            let end = (base + 64).min(cut);
-            // Warm the next chunk's state lines (payers walked as of now;
-            // a miss is only a missed prefetch).
-            if c + 1 < chunks {
-                let nb = base + 64;
-                let ns = &batch.src[nb..(nb + 64).min(cut)];
-                let mut p = marks.carry[c + 1] & self.walked_mask(ns);
-                while p != 0 {
-                    let k = p.trailing_zeros() as usize;
-                    p &= p - 1;
-                    prefetch(&self.state, ns[k]);
-                    prefetch(&self.state, batch.dst[nb + k]);
-                }
-            }
-            let (src, dst) = (&batch.src[base..end], &batch.dst[base..end]);
-            let (visit, carry) = (marks.visit[c], marks.carry[c]);
+            let (src, dst) = (&batch.src[rows(c)], &batch.dst[rows(c)]);
+            let visit = marks.visit[c];
             // Rows with a walked payer (only they can change anything
             // under poison), in order.
-            let mut todo = visit & self.walked_mask(src);
+            let mut todo = visit & next_walked;
+            let next_src = if c + 1 < chunks {
+                &batch.src[rows(c + 1)]
+            } else {
+                &[]
+            };
+            next_walked = self.walked_mask(next_src);
+            // Warm the next chunk's state lines (the rows this chunk adds
+            // are not: a missed prefetch only).
+            let mut p = next_walked & marks.visit.get(c + 1).copied().unwrap_or(0);
+            while p != 0 {
+                let k = p.trailing_zeros() as usize;
+                p &= p - 1;
+                prefetch(&self.state, next_src[k]);
+                prefetch(&self.state, batch.dst[base + 64 + k]);
+            }
             while todo != 0 {
                 let k = todo.trailing_zeros() as usize;
                 todo &= todo - 1;
                 self.visited += 1;
-                if carry >> k & 1 == 0 {
+                if !self.carries(batch, base + k) {
                     continue;
                 }
                 let d = dst[k];
@@ -323,16 +331,40 @@ impl<G: TransferGraph> Pass<'_, G> {
                     batch.asset[base + k],
                 )? {
                     // `d` is walked from here on: its later payments in
-                    // this chunk are walked too.
-                    let later = (!0u64).checked_shl(k as u32 + 1).unwrap_or(0);
-                    todo |= visit & later & eq_mask(src, d);
+                    // this chunk and the next are walked too.
+                    // (Looked for only where the chunk's payer
+                    // signature says it may be.)
+                    let h = sig_bit(d);
+                    if k < 63 && marks.sig[c][h / 64] >> (h % 64) & 1 != 0 {
+                        todo |= visit & eq_mask(&src[k + 1..], d) << (k + 1);
+                    }
+                    if marks
+                        .sig
+                        .get(c + 1)
+                        .is_some_and(|s| s[h / 64] >> (h % 64) & 1 != 0)
+                    {
+                        next_walked |= eq_mask(next_src, d);
+                    }
                 }
             }
         }
         Some(cut == batch.len())
     }
 
-    /// A transfer from a walked payer that can carry taint ([`mark_rows`]):
+    /// Can row `j` carry taint at all, whoever pays? Not a self-transfer,
+    /// not zero, not below the dust threshold, not a spam token. Asked
+    /// only of rows with a walked payer (a quarter of them), so here
+    /// rather than on the reader thread, which has the rest to do.
+    #[inline]
+    fn carries(&self, batch: &TransferBatch, j: usize) -> bool {
+        let (asset, amount, dust) = (batch.asset[j], &batch.amount[j], self.cfg.dust);
+        batch.src[j] != batch.dst[j]
+            && *amount != Amount::ZERO
+            && !(dust > Amount::ZERO && *amount < dust)
+            && (asset == NATIVE_ASSET || self.spam_token.get(asset as usize) != Some(&true))
+    }
+
+    /// A transfer from a walked payer that can carry taint ([`Pass::carries`]):
     /// `Some(true)` if it made `dst` a newly walked address.
     #[inline]
     fn step(&mut self, id: TransferId, src: AddrId, dst: AddrId, asset: AssetId) -> Option<bool> {
@@ -446,52 +478,71 @@ struct Marks {
     /// Per 64 rows before the cut: bit `k` set if the row is at or after
     /// the start time (walked at all, if its payer is).
     visit: Vec<u64>,
-    /// Of those, the rows that can carry taint at all, whoever pays: not
-    /// a self-transfer, not zero, not below the dust threshold, not a spam
-    /// token.
-    carry: Vec<u64>,
+    /// Per 64 rows before the cut: a 256-bit signature of the payers (bit
+    /// [`sig_bit`] of each), so that a newly walked address is looked for
+    /// among them only where it may be (about one chunk in five).
+    sig: Vec<[u64; 4]>,
 }
 
-fn mark_rows(batch: &TransferBatch, cfg: &TraceConfig, spam_token: &[bool], out: &mut Marks) {
-    let until = cfg.until.unwrap_or(i64::MAX);
-    let cut = batch
-        .timestamp
-        .iter()
-        .position(|&t| t > until)
-        .unwrap_or(batch.len());
-    let dust = cfg.dust;
-    let carries = |j: usize| {
-        let (asset, amount) = (batch.asset[j], &batch.amount[j]);
-        batch.src[j] != batch.dst[j]
-            && *amount != Amount::ZERO
-            && !(dust > Amount::ZERO && *amount < dust)
-            && (asset == NATIVE_ASSET || spam_token.get(asset as usize) != Some(&true))
+/// A payer's bit in a chunk signature ([`Marks::sig`]).
+#[inline]
+fn sig_bit(a: AddrId) -> usize {
+    (a.wrapping_mul(0x9e37_79b9) >> 24) as usize
+}
+
+fn mark_rows(batch: &TransferBatch, cfg: &TraceConfig, out: &mut Marks) {
+    let ts = &batch.timestamp;
+    let cut = match cfg.until {
+        Some(until) => ts.iter().position(|&t| t > until).unwrap_or(ts.len()),
+        None => ts.len(),
     };
     out.cut = cut;
     out.visit.clear();
-    out.carry.clear();
-    for base in (0..cut).step_by(64) {
-        let (mut visit, mut carry) = (0u64, 0u64);
-        for j in base..(base + 64).min(cut) {
-            let bit = 1u64 << (j - base);
-            if batch.timestamp[j] >= cfg.from {
-                visit |= bit;
-                if carries(j) {
-                    carry |= bit;
-                }
-            }
+    out.sig.clear();
+    out.sig.extend(batch.src[..cut].chunks(64).map(|rows| {
+        let mut sig = [0u64; 4];
+        for &s in rows {
+            let h = sig_bit(s);
+            sig[h / 64] |= 1 << (h % 64);
         }
-        out.visit.push(visit);
-        out.carry.push(carry);
+        sig
+    }));
+    let ts = &ts[..cut];
+    // Usually the whole batch is at or after the start time.
+    if ts.iter().min().is_none_or(|&t| t >= cfg.from) {
+        out.visit.resize(cut / 64, !0);
+        if cut % 64 != 0 {
+            out.visit.push((1 << (cut % 64)) - 1);
+        }
+        return;
     }
+    out.visit.extend(ts.chunks(64).map(|rows| {
+        rows.iter()
+            .enumerate()
+            .fold(0u64, |m, (k, &t)| m | u64::from(t >= cfg.from) << k)
+    }));
 }
 
 /// Bit `k` set where `src[k] == a` (`src.len() <= 64`).
 #[inline]
 fn eq_mask(src: &[AddrId], a: AddrId) -> u64 {
     let mut m = 0u64;
-    for (k, &s) in src.iter().enumerate() {
-        m |= u64::from(s == a) << k;
+    let mut k = 0;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of x86_64; every load is an unaligned one of
+    // four elements inside `src`.
+    unsafe {
+        use std::arch::x86_64::*;
+        let needle = _mm_set1_epi32(a as i32);
+        while k + 4 <= src.len() {
+            let v = _mm_loadu_si128(src.as_ptr().add(k).cast());
+            let eq = _mm_castsi128_ps(_mm_cmpeq_epi32(v, needle));
+            m |= (_mm_movemask_ps(eq) as u64) << k;
+            k += 4;
+        }
+    }
+    for (i, &s) in src[k..].iter().enumerate() {
+        m |= u64::from(s == a) << (k + i);
     }
     m
 }
