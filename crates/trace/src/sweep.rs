@@ -96,17 +96,25 @@ const NO_TOKEN: u32 = u32::MAX;
 /// One (address, token) account. An address touches few tokens, so its
 /// accounts form a short chain reached from its native state line: no
 /// hashing, and the head is already in cache when a row arrives.
-/// Aligned to 64 bytes: two whole cache lines, both prefetched.
+/// One 64-byte cache line: the amounts are kept in 128 bits, and an
+/// account that ever needs more moves them to `Kernel::wide` for good
+/// (token amounts beyond 128 bits are rare: half the memory and one line
+/// a side instead of two are worth a branch).
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(64))]
 struct TokenAccount {
-    balance: Amount,
-    taint: Amount,
+    balance: u128,
+    taint: u128,
     /// Taint received, merged into `received` at the end.
-    got: Amount,
+    got: u128,
     asset: AssetId,
     next: u32,
+    /// Index + 1 into `Kernel::wide` once the amounts live there, else 0.
+    wide: u32,
 }
+
+/// A token account's amounts, widened: balance, taint, taint received.
+type TokenAmounts = [Amount; 3];
 
 /// One transfer as the kernel needs it.
 #[derive(Clone, Copy)]
@@ -134,6 +142,8 @@ struct Kernel<'a, G: TransferGraph> {
     native: Vec<NativeAccount>,
     /// Token accounts: every address for balance policies, walked ones for poison.
     tokens: Vec<TokenAccount>,
+    /// Amounts of the token accounts that needed more than 128 bits.
+    wide: Vec<TokenAmounts>,
     received: FxHashMap<(AddrId, AssetId), Amount>,
     flows: Vec<Flow>,
     spam: Vec<SpamHit>,
@@ -349,6 +359,7 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         nodes: Vec::with_capacity(n.min(RESERVE)),
         native: huge_vec(n),
         tokens: Vec::with_capacity(n.min(RESERVE)),
+        wide: Vec::new(),
         received: FxHashMap::default(),
         flows: Vec::with_capacity((g.transfer_count() as usize).min(RESERVE)),
         spam: Vec::new(),
@@ -458,7 +469,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         let _ = (src, dst);
     }
 
-    /// Ask for the first token account of each side (two lines each).
+    /// Ask for the first token account of each side (one line each).
     #[inline]
     fn prefetch_tokens(&self, src: AddrId, dst: AddrId) {
         #[cfg(target_arch = "x86_64")]
@@ -467,12 +478,10 @@ impl<G: TransferGraph> Kernel<'_, G> {
             for a in [src as usize, dst as usize] {
                 let head = self.native.get(a).map_or(NO_TOKEN, |n| n.token_head);
                 if let Some(t) = self.tokens.get(head as usize) {
-                    let p = (t as *const TokenAccount).cast::<i8>();
-                    // SAFETY: prefetches never fault; both lines lie inside
-                    // the (64-byte aligned, 128-byte) account.
+                    // SAFETY: a prefetch is a hint that never faults; the
+                    // pointer comes from a live reference anyway.
                     unsafe {
-                        _mm_prefetch::<_MM_HINT_T0>(p);
-                        _mm_prefetch::<_MM_HINT_T0>(p.add(64));
+                        _mm_prefetch::<_MM_HINT_T0>((t as *const TokenAccount).cast());
                     }
                 }
             }
@@ -504,9 +513,10 @@ impl<G: TransferGraph> Kernel<'_, G> {
         self.totals.entry(asset).or_default()
     }
 
-    /// The (address, token) account, created empty on first use.
+    /// The (address, token) account's index in `tokens`, created empty on
+    /// first use.
     #[inline]
-    fn token(&mut self, a: AddrId, asset: AssetId) -> &mut TokenAccount {
+    fn token(&mut self, a: AddrId, asset: AssetId) -> usize {
         let head = self.native[a as usize].token_head;
         let (mut prev, mut i) = (NO_TOKEN, head);
         while i != NO_TOKEN {
@@ -519,20 +529,62 @@ impl<G: TransferGraph> Kernel<'_, G> {
                     self.tokens[i as usize].next = head;
                     self.native[a as usize].token_head = i;
                 }
-                return &mut self.tokens[i as usize];
+                return i as usize;
             }
             (prev, i) = (i, next);
         }
         let i = self.tokens.len();
         self.tokens.push(TokenAccount {
-            balance: Amount::ZERO,
-            taint: Amount::ZERO,
-            got: Amount::ZERO,
+            balance: 0,
+            taint: 0,
+            got: 0,
             asset,
             next: head,
+            wide: 0,
         });
         self.native[a as usize].token_head = i as u32;
-        &mut self.tokens[i]
+        i
+    }
+
+    /// Token account `i`'s amounts, widened.
+    #[inline]
+    fn load(&self, i: usize) -> TokenAmounts {
+        let t = &self.tokens[i];
+        if t.wide != 0 {
+            return self.wide[t.wide as usize - 1];
+        }
+        [t.balance, t.taint, t.got].map(Amount::from)
+    }
+
+    /// Store token account `i`'s amounts (in `wide` from the first that
+    /// does not fit in 128 bits on).
+    #[inline]
+    fn store(&mut self, i: usize, v: TokenAmounts) {
+        let t = &mut self.tokens[i];
+        if t.wide == 0 {
+            if let [Some(b), Some(c), Some(g)] = v.map(narrow) {
+                (t.balance, t.taint, t.got) = (b, c, g);
+                return;
+            }
+            self.wide.push(v);
+            t.wide = self.wide.len() as u32;
+        }
+        self.wide[t.wide as usize - 1] = v;
+    }
+
+    /// Apply `f` to the (address, token) account's amounts.
+    #[inline]
+    fn with_token<R>(
+        &mut self,
+        a: AddrId,
+        asset: AssetId,
+        f: impl FnOnce(&mut TokenAmounts) -> R,
+    ) -> R {
+        let i = self.token(a, asset);
+        let mut v = self.load(i);
+        let r = f(&mut v);
+        self.store(i, v);
+        r
     }
 
     /// A transfer between two addresses that are not walked: balances only.
@@ -577,8 +629,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             let b = &mut self.native[a as usize].balance;
             *b = b.saturating_sub(narrow(amount)?);
         } else {
-            let b = &mut self.token(a, asset).balance;
-            *b = b.saturating_sub(amount);
+            self.with_token(a, asset, |v| v[0] = v[0].saturating_sub(amount));
         }
         Some(())
     }
@@ -592,7 +643,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             let b = &mut self.native[a as usize].balance;
             *b = b.checked_add(narrow(amount)?)?;
         } else {
-            self.token(a, asset).balance += amount;
+            self.with_token(a, asset, |v| v[0] += amount);
         }
         Some(())
     }
@@ -606,8 +657,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             let c = debit_in(policy, &mut acct.balance, &mut acct.taint, narrow(a)?);
             return Some(Amount::from(c));
         }
-        let acct = self.token(addr, asset);
-        Some(debit_in(policy, &mut acct.balance, &mut acct.taint, a))
+        Some(self.with_token(addr, asset, |[b, t, _]| debit_in(policy, b, t, a)))
     }
 
     /// Pay `a` of which exactly `c` is tainted (a precomputed swap output).
@@ -630,14 +680,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 c,
             )));
         }
-        let acct = self.token(addr, asset);
-        Some(debit_exact_in(
-            poison,
-            &mut acct.balance,
-            &mut acct.taint,
-            a,
-            c,
-        ))
+        Some(self.with_token(addr, asset, |[b, t, _]| debit_exact_in(poison, b, t, a, c)))
     }
 
     #[inline]
@@ -650,11 +693,12 @@ impl<G: TransferGraph> Kernel<'_, G> {
             }
             acct.taint = acct.taint.checked_add(narrow(c)?)?;
         } else {
-            let acct = self.token(addr, asset);
-            if !poison {
-                acct.balance += a;
-            }
-            acct.taint += c;
+            self.with_token(addr, asset, |[b, t, _]| {
+                if !poison {
+                    *b += a;
+                }
+                *t += c;
+            });
         }
         Some(())
     }
@@ -673,14 +717,11 @@ impl<G: TransferGraph> Kernel<'_, G> {
             acct.taint = acct.taint.checked_add(m)?;
             return Some(Amount::from(m));
         }
-        let acct = self.token(addr, asset);
-        let m = if poison {
-            c
-        } else {
-            c.min(acct.balance - acct.taint.min(acct.balance))
-        };
-        acct.taint += m;
-        Some(m)
+        Some(self.with_token(addr, asset, |[b, t, _]| {
+            let m = if poison { c } else { c.min(*b - (*t).min(*b)) };
+            *t += m;
+            m
+        }))
     }
 
     fn add_node(
@@ -891,7 +932,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 let got = &mut self.native[r.dst as usize].got;
                 *got = got.checked_add(narrow(carried)?)?;
             } else {
-                self.token(r.dst, r.asset).got += carried;
+                self.with_token(r.dst, r.asset, |v| v[2] += carried);
             }
             self.flows.push(Flow { id, carried });
         }
@@ -996,8 +1037,9 @@ impl<G: TransferGraph> Kernel<'_, G> {
             );
             let mut i = acct.token_head;
             while i != NO_TOKEN {
+                let [_, taint, got] = self.load(i as usize);
                 let t = &self.tokens[i as usize];
-                book(t.asset, t.taint, t.got);
+                book(t.asset, taint, got);
                 i = t.next;
             }
             for &(asset, v) in &extras {

@@ -309,6 +309,37 @@ fn haircut_share_edge_cases() {
     }
 }
 
+/// Token balances beyond 128 bits: the kernel keeps token accounts in 128
+/// bits and moves an account's amounts to a side table once they outgrow
+/// them; the results stay the general engine's.
+#[test]
+fn sweep_token_accounts_beyond_128_bits_match_the_general_engine() {
+    let (half, max) = (u128::MAX / 2 + 1, u128::MAX);
+    // (src, dst, amount, asset 1 = token, block, same tx)
+    let edges: Vec<Edge> = vec![
+        (1, 2, half, 1, 1, false),
+        (3, 2, half, 1, 2, false),
+        (3, 2, max, 1, 3, false),
+        (2, 4, max / 3, 1, 4, false),
+        (2, 4, max, 1, 5, false),
+        (1, 4, 7, 0, 6, false),
+        (4, 6, max, 1, 7, false),
+        (2, 6, 12_345, 1, 8, false),
+        (6, 1, 5, 1, 9, false),
+    ];
+    let g = graph_with(&edges, &[], false);
+    let seed = g.lookup(&addr(1)).unwrap();
+    for policy in [TaintPolicy::Haircut, TaintPolicy::Poison] {
+        let mut cfg = TraceConfig::new(policy, vec![seed]);
+        cfg.spam.lookalike = false;
+        let reference = trace_general(&g, &cfg, false).unwrap();
+        let fast = tripoint_trace::sweep::run(&g, &cfg).expect("the kernel covers this graph");
+        assert_same(&fast, &reference, &format!("{policy:?}")).unwrap();
+        assert_eq!(fast.visited, reference.visited, "{policy:?}");
+        assert!(fast.nodes.len() >= 4, "{policy:?}: {}", fast.nodes.len());
+    }
+}
+
 /// On a UTXO chain the kernel gives up at the first transaction node and the
 /// general engine answers: same result as asking it directly.
 #[test]
