@@ -509,7 +509,7 @@ fn mark_rows(batch: &TransferBatch, cfg: &TraceConfig, out: &mut Marks) {
     }));
     let ts = &ts[..cut];
     // Usually the whole batch is at or after the start time.
-    if ts.iter().min().is_none_or(|&t| t >= cfg.from) {
+    if cfg.from == i64::MIN || ts.iter().all(|&t| t >= cfg.from) {
         out.visit.resize(cut / 64, !0);
         if cut % 64 != 0 {
             out.visit.push((1 << (cut % 64)) - 1);
