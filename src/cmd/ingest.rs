@@ -474,7 +474,7 @@ pub struct BenchArgs {
     /// A 10^5-transfer run that finishes in seconds.
     #[arg(long)]
     pub smoke: bool,
-    /// Working directory, kept afterwards (default: a temporary one, removed).
+    /// Working directory: new or empty, kept afterwards (default: a temporary one, removed).
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Leave out the DuckDB peer.
@@ -565,7 +565,10 @@ fn run_json(cmd: &mut std::process::Command, what: &str) -> anyhow::Result<serde
 pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let n = if args.smoke { 100_000 } else { args.transfers };
     let (work, _scratch) = match &args.dir {
-        Some(d) => (d.clone(), Scratch(None)),
+        Some(d) => {
+            util::fresh_work_dir(d)?;
+            (d.clone(), Scratch(None))
+        }
         None => {
             let d =
                 std::env::temp_dir().join(format!("tripoint-bench-ingest-{}", std::process::id()));
@@ -574,7 +577,6 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     };
     let csv = work.join("csv");
     let store_dir = work.join("store");
-    let _ = std::fs::remove_dir_all(&store_dir);
 
     // 1. Input, generated once for both tools.
     let cfg = tripoint_gen::GenConfig {

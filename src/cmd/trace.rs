@@ -278,7 +278,7 @@ pub struct BenchArgs {
     /// Skip the Python peers (DuckDB, graphsense-clustering).
     #[arg(long)]
     pub no_peers: bool,
-    /// Working directory (default: a temporary one, removed afterwards).
+    /// Working directory: new or empty, kept afterwards (default: a temporary one, removed).
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Parts to run, comma-separated: full, poison, follow, screen, cluster.
@@ -914,7 +914,7 @@ impl Drop for WorkDir {
 fn tempfile_dir(given: Option<&PathBuf>) -> anyhow::Result<WorkDir> {
     match given {
         Some(p) => {
-            std::fs::create_dir_all(p)?;
+            crate::cmd::util::fresh_work_dir(p)?;
             Ok(WorkDir {
                 path: p.clone(),
                 remove: false,

@@ -61,3 +61,17 @@ pub fn shared_data_dir() -> Option<std::path::PathBuf> {
     let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
     here.is_dir().then_some(here)
 }
+
+/// A benchmark's `--dir`: created if missing, refused if it holds anything,
+/// so a leftover run is neither appended to nor deleted (it may be the
+/// user's data).
+pub fn fresh_work_dir(p: &std::path::Path) -> anyhow::Result<()> {
+    if p.read_dir().is_ok_and(|mut d| d.next().is_some()) {
+        anyhow::bail!(
+            "--dir {}: the directory is not empty (a previous run?); remove it or give a new one",
+            p.display()
+        );
+    }
+    std::fs::create_dir_all(p)?;
+    Ok(())
+}
