@@ -38,8 +38,8 @@ use tripoint_chain::{
 use crate::fxhash::FxHashMap;
 use crate::spam::{lookalike_key, SpamReason};
 use crate::taint::{
-    classify_labels, first_at_or_after, mul_div_floor, Class, Flow, Node, NodeAmounts, Role,
-    SpamHit, Swap, TaintPolicy, Totals, TraceConfig, TraceResult,
+    classify_labels, first_at_or_after, mul_div_floor, Class, Dropped, Flow, Node, NodeAmounts,
+    Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig, TraceResult,
 };
 
 const NO_NODE: u32 = u32::MAX;
@@ -856,25 +856,11 @@ impl<G: TransferGraph> Kernel<'_, G> {
             }
         }
 
-        if carried > Amount::ZERO {
-            if spam.is_some() {
-                if !poison {
-                    self.totals(r.asset).spam += carried;
-                }
-                carried = Amount::ZERO;
-            } else if self.cfg.dust > Amount::ZERO
-                && (if poison { r.amount } else { carried }) < self.cfg.dust
-            {
-                if !poison {
-                    self.totals(r.asset).dust += carried;
-                }
-                carried = Amount::ZERO;
-            } else if new_hops > self.cfg.max_hops {
-                if !poison {
-                    self.totals(r.asset).beyond_hops += carried;
-                }
-                carried = Amount::ZERO;
+        if let Some(d) = Dropped::check(self.cfg, spam.is_some(), r.amount, carried, new_hops) {
+            if !poison {
+                *d.bucket(self.totals(r.asset)) += carried;
             }
+            carried = Amount::ZERO;
         }
 
         // Taint arriving at the payee.

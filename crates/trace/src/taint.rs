@@ -794,6 +794,47 @@ pub(crate) fn swap_outputs<G: TransferGraph>(
         .collect()
 }
 
+/// Why taint on one transfer stops before it reaches the payee. Both the
+/// general engine and the sweep kernel decide it here, so they cannot drift.
+#[derive(Clone, Copy)]
+pub(crate) enum Dropped {
+    Spam,
+    Dust,
+    BeyondHops,
+}
+
+impl Dropped {
+    pub(crate) fn check(
+        cfg: &TraceConfig,
+        spam: bool,
+        amount: Amount,
+        carried: Amount,
+        new_hops: u32,
+    ) -> Option<Dropped> {
+        let poison = cfg.policy == TaintPolicy::Poison;
+        if carried == Amount::ZERO {
+            None
+        } else if spam {
+            Some(Dropped::Spam)
+        } else if cfg.dust > Amount::ZERO && (if poison { amount } else { carried }) < cfg.dust {
+            Some(Dropped::Dust)
+        } else if new_hops > cfg.max_hops {
+            Some(Dropped::BeyondHops)
+        } else {
+            None
+        }
+    }
+
+    /// The `Totals` line the dropped taint is booked to.
+    pub(crate) fn bucket(self, t: &mut Totals) -> &mut Amount {
+        match self {
+            Dropped::Spam => &mut t.spam,
+            Dropped::Dust => &mut t.dust,
+            Dropped::BeyondHops => &mut t.beyond_hops,
+        }
+    }
+}
+
 /// How labels decide an address's part in a trace: a DEX (swap rule), a
 /// terminal (endpoint) or plain.
 pub(crate) fn classify_labels(
@@ -1106,25 +1147,11 @@ impl<G: TransferGraph> Engine<'_, G> {
             self.totals(r.asset).swapped_in += c;
         }
 
-        if carried > Amount::ZERO {
-            if spam.is_some() {
-                if !poison {
-                    self.totals(r.asset).spam += carried;
-                }
-                carried = Amount::ZERO;
-            } else if self.cfg.dust > Amount::ZERO
-                && (if poison { r.amount } else { carried }) < self.cfg.dust
-            {
-                if !poison {
-                    self.totals(r.asset).dust += carried;
-                }
-                carried = Amount::ZERO;
-            } else if new_hops > self.cfg.max_hops {
-                if !poison {
-                    self.totals(r.asset).beyond_hops += carried;
-                }
-                carried = Amount::ZERO;
+        if let Some(d) = Dropped::check(self.cfg, spam.is_some(), r.amount, carried, new_hops) {
+            if !poison {
+                *d.bucket(self.totals(r.asset)) += carried;
             }
+            carried = Amount::ZERO;
         }
 
         // Taint arriving at the payee.
