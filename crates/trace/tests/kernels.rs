@@ -3,9 +3,12 @@
 //! on random graphs with tokens, spam tokens, DEX swaps, terminals,
 //! look-alike addresses, dust, hop and time limits.
 
+mod common;
+
+use common::{fake_ether, hash, staked_token, terminal_labels};
 use proptest::prelude::*;
 use tripoint_chain::{
-    Address, Amount, Asset, Category, Chain, Label, OutPoint, Position, TokenInfo, TransferGraph,
+    Address, Amount, Asset, Category, Chain, Label, OutPoint, Position, TransferGraph,
     TransferRecord, TxHash, U256,
 };
 use tripoint_trace::sweep::haircut_share;
@@ -29,12 +32,6 @@ fn token(i: u8) -> Address {
     b[0] = 0x70;
     b[19] = i;
     Address::Eth(b)
-}
-
-fn hash(i: u64) -> TxHash {
-    let mut h = [0u8; 32];
-    h[..8].copy_from_slice(&i.to_be_bytes());
-    TxHash(h)
 }
 
 type Edge = (u8, u8, u128, u8, u8, bool);
@@ -87,19 +84,7 @@ fn graph_with(edges: &[Edge], terminals: &[u8], dex: bool) -> MemGraph {
             amount: Amount::from(amt),
         });
     }
-    let mut labels: Vec<Label> = terminals
-        .iter()
-        .map(|&t| Label {
-            address: addr(t),
-            label: format!("terminal {t}"),
-            category: if t % 2 == 0 {
-                Category::Exchange
-            } else {
-                Category::Mixer
-            },
-            source: "test".into(),
-        })
-        .collect();
+    let mut labels: Vec<Label> = terminal_labels(terminals, addr);
     if dex {
         labels.push(Label {
             address: addr(5),
@@ -108,20 +93,7 @@ fn graph_with(edges: &[Edge], terminals: &[u8], dex: bool) -> MemGraph {
             source: "test".into(),
         });
     }
-    let tokens = vec![
-        TokenInfo {
-            address: token(1),
-            symbol: "STK".into(),
-            name: "staked".into(),
-            decimals: Some(18),
-        },
-        TokenInfo {
-            address: token(2),
-            symbol: "ETH".into(),
-            name: "fake ether".into(),
-            decimals: Some(18),
-        },
-    ];
+    let tokens = vec![staked_token(token(1)), fake_ether(token(2))];
     MemGraph::build(records, tokens, labels)
 }
 
@@ -436,20 +408,7 @@ fn reach_on_a_large_graph_matches_the_poison_trace() {
             amount: Amount::from(if rnd(20) == 0 { 0 } else { rnd(1_000_000) }),
         });
     }
-    let tokens = vec![
-        TokenInfo {
-            address: token(1),
-            symbol: "STK".into(),
-            name: "staked".into(),
-            decimals: Some(18),
-        },
-        TokenInfo {
-            address: token(2),
-            symbol: "ETH".into(),
-            name: "fake ether".into(),
-            decimals: Some(18),
-        },
-    ];
+    let tokens = vec![staked_token(token(1)), fake_ether(token(2))];
     let g = MemGraph::build(records, tokens, vec![]);
     let seed = g.lookup(&wide(0)).unwrap();
     let nodes = |r: &TraceResult| {

@@ -1,9 +1,11 @@
 //! Property tests of the taint engine over random in-memory graphs.
 
+mod common;
+
+use common::{hash, staked_token, terminal_labels};
 use proptest::prelude::*;
 use tripoint_chain::{
-    Address, Amount, Asset, Category, Chain, Label, OutPoint, Position, TokenInfo, TransferGraph,
-    TransferRecord, TxHash,
+    Address, Amount, Asset, Chain, OutPoint, Position, TransferGraph, TransferRecord, TxHash,
 };
 use tripoint_trace::{trace, MemGraph, TaintPolicy, TraceConfig, Traversal};
 
@@ -19,12 +21,6 @@ fn token() -> Address {
     let mut b = [0u8; 20];
     b[0] = 0x70;
     Address::Eth(b)
-}
-
-fn hash(i: u64) -> TxHash {
-    let mut h = [0u8; 32];
-    h[..8].copy_from_slice(&i.to_be_bytes());
-    TxHash(h)
 }
 
 /// (src, dst, amount, token?, block) tuples into an Ethereum graph where
@@ -54,25 +50,8 @@ fn eth_graph(edges: &[(u8, u8, u64, bool, u8)], terminals: &[u8]) -> MemGraph {
             amount: Amount::from(amt),
         })
         .collect();
-    let labels = terminals
-        .iter()
-        .map(|&t| Label {
-            address: addr(t),
-            label: format!("terminal {t}"),
-            category: if t % 2 == 0 {
-                Category::Exchange
-            } else {
-                Category::Mixer
-            },
-            source: "test".into(),
-        })
-        .collect();
-    let tokens = vec![TokenInfo {
-        address: token(),
-        symbol: "STK".into(),
-        name: "staked".into(),
-        decimals: Some(18),
-    }];
+    let labels = terminal_labels(terminals, addr);
+    let tokens = vec![staked_token(token())];
     MemGraph::build(records, tokens, labels)
 }
 

@@ -1,0 +1,52 @@
+//! Fixtures shared by the trace crate's test binaries (each binary uses a
+//! subset, hence `dead_code`).
+#![allow(dead_code)]
+
+use tripoint_chain::{Address, Category, Label, TokenInfo, TxHash};
+
+/// A distinct, deterministic tx hash per number.
+pub fn hash(i: u64) -> TxHash {
+    let mut h = [0u8; 32];
+    h[..8].copy_from_slice(&i.to_be_bytes());
+    TxHash(h)
+}
+
+/// Labels making each of `terminals` an exchange (even) or a mixer (odd).
+pub fn terminal_labels<T: Copy + std::fmt::Display + Into<u64>>(
+    terminals: &[T],
+    addr: impl Fn(T) -> Address,
+) -> Vec<Label> {
+    terminals
+        .iter()
+        .map(|&t| Label {
+            address: addr(t),
+            label: format!("terminal {t}"),
+            category: if t.into() % 2 == 0 {
+                Category::Exchange
+            } else {
+                Category::Mixer
+            },
+            source: "test".into(),
+        })
+        .collect()
+}
+
+/// A plain trusted token ("STK").
+pub fn staked_token(address: Address) -> TokenInfo {
+    TokenInfo {
+        address,
+        symbol: "STK".into(),
+        name: "staked".into(),
+        decimals: Some(18),
+    }
+}
+
+/// A token imitating the native coin's symbol: spam.
+pub fn fake_ether(address: Address) -> TokenInfo {
+    TokenInfo {
+        address,
+        symbol: "ETH".into(),
+        name: "fake ether".into(),
+        decimals: Some(18),
+    }
+}
