@@ -355,20 +355,7 @@ fn kill_mid_ingest_and_resume_equals_clean_run() {
     let source = tripoint_ingest::canonical_source(&f).unwrap();
     let killed = dir.path().join("killed");
     let clean = dir.path().join("clean");
-    let args = |store: &Path| -> Vec<String> {
-        [
-            "ingest",
-            "--store",
-            store.to_str().unwrap(),
-            "--checkpoint-every",
-            "10000",
-            "ethereum-etl",
-            "--transactions",
-            f.to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec()
-    };
+    let args = |store: &Path| small_checkpoint_args(store, &f, None);
     let at_kill = kill_after_first_checkpoint(&args(&killed), &killed, &source);
     assert!(at_kill < rows, "killed mid-way");
     let resumed = ingest_json_owned(&args(&killed));
@@ -391,6 +378,30 @@ fn kill_mid_ingest_and_resume_equals_clean_run() {
         (cs.transfers, cs.addresses, cs.assets)
     );
     assert_eq!(all_records(&killed), all_records(&clean));
+}
+
+/// `tripoint ingest` of an ethereum-etl export with a checkpoint every
+/// 10,000 rows (so a kill lands between checkpoints).
+fn small_checkpoint_args(store: &Path, transactions: &Path, tokens: Option<&Path>) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "ingest",
+        "--store",
+        store.to_str().unwrap(),
+        "--checkpoint-every",
+        "10000",
+        "ethereum-etl",
+        "--transactions",
+        transactions.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec();
+    if let Some(t) = tokens {
+        a.extend([
+            "--token-transfers".to_string(),
+            t.to_str().unwrap().to_string(),
+        ]);
+    }
+    a
 }
 
 /// Runs `tripoint ARGS` and SIGKILLs it as soon as `store` has a checkpoint
@@ -468,22 +479,7 @@ fn kill_mid_merged_ingest_and_resume_equals_clean_run() {
     big_token_transfers_csv(&tt, rows);
     let source = tripoint_ingest::canonical_source(&f).unwrap();
     let (killed, clean) = (dir.path().join("killed"), dir.path().join("clean"));
-    let args = |store: &Path| -> Vec<String> {
-        [
-            "ingest",
-            "--store",
-            store.to_str().unwrap(),
-            "--checkpoint-every",
-            "10000",
-            "ethereum-etl",
-            "--transactions",
-            f.to_str().unwrap(),
-            "--token-transfers",
-            tt.to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec()
-    };
+    let args = |store: &Path| small_checkpoint_args(store, &f, Some(&tt));
     kill_after_first_checkpoint(&args(&killed), &killed, &source);
     let resumed = ingest_json_owned(&args(&killed));
     assert!(resumed["rows_resumed"].as_u64().unwrap() > 0, "{resumed}");
