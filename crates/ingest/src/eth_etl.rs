@@ -168,6 +168,23 @@ struct TxCols {
     contract: Option<usize>,
 }
 
+impl TxCols {
+    /// Columns of `transactions.csv`, found by header name.
+    fn find(csv: &CsvFile) -> Result<TxCols, IngestError> {
+        Ok(TxCols {
+            hash: csv.col("hash")?,
+            block: csv.col("block_number")?,
+            index: csv.col("transaction_index")?,
+            from: csv.col("from_address")?,
+            to: csv.col("to_address")?,
+            value: csv.col("value")?,
+            timestamp: csv.col("block_timestamp")?,
+            status: csv.opt_col("receipt_status"),
+            contract: csv.opt_col("receipt_contract_address"),
+        })
+    }
+}
+
 /// One parsed `transactions.csv` row.
 #[derive(Clone, Copy)]
 struct TxRow {
@@ -327,17 +344,7 @@ fn import_transactions<S: TransferSink>(
     wanted: Option<&FoldMap<()>>,
 ) -> Result<(ImportSummary, JoinIndex), IngestError> {
     let mut csv = CsvFile::open(path, opts.bytes_read.clone())?;
-    let c = TxCols {
-        hash: csv.col("hash")?,
-        block: csv.col("block_number")?,
-        index: csv.col("transaction_index")?,
-        from: csv.col("from_address")?,
-        to: csv.col("to_address")?,
-        value: csv.col("value")?,
-        timestamp: csv.col("block_timestamp")?,
-        status: csv.opt_col("receipt_status"),
-        contract: csv.opt_col("receipt_contract_address"),
-    };
+    let c = TxCols::find(&csv)?;
     let mut join = JoinIndex::default();
     let mut b = Batcher::new(sink, canonical_source(path)?, csv.name.clone(), opts);
     let mut rec = ByteRecord::new();
@@ -398,6 +405,21 @@ struct TokenCols {
     block: usize,
 }
 
+impl TokenCols {
+    /// Columns of `token_transfers.csv`, found by header name.
+    fn find(csv: &CsvFile) -> Result<TokenCols, IngestError> {
+        Ok(TokenCols {
+            token: csv.col("token_address")?,
+            from: csv.col("from_address")?,
+            to: csv.col("to_address")?,
+            value: csv.col("value")?,
+            hash: csv.col("transaction_hash")?,
+            log_index: csv.col("log_index")?,
+            block: csv.col("block_number")?,
+        })
+    }
+}
+
 /// The fields of a `token_transfers.csv` row (before the join).
 fn parse_token_fields(rec: &ByteRecord, c: &TokenCols) -> Result<WinToken, FieldError> {
     Ok(WinToken {
@@ -453,15 +475,7 @@ fn import_token_transfers<S: TransferSink>(
     opts: &ImportOptions,
 ) -> Result<ImportSummary, IngestError> {
     let mut csv = CsvFile::open(path, opts.bytes_read.clone())?;
-    let c = TokenCols {
-        token: csv.col("token_address")?,
-        from: csv.col("from_address")?,
-        to: csv.col("to_address")?,
-        value: csv.col("value")?,
-        hash: csv.col("transaction_hash")?,
-        log_index: csv.col("log_index")?,
-        block: csv.col("block_number")?,
-    };
+    let c = TokenCols::find(&csv)?;
     let mut b = Batcher::new(sink, canonical_source(path)?, csv.name.clone(), opts);
     let mut rec = ByteRecord::new();
     loop {
@@ -643,26 +657,8 @@ fn import_merged<S: TransferSink>(
     sink: &mut S,
     opts: &ImportOptions,
 ) -> Result<Merge, IngestError> {
-    let tc = TxCols {
-        hash: txs.csv.col("hash")?,
-        block: txs.csv.col("block_number")?,
-        index: txs.csv.col("transaction_index")?,
-        from: txs.csv.col("from_address")?,
-        to: txs.csv.col("to_address")?,
-        value: txs.csv.col("value")?,
-        timestamp: txs.csv.col("block_timestamp")?,
-        status: txs.csv.opt_col("receipt_status"),
-        contract: txs.csv.opt_col("receipt_contract_address"),
-    };
-    let kc = TokenCols {
-        token: toks.csv.col("token_address")?,
-        from: toks.csv.col("from_address")?,
-        to: toks.csv.col("to_address")?,
-        value: toks.csv.col("value")?,
-        hash: toks.csv.col("transaction_hash")?,
-        log_index: toks.csv.col("log_index")?,
-        block: toks.csv.col("block_number")?,
-    };
+    let tc = TxCols::find(&txs.csv)?;
+    let kc = TokenCols::find(&toks.csv)?;
     let mut win_tx: Vec<WinTx> = Vec::new();
     let mut win_tok: Vec<WinToken> = Vec::new();
     let mut by_hash: FoldMap<u32> = FoldMap::default();
