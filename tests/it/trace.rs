@@ -12,6 +12,31 @@ fn s(p: &Path) -> &str {
 }
 
 /// Generate a scenario, ingest it and import its labels.
+/// The scenario's ground truth, its first seed (the thief) and the start time.
+fn thief(truth: &Path) -> (Value, String, String) {
+    let t: Value = serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap();
+    let seed = t["seeds"]["addresses"][0].as_str().unwrap().to_string();
+    let from = t["seeds"]["start_time"].as_i64().unwrap().to_string();
+    (t, seed, from)
+}
+
+/// `tripoint trace` JSON for one policy from `seed` at `from`, plus `extra` flags.
+fn trace_json(store: &Path, seed: &str, from: &str, policy: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "trace",
+        "--store",
+        s(store),
+        "--seed",
+        seed,
+        "--from",
+        from,
+        "--policy",
+        policy,
+    ];
+    args.extend_from_slice(extra);
+    json(run_ok(&args))
+}
+
 fn scenario(dir: &Path, seed: &str, transfers: &str) -> (PathBuf, PathBuf) {
     let gen = dir.join("gen");
     let store = dir.join("store");
@@ -89,9 +114,7 @@ fn eval_meets_precision_and_recall_goals_on_a_generated_scenario() {
 fn trace_report_follows_the_schema_and_reconciles_for_every_policy() {
     let tmp = tempfile::tempdir().unwrap();
     let (store, truth) = scenario(tmp.path(), "5", "12000");
-    let t: Value = serde_json::from_str(&std::fs::read_to_string(&truth).unwrap()).unwrap();
-    let seed = t["seeds"]["addresses"][0].as_str().unwrap().to_string();
-    let from = t["seeds"]["start_time"].as_i64().unwrap().to_string();
+    let (t, seed, from) = thief(&truth);
     let spam: std::collections::HashSet<&str> = t["spam_addresses"]
         .as_array()
         .unwrap()
@@ -100,18 +123,7 @@ fn trace_report_follows_the_schema_and_reconciles_for_every_policy() {
         .collect();
     let mut reached_by = std::collections::BTreeMap::new();
     for policy in ["poison", "haircut", "fifo", "lifo", "tiho"] {
-        let r = json(run_ok(&[
-            "trace",
-            "--store",
-            s(&store),
-            "--seed",
-            &seed,
-            "--from",
-            &from,
-            "--policy",
-            policy,
-            "--cluster",
-        ]));
+        let r = trace_json(&store, &seed, &from, policy, &["--cluster"]);
         assert_eq!(r["policy"], policy);
         assert_eq!(r["seeds"][0], seed.as_str());
         let addrs = r["addresses"].as_array().unwrap();
@@ -458,25 +470,10 @@ fn bench_trace_smoke_runs_every_part() {
 fn trace_traversals_give_the_same_report() {
     let tmp = tempfile::tempdir().unwrap();
     let (store, truth) = scenario(tmp.path(), "11", "20000");
-    let t: Value = serde_json::from_str(&std::fs::read_to_string(&truth).unwrap()).unwrap();
-    let seed = t["seeds"]["addresses"][0].as_str().unwrap().to_string();
-    let from = t["seeds"]["start_time"].as_i64().unwrap().to_string();
+    let (_, seed, from) = thief(&truth);
     for policy in ["poison", "haircut", "fifo", "lifo", "tiho"] {
-        let report = |traversal: &str| {
-            json(run_ok(&[
-                "trace",
-                "--store",
-                s(&store),
-                "--seed",
-                &seed,
-                "--from",
-                &from,
-                "--policy",
-                policy,
-                "--traversal",
-                traversal,
-            ]))
-        };
+        let report =
+            |traversal: &str| trace_json(&store, &seed, &from, policy, &["--traversal", traversal]);
         let sparse = report("sparse");
         assert!(
             sparse["addresses"].as_array().unwrap().len() > 1,
