@@ -705,29 +705,24 @@ fn import_and_audit_cli() {
 
     if let Some(data) = shared_data() {
         let attack = data.join("intel/mitre-attack-dprk/dprk-attack-v18.1.stix21.json");
-        let out = run_ok(&[
-            "intel",
-            "import",
-            "--config",
-            cfg,
-            "--collection",
-            "actors",
-            attack.to_str().unwrap(),
-        ]);
+        let import_attack = || {
+            run_ok(&[
+                "intel",
+                "import",
+                "--config",
+                cfg,
+                "--collection",
+                "actors",
+                attack.to_str().unwrap(),
+            ])
+        };
+        let out = import_attack();
         assert!(
             String::from_utf8_lossy(&out.stdout).contains("2165 objects: 2165 stored"),
             "{out:?}"
         );
         // Re-import: every object is an exact duplicate.
-        let out = run_ok(&[
-            "intel",
-            "import",
-            "--config",
-            cfg,
-            "--collection",
-            "actors",
-            attack.to_str().unwrap(),
-        ]);
+        let out = import_attack();
         assert!(String::from_utf8_lossy(&out.stdout).contains("0 stored, 2165 already stored"));
         let ofac =
             data.join("intel/ofac-dprk-crypto/ofac-sdn-dprk-digital-currency-addresses.json");
