@@ -90,6 +90,14 @@ pub trait TransferGraph {
     fn may_have_labels(&self, _addr: AddrId) -> bool {
         true
     }
+    /// The bitmap behind [`may_have_labels`](Self::may_have_labels), where
+    /// the implementation keeps one, so that a walk can test (and prefetch)
+    /// the bit inline: bit `a % 64` of word `a / 64` is set for every
+    /// address `a` that may have labels; an address past its end has none.
+    /// `None` (the default) means: ask `may_have_labels`.
+    fn labelled_bits(&self) -> Option<&[u64]> {
+        None
+    }
     /// Whether `addr` is a UTXO transaction node ([`Address::Tx`]). Stores
     /// answer without decoding the address when the chain has none.
     fn is_tx_node(&self, addr: AddrId) -> bool {
@@ -107,6 +115,32 @@ pub trait TransferGraph {
             batch.push(&self.transfer(id));
         }
         batch.len()
+    }
+    /// Like [`read_batch`](Self::read_batch), for a walk that needs no
+    /// amounts, only whether each is at least `min`: sets `at_least` to one
+    /// bit per row (bit `k % 64` of word `k / 64` for row `k`), set where the
+    /// row's amount is `>= min`. `batch.amount` may be left empty, and so
+    /// may `batch.timestamp` unless `timestamps`; the other columns are
+    /// filled as by `read_batch`. The default calls `read_batch`; stores
+    /// override it to skip widening every amount to 256 bits.
+    fn read_batch_at_least(
+        &self,
+        start: TransferId,
+        max: usize,
+        min: Amount,
+        timestamps: bool,
+        batch: &mut TransferBatch,
+        at_least: &mut Vec<u64>,
+    ) -> usize {
+        let _ = timestamps;
+        let len = self.read_batch(start, max, batch);
+        at_least.clear();
+        at_least.extend(batch.amount.chunks(64).map(|rows| {
+            rows.iter()
+                .enumerate()
+                .fold(0u64, |m, (k, a)| m | u64::from(*a >= min) << k)
+        }));
+        len
     }
     /// Bitcoin inputs: the transfer (an output record) this input spends, if known.
     fn spent_output(&self, _input: TransferId) -> Option<TransferId> {

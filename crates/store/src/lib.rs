@@ -22,8 +22,8 @@ use std::sync::{Arc, RwLock};
 
 use thiserror::Error;
 use tripoint_chain::{
-    AddrId, Address, Asset, AssetId, Chain, Label, OutPoint, Position, TokenInfo, TransferBatch,
-    TransferGraph, TransferId, TransferRecord, TransferRow, TxHash,
+    AddrId, Address, Amount, Asset, AssetId, Chain, Label, OutPoint, Position, TokenInfo,
+    TransferBatch, TransferGraph, TransferId, TransferRecord, TransferRow, TxHash,
 };
 
 pub use appender::{AppendSummary, Appender};
@@ -480,6 +480,27 @@ impl TransferGraph for Store {
         batch.len()
     }
 
+    fn read_batch_at_least(
+        &self,
+        start: TransferId,
+        max: usize,
+        min: Amount,
+        timestamps: bool,
+        batch: &mut TransferBatch,
+        at_least: &mut Vec<u64>,
+    ) -> usize {
+        batch.clear();
+        batch.first = start;
+        at_least.clear();
+        if start >= self.transfer_count() || max == 0 {
+            return 0;
+        }
+        let (seg, local) = self.locate(start);
+        let hi = (local as u64 + max as u64).min(seg.rows as u64) as u32;
+        seg.read_rows_at_least(local, hi, min, timestamps, batch, at_least);
+        batch.len()
+    }
+
     fn outgoing(&self, addr: AddrId) -> impl Iterator<Item = TransferId> + '_ {
         self.segments
             .iter()
@@ -539,6 +560,18 @@ impl TransferGraph for Store {
             .get_or_init(|| self.label_index().bitmap(self));
         bits.get(addr as usize / 64)
             .is_some_and(|w| w & (1 << (addr % 64)) != 0)
+    }
+
+    fn labelled_bits(&self) -> Option<&[u64]> {
+        use std::sync::atomic::Ordering;
+        // After an import through this snapshot only the index knows.
+        if self.labels_imported.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(
+            self.labelled
+                .get_or_init(|| self.label_index().bitmap(self)),
+        )
     }
 
     fn is_tx_node(&self, addr: AddrId) -> bool {

@@ -97,6 +97,16 @@ fn decode_amount_by(lo: u64, hi: u32, big: impl Fn(usize) -> [u8; 32]) -> Amount
     Amount::from(((hi as u128) << 64) | lo as u128)
 }
 
+/// Appends one bit per row of `amount_lo` (bit `i % 64` of word `i / 64`):
+/// `amount_lo[i] >= min` or `high(i)` (the row has a high part).
+fn at_least_bits(amount_lo: &[u64], min: u64, high: impl Fn(usize) -> bool, out: &mut Vec<u64>) {
+    out.extend(amount_lo.chunks(64).enumerate().map(|(w, rows)| {
+        rows.iter().enumerate().fold(0u64, |m, (k, &a)| {
+            m | u64::from((a >= min) | high(w * 64 + k)) << k
+        })
+    }));
+}
+
 /// Chain order key packed into one integer: (block, tx index, sub index).
 pub type OrderKey = (u64, u32, u32);
 
@@ -905,6 +915,65 @@ impl Segment {
                 b += 1;
             }
             batch.timestamp.push(c.block_ts[b]);
+        }
+    }
+
+    /// [`Segment::read_rows`] without amounts: rows `lo..hi`' payers,
+    /// payees, assets and (if `timestamps`) times go to `batch`, and
+    /// `at_least` gets one bit per row, set where the amount is `>= min`
+    /// (for a `min` below 2^64, from the low word and whether there is a
+    /// high one, never widening an amount).
+    pub fn read_rows_at_least(
+        &self,
+        lo: u32,
+        hi: u32,
+        min: Amount,
+        timestamps: bool,
+        batch: &mut TransferBatch,
+        at_least: &mut Vec<u64>,
+    ) {
+        let c = &self.cols;
+        let (lo, hi) = (lo as usize, hi as usize);
+        at_least.clear();
+        if lo >= hi {
+            return;
+        }
+        batch.src.extend_from_slice(&c.src[lo..hi]);
+        batch.dst.extend_from_slice(&c.dst[lo..hi]);
+        match c.asset {
+            UintCol::U8(v) => batch.asset.extend(v[lo..hi].iter().map(|&a| a as u32)),
+            UintCol::U16(v) => batch.asset.extend(v[lo..hi].iter().map(|&a| a as u32)),
+            UintCol::U32(v) => batch.asset.extend_from_slice(&v[lo..hi]),
+        }
+        let amount_lo = &c.amount_lo[lo..hi];
+        match u64::try_from(min) {
+            // Stored amounts with a high part (or an overflow entry) are
+            // >= 2^64 > min: only the low word of the others is compared.
+            Ok(min) => match c.amount_hi {
+                None => at_least_bits(amount_lo, min, |_| false, at_least),
+                Some(UintCol::U8(v)) => at_least_bits(amount_lo, min, |i| v[lo + i] != 0, at_least),
+                Some(UintCol::U16(v)) => {
+                    at_least_bits(amount_lo, min, |i| v[lo + i] != 0, at_least)
+                }
+                Some(UintCol::U32(v)) => {
+                    at_least_bits(amount_lo, min, |i| v[lo + i] != 0, at_least)
+                }
+            },
+            Err(_) => at_least.extend((lo..hi).step_by(64).map(|w| {
+                (w..(w + 64).min(hi))
+                    .fold(0u64, |m, i| m | u64::from(c.amount(i) >= min) << (i - w))
+            })),
+        }
+        if timestamps {
+            let mut b = c.block_of_row.run_of(lo) as usize;
+            batch.timestamp.reserve(hi - lo);
+            batch.timestamp.push(c.block_ts[b]);
+            for i in lo + 1..hi {
+                if c.block_of_row.starts(i) {
+                    b += 1;
+                }
+                batch.timestamp.push(c.block_ts[b]);
+            }
         }
     }
 

@@ -17,7 +17,10 @@
 //! * an address's state is 4 bytes (flags and hop count), so the state
 //!   array stays small; the tokens a walked address holds taint in are a
 //!   short chain whose head is looked up only behind a flag;
-//! * on a large graph a second thread reads the batches ahead of the walk.
+//! * on a large graph a second thread reads the batches ahead of the walk
+//!   and marks the rows that can carry taint at all, from one bit per amount
+//!   ([`TransferGraph::read_batch_at_least`]: the store never widens an
+//!   amount to 256 bits), so the walk never reads an amount.
 //!
 //! [`reach`] returns `None` where the full trace is needed: look-alike
 //! spam detection on (it depends on each address's counterparty history),
@@ -133,7 +136,8 @@ struct Pass<'a, G: TransferGraph> {
     categorized: Vec<(u32, Role, Category)>,
     /// Seeds, sorted: node `i` is `seeds[i]`.
     seeds: Vec<AddrId>,
-    spam_token: Vec<bool>,
+    /// The graph's may-have-labels bitmap, where it lends one.
+    labelled: Option<&'a [u64]>,
     visited: u64,
 }
 
@@ -162,12 +166,7 @@ pub fn reach<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig) -> Option<Reach>
         first: Vec::new(),
         categorized: Vec::new(),
         seeds: seeds.clone(),
-        spam_token: cfg
-            .spam
-            .token_verdicts(g)
-            .iter()
-            .map(|v| v.is_some())
-            .collect(),
+        labelled: g.labelled_bits(),
         visited: 0,
     };
     for &s in &seeds {
@@ -202,26 +201,26 @@ pub fn reach<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig) -> Option<Reach>
 
 impl<G: TransferGraph> Pass<'_, G> {
     /// The pass from `begin` on. Past a few batches, another thread reads
-    /// the batches (`read_batch` widens and copies every column) and marks
-    /// the rows that can carry taint at all ([`mark_rows`]), while this one
-    /// walks them, two batches ahead.
+    /// the batches (payers, payees, assets, and one bit per amount instead
+    /// of the amount) and marks the rows that can carry taint at all
+    /// ([`Reader::read`]), while this one walks them, two batches ahead.
     fn sweep(&mut self, begin: TransferId) -> Option<()>
     where
         G: Sync,
     {
         let g = self.g;
-        let cfg = self.cfg;
         let total = g.transfer_count();
+        let reader = Reader::new(g, self.cfg);
+        let reader = &reader;
         if total - begin <= 4 * BATCH as u64 {
             let mut batch = TransferBatch::default();
             let mut marks = Marks::default();
             let mut next = begin;
             while next < total {
-                let len = g.read_batch(next, BATCH, &mut batch);
+                let len = reader.read(next, &mut batch, &mut marks);
                 if len == 0 {
                     break;
                 }
-                mark_rows(&batch, cfg, &mut marks);
                 if !self.walk_batch(&batch, &marks)? {
                     break;
                 }
@@ -244,11 +243,10 @@ impl<G: TransferGraph> Pass<'_, G> {
                     let Ok((mut batch, mut marks)) = empty_rx.recv() else {
                         return;
                     };
-                    let len = g.read_batch(next, BATCH, &mut batch);
+                    let len = reader.read(next, &mut batch, &mut marks);
                     if len == 0 {
                         return;
                     }
-                    mark_rows(&batch, cfg, &mut marks);
                     next = batch.first + len as u64;
                     let cut = marks.cut < len;
                     if full_tx.send((batch, marks)).is_err() || cut {
@@ -297,10 +295,12 @@ impl<G: TransferGraph> Pass<'_, G> {
         for c in 0..chunks {
             let base = c * 64;
             let (src, dst) = (&batch.src[rows(c)], &batch.dst[rows(c)]);
-            let visit = marks.visit[c];
+            let (visit, carry) = (marks.visit[c], marks.carry[c]);
             // Rows with a walked payer (only they can change anything
-            // under poison), in order.
-            let mut todo = visit & next_walked;
+            // under poison) that can carry taint, in order.
+            let walked = visit & next_walked;
+            self.visited += u64::from(walked.count_ones());
+            let mut todo = walked & carry;
             let next_src = if c + 1 < chunks {
                 &batch.src[rows(c + 1)]
             } else {
@@ -309,7 +309,7 @@ impl<G: TransferGraph> Pass<'_, G> {
             next_walked = self.walked_mask(next_src);
             // Warm the next chunk's state lines (the rows this chunk adds
             // are not: a missed prefetch only).
-            let mut p = next_walked & marks.visit.get(c + 1).copied().unwrap_or(0);
+            let mut p = next_walked & marks.carry.get(c + 1).copied().unwrap_or(0);
             while p != 0 {
                 let k = p.trailing_zeros() as usize;
                 p &= p - 1;
@@ -319,10 +319,6 @@ impl<G: TransferGraph> Pass<'_, G> {
             while todo != 0 {
                 let k = todo.trailing_zeros() as usize;
                 todo &= todo - 1;
-                self.visited += 1;
-                if !self.carries(batch, base + k) {
-                    continue;
-                }
                 let d = dst[k];
                 if self.step(
                     batch.first + (base + k) as u64,
@@ -336,7 +332,9 @@ impl<G: TransferGraph> Pass<'_, G> {
                     // signature says it may be.)
                     let h = sig_bit(d);
                     if k < 63 && marks.sig[c][h / 64] >> (h % 64) & 1 != 0 {
-                        todo |= visit & eq_mask(&src[k + 1..], d) << (k + 1);
+                        let paid = visit & eq_mask(&src[k + 1..], d) << (k + 1);
+                        self.visited += u64::from(paid.count_ones());
+                        todo |= paid & carry;
                     }
                     if marks
                         .sig
@@ -351,20 +349,7 @@ impl<G: TransferGraph> Pass<'_, G> {
         Some(cut == batch.len())
     }
 
-    /// Can row `j` carry taint at all, whoever pays? Not a self-transfer,
-    /// not zero, not below the dust threshold, not a spam token. Asked
-    /// only of rows with a walked payer (a quarter of them), so here
-    /// rather than on the reader thread, which has the rest to do.
-    #[inline]
-    fn carries(&self, batch: &TransferBatch, j: usize) -> bool {
-        let (asset, amount, dust) = (batch.asset[j], &batch.amount[j], self.cfg.dust);
-        batch.src[j] != batch.dst[j]
-            && *amount != Amount::ZERO
-            && !(dust > Amount::ZERO && *amount < dust)
-            && (asset == NATIVE_ASSET || self.spam_token.get(asset as usize) != Some(&true))
-    }
-
-    /// A transfer from a walked payer that can carry taint ([`Pass::carries`]):
+    /// A transfer from a walked payer that can carry taint ([`Marks::carry`]):
     /// `Some(true)` if it made `dst` a newly walked address.
     #[inline]
     fn step(&mut self, id: TransferId, src: AddrId, dst: AddrId, asset: AssetId) -> Option<bool> {
@@ -389,7 +374,13 @@ impl<G: TransferGraph> Pass<'_, G> {
         let wd = self.state[dst as usize];
         if wd & (WALKED | NODE) == 0 {
             // First taint here: a new node, classified by its labels.
-            let (class, category) = if self.g.may_have_labels(dst) {
+            let maybe_labelled = match self.labelled {
+                Some(bits) => bits
+                    .get(dst as usize / 64)
+                    .is_some_and(|w| w >> (dst % 64) & 1 != 0),
+                None => self.g.may_have_labels(dst),
+            };
+            let (class, category) = if maybe_labelled {
                 classify_labels(&self.g.labels(dst), cfg)
             } else {
                 (Class::Plain, None)
@@ -478,49 +469,119 @@ struct Marks {
     /// Per 64 rows before the cut: bit `k` set if the row is at or after
     /// the start time (walked at all, if its payer is).
     visit: Vec<u64>,
+    /// Per 64 rows before the cut: the `visit` rows that can carry taint,
+    /// whoever pays: not a self-transfer, not zero, not below the dust
+    /// threshold, not a spam token.
+    carry: Vec<u64>,
     /// Per 64 rows before the cut: a 256-bit signature of the payers (bit
     /// [`sig_bit`] of each), so that a newly walked address is looked for
     /// among them only where it may be (about one chunk in five).
     sig: Vec<[u64; 4]>,
+    /// Per 64 rows of the batch: amount at least the smallest that carries.
+    at_least: Vec<u64>,
+}
+
+/// Reads batches and marks their rows ([`Marks`]): the reader thread's job.
+struct Reader<'a, G> {
+    g: &'a G,
+    cfg: &'a TraceConfig,
+    /// Smallest amount that carries taint: 1, or the dust threshold.
+    min: Amount,
+    /// Per asset: a spam token (never carries); empty if there is none.
+    spam_token: Vec<bool>,
+}
+
+impl<'a, G: TransferGraph> Reader<'a, G> {
+    fn new(g: &'a G, cfg: &'a TraceConfig) -> Self {
+        let mut spam_token: Vec<bool> = cfg
+            .spam
+            .token_verdicts(g)
+            .iter()
+            .map(|v| v.is_some())
+            .collect();
+        if let Some(native) = spam_token.get_mut(NATIVE_ASSET as usize) {
+            *native = false;
+        }
+        if !spam_token.contains(&true) {
+            spam_token.clear();
+        }
+        Reader {
+            g,
+            cfg,
+            min: cfg.dust.max(Amount::ONE),
+            spam_token,
+        }
+    }
+
+    /// Reads the batch from `start` on and marks it; returns its length.
+    fn read(&self, start: TransferId, batch: &mut TransferBatch, out: &mut Marks) -> usize {
+        let cfg = self.cfg;
+        let times = cfg.from != i64::MIN || cfg.until.is_some();
+        let len =
+            self.g
+                .read_batch_at_least(start, BATCH, self.min, times, batch, &mut out.at_least);
+        let cut = match cfg.until {
+            Some(until) => batch
+                .timestamp
+                .iter()
+                .position(|&t| t > until)
+                .unwrap_or(len),
+            None => len,
+        };
+        out.cut = cut;
+        out.visit.clear();
+        out.sig.clear();
+        out.sig.extend(batch.src[..cut].chunks(64).map(|rows| {
+            let mut sig = [0u64; 4];
+            for &s in rows {
+                let h = sig_bit(s);
+                sig[h / 64] |= 1 << (h % 64);
+            }
+            sig
+        }));
+        // Usually the whole batch is at or after the start time.
+        if cfg.from == i64::MIN || batch.timestamp[..cut].iter().all(|&t| t >= cfg.from) {
+            out.visit.resize(cut / 64, !0);
+            if cut % 64 != 0 {
+                out.visit.push((1 << (cut % 64)) - 1);
+            }
+        } else {
+            out.visit
+                .extend(batch.timestamp[..cut].chunks(64).map(|rows| {
+                    rows.iter()
+                        .enumerate()
+                        .fold(0u64, |m, (k, &t)| m | u64::from(t >= cfg.from) << k)
+                }));
+        }
+        out.carry.clear();
+        let rows = batch.src[..cut]
+            .chunks(64)
+            .zip(batch.dst[..cut].chunks(64))
+            .zip(batch.asset[..cut].chunks(64));
+        for (((src, dst), asset), (&visit, &at_least)) in
+            rows.zip(out.visit.iter().zip(&out.at_least))
+        {
+            let mut m = visit & at_least;
+            m &= src
+                .iter()
+                .zip(dst)
+                .enumerate()
+                .fold(0u64, |m, (k, (s, d))| m | u64::from(s != d) << k);
+            if !self.spam_token.is_empty() {
+                m &= !asset.iter().enumerate().fold(0u64, |m, (k, &a)| {
+                    m | u64::from(self.spam_token.get(a as usize) == Some(&true)) << k
+                });
+            }
+            out.carry.push(m);
+        }
+        len
+    }
 }
 
 /// A payer's bit in a chunk signature ([`Marks::sig`]).
 #[inline]
 fn sig_bit(a: AddrId) -> usize {
     (a.wrapping_mul(0x9e37_79b9) >> 24) as usize
-}
-
-fn mark_rows(batch: &TransferBatch, cfg: &TraceConfig, out: &mut Marks) {
-    let ts = &batch.timestamp;
-    let cut = match cfg.until {
-        Some(until) => ts.iter().position(|&t| t > until).unwrap_or(ts.len()),
-        None => ts.len(),
-    };
-    out.cut = cut;
-    out.visit.clear();
-    out.sig.clear();
-    out.sig.extend(batch.src[..cut].chunks(64).map(|rows| {
-        let mut sig = [0u64; 4];
-        for &s in rows {
-            let h = sig_bit(s);
-            sig[h / 64] |= 1 << (h % 64);
-        }
-        sig
-    }));
-    let ts = &ts[..cut];
-    // Usually the whole batch is at or after the start time.
-    if cfg.from == i64::MIN || ts.iter().all(|&t| t >= cfg.from) {
-        out.visit.resize(cut / 64, !0);
-        if cut % 64 != 0 {
-            out.visit.push((1 << (cut % 64)) - 1);
-        }
-        return;
-    }
-    out.visit.extend(ts.chunks(64).map(|rows| {
-        rows.iter()
-            .enumerate()
-            .fold(0u64, |m, (k, &t)| m | u64::from(t >= cfg.from) << k)
-    }));
 }
 
 /// Bit `k` set where `src[k] == a` (`src.len() <= 64`).
