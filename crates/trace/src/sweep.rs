@@ -7,22 +7,27 @@
 //!
 //! * rows come in columnar batches ([`TransferGraph::read_batch`]), not one
 //!   `transfer(id)` decode each;
-//! * every address has one 64-byte line of native-coin state (balance,
-//!   taint, received as `u128`, hops, head of its token-account chain)
-//!   indexed by [`AddrId`]; the general engine's split into "pre-balances"
-//!   and hashed walked accounts disappears because every balance is kept
-//!   from transfer 0 on;
-//! * a transfer with neither side walked costs two bit tests (a 1-bit
-//!   walked set that stays in cache) and a balance move; poison (the
-//!   reachability kernel) keeps no balances at all, only taint, hops and
-//!   first-tainted; state lines are prefetched a few rows ahead;
+//! * every address has one 32-byte record of native-coin state (96-bit
+//!   balance and taint, hops, node index) indexed by [`AddrId`], two to a
+//!   cache line; the general engine's split into "pre-balances" and hashed
+//!   walked accounts disappears because every balance is kept from
+//!   transfer 0 on; walked and seed flags are bitsets that stay in cache;
+//! * token accounts sit in an open-addressing table keyed by (address,
+//!   token), so a token row's two accounts are prefetched straight from
+//!   the row;
+//! * a transfer with neither side walked costs two bit tests and a balance
+//!   move; poison (the reachability kernel) keeps no balances at all, only
+//!   taint, hops and first-tainted; state is prefetched a few rows ahead;
+//! * the taint each node received is summed at the end from the flows
+//!   (which record their payee's node), not kept per row;
 //! * the haircut share `⌊a·T/B⌋` skips division when `T = 0` or `a ≥ B`,
 //!   and divides the exact 256-bit product by the 128-bit balance
-//!   otherwise; token amounts beyond 128 bits go through [`mul_div_floor`].
+//!   otherwise; token amounts beyond 96 bits move to a side table and go
+//!   through [`mul_div_floor`].
 //!
 //! Not covered (the caller falls back to the general engine): FIFO/LIFO
 //! (queues of lots), UTXO transaction nodes (`Address::Tx`: exact spends
-//! and TIHO output allocation) and native amounts beyond 128 bits. The
+//! and TIHO output allocation) and native sums beyond 96 bits. The
 //! kernel gives up (returns `None`) as soon as a transaction node would be
 //! walked or a native sum would not fit; on an account chain no transaction
 //! node exists, and on a UTXO chain no transfer joins two non-transaction
@@ -52,69 +57,209 @@ const PREFETCH: usize = 16;
 /// Most entries the kernel's growing vectors reserve up front.
 const RESERVE: usize = 1 << 24;
 
-/// Per-address state bits.
-const WALKED: u8 = 1;
-const SEED: u8 = 2;
-const ACTIVE: u8 = WALKED | SEED;
-/// A node that is not walked (endpoint, DEX).
-const PASSIVE: u8 = 4;
+/// Native amounts the kernel keeps: 96 bits (all the ether there is fits
+/// in 87); a sum beyond makes it hand the trace to the general engine.
+const NATIVE_LIMIT: u128 = 1 << 96;
 
-/// Everything the kernel keeps per address, native coin included, in one
-/// 64-byte cache line, so a transfer touches one line per side. Native
-/// amounts are 128-bit (the kernel gives up on anything larger).
-#[derive(Debug, Clone, Copy)]
-#[repr(C, align(64))]
+/// Everything the kernel keeps per address for the native coin, in 32
+/// bytes (two addresses per cache line), so a transfer touches one short
+/// line per side; half the old 64 bytes, which matters because the array is
+/// read at random and is far larger than the caches. The walked and seed
+/// flags live in bitsets that stay in cache, the taint received in a
+/// per-node column, token accounts in [`TokenTable`].
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(32))]
 struct NativeAccount {
-    balance: u128,
-    taint: u128,
-    /// Taint received (native coin), merged into `received` at the end.
-    got: u128,
+    balance_lo: u64,
+    taint_lo: u64,
+    balance_hi: u32,
+    taint_hi: u32,
     /// Hop distance (valid for nodes); copied into nodes at the end.
     hops: u32,
-    /// First of this address's token accounts in `Kernel::tokens` (a chain
-    /// linked by `TokenAccount::next`), or [`NO_TOKEN`].
-    token_head: u32,
-    /// [`WALKED`] / [`SEED`] / [`PASSIVE`] or 0, in the line a row reads anyway.
-    role: u8,
+    /// Node index + 1, or 0: not a node.
+    node: u32,
 }
 
-impl Default for NativeAccount {
-    fn default() -> Self {
-        NativeAccount {
-            balance: 0,
-            taint: 0,
-            got: 0,
-            hops: 0,
-            token_head: NO_TOKEN,
-            role: 0,
+impl NativeAccount {
+    #[inline]
+    fn balance(&self) -> u128 {
+        u128::from(self.balance_hi) << 64 | u128::from(self.balance_lo)
+    }
+    #[inline]
+    fn taint(&self) -> u128 {
+        u128::from(self.taint_hi) << 64 | u128::from(self.taint_lo)
+    }
+    /// `None` beyond [`NATIVE_LIMIT`].
+    #[inline]
+    fn set(&mut self, balance: u128, taint: u128) -> Option<()> {
+        if balance >= NATIVE_LIMIT || taint >= NATIVE_LIMIT {
+            return None;
         }
+        (self.balance_lo, self.balance_hi) = (balance as u64, (balance >> 64) as u32);
+        (self.taint_lo, self.taint_hi) = (taint as u64, (taint >> 64) as u32);
+        Some(())
+    }
+    #[inline]
+    fn set_balance(&mut self, balance: u128) -> Option<()> {
+        self.set(balance, self.taint())
+    }
+    /// The node index, if the address is a node.
+    #[inline]
+    fn node(&self) -> Option<usize> {
+        self.node.checked_sub(1).map(|i| i as usize)
     }
 }
 
-const NO_TOKEN: u32 = u32::MAX;
-
-/// One (address, token) account. An address touches few tokens, so its
-/// accounts form a short chain reached from its native state line: no
-/// hashing, and the head is already in cache when a row arrives.
-/// One 64-byte cache line: the amounts are kept in 128 bits, and an
-/// account that ever needs more moves them to `Kernel::wide` for good
-/// (token amounts beyond 128 bits are rare: half the memory and one line
-/// a side instead of two are worth a branch).
-#[derive(Debug, Clone, Copy)]
-#[repr(C, align(64))]
+/// One (address, token) account: a slot of [`TokenTable`], 32 bytes.
+/// Amounts are 96-bit; an account that ever needs more moves its amounts
+/// to [`TokenTable::wide`] for good (`balance_hi == WIDE`, `balance_lo` the
+/// index there): token amounts beyond 96 bits are rare, and one short line
+/// a side is worth a branch.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(32))]
 struct TokenAccount {
-    balance: u128,
-    taint: u128,
-    /// Taint received, merged into `received` at the end.
-    got: u128,
-    asset: AssetId,
-    next: u32,
-    /// Index + 1 into `Kernel::wide` once the amounts live there, else 0.
-    wide: u32,
+    /// `(address + 1) << 32 | asset`; 0 for an empty slot.
+    key: u64,
+    balance_lo: u64,
+    taint_lo: u64,
+    balance_hi: u32,
+    taint_hi: u32,
 }
 
-/// A token account's amounts, widened: balance, taint, taint received.
-type TokenAmounts = [Amount; 3];
+/// `balance_hi` of a token account whose amounts live in `TokenTable::wide`.
+const WIDE: u32 = u32::MAX;
+
+/// A token account's amounts, widened: balance, taint.
+type TokenAmounts = [Amount; 2];
+
+/// Token accounts in an open-addressing table keyed by (address, asset).
+/// The slot of a row's account follows from the row alone, so it is
+/// prefetched with the native lines instead of after them (a chain hung off
+/// the native line cost a dependent miss per side: 15 % of a haircut).
+struct TokenTable {
+    slots: Vec<TokenAccount>,
+    len: usize,
+    wide: Vec<TokenAmounts>,
+}
+
+impl TokenTable {
+    /// A table sized for about `accounts` accounts without growing.
+    fn new(accounts: usize) -> Self {
+        TokenTable {
+            // Untouched slots cost no memory (see `zeroed_huge_vec`).
+            slots: if accounts == 0 {
+                Vec::new()
+            } else {
+                zeroed_huge_vec((accounts * 2).next_power_of_two())
+            },
+            len: 0,
+            wide: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn key(addr: AddrId, asset: AssetId) -> u64 {
+        (u64::from(addr) + 1) << 32 | u64::from(asset)
+    }
+
+    /// Home slot of a key (Fibonacci hashing; the table size is a power of two).
+    #[inline]
+    fn home(&self, key: u64) -> usize {
+        let bits = self.slots.len().trailing_zeros();
+        if bits == 0 {
+            return 0;
+        }
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+    }
+
+    #[inline]
+    fn prefetch(&self, addr: AddrId, asset: AssetId) {
+        if let Some(slot) = self.slots.get(self.home(Self::key(addr, asset))) {
+            prefetch_line(slot);
+        }
+    }
+
+    /// The account's slot, created empty on first use.
+    #[inline]
+    fn slot(&mut self, addr: AddrId, asset: AssetId) -> usize {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let key = Self::key(addr, asset);
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            let k = self.slots[i].key;
+            if k == key {
+                return i;
+            }
+            if k == 0 {
+                self.slots[i].key = key;
+                self.len += 1;
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(1 << 12);
+        let old = std::mem::replace(&mut self.slots, zeroed_huge_vec(size));
+        let mask = size - 1;
+        for t in old.into_iter().filter(|t| t.key != 0) {
+            let mut i = self.home(t.key);
+            while self.slots[i].key != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = t;
+        }
+    }
+
+    #[inline]
+    fn load(&self, i: usize) -> TokenAmounts {
+        let t = &self.slots[i];
+        if t.balance_hi == WIDE {
+            return self.wide[t.balance_lo as usize];
+        }
+        [
+            u128::from(t.balance_hi) << 64 | u128::from(t.balance_lo),
+            u128::from(t.taint_hi) << 64 | u128::from(t.taint_lo),
+        ]
+        .map(Amount::from)
+    }
+
+    #[inline]
+    fn store(&mut self, i: usize, v: TokenAmounts) {
+        let t = &mut self.slots[i];
+        if t.balance_hi != WIDE {
+            let fits = |a: Amount| narrow(a).filter(|&x| x >> 64 < u128::from(WIDE));
+            if let [Some(b), Some(c)] = v.map(fits) {
+                (t.balance_lo, t.balance_hi) = (b as u64, (b >> 64) as u32);
+                (t.taint_lo, t.taint_hi) = (c as u64, (c >> 64) as u32);
+                return;
+            }
+            t.balance_hi = WIDE;
+            t.balance_lo = self.wide.len() as u64;
+            self.wide.push(v);
+        }
+        let w = self.slots[i].balance_lo as usize;
+        self.wide[w] = v;
+    }
+}
+
+/// Ask for the cache line holding `x` (a hint: never faults).
+#[inline]
+fn prefetch_line<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that never faults; the pointer comes
+    // from a live reference anyway.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
 
 /// One transfer as the kernel needs it.
 #[derive(Clone, Copy)]
@@ -132,18 +277,23 @@ struct Kernel<'a, G: TransferGraph> {
     /// One bit per address: walked or seed. The "neither side walked" test
     /// of every row reads this, and at 1 bit per address it stays in cache.
     walked: Vec<u64>,
+    /// One bit per address: a seed.
+    seed: Vec<u64>,
     /// Look-alike key per address, computed once: `u64::MAX` not yet,
     /// `u64::MAX - 1` none (not an Ethereum address). Empty unless the
     /// look-alike rule is on.
     lookalike: Vec<u64>,
-    node_of: Vec<u32>,
     nodes: Vec<Node>,
+    /// Payee's node and asset of each flow, for the taint received per
+    /// node, which `finish` sums from the flows: a per-node sum kept during
+    /// the pass cost one more random miss per tainted row (14 % of a haircut).
+    flow_to: Vec<(u32, AssetId)>,
     /// Native coin, per address (poison leaves the balances at zero).
     native: Vec<NativeAccount>,
     /// Token accounts: every address for balance policies, walked ones for poison.
-    tokens: Vec<TokenAccount>,
-    /// Amounts of the token accounts that needed more than 128 bits.
-    wide: Vec<TokenAmounts>,
+    tokens: TokenTable,
+    /// Taint booked outside the dense state: seeds' created taint, swap
+    /// outputs received before their input.
     received: FxHashMap<(AddrId, AssetId), Amount>,
     flows: Vec<Flow>,
     spam: Vec<SpamHit>,
@@ -227,7 +377,7 @@ fn div_256_by_128(u1: u128, u0: u128, v: u128) -> u128 {
     q1 * B + q0
 }
 
-/// Native amounts live in 128 bits (all the ether there is fits in 87);
+/// An amount in 128 bits, where the kernel computes natively;
 /// `None` makes the kernel hand the trace to the general engine.
 #[inline]
 fn narrow(a: Amount) -> Option<u128> {
@@ -337,6 +487,84 @@ pub(crate) fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
     v
 }
 
+/// Types whose all-zero bit pattern is a valid value (and their default).
+///
+/// # Safety
+/// Implement only for plain-integer structs without padding invariants.
+unsafe trait AllZero: Copy {}
+// SAFETY: integers only.
+unsafe impl AllZero for NativeAccount {}
+// SAFETY: integers only.
+unsafe impl AllZero for TokenAccount {}
+
+/// [`huge_vec`] for all-zero values, without writing them: fresh zeroed
+/// pages come from the kernel as they are first touched, so a large table
+/// that is mostly left empty costs little, and a full one is cleared once
+/// (the kernel's clearing, then `resize`'s, was 13 % of a haircut).
+fn zeroed_huge_vec<T: AllZero>(n: usize) -> Vec<T> {
+    use std::alloc::{alloc_zeroed, handle_alloc_error, Layout};
+    if n == 0 || std::mem::size_of::<T>() == 0 {
+        return Vec::new();
+    }
+    let layout = Layout::array::<T>(n).expect("table size fits the address space");
+    // SAFETY: the layout has a non-zero size; the pointer is checked.
+    let ptr = unsafe { alloc_zeroed(layout) }.cast::<T>();
+    if ptr.is_null() {
+        handle_alloc_error(layout);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let start = (ptr as usize).next_multiple_of(4096);
+        let end = (ptr as usize + layout.size()) & !4095;
+        if end > start {
+            // SAFETY: the range lies inside the allocation just made;
+            // MADV_HUGEPAGE only changes how it is backed.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    // SAFETY: allocated by the global allocator with `Layout::array::<T>(n)`
+    // (capacity n), and all n values are initialised: zero is a valid `T`.
+    unsafe { Vec::from_raw_parts(ptr, n, n) }
+}
+
+/// The least work a balance-keeping sweep does per transfer: read the row
+/// in batches and move its amount between two random 32-byte per-address
+/// records, prefetched as the kernel prefetches. `tripoint bench trace`
+/// times it beside the haircut as the random-access bound of this machine
+/// (the sequential bound reads each byte once, which no policy that keeps
+/// balances can do). Returns a checksum so the pass cannot be optimised
+/// away.
+pub fn balance_pass<G: TransferGraph>(g: &G) -> u64 {
+    let mut acct: Vec<NativeAccount> = zeroed_huge_vec(g.address_count());
+    let mut batch = TransferBatch::default();
+    let (mut next, total) = (0, g.transfer_count());
+    while next < total {
+        let len = g.read_batch(next, BATCH, &mut batch);
+        if len == 0 {
+            break;
+        }
+        for j in 0..len {
+            if let (Some(&s), Some(&d)) = (batch.src.get(j + PREFETCH), batch.dst.get(j + PREFETCH))
+            {
+                for a in [s, d] {
+                    if let Some(x) = acct.get(a as usize) {
+                        prefetch_line(x);
+                    }
+                }
+            }
+            let a = batch.amount[j].into_words().1 as u64;
+            let s = &mut acct[batch.src[j] as usize];
+            s.balance_lo = s.balance_lo.wrapping_sub(a);
+            let d = &mut acct[batch.dst[j] as usize];
+            d.balance_lo = d.balance_lo.wrapping_add(a);
+        }
+        next = batch.first + len as u64;
+    }
+    acct.iter().fold(0, |x, a| x ^ a.balance_lo)
+}
+
 /// Run the sweep with a fast kernel; `None` when the configuration or the
 /// graph needs the general engine (see the module docs).
 pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
@@ -350,18 +578,20 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         cfg,
         poison,
         walked: vec![0; n.div_ceil(64)],
+        seed: vec![0; n.div_ceil(64)],
         lookalike: if cfg.spam.lookalike {
             vec![u64::MAX; n]
         } else {
             Vec::new()
         },
-        node_of: vec![NO_NODE; n],
         // Room reserved up front (only address space until used), capped
         // so that a huge graph does not ask for more than memory at once.
         nodes: Vec::with_capacity(n.min(RESERVE)),
-        native: huge_vec(n),
-        tokens: Vec::with_capacity(n.min(RESERVE)),
-        wide: Vec::new(),
+        flow_to: Vec::with_capacity((g.transfer_count() as usize).min(RESERVE)),
+        native: zeroed_huge_vec(n),
+        // Sized for one token account per address: an untouched slot
+        // costs no memory, and growing the table cost 2.5 % of a haircut.
+        tokens: TokenTable::new(if g.asset_count() > 1 { n } else { 0 }),
         received: FxHashMap::default(),
         flows: Vec::with_capacity((g.transfer_count() as usize).min(RESERVE)),
         spam: Vec::new(),
@@ -380,7 +610,7 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
             // Not an address of this graph: the general engine's business.
             return None;
         }
-        if k.node_of[s as usize] == NO_NODE {
+        if k.native[s as usize].node().is_none() {
             k.add_node(s, Role::Seed, 0, None, None)?;
         }
     }
@@ -401,14 +631,13 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
                     k.prefetch(s, d);
                 }
             }
-            // A token row also reads the head of each side's token chain,
-            // found through the state line prefetched above; by now it has
-            // (mostly) arrived.
-            if let Some(&asset) = batch.asset.get(j + PREFETCH / 2) {
+            // A token row also reads each side's token account.
+            if let Some(&asset) = batch.asset.get(j + PREFETCH) {
                 if asset != NATIVE_ASSET {
-                    let (s, d) = (batch.src[j + PREFETCH / 2], batch.dst[j + PREFETCH / 2]);
+                    let (s, d) = (batch.src[j + PREFETCH], batch.dst[j + PREFETCH]);
                     if !poison || k.walked(s) || k.walked(d) {
-                        k.prefetch_tokens(s, d);
+                        k.tokens.prefetch(s, asset);
+                        k.tokens.prefetch(d, asset);
                     }
                 }
             }
@@ -446,7 +675,7 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         }
         next = batch.first + len as u64;
     }
-    Some(k.finish())
+    k.finish()
 }
 
 impl<G: TransferGraph> Kernel<'_, G> {
@@ -454,47 +683,21 @@ impl<G: TransferGraph> Kernel<'_, G> {
     /// are far larger than the caches, and each row touches two random lines.
     #[inline]
     fn prefetch(&self, src: AddrId, dst: AddrId) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            for a in [src as usize, dst as usize] {
-                if let Some(acct) = self.native.get(a) {
-                    // SAFETY: a prefetch is a hint that never faults; the
-                    // pointer comes from a live reference anyway.
-                    unsafe {
-                        _mm_prefetch::<_MM_HINT_T0>((acct as *const NativeAccount).cast());
-                    }
-                }
+        for a in [src, dst] {
+            if let Some(acct) = self.native.get(a as usize) {
+                prefetch_line(acct);
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (src, dst);
-    }
-
-    /// Ask for the first token account of each side (one line each).
-    #[inline]
-    fn prefetch_tokens(&self, src: AddrId, dst: AddrId) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            for a in [src as usize, dst as usize] {
-                let head = self.native.get(a).map_or(NO_TOKEN, |n| n.token_head);
-                if let Some(t) = self.tokens.get(head as usize) {
-                    // SAFETY: a prefetch is a hint that never faults; the
-                    // pointer comes from a live reference anyway.
-                    unsafe {
-                        _mm_prefetch::<_MM_HINT_T0>((t as *const TokenAccount).cast());
-                    }
-                }
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (src, dst);
     }
 
     #[inline]
     fn active(&self, a: AddrId) -> bool {
-        self.native[a as usize].role & ACTIVE != 0
+        self.walked(a)
+    }
+
+    #[inline]
+    fn is_seed(&self, a: AddrId) -> bool {
+        self.seed[a as usize / 64] & (1 << (a % 64)) != 0
     }
 
     #[inline]
@@ -515,65 +718,6 @@ impl<G: TransferGraph> Kernel<'_, G> {
         self.totals.entry(asset).or_default()
     }
 
-    /// The (address, token) account's index in `tokens`, created empty on
-    /// first use.
-    #[inline]
-    fn token(&mut self, a: AddrId, asset: AssetId) -> usize {
-        let head = self.native[a as usize].token_head;
-        let (mut prev, mut i) = (NO_TOKEN, head);
-        while i != NO_TOKEN {
-            let next = self.tokens[i as usize].next;
-            if self.tokens[i as usize].asset == asset {
-                if prev != NO_TOKEN {
-                    // Move to the front: an address that touches many
-                    // tokens keeps its busy ones at the start of the chain.
-                    self.tokens[prev as usize].next = next;
-                    self.tokens[i as usize].next = head;
-                    self.native[a as usize].token_head = i;
-                }
-                return i as usize;
-            }
-            (prev, i) = (i, next);
-        }
-        let i = self.tokens.len();
-        self.tokens.push(TokenAccount {
-            balance: 0,
-            taint: 0,
-            got: 0,
-            asset,
-            next: head,
-            wide: 0,
-        });
-        self.native[a as usize].token_head = i as u32;
-        i
-    }
-
-    /// Token account `i`'s amounts, widened.
-    #[inline]
-    fn load(&self, i: usize) -> TokenAmounts {
-        let t = &self.tokens[i];
-        if t.wide != 0 {
-            return self.wide[t.wide as usize - 1];
-        }
-        [t.balance, t.taint, t.got].map(Amount::from)
-    }
-
-    /// Store token account `i`'s amounts (in `wide` from the first that
-    /// does not fit in 128 bits on).
-    #[inline]
-    fn store(&mut self, i: usize, v: TokenAmounts) {
-        let t = &mut self.tokens[i];
-        if t.wide == 0 {
-            if let [Some(b), Some(c), Some(g)] = v.map(narrow) {
-                (t.balance, t.taint, t.got) = (b, c, g);
-                return;
-            }
-            self.wide.push(v);
-            t.wide = self.wide.len() as u32;
-        }
-        self.wide[t.wide as usize - 1] = v;
-    }
-
     /// Apply `f` to the (address, token) account's amounts.
     #[inline]
     fn with_token<R>(
@@ -582,31 +726,22 @@ impl<G: TransferGraph> Kernel<'_, G> {
         asset: AssetId,
         f: impl FnOnce(&mut TokenAmounts) -> R,
     ) -> R {
-        let i = self.token(a, asset);
-        let mut v = self.load(i);
+        let i = self.tokens.slot(a, asset);
+        let mut v = self.tokens.load(i);
         let r = f(&mut v);
-        self.store(i, v);
+        self.tokens.store(i, v);
         r
     }
 
     /// A transfer between two addresses that are not walked: balances only.
-    /// `None`: a native amount beyond 128 bits (see [`NativeAccount`]).
+    /// `None`: a native amount beyond 96 bits (see [`NativeAccount`]).
     #[inline]
     fn move_clean(&mut self, r: &Row) -> Option<()> {
         if self.poison || r.src == r.dst {
             return Some(());
         }
-        if r.asset == NATIVE_ASSET {
-            let a = narrow(r.amount)?;
-            let s = &mut self.native[r.src as usize].balance;
-            *s = s.saturating_sub(a);
-            let d = &mut self.native[r.dst as usize].balance;
-            *d = d.checked_add(a)?;
-            Some(())
-        } else {
-            self.pay_clean(r.src, r.asset, r.amount)?;
-            self.receive_clean(r.dst, r.asset, r.amount)
-        }
+        self.pay_clean(r.src, r.asset, r.amount)?;
+        self.receive_clean(r.dst, r.asset, r.amount)
     }
 
     fn move_clean_unwalked(&mut self, r: &Row) -> Option<()> {
@@ -628,8 +763,8 @@ impl<G: TransferGraph> Kernel<'_, G> {
             return Some(());
         }
         if asset == NATIVE_ASSET {
-            let b = &mut self.native[a as usize].balance;
-            *b = b.saturating_sub(narrow(amount)?);
+            let acct = &mut self.native[a as usize];
+            acct.set_balance(acct.balance().saturating_sub(narrow(amount)?))?;
         } else {
             self.with_token(a, asset, |v| v[0] = v[0].saturating_sub(amount));
         }
@@ -642,8 +777,8 @@ impl<G: TransferGraph> Kernel<'_, G> {
             return Some(());
         }
         if asset == NATIVE_ASSET {
-            let b = &mut self.native[a as usize].balance;
-            *b = b.checked_add(narrow(amount)?)?;
+            let acct = &mut self.native[a as usize];
+            acct.set_balance(acct.balance().checked_add(narrow(amount)?)?)?;
         } else {
             self.with_token(a, asset, |v| v[0] += amount);
         }
@@ -656,10 +791,12 @@ impl<G: TransferGraph> Kernel<'_, G> {
         let policy = self.cfg.policy;
         if asset == NATIVE_ASSET {
             let acct = &mut self.native[addr as usize];
-            let c = debit_in(policy, &mut acct.balance, &mut acct.taint, narrow(a)?);
+            let (mut b, mut t) = (acct.balance(), acct.taint());
+            let c = debit_in(policy, &mut b, &mut t, narrow(a)?);
+            acct.set(b, t)?;
             return Some(Amount::from(c));
         }
-        Some(self.with_token(addr, asset, |[b, t, _]| debit_in(policy, b, t, a)))
+        Some(self.with_token(addr, asset, |[b, t]| debit_in(policy, b, t, a)))
     }
 
     /// Pay `a` of which exactly `c` is tainted (a precomputed swap output).
@@ -674,15 +811,12 @@ impl<G: TransferGraph> Kernel<'_, G> {
         if asset == NATIVE_ASSET {
             let acct = &mut self.native[addr as usize];
             let (a, c) = (narrow(a)?, narrow(c)?);
-            return Some(Amount::from(debit_exact_in(
-                poison,
-                &mut acct.balance,
-                &mut acct.taint,
-                a,
-                c,
-            )));
+            let (mut b, mut t) = (acct.balance(), acct.taint());
+            let c = debit_exact_in(poison, &mut b, &mut t, a, c);
+            acct.set(b, t)?;
+            return Some(Amount::from(c));
         }
-        Some(self.with_token(addr, asset, |[b, t, _]| debit_exact_in(poison, b, t, a, c)))
+        Some(self.with_token(addr, asset, |[b, t]| debit_exact_in(poison, b, t, a, c)))
     }
 
     #[inline]
@@ -690,12 +824,13 @@ impl<G: TransferGraph> Kernel<'_, G> {
         let poison = self.poison;
         if asset == NATIVE_ASSET {
             let acct = &mut self.native[addr as usize];
+            let mut b = acct.balance();
             if !poison {
-                acct.balance = acct.balance.checked_add(narrow(a)?)?;
+                b = b.checked_add(narrow(a)?)?;
             }
-            acct.taint = acct.taint.checked_add(narrow(c)?)?;
+            acct.set(b, acct.taint().checked_add(narrow(c)?)?)?;
         } else {
-            self.with_token(addr, asset, |[b, t, _]| {
+            self.with_token(addr, asset, |[b, t]| {
                 if !poison {
                     *b += a;
                 }
@@ -711,15 +846,12 @@ impl<G: TransferGraph> Kernel<'_, G> {
         if asset == NATIVE_ASSET {
             let acct = &mut self.native[addr as usize];
             let c = narrow(c)?;
-            let m = if poison {
-                c
-            } else {
-                c.min(acct.balance - acct.taint.min(acct.balance))
-            };
-            acct.taint = acct.taint.checked_add(m)?;
+            let (b, t) = (acct.balance(), acct.taint());
+            let m = if poison { c } else { c.min(b - t.min(b)) };
+            acct.set(b, t.checked_add(m)?)?;
             return Some(Amount::from(m));
         }
-        Some(self.with_token(addr, asset, |[b, t, _]| {
+        Some(self.with_token(addr, asset, |[b, t]| {
             let m = if poison { c } else { c.min(*b - (*t).min(*b)) };
             *t += m;
             m
@@ -741,14 +873,13 @@ impl<G: TransferGraph> Kernel<'_, G> {
         if matches!(role, Role::Walked | Role::Seed) {
             self.walked[addr as usize / 64] |= 1 << (addr % 64);
         }
-        self.native[addr as usize].role = match role {
-            Role::Seed => SEED,
-            Role::Walked => WALKED,
-            _ => PASSIVE,
-        };
+        if role == Role::Seed {
+            self.seed[addr as usize / 64] |= 1 << (addr % 64);
+        }
         let i = self.nodes.len() as u32;
-        self.node_of[addr as usize] = i;
-        self.native[addr as usize].hops = hops;
+        let acct = &mut self.native[addr as usize];
+        acct.node = i + 1;
+        acct.hops = hops;
         self.nodes.push(Node {
             addr,
             role,
@@ -757,7 +888,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             category,
             is_tx: false,
             tiho_allocated: false,
-            counterparties: FxHashMap::default(),
+            counterparties: None,
         });
         Some(i)
     }
@@ -776,13 +907,15 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 if !act {
                     continue;
                 }
-                let node = self.node_of[me as usize] as usize;
-                if self.nodes[node].counterparties.is_empty() {
+                let Some(node) = self.native[me as usize].node() else {
+                    continue;
+                };
+                if !self.nodes[node].has_counterparties() {
                     continue;
                 }
                 if let Some(k) = self.lookalike_of(other) {
                     let node = &self.nodes[node];
-                    if matches!(node.counterparties.get(&k), Some(&real) if real != other) {
+                    if matches!(node.counterparty(k), Some(real) if real != other) {
                         return Some(SpamReason::LookAlikeAddress);
                     }
                 }
@@ -793,8 +926,9 @@ impl<G: TransferGraph> Kernel<'_, G> {
 
     fn note_counterparty(&mut self, me: AddrId, other: AddrId) {
         if let Some(k) = self.lookalike_of(other) {
-            let i = self.node_of[me as usize] as usize;
-            self.nodes[i].counterparties.entry(k).or_insert(other);
+            if let Some(i) = self.native[me as usize].node() {
+                self.nodes[i].note_counterparty(k, other);
+            }
         }
     }
 
@@ -845,7 +979,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         let mut new_hops = 0;
         if src_active {
             new_hops = self.native[r.src as usize].hops.saturating_add(1);
-            if self.native[r.src as usize].role == SEED {
+            if self.is_seed(r.src) {
                 let from_received = self.debit(r.src, r.asset, r.amount)?;
                 let minted = r.amount - from_received.min(r.amount);
                 carried = r.amount;
@@ -881,21 +1015,19 @@ impl<G: TransferGraph> Kernel<'_, G> {
             if carried > Amount::ZERO {
                 let h = &mut self.native[r.dst as usize].hops;
                 *h = (*h).min(new_hops);
-                if self.native[r.dst as usize].role == SEED {
-                    let n = &mut self.nodes[self.node_of[r.dst as usize] as usize];
-                    if n.first.is_none() {
-                        n.first = Some(id);
+                if self.is_seed(r.dst) {
+                    if let Some(i) = self.native[r.dst as usize].node() {
+                        let n = &mut self.nodes[i];
+                        if n.first.is_none() {
+                            n.first = Some(id);
+                        }
                     }
                 }
             }
         } else if carried == Amount::ZERO {
             self.receive_clean(r.dst, r.asset, r.amount)?;
         } else {
-            let mut node = if self.native[r.dst as usize].role == 0 {
-                NO_NODE
-            } else {
-                self.node_of[r.dst as usize]
-            };
+            let mut node = self.native[r.dst as usize].node.wrapping_sub(1);
             if node == NO_NODE {
                 let (class, cat) = if self.g.may_have_labels(r.dst) {
                     classify_labels(&self.g.labels(r.dst), self.cfg)
@@ -926,13 +1058,11 @@ impl<G: TransferGraph> Kernel<'_, G> {
         }
 
         if carried > Amount::ZERO {
-            if r.asset == NATIVE_ASSET {
-                let got = &mut self.native[r.dst as usize].got;
-                *got = got.checked_add(narrow(carried)?)?;
-            } else {
-                self.with_token(r.dst, r.asset, |v| v[2] += carried);
-            }
+            // The payee is a node by now (taint only reaches nodes), and
+            // its line is in cache.
+            let node = self.native[r.dst as usize].node.wrapping_sub(1);
             self.flows.push(Flow { id, carried });
+            self.flow_to.push((node, r.asset));
         }
         Some(())
     }
@@ -978,70 +1108,118 @@ impl<G: TransferGraph> Kernel<'_, G> {
         Some(())
     }
 
-    fn finish(mut self) -> TraceResult {
-        // Entries booked outside the dense state (seeds' created taint,
-        // swap outputs received before their input), grouped per address.
-        let mut extra: FxHashMap<AddrId, Vec<(AssetId, Amount)>> = FxHashMap::default();
-        for (&(addr, asset), &v) in &self.received {
-            extra.entry(addr).or_default().push((asset, v));
+    fn finish(mut self) -> Option<TraceResult> {
+        // Token and booked-aside amounts as (node, asset, amount), sorted by
+        // node, then merged into the node-ordered result below.
+        let node_of_addr = |native: &[NativeAccount], a: AddrId| native[a as usize].node();
+        let mut token_held: Vec<(usize, AssetId, Amount)> = Vec::new();
+        for i in 0..self.tokens.slots.len() {
+            let key = self.tokens.slots[i].key;
+            if key == 0 {
+                continue;
+            }
+            let (addr, asset) = (((key >> 32) - 1) as AddrId, key as AssetId);
+            let [_, taint] = self.tokens.load(i);
+            if taint > Amount::ZERO {
+                if let Some(node) = node_of_addr(&self.native, addr) {
+                    token_held.push((node, asset, taint));
+                }
+            }
         }
+        let by_node = |m: &FxHashMap<(AddrId, AssetId), Amount>, native: &[NativeAccount]| {
+            let mut v: Vec<(usize, AssetId, Amount)> = m
+                .iter()
+                .filter_map(|(&(addr, asset), &a)| Some((node_of_addr(native, addr)?, asset, a)))
+                .collect();
+            v.sort_unstable_by_key(|e| (e.0, e.1));
+            v
+        };
+        token_held.sort_unstable_by_key(|e| (e.0, e.1));
+        let extra = by_node(&self.received, &self.native);
+        // Taint received per node, from the flows (random adds, prefetched).
+        let mut got = vec![0u128; self.nodes.len()];
+        let mut token_got: Vec<(usize, AssetId, Amount)> = Vec::new();
+        for (k, f) in self.flows.iter().enumerate() {
+            if let Some(&(ahead, _)) = self.flow_to.get(k + PREFETCH) {
+                if let Some(x) = got.get(ahead as usize) {
+                    prefetch_line(x);
+                }
+            }
+            let (node, asset) = self.flow_to[k];
+            let node = node as usize;
+            if asset == NATIVE_ASSET {
+                // Each part is below 2^96 (the pass kept every balance
+                // there), so only 2^32 such flows into one address could
+                // overflow: the general engine's business then.
+                got[node] = got[node].checked_add(narrow(f.carried)?)?;
+            } else {
+                token_got.push((node, asset, f.carried));
+            }
+        }
+        // Sorted by node, and sums per (node, token).
+        token_got.sort_unstable_by_key(|e| (e.0, e.1));
+        token_got.dedup_by(|b, a| {
+            let same = (a.0, a.1) == (b.0, b.1);
+            if same {
+                a.2 += b.2;
+            }
+            same
+        });
+        let (mut th, mut tg, mut ex) = (0, 0, 0);
+
         let n = self.nodes.len();
         let mut received = NodeAmounts::with_capacity(n, n);
         let mut held = NodeAmounts::with_capacity(n, n);
         // Held per asset, summed here and booked once (an asset's totals
         // entry exists only if something of it is held, as in the engine).
         let mut held_sum: Vec<Option<Amount>> = vec![None; self.g.asset_count().max(1)];
-        // Only nodes ever hold or receive taint: visit them in node order
-        // (the result's order), prefetching a few nodes ahead (random lines).
+        let mut add_held = |held: &mut NodeAmounts, asset: AssetId, taint: Amount| {
+            held.push(asset, taint);
+            let a = asset as usize;
+            if held_sum.len() <= a {
+                held_sum.resize(a + 1, None);
+            }
+            held_sum[a] = Some(held_sum[a].unwrap_or_default() + taint);
+        };
+        // Visit the nodes in node order (the result's order), prefetching a
+        // few nodes ahead (random lines).
         let mut nodes = std::mem::take(&mut self.nodes);
-        let mut extras: Vec<(AssetId, Amount)> = Vec::new();
+        let mut node_of = vec![NO_NODE; self.native.len()];
+        let mut rec: Vec<(AssetId, Amount)> = Vec::new();
         for k in 0..nodes.len() {
             if let Some(ahead) = nodes.get(k + PREFETCH) {
-                self.prefetch(ahead.addr, ahead.addr);
-            }
-            // Then its first token account, through the line fetched above.
-            if let Some(ahead) = nodes.get(k + PREFETCH / 2) {
-                self.prefetch_tokens(ahead.addr, ahead.addr);
+                prefetch_line(&self.native[ahead.addr as usize]);
             }
             let addr = nodes[k].addr;
+            node_of[addr as usize] = k as u32;
             let acct = self.native[addr as usize];
             nodes[k].hops = acct.hops;
-            extras.clear();
-            if !extra.is_empty() {
-                if let Some(v) = extra.remove(&addr) {
-                    extras = v;
-                }
+            if acct.taint() > 0 {
+                add_held(&mut held, NATIVE_ASSET, Amount::from(acct.taint()));
             }
-            let mut book = |asset: AssetId, taint: Amount, got: Amount| {
-                if taint > Amount::ZERO {
-                    held.push(asset, taint);
-                    let a = asset as usize;
-                    if held_sum.len() <= a {
-                        held_sum.resize(a + 1, None);
-                    }
-                    held_sum[a] = Some(held_sum[a].unwrap_or_default() + taint);
-                }
-                match extras.iter_mut().find(|e| e.0 == asset) {
-                    // An entry exists (maybe zero): the engine's `entry() += got`.
-                    Some(e) => e.1 += got,
-                    None if got > Amount::ZERO => received.push(asset, got),
-                    None => {}
-                }
-            };
-            book(
-                NATIVE_ASSET,
-                Amount::from(acct.taint),
-                Amount::from(acct.got),
-            );
-            let mut i = acct.token_head;
-            while i != NO_TOKEN {
-                let [_, taint, got] = self.load(i as usize);
-                let t = &self.tokens[i as usize];
-                book(t.asset, taint, got);
-                i = t.next;
+            while let Some(&(_, asset, taint)) = token_held.get(th).filter(|e| e.0 == k) {
+                add_held(&mut held, asset, taint);
+                th += 1;
             }
-            for &(asset, v) in &extras {
-                received.push(asset, v);
+            // Received: taint that arrived, plus what was booked aside for
+            // the same (node, asset), which is listed even when zero.
+            rec.clear();
+            if got[k] > 0 {
+                rec.push((NATIVE_ASSET, Amount::from(got[k])));
+            }
+            while let Some(&(_, asset, a)) = token_got.get(tg).filter(|e| e.0 == k) {
+                rec.push((asset, a));
+                tg += 1;
+            }
+            while let Some(&(_, asset, a)) = extra.get(ex).filter(|e| e.0 == k) {
+                match rec.iter_mut().find(|e| e.0 == asset) {
+                    Some(e) => e.1 += a,
+                    None => rec.push((asset, a)),
+                }
+                ex += 1;
+            }
+            for &(asset, a) in &rec {
+                received.push(asset, a);
             }
             received.end_node();
             held.end_node();
@@ -1054,10 +1232,10 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 }
             }
         }
-        TraceResult {
+        Some(TraceResult {
             policy: self.cfg.policy,
             nodes: self.nodes,
-            node_of: crate::taint::NodeIndex::Dense(self.node_of),
+            node_of: crate::taint::NodeIndex::Dense(node_of),
             flows: self.flows,
             received,
             held,
@@ -1065,6 +1243,59 @@ impl<G: TransferGraph> Kernel<'_, G> {
             swaps: self.swaps,
             totals: self.totals,
             visited: self.visited,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Accounts keep their amounts (96-bit and wide) across the table's
+    /// growth, and each (address, asset) has exactly one slot.
+    #[test]
+    fn token_table_keeps_accounts_across_growth() {
+        let mut t = TokenTable::new(0);
+        let amount = |a: u32, asset: u32| -> TokenAmounts {
+            let x = u128::from(a) * 7 + u128::from(asset);
+            if a.is_multiple_of(97) {
+                // Beyond 96 bits: kept in the wide side table.
+                [Amount::from_words(1, x), Amount::from(x << 100)]
+            } else {
+                [Amount::from(x << 60), Amount::from(x)]
+            }
+        };
+        for a in 0..20_000u32 {
+            for asset in 1..4u32 {
+                let i = t.slot(a, asset);
+                t.store(i, amount(a, asset));
+            }
         }
+        assert_eq!(t.len, 60_000);
+        assert!(t.slots.len() >= 120_000, "grown to keep the load under 1/2");
+        for a in (0..20_000u32).rev() {
+            for asset in 1..4u32 {
+                let i = t.slot(a, asset);
+                assert_eq!(t.load(i), amount(a, asset), "account ({a}, {asset})");
+            }
+        }
+        assert_eq!(t.len, 60_000, "lookups create nothing");
+        // A 96-bit account that outgrows 96 bits moves to the side table.
+        let i = t.slot(1, 1);
+        let big = [Amount::from(1u128 << 100), Amount::ONE];
+        t.store(i, big);
+        let j = t.slot(1, 1);
+        assert_eq!(t.load(j), big);
+    }
+
+    #[test]
+    fn native_accounts_hold_96_bits() {
+        let mut a = NativeAccount::default();
+        assert_eq!(a.set(NATIVE_LIMIT - 1, 5), Some(()));
+        assert_eq!((a.balance(), a.taint()), (NATIVE_LIMIT - 1, 5));
+        assert_eq!(a.set(NATIVE_LIMIT, 0), None, "beyond 96 bits: give up");
+        assert_eq!(a.set_balance(1 << 70), Some(()));
+        assert_eq!((a.balance(), a.taint()), (1 << 70, 5));
+        assert_eq!(a.node(), None);
     }
 }
