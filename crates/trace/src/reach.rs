@@ -15,8 +15,9 @@
 //! * the pass starts at the seeds' first payment from the start time on
 //!   (nothing moves before it), not at the first transfer;
 //! * an address's state is 4 bytes (flags and hop count), so the state
-//!   array stays small; the tokens a walked address holds taint in are a
-//!   short chain whose head is looked up only behind a flag;
+//!   array stays small; taint in the native coin and in the first five
+//!   tokens is a bit each there, other tokens a short chain whose head is
+//!   looked up only behind a flag;
 //! * on a large graph a second thread reads the batches ahead of the walk
 //!   and marks the rows that can carry taint at all, from one bit per amount
 //!   ([`TransferGraph::read_batch_at_least`]: the store never widens an
@@ -26,11 +27,13 @@
 //! spam detection on (it depends on each address's counterparty history),
 //! a DEX reached (the swap rule moves taint across assets), a UTXO
 //! transaction node walked, a seed outside the graph, or a hop count beyond
-//! 2^27. Callers then run the poison trace.
+//! 2^22. Callers then run the poison trace.
 
 use tripoint_chain::{
     AddrId, Amount, AssetId, Category, TransferBatch, TransferGraph, TransferId, NATIVE_ASSET,
 };
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::fxhash::FxHashMap;
 use crate::taint::{classify_labels, first_at_or_after, Class, Role, TraceConfig};
@@ -112,19 +115,35 @@ const WALKED: u32 = 1 << 31;
 const SEED: u32 = 1 << 30;
 /// Reached but not walked (endpoint).
 const NODE: u32 = 1 << 29;
-/// Holds native-coin taint (tokens: [`TOKENS`]).
+/// Holds native-coin taint.
 const NATIVE: u32 = 1 << 28;
-/// Holds taint in some token (its chain head is in `Pass::token_head`).
+/// Holds taint in some token of id above [`BIT_TOKENS`] (its chain head is
+/// in `Pass::token_head`).
 const TOKENS: u32 = 1 << 27;
-const HOPS: u32 = (1 << 27) - 1;
+/// Tokens `1..=BIT_TOKENS` (the first ones the store met: the busiest, as a
+/// rule) have a bit each below [`TOKENS`], so that most token rows are
+/// decided from the state word alone.
+const BIT_TOKENS: AssetId = 5;
+const HOPS: u32 = (1 << (27 - BIT_TOKENS)) - 1;
+
+/// The state bit that says an address holds taint in `asset`: [`NATIVE`],
+/// its own bit, or [`TOKENS`] (then look in the chain).
+#[inline]
+fn asset_bit(asset: AssetId) -> u32 {
+    match asset {
+        NATIVE_ASSET => NATIVE,
+        1..=BIT_TOKENS => TOKENS >> asset,
+        _ => TOKENS,
+    }
+}
 
 struct Pass<'a, G: TransferGraph> {
     g: &'a G,
     cfg: &'a TraceConfig,
     /// One bit per address: walked or seed.
     walked: Vec<u64>,
-    /// Flags ([`WALKED`], [`SEED`], [`NODE`], [`NATIVE`], [`TOKENS`]) and
-    /// hop count ([`HOPS`]) per address: 4 bytes, so the array stays small.
+    /// Flags ([`WALKED`], [`SEED`], [`NODE`], [`asset_bit`]s) and hop
+    /// count ([`HOPS`]) per address: 4 bytes, so the array stays small.
     state: Vec<u32>,
     /// Head of an address's token-taint chain: index + 1 into
     /// `token_taint`. Only addresses flagged [`TOKENS`] have one.
@@ -166,7 +185,14 @@ pub fn reach<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig) -> Option<Reach>
         first: Vec::new(),
         categorized: Vec::new(),
         seeds: seeds.clone(),
-        labelled: g.labelled_bits(),
+        // No label at all (a bare graph): nothing to test per node.
+        labelled: g.labelled_bits().map(|bits| {
+            if bits.iter().any(|&w| w != 0) {
+                bits
+            } else {
+                &[]
+            }
+        }),
         visited: 0,
     };
     for &s in &seeds {
@@ -184,11 +210,7 @@ pub fn reach<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig) -> Option<Reach>
     if let Some(begin) = begin {
         p.sweep(begin)?;
     }
-    let hops = p
-        .addrs
-        .iter()
-        .map(|&a| p.state[a as usize] & HOPS)
-        .collect();
+    let hops = node_hops(&p.addrs, &p.state);
     Some(Reach {
         addrs: p.addrs,
         hops,
@@ -197,6 +219,28 @@ pub fn reach<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig) -> Option<Reach>
         categorized: p.categorized,
         visited: p.visited,
     })
+}
+
+/// Each node's hop count from the state array: a million random reads on a
+/// large trace, so split over two threads there.
+fn node_hops(addrs: &[AddrId], state: &[u32]) -> Vec<u32> {
+    let mut hops = vec![0u32; addrs.len()];
+    let fill = |hops: &mut [u32], addrs: &[AddrId]| {
+        for (h, &a) in hops.iter_mut().zip(addrs) {
+            *h = state[a as usize] & HOPS;
+        }
+    };
+    if addrs.len() < 1 << 16 {
+        fill(&mut hops, addrs);
+        return hops;
+    }
+    let mid = addrs.len() / 2;
+    let (lo, hi) = hops.split_at_mut(mid);
+    std::thread::scope(|scope| {
+        scope.spawn(|| fill(hi, &addrs[mid..]));
+        fill(lo, &addrs[..mid]);
+    });
+    hops
 }
 
 impl<G: TransferGraph> Pass<'_, G> {
@@ -228,40 +272,92 @@ impl<G: TransferGraph> Pass<'_, G> {
             }
             return Some(());
         }
+        let ring = Ring::new(std::thread::current());
+        let ring = &ring;
         std::thread::scope(|scope| {
-            type Work = (TransferBatch, Marks);
-            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Work>(2);
-            let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Work>();
-            for _ in 0..4 {
-                empty_tx.send(Work::default()).ok()?;
-            }
-            scope.spawn(move || {
+            let reader_thread = scope.spawn(move || {
                 let mut next = begin;
+                let mut i = 0;
                 // Ends when the graph does, at the cut, or when the walker
-                // hangs up.
+                // stops.
                 while next < total {
-                    let Ok((mut batch, mut marks)) = empty_rx.recv() else {
-                        return;
-                    };
-                    let len = reader.read(next, &mut batch, &mut marks);
+                    if i - ring.taken.load(Ordering::SeqCst) >= SLOTS {
+                        // Full: sleep until the walker has emptied half
+                        // the ring, so it wakes this thread once per
+                        // SLOTS / 2 batches, not once a batch.
+                        ring.reader_asleep.store(true, Ordering::SeqCst);
+                        while i - ring.taken.load(Ordering::SeqCst) > SLOTS / 2
+                            && !ring.stop.load(Ordering::SeqCst)
+                        {
+                            std::thread::park();
+                        }
+                        ring.reader_asleep.store(false, Ordering::SeqCst);
+                        if ring.stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                    }
+                    let mut slot = ring.slot(i);
+                    let (batch, marks) = &mut *slot;
+                    let len = reader.read(next, batch, marks);
                     if len == 0 {
-                        return;
+                        break;
                     }
                     next = batch.first + len as u64;
                     let cut = marks.cut < len;
-                    if full_tx.send((batch, marks)).is_err() || cut {
-                        return;
+                    drop(slot);
+                    i += 1;
+                    ring.read.store(i, Ordering::SeqCst);
+                    if ring.walker_asleep.load(Ordering::SeqCst) {
+                        ring.walker.unpark();
+                    }
+                    if cut {
+                        break;
                     }
                 }
+                ring.done.store(true, Ordering::SeqCst);
+                ring.walker.unpark();
             });
-            for work in full_rx.iter() {
-                if !self.walk_batch(&work.0, &work.1)? {
-                    break;
+            let mut i = 0;
+            let walked = loop {
+                // Batch `i` is there, or the reader is done.
+                let ready =
+                    || ring.read.load(Ordering::SeqCst) > i || ring.done.load(Ordering::SeqCst);
+                if !ready() {
+                    // The reader is usually a few microseconds away (early
+                    // in the pass, where the walk is quicker than the
+                    // read): spin that long before sleeping.
+                    let t = std::time::Instant::now();
+                    while !ready() && t.elapsed() < std::time::Duration::from_micros(SPIN_US) {
+                        std::hint::spin_loop();
+                    }
+                    ring.walker_asleep.store(true, Ordering::SeqCst);
+                    while !ready() {
+                        std::thread::park();
+                    }
+                    ring.walker_asleep.store(false, Ordering::SeqCst);
                 }
-                // The reader may have finished: then nobody needs it back.
-                let _ = empty_tx.send(work);
-            }
-            Some(())
+                if ring.read.load(Ordering::SeqCst) <= i {
+                    break Some(());
+                }
+                let slot = ring.slot(i);
+                let more = self.walk_batch(&slot.0, &slot.1);
+                drop(slot);
+                i += 1;
+                ring.taken.store(i, Ordering::SeqCst);
+                if ring.reader_asleep.load(Ordering::SeqCst)
+                    && ring.read.load(Ordering::SeqCst) - i <= SLOTS / 2
+                {
+                    reader_thread.thread().unpark();
+                }
+                match more {
+                    Some(true) => {}
+                    Some(false) => break Some(()),
+                    None => break None,
+                }
+            };
+            ring.stop.store(true, Ordering::SeqCst);
+            reader_thread.thread().unpark();
+            walked
         })
     }
 
@@ -354,18 +450,14 @@ impl<G: TransferGraph> Pass<'_, G> {
     #[inline]
     fn step(&mut self, id: TransferId, src: AddrId, dst: AddrId, asset: AssetId) -> Option<bool> {
         let ws = self.state[src as usize];
+        let bit = asset_bit(asset);
         let tainted = ws & SEED != 0
-            || if asset == NATIVE_ASSET {
-                ws & NATIVE != 0
-            } else {
-                ws & TOKENS != 0 && self.holds_token(self.head(src), asset)
-            };
+            || ws & bit != 0 && (bit != TOKENS || self.holds_token(self.head(src), asset));
         if !tainted {
             return Some(false);
         }
-        let cfg = self.cfg;
         let hops = (ws & HOPS).saturating_add(1);
-        if hops > cfg.max_hops {
+        if hops > self.cfg.max_hops {
             return Some(false);
         }
         if hops > HOPS {
@@ -373,55 +465,104 @@ impl<G: TransferGraph> Pass<'_, G> {
         }
         let wd = self.state[dst as usize];
         if wd & (WALKED | NODE) == 0 {
-            // First taint here: a new node, classified by its labels.
-            let maybe_labelled = match self.labelled {
-                Some(bits) => bits
-                    .get(dst as usize / 64)
-                    .is_some_and(|w| w >> (dst % 64) & 1 != 0),
-                None => self.g.may_have_labels(dst),
-            };
-            let (class, category) = if maybe_labelled {
-                classify_labels(&self.g.labels(dst), cfg)
-            } else {
-                (Class::Plain, None)
-            };
-            let role = match class {
-                // The swap rule moves taint across assets: the full trace's job.
-                Class::Dex => return None,
-                Class::Terminal if !cfg.walk_terminals => Role::Endpoint,
-                _ => Role::Walked,
-            };
-            let walked = role == Role::Walked;
-            if walked {
-                if self.g.is_tx_node(dst) {
-                    return None;
-                }
-                self.walked[dst as usize / 64] |= 1 << (dst % 64);
-                self.state[dst as usize] = WALKED | hops;
-                self.taint(dst, asset);
-            } else {
-                self.state[dst as usize] = NODE | hops;
-            }
-            if let Some(c) = category {
-                self.categorized.push((self.addrs.len() as u32, role, c));
-            }
-            self.addrs.push(dst);
-            self.first.push(id);
-            return Some(walked);
+            return self.new_node(id, dst, hops, asset);
         }
+        let mut w = wd;
         if hops < wd & HOPS {
-            self.state[dst as usize] = (wd & !HOPS) | hops;
+            w = (wd & !HOPS) | hops;
         }
         if wd & WALKED != 0 {
-            self.taint(dst, asset);
+            if bit == TOKENS {
+                self.taint_chain(dst, asset);
+                w |= TOKENS;
+            } else {
+                w |= bit;
+            }
             if wd & SEED != 0 {
-                let i = self.seeds.binary_search(&dst).ok()?;
-                if self.first[i] == NO_FIRST {
-                    self.first[i] = id;
-                }
+                self.seed_tainted(dst, id)?;
             }
         }
+        self.state[dst as usize] = w;
         Some(false)
+    }
+
+    /// First taint at `dst`: a new node, classified by its labels.
+    #[inline]
+    fn new_node(&mut self, id: TransferId, dst: AddrId, hops: u32, asset: AssetId) -> Option<bool> {
+        let maybe_labelled = match self.labelled {
+            Some(bits) => bits
+                .get(dst as usize / 64)
+                .is_some_and(|w| w >> (dst % 64) & 1 != 0),
+            None => self.g.may_have_labels(dst),
+        };
+        if maybe_labelled {
+            return self.labelled_node(id, dst, hops, asset);
+        }
+        if self.g.is_tx_node(dst) {
+            return None;
+        }
+        self.walk(dst, hops, asset);
+        self.addrs.push(dst);
+        self.first.push(id);
+        Some(true)
+    }
+
+    /// [`Pass::new_node`] for an address that may have labels (rare).
+    #[cold]
+    #[inline(never)]
+    fn labelled_node(
+        &mut self,
+        id: TransferId,
+        dst: AddrId,
+        hops: u32,
+        asset: AssetId,
+    ) -> Option<bool> {
+        let cfg = self.cfg;
+        let (class, category) = classify_labels(&self.g.labels(dst), cfg);
+        let role = match class {
+            // The swap rule moves taint across assets: the full trace's job.
+            Class::Dex => return None,
+            Class::Terminal if !cfg.walk_terminals => Role::Endpoint,
+            _ => Role::Walked,
+        };
+        let walked = role == Role::Walked;
+        if walked {
+            if self.g.is_tx_node(dst) {
+                return None;
+            }
+            self.walk(dst, hops, asset);
+        } else {
+            self.state[dst as usize] = NODE | hops;
+        }
+        if let Some(c) = category {
+            self.categorized.push((self.addrs.len() as u32, role, c));
+        }
+        self.addrs.push(dst);
+        self.first.push(id);
+        Some(walked)
+    }
+
+    /// `a` is walked from here on, at `hops`, tainted in `asset`.
+    #[inline]
+    fn walk(&mut self, a: AddrId, hops: u32, asset: AssetId) {
+        self.walked[a as usize / 64] |= 1 << (a % 64);
+        let bit = asset_bit(asset);
+        if bit == TOKENS {
+            self.state[a as usize] = WALKED | hops;
+            self.taint_chain(a, asset);
+        } else {
+            self.state[a as usize] = WALKED | hops | bit;
+        }
+    }
+
+    /// A seed got taint back: its first such transfer is its `first`.
+    #[cold]
+    fn seed_tainted(&mut self, seed: AddrId, id: TransferId) -> Option<()> {
+        let i = self.seeds.binary_search(&seed).ok()?;
+        if self.first[i] == NO_FIRST {
+            self.first[i] = id;
+        }
+        Some(())
     }
 
     #[inline]
@@ -445,18 +586,67 @@ impl<G: TransferGraph> Pass<'_, G> {
         false
     }
 
-    #[inline]
-    fn taint(&mut self, a: AddrId, asset: AssetId) {
-        if asset == NATIVE_ASSET {
-            self.state[a as usize] |= NATIVE;
-            return;
-        }
+    /// Taint in a token without a bit of its own ([`BIT_TOKENS`]): in the
+    /// address's chain.
+    #[cold]
+    #[inline(never)]
+    fn taint_chain(&mut self, a: AddrId, asset: AssetId) {
         let head = self.head(a);
         if !self.holds_token(head, asset) {
             self.token_taint.push((asset, head));
             self.token_head.insert(a, self.token_taint.len() as u32);
             self.state[a as usize] |= TOKENS;
         }
+    }
+}
+
+/// Batches in flight between the reader thread and the walker.
+const SLOTS: usize = 16;
+/// How long the walker spins for a batch before it sleeps.
+const SPIN_US: u64 = 20;
+
+/// Batches handed from the reader thread to the walker: a ring of slots and
+/// two counters. Waking a sleeping thread is a system call and, on a
+/// virtual machine, an interrupt to the other core (~8 % of the pass when
+/// every batch went through a channel), so the walker spins a little before
+/// it sleeps and the reader, when the ring is full, sleeps until it is half
+/// empty. A slot's lock is never contended: batch `i` is in slot
+/// `i % SLOTS`, written while `read == i < taken + SLOTS`, walked while
+/// `taken == i < read`.
+struct Ring {
+    slots: Vec<std::sync::Mutex<(TransferBatch, Marks)>>,
+    /// Batches read.
+    read: AtomicUsize,
+    /// Batches walked.
+    taken: AtomicUsize,
+    /// No more batches will be read.
+    done: AtomicBool,
+    /// The walker has stopped: the reader stops too.
+    stop: AtomicBool,
+    reader_asleep: AtomicBool,
+    walker_asleep: AtomicBool,
+    walker: std::thread::Thread,
+}
+
+impl Ring {
+    fn new(walker: std::thread::Thread) -> Ring {
+        Ring {
+            slots: (0..SLOTS).map(|_| Default::default()).collect(),
+            read: AtomicUsize::new(0),
+            taken: AtomicUsize::new(0),
+            done: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            reader_asleep: AtomicBool::new(false),
+            walker_asleep: AtomicBool::new(false),
+            walker,
+        }
+    }
+
+    fn slot(&self, i: usize) -> std::sync::MutexGuard<'_, (TransferBatch, Marks)> {
+        // A poisoned lock means the other side panicked: so does the scope.
+        self.slots[i % SLOTS]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }
 

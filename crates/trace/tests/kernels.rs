@@ -458,3 +458,64 @@ proptest! {
         prop_assert_eq!(tripoint_trace::sweep::balance_pass(&g), expected);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Up to nine tokens, so that some have no state bit of their own in
+    /// `reach` (asset ids past five: a chain per address) and one is spam:
+    /// still the general engine's poison nodes.
+    #[test]
+    fn reach_with_many_tokens_gives_the_poison_traces_nodes(
+        edges in prop::collection::vec(
+            (0u8..30, 0u8..30, prop_oneof![1 => Just(0u64), 6 => 1u64..1000], 0u8..10, 0u8..60),
+            1..250,
+        ),
+        seeds in prop::collection::vec(0u8..30, 1..3),
+        from_block in 0u8..20,
+        until_block in prop::option::of(30u8..70),
+        dust in prop_oneof![Just(0u64), 1u64..300],
+    ) {
+        let records: Vec<TransferRecord> = edges
+            .iter()
+            .enumerate()
+            .map(|(i, &(s, d, amt, asset, blk))| TransferRecord {
+                chain: Chain::Ethereum,
+                block: blk as u64,
+                timestamp: 1_000 + blk as i64 * 12,
+                tx_hash: hash(i as u64),
+                tx_index: i as u32,
+                position: if asset == 0 { Position::NativeValue } else { Position::Log(1) },
+                from: addr(s),
+                to: addr(d),
+                asset: if asset == 0 {
+                    Asset::Native(Chain::Ethereum)
+                } else {
+                    Asset::Token(token(asset))
+                },
+                amount: Amount::from(amt),
+            })
+            .collect();
+        let g = MemGraph::build(records, vec![fake_ether(token(9))], vec![]);
+        let seeds: Vec<u32> = seeds.iter().filter_map(|&s| g.lookup(&addr(s))).collect();
+        if seeds.is_empty() { return Ok(()); }
+        let mut cfg = TraceConfig::new(TaintPolicy::Poison, seeds);
+        cfg.from = 1_000 + from_block as i64 * 12;
+        cfg.until = until_block.map(|b| 1_000 + b as i64 * 12);
+        cfg.dust = Amount::from(dust);
+        cfg.max_hops = u32::MAX;
+        cfg.spam.lookalike = false;
+        let reference = trace_general(&g, &cfg, false).unwrap();
+        let want: Vec<_> = reference
+            .nodes
+            .iter()
+            .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
+            .collect();
+        let r = reach(&g, &cfg).expect("no DEX, no look-alike rule");
+        let got: Vec<_> = r
+            .iter()
+            .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
+            .collect();
+        prop_assert_eq!(got, want);
+    }
+}
