@@ -157,6 +157,8 @@ struct Pass<'a, G: TransferGraph> {
     seeds: Vec<AddrId>,
     /// The graph's may-have-labels bitmap, where it lends one.
     labelled: Option<&'a [u64]>,
+    /// The CPU has AVX-512F ([`Pass::walk_batch_avx512`]).
+    avx512: bool,
     visited: u64,
 }
 
@@ -164,6 +166,16 @@ struct Pass<'a, G: TransferGraph> {
 /// the configuration or the graph needs the full trace. `cfg.policy` and
 /// `cfg.traversal` are ignored: this is poison, in one pass.
 pub fn reach<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig) -> Option<Reach> {
+    #[cfg(target_arch = "x86_64")]
+    let avx512 = std::arch::is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    let avx512 = false;
+    reach_with(g, cfg, avx512)
+}
+
+/// [`reach`], with AVX-512F compares or not (`avx512` only where the CPU
+/// has it).
+fn reach_with<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig, avx512: bool) -> Option<Reach> {
     if cfg.spam.lookalike || cfg.seeds.is_empty() {
         return None;
     }
@@ -193,6 +205,7 @@ pub fn reach<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig) -> Option<Reach>
                 &[]
             }
         }),
+        avx512,
         visited: 0,
     };
     for &s in &seeds {
@@ -254,7 +267,7 @@ impl<G: TransferGraph> Pass<'_, G> {
     {
         let g = self.g;
         let total = g.transfer_count();
-        let reader = Reader::new(g, self.cfg);
+        let reader = Reader::new(g, self.cfg, self.avx512);
         let reader = &reader;
         if total - begin <= 4 * BATCH as u64 {
             let mut batch = TransferBatch::default();
@@ -378,6 +391,28 @@ impl<G: TransferGraph> Pass<'_, G> {
     /// cut (past `until`: the trace ends), `None` to give up (see
     /// [`reach`]).
     fn walk_batch(&mut self, batch: &TransferBatch, marks: &Marks) -> Option<bool> {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx512 {
+            // SAFETY: the CPU has AVX-512F (see `reach_with`).
+            return unsafe { self.walk_batch_avx512(batch, marks) };
+        }
+        self.walk_batch_with::<false>(batch, marks)
+    }
+
+    /// [`Pass::walk_batch`] compiled for AVX-512F: the compares for a newly
+    /// walked payer are four instructions a chunk.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn walk_batch_avx512(&mut self, batch: &TransferBatch, marks: &Marks) -> Option<bool> {
+        self.walk_batch_with::<true>(batch, marks)
+    }
+
+    #[inline(always)]
+    fn walk_batch_with<const AVX512: bool>(
+        &mut self,
+        batch: &TransferBatch,
+        marks: &Marks,
+    ) -> Option<bool> {
         let cut = marks.cut;
         let chunks = cut.div_ceil(64);
         let rows = |c: usize| c * 64..(c * 64 + 64).min(cut);
@@ -424,21 +459,11 @@ impl<G: TransferGraph> Pass<'_, G> {
                 )? {
                     // `d` is walked from here on: its later payments in
                     // this chunk and the next are walked too.
-                    // (Looked for only where the chunk's payer
-                    // signature says it may be.)
-                    let h = sig_bit(d);
-                    if k < 63 && marks.sig[c][h / 64] >> (h % 64) & 1 != 0 {
-                        let paid = visit & eq_mask(&src[k + 1..], d) << (k + 1);
-                        self.visited += u64::from(paid.count_ones());
-                        todo |= paid & carry;
-                    }
-                    if marks
-                        .sig
-                        .get(c + 1)
-                        .is_some_and(|s| s[h / 64] >> (h % 64) & 1 != 0)
-                    {
-                        next_walked |= eq_mask(next_src, d);
-                    }
+                    let later = eq_mask::<AVX512>(src, d) & (u64::MAX << k << 1);
+                    let paid = visit & later;
+                    self.visited += u64::from(paid.count_ones());
+                    todo |= paid & carry;
+                    next_walked |= eq_mask::<AVX512>(next_src, d);
                 }
             }
         }
@@ -447,7 +472,7 @@ impl<G: TransferGraph> Pass<'_, G> {
 
     /// A transfer from a walked payer that can carry taint ([`Marks::carry`]):
     /// `Some(true)` if it made `dst` a newly walked address.
-    #[inline]
+    #[inline(always)]
     fn step(&mut self, id: TransferId, src: AddrId, dst: AddrId, asset: AssetId) -> Option<bool> {
         let ws = self.state[src as usize];
         let bit = asset_bit(asset);
@@ -487,7 +512,7 @@ impl<G: TransferGraph> Pass<'_, G> {
     }
 
     /// First taint at `dst`: a new node, classified by its labels.
-    #[inline]
+    #[inline(always)]
     fn new_node(&mut self, id: TransferId, dst: AddrId, hops: u32, asset: AssetId) -> Option<bool> {
         let maybe_labelled = match self.labelled {
             Some(bits) => bits
@@ -663,10 +688,6 @@ struct Marks {
     /// whoever pays: not a self-transfer, not zero, not below the dust
     /// threshold, not a spam token.
     carry: Vec<u64>,
-    /// Per 64 rows before the cut: a 256-bit signature of the payers (bit
-    /// [`sig_bit`] of each), so that a newly walked address is looked for
-    /// among them only where it may be (about one chunk in five).
-    sig: Vec<[u64; 4]>,
     /// Per 64 rows of the batch: amount at least the smallest that carries.
     at_least: Vec<u64>,
 }
@@ -677,29 +698,24 @@ struct Reader<'a, G> {
     cfg: &'a TraceConfig,
     /// Smallest amount that carries taint: 1, or the dust threshold.
     min: Amount,
-    /// Per asset: a spam token (never carries); empty if there is none.
-    spam_token: Vec<bool>,
+    /// Spam tokens (never carry), ascending.
+    spam_tokens: Vec<AssetId>,
+    /// The CPU has AVX-512F.
+    avx512: bool,
 }
 
 impl<'a, G: TransferGraph> Reader<'a, G> {
-    fn new(g: &'a G, cfg: &'a TraceConfig) -> Self {
-        let mut spam_token: Vec<bool> = cfg
-            .spam
-            .token_verdicts(g)
-            .iter()
-            .map(|v| v.is_some())
+    fn new(g: &'a G, cfg: &'a TraceConfig, avx512: bool) -> Self {
+        let spam_tokens = (cfg.spam.token_verdicts(g).iter().enumerate())
+            .filter(|&(a, v)| v.is_some() && a as AssetId != NATIVE_ASSET)
+            .map(|(a, _)| a as AssetId)
             .collect();
-        if let Some(native) = spam_token.get_mut(NATIVE_ASSET as usize) {
-            *native = false;
-        }
-        if !spam_token.contains(&true) {
-            spam_token.clear();
-        }
         Reader {
             g,
             cfg,
             min: cfg.dust.max(Amount::ONE),
-            spam_token,
+            spam_tokens,
+            avx512,
         }
     }
 
@@ -720,15 +736,6 @@ impl<'a, G: TransferGraph> Reader<'a, G> {
         };
         out.cut = cut;
         out.visit.clear();
-        out.sig.clear();
-        out.sig.extend(batch.src[..cut].chunks(64).map(|rows| {
-            let mut sig = [0u64; 4];
-            for &s in rows {
-                let h = sig_bit(s);
-                sig[h / 64] |= 1 << (h % 64);
-            }
-            sig
-        }));
         // Usually the whole batch is at or after the start time.
         if cfg.from == i64::MIN || batch.timestamp[..cut].iter().all(|&t| t >= cfg.from) {
             out.visit.resize(cut / 64, !0);
@@ -744,6 +751,27 @@ impl<'a, G: TransferGraph> Reader<'a, G> {
                 }));
         }
         out.carry.clear();
+        #[cfg(target_arch = "x86_64")]
+        if self.avx512 {
+            // SAFETY: the CPU has AVX-512F (see `reach_with`).
+            unsafe { self.mark_carriers_avx512(batch, out) };
+            return len;
+        }
+        self.mark_carriers::<false>(batch, out);
+        len
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn mark_carriers_avx512(&self, batch: &TransferBatch, out: &mut Marks) {
+        self.mark_carriers::<true>(batch, out)
+    }
+
+    /// [`Marks::carry`] from the start-time, amount and payee marks, and
+    /// the spam tokens.
+    #[inline(always)]
+    fn mark_carriers<const AVX512: bool>(&self, batch: &TransferBatch, out: &mut Marks) {
+        let cut = out.cut;
         let rows = batch.src[..cut]
             .chunks(64)
             .zip(batch.dst[..cut].chunks(64))
@@ -751,32 +779,63 @@ impl<'a, G: TransferGraph> Reader<'a, G> {
         for (((src, dst), asset), (&visit, &at_least)) in
             rows.zip(out.visit.iter().zip(&out.at_least))
         {
-            let mut m = visit & at_least;
-            m &= src
-                .iter()
-                .zip(dst)
-                .enumerate()
-                .fold(0u64, |m, (k, (s, d))| m | u64::from(s != d) << k);
-            if !self.spam_token.is_empty() {
-                m &= !asset.iter().enumerate().fold(0u64, |m, (k, &a)| {
-                    m | u64::from(self.spam_token.get(a as usize) == Some(&true)) << k
-                });
+            let mut m = visit & at_least & !eq_pairs::<AVX512>(src, dst);
+            for &spam in &self.spam_tokens {
+                m &= !eq_mask::<AVX512>(asset, spam);
             }
             out.carry.push(m);
         }
-        len
     }
 }
 
-/// A payer's bit in a chunk signature ([`Marks::sig`]).
-#[inline]
-fn sig_bit(a: AddrId) -> usize {
-    (a.wrapping_mul(0x9e37_79b9) >> 24) as usize
+/// Bit `k` set where `a[k] == b[k]` (`a.len() == b.len() <= 64`), with
+/// AVX-512F compares (the caller has the feature) or plain ones.
+#[inline(always)]
+fn eq_pairs<const AVX512: bool>(a: &[AddrId], b: &[AddrId]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if AVX512 {
+        // SAFETY: only compiled into functions that run where the CPU has
+        // AVX-512F.
+        return unsafe { eq_pairs_avx512(a, b) };
+    }
+    a.iter()
+        .zip(b)
+        .enumerate()
+        .fold(0u64, |m, (k, (x, y))| m | u64::from(x == y) << k)
 }
 
-/// Bit `k` set where `src[k] == a` (`src.len() <= 64`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
 #[inline]
-fn eq_mask(src: &[AddrId], a: AddrId) -> u64 {
+unsafe fn eq_pairs_avx512(a: &[AddrId], b: &[AddrId]) -> u64 {
+    use std::arch::x86_64::*;
+    debug_assert!(a.len() == b.len() && a.len() <= 64);
+    let mut m = 0u64;
+    for q in 0..a.len().div_ceil(16) {
+        let left = a.len() - q * 16;
+        let lanes: __mmask16 = if left >= 16 { !0 } else { (1 << left) - 1 };
+        // SAFETY: the mask covers only elements inside `a` and `b`.
+        let (x, y) = unsafe {
+            (
+                _mm512_maskz_loadu_epi32(lanes, a.as_ptr().add(q * 16).cast()),
+                _mm512_maskz_loadu_epi32(lanes, b.as_ptr().add(q * 16).cast()),
+            )
+        };
+        m |= u64::from(_mm512_mask_cmpeq_epi32_mask(lanes, x, y)) << (q * 16);
+    }
+    m
+}
+
+/// Bit `k` set where `src[k] == a` (`src.len() <= 64`), with AVX-512F
+/// compares (the caller has the feature) or SSE2 ones.
+#[inline(always)]
+fn eq_mask<const AVX512: bool>(src: &[AddrId], a: AddrId) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if AVX512 {
+        // SAFETY: only compiled into functions that run where the CPU has
+        // AVX-512F.
+        return unsafe { eq_mask_avx512(src, a) };
+    }
     let mut m = 0u64;
     let mut k = 0;
     #[cfg(target_arch = "x86_64")]
@@ -798,6 +857,26 @@ fn eq_mask(src: &[AddrId], a: AddrId) -> u64 {
     m
 }
 
+/// [`eq_mask`] in four 16-lane compares; masked loads past the end of
+/// `src` read nothing.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn eq_mask_avx512(src: &[AddrId], a: AddrId) -> u64 {
+    use std::arch::x86_64::*;
+    debug_assert!(src.len() <= 64);
+    let needle = _mm512_set1_epi32(a as i32);
+    let mut m = 0u64;
+    for q in 0..src.len().div_ceil(16) {
+        let left = src.len() - q * 16;
+        let lanes: __mmask16 = if left >= 16 { !0 } else { (1 << left) - 1 };
+        // SAFETY: the mask covers only elements inside `src`.
+        let v = unsafe { _mm512_maskz_loadu_epi32(lanes, src.as_ptr().add(q * 16).cast()) };
+        m |= u64::from(_mm512_mask_cmpeq_epi32_mask(lanes, v, needle)) << (q * 16);
+    }
+    m
+}
+
 #[inline]
 fn prefetch<T>(v: &[T], a: AddrId) {
     #[cfg(target_arch = "x86_64")]
@@ -811,4 +890,120 @@ fn prefetch<T>(v: &[T], a: AddrId) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (v, a);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MemGraph, TaintPolicy};
+    use tripoint_chain::{Address, Asset, Chain, Position, TransferRecord, TxHash};
+
+    fn lanes_available() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return std::arch::is_x86_feature_detected!("avx512f");
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn masks_avx512(a: &[u32], b: &[u32], x: u32) -> (u64, u64) {
+        (eq_mask::<true>(a, x), eq_pairs::<true>(a, b))
+    }
+
+    /// The AVX-512 compares give the plain ones' bits at every length.
+    #[test]
+    fn avx512_masks_match_the_plain_ones() {
+        if !lanes_available() {
+            eprintln!("skipping: no AVX-512F here");
+            return;
+        }
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 5) as u32
+        };
+        for len in 0..=64 {
+            for _ in 0..20 {
+                let a: Vec<u32> = (0..len).map(|_| rnd()).collect();
+                let b: Vec<u32> = (0..len).map(|_| rnd()).collect();
+                let needle = rnd();
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the CPU has AVX-512F (checked above).
+                let fast = unsafe { masks_avx512(&a, &b, needle) };
+                let plain = (eq_mask::<false>(&a, needle), eq_pairs::<false>(&a, &b));
+                assert_eq!(fast, plain, "len {len}");
+                assert!(len == 64 || plain.0 >> len == 0);
+            }
+        }
+    }
+
+    /// The plain and the AVX-512 pass find the same nodes on a graph large
+    /// enough for the reader thread (tokens, a spam token, zero values).
+    #[test]
+    fn plain_and_avx512_passes_agree() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let addr = |i: u64| {
+            let mut b = [0u8; 20];
+            b[0] = 0xc0;
+            b[12..20].copy_from_slice(&i.to_be_bytes());
+            Address::Eth(b)
+        };
+        let token = |i: u8| {
+            let mut b = [0x70u8; 20];
+            b[19] = i;
+            Address::Eth(b)
+        };
+        let records: Vec<TransferRecord> = (0..100_000u64)
+            .map(|i| {
+                let asset = match rnd(10) {
+                    0..=6 => Asset::Native(Chain::Ethereum),
+                    t => Asset::Token(token(t as u8)),
+                };
+                let mut h = [0u8; 32];
+                h[..8].copy_from_slice(&i.to_be_bytes());
+                // A skewed choice of addresses, so that some are busy.
+                let (fa, ta) = (rnd(20_000), rnd(20_000));
+                let (from, to) = (rnd(1 + fa), rnd(1 + ta));
+                TransferRecord {
+                    chain: Chain::Ethereum,
+                    block: i / 4,
+                    timestamp: 1_000 + (i / 4) as i64 * 12,
+                    tx_hash: TxHash(h),
+                    tx_index: (i % 4) as u32,
+                    position: match asset {
+                        Asset::Native(_) => Position::NativeValue,
+                        _ => Position::Log(1),
+                    },
+                    from: addr(from),
+                    to: addr(to),
+                    asset,
+                    amount: Amount::from(if rnd(20) == 0 { 0 } else { rnd(1_000) }),
+                }
+            })
+            .collect();
+        let spam = tripoint_chain::TokenInfo {
+            address: token(9),
+            symbol: "ETH".into(),
+            name: "fake".into(),
+            decimals: Some(18),
+        };
+        let g = MemGraph::build(records, vec![spam], vec![]);
+        let mut cfg = TraceConfig::new(TaintPolicy::Poison, vec![g.lookup(&addr(0)).unwrap()]);
+        cfg.spam.lookalike = false;
+        cfg.max_hops = 30;
+        let plain = reach_with(&g, &cfg, false).expect("no DEX, no look-alike rule");
+        assert!(plain.len() > 1_000, "the taint spreads: {}", plain.len());
+        if lanes_available() {
+            assert_eq!(reach_with(&g, &cfg, true), Some(plain));
+        }
+    }
 }
