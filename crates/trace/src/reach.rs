@@ -152,6 +152,11 @@ struct Pass<'a, G: TransferGraph> {
     token_taint: Vec<(AssetId, u32)>,
     addrs: Vec<AddrId>,
     first: Vec<TransferId>,
+    /// Hop count of each node when found.
+    hops: Vec<u32>,
+    /// One bit per address: a node whose hop count fell later (the state
+    /// has it).
+    lowered: Vec<u64>,
     categorized: Vec<(u32, Role, Category)>,
     /// Seeds, sorted: node `i` is `seeds[i]`.
     seeds: Vec<AddrId>,
@@ -193,8 +198,12 @@ fn reach_with<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig, avx512: bool) -
         state: crate::sweep::huge_vec(n),
         token_head: FxHashMap::default(),
         token_taint: Vec::new(),
-        addrs: Vec::new(),
-        first: Vec::new(),
+        // Room for every address (untouched room costs nothing), so the
+        // columns never move as they grow.
+        addrs: huge_pages(Vec::with_capacity(n)),
+        first: huge_pages(Vec::with_capacity(n)),
+        hops: huge_pages(Vec::with_capacity(n)),
+        lowered: vec![0; n.div_ceil(64)],
         categorized: Vec::new(),
         seeds: seeds.clone(),
         // No label at all (a bare graph): nothing to test per node.
@@ -213,6 +222,7 @@ fn reach_with<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig, avx512: bool) -
         p.state[s as usize] = WALKED | SEED;
         p.addrs.push(s);
         p.first.push(NO_FIRST);
+        p.hops.push(0);
     }
     let start = first_at_or_after(g, cfg.from);
     // Nothing carries taint before a seed's first payment from the start on.
@@ -223,37 +233,30 @@ fn reach_with<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig, avx512: bool) -
     if let Some(begin) = begin {
         p.sweep(begin)?;
     }
-    let hops = node_hops(&p.addrs, &p.state);
+    // Nodes whose hop count fell after they were found: from the state.
+    // (64 bits gathered at a time, so no guess per node.)
+    let mut hops = p.hops;
+    for (hops, addrs) in hops.chunks_mut(64).zip(p.addrs.chunks(64)) {
+        let mut m = bits_of(&p.lowered, addrs);
+        while m != 0 {
+            let k = m.trailing_zeros() as usize;
+            m &= m - 1;
+            hops[k] = p.state[addrs[k] as usize] & HOPS;
+        }
+    }
+    let (mut addrs, mut first) = (p.addrs, p.first);
+    // Hand back only what is used (a large block shrinks in place).
+    addrs.shrink_to_fit();
+    first.shrink_to_fit();
+    hops.shrink_to_fit();
     Some(Reach {
-        addrs: p.addrs,
+        addrs,
         hops,
-        first: p.first,
+        first,
         seeds: seeds.len(),
         categorized: p.categorized,
         visited: p.visited,
     })
-}
-
-/// Each node's hop count from the state array: a million random reads on a
-/// large trace, so split over two threads there.
-fn node_hops(addrs: &[AddrId], state: &[u32]) -> Vec<u32> {
-    let mut hops = vec![0u32; addrs.len()];
-    let fill = |hops: &mut [u32], addrs: &[AddrId]| {
-        for (h, &a) in hops.iter_mut().zip(addrs) {
-            *h = state[a as usize] & HOPS;
-        }
-    };
-    if addrs.len() < 1 << 16 {
-        fill(&mut hops, addrs);
-        return hops;
-    }
-    let mid = addrs.len() / 2;
-    let (lo, hi) = hops.split_at_mut(mid);
-    std::thread::scope(|scope| {
-        scope.spawn(|| fill(hi, &addrs[mid..]));
-        fill(lo, &addrs[..mid]);
-    });
-    hops
 }
 
 impl<G: TransferGraph> Pass<'_, G> {
@@ -380,11 +383,7 @@ impl<G: TransferGraph> Pass<'_, G> {
     /// ever mispredicted.
     #[inline]
     fn walked_mask(&self, src: &[AddrId]) -> u64 {
-        let mut m = 0u64;
-        for (k, &s) in src.iter().enumerate() {
-            m |= ((self.walked[s as usize / 64] >> (s % 64)) & 1) << k;
-        }
-        m
+        bits_of(&self.walked, src)
     }
 
     /// Walk one batch, 64 rows at a time: `Some(false)` if it ends at the
@@ -495,6 +494,7 @@ impl<G: TransferGraph> Pass<'_, G> {
         let mut w = wd;
         if hops < wd & HOPS {
             w = (wd & !HOPS) | hops;
+            self.lowered[dst as usize / 64] |= 1 << (dst % 64);
         }
         if wd & WALKED != 0 {
             if bit == TOKENS {
@@ -529,6 +529,7 @@ impl<G: TransferGraph> Pass<'_, G> {
         self.walk(dst, hops, asset);
         self.addrs.push(dst);
         self.first.push(id);
+        self.hops.push(hops);
         Some(true)
     }
 
@@ -564,6 +565,7 @@ impl<G: TransferGraph> Pass<'_, G> {
         }
         self.addrs.push(dst);
         self.first.push(id);
+        self.hops.push(hops);
         Some(walked)
     }
 
@@ -626,7 +628,7 @@ impl<G: TransferGraph> Pass<'_, G> {
 }
 
 /// Batches in flight between the reader thread and the walker.
-const SLOTS: usize = 16;
+const SLOTS: usize = 8;
 /// How long the walker spins for a batch before it sleeps.
 const SPIN_US: u64 = 20;
 
@@ -822,6 +824,39 @@ unsafe fn eq_pairs_avx512(a: &[AddrId], b: &[AddrId]) -> u64 {
             )
         };
         m |= u64::from(_mm512_mask_cmpeq_epi32_mask(lanes, x, y)) << (q * 16);
+    }
+    m
+}
+
+/// `v`, its whole capacity backed by huge pages where the kernel has them
+/// (and the allocation came fresh from it, not yet touched): a 15 MB state
+/// array or a million nodes' columns then cost a few page faults, not
+/// thousands (one per 4 KiB, each a trap into the kernel).
+fn huge_pages<T>(v: Vec<T>) -> Vec<T> {
+    #[cfg(target_os = "linux")]
+    {
+        let bytes = v.capacity() * std::mem::size_of::<T>();
+        let start = (v.as_ptr() as usize).next_multiple_of(4096);
+        let end = (v.as_ptr() as usize + bytes) & !4095;
+        if end > start {
+            // SAFETY: the range lies inside the vector's allocation;
+            // MADV_HUGEPAGE only changes how it is backed, never its
+            // contents.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    v
+}
+
+/// Bit `k` set where bit `ids[k]` of `bitmap` is (`ids.len() <= 64`): one
+/// load per id and no branch.
+#[inline]
+fn bits_of(bitmap: &[u64], ids: &[AddrId]) -> u64 {
+    let mut m = 0u64;
+    for (k, &a) in ids.iter().enumerate() {
+        m |= ((bitmap[a as usize / 64] >> (a % 64)) & 1) << k;
     }
     m
 }
