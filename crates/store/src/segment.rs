@@ -98,13 +98,25 @@ fn decode_amount_by(lo: u64, hi: u32, big: impl Fn(usize) -> [u8; 32]) -> Amount
 }
 
 /// Appends one bit per row of `amount_lo` (bit `i % 64` of word `i / 64`):
-/// `amount_lo[i] >= min` or `high(i)` (the row has a high part).
-fn at_least_bits(amount_lo: &[u64], min: u64, high: impl Fn(usize) -> bool, out: &mut Vec<u64>) {
-    out.extend(amount_lo.chunks(64).enumerate().map(|(w, rows)| {
-        rows.iter().enumerate().fold(0u64, |m, (k, &a)| {
-            m | u64::from((a >= min) | high(w * 64 + k)) << k
-        })
-    }));
+/// `amount_lo[i] >= min`, or the row has a high part (`high[i] != 0`).
+/// (Column by column, 64 rows at a time: no test per row of which column
+/// is there. AVX-512 compares measured slower here.)
+fn at_least_bits(amount_lo: &[u64], high: Option<UintCol>, min: u64, out: &mut Vec<u64>) {
+    fn mask<T: Copy>(rows: &[T], test: impl Fn(T) -> bool) -> u64 {
+        (rows.iter().enumerate()).fold(0u64, |m, (k, &x)| m | u64::from(test(x)) << k)
+    }
+    for (w, rows) in amount_lo.chunks(64).enumerate() {
+        let at = w * 64..w * 64 + rows.len();
+        out.push(
+            mask(rows, |a| a >= min)
+                | match high {
+                    None => 0,
+                    Some(UintCol::U8(v)) => mask(&v[at], |h| h != 0),
+                    Some(UintCol::U16(v)) => mask(&v[at], |h| h != 0),
+                    Some(UintCol::U32(v)) => mask(&v[at], |h| h != 0),
+                },
+        );
+    }
 }
 
 /// Chain order key packed into one integer: (block, tx index, sub index).
@@ -949,16 +961,15 @@ impl Segment {
         match u64::try_from(min) {
             // Stored amounts with a high part (or an overflow entry) are
             // >= 2^64 > min: only the low word of the others is compared.
-            Ok(min) => match c.amount_hi {
-                None => at_least_bits(amount_lo, min, |_| false, at_least),
-                Some(UintCol::U8(v)) => at_least_bits(amount_lo, min, |i| v[lo + i] != 0, at_least),
-                Some(UintCol::U16(v)) => {
-                    at_least_bits(amount_lo, min, |i| v[lo + i] != 0, at_least)
-                }
-                Some(UintCol::U32(v)) => {
-                    at_least_bits(amount_lo, min, |i| v[lo + i] != 0, at_least)
-                }
-            },
+            Ok(min) => {
+                let high = match c.amount_hi {
+                    None => None,
+                    Some(UintCol::U8(v)) => Some(UintCol::U8(&v[lo..hi])),
+                    Some(UintCol::U16(v)) => Some(UintCol::U16(&v[lo..hi])),
+                    Some(UintCol::U32(v)) => Some(UintCol::U32(&v[lo..hi])),
+                };
+                at_least_bits(amount_lo, high, min, at_least)
+            }
             Err(_) => at_least.extend((lo..hi).step_by(64).map(|w| {
                 (w..(w + 64).min(hi))
                     .fold(0u64, |m, i| m | u64::from(c.amount(i) >= min) << (i - w))

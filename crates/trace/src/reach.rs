@@ -191,190 +191,206 @@ fn reach_with<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig, avx512: bool) -
     if seeds.iter().any(|&s| s as usize >= n || g.is_tx_node(s)) {
         return None;
     }
-    let mut p = Pass {
-        g,
-        cfg,
-        walked: vec![0; n.div_ceil(64)],
-        state: crate::sweep::huge_vec(n),
-        token_head: FxHashMap::default(),
-        token_taint: Vec::new(),
-        // Room for every address (untouched room costs nothing), so the
-        // columns never move as they grow.
-        addrs: huge_pages(Vec::with_capacity(n)),
-        first: huge_pages(Vec::with_capacity(n)),
-        hops: huge_pages(Vec::with_capacity(n)),
-        lowered: vec![0; n.div_ceil(64)],
-        categorized: Vec::new(),
-        seeds: seeds.clone(),
-        // No label at all (a bare graph): nothing to test per node.
-        labelled: g.labelled_bits().map(|bits| {
-            if bits.iter().any(|&w| w != 0) {
-                bits
-            } else {
-                &[]
-            }
-        }),
-        avx512,
-        visited: 0,
-    };
-    for &s in &seeds {
-        p.walked[s as usize / 64] |= 1 << (s % 64);
-        p.state[s as usize] = WALKED | SEED;
-        p.addrs.push(s);
-        p.first.push(NO_FIRST);
-        p.hops.push(0);
-    }
     let start = first_at_or_after(g, cfg.from);
     // Nothing carries taint before a seed's first payment from the start on.
     let begin = seeds
         .iter()
         .filter_map(|&s| g.outgoing(s).find(|&id| id >= start))
         .min();
-    if let Some(begin) = begin {
-        p.sweep(begin)?;
-    }
-    // Nodes whose hop count fell after they were found: from the state.
-    // (64 bits gathered at a time, so no guess per node.)
-    let mut hops = p.hops;
-    for (hops, addrs) in hops.chunks_mut(64).zip(p.addrs.chunks(64)) {
-        let mut m = bits_of(&p.lowered, addrs);
-        while m != 0 {
-            let k = m.trailing_zeros() as usize;
-            m &= m - 1;
-            hops[k] = p.state[addrs[k] as usize] & HOPS;
-        }
-    }
-    let (mut addrs, mut first) = (p.addrs, p.first);
-    // Hand back only what is used (a large block shrinks in place).
-    addrs.shrink_to_fit();
-    first.shrink_to_fit();
-    hops.shrink_to_fit();
-    Some(Reach {
-        addrs,
-        hops,
-        first,
-        seeds: seeds.len(),
-        categorized: p.categorized,
-        visited: p.visited,
-    })
-}
-
-impl<G: TransferGraph> Pass<'_, G> {
-    /// The pass from `begin` on. Past a few batches, another thread reads
-    /// the batches (payers, payees, assets, and one bit per amount instead
-    /// of the amount) and marks the rows that can carry taint at all
-    /// ([`Reader::read`]), while this one walks them, two batches ahead.
-    fn sweep(&mut self, begin: TransferId) -> Option<()>
-    where
-        G: Sync,
-    {
-        let g = self.g;
-        let total = g.transfer_count();
-        let reader = Reader::new(g, self.cfg, self.avx512);
-        let reader = &reader;
-        if total - begin <= 4 * BATCH as u64 {
-            let mut batch = TransferBatch::default();
-            let mut marks = Marks::default();
+    let total = g.transfer_count();
+    let reader = Reader::new(g, cfg, avx512);
+    let p = match begin {
+        None => Pass::new(g, cfg, &seeds, avx512),
+        Some(begin) if total - begin <= 4 * BATCH as u64 => {
+            let mut p = Pass::new(g, cfg, &seeds, avx512);
+            let (mut batch, mut marks) = Default::default();
             let mut next = begin;
             while next < total {
                 let len = reader.read(next, &mut batch, &mut marks);
-                if len == 0 {
-                    break;
-                }
-                if !self.walk_batch(&batch, &marks)? {
+                if len == 0 || !p.walk_batch(&batch, &marks)? {
                     break;
                 }
                 next = batch.first + len as u64;
             }
-            return Some(());
+            p
         }
-        let ring = Ring::new(std::thread::current());
-        let ring = &ring;
-        std::thread::scope(|scope| {
-            let reader_thread = scope.spawn(move || {
-                let mut next = begin;
-                let mut i = 0;
-                // Ends when the graph does, at the cut, or when the walker
-                // stops.
-                while next < total {
-                    if i - ring.taken.load(Ordering::SeqCst) >= SLOTS {
-                        // Full: sleep until the walker has emptied half
-                        // the ring, so it wakes this thread once per
-                        // SLOTS / 2 batches, not once a batch.
-                        ring.reader_asleep.store(true, Ordering::SeqCst);
-                        while i - ring.taken.load(Ordering::SeqCst) > SLOTS / 2
-                            && !ring.stop.load(Ordering::SeqCst)
-                        {
-                            std::thread::park();
-                        }
-                        ring.reader_asleep.store(false, Ordering::SeqCst);
-                        if ring.stop.load(Ordering::SeqCst) {
-                            break;
-                        }
-                    }
-                    let mut slot = ring.slot(i);
-                    let (batch, marks) = &mut *slot;
-                    let len = reader.read(next, batch, marks);
-                    if len == 0 {
-                        break;
-                    }
-                    next = batch.first + len as u64;
-                    let cut = marks.cut < len;
-                    drop(slot);
-                    i += 1;
-                    ring.read.store(i, Ordering::SeqCst);
-                    if ring.walker_asleep.load(Ordering::SeqCst) {
-                        ring.walker.unpark();
-                    }
-                    if cut {
-                        break;
-                    }
-                }
-                ring.done.store(true, Ordering::SeqCst);
-                ring.walker.unpark();
-            });
+        Some(begin) => threaded(&reader, begin, || Pass::new(g, cfg, &seeds, avx512))?,
+    };
+    Some(p.finish())
+}
+
+/// The pass from `begin` on with two threads: another reads the batches
+/// (payers, payees, assets, and one bit per amount instead of the amount)
+/// and marks the rows that can carry taint at all ([`Reader::read`]), up
+/// to [`SLOTS`] batches ahead, while this one makes the pass's tables
+/// (`pass()`: they take a few milliseconds to come from the kernel, the
+/// first batches as long to read) and walks the batches.
+fn threaded<'a, G: TransferGraph + Sync>(
+    reader: &Reader<'a, G>,
+    begin: TransferId,
+    pass: impl FnOnce() -> Pass<'a, G>,
+) -> Option<Pass<'a, G>> {
+    let total = reader.g.transfer_count();
+    let ring = Ring::new(std::thread::current());
+    let ring = &ring;
+    std::thread::scope(|scope| {
+        let reader_thread = scope.spawn(move || {
+            let mut next = begin;
             let mut i = 0;
-            let walked = loop {
-                // Batch `i` is there, or the reader is done.
-                let ready =
-                    || ring.read.load(Ordering::SeqCst) > i || ring.done.load(Ordering::SeqCst);
-                if !ready() {
-                    // The reader is usually a few microseconds away (early
-                    // in the pass, where the walk is quicker than the
-                    // read): spin that long before sleeping.
-                    let t = std::time::Instant::now();
-                    while !ready() && t.elapsed() < std::time::Duration::from_micros(SPIN_US) {
-                        std::hint::spin_loop();
-                    }
-                    ring.walker_asleep.store(true, Ordering::SeqCst);
-                    while !ready() {
+            // Ends when the graph does, at the cut, or when the walker
+            // stops.
+            while next < total {
+                if i - ring.taken.load(Ordering::SeqCst) >= SLOTS {
+                    // Full: sleep until the walker has emptied half the
+                    // ring, so it wakes this thread once per SLOTS / 2
+                    // batches, not once a batch.
+                    ring.reader_asleep.store(true, Ordering::SeqCst);
+                    while i - ring.taken.load(Ordering::SeqCst) > SLOTS / 2
+                        && !ring.stop.load(Ordering::SeqCst)
+                    {
                         std::thread::park();
                     }
-                    ring.walker_asleep.store(false, Ordering::SeqCst);
+                    ring.reader_asleep.store(false, Ordering::SeqCst);
+                    if ring.stop.load(Ordering::SeqCst) {
+                        break;
+                    }
                 }
-                if ring.read.load(Ordering::SeqCst) <= i {
-                    break Some(());
+                let mut slot = ring.slot(i);
+                let (batch, marks) = &mut *slot;
+                let len = reader.read(next, batch, marks);
+                if len == 0 {
+                    break;
                 }
-                let slot = ring.slot(i);
-                let more = self.walk_batch(&slot.0, &slot.1);
+                next = batch.first + len as u64;
+                let cut = marks.cut < len;
                 drop(slot);
                 i += 1;
-                ring.taken.store(i, Ordering::SeqCst);
-                if ring.reader_asleep.load(Ordering::SeqCst)
-                    && ring.read.load(Ordering::SeqCst) - i <= SLOTS / 2
-                {
-                    reader_thread.thread().unpark();
+                ring.read.store(i, Ordering::SeqCst);
+                if ring.walker_asleep.load(Ordering::SeqCst) {
+                    ring.walker.unpark();
                 }
-                match more {
-                    Some(true) => {}
-                    Some(false) => break Some(()),
-                    None => break None,
+                if cut {
+                    break;
                 }
-            };
-            ring.stop.store(true, Ordering::SeqCst);
-            reader_thread.thread().unpark();
-            walked
-        })
+            }
+            ring.done.store(true, Ordering::SeqCst);
+            ring.walker.unpark();
+        });
+        let mut p = pass();
+        let mut i = 0;
+        let walked = loop {
+            // Batch `i` is there, or the reader is done.
+            let ready = || ring.read.load(Ordering::SeqCst) > i || ring.done.load(Ordering::SeqCst);
+            if !ready() {
+                // The reader is usually a few microseconds away (early in
+                // the pass, where the walk is quicker than the read): spin
+                // that long before sleeping.
+                let t = std::time::Instant::now();
+                while !ready() && t.elapsed() < std::time::Duration::from_micros(SPIN_US) {
+                    std::hint::spin_loop();
+                }
+                ring.walker_asleep.store(true, Ordering::SeqCst);
+                while !ready() {
+                    std::thread::park();
+                }
+                ring.walker_asleep.store(false, Ordering::SeqCst);
+            }
+            if ring.read.load(Ordering::SeqCst) <= i {
+                break Some(());
+            }
+            let slot = ring.slot(i);
+            let more = p.walk_batch(&slot.0, &slot.1);
+            drop(slot);
+            i += 1;
+            ring.taken.store(i, Ordering::SeqCst);
+            if ring.reader_asleep.load(Ordering::SeqCst)
+                && ring.read.load(Ordering::SeqCst) - i <= SLOTS / 2
+            {
+                reader_thread.thread().unpark();
+            }
+            match more {
+                Some(true) => {}
+                Some(false) => break Some(()),
+                None => break None,
+            }
+        };
+        ring.stop.store(true, Ordering::SeqCst);
+        reader_thread.thread().unpark();
+        walked.map(|()| p)
+    })
+}
+
+impl<'a, G: TransferGraph> Pass<'a, G> {
+    /// The tables for a pass from `seeds` (sorted): they are its first
+    /// nodes.
+    fn new(g: &'a G, cfg: &'a TraceConfig, seeds: &[AddrId], avx512: bool) -> Self {
+        let n = g.address_count();
+        let mut p = Pass {
+            g,
+            cfg,
+            walked: vec![0; n.div_ceil(64)],
+            state: crate::sweep::huge_vec(n),
+            token_head: FxHashMap::default(),
+            token_taint: Vec::new(),
+            // Room for every address (untouched room costs nothing), so
+            // the columns never move as they grow.
+            addrs: huge_pages(Vec::with_capacity(n)),
+            first: huge_pages(Vec::with_capacity(n)),
+            hops: huge_pages(Vec::with_capacity(n)),
+            lowered: vec![0; n.div_ceil(64)],
+            categorized: Vec::new(),
+            seeds: seeds.to_vec(),
+            // No label at all (a bare graph): nothing to test per node.
+            labelled: g.labelled_bits().map(|bits| {
+                if bits.iter().any(|&w| w != 0) {
+                    bits
+                } else {
+                    &[]
+                }
+            }),
+            avx512,
+            visited: 0,
+        };
+        for &s in seeds {
+            p.walked[s as usize / 64] |= 1 << (s % 64);
+            p.state[s as usize] = WALKED | SEED;
+            p.addrs.push(s);
+            p.first.push(NO_FIRST);
+            p.hops.push(0);
+        }
+        p
+    }
+
+    /// The nodes found.
+    fn finish(self) -> Reach {
+        // Nodes whose hop count fell after they were found take it from
+        // the state (found 64 at a time, so no guess per node; read apart,
+        // so that the reads overlap).
+        let mut hops = self.hops;
+        let mut lowered = Vec::new();
+        for (c, addrs) in self.addrs.chunks(64).enumerate() {
+            let mut m = bits_of(&self.lowered, addrs);
+            while m != 0 {
+                lowered.push(c * 64 + m.trailing_zeros() as usize);
+                m &= m - 1;
+            }
+        }
+        for i in lowered {
+            hops[i] = self.state[self.addrs[i] as usize] & HOPS;
+        }
+        let (mut addrs, mut first) = (self.addrs, self.first);
+        // Hand back only what is used (a large block shrinks in place).
+        addrs.shrink_to_fit();
+        first.shrink_to_fit();
+        hops.shrink_to_fit();
+        Reach {
+            addrs,
+            hops,
+            first,
+            seeds: self.seeds.len(),
+            categorized: self.categorized,
+            visited: self.visited,
+        }
     }
 
     /// Bit `k` set where `src[k]` is walked (`src.len() <= 64`): one
