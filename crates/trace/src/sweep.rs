@@ -146,11 +146,10 @@ impl TokenTable {
     /// A table sized for about `accounts` accounts without growing.
     fn new(accounts: usize) -> Self {
         TokenTable {
-            // Untouched slots cost no memory (see `zeroed_huge_vec`).
             slots: if accounts == 0 {
                 Vec::new()
             } else {
-                zeroed_huge_vec((accounts * 2).next_power_of_two())
+                huge_vec((accounts * 2).next_power_of_two())
             },
             len: 0,
             wide: Vec::new(),
@@ -204,7 +203,7 @@ impl TokenTable {
 
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(1 << 12);
-        let old = std::mem::replace(&mut self.slots, zeroed_huge_vec(size));
+        let old = std::mem::replace(&mut self.slots, huge_vec(size));
         let mask = size - 1;
         for t in old.into_iter().filter(|t| t.key != 0) {
             let mut i = self.home(t.key);
@@ -463,12 +462,15 @@ fn share_128(a: u128, t: u128, b: u128) -> u128 {
 }
 
 /// `n` default values in memory the kernel is asked to back with huge
-/// pages: the per-address state is read at random, and with 4 KiB pages
-/// nearly every access would also miss the TLB. (The growing vectors —
-/// nodes, flows, token accounts — are not: at 10^7 transfers that made a
-/// one-shot trace 0.1–0.8 s slower whenever the page cache filled memory
-/// and 2 MiB pages had to be reclaimed first, though faster when freed huge
-/// pages were at hand.)
+/// pages: the per-address state and the token table are read at random,
+/// and with 4 KiB pages nearly every access would also miss the TLB. The
+/// values are written here, in order, so the pages are faulted in before
+/// the pass: left to fault in at random during it (zeroed fresh pages),
+/// a 10^7 haircut was 15–25 % slower. (The growing vectors — nodes, flows —
+/// are not on huge pages: at 10^7 transfers that made a one-shot trace
+/// 0.1–0.8 s slower whenever the page cache filled memory and 2 MiB pages
+/// had to be reclaimed first, though faster when freed huge pages were at
+/// hand.)
 pub(crate) fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
     let mut v: Vec<T> = Vec::with_capacity(n);
     #[cfg(target_os = "linux")]
@@ -487,48 +489,6 @@ pub(crate) fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
     v
 }
 
-/// Types whose all-zero bit pattern is a valid value (and their default).
-///
-/// # Safety
-/// Implement only for plain-integer structs without padding invariants.
-unsafe trait AllZero: Copy {}
-// SAFETY: integers only.
-unsafe impl AllZero for NativeAccount {}
-// SAFETY: integers only.
-unsafe impl AllZero for TokenAccount {}
-
-/// [`huge_vec`] for all-zero values, without writing them: fresh zeroed
-/// pages come from the kernel as they are first touched, so a large table
-/// that is mostly left empty costs little, and a full one is cleared once
-/// (the kernel's clearing, then `resize`'s, was 13 % of a haircut).
-fn zeroed_huge_vec<T: AllZero>(n: usize) -> Vec<T> {
-    use std::alloc::{alloc_zeroed, handle_alloc_error, Layout};
-    if n == 0 || std::mem::size_of::<T>() == 0 {
-        return Vec::new();
-    }
-    let layout = Layout::array::<T>(n).expect("table size fits the address space");
-    // SAFETY: the layout has a non-zero size; the pointer is checked.
-    let ptr = unsafe { alloc_zeroed(layout) }.cast::<T>();
-    if ptr.is_null() {
-        handle_alloc_error(layout);
-    }
-    #[cfg(target_os = "linux")]
-    {
-        let start = (ptr as usize).next_multiple_of(4096);
-        let end = (ptr as usize + layout.size()) & !4095;
-        if end > start {
-            // SAFETY: the range lies inside the allocation just made;
-            // MADV_HUGEPAGE only changes how it is backed.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
-    // SAFETY: allocated by the global allocator with `Layout::array::<T>(n)`
-    // (capacity n), and all n values are initialised: zero is a valid `T`.
-    unsafe { Vec::from_raw_parts(ptr, n, n) }
-}
-
 /// The least work a balance-keeping sweep does per transfer: read the row
 /// in batches and move its amount between two random 32-byte per-address
 /// records, prefetched as the kernel prefetches. `tripoint bench trace`
@@ -537,7 +497,7 @@ fn zeroed_huge_vec<T: AllZero>(n: usize) -> Vec<T> {
 /// balances can do). Returns a checksum so the pass cannot be optimised
 /// away.
 pub fn balance_pass<G: TransferGraph>(g: &G) -> u64 {
-    let mut acct: Vec<NativeAccount> = zeroed_huge_vec(g.address_count());
+    let mut acct: Vec<NativeAccount> = huge_vec(g.address_count());
     let mut batch = TransferBatch::default();
     let (mut next, total) = (0, g.transfer_count());
     while next < total {
@@ -588,7 +548,7 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         // so that a huge graph does not ask for more than memory at once.
         nodes: Vec::with_capacity(n.min(RESERVE)),
         flow_to: Vec::with_capacity((g.transfer_count() as usize).min(RESERVE)),
-        native: zeroed_huge_vec(n),
+        native: huge_vec(n),
         // Sized for a token account per two addresses (growing the table
         // cost 2.5 % of a haircut); larger, its random keys touched every
         // page of it: 130 MB more peak memory at 10^7 transfers.
