@@ -519,3 +519,70 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+/// On a graph large enough for `reach`'s reader thread, reaching a DEX
+/// (the swap rule: the full trace's job) mid-pass stops both threads and
+/// gives `None`, as does a pass cut short by `until`; neither hangs.
+#[test]
+fn reach_stops_its_reader_thread_when_it_gives_up() {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let wide = |i: u64| {
+        let mut b = [0u8; 20];
+        b[0] = 0xd0;
+        b[12..20].copy_from_slice(&i.to_be_bytes());
+        Address::Eth(b)
+    };
+    // The DEX (address 7) is paid only from transfer 90,000 on.
+    let records: Vec<TransferRecord> = (0..120_000u64)
+        .map(|i| {
+            let to = if i >= 90_000 && rnd(50) == 0 {
+                7
+            } else {
+                8 + rnd(5_000)
+            };
+            TransferRecord {
+                chain: Chain::Ethereum,
+                block: i / 4,
+                timestamp: 1_000 + (i / 4) as i64 * 12,
+                tx_hash: hash(i),
+                tx_index: (i % 4) as u32,
+                position: Position::NativeValue,
+                from: wide(if i == 0 { 0 } else { 8 + rnd(5_000) }),
+                to: wide(if i == 0 { 8 } else { to }),
+                asset: Asset::Native(Chain::Ethereum),
+                amount: Amount::from(1 + rnd(1_000)),
+            }
+        })
+        .collect();
+    let dex = Label {
+        address: wide(7),
+        label: "router".into(),
+        category: Category::Dex,
+        source: "test".into(),
+    };
+    let g = MemGraph::build(records, vec![], vec![dex]);
+    let mut cfg = TraceConfig::new(TaintPolicy::Poison, vec![g.lookup(&wide(0)).unwrap()]);
+    cfg.spam.lookalike = false;
+    let reference = trace_general(&g, &cfg, false).unwrap();
+    assert!(reference
+        .nodes
+        .iter()
+        .any(|n| n.role == tripoint_trace::Role::Dex));
+    assert_eq!(reach(&g, &cfg), None);
+    // Cut before the DEX is paid: the pass ends early, and is exact.
+    cfg.until = Some(1_000 + (60_000 / 4) * 12);
+    let reference = trace_general(&g, &cfg, false).unwrap();
+    let r = reach(&g, &cfg).expect("no DEX before the cut");
+    assert!(r.len() > 1_000, "the taint spreads: {}", r.len());
+    assert_eq!(r.len(), reference.nodes.len());
+    assert!(r
+        .iter()
+        .zip(&reference.nodes)
+        .all(|(a, b)| (a.addr, a.hops, a.first) == (b.addr, b.hops, b.first)));
+}
