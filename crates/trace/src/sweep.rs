@@ -1098,7 +1098,8 @@ impl<G: TransferGraph> Kernel<'_, G> {
         token_held.sort_unstable_by_key(|e| (e.0, e.1));
         let extra = by_node(&self.received, &self.native);
         // Taint received per node, from the flows (random adds, prefetched).
-        let mut got = vec![0u128; self.nodes.len()];
+        // Faulted in in order (see `huge_vec`), then added to at random.
+        let mut got: Vec<u128> = huge_vec(self.nodes.len());
         let mut token_got: Vec<(usize, AssetId, Amount)> = Vec::new();
         for (k, f) in self.flows.iter().enumerate() {
             if let Some(&(ahead, _)) = self.flow_to.get(k + PREFETCH) {
