@@ -136,6 +136,8 @@ type TokenAmounts = [Amount; 2];
 /// The slot of a row's account follows from the row alone, so it is
 /// prefetched with the native lines instead of after them (a chain hung off
 /// the native line cost a dependent miss per side: 15 % of a haircut).
+/// Linear probing, kept at most 3/4 full: at 10^8 transfers (~20 M
+/// accounts) a half-full bound would double the table to 2 GB.
 struct TokenTable {
     slots: Vec<TokenAccount>,
     len: usize,
@@ -149,7 +151,7 @@ impl TokenTable {
             slots: if accounts == 0 {
                 Vec::new()
             } else {
-                huge_vec((accounts * 2).next_power_of_two())
+                huge_vec((accounts * 4 / 3 + 1).next_power_of_two())
             },
             len: 0,
             wide: Vec::new(),
@@ -181,7 +183,7 @@ impl TokenTable {
     /// The account's slot, created empty on first use.
     #[inline]
     fn slot(&mut self, addr: AddrId, asset: AssetId) -> usize {
-        if (self.len + 1) * 2 > self.slots.len() {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
         let key = Self::key(addr, asset);
@@ -461,30 +463,38 @@ fn share_128(a: u128, t: u128, b: u128) -> u128 {
     q.min(t)
 }
 
-/// `n` default values in memory the kernel is asked to back with huge
-/// pages: the per-address state and the token table are read at random,
-/// and with 4 KiB pages nearly every access would also miss the TLB. The
-/// values are written here, in order, so the pages are faulted in before
-/// the pass: left to fault in at random during it (zeroed fresh pages),
-/// a 10^7 haircut was 15–25 % slower. (The growing vectors — nodes, flows —
-/// are not on huge pages: at 10^7 transfers that made a one-shot trace
-/// 0.1–0.8 s slower whenever the page cache filled memory and 2 MiB pages
-/// had to be reclaimed first, though faster when freed huge pages were at
-/// hand.)
-pub(crate) fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
-    let mut v: Vec<T> = Vec::with_capacity(n);
+/// Ask the kernel to back a vector's reserved room with 2 MiB pages: the
+/// trace's tables are read at random (with 4 KiB pages nearly every access
+/// would also miss the TLB), and its growing vectors (nodes, flows) run to
+/// gigabytes at 10^8 transfers, where faulting 4 KiB pages in one by one
+/// was a third of the run (one-shot haircut at 10^8: 18.9 s, 9.4 s of it
+/// in the kernel, against 15.0 s with 2 MiB pages; at 10^7 0.78–0.80 s
+/// against 0.90–1.08 s with free memory, and within ±10 % of it when the
+/// page cache filled memory and huge pages had to be compacted first).
+pub(crate) fn advise_huge_pages<T>(v: &Vec<T>) {
     #[cfg(target_os = "linux")]
     {
         let start = (v.as_ptr() as usize).next_multiple_of(4096);
-        let end = (v.as_ptr() as usize + n * std::mem::size_of::<T>()) & !4095;
+        let end = (v.as_ptr() as usize + v.capacity() * std::mem::size_of::<T>()) & !4095;
         if end > start {
-            // SAFETY: the range lies inside the allocation just made and
-            // not yet touched; MADV_HUGEPAGE only changes how it is backed.
+            // SAFETY: the range lies inside the vector's allocation;
+            // MADV_HUGEPAGE only changes how it is backed.
             unsafe {
                 libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
             }
         }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = v;
+}
+
+/// `n` default values on huge pages (see [`advise_huge_pages`]), written
+/// here in order, so the pages are faulted in before a pass that reads
+/// them at random: left to fault in at random during it (as fresh zeroed
+/// pages), a 10^7 haircut was 15–25 % slower.
+pub(crate) fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
+    let mut v: Vec<T> = Vec::with_capacity(n);
+    advise_huge_pages(&v);
     v.resize(n, T::default());
     v
 }
@@ -562,6 +572,9 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         token_spam: cfg.spam.token_verdicts(g),
         visited: 0,
     };
+    advise_huge_pages(&k.nodes);
+    advise_huge_pages(&k.flows);
+    advise_huge_pages(&k.flow_to);
     let start = first_at_or_after(g, cfg.from);
     let mut seeds = cfg.seeds.clone();
     seeds.sort_unstable();
@@ -1234,7 +1247,10 @@ mod tests {
             }
         }
         assert_eq!(t.len, 60_000);
-        assert!(t.slots.len() >= 120_000, "grown to keep the load under 1/2");
+        assert!(
+            t.slots.len() * 3 >= 60_000 * 4,
+            "grown to keep the load under 3/4"
+        );
         for a in (0..20_000u32).rev() {
             for asset in 1..4u32 {
                 let i = t.slot(a, asset);
