@@ -574,6 +574,7 @@ impl TransferGraph for Store {
         )
     }
 
+    #[inline]
     fn is_tx_node(&self, addr: AddrId) -> bool {
         // Only Bitcoin stores hold transaction nodes.
         self.manifest.chain == Some(Chain::Bitcoin) && matches!(self.address(addr), Address::Tx(_))
