@@ -43,8 +43,8 @@ use tripoint_chain::{
 use crate::fxhash::FxHashMap;
 use crate::spam::{lookalike_key, SpamReason};
 use crate::taint::{
-    classify_labels, first_at_or_after, mul_div_floor, Class, Dropped, Flow, Node, NodeAmounts,
-    Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig, TraceResult,
+    classify_labels, first_at_or_after, mul_div_floor, Class, Counterparties, Dropped, Flow, Node,
+    NodeAmounts, Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig, TraceResult,
 };
 
 const NO_NODE: u32 = u32::MAX;
@@ -303,6 +303,7 @@ struct Kernel<'a, G: TransferGraph> {
     /// in id order, so the first key is the only one a row can match; a
     /// map lookup per row cost 6 % of a full-graph haircut.
     preset: BTreeMap<TransferId, Amount>,
+    counterparties: Counterparties,
     totals: BTreeMap<AssetId, Totals>,
     token_spam: Vec<Option<SpamReason>>,
     visited: u64,
@@ -568,6 +569,7 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         spam: Vec::new(),
         swaps: Vec::new(),
         preset: BTreeMap::new(),
+        counterparties: Counterparties::default(),
         totals: BTreeMap::new(),
         token_spam: cfg.spam.token_verdicts(g),
         visited: 0,
@@ -862,7 +864,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             category,
             is_tx: false,
             tiho_allocated: false,
-            counterparties: None,
+            has_counterparties: false,
         });
         Some(i)
     }
@@ -884,12 +886,12 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 let Some(node) = self.native[me as usize].node() else {
                     continue;
                 };
-                if !self.nodes[node].has_counterparties() {
+                if !self.nodes[node].has_counterparties {
                     continue;
                 }
                 if let Some(k) = self.lookalike_of(other) {
-                    let node = &self.nodes[node];
-                    if matches!(node.counterparty(k), Some(real) if real != other) {
+                    if matches!(self.counterparties.get(node as u32, k), Some(real) if real != other)
+                    {
                         return Some(SpamReason::LookAlikeAddress);
                     }
                 }
@@ -901,7 +903,8 @@ impl<G: TransferGraph> Kernel<'_, G> {
     fn note_counterparty(&mut self, me: AddrId, other: AddrId) {
         if let Some(k) = self.lookalike_of(other) {
             if let Some(i) = self.native[me as usize].node() {
-                self.nodes[i].note_counterparty(k, other);
+                self.counterparties
+                    .note(&mut self.nodes, i as u32, k, other);
             }
         }
     }
