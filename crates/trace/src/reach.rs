@@ -235,6 +235,11 @@ fn threaded<'a, G: TransferGraph + Sync>(
     let ring = &ring;
     std::thread::scope(|scope| {
         let reader_thread = scope.spawn(move || {
+            // However this thread ends (a panic too), the walker is told.
+            let _done = Signal(|| {
+                ring.done.store(true, Ordering::SeqCst);
+                ring.walker.unpark();
+            });
             let mut next = begin;
             let mut i = 0;
             // Ends when the graph does, at the cut, or when the walker
@@ -273,8 +278,13 @@ fn threaded<'a, G: TransferGraph + Sync>(
                     break;
                 }
             }
-            ring.done.store(true, Ordering::SeqCst);
-            ring.walker.unpark();
+        });
+        // However the walk ends (a panic too), the reader stops: the scope
+        // waits for it.
+        let reader_handle = reader_thread.thread().clone();
+        let _stop = Signal(|| {
+            ring.stop.store(true, Ordering::SeqCst);
+            reader_handle.unpark();
         });
         let mut p = pass();
         let mut i = 0;
@@ -314,8 +324,6 @@ fn threaded<'a, G: TransferGraph + Sync>(
                 None => break None,
             }
         };
-        ring.stop.store(true, Ordering::SeqCst);
-        reader_thread.thread().unpark();
         walked.map(|()| p)
     })
 }
@@ -640,6 +648,15 @@ impl<'a, G: TransferGraph> Pass<'a, G> {
             self.token_head.insert(a, self.token_taint.len() as u32);
             self.state[a as usize] |= TOKENS;
         }
+    }
+}
+
+/// Runs its closure when dropped.
+struct Signal<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for Signal<F> {
+    fn drop(&mut self) {
+        (self.0)()
     }
 }
 
