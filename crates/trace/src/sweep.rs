@@ -465,13 +465,14 @@ fn share_128(a: u128, t: u128, b: u128) -> u128 {
 }
 
 /// Ask the kernel to back a vector's reserved room with 2 MiB pages: the
-/// trace's tables are read at random (with 4 KiB pages nearly every access
-/// would also miss the TLB), and its growing vectors (nodes, flows) run to
-/// gigabytes at 10^8 transfers, where faulting 4 KiB pages in one by one
-/// was a third of the run (one-shot haircut at 10^8: 18.9 s, 9.4 s of it
-/// in the kernel, against 15.0 s with 2 MiB pages; at 10^7 0.78–0.80 s
-/// against 0.90–1.08 s with free memory, and within ±10 % of it when the
-/// page cache filled memory and huge pages had to be compacted first).
+/// trace's tables are read at random, and with 4 KiB pages nearly every
+/// access would also miss the TLB. Only for tables filled up front (see
+/// [`huge_vec`]): the growing vectors (nodes, flows) stay on 4 KiB pages.
+/// On huge pages they made the benchmark's one-shot haircut at 10^7, run
+/// right after generation and ingest had filled the page cache, 1.40–1.68 s
+/// instead of 0.83–0.86 s (the kernel compacting memory for 2 MiB pages
+/// at each first touch), though with free memory they saved a fifth of a
+/// 10^8 run.
 pub(crate) fn advise_huge_pages<T>(v: &Vec<T>) {
     #[cfg(target_os = "linux")]
     {
@@ -574,9 +575,6 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
         token_spam: cfg.spam.token_verdicts(g),
         visited: 0,
     };
-    advise_huge_pages(&k.nodes);
-    advise_huge_pages(&k.flows);
-    advise_huge_pages(&k.flow_to);
     let start = first_at_or_after(g, cfg.from);
     let mut seeds = cfg.seeds.clone();
     seeds.sort_unstable();
