@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{fake_ether, hash, staked_token, terminal_labels};
+use common::{fake_ether, hash, numbered, staked_token, terminal_labels, xorshift};
 use proptest::prelude::*;
 use tripoint_chain::{
     Address, Amount, Asset, Category, Chain, Label, OutPoint, Position, TransferGraph,
@@ -371,19 +371,8 @@ fn utxo_sweep_falls_back_to_the_general_engine() {
 /// gives the general engine's poison nodes.
 #[test]
 fn reach_on_a_large_graph_matches_the_poison_trace() {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let mut rnd = move |n: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n
-    };
-    let wide = |i: u64| {
-        let mut b = [0u8; 20];
-        b[0] = 0xb0;
-        b[12..20].copy_from_slice(&i.to_be_bytes());
-        Address::Eth(b)
-    };
+    let mut rnd = xorshift(0x9e37_79b9_7f4a_7c15);
+    let wide = |i: u64| numbered(0xb0, i);
     let mut records = Vec::new();
     for i in 0..150_000u64 {
         let asset = match rnd(10) {
@@ -525,19 +514,8 @@ proptest! {
 /// gives `None`, as does a pass cut short by `until`; neither hangs.
 #[test]
 fn reach_stops_its_reader_thread_when_it_gives_up() {
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let mut rnd = move |n: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n
-    };
-    let wide = |i: u64| {
-        let mut b = [0u8; 20];
-        b[0] = 0xd0;
-        b[12..20].copy_from_slice(&i.to_be_bytes());
-        Address::Eth(b)
-    };
+    let mut rnd = xorshift(0x2545_f491_4f6c_dd1d);
+    let wide = |i: u64| numbered(0xd0, i);
     // The DEX (address 7) is paid only from transfer 90,000 on.
     let records: Vec<TransferRecord> = (0..120_000u64)
         .map(|i| {

@@ -50,3 +50,22 @@ pub fn fake_ether(address: Address) -> TokenInfo {
         decimals: Some(18),
     }
 }
+
+/// A small deterministic generator (xorshift64): `rnd(n)` is in `0..n`.
+pub fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut x = seed;
+    move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    }
+}
+
+/// The `i`-th address of a family told apart by its first byte `tag`.
+pub fn numbered(tag: u8, i: u64) -> Address {
+    let mut b = [0u8; 20];
+    b[0] = tag;
+    b[12..20].copy_from_slice(&i.to_be_bytes());
+    Address::Eth(b)
+}
