@@ -906,6 +906,19 @@ impl Segment {
         if lo >= hi {
             return;
         }
+        self.read_parties(lo, hi, batch);
+        match c.amount_hi {
+            None => batch
+                .amount
+                .extend(c.amount_lo[lo..hi].iter().map(|&a| Amount::from(a))),
+            Some(_) => batch.amount.extend((lo..hi).map(|i| c.amount(i))),
+        }
+        self.read_timestamps(lo, hi, batch);
+    }
+
+    /// Payers, payees and assets of rows `lo..hi` (`lo < hi`), appended.
+    fn read_parties(&self, lo: usize, hi: usize, batch: &mut TransferBatch) {
+        let c = &self.cols;
         batch.src.extend_from_slice(&c.src[lo..hi]);
         batch.dst.extend_from_slice(&c.dst[lo..hi]);
         match c.asset {
@@ -913,12 +926,12 @@ impl Segment {
             UintCol::U16(v) => batch.asset.extend(v[lo..hi].iter().map(|&a| a as u32)),
             UintCol::U32(v) => batch.asset.extend_from_slice(&v[lo..hi]),
         }
-        match c.amount_hi {
-            None => batch
-                .amount
-                .extend(c.amount_lo[lo..hi].iter().map(|&a| Amount::from(a))),
-            Some(_) => batch.amount.extend((lo..hi).map(|i| c.amount(i))),
-        }
+    }
+
+    /// Block times of rows `lo..hi` (`lo < hi`), appended: the block
+    /// advances on its start bits.
+    fn read_timestamps(&self, lo: usize, hi: usize, batch: &mut TransferBatch) {
+        let c = &self.cols;
         let mut b = c.block_of_row.run_of(lo) as usize;
         batch.timestamp.reserve(hi - lo);
         batch.timestamp.push(c.block_ts[b]);
@@ -950,13 +963,7 @@ impl Segment {
         if lo >= hi {
             return;
         }
-        batch.src.extend_from_slice(&c.src[lo..hi]);
-        batch.dst.extend_from_slice(&c.dst[lo..hi]);
-        match c.asset {
-            UintCol::U8(v) => batch.asset.extend(v[lo..hi].iter().map(|&a| a as u32)),
-            UintCol::U16(v) => batch.asset.extend(v[lo..hi].iter().map(|&a| a as u32)),
-            UintCol::U32(v) => batch.asset.extend_from_slice(&v[lo..hi]),
-        }
+        self.read_parties(lo, hi, batch);
         let amount_lo = &c.amount_lo[lo..hi];
         match u64::try_from(min) {
             // Stored amounts with a high part (or an overflow entry) are
@@ -976,15 +983,7 @@ impl Segment {
             })),
         }
         if timestamps {
-            let mut b = c.block_of_row.run_of(lo) as usize;
-            batch.timestamp.reserve(hi - lo);
-            batch.timestamp.push(c.block_ts[b]);
-            for i in lo + 1..hi {
-                if c.block_of_row.starts(i) {
-                    b += 1;
-                }
-                batch.timestamp.push(c.block_ts[b]);
-            }
+            self.read_timestamps(lo, hi, batch);
         }
     }
 
