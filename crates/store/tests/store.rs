@@ -561,32 +561,33 @@ fn labels_import_dedups_and_persists() {
     assert!(s.labels_of(&eth(4)).is_empty());
 }
 
-#[test]
-fn label_hint_is_false_only_for_unlabelled_addresses() {
-    use tripoint_chain::{Category, Label};
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_or_create(dir.path()).unwrap();
+/// A store of `n` native payments `i -> i + 1` in one block.
+fn payment_chain(dir: &std::path::Path, n: u32) -> Store {
+    let store = Store::open_or_create(dir).unwrap();
     let mut app = store.appender().unwrap();
-    for i in 0..20u32 {
-        app.transfer(rec(
-            1,
-            i,
-            Position::NativeValue,
-            i,
-            i + 1,
-            0,
-            Amount::from(5u8),
-        ))
-        .unwrap();
+    for i in 0..n {
+        let r = rec(1, i, Position::NativeValue, i, i + 1, 0, Amount::from(5u8));
+        app.transfer(r).unwrap();
     }
-    app.checkpoint(&cursor(20)).unwrap();
+    app.checkpoint(&cursor(u64::from(n))).unwrap();
     app.finish().unwrap();
-    let label = |a: u32| Label {
+    store
+}
+
+fn exchange_label(a: u32) -> tripoint_chain::Label {
+    tripoint_chain::Label {
         address: eth(a),
         label: format!("label {a}"),
-        category: Category::Exchange,
+        category: tripoint_chain::Category::Exchange,
         source: "unit test".into(),
-    };
+    }
+}
+
+#[test]
+fn label_hint_is_false_only_for_unlabelled_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = payment_chain(dir.path(), 20);
+    let label = exchange_label;
     // eth(99) is labelled but has no transfers: it must not break the hint.
     store.import_labels(vec![label(3), label(99)]).unwrap();
     let s = Store::open(dir.path()).unwrap();
@@ -1032,30 +1033,9 @@ proptest! {
 /// through the same snapshot.
 #[test]
 fn labelled_bits_agree_with_may_have_labels() {
-    use tripoint_chain::{Category, Label};
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_or_create(dir.path()).unwrap();
-    let mut app = store.appender().unwrap();
-    for i in 0..150u32 {
-        app.transfer(rec(
-            1,
-            i,
-            Position::NativeValue,
-            i,
-            i + 1,
-            0,
-            Amount::from(5u8),
-        ))
-        .unwrap();
-    }
-    app.checkpoint(&cursor(1)).unwrap();
-    app.finish().unwrap();
-    let label = |a: u32| Label {
-        address: eth(a),
-        label: format!("label {a}"),
-        category: Category::Exchange,
-        source: "unit test".into(),
-    };
+    let store = payment_chain(dir.path(), 150);
+    let label = exchange_label;
     store
         .import_labels(vec![label(3), label(70), label(151), label(999)])
         .unwrap();
