@@ -43,6 +43,39 @@ fn graph(edges: &[Edge], terminals: &[u8]) -> MemGraph {
     graph_with(edges, terminals, true)
 }
 
+/// Transfer `s -> d` in transaction `tx` of block `blk`: asset 0 is ETH
+/// (the transaction's value), others the token `token(asset)` (log `log`).
+fn record(
+    tx: u64,
+    s: u8,
+    d: u8,
+    amt: impl Into<Amount>,
+    asset: u8,
+    blk: u8,
+    log: u32,
+) -> TransferRecord {
+    TransferRecord {
+        chain: Chain::Ethereum,
+        block: blk as u64,
+        timestamp: 1_000 + blk as i64 * 12,
+        tx_hash: hash(tx),
+        tx_index: tx as u32,
+        position: if asset == 0 {
+            Position::NativeValue
+        } else {
+            Position::Log(log)
+        },
+        from: addr(s),
+        to: addr(d),
+        asset: if asset == 0 {
+            Asset::Native(Chain::Ethereum)
+        } else {
+            Asset::Token(token(asset))
+        },
+        amount: amt.into(),
+    }
+}
+
 /// [`graph`], with address 5 labelled a DEX or not.
 fn graph_with(edges: &[Edge], terminals: &[u8], dex: bool) -> MemGraph {
     let mut records = Vec::new();
@@ -63,26 +96,7 @@ fn graph_with(edges: &[Edge], terminals: &[u8], dex: bool) -> MemGraph {
         }
         blk_prev = blk;
         log += 1;
-        records.push(TransferRecord {
-            chain: Chain::Ethereum,
-            block: blk as u64,
-            timestamp: 1_000 + blk as i64 * 12,
-            tx_hash: hash(tx),
-            tx_index: tx as u32,
-            position: if asset == 0 {
-                Position::NativeValue
-            } else {
-                Position::Log(log)
-            },
-            from: addr(s),
-            to: addr(d),
-            asset: if asset == 0 {
-                Asset::Native(Chain::Ethereum)
-            } else {
-                Asset::Token(token(asset))
-            },
-            amount: Amount::from(amt),
-        });
+        records.push(record(tx, s, d, amt, asset, blk, log));
     }
     let mut labels: Vec<Label> = terminal_labels(terminals, addr);
     if dex {
@@ -468,22 +482,7 @@ proptest! {
         let records: Vec<TransferRecord> = edges
             .iter()
             .enumerate()
-            .map(|(i, &(s, d, amt, asset, blk))| TransferRecord {
-                chain: Chain::Ethereum,
-                block: blk as u64,
-                timestamp: 1_000 + blk as i64 * 12,
-                tx_hash: hash(i as u64),
-                tx_index: i as u32,
-                position: if asset == 0 { Position::NativeValue } else { Position::Log(1) },
-                from: addr(s),
-                to: addr(d),
-                asset: if asset == 0 {
-                    Asset::Native(Chain::Ethereum)
-                } else {
-                    Asset::Token(token(asset))
-                },
-                amount: Amount::from(amt),
-            })
+            .map(|(i, &(s, d, amt, asset, blk))| record(i as u64, s, d, amt, asset, blk, 1))
             .collect();
         let g = MemGraph::build(records, vec![fake_ether(token(9))], vec![]);
         let seeds: Vec<u32> = seeds.iter().filter_map(|&s| g.lookup(&addr(s))).collect();
