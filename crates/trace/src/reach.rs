@@ -36,6 +36,7 @@ use tripoint_chain::{
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::fxhash::FxHashMap;
+use crate::sweep::prefetch_at;
 use crate::taint::{classify_labels, first_at_or_after, Class, Role, TraceConfig};
 
 /// One reached address.
@@ -467,8 +468,8 @@ impl<'a, G: TransferGraph> Pass<'a, G> {
             while p != 0 {
                 let k = p.trailing_zeros() as usize;
                 p &= p - 1;
-                prefetch(&self.state, next_src[k]);
-                prefetch(&self.state, batch.dst[base + 64 + k]);
+                prefetch_at(&self.state, next_src[k] as usize);
+                prefetch_at(&self.state, batch.dst[base + 64 + k] as usize);
             }
             while todo != 0 {
                 let k = todo.trailing_zeros() as usize;
@@ -943,21 +944,6 @@ unsafe fn eq_mask_avx512(src: &[AddrId], a: AddrId) -> u64 {
         m |= u64::from(_mm512_mask_cmpeq_epi32_mask(lanes, v, needle)) << (q * 16);
     }
     m
-}
-
-#[inline]
-fn prefetch<T>(v: &[T], a: AddrId) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(w) = v.get(a as usize) {
-        // SAFETY: a prefetch is a hint that never faults.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                (w as *const T).cast(),
-            );
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (v, a);
 }
 
 #[cfg(test)]

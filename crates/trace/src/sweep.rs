@@ -175,9 +175,7 @@ impl TokenTable {
 
     #[inline]
     fn prefetch(&self, addr: AddrId, asset: AssetId) {
-        if let Some(slot) = self.slots.get(self.home(Self::key(addr, asset))) {
-            prefetch_line(slot);
-        }
+        prefetch_at(&self.slots, self.home(Self::key(addr, asset)));
     }
 
     /// The account's slot, created empty on first use.
@@ -248,18 +246,21 @@ impl TokenTable {
     }
 }
 
-/// Ask for the cache line holding `x` (a hint: never faults).
+/// Ask for the cache line holding `v[i]`, if there is one (a hint: it
+/// never faults).
 #[inline]
-fn prefetch_line<T>(x: &T) {
+pub(crate) fn prefetch_at<T>(v: &[T], i: usize) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint that never faults; the pointer comes
-    // from a live reference anyway.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast());
+    if let Some(x) = v.get(i) {
+        // SAFETY: a prefetch is a hint that never faults; the pointer comes
+        // from a live reference anyway.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast());
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
+    let _ = (v, i);
 }
 
 /// One transfer as the kernel needs it.
@@ -520,11 +521,8 @@ pub fn balance_pass<G: TransferGraph>(g: &G) -> u64 {
         for j in 0..len {
             if let (Some(&s), Some(&d)) = (batch.src.get(j + PREFETCH), batch.dst.get(j + PREFETCH))
             {
-                for a in [s, d] {
-                    if let Some(x) = acct.get(a as usize) {
-                        prefetch_line(x);
-                    }
-                }
+                prefetch_at(&acct, s as usize);
+                prefetch_at(&acct, d as usize);
             }
             let a = batch.amount[j].into_words().1 as u64;
             let s = &mut acct[batch.src[j] as usize];
@@ -657,11 +655,8 @@ impl<G: TransferGraph> Kernel<'_, G> {
     /// are far larger than the caches, and each row touches two random lines.
     #[inline]
     fn prefetch(&self, src: AddrId, dst: AddrId) {
-        for a in [src, dst] {
-            if let Some(acct) = self.native.get(a as usize) {
-                prefetch_line(acct);
-            }
-        }
+        prefetch_at(&self.native, src as usize);
+        prefetch_at(&self.native, dst as usize);
     }
 
     #[inline]
@@ -1117,9 +1112,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         let mut token_got: Vec<(usize, AssetId, Amount)> = Vec::new();
         for (k, f) in self.flows.iter().enumerate() {
             if let Some(&(ahead, _)) = self.flow_to.get(k + PREFETCH) {
-                if let Some(x) = got.get(ahead as usize) {
-                    prefetch_line(x);
-                }
+                prefetch_at(&got, ahead as usize);
             }
             let (node, asset) = self.flow_to[k];
             let node = node as usize;
@@ -1164,7 +1157,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         let mut rec: Vec<(AssetId, Amount)> = Vec::new();
         for k in 0..nodes.len() {
             if let Some(ahead) = nodes.get(k + PREFETCH) {
-                prefetch_line(&self.native[ahead.addr as usize]);
+                prefetch_at(&self.native, ahead.addr as usize);
             }
             let addr = nodes[k].addr;
             node_of[addr as usize] = k as u32;
