@@ -263,6 +263,17 @@ pub(crate) fn prefetch_at<T>(v: &[T], i: usize) {
     let _ = (v, i);
 }
 
+/// Bit `a` of a bitset.
+#[inline]
+fn bit(set: &[u64], a: AddrId) -> bool {
+    set[a as usize / 64] & (1 << (a % 64)) != 0
+}
+
+#[inline]
+fn set_bit(set: &mut [u64], a: AddrId) {
+    set[a as usize / 64] |= 1 << (a % 64);
+}
+
 /// One transfer as the kernel needs it.
 #[derive(Clone, Copy)]
 struct Row {
@@ -628,19 +639,13 @@ pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
             if cfg.until.is_some_and(|u| ts > u) {
                 break 'pass;
             }
-            let active = u8::from(k.walked(r.src) || k.walked(r.dst));
-            if ts < cfg.from {
+            let active = k.walked(r.src) || k.walked(r.dst);
+            if !active {
+                k.move_clean(&r)?;
+            } else if ts < cfg.from {
                 // Out-of-order timestamp: the general engine leaves walked
                 // accounts alone and moves only the others' balances.
-                if active == 0 {
-                    k.move_clean(&r)?;
-                } else {
-                    k.move_clean_unwalked(&r)?;
-                }
-                continue;
-            }
-            if active == 0 {
-                k.move_clean(&r)?;
+                k.move_clean_unwalked(&r)?;
             } else {
                 k.step(id, &r)?;
             }
@@ -659,19 +664,15 @@ impl<G: TransferGraph> Kernel<'_, G> {
         prefetch_at(&self.native, dst as usize);
     }
 
+    /// Walked or a seed (taint can leave it).
     #[inline]
-    fn active(&self, a: AddrId) -> bool {
-        self.walked(a)
+    fn walked(&self, a: AddrId) -> bool {
+        bit(&self.walked, a)
     }
 
     #[inline]
     fn is_seed(&self, a: AddrId) -> bool {
-        self.seed[a as usize / 64] & (1 << (a % 64)) != 0
-    }
-
-    #[inline]
-    fn walked(&self, a: AddrId) -> bool {
-        self.walked[a as usize / 64] & (1 << (a % 64)) != 0
+        bit(&self.seed, a)
     }
 
     /// [`lookalike_key`] of an address, decoded once per address.
@@ -717,10 +718,10 @@ impl<G: TransferGraph> Kernel<'_, G> {
         if self.poison || r.src == r.dst {
             return Some(());
         }
-        if !self.active(r.src) {
+        if !self.walked(r.src) {
             self.pay_clean(r.src, r.asset, r.amount)?;
         }
-        if !self.active(r.dst) {
+        if !self.walked(r.dst) {
             self.receive_clean(r.dst, r.asset, r.amount)?;
         }
         Some(())
@@ -840,10 +841,10 @@ impl<G: TransferGraph> Kernel<'_, G> {
             return None;
         }
         if matches!(role, Role::Walked | Role::Seed) {
-            self.walked[addr as usize / 64] |= 1 << (addr % 64);
+            set_bit(&mut self.walked, addr);
         }
         if role == Role::Seed {
-            self.seed[addr as usize / 64] |= 1 << (addr % 64);
+            set_bit(&mut self.seed, addr);
         }
         let i = self.nodes.len() as u32;
         let acct = &mut self.native[addr as usize];
@@ -922,8 +923,8 @@ impl<G: TransferGraph> Kernel<'_, G> {
     /// One transfer with at least one walked side (`Engine::step` of the
     /// general engine, on dense state). `None`: give up, see module docs.
     fn step(&mut self, id: TransferId, r: &Row) -> Option<()> {
-        let src_active = self.active(r.src);
-        let dst_active = self.active(r.dst);
+        let src_active = self.walked(r.src);
+        let dst_active = self.walked(r.dst);
         self.visited += 1;
         let poison = self.poison;
         let spam = self.spam_reason(r, src_active, dst_active);
