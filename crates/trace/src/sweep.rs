@@ -263,6 +263,20 @@ pub(crate) fn prefetch_at<T>(v: &[T], i: usize) {
     let _ = (v, i);
 }
 
+/// The entries of node `k` in a list of (node, asset, amount) sorted by
+/// node, read from `*at` on (the list is walked once, node by node).
+fn runs_of<'a>(
+    list: &'a [(usize, AssetId, Amount)],
+    at: &mut usize,
+    k: usize,
+) -> &'a [(usize, AssetId, Amount)] {
+    let start = *at;
+    while list.get(*at).is_some_and(|e| e.0 == k) {
+        *at += 1;
+    }
+    &list[start..*at]
+}
+
 /// Bit `a` of a bitset.
 #[inline]
 fn bit(set: &[u64], a: AddrId) -> bool {
@@ -1167,9 +1181,8 @@ impl<G: TransferGraph> Kernel<'_, G> {
             if acct.taint() > 0 {
                 add_held(&mut held, NATIVE_ASSET, Amount::from(acct.taint()));
             }
-            while let Some(&(_, asset, taint)) = token_held.get(th).filter(|e| e.0 == k) {
+            for &(_, asset, taint) in runs_of(&token_held, &mut th, k) {
                 add_held(&mut held, asset, taint);
-                th += 1;
             }
             // Received: taint that arrived, plus what was booked aside for
             // the same (node, asset), which is listed even when zero.
@@ -1177,16 +1190,12 @@ impl<G: TransferGraph> Kernel<'_, G> {
             if got[k] > 0 {
                 rec.push((NATIVE_ASSET, Amount::from(got[k])));
             }
-            while let Some(&(_, asset, a)) = token_got.get(tg).filter(|e| e.0 == k) {
-                rec.push((asset, a));
-                tg += 1;
-            }
-            while let Some(&(_, asset, a)) = extra.get(ex).filter(|e| e.0 == k) {
+            rec.extend(runs_of(&token_got, &mut tg, k).iter().map(|e| (e.1, e.2)));
+            for &(_, asset, a) in runs_of(&extra, &mut ex, k) {
                 match rec.iter_mut().find(|e| e.0 == asset) {
                     Some(e) => e.1 += a,
                     None => rec.push((asset, a)),
                 }
-                ex += 1;
             }
             for &(asset, a) in &rec {
                 received.push(asset, a);
