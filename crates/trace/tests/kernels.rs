@@ -43,6 +43,29 @@ fn graph(edges: &[Edge], terminals: &[u8]) -> MemGraph {
     graph_with(edges, terminals, true)
 }
 
+/// Time of block `b` in the test graphs.
+fn block_time(b: u64) -> i64 {
+    1_000 + b as i64 * 12
+}
+
+/// A trace from `seeds` over blocks `from_block..=until_block`, within
+/// `max_hops`, dropping taint below `dust`.
+fn limited(
+    policy: TaintPolicy,
+    seeds: Vec<u32>,
+    from_block: u8,
+    until_block: Option<u8>,
+    max_hops: u32,
+    dust: u64,
+) -> TraceConfig {
+    let mut cfg = TraceConfig::new(policy, seeds);
+    cfg.from = block_time(from_block.into());
+    cfg.until = until_block.map(|b| block_time(b.into()));
+    cfg.max_hops = max_hops;
+    cfg.dust = Amount::from(dust);
+    cfg
+}
+
 /// Transfer `s -> d` in transaction `tx` of block `blk`: asset 0 is ETH
 /// (the transaction's value), others the token `token(asset)` (log `log`).
 fn record(
@@ -57,7 +80,7 @@ fn record(
     TransferRecord {
         chain: Chain::Ethereum,
         block: blk as u64,
-        timestamp: 1_000 + blk as i64 * 12,
+        timestamp: block_time(blk.into()),
         tx_hash: hash(tx),
         tx_index: tx as u32,
         position: if asset == 0 {
@@ -175,11 +198,7 @@ proptest! {
         let seeds: Vec<u32> = seeds.iter().filter_map(|&s| g.lookup(&addr(s))).collect();
         if seeds.is_empty() { return Ok(()); }
         for policy in TaintPolicy::ALL {
-            let mut cfg = TraceConfig::new(policy, seeds.clone());
-            cfg.from = 1_000 + from_block as i64 * 12;
-            cfg.until = until_block.map(|b| 1_000 + b as i64 * 12);
-            cfg.max_hops = max_hops;
-            cfg.dust = Amount::from(dust);
+            let mut cfg = limited(policy, seeds.clone(), from_block, until_block, max_hops, dust);
             cfg.spam.lookalike = lookalike;
             let reference = trace_general(&g, &cfg, false).unwrap();
             cfg.traversal = Traversal::Sweep;
@@ -229,11 +248,7 @@ proptest! {
         let g = graph_with(&edges, &terminals, dex);
         let seeds: Vec<u32> = seeds.iter().filter_map(|&s| g.lookup(&addr(s))).collect();
         if seeds.is_empty() { return Ok(()); }
-        let mut cfg = TraceConfig::new(TaintPolicy::Poison, seeds);
-        cfg.from = 1_000 + from_block as i64 * 12;
-        cfg.until = until_block.map(|b| 1_000 + b as i64 * 12);
-        cfg.max_hops = max_hops;
-        cfg.dust = Amount::from(dust);
+        let mut cfg = limited(TaintPolicy::Poison, seeds, from_block, until_block, max_hops, dust);
         cfg.walk_terminals = walk_terminals;
         cfg.spam.lookalike = lookalike;
         let nodes = |r: &TraceResult| {
@@ -400,7 +415,7 @@ fn reach_on_a_large_graph_matches_the_poison_trace() {
         records.push(TransferRecord {
             chain: Chain::Ethereum,
             block: i / 4,
-            timestamp: 1_000 + (i / 4) as i64 * 12,
+            timestamp: block_time(i / 4),
             tx_hash: hash(i),
             tx_index: (i % 4) as u32,
             position: if native {
@@ -424,9 +439,9 @@ fn reach_on_a_large_graph_matches_the_poison_trace() {
             .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
             .collect::<Vec<_>>()
     };
-    for (until, dust) in [(None, 0u64), (Some(1_000 + 30_000 * 12), 1_000)] {
+    for (until, dust) in [(None, 0u64), (Some(block_time(30_000)), 1_000)] {
         let mut cfg = TraceConfig::new(TaintPolicy::Poison, vec![seed]);
-        cfg.from = 1_000 + 2_000 * 12;
+        cfg.from = block_time(2_000);
         cfg.until = until;
         cfg.dust = Amount::from(dust);
         cfg.max_hops = 40;
@@ -487,11 +502,7 @@ proptest! {
         let g = MemGraph::build(records, vec![fake_ether(token(9))], vec![]);
         let seeds: Vec<u32> = seeds.iter().filter_map(|&s| g.lookup(&addr(s))).collect();
         if seeds.is_empty() { return Ok(()); }
-        let mut cfg = TraceConfig::new(TaintPolicy::Poison, seeds);
-        cfg.from = 1_000 + from_block as i64 * 12;
-        cfg.until = until_block.map(|b| 1_000 + b as i64 * 12);
-        cfg.dust = Amount::from(dust);
-        cfg.max_hops = u32::MAX;
+        let mut cfg = limited(TaintPolicy::Poison, seeds, from_block, until_block, u32::MAX, dust);
         cfg.spam.lookalike = false;
         let reference = trace_general(&g, &cfg, false).unwrap();
         let want: Vec<_> = reference
@@ -526,7 +537,7 @@ fn reach_stops_its_reader_thread_when_it_gives_up() {
             TransferRecord {
                 chain: Chain::Ethereum,
                 block: i / 4,
-                timestamp: 1_000 + (i / 4) as i64 * 12,
+                timestamp: block_time(i / 4),
                 tx_hash: hash(i),
                 tx_index: (i % 4) as u32,
                 position: Position::NativeValue,
@@ -553,7 +564,7 @@ fn reach_stops_its_reader_thread_when_it_gives_up() {
         .any(|n| n.role == tripoint_trace::Role::Dex));
     assert_eq!(reach(&g, &cfg), None);
     // Cut before the DEX is paid: the pass ends early, and is exact.
-    cfg.until = Some(1_000 + (60_000 / 4) * 12);
+    cfg.until = Some(block_time(60_000 / 4));
     let reference = trace_general(&g, &cfg, false).unwrap();
     let r = reach(&g, &cfg).expect("no DEX before the cut");
     assert!(r.len() > 1_000, "the taint spreads: {}", r.len());
