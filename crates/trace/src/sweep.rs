@@ -43,8 +43,8 @@ use tripoint_chain::{
 use crate::fxhash::FxHashMap;
 use crate::spam::{lookalike_key, SpamReason};
 use crate::taint::{
-    classify_labels, first_at_or_after, mul_div_floor, Class, Counterparties, Dropped, Flow, Node,
-    NodeAmounts, Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig, TraceResult,
+    classify_labels, first_at_or_after, mul_div_floor, swap_share, Class, Counterparties, Dropped,
+    Flow, Node, NodeAmounts, Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig, TraceResult,
 };
 
 const NO_NODE: u32 = u32::MAX;
@@ -1066,11 +1066,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         self.totals(r.asset).swapped_out += c;
         let mut outputs = Vec::new();
         for (id, o) in outs {
-            let cb = if self.poison {
-                o.amount
-            } else {
-                mul_div_floor(o.amount, c, r.amount.max(c), o.amount)
-            };
+            let cb = swap_share(self.cfg.policy, o.amount, c, r.amount);
             if cb == Amount::ZERO {
                 continue;
             }

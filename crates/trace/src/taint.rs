@@ -783,6 +783,17 @@ fn run_general<G: TransferGraph>(
     Some(e.finish())
 }
 
+/// The swap rule's taint on one output of `b` in another asset, for taint
+/// `c` on an input of `a`: `⌊b·c/a⌋` (value-weighted, exact), or all of `b`
+/// under poison. Both engines book swaps through it.
+pub(crate) fn swap_share(policy: TaintPolicy, b: Amount, c: Amount, a: Amount) -> Amount {
+    if policy == TaintPolicy::Poison {
+        b
+    } else {
+        mul_div_floor(b, c, a.max(c), b)
+    }
+}
+
 /// Candidate swap outputs for a DEX deposit `input` (row `r`): transfers of
 /// another asset (non-zero, not a spam token) to the trader in the same
 /// transaction. A transaction's transfers are a contiguous id range (ids
@@ -1241,11 +1252,7 @@ impl<G: TransferGraph> Engine<'_, G> {
         self.totals(r.asset).swapped_out += c;
         let mut outputs = Vec::new();
         for (id, o) in outs {
-            let cb = if self.cfg.policy == TaintPolicy::Poison {
-                o.amount
-            } else {
-                mul_div_floor(o.amount, c, r.amount.max(c), o.amount)
-            };
+            let cb = swap_share(self.cfg.policy, o.amount, c, r.amount);
             if cb == Amount::ZERO {
                 continue;
             }
