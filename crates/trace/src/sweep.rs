@@ -490,39 +490,30 @@ fn share_128(a: u128, t: u128, b: u128) -> u128 {
     q.min(t)
 }
 
-/// Ask the kernel to back a vector's reserved room with 2 MiB pages: the
-/// trace's tables are read at random, and with 4 KiB pages nearly every
-/// access would also miss the TLB. Only for tables filled up front (see
-/// [`huge_vec`]): the growing vectors (nodes, flows) stay on 4 KiB pages.
-/// On huge pages they made the benchmark's one-shot haircut at 10^7, run
-/// right after generation and ingest had filled the page cache, 1.40–1.68 s
-/// instead of 0.83–0.86 s (the kernel compacting memory for 2 MiB pages
-/// at each first touch), though with free memory they saved a fifth of a
-/// 10^8 run.
-pub(crate) fn advise_huge_pages<T>(v: &Vec<T>) {
+/// `n` default values on 2 MiB pages, written here in order. The trace's
+/// tables are read at random, and with 4 KiB pages nearly every access
+/// would also miss the TLB; writing them first faults the pages in in
+/// order before the pass (left to fault in at random during it, as fresh
+/// zeroed pages, a 10^7 haircut was 15–25 % slower). The growing vectors
+/// (nodes, flows) are not made this way: on huge pages they made the
+/// benchmark's one-shot haircut at 10^7, run right after generation and
+/// ingest had filled the page cache, 1.40–1.68 s instead of 0.83–0.86 s
+/// (the kernel compacting memory at each first touch), though with free
+/// memory they saved a fifth of a 10^8 run.
+pub(crate) fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
+    let mut v: Vec<T> = Vec::with_capacity(n);
     #[cfg(target_os = "linux")]
     {
         let start = (v.as_ptr() as usize).next_multiple_of(4096);
-        let end = (v.as_ptr() as usize + v.capacity() * std::mem::size_of::<T>()) & !4095;
+        let end = (v.as_ptr() as usize + n * std::mem::size_of::<T>()) & !4095;
         if end > start {
-            // SAFETY: the range lies inside the vector's allocation;
+            // SAFETY: the range lies inside the allocation just made;
             // MADV_HUGEPAGE only changes how it is backed.
             unsafe {
                 libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
             }
         }
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = v;
-}
-
-/// `n` default values on huge pages (see [`advise_huge_pages`]), written
-/// here in order, so the pages are faulted in before a pass that reads
-/// them at random: left to fault in at random during it (as fresh zeroed
-/// pages), a 10^7 haircut was 15–25 % slower.
-pub(crate) fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
-    let mut v: Vec<T> = Vec::with_capacity(n);
-    advise_huge_pages(&v);
     v.resize(n, T::default());
     v
 }
