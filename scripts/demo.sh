@@ -6,4 +6,4 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 cargo build --release --locked --bin tripoint
-exec "$root/target/release/tripoint" demo "$@"
+exec "${CARGO_TARGET_DIR:-$root/target}/release/tripoint" demo "$@"

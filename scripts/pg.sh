@@ -11,10 +11,12 @@ case "$cmd" in
 start)
   bin=$(find_bin)
   if [ -z "$bin" ] || [ ! -x "$bin/pg_ctl" ]; then
-    echo "installing postgresql from Debian's packages..." >&2
+    echo "installing postgresql from Debian's packages (apt-get; a minute or two)..." >&2
     export DEBIAN_FRONTEND=noninteractive
-    (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) >&2
+    # apt's own lines are the progress; they go to stderr (stdout carries the exports).
+    (apt-get update && apt-get install -y --no-install-recommends postgresql) >&2
     bin=$(find_bin)
+    echo "postgresql installed: $bin" >&2
   fi
   dir=$(mktemp -d /tmp/tripoint-pg.XXXXXX)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -23,6 +25,7 @@ start)
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null
   as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U tripoint tripoint_test
+  echo "postgresql $("$bin/postgres" --version | awk '{print $NF}') listening on 127.0.0.1:$port (data in $dir)" >&2
   echo "export TRIPOINT_TEST_PG_URL=postgres://tripoint@127.0.0.1:$port/tripoint_test"
   echo "export TRIPOINT_PG_DIR=$dir"
   ;;

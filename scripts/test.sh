@@ -1,23 +1,158 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or CI: installs what the tests need
 # (Python interop tools in .venv, a PostgreSQL server), starts the server on
-# loopback, runs the Rust tests (unit + the one integration binary, against
-# SQLite and PostgreSQL) and the Python interop tests, and stops the server.
-set -euo pipefail
+# loopback, runs every suite (Rust unit + integration tests against SQLite and
+# PostgreSQL, the Python interop tests), stops the server, and prints ONE
+# summary counting every suite. Every suite runs even when an earlier one
+# fails; the exit status is non-zero if anything failed.
+#
+#   scripts/test.sh                 the suite once
+#   scripts/test.sh --hidden-too    then once more with TRIPOINT_HIDE_SHARED=1
+#                                   (../shared/data treated as absent), reusing
+#                                   the built binaries, the server and .venv
+#
+# Logs: $CARGO_TARGET_DIR (default target/)/test-logs/, one file per suite.
+#
+# Adding a suite: call `suite "name" command args...` below (it logs, records
+# pass/fail and, for pytest- or Playwright-style output, the counts).
+set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-echo "== set-up"
-py=$(scripts/setup-python.sh)
-eval "$(scripts/pg.sh start)"
-trap 'scripts/pg.sh stop' EXIT
-export TRIPOINT_PYTHON="$py"
+hidden_too=0
+for a in "$@"; do
+  case "$a" in
+  --hidden-too) hidden_too=1 ;;
+  -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "unknown argument: $a (see --help)" >&2; exit 2 ;;
+  esac
+done
 
-echo "== cargo test (workspace)"
-cargo test --workspace --locked 2>&1 | tee /tmp/tripoint-cargo-test.log
+target=${CARGO_TARGET_DIR:-$root/target}
+logs="$target/test-logs"
+rm -rf "$logs"
+mkdir -p "$logs"
+summary="$logs/summary.txt"
+: >"$summary"
+failed=0
+started=$SECONDS
 
-if compgen -G "tests/interop/test_*.py" >/dev/null; then
-  echo "== interop tests (real OASIS clients from PyPI)"
-  cargo build --locked --bin tripoint
-  TRIPOINT_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/tripoint" "$py" -m pytest -q tests/interop
+# record STATUS NAME DETAIL: one line of the final summary.
+record() {
+  printf '%-4s  %-46s %s\n' "$1" "$2" "$3" >>"$summary"
+  [ "$1" = ok ] || failed=1
+}
+
+# The log file for a suite name ("cargo test (shared hidden)" -> cargo-test-shared-hidden.log).
+log_of() { echo "$logs/$(echo "$1" | tr -cs 'A-Za-z0-9' '-' | sed 's/^-//; s/-$//').log"; }
+
+# suite NAME COMMAND...: run COMMAND with its output shown and logged, and
+# record pass/fail with the counts its last summary line gives (pytest:
+# "3 passed, 1 skipped in 2s"; Playwright: "12 passed (3.4s)").
+suite() {
+  local name=$1
+  shift
+  local log
+  log=$(log_of "$name")
+  echo "== $name"
+  local t=$SECONDS status=ok
+  "$@" 2>&1 | tee "$log" || status=FAIL
+  local counts
+  counts=$(grep -Eo '[0-9]+ (passed|failed|skipped|errors?|xfailed|xpassed|flaky)' "$log" |
+    tail -n 6 | paste -sd, - | sed 's/,/, /g')
+  record "$status" "$name" "${counts:-(no counts)}; $((SECONDS - t))s; $log"
+}
+
+# cargo_suite NAME: `cargo test --workspace --no-fail-fast`, recorded once per
+# test binary (and doc-test set) with its counts and its `skipped:
+# ../shared/data absent` lines.
+cargo_suite() {
+  local name=$1 log
+  log=$(log_of "$name")
+  echo "== $name"
+  local t=$SECONDS status=ok
+  cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=FAIL
+  # Which package and target each test executable is (cargo's own listing; no rebuild).
+  local map="$logs/.executables" rows="$logs/.rows"
+  cargo test --workspace --locked --no-run --message-format=json 2>/dev/null |
+    python3 -c '
+import json, os, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") != "compiler-artifact" or not m.get("executable"):
+        continue
+    url, _, frag = m["package_id"].partition("#")
+    pkg = frag.split("@")[0] if "@" in frag else url.rstrip("/").rsplit("/", 1)[-1]
+    t = m["target"]
+    what = "lib" if t["kind"][0] in ("lib", "rlib", "proc-macro") else t["kind"][0] + " " + t["name"]
+    print(os.path.basename(m["executable"]), pkg, what)
+' >"$map" || true
+  awk '
+    function flush() { if (cur != "") print cur "|" (res == "" ? "no result (crashed?)" : res) "|" skips; cur = ""; res = ""; skips = 0 }
+    /^ *Running .*\(/ { flush(); s = $0; sub(/.*\(/, "", s); sub(/\).*/, "", s); n = split(s, p, "/"); cur = p[n]; next }
+    /^ *Doc-tests / { flush(); cur = "doc-tests " $2; next }
+    /^test result: / { s = $0; sub(/^test result: /, "", s); sub(/; finished in.*/, "", s); res = s; next }
+    /skipped: \.\.\/shared\/data absent/ { skips++ }
+    END { flush() }' "$log" >"$rows"
+  local binaries=0 bad=0 body=""
+  while IFS='|' read -r bin result skips; do
+    binaries=$((binaries + 1))
+    local label st=ok
+    label=$(awk -v b="$bin" '$1 == b { $1 = ""; sub(/^ /, ""); print; exit }' "$map")
+    case "$result" in *FAILED* | "no result"*) st=FAIL bad=$((bad + 1)) ;; esac
+    [ "$skips" -gt 0 ] && result="$result; $skips skipped: ../shared/data absent"
+    body+=$(printf '%-4s    %-44s %s' "$st" "${label:-$bin}" "$result")$'\n'
+  done <"$rows"
+  [ "$bad" -eq 0 ] && [ "$binaries" -gt 0 ] || status=FAIL
+  if [ "$binaries" -gt 0 ]; then
+    record "$status" "$name" "$binaries test binaries, $bad failed; $((SECONDS - t))s; $log"
+  else
+    record "$status" "$name" "did not build or run; $log"
+  fi
+  printf '%s' "$body" >>"$summary"
+}
+
+# The interop tests drive the real binary with the OASIS clients from PyPI.
+pytest_suite() {
+  local name=$1
+  if ! compgen -G "tests/interop/test_*.py" >/dev/null; then return; fi
+  suite "$name" bash -c 'cargo build --locked --bin tripoint &&
+    TRIPOINT_BIN="$0/debug/tripoint" "$1" -m pytest -q -rs tests/interop' "$target" "$TRIPOINT_PYTHON"
+}
+
+echo "== set-up: Python tools (.venv)"
+if py=$(scripts/setup-python.sh); then
+  export TRIPOINT_PYTHON="$py"
+else
+  record FAIL "set-up: Python tools" "scripts/setup-python.sh failed"
+  export TRIPOINT_PYTHON=python3
 fi
+echo "== set-up: PostgreSQL"
+pg_env="$logs/.pg-env"
+if scripts/pg.sh start >"$pg_env"; then
+  # shellcheck disable=SC1090
+  . "$pg_env"
+  trap 'cp "$TRIPOINT_PG_DIR/log" "$logs/postgresql.log" 2>/dev/null; scripts/pg.sh stop' EXIT
+else
+  record FAIL "set-up: PostgreSQL" "scripts/pg.sh start failed (storage tests against PostgreSQL will fail)"
+fi
+
+cargo_suite "cargo test"
+pytest_suite "pytest interop"
+
+if [ "$hidden_too" = 1 ]; then
+  export TRIPOINT_HIDE_SHARED=1
+  cargo_suite "cargo test (shared hidden)"
+  pytest_suite "pytest interop (shared hidden)"
+  unset TRIPOINT_HIDE_SHARED
+fi
+
+echo
+echo "== summary ($((SECONDS - started))s; logs in $logs)"
+cat "$summary"
+if [ "$failed" = 0 ]; then
+  echo "ALL PASSED"
+else
+  echo "SOME FAILED (see the FAIL lines and their logs)"
+fi
+exit "$failed"

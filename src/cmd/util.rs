@@ -51,15 +51,10 @@ pub fn peak_rss_bytes() -> Option<u64> {
 }
 
 /// Where the shared real-data folder is, if present (`../shared/data` beside the checkout,
-/// or `TRIPOINT_SHARED_DATA`).
+/// or `TRIPOINT_SHARED_DATA`); absent when `TRIPOINT_HIDE_SHARED=1`.
 #[allow(dead_code)]
 pub fn shared_data_dir() -> Option<std::path::PathBuf> {
-    if let Ok(p) = std::env::var("TRIPOINT_SHARED_DATA") {
-        let p = std::path::PathBuf::from(p);
-        return p.is_dir().then_some(p);
-    }
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    here.is_dir().then_some(here)
+    tripoint_shared_data::locate()
 }
 
 /// A benchmark's `--dir`: created if missing, refused if it holds anything,

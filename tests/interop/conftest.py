@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ATTACK = ROOT.parent / "shared/data/intel/mitre-attack-dprk/dprk-attack-v18.1.stix21.json"
+# ../shared/data as the Rust tests see it (crates/shared-data): the folder named
+# by TRIPOINT_SHARED_DATA, else ../shared/data; absent when TRIPOINT_HIDE_SHARED=1.
+SHARED = None if os.environ.get("TRIPOINT_HIDE_SHARED", "") not in ("", "0") else Path(
+    os.environ.get("TRIPOINT_SHARED_DATA") or ROOT.parent / "shared/data"
+)
+ATTACK = (SHARED or Path("/nonexistent")) / "intel/mitre-attack-dprk/dprk-attack-v18.1.stix21.json"
 
 
 def tripoint_bin():

@@ -89,7 +89,7 @@ def test_add_objects_filters_versions_manifest_delete(server):
 @pytest.mark.parametrize("func", ["get_objects", "get_manifest"])
 def test_as_pages_over_attack_loses_nothing(server, func):
     if not server.attack_loaded:
-        pytest.skip("skipping: ../shared/data is not present")
+        pytest.skip("skipped: ../shared/data absent")
     col = collection(server, "actors", "jp")
     seen, pages = [], 0
     for envelope in as_pages(getattr(col, func), per_request=100):
@@ -102,7 +102,7 @@ def test_as_pages_over_attack_loses_nothing(server, func):
 
 def test_stix2_validator_finds_no_errors_in_served_attack_objects(server):
     if not server.attack_loaded:
-        pytest.skip("skipping: ../shared/data is not present")
+        pytest.skip("skipped: ../shared/data absent")
     from stix2validator import ValidationOptions, validate_instance
 
     col = collection(server, "actors", "kr")

@@ -22,13 +22,8 @@ pub fn run_ok(args: &[&str]) -> Output {
 }
 
 /// `../shared/data` (real public data; CI has it). Tests that need it call
-/// this and return early, saying so, on a machine without it.
+/// this and return early, printing `skipped: ../shared/data absent`, on a
+/// machine without it or when `TRIPOINT_HIDE_SHARED=1` hides it.
 pub fn shared_data() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared/data is not present on this machine");
-        None
-    }
+    tripoint_shared_data::for_test("")
 }

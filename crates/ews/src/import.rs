@@ -1114,13 +1114,7 @@ mod tests {
     use super::*;
 
     fn shared() -> Option<PathBuf> {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ews");
-        if p.is_dir() {
-            Some(p)
-        } else {
-            eprintln!("skipping: ../shared/data is not present on this machine");
-            None
-        }
+        tripoint_shared_data::for_test("ews")
     }
 
     #[test]

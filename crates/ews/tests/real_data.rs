@@ -5,14 +5,9 @@ use std::path::PathBuf;
 use tripoint_ews::chrono::{Datelike, Months, NaiveDate};
 use tripoint_ews::*;
 
+/// `../shared/data/ews`, or `None` (saying the test skipped) when absent or hidden.
 fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ews");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared/data is not present on this machine");
-        None
-    }
+    tripoint_shared_data::for_test("ews")
 }
 
 fn day(s: &str) -> NaiveDate {

@@ -2,18 +2,13 @@
 //! so, on a machine without it).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::PathBuf;
 
 use serde_json::Value;
 use tripoint_stix::model::StixObject;
 use tripoint_stix::{import, pattern, tlp, validate, ObjectMeta};
 
 fn intel(rel: &str) -> Option<Vec<u8>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/intel");
-    if !root.is_dir() {
-        eprintln!("skipping: ../shared/data is not present on this machine");
-        return None;
-    }
+    let root = tripoint_shared_data::for_test("intel")?;
     Some(std::fs::read(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}")))
 }
 

@@ -28,11 +28,13 @@ fn python() -> Option<PathBuf> {
     None
 }
 
-fn intel(rel: &str) -> Option<Vec<u8>> {
+/// A committed fixture: small real subsets of the ATT&CK, OFAC and MISP data
+/// (tests/fixtures/intel/SOURCE.md), so every machine runs the same cases.
+fn fixture(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/intel")
-        .join(rel);
-    std::fs::read(p).ok()
+        .join("tests/fixtures/intel")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// Runs `script` with one JSON document per line on stdin; returns stdout lines.
@@ -86,7 +88,7 @@ for line in open(sys.argv[1]):
         print('EXC ' + str(e).replace('\n', ' '))
 "#;
 
-/// Everything tripoint generates, plus the imports when the data is present.
+/// Everything tripoint generates, and its imports of the OFAC and MISP fixtures.
 fn generated() -> Vec<Value> {
     let mut objs = tlp::marking_definitions();
     objs.push(content::tripoint_identity());
@@ -97,21 +99,40 @@ fn generated() -> Vec<Value> {
         100,
         &content::Partner::UnitedStates.identity_id(),
     ));
-    if let Some(b) = intel("ofac-dprk-crypto/ofac-sdn-dprk-digital-currency-addresses.json") {
-        objs.extend(import::ofac_dprk_crypto(&b).unwrap());
-    }
-    if let Some(b) = intel("misp-galaxy-dprk/threat-actor-dprk.json") {
-        objs.extend(import::misp_galaxy_dprk(&b).unwrap());
-    }
+    objs.extend(import::ofac_dprk_crypto(&fixture("ofac-sdn-dprk-sample.json")).unwrap());
+    objs.extend(import::misp_galaxy_dprk(&fixture("misp-threat-actor-dprk-sample.json")).unwrap());
     objs
 }
 
 #[test]
 fn everything_tripoint_generates_passes_stix2_validator() {
     let Some(py) = python() else { return };
-    let objs = generated();
+    assert_all_valid(&py, &generated());
+}
+
+/// The full OFAC and MISP imports (not just the fixtures' subsets), when
+/// `../shared/data` is present.
+#[test]
+fn full_shared_imports_pass_stix2_validator() {
+    let Some(py) = python() else { return };
+    let Some(dir) = tripoint_shared_data::for_test("intel") else {
+        return;
+    };
+    let read = |rel: &str| std::fs::read(dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let mut objs = import::ofac_dprk_crypto(&read(
+        "ofac-dprk-crypto/ofac-sdn-dprk-digital-currency-addresses.json",
+    ))
+    .unwrap();
+    objs.extend(
+        import::misp_galaxy_dprk(&read("misp-galaxy-dprk/threat-actor-dprk.json")).unwrap(),
+    );
+    assert!(objs.len() > 123, "{}", objs.len());
+    assert_all_valid(&py, &objs);
+}
+
+fn assert_all_valid(py: &PathBuf, objs: &[Value]) {
     let lines: Vec<String> = objs.iter().map(|o| o.to_string()).collect();
-    let verdicts = run_python(&py, VALIDATE_PY, &lines);
+    let verdicts = run_python(py, VALIDATE_PY, &lines);
     assert_eq!(verdicts.len(), objs.len());
     for (o, v) in objs.iter().zip(&verdicts) {
         assert_eq!(v, "OK", "{}", o["id"]);
@@ -181,14 +202,9 @@ fn validator_verdicts_agree_with_stix2_validator() {
         .filter(|o| o["type"] != "marking-definition" && o["type"] != "cryptocurrency-wallet")
         .step_by(25)
         .collect();
-    if let Some(b) = intel("mitre-attack-dprk/dprk-attack-v18.1.stix21.json") {
-        base.extend(
-            import::parse_bundle_or_envelope(&b)
-                .unwrap()
-                .into_iter()
-                .step_by(101),
-        );
-    }
+    base.extend(
+        import::parse_bundle_or_envelope(&fixture("mitre-attack-dprk-sample.stix21.json")).unwrap(),
+    );
     let cases: Vec<(&str, Value)> = base.iter().flat_map(mutations).collect();
     let lines: Vec<String> = cases.iter().map(|(_, o)| o.to_string()).collect();
     let verdicts = run_python(&py, VALIDATE_PY, &lines);
@@ -248,15 +264,13 @@ fn pattern_verdicts_agree_with_stix2_patterns() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    if let Some(b) = intel("ofac-dprk-crypto/ofac-sdn-dprk-digital-currency-addresses.json") {
-        corpus.extend(
-            import::ofac_dprk_crypto(&b)
-                .unwrap()
-                .iter()
-                .filter(|o| o["type"] == "indicator")
-                .map(|o| o["pattern"].as_str().unwrap().to_string()),
-        );
-    }
+    corpus.extend(
+        import::ofac_dprk_crypto(&fixture("ofac-sdn-dprk-sample.json"))
+            .unwrap()
+            .iter()
+            .filter(|o| o["type"] == "indicator")
+            .map(|o| o["pattern"].as_str().unwrap().to_string()),
+    );
     let lines: Vec<String> = corpus.iter().map(|p| json!(p).to_string()).collect();
     let verdicts = run_python(&py, PATTERN_PY, &lines);
     for (p, reference) in corpus.iter().zip(&verdicts) {

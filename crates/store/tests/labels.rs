@@ -6,14 +6,9 @@ use std::path::PathBuf;
 use tripoint_chain::{Address, Category, Label};
 use tripoint_store::labels::{self, detect, parse, parse_with_skips, LabelError, LabelFormat};
 
+/// `../shared/data`, or `None` (saying the test skipped) when absent or hidden.
 fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared/data is not present on this machine");
-        None
-    }
+    tripoint_shared_data::for_test("")
 }
 
 /// The OFAC Lazarus ETH addresses as the Ronin export's query lists them.
