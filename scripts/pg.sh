@@ -25,7 +25,7 @@ start)
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null
   as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U tripoint tripoint_test
-  echo "postgresql $("$bin/postgres" --version | awk '{print $NF}') listening on 127.0.0.1:$port (data in $dir)" >&2
+  echo "postgresql $("$bin/postgres" --version | awk '{print $3}') listening on 127.0.0.1:$port (data in $dir)" >&2
   echo "export TRIPOINT_TEST_PG_URL=postgres://tripoint@127.0.0.1:$port/tripoint_test"
   echo "export TRIPOINT_PG_DIR=$dir"
   ;;

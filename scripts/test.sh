@@ -87,25 +87,41 @@ for line in sys.stdin:
     what = "lib" if t["kind"][0] in ("lib", "rlib", "proc-macro") else t["kind"][0] + " " + t["name"]
     print(os.path.basename(m["executable"]), pkg, what)
 ' >"$map" || true
+  # One row per test binary: executable|passed|failed|ignored|skips|state;
+  # the doc-tests of all crates make one row.
   awk '
-    function flush() { if (cur != "") print cur "|" (res == "" ? "no result (crashed?)" : res) "|" skips; cur = ""; res = ""; skips = 0 }
-    /^ *Running .*\(/ { flush(); s = $0; sub(/.*\(/, "", s); sub(/\).*/, "", s); n = split(s, p, "/"); cur = p[n]; next }
-    /^ *Doc-tests / { flush(); cur = "doc-tests " $2; next }
-    /^test result: / { s = $0; sub(/^test result: /, "", s); sub(/; finished in.*/, "", s); res = s; next }
+    function flush() {
+      if (cur != "") print cur "|" p "|" f "|" ig "|" skips "|" (seen ? st : "no result (crashed?)")
+      cur = ""; p = 0; f = 0; ig = 0; skips = 0; seen = 0; st = ""
+    }
+    function num(word,   r) { r = $0; if (!match(r, "[0-9]+ " word)) return 0; return substr(r, RSTART, RLENGTH) + 0 }
+    /^ *Running .*\(/ { flush(); s = $0; sub(/.*\(/, "", s); sub(/\).*/, "", s); n = split(s, q, "/"); cur = q[n]; next }
+    /^ *Doc-tests / { flush(); cur = "doc-tests"; next }
+    /^test result: / { seen = 1; st = ($3 == "ok." ? "ok" : "FAILED"); p = num("passed"); f = num("failed"); ig = num("ignored"); next }
     /skipped: \.\.\/shared\/data absent/ { skips++ }
-    END { flush() }' "$log" >"$rows"
-  local binaries=0 bad=0 body=""
-  while IFS='|' read -r bin result skips; do
+    END { flush() }' "$log" |
+    awk -F'|' '
+      $1 == "doc-tests" { dn++; dp += $2; df += $3; di += $4; ds += $5; if ($6 != "ok") dst = $6; next }
+      { print }
+      END { if (dn) print "doc-tests (" dn " crates)|" dp "|" df "|" di "|" ds "|" (dst == "" ? "ok" : dst) }' >"$rows"
+  local binaries=0 bad=0 body="" passed=0 failed_n=0 skipped=0
+  while IFS='|' read -r bin p f ig sk state; do
     binaries=$((binaries + 1))
-    local label st=ok
+    passed=$((passed + p)) failed_n=$((failed_n + f)) skipped=$((skipped + sk))
+    local label st=ok counts
     label=$(awk -v b="$bin" '$1 == b { $1 = ""; sub(/^ /, ""); print; exit }' "$map")
-    case "$result" in *FAILED* | "no result"*) st=FAIL bad=$((bad + 1)) ;; esac
-    [ "$skips" -gt 0 ] && result="$result; $skips skipped: ../shared/data absent"
-    body+=$(printf '%-4s    %-44s %s' "$st" "${label:-$bin}" "$result")$'\n'
+    [ "$state" = ok ] || { st=FAIL; bad=$((bad + 1)); }
+    counts="$p passed, $f failed"
+    [ "$ig" -gt 0 ] && counts+=", $ig ignored"
+    [ "$sk" -gt 0 ] && counts+=", $sk skipped: ../shared/data absent"
+    [ "$state" = ok ] || [ "$state" = FAILED ] || counts+=" ($state)"
+    body+=$(printf '%-4s    %-44s %s' "$st" "${label:-$bin}" "$counts")$'\n'
   done <"$rows"
   [ "$bad" -eq 0 ] && [ "$binaries" -gt 0 ] || status=FAIL
   if [ "$binaries" -gt 0 ]; then
-    record "$status" "$name" "$binaries test binaries, $bad failed; $((SECONDS - t))s; $log"
+    local sk_note=""
+    [ "$skipped" -gt 0 ] && sk_note=", $skipped skipped: ../shared/data absent"
+    record "$status" "$name" "$passed passed, $failed_n failed$sk_note in $binaries test binaries ($bad failed); $((SECONDS - t))s; $log"
   else
     record "$status" "$name" "did not build or run; $log"
   fi
@@ -116,27 +132,38 @@ for line in sys.stdin:
 pytest_suite() {
   local name=$1
   if ! compgen -G "tests/interop/test_*.py" >/dev/null; then return; fi
-  suite "$name" bash -c 'cargo build --locked --bin tripoint &&
+  # `cargo test --no-run` is a no-op after the cargo suite and leaves
+  # target/debug/tripoint current (a plain `cargo build` would rebuild the
+  # dependencies with other features); it falls back to building only the
+  # binary when some test does not compile.
+  suite "$name" bash -c '{ cargo test --workspace --locked --no-run -q 2>/dev/null ||
+    cargo build --locked --bin tripoint; } &&
     TRIPOINT_BIN="$0/debug/tripoint" "$1" -m pytest -q -rs tests/interop' "$target" "$TRIPOINT_PYTHON"
 }
 
+# Set-up: each step shows its progress and keeps it in its own log.
 echo "== set-up: Python tools (.venv)"
-if py=$(scripts/setup-python.sh); then
+t=$SECONDS
+if py=$(scripts/setup-python.sh 2> >(tee "$logs/setup-python.log" >&2)); then
   export TRIPOINT_PYTHON="$py"
+  record ok "set-up: Python tools" "$((SECONDS - t))s; $logs/setup-python.log"
 else
-  record FAIL "set-up: Python tools" "scripts/setup-python.sh failed"
   export TRIPOINT_PYTHON=python3
+  record FAIL "set-up: Python tools" "scripts/setup-python.sh failed; $logs/setup-python.log"
 fi
 echo "== set-up: PostgreSQL"
+t=$SECONDS
 pg_env="$logs/.pg-env"
-if scripts/pg.sh start >"$pg_env"; then
+if scripts/pg.sh start >"$pg_env" 2> >(tee "$logs/setup-postgresql.log" >&2); then
   # shellcheck disable=SC1090
   . "$pg_env"
   trap 'cp "$TRIPOINT_PG_DIR/log" "$logs/postgresql.log" 2>/dev/null; scripts/pg.sh stop' EXIT
+  record ok "set-up: PostgreSQL" "$((SECONDS - t))s; server log: $logs/postgresql.log"
 else
-  record FAIL "set-up: PostgreSQL" "scripts/pg.sh start failed (storage tests against PostgreSQL will fail)"
+  record FAIL "set-up: PostgreSQL" "scripts/pg.sh start failed, so the PostgreSQL storage tests fail; $logs/setup-postgresql.log"
 fi
 
+# The suites. Add one with `suite "name" command args...`.
 cargo_suite "cargo test"
 pytest_suite "pytest interop"
 

@@ -197,13 +197,20 @@ fn mutations(o: &Value) -> Vec<(&'static str, Value)> {
 #[test]
 fn validator_verdicts_agree_with_stix2_validator() {
     let Some(py) = python() else { return };
+    // Marking definitions are left out: stix2-validator accepts on them what
+    // ours refuses (a `modified` property, seconds-only timestamps, nulls), a
+    // known difference rather than one to find.
+    let comparable = |o: &Value| o["type"] != "marking-definition";
     let mut base: Vec<Value> = generated()
         .into_iter()
-        .filter(|o| o["type"] != "marking-definition" && o["type"] != "cryptocurrency-wallet")
+        .filter(|o| comparable(o) && o["type"] != "cryptocurrency-wallet")
         .step_by(25)
         .collect();
     base.extend(
-        import::parse_bundle_or_envelope(&fixture("mitre-attack-dprk-sample.stix21.json")).unwrap(),
+        import::parse_bundle_or_envelope(&fixture("mitre-attack-dprk-sample.stix21.json"))
+            .unwrap()
+            .into_iter()
+            .filter(comparable),
     );
     let cases: Vec<(&str, Value)> = base.iter().flat_map(mutations).collect();
     let lines: Vec<String> = cases.iter().map(|(_, o)| o.to_string()).collect();
