@@ -26,7 +26,9 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Format {
+    /// Aligned text for people.
     Table,
+    /// Pretty-printed JSON (fields in docs/ews.md).
     Json,
 }
 
@@ -63,9 +65,10 @@ struct StatusArgs {
     /// Date of the board (YYYY-MM-DD); default today.
     #[arg(long)]
     at: Option<String>,
-    /// Extra events (same CSV format as events/export_restriction_events.csv), appended at run time.
+    /// Extra events (same CSV format as events/export_restriction_events.csv), appended at run time; repeatable.
     #[arg(long = "events")]
     events: Vec<PathBuf>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
 }
@@ -74,12 +77,14 @@ struct StatusArgs {
 struct BacktestArgs {
     #[command(flatten)]
     source: Source,
-    /// Events to score (CSV, export_restriction_events.csv format).
+    /// Events to score (CSV, export_restriction_events.csv format). Default: the
+    /// event file that ships with the data (events/export_restriction_events.csv).
     #[arg(long)]
-    events: PathBuf,
-    /// Replay up to this date only (default: config backtest.end).
+    events: Option<PathBuf>,
+    /// Replay up to this date only (YYYY-MM-DD; default: config backtest.end).
     #[arg(long)]
     until: Option<String>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
 }
@@ -180,7 +185,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 cfg.backtest.end = parse_date(u, "--until")?;
             }
             let ds = load_source(&a.source)?;
-            let events = tripoint_ews::load_events(&a.events)?;
+            let events = match &a.events {
+                Some(f) => tripoint_ews::load_events(f)?,
+                None if ds.events.is_empty() => bail!(
+                    "no events to score: {} has no events/export_restriction_events.csv; pass --events FILE",
+                    ds.origin
+                ),
+                None => ds.events.clone(),
+            };
             let r = tripoint_ews::backtest(&ds, &events, &cfg);
             match a.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&r)?),

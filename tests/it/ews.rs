@@ -79,13 +79,28 @@ fn ews_import_snapshot_then_status_and_backtest() {
         "json",
     ]);
     let r = json(&out);
+    // Without --events the back-test scores the event file that ships with the data.
+    let default = json(&run_ok(&[
+        "ews",
+        "backtest",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(r, default);
     assert!(r["false_alarms_per_mineral_year"].is_f64());
+    assert!(r["time_in_alarm_share"].is_f64());
+    assert_eq!(r["baseline"]["draws"], 1000);
+    assert!(r["baseline"]["p_value"].is_f64());
     let evs = r["events"].as_array().unwrap();
     assert_eq!(evs.len(), 9);
     for e in evs {
         for field in [
             "event_id",
-            "first_alert",
+            "minerals",
+            "warned_before_announcement",
+            "first_warning",
             "lead_days_announced",
             "lead_days_effective",
             "signals",
@@ -94,7 +109,7 @@ fn ews_import_snapshot_then_status_and_backtest() {
         }
     }
     let e09 = evs.iter().find(|e| e["event_id"] == "E09").unwrap();
-    let first = e09["first_alert"].as_str().expect("E09 warned");
+    let first = e09["first_warning"].as_str().expect("E09 warned");
     let days = |a: &str, b: &str| {
         let p = |s: &str| tripoint_ews::chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         (p(a) - p(b)).num_days()
@@ -112,7 +127,76 @@ fn ews_import_snapshot_then_status_and_backtest() {
         events.to_str().unwrap(),
     ]);
     let t = String::from_utf8_lossy(&out.stdout);
-    assert!(t.contains("E09") && t.contains("false alarms"), "{t}");
+    assert!(
+        t.contains("E09") && t.contains("false alarms") && t.contains("shuffled-date baseline"),
+        "{t}"
+    );
+}
+
+#[test]
+fn ews_backtest_defaults_to_the_data_sets_events() {
+    let r = json(&run_ok(&[
+        "ews",
+        "backtest",
+        "--synthetic",
+        "1",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(r["synthetic"], true);
+    assert_eq!(r["events"][0]["event_id"], "S1");
+    assert_eq!(r["events_scored"], 1);
+    for f in ["shuffled_hit_rate", "p_value", "draws"] {
+        assert!(r["baseline"].get(f).is_some(), "{f} missing");
+    }
+    // The board's open alerts carry their age, standing and explanation.
+    let b = json(&run_ok(&[
+        "ews",
+        "status",
+        "--synthetic",
+        "1",
+        "--at",
+        "2024-06-30",
+        "--format",
+        "json",
+    ]));
+    let alerts = b["open_alerts"].as_array().unwrap();
+    assert!(!alerts.is_empty());
+    for a in alerts {
+        assert!(a["age_days"].is_i64(), "{a}");
+        assert!(a["standing"].is_string(), "{a}");
+        assert!(a["explanation"]["clears"].is_string(), "{a}");
+    }
+    assert!(alerts
+        .iter()
+        .any(|a| a["family"] == "structural" && a["standing"] == "standing_condition"));
+}
+
+#[test]
+fn every_ews_flag_has_help_text() {
+    for sub in [
+        &["ews", "import", "-h"][..],
+        &["ews", "status", "-h"],
+        &["ews", "backtest", "-h"],
+        &["bench", "ews", "-h"],
+    ] {
+        let out = run_ok(sub);
+        let help = String::from_utf8_lossy(&out.stdout);
+        let flags: Vec<&str> = help
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("--") || (l.starts_with('-') && l.contains(", --")))
+            .collect();
+        assert!(flags.len() >= 2, "{sub:?}: {help}");
+        for l in flags {
+            // `--flag <VALUE>  text`: the text column follows two or more spaces.
+            let text = l.split("  ").skip(1).map(str::trim).find(|t| !t.is_empty());
+            assert!(
+                text.is_some_and(|t| t.chars().any(char::is_alphabetic)),
+                "{sub:?}: no help text for {l:?}\n{help}"
+            );
+        }
+    }
 }
 
 #[test]

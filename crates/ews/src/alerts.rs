@@ -1,16 +1,21 @@
-//! Alerts, the status board and the back-test. The replay walks the calendar day
-//! by day and feeds each day only the signals known that day, so alerts up to
-//! day t depend on nothing after t.
+//! Alerts and the status board. The replay walks the calendar day by day and
+//! feeds each day only the signals known that day, so alerts up to day t depend
+//! on nothing after t.
+//!
+//! One rule ties the board to the alert list: a board cell's level is the
+//! highest level any open alert holds for that mineral and partner
+//! ([`cell_level`]); the board computes nothing else.
 
 use crate::config::Config;
 use crate::model::*;
-use crate::signals::{all_signals, all_signals_from, event_free_signals, Family, Signal};
-use chrono::{Datelike, NaiveDate};
+use crate::signals::{all_signals, Family, Signal};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// A severity change of an open alert.
+/// A severity change of an open alert (a fall is recorded too, for structural
+/// states that ease).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Escalation {
     pub date: NaiveDate,
@@ -18,15 +23,60 @@ pub struct Escalation {
     pub to: Level,
 }
 
+/// How an open alert reads on the board's day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// Opened within `alerts.news_days`: fresh news.
+    #[default]
+    New,
+    /// A market, trade-flow or policy alert open for longer.
+    Ongoing,
+    /// A structural condition older than `alerts.news_days`: a standing state of
+    /// the market, not news.
+    StandingCondition,
+}
+
+impl Standing {
+    pub fn name(self) -> &'static str {
+        match self {
+            Standing::New => "new",
+            Standing::Ongoing => "ongoing",
+            Standing::StandingCondition => "standing condition",
+        }
+    }
+}
+
+/// Why an alert is open: which family raised it, from which data, published
+/// when, and what would clear it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Explanation {
+    pub family: String,
+    /// The data sets behind its signals (distinct, in order of first use).
+    pub sources: Vec<String>,
+    /// The day the data behind its latest signal became known.
+    pub published: Option<NaiveDate>,
+    /// What would close it.
+    pub clears: String,
+    /// The day it closes if no new signal comes (market, trade-flow, policy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clears_on: Option<NaiveDate>,
+}
+
 /// One alert: opened by the first signal of its (mineral, family), then
 /// de-duplicated (later signals are absorbed, not repeated) and escalated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     pub id: String,
+    /// The highest of `partner_levels`.
     pub severity: Level,
     pub mineral: Mineral,
     pub family: Family,
     pub partners: Vec<Partner>,
+    /// The level the alert holds for each partner it names: for a structural
+    /// alert the partner's current state, otherwise the worst signal naming it.
+    #[serde(default)]
+    pub partner_levels: BTreeMap<Partner, Level>,
     pub first_fired: NaiveDate,
     pub last_signal: NaiveDate,
     pub escalations: Vec<Escalation>,
@@ -34,21 +84,153 @@ pub struct Alert {
     pub signals: Vec<Signal>,
     /// Signals absorbed in total (most are repeats of ones listed).
     pub signal_count: u64,
+    /// Days since `first_fired`, as of the board's day (0 outside a board).
+    #[serde(default)]
+    pub age_days: i64,
+    #[serde(default)]
+    pub standing: Standing,
+    #[serde(default)]
+    pub explanation: Explanation,
+    /// The first day it was no longer open (closed alerts only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<NaiveDate>,
 }
 
 impl Alert {
     /// The day the alert first reached `level`, if it did.
     pub fn reached(&self, level: Level) -> Option<NaiveDate> {
-        if self.escalations.is_empty() {
-            return (self.severity >= level).then_some(self.first_fired);
-        }
-        if self.escalations[0].from >= level {
+        let initial = self.escalations.first().map_or(self.severity, |e| e.from);
+        if initial >= level {
             return Some(self.first_fired);
         }
         self.escalations
             .iter()
             .find(|e| e.to >= level)
             .map(|e| e.date)
+    }
+
+    /// The level the alert holds for `partner` (green if it does not name it).
+    pub fn level_for(&self, partner: Partner) -> Level {
+        self.partner_levels
+            .get(&partner)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The signal that first brought the alert to `level` or above.
+    pub fn reaching_signal(&self, level: Level) -> Option<&Signal> {
+        let day = self.reached(level)?;
+        self.signals
+            .iter()
+            .find(|s| s.date == day && s.level >= level)
+            .or_else(|| self.signals.iter().find(|s| s.date >= day))
+    }
+
+    fn set_partner_level(&mut self, partner: Partner, level: Level) {
+        self.partner_levels.insert(partner, level);
+        self.partners = self
+            .partner_levels
+            .iter()
+            .filter(|(_, l)| **l > Level::Green)
+            .map(|(p, _)| *p)
+            .collect();
+    }
+
+    /// Re-derive `severity` from the partner levels, recording a change.
+    fn resettle(&mut self, day: NaiveDate) {
+        let now = self
+            .partner_levels
+            .values()
+            .copied()
+            .max()
+            .unwrap_or_default();
+        if self.severity == Level::Green {
+            // Opening: the first level is not a change.
+            self.severity = now;
+        } else if now != self.severity {
+            self.escalations.push(Escalation {
+                date: day,
+                from: self.severity,
+                to: now,
+            });
+            self.severity = now;
+        }
+    }
+
+    fn absorb_signal(&mut self, s: &Signal) {
+        let new_indicator = !self.signals.iter().any(|x| x.name == s.name);
+        let escalates = s.level > self.severity;
+        if (escalates || new_indicator) && self.signals.len() < 40 {
+            self.signals.push(s.clone());
+        }
+        self.signal_count += 1;
+        if !self.explanation.sources.contains(&s.source) && !s.source.is_empty() {
+            self.explanation.sources.push(s.source.clone());
+        }
+        self.explanation.published = Some(s.date);
+    }
+
+    fn new(s: &Signal, day: NaiveDate) -> Alert {
+        Alert {
+            id: format!("{}-{}-{}", s.mineral, s.family.name(), day),
+            severity: Level::Green,
+            mineral: s.mineral,
+            family: s.family,
+            partners: Vec::new(),
+            partner_levels: BTreeMap::new(),
+            first_fired: day,
+            last_signal: day,
+            escalations: Vec::new(),
+            signals: Vec::new(),
+            signal_count: 0,
+            age_days: 0,
+            standing: Standing::New,
+            explanation: Explanation {
+                family: s.family.name().to_string(),
+                ..Explanation::default()
+            },
+            closed: None,
+        }
+    }
+
+    /// Fill in age, standing and what would clear it, as of `as_of`.
+    fn describe(&mut self, as_of: NaiveDate, cfg: &Config) {
+        self.age_days = (as_of - self.first_fired).num_days();
+        self.standing = if self.age_days <= cfg.alerts.news_days {
+            Standing::New
+        } else if self.family == Family::Structural {
+            Standing::StandingCondition
+        } else {
+            Standing::Ongoing
+        };
+        let hold = hold_days(self.family, cfg);
+        let ex = &mut self.explanation;
+        match self.family {
+            Family::Structural => {
+                ex.clears = format!(
+                    "clears when newer annual figures put every partner below yellow on every structural indicator, or none is refreshed for {hold} days"
+                );
+                ex.clears_on = None;
+            }
+            Family::Policy => {
+                let on = self.last_signal + chrono::Duration::days(hold + 1);
+                ex.clears = format!(
+                    "clears {hold} days after the last measure on {} ({}) if no new one is announced",
+                    self.mineral, self.last_signal
+                );
+                ex.clears_on = Some(on);
+            }
+            Family::Market | Family::TradeFlow => {
+                let on = self.last_signal + chrono::Duration::days(hold + 1);
+                ex.clears = format!(
+                    "clears after {hold} days without a new {} signal on {} (last {})",
+                    self.family.name(),
+                    self.mineral,
+                    self.last_signal
+                );
+                ex.clears_on = Some(on);
+            }
+        }
     }
 }
 
@@ -67,24 +249,28 @@ pub struct Replay {
     closed: Vec<Alert>,
     /// Latest structural signal per (mineral, partner, indicator).
     structural: BTreeMap<(Mineral, Partner, String), Signal>,
-    today: Option<NaiveDate>,
 }
 
 impl Replay {
-    /// Feed one day: expire alerts past their hold, then absorb the day's signals.
+    /// Feed one day: expire alerts past their hold, absorb the day's signals,
+    /// then settle each mineral's structural state.
     pub fn step(&mut self, day: NaiveDate, signals: &[Signal], cfg: &Config) {
-        self.today = Some(day);
         let expired: Vec<(Mineral, Family)> = self
             .open
             .iter()
-            .filter(|(_, a)| (day - a.last_signal).num_days() > hold_days(a.family, cfg))
+            .filter(|(_, a)| {
+                a.family != Family::Structural
+                    && (day - a.last_signal).num_days() > hold_days(a.family, cfg)
+            })
             .map(|(k, _)| *k)
             .collect();
         for k in expired {
-            if let Some(a) = self.open.remove(&k) {
+            if let Some(mut a) = self.open.remove(&k) {
+                a.closed = Some(day);
                 self.closed.push(a);
             }
         }
+        let mut touched: Vec<Mineral> = Vec::new();
         for s in signals {
             debug_assert_eq!(s.date, day);
             if s.family == Family::Structural {
@@ -92,59 +278,112 @@ impl Replay {
                     self.structural
                         .insert((s.mineral, *p, s.name.clone()), s.clone());
                 }
-                // A structural alert is a state change: only a non-green state opens one,
-                // and a refreshed figure at the same level is absorbed.
+                if !touched.contains(&s.mineral) {
+                    touched.push(s.mineral);
+                }
+                if s.level > Level::Green {
+                    if let Some(a) = self.open.get_mut(&(s.mineral, s.family)) {
+                        a.last_signal = day;
+                        a.absorb_signal(s);
+                    }
+                }
+                continue;
             }
             if s.level == Level::Green {
                 continue;
             }
-            let key = (s.mineral, s.family);
-            match self.open.get_mut(&key) {
-                Some(a) => {
-                    a.last_signal = day;
-                    a.signal_count += 1;
-                    for p in &s.partners {
-                        if !a.partners.contains(p) {
-                            a.partners.push(*p);
-                            a.partners.sort();
-                        }
-                    }
-                    let new_indicator = !a.signals.iter().any(|x| x.name == s.name);
-                    if s.level > a.severity {
-                        a.escalations.push(Escalation {
-                            date: day,
-                            from: a.severity,
-                            to: s.level,
-                        });
-                        a.severity = s.level;
-                        if a.signals.len() < 40 {
-                            a.signals.push(s.clone());
-                        }
-                    } else if new_indicator && a.signals.len() < 40 {
-                        a.signals.push(s.clone());
-                    }
-                }
-                None => {
-                    let mut partners = s.partners.clone();
-                    partners.sort();
-                    self.open.insert(
-                        key,
-                        Alert {
-                            id: format!("{}-{}-{}", s.mineral, s.family.name(), day),
-                            severity: s.level,
-                            mineral: s.mineral,
-                            family: s.family,
-                            partners,
-                            first_fired: day,
-                            last_signal: day,
-                            escalations: Vec::new(),
-                            signals: vec![s.clone()],
-                            signal_count: 1,
-                        },
-                    );
+            let a = self
+                .open
+                .entry((s.mineral, s.family))
+                .or_insert_with(|| Alert::new(s, day));
+            a.last_signal = day;
+            a.absorb_signal(s);
+            for p in &s.partners {
+                if s.level > a.level_for(*p) {
+                    a.set_partner_level(*p, s.level);
                 }
             }
+            a.resettle(day);
         }
+        for m in Mineral::ALL {
+            self.settle_structural(m, day, cfg, signals, touched.contains(&m));
+        }
+    }
+
+    /// A structural alert mirrors the state: per partner, the worst of the latest
+    /// figures (not older than the hold); it opens when any partner is above green
+    /// and closes when none is.
+    fn settle_structural(
+        &mut self,
+        mineral: Mineral,
+        day: NaiveDate,
+        cfg: &Config,
+        today: &[Signal],
+        touched: bool,
+    ) {
+        let hold = cfg.alerts.structural_hold_days;
+        let key = (mineral, Family::Structural);
+        // Nothing changes unless a figure arrived or one may have aged out today.
+        let ages_out = self
+            .structural
+            .range((mineral, Partner::Usa, String::new())..)
+            .take_while(|((m, _, _), _)| *m == mineral)
+            .any(|(_, s)| (day - s.date).num_days() == hold + 1);
+        if !touched && !ages_out {
+            return;
+        }
+        let mut levels: BTreeMap<Partner, Level> = BTreeMap::new();
+        for ((m, p, _), s) in self
+            .structural
+            .range((mineral, Partner::Usa, String::new())..)
+        {
+            if *m != mineral {
+                break;
+            }
+            let e = levels.entry(*p).or_default();
+            if (day - s.date).num_days() <= hold {
+                *e = (*e).max(s.level);
+            }
+        }
+        let worst = levels.values().copied().max().unwrap_or_default();
+        if worst == Level::Green {
+            if let Some(mut a) = self.open.remove(&key) {
+                a.closed = Some(day);
+                self.closed.push(a);
+            }
+            return;
+        }
+        let a = self.open.entry(key).or_insert_with(|| {
+            let opener = today.iter().find(|s| {
+                s.mineral == mineral && s.family == Family::Structural && s.level > Level::Green
+            });
+            let mut a = Alert::new(
+                opener.unwrap_or(&Signal {
+                    date: day,
+                    mineral,
+                    partners: Vec::new(),
+                    family: Family::Structural,
+                    name: String::new(),
+                    level: Level::Green,
+                    value: 0.0,
+                    threshold: 0.0,
+                    detail: String::new(),
+                    event_id: None,
+                    source: String::new(),
+                }),
+                day,
+            );
+            for s in today.iter().filter(|s| {
+                s.mineral == mineral && s.family == Family::Structural && s.level > Level::Green
+            }) {
+                a.absorb_signal(s);
+            }
+            a
+        });
+        for (p, l) in levels {
+            a.set_partner_level(p, l);
+        }
+        a.resettle(day);
     }
 
     /// Open alerts.
@@ -183,12 +422,30 @@ pub fn replay(signals: &[Signal], until: NaiveDate, cfg: &Config) -> Replay {
     r
 }
 
+/// The board's level for `mineral` and `partner`: the highest level an open
+/// alert holds for them. The board uses nothing else, so it cannot contradict
+/// the alert list.
+pub fn cell_level<'a>(
+    open: impl IntoIterator<Item = &'a Alert>,
+    mineral: Mineral,
+    partner: Partner,
+) -> Level {
+    open.into_iter()
+        .filter(|a| a.mineral == mineral)
+        .map(|a| a.level_for(partner))
+        .max()
+        .unwrap_or_default()
+}
+
 /// One board cell: a mineral for a partner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BoardCell {
     pub mineral: Mineral,
     pub partner: Partner,
+    /// The highest open alert for this mineral and partner ([`cell_level`]); for
+    /// batteries, the worst of their materials' cells.
     pub level: Level,
+    /// The part of `level` that comes from the structural (standing) alert.
     pub structural_level: Level,
     pub reasons: Vec<String>,
 }
@@ -213,47 +470,67 @@ pub fn board(ds: &Dataset, cfg: &Config, as_of: NaiveDate, extra_events: &[Event
         .filter(|s| s.date <= as_of)
         .collect();
     let r = replay(&signals, as_of, cfg);
+    let mut open: Vec<Alert> = r.open_alerts().cloned().collect();
+    for a in &mut open {
+        a.describe(as_of, cfg);
+    }
+    // Worst first, fresh news before standing conditions at the same level.
+    open.sort_by_key(|a| {
+        (
+            std::cmp::Reverse(a.severity),
+            a.standing == Standing::StandingCondition,
+            a.age_days,
+            a.mineral,
+        )
+    });
     let mut cells = Vec::new();
     for mineral in Mineral::MATERIALS {
         for partner in Partner::ALL {
-            let mut level = Level::Green;
-            let mut structural_level = Level::Green;
+            let level = cell_level(&open, mineral, partner);
+            let structural_level = cell_level(
+                open.iter().filter(|a| a.family == Family::Structural),
+                mineral,
+                partner,
+            );
             let mut reasons: Vec<(Level, String)> = Vec::new();
             for ((m, p, _), s) in r.structural.range((mineral, partner, String::new())..) {
                 if *m != mineral || *p != partner {
                     break;
                 }
-                // A figure not refreshed within the hold (e.g. a partner stopped
-                // importing that HS code) no longer describes the present.
+                // A figure not refreshed within the hold no longer describes the present.
                 if (as_of - s.date).num_days() > cfg.alerts.structural_hold_days {
                     continue;
                 }
-                structural_level = structural_level.max(s.level);
                 if s.level > Level::Green {
-                    reasons.push((s.level, format!("[{} structural] {}", s.level, s.detail)));
-                }
-            }
-            level = level.max(structural_level);
-            for a in r.open_alerts() {
-                if a.mineral == mineral
-                    && a.family != Family::Structural
-                    && a.partners.contains(&partner)
-                {
-                    level = level.max(a.severity);
-                    let latest = a.signals.last().map_or(String::new(), |s| s.detail.clone());
                     reasons.push((
-                        a.severity,
-                        format!(
-                            "[{} {} alert since {}] {} ({} signals; last {})",
-                            a.severity,
-                            a.family.name(),
-                            a.first_fired,
-                            latest,
-                            a.signal_count,
-                            a.last_signal
-                        ),
+                        s.level,
+                        format!("[{} standing condition] {}", s.level, s.detail),
                     ));
                 }
+            }
+            for a in open.iter().filter(|a| {
+                a.mineral == mineral
+                    && a.family != Family::Structural
+                    && a.level_for(partner) > Level::Green
+            }) {
+                let first = a
+                    .signals
+                    .first()
+                    .map_or(String::new(), |s| s.detail.clone());
+                reasons.push((
+                    a.level_for(partner),
+                    format!(
+                        "[{} {} alert, {}, {} days old, since {}] {} ({} signals; last {})",
+                        a.level_for(partner),
+                        a.family.name(),
+                        a.standing.name(),
+                        a.age_days,
+                        a.first_fired,
+                        first,
+                        a.signal_count,
+                        a.last_signal
+                    ),
+                ));
             }
             if partner == Partner::Usa && as_of >= cfg.lags.usgs_mcs_published {
                 for f in ds.usgs.iter().filter(|f| {
@@ -283,13 +560,20 @@ pub fn board(ds: &Dataset, cfg: &Config, as_of: NaiveDate, extra_events: &[Event
         }
     }
     // Batteries: no direct data in the sources, so each partner's risk rolls up as
-    // the worst of the cell materials' levels, with the reasons that set it.
+    // the worst of the cell materials' levels (and any alert on batteries
+    // themselves), with the reasons that set it.
     for partner in Partner::ALL {
         let mats: Vec<&BoardCell> = cells
             .iter()
             .filter(|c| c.partner == partner && Mineral::BATTERY_MATERIALS.contains(&c.mineral))
             .collect();
-        let level = mats.iter().map(|c| c.level).max().unwrap_or_default();
+        let own = cell_level(&open, Mineral::LiIonBattery, partner);
+        let level = mats
+            .iter()
+            .map(|c| c.level)
+            .max()
+            .unwrap_or_default()
+            .max(own);
         let structural_level = mats
             .iter()
             .map(|c| c.structural_level)
@@ -319,12 +603,14 @@ pub fn board(ds: &Dataset, cfg: &Config, as_of: NaiveDate, extra_events: &[Event
         data_origin: ds.origin.clone(),
         synthetic: ds.synthetic,
         cells,
-        open_alerts: r.open_alerts().cloned().collect(),
+        open_alerts: open,
     }
 }
 
 impl Board {
-    /// A readable table: one row per mineral, one column per partner, then reasons.
+    /// A readable table: one row per mineral, one column per partner, then
+    /// reasons, then the open alerts: fresh news, ongoing alerts, and standing
+    /// conditions apart.
     pub fn render_table(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(
@@ -372,267 +658,52 @@ impl Board {
             }
         }
         let _ = writeln!(s, "\nopen alerts: {}", self.open_alerts.len());
-        for a in &self.open_alerts {
-            let _ = writeln!(
-                s,
-                "  {:<6} {:<12} {:<10} partners {:<12} since {} ({} signals)",
-                a.severity.name(),
-                a.mineral.name(),
-                a.family.name(),
-                a.partners
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                a.first_fired,
-                a.signal_count
-            );
-        }
-        s
-    }
-}
-
-/// Back-test result of one event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EventResult {
-    pub event_id: String,
-    pub announced: NaiveDate,
-    pub effective: Option<NaiveDate>,
-    pub minerals: Vec<Mineral>,
-    pub first_alert: Option<NaiveDate>,
-    /// announced − first_alert in days (positive = warned before).
-    pub lead_days_announced: Option<i64>,
-    pub lead_days_effective: Option<i64>,
-    /// The signals behind the first alert, up to the day it counted.
-    pub signals: Vec<Signal>,
-    /// Why an event could not be scored, if so.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-/// The back-test report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BacktestReport {
-    pub start: NaiveDate,
-    pub end: NaiveDate,
-    pub min_severity: Level,
-    pub events: Vec<EventResult>,
-    pub false_alarms_per_mineral_year: f64,
-    pub false_alarms_by_mineral: BTreeMap<Mineral, u64>,
-    pub mineral_years: u64,
-    pub alerts_total: u64,
-    pub data_origin: String,
-    pub synthetic: bool,
-}
-
-fn window(e: &Event, cfg: &Config) -> (NaiveDate, NaiveDate) {
-    (
-        e.announced - chrono::Duration::days(cfg.backtest.lookback_days),
-        e.effective.unwrap_or(e.announced) + chrono::Duration::days(cfg.backtest.grace_days),
-    )
-}
-
-/// Dynamic (non-structural) alerts reaching the minimum severity, with the day they did.
-fn qualifying(alerts: &[Alert], cfg: &Config) -> Vec<(NaiveDate, Alert)> {
-    alerts
-        .iter()
-        .filter(|a| a.family != Family::Structural)
-        .filter_map(|a| a.reached(cfg.backtest.min_severity).map(|d| (d, a.clone())))
-        .collect()
-}
-
-/// Replay 2017–2025 (config) day by day. The system knows the data set's events
-/// and `events` as policy triggers, but each event is scored on a replay that does
-/// not see its own announcement, so its lead time comes from data, not from itself.
-pub fn backtest(ds: &Dataset, events: &[Event], cfg: &Config) -> BacktestReport {
-    let b = &cfg.backtest;
-    // Known events: the data set's plus the scored list (deduplicated by id).
-    let mut known: Vec<Event> = ds.events.clone();
-    for e in events {
-        if !known.iter().any(|k| k.event_id == e.event_id) {
-            known.push(e.clone());
-        }
-    }
-    let in_range = |s: &Signal| s.date <= b.end;
-    let event_free = event_free_signals(ds, cfg);
-    let full: Vec<Signal> = all_signals_from(&event_free, ds, &known, cfg)
-        .into_iter()
-        .filter(in_range)
-        .collect();
-    let all = replay(&full, b.end, cfg).all_alerts();
-    let alerts_total = all.iter().filter(|a| a.first_fired >= b.start).count() as u64;
-
-    let mut results = Vec::new();
-    for e in events {
-        let mut res = EventResult {
-            event_id: e.event_id.clone(),
-            announced: e.announced,
-            effective: e.effective,
-            minerals: e.minerals.clone(),
-            first_alert: None,
-            lead_days_announced: None,
-            lead_days_effective: None,
-            signals: Vec::new(),
-            note: None,
-        };
-        if e.minerals.is_empty() {
-            res.note = Some(format!("no watched mineral in {:?}", e.commodities));
-            results.push(res);
-            continue;
-        }
-        let (lo, hi) = window(e, cfg);
-        if hi < b.start || lo > b.end {
-            res.note = Some(format!(
-                "outside the replayed period {}..{}",
-                b.start, b.end
-            ));
-            results.push(res);
-            continue;
-        }
-        let others: Vec<Event> = known
-            .iter()
-            .filter(|k| k.event_id != e.event_id)
-            .cloned()
-            .collect();
-        let sig: Vec<Signal> = all_signals_from(&event_free, ds, &others, cfg)
-            .into_iter()
-            .filter(in_range)
-            .collect();
-        let alerts = replay(&sig, b.end.min(hi), cfg).all_alerts();
-        let first = qualifying(&alerts, cfg)
-            .into_iter()
-            .filter(|(d, a)| {
-                e.minerals.contains(&a.mineral) && *d >= lo && *d <= hi && *d >= b.start
-            })
-            .min_by_key(|(d, a)| (*d, a.family));
-        if let Some((d, a)) = first {
-            res.first_alert = Some(d);
-            res.lead_days_announced = Some((e.announced - d).num_days());
-            res.lead_days_effective = e.effective.map(|x| (x - d).num_days());
-            res.signals = a.signals.iter().filter(|s| s.date <= d).cloned().collect();
-        }
-        results.push(res);
-    }
-
-    // False alarms: qualifying alerts outside every window of an event on that mineral.
-    let mut by_mineral: BTreeMap<Mineral, u64> =
-        Mineral::MATERIALS.iter().map(|m| (*m, 0)).collect();
-    for (d, a) in qualifying(&all, cfg) {
-        if d < b.start || d > b.end {
-            continue;
-        }
-        let explained = known.iter().any(|e| {
-            let (lo, hi) = window(e, cfg);
-            e.minerals.contains(&a.mineral) && d >= lo && d <= hi
-        });
-        if !explained {
-            *by_mineral.entry(a.mineral).or_default() += 1;
-        }
-    }
-    let years = (b.end.year() - b.start.year() + 1).max(1) as u64;
-    let mineral_years = years * Mineral::MATERIALS.len() as u64;
-    let total: u64 = by_mineral.values().sum();
-    BacktestReport {
-        start: b.start,
-        end: b.end,
-        min_severity: b.min_severity,
-        events: results,
-        false_alarms_per_mineral_year: total as f64 / mineral_years as f64,
-        false_alarms_by_mineral: by_mineral,
-        mineral_years,
-        alerts_total,
-        data_origin: ds.origin.clone(),
-        synthetic: ds.synthetic,
-    }
-}
-
-impl BacktestReport {
-    pub fn render_table(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "ews back-test {}..{} (alerts at >= {}; no look-ahead){}",
-            self.start,
-            self.end,
-            self.min_severity,
-            if self.synthetic {
-                "  SYNTHETIC DATA"
-            } else {
-                ""
-            }
-        );
-        let _ = writeln!(
-            s,
-            "{:<6} {:<24} {:<11} {:<11} {:<11} {:>9} {:>9}  first signal",
-            "event", "minerals", "announced", "effective", "1st alert", "lead ann", "lead eff"
-        );
-        let opt = |v: Option<i64>| v.map_or("-".to_string(), |x| format!("{x:+}"));
-        for e in &self.events {
-            let mins = e
-                .minerals
+        for (title, which) in [
+            ("new (fresh news)", Standing::New),
+            ("ongoing", Standing::Ongoing),
+            (
+                "standing conditions (structural, not news)",
+                Standing::StandingCondition,
+            ),
+        ] {
+            let group: Vec<&Alert> = self
+                .open_alerts
                 .iter()
-                .map(|m| m.name())
-                .collect::<Vec<_>>()
-                .join(",");
-            let first_sig = e
-                .signals
-                .first()
-                .map(|x| format!("{} {}", x.family.name(), x.name))
-                .or_else(|| e.note.clone())
-                .unwrap_or_else(|| "no alert in window".into());
+                .filter(|a| a.standing == which)
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "  {title}:");
             let _ = writeln!(
                 s,
-                "{:<6} {:<24} {:<11} {:<11} {:<11} {:>9} {:>9}  {}",
-                e.event_id,
-                if mins.is_empty() { "-".into() } else { mins },
-                e.announced,
-                e.effective.map_or("-".into(), |d| d.to_string()),
-                e.first_alert.map_or("-".into(), |d| d.to_string()),
-                opt(e.lead_days_announced),
-                opt(e.lead_days_effective),
-                first_sig
+                "    {:<6} {:<14} {:<10} {:<12} {:<10} {:>6}  {:<8} clears",
+                "level", "mineral", "family", "partners", "since", "days", "signals"
             );
-        }
-        let scored: Vec<i64> = self
-            .events
-            .iter()
-            .filter_map(|e| e.lead_days_announced)
-            .collect();
-        let _ = writeln!(
-            s,
-            "\nevents warned: {}/{}; median lead vs announcement: {} days",
-            scored.len(),
-            self.events.iter().filter(|e| e.note.is_none()).count(),
-            if scored.is_empty() {
-                "-".to_string()
-            } else {
-                let mut v = scored.clone();
-                v.sort();
-                v[v.len() / 2].to_string()
+            for a in group {
+                let _ = writeln!(
+                    s,
+                    "    {:<6} {:<14} {:<10} {:<12} {:<10} {:>6}  {:<8} {}",
+                    a.severity.name(),
+                    a.mineral.name(),
+                    a.family.name(),
+                    a.partners
+                        .iter()
+                        .map(|p| format!(
+                            "{p}:{}",
+                            a.level_for(*p).name().chars().next().unwrap_or('?')
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    a.first_fired,
+                    a.age_days,
+                    a.signal_count,
+                    a.explanation
+                        .clears_on
+                        .map_or("on newer figures".to_string(), |d| format!("{d} if quiet"))
+                );
             }
-        );
-        let _ = writeln!(
-            s,
-            "false alarms: {:.3} per mineral-year ({} over {} mineral-years); alerts fired: {}",
-            self.false_alarms_per_mineral_year,
-            self.false_alarms_by_mineral.values().sum::<u64>(),
-            self.mineral_years,
-            self.alerts_total
-        );
-        let by: Vec<String> = self
-            .false_alarms_by_mineral
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(m, n)| format!("{m} {n}"))
-            .collect();
-        if !by.is_empty() {
-            let _ = writeln!(s, "  by mineral: {}", by.join(", "));
         }
         s
     }
-}
-
-/// Map from event id to event, for callers that look results up.
-pub fn index_events(events: &[Event]) -> HashMap<&str, &Event> {
-    events.iter().map(|e| (e.event_id.as_str(), e)).collect()
 }

@@ -188,8 +188,12 @@ pub struct Alerts {
     /// An open market / trade-flow alert absorbs new signals (no repeat) until this
     /// many days pass without one.
     pub cooldown_days: i64,
-    /// Structural alerts stay open this long after their last annual figure.
+    /// A structural figure not refreshed for this many days no longer counts
+    /// (e.g. a partner stopped importing that HS code).
     pub structural_hold_days: i64,
+    /// Alerts younger than this (days) are news; older structural alerts are
+    /// shown as standing conditions.
+    pub news_days: i64,
 }
 
 impl Default for Alerts {
@@ -197,6 +201,7 @@ impl Default for Alerts {
         Alerts {
             cooldown_days: 90,
             structural_hold_days: 450,
+            news_days: 30,
         }
     }
 }
@@ -206,12 +211,18 @@ impl Default for Alerts {
 pub struct Backtest {
     pub start: NaiveDate,
     pub end: NaiveDate,
-    /// An alert counts for an event if it reaches `min_severity` between
-    /// `lookback_days` before the announcement and `grace_days` after the
-    /// effective date; outside every such window it is a false alarm.
-    pub lookback_days: i64,
-    pub grace_days: i64,
+    /// An event is warned when an alert at `min_severity` or above on one of its
+    /// minerals, not raised by the event itself or a later one, is open on at
+    /// least one day of the `warning_days` before the announcement. An alert not
+    /// followed by an event on its mineral within `warning_days` is a false alarm.
+    pub warning_days: i64,
     pub min_severity: Level,
+    /// Alert families that count as warnings. Structural alerts are standing
+    /// states (open for years), so by default they do not.
+    pub families: Vec<crate::signals::Family>,
+    /// Shuffled-date baseline: draws and the seed of its generator.
+    pub baseline_draws: u32,
+    pub baseline_seed: u64,
 }
 
 impl Default for Backtest {
@@ -219,9 +230,15 @@ impl Default for Backtest {
         Backtest {
             start: NaiveDate::from_ymd_opt(2017, 1, 1).expect("valid date"),
             end: NaiveDate::from_ymd_opt(2025, 12, 31).expect("valid date"),
-            lookback_days: 365,
-            grace_days: 90,
+            warning_days: 180,
             min_severity: Level::Amber,
+            families: vec![
+                crate::signals::Family::Market,
+                crate::signals::Family::TradeFlow,
+                crate::signals::Family::Policy,
+            ],
+            baseline_draws: 1000,
+            baseline_seed: 20_241_203,
         }
     }
 }
@@ -262,6 +279,12 @@ impl Config {
         }
         if self.backtest.end < self.backtest.start {
             return bad("backtest.end", "is before backtest.start");
+        }
+        if self.backtest.warning_days < 1 {
+            return bad("backtest.warning_days", "must be at least 1");
+        }
+        if self.backtest.baseline_draws == 0 {
+            return bad("backtest.baseline_draws", "must be at least 1");
         }
         Ok(())
     }

@@ -44,22 +44,63 @@ impl Rejects {
     }
 }
 
-/// A CSV file being read, with its header index.
+/// A CSV file being read, with its header index. The file is read whole (the
+/// largest, BACI, is about 10 MB unpacked) so that every record can be given the
+/// physical line it starts on.
 struct Sheet {
     name: String,
-    reader: csv::Reader<Box<dyn Read>>,
+    reader: csv::Reader<std::io::Cursor<Vec<u8>>>,
     headers: Vec<String>,
+    lines: LineCounter,
+}
+
+/// Physical line numbers (header = 1) of CSV records. The csv crate's own
+/// position is where it *began* reading, which is before any blank lines and
+/// before the `\n` of a CRLF ending that the previous read left behind; the
+/// record itself starts at the first byte after those.
+#[derive(Default)]
+struct LineCounter {
+    /// Byte offset up to which line breaks have been counted, and their count.
+    offset: usize,
+    breaks: u64,
+}
+
+impl LineCounter {
+    /// The line of the record whose read began at byte `from`.
+    fn line_at(&mut self, text: &[u8], from: u64) -> u64 {
+        let mut start = (from as usize).min(text.len());
+        while start < text.len() && (text[start] == b'\n' || text[start] == b'\r') {
+            start += 1;
+        }
+        if start < self.offset {
+            // Never happens for a forward-only reader; recount from the top.
+            *self = LineCounter::default();
+        }
+        for i in self.offset..start {
+            // A line break is `\n`, or a `\r` not followed by `\n` (old Mac endings).
+            if text[i] == b'\n' || (text[i] == b'\r' && text.get(i + 1) != Some(&b'\n')) {
+                self.breaks += 1;
+            }
+        }
+        self.offset = start;
+        self.breaks + 1
+    }
 }
 
 impl Sheet {
     fn open(path: &Path) -> Result<Sheet, EwsError> {
         let file = std::fs::File::open(path).map_err(|e| EwsError::io(path, e))?;
-        let raw: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+        let mut raw: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
             Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)))
         } else {
             Box::new(std::io::BufReader::new(file))
         };
-        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(raw);
+        let mut bytes = Vec::new();
+        raw.read_to_end(&mut bytes)
+            .map_err(|e| EwsError::io(path, e))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(std::io::Cursor::new(bytes));
         let headers = reader
             .headers()
             .map_err(|e| csv_err(path, e))?
@@ -70,6 +111,7 @@ impl Sheet {
             name: path.display().to_string(),
             reader,
             headers,
+            lines: LineCounter::default(),
         })
     }
 
@@ -87,8 +129,8 @@ impl Sheet {
         })
     }
 
-    /// Visit every record as (line, fields); unreadable records and rows with the
-    /// wrong number of fields are rejected.
+    /// Visit every record as (physical line, fields); unreadable records and rows
+    /// with the wrong number of fields are rejected.
     fn for_each(
         &mut self,
         rejects: &mut Rejects,
@@ -98,11 +140,15 @@ impl Sheet {
         let mut rec = csv::StringRecord::new();
         let mut n = 0;
         loop {
-            match self.reader.read_record(&mut rec) {
+            let res = self.reader.read_record(&mut rec);
+            let text = self.reader.get_ref().get_ref();
+            match res {
                 Ok(false) => break,
                 Ok(true) => {
                     n += 1;
-                    let line = rec.position().map_or(0, |p| p.line());
+                    let line = rec
+                        .position()
+                        .map_or(0, |p| self.lines.line_at(text, p.byte()));
                     if rec.len() != width {
                         rejects.add(
                             &self.name,
@@ -115,7 +161,9 @@ impl Sheet {
                     f(line, &rec, rejects);
                 }
                 Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
+                    let line = e
+                        .position()
+                        .map_or(0, |p| self.lines.line_at(text, p.byte()));
                     rejects.add(&self.name, line, "row", format!("unreadable CSV: {e}"));
                     if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
                         break;
@@ -173,6 +221,30 @@ fn year(s: &str) -> Result<i32, String> {
 fn date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| format!("not a YYYY-MM-DD date: {s:?}"))
+}
+
+/// A date given as `YYYY-MM-DD`, `YYYY-MM` or `YYYY`: the first day of the
+/// period and its precision.
+pub fn parse_period(s: &str) -> Result<(NaiveDate, DatePrecision), String> {
+    let t = s.trim();
+    let bad = || format!("not a date (YYYY-MM-DD, YYYY-MM or YYYY): {s:?}");
+    let parts: Vec<&str> = t.split('-').collect();
+    let all_digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+    match parts.as_slice() {
+        [y, m, d] if all_digits(y, 4) && all_digits(m, 2) && all_digits(d, 2) => {
+            Ok((date(t)?, DatePrecision::Day))
+        }
+        [y, m] if all_digits(y, 4) && all_digits(m, 2) => {
+            let first = NaiveDate::from_ymd_opt(year(y)?, m.parse().map_err(|_| bad())?, 1)
+                .ok_or_else(bad)?;
+            Ok((first, DatePrecision::Month))
+        }
+        [y] if all_digits(y, 4) => {
+            let first = NaiveDate::from_ymd_opt(year(y)?, 1, 1).ok_or_else(bad)?;
+            Ok((first, DatePrecision::Year))
+        }
+        _ => Err(bad()),
+    }
 }
 
 fn month(s: &str) -> Result<NaiveDate, String> {
@@ -1072,21 +1144,27 @@ fn read_events(
         if !ids.insert(id.clone()) {
             return rej.add(&name, line, "event_id", format!("duplicate event id {id}"));
         }
-        let announced = match date(&r[c_ann]) {
+        let (announced, announced_precision) = match parse_period(&r[c_ann]) {
             Ok(d) => d,
             Err(e) => return rej.add(&name, line, "date_announced", e),
         };
-        let effective = if r[c_eff].trim().is_empty() {
-            None
+        let (effective, effective_precision) = if r[c_eff].trim().is_empty() {
+            (None, DatePrecision::Day)
         } else {
-            match date(&r[c_eff]) {
-                Ok(d) if d >= announced => Some(d),
-                Ok(d) => {
+            match parse_period(&r[c_eff]) {
+                // Imprecise dates may overlap: effective can be no earlier than
+                // announced only if its period ends before the announcement's starts.
+                Ok((d, p)) if p.last_day(d) >= announced => (Some(d), p),
+                Ok((d, p)) => {
                     return rej.add(
                         &name,
                         line,
                         "date_effective",
-                        format!("{d} is before the announcement {announced}"),
+                        format!(
+                            "{} is before the announcement {}",
+                            p.format(d),
+                            announced_precision.format(announced)
+                        ),
                     )
                 }
                 Err(e) => return rej.add(&name, line, "date_effective", e),
@@ -1096,7 +1174,9 @@ fn read_events(
         out.push(Event {
             event_id: id,
             announced,
+            announced_precision,
             effective,
+            effective_precision,
             actor: r[c_actor].trim().to_string(),
             measure_type: r[c_type].trim().to_string(),
             minerals: Mineral::from_commodity_text(&commodities),

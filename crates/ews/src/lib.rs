@@ -14,7 +14,9 @@ pub mod alerts;
 pub mod config;
 pub mod signals;
 
-pub use alerts::{backtest, board, replay, Alert, BacktestReport, Board, BoardCell, EventResult};
+pub use alerts::{board, cell_level, replay, Alert, Board, BoardCell, Standing};
+pub mod backtest;
+pub use backtest::{backtest, BacktestReport, Baseline, EventResult};
 pub use config::Config;
 pub use signals::{all_signals, Family, Signal};
 pub mod snapshot;

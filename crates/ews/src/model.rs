@@ -1,7 +1,7 @@
 //! Domain types: minerals, partners, risk levels and the in-memory `Dataset`
 //! every indicator reads.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -416,12 +416,59 @@ pub enum EventTarget {
     Other(String),
 }
 
+/// How precisely a date was given: `YYYY-MM-DD`, `YYYY-MM` or `YYYY`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum DatePrecision {
+    #[default]
+    Day,
+    Month,
+    Year,
+}
+
+impl DatePrecision {
+    /// The last day of the period that starts on `first` at this precision.
+    pub fn last_day(self, first: NaiveDate) -> NaiveDate {
+        match self {
+            DatePrecision::Day => first,
+            DatePrecision::Month => first + chrono::Months::new(1) - chrono::Duration::days(1),
+            DatePrecision::Year => NaiveDate::from_ymd_opt(first.year(), 12, 31).unwrap_or(first),
+        }
+    }
+
+    /// The date as it was given (`2024-07-15`, `2024-07`, `2024`).
+    pub fn format(self, first: NaiveDate) -> String {
+        match self {
+            DatePrecision::Day => first.format("%Y-%m-%d").to_string(),
+            DatePrecision::Month => first.format("%Y-%m").to_string(),
+            DatePrecision::Year => first.format("%Y").to_string(),
+        }
+    }
+}
+
+fn is_day(p: &DatePrecision) -> bool {
+    *p == DatePrecision::Day
+}
+
 /// An export restriction / supply shock.
+///
+/// A date given as `YYYY-MM` or `YYYY` is stored as the first day of its period
+/// with its precision: the back-test measures leads from that earliest possible
+/// day (so an imprecise date never lengthens a lead), and the system learns of the
+/// event only on the period's last day (so it never knows early).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub event_id: String,
+    /// The first day the announcement can have been made.
     pub announced: NaiveDate,
+    #[serde(default, skip_serializing_if = "is_day")]
+    pub announced_precision: DatePrecision,
+    /// The first day the measure can have taken effect.
     pub effective: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "is_day")]
+    pub effective_precision: DatePrecision,
     pub actor: String,
     pub measure_type: String,
     pub commodities: String,
@@ -431,6 +478,12 @@ pub struct Event {
 }
 
 impl Event {
+    /// The day by which the announcement is certainly known (the last day of a
+    /// month- or year-precision date).
+    pub fn known_from(&self) -> NaiveDate {
+        self.announced_precision.last_day(self.announced)
+    }
+
     /// Whether the measure is China's (the coercion case the system exists for).
     pub fn actor_is_china(&self) -> bool {
         self.actor.trim().eq_ignore_ascii_case("china")

@@ -48,6 +48,9 @@ pub struct Signal {
     /// The event behind a policy signal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
+    /// The data set (and period) the signal was computed from.
+    #[serde(default)]
+    pub source: String,
 }
 
 /// The day an annual figure for `year` is known.
@@ -327,6 +330,10 @@ pub fn structural_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
                 trend
             ),
             event_id: None,
+            source: format!(
+                "World Mining Data (BMF Austria) production {}, WGI governance",
+                c.year
+            ),
         });
     }
     for ic in import_concentration(ds) {
@@ -365,6 +372,7 @@ pub fn structural_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
                 100.0 * ic.china_share
             ),
             event_id: None,
+            source: format!("CEPII BACI HS92 bilateral trade {}", ic.year),
         });
     }
     for g in geopolrisk_scores(ds, &conc) {
@@ -389,6 +397,10 @@ pub fn structural_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
                 g.partner, g.mineral, g.year, g.score, g.hhi_0_1, g.import_risk
             ),
             event_id: None,
+            source: format!(
+                "GeoPolRisk from World Mining Data, CEPII BACI and WGI political stability {}",
+                g.year
+            ),
         });
     }
     out
@@ -420,6 +432,7 @@ pub fn market_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
                     threshold,
                     detail,
                     event_id: None,
+                    source: format!("daily prices: {} ({})", series.name, series.unit),
                 })
             };
         for i in 0..p.len() {
@@ -486,9 +499,9 @@ fn recent_event<'a>(
 ) -> Option<&'a Event> {
     events
         .iter()
-        .filter(|e| e.minerals.contains(&mineral) && e.announced <= day)
-        .filter(|e| (day - e.announced).num_days() <= cfg.policy.watch_days)
-        .max_by_key(|e| e.announced)
+        .filter(|e| e.minerals.contains(&mineral) && e.known_from() <= day)
+        .filter(|e| (day - e.known_from()).num_days() <= cfg.policy.watch_days)
+        .max_by_key(|e| e.known_from())
 }
 
 /// Trade-flow signals from China's monthly exports: surge, collapse, unit-value
@@ -564,13 +577,29 @@ pub fn trade_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal
                             value,
                             threshold,
                             detail,
-                            event_id: None,
+                            // A surge or collapse right after an announced control is
+                            // that control's consequence (front-loading, then the cut):
+                            // it names the event, so the back-test never counts it as
+                            // data foreseeing the event, nor as an independent warning.
+                            event_id: if name == "export_surge" || name == "export_collapse" {
+                                recent.map(|e| e.event_id.clone())
+                            } else {
+                                None
+                            },
+                            source: format!(
+                                "UN Comtrade: China's monthly exports, {} to {where_}, {mon}",
+                                prod.label()
+                            ),
                         })
                     };
                 if let Some(r) = ind::ratio_to_baseline(&q, i, t.baseline_months, t.min_baseline_kg)
                 {
                     let after = recent.map_or(String::new(), |e| {
-                        format!(" after {} ({})", e.event_id, e.announced)
+                        format!(
+                            " after {} ({})",
+                            e.event_id,
+                            e.announced_precision.format(e.announced)
+                        )
                     });
                     if r >= t.surge_ratio {
                         let level = if recent.is_some() || r >= 2.0 * t.surge_ratio {
@@ -690,7 +719,7 @@ pub fn policy_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signa
         for &mineral in &e.minerals {
             let china_share = conc
                 .iter()
-                .filter(|c| c.mineral == mineral && annual_known(c.year, cfg) <= e.announced)
+                .filter(|c| c.mineral == mineral && annual_known(c.year, cfg) <= e.known_from())
                 .max_by_key(|c| c.year)
                 .map(|c| c.china_share);
             let (level, partners, why) = if e.actor_is_china() {
@@ -733,7 +762,7 @@ pub fn policy_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signa
                 )
             };
             out.push(Signal {
-                date: e.announced,
+                date: e.known_from(),
                 mineral,
                 partners,
                 family: Family::Policy,
@@ -744,11 +773,14 @@ pub fn policy_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signa
                 detail: format!(
                     "{}: {why}; announced {}{}",
                     e.event_id,
-                    e.announced,
-                    e.effective
-                        .map_or(String::new(), |d| format!(", effective {d}"))
+                    e.announced_precision.format(e.announced),
+                    e.effective.map_or(String::new(), |d| format!(
+                        ", effective {}",
+                        e.effective_precision.format(d)
+                    ))
                 ),
                 event_id: Some(e.event_id.clone()),
+                source: format!("event list: {} ({})", e.event_id, e.actor),
             });
         }
     }

@@ -174,7 +174,9 @@ pub fn synthetic_dataset(seed: u64) -> Dataset {
     ds.events.push(Event {
         event_id: "S1".into(),
         announced: d(2023, 10, 20),
+        announced_precision: DatePrecision::Day,
         effective: Some(d(2023, 12, 1)),
+        effective_precision: DatePrecision::Day,
         actor: "China".into(),
         measure_type: "export_licensing".into(),
         commodities: "graphite".into(),

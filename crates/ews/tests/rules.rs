@@ -1,0 +1,460 @@
+//! The board/alert consistency rule and the back-test's scoring rules, on the
+//! synthetic data set and on hand-made alert spans (no ../shared needed).
+
+use tripoint_ews::backtest::{score, spans, Span};
+use tripoint_ews::chrono::{Duration, NaiveDate};
+use tripoint_ews::signals::{all_signals, Family};
+use tripoint_ews::*;
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+#[test]
+fn board_level_is_the_highest_open_alert_for_every_cell() {
+    let cfg = Config::default();
+    for seed in [1u64, 7, 42] {
+        let ds = synthetic_dataset(seed);
+        for at in [
+            "2018-06-30",
+            "2020-01-15",
+            "2023-11-30",
+            "2024-01-31",
+            "2024-12-31",
+        ] {
+            let b = board(&ds, &cfg, day(at), &[]);
+            let mut non_green = 0;
+            for c in b
+                .cells
+                .iter()
+                .filter(|c| c.mineral != Mineral::LiIonBattery)
+            {
+                let want = b
+                    .open_alerts
+                    .iter()
+                    .filter(|a| a.mineral == c.mineral)
+                    .map(|a| a.level_for(c.partner))
+                    .max()
+                    .unwrap_or_default();
+                assert_eq!(c.level, want, "{seed} {at} {} x {}", c.mineral, c.partner);
+                non_green += usize::from(c.level > Level::Green);
+            }
+            // The rule is not vacuous: the synthetic board has coloured cells.
+            assert!(non_green > 0, "{seed} {at}: all green");
+            for a in &b.open_alerts {
+                // An alert lists exactly the partners it holds above green, and its
+                // severity is the worst of them.
+                for p in Partner::ALL {
+                    assert_eq!(a.partners.contains(&p), a.level_for(p) > Level::Green);
+                }
+                assert_eq!(
+                    Some(a.severity),
+                    a.partner_levels.values().copied().max(),
+                    "{}",
+                    a.id
+                );
+                assert_eq!(a.age_days, (b.as_of - a.first_fired).num_days());
+                if a.age_days > cfg.alerts.news_days {
+                    assert_ne!(a.standing, Standing::New, "{}", a.id);
+                }
+                if a.family == Family::Structural && a.age_days > cfg.alerts.news_days {
+                    assert_eq!(a.standing, Standing::StandingCondition, "{}", a.id);
+                }
+                assert!(!a.explanation.clears.is_empty(), "{}", a.id);
+                assert!(!a.explanation.sources.is_empty(), "{}", a.id);
+            }
+            // Batteries roll up from their materials.
+            for p in Partner::ALL {
+                let bat = b
+                    .cells
+                    .iter()
+                    .find(|c| c.mineral == Mineral::LiIonBattery && c.partner == p)
+                    .unwrap();
+                let worst = b
+                    .cells
+                    .iter()
+                    .filter(|c| c.partner == p && Mineral::BATTERY_MATERIALS.contains(&c.mineral))
+                    .map(|c| c.level)
+                    .max()
+                    .unwrap();
+                assert_eq!(bat.level, worst);
+            }
+        }
+    }
+}
+
+#[test]
+fn old_structural_conditions_read_as_standing_not_news() {
+    let ds = synthetic_dataset(1);
+    let cfg = Config::default();
+    let b = board(&ds, &cfg, day("2024-06-30"), &[]);
+    let standing: Vec<&Alert> = b
+        .open_alerts
+        .iter()
+        .filter(|a| a.family == Family::Structural)
+        .collect();
+    assert!(!standing.is_empty());
+    assert!(standing
+        .iter()
+        .all(|a| a.standing == Standing::StandingCondition && a.age_days > 30));
+    let t = b.render_table();
+    assert!(
+        t.contains("standing conditions (structural, not news)"),
+        "{t}"
+    );
+    assert!(t.contains("standing condition]"), "{t}");
+}
+
+fn ev(id: &str, announced: &str, minerals: &[Mineral]) -> Event {
+    Event {
+        event_id: id.into(),
+        announced: day(announced),
+        announced_precision: DatePrecision::Day,
+        effective: None,
+        effective_precision: DatePrecision::Day,
+        actor: "China".into(),
+        measure_type: "export_licensing".into(),
+        commodities: String::new(),
+        minerals: minerals.to_vec(),
+        target: EventTarget::All,
+        description: String::new(),
+    }
+}
+
+fn span(id: &str, m: Mineral, family: Family, from: &str, until: &str, by: Option<&str>) -> Span {
+    Span {
+        alert_id: id.into(),
+        mineral: m,
+        family,
+        from: day(from),
+        until: day(until),
+        raised_by: by.map(String::from),
+        signals: Vec::new(),
+    }
+}
+
+fn quick_cfg() -> Config {
+    let mut c = Config::default();
+    c.backtest.baseline_draws = 200;
+    c
+}
+
+const G: Mineral = Mineral::Graphite;
+
+#[test]
+fn an_events_own_and_later_signals_never_warn_it() {
+    let cfg = quick_cfg();
+    let events = [ev("E1", "2023-10-20", &[G]), ev("E2", "2024-03-01", &[G])];
+    // E1's own policy alert, and an alert E2 raised, both "open" before E1's
+    // announcement (as if dated imprecisely): neither may warn E1.
+    let sp = [
+        span(
+            "own",
+            G,
+            Family::Policy,
+            "2023-10-01",
+            "2024-10-01",
+            Some("E1"),
+        ),
+        span(
+            "later",
+            G,
+            Family::Policy,
+            "2023-09-01",
+            "2024-01-01",
+            Some("E2"),
+        ),
+    ];
+    let (r, _) = score(&sp, &events, &cfg, 10);
+    assert!(!r[0].warned_before_announcement, "{:?}", r[0]);
+    // E2 is warned by E1's alert (an earlier measure on the same mineral) but not
+    // by data alone, and the report says so.
+    assert!(r[1].warned_before_announcement);
+    assert!(!r[1].warned_by_data);
+    assert_eq!(r[1].warning_alert.as_deref(), Some("own"));
+}
+
+#[test]
+fn warning_window_lead_and_already_open_alerts() {
+    let cfg = quick_cfg();
+    let e = [ev("E1", "2023-10-20", &[G])];
+    let a = day("2023-10-20");
+    // Opened long before the window and still open in it: warned from the window's first day.
+    let (r, _) = score(
+        &[span(
+            "old",
+            G,
+            Family::Market,
+            "2022-01-01",
+            "2023-06-01",
+            None,
+        )],
+        &e,
+        &cfg,
+        10,
+    );
+    assert!(r[0].warned_before_announcement && r[0].warned_by_data);
+    assert_eq!(r[0].first_warning, Some(a - Duration::days(180)));
+    assert_eq!(r[0].lead_days_announced, Some(180));
+    // Closed the day before the window opens: no warning.
+    let closed = (a - Duration::days(181)).to_string();
+    let (r, _) = score(
+        &[span("gone", G, Family::Market, "2022-01-01", &closed, None)],
+        &e,
+        &cfg,
+        10,
+    );
+    assert!(!r[0].warned_before_announcement);
+    // Opened on the announcement day or after: no warning (no credit after the fact).
+    let (r, _) = score(
+        &[span(
+            "late",
+            G,
+            Family::TradeFlow,
+            "2023-10-20",
+            "2024-02-01",
+            None,
+        )],
+        &e,
+        &cfg,
+        10,
+    );
+    assert!(!r[0].warned_before_announcement);
+    // Opened 30 days before: lead 30.
+    let (r, _) = score(
+        &[span(
+            "on time",
+            G,
+            Family::TradeFlow,
+            "2023-09-20",
+            "2024-02-01",
+            None,
+        )],
+        &e,
+        &cfg,
+        10,
+    );
+    assert_eq!(r[0].lead_days_announced, Some(30));
+    // Another mineral's alert never warns.
+    let (r, _) = score(
+        &[span(
+            "other",
+            Mineral::Lithium,
+            Family::Market,
+            "2023-09-20",
+            "2024-02-01",
+            None,
+        )],
+        &e,
+        &cfg,
+        10,
+    );
+    assert!(!r[0].warned_before_announcement);
+}
+
+#[test]
+fn month_precision_leads_run_from_the_earliest_possible_day() {
+    let cfg = quick_cfg();
+    let mut e = ev("M1", "2024-07-01", &[G]);
+    e.announced_precision = DatePrecision::Month;
+    // An alert from 5 July may come after the announcement: not a warning.
+    let (r, _) = score(
+        &[span(
+            "in month",
+            G,
+            Family::Market,
+            "2024-07-05",
+            "2024-09-01",
+            None,
+        )],
+        std::slice::from_ref(&e),
+        &cfg,
+        10,
+    );
+    assert!(!r[0].warned_before_announcement);
+    let (r, _) = score(
+        &[span(
+            "before",
+            G,
+            Family::Market,
+            "2024-06-21",
+            "2024-09-01",
+            None,
+        )],
+        &[e],
+        &cfg,
+        10,
+    );
+    assert_eq!(r[0].lead_days_announced, Some(10));
+    assert_eq!(r[0].announced_precision, DatePrecision::Month);
+}
+
+#[test]
+fn false_alarms_time_in_alarm_and_baseline() {
+    let cfg = quick_cfg();
+    let events = [
+        ev("E1", "2019-05-01", &[G]),
+        ev("E2", "2021-05-01", &[G]),
+        ev("E3", "2023-05-01", &[G]),
+    ];
+    let sp = [
+        // Warns E1, E2, E3 (30 days each).
+        span("w1", G, Family::TradeFlow, "2019-04-01", "2019-04-30", None),
+        span("w2", G, Family::TradeFlow, "2021-04-01", "2021-04-30", None),
+        span("w3", G, Family::TradeFlow, "2023-04-01", "2023-04-30", None),
+        // Not followed by any event within 180 days: false alarms.
+        span("f1", G, Family::Market, "2018-01-01", "2018-01-10", None),
+        span(
+            "f2",
+            Mineral::Lithium,
+            Family::Market,
+            "2020-01-01",
+            "2020-01-10",
+            None,
+        ),
+        // A policy alert raised by a scored event reports it: not a prediction.
+        span(
+            "p",
+            G,
+            Family::Policy,
+            "2023-05-01",
+            "2024-05-01",
+            Some("E3"),
+        ),
+        // A trigger's alert (not a scored event) is not explained by it.
+        span(
+            "t",
+            Mineral::Nickel,
+            Family::Policy,
+            "2022-01-01",
+            "2022-02-01",
+            Some("T1"),
+        ),
+    ];
+    let (r, p) = score(&sp, &events, &cfg, 10);
+    assert!(r.iter().all(|e| e.warned_before_announcement));
+    assert_eq!(p.events_warned, 3);
+    assert_eq!(p.false_alarms_by_mineral.get(&G), Some(&1));
+    assert_eq!(p.false_alarms_by_mineral.get(&Mineral::Lithium), Some(&1));
+    assert_eq!(p.false_alarms_by_mineral.get(&Mineral::Nickel), Some(&1));
+    assert_eq!(p.mineral_years, 90);
+    assert!((p.false_alarms_per_mineral_year - 3.0 / 90.0).abs() < 1e-12);
+    // Three short, well-placed warnings beat random dates by far.
+    assert!(p.baseline.shuffled_hit_rate < 0.3, "{:?}", p.baseline);
+    assert!(p.baseline.p_value < 0.05, "{:?}", p.baseline);
+    assert_eq!(p.baseline.draws, 200);
+    // Time in alarm: mineral-days covered / (10 minerals x days of 2017..2025).
+    let covered = 30 * 3 + 10 + 10 + 367 + 32;
+    let days = (day("2025-12-31") - day("2017-01-01")).num_days() + 1;
+    assert!((p.time_in_alarm_share - covered as f64 / (10 * days) as f64).abs() < 1e-12);
+
+    // An alarm that never ends warns every date, real or shuffled: no better than chance.
+    let always = [span(
+        "always",
+        G,
+        Family::Market,
+        "2016-01-01",
+        "2025-12-31",
+        None,
+    )];
+    let (_, p) = score(&always, &events, &cfg, 10);
+    assert_eq!(p.warned_share, 1.0);
+    assert!(p.baseline.shuffled_hit_rate > 0.99);
+    assert!(p.baseline.p_value > 0.9, "{:?}", p.baseline);
+    // Seeded: the same inputs give the same baseline.
+    let (_, q) = score(&always, &events, &cfg, 10);
+    assert_eq!(p.baseline, q.baseline);
+}
+
+#[test]
+fn synthetic_backtest_never_credits_an_event_with_its_own_signals() {
+    let ds = synthetic_dataset(3);
+    let mut cfg = quick_cfg();
+    cfg.backtest.families.push(Family::Structural);
+    let mut events = ds.events.clone();
+    // A second event on the same mineral right after the first.
+    let mut s2 = events[0].clone();
+    s2.event_id = "S2".into();
+    s2.announced = events[0].announced + Duration::days(40);
+    s2.effective = None;
+    events.push(s2);
+    let r = backtest(&ds, &events, &cfg);
+    for e in &r.events {
+        assert!(
+            e.signals
+                .iter()
+                .all(|s| s.event_id.as_deref() != Some(e.event_id.as_str())),
+            "{} credited with its own signal",
+            e.event_id
+        );
+        assert!(e.signals.iter().all(|s| s.date < e.announced));
+    }
+    // The spans the report is scored on: each reached the threshold while open.
+    let sig = all_signals(&ds, &events, &cfg);
+    let alerts = replay(&sig, cfg.backtest.end, &cfg).all_alerts();
+    for s in spans(&alerts, cfg.backtest.end, &cfg) {
+        assert!(s.from <= s.until, "{s:?}");
+    }
+    let json = serde_json::to_value(&r).unwrap();
+    for f in [
+        "false_alarms_per_mineral_year",
+        "time_in_alarm_share",
+        "warned_share",
+    ] {
+        assert!(json[f].is_f64(), "{f}");
+    }
+    for f in ["shuffled_hit_rate", "p_value", "draws"] {
+        assert!(json["baseline"].get(f).is_some(), "{f}");
+    }
+    for f in [
+        "event_id",
+        "minerals",
+        "warned_before_announcement",
+        "first_warning",
+        "lead_days_announced",
+        "lead_days_effective",
+        "signals",
+    ] {
+        assert!(json["events"][0].get(f).is_some(), "{f}");
+    }
+}
+
+#[test]
+fn month_and_year_event_dates_are_accepted_with_their_precision() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("events.csv");
+    std::fs::write(
+        &f,
+        "event_id,date_announced,date_effective,actor,measure_type,commodities,hs_codes_indicative,target,description,provenance,source\n\
+         M1,2024-07,2024-08-15,China,export_licensing,antimony,,all,month,,\n\
+         Y1,2020,,Indonesia,export_ban,nickel,,all,year,,\n\
+         D1,2023-07-03,2023-08,China,export_licensing,gallium,,all,day,,\n",
+    )
+    .unwrap();
+    let ev = load_events(&f).unwrap();
+    assert_eq!(ev[0].announced, day("2024-07-01"));
+    assert_eq!(ev[0].announced_precision, DatePrecision::Month);
+    assert_eq!(ev[0].known_from(), day("2024-07-31"));
+    assert_eq!(ev[1].announced, day("2020-01-01"));
+    assert_eq!(ev[1].announced_precision, DatePrecision::Year);
+    assert_eq!(ev[1].known_from(), day("2020-12-31"));
+    assert_eq!(ev[2].effective_precision, DatePrecision::Month);
+    // The system learns of an imprecise event only at the end of its period.
+    let ds = synthetic_dataset(1);
+    let cfg = Config::default();
+    let sig = all_signals(&ds, &ev, &cfg);
+    let pol: Vec<_> = sig
+        .iter()
+        .filter(|s| s.event_id.as_deref() == Some("M1"))
+        .collect();
+    assert!(!pol.is_empty() && pol.iter().all(|s| s.date == day("2024-07-31")));
+    // Bad forms are refused, naming the line.
+    std::fs::write(
+        &f,
+        "event_id,date_announced,date_effective,actor,measure_type,commodities,hs_codes_indicative,target,description,provenance,source\n\
+         B1,2024-7,,China,x,antimony,,all,,,\n",
+    )
+    .unwrap();
+    let err = load_events(&f).unwrap_err().to_string();
+    assert!(err.contains("events.csv:2: date_announced:"), "{err}");
+}
