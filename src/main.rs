@@ -67,3 +67,42 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    fn missing_help(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if a.is_hide_set() || id == "help" || id == "version" {
+                continue;
+            }
+            if a.get_help().is_none() && a.get_long_help().is_none() {
+                missing.push(format!("{path} {id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.get_about().is_none() && sub.get_name() != "help" {
+                missing.push(format!("{path} {} (no description)", sub.get_name()));
+            }
+            missing_help(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+
+    /// Every flag and argument of the trace-side commands says what it is for
+    /// in `--help`.
+    #[test]
+    fn every_flag_has_help_text() {
+        let cli = Cli::command();
+        let mut missing = Vec::new();
+        for name in [
+            "demo", "ingest", "labels", "gen", "trace", "screen", "eval", "bench",
+        ] {
+            let sub = cli.find_subcommand(name).expect("subcommand");
+            missing_help(sub, name, &mut missing);
+        }
+        assert!(missing.is_empty(), "without help text: {missing:#?}");
+    }
+}

@@ -12,12 +12,6 @@ use tripoint_trace::cluster::ClusteredGraph;
 use tripoint_trace::eval::{score, Scores, Truth};
 use tripoint_trace::{build_report, trace, TaintPolicy, TraceConfig};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Json,
-    Table,
-}
-
 #[derive(clap::Args)]
 pub struct Args {
     /// Store holding the ingested scenario (and its labels.csv).
@@ -26,14 +20,16 @@ pub struct Args {
     /// The generator's truth.json.
     #[arg(long)]
     pub truth: PathBuf,
+    /// Taint policy: poison, haircut, fifo, lifo or tiho.
     #[arg(long, default_value = "haircut")]
     pub policy: String,
     /// Trace single addresses instead of clusters (by default the
     /// deposit-address and multi-input heuristics are applied).
     #[arg(long)]
     pub no_cluster: bool,
+    /// Output: table (people) or json (tools).
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: super::util::Format,
 }
 
 struct Loaded {
@@ -109,22 +105,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         evaluate(&store, &loaded.seeds, loaded.start, policy, &loaded.truth)?
     };
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&scores)?),
-        Format::Table => {
+        super::util::Format::Json => println!("{}", serde_json::to_string_pretty(&scores)?),
+        super::util::Format::Table => {
+            use tripoint_trace::text::{Align, TextTable};
             println!("policy {}", scores.policy);
+            let mut t = TextTable::new(&[
+                ("scored", Align::Left),
+                ("precision", Align::Right),
+                ("recall", Align::Right),
+                ("true pos", Align::Right),
+                ("false pos", Align::Right),
+                ("false neg", Align::Right),
+            ]);
             for (name, pr) in [
                 ("laundering addresses", &scores.laundering_addresses),
                 ("endpoints", &scores.endpoints),
             ] {
-                println!(
-                    "{name:<22} precision {:.3}  recall {:.3}  (tp {}, fp {}, fn {})",
-                    pr.precision,
-                    pr.recall,
-                    pr.true_positives,
-                    pr.false_positives,
-                    pr.false_negatives
-                );
+                t.row(vec![
+                    name.to_string(),
+                    format!("{:.3}", pr.precision),
+                    format!("{:.3}", pr.recall),
+                    pr.true_positives.to_string(),
+                    pr.false_positives.to_string(),
+                    pr.false_negatives.to_string(),
+                ]);
             }
+            print!("{}", t.render());
             println!(
                 "spam addresses tainted: {}   spam transfers listed: {}   totals reconcile: {}",
                 scores.spam_tainted.len(),

@@ -17,8 +17,11 @@ pub struct Args {
     /// Rows to generate (transactions + token transfers), 10^4 to 10^8.
     #[arg(long, default_value_t = 10_000)]
     pub transfers: u64,
-    /// Print the summary as JSON instead of text.
-    #[arg(long)]
+    /// Output: table (people) or json (tools).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::cmd::util::Format,
+    /// Same as `--format json` (kept for scripts written before `--format`).
+    #[arg(long, hide = true)]
     pub json: bool,
 }
 
@@ -37,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let rows = summary.rows();
     let rate = rows as f64 / elapsed.max(1e-9);
     let t = &summary.truth;
-    if args.json {
+    if args.json || args.format == crate::cmd::util::Format::Json {
         let out = serde_json::json!({
             "out": args.out.display().to_string(),
             "seed": cfg.seed,

@@ -32,8 +32,11 @@ pub struct Args {
     /// Make the store durable, with the file cursor, every N rows.
     #[arg(long, global = true, default_value_t = 5_000_000)]
     pub checkpoint_every: u64,
-    /// Print the summary as JSON.
-    #[arg(long, global = true)]
+    /// Output: table (people) or json (tools).
+    #[arg(long, global = true, value_enum, default_value = "table")]
+    pub format: util::Format,
+    /// Same as `--format json` (kept for scripts written before `--format`).
+    #[arg(long, global = true, hide = true)]
     pub json: bool,
     #[command(subcommand)]
     pub source: Source,
@@ -43,20 +46,25 @@ pub struct Args {
 pub enum Source {
     /// ethereum-etl CSV export (transactions, token transfers, tokens; `.gz` accepted).
     EthereumEtl {
+        /// `transactions.csv`: native ETH transfers (failed transactions are skipped).
         #[arg(long)]
         transactions: PathBuf,
+        /// `token_transfers.csv`: ERC-20 `Transfer` logs.
         #[arg(long)]
         token_transfers: Option<PathBuf>,
+        /// `tokens.csv`: symbol and decimals per token contract (for reports and spam rules).
         #[arg(long)]
         tokens: Option<PathBuf>,
     },
     /// bitcoin-etl JSON lines (`transactions.json`, `.gz` accepted).
     BitcoinEtl {
+        /// `transactions.json`: one transaction per line with inputs and outputs.
         #[arg(long)]
         transactions: PathBuf,
     },
     /// Any "one transfer per row" CSV with a column mapping.
     TransfersCsv {
+        /// The CSV file (header row with column names; `.gz` accepted).
         file: PathBuf,
         /// field=column pairs: from, to, amount, time required; hash, block, log_index optional.
         #[arg(long)]
@@ -71,11 +79,13 @@ pub enum Source {
         /// ETH / BTC (the native coin) or a token contract address.
         #[arg(long)]
         asset: Option<String>,
+        /// Chain of the rows: ethereum or bitcoin.
         #[arg(long, default_value = "ethereum")]
         chain: String,
     },
     /// Live Ethereum node over JSON-RPC, from a cursor to the head (and on, with --follow).
     EthRpc {
+        /// JSON-RPC endpoint of an Ethereum node, e.g. http://127.0.0.1:8545.
         #[arg(long)]
         url: String,
         /// First block when this endpoint has no cursor in the store (or a later start).
@@ -211,7 +221,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     let stats = Store::open(&args.store)?.stats();
     let rate = summary.transfers as f64 / elapsed.max(1e-9);
-    if args.json {
+    if args.json || args.format == util::Format::Json {
         let out = serde_json::json!({
             "store": args.store.display().to_string(),
             "rows_read": summary.rows_read,

@@ -59,6 +59,7 @@ struct ListArgs {
     /// Only labels of this category (e.g. sanctioned, dprk-attributed, exchange).
     #[arg(long)]
     category: Option<String>,
+    /// Output: table (people) or json (tools).
     #[arg(long, value_enum, default_value = "table")]
     format: OutFormat,
 }

@@ -6,23 +6,17 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use tripoint_chain::Address;
+use tripoint_chain::{Address, TransferGraph};
 use tripoint_store::Store;
-use tripoint_trace::report::asset_key;
+use tripoint_trace::report::asset_info;
 use tripoint_trace::screen::{direct, Exposure, ExposureRules, ScreenIndex, Verdict};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Json,
-    Table,
-}
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Store directory (labels and transfers).
     #[arg(long)]
     pub store: PathBuf,
-    /// Addresses to screen.
+    /// Addresses to screen (Ethereum 0x and 40 hex digits, or Bitcoin).
     pub addresses: Vec<String>,
     /// File with one address per line (first CSV column; `#` comments; header allowed).
     #[arg(long)]
@@ -30,8 +24,9 @@ pub struct Args {
     /// Exposure depth in hops; 0 = direct hits only (fastest, for large batches).
     #[arg(long, default_value_t = 2)]
     pub hops: u32,
+    /// Output: table (people) or json (tools).
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: super::util::Format,
 }
 
 /// Addresses from the command line and the file, with file:line on errors.
@@ -78,8 +73,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let addrs = read_addresses(&args)?;
     let native = super::trace::native_of(&store);
     let t0 = Instant::now();
+    let tokens = super::trace::token_directory();
     let verdicts: Vec<Verdict> = if args.hops == 0 {
-        addrs.iter().map(|a| direct(&ix, a)).collect()
+        addrs
+            .iter()
+            .map(|a| Verdict {
+                in_store: store.lookup(a).is_some(),
+                ..direct(&ix, a)
+            })
+            .collect()
     } else {
         let mut ex = Exposure::new(
             &store,
@@ -94,7 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .map(|a| {
                 bar.inc(1);
-                ex.verdict(a, |asset| asset_key(&store, asset, native))
+                ex.verdict(a, |asset| asset_info(&store, asset, native, &tokens))
             })
             .collect();
         bar.finish_and_clear();
@@ -103,34 +105,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let secs = t0.elapsed().as_secs_f64();
     let hits = verdicts.iter().filter(|v| v.direct_hit).count();
     let exposed = verdicts.iter().filter(|v| v.max_exposure > 0.0).count();
+    let absent = verdicts.iter().filter(|v| !v.in_store).count();
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
     match args.format {
-        Format::Json => {
+        super::util::Format::Json => {
             serde_json::to_writer_pretty(&mut out, &verdicts)?;
             writeln!(out)?;
         }
-        Format::Table => {
-            for v in &verdicts {
-                let cats: Vec<String> = v
-                    .hits
-                    .iter()
-                    .map(|h| format!("{} ({}; {})", h.category, h.label, h.source))
-                    .collect();
-                writeln!(
-                    out,
-                    "{:<44} {:<6} exposure {:>6.2}%  {}",
-                    v.address,
-                    if v.direct_hit { "HIT" } else { "-" },
-                    v.max_exposure * 100.0,
-                    cats.join("; ")
-                )?;
-            }
+        super::util::Format::Table => {
+            out.write_all(tripoint_trace::text::verdicts_table(&verdicts, args.hops).as_bytes())?
         }
     }
     out.flush()?;
     eprintln!(
-        "screened {} addresses: {hits} direct hits, {exposed} with exposure > 0 ({:.0} addresses/s)",
+        "screened {} addresses: {hits} direct hits, {exposed} with exposure > 0, {absent} not in the store ({:.0} addresses/s)",
         verdicts.len(),
         verdicts.len() as f64 / secs.max(1e-9)
     );

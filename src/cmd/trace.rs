@@ -6,15 +6,22 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use tripoint_chain::{Address, Amount, Category, Chain, TransferGraph};
 use tripoint_store::Store;
-use tripoint_trace::report::{flow_edges, to_dot};
+use tripoint_trace::report::{flow_edges, to_dot, TokenDirectory};
 use tripoint_trace::{
-    build_report, parse_time, trace, Report, ReportOptions, SpamRules, TaintPolicy, TraceConfig,
+    build_report, parse_time, trace, ReportOptions, SpamRules, TaintPolicy, TraceConfig,
 };
 
+/// Output formats; the rule shared by every command is in docs/trace.md
+/// ("Output formats"): `table` for people (the default), `json` for tools.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    Json,
+    /// Aligned tables in whole units with symbols (for people).
     Table,
+    /// The short answer: what was stolen, where it is now, what can be frozen.
+    Summary,
+    /// The full report, exact base-unit strings (for tools).
+    Json,
+    /// Graphviz graph of the tainted flows.
     Dot,
 }
 
@@ -23,7 +30,7 @@ pub struct Args {
     /// Store directory (made by `tripoint ingest`).
     #[arg(long)]
     pub store: PathBuf,
-    /// Seed address(es), comma-separated or repeated.
+    /// Seed address(es), comma-separated or repeated: Ethereum (0x and 40 hex digits) or Bitcoin.
     #[arg(long, value_delimiter = ',', required = true)]
     pub seed: Vec<String>,
     /// Start time: unix seconds, YYYY-MM-DD or RFC 3339 (UTC). Everything a seed sends from then on is tainted.
@@ -60,7 +67,8 @@ pub struct Args {
     /// How many top paths to list.
     #[arg(long, default_value_t = 20)]
     pub max_paths: usize,
-    #[arg(long, value_enum, default_value = "json")]
+    /// Output: table (people), summary (the short answer), json (tools; exact base units) or dot (Graphviz).
+    #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     /// Engine traversal: sparse (priority queue over walked addresses), sweep
     /// (one pass over every transfer) or auto (sparse, then a sweep once the
@@ -145,10 +153,34 @@ pub fn report_options(chain: Chain, args: &Args, from: Option<i64>) -> ReportOpt
         native: chain,
         max_paths: args.max_paths,
         from,
+        tokens: token_directory(),
         ..Default::default()
     };
-    opts.patterns.native_decimals = if chain == Chain::Bitcoin { 8 } else { 18 };
+    opts.patterns.native_decimals = chain.native_decimals();
     opts
+}
+
+/// Token symbols beyond the store's metadata: the built-in well-known tokens,
+/// plus Etherscan's token labels when ../shared/data has them (read at most
+/// once per process; a damaged file is reported and skipped, since names are
+/// presentation only).
+pub fn token_directory() -> TokenDirectory {
+    let mut dir = TokenDirectory::builtin();
+    let Some(data) = super::util::shared_data_dir() else {
+        return dir;
+    };
+    let file = data.join("crypto/labels-etherscan/etherscan_token_labels.json");
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        if let Err(e) = dir.add_etherscan_tokens(&text) {
+            eprintln!(
+                "warning: {}:{}:{}: {e} (token symbols from it not used)",
+                file.display(),
+                e.line(),
+                e.column()
+            );
+        }
+    }
+    dir
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -174,94 +206,9 @@ fn render<G: TransferGraph>(g: &G, args: &Args, chain: Chain) -> anyhow::Result<
     Ok(match args.format {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
         Format::Dot => to_dot(&report, &flow_edges(g, &result, opts.native)),
-        Format::Table => table(&report),
+        Format::Table => tripoint_trace::text::report_table(&report),
+        Format::Summary => tripoint_trace::text::summary(&report),
     })
-}
-
-/// A terminal summary of a report.
-pub fn table(r: &Report) -> String {
-    use std::fmt::Write;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "policy: {}   seeds: {}",
-        r.policy.as_str(),
-        r.seeds.join(", ")
-    );
-    let _ = writeln!(s, "\nTOTALS (base units)");
-    let _ = writeln!(
-        s,
-        "{:<44} {:>28} {:>28} {:>28} {:>28} {:>5}",
-        "asset", "seeded", "held", "exited", "unaccounted", "ok"
-    );
-    for (k, t) in &r.totals {
-        let _ = writeln!(
-            s,
-            "{k:<44} {:>28} {:>28} {:>28} {:>28} {:>5}",
-            t.seeded,
-            t.held,
-            t.exited,
-            t.unaccounted,
-            if t.reconciles { "yes" } else { "no" }
-        );
-    }
-    let _ = writeln!(
-        s,
-        "\nENDPOINTS ({}; freeze candidates first)",
-        r.endpoints.len()
-    );
-    for e in &r.endpoints {
-        let _ = writeln!(
-            s,
-            "{}{:<44} {:<10} {:>28} {:<44} first {} held {}",
-            if e.freeze_candidate { "* " } else { "  " },
-            e.address,
-            e.category,
-            e.amount,
-            e.asset,
-            e.first_arrival,
-            e.held_amount
-        );
-    }
-    let _ = writeln!(s, "\nADDRESSES ({})", r.addresses.len());
-    for a in r.addresses.iter().take(200) {
-        let taint: Vec<String> = a.taint.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        let pats: Vec<&str> = a.patterns.iter().map(|p| p.as_str()).collect();
-        let label = a.labels.first().map(|l| l.label.as_str()).unwrap_or("");
-        let _ = writeln!(
-            s,
-            "{:<44} hops {:>2} {:<9} {} [{}] {}",
-            a.address,
-            a.hops,
-            format!("{:?}", a.role).to_lowercase(),
-            taint.join(", "),
-            pats.join(","),
-            label
-        );
-    }
-    if r.addresses.len() > 200 {
-        let _ = writeln!(s, "… {} more (use --format json)", r.addresses.len() - 200);
-    }
-    let _ = writeln!(s, "\nTOP PATHS ({})", r.paths.len());
-    for p in &r.paths {
-        let _ = writeln!(s, "{} {} -> {}", p.amount, p.asset, p.endpoint);
-        for h in &p.hops {
-            let _ = writeln!(
-                s,
-                "    {} -> {}  {} {}  tx {}",
-                h.from, h.to, h.amount, h.asset, h.tx
-            );
-        }
-    }
-    let _ = writeln!(s, "\nSPAM ({} transfers, never tainted)", r.spam.len());
-    for x in r.spam.iter().take(50) {
-        let _ = writeln!(
-            s,
-            "  {} {} -> {} {} {}",
-            x.reason, x.from, x.to, x.amount, x.asset
-        );
-    }
-    s
 }
 
 #[derive(clap::Args)]

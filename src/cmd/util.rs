@@ -2,6 +2,16 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// The output rule of every command (docs/trace.md, "Output formats"):
+/// `table` for people (the default), `json` for tools.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Text for people: tables with header rows, amounts in whole units.
+    Table,
+    /// JSON for tools: exact figures, stable field names.
+    Json,
+}
+
 pub fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));

@@ -32,6 +32,8 @@ fn trace_json(store: &Path, seed: &str, from: &str, policy: &str, extra: &[&str]
         from,
         "--policy",
         policy,
+        "--format",
+        "json",
     ];
     args.extend_from_slice(extra);
     json(run_ok(&args))
@@ -294,6 +296,45 @@ fn trace_rejects_bad_input_with_clear_errors() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--seed 0xnothex"));
+    // A short hex string is named for what it is not.
+    let out = tripoint()
+        .args(["trace", "--store", s(&store), "--seed", "0xdeadbeef"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("'0xdeadbeef' is neither an Ethereum address")
+            && err.contains("nor a Bitcoin address"),
+        "{err}"
+    );
+    // Screening an address the store has never seen says so (no "0.00%").
+    let table =
+        String::from_utf8(run_ok(&["screen", "--store", s(&store), unknown]).stdout).unwrap();
+    let mut lines = table.lines();
+    let header = lines.next().unwrap();
+    for col in ["address", "direct hit", "exposure ≤2 hops", "labels"] {
+        assert!(header.contains(col), "{header}");
+    }
+    let row = lines.next().unwrap();
+    assert!(
+        row.starts_with(unknown) && row.contains("not in store"),
+        "{row}"
+    );
+    assert!(!row.contains('%'), "{row}");
+    for hops in ["0", "2"] {
+        let v = json(run_ok(&[
+            "screen",
+            "--store",
+            s(&store),
+            unknown,
+            "--hops",
+            hops,
+            "--format",
+            "json",
+        ]));
+        assert_eq!(v[0]["in_store"], false, "--hops {hops}");
+    }
     let bad = tmp.path().join("addrs.txt");
     std::fs::write(&bad, format!("address\n{unknown}\nnot-an-address!\n")).unwrap();
     let out = tripoint()
@@ -357,6 +398,8 @@ fn ronin_trace_reaches_the_sanctioned_wallets_and_screening_flags_lazarus() {
         exploiter,
         "--policy",
         "haircut",
+        "--format",
+        "json",
     ]));
     let hops = consolidation_hops(&std::fs::read_to_string(ronin.join("SOURCE.md")).unwrap());
     assert_eq!(hops.len(), 7, "SOURCE.md lists 7 consolidation hops");
@@ -498,4 +541,109 @@ fn trace_traversals_give_the_same_report() {
             }
         }
     }
+}
+
+/// Amounts for people: the table prints whole units with the asset's symbol,
+/// digits grouped, and TOTALS shows the swap columns so every row reconciles
+/// on screen; the JSON keeps exact base units and adds symbol and decimals.
+#[test]
+fn trace_table_reads_in_whole_units_and_json_names_every_asset() {
+    use tripoint_chain::{format_units, Amount};
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, truth) = scenario(tmp.path(), "5", "12000");
+    let (_, seed, from) = thief(&truth);
+    let r = trace_json(&store, &seed, &from, "haircut", &[]);
+    let assets = r["assets"].as_object().unwrap();
+    assert_eq!(assets["ETH"]["symbol"], "ETH");
+    assert_eq!(assets["ETH"]["decimals"], 18);
+    // stETH's symbol and decimals come from the scenario's tokens.csv.
+    let steth = "0xae7ab96520de3a18e5e111b5eaab095312d7fe84";
+    assert_eq!(assets[steth]["symbol"], "stETH", "{assets:?}");
+    assert_eq!(assets[steth]["decimals"], 18);
+    for e in r["endpoints"].as_array().unwrap() {
+        let a = &assets[e["asset"].as_str().unwrap()];
+        assert_eq!(
+            (&e["symbol"], &e["decimals"]),
+            (&a["symbol"], &a["decimals"])
+        );
+        big(&e["amount"]);
+    }
+    for x in r["spam"].as_array().unwrap() {
+        assert!(assets.contains_key(x["asset"].as_str().unwrap()), "{x}");
+    }
+
+    let table = String::from_utf8(
+        run_ok(&[
+            "trace",
+            "--store",
+            s(&store),
+            "--seed",
+            &seed,
+            "--from",
+            &from,
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let mut lines = table.lines().skip_while(|l| !l.starts_with("TOTALS"));
+    lines.next();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "asset",
+            "seeded",
+            "swapped_in",
+            "swapped_out",
+            "held",
+            "exited",
+            "unaccounted",
+            "reconciles"
+        ]
+    );
+    let rows: Vec<Vec<&str>> = lines
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let totals = r["totals"].as_object().unwrap();
+    assert_eq!(rows.len(), totals.len());
+    for (key, t) in totals {
+        let sym = t["symbol"].as_str().unwrap();
+        assert_eq!(sym, assets[key]["symbol"]);
+        // No spam token is ever seeded.
+        if assets[key]["spam"] == true {
+            assert_eq!(t["seeded"], "0", "{key}");
+        }
+        let d = t["decimals"].as_u64().unwrap() as u8;
+        let row = rows
+            .iter()
+            .find(|r| r[0] == sym)
+            .unwrap_or_else(|| panic!("no TOTALS row for {sym}:\n{table}"));
+        let whole = |f: &str| {
+            format_units(
+                Amount::from_str_radix(t[f].as_str().unwrap(), 10).unwrap(),
+                d,
+            )
+        };
+        let fields = [
+            "seeded",
+            "swapped_in",
+            "swapped_out",
+            "held",
+            "exited",
+            "unaccounted",
+        ];
+        let want: Vec<String> = fields.iter().map(|f| whole(f)).collect();
+        assert_eq!(&row[1..7], want.as_slice(), "{sym}");
+        assert_eq!(row[7], "yes", "{sym}");
+    }
+    // The stolen stETH left through a swap, and the table shows it.
+    let st = rows.iter().find(|r| r[0] == "stETH").expect("stETH row");
+    assert_ne!(st[3], "0", "stETH swapped_out: {st:?}");
+    // Whole units everywhere: no long digit runs outside addresses and hashes.
+    for w in table.split_whitespace().filter(|w| !w.contains("0x")) {
+        let digits = w.chars().filter(char::is_ascii_digit).count();
+        assert!(digits < 16, "base units in the table: {w}");
+    }
+    assert!(table.contains(" ETH"), "{table}");
 }

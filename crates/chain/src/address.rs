@@ -13,6 +13,8 @@ pub enum AddressError {
     BadHash(String),
     #[error("'{0}' is not a Bitcoin address")]
     BadBitcoin(String),
+    #[error("'{0}' is neither an Ethereum address (0x and 40 hex digits) nor a Bitcoin address")]
+    Unrecognised(String),
 }
 
 /// A graph node's identity.
@@ -74,7 +76,16 @@ impl Address {
         if t.len() == 40 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Address::parse_eth(t);
         }
-        Address::parse_btc(t)
+        let unrecognised = || AddressError::Unrecognised(s.to_string());
+        // A hex prefix is never part of a Bitcoin address (base58 has no `0`,
+        // bech32 starts `bc1`/`tb1`): `0xdeadbeef` is a short Ethereum try.
+        if t.is_empty() {
+            return Err(AddressError::Empty);
+        }
+        if hex.len() != t.len() {
+            return Err(unrecognised());
+        }
+        Address::parse_btc(t).map_err(|_| unrecognised())
     }
 
     /// Raw bytes used by the store's dictionary; stable across versions.
@@ -234,5 +245,26 @@ mod tests {
         let h: TxHash = format!("0x{}", "ab".repeat(32)).parse().unwrap();
         let t = Address::Tx(h);
         assert_eq!(Address::parse(&t.to_string()).unwrap(), t);
+    }
+
+    #[test]
+    fn short_hex_is_neither_ethereum_nor_bitcoin() {
+        for s in [
+            "0xdeadbeef",
+            "0xdeadbeefdeadbeefdeadbeef",
+            "\\x1234",
+            "not-an-address!",
+        ] {
+            let e = Address::parse(s).unwrap_err();
+            assert_eq!(e, AddressError::Unrecognised(s.to_string()));
+            let msg = e.to_string();
+            assert!(
+                msg.contains("neither an Ethereum address")
+                    && msg.contains("nor a Bitcoin address"),
+                "{msg}"
+            );
+        }
+        assert_eq!(Address::parse(" "), Err(AddressError::Empty));
+        assert!(Address::parse("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa").is_ok());
     }
 }

@@ -73,6 +73,66 @@ pub fn parse_decimal_units(s: &str, decimals: u8) -> Result<Amount, AmountError>
     Ok(v)
 }
 
+/// Decimal places shown in human-facing amounts (tables, summaries).
+pub const SHOWN_DECIMALS: u8 = 4;
+
+/// An amount for people: whole units with grouped digits, e.g.
+/// `90,375.5479` for `90375547900000000000000` base units at 18 decimals.
+///
+/// The rule, everywhere amounts are printed for people: exact integer
+/// arithmetic (never a float); at most [`SHOWN_DECIMALS`] decimal places,
+/// rounded half up; trailing zeros dropped (`400,001`, `0.5`); a non-zero
+/// amount that rounds to zero shows as `<0.0001` so it is not mistaken for
+/// nothing. Machine outputs (JSON) keep exact base-unit strings instead.
+pub fn format_units(amount: Amount, decimals: u8) -> String {
+    let shown = decimals.min(SHOWN_DECIMALS);
+    let dropped = u32::from(decimals - shown);
+    // `amount` in units of 10^-shown, rounded half up.
+    let scaled = match Amount::from(10u8).checked_pow(dropped) {
+        Some(div) => {
+            let (q, r) = (amount / div, amount % div);
+            if r >= div - r {
+                q + Amount::ONE
+            } else {
+                q
+            }
+        }
+        // 10^dropped exceeds every 256-bit amount: it rounds to zero.
+        None => Amount::ZERO,
+    };
+    if scaled == Amount::ZERO && amount > Amount::ZERO {
+        return format!("<{}", format_units(Amount::ONE, shown));
+    }
+    let unit = Amount::from(10u8).pow(u32::from(shown));
+    let mut s = group_digits(&(scaled / unit).to_string());
+    let frac = (scaled % unit).as_u64();
+    if frac > 0 {
+        let digits = format!("{frac:0width$}", width = usize::from(shown));
+        s.push('.');
+        s.push_str(digits.trim_end_matches('0'));
+    }
+    s
+}
+
+/// Base units for people when the asset's decimals are unknown: the exact
+/// integer with grouped digits.
+pub fn format_base_units(amount: Amount) -> String {
+    group_digits(&amount.to_string())
+}
+
+/// Group a string of decimal digits in threes with commas: `1234567` -> `1,234,567`.
+pub fn group_digits(digits: &str) -> String {
+    let n = digits.len();
+    let mut out = String::with_capacity(n + n / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (n - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +167,34 @@ mod tests {
         assert!(parse_decimal_units("abc", 18).is_err());
         assert!(parse_decimal_units("1e80", 18).is_err());
         assert!(parse_decimal_units(".", 18).is_err());
+    }
+
+    #[test]
+    fn formats_whole_units_for_people() {
+        let e18 = |s: &str| parse_decimal_units(s, 18).unwrap();
+        assert_eq!(format_units(e18("400001"), 18), "400,001");
+        assert_eq!(format_units(e18("90375.547912"), 18), "90,375.5479");
+        assert_eq!(format_units(e18("90375.54795"), 18), "90,375.548");
+        assert_eq!(format_units(e18("0.99995"), 18), "1");
+        assert_eq!(format_units(e18("0.5"), 18), "0.5");
+        assert_eq!(format_units(e18("0.00004"), 18), "<0.0001");
+        assert_eq!(format_units(Amount::ZERO, 18), "0");
+        assert_eq!(format_units(Amount::from(123_456_789u64), 6), "123.4568");
+        assert_eq!(format_units(Amount::from(150_000_000u64), 8), "1.5");
+        assert_eq!(format_units(Amount::from(1_234_567u64), 0), "1,234,567");
+        assert_eq!(format_units(Amount::from(15u8), 1), "1.5");
+        // No 256-bit amount reaches one whole unit at 255 decimals.
+        assert_eq!(format_units(Amount::MAX, 255), "<0.0001");
+        assert_eq!(format_units(Amount::ZERO, 255), "0");
+        // Exact at the top of the range (no float on the way).
+        assert_eq!(
+            format_units(Amount::MAX, 0),
+            group_digits(&Amount::MAX.to_string())
+        );
+        assert_eq!(format_base_units(Amount::from(1_000u64)), "1,000");
+        assert_eq!(group_digits("12"), "12");
+        assert_eq!(group_digits("123"), "123");
+        assert_eq!(group_digits("1234"), "1,234");
+        assert_eq!(group_digits("123456"), "123,456");
     }
 }

@@ -10,7 +10,10 @@ mod graph;
 mod label;
 
 pub use address::{Address, AddressError, TxHash};
-pub use amount::{parse_decimal_units, Amount, AmountError};
+pub use amount::{
+    format_base_units, format_units, group_digits, parse_decimal_units, Amount, AmountError,
+    SHOWN_DECIMALS,
+};
 pub use ethnum::U256;
 pub use graph::{
     AddrId, AssetId, TransferBatch, TransferGraph, TransferId, TransferRow, NATIVE_ASSET,
@@ -33,6 +36,14 @@ impl Chain {
         match self {
             Chain::Ethereum => "ETH",
             Chain::Bitcoin => "BTC",
+        }
+    }
+
+    /// Decimal places of the native coin's base unit (wei, satoshi).
+    pub fn native_decimals(self) -> u8 {
+        match self {
+            Chain::Ethereum => 18,
+            Chain::Bitcoin => 8,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! [`tripoint_chain::TransferGraph`]. No I/O: callers hand in a graph (the
 //! on-disk store, or a [`MemGraph`]) and get plain data back.
 
+pub mod assets;
 pub mod cluster;
 pub mod eval;
 pub mod fxhash;
@@ -14,6 +15,7 @@ pub mod screen;
 pub mod spam;
 pub mod sweep;
 pub mod taint;
+pub mod text;
 pub mod time;
 
 pub use mem::MemGraph;

@@ -1,8 +1,10 @@
 //! The follow-the-money report: addresses, endpoints (freeze candidates
 //! first), top paths, spam and reconciling totals, with laundering pattern
 //! tags. Serialised as the stable JSON schema documented in `docs/trace.md`;
-//! amounts are decimal strings in base units.
+//! amounts are decimal strings in base units, each asset's symbol and
+//! decimals beside them; [`crate::text`] renders it for people.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -10,8 +12,10 @@ use tripoint_chain::{
     AddrId, Amount, AssetId, Category, Chain, TransferGraph, TransferId, NATIVE_ASSET,
 };
 
+pub use crate::assets::{AssetOut, TokenDirectory};
 use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::patterns::{tag_patterns, Pattern, PatternRules};
+use crate::spam::SpamReason;
 use crate::taint::{Role, TaintPolicy, Totals, TraceResult};
 
 /// Options of the report (not of the trace itself).
@@ -24,6 +28,8 @@ pub struct ReportOptions {
     pub patterns: PatternRules,
     /// Start time the trace used, echoed in the report.
     pub from: Option<i64>,
+    /// Symbols and decimals of tokens the store has no metadata for.
+    pub tokens: TokenDirectory,
 }
 
 impl Default for ReportOptions {
@@ -33,6 +39,7 @@ impl Default for ReportOptions {
             max_paths: 20,
             patterns: PatternRules::default(),
             from: None,
+            tokens: TokenDirectory::builtin(),
         }
     }
 }
@@ -65,6 +72,8 @@ pub struct EndpointOut {
     pub category: String,
     pub labels: Vec<LabelOut>,
     pub asset: String,
+    pub symbol: String,
+    pub decimals: Option<u8>,
     /// Tainted amount that arrived.
     pub amount: String,
     pub first_arrival: String,
@@ -84,6 +93,8 @@ pub struct HopOut {
     pub to: String,
     pub tx: String,
     pub asset: String,
+    pub symbol: String,
+    pub decimals: Option<u8>,
     /// Tainted amount this transfer carried.
     pub amount: String,
     pub time: String,
@@ -93,6 +104,8 @@ pub struct HopOut {
 pub struct PathOut {
     pub endpoint: String,
     pub asset: String,
+    pub symbol: String,
+    pub decimals: Option<u8>,
     /// Tainted amount on the last hop into the endpoint.
     pub amount: String,
     pub hops: Vec<HopOut>,
@@ -104,12 +117,16 @@ pub struct SpamOut {
     pub from: String,
     pub to: String,
     pub asset: String,
+    pub symbol: String,
+    pub decimals: Option<u8>,
     pub amount: String,
     pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TotalsOut {
+    pub symbol: String,
+    pub decimals: Option<u8>,
     pub seeded: String,
     pub held: String,
     pub exited: String,
@@ -133,6 +150,38 @@ pub struct Report {
     pub paths: Vec<PathOut>,
     pub spam: Vec<SpamOut>,
     pub totals: BTreeMap<String, TotalsOut>,
+    /// Symbol and decimals of every asset key the report uses.
+    pub assets: BTreeMap<String, AssetOut>,
+}
+
+impl Report {
+    /// What is known of an asset key of this report.
+    pub fn asset(&self, key: &str) -> Option<&AssetOut> {
+        self.assets.get(key)
+    }
+
+    /// The table name of an asset key (see [`crate::assets::display_names`]).
+    pub fn asset_label<'a>(&'a self, key: &'a str) -> &'a str {
+        self.assets.get(key).map_or(key, |a| a.label.as_str())
+    }
+
+    /// A base-unit amount of this report in whole units, digits grouped
+    /// (`90,375.5479`; see [`tripoint_chain::format_units`] for the rule);
+    /// grouped base units when the asset's decimals are unknown.
+    pub fn units(&self, key: &str, base_units: &str) -> String {
+        let Ok(v) = Amount::from_str_radix(base_units, 10) else {
+            return base_units.to_string();
+        };
+        match self.assets.get(key).and_then(|a| a.decimals) {
+            Some(d) => tripoint_chain::format_units(v, d),
+            None => tripoint_chain::format_base_units(v),
+        }
+    }
+
+    /// [`Report::units`] followed by the asset's table name: `400,001 ETH`.
+    pub fn amount(&self, key: &str, base_units: &str) -> String {
+        format!("{} {}", self.units(key, base_units), self.asset_label(key))
+    }
 }
 
 /// Asset key of reports: `ETH`/`BTC`, or the token contract address.
@@ -210,7 +259,35 @@ pub fn final_balance<G: TransferGraph>(g: &G, addr: AddrId, asset: AssetId) -> A
 
 /// Build the report of a finished trace.
 pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptions) -> Report {
-    let key = |asset: AssetId| asset_key(g, asset, opts.native);
+    // Every asset a row names, for the report's `assets` table.
+    let used: RefCell<BTreeSet<AssetId>> = RefCell::default();
+    let key = |asset: AssetId| {
+        used.borrow_mut().insert(asset);
+        asset_key(g, asset, opts.native)
+    };
+    let spam_assets: FxHashSet<AssetId> = r
+        .spam
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.reason,
+                SpamReason::NonAsciiSymbol
+                    | SpamReason::FakeNative
+                    | SpamReason::ImitatesToken
+                    | SpamReason::UntrustedToken
+            )
+        })
+        .map(|s| g.transfer(s.id).asset)
+        .collect();
+    let meta = |asset: AssetId| {
+        asset_meta(
+            g,
+            asset,
+            opts.native,
+            &opts.tokens,
+            spam_assets.contains(&asset),
+        )
+    };
     let rows: FxHashMap<TransferId, tripoint_chain::TransferRow> =
         r.flows.iter().map(|f| (f.id, g.transfer(f.id))).collect();
     let patterns = tag_patterns(g, r, &rows, &opts.patterns);
@@ -308,6 +385,8 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
                     category: category.to_string(),
                     labels: labels_out(g, addr),
                     asset: key(asset),
+                    symbol: meta(asset).symbol,
+                    decimals: meta(asset).decimals,
                     amount: amount.to_string(),
                     first_arrival: rfc3339(t0),
                     last_arrival: rfc3339(t1),
@@ -348,6 +427,8 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
             to: g.address(row.dst).to_string(),
             tx: g.tx_hash(id).to_string(),
             asset: key(row.asset),
+            symbol: meta(row.asset).symbol,
+            decimals: meta(row.asset).decimals,
             amount: c.to_string(),
             time: rfc3339(row.timestamp),
         }
@@ -386,6 +467,8 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
             PathOut {
                 endpoint: g.address(last.dst).to_string(),
                 asset: key(last.asset),
+                symbol: meta(last.asset).symbol,
+                decimals: meta(last.asset).decimals,
                 amount: c.to_string(),
                 hops,
             }
@@ -402,6 +485,8 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
                 from: g.address(row.src).to_string(),
                 to: g.address(row.dst).to_string(),
                 asset: key(row.asset),
+                symbol: meta(row.asset).symbol,
+                decimals: meta(row.asset).decimals,
                 amount: row.amount.to_string(),
                 reason: s.reason.as_str().to_string(),
             }
@@ -411,8 +496,14 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
     let totals = r
         .totals
         .iter()
-        .map(|(&asset, t)| (key(asset), totals_out(t, r.policy)))
+        .map(|(&asset, t)| (key(asset), totals_out(t, r.policy, meta(asset))))
         .collect();
+    let mut assets: BTreeMap<String, AssetOut> = used
+        .take()
+        .into_iter()
+        .map(|a| (asset_key(g, a, opts.native), meta(a)))
+        .collect();
+    crate::assets::display_names(&mut assets);
 
     Report {
         policy: r.policy,
@@ -423,11 +514,61 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
         paths,
         spam,
         totals,
+        assets,
     }
 }
 
-fn totals_out(t: &Totals, policy: TaintPolicy) -> TotalsOut {
+/// An asset's report key, symbol and decimals (see [`asset_meta`]), for
+/// outputs other than the trace report (screening).
+pub fn asset_info<G: TransferGraph>(
+    g: &G,
+    asset: AssetId,
+    native: Chain,
+    tokens: &TokenDirectory,
+) -> (String, String, Option<u8>) {
+    let m = asset_meta(g, asset, native, tokens, false);
+    (asset_key(g, asset, native), m.symbol, m.decimals)
+}
+
+/// Symbol and decimals of an asset: the store's token metadata first, then
+/// the directory (built-in well-known tokens, Etherscan symbols).
+fn asset_meta<G: TransferGraph>(
+    g: &G,
+    asset: AssetId,
+    native: Chain,
+    tokens: &TokenDirectory,
+    spam: bool,
+) -> AssetOut {
+    let (mut symbol, mut decimals) = if asset == NATIVE_ASSET {
+        (
+            native.native_symbol().to_string(),
+            Some(native.native_decimals()),
+        )
+    } else {
+        (String::new(), None)
+    };
+    if let Some(t) = g.token(asset) {
+        symbol = t.symbol.trim().to_string();
+        decimals = t.decimals;
+        if let Some((s, d)) = tokens.get(&t.address) {
+            if symbol.is_empty() {
+                symbol = s.clone();
+            }
+            decimals = decimals.or(*d);
+        }
+    }
+    AssetOut {
+        symbol,
+        decimals,
+        spam,
+        label: String::new(),
+    }
+}
+
+fn totals_out(t: &Totals, policy: TaintPolicy, asset: AssetOut) -> TotalsOut {
     TotalsOut {
+        symbol: asset.symbol,
+        decimals: asset.decimals,
         seeded: t.seeded.to_string(),
         held: t.held.to_string(),
         exited: t.exited.to_string(),

@@ -77,6 +77,8 @@ pub struct Hit {
 pub struct AssetExposure {
     /// Share (0..1) of received value tainted from risky sources within `hops`.
     pub share: f64,
+    pub symbol: String,
+    pub decimals: Option<u8>,
     /// Received value, base units.
     pub received: String,
     /// Received directly from risky sources, base units (exact).
@@ -224,7 +226,13 @@ impl<'a, G: TransferGraph> Exposure<'a, G> {
     }
 
     /// Full verdict: direct hit plus exposure within `rules.hops`.
-    pub fn verdict(&mut self, a: &Address, asset_key: impl Fn(AssetId) -> String) -> Verdict {
+    /// `asset` names an asset: (report key, symbol, decimals), as
+    /// [`crate::report::asset_info`] does.
+    pub fn verdict(
+        &mut self,
+        a: &Address,
+        asset: impl Fn(AssetId) -> (String, String, Option<u8>),
+    ) -> Verdict {
         let mut v = direct(self.ix, a);
         let Some(id) = self.g.lookup(a) else {
             return v;
@@ -264,12 +272,15 @@ impl<'a, G: TransferGraph> Exposure<'a, G> {
             }
         }
         let mut map = std::collections::BTreeMap::new();
-        for (asset, (total, direct)) in received {
-            let share = shares.get(&asset).copied().unwrap_or(0.0);
+        for (asset_id, (total, direct)) in received {
+            let share = shares.get(&asset_id).copied().unwrap_or(0.0);
             v.max_exposure = v.max_exposure.max(share);
+            let (key, symbol, decimals) = asset(asset_id);
             map.insert(
-                asset_key(asset),
+                key,
                 AssetExposure {
+                    symbol,
+                    decimals,
                     share,
                     received: total.to_string(),
                     direct_from_risky: direct.to_string(),

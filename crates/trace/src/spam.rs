@@ -44,18 +44,19 @@ impl SpamReason {
     }
 }
 
-/// Well-known Ethereum mainnet token contracts (symbol, address) that are
-/// trusted without configuration.
-pub const BUILTIN_TRUSTED_TOKENS: &[(&str, &str)] = &[
-    ("USDT", "0xdac17f958d2ee523a2206206994597c13d831ec7"),
-    ("USDC", "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"),
-    ("DAI", "0x6b175474e89094c44da98b954eedeac495271d0f"),
-    ("WETH", "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"),
-    ("WBTC", "0x2260fac5e5542a773aa44fbcfedf7c193bc2c599"),
-    ("STETH", "0xae7ab96520de3a18e5e111b5eaab095312d7fe84"),
-    ("WSTETH", "0x7f39c581f595b53c5cb19bd0b3f8da6c935e2ca0"),
-    ("CBETH", "0xbe9895146f7af43049ca1c1ae358b0541ea49704"),
-    ("METH", "0xd5f7838f5c461feff7fe49ea5ebaf7728bb0adfa"),
+/// Well-known Ethereum mainnet token contracts (symbol, address, decimals)
+/// that are trusted without configuration; reports also take their symbol
+/// and decimals from here when the store has no metadata for them.
+pub const BUILTIN_TRUSTED_TOKENS: &[(&str, &str, u8)] = &[
+    ("USDT", "0xdac17f958d2ee523a2206206994597c13d831ec7", 6),
+    ("USDC", "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48", 6),
+    ("DAI", "0x6b175474e89094c44da98b954eedeac495271d0f", 18),
+    ("WETH", "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2", 18),
+    ("WBTC", "0x2260fac5e5542a773aa44fbcfedf7c193bc2c599", 8),
+    ("stETH", "0xae7ab96520de3a18e5e111b5eaab095312d7fe84", 18),
+    ("wstETH", "0x7f39c581f595b53c5cb19bd0b3f8da6c935e2ca0", 18),
+    ("cbETH", "0xbe9895146f7af43049ca1c1ae358b0541ea49704", 18),
+    ("mETH", "0xd5f7838f5c461feff7fe49ea5ebaf7728bb0adfa", 18),
 ];
 
 /// Spam rules of a trace.
@@ -99,7 +100,7 @@ impl SpamRules {
     pub fn token_verdicts<G: TransferGraph>(&self, g: &G) -> Vec<Option<SpamReason>> {
         let builtin: FxHashMap<Address, &str> = BUILTIN_TRUSTED_TOKENS
             .iter()
-            .filter_map(|(s, a)| Some((Address::parse_eth(a).ok()?, *s)))
+            .filter_map(|(s, a, _)| Some((Address::parse_eth(a).ok()?, *s)))
             .collect();
         let infos: Vec<Option<TokenInfo>> = (0..g.asset_count() as AssetId)
             .map(|a| g.token(a))

@@ -957,10 +957,13 @@ impl<G: TransferGraph> Kernel<'_, G> {
             new_hops = self.native[r.src as usize].hops.saturating_add(1);
             if self.is_seed(r.src) {
                 let from_received = self.debit(r.src, r.asset, r.amount)?;
-                let minted = r.amount - from_received.min(r.amount);
-                carried = r.amount;
-                self.totals(r.asset).seeded += minted;
-                *self.received.entry((r.src, r.asset)).or_default() += minted;
+                // A spam token is neither seeded nor carried (as in the engine).
+                if !matches!(self.token_spam.get(r.asset as usize), Some(Some(_))) {
+                    let minted = r.amount - from_received.min(r.amount);
+                    carried = r.amount;
+                    self.totals(r.asset).seeded += minted;
+                    *self.received.entry((r.src, r.asset)).or_default() += minted;
+                }
             } else {
                 let exact = self.take_preset(id);
                 carried = match exact {

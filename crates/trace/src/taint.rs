@@ -1144,10 +1144,14 @@ impl<G: TransferGraph> Engine<'_, G> {
             if self.nodes[si].role == Role::Seed {
                 let acct = self.accounts.entry((r.src, r.asset)).or_default();
                 let from_received = acct.debit(policy, r.amount);
-                let minted = r.amount - from_received.min(r.amount);
-                carried = r.amount;
-                self.totals(r.asset).seeded += minted;
-                *self.received.entry((r.src, r.asset)).or_default() += minted;
+                // A spam token the thief pays out is not stolen value: it is
+                // neither seeded nor carried.
+                if !matches!(self.token_spam.get(r.asset as usize), Some(Some(_))) {
+                    let minted = r.amount - from_received.min(r.amount);
+                    carried = r.amount;
+                    self.totals(r.asset).seeded += minted;
+                    *self.received.entry((r.src, r.asset)).or_default() += minted;
+                }
             } else {
                 if self.nodes[si].is_tx
                     && policy == TaintPolicy::Tiho

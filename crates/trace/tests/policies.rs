@@ -4,7 +4,7 @@ use tripoint_chain::{
     Address, Amount, Asset, Category, Chain, Label, Position, TokenInfo, TransferGraph,
     TransferRecord, TxHash,
 };
-use tripoint_trace::{trace, MemGraph, SpamReason, TaintPolicy, TraceConfig};
+use tripoint_trace::{trace, MemGraph, SpamReason, TaintPolicy, TraceConfig, Traversal};
 
 fn a(name: &str) -> Address {
     // Distinct, readable test addresses: the name's bytes, zero-padded.
@@ -215,6 +215,61 @@ fn spam_never_carries_taint() {
         if policy != TaintPolicy::Poison {
             for t in r.totals.values() {
                 assert!(t.reconciles(), "{policy:?} {t:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn spam_tokens_the_thief_pays_out_are_never_seeded() {
+    let fake_eth = a("fakeeth");
+    let usdt = Address::parse("0xdac17f958d2ee523a2206206994597c13d831ec7").unwrap();
+    let seed = a("S");
+    let records = vec![
+        tok(&fake_eth, &a("poisoner"), &seed, 5_000, 1, 0),
+        tok(&fake_eth, &seed, &a("X"), 5_000, 2, 0),
+        tok(&usdt, &seed, &a("X"), 700, 3, 0),
+        eth("S", "X", 300, 4),
+    ];
+    let tokens = vec![
+        TokenInfo {
+            address: fake_eth.clone(),
+            symbol: "ETH".into(),
+            name: "Ether".into(),
+            decimals: Some(18),
+        },
+        TokenInfo {
+            address: usdt.clone(),
+            symbol: "USDT".into(),
+            name: "Tether".into(),
+            decimals: Some(6),
+        },
+    ];
+    let g = MemGraph::build(records, tokens, vec![]);
+    let fake_id = (0..g.asset_count() as u32)
+        .find(|&i| g.token(i).is_some_and(|t| t.address == fake_eth))
+        .unwrap();
+    for policy in TaintPolicy::ALL {
+        for traversal in [Traversal::Sparse, Traversal::Sweep] {
+            let mut cfg = TraceConfig::new(policy, vec![g.lookup(&seed).unwrap()]);
+            cfg.traversal = traversal;
+            let r = trace(&g, &cfg).unwrap();
+            let what = format!("{policy:?} {traversal:?}");
+            assert!(
+                r.totals
+                    .get(&fake_id)
+                    .is_none_or(|t| t.seeded == Amount::ZERO),
+                "{what}: {:?}",
+                r.totals.get(&fake_id)
+            );
+            let seeded: Vec<u64> = r.totals.values().map(|t| t.seeded.as_u64()).collect();
+            assert_eq!(seeded.iter().sum::<u64>(), 1_000, "{what}: {seeded:?}");
+            assert!(
+                r.spam.iter().any(|s| s.reason == SpamReason::FakeNative),
+                "{what}"
+            );
+            if policy != TaintPolicy::Poison {
+                assert!(r.totals.values().all(|t| t.reconciles()), "{what}");
             }
         }
     }
