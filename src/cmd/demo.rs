@@ -283,7 +283,7 @@ fn ews_board(dir: &Path) -> anyhow::Result<EwsPart> {
         )
     };
     let mut alerts: Vec<&tripoint_ews::Alert> = board.open_alerts.iter().collect();
-    alerts.sort_by(|a, b| rank(b).cmp(&rank(a)));
+    alerts.sort_by_key(|a| std::cmp::Reverse(rank(a)));
     let mut s = format!(
         "\nEARLY WARNING: the {} alerts that matter most of {} open (board as of {at}{})\n",
         alerts.len().min(3),

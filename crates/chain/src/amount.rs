@@ -122,13 +122,16 @@ pub fn format_base_units(amount: Amount) -> String {
 
 /// Group a string of decimal digits in threes with commas: `1234567` -> `1,234,567`.
 pub fn group_digits(digits: &str) -> String {
-    let n = digits.len();
-    let mut out = String::with_capacity(n + n / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (n - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
+    let chars: Vec<char> = digits.chars().collect();
+    // The first group takes what is left over by whole groups of three.
+    let first = match chars.len() % 3 {
+        0 => chars.len().min(3),
+        r => r,
+    };
+    let mut out: String = chars[..first].iter().collect();
+    for group in chars[first..].chunks(3) {
+        out.push(',');
+        out.extend(group);
     }
     out
 }
@@ -196,5 +199,7 @@ mod tests {
         assert_eq!(group_digits("123"), "123");
         assert_eq!(group_digits("1234"), "1,234");
         assert_eq!(group_digits("123456"), "123,456");
+        assert_eq!(group_digits("1234567"), "1,234,567");
+        assert_eq!(group_digits(""), "");
     }
 }

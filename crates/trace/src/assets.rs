@@ -82,8 +82,8 @@ impl TokenDirectory {
             let Some(symbol) = symbol_in_name(&e.name) else {
                 continue;
             };
-            if !self.tokens.contains_key(&a) {
-                self.tokens.insert(a, (symbol.to_string(), None));
+            if let std::collections::btree_map::Entry::Vacant(e) = self.tokens.entry(a) {
+                e.insert((symbol.to_string(), None));
                 added += 1;
             }
         }
