@@ -220,7 +220,7 @@ impl Alert {
                 );
                 ex.clears_on = Some(on);
             }
-            Family::Market | Family::TradeFlow => {
+            Family::Market | Family::TradeFlow | Family::Producer => {
                 let on = self.last_signal + chrono::Duration::days(hold + 1);
                 ex.clears = format!(
                     "clears after {hold} days without a new {} signal on {} (last {})",
@@ -238,7 +238,7 @@ fn hold_days(family: Family, cfg: &Config) -> i64 {
     match family {
         Family::Structural => cfg.alerts.structural_hold_days,
         Family::Policy => cfg.policy.watch_days,
-        Family::Market | Family::TradeFlow => cfg.alerts.cooldown_days,
+        Family::Market | Family::TradeFlow | Family::Producer => cfg.alerts.cooldown_days,
     }
 }
 

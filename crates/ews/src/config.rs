@@ -109,6 +109,16 @@ pub struct Market {
     pub vol_history: usize,
     /// Percentile (0–1) at or above which volatility raises a yellow signal.
     pub vol_percentile: f64,
+    /// Staleness guard: a quote more than this many days after the previous one
+    /// raises no return or CUSUM signal (its step spans the gap).
+    pub max_gap_days: i64,
+    /// Price-level regime: the level ranked against this many years of quotes
+    /// (at least `regime_min_years` of history); the top or bottom `regime_decile`
+    /// for a mineral whose top producer holds `structural.top_share_amber` or more
+    /// raises a yellow producer-measure-risk signal.
+    pub regime_years: i64,
+    pub regime_min_years: i64,
+    pub regime_decile: f64,
 }
 
 impl Default for Market {
@@ -123,6 +133,10 @@ impl Default for Market {
             vol_window: 20,
             vol_history: 500,
             vol_percentile: 0.99,
+            max_gap_days: 30,
+            regime_years: 4,
+            regime_min_years: 3,
+            regime_decile: 0.1,
         }
     }
 }

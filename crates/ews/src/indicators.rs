@@ -220,6 +220,32 @@ pub fn cusum(z: &[Option<f64>], k: f64, h: f64) -> Vec<CusumStep> {
         .collect()
 }
 
+/// Price-level rank: for each quote, the share of the quotes of the previous
+/// `window_days` (by date) strictly below it; `None` until the series spans
+/// `min_days` of history before the quote.
+pub fn level_rank(
+    days: &[chrono::NaiveDate],
+    prices: &[f64],
+    window_days: i64,
+    min_days: i64,
+) -> Vec<Option<f64>> {
+    let mut lo = 0;
+    (0..prices.len())
+        .map(|i| {
+            while lo < i && (days[i] - days[lo]).num_days() > window_days {
+                lo += 1;
+            }
+            let first = *days.first()?;
+            if (days[i] - first).num_days() < min_days || lo >= i {
+                return None;
+            }
+            let hist = &prices[lo..i];
+            let below = hist.iter().filter(|x| **x < prices[i]).count();
+            Some(below as f64 / hist.len() as f64)
+        })
+        .collect()
+}
+
 /// Volatility percentile: vᵢ = sd of the last `vol_window` one-step log returns;
 /// the result is the share of the previous `history` values of v strictly below vᵢ
 /// (0–1). `None` until the history is full.

@@ -18,6 +18,8 @@ pub enum Family {
     Market,
     TradeFlow,
     Policy,
+    /// Producer-country measure risk (price-level regime where one producer dominates).
+    Producer,
 }
 
 impl Family {
@@ -27,6 +29,7 @@ impl Family {
             Family::Market => "market",
             Family::TradeFlow => "trade_flow",
             Family::Policy => "policy",
+            Family::Producer => "producer",
         }
     }
 }
@@ -409,15 +412,35 @@ pub fn structural_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
 /// Market signals from every daily price series.
 pub fn market_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
     let m = &cfg.market;
+    let conc = production_concentration(ds, cfg);
     let mut out = Vec::new();
     for series in &ds.prices {
         let raw: Vec<f64> = series.points.iter().map(|p| p.1).collect();
         let idx = ind::fresh_quote_indices(&raw);
         let p: Vec<f64> = idx.iter().map(|&i| raw[i]).collect();
         let d: Vec<NaiveDate> = idx.iter().map(|&i| series.points[i].0).collect();
+        // Staleness guard: a return across a gap of more than `max_gap_days` is the
+        // whole gap's move in one step, not a shock; it raises no z or CUSUM signal.
+        let gap: Vec<bool> = (0..d.len())
+            .map(|i| i > 0 && (d[i] - d[i - 1]).num_days() > m.max_gap_days)
+            .collect();
+        let spans_gap = |i: usize, h: usize| gap[i.saturating_sub(h - 1)..=i].contains(&true);
         let z = ind::rolling_return_z(&p, m.return_horizon, m.window);
-        let z1 = ind::rolling_return_z(&p, 1, m.window);
+        let mut z1 = ind::rolling_return_z(&p, 1, m.window);
+        for (zi, g) in z1.iter_mut().zip(&gap) {
+            if *g {
+                *zi = None;
+            }
+        }
         let cs = ind::cusum(&z1, m.cusum_k, m.cusum_h);
+        let ranks = ind::level_rank(&d, &p, m.regime_years * 365, m.regime_min_years * 365);
+        // The top producer's share known on a day (latest annual figure published by then).
+        let top_known = |day: NaiveDate| {
+            conc.iter()
+                .filter(|c| c.mineral == series.mineral && annual_known(c.year, cfg) <= day)
+                .max_by_key(|c| c.year)
+                .map(|c| (c.top_producer, c.top_share))
+        };
         let vp = ind::volatility_percentile(&p, m.vol_window, m.vol_history);
         let mut push =
             |i: usize, name: &str, level: Level, value: f64, threshold: f64, detail: String| {
@@ -425,7 +448,14 @@ pub fn market_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
                     date: d[i],
                     mineral: series.mineral,
                     partners: Partner::ALL.to_vec(),
-                    family: Family::Market,
+                    // The price level is read as producer-measure risk, kept apart
+                    // from the shock detectors so it neither opens nor prolongs
+                    // a market alert.
+                    family: if name == "price_regime" {
+                        Family::Producer
+                    } else {
+                        Family::Market
+                    },
                     name: name.into(),
                     level,
                     value,
@@ -436,7 +466,38 @@ pub fn market_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
                 })
             };
         for i in 0..p.len() {
-            if let Some(zi) = z[i] {
+            if let Some(r) = ranks[i] {
+                let top = r >= 1.0 - m.regime_decile;
+                if top || r <= m.regime_decile {
+                    if let Some((who, share)) =
+                        top_known(d[i]).filter(|t| t.1 >= cfg.structural.top_share_amber)
+                    {
+                        push(
+                            i,
+                            "price_regime",
+                            Level::Yellow,
+                            r,
+                            1.0 - m.regime_decile,
+                            format!(
+                                "{}: price {:.4} {} ranks {:.2} in its last {} years ({} decile) while {who} produces {:.0}%: producer-measure risk ({})",
+                                series.name,
+                                p[i],
+                                series.unit,
+                                r,
+                                m.regime_years,
+                                if top { "top" } else { "bottom" },
+                                100.0 * share,
+                                if top {
+                                    "booms invite export taxes and bans"
+                                } else {
+                                    "busts invite quotas and output cuts"
+                                }
+                            ),
+                        );
+                    }
+                }
+            }
+            if let Some(zi) = z[i].filter(|_| !spans_gap(i, m.return_horizon)) {
                 let level = level_by(zi.abs(), m.z_amber, m.z_red);
                 if level > Level::Green {
                     let ret = (p[i] / p[i - m.return_horizon]).ln();

@@ -458,3 +458,93 @@ fn month_and_year_event_dates_are_accepted_with_their_precision() {
     let err = load_events(&f).unwrap_err().to_string();
     assert!(err.contains("events.csv:2: date_announced:"), "{err}");
 }
+
+/// A flat, lightly noisy daily series, then a long gap and a jump.
+fn gapped_series(gap_days: i64) -> Dataset {
+    let mut ds = synthetic_dataset(5);
+    ds.prices.clear();
+    let mut pts = Vec::new();
+    let mut d = day("2018-01-01");
+    for i in 0..400 {
+        pts.push((d, 10.0 * (1.0 + 0.01 * ((i as f64) * 1.7).sin())));
+        d += Duration::days(1);
+    }
+    d += Duration::days(gap_days);
+    for i in 0..10 {
+        pts.push((d, 14.0 + 0.01 * i as f64));
+        d += Duration::days(1);
+    }
+    ds.prices.push(PriceSeries {
+        name: "test".into(),
+        mineral: Mineral::Cobalt,
+        unit: "USD/kg".into(),
+        points: pts,
+    });
+    ds
+}
+
+#[test]
+fn a_quote_step_after_a_long_gap_raises_no_shock() {
+    let cfg = Config::default();
+    let shocks = |ds: &Dataset| {
+        tripoint_ews::signals::market_signals(ds, &cfg)
+            .into_iter()
+            .filter(|s| s.name == "return_z" || s.name.starts_with("cusum"))
+            .count()
+    };
+    // The same jump one day after the last quote is a shock ...
+    assert!(shocks(&gapped_series(0)) > 0);
+    // ... but after 120 days without quotes it is the gap's move, not news.
+    assert_eq!(shocks(&gapped_series(120)), 0);
+}
+
+#[test]
+fn price_level_rank_by_hand() {
+    let days: Vec<NaiveDate> = (0..6)
+        .map(|i| day("2020-01-01") + Duration::days(i * 100))
+        .collect();
+    let p = [1.0, 2.0, 3.0, 0.5, 2.5, 9.0];
+    // Window 250 days, at least 200 days of history.
+    let r = tripoint_ews::indicators::level_rank(&days, &p, 250, 200);
+    assert_eq!(r[0], None);
+    assert_eq!(r[1], None);
+    // Day 200: history days 0..100 -> [1, 2]; 3 beats both.
+    assert_eq!(r[2], Some(1.0));
+    // Day 300: history days 100..200 -> [2, 3]; 0.5 beats none.
+    assert_eq!(r[3], Some(0.0));
+    // Day 400: [3, 0.5]; 2.5 beats one.
+    assert_eq!(r[4], Some(0.5));
+}
+
+#[test]
+fn price_regime_signals_need_a_dominant_producer() {
+    let cfg = Config::default();
+    // A price that rises every day for six years: from its fourth year on, each
+    // quote is the top of its range.
+    let rising = |m: Mineral| {
+        let mut ds = synthetic_dataset(1);
+        let start = day("2019-01-01");
+        ds.prices = vec![PriceSeries {
+            name: "rising".into(),
+            mineral: m,
+            unit: "USD/kg".into(),
+            points: (0..2190)
+                .map(|i| (start + Duration::days(i), 10.0 + i as f64))
+                .collect(),
+        }];
+        let sig = tripoint_ews::signals::market_signals(&ds, &cfg);
+        sig.into_iter()
+            .filter(|s| s.name == "price_regime")
+            .collect::<Vec<_>>()
+    };
+    // Graphite: the synthetic top producer (China) holds about 75%.
+    let g = rising(Mineral::Graphite);
+    assert!(!g.is_empty());
+    assert!(g
+        .iter()
+        .all(|s| s.level == Level::Yellow && s.value == 1.0 && s.family == Family::Producer));
+    // Not before three years (3 x 365 days) of history.
+    assert!(g.iter().all(|s| s.date >= day("2021-12-31")), "{:?}", g[0]);
+    // Lithium: no dominant producer in the synthetic set, so no producer-measure risk.
+    assert!(rising(Mineral::Lithium).is_empty());
+}
