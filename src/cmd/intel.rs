@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use tripoint_taxii::config::{issue_credentials, Collection, Config, IssuedSecrets, Partner};
 use tripoint_taxii::model::{format_micros, parse_micros};
 use tripoint_taxii::service::{open_store, CreatorPolicy, Exchange};
-use tripoint_taxii::store::AuditFilter;
+use tripoint_taxii::store::{AuditEntry, AuditFilter};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,6 +19,7 @@ pub struct Args {
 enum Command {
     /// Write the default trilateral configuration (US, JP, KR; API root /trilateral/) and print its secrets once.
     Init {
+        /// Configuration file to write (created 0600).
         #[arg(long)]
         config: PathBuf,
         /// Storage: SQLite file (relative to the config) or a postgres:// URL.
@@ -29,7 +30,10 @@ enum Command {
         force: bool,
     },
     /// Print the argon2id hash of a secret (argument, or stdin when absent) for a config's `hash`.
-    HashSecret { secret: Option<String> },
+    HashSecret {
+        /// The secret (prefer stdin: arguments show up in process lists).
+        secret: Option<String>,
+    },
     /// Partners: add (prints new credentials once) or list.
     Partner {
         #[command(subcommand)]
@@ -42,6 +46,7 @@ enum Command {
     },
     /// Import STIX bundles or TAXII envelopes (or OFAC / MISP sources) through the POST validation path.
     Import {
+        /// Configuration file of the server to load into.
         #[arg(long, env = "TRIPOINT_CONFIG")]
         config: PathBuf,
         /// Collection id or alias (default: the first configured collection).
@@ -53,39 +58,66 @@ enum Command {
         /// Post as this partner (created_by_ref enforced as for POST); default keeps publishers' created_by_ref.
         #[arg(long)]
         partner: Option<String>,
+        /// Files to import.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Show the audit log.
+    /// Show the audit log, or (with --object) who posted and who was served one object.
     Audit {
+        /// Configuration file of the server whose log to read.
         #[arg(long, env = "TRIPOINT_CONFIG")]
         config: PathBuf,
+        /// Only entries of this partner (`-` = unauthenticated, `admin` = CLI imports).
         #[arg(long)]
         partner: Option<String>,
         /// Only entries at or after this RFC 3339 time.
         #[arg(long)]
         since: Option<String>,
+        /// Output: an aligned table, or one JSON object per line.
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
+        /// Show only the newest N entries (still oldest first).
         #[arg(long)]
         limit: Option<usize>,
+        /// A STIX id: who posted each of its versions, and who was served them
+        /// (replayed from the recorded pages).
+        #[arg(long)]
+        object: Option<String>,
+    },
+    /// Move audit entries older than a time into a JSON-lines file (appended; 0600), then delete them.
+    AuditExport {
+        /// Configuration file of the server whose log to prune.
+        #[arg(long, env = "TRIPOINT_CONFIG")]
+        config: PathBuf,
+        /// Entries strictly before this RFC 3339 time are moved.
+        #[arg(long)]
+        before: String,
+        /// File the entries are appended to (created 0600).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
 #[derive(clap::Subcommand)]
 enum PartnerCommand {
+    /// Add a partner with new Basic and API-key credentials (printed once).
     Add {
+        /// Configuration file to edit.
         #[arg(long, env = "TRIPOINT_CONFIG")]
         config: PathBuf,
+        /// Partner id: 1-32 of a-z 0-9 - _, starting with a letter (not admin or tripoint).
         #[arg(long)]
         id: String,
+        /// Display name, e.g. "Australia".
         #[arg(long)]
         name: String,
         /// STIX identity id (default: tripoint's derived id for this partner).
         #[arg(long)]
         identity: Option<String>,
     },
+    /// List partners, their identities and how many credentials each has.
     List {
+        /// Configuration file to read.
         #[arg(long, env = "TRIPOINT_CONFIG")]
         config: PathBuf,
     },
@@ -93,35 +125,49 @@ enum PartnerCommand {
 
 #[derive(clap::Subcommand)]
 enum CollectionCommand {
+    /// Add a collection and print its id.
     Add {
+        /// Configuration file to edit.
         #[arg(long, env = "TRIPOINT_CONFIG")]
         config: PathBuf,
+        /// Title shown to partners.
         #[arg(long)]
         title: String,
         /// Explicit UUID (default: a new random one).
         #[arg(long)]
         id: Option<String>,
+        /// API root the collection belongs to.
         #[arg(long, default_value = "trilateral")]
         api_root: String,
+        /// Short name usable instead of the UUID in URLs and commands.
         #[arg(long)]
         alias: Option<String>,
+        /// Partners that may read (comma-separated ids).
         #[arg(long, value_delimiter = ',')]
         read: Vec<String>,
+        /// Partners that may write (comma-separated ids).
         #[arg(long, value_delimiter = ',')]
         write: Vec<String>,
     },
+    /// List collections with their access lists.
     List {
+        /// Configuration file to read.
         #[arg(long, env = "TRIPOINT_CONFIG")]
         config: PathBuf,
     },
     /// Grant a partner rights on a collection (id or alias).
     Grant {
+        /// Configuration file to edit.
         #[arg(long, env = "TRIPOINT_CONFIG")]
         config: PathBuf,
+        /// Collection id or alias.
         collection: String,
+        /// Partner id.
         partner: String,
+        /// May read the collection.
         #[arg(long)]
         read: bool,
+        /// May post to the collection.
         #[arg(long)]
         write: bool,
         /// Clear for TLP:AMBER+STRICT objects in this collection.
@@ -145,7 +191,9 @@ enum ImportFormat {
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum OutputFormat {
+    /// One JSON object per line.
     Json,
+    /// Aligned columns with a header row.
     Table,
 }
 
@@ -194,7 +242,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             since,
             format,
             limit,
-        } => audit(&config, partner, since.as_deref(), format, limit),
+            object,
+        } => match object {
+            Some(id) => audit_object(&config, &id, format),
+            None => audit(&config, partner, since.as_deref(), format, limit),
+        },
+        Command::AuditExport {
+            config,
+            before,
+            out,
+        } => audit_export(&config, &before, &out),
     }
 }
 
@@ -408,13 +465,14 @@ fn import(
         } else {
             format!("{} failed", report.failures.len())
         };
-        ex.audit(
+        // The imported versions are in the provenance records (partner `admin`).
+        let _ = ids;
+        ex.audit_blocking(AuditEntry::new(
             "admin",
             "import",
             &format!("{name} <- {}", file.display()),
-            ids,
             &result,
-        );
+        ))?;
         let duplicates = report.successes.iter().filter(|s| s.2.is_some()).count();
         println!(
             "{}: {total} objects: {} stored, {duplicates} already stored, {} failed",
@@ -427,7 +485,6 @@ fn import(
         }
         failed += report.failures.len();
     }
-    ex.flush_audit();
     if failed > 0 {
         bail!("{failed} objects failed validation or versioning rules (the others were stored)");
     }
@@ -451,6 +508,7 @@ fn audit(
         partner,
         since_us,
         limit,
+        ..Default::default()
     })?;
     match format {
         OutputFormat::Json => {
@@ -462,22 +520,123 @@ fn audit(
         }
         OutputFormat::Table => {
             println!(
-                "{:<27} {:<8} {:<14} {:<48} {:>5} result",
-                "at", "partner", "action", "target", "ids"
+                "{:<27} {:<8} {:<18} {:<48} {:>6} result",
+                "at", "partner", "action", "target", "served"
             );
             for e in &entries {
+                let served = e
+                    .page
+                    .as_ref()
+                    .map(|p| p.returned.to_string())
+                    .unwrap_or_else(|| "-".into());
                 println!(
-                    "{:<27} {:<8} {:<14} {:<48} {:>5} {}",
+                    "{:<27} {:<8} {:<18} {:<48} {:>6} {}",
                     format_micros(e.at_us),
-                    e.partner,
-                    e.action,
-                    e.target,
-                    e.object_ids.len(),
-                    e.result
+                    cell(&e.partner),
+                    cell(&e.action),
+                    cell(&e.target),
+                    served,
+                    cell(&e.result)
                 );
             }
         }
     }
+    Ok(())
+}
+
+/// A table cell: control characters (line breaks above all) are shown
+/// escaped, so no stored value can start a line of its own.
+fn cell(s: &str) -> String {
+    if s.chars().any(char::is_control) {
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        s.to_string()
+    }
+}
+
+fn audit_object(config_path: &Path, id: &str, format: OutputFormat) -> anyhow::Result<()> {
+    let ex = exchange(config_path)?;
+    let posted = ex.provenance(id)?;
+    let served = ex.who_saw(id)?;
+    match format {
+        OutputFormat::Json => {
+            for p in &posted {
+                let mut v = serde_json::to_value(p)?;
+                v["kind"] = serde_json::json!("posted");
+                v["at"] = serde_json::json!(format_micros(p.posted_us));
+                v["version"] = serde_json::json!(format_micros(p.version_us));
+                println!("{v}");
+            }
+            for s in &served {
+                let mut v = serde_json::to_value(s)?;
+                v["kind"] = serde_json::json!("served");
+                v["at"] = serde_json::json!(format_micros(s.at_us));
+                v["version"] = serde_json::json!(format_micros(s.version_us));
+                println!("{v}");
+            }
+        }
+        OutputFormat::Table => {
+            println!(
+                "{:<7} {:<27} {:<8} {:<14} {:<36} version",
+                "what", "at", "partner", "action", "collection"
+            );
+            for p in &posted {
+                println!(
+                    "{:<7} {:<27} {:<8} {:<14} {:<36} {}",
+                    "posted",
+                    format_micros(p.posted_us),
+                    cell(&p.partner),
+                    if p.duplicate { "re-posted" } else { "stored" },
+                    p.collection,
+                    format_micros(p.version_us)
+                );
+            }
+            for s in &served {
+                println!(
+                    "{:<7} {:<27} {:<8} {:<14} {:<36} {}",
+                    "served",
+                    format_micros(s.at_us),
+                    cell(&s.partner),
+                    cell(&s.action),
+                    s.collection,
+                    format_micros(s.version_us)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn audit_export(config_path: &Path, before: &str, out: &Path) -> anyhow::Result<()> {
+    let before_us = parse_micros(before)
+        .with_context(|| format!("--before `{before}` is not an RFC 3339 timestamp"))?;
+    let ex = exchange(config_path)?;
+    let moved = ex.take_audit_before(before_us, |entries| {
+        let write = || -> std::io::Result<()> {
+            tripoint_taxii::private::ensure_private(out)?;
+            let mut f = std::fs::OpenOptions::new().append(true).open(out)?;
+            let mut text = String::new();
+            for e in entries {
+                text.push_str(&serde_json::to_string(e).map_err(std::io::Error::other)?);
+                text.push('\n');
+            }
+            std::io::Write::write_all(&mut f, text.as_bytes())?;
+            f.sync_all()
+        };
+        write().map_err(|e| tripoint_taxii::Error::Internal(format!("{}: {e}", out.display())))
+    })?;
+    println!(
+        "{moved} audit entries before {before} moved to {}",
+        out.display()
+    );
     Ok(())
 }
 

@@ -746,8 +746,28 @@ fn import_and_audit_cli() {
         .collect();
     assert!(lines
         .iter()
-        .any(|e| e["action"] == "import"
-            && e["object_ids"].as_array().is_some_and(|a| !a.is_empty())));
+        .any(|e| e["action"] == "import" && e["partner"] == "admin"));
+    // What an import stored is in the provenance records.
+    let posted = run_ok(&[
+        "intel",
+        "audit",
+        "--config",
+        cfg,
+        "--object",
+        "indicator--0b7f2d0c-8888-4a4a-9b9b-000000000008",
+        "--format",
+        "json",
+    ]);
+    let posted: Vec<Value> = String::from_utf8_lossy(&posted.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        posted
+            .iter()
+            .any(|e| e["kind"] == "posted" && e["partner"] == "admin"),
+        "{posted:?}"
+    );
     assert!(lines
         .iter()
         .all(|e| e["at"].as_str().is_some_and(|t| t.ends_with('Z'))));

@@ -45,6 +45,10 @@ pub struct Config {
     /// Largest page the server returns, whatever `limit` asks for.
     #[serde(default = "default_max_page_size")]
     pub max_page_size: usize,
+    /// Failed authentications allowed per source address, and per user
+    /// name or key id, within one minute; further attempts get 429.
+    #[serde(default = "default_auth_failures")]
+    pub auth_failures_per_minute: u32,
     #[serde(default = "default_title")]
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,9 +80,14 @@ pub struct TlsConfig {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Partner {
+    /// Lower-case letters, digits, `-` and `_`, starting with a letter
+    /// (it is a user name, a key id prefix and an audit column).
     pub id: String,
     pub name: String,
     /// The partner's STIX identity id: the `created_by_ref` of what it posts.
+    /// Default: derived from the partner id
+    /// (`tripoint_stix::content::partner_identity_id`).
+    #[serde(default)]
     pub identity: String,
     #[serde(default)]
     pub credentials: Vec<Credential>,
@@ -140,6 +149,24 @@ fn default_max_content_length() -> usize {
 fn default_max_page_size() -> usize {
     1000
 }
+fn default_auth_failures() -> u32 {
+    10
+}
+
+/// Partner ids that mean something else in the audit log or the CLI.
+const RESERVED_PARTNER_IDS: [&str; 3] = ["admin", "tripoint", "-"];
+
+/// Whether `id` may name a partner: 1-32 of `a-z 0-9 - _`, starting with a
+/// letter, and not reserved. `.` (API key separator), `:` (Basic separator),
+/// upper case and white space are refused.
+pub fn is_partner_id(id: &str) -> bool {
+    id.len() <= 32
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && !RESERVED_PARTNER_IDS.contains(&id)
+}
 fn default_title() -> String {
     "tripoint trilateral TAXII server".into()
 }
@@ -169,7 +196,7 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|e| {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
             ConfigError::Parse {
                 path: path.to_path_buf(),
@@ -178,6 +205,11 @@ impl Config {
                 message: e.message().to_string(),
             }
         })?;
+        for p in &mut cfg.partners {
+            if p.identity.is_empty() {
+                p.identity = tripoint_stix::content::partner_identity_id(&p.id);
+            }
+        }
         cfg.validate(path)?;
         Ok(cfg)
     }
@@ -186,23 +218,10 @@ impl Config {
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         self.validate(path)?;
         let text = toml::to_string_pretty(self)?;
-        let io = |source| ConfigError::Io {
+        crate::private::write_atomic(path, text.as_bytes()).map_err(|source| ConfigError::Io {
             path: path.to_path_buf(),
             source,
-        };
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("config"),
-            std::process::id()
-        ));
-        std::fs::write(&tmp, text).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        })
     }
 
     pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
@@ -213,10 +232,19 @@ impl Config {
         };
         let mut seen = std::collections::HashSet::new();
         for (i, p) in self.partners.iter().enumerate() {
-            if p.id.is_empty() || !seen.insert(p.id.as_str()) {
+            if !is_partner_id(&p.id) {
                 return Err(bad(
                     format!("partner[{i}].id"),
-                    format!("`{}` is empty or repeated", p.id),
+                    format!(
+                        "`{}` must be 1-32 lower-case letters, digits, - or _, start with a letter, and not be admin or tripoint",
+                        p.id
+                    ),
+                ));
+            }
+            if !seen.insert(p.id.as_str()) {
+                return Err(bad(
+                    format!("partner[{i}].id"),
+                    format!("`{}` is repeated", p.id),
                 ));
             }
             if !is_identity_id(&p.identity) {
@@ -450,6 +478,7 @@ impl Config {
                 storage: storage.to_string(),
                 max_content_length: default_max_content_length(),
                 max_page_size: default_max_page_size(),
+                auth_failures_per_minute: default_auth_failures(),
                 title: default_title(),
                 description: Some("US–Japan–Korea exchange on DPRK cyber operations".into()),
                 contact: None,
@@ -480,6 +509,40 @@ mod tests {
         let text = toml::to_string_pretty(&cfg).unwrap();
         let back = Config::parse(&text, Path::new("x.toml")).unwrap();
         assert_eq!(back, cfg);
+    }
+
+    #[test]
+    fn partner_ids_that_break_auth_or_the_audit_are_refused() {
+        let (mut cfg, _) = Config::trilateral("intel.db").unwrap();
+        for bad in ["admin", "-", "a.b", "c:d", "US", "", "x y", "1st"] {
+            cfg.partners[0].id = bad.into();
+            let err = cfg.validate(Path::new("c.toml")).unwrap_err();
+            assert!(err.to_string().contains("partner[0].id"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_partner_without_identity_gets_the_derived_one() {
+        let text = "[[partner]]\nid = \"au\"\nname = \"Australia\"\n";
+        let cfg = Config::parse(text, Path::new("c.toml")).unwrap();
+        assert_eq!(
+            cfg.partners[0].identity,
+            tripoint_stix::content::partner_identity_id("au")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn saved_configuration_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (cfg, _) = Config::trilateral("intel.db").unwrap();
+        cfg.save(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

@@ -35,6 +35,22 @@ pub enum Error {
     /// Well-formed JSON the server cannot process as STIX (e.g. an envelope of non-objects).
     #[error("unprocessable: {0}")]
     Unprocessable(String),
+    /// Too many failed authentications from this source or for this user.
+    #[error("too many failed authentications; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// The request target is longer than the server reads.
+    #[error("request target longer than {max} bytes")]
+    UriTooLong { max: usize },
+    /// The request headers are larger than the server reads.
+    #[error("request headers larger than {max} bytes")]
+    HeadersTooLarge { max: usize },
+    /// The body did not arrive in time.
+    #[error("request body not received within {secs} s")]
+    RequestTimeout { secs: u64 },
+    /// The audit entry of this request could not be written, so the request
+    /// is not answered (nothing is served unaudited).
+    #[error("audit log unavailable: {0}")]
+    AuditUnavailable(String),
     #[error("storage: {0}")]
     Storage(#[from] StoreError),
     /// A failed internal task (a panicked blocking job).
@@ -62,6 +78,11 @@ impl Error {
             Error::UnsupportedMediaType(_) => 415,
             Error::TooLarge { .. } => 413,
             Error::Unprocessable(_) => 422,
+            Error::TooManyRequests { .. } => 429,
+            Error::UriTooLong { .. } => 414,
+            Error::HeadersTooLarge { .. } => 431,
+            Error::RequestTimeout { .. } => 408,
+            Error::AuditUnavailable(_) => 503,
             Error::Storage(_) | Error::Internal(_) => 500,
         }
     }
@@ -78,6 +99,11 @@ impl Error {
             Error::UnsupportedMediaType(_) => "Unsupported Media Type",
             Error::TooLarge { .. } => "Request Entity Too Large",
             Error::Unprocessable(_) => "Unprocessable Entity",
+            Error::TooManyRequests { .. } => "Too Many Requests",
+            Error::UriTooLong { .. } => "URI Too Long",
+            Error::HeadersTooLarge { .. } => "Request Header Fields Too Large",
+            Error::RequestTimeout { .. } => "Request Timeout",
+            Error::AuditUnavailable(_) => "Service Unavailable",
             Error::Storage(_) | Error::Internal(_) => "Internal Server Error",
         }
     }
@@ -86,7 +112,7 @@ impl Error {
     pub fn to_resource(&self) -> serde_json::Value {
         // Storage details can carry SQL; clients get a generic description.
         let description = match self {
-            Error::Storage(_) | Error::Internal(_) => {
+            Error::Storage(_) | Error::Internal(_) | Error::AuditUnavailable(_) => {
                 "the server failed to process the request".to_string()
             }
             other => other.to_string(),

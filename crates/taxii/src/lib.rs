@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod loadgen;
 pub mod model;
+pub mod private;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -1,19 +1,29 @@
 //! The HTTP face of [`Exchange`]: axum routes for every TAXII 2.1 endpoint,
-//! authentication on every route, content negotiation, body limits, the
-//! `X-TAXII-Date-Added-*` headers, TAXII error resources, and the audit of
-//! every request. Plain HTTP is served only on loopback; anything else needs TLS.
+//! content negotiation, body limits, the `X-TAXII-Date-Added-*` headers and
+//! TAXII error resources. One middleware, [`gate`], wraps the whole router —
+//! fallbacks and extractor rejections included: it bounds the request head,
+//! authenticates (off the async workers, with failure limits), and writes the
+//! audit entry of every response before the response leaves; a response
+//! whose audit entry cannot be stored is replaced by a 503. Handlers get the
+//! partner through the [`Caller`] extractor. Plain HTTP is served only on
+//! loopback; anything else needs TLS.
 
 use crate::service::{parse_filters, Caller, Endpoint, Exchange, PageOut, TAXII_MEDIA_TYPE};
+use crate::store::{AuditEntry, PageRecord};
 use crate::Error;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use http_body_util::BodyExt;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -31,6 +41,17 @@ pub enum ServeError {
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// A request head must arrive within this time (slow-header attacks).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// A POST body must arrive within this time.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest request target (path and query) the gate accepts.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Largest sum of header names and values the gate accepts.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// Longest request path kept in an audit entry.
+const MAX_AUDIT_TARGET: usize = 512;
 
 type Shared = Arc<Exchange>;
 
@@ -56,7 +77,40 @@ impl IntoResponse for Error {
                 HeaderValue::from_static(WWW_AUTHENTICATE),
             );
         }
+        if let Error::TooManyRequests { retry_after_secs } = self {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        resp.extensions_mut().insert(ErrorNote(self.to_string()));
         resp
+    }
+}
+
+/// The reason of an error response, for its audit entry.
+#[derive(Clone)]
+struct ErrorNote(String);
+
+/// What a handler tells the audit about its request.
+#[derive(Clone)]
+struct AuditNote {
+    action: &'static str,
+    page: Option<PageRecord>,
+    object: Option<String>,
+}
+
+fn noted(mut resp: Response, note: AuditNote) -> Response {
+    resp.extensions_mut().insert(note);
+    resp
+}
+
+/// The partner the gate authenticated (every handler takes one).
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(Error::Unauthenticated)
     }
 }
 
@@ -83,21 +137,98 @@ pub fn router(exchange: Shared) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // After every route and fallback, so it wraps them all.
+        .layer(axum::middleware::from_fn_with_state(exchange.clone(), gate))
         .with_state(exchange)
 }
 
-async fn not_found(State(ex): State<Shared>, headers: HeaderMap) -> Response {
-    // Authenticate first, so the fallback reveals nothing to strangers either.
-    match ex.authenticate(auth_header(&headers)) {
+/// Every request passes here: head limits, authentication, then the route,
+/// then the audit entry of whatever response came out (refusals, fallbacks
+/// and extractor rejections alike). Nothing is answered unaudited.
+async fn gate(State(ex): State<Shared>, mut req: Request, next: Next) -> Response {
+    // The path as received (still percent-encoded): an encoded line break
+    // stays `%0A` and cannot forge a line of the audit table.
+    let mut target = req.uri().path().to_string();
+    if target.len() > MAX_AUDIT_TARGET {
+        let mut cut = MAX_AUDIT_TARGET;
+        while !target.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        target.truncate(cut);
+        target.push_str("...");
+    }
+    let source = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    let mut partner = "-".to_string();
+    let response = if req.uri().to_string().len() > MAX_URI_BYTES {
+        Error::UriTooLong { max: MAX_URI_BYTES }.into_response()
+    } else if header_bytes > MAX_HEADER_BYTES {
+        Error::HeadersTooLarge {
+            max: MAX_HEADER_BYTES,
+        }
+        .into_response()
+    } else {
+        match ex.authenticate(auth_header(req.headers()), source).await {
+            Err(e) => e.into_response(),
+            Ok(caller) => {
+                partner = caller.partner.clone();
+                req.extensions_mut().insert(caller);
+                next.run(req).await
+            }
+        }
+    };
+    let status = response.status();
+    let note = response.extensions().get::<AuditNote>().cloned();
+    let result = if status.is_success() {
+        "ok".to_string()
+    } else {
+        let reason = match response.extensions().get::<ErrorNote>() {
+            Some(ErrorNote(r)) => r.clone(),
+            None => status.canonical_reason().unwrap_or("").to_string(),
+        };
+        format!("{} {reason}", status.as_u16())
+    };
+    let (action, page, object) = match note {
+        Some(n) => (n.action, n.page, n.object),
+        // Only axum's own refusals (a path segment that is not UTF-8, …)
+        // come back without a note.
+        None => ("rejected", None, None),
+    };
+    let mut entry = AuditEntry::new(&partner, action, &target, &result);
+    entry.page = page;
+    entry.object = object;
+    match ex.audit(entry).await {
+        Ok(()) => response,
         Err(e) => e.into_response(),
-        Ok(_) => Error::NotFound("no such TAXII resource".into()).into_response(),
     }
 }
 
-async fn method_not_allowed(State(ex): State<Shared>, headers: HeaderMap) -> Response {
-    match ex.authenticate(auth_header(&headers)) {
-        Err(e) => e.into_response(),
-        Ok(_) => Error::MethodNotAllowed.into_response(),
+async fn not_found(_: Caller) -> Response {
+    noted(
+        Error::NotFound("no such TAXII resource".into()).into_response(),
+        note("unknown-route"),
+    )
+}
+
+async fn method_not_allowed(_: Caller) -> Response {
+    noted(
+        Error::MethodNotAllowed.into_response(),
+        note("method-not-allowed"),
+    )
+}
+
+fn note(action: &'static str) -> AuditNote {
+    AuditNote {
+        action,
+        page: None,
+        object: None,
     }
 }
 
@@ -205,112 +336,85 @@ fn page_response(page: PageOut) -> Response {
     resp
 }
 
-/// Authenticate, negotiate, run `work` on a blocking thread (the store is
-/// synchronous), audit the outcome, and turn errors into TAXII error resources.
-/// Audits a refused request and turns the error into its TAXII response.
-fn refuse(ex: &Exchange, who: &str, action: &str, target: &str, e: Error) -> Response {
-    ex.audit(
-        who,
-        action,
-        target,
-        vec![],
-        &format!("{} {}", e.http_status(), e),
-    );
-    e.into_response()
-}
+/// What a handler's work returns: the response, and what the audit keeps
+/// (the page of a read, the object or status id of other requests).
+type Outcome = (Response, Option<PageRecord>, Option<String>);
 
+/// Negotiate, run `work` on a blocking thread (the store is synchronous) and
+/// label the response for the gate's audit entry.
 async fn handle<F>(
-    ex: Shared,
-    headers: &HeaderMap,
-    action: &'static str,
-    target: String,
-    work: F,
-) -> Response
-where
-    F: FnOnce(&Exchange, &Caller) -> Result<(Response, Vec<String>), Error> + Send + 'static,
-{
-    match ex.authenticate(auth_header(headers)) {
-        Ok(caller) => handle_as(ex, caller, headers, action, target, work).await,
-        Err(e) => refuse(&ex, "-", action, &target, e),
-    }
-}
-
-/// [`handle`] for a caller already authenticated (POST authenticates before
-/// it reads the body).
-async fn handle_as<F>(
     ex: Shared,
     caller: Caller,
     headers: &HeaderMap,
     action: &'static str,
-    target: String,
     work: F,
 ) -> Response
 where
-    F: FnOnce(&Exchange, &Caller) -> Result<(Response, Vec<String>), Error> + Send + 'static,
+    F: FnOnce(&Exchange, &Caller) -> Result<Outcome, Error> + Send + 'static,
 {
-    if let Err(e) = acceptable(headers) {
-        return refuse(&ex, &caller.partner, action, &target, e);
-    }
-    let ex2 = ex.clone();
-    let joined = tokio::task::spawn_blocking(move || {
-        let out = work(&ex2, &caller);
-        (out, caller)
-    })
-    .await;
-    match joined {
-        Ok((Ok((resp, ids)), caller)) => {
-            ex.audit(&caller.partner, action, &target, ids, "ok");
-            resp
-        }
-        Ok((Err(e), caller)) => refuse(&ex, &caller.partner, action, &target, e),
-        Err(join) => Error::Internal(join.to_string()).into_response(),
-    }
+    let mut n = note(action);
+    let resp = match acceptable(headers) {
+        Err(e) => e.into_response(),
+        Ok(()) => match tokio::task::spawn_blocking(move || work(&ex, &caller)).await {
+            Ok(Ok((resp, page, object))) => {
+                n.page = page;
+                n.object = object;
+                resp
+            }
+            Ok(Err(e)) => e.into_response(),
+            Err(join) => Error::Internal(join.to_string()).into_response(),
+        },
+    };
+    noted(resp, n)
 }
 
-async fn discovery(State(ex): State<Shared>, headers: HeaderMap) -> Response {
-    handle(ex, &headers, "discovery", "/taxii2/".into(), |ex, c| {
-        Ok((taxii_json(StatusCode::OK, &ex.discovery(c)), vec![]))
+async fn discovery(State(ex): State<Shared>, caller: Caller, headers: HeaderMap) -> Response {
+    handle(ex, caller, &headers, "discovery", |ex, c| {
+        Ok((taxii_json(StatusCode::OK, &ex.discovery(c)), None, None))
     })
     .await
 }
 
 async fn api_root(
     State(ex): State<Shared>,
+    caller: Caller,
     Path(root): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let target = format!("/{root}/");
-    handle(ex, &headers, "api-root", target, move |ex, c| {
-        Ok((taxii_json(StatusCode::OK, &ex.api_root(c, &root)?), vec![]))
+    handle(ex, caller, &headers, "api-root", move |ex, c| {
+        Ok((
+            taxii_json(StatusCode::OK, &ex.api_root(c, &root)?),
+            None,
+            None,
+        ))
     })
     .await
 }
 
 async fn status(
     State(ex): State<Shared>,
+    caller: Caller,
     Path((root, sid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let target = format!("/{root}/status/{sid}/");
-    handle(ex, &headers, "status", target, move |ex, c| {
-        Ok((
-            taxii_json(StatusCode::OK, &ex.status(c, &root, &sid)?),
-            vec![],
-        ))
+    handle(ex, caller, &headers, "status", move |ex, c| {
+        let body = ex.status(c, &root, &sid)?;
+        Ok((taxii_json(StatusCode::OK, &body), None, Some(sid)))
     })
     .await
 }
 
 async fn collections(
     State(ex): State<Shared>,
+    caller: Caller,
     Path(root): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let target = format!("/{root}/collections/");
-    handle(ex, &headers, "collections", target, move |ex, c| {
+    handle(ex, caller, &headers, "collections", move |ex, c| {
         Ok((
             taxii_json(StatusCode::OK, &ex.collections(c, &root)?),
-            vec![],
+            None,
+            None,
         ))
     })
     .await
@@ -318,14 +422,15 @@ async fn collections(
 
 async fn collection(
     State(ex): State<Shared>,
+    caller: Caller,
     Path((root, cid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let target = format!("/{root}/collections/{cid}/");
-    handle(ex, &headers, "collection", target, move |ex, c| {
+    handle(ex, caller, &headers, "collection", move |ex, c| {
         Ok((
             taxii_json(StatusCode::OK, &ex.collection(c, &root, &cid)?),
-            vec![],
+            None,
+            None,
         ))
     })
     .await
@@ -340,6 +445,7 @@ struct PagePath {
 
 async fn page(
     ex: Shared,
+    caller: Caller,
     headers: HeaderMap,
     raw: Option<String>,
     path: PagePath,
@@ -347,35 +453,34 @@ async fn page(
     action: &'static str,
 ) -> Response {
     let PagePath { root, cid, oid } = path;
-    let target = match &oid {
-        Some(o) => format!("/{root}/collections/{cid}/objects/{o}/"),
-        None => format!("/{root}/collections/{cid}/"),
-    };
     let pairs = query_pairs(&raw);
-    handle(ex, &headers, action, target, move |ex, c| {
+    handle(ex, caller, &headers, action, move |ex, c| {
         let filters = parse_filters(&pairs)?;
         let mut out = ex.get_page(c, &root, &cid, oid.as_deref(), endpoint, &filters)?;
-        let ids = std::mem::take(&mut out.ids);
-        Ok((page_response(out), ids))
+        let record = std::mem::take(&mut out.record);
+        Ok((page_response(out), Some(record), oid))
     })
     .await
 }
 
 async fn manifest(
     State(ex): State<Shared>,
+    caller: Caller,
     Path((root, cid)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    let path = PagePath {
+        root,
+        cid,
+        oid: None,
+    };
     page(
         ex,
+        caller,
         headers,
         raw,
-        PagePath {
-            root,
-            cid,
-            oid: None,
-        },
+        path,
         Endpoint::Manifest,
         "get-manifest",
     )
@@ -384,19 +489,22 @@ async fn manifest(
 
 async fn get_objects(
     State(ex): State<Shared>,
+    caller: Caller,
     Path((root, cid)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    let path = PagePath {
+        root,
+        cid,
+        oid: None,
+    };
     page(
         ex,
+        caller,
         headers,
         raw,
-        PagePath {
-            root,
-            cid,
-            oid: None,
-        },
+        path,
         Endpoint::Objects,
         "get-objects",
     )
@@ -405,19 +513,22 @@ async fn get_objects(
 
 async fn get_object(
     State(ex): State<Shared>,
+    caller: Caller,
     Path((root, cid, oid)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    let path = PagePath {
+        root,
+        cid,
+        oid: Some(oid),
+    };
     page(
         ex,
+        caller,
         headers,
         raw,
-        PagePath {
-            root,
-            cid,
-            oid: Some(oid),
-        },
+        path,
         Endpoint::Object,
         "get-object",
     )
@@ -426,19 +537,22 @@ async fn get_object(
 
 async fn versions(
     State(ex): State<Shared>,
+    caller: Caller,
     Path((root, cid, oid)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    let path = PagePath {
+        root,
+        cid,
+        oid: Some(oid),
+    };
     page(
         ex,
+        caller,
         headers,
         raw,
-        PagePath {
-            root,
-            cid,
-            oid: Some(oid),
-        },
+        path,
         Endpoint::Versions,
         "get-versions",
     )
@@ -447,34 +561,58 @@ async fn versions(
 
 async fn delete_object(
     State(ex): State<Shared>,
+    caller: Caller,
     Path((root, cid, oid)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let target = format!("/{root}/collections/{cid}/objects/{oid}/");
     let pairs = query_pairs(&raw);
-    handle(ex, &headers, "delete-object", target, move |ex, c| {
+    handle(ex, caller, &headers, "delete-object", move |ex, c| {
         let filters = parse_filters(&pairs)?;
         ex.delete_object(c, &root, &cid, &oid, &filters)?;
-        Ok((StatusCode::OK.into_response(), vec![oid]))
+        Ok((StatusCode::OK.into_response(), None, Some(oid)))
     })
     .await
 }
 
+/// Read a body of at most `max` bytes within [`BODY_READ_TIMEOUT`]. A body
+/// that ends early (connection closed) is a 400, not a 413.
+async fn read_body(body: Body, max: usize) -> Result<Vec<u8>, Error> {
+    let read = async move {
+        let mut body = body;
+        let mut out = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                Error::BadRequest(format!(
+                    "request body incomplete after {} bytes: {e}",
+                    out.len()
+                ))
+            })?;
+            if let Ok(data) = frame.into_data() {
+                if out.len() + data.len() > max {
+                    return Err(Error::TooLarge { max });
+                }
+                out.extend_from_slice(&data);
+            }
+        }
+        Ok(out)
+    };
+    tokio::time::timeout(BODY_READ_TIMEOUT, read)
+        .await
+        .map_err(|_| Error::RequestTimeout {
+            secs: BODY_READ_TIMEOUT.as_secs(),
+        })?
+}
+
 async fn post_objects(
     State(ex): State<Shared>,
+    caller: Caller,
     Path((root, cid)): Path<(String, String)>,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    let target = format!("/{root}/collections/{cid}/objects/");
     let max = ex.snapshot().config.max_content_length;
-    // Authenticate before reading a possibly huge body.
-    let caller = match ex.authenticate(auth_header(&headers)) {
-        Ok(c) => c,
-        Err(e) => return refuse(&ex, "-", "add-objects", &target, e),
-    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -485,16 +623,13 @@ async fn post_objects(
         content_type_ok(&headers).err()
     };
     if let Some(e) = early {
-        return refuse(&ex, &caller.partner, "add-objects", &target, e);
+        return noted(e.into_response(), note("add-objects"));
     }
-    let bytes = match axum::body::to_bytes(Body::new(body), max).await {
+    let bytes = match read_body(body, max).await {
         Ok(b) => b,
-        Err(_) => {
-            let e = Error::TooLarge { max };
-            return refuse(&ex, &caller.partner, "add-objects", &target, e);
-        }
+        Err(e) => return noted(e.into_response(), note("add-objects")),
     };
-    handle_as(ex, caller, &headers, "add-objects", target, move |ex, c| {
+    handle(ex, caller, &headers, "add-objects", move |ex, c| {
         let envelope: Value = serde_json::from_slice(&bytes).map_err(|e| {
             Error::BadRequest(format!(
                 "body is not JSON: line {}, column {}: {e}",
@@ -517,8 +652,12 @@ async fn post_objects(
                 ))
             }
         };
-        let (status, ids) = ex.add_objects(c, &root, &cid, objects)?;
-        Ok((taxii_json(StatusCode::ACCEPTED, &status), ids))
+        let (status, status_id) = ex.add_objects(c, &root, &cid, objects)?;
+        Ok((
+            taxii_json(StatusCode::ACCEPTED, &status),
+            None,
+            Some(status_id),
+        ))
     })
     .await
 }
@@ -600,7 +739,8 @@ pub async fn bind(
     })
 }
 
-/// Serve until `shutdown` resolves; then flush the audit log.
+/// Serve until `shutdown` resolves; then let open requests finish (up to
+/// 10 s) and flush the audit log.
 pub async fn serve(
     bound: Bound,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -624,51 +764,91 @@ pub async fn serve(
         })
     };
     let app = router(exchange.clone());
-    let result = match bound.tls {
-        None => axum::serve(bound.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServeError::Io),
-        Some(tls) => serve_tls(bound.listener, tls, app, shutdown).await,
-    };
+    let result = accept_loop(bound.listener, bound.tls, app, shutdown).await;
     watcher.abort();
-    exchange.flush_audit();
+    let ex = exchange.clone();
+    let _ = tokio::task::spawn_blocking(move || ex.flush_audit()).await;
     result
 }
 
-async fn serve_tls(
+/// Accept connections (TLS when configured) and serve HTTP/1.1 on each, with
+/// a header read timeout; every request carries its peer address for the
+/// per-source failure limit.
+async fn accept_loop(
     listener: tokio::net::TcpListener,
-    tls: Arc<rustls::ServerConfig>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
-            _ = &mut shutdown => return Ok(()),
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(s) => s,
                 Err(e) => { tracing::warn!("accept: {e}"); continue; }
             },
         };
-        let acceptor = acceptor.clone();
+        // Reap finished connection tasks so the set does not grow.
+        while connections.try_join_next().is_some() {}
         let app = app.clone();
-        tokio::spawn(async move {
-            let tls_stream = match acceptor.accept(stream).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::debug!("TLS handshake failed: {e}");
-                    return;
+        let acceptor = acceptor.clone();
+        let stop = stop_rx.clone();
+        connections.spawn(async move {
+            match acceptor {
+                None => serve_connection(stream, peer, app, stop).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await;
+                    match handshake {
+                        Ok(Ok(tls_stream)) => serve_connection(tls_stream, peer, app, stop).await,
+                        Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
                 }
-            };
-            let service = hyper_util::service::TowerToHyperService::new(app);
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(tls_stream), service)
-                .await
-            {
-                tracing::debug!("connection: {e}");
             }
         });
+    }
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    Ok(())
+}
+
+async fn serve_connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    app: Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service =
+        hyper::service::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            let app = app.clone();
+            async move { tower::ServiceExt::oneshot(app, req.map(Body::new)).await }
+        });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!("connection: {e}");
+            }
+        }
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
     }
 }

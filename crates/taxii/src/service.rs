@@ -11,15 +11,17 @@ use crate::model::{
     format_micros, now_micros, parse_micros, restriction_of, NewVersion, Restriction,
 };
 use crate::store::{
-    AddOutcome, AuditEntry, AuditFilter, ObjectQuery, Row, StatusRecord, Store, VersionFilter,
-    Viewer,
+    AddContext, AddOutcome, AuditEntry, AuditFilter, ObjectQuery, PageRecord, Provenance, Row,
+    StatusRecord, Store, StoredVersion, VersionFilter, Viewer,
 };
 use crate::Error;
+use base64::Engine;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex, RwLock};
-use std::time::SystemTime;
+use std::sync::{mpsc, Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, SystemTime};
 
 pub const TAXII_MEDIA_TYPE: &str = "application/taxii+json;version=2.1";
 pub const STIX_MEDIA_TYPE: &str = "application/stix+json;version=2.1";
@@ -37,17 +39,6 @@ pub struct Caller {
     pub identity: String,
 }
 
-/// Where a `next` token may be used, and from which position.
-#[derive(Clone, Debug)]
-struct Cursor {
-    partner: String,
-    api_root: String,
-    collection: String,
-    endpoint: Endpoint,
-    after: i64,
-    expires_us: i64,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint {
     Objects,
@@ -56,18 +47,74 @@ pub enum Endpoint {
     Object,
 }
 
+impl Endpoint {
+    fn name(self) -> &'static str {
+        match self {
+            Endpoint::Objects => "objects",
+            Endpoint::Manifest => "manifest",
+            Endpoint::Versions => "versions",
+            Endpoint::Object => "object",
+        }
+    }
+}
+
 /// `next` tokens live this long.
 const CURSOR_TTL_US: i64 = 3600 * 1_000_000;
 
+/// How long a request waits for its audit entry to be stored before it is
+/// refused (503) rather than answered unaudited.
+const AUDIT_WAIT: Duration = Duration::from_secs(30);
+
+/// The audit writer's answer: the entry is stored, or why not.
+type AuditAck = tokio::sync::oneshot::Sender<Result<(), String>>;
+
 enum AuditMsg {
-    Entry(AuditEntry),
-    Flush(mpsc::SyncSender<()>),
+    Entry(Box<AuditEntry>, Option<AuditAck>),
+    Flush(AuditAck),
+}
+
+/// Failed authentications per source address and per claimed user name:
+/// past the limit within one window, further attempts are refused (429)
+/// without hashing, until the window ends.
+struct FailureLimiter {
+    windows: Mutex<HashMap<String, (i64, u32)>>,
+}
+
+const FAILURE_WINDOW_US: i64 = 60 * 1_000_000;
+
+impl FailureLimiter {
+    fn retry_after(&self, keys: &[String], limit: u32) -> Option<u64> {
+        let now = now_micros();
+        let w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        keys.iter()
+            .filter_map(|k| w.get(k))
+            .filter(|(start, n)| *n >= limit && now - start < FAILURE_WINDOW_US)
+            .map(|(start, _)| ((start + FAILURE_WINDOW_US - now) / 1_000_000 + 1) as u64)
+            .max()
+    }
+
+    fn failed(&self, keys: &[String]) {
+        let now = now_micros();
+        let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if w.len() > 100_000 {
+            w.retain(|_, (start, _)| now - *start < FAILURE_WINDOW_US);
+        }
+        for k in keys {
+            let e = w.entry(k.clone()).or_insert((now, 0));
+            if now - e.0 >= FAILURE_WINDOW_US {
+                *e = (now, 0);
+            }
+            e.1 += 1;
+        }
+    }
 }
 
 /// How the creator of an incoming object is decided.
 #[derive(Clone, Debug)]
 pub enum CreatorPolicy {
-    /// POST: `created_by_ref` must be the posting partner's identity; absent, it is set to it.
+    /// POST: `created_by_ref` is the posting partner's identity (set when
+    /// absent) or a third party's (re-sharing, e.g. MITRE); never another
+    /// partner's.
     Partner(Caller),
     /// Admin import of published content (e.g. ATT&CK): `created_by_ref` is
     /// kept; objects without one are attributed to `fallback`.
@@ -86,6 +133,45 @@ pub struct Filters {
     pub spec_versions: Vec<String>,
 }
 
+impl Filters {
+    /// The filters that select rows, in query form (what a page's audit
+    /// record keeps and a `next` token is bound to). `limit`, `next` and
+    /// `added_after` only bound the range, which the page record holds.
+    pub fn selection(&self, object_id: Option<&str>, endpoint: Endpoint) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        let ids: Vec<&str> = match object_id {
+            Some(id) => vec![id],
+            None => self.ids.iter().map(String::as_str).collect(),
+        };
+        if !ids.is_empty() {
+            q.append_pair("match[id]", &ids.join(","));
+        }
+        if !self.types.is_empty() && endpoint != Endpoint::Versions {
+            q.append_pair("match[type]", &self.types.join(","));
+        }
+        let v = match endpoint {
+            Endpoint::Versions => VersionFilter::all(),
+            _ => self.versions.clone().unwrap_or_else(VersionFilter::last),
+        };
+        let mut vs: Vec<String> = Vec::new();
+        if v.all {
+            vs.push("all".into());
+        }
+        if v.first {
+            vs.push("first".into());
+        }
+        if v.last {
+            vs.push("last".into());
+        }
+        vs.extend(v.at.iter().map(|t| format_micros(*t)));
+        q.append_pair("match[version]", &vs.join(","));
+        if !self.spec_versions.is_empty() {
+            q.append_pair("match[spec_version]", &self.spec_versions.join(","));
+        }
+        q.finish()
+    }
+}
+
 /// One page of a GET, ready to render.
 #[derive(Debug)]
 pub struct PageOut {
@@ -93,7 +179,8 @@ pub struct PageOut {
     pub body: String,
     pub first_added: Option<i64>,
     pub last_added: Option<i64>,
-    pub ids: Vec<String>,
+    /// What the audit keeps of this page.
+    pub record: PageRecord,
 }
 
 pub struct Exchange {
@@ -101,8 +188,13 @@ pub struct Exchange {
     snapshot: RwLock<Arc<Snapshot>>,
     config_path: Option<PathBuf>,
     config_mtime: Mutex<Option<SystemTime>>,
-    cursors: Mutex<HashMap<String, Cursor>>,
+    /// Signs `next` tokens; kept in the database (loaded on first use).
+    token_key: OnceLock<ring::hmac::Key>,
     audit_tx: Mutex<mpsc::Sender<AuditMsg>>,
+    /// argon2 verifications run on blocking threads, this many at once, so a
+    /// flood of wrong passwords cannot take every core.
+    hashing: tokio::sync::Semaphore,
+    failures: FailureLimiter,
 }
 
 fn is_stix_id(s: &str) -> bool {
@@ -136,8 +228,16 @@ impl Exchange {
             })),
             config_path,
             config_mtime: Mutex::new(mtime),
-            cursors: Mutex::new(HashMap::new()),
+            token_key: OnceLock::new(),
             audit_tx: Mutex::new(tx),
+            hashing: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism()
+                    .map(|n| n.get().saturating_sub(1).max(1))
+                    .unwrap_or(1),
+            ),
+            failures: FailureLimiter {
+                windows: Mutex::new(HashMap::new()),
+            },
         })
     }
 
@@ -175,45 +275,119 @@ impl Exchange {
         Ok(true)
     }
 
-    pub fn audit(&self, partner: &str, action: &str, target: &str, ids: Vec<String>, result: &str) {
-        let entry = AuditEntry {
-            at_us: now_micros(),
-            partner: partner.to_string(),
-            action: action.to_string(),
-            target: target.to_string(),
-            object_ids: ids,
-            result: result.to_string(),
-        };
-        let tx = self.audit_tx.lock().unwrap_or_else(|e| e.into_inner());
-        if tx.send(AuditMsg::Entry(entry)).is_err() {
-            tracing::error!("audit writer is gone; audit entry lost");
+    fn send_audit(&self, msg: AuditMsg) -> Result<(), Error> {
+        self.audit_tx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(msg)
+            .map_err(|_| Error::AuditUnavailable("the audit writer has stopped".into()))
+    }
+
+    /// Store an audit entry and wait until it is stored (server requests).
+    pub async fn audit(&self, entry: AuditEntry) -> Result<(), Error> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send_audit(AuditMsg::Entry(Box::new(entry), Some(tx)))?;
+        match tokio::time::timeout(AUDIT_WAIT, rx).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(Error::AuditUnavailable(e)),
+            Ok(Err(_)) => Err(Error::AuditUnavailable(
+                "the audit writer has stopped".into(),
+            )),
+            Err(_) => Err(Error::AuditUnavailable(format!(
+                "not stored within {} s",
+                AUDIT_WAIT.as_secs()
+            ))),
         }
     }
 
-    /// Wait until every audit entry sent so far is stored.
+    /// [`Exchange::audit`] for callers outside the async runtime (the CLI).
+    pub fn audit_blocking(&self, entry: AuditEntry) -> Result<(), Error> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send_audit(AuditMsg::Entry(Box::new(entry), Some(tx)))?;
+        match rx.blocking_recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::AuditUnavailable(e)),
+            Err(_) => Err(Error::AuditUnavailable(
+                "the audit writer has stopped".into(),
+            )),
+        }
+    }
+
+    /// Wait until every audit entry sent so far is stored (or given up on).
     pub fn flush_audit(&self) {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let sent = self
-            .audit_tx
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .send(AuditMsg::Flush(tx))
-            .is_ok();
-        if sent {
-            let _ = rx.recv();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.send_audit(AuditMsg::Flush(tx)).is_ok() {
+            let _ = rx.blocking_recv();
         }
     }
 
     pub fn read_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, Error> {
-        self.flush_audit();
         Ok(self.store.audit(filter)?)
     }
 
-    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, Error> {
+    /// Move audit entries older than `before_us` out of the database: they
+    /// are returned (for the caller to write to a file) and then deleted.
+    pub fn take_audit_before(
+        &self,
+        before_us: i64,
+        keep: impl FnOnce(&[AuditEntry]) -> Result<(), Error>,
+    ) -> Result<usize, Error> {
+        let old = self.store.audit(&AuditFilter {
+            before_us: Some(before_us),
+            ..Default::default()
+        })?;
+        keep(&old)?;
+        Ok(self.store.delete_audit_before(before_us)?)
+    }
+
+    /// Authenticate without blocking the async workers: a remembered
+    /// credential is a map lookup; otherwise argon2 runs on a blocking
+    /// thread (a few at a time), after the per-source and per-user failure
+    /// limits are checked.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        source: Option<IpAddr>,
+    ) -> Result<Caller, Error> {
         let snap = self.snapshot();
-        let idx = authorization
-            .and_then(|a| snap.auth.authenticate(a))
-            .ok_or(Error::Unauthenticated)?;
+        let Some(authorization) = authorization else {
+            return Err(Error::Unauthenticated);
+        };
+        let idx = match snap.auth.remembered(authorization) {
+            Some(i) => i,
+            None => {
+                let mut keys = vec![];
+                if let Some(ip) = source {
+                    keys.push(format!("ip {ip}"));
+                }
+                if let Some(user) = crate::auth::claimed_user(authorization) {
+                    keys.push(format!("user {user}"));
+                }
+                let limit = snap.config.auth_failures_per_minute;
+                if let Some(secs) = self.failures.retry_after(&keys, limit) {
+                    return Err(Error::TooManyRequests {
+                        retry_after_secs: secs,
+                    });
+                }
+                let _permit = self
+                    .hashing
+                    .acquire()
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let header = authorization.to_string();
+                let snap2 = snap.clone();
+                let found = tokio::task::spawn_blocking(move || snap2.auth.authenticate(&header))
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                match found {
+                    Some(i) => i,
+                    None => {
+                        self.failures.failed(&keys);
+                        return Err(Error::Unauthenticated);
+                    }
+                }
+            }
+        };
         let p = snap
             .config
             .partners
@@ -353,17 +527,21 @@ impl Exchange {
         ))
     }
 
-    fn viewer(c: &Collection, caller: &Caller) -> Viewer {
-        let max_restriction = if c.cleared_red.contains(&caller.partner) {
+    /// The most restricted TLP level `partner` may read in `c`.
+    pub fn clearance(c: &Collection, partner: &str) -> Restriction {
+        if c.cleared_red.iter().any(|p| p == partner) {
             Restriction::Red
-        } else if c.cleared_amber_strict.contains(&caller.partner) {
+        } else if c.cleared_amber_strict.iter().any(|p| p == partner) {
             Restriction::AmberStrict
         } else {
             Restriction::Open
-        };
+        }
+    }
+
+    fn viewer(c: &Collection, caller: &Caller) -> Viewer {
         Viewer {
             identity: caller.identity.clone(),
-            max_restriction,
+            max_restriction: Self::clearance(c, &caller.partner),
         }
     }
 
@@ -382,58 +560,82 @@ impl Exchange {
         Ok((snap, i))
     }
 
-    fn take_cursor(
-        &self,
-        token: &str,
-        caller: &Caller,
-        root: &str,
-        collection: &str,
-        endpoint: Endpoint,
-    ) -> Result<i64, Error> {
-        let now = now_micros();
-        let cursors = self.cursors.lock().unwrap_or_else(|e| e.into_inner());
-        match cursors.get(token) {
-            // A token is bound to the partner, collection and endpoint it was issued for;
-            // anything else is indistinguishable from an unknown token.
-            Some(c)
-                if c.partner == caller.partner
-                    && c.api_root == root
-                    && c.collection == collection
-                    && c.endpoint == endpoint
-                    && c.expires_us > now =>
-            {
-                Ok(c.after)
-            }
-            _ => Err(Error::bad_param("next", "unknown or expired token")),
+    fn token_key(&self) -> Result<&ring::hmac::Key, Error> {
+        if let Some(k) = self.token_key.get() {
+            return Ok(k);
         }
+        let fresh = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let secret = self.store.secret("next-token-key", &fresh)?;
+        Ok(self
+            .token_key
+            .get_or_init(|| ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes())))
     }
 
-    fn issue_cursor(
-        &self,
-        caller: &Caller,
-        root: &str,
-        collection: &str,
-        endpoint: Endpoint,
-        after: i64,
-    ) -> String {
-        let token = uuid::Uuid::new_v4().simple().to_string();
-        let now = now_micros();
-        let mut cursors = self.cursors.lock().unwrap_or_else(|e| e.into_inner());
-        if cursors.len() > 100_000 {
-            cursors.retain(|_, c| c.expires_us > now);
+    /// What a `next` token's signature covers besides its position and expiry.
+    fn token_message(scope: &TokenScope<'_>, after: i64, expires: i64) -> Vec<u8> {
+        let mut m = Vec::new();
+        for part in [
+            "next-v1",
+            scope.partner,
+            scope.root,
+            scope.collection,
+            scope.endpoint.name(),
+            scope.selection,
+        ] {
+            m.extend_from_slice(part.as_bytes());
+            m.push(0);
         }
-        cursors.insert(
-            token.clone(),
-            Cursor {
-                partner: caller.partner.clone(),
-                api_root: root.to_string(),
-                collection: collection.to_string(),
-                endpoint,
-                after,
-                expires_us: now + CURSOR_TTL_US,
-            },
+        m.extend_from_slice(&after.to_be_bytes());
+        m.extend_from_slice(&expires.to_be_bytes());
+        m
+    }
+
+    /// A stateless `next` token: position and expiry, signed with the
+    /// server's key over them and the scope (partner, API root, collection,
+    /// endpoint, filters). It survives restarts and needs no server memory.
+    fn issue_cursor(&self, scope: &TokenScope<'_>, after: i64) -> Result<String, Error> {
+        let expires = now_micros() + CURSOR_TTL_US;
+        let tag = ring::hmac::sign(
+            self.token_key()?,
+            &Self::token_message(scope, after, expires),
         );
-        token
+        let mut raw = Vec::with_capacity(48);
+        raw.extend_from_slice(&after.to_be_bytes());
+        raw.extend_from_slice(&expires.to_be_bytes());
+        raw.extend_from_slice(tag.as_ref());
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
+    }
+
+    /// The position a token continues from. A token issued for another
+    /// scope, forged, or expired is the same 400 as an unknown one.
+    fn take_cursor(&self, token: &str, scope: &TokenScope<'_>) -> Result<i64, Error> {
+        let bad = || Error::bad_param("next", "unknown or expired token");
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| bad())?;
+        if raw.len() != 48 {
+            return Err(bad());
+        }
+        let int = |b: &[u8]| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(b);
+            i64::from_be_bytes(a)
+        };
+        let (after, expires) = (int(&raw[..8]), int(&raw[8..16]));
+        ring::hmac::verify(
+            self.token_key()?,
+            &Self::token_message(scope, after, expires),
+            &raw[16..],
+        )
+        .map_err(|_| bad())?;
+        if expires <= now_micros() {
+            return Err(bad());
+        }
+        Ok(after)
     }
 
     /// objects, manifest, object-by-id and versions share this: one keyset page.
@@ -449,9 +651,17 @@ impl Exchange {
         let (snap, i) = self.readable(caller, root, cid)?;
         let col = &snap.config.collections[i];
         let key = col.id.to_ascii_lowercase();
+        let selection = f.selection(object_id, endpoint);
+        let scope = TokenScope {
+            partner: &caller.partner,
+            root,
+            collection: &key,
+            endpoint,
+            selection: &selection,
+        };
         let mut after = f.added_after;
         if let Some(token) = &f.next {
-            let pos = self.take_cursor(token, caller, root, &key, endpoint)?;
+            let pos = self.take_cursor(token, &scope)?;
             after = Some(after.map_or(pos, |a| a.max(pos)));
         }
         let limit = f
@@ -489,6 +699,7 @@ impl Exchange {
             limit,
             with_body: matches!(endpoint, Endpoint::Objects | Endpoint::Object),
         };
+        let clearance = q.viewer.max_restriction.as_i16();
         let page = self.store.query(&q)?;
         if object_id.is_some() && page.rows.is_empty() && f.next.is_none() {
             return Err(Error::NotFound(format!(
@@ -502,10 +713,7 @@ impl Exchange {
         body.insert("more".into(), json!(page.more));
         if page.more {
             if let Some(last) = last_added {
-                body.insert(
-                    "next".into(),
-                    json!(self.issue_cursor(caller, root, &key, endpoint, last)),
-                );
+                body.insert("next".into(), json!(self.issue_cursor(&scope, last)?));
             }
         }
         let mut text = Value::Object(body).to_string();
@@ -518,7 +726,14 @@ impl Exchange {
             body: text,
             first_added,
             last_added,
-            ids: page.rows.iter().map(|r| r.id.clone()).collect(),
+            record: PageRecord {
+                collection: key,
+                filter: selection,
+                first_added,
+                last_added,
+                returned: page.rows.len() as u64,
+                clearance,
+            },
         })
     }
 
@@ -571,14 +786,18 @@ impl Exchange {
             .delete(&key, object_id, &versions, &f.spec_versions)?)
     }
 
-    /// POST objects: validate, apply the creator rule, store, and record a status resource.
+    /// POST objects: validate, apply the creator rule, store, and record a
+    /// status resource. The status exists (pending) before the first object
+    /// is stored, and each object is stored in its own transaction with its
+    /// provenance, so a crash mid-envelope leaves whole objects, each
+    /// traceable to this status id.
     pub fn add_objects(
         &self,
         caller: &Caller,
         root: &str,
         cid: &str,
         objects: Vec<Value>,
-    ) -> Result<(Value, Vec<String>), Error> {
+    ) -> Result<(Value, String), Error> {
         let (snap, i) = self.find_collection(caller, root, cid)?;
         let col = &snap.config.collections[i];
         if !col.write.contains(&caller.partner) {
@@ -587,67 +806,177 @@ impl Exchange {
             )));
         }
         let key = col.id.to_ascii_lowercase();
-        let report = self.ingest(&key, objects, &CreatorPolicy::Partner(caller.clone()))?;
-        let status = report.status_resource();
-        let id = status["id"].as_str().unwrap_or_default().to_string();
-        self.store.put_status(&StatusRecord {
-            id,
+        let mut report = IngestReport {
+            request_timestamp: now_micros(),
+            total: objects.len(),
+            ..Default::default()
+        };
+        let status_id = uuid::Uuid::new_v4().to_string();
+        let mut record = StatusRecord {
+            id: status_id.clone(),
             api_root: root.to_string(),
             partner: caller.partner.clone(),
-            created_us: now_micros(),
-            body: status.to_string(),
-        })?;
-        Ok((
-            status,
-            report.successes.iter().map(|s| s.0.clone()).collect(),
-        ))
+            created_us: report.request_timestamp,
+            body: report.status_resource(&status_id).to_string(),
+        };
+        self.store.put_status(&record)?;
+        let ctx = AddContext {
+            partner: caller.partner.clone(),
+            clearance: Self::clearance(col, &caller.partner),
+            status_id: Some(status_id.clone()),
+        };
+        self.ingest_into(
+            &key,
+            objects,
+            &CreatorPolicy::Partner(caller.clone()),
+            &ctx,
+            &mut report,
+        )?;
+        let status = report.status_resource(&status_id);
+        record.body = status.to_string();
+        self.store.put_status(&record)?;
+        Ok((status, status_id))
     }
 
-    /// Validate and store objects into the collection stored under `key`.
+    /// Validate and store objects into the collection stored under `key`
+    /// (admin import and benchmarks; provenance partner `admin`, or the
+    /// partner of a `Partner` policy).
     pub fn ingest(
         &self,
         key: &str,
         objects: Vec<Value>,
         policy: &CreatorPolicy,
     ) -> Result<IngestReport, Error> {
+        let partner = match policy {
+            CreatorPolicy::Partner(c) => c.partner.clone(),
+            CreatorPolicy::Preserve { .. } => "admin".to_string(),
+        };
+        let clearance = self
+            .snapshot()
+            .config
+            .collections
+            .iter()
+            .find(|c| c.id.eq_ignore_ascii_case(key))
+            .map_or(Restriction::Red, |c| match policy {
+                CreatorPolicy::Partner(caller) => Self::clearance(c, &caller.partner),
+                CreatorPolicy::Preserve { .. } => Restriction::Red,
+            });
         let mut report = IngestReport {
             request_timestamp: now_micros(),
+            total: objects.len(),
             ..Default::default()
         };
-        let mut accepted: Vec<(NewVersion, Option<String>)> = Vec::new();
+        let ctx = AddContext {
+            partner,
+            clearance,
+            status_id: None,
+        };
+        self.ingest_into(key, objects, policy, &ctx, &mut report)?;
+        Ok(report)
+    }
+
+    fn ingest_into(
+        &self,
+        key: &str,
+        objects: Vec<Value>,
+        policy: &CreatorPolicy,
+        ctx: &AddContext,
+        report: &mut IngestReport,
+    ) -> Result<(), Error> {
+        let partners: HashMap<String, String> = self
+            .snapshot()
+            .config
+            .partners
+            .iter()
+            .map(|p| (p.identity.clone(), p.id.clone()))
+            .collect();
         for obj in objects {
-            match prepare(obj, policy) {
-                Ok(p) => accepted.push(p),
-                Err((id, version, reason)) => report.failures.push((id, version, reason)),
-            }
-        }
-        // Large imports go in chunks so one transaction stays bounded.
-        for chunk in accepted.chunks(2000) {
-            let items: Vec<NewVersion> = chunk.iter().map(|(n, _)| n.clone()).collect();
-            let outcomes = self.store.add(key, &items)?;
-            for ((item, version_text), outcome) in chunk.iter().zip(outcomes) {
-                match outcome {
-                    AddOutcome::Stored { version_us, .. } => report.successes.push((
-                        item.id.clone(),
-                        version_text
-                            .clone()
-                            .unwrap_or_else(|| format_micros(version_us)),
-                        None,
-                    )),
-                    AddOutcome::Duplicate => report.successes.push((
-                        item.id.clone(),
-                        version_text.clone().unwrap_or_default(),
-                        Some("already stored".into()),
-                    )),
-                    AddOutcome::Refused(reason) => {
-                        report
-                            .failures
-                            .push((item.id.clone(), version_text.clone(), reason))
-                    }
+            let (item, version_text) = match prepare(obj, policy, &partners) {
+                Ok(p) => p,
+                Err((id, version, reason)) => {
+                    report.failures.push((id, version, reason));
+                    continue;
+                }
+            };
+            match self.store.add(key, &item, ctx)? {
+                AddOutcome::Stored { version_us, .. } => report.successes.push((
+                    item.id.clone(),
+                    version_text.unwrap_or_else(|| format_micros(version_us)),
+                    None,
+                )),
+                AddOutcome::Duplicate { version_us } => report.successes.push((
+                    item.id.clone(),
+                    version_text.unwrap_or_else(|| format_micros(version_us)),
+                    Some("already stored".into()),
+                )),
+                AddOutcome::Refused(reason) => {
+                    report
+                        .failures
+                        .push((item.id.clone(), version_text, reason))
                 }
             }
         }
-        Ok(report)
+        Ok(())
+    }
+
+    /// Who posted each version of `id` (provenance, kept apart from STIX).
+    pub fn provenance(&self, id: &str) -> Result<Vec<Provenance>, Error> {
+        Ok(self.store.provenance(id)?)
+    }
+
+    /// Who was served object `id`: the read pages that held one of its
+    /// versions, found by replaying each page's filter and the reader's
+    /// clearance over the stored versions (the audit keeps pages, not ids).
+    pub fn who_saw(&self, id: &str) -> Result<Vec<Sighting>, Error> {
+        let versions = self.store.object_versions(id)?;
+        let identities: HashMap<String, String> = self
+            .snapshot()
+            .config
+            .partners
+            .iter()
+            .map(|p| (p.id.clone(), p.identity.clone()))
+            .collect();
+        let mut by_collection: HashMap<&str, Vec<&StoredVersion>> = HashMap::new();
+        for v in &versions {
+            by_collection.entry(&v.collection).or_default().push(v);
+        }
+        let mut out = Vec::new();
+        for (collection, vs) in by_collection {
+            let lo = vs.iter().map(|v| v.date_added).min().unwrap_or(i64::MAX);
+            let hi = vs.iter().map(|v| v.date_added).max().unwrap_or(i64::MIN);
+            for entry in self.store.audit_pages(collection, lo, hi)? {
+                let Some(page) = &entry.page else { continue };
+                let (Some(first), Some(last)) = (page.first_added, page.last_added) else {
+                    continue;
+                };
+                let pairs: Vec<(String, String)> = form_urlencoded::parse(page.filter.as_bytes())
+                    .into_owned()
+                    .collect();
+                let Ok(f) = parse_filters(&pairs) else {
+                    continue;
+                };
+                let reader = identities.get(&entry.partner).cloned().unwrap_or_default();
+                for v in &vs {
+                    if v.date_added < first || v.date_added > last {
+                        continue;
+                    }
+                    if !page_selects(&f, id, v, &vs, entry.at_us)
+                        || (v.restriction.as_i16() > page.clearance && v.poster != reader)
+                    {
+                        continue;
+                    }
+                    out.push(Sighting {
+                        at_us: entry.at_us,
+                        partner: entry.partner.clone(),
+                        action: entry.action.clone(),
+                        collection: collection.to_string(),
+                        version_us: v.version_us,
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.at_us, &a.partner).cmp(&(b.at_us, &b.partner)));
+        Ok(out)
     }
 
     /// The storage key of a collection named by id or alias (any API root).
@@ -674,6 +1003,8 @@ impl Exchange {
 #[derive(Debug, Default)]
 pub struct IngestReport {
     pub request_timestamp: i64,
+    /// Objects submitted (those neither succeeded nor failed are pending).
+    pub total: usize,
     /// (id, version, note)
     pub successes: Vec<(String, String, Option<String>)>,
     /// (id, version if known, reason)
@@ -681,8 +1012,9 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
-    /// The TAXII status resource (processing is synchronous: status is `complete`).
-    pub fn status_resource(&self) -> Value {
+    /// The TAXII status resource: `complete` once every object has an
+    /// outcome, `pending` before (what a crash mid-envelope leaves).
+    pub fn status_resource(&self, id: &str) -> Value {
         let successes: Vec<Value> = self
             .successes
             .iter()
@@ -705,14 +1037,16 @@ impl IngestReport {
                 m
             })
             .collect();
+        let done = successes.len() + failures.len();
+        let total = self.total.max(done);
         let mut m = json!({
-            "id": uuid::Uuid::new_v4().to_string(),
-            "status": "complete",
+            "id": id,
+            "status": if done == total { "complete" } else { "pending" },
             "request_timestamp": format_micros(self.request_timestamp),
-            "total_count": successes.len() + failures.len(),
+            "total_count": total,
             "success_count": successes.len(),
             "failure_count": failures.len(),
-            "pending_count": 0,
+            "pending_count": total - done,
         });
         if !successes.is_empty() {
             m["successes"] = Value::Array(successes);
@@ -730,8 +1064,12 @@ type Prepared = (NewVersion, Option<String>);
 type Rejection = (String, Option<String>, String);
 
 /// Validate one object and turn it into a storable version; on failure,
-/// (id, version, reason).
-fn prepare(mut obj: Value, policy: &CreatorPolicy) -> Result<Prepared, Rejection> {
+/// (id, version, reason). `partners` maps partner identity ids to partner ids.
+fn prepare(
+    mut obj: Value,
+    policy: &CreatorPolicy,
+    partners: &HashMap<String, String>,
+) -> Result<Prepared, Rejection> {
     let id = obj
         .get("id")
         .and_then(Value::as_str)
@@ -743,32 +1081,66 @@ fn prepare(mut obj: Value, policy: &CreatorPolicy) -> Result<Prepared, Rejection
         .and_then(Value::as_str)
         .map(str::to_string);
     let fail = |reason: String| (id.clone(), version_text.clone(), reason);
-    let meta = tripoint_stix::ObjectMeta::from_value(&obj).map_err(|e| fail(e.to_string()))?;
+    let mut meta = tripoint_stix::ObjectMeta::from_value(&obj).map_err(|e| fail(e.to_string()))?;
     let sco = meta.is_sco();
-    let creator = match policy {
-        CreatorPolicy::Partner(caller) => {
-            if !sco {
-                match &meta.created_by_ref {
-                    Some(r) if *r != caller.identity => {
+    if sco && meta.created_by_ref.is_some() {
+        // An observable (an address, a file hash) is a fact, not anyone's
+        // claim: it has no creator in STIX 2.1, and a claimed one is dropped
+        // rather than served as if it were true.
+        if let Some(m) = obj.as_object_mut() {
+            m.remove("created_by_ref");
+        }
+        meta.created_by_ref = None;
+    }
+    let poster = match policy {
+        CreatorPolicy::Partner(caller) => caller.identity.clone(),
+        CreatorPolicy::Preserve { fallback } => fallback.clone(),
+    };
+    let creator = if sco {
+        String::new()
+    } else {
+        match policy {
+            CreatorPolicy::Partner(caller) => {
+                if let Some(owner) = partners.get(&meta.id).filter(|_| meta.type_ == "identity") {
+                    if meta.id != caller.identity {
                         return Err(fail(format!(
-                            "created_by_ref {r} is not the posting partner's identity {}",
-                            caller.identity
-                        )))
+                            "{} is partner `{owner}`'s identity; only `{owner}` may write it",
+                            meta.id
+                        )));
                     }
-                    Some(_) => {}
+                }
+                if meta.type_ == "marking-definition"
+                    && tripoint_stix::tlp::from_marking_id(&meta.id).is_some()
+                {
+                    return Err(fail(format!(
+                        "{} is a TLP marking definition, fixed by the standard; it is not stored",
+                        meta.id
+                    )));
+                }
+                match &meta.created_by_ref {
+                    Some(r) if *r == caller.identity => r.clone(),
+                    Some(r) => match partners.get(r) {
+                        Some(other) => {
+                            return Err(fail(format!(
+                                "created_by_ref {r} is partner `{other}`'s identity; a partner posts its own objects or third parties' (re-sharing), never another partner's"
+                            )))
+                        }
+                        // Re-sharing a third party's object (MITRE, a vendor, a CERT).
+                        None => r.clone(),
+                    },
                     None => {
                         if let Some(m) = obj.as_object_mut() {
                             m.insert("created_by_ref".into(), json!(caller.identity));
                         }
+                        caller.identity.clone()
                     }
                 }
             }
-            caller.identity.clone()
+            CreatorPolicy::Preserve { fallback } => meta
+                .created_by_ref
+                .clone()
+                .unwrap_or_else(|| fallback.clone()),
         }
-        CreatorPolicy::Preserve { fallback } => meta
-            .created_by_ref
-            .clone()
-            .unwrap_or_else(|| fallback.clone()),
     };
     if let Err(issues) = tripoint_stix::validate(&obj) {
         let reason = issues
@@ -793,12 +1165,64 @@ fn prepare(mut obj: Value, policy: &CreatorPolicy) -> Result<Prepared, Rejection
             spec_version: meta.spec_version,
             version_us,
             creator,
+            poster,
             restriction,
             revoked: meta.revoked,
             body: obj.to_string(),
         },
         if sco { None } else { version_text },
     ))
+}
+
+/// Where a `next` token is valid: it is signed over all of this.
+struct TokenScope<'a> {
+    partner: &'a str,
+    root: &'a str,
+    collection: &'a str,
+    endpoint: Endpoint,
+    selection: &'a str,
+}
+
+/// One time a partner was served a version of an object (from the audit's
+/// page records, replayed).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Sighting {
+    pub at_us: i64,
+    pub partner: String,
+    pub action: String,
+    pub collection: String,
+    pub version_us: i64,
+}
+
+/// Whether a page's filters selected version `v` at read time `at_us`
+/// (`first`/`last` as they were then: versions added later do not count).
+fn page_selects(
+    f: &Filters,
+    id: &str,
+    v: &StoredVersion,
+    all: &[&StoredVersion],
+    at_us: i64,
+) -> bool {
+    if !f.ids.is_empty() && !f.ids.iter().any(|i| i == id) {
+        return false;
+    }
+    if !f.types.is_empty() && !f.types.contains(&v.type_) {
+        return false;
+    }
+    if !f.spec_versions.is_empty() && !f.spec_versions.contains(&v.spec_version) {
+        return false;
+    }
+    let vf = f.versions.clone().unwrap_or_else(VersionFilter::last);
+    if vf.all {
+        return true;
+    }
+    let known_then = || {
+        all.iter()
+            .filter(|o| o.collection == v.collection && o.date_added <= at_us)
+    };
+    (vf.first && known_then().all(|o| o.version_us >= v.version_us))
+        || (vf.last && known_then().all(|o| o.version_us <= v.version_us))
+        || vf.at.contains(&v.version_us)
 }
 
 /// The envelope's list as JSON text. Object bodies were serialised by the
@@ -835,15 +1259,23 @@ fn render(endpoint: Endpoint, rows: &[Row]) -> (&'static str, String) {
     (field, out)
 }
 
+/// Writes audit entries in batches (one transaction per batch, so reads do
+/// not each wait for a commit) and tells every waiting request when its entry
+/// is stored. A failed write (e.g. SQLite's lock held by another process) is
+/// retried for up to 20 s before the waiting requests are refused.
 fn audit_writer(store: Arc<dyn Store>, rx: mpsc::Receiver<AuditMsg>) {
     let mut batch = Vec::new();
-    let mut waiting = Vec::new();
+    let mut acks: Vec<AuditAck> = Vec::new();
+    let mut flushes: Vec<AuditAck> = Vec::new();
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         while let Some(msg) = next {
             match msg {
-                AuditMsg::Entry(e) => batch.push(e),
-                AuditMsg::Flush(done) => waiting.push(done),
+                AuditMsg::Entry(e, ack) => {
+                    batch.push(*e);
+                    acks.extend(ack);
+                }
+                AuditMsg::Flush(done) => flushes.push(done),
             }
             next = if batch.len() < 1000 {
                 rx.try_recv().ok()
@@ -851,14 +1283,33 @@ fn audit_writer(store: Arc<dyn Store>, rx: mpsc::Receiver<AuditMsg>) {
                 None
             };
         }
-        if !batch.is_empty() {
-            if let Err(e) = store.append_audit(&batch) {
-                tracing::error!("writing {} audit entries failed: {e}", batch.len());
-            }
-            batch.clear();
+        let result = if batch.is_empty() {
+            Ok(())
+        } else {
+            write_with_retry(&*store, &batch)
+        };
+        if let Err(e) = &result {
+            tracing::error!("writing {} audit entries failed: {e}", batch.len());
         }
-        for w in waiting.drain(..) {
-            let _ = w.send(());
+        batch.clear();
+        for a in acks.drain(..).chain(flushes.drain(..)) {
+            let _ = a.send(result.clone());
+        }
+    }
+}
+
+fn write_with_retry(store: &dyn Store, batch: &[AuditEntry]) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut pause = Duration::from_millis(10);
+    loop {
+        match store.append_audit(batch) {
+            Ok(()) => return Ok(()),
+            Err(e) if std::time::Instant::now() + pause < deadline => {
+                tracing::warn!("audit write failed, retrying: {e}");
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            Err(e) => return Err(e.to_string()),
         }
     }
 }

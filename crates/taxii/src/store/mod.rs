@@ -26,6 +26,11 @@ pub enum StoreError {
     Postgres(#[from] ::postgres::Error),
     #[error("storage URL `{url}`: {reason}")]
     Url { url: String, reason: String },
+    #[error("{path}: {source}")]
+    File {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }
@@ -55,9 +60,11 @@ impl VersionFilter {
     }
 }
 
-/// Who is reading: objects above `max_restriction` are visible only to their creator.
+/// Who is reading: versions above `max_restriction` are visible only to
+/// whoever posted them.
 #[derive(Clone, Debug)]
 pub struct Viewer {
+    /// The reader's identity id, compared with each version's poster.
     pub identity: String,
     pub max_restriction: Restriction,
 }
@@ -98,9 +105,53 @@ pub struct Page {
 /// What happened to one submitted version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AddOutcome {
-    Stored { date_added: i64, version_us: i64 },
-    Duplicate,
+    Stored {
+        date_added: i64,
+        version_us: i64,
+    },
+    /// The same version was already stored (at `version_us`).
+    Duplicate {
+        version_us: i64,
+    },
     Refused(String),
+}
+
+/// Who stores a version, and under which request.
+#[derive(Clone, Debug)]
+pub struct AddContext {
+    /// The posting partner's id (`admin` for imports).
+    pub partner: String,
+    /// The most restricted TLP level the poster may read in the collection.
+    pub clearance: Restriction,
+    /// The status resource of the POST (none for imports).
+    pub status_id: Option<String>,
+}
+
+/// Who posted one version, when, into which collection: kept beside the
+/// STIX objects, never inside them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub collection: String,
+    pub id: String,
+    pub version_us: i64,
+    pub partner: String,
+    pub posted_us: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
+    /// The version was already stored; this post confirmed it.
+    pub duplicate: bool,
+}
+
+/// One stored version's metadata (for replaying who could see it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredVersion {
+    pub collection: String,
+    pub version_us: i64,
+    pub date_added: i64,
+    pub restriction: Restriction,
+    pub poster: String,
+    pub type_: String,
+    pub spec_version: String,
 }
 
 /// A stored status resource (the JSON body is the TAXII status resource).
@@ -116,31 +167,97 @@ pub struct StatusRecord {
 /// Status resources older than this are purged.
 pub const STATUS_RETENTION_US: i64 = 24 * 3600 * 1_000_000;
 
+/// One page a read returned, recorded instead of its object ids: replaying
+/// the filter over the stored versions tells which objects it held.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRecord {
+    /// Storage key of the collection (its lower-case UUID).
+    pub collection: String,
+    /// The page's filters in query form (`match[type]=…&match[version]=…`).
+    pub filter: String,
+    /// `date_added` of the first and last version on the page (none when empty).
+    pub first_added: Option<i64>,
+    pub last_added: Option<i64>,
+    /// How many versions the page returned.
+    pub returned: u64,
+    /// The reader's TLP clearance in the collection at the time.
+    pub clearance: i16,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub at_us: i64,
-    /// Partner id, or `-` when the request was not authenticated.
+    /// Partner id, `-` when the request was not authenticated, `admin` for the CLI.
     pub partner: String,
-    /// e.g. `get-objects`, `add-objects`, `delete-object`, `import`.
+    /// e.g. `get-objects`, `add-objects`, `delete-object`, `import`, `unrouted`.
     pub action: String,
-    /// `api_root/collection` or the resource path.
+    /// The request path as received (percent-encoded; never decoded, so it
+    /// cannot carry a line break), or what an admin command worked on.
     pub target: String,
-    pub object_ids: Vec<String>,
     /// `ok`, or the HTTP status and reason of a refusal.
     pub result: String,
+    /// The page of a read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageRecord>,
+    /// The object id of a single-object request, or the status id of a POST
+    /// (whose objects are in the provenance records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// Ids recorded by entries written before pages were (read back only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub object_ids: Vec<String>,
+}
+
+impl AuditEntry {
+    pub fn new(partner: &str, action: &str, target: &str, result: &str) -> Self {
+        AuditEntry {
+            at_us: crate::model::now_micros(),
+            partner: partner.to_string(),
+            action: action.to_string(),
+            target: target.to_string(),
+            result: result.to_string(),
+            page: None,
+            object: None,
+            object_ids: vec![],
+        }
+    }
+
+    /// The bytes this entry's column values occupy (integers at 8 bytes),
+    /// not counting the database's per-row and index overhead.
+    pub fn stored_bytes(&self) -> usize {
+        let page = self
+            .page
+            .as_ref()
+            .map_or(0, |p| p.collection.len() + p.filter.len() + 8 + 8 + 8 + 2);
+        8 + self.partner.len()
+            + self.action.len()
+            + self.target.len()
+            + self.result.len()
+            + page
+            + self.object.as_ref().map_or(0, String::len)
+    }
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
     pub partner: Option<String>,
     pub since_us: Option<i64>,
+    /// Only entries strictly before this time.
+    pub before_us: Option<i64>,
+    /// The newest `limit` entries (still listed oldest first).
     pub limit: Option<usize>,
 }
 
 pub trait Store: Send + Sync {
-    /// Store versions into a collection in one transaction, applying
-    /// [`crate::model::decide`] to each; outcomes are in input order.
-    fn add(&self, collection: &str, items: &[NewVersion]) -> Result<Vec<AddOutcome>, StoreError>;
+    /// Store one version into a collection in its own transaction, applying
+    /// [`crate::model::decide`], together with its provenance record: after
+    /// a crash a version is either stored with its provenance or not at all.
+    fn add(
+        &self,
+        collection: &str,
+        item: &NewVersion,
+        ctx: &AddContext,
+    ) -> Result<AddOutcome, StoreError>;
     fn query(&self, q: &ObjectQuery) -> Result<Page, StoreError>;
     /// Delete the versions of `id` a query selects; returns how many were removed.
     fn delete(
@@ -155,6 +272,22 @@ pub trait Store: Send + Sync {
     fn get_status(&self, id: &str) -> Result<Option<StatusRecord>, StoreError>;
     fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
     fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Read pages of `collection` whose `date_added` range meets `[lo, hi]`.
+    fn audit_pages(
+        &self,
+        collection: &str,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Remove audit entries older than `before_us`; returns how many.
+    fn delete_audit_before(&self, before_us: i64) -> Result<usize, StoreError>;
+    /// Every stored version of `id`, in every collection.
+    fn object_versions(&self, id: &str) -> Result<Vec<StoredVersion>, StoreError>;
+    /// Who posted each version of `id`, oldest first.
+    fn provenance(&self, id: &str) -> Result<Vec<Provenance>, StoreError>;
+    /// The server secret `name`, created from `fresh` on first use (kept in
+    /// the database, so every process on it agrees).
+    fn secret(&self, name: &str, fresh: &str) -> Result<String, StoreError>;
 }
 
 /// Open the store a configuration's `storage` value names: `postgres://` or
@@ -213,9 +346,22 @@ pub(crate) fn page_sql(q: &ObjectQuery, ph: &dyn Fn(usize) -> String) -> (String
     }
     sql.push_str(" AND (restriction <= ");
     push(&mut sql, Param::Small(q.viewer.max_restriction.as_i16()));
-    sql.push_str(" OR creator = ");
+    sql.push_str(" OR poster = ");
     push(&mut sql, Param::Text(q.viewer.identity.clone()));
     sql.push(')');
+    if q.versions != VersionFilter::last() {
+        // Older versions of an object whose newest version the viewer may
+        // not see are hidden too: otherwise `versions` and
+        // `match[version]=all` would reveal that the object lives on.
+        sql.push_str(
+            " AND NOT EXISTS (SELECT 1 FROM objects h WHERE h.collection = objects.collection \
+             AND h.id = objects.id AND h.is_last AND h.restriction > ",
+        );
+        push(&mut sql, Param::Small(q.viewer.max_restriction.as_i16()));
+        sql.push_str(" AND h.poster <> ");
+        push(&mut sql, Param::Text(q.viewer.identity.clone()));
+        sql.push(')');
+    }
     for (column, values) in [
         ("id", &q.ids),
         ("type", &q.types),
@@ -334,7 +480,62 @@ pub(crate) const SCHEMA: &[&str] = &[
         created_us BIGINT NOT NULL,
         body TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS status_by_age ON status (created_us)",
+    "CREATE TABLE IF NOT EXISTS provenance (
+        collection TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version_us BIGINT NOT NULL,
+        partner TEXT NOT NULL,
+        posted_us BIGINT NOT NULL,
+        status_id TEXT,
+        duplicate BOOLEAN NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS provenance_by_object ON provenance (id, posted_us)",
+    "CREATE TABLE IF NOT EXISTS server_secret (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL)",
 ];
+
+/// Columns added after the first release of the schema: created on open
+/// when missing, so older databases keep working. (table, column, type).
+pub(crate) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("objects", "poster", "TEXT NOT NULL DEFAULT ''"),
+    ("audit", "collection", "TEXT"),
+    ("audit", "filter", "TEXT"),
+    ("audit", "first_added", "BIGINT"),
+    ("audit", "last_added", "BIGINT"),
+    ("audit", "returned", "BIGINT"),
+    ("audit", "clearance", "SMALLINT"),
+    ("audit", "object", "TEXT"),
+];
+
+/// Run when `objects.poster` was just added: before SCOs lost their creator,
+/// the creator column held the poster.
+pub(crate) const FILL_POSTER: &str = "UPDATE objects SET poster = creator WHERE poster = ''";
+
+/// The index the `--object` replay scans (after the audit columns exist).
+pub(crate) const AUDIT_BY_COLLECTION: &str =
+    "CREATE INDEX IF NOT EXISTS audit_by_collection ON audit (collection, last_added)";
+
+/// The columns an audit row is written and read with (shared SQL).
+pub(crate) const AUDIT_COLUMNS: &str = "at_us, partner, action, target, result, collection, filter, first_added, last_added, returned, clearance, object, object_ids";
+
+/// An audit row's page columns, or none.
+pub(crate) fn page_of(
+    collection: Option<String>,
+    filter: Option<String>,
+    first_added: Option<i64>,
+    last_added: Option<i64>,
+    returned: Option<i64>,
+    clearance: Option<i16>,
+) -> Option<PageRecord> {
+    Some(PageRecord {
+        collection: collection?,
+        filter: filter.unwrap_or_default(),
+        first_added,
+        last_added,
+        returned: returned.unwrap_or(0).max(0) as u64,
+        clearance: clearance.unwrap_or(0),
+    })
+}
 
 #[cfg(test)]
 mod tests;

@@ -4,10 +4,12 @@
 //! strictly increasing per collection across concurrent requests and processes.
 
 use super::{
-    delete_sql, page_sql, AddOutcome, AuditEntry, AuditFilter, ConnPool, ObjectQuery, Page, Param,
-    Row, StatusRecord, Store, StoreError, VersionFilter, SCHEMA, STATUS_RETENTION_US,
+    delete_sql, page_of, page_sql, AddContext, AddOutcome, AuditEntry, AuditFilter, ConnPool,
+    ObjectQuery, Page, Param, Provenance, Row, StatusRecord, Store, StoreError, StoredVersion,
+    VersionFilter, ADDED_COLUMNS, AUDIT_BY_COLLECTION, AUDIT_COLUMNS, FILL_POSTER, SCHEMA,
+    STATUS_RETENTION_US,
 };
-use crate::model::{decide, now_micros, Decision, ExistingVersion, NewVersion};
+use crate::model::{decide, now_micros, Decision, ExistingVersion, NewVersion, Restriction};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 use std::collections::HashMap;
@@ -85,6 +87,22 @@ impl PostgresStore {
             for stmt in SCHEMA.iter().chain(AUDIT_SCHEMA) {
                 tx.batch_execute(stmt)?;
             }
+            for (table, column, ty) in ADDED_COLUMNS {
+                let present = tx
+                    .query_opt(
+                        "SELECT 1 FROM information_schema.columns
+                         WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
+                        &[table, column],
+                    )?
+                    .is_some();
+                if !present {
+                    tx.batch_execute(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+                    if (*table, *column) == ("objects", "poster") {
+                        tx.batch_execute(FILL_POSTER)?;
+                    }
+                }
+            }
+            tx.batch_execute(AUDIT_BY_COLLECTION)?;
             tx.commit()?;
         }
         let mut clients = vec![conn(first)];
@@ -102,98 +120,112 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
-    fn add(&self, collection: &str, items: &[NewVersion]) -> Result<Vec<AddOutcome>, StoreError> {
+    fn add(
+        &self,
+        collection: &str,
+        item: &NewVersion,
+        ctx: &AddContext,
+    ) -> Result<AddOutcome, StoreError> {
         let mut client = self.client();
         let mut tx = client.transaction()?;
         tx.execute(
             "INSERT INTO collection_clock (collection, last_added) VALUES ($1, 0) ON CONFLICT (collection) DO NOTHING",
             &[&collection],
         )?;
-        let mut last_added: i64 = tx
+        // Writers to one collection serialise here, so the versions read
+        // below cannot change before this transaction commits.
+        let last_added: i64 = tx
             .query_one(
                 "SELECT last_added FROM collection_clock WHERE collection = $1 FOR UPDATE",
                 &[&collection],
             )?
             .get(0);
-        // One round trip for what is already stored under the batch's ids.
-        let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
-        let mut known: HashMap<String, Vec<ExistingVersion>> = HashMap::new();
-        for r in tx.query(
-            "SELECT id, version_us, creator, revoked, body FROM objects WHERE collection = $1 AND id = ANY($2) ORDER BY version_us",
-            &[&collection, &ids],
-        )? {
-            known.entry(r.get(0)).or_default().push(ExistingVersion {
-                version_us: r.get(1),
-                creator: r.get(2),
-                revoked: r.get(3),
-                body: r.get(4),
-            });
-        }
-        let insert = tx.prepare(
-            "INSERT INTO objects (collection, id, version_us, date_added, spec_version, type, restriction, creator, revoked, is_first, is_last, body)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )?;
-        let clear_first = tx.prepare(
-            "UPDATE objects SET is_first = false WHERE collection = $1 AND id = $2 AND is_first",
-        )?;
-        let clear_last = tx.prepare(
-            "UPDATE objects SET is_last = false WHERE collection = $1 AND id = $2 AND is_last",
-        )?;
+        let existing: Vec<ExistingVersion> = tx
+            .query(
+                "SELECT version_us, creator, poster, restriction, revoked, body FROM objects WHERE collection = $1 AND id = $2 ORDER BY version_us",
+                &[&collection, &item.id],
+            )?
+            .into_iter()
+            .map(|r| ExistingVersion {
+                version_us: r.get(0),
+                creator: r.get(1),
+                poster: r.get(2),
+                restriction: Restriction::from_i16(r.get(3)),
+                revoked: r.get(4),
+                body: r.get(5),
+            })
+            .collect();
         let now = now_micros();
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            let existing = known.entry(item.id.clone()).or_default();
-            match decide(existing, item) {
-                Decision::Duplicate => out.push(AddOutcome::Duplicate),
-                Decision::Refuse(reason) => out.push(AddOutcome::Refused(reason)),
-                Decision::Insert => {
-                    let date_added = now.max(last_added + 1);
-                    last_added = date_added;
-                    let version_us = item.version_us.unwrap_or(date_added);
-                    let is_first = existing.iter().all(|e| version_us < e.version_us);
-                    let is_last = existing.iter().all(|e| version_us > e.version_us);
-                    if is_first && !existing.is_empty() {
-                        tx.execute(&clear_first, &[&collection, &item.id])?;
-                    }
-                    if is_last && !existing.is_empty() {
-                        tx.execute(&clear_last, &[&collection, &item.id])?;
-                    }
+        let (outcome, version_us, duplicate) = match decide(&existing, item, ctx.clearance) {
+            Decision::Refuse(reason) => return Ok(AddOutcome::Refused(reason)),
+            Decision::Duplicate(version_us) => {
+                (AddOutcome::Duplicate { version_us }, version_us, true)
+            }
+            Decision::Insert => {
+                let date_added = now.max(last_added + 1);
+                let version_us = item.version_us.unwrap_or(date_added);
+                let is_first = existing.iter().all(|e| version_us < e.version_us);
+                let is_last = existing.iter().all(|e| version_us > e.version_us);
+                if is_first && !existing.is_empty() {
                     tx.execute(
-                        &insert,
-                        &[
-                            &collection,
-                            &item.id,
-                            &version_us,
-                            &date_added,
-                            &item.spec_version,
-                            &item.type_,
-                            &item.restriction.as_i16(),
-                            &item.creator,
-                            &item.revoked,
-                            &is_first,
-                            &is_last,
-                            &item.body,
-                        ],
+                        "UPDATE objects SET is_first = false WHERE collection = $1 AND id = $2 AND is_first",
+                        &[&collection, &item.id],
                     )?;
-                    existing.push(ExistingVersion {
-                        version_us,
-                        creator: item.creator.clone(),
-                        revoked: item.revoked,
-                        body: item.body.clone(),
-                    });
-                    out.push(AddOutcome::Stored {
+                }
+                if is_last && !existing.is_empty() {
+                    tx.execute(
+                        "UPDATE objects SET is_last = false WHERE collection = $1 AND id = $2 AND is_last",
+                        &[&collection, &item.id],
+                    )?;
+                }
+                tx.execute(
+                    "INSERT INTO objects (collection, id, version_us, date_added, spec_version, type, restriction, creator, poster, revoked, is_first, is_last, body)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                    &[
+                        &collection,
+                        &item.id,
+                        &version_us,
+                        &date_added,
+                        &item.spec_version,
+                        &item.type_,
+                        &item.restriction.as_i16(),
+                        &item.creator,
+                        &item.poster,
+                        &item.revoked,
+                        &is_first,
+                        &is_last,
+                        &item.body,
+                    ],
+                )?;
+                tx.execute(
+                    "UPDATE collection_clock SET last_added = $2 WHERE collection = $1",
+                    &[&collection, &date_added],
+                )?;
+                (
+                    AddOutcome::Stored {
                         date_added,
                         version_us,
-                    });
-                }
+                    },
+                    version_us,
+                    false,
+                )
             }
-        }
+        };
         tx.execute(
-            "UPDATE collection_clock SET last_added = $2 WHERE collection = $1",
-            &[&collection, &last_added],
+            "INSERT INTO provenance (collection, id, version_us, partner, posted_us, status_id, duplicate)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &collection,
+                &item.id,
+                &version_us,
+                &ctx.partner,
+                &now,
+                &ctx.status_id,
+                &duplicate,
+            ],
         )?;
         tx.commit()?;
-        Ok(out)
+        Ok(outcome)
     }
 
     fn query(&self, q: &ObjectQuery) -> Result<Page, StoreError> {
@@ -298,14 +330,27 @@ impl Store for PostgresStore {
     fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         let mut client = self.client();
         let mut tx = client.transaction()?;
-        let st = tx.prepare(
-            "INSERT INTO audit (at_us, partner, action, target, object_ids, result) VALUES ($1, $2, $3, $4, $5, $6)",
-        )?;
+        let st = tx.prepare(&format!(
+            "INSERT INTO audit ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '[]')"
+        ))?;
         for e in entries {
-            let ids = serde_json::to_string(&e.object_ids).unwrap_or_else(|_| "[]".into());
+            let p = e.page.as_ref();
             tx.execute(
                 &st,
-                &[&e.at_us, &e.partner, &e.action, &e.target, &ids, &e.result],
+                &[
+                    &e.at_us,
+                    &e.partner,
+                    &e.action,
+                    &e.target,
+                    &e.result,
+                    &p.map(|p| p.collection.clone()),
+                    &p.map(|p| p.filter.clone()).filter(|f| !f.is_empty()),
+                    &p.and_then(|p| p.first_added),
+                    &p.and_then(|p| p.last_added),
+                    &p.map(|p| p.returned as i64),
+                    &p.map(|p| p.clearance),
+                    &e.object,
+                ],
             )?;
         }
         tx.commit()?;
@@ -315,24 +360,106 @@ impl Store for PostgresStore {
     fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         let limit = f.limit.map(|l| l as i64).unwrap_or(i64::MAX);
         let since = f.since_us.unwrap_or(i64::MIN);
+        let before = f.before_us.unwrap_or(i64::MAX);
         let rows = self.client().query(
-            "SELECT at_us, partner, action, target, object_ids, result FROM audit
-             WHERE ($1::TEXT IS NULL OR partner = $1) AND at_us >= $2 ORDER BY seq LIMIT $3",
-            &[&f.partner, &since, &limit],
+            &format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit
+                 WHERE ($1::TEXT IS NULL OR partner = $1) AND at_us >= $2 AND at_us < $3
+                 ORDER BY seq DESC LIMIT $4"
+            ),
+            &[&f.partner, &since, &before, &limit],
+        )?;
+        let mut out: Vec<AuditEntry> = rows.iter().map(audit_row).collect();
+        out.reverse();
+        Ok(out)
+    }
+
+    fn audit_pages(
+        &self,
+        collection: &str,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = self.client().query(
+            &format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit
+                 WHERE collection = $1 AND last_added >= $2 AND first_added <= $3 ORDER BY seq"
+            ),
+            &[&collection, &lo, &hi],
+        )?;
+        Ok(rows.iter().map(audit_row).collect())
+    }
+
+    fn delete_audit_before(&self, before_us: i64) -> Result<usize, StoreError> {
+        Ok(self
+            .client()
+            .execute("DELETE FROM audit WHERE at_us < $1", &[&before_us])? as usize)
+    }
+
+    fn object_versions(&self, id: &str) -> Result<Vec<StoredVersion>, StoreError> {
+        let rows = self.client().query(
+            "SELECT collection, version_us, date_added, restriction, poster, type, spec_version
+             FROM objects WHERE id = $1 ORDER BY collection, date_added",
+            &[&id],
         )?;
         Ok(rows
-            .into_iter()
-            .map(|r| {
-                let ids: String = r.get(4);
-                AuditEntry {
-                    at_us: r.get(0),
-                    partner: r.get(1),
-                    action: r.get(2),
-                    target: r.get(3),
-                    object_ids: serde_json::from_str(&ids).unwrap_or_default(),
-                    result: r.get(5),
-                }
+            .iter()
+            .map(|r| StoredVersion {
+                collection: r.get(0),
+                version_us: r.get(1),
+                date_added: r.get(2),
+                restriction: Restriction::from_i16(r.get(3)),
+                poster: r.get(4),
+                type_: r.get(5),
+                spec_version: r.get(6),
             })
             .collect())
+    }
+
+    fn provenance(&self, id: &str) -> Result<Vec<Provenance>, StoreError> {
+        let rows = self.client().query(
+            "SELECT collection, id, version_us, partner, posted_us, status_id, duplicate
+             FROM provenance WHERE id = $1 ORDER BY posted_us",
+            &[&id],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| Provenance {
+                collection: r.get(0),
+                id: r.get(1),
+                version_us: r.get(2),
+                partner: r.get(3),
+                posted_us: r.get(4),
+                status_id: r.get(5),
+                duplicate: r.get(6),
+            })
+            .collect())
+    }
+
+    fn secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
+        let mut client = self.client();
+        client.execute(
+            "INSERT INTO server_secret (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[&name, &fresh],
+        )?;
+        Ok(client
+            .query_one("SELECT value FROM server_secret WHERE name = $1", &[&name])?
+            .get(0))
+    }
+}
+
+fn audit_row(r: &postgres::Row) -> AuditEntry {
+    let ids: Option<String> = r.get(12);
+    AuditEntry {
+        at_us: r.get(0),
+        partner: r.get(1),
+        action: r.get(2),
+        target: r.get(3),
+        result: r.get(4),
+        page: page_of(r.get(5), r.get(6), r.get(7), r.get(8), r.get(9), r.get(10)),
+        object: r.get(11),
+        object_ids: ids
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default(),
     }
 }

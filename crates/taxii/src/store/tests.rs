@@ -11,10 +11,24 @@ fn version(id: &str, v: Option<i64>, creator: &str, restriction: Restriction) ->
         spec_version: "2.1".into(),
         version_us: v,
         creator: creator.into(),
+        poster: creator.into(),
         restriction,
         revoked: false,
         body: format!(r#"{{"id":"{id}","v":{}}}"#, v.unwrap_or(-1)),
     }
+}
+
+/// Store versions one by one (each its own transaction), as an envelope is.
+fn add_all(store: &dyn Store, collection: &str, items: &[NewVersion]) -> Vec<AddOutcome> {
+    let ctx = AddContext {
+        partner: "admin".into(),
+        clearance: Restriction::Red,
+        status_id: None,
+    };
+    items
+        .iter()
+        .map(|i| store.add(collection, i, &ctx).unwrap())
+        .collect()
 }
 
 fn viewer(identity: &str, max: Restriction) -> Viewer {
@@ -75,7 +89,7 @@ fn date_added_is_strictly_increasing_and_pages_lose_nothing() {
                 )
             })
             .collect();
-        let out = store.add("c1", &items).unwrap();
+        let out = add_all(&*store, "c1", &items);
         let added: Vec<i64> = out
             .iter()
             .map(|o| match o {
@@ -85,17 +99,16 @@ fn date_added_is_strictly_increasing_and_pages_lose_nothing() {
             .collect();
         assert!(added.windows(2).all(|w| w[0] < w[1]), "{name}");
         // A second batch continues the clock.
-        let more = store
-            .add(
-                "c1",
-                &[version(
-                    "indicator--x",
-                    Some(5),
-                    "identity--a",
-                    Restriction::Open,
-                )],
-            )
-            .unwrap();
+        let more = add_all(
+            &*store,
+            "c1",
+            &[version(
+                "indicator--x",
+                Some(5),
+                "identity--a",
+                Restriction::Open,
+            )],
+        );
         assert!(
             matches!(more[0], AddOutcome::Stored { date_added, .. } if date_added > *added.last().unwrap())
         );
@@ -127,21 +140,19 @@ fn versions_filters_first_last_all_and_timestamps() {
         let id = "malware--0001";
         // Out of order on purpose: the flags must follow version order, not arrival.
         for v in [20, 10, 30] {
-            let out = store
-                .add(
-                    "c",
-                    &[version(id, Some(v), "identity--a", Restriction::Open)],
-                )
-                .unwrap();
+            let out = add_all(
+                &*store,
+                "c",
+                &[version(id, Some(v), "identity--a", Restriction::Open)],
+            );
             assert!(matches!(out[0], AddOutcome::Stored { .. }), "{name}");
         }
-        let dup = store
-            .add(
-                "c",
-                &[version(id, Some(20), "identity--a", Restriction::Open)],
-            )
-            .unwrap();
-        assert_eq!(dup[0], AddOutcome::Duplicate, "{name}");
+        let dup = add_all(
+            &*store,
+            "c",
+            &[version(id, Some(20), "identity--a", Restriction::Open)],
+        );
+        assert_eq!(dup[0], AddOutcome::Duplicate { version_us: 20 }, "{name}");
         let mut q = query("c", 10);
         let versions = |q: &ObjectQuery| {
             store
@@ -201,21 +212,20 @@ fn versions_filters_first_last_all_and_timestamps() {
 #[test]
 fn restricted_objects_are_visible_to_cleared_viewers_and_creators_only() {
     for (name, store, _dir) in backends("tlp") {
-        store
-            .add(
-                "c",
-                &[
-                    version("indicator--open", Some(1), "identity--a", Restriction::Open),
-                    version(
-                        "indicator--amber",
-                        Some(1),
-                        "identity--a",
-                        Restriction::AmberStrict,
-                    ),
-                    version("indicator--red", Some(1), "identity--a", Restriction::Red),
-                ],
-            )
-            .unwrap();
+        add_all(
+            &*store,
+            "c",
+            &[
+                version("indicator--open", Some(1), "identity--a", Restriction::Open),
+                version(
+                    "indicator--amber",
+                    Some(1),
+                    "identity--a",
+                    Restriction::AmberStrict,
+                ),
+                version("indicator--red", Some(1), "identity--a", Restriction::Red),
+            ],
+        );
         let ids = |v: Viewer| {
             let mut q = query("c", 10);
             q.viewer = v;
@@ -248,42 +258,39 @@ fn restricted_objects_are_visible_to_cleared_viewers_and_creators_only() {
 #[test]
 fn other_creators_cannot_version_and_filters_combine() {
     for (name, store, _dir) in backends("creator") {
-        store
-            .add(
-                "c",
-                &[version(
-                    "tool--1",
-                    Some(1),
-                    "identity--a",
-                    Restriction::Open,
-                )],
-            )
-            .unwrap();
-        let out = store
-            .add(
-                "c",
-                &[version(
-                    "tool--1",
-                    Some(2),
-                    "identity--b",
-                    Restriction::Open,
-                )],
-            )
-            .unwrap();
+        add_all(
+            &*store,
+            "c",
+            &[version(
+                "tool--1",
+                Some(1),
+                "identity--a",
+                Restriction::Open,
+            )],
+        );
+        let out = add_all(
+            &*store,
+            "c",
+            &[version(
+                "tool--1",
+                Some(2),
+                "identity--b",
+                Restriction::Open,
+            )],
+        );
         assert!(
-            matches!(&out[0], AddOutcome::Refused(r) if r.contains("creator")),
+            matches!(&out[0], AddOutcome::Refused(r) if r.contains("another party owns it")),
             "{name}: {out:?}"
         );
         // A batch is not all-or-nothing: the good item after a refused one is stored.
-        let out = store
-            .add(
-                "c",
-                &[
-                    version("tool--1", Some(3), "identity--b", Restriction::Open),
-                    version("malware--2", Some(1), "identity--b", Restriction::Open),
-                ],
-            )
-            .unwrap();
+        let out = add_all(
+            &*store,
+            "c",
+            &[
+                version("tool--1", Some(3), "identity--b", Restriction::Open),
+                version("malware--2", Some(1), "identity--b", Restriction::Open),
+            ],
+        );
         assert!(matches!(out[0], AddOutcome::Refused(_)));
         assert!(matches!(out[1], AddOutcome::Stored { .. }));
         let mut q = query("c", 10);
@@ -331,20 +338,39 @@ fn status_and_audit_round_trip() {
             partner: p.into(),
             action: "get-objects".into(),
             target: "trilateral/c".into(),
-            object_ids: vec!["indicator--1".into()],
             result: "ok".into(),
+            page: Some(PageRecord {
+                collection: "c".into(),
+                filter: "match%5Bversion%5D=last".into(),
+                first_added: Some(at),
+                last_added: Some(at + 5),
+                returned: 2,
+                clearance: 0,
+            }),
+            object: None,
+            object_ids: vec![],
         };
         store
             .append_audit(&[e("us", 10), e("jp", 20), e("us", 30)])
             .unwrap();
         let all = store.audit(&AuditFilter::default()).unwrap();
         assert_eq!(all.len(), 3, "{name}");
-        assert_eq!(all[0].object_ids, vec!["indicator--1".to_string()]);
+        assert_eq!(all[0], e("us", 10), "{name}");
+        // --limit keeps the newest entries.
+        let newest = store
+            .audit(&AuditFilter {
+                limit: Some(2),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(newest, vec![e("jp", 20), e("us", 30)], "{name}");
+        assert_eq!(store.audit_pages("c", 24, 24).unwrap(), vec![e("jp", 20)]);
+        assert_eq!(store.delete_audit_before(25).unwrap(), 2, "{name}");
         let us = store
             .audit(&AuditFilter {
                 partner: Some("us".into()),
                 since_us: Some(15),
-                limit: None,
+                ..Default::default()
             })
             .unwrap();
         assert_eq!(us, vec![e("us", 30)], "{name}");
