@@ -49,6 +49,14 @@ pub struct Config {
     /// name or key id, within one minute; further attempts get 429.
     #[serde(default = "default_auth_failures")]
     pub auth_failures_per_minute: u32,
+    /// A request head (line and headers) must arrive within this many
+    /// seconds, or the connection is closed.
+    #[serde(default = "default_header_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// A POST body must arrive within this many seconds, or the request is
+    /// refused (408).
+    #[serde(default = "default_body_timeout")]
+    pub body_read_timeout_secs: u64,
     #[serde(default = "default_title")]
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,6 +159,12 @@ fn default_max_page_size() -> usize {
 }
 fn default_auth_failures() -> u32 {
     10
+}
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_body_timeout() -> u64 {
+    30
 }
 
 /// Partner ids that mean something else in the audit log or the CLI.
@@ -327,6 +341,12 @@ impl Config {
                 }
             }
         }
+        if self.header_read_timeout_secs == 0 || self.body_read_timeout_secs == 0 {
+            return Err(bad(
+                "header_read_timeout_secs".into(),
+                "read timeouts must be at least 1 second".into(),
+            ));
+        }
         if self.max_page_size == 0 {
             return Err(bad("max_page_size".into(), "must be at least 1".into()));
         }
@@ -479,6 +499,8 @@ impl Config {
                 max_content_length: default_max_content_length(),
                 max_page_size: default_max_page_size(),
                 auth_failures_per_minute: default_auth_failures(),
+                header_read_timeout_secs: default_header_timeout(),
+                body_read_timeout_secs: default_body_timeout(),
                 title: default_title(),
                 description: Some("US–Japan–Korea exchange on DPRK cyber operations".into()),
                 contact: None,

@@ -138,8 +138,20 @@ pub fn decide(
             None => Decision::Insert,
         };
     }
-    if existing.iter().any(|e| !visible(e))
-        || existing.iter().any(|e| e.creator != new.creator)
+    if existing.iter().any(|e| !visible(e)) {
+        return Decision::Refuse(not_writable(&new.id));
+    }
+    // Re-posting exactly what is stored confirms it, whoever posts it (two
+    // partners re-sharing the same ATT&CK release).
+    if let Some(v) = new.version_us {
+        if let Some(same) = existing
+            .iter()
+            .find(|e| e.version_us == v && same_json(&e.body, &new.body))
+        {
+            return Decision::Duplicate(same.version_us);
+        }
+    }
+    if existing.iter().any(|e| e.creator != new.creator)
         || (owned_by_poster(&new.type_) && existing.iter().any(|e| e.poster != new.poster))
     {
         return Decision::Refuse(not_writable(&new.id));

@@ -42,10 +42,6 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// A request head must arrive within this time (slow-header attacks).
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// A POST body must arrive within this time.
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest request target (path and query) the gate accepts.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// Largest sum of header names and values the gate accepts.
@@ -575,9 +571,9 @@ async fn delete_object(
     .await
 }
 
-/// Read a body of at most `max` bytes within [`BODY_READ_TIMEOUT`]. A body
-/// that ends early (connection closed) is a 400, not a 413.
-async fn read_body(body: Body, max: usize) -> Result<Vec<u8>, Error> {
+/// Read a body of at most `max` bytes within `timeout`. A body that ends
+/// early (connection closed) is a 400, not a 413.
+async fn read_body(body: Body, max: usize, timeout: Duration) -> Result<Vec<u8>, Error> {
     let read = async move {
         let mut body = body;
         let mut out = Vec::new();
@@ -597,10 +593,10 @@ async fn read_body(body: Body, max: usize) -> Result<Vec<u8>, Error> {
         }
         Ok(out)
     };
-    tokio::time::timeout(BODY_READ_TIMEOUT, read)
+    tokio::time::timeout(timeout, read)
         .await
         .map_err(|_| Error::RequestTimeout {
-            secs: BODY_READ_TIMEOUT.as_secs(),
+            secs: timeout.as_secs(),
         })?
 }
 
@@ -612,7 +608,13 @@ async fn post_objects(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    let max = ex.snapshot().config.max_content_length;
+    let (max, timeout) = {
+        let snap = ex.snapshot();
+        (
+            snap.config.max_content_length,
+            Duration::from_secs(snap.config.body_read_timeout_secs),
+        )
+    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -625,7 +627,7 @@ async fn post_objects(
     if let Some(e) = early {
         return noted(e.into_response(), note("add-objects"));
     }
-    let bytes = match read_body(body, max).await {
+    let bytes = match read_body(body, max, timeout).await {
         Ok(b) => b,
         Err(e) => return noted(e.into_response(), note("add-objects")),
     };
@@ -764,7 +766,7 @@ pub async fn serve(
         })
     };
     let app = router(exchange.clone());
-    let result = accept_loop(bound.listener, bound.tls, app, shutdown).await;
+    let result = accept_loop(bound.listener, bound.tls, app, exchange.clone(), shutdown).await;
     watcher.abort();
     let ex = exchange.clone();
     let _ = tokio::task::spawn_blocking(move || ex.flush_audit()).await;
@@ -778,6 +780,7 @@ async fn accept_loop(
     listener: tokio::net::TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     app: Router,
+    exchange: Shared,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -797,14 +800,17 @@ async fn accept_loop(
         let app = app.clone();
         let acceptor = acceptor.clone();
         let stop = stop_rx.clone();
+        let head_timeout = Duration::from_secs(exchange.snapshot().config.header_read_timeout_secs);
         connections.spawn(async move {
             match acceptor {
-                None => serve_connection(stream, peer, app, stop).await,
+                None => serve_connection(stream, peer, app, head_timeout, stop).await,
                 Some(acceptor) => {
                     let handshake =
-                        tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await;
+                        tokio::time::timeout(head_timeout, acceptor.accept(stream)).await;
                     match handshake {
-                        Ok(Ok(tls_stream)) => serve_connection(tls_stream, peer, app, stop).await,
+                        Ok(Ok(tls_stream)) => {
+                            serve_connection(tls_stream, peer, app, head_timeout, stop).await
+                        }
                         Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
@@ -824,6 +830,7 @@ async fn serve_connection<S>(
     stream: S,
     peer: SocketAddr,
     app: Router,
+    head_timeout: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -837,7 +844,7 @@ async fn serve_connection<S>(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(head_timeout);
     let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {

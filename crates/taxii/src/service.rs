@@ -195,6 +195,8 @@ pub struct Exchange {
     /// flood of wrong passwords cannot take every core.
     hashing: tokio::sync::Semaphore,
     failures: FailureLimiter,
+    /// How long the audit writer retries a failed write (milliseconds).
+    audit_retry_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn is_stix_id(s: &str) -> bool {
@@ -210,11 +212,13 @@ impl Exchange {
     pub fn new(store: Arc<dyn Store>, config: Config, config_path: Option<PathBuf>) -> Arc<Self> {
         let (tx, rx) = mpsc::channel::<AuditMsg>();
         let writer_store = store.clone();
+        let audit_retry_ms = Arc::new(std::sync::atomic::AtomicU64::new(20_000));
+        let retry = audit_retry_ms.clone();
         // Audit rows are written in batches by one thread, so reads do not
         // wait on a write transaction each; `flush_audit` drains it.
         std::thread::Builder::new()
             .name("taxii-audit".into())
-            .spawn(move || audit_writer(writer_store, rx))
+            .spawn(move || audit_writer(writer_store, rx, retry))
             .expect("spawn audit writer");
         let mtime = config_path
             .as_deref()
@@ -238,6 +242,7 @@ impl Exchange {
             failures: FailureLimiter {
                 windows: Mutex::new(HashMap::new()),
             },
+            audit_retry_ms,
         })
     }
 
@@ -281,6 +286,15 @@ impl Exchange {
             .unwrap_or_else(|e| e.into_inner())
             .send(msg)
             .map_err(|_| Error::AuditUnavailable("the audit writer has stopped".into()))
+    }
+
+    /// How long a failed audit write is retried before the requests waiting
+    /// for it are refused (default 20 s).
+    pub fn set_audit_retry(&self, limit: Duration) {
+        self.audit_retry_ms.store(
+            limit.as_millis() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// Store an audit entry and wait until it is stored (server requests).
@@ -1128,6 +1142,9 @@ fn prepare(
                         // Re-sharing a third party's object (MITRE, a vendor, a CERT).
                         None => r.clone(),
                     },
+                    // An identity without a creator describes itself (MITRE's
+                    // own identity in ATT&CK): it stays as published.
+                    None if meta.type_ == "identity" => meta.id.clone(),
                     None => {
                         if let Some(m) = obj.as_object_mut() {
                             m.insert("created_by_ref".into(), json!(caller.identity));
@@ -1262,8 +1279,12 @@ fn render(endpoint: Endpoint, rows: &[Row]) -> (&'static str, String) {
 /// Writes audit entries in batches (one transaction per batch, so reads do
 /// not each wait for a commit) and tells every waiting request when its entry
 /// is stored. A failed write (e.g. SQLite's lock held by another process) is
-/// retried for up to 20 s before the waiting requests are refused.
-fn audit_writer(store: Arc<dyn Store>, rx: mpsc::Receiver<AuditMsg>) {
+/// retried (20 s by default) before the waiting requests are refused.
+fn audit_writer(
+    store: Arc<dyn Store>,
+    rx: mpsc::Receiver<AuditMsg>,
+    retry_ms: Arc<std::sync::atomic::AtomicU64>,
+) {
     let mut batch = Vec::new();
     let mut acks: Vec<AuditAck> = Vec::new();
     let mut flushes: Vec<AuditAck> = Vec::new();
@@ -1286,7 +1307,8 @@ fn audit_writer(store: Arc<dyn Store>, rx: mpsc::Receiver<AuditMsg>) {
         let result = if batch.is_empty() {
             Ok(())
         } else {
-            write_with_retry(&*store, &batch)
+            let limit = retry_ms.load(std::sync::atomic::Ordering::Relaxed);
+            write_with_retry(&*store, &batch, Duration::from_millis(limit))
         };
         if let Err(e) = &result {
             tracing::error!("writing {} audit entries failed: {e}", batch.len());
@@ -1298,8 +1320,12 @@ fn audit_writer(store: Arc<dyn Store>, rx: mpsc::Receiver<AuditMsg>) {
     }
 }
 
-fn write_with_retry(store: &dyn Store, batch: &[AuditEntry]) -> Result<(), String> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+fn write_with_retry(
+    store: &dyn Store,
+    batch: &[AuditEntry],
+    limit: Duration,
+) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + limit;
     let mut pause = Duration::from_millis(10);
     loop {
         match store.append_audit(batch) {
@@ -1411,3 +1437,6 @@ pub fn open_store(config: &Config, config_path: &Path) -> Result<Arc<dyn Store>,
     let base = Config::base_dir(config_path);
     Ok(Arc::from(crate::store::open(&config.storage, &base)?))
 }
+
+#[cfg(test)]
+mod tests;
