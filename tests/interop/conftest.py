@@ -47,6 +47,7 @@ class Running:
         self.secrets = secrets
         self.config = config
         self.proc = proc
+        self.attack = ATTACK
         self.attack_loaded = ATTACK.exists()
 
     def creds(self, partner):

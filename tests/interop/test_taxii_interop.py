@@ -1,6 +1,7 @@
 """The OASIS taxii2-client and stix2-validator against a running `tripoint serve`."""
 import datetime
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -168,30 +169,9 @@ def test_next_token_from_one_partner_gives_another_nothing(server):
     assert us.get_objects(limit=1, next=token)["objects"]
 
 
-MITRE = "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5"
-MITRE_MARKING = "marking-definition--fa42a846-8d90-4e51-bc29-71d5b4802168"
-
-
-def small_attack_bundle():
-    """A few ATT&CK-shaped objects created by MITRE (used when ../shared/data is absent)."""
-    common = {"spec_version": "2.1", "created_by_ref": MITRE, "object_marking_refs": [MITRE_MARKING]}
-    group = f"intrusion-set--{uuid.uuid4()}"
-    malware = f"malware--{uuid.uuid4()}"
-    return [
-        {"type": "identity", "spec_version": "2.1", "id": MITRE, "name": "The MITRE Corporation",
-         "identity_class": "organization", "created": "2017-06-01T00:00:00.000Z",
-         "modified": "2017-06-01T00:00:00.000Z", "object_marking_refs": [MITRE_MARKING]},
-        {"type": "marking-definition", "spec_version": "2.1", "id": MITRE_MARKING, "created_by_ref": MITRE,
-         "created": "2017-06-01T00:00:00.000Z", "definition_type": "statement",
-         "definition": {"statement": "Copyright 2015-2025, The MITRE Corporation."}},
-        {"type": "intrusion-set", "id": group, "name": "Lazarus Group", "created": "2017-05-31T21:32:03.807Z",
-         "modified": "2025-04-16T20:37:43.563Z", **common},
-        {"type": "malware", "id": malware, "name": "AppleJeus", "is_family": True,
-         "created": "2021-03-01T20:23:18.039Z", "modified": "2025-04-16T20:37:43.563Z", **common},
-        {"type": "relationship", "id": f"relationship--{uuid.uuid4()}", "relationship_type": "uses",
-         "source_ref": group, "target_ref": malware, "created": "2021-03-01T20:23:18.039Z",
-         "modified": "2025-04-16T20:37:43.563Z", **common},
-    ]
+# 25 real ATT&CK objects (MITRE identity and marking, Lazarus Group, every
+# 101st object), committed with their licence; used when ../shared is absent.
+ATTACK_SAMPLE = Path(__file__).resolve().parents[2] / "crates/stix/tests/fixtures/intel/mitre-attack-dprk-sample.stix21.json"
 
 
 def test_taxii2_client_reshares_attack_as_a_partner(server):
@@ -199,14 +179,10 @@ def test_taxii2_client_reshares_attack_as_a_partner(server):
     import json
 
     if server.attack_loaded:
-        from pathlib import Path
-
-        attack = Path(__file__).resolve().parents[2].parent / (
-            "shared/data/intel/mitre-attack-dprk/dprk-attack-v18.1.stix21.json")
-        objects = json.loads(attack.read_text())["objects"]
+        objects = json.loads(server.attack.read_text())["objects"]
     else:
-        print("skipped shared data: ../shared/data absent; posting a small committed ATT&CK-shaped bundle")
-        objects = small_attack_bundle()
+        print("skipped: ../shared/data absent; posting the committed 25-object ATT&CK sample")
+        objects = json.loads(ATTACK_SAMPLE.read_text())["objects"]
     jp = collection(server, "incidents", "jp")
     status = jp.add_objects({"objects": objects}, wait_for_completion=True)
     assert status.status == "complete"
