@@ -22,6 +22,53 @@ enum Command {
     Status(StatusArgs),
     /// Replay history day by day (no look-ahead) and score alerts against events.
     Backtest(BacktestArgs),
+    /// Events and counter-measure triggers added at run time.
+    #[command(subcommand)]
+    Event(EventCommand),
+}
+
+#[derive(Subcommand)]
+enum EventCommand {
+    /// Add an event (or, with --trigger, a counter-measure trigger); status and
+    /// backtest read it from then on.
+    Add(EventAddArgs),
+}
+
+#[derive(clap::Args)]
+struct EventAddArgs {
+    /// Unique id (e.g. E20, T20).
+    #[arg(long)]
+    id: String,
+    /// Announcement date: YYYY-MM-DD, YYYY-MM or YYYY.
+    #[arg(long)]
+    announced: String,
+    /// Date it took effect (same forms); default none.
+    #[arg(long, default_value = "")]
+    effective: String,
+    /// Who imposed it (China, United States, Netherlands, ...).
+    #[arg(long)]
+    actor: String,
+    /// Kind of measure (export_licensing, entity_listing, tariff, ...).
+    #[arg(long)]
+    measure: String,
+    /// Commodities, free text; minerals are found by keyword (see docs/ews.md).
+    #[arg(long, default_value = "")]
+    commodities: String,
+    /// Target: all, China, United States, Japan or Korea.
+    #[arg(long, default_value = "all")]
+    target: String,
+    /// What happened.
+    #[arg(long, default_value = "")]
+    description: String,
+    /// Citation: where the date can be checked (notice, gazette, press release).
+    #[arg(long)]
+    source: String,
+    /// Add a counter-measure trigger (an allied control against China), not a scored event.
+    #[arg(long)]
+    trigger: bool,
+    /// Folder of run-time additions (events.csv, triggers.csv).
+    #[arg(long, default_value = ".tripoint/ews")]
+    home: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -46,6 +93,16 @@ struct Source {
     /// Thresholds (TOML; see config/ews.toml). Default: built-in defaults.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Counter-measure triggers (event-file format). Default: config/ews_triggers.csv
+    /// of this checkout plus HOME/triggers.csv; repeatable.
+    #[arg(long = "triggers")]
+    triggers: Vec<PathBuf>,
+    /// Use no counter-measure triggers.
+    #[arg(long, conflicts_with = "triggers")]
+    no_triggers: bool,
+    /// Folder of run-time additions made with `ews event add` (events.csv, triggers.csv).
+    #[arg(long, default_value = ".tripoint/ews")]
+    home: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -110,7 +167,37 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     })
 }
 
+/// The data set with its triggers and the events added at run time.
 fn load_source(src: &Source) -> anyhow::Result<Dataset> {
+    let mut ds = load_data(src)?;
+    if !src.no_triggers {
+        let mut files = src.triggers.clone();
+        if files.is_empty() {
+            files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ews_triggers.csv"));
+        }
+        files.push(src.home.join("triggers.csv"));
+        ds.triggers.clear();
+        for f in files.iter().filter(|f| f.is_file()) {
+            ds.triggers.extend(tripoint_ews::load_events(f)?);
+        }
+    }
+    let added = src.home.join("events.csv");
+    if added.is_file() {
+        for e in tripoint_ews::load_events(&added)? {
+            if ds.events.iter().any(|k| k.event_id == e.event_id) {
+                bail!(
+                    "{}: event id {} is already in the data set",
+                    added.display(),
+                    e.event_id
+                );
+            }
+            ds.events.push(e);
+        }
+    }
+    Ok(ds)
+}
+
+fn load_data(src: &Source) -> anyhow::Result<Dataset> {
     if let Some(seed) = src.synthetic {
         return Ok(tripoint_ews::synthetic_dataset(seed));
     }
@@ -159,6 +246,43 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             for w in &ds.report.warnings {
                 eprintln!("warning: {w}");
             }
+            Ok(())
+        }
+        Command::Event(EventCommand::Add(a)) => {
+            let file = a.home.join(if a.trigger {
+                "triggers.csv"
+            } else {
+                "events.csv"
+            });
+            let row = tripoint_ews::import::EventRow {
+                event_id: a.id.clone(),
+                date_announced: a.announced,
+                date_effective: a.effective,
+                actor: a.actor,
+                measure_type: a.measure,
+                commodities: a.commodities,
+                target: a.target,
+                description: a.description,
+                source: a.source,
+            };
+            let all = tripoint_ews::import::append_event(&file, &row)?;
+            let e = all
+                .iter()
+                .find(|e| e.event_id == a.id)
+                .context("the added row is in the file")?;
+            println!(
+                "added {} {} ({} announced {}; minerals: {}) to {}; `tripoint ews status` and `backtest` read it from now on",
+                if a.trigger { "trigger" } else { "event" },
+                e.event_id,
+                e.actor,
+                e.announced_precision.format(e.announced),
+                if e.minerals.is_empty() {
+                    "none watched".to_string()
+                } else {
+                    e.minerals.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+                },
+                file.display()
+            );
             Ok(())
         }
         Command::Status(a) => {

@@ -178,6 +178,7 @@ fn every_ews_flag_has_help_text() {
         &["ews", "import", "-h"][..],
         &["ews", "status", "-h"],
         &["ews", "backtest", "-h"],
+        &["ews", "event", "add", "-h"],
         &["bench", "ews", "-h"],
     ] {
         let out = run_ok(sub);
@@ -325,5 +326,122 @@ fn ews_no_look_ahead_through_the_binary_on_perturbed_files() {
         full_a["false_alarms_by_mineral"].to_string() + &full_a["events"].to_string(),
         full_b["false_alarms_by_mineral"].to_string() + &full_b["events"].to_string(),
         "perturbing data after {t} changed nothing at all"
+    );
+}
+
+#[test]
+fn ews_event_add_then_the_board_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("ews");
+    let home_s = home.to_str().unwrap();
+    let board = |extra: &[&str]| {
+        let mut args = vec![
+            "ews",
+            "status",
+            "--synthetic",
+            "1",
+            "--at",
+            "2022-06-30",
+            "--home",
+            home_s,
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        json(&run_ok(&args))
+    };
+    let policy_on = |b: &serde_json::Value, m: &str| {
+        b["open_alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["mineral"] == m && a["family"] == "policy")
+    };
+    assert!(!policy_on(&board(&[]), "antimony"));
+    let out = run_ok(&[
+        "ews",
+        "event",
+        "add",
+        "--home",
+        home_s,
+        "--id",
+        "U1",
+        "--announced",
+        "2022-06",
+        "--actor",
+        "China",
+        "--measure",
+        "export_licensing",
+        "--commodities",
+        "antimony",
+        "--source",
+        "MOFCOM announcement (example)",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("added event U1"));
+    // Known from the end of its month: on 30 June the board shows it.
+    let b = board(&[]);
+    assert!(policy_on(&b, "antimony"), "{b}");
+    let cell = b["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["mineral"] == "antimony" && c["partner"] == "KOR")
+        .unwrap();
+    assert_eq!(cell["level"], "red", "{cell}");
+    // The same id again is refused, naming the line; the file keeps one row.
+    let again = tripoint()
+        .args([
+            "ews",
+            "event",
+            "add",
+            "--home",
+            home_s,
+            "--id",
+            "U1",
+            "--announced",
+            "2022-07-01",
+        ])
+        .args(["--actor", "China", "--measure", "x", "--source", "y"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("events.csv.new:3: event_id: duplicate")
+    );
+    // A trigger raises the counter-measure watch on minerals China dominates.
+    run_ok(&[
+        "ews",
+        "event",
+        "add",
+        "--trigger",
+        "--home",
+        home_s,
+        "--id",
+        "X1",
+        "--announced",
+        "2022-06-20",
+        "--actor",
+        "United States",
+        "--measure",
+        "entity_listing",
+        "--target",
+        "China",
+        "--source",
+        "Federal Register (example)",
+    ]);
+    let b = board(&["--no-triggers"]);
+    assert!(!b["open_alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["family"] == "countermeasure"));
+    let b = board(&[]);
+    assert!(
+        b["open_alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["family"] == "countermeasure" && a["mineral"] == "graphite"),
+        "{b}"
     );
 }

@@ -220,7 +220,7 @@ impl Alert {
                 );
                 ex.clears_on = Some(on);
             }
-            Family::Market | Family::TradeFlow | Family::Producer => {
+            Family::Market | Family::TradeFlow | Family::Producer | Family::Countermeasure => {
                 let on = self.last_signal + chrono::Duration::days(hold + 1);
                 ex.clears = format!(
                     "clears after {hold} days without a new {} signal on {} (last {})",
@@ -239,6 +239,7 @@ fn hold_days(family: Family, cfg: &Config) -> i64 {
         Family::Structural => cfg.alerts.structural_hold_days,
         Family::Policy => cfg.policy.watch_days,
         Family::Market | Family::TradeFlow | Family::Producer => cfg.alerts.cooldown_days,
+        Family::Countermeasure => cfg.policy.trigger_watch_days,
     }
 }
 

@@ -185,6 +185,11 @@ pub struct Policy {
     /// China's production share at/above which it "dominates" a mineral, so that a
     /// partner's measure against China raises the watch level there.
     pub china_dominance_share: f64,
+    /// A counter-measure trigger raises the watch for this many days ...
+    pub trigger_watch_days: i64,
+    /// ... on every mineral China does not yet control where its share of world
+    /// production or of a partner's imports (latest known) is at least this.
+    pub trigger_china_share: f64,
 }
 
 impl Default for Policy {
@@ -192,6 +197,8 @@ impl Default for Policy {
         Policy {
             watch_days: 365,
             china_dominance_share: 0.5,
+            trigger_watch_days: 90,
+            trigger_china_share: 0.5,
         }
     }
 }
@@ -250,6 +257,7 @@ impl Default for Backtest {
                 crate::signals::Family::Market,
                 crate::signals::Family::TradeFlow,
                 crate::signals::Family::Policy,
+                crate::signals::Family::Countermeasure,
             ],
             baseline_draws: 1000,
             baseline_seed: 20_241_203,

@@ -1119,6 +1119,86 @@ pub fn load_events(path: &Path) -> Result<Vec<Event>, EwsError> {
     Ok(ev)
 }
 
+/// One event (or trigger) row as a user gives it to `tripoint ews event add`.
+#[derive(Debug, Clone, Default)]
+pub struct EventRow {
+    pub event_id: String,
+    pub date_announced: String,
+    pub date_effective: String,
+    pub actor: String,
+    pub measure_type: String,
+    pub commodities: String,
+    pub target: String,
+    pub description: String,
+    pub source: String,
+}
+
+/// Append `row` to the event file at `path` (created with its header if
+/// absent). The whole file, new row included, is checked as any event file is
+/// (a bad date or a duplicate id is refused, naming the line) before it replaces
+/// the old one, so a refused row leaves the file as it was.
+pub fn append_event(path: &Path, row: &EventRow) -> Result<Vec<Event>, EwsError> {
+    const HEADER: [&str; 11] = [
+        "event_id",
+        "date_announced",
+        "date_effective",
+        "actor",
+        "measure_type",
+        "commodities",
+        "hs_codes_indicative",
+        "target",
+        "description",
+        "provenance",
+        "source",
+    ];
+    let mut text = if path.is_file() {
+        std::fs::read(path).map_err(|e| EwsError::io(path, e))?
+    } else {
+        Vec::new()
+    };
+    if !text.is_empty() && !text.ends_with(b"\n") {
+        text.push(b'\n');
+    }
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let io = |e: csv::Error| EwsError::io(path, std::io::Error::other(e.to_string()));
+    if text.is_empty() {
+        w.write_record(HEADER).map_err(io)?;
+    }
+    w.write_record([
+        row.event_id.as_str(),
+        &row.date_announced,
+        &row.date_effective,
+        &row.actor,
+        &row.measure_type,
+        &row.commodities,
+        "",
+        &row.target,
+        &row.description,
+        "added_at_run_time",
+        &row.source,
+    ])
+    .map_err(io)?;
+    text.extend(
+        w.into_inner()
+            .map_err(|e| EwsError::io(path, std::io::Error::other(e.to_string())))?,
+    );
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| EwsError::io(dir, e))?;
+    }
+    let tmp = path.with_extension("csv.new");
+    std::fs::write(&tmp, &text).map_err(|e| EwsError::io(&tmp, e))?;
+    match load_events(&tmp) {
+        Ok(ev) => {
+            std::fs::rename(&tmp, path).map_err(|e| EwsError::io(path, e))?;
+            Ok(ev)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
 fn read_events(
     path: &Path,
     report: &mut ImportReport,

@@ -524,5 +524,10 @@ pub struct Dataset {
     pub pv_normalized: Vec<PvNormalized>,
     pub usgs: Vec<UsgsFigure>,
     pub events: Vec<Event>,
+    /// Counter-measure triggers: allied technology controls, entity listings and
+    /// tariffs against China. Kept apart from `events`: they raise the watch but
+    /// are never scored and never explain an alert.
+    #[serde(default)]
+    pub triggers: Vec<Event>,
     pub report: ImportReport,
 }

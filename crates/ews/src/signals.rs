@@ -20,6 +20,9 @@ pub enum Family {
     Policy,
     /// Producer-country measure risk (price-level regime where one producer dominates).
     Producer,
+    /// An allied control or tariff against China: retaliation risk on the minerals
+    /// China dominates and does not yet control.
+    Countermeasure,
 }
 
 impl Family {
@@ -30,6 +33,7 @@ impl Family {
             Family::TradeFlow => "trade_flow",
             Family::Policy => "policy",
             Family::Producer => "producer",
+            Family::Countermeasure => "countermeasure",
         }
     }
 }
@@ -848,6 +852,94 @@ pub fn policy_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signa
     out
 }
 
+/// Counter-measure triggers: each raises an amber watch, on its announcement, on
+/// every material China does not yet control (no Chinese measure on it known by
+/// then) where China's share of world production or of a partner's imports
+/// (latest figures known then) is at least `policy.trigger_china_share`.
+pub fn trigger_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal> {
+    let conc = production_concentration(ds, cfg);
+    let imports = import_concentration(ds);
+    let mut out = Vec::new();
+    for t in &ds.triggers {
+        let day = t.known_from();
+        for mineral in Mineral::MATERIALS {
+            let controlled = events.iter().any(|e| {
+                e.actor_is_china() && e.minerals.contains(&mineral) && e.known_from() <= day
+            });
+            if controlled {
+                continue;
+            }
+            let prod = conc
+                .iter()
+                .filter(|c| c.mineral == mineral && annual_known(c.year, cfg) <= day)
+                .max_by_key(|c| c.year)
+                .map(|c| {
+                    (
+                        c.china_share,
+                        format!(
+                            "{:.0}% of world production {}",
+                            100.0 * c.china_share,
+                            c.year
+                        ),
+                    )
+                });
+            let latest_year = imports
+                .iter()
+                .filter(|i| i.mineral == mineral && annual_known(i.year, cfg) <= day)
+                .map(|i| i.year)
+                .max();
+            let imp = imports
+                .iter()
+                .filter(|i| i.mineral == mineral && Some(i.year) == latest_year)
+                .filter(|i| i.total_kusd >= cfg.structural.min_import_kusd)
+                .max_by(|a, b| a.china_share.total_cmp(&b.china_share))
+                .map(|i| {
+                    (
+                        i.china_share,
+                        format!(
+                            "{:.0}% of {} imports of HS {} in {}",
+                            100.0 * i.china_share,
+                            i.partner,
+                            i.hs6,
+                            i.year
+                        ),
+                    )
+                });
+            let Some((share, why)) = [prod, imp]
+                .into_iter()
+                .flatten()
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+            else {
+                continue;
+            };
+            if share < cfg.policy.trigger_china_share {
+                continue;
+            }
+            out.push(Signal {
+                date: day,
+                mineral,
+                partners: Partner::ALL.to_vec(),
+                family: Family::Countermeasure,
+                name: "countermeasure_trigger".into(),
+                level: Level::Amber,
+                value: share,
+                threshold: cfg.policy.trigger_china_share,
+                detail: format!(
+                    "{}: {} {} on {} ({}); China holds {why} and does not yet control {mineral}: retaliation risk",
+                    t.event_id,
+                    t.actor,
+                    t.measure_type,
+                    t.commodities,
+                    t.announced_precision.format(t.announced)
+                ),
+                event_id: Some(t.event_id.clone()),
+                source: format!("trigger list: {} ({})", t.event_id, t.actor),
+            });
+        }
+    }
+    out
+}
+
 /// Every signal of the data set, sorted by date (then family, mineral).
 pub fn all_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal> {
     all_signals_from(&event_free_signals(ds, cfg), ds, events, cfg)
@@ -871,6 +963,7 @@ pub fn all_signals_from(
     let mut s = event_free.to_vec();
     s.extend(trade_signals(ds, events, cfg));
     s.extend(policy_signals(ds, events, cfg));
+    s.extend(trigger_signals(ds, events, cfg));
     s.sort_by_key(|x| (x.date, x.family, x.mineral));
     s
 }

@@ -548,3 +548,95 @@ fn price_regime_signals_need_a_dominant_producer() {
     // Lithium: no dominant producer in the synthetic set, so no producer-measure risk.
     assert!(rising(Mineral::Lithium).is_empty());
 }
+
+fn trigger(id: &str, announced: &str) -> Event {
+    Event {
+        actor: "United States".into(),
+        measure_type: "entity_listing".into(),
+        target: EventTarget::China,
+        ..ev(id, announced, &[])
+    }
+}
+
+#[test]
+fn countermeasure_triggers_watch_dominated_minerals_china_does_not_yet_control() {
+    let cfg = Config::default();
+    let mut ds = synthetic_dataset(1);
+    ds.triggers = vec![trigger("T1", "2023-10-17")];
+    let watched = |ds: &Dataset, events: &[Event]| {
+        tripoint_ews::signals::trigger_signals(ds, events, &cfg)
+            .into_iter()
+            .map(|s| {
+                assert_eq!(s.level, Level::Amber);
+                assert_eq!(s.event_id.as_deref(), Some("T1"));
+                assert_eq!(s.date, day("2023-10-17"));
+                s.mineral
+            })
+            .collect::<Vec<_>>()
+    };
+    let w = watched(&ds, &[]);
+    // China dominates graphite, gallium and germanium in the synthetic set, not lithium.
+    for m in [Mineral::Graphite, Mineral::Gallium, Mineral::Germanium] {
+        assert!(w.contains(&m), "{m} not watched: {w:?}");
+    }
+    assert!(!w.contains(&Mineral::Lithium), "{w:?}");
+    // Once China controls gallium, a trigger no longer raises it.
+    let controlled = [ev("C1", "2023-07-03", &[Mineral::Gallium])];
+    let w2 = watched(&ds, &controlled);
+    assert!(!w2.contains(&Mineral::Gallium) && w2.contains(&Mineral::Graphite));
+    // A control after the trigger does not count as "already controlled" (no look-ahead).
+    let later = [ev("C2", "2023-11-01", &[Mineral::Graphite])];
+    assert!(watched(&ds, &later).contains(&Mineral::Graphite));
+
+    // The back-test: S1 (graphite, 2023-10-20) is warned by the trigger three days
+    // before, not by data; the trigger's alerts on minerals no event follows are
+    // false alarms (a trigger never explains an alert).
+    let mut c = cfg.clone();
+    c.backtest.baseline_draws = 100;
+    let without = backtest(&synthetic_dataset(1), &ds.events, &c);
+    let with = backtest(&ds, &ds.events, &c);
+    assert!(!without.events[0].warned_before_announcement);
+    let s1 = &with.events[0];
+    assert!(
+        s1.warned_before_announcement && !s1.warned_by_data,
+        "{s1:?}"
+    );
+    assert_eq!(s1.lead_days_announced, Some(3));
+    let fa = |r: &BacktestReport| r.false_alarms_by_mineral.values().sum::<u64>();
+    assert!(fa(&with) > fa(&without));
+}
+
+#[test]
+fn events_added_at_run_time_are_checked_and_appended() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("ews/events.csv");
+    let row = |id: &str, date: &str| tripoint_ews::import::EventRow {
+        event_id: id.into(),
+        date_announced: date.into(),
+        actor: "Indonesia".into(),
+        measure_type: "export_ban".into(),
+        commodities: "nickel ore".into(),
+        target: "all".into(),
+        description: "ore export ban, \"in law\", with a comma".into(),
+        source: "Law 4/2009; MEMR Regulation 11/2019".into(),
+        ..Default::default()
+    };
+    let ev = tripoint_ews::import::append_event(&f, &row("N1", "2020-01")).unwrap();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].minerals, vec![Mineral::Nickel]);
+    assert_eq!(ev[0].announced_precision, DatePrecision::Month);
+    let ev = tripoint_ews::import::append_event(&f, &row("N2", "2014-01-12")).unwrap();
+    assert_eq!(ev.len(), 2);
+    let before = std::fs::read(&f).unwrap();
+    // A duplicate id and a bad date are refused, naming the line; the file stays as it was.
+    let err = tripoint_ews::import::append_event(&f, &row("N1", "2021-01-01"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(":4: event_id: duplicate"), "{err}");
+    let err = tripoint_ews::import::append_event(&f, &row("N3", "12/01/2014"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(":4: date_announced:"), "{err}");
+    assert_eq!(std::fs::read(&f).unwrap(), before);
+    assert_eq!(load_events(&f).unwrap().len(), 2);
+}
