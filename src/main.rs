@@ -39,6 +39,8 @@ enum Command {
     Intel(cmd::intel::Args),
     /// Supply-chain early warning: import data, board status, alerts, back-tests.
     Ews(cmd::ews::Args),
+    /// Export a store as Parquet (transfers by block range, labels) for DuckDB, DataFusion, Spark.
+    Export(cmd::export::Args),
     /// Benchmarks: each engine against a peer tool on the same input, in the same run.
     Bench(cmd::bench::Args),
 }
@@ -57,6 +59,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Intel(a) => cmd::intel::run(a),
         Command::Ews(a) => cmd::ews::run(a),
+        Command::Export(a) => cmd::export::run(a),
         Command::Bench(a) => cmd::bench::run(a),
     };
     match result {

@@ -107,6 +107,12 @@ pub enum Source {
         #[arg(long, default_value_t = 100)]
         batch_blocks: u64,
     },
+    /// cryo Parquet datasets (transactions, erc20_transfers, native_transfers; blocks for
+    /// timestamps; erc20_metadata for symbols): files or directories. See docs/scale.md.
+    Cryo {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 fn file_size(p: &Path) -> u64 {
@@ -340,6 +346,7 @@ fn cursor_sources(source: &Source) -> anyhow::Result<Vec<String>> {
         Source::BitcoinEtl { transactions } => vec![transactions],
         Source::TransfersCsv { file, .. } => vec![file],
         Source::EthRpc { url, .. } => return Ok(vec![tripoint_ingest::rpc_source(url)]),
+        Source::Cryo { paths } => return Ok(tripoint_export::cryo::cursor_sources(paths)?),
     };
     files
         .into_iter()
@@ -472,6 +479,24 @@ fn import<S: TransferSink>(
             let _ = drawer.join();
             spinner.finish_and_clear();
             r?
+        }
+        Source::Cryo { paths } => {
+            let bar = util::progress(0, "block ranges");
+            let s = tripoint_export::cryo::import(paths, appender, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
+            for (why, n) in &s.skipped {
+                eprintln!("cryo: skipped {n} row(s): {why}");
+            }
+            ImportSummary {
+                rows_read: s.rows,
+                transfers: s.records,
+                tokens: s.tokens,
+                no_value_rows: s.skipped.values().sum(),
+                ..ImportSummary::default()
+            }
         }
     })
 }

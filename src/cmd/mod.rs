@@ -5,6 +5,7 @@ pub mod bench;
 pub mod demo;
 pub mod eval;
 pub mod ews;
+pub mod export;
 pub mod gen;
 pub mod ingest;
 pub mod intel;

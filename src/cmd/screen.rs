@@ -27,6 +27,24 @@ pub struct Args {
     /// Output: table (people) or json (tools).
     #[arg(long, value_enum, default_value = "table")]
     pub format: super::util::Format,
+    /// Also answer from the batch exposure the Spark job (jobs/exposure.py)
+    /// wrote to this directory: poison reach and haircut taint per seed category.
+    #[arg(long)]
+    pub exposure_from: Option<PathBuf>,
+}
+
+/// A verdict with the batch results of `--exposure-from`, for JSON output.
+#[derive(serde::Serialize)]
+struct WithBatch<'a> {
+    #[serde(flatten)]
+    verdict: &'a Verdict,
+    batch_exposure: BatchExposure<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct BatchExposure<'a> {
+    reach: Vec<&'a tripoint_export::exposure::ReachRow>,
+    haircut: Vec<&'a tripoint_export::exposure::HaircutRow>,
 }
 
 /// Addresses from the command line and the file, with file:line on errors.
@@ -103,18 +121,66 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         v
     };
     let secs = t0.elapsed().as_secs_f64();
+    let batch = match &args.exposure_from {
+        Some(dir) => Some(
+            tripoint_export::exposure::Exposure::read(dir)
+                .with_context(|| format!("reading batch exposure {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let batch_of = |v: &Verdict| {
+        let (reach, haircut) = match (&batch, Address::parse(&v.address)) {
+            (Some(b), Ok(a)) => b.of(&a),
+            _ => (Vec::new(), Vec::new()),
+        };
+        BatchExposure { reach, haircut }
+    };
     let hits = verdicts.iter().filter(|v| v.direct_hit).count();
     let exposed = verdicts.iter().filter(|v| v.max_exposure > 0.0).count();
     let absent = verdicts.iter().filter(|v| !v.in_store).count();
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
     match args.format {
+        super::util::Format::Json if batch.is_some() => {
+            let rows: Vec<WithBatch> = verdicts
+                .iter()
+                .map(|v| WithBatch {
+                    verdict: v,
+                    batch_exposure: batch_of(v),
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &rows)?;
+            writeln!(out)?;
+        }
         super::util::Format::Json => {
             serde_json::to_writer_pretty(&mut out, &verdicts)?;
             writeln!(out)?;
         }
         super::util::Format::Table => {
-            out.write_all(tripoint_trace::text::verdicts_table(&verdicts, args.hops).as_bytes())?
+            out.write_all(tripoint_trace::text::verdicts_table(&verdicts, args.hops).as_bytes())?;
+            if batch.is_some() {
+                writeln!(out, "batch exposure (--exposure-from):")?;
+                for v in &verdicts {
+                    let b = batch_of(v);
+                    for r in &b.reach {
+                        let first = r.first.map_or_else(String::new, |(blk, tx, pos)| {
+                            format!(", first tainted at block {blk} tx {tx} position {pos}")
+                        });
+                        writeln!(
+                            out,
+                            "  {} {}: {} at {} hop(s){first}",
+                            v.address, r.category, r.role, r.hops
+                        )?;
+                    }
+                    for h in &b.haircut {
+                        writeln!(
+                            out,
+                            "  {} {} haircut {}: received {} held {} (base units)",
+                            v.address, h.category, h.asset, h.received, h.held
+                        )?;
+                    }
+                }
+            }
         }
     }
     out.flush()?;

@@ -1,0 +1,189 @@
+//! Reading the batch exposure the Spark job (`jobs/exposure.py`) writes, so
+//! that `tripoint screen --exposure-from DIR` answers from whole-chain batch
+//! results. Layout and schema: docs/scale.md.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tripoint_chain::{Address, Amount};
+
+use crate::cryo::{batches, Col};
+use crate::ExportError;
+
+pub const FORMAT: &str = "tripoint-exposure";
+pub const VERSION: u32 = 1;
+/// The job's parameters, beside its tables.
+pub const META_FILE: &str = "_tripoint_exposure.json";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExposureMeta {
+    pub format: String,
+    pub version: u32,
+    pub hops: u32,
+    pub categories: Vec<String>,
+    pub terminal: Vec<String>,
+    pub export_through_block: Option<u64>,
+    pub reachability_iterations: u64,
+}
+
+/// One row of `reach/`: an address poison-reachable from a category's seeds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReachRow {
+    pub category: String,
+    pub address_id: u64,
+    pub address: String,
+    /// `seed`, `walked` or `endpoint`.
+    pub role: String,
+    pub hops: u32,
+    /// First tainted transfer (block, tx_index, position); none for a seed
+    /// that never received taint.
+    pub first: Option<(u64, u64, u64)>,
+}
+
+/// One row of `haircut/`: haircut taint of a category's seeds at an address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HaircutRow {
+    pub category: String,
+    pub address_id: u64,
+    pub address: String,
+    pub asset: String,
+    /// Taint received in base units (for seeds: created).
+    pub received: Amount,
+    /// Taint still held at the end of the export.
+    pub held: Amount,
+}
+
+/// The job's output, indexed by address.
+#[derive(Debug, Clone)]
+pub struct Exposure {
+    pub meta: ExposureMeta,
+    pub reach: Vec<ReachRow>,
+    pub haircut: Vec<HaircutRow>,
+    by_address: HashMap<String, (Vec<usize>, Vec<usize>)>,
+}
+
+impl Exposure {
+    /// Reads `DIR/_tripoint_exposure.json`, `DIR/reach/*.parquet` and
+    /// `DIR/haircut/*.parquet`. Another format or version is refused.
+    pub fn read(dir: &Path) -> Result<Self, ExportError> {
+        let meta_path = dir.join(META_FILE);
+        let bytes = std::fs::read(&meta_path).map_err(|e| ExportError::io(&meta_path, e))?;
+        let meta: ExposureMeta = serde_json::from_slice(&bytes)
+            .map_err(|e| ExportError::format(&meta_path, format!("not exposure metadata: {e}")))?;
+        if meta.format != FORMAT || meta.version != VERSION {
+            return Err(ExportError::format(
+                &meta_path,
+                format!(
+                    "format {} version {}; this tripoint reads {FORMAT} version {VERSION}",
+                    meta.format, meta.version
+                ),
+            ));
+        }
+        let mut reach = Vec::new();
+        for f in parquet_files(&dir.join("reach"))? {
+            let mut row0 = 0;
+            for b in batches(&f)? {
+                let cat = Col::new(&f, &b, row0, "category").required()?;
+                let id = Col::new(&f, &b, row0, "address_id").required()?;
+                let addr = Col::new(&f, &b, row0, "address").required()?;
+                let role = Col::new(&f, &b, row0, "role").required()?;
+                let hops = Col::new(&f, &b, row0, "hops").required()?;
+                let fb = Col::new(&f, &b, row0, "first_block").required()?;
+                let ft = Col::new(&f, &b, row0, "first_tx_index").required()?;
+                let fp = Col::new(&f, &b, row0, "first_position").required()?;
+                for i in 0..b.num_rows() {
+                    let first = match (fb.uint(i)?, ft.uint(i)?, fp.uint(i)?) {
+                        (Some(b), Some(t), Some(p)) => Some((b, t, p)),
+                        _ => None,
+                    };
+                    reach.push(ReachRow {
+                        category: text(&cat, i)?,
+                        address_id: id.require_uint(i)?,
+                        address: text(&addr, i)?,
+                        role: text(&role, i)?,
+                        hops: u32::try_from(hops.require_uint(i)?)
+                            .map_err(|_| hops.err(i, "above 2^32"))?,
+                        first,
+                    });
+                }
+                row0 += b.num_rows() as u64;
+            }
+        }
+        let mut haircut = Vec::new();
+        for f in parquet_files(&dir.join("haircut"))? {
+            let mut row0 = 0;
+            for b in batches(&f)? {
+                let cat = Col::new(&f, &b, row0, "category").required()?;
+                let id = Col::new(&f, &b, row0, "address_id").required()?;
+                let addr = Col::new(&f, &b, row0, "address").required()?;
+                let asset = Col::new(&f, &b, row0, "asset").required()?;
+                let recv = Col::new(&f, &b, row0, "received").required()?;
+                let held = Col::new(&f, &b, row0, "held").required()?;
+                for i in 0..b.num_rows() {
+                    haircut.push(HaircutRow {
+                        category: text(&cat, i)?,
+                        address_id: id.require_uint(i)?,
+                        address: text(&addr, i)?,
+                        asset: text(&asset, i)?,
+                        received: amount(&recv, i)?,
+                        held: amount(&held, i)?,
+                    });
+                }
+                row0 += b.num_rows() as u64;
+            }
+        }
+        let mut by_address: HashMap<String, (Vec<usize>, Vec<usize>)> = HashMap::new();
+        for (k, r) in reach.iter().enumerate() {
+            by_address.entry(r.address.clone()).or_default().0.push(k);
+        }
+        for (k, r) in haircut.iter().enumerate() {
+            by_address.entry(r.address.clone()).or_default().1.push(k);
+        }
+        Ok(Exposure {
+            meta,
+            reach,
+            haircut,
+            by_address,
+        })
+    }
+
+    /// The reach and haircut rows of one address.
+    pub fn of(&self, a: &Address) -> (Vec<&ReachRow>, Vec<&HaircutRow>) {
+        match self.by_address.get(&a.to_string()) {
+            None => (Vec::new(), Vec::new()),
+            Some((r, h)) => (
+                r.iter().map(|&k| &self.reach[k]).collect(),
+                h.iter().map(|&k| &self.haircut[k]).collect(),
+            ),
+        }
+    }
+}
+
+fn text(c: &Col, i: usize) -> Result<String, ExportError> {
+    c.text(i)?
+        .map(str::to_string)
+        .ok_or_else(|| c.err(i, "empty or not text"))
+}
+
+fn amount(c: &Col, i: usize) -> Result<Amount, ExportError> {
+    let s = text(c, i)?;
+    s.parse::<Amount>()
+        .map_err(|e| c.err(i, format!("'{s}' is not a decimal amount: {e}")))
+}
+
+/// The Parquet files of a Spark output directory (part files; `_SUCCESS`,
+/// checksums and hidden files skipped).
+fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>, ExportError> {
+    let rd = std::fs::read_dir(dir).map_err(|e| ExportError::io(dir, e))?;
+    let mut out = Vec::new();
+    for e in rd {
+        let p = e.map_err(|e| ExportError::io(dir, e))?.path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.ends_with(".parquet") && !name.starts_with(['.', '_']) {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
+}

@@ -1,0 +1,26 @@
+//! Parquet out of and into tripoint.
+//!
+//! * [`export`]: a store's transfers (partitioned by block range) and labels
+//!   as Parquet files that DuckDB, DataFusion and Spark read as they are,
+//!   incrementally (a small manifest in the output directory remembers the
+//!   last exported block). Schema and format version: `docs/scale.md`.
+//! * [`cryo`]: import the Parquet datasets written by the `cryo` extractor
+//!   (`transactions`, `erc20_transfers`, `native_transfers`, and `blocks`
+//!   for timestamps) into any [`tripoint_chain::TransferSink`].
+//! * [`exposure`]: read the batch exposure results the Spark job
+//!   (`jobs/exposure.py`) writes, for `tripoint screen --exposure-from`.
+
+pub mod cryo;
+mod error;
+mod export;
+pub mod exposure;
+mod manifest;
+
+pub use error::ExportError;
+pub use export::{export, labels_schema, transfers_schema, ExportOptions, ExportSummary};
+pub use manifest::{ExportManifest, LabelsFile, PartFile, MANIFEST_FILE};
+
+/// `format` key of every file's Parquet key-value metadata and of the manifest.
+pub const FORMAT: &str = "tripoint-parquet";
+/// Format version of the export (schema of every table). Readers refuse others.
+pub const VERSION: u32 = 1;
