@@ -120,6 +120,27 @@ def read_export(spark, export):
     return manifest
 
 
+U256_LIMIT = 1 << 256
+
+
+def mul_div_floor(x, y, z, cap):
+    """tripoint's haircut share (crates/trace/src/taint.rs mul_div_floor):
+    floor(x*y/z) capped at cap, exact while x*y fits 256 bits. Beyond, the
+    engine scales x and z down by the same shift first; the job does the
+    same so that the two agree to the unit."""
+    if z == 0:
+        return cap
+    p = x * y
+    if p < U256_LIMIT:
+        return min(p // z, cap)
+    shift = max(x.bit_length() + y.bit_length() - 255, 0)
+    x2, z2 = x >> shift, max(z >> shift, 1)
+    p2 = x2 * y
+    if p2 >= U256_LIMIT:
+        return cap
+    return min(p2 // z2, cap)
+
+
 def haircut_fold(rows, seeds, terminals, spam, max_hops):
     """tripoint's haircut sweep (crates/trace/src/taint.rs) over one
     category's transfers in chain order. Yields (category, addr, asset,
@@ -157,7 +178,7 @@ def haircut_fold(rows, seeds, terminals, spam, max_hops):
         if src_role in ("seed", "walked"):
             new_hops = hops[src] + 1
             b, t = balance.get(ks, 0), taint.get(ks, 0)
-            c = t if a >= b else (a * t) // b
+            c = t if a >= b else mul_div_floor(a, t, b, t)
             taint[ks] = t - c
             balance[ks] = b - a if b > a else 0
             if src_role == "seed":
@@ -202,6 +223,12 @@ def main(argv):
     if args.master:
         builder = builder.master(args.master)
     spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    # Spark's default of 200 shuffle partitions costs more in task overhead
+    # than the work on small inputs; unless --conf sets it, use twice the
+    # cores (local[N]: 2N; a cluster: twice its executor cores).
+    if not spark.sparkContext.getConf().contains("spark.sql.shuffle.partitions"):
+        spark.conf.set("spark.sql.shuffle.partitions", str(2 * spark.sparkContext.defaultParallelism))
     manifest = read_export(spark, args.export)
     export = args.export.rstrip("/")
     max_hops = args.hops
@@ -275,11 +302,15 @@ def main(argv):
             .join(term_df, "addr", "left_anti")
             .join(seeds_df, ["category", "addr"], "left_anti")
         )
-        pays = carriers.join(walkers, carriers.src == walkers.addr).select(
-            "category", "addr", "seq", "dst", "asset", F.lit(None).cast("int").alias("hop")
+        pays = (
+            carriers.withColumnRenamed("src", "addr")
+            .join(walkers, "addr")
+            .select("category", "addr", "seq", "dst", "asset", F.lit(None).cast("int").alias("hop"))
         )
-        recv = receipts.join(walkers, (receipts.dst == walkers.addr) & (receipts.category == walkers.category)).select(
-            receipts.category, walkers.addr, receipts.seq, F.lit(None).cast("long").alias("dst"), receipts.asset, receipts.hop
+        recv = (
+            receipts.withColumnRenamed("dst", "addr")
+            .join(walkers, ["category", "addr"])
+            .select("category", "addr", "seq", F.lit(None).cast("long").alias("dst"), "asset", "hop")
         )
         events = pays.unionByName(recv)
         by_addr = Window.partitionBy("category", "addr").orderBy("seq").rowsBetween(Window.unboundedPreceding, -1)
@@ -341,12 +372,11 @@ def main(argv):
 
     # Haircut: only transfers touching a poison-reached address matter.
     touched = nodes.select("category", F.col("address_id").alias("a"))
+    cols = ["category", "seq", "src", "dst", "asset", "amount"]
     sub = (
-        tx.join(touched, tx.src == touched.a)
-        .select("category", "seq", "src", "dst", "asset", "amount")
-        .unionByName(
-            tx.join(touched, tx.dst == touched.a).select("category", "seq", "src", "dst", "asset", "amount")
-        )
+        tx.join(touched.withColumnRenamed("a", "src"), "src")
+        .select(*cols)
+        .unionByName(tx.join(touched.withColumnRenamed("a", "dst"), "dst").select(*cols))
         .distinct()
     )
     bc_seeds = spark.sparkContext.broadcast(seeds)

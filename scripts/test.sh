@@ -151,6 +151,14 @@ else
   export TRIPOINT_PYTHON=python3
   record FAIL "set-up: Python tools" "scripts/setup-python.sh failed; $logs/setup-python.log"
 fi
+echo "== set-up: Spark (Java runtime, PySpark)"
+t=$SECONDS
+if spark=$(scripts/setup-spark.sh 2> >(tee "$logs/setup-spark.log" >&2)); then
+  export TRIPOINT_SPARK_SUBMIT="$spark"
+  record ok "set-up: Spark" "$((SECONDS - t))s; $logs/setup-spark.log"
+else
+  record FAIL "set-up: Spark" "scripts/setup-spark.sh failed, so the Spark job's test skips; $logs/setup-spark.log"
+fi
 echo "== set-up: PostgreSQL"
 t=$SECONDS
 pg_env="$logs/.pg-env"

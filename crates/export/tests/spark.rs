@@ -218,13 +218,13 @@ fn spark_job_equals_the_engine_exactly() {
             return;
         }
     };
-    let dir = tempfile::tempdir().expect("tmp");
-    let (st, ex, out) = (
-        dir.path().join("store"),
-        dir.path().join("export"),
-        dir.path().join("exposure"),
-    );
-    generate(&st, 20_000, 0x9e37_79b9_7f4a_7c15);
+    let tmp = tempfile::tempdir().expect("tmp");
+    // TRIPOINT_SPARK_KEEP=DIR keeps the store, export and job output there.
+    let dir = std::env::var_os("TRIPOINT_SPARK_KEEP")
+        .map_or_else(|| tmp.path().to_path_buf(), PathBuf::from);
+    let dir = &dir;
+    let (st, ex, out) = (dir.join("store"), dir.join("export"), dir.join("exposure"));
+    generate(&st, 8_000, 0x9e37_79b9_7f4a_7c15);
     let store = Store::open(&st).expect("open");
     let opts = ExportOptions {
         rows_per_file: 6_000,
@@ -275,12 +275,50 @@ fn spark_job_equals_the_engine_exactly() {
             want_nodes.values().any(|n| n.1 == hops),
             "{name}: hop limit reached"
         );
-        assert_eq!(got_nodes, want_nodes, "{name}: poison nodes");
+        let diff: Vec<String> = want_nodes
+            .keys()
+            .chain(got_nodes.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter(|k| got_nodes.get(*k) != want_nodes.get(*k))
+            .take(8)
+            .map(|k| {
+                format!(
+                    "{k}: job {:?} engine {:?}",
+                    got_nodes.get(k),
+                    want_nodes.get(k)
+                )
+            })
+            .collect();
+        assert!(
+            diff.is_empty(),
+            "{name}: poison nodes differ:\n{}",
+            diff.join("\n")
+        );
         assert!(
             want_amounts.values().any(|a| a.1 > Amount::ZERO),
             "{name}: taint held"
         );
-        assert_eq!(got_amounts, want_amounts, "{name}: haircut amounts");
+        let diff: Vec<String> = want_amounts
+            .keys()
+            .chain(got_amounts.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter(|k| got_amounts.get(*k) != want_amounts.get(*k))
+            .take(8)
+            .map(|k| {
+                format!(
+                    "{k:?}: job {:?} engine {:?}",
+                    got_amounts.get(k),
+                    want_amounts.get(k)
+                )
+            })
+            .collect();
+        assert!(
+            diff.is_empty(),
+            "{name}: haircut amounts differ:\n{}",
+            diff.join("\n")
+        );
         // Every row names its address as the store does.
         for r in job.reach.iter().filter(|r| r.category == name) {
             assert_eq!(r.address, store.address(r.address_id as u32).to_string());
