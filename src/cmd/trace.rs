@@ -187,19 +187,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let store = Store::open(&args.store)
         .with_context(|| format!("opening store {}", args.store.display()))?;
     let chain = native_of(&store);
+    let labels = store.all_labels().context("reading the store's labels")?;
+    // Token contracts labelled `token` (Etherscan's token list) are trusted.
+    let trusted: Vec<Address> = labels
+        .iter()
+        .filter(|l| l.category.as_str() == "token")
+        .map(|l| l.address.clone())
+        .collect();
     let out = if args.cluster {
-        let labels = store.all_labels().context("reading the store's labels")?;
         let clustered = tripoint_trace::cluster::ClusteredGraph::new(&store, &labels);
-        render(&clustered, &args, chain)?
+        render(&clustered, &args, chain, &trusted)?
     } else {
-        render(&store, &args, chain)?
+        render(&store, &args, chain, &trusted)?
     };
     print!("{out}");
     Ok(())
 }
 
-fn render<G: TransferGraph>(g: &G, args: &Args, chain: Chain) -> anyhow::Result<String> {
-    let cfg = config_for(g, args)?;
+fn render<G: TransferGraph>(
+    g: &G,
+    args: &Args,
+    chain: Chain,
+    trusted: &[Address],
+) -> anyhow::Result<String> {
+    let mut cfg = config_for(g, args)?;
+    cfg.spam.trusted_tokens.extend(trusted.iter().cloned());
     let opts = &report_options(chain, args, args.from.is_some().then_some(cfg.from));
     let result = trace(g, &cfg)?;
     let report = build_report(g, &result, opts);

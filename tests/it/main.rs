@@ -7,5 +7,6 @@ mod ews;
 mod gen;
 mod ingest;
 mod intel;
+mod labels;
 mod store;
 mod trace;

@@ -72,4 +72,61 @@ pub struct Label {
     pub label: String,
     pub category: Category,
     pub source: String,
+    /// Who controls the address and how sure the source is (GraphSense
+    /// TagPack fields; empty for sources that do not say).
+    #[serde(flatten)]
+    pub attribution: Attribution,
+}
+
+impl Label {
+    /// A label with no actor, jurisdiction, confidence or date.
+    pub fn new(
+        address: Address,
+        label: impl Into<String>,
+        category: Category,
+        source: impl Into<String>,
+    ) -> Label {
+        Label {
+            address,
+            label: label.into(),
+            category,
+            source: source.into(),
+            attribution: Attribution::default(),
+        }
+    }
+}
+
+/// The optional attribution fields of a label. Serialised flat beside the
+/// label's own fields, each only when set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Attribution {
+    /// Actor id (GraphSense actor pack id, e.g. `binance`, `lazarusgroup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// ISO 3166-1 alpha-2 codes of the countries whose law reaches the actor
+    /// (where a government can ask it to freeze funds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jurisdictions: Vec<String>,
+    /// The source's confidence, in its own vocabulary (GraphSense
+    /// `authority_data`, `service_data`, `web_crawl`…; `high`/`medium`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<String>,
+    /// When the source last changed this attribution (as the source writes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lastmod: Option<String>,
+}
+
+/// A real-world actor that controls addresses (a GraphSense actor pack entry).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Actor {
+    pub id: String,
+    pub label: String,
+    /// The source's categories, verbatim (GraphSense `exchange`, `defi_bridge`…).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jurisdictions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    pub source: String,
 }

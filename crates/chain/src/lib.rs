@@ -18,7 +18,7 @@ pub use ethnum::U256;
 pub use graph::{
     AddrId, AssetId, TransferBatch, TransferGraph, TransferId, TransferRow, NATIVE_ASSET,
 };
-pub use label::{Category, Label};
+pub use label::{Actor, Attribution, Category, Label};
 
 use serde::{Deserialize, Serialize};
 

@@ -198,6 +198,7 @@ impl World {
                 label,
                 category,
                 source: source.clone(),
+                attribution: Default::default(),
             })
         };
         push(

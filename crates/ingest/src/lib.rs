@@ -15,6 +15,7 @@
 
 mod btc_etl;
 mod eth_etl;
+pub mod labels;
 mod parse;
 mod rpc;
 mod source;

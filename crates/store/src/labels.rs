@@ -1,581 +1,59 @@
-//! Address labels: parsers for the label sources tripoint understands, and the
-//! per-import label files of a store.
+//! The per-import label files of a store (`labels-G.jsonl`). The parsers of
+//! label sources live in `tripoint-ingest`; the store only persists what
+//! they produce.
 //!
-//! Every parser keeps provenance in `Label::source` (`<format>:<file name>`
-//! plus the upstream list or attribution where the file gives one). Rows
-//! naming addresses of chains the store cannot hold (Monero, Tron, Litecoin…)
-//! are skipped and reported, never mislabelled as Bitcoin; malformed rows are
-//! errors naming file and line.
+//! Format version 2 (this one) holds labels with their attribution fields
+//! (`actor`, `jurisdictions`, `confidence`, `lastmod`) and actor records;
+//! version 1 files (labels with `address,label,category,source` only) are
+//! still read.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use thiserror::Error;
-use tripoint_chain::{Address, Category, Label};
+use serde::{Deserialize, Serialize};
+use tripoint_chain::{Actor, Label};
 
 use crate::manifest::LabelFileMeta;
 use crate::StoreError;
 
-#[derive(Debug, Error)]
-pub enum LabelError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}: {msg}")]
-    Row {
-        path: PathBuf,
-        line: u64,
-        msg: String,
-    },
-    #[error("{0}: cannot tell the label format; pass --format")]
-    UnknownFormat(PathBuf),
+/// Version written by this build; [`read_label_files`] also reads version 1.
+pub const LABEL_FILE_VERSION: u32 = 2;
+
+/// One line of a label file after the header.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Record {
+    Label(Label),
+    Actor { actor: Actor },
 }
 
-/// The label sources tripoint reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LabelFormat {
-    /// Header-driven CSV with columns `address,label,category,source`.
-    Csv,
-    /// `sanctioned_addresses_<ASSET>.txt|json` from 0xB10C's OFAC extractor.
-    Ofac0xb10c,
-    /// ultrasound.money's `data.csv` (`[date_added,]address,name`).
-    OfacEthUltrasound,
-    /// Forta labelled datasets: Etherscan malicious labels, phishing scams,
-    /// malicious smart contracts.
-    Forta,
-    /// `dprk_hack_seeds.csv`: curated DPRK-attributed theft addresses.
-    DprkHackSeeds,
-    /// `ofac-sdn-dprk-digital-currency-addresses.json`.
-    OfacDprkCrypto,
-}
-
-impl LabelFormat {
-    pub fn name(self) -> &'static str {
-        match self {
-            LabelFormat::Csv => "csv",
-            LabelFormat::Ofac0xb10c => "ofac-0xb10c",
-            LabelFormat::OfacEthUltrasound => "ofac-eth-ultrasound",
-            LabelFormat::Forta => "forta",
-            LabelFormat::DprkHackSeeds => "dprk-hack-seeds",
-            LabelFormat::OfacDprkCrypto => "ofac-dprk-crypto",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Option<LabelFormat> {
-        [
-            LabelFormat::Csv,
-            LabelFormat::Ofac0xb10c,
-            LabelFormat::OfacEthUltrasound,
-            LabelFormat::Forta,
-            LabelFormat::DprkHackSeeds,
-            LabelFormat::OfacDprkCrypto,
-        ]
-        .into_iter()
-        .find(|f| f.name() == s)
-    }
-}
-
-/// A row that was read but not turned into a label, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skipped {
-    pub line: u64,
-    pub reason: String,
-}
-
-/// Result of parsing one label file.
+/// What a set of label files holds.
 #[derive(Debug, Clone, Default)]
-pub struct ParsedLabels {
+pub(crate) struct Stored {
     pub labels: Vec<Label>,
-    pub skipped: Vec<Skipped>,
+    pub actors: Vec<Actor>,
 }
 
-/// Guess the format from the file name, then the header/first bytes.
-pub fn detect(path: &Path) -> Option<LabelFormat> {
-    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
-    if name.starts_with("sanctioned_addresses_")
-        && (name.ends_with(".txt") || name.ends_with(".json"))
-    {
-        return Some(LabelFormat::Ofac0xb10c);
-    }
-    let mut head = String::new();
-    BufReader::new(File::open(path).ok()?)
-        .take(64 * 1024)
-        .read_to_string(&mut head)
-        .ok()?;
-    if name.ends_with(".json") {
-        return head
-            .contains("sdn_entries")
-            .then_some(LabelFormat::OfacDprkCrypto);
-    }
-    let header: Vec<String> = head
-        .lines()
-        .next()?
-        .split(',')
-        .map(|h| h.trim().trim_matches('"').to_ascii_lowercase())
-        .collect();
-    let has = |c: &str| header.iter().any(|h| h == c);
-    if has("banned_address") || has("etherscan_tag") || has("contract_address") {
-        Some(LabelFormat::Forta)
-    } else if has("incident") && has("attribution_to_dprk") {
-        Some(LabelFormat::DprkHackSeeds)
-    } else if has("address") && has("label") && has("category") && has("source") {
-        Some(LabelFormat::Csv)
-    } else if has("address") && has("name") {
-        Some(LabelFormat::OfacEthUltrasound)
-    } else {
-        None
-    }
-}
-
-use std::io::Read;
-
-/// Parse a label file; rows for chains a store cannot hold are dropped.
-pub fn parse(format: LabelFormat, path: &Path) -> Result<Vec<Label>, LabelError> {
-    parse_with_skips(format, path).map(|p| p.labels)
-}
-
-/// Parse a label file, also returning the rows that were skipped and why.
-pub fn parse_with_skips(format: LabelFormat, path: &Path) -> Result<ParsedLabels, LabelError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LabelError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    let file = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let cx = Cx { path, file, text };
-    match format {
-        LabelFormat::Csv => cx.generic_csv(),
-        LabelFormat::Ofac0xb10c => cx.ofac_0xb10c(),
-        LabelFormat::OfacEthUltrasound => cx.ultrasound(),
-        LabelFormat::Forta => cx.forta(),
-        LabelFormat::DprkHackSeeds => cx.dprk_seeds(),
-        LabelFormat::OfacDprkCrypto => cx.ofac_dprk(),
-    }
-}
-
-struct Cx<'a> {
-    path: &'a Path,
-    file: String,
-    text: String,
-}
-
-/// One CSV record with header lookup.
-struct Rec<'r> {
-    rec: &'r csv::StringRecord,
-    header: &'r csv::StringRecord,
-    line: u64,
-}
-
-impl Rec<'_> {
-    fn get(&self, col: &str) -> Option<&str> {
-        let i = self
-            .header
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(col))?;
-        self.rec.get(i).map(str::trim)
-    }
-}
-
-/// Is this an EVM-format (`0x` + 40 hex) address?
-fn looks_eth(s: &str) -> bool {
-    let t = s.trim();
-    let hex = t
-        .strip_prefix("0x")
-        .or_else(|| t.strip_prefix("0X"))
-        .or_else(|| t.strip_prefix("\\x"));
-    hex.is_some_and(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-impl Cx<'_> {
-    fn err(&self, line: u64, msg: impl Into<String>) -> LabelError {
-        LabelError::Row {
-            path: self.path.to_path_buf(),
-            line,
-            msg: msg.into(),
-        }
-    }
-
-    /// 1-based line of the first occurrence of `needle`, for JSON inputs.
-    fn line_of(&self, needle: &str) -> u64 {
-        self.text
-            .find(needle)
-            .map(|i| self.text[..i].bytes().filter(|&b| b == b'\n').count() as u64 + 1)
-            .unwrap_or(0)
-    }
-
-    /// Iterate CSV records, calling `f` with header lookup and line number.
-    fn csv_rows(
-        &self,
-        required: &[&str],
-        mut f: impl FnMut(&Rec<'_>) -> Result<(), LabelError>,
-    ) -> Result<(), LabelError> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(self.text.as_bytes());
-        let header = rdr
-            .headers()
-            .map_err(|e| self.err(1, format!("cannot read header: {e}")))?
-            .clone();
-        for col in required {
-            if !header.iter().any(|h| h.trim().eq_ignore_ascii_case(col)) {
-                return Err(self.err(1, format!("header lacks column '{col}'")));
-            }
-        }
-        let mut rec = csv::StringRecord::new();
-        loop {
-            let line = rdr.position().line();
-            match rdr.read_record(&mut rec) {
-                Ok(false) => return Ok(()),
-                Ok(true) => {}
-                Err(e) => return Err(self.err(line, e.to_string())),
-            }
-            let line = rec.position().map(|p| p.line()).unwrap_or(line);
-            if rec.iter().all(|f| f.trim().is_empty()) {
-                continue;
-            }
-            f(&Rec {
-                rec: &rec,
-                header: &header,
-                line,
-            })?;
-        }
-    }
-
-    fn required<'r>(&self, r: &'r Rec<'_>, col: &str) -> Result<&'r str, LabelError> {
-        match r.get(col) {
-            Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(self.err(r.line, format!("column '{col}' is empty"))),
-        }
-    }
-
-    fn address(&self, line: u64, col: &str, s: &str) -> Result<Address, LabelError> {
-        Address::parse(s).map_err(|e| self.err(line, format!("column '{col}': {e}")))
-    }
-
-    fn generic_csv(&self) -> Result<ParsedLabels, LabelError> {
-        let mut out = ParsedLabels::default();
-        self.csv_rows(&["address", "label", "category", "source"], |r| {
-            let addr = self.address(r.line, "address", self.required(r, "address")?)?;
-            let category: Category = self.required(r, "category")?.parse().expect("infallible");
-            out.labels.push(Label {
-                address: addr,
-                label: self.required(r, "label")?.to_string(),
-                category,
-                source: self.required(r, "source")?.to_string(),
-            });
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
-    fn ofac_0xb10c(&self) -> Result<ParsedLabels, LabelError> {
-        let lower = self.file.to_ascii_lowercase();
-        let asset = lower
-            .strip_prefix("sanctioned_addresses_")
-            .and_then(|s| s.rsplit_once('.'))
-            .map(|(a, _)| a.to_ascii_uppercase())
-            .ok_or_else(|| {
-                self.err(
-                    0,
-                    "file name must be sanctioned_addresses_<ASSET>.txt or .json",
-                )
-            })?;
-        let entries: Vec<(u64, String)> = if lower.ends_with(".json") {
-            let list: Vec<String> = serde_json::from_str(&self.text)
-                .map_err(|e| self.err(e.line() as u64, format!("column {}: {e}", e.column())))?;
-            list.into_iter()
-                .map(|a| (self.line_of(&format!("\"{a}\"")), a))
-                .collect()
-        } else {
-            self.text
-                .lines()
-                .enumerate()
-                .map(|(i, l)| (i as u64 + 1, l.trim().to_string()))
-                .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
-                .collect()
-        };
-        let mut out = ParsedLabels::default();
-        for (line, a) in entries {
-            // EVM lists share one address space; XBT is Bitcoin; other chains
-            // (Monero, Tron, Litecoin…) cannot be stored.
-            let evm_only = ["ETH", "ETC", "ARB", "BSC", "USDC"].contains(&asset.as_str());
-            let addr = if looks_eth(&a) || evm_only {
-                Address::parse_eth(&a)
-            } else if asset == "XBT" {
-                Address::parse_btc(&a)
-            } else {
-                out.skipped.push(Skipped {
-                    line,
-                    reason: format!("{asset} address is not on Ethereum or Bitcoin"),
-                });
-                continue;
-            }
-            .map_err(|e| self.err(line, e.to_string()))?;
-            out.labels.push(Label {
-                address: addr,
-                label: format!("OFAC SDN digital currency address ({asset})"),
-                category: Category::Sanctioned,
-                source: format!("ofac-0xb10c:{}", self.file),
-            });
-        }
-        Ok(out)
-    }
-
-    fn ultrasound(&self) -> Result<ParsedLabels, LabelError> {
-        let mut out = ParsedLabels::default();
-        self.csv_rows(&["address", "name"], |r| {
-            let addr = self.address(r.line, "address", self.required(r, "address")?)?;
-            let name = self.required(r, "name")?;
-            let label = match r.get("date_added").filter(|d| !d.is_empty()) {
-                Some(d) => format!("OFAC SDN: {name} (added {d})"),
-                None => format!("OFAC SDN: {name}"),
-            };
-            let source = format!("ofac-eth-ultrasound:{}", self.file);
-            if name.to_ascii_uppercase().contains("LAZARUS") {
-                // The SDN entity itself is the DPRK state hacking group.
-                out.labels.push(Label {
-                    address: addr.clone(),
-                    label: label.clone(),
-                    category: Category::DprkAttributed,
-                    source: source.clone(),
-                });
-            }
-            out.labels.push(Label {
-                address: addr,
-                label,
-                category: Category::Sanctioned,
-                source,
-            });
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
-    fn forta(&self) -> Result<ParsedLabels, LabelError> {
-        let mut rdr = csv::Reader::from_reader(self.text.as_bytes());
-        let header = rdr
-            .headers()
-            .map_err(|e| self.err(1, e.to_string()))?
-            .clone();
-        let has = |c: &str| header.iter().any(|h| h.trim() == c);
-        let mut out = ParsedLabels::default();
-        let source = |detail: &str| {
-            if detail.is_empty() {
-                format!("forta:{}", self.file)
-            } else {
-                format!("forta:{} ({detail})", self.file)
-            }
-        };
-        if has("banned_address") {
-            // etherscan_malicious_labels.csv
-            self.csv_rows(&["banned_address", "wallet_tag", "data_source"], |r| {
-                let addr = self.address(
-                    r.line,
-                    "banned_address",
-                    self.required(r, "banned_address")?,
-                )?;
-                let list = r.get("data_source").unwrap_or("");
-                let category = match list {
-                    l if l.contains("phish") => Category::Phishing,
-                    l if l.contains("exploit") || l.contains("heist") => Category::Exploit,
-                    _ => Category::Other("malicious".into()),
-                };
-                out.labels.push(Label {
-                    address: addr,
-                    label: r.get("wallet_tag").unwrap_or("").to_string(),
-                    category,
-                    source: source(list),
-                });
-                Ok(())
-            })?;
-        } else if has("etherscan_tag") {
-            // phishing_scams.csv
-            self.csv_rows(&["address", "etherscan_tag", "etherscan_labels"], |r| {
-                let addr = self.address(r.line, "address", self.required(r, "address")?)?;
-                let kind = r.get("etherscan_labels").unwrap_or("");
-                out.labels.push(Label {
-                    address: addr,
-                    label: r.get("etherscan_tag").unwrap_or("").to_string(),
-                    category: if kind.is_empty() {
-                        Category::Phishing
-                    } else {
-                        kind.parse().expect("infallible")
-                    },
-                    source: source(&format!("etherscan {kind}")),
-                });
-                Ok(())
-            })?;
-        } else if has("contract_address") {
-            // malicious_smart_contracts.csv: the contract and its creator.
-            self.csv_rows(&["contract_address", "contract_creator"], |r| {
-                let kind = r.get("contract_creator_etherscan_label").unwrap_or("");
-                let category: Category = if kind.is_empty() {
-                    Category::Other("malicious-contract".into())
-                } else {
-                    kind.parse().expect("infallible")
-                };
-                let contract = self.address(
-                    r.line,
-                    "contract_address",
-                    self.required(r, "contract_address")?,
-                )?;
-                let tag = r.get("contract_tag").unwrap_or("");
-                out.labels.push(Label {
-                    address: contract.clone(),
-                    label: if tag.is_empty() {
-                        "malicious smart contract".into()
-                    } else {
-                        tag.to_string()
-                    },
-                    category: category.clone(),
-                    source: source(r.get("source").unwrap_or("")),
-                });
-                if let Some(c) = r.get("contract_creator").filter(|c| !c.is_empty()) {
-                    let creator = self.address(r.line, "contract_creator", c)?;
-                    let ctag = r.get("contract_creator_tag").unwrap_or("");
-                    out.labels.push(Label {
-                        address: creator,
-                        label: if ctag.is_empty() {
-                            format!("creator of malicious contract {contract}")
-                        } else {
-                            ctag.to_string()
-                        },
-                        category,
-                        source: source(r.get("source").unwrap_or("")),
-                    });
-                }
-                Ok(())
-            })?;
-        } else {
-            return Err(self.err(
-                1,
-                "not a Forta labelled-dataset file (no banned_address, etherscan_tag or contract_address column)",
-            ));
-        }
-        Ok(out)
-    }
-
-    fn dprk_seeds(&self) -> Result<ParsedLabels, LabelError> {
-        let mut out = ParsedLabels::default();
-        self.csv_rows(&["incident", "chain", "address", "role"], |r| {
-            let raw = self.required(r, "address")?;
-            if raw.starts_with('(') {
-                out.skipped.push(Skipped {
-                    line: r.line,
-                    reason: format!("a note, not an address: {raw}"),
-                });
-                return Ok(());
-            }
-            let chain = r.get("chain").unwrap_or("").to_ascii_lowercase();
-            let addr = match chain.as_str() {
-                "ethereum" | "eth" => Address::parse_eth(raw),
-                "bitcoin" | "btc" => Address::parse_btc(raw),
-                other => {
-                    out.skipped.push(Skipped {
-                        line: r.line,
-                        reason: format!("chain '{other}' is not Ethereum or Bitcoin"),
-                    });
-                    return Ok(());
-                }
-            }
-            .map_err(|e| self.err(r.line, format!("column 'address': {e}")))?;
-            let incident = self.required(r, "incident")?;
-            let role = r.get("role").unwrap_or("");
-            let mut source = format!("dprk-hack-seeds:{}", self.file);
-            for (col, what) in [
-                ("attribution_to_dprk", "attribution"),
-                ("source_of_address", "address from"),
-                ("confidence_of_address", "confidence"),
-            ] {
-                if let Some(v) = r.get(col).filter(|v| !v.is_empty()) {
-                    source.push_str(&format!("; {what}: {v}"));
-                }
-            }
-            let category = if role.to_ascii_lowercase().contains("victim") {
-                Category::Victim
-            } else {
-                Category::DprkAttributed
-            };
-            out.labels.push(Label {
-                address: addr,
-                label: format!("{incident}: {role}"),
-                category,
-                source,
-            });
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
-    fn ofac_dprk(&self) -> Result<ParsedLabels, LabelError> {
-        #[derive(serde::Deserialize)]
-        struct Doc {
-            addresses: Vec<Entry>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Entry {
-            address: String,
-            currency: String,
-            #[serde(default)]
-            sdn_entries: Vec<Sdn>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Sdn {
-            entity: String,
-            #[serde(default)]
-            program: String,
-            #[serde(default)]
-            uid: String,
-        }
-        let doc: Doc = serde_json::from_str(&self.text)
-            .map_err(|e| self.err(e.line() as u64, format!("column {}: {e}", e.column())))?;
-        let mut out = ParsedLabels::default();
-        for e in doc.addresses {
-            let line = self.line_of(&format!("\"{}\"", e.address));
-            let cur = e.currency.to_ascii_uppercase();
-            let addr = if looks_eth(&e.address) {
-                Address::parse_eth(&e.address)
-            } else if cur == "XBT" || cur == "BTC" {
-                Address::parse_btc(&e.address)
-            } else {
-                out.skipped.push(Skipped {
-                    line,
-                    reason: format!("{cur} address is not on Ethereum or Bitcoin"),
-                });
-                continue;
-            }
-            .map_err(|err| self.err(line, format!("field 'address': {err}")))?;
-            if e.sdn_entries.is_empty() {
-                return Err(self.err(line, "field 'sdn_entries' is empty"));
-            }
-            for s in e.sdn_entries {
-                out.labels.push(Label {
-                    address: addr.clone(),
-                    label: format!("OFAC SDN: {} ({}, uid {})", s.entity, s.program, s.uid),
-                    category: Category::Sanctioned,
-                    source: format!("ofac-dprk-crypto:{} ({cur})", self.file),
-                });
-            }
-        }
-        Ok(out)
-    }
-}
-
-const LABEL_FILE_HEADER: &str = r#"{"format":"tripoint-labels","version":1}"#;
-
-/// Write one import's labels as JSON lines after a header line; fsync.
-pub(crate) fn write_label_file(path: &Path, labels: &[Label]) -> Result<u64, StoreError> {
+/// Write one import's labels and actors as JSON lines after a header line; fsync.
+pub(crate) fn write_label_file(
+    path: &Path,
+    labels: &[Label],
+    actors: &[Actor],
+) -> Result<u64, StoreError> {
     let io = |e| StoreError::io(path, e);
-    let mut buf = Vec::with_capacity(labels.len() * 128);
-    buf.extend_from_slice(LABEL_FILE_HEADER.as_bytes());
+    let mut buf = Vec::with_capacity(labels.len() * 160 + actors.len() * 128);
+    buf.extend_from_slice(
+        format!(r#"{{"format":"tripoint-labels","version":{LABEL_FILE_VERSION}}}"#).as_bytes(),
+    );
     buf.push(b'\n');
     for l in labels {
         serde_json::to_writer(&mut buf, l).expect("label serializes");
+        buf.push(b'\n');
+    }
+    for a in actors {
+        serde_json::to_writer(&mut buf, &Record::Actor { actor: a.clone() })
+            .expect("actor serializes");
         buf.push(b'\n');
     }
     let mut f = File::create(path).map_err(io)?;
@@ -584,11 +62,8 @@ pub(crate) fn write_label_file(path: &Path, labels: &[Label]) -> Result<u64, Sto
     Ok(buf.len() as u64)
 }
 
-pub(crate) fn read_label_files(
-    dir: &Path,
-    files: &[LabelFileMeta],
-) -> Result<Vec<Label>, StoreError> {
-    let mut out = Vec::new();
+pub(crate) fn read_label_files(dir: &Path, files: &[LabelFileMeta]) -> Result<Stored, StoreError> {
+    let mut out = Stored::default();
     for meta in files {
         let path = dir.join(&meta.file);
         let f = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
@@ -603,21 +78,23 @@ pub(crate) fn read_label_files(
                     path: path.clone(),
                     msg: format!("label file header: {e}"),
                 })?;
-                if head.version != 1 {
+                if head.version != 1 && head.version != LABEL_FILE_VERSION {
                     return Err(StoreError::UnsupportedVersion {
                         path,
                         found: head.version,
-                        supported: 1,
+                        supported: LABEL_FILE_VERSION,
                     });
                 }
                 continue;
             }
-            out.push(
-                serde_json::from_str(&line).map_err(|e| StoreError::Corrupt {
-                    path: path.clone(),
-                    msg: format!("line {}: {e}", i + 1),
-                })?,
-            );
+            let rec: Record = serde_json::from_str(&line).map_err(|e| StoreError::Corrupt {
+                path: path.clone(),
+                msg: format!("line {}: {e}", i + 1),
+            })?;
+            match rec {
+                Record::Label(l) => out.labels.push(l),
+                Record::Actor { actor } => out.actors.push(actor),
+            }
         }
     }
     Ok(out)

@@ -22,13 +22,13 @@ use std::sync::{Arc, RwLock};
 
 use thiserror::Error;
 use tripoint_chain::{
-    AddrId, Address, Amount, Asset, AssetId, Chain, Label, OutPoint, Position, TokenInfo,
+    Actor, AddrId, Address, Amount, Asset, AssetId, Chain, Label, OutPoint, Position, TokenInfo,
     TransferBatch, TransferGraph, TransferId, TransferRecord, TransferRow, TxHash,
 };
 
 pub use appender::{AppendSummary, Appender};
 pub use format::FORMAT_VERSION;
-pub use labels::{LabelError, LabelFormat};
+pub use labels::LABEL_FILE_VERSION;
 
 use dict::DictChunk;
 use manifest::{LabelFileMeta, Manifest, MANIFEST};
@@ -65,8 +65,6 @@ pub enum StoreError {
     Poisoned,
     #[error("the {0} writer thread panicked")]
     WriterPanicked(&'static str),
-    #[error(transparent)]
-    Label(#[from] LabelError),
 }
 
 impl StoreError {
@@ -100,7 +98,10 @@ pub struct StoreStats {
 
 #[derive(Default)]
 struct LabelIndex {
+    /// Labels with jurisdictions filled in from their actor where the label
+    /// itself names none.
     by_address: HashMap<Address, Vec<Label>>,
+    actors: HashMap<String, Actor>,
     count: u64,
 }
 
@@ -289,21 +290,39 @@ impl Store {
         &self,
         labels: impl IntoIterator<Item = Label>,
     ) -> Result<Vec<Label>, StoreError> {
+        self.import_attribution(labels, Vec::new())
+            .map(|i| i.labels)
+    }
+
+    /// Add labels and actors atomically (one new labels file + manifest
+    /// swap). Labels identical to stored ones and actors whose id is stored
+    /// with the same fields are skipped (re-import is idempotent); returns
+    /// what was new. Takes the writer lock for the duration.
+    pub fn import_attribution(
+        &self,
+        labels: impl IntoIterator<Item = Label>,
+        actors: impl IntoIterator<Item = Actor>,
+    ) -> Result<Imported, StoreError> {
         let lock = lock_dir(&self.dir)?;
         // The snapshot may be stale: decide against what is on disk now.
         let mut manifest =
             Manifest::read(&self.dir)?.ok_or_else(|| StoreError::NoManifest(self.dir.clone()))?;
         remove_orphans(&self.dir, &manifest)?;
         let existing = labels::read_label_files(&self.dir, &manifest.labels)?;
-        let mut seen: HashSet<Label> = existing.iter().cloned().collect();
+        let mut seen: HashSet<Label> = existing.labels.iter().cloned().collect();
         let fresh: Vec<Label> = labels
             .into_iter()
             .filter(|l| seen.insert(l.clone()))
             .collect();
-        if !fresh.is_empty() {
+        let mut seen_actors: HashSet<Actor> = existing.actors.iter().cloned().collect();
+        let fresh_actors: Vec<Actor> = actors
+            .into_iter()
+            .filter(|a| seen_actors.insert(a.clone()))
+            .collect();
+        if !fresh.is_empty() || !fresh_actors.is_empty() {
             manifest.generation += 1;
             let file = format!("labels-{:08}.jsonl", manifest.generation);
-            let bytes = labels::write_label_file(&self.dir.join(&file), &fresh)?;
+            let bytes = labels::write_label_file(&self.dir.join(&file), &fresh, &fresh_actors)?;
             manifest.labels.push(LabelFileMeta {
                 file,
                 count: fresh.len() as u64,
@@ -314,12 +333,29 @@ impl Store {
         drop(lock);
         let mut state = self.labels.write().expect("labels lock");
         state.files = manifest.labels.clone();
-        state.index = Some(Arc::new(index_labels(
-            existing.into_iter().chain(fresh.iter().cloned()),
-        )));
+        state.index = Some(Arc::new(index_labels(labels::Stored {
+            labels: existing
+                .labels
+                .into_iter()
+                .chain(fresh.iter().cloned())
+                .collect(),
+            actors: existing
+                .actors
+                .into_iter()
+                .chain(fresh_actors.iter().cloned())
+                .collect(),
+        })));
         self.labels_imported
             .store(true, std::sync::atomic::Ordering::Release);
-        Ok(fresh)
+        Ok(Imported {
+            labels: fresh,
+            actors: fresh_actors,
+        })
+    }
+
+    /// A stored actor by id (the last imported version of it).
+    pub fn actor(&self, id: &str) -> Option<Actor> {
+        self.label_index().actors.get(id).cloned()
     }
 
     fn label_index(&self) -> Arc<LabelIndex> {
@@ -330,8 +366,8 @@ impl Store {
         if state.index.is_none() {
             // A label file that cannot be read leaves the index empty; the
             // error surfaces through `all_labels`, which the CLI uses.
-            let labels = labels::read_label_files(&self.dir, &state.files).unwrap_or_default();
-            state.index = Some(Arc::new(index_labels(labels)));
+            let stored = labels::read_label_files(&self.dir, &state.files).unwrap_or_default();
+            state.index = Some(Arc::new(index_labels(stored)));
         }
         state.index.clone().expect("just set")
     }
@@ -345,10 +381,17 @@ impl Store {
             .unwrap_or_default()
     }
 
-    /// Every stored label, in import order (errors if a label file is unreadable).
+    /// Every stored label, in import order, jurisdictions filled in from
+    /// actors as [`Store::labels_of`] does (errors if a label file is unreadable).
     pub fn all_labels(&self) -> Result<Vec<Label>, StoreError> {
         let files = self.labels.read().expect("labels lock").files.clone();
-        labels::read_label_files(&self.dir, &files)
+        let stored = labels::read_label_files(&self.dir, &files)?;
+        let actors = actor_map(stored.actors);
+        Ok(stored
+            .labels
+            .into_iter()
+            .map(|l| resolve(l, &actors))
+            .collect())
     }
 
     fn locate(&self, id: TransferId) -> (&Segment, u32) {
@@ -406,13 +449,39 @@ impl Store {
     }
 }
 
-fn index_labels(labels: impl IntoIterator<Item = Label>) -> LabelIndex {
-    let mut ix = LabelIndex::default();
-    for l in labels {
+fn index_labels(stored: labels::Stored) -> LabelIndex {
+    let mut ix = LabelIndex {
+        actors: actor_map(stored.actors),
+        ..LabelIndex::default()
+    };
+    for l in stored.labels {
         ix.count += 1;
+        let l = resolve(l, &ix.actors);
         ix.by_address.entry(l.address.clone()).or_default().push(l);
     }
     ix
+}
+
+/// Actors by id; a later import of the same id wins.
+fn actor_map(actors: Vec<Actor>) -> HashMap<String, Actor> {
+    actors.into_iter().map(|a| (a.id.clone(), a)).collect()
+}
+
+/// A label whose own source names no jurisdiction takes its actor's.
+fn resolve(mut l: Label, actors: &HashMap<String, Actor>) -> Label {
+    if l.attribution.jurisdictions.is_empty() {
+        if let Some(a) = l.attribution.actor.as_ref().and_then(|id| actors.get(id)) {
+            l.attribution.jurisdictions = a.jurisdictions.clone();
+        }
+    }
+    l
+}
+
+/// What [`Store::import_attribution`] added.
+#[derive(Debug, Clone, Default)]
+pub struct Imported {
+    pub labels: Vec<Label>,
+    pub actors: Vec<Actor>,
 }
 
 /// Take the directory's writer lock (advisory `flock`, released on drop or

@@ -539,6 +539,7 @@ fn labels_import_dedups_and_persists() {
         label: format!("label {a}"),
         category: c,
         source: "unit test".into(),
+        attribution: Default::default(),
     };
     let n = store
         .import_labels(vec![
@@ -580,6 +581,7 @@ fn exchange_label(a: u32) -> tripoint_chain::Label {
         label: format!("label {a}"),
         category: tripoint_chain::Category::Exchange,
         source: "unit test".into(),
+        attribution: Default::default(),
     }
 }
 

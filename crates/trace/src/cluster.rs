@@ -230,6 +230,7 @@ impl<'g, G: TransferGraph> ClusteredGraph<'g, G> {
                 label: format!("deposit address of {of} ({})", g.address(h)),
                 category: Category::Exchange,
                 source: "tripoint deposit-address heuristic".into(),
+                attribution: Default::default(),
             });
         }
         ClusteredGraph {

@@ -130,6 +130,7 @@ fn deposit_addresses_inherit_the_exchange_label_and_end_traces() {
         label: "Exchange 1 hot wallet".into(),
         category: Category::Exchange,
         source: "test".into(),
+        attribution: Default::default(),
     }];
     let g = MemGraph::build(records, vec![], labels.clone());
     let cg = ClusteredGraph::new(&g, &labels);

@@ -128,6 +128,7 @@ fn graph_with(edges: &[Edge], terminals: &[u8], dex: bool) -> MemGraph {
             label: "router".into(),
             category: Category::Dex,
             source: "test".into(),
+            attribution: Default::default(),
         });
     }
     let tokens = vec![staked_token(token(1)), fake_ether(token(2))];
@@ -553,6 +554,7 @@ fn reach_stops_its_reader_thread_when_it_gives_up() {
         label: "router".into(),
         category: Category::Dex,
         source: "test".into(),
+        attribution: Default::default(),
     };
     let g = MemGraph::build(records, vec![], vec![dex]);
     let mut cfg = TraceConfig::new(TaintPolicy::Poison, vec![g.lookup(&wide(0)).unwrap()]);

@@ -125,6 +125,7 @@ fn terminals_stop_the_walk_and_count_as_exited() {
         label: "Exchange hot wallet".into(),
         category: Category::Exchange,
         source: "test".into(),
+        attribution: Default::default(),
     }];
     let g = MemGraph::build(records, vec![], labels);
     let mut cfg = TraceConfig::new(TaintPolicy::Haircut, vec![g.lookup(&a("S")).unwrap()]);
@@ -293,6 +294,7 @@ fn dex_swap_carries_taint_across_assets_value_weighted() {
         label: "Uniswap router".into(),
         category: Category::Dex,
         source: "test".into(),
+        attribution: Default::default(),
     }];
     let g = MemGraph::build(records, vec![], labels);
     let r = trace(

@@ -27,6 +27,7 @@ pub fn terminal_labels<T: Copy + std::fmt::Display + Into<u64>>(
                 Category::Mixer
             },
             source: "test".into(),
+            attribution: Default::default(),
         })
         .collect()
 }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use tripoint_chain::{Address, Category, Label};
-use tripoint_store::labels::{self, detect, parse, parse_with_skips, LabelError, LabelFormat};
+use tripoint_ingest::labels::{self, detect, parse, parse_with_skips, LabelError, LabelFormat};
 
 /// `../shared/data`, or `None` (saying the test skipped) when absent or hidden.
 fn shared() -> Option<PathBuf> {
@@ -236,4 +236,178 @@ fn generic_csv_and_bad_rows_name_file_and_line() {
         .to_string()
         .contains("sanctioned_addresses_XBT.json:3"));
     let _ = labels::LabelFormat::from_name("csv").unwrap();
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn tagpack_header_fields_apply_to_tags_and_categories_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = write(
+        dir.path(),
+        "mixed.yaml",
+        "title: Mixed\ncreator: t\nconfidence: service_data\nlastmod: 2022-11-16\n\
+         source: https://example.org/x\ncategory: exchange\nactor: binance\ncurrency: ETH\ntags:\n\
+         - address: '0x4976A4A02F38326660D17BF34B431DC6E2EB2327'\n  label: Binance 20\n\
+         - address: 1JoktQJhCzuCQkt3GnQ8Xddcq4mUgNyXEa\n  currency: BTC\n  label: Bitstamp\n  actor: bitstamp\n\
+         - address: '0x098B716B8Aaf21512996dC57EB0615e2383E2f96'\n  label: Lazarus group\n  category: user\n  abuse: sanction\n  actor: lazarusgroup\n  confidence: authority_data\n\
+         - address: '0x1a2a1c938ce3ec39b6d47113c7955baa9dd454f2'\n  label: Ronin Bridge\n  category: defi_bridge\n  actor: ronin\n\
+         - address: TXyz\n  currency: TRX\n  label: tron wallet\n",
+    );
+    assert_eq!(detect(&pack), Some(LabelFormat::Tagpack));
+    let p = parse_with_skips(LabelFormat::Tagpack, &pack).unwrap();
+    assert_eq!(p.skipped.len(), 1);
+    assert_eq!(p.skipped[0].line, 26, "{:?}", p.skipped);
+    let binance = &p.labels[0];
+    assert_eq!(binance.label, "Binance 20");
+    assert_eq!(binance.category, Category::Exchange);
+    assert_eq!(binance.attribution.actor.as_deref(), Some("binance"));
+    assert_eq!(
+        binance.attribution.confidence.as_deref(),
+        Some("service_data")
+    );
+    assert_eq!(binance.attribution.lastmod.as_deref(), Some("2022-11-16"));
+    assert_eq!(binance.source, "tagpack:mixed.yaml (https://example.org/x)");
+    assert!(
+        matches!(p.labels[1].address, Address::Btc(_)),
+        "{:?}",
+        p.labels[1]
+    );
+    assert_eq!(p.labels[1].attribution.actor.as_deref(), Some("bitstamp"));
+    // `user` + sanction + the Lazarus actor: sanctioned and dprk-attributed.
+    let lazarus: Vec<&Category> = p
+        .labels
+        .iter()
+        .filter(|l| l.label == "Lazarus group")
+        .map(|l| &l.category)
+        .collect();
+    assert_eq!(lazarus, [&Category::Sanctioned, &Category::DprkAttributed]);
+    let bridge = p.labels.iter().find(|l| l.label == "Ronin Bridge").unwrap();
+    assert_eq!(bridge.category, Category::Bridge);
+}
+
+#[test]
+fn actorpack_keeps_jurisdictions_and_rejects_bad_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = write(
+        dir.path(),
+        "test.actorpack.yaml",
+        "title: actors\nactors:\n- id: binance\n  label: Binance\n  jurisdictions:\n  - MT\n  - US\n  categories:\n  - exchange\n\
+         - id: upbit\n  label: Upbit\n  jurisdictions: [KR]\n",
+    );
+    assert_eq!(detect(&pack), Some(LabelFormat::Actorpack));
+    let p = parse_with_skips(LabelFormat::Actorpack, &pack).unwrap();
+    assert_eq!(p.actors.len(), 2);
+    assert_eq!(p.actors[0].jurisdictions, ["MT", "US"]);
+    assert_eq!(p.actors[0].categories, ["exchange"]);
+    assert_eq!(p.actors[1].jurisdictions, ["KR"]);
+    let bad = write(
+        dir.path(),
+        "bad.actorpack.yaml",
+        "actors:\n- id: a\n  label: A\n\n- id: b\n  jurisdictions:\n  - United States\n",
+    );
+    let e = parse(LabelFormat::Actorpack, &bad).unwrap_err();
+    assert!(matches!(e, LabelError::Row { line: 5, .. }), "{e}");
+    assert!(e.to_string().contains("jurisdictions"), "{e}");
+    let broken = write(dir.path(), "broken.yaml", "tags:\n- address: [unclosed\n");
+    let e = parse(LabelFormat::Tagpack, &broken).unwrap_err();
+    assert!(e.to_string().contains("broken.yaml:"), "{e}");
+}
+
+#[test]
+fn etherscan_words_map_to_categories_and_actors() {
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = write(
+        dir.path(),
+        "etherscan_account_labels.json",
+        r#"{"0x4976a4a02f38326660d17bf34b431dc6e2eb2327": {"name": "Binance 20", "labels": ["binance"]},
+ "0xc145990e84155416144c532e31f89b840ca8c2ce": {"name": "THORSwap: RouterV2", "labels": ["bridge", "dex"]},
+ "0x098b716b8aaf21512996dc57eb0615e2383e2f96": {"name": "Ronin Bridge Exploiter", "labels": ["ofac-sanctions-lists"]},
+ "0x0e8ba001a821f3ce0734763d008c9d7c957f5852": {"name": "AmadeusRelay", "labels": ["0x-protocol-ecosystem"]}}"#,
+    );
+    assert_eq!(detect(&accounts), Some(LabelFormat::Etherscan));
+    let v = parse(LabelFormat::Etherscan, &accounts).unwrap();
+    let of = |a: &str| -> Vec<&Label> {
+        v.iter()
+            .filter(|l| l.address == Address::parse_eth(a).unwrap())
+            .collect()
+    };
+    let b = of("0x4976a4a02f38326660d17bf34b431dc6e2eb2327");
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].category, Category::Exchange);
+    assert_eq!(b[0].attribution.actor.as_deref(), Some("binance"));
+    let thor: Vec<&Category> = of("0xc145990e84155416144c532e31f89b840ca8c2ce")
+        .iter()
+        .map(|l| &l.category)
+        .collect();
+    assert_eq!(thor, [&Category::Bridge, &Category::Dex]);
+    assert_eq!(
+        of("0x098b716b8aaf21512996dc57eb0615e2383e2f96")[0].category,
+        Category::Sanctioned
+    );
+    assert_eq!(
+        of("0x0e8ba001a821f3ce0734763d008c9d7c957f5852")[0].category,
+        Category::Other("0x-protocol-ecosystem".into())
+    );
+    let tokens = write(
+        dir.path(),
+        "etherscan_token_labels.json",
+        r#"{"0xdac17f958d2ee523a2206206994597c13d831ec7": {"name": "Tether USD (USDT)", "labels": ["stablecoin"]}}"#,
+    );
+    let t = parse(LabelFormat::Etherscan, &tokens).unwrap();
+    assert_eq!(t[0].category, Category::Other("token".into()));
+    let bad = write(
+        dir.path(),
+        "etherscan_bad.json",
+        "{\"0x4976a4a02f38326660d17bf34b431dc6e2eb2327\": {\"name\": \"a\", \"labels\": []},\n \"0xnothex\": {\"name\": \"b\", \"labels\": []}}",
+    );
+    let e = parse(LabelFormat::Etherscan, &bad).unwrap_err();
+    assert!(matches!(e, LabelError::Row { line: 2, .. }), "{e}");
+}
+
+#[test]
+fn shared_tagpacks_actors_and_etherscan_parse() {
+    let Some(data) = shared() else { return };
+    let gs = data.join("crypto/labels-graphsense-tagpacks");
+    let actors = parse_with_skips(
+        LabelFormat::Actorpack,
+        &gs.join("actors/graphsense.actorpack.yaml"),
+    )
+    .unwrap()
+    .actors;
+    assert!(actors.len() > 3000, "{}", actors.len());
+    let binance = actors.iter().find(|a| a.id == "binance").unwrap();
+    assert!(binance.jurisdictions.iter().any(|j| j == "US"));
+    let ex = parse(
+        LabelFormat::Tagpack,
+        &gs.join("packs/etherscan-wordcloud-exchange.yaml"),
+    )
+    .unwrap();
+    let b20 = ex.iter().find(|l| l.label == "Binance 20").unwrap();
+    assert_eq!(
+        b20.address,
+        Address::parse_eth("0x4976a4a02f38326660d17bf34b431dc6e2eb2327").unwrap()
+    );
+    assert_eq!(b20.category, Category::Exchange);
+    assert_eq!(b20.attribution.actor.as_deref(), Some("binance"));
+    let lazarus = parse(LabelFormat::Tagpack, &gs.join("packs/lazarus.yaml")).unwrap();
+    assert!(lazarus
+        .iter()
+        .any(|l| l.category == Category::DprkAttributed
+            && l.address
+                == Address::parse_eth("0x098b716b8aaf21512996dc57eb0615e2383e2f96").unwrap()));
+    let es = parse(
+        LabelFormat::Etherscan,
+        &data.join("crypto/labels-etherscan/etherscan_account_labels.json"),
+    )
+    .unwrap();
+    let bridge = es
+        .iter()
+        .find(|l| l.label == "Axie Infinity: Ronin Bridge")
+        .unwrap();
+    assert_eq!(bridge.category, Category::Bridge);
 }
