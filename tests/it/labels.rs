@@ -222,6 +222,8 @@ fn ronin_trace_with_shared_labels_names_services_and_actors() {
             s(&store),
             "--seed",
             "0x098b716b8aaf21512996dc57eb0615e2383e2f96",
+            "--format",
+            "json",
         ])
         .stdout,
     )
