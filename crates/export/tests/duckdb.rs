@@ -95,6 +95,7 @@ fn duckdb_reads_the_export_as_is() {
             label: "exchange hot wallet".into(),
             category: Category::Exchange,
             source: "test".into(),
+            attribution: Default::default(),
         }])
         .expect("labels");
     let store = Store::open(&st).expect("reopen");

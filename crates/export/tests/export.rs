@@ -218,6 +218,7 @@ fn export_round_trips_every_transfer_and_label() {
                 label: "Lazarus wallet".into(),
                 category: Category::DprkAttributed,
                 source: "test".into(),
+                attribution: Default::default(),
             },
             Label {
                 address: Address::parse("0x00000000000000000000000000000000deadbeef")
@@ -225,6 +226,7 @@ fn export_round_trips_every_transfer_and_label() {
                 label: "not in the graph".into(),
                 category: Category::Sanctioned,
                 source: "test".into(),
+                attribution: Default::default(),
             },
         ])
         .expect("labels");

@@ -139,6 +139,7 @@ fn generate(dir: &Path, transfers: u64, seed: u64) {
         label: format!("{category} {n}"),
         category,
         source: "spark test".into(),
+        attribution: Default::default(),
     };
     let mut labels = vec![
         label(3, Category::Sanctioned),
