@@ -451,8 +451,8 @@ pub struct BoardCell {
     pub reasons: Vec<String>,
 }
 
-/// The status board: mineral × partner risk levels with their reasons, and the
-/// open alerts behind them.
+/// The status board: mineral × partner risk levels with their reasons, the
+/// open alerts behind them, and what each mineral is watched with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Board {
     pub as_of: NaiveDate,
@@ -460,6 +460,76 @@ pub struct Board {
     pub synthetic: bool,
     pub cells: Vec<BoardCell>,
     pub open_alerts: Vec<Alert>,
+    #[serde(default)]
+    pub coverage: Vec<Coverage>,
+}
+
+/// Which signal families can watch a mineral with the data at hand, and which
+/// it lacks (and why).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    pub mineral: Mineral,
+    pub families: Vec<Family>,
+    /// `(family, why it is missing)`.
+    pub lacks: Vec<(Family, String)>,
+}
+
+/// The families each material can raise with `ds` (policy and counter-measure
+/// need only event lists, so every mineral has them).
+pub fn coverage(ds: &Dataset) -> Vec<Coverage> {
+    Mineral::MATERIALS
+        .iter()
+        .map(|&m| {
+            let mut families = Vec::new();
+            let mut lacks = Vec::new();
+            let production = ds.production.iter().any(|p| p.mineral == m);
+            let imports = ds.trade.iter().any(|f| Mineral::from_hs6(f.hs6) == Some(m));
+            if production || imports {
+                families.push(Family::Structural);
+            } else {
+                lacks.push((
+                    Family::Structural,
+                    "no production or bilateral trade data".into(),
+                ));
+            }
+            if !production {
+                lacks.push((
+                    Family::Structural,
+                    "no production data (no concentration or GeoPolRisk)".into(),
+                ));
+            }
+            if !imports {
+                lacks.push((
+                    Family::Structural,
+                    "no BACI trade under its HS codes (no import shares)".into(),
+                ));
+            }
+            if ds.prices.iter().any(|p| p.mineral == m) {
+                families.push(Family::Market);
+                if production {
+                    families.push(Family::Producer);
+                }
+            } else {
+                lacks.push((Family::Market, "no daily price series".into()));
+                lacks.push((
+                    Family::Producer,
+                    "no price series for the level regime".into(),
+                ));
+            }
+            if ds.monthly.iter().any(|r| r.product.minerals().contains(&m)) {
+                families.push(Family::TradeFlow);
+            } else {
+                lacks.push((Family::TradeFlow, "no monthly export series".into()));
+            }
+            families.push(Family::Policy);
+            families.push(Family::Countermeasure);
+            Coverage {
+                mineral: m,
+                families,
+                lacks,
+            }
+        })
+        .collect()
 }
 
 /// Compute the board as known on `as_of`, from the data set's own events plus `extra_events`.
@@ -605,6 +675,7 @@ pub fn board(ds: &Dataset, cfg: &Config, as_of: NaiveDate, extra_events: &[Event
         synthetic: ds.synthetic,
         cells,
         open_alerts: open,
+        coverage: coverage(ds),
     }
 }
 
@@ -657,6 +728,29 @@ impl Board {
             if c.reasons.len() > 4 {
                 let _ = writeln!(s, "    ... {} more", c.reasons.len() - 4);
             }
+        }
+        let _ = writeln!(s, "\nwatched with (families) / lacking:");
+        for c in &self.coverage {
+            let lacks: Vec<String> = c
+                .lacks
+                .iter()
+                .map(|(f, why)| format!("{}: {why}", f.name()))
+                .collect();
+            let _ = writeln!(
+                s,
+                "  {:<12} {:<52} {}",
+                c.mineral.name(),
+                c.families
+                    .iter()
+                    .map(|f| f.name())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                if lacks.is_empty() {
+                    "-".to_string()
+                } else {
+                    lacks.join("; ")
+                }
+            );
         }
         let _ = writeln!(s, "\nopen alerts: {}", self.open_alerts.len());
         for (title, which) in [

@@ -14,7 +14,9 @@ pub mod alerts;
 pub mod config;
 pub mod signals;
 
-pub use alerts::{board, cell_level, replay, Alert, Board, BoardCell, Standing};
+pub use alerts::{
+    board, cell_level, coverage, replay, Alert, Board, BoardCell, Coverage, Standing,
+};
 pub mod backtest;
 pub use backtest::{backtest, BacktestReport, Baseline, EventResult};
 pub use config::Config;

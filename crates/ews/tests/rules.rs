@@ -640,3 +640,33 @@ fn events_added_at_run_time_are_checked_and_appended() {
     assert_eq!(std::fs::read(&f).unwrap(), before);
     assert_eq!(load_events(&f).unwrap().len(), 2);
 }
+
+#[test]
+fn coverage_says_which_families_each_mineral_lacks() {
+    let mut ds = synthetic_dataset(1);
+    ds.prices.retain(|p| p.mineral != Mineral::Cobalt);
+    ds.monthly.clear();
+    let cov = coverage(&ds);
+    assert_eq!(cov.len(), Mineral::MATERIALS.len());
+    for c in &cov {
+        assert!(
+            c.families.contains(&Family::Policy) && c.families.contains(&Family::Countermeasure)
+        );
+        // A family is either available or said to be lacking, with a reason.
+        for f in [Family::Market, Family::TradeFlow, Family::Producer] {
+            let lacking = c.lacks.iter().any(|(x, why)| *x == f && !why.is_empty());
+            assert_ne!(c.families.contains(&f), lacking, "{} {f:?}", c.mineral);
+        }
+        assert!(!c.families.contains(&Family::TradeFlow));
+    }
+    let co = cov.iter().find(|c| c.mineral == Mineral::Cobalt).unwrap();
+    assert!(co
+        .lacks
+        .iter()
+        .any(|(f, why)| *f == Family::Market && why.contains("price")));
+    let b = board(&ds, &Config::default(), day("2024-01-31"), &[]);
+    assert_eq!(b.coverage, cov);
+    assert!(b
+        .render_table()
+        .contains("trade_flow: no monthly export series"));
+}
