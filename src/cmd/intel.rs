@@ -269,10 +269,15 @@ fn init(path: &Path, storage: &str, force: bool) -> anyhow::Result<()> {
     if path.exists() && !force {
         bail!("{} exists; pass --force to replace it", path.display());
     }
-    let (cfg, secrets) = Config::trilateral(storage)?;
+    let (mut cfg, secrets) = Config::trilateral(storage)?;
+    let admin = cfg.issue_admin()?;
     cfg.save(path)?;
     println!("wrote {}", path.display());
     print_secrets(&secrets);
+    println!(
+        "operator (admin endpoints): basic {}:{}  api-key {}",
+        admin.username, admin.password, admin.api_key
+    );
     Ok(())
 }
 

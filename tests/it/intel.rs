@@ -677,7 +677,12 @@ fn import_and_audit_cli() {
     let cfg = config.to_str().unwrap();
     let out = run_ok(&["intel", "init", "--config", cfg]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.matches("api-key").count(), 3, "{text}");
+    // Three partners and the operator.
+    assert_eq!(text.matches("api-key").count(), 4, "{text}");
+    assert!(
+        text.contains("operator (admin endpoints): basic admin:"),
+        "{text}"
+    );
     // Not overwritten without --force.
     assert!(!tripoint()
         .args(["intel", "init", "--config", cfg])
@@ -1472,4 +1477,35 @@ fn the_audit_keeps_pages_and_still_answers_who_saw_an_object() {
         );
         assert!(seen(&format!("indicator--{red}")).is_empty(), "{name}");
     }
+}
+
+#[test]
+fn operators_read_provenance_and_audit_of_an_object_as_json() {
+    let mut admin = None;
+    let s = start_with(None, |c| admin = Some(c.issue_admin().unwrap()));
+    let admin = admin.unwrap();
+    let uuid = "0b7f2d0c-1212-4a4a-9b9b-000000000012";
+    let id = format!("indicator--{uuid}");
+    s.post(
+        IND,
+        "us",
+        &[indicator(uuid, "2026-01-01T00:00:00.000Z", &[])],
+    );
+    s.get(IND, "kr");
+    let path = format!("/admin/objects/{id}/");
+    let operator = use_base64(&format!("{}:{}", admin.username, admin.password));
+    let r = s.call("GET", &path, Some(&operator), &[], None);
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["posted"][0]["partner"], "us");
+    assert_eq!(r.body["served"][0]["partner"], "kr");
+    // A partner is told nothing exists there; operators see no collection.
+    assert_eq!(s.get(&path, "us").status, 404);
+    let cols = s.call(
+        "GET",
+        "/trilateral/collections/",
+        Some(&operator),
+        &[],
+        None,
+    );
+    assert!(cols.body.get("collections").is_none(), "{:?}", cols.body);
 }

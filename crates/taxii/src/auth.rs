@@ -79,6 +79,9 @@ pub fn claimed_user(authorization: &str) -> Option<String> {
     }
 }
 
+/// The "partner index" of the server's operators (admin credentials).
+pub const ADMIN: usize = usize::MAX;
+
 /// Remembered verifications are dropped wholesale past this many entries.
 const CACHE_LIMIT: usize = 10_000;
 
@@ -95,6 +98,7 @@ impl Authenticator {
             .iter()
             .enumerate()
             .flat_map(|(i, p)| p.credentials.iter().map(move |c| (i, c.clone())))
+            .chain(config.admin_credentials.iter().map(|c| (ADMIN, c.clone())))
             .collect();
         Authenticator {
             credentials,

@@ -70,6 +70,14 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     #[serde(default, rename = "partner")]
     pub partners: Vec<Partner>,
+    /// Credentials of the server's operators: they may use the admin JSON
+    /// endpoints (`/admin/…`) and see no collection.
+    #[serde(
+        default,
+        rename = "admin_credential",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub admin_credentials: Vec<Credential>,
     #[serde(default, rename = "api_root")]
     pub api_roots: Vec<ApiRoot>,
     #[serde(default, rename = "collection")]
@@ -280,6 +288,28 @@ impl Config {
                 }
             }
         }
+        for (j, c) in self.admin_credentials.iter().enumerate() {
+            let (name, hash) = match c {
+                Credential::Basic { username, hash } => (username, hash),
+                Credential::ApiKey { key_id, hash } => (key_id, hash),
+            };
+            if argon2::PasswordHash::new(hash).is_err() {
+                return Err(bad(
+                    format!("admin_credential[{j}].hash"),
+                    "not an argon2 PHC hash (make one with `tripoint intel hash-secret`)".into(),
+                ));
+            }
+            let taken = self.partners.iter().flat_map(|p| &p.credentials).any(|pc| {
+                matches!((pc, c), (Credential::Basic { username: a, .. }, Credential::Basic { username: b, .. }) if a == b)
+                    || matches!((pc, c), (Credential::ApiKey { key_id: a, .. }, Credential::ApiKey { key_id: b, .. }) if a == b)
+            });
+            if taken {
+                return Err(bad(
+                    format!("admin_credential[{j}]"),
+                    format!("`{name}` is also a partner's user name or key id"),
+                ));
+            }
+        }
         let mut roots = std::collections::HashSet::new();
         for (i, r) in self.api_roots.iter().enumerate() {
             let ok = !r.path.is_empty()
@@ -426,6 +456,14 @@ pub fn issue_credentials(
 }
 
 impl Config {
+    /// Add new operator credentials (Basic user `admin` and an API key) and
+    /// return their secrets, shown once.
+    pub fn issue_admin(&mut self) -> Result<IssuedSecrets, crate::auth::AuthError> {
+        let (creds, secrets) = issue_credentials("admin")?;
+        self.admin_credentials.extend(creds);
+        Ok(secrets)
+    }
+
     /// The default trilateral setup: US, JP and KR partners, API root
     /// `trilateral`, shared collections (actors, indicators, incidents) and one
     /// bilateral collection per pair, whose two members are cleared for TLP:RED.
@@ -507,6 +545,7 @@ impl Config {
                 default_api_root: Some("trilateral".into()),
                 tls: None,
                 partners,
+                admin_credentials: vec![],
                 api_roots: vec![ApiRoot {
                     path: "trilateral".into(),
                     title: "Trilateral working group".into(),

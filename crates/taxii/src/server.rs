@@ -131,6 +131,7 @@ pub fn router(exchange: Shared) -> Router {
             "/{root}/collections/{cid}/objects/{oid}/versions/",
             get(versions),
         )
+        .route("/admin/objects/{oid}/", get(admin_object))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // After every route and fallback, so it wraps them all.
@@ -568,6 +569,30 @@ async fn delete_object(
         ex.delete_object(c, &root, &cid, &oid, &filters)?;
         Ok((StatusCode::OK.into_response(), None, Some(oid)))
     })
+    .await
+}
+
+/// Operators' JSON view of one object: provenance and who was served it.
+async fn admin_object(
+    State(ex): State<Shared>,
+    caller: Caller,
+    Path(oid): Path<String>,
+) -> Response {
+    handle(
+        ex,
+        caller,
+        &HeaderMap::new(),
+        "admin-object",
+        move |ex, c| {
+            let body = ex.admin_object(c, &oid)?;
+            let mut resp = (StatusCode::OK, body.to_string()).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Ok((resp, None, Some(oid)))
+        },
+    )
     .await
 }
 

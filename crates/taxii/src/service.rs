@@ -402,6 +402,13 @@ impl Exchange {
                 }
             }
         };
+        if idx == crate::auth::ADMIN {
+            // Operators read the admin endpoints; they are in no collection's lists.
+            return Ok(Caller {
+                partner: "admin".into(),
+                identity: tripoint_stix::content::tripoint_identity_id(),
+            });
+        }
         let p = snap
             .config
             .partners
@@ -411,6 +418,48 @@ impl Exchange {
             partner: p.id.clone(),
             identity: p.identity.clone(),
         })
+    }
+
+    /// The admin view of one object (operators only; anyone else gets the
+    /// 404 of an unknown path): who posted each version, and who was served it.
+    pub fn admin_object(&self, caller: &Caller, id: &str) -> Result<Value, Error> {
+        if caller.partner != "admin" {
+            return Err(Error::NotFound("no such TAXII resource".into()));
+        }
+        if !is_stix_id(id) {
+            return Err(Error::bad_param(
+                "object-id",
+                format!("`{id}` is not a STIX identifier"),
+            ));
+        }
+        let posted: Vec<Value> = self
+            .provenance(id)?
+            .into_iter()
+            .map(|p| {
+                json!({
+                    "at": format_micros(p.posted_us),
+                    "partner": p.partner,
+                    "collection": p.collection,
+                    "version": format_micros(p.version_us),
+                    "status_id": p.status_id,
+                    "duplicate": p.duplicate,
+                })
+            })
+            .collect();
+        let served: Vec<Value> = self
+            .who_saw(id)?
+            .into_iter()
+            .map(|s| {
+                json!({
+                    "at": format_micros(s.at_us),
+                    "partner": s.partner,
+                    "action": s.action,
+                    "collection": s.collection,
+                    "version": format_micros(s.version_us),
+                })
+            })
+            .collect();
+        Ok(json!({"id": id, "posted": posted, "served": served}))
     }
 
     // ---------------------------------------------------------------- resources
