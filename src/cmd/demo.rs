@@ -116,7 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     bar.set_message("4/7 following the money from the theft (haircut policy)");
     let truth_path = scenario.join("truth.json");
-    let truth = super::eval::read_ground_truth(&truth_path)?;
+    let truth = tripoint_gen::GroundTruth::read(&truth_path)?;
     if truth.seeds.addresses.is_empty() {
         bail!("{}: no seeds.addresses", truth_path.display());
     }

@@ -38,17 +38,8 @@ struct Loaded {
     start: i64,
 }
 
-/// Read the generator's `truth.json` through its own type, so the schema has
-/// one definition (`tripoint_gen::GroundTruth`).
-pub fn read_ground_truth(path: &std::path::Path) -> anyhow::Result<GroundTruth> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))
-}
-
 fn load_truth(path: &std::path::Path) -> anyhow::Result<Loaded> {
-    let t = read_ground_truth(path)?;
+    let t = GroundTruth::read(path)?;
     let set = |it: &mut dyn Iterator<Item = &Address>| -> BTreeSet<String> {
         it.map(ToString::to_string).collect()
     };

@@ -1,5 +1,4 @@
-//! One module per subcommand. Each exports `Args` (clap) and `run`; engines
-//! with a benchmark also export `BenchArgs` and `bench`.
+//! One module per subcommand. Each exports `Args` (clap) and `run`.
 
 pub mod bench;
 pub mod demo;

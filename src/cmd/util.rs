@@ -1,4 +1,4 @@
-//! Small helpers shared by subcommands: logging, progress bars, resource figures.
+//! Small helpers shared by subcommands: logging, progress bars, where the shared data is.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -49,34 +49,8 @@ pub fn spinner(what: &str) -> ProgressBar {
     bar
 }
 
-/// Peak resident set size of this process (VmHWM), in bytes; Linux only.
-#[allow(dead_code)]
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-}
-
 /// Where the shared real-data folder is, if present (`../shared/data` beside the checkout,
 /// or `TRIPOINT_SHARED_DATA`); absent when `TRIPOINT_HIDE_SHARED=1`.
-#[allow(dead_code)]
 pub fn shared_data_dir() -> Option<std::path::PathBuf> {
     tripoint_shared_data::locate()
-}
-
-/// A benchmark's `--dir`: created if missing, refused if it holds anything,
-/// so a leftover run is neither appended to nor deleted (it may be the
-/// user's data).
-pub fn fresh_work_dir(p: &std::path::Path) -> anyhow::Result<()> {
-    if p.read_dir().is_ok_and(|mut d| d.next().is_some()) {
-        anyhow::bail!(
-            "--dir {}: the directory is not empty (a previous run?); remove it or give a new one",
-            p.display()
-        );
-    }
-    std::fs::create_dir_all(p)?;
-    Ok(())
 }

@@ -24,6 +24,14 @@ pub struct TransferRow {
     pub sub_index: u32,
 }
 
+impl TransferRow {
+    /// On Bitcoin, the output number when this row is a transaction output
+    /// (`None` for an input).
+    pub fn output_index(&self) -> Option<u32> {
+        crate::Position::output_of(self.sub_index)
+    }
+}
+
 /// Consecutive transfers `first..first + len()` in columnar form, for
 /// sequential sweeps: one call fills a whole run, so a full-graph pass costs a
 /// few array copies per transfer instead of a `transfer(id)` decode each.

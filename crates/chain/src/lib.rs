@@ -91,6 +91,10 @@ pub enum Position {
 }
 
 impl Position {
+    /// The bit of a Bitcoin sub-index that marks an output (inputs sort
+    /// before outputs); spelled only here.
+    const OUTPUT_BIT: u32 = 1 << 31;
+
     /// Dense sort/dedup key within a transaction: native value first, then logs;
     /// inputs before outputs.
     pub fn sub_index(&self) -> u32 {
@@ -98,8 +102,14 @@ impl Position {
             Position::NativeValue => 0,
             Position::Log(i) => i.saturating_add(1),
             Position::Input { index, .. } => index,
-            Position::Output(i) => (1 << 31) | i,
+            Position::Output(i) => Self::OUTPUT_BIT | i,
         }
+    }
+
+    /// The output number a Bitcoin row's sub-index encodes, or `None` for an
+    /// input.
+    pub fn output_of(sub_index: u32) -> Option<u32> {
+        (sub_index & Self::OUTPUT_BIT != 0).then_some(sub_index & !Self::OUTPUT_BIT)
     }
 }
 

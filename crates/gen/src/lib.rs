@@ -16,6 +16,7 @@ mod plan;
 mod records;
 mod stream;
 pub mod truth;
+pub mod utxo;
 mod world;
 
 use std::path::{Path, PathBuf};
@@ -102,6 +103,20 @@ pub enum GenError {
     },
     #[error("sink rejected a row")]
     Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("reading {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `truth.json` that does not parse, at its line and column.
+    #[error("{}:{line}:{column}: {error}", path.display())]
+    Truth {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        error: serde_json::Error,
+    },
 }
 
 /// One row of `transactions.csv`.

@@ -148,6 +148,22 @@ pub struct GroundTruth {
     pub counts: Counts,
 }
 
+impl GroundTruth {
+    /// Read a `truth.json` back; a parse error names the file, line and column.
+    pub fn read(path: &std::path::Path) -> Result<GroundTruth, crate::GenError> {
+        let text = std::fs::read_to_string(path).map_err(|source| crate::GenError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|error| crate::GenError::Truth {
+            path: path.to_path_buf(),
+            line: error.line(),
+            column: error.column(),
+            error,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pause {
     pub from_time: i64,

@@ -404,13 +404,11 @@ impl Store {
         let (seg, local) = self.locate(id);
         let row = seg.row(local);
         let chain = self.manifest.chain.unwrap_or(Chain::Ethereum);
-        let position = match chain {
-            Chain::Ethereum if row.sub_index == 0 => Position::NativeValue,
-            Chain::Ethereum => Position::Log(row.sub_index - 1),
-            Chain::Bitcoin if row.sub_index & (1 << 31) != 0 => {
-                Position::Output(row.sub_index & !(1 << 31))
-            }
-            Chain::Bitcoin => Position::Input {
+        let position = match (chain, Position::output_of(row.sub_index)) {
+            (Chain::Ethereum, _) if row.sub_index == 0 => Position::NativeValue,
+            (Chain::Ethereum, _) => Position::Log(row.sub_index - 1),
+            (Chain::Bitcoin, Some(output)) => Position::Output(output),
+            (Chain::Bitcoin, None) => Position::Input {
                 index: row.sub_index,
                 spends: seg.spend(local).unwrap_or(OutPoint {
                     tx: TxHash::default(),

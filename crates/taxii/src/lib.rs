@@ -10,7 +10,6 @@
 pub mod auth;
 pub mod config;
 pub mod error;
-pub mod loadgen;
 pub mod model;
 pub mod private;
 pub mod server;

@@ -98,19 +98,20 @@ pub struct ClusterStats {
     pub merges: u64,
 }
 
-const OUTPUT_BIT: u32 = 1 << 31;
-
-/// Multi-input clustering over every Bitcoin transaction of the graph.
-pub fn multi_input<G: TransferGraph>(g: &G, rules: &CoinJoinRules) -> (UnionFind, ClusterStats) {
-    let mut uf = UnionFind::new(g.address_count());
-    let mut stats = ClusterStats::default();
-    let n = g.transfer_count();
+/// Every Bitcoin transaction of `g` with inputs and outputs, in chain
+/// order: its distinct input addresses (ascending) and whether the CoinJoin
+/// rule holds for it (at least two inputs, and at least
+/// [`CoinJoinRules::min_equal_outputs`] outputs of one value).
+pub fn for_each_transaction<G: TransferGraph>(
+    g: &G,
+    rules: &CoinJoinRules,
+    mut f: impl FnMut(&[AddrId], bool),
+) {
     let mut inputs: Vec<AddrId> = Vec::new();
     let mut outputs: Vec<Amount> = Vec::new();
     let mut key = None;
-    let mut flush = |inputs: &mut Vec<AddrId>, outputs: &mut Vec<Amount>, uf: &mut UnionFind| {
+    let mut flush = |inputs: &mut Vec<AddrId>, outputs: &mut Vec<Amount>| {
         if !outputs.is_empty() && !inputs.is_empty() {
-            stats.transactions += 1;
             inputs.sort_unstable();
             inputs.dedup();
             let coinjoin = inputs.len() >= 2 && {
@@ -127,33 +128,43 @@ pub fn multi_input<G: TransferGraph>(g: &G, rules: &CoinJoinRules) -> (UnionFind
                 }
                 best >= rules.min_equal_outputs
             };
-            if coinjoin {
-                stats.coinjoins_skipped += 1;
-            } else {
-                for w in inputs.windows(2) {
-                    if uf.union(w[0], w[1]) {
-                        stats.merges += 1;
-                    }
-                }
-            }
+            f(inputs, coinjoin);
         }
         inputs.clear();
         outputs.clear();
     };
-    for id in 0..n {
+    for id in 0..g.transfer_count() {
         let r = g.transfer(id);
         let k = (r.block, r.tx_index);
         if key != Some(k) {
-            flush(&mut inputs, &mut outputs, &mut uf);
+            flush(&mut inputs, &mut outputs);
             key = Some(k);
         }
-        if r.sub_index & OUTPUT_BIT != 0 {
+        if r.output_index().is_some() {
             outputs.push(r.amount);
         } else {
             inputs.push(r.src);
         }
     }
-    flush(&mut inputs, &mut outputs, &mut uf);
+    flush(&mut inputs, &mut outputs);
+}
+
+/// Multi-input clustering over every Bitcoin transaction of the graph.
+pub fn multi_input<G: TransferGraph>(g: &G, rules: &CoinJoinRules) -> (UnionFind, ClusterStats) {
+    let mut uf = UnionFind::new(g.address_count());
+    let mut stats = ClusterStats::default();
+    for_each_transaction(g, rules, |inputs, coinjoin| {
+        stats.transactions += 1;
+        if coinjoin {
+            stats.coinjoins_skipped += 1;
+        } else {
+            for w in inputs.windows(2) {
+                if uf.union(w[0], w[1]) {
+                    stats.merges += 1;
+                }
+            }
+        }
+    });
     (uf, stats)
 }
 

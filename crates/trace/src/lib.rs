@@ -14,6 +14,7 @@ pub mod report;
 pub mod screen;
 pub mod spam;
 pub mod sweep;
+pub mod sys;
 pub mod taint;
 pub mod text;
 pub mod time;

@@ -36,7 +36,7 @@ use tripoint_chain::{
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::fxhash::FxHashMap;
-use crate::sweep::prefetch_at;
+use crate::sys::{huge_pages, huge_vec, prefetch_at};
 use crate::taint::{classify_labels, first_at_or_after, Class, Role, TraceConfig};
 
 /// One reached address.
@@ -338,7 +338,7 @@ impl<'a, G: TransferGraph> Pass<'a, G> {
             g,
             cfg,
             walked: vec![0; n.div_ceil(64)],
-            state: crate::sweep::huge_vec(n),
+            state: huge_vec(n),
             token_head: FxHashMap::default(),
             token_taint: Vec::new(),
             // Room for every address (untouched room costs nothing), so
@@ -860,28 +860,6 @@ unsafe fn eq_pairs_avx512(a: &[AddrId], b: &[AddrId]) -> u64 {
         m |= u64::from(_mm512_mask_cmpeq_epi32_mask(lanes, x, y)) << (q * 16);
     }
     m
-}
-
-/// `v`, its whole capacity backed by huge pages where the kernel has them
-/// (and the allocation came fresh from it, not yet touched): a 15 MB state
-/// array or a million nodes' columns then cost a few page faults, not
-/// thousands (one per 4 KiB, each a trap into the kernel).
-fn huge_pages<T>(v: Vec<T>) -> Vec<T> {
-    #[cfg(target_os = "linux")]
-    {
-        let bytes = v.capacity() * std::mem::size_of::<T>();
-        let start = (v.as_ptr() as usize).next_multiple_of(4096);
-        let end = (v.as_ptr() as usize + bytes) & !4095;
-        if end > start {
-            // SAFETY: the range lies inside the vector's allocation;
-            // MADV_HUGEPAGE only changes how it is backed, never its
-            // contents.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
-    v
 }
 
 /// Bit `k` set where bit `ids[k]` of `bitmap` is (`ids.len() <= 64`): one

@@ -42,6 +42,7 @@ use tripoint_chain::{
 
 use crate::fxhash::FxHashMap;
 use crate::spam::{lookalike_key, SpamReason};
+use crate::sys::{huge_vec, prefetch_at};
 use crate::taint::{
     classify_labels, first_at_or_after, mul_div_floor, swap_share, Class, Counterparties, Dropped,
     Flow, Node, NodeAmounts, Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig, TraceResult,
@@ -244,23 +245,6 @@ impl TokenTable {
         let w = self.slots[i].balance_lo as usize;
         self.wide[w] = v;
     }
-}
-
-/// Ask for the cache line holding `v[i]`, if there is one (a hint: it
-/// never faults).
-#[inline]
-pub(crate) fn prefetch_at<T>(v: &[T], i: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(x) = v.get(i) {
-        // SAFETY: a prefetch is a hint that never faults; the pointer comes
-        // from a live reference anyway.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast());
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (v, i);
 }
 
 /// The entries of node `k` in a list of (node, asset, amount) sorted by
@@ -488,67 +472,6 @@ fn share_128(a: u128, t: u128, b: u128) -> u128 {
         div_256_by_128(hi, lo, b)
     };
     q.min(t)
-}
-
-/// `n` default values on 2 MiB pages, written here in order. The trace's
-/// tables are read at random, and with 4 KiB pages nearly every access
-/// would also miss the TLB; writing them first faults the pages in in
-/// order before the pass (left to fault in at random during it, as fresh
-/// zeroed pages, a 10^7 haircut was 15–25 % slower). The growing vectors
-/// (nodes, flows) are not made this way: on huge pages they made the
-/// benchmark's one-shot haircut at 10^7, run right after generation and
-/// ingest had filled the page cache, 1.40–1.68 s instead of 0.83–0.86 s
-/// (the kernel compacting memory at each first touch), though with free
-/// memory they saved a fifth of a 10^8 run.
-pub(crate) fn huge_vec<T: Clone + Default>(n: usize) -> Vec<T> {
-    let mut v: Vec<T> = Vec::with_capacity(n);
-    #[cfg(target_os = "linux")]
-    {
-        let start = (v.as_ptr() as usize).next_multiple_of(4096);
-        let end = (v.as_ptr() as usize + n * std::mem::size_of::<T>()) & !4095;
-        if end > start {
-            // SAFETY: the range lies inside the allocation just made;
-            // MADV_HUGEPAGE only changes how it is backed.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
-    v.resize(n, T::default());
-    v
-}
-
-/// The least work a balance-keeping sweep does per transfer: read the row
-/// in batches and move its amount between two random 32-byte per-address
-/// records, prefetched as the kernel prefetches. `tripoint bench trace`
-/// times it beside the haircut as the random-access bound of this machine
-/// (the sequential bound reads each byte once, which no policy that keeps
-/// balances can do). Returns a checksum so the pass cannot be optimised
-/// away.
-pub fn balance_pass<G: TransferGraph>(g: &G) -> u64 {
-    let mut acct: Vec<NativeAccount> = huge_vec(g.address_count());
-    let mut batch = TransferBatch::default();
-    let (mut next, total) = (0, g.transfer_count());
-    while next < total {
-        let len = g.read_batch(next, BATCH, &mut batch);
-        if len == 0 {
-            break;
-        }
-        for j in 0..len {
-            if let (Some(&s), Some(&d)) = (batch.src.get(j + PREFETCH), batch.dst.get(j + PREFETCH))
-            {
-                prefetch_at(&acct, s as usize);
-                prefetch_at(&acct, d as usize);
-            }
-            let a = batch.amount[j].into_words().1 as u64;
-            let s = &mut acct[batch.src[j] as usize];
-            s.balance_lo = s.balance_lo.wrapping_sub(a);
-            let d = &mut acct[batch.dst[j] as usize];
-            d.balance_lo = d.balance_lo.wrapping_add(a);
-        }
-        next = batch.first + len as u64;
-    }
-    acct.iter().fold(0, |x, a| x ^ a.balance_lo)
 }
 
 /// Run the sweep with a fast kernel; `None` when the configuration or the

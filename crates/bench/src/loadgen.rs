@@ -47,13 +47,13 @@ impl LoadResult {
 
     /// The p-th percentile latency (nearest rank), in milliseconds.
     pub fn percentile_ms(&self, p: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return f64::NAN;
-        }
-        let mut v = self.latencies_us.clone();
-        v.sort_unstable();
-        let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
-        v[rank.min(v.len()) - 1] as f64 / 1000.0
+        let mut ms: Vec<f64> = self
+            .latencies_us
+            .iter()
+            .map(|&us| us as f64 / 1000.0)
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        crate::stats::percentile(&ms, p / 100.0)
     }
 }
 

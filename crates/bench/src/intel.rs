@@ -1,0 +1,520 @@
+//! `tripoint bench intel`: TAXII GET and POST throughput and latency of
+//! `tripoint serve` (SQLite, and PostgreSQL when given) beside medallion,
+//! all driven by the same load generator ([`crate::loadgen`]) in the same run.
+
+use std::path::{Path, PathBuf};
+
+use tripoint_taxii::config::{Collection, Config};
+use tripoint_taxii::service::{open_store, CreatorPolicy, Exchange};
+
+use crate::error::{fail, Context as _, Result};
+use crate::loadgen::{LoadResult, LoadSpec};
+use crate::stats::{peak_rss_bytes_of, progress};
+use crate::{Peers, Tripoint, WorkDir};
+
+/// What to run.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct Options {
+    /// Small sizes (2,000 generated objects, 1,000 posted, 200 GETs) that finish in seconds.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub smoke: bool,
+    /// Objects in the generated collection (default 100,000).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub generated: Option<usize>,
+    /// Objects to POST, 100 per envelope (default 10,000).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub post: Option<usize>,
+    /// GET requests per scenario and server (default 2,000).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub requests: Option<usize>,
+    /// Concurrent client connections.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 4))]
+    pub concurrency: usize,
+    /// Longest time spent on one scenario for one server, in seconds (slow peers stop early).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 30))]
+    pub max_secs: u64,
+    /// PostgreSQL server for the tripoint/PostgreSQL run (a fresh schema is used); skipped when unset.
+    #[cfg_attr(feature = "cli", arg(long, env = "TRIPOINT_TEST_PG_URL"))]
+    pub pg_url: Option<String>,
+    /// Python with medallion 3.0.0 (default: $TRIPOINT_PYTHON, else the project's venv set up by scripts/setup-python.sh --bench).
+    #[cfg_attr(feature = "cli", arg(long, env = "TRIPOINT_PYTHON"))]
+    pub python: Option<PathBuf>,
+}
+
+struct Target {
+    name: String,
+    child: std::process::Child,
+    base: String,
+    authorization: String,
+    collections: [String; 3],
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Target {
+    fn peak_rss_mb(&self) -> Option<f64> {
+        peak_rss_bytes_of(self.child.id()).map(|b| b as f64 / 1048576.0)
+    }
+}
+
+const BENCH_COLLECTIONS: [(&str, &str); 3] = [
+    ("6c1f3b7e-0a2d-4c9e-8f11-bbbbbbbb0001", "attack"),
+    ("6c1f3b7e-0a2d-4c9e-8f11-bbbbbbbb0002", "generated"),
+    ("6c1f3b7e-0a2d-4c9e-8f11-bbbbbbbb0003", "post"),
+];
+
+fn basic(user: &str, password: &str) -> String {
+    tripoint_taxii::auth::basic_authorization(user, password)
+}
+
+fn wait_ready(
+    base: &str,
+    authorization: &str,
+    child: &mut std::process::Child,
+    what: &str,
+) -> Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            fail!("{what} exited while starting: {status}");
+        }
+        let r = ureq_get(&format!("{base}/taxii2/"), authorization);
+        if r.is_ok() {
+            return Ok(());
+        }
+        if start.elapsed() > std::time::Duration::from_secs(300) {
+            fail!("{what} did not answer at {base} within 300 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn ureq_get(url: &str, authorization: &str) -> std::result::Result<(), String> {
+    let spec = LoadSpec {
+        method: "GET",
+        url: url.to_string(),
+        authorization: authorization.to_string(),
+        bodies: std::sync::Arc::new(vec![]),
+        requests: 1,
+        concurrency: 1,
+        max_duration: std::time::Duration::from_secs(5),
+        warmup_url: None,
+        request_timeout: std::time::Duration::from_secs(5),
+    };
+    let r = crate::loadgen::run(&spec);
+    if r.ok == 1 {
+        Ok(())
+    } else {
+        Err(r.first_error.unwrap_or_default())
+    }
+}
+
+/// Start `tripoint serve` over a store loaded with the three data sets.
+fn start_tripoint(
+    name: &str,
+    dir: &Path,
+    storage: &str,
+    data: &[&[serde_json::Value]; 2],
+) -> Result<Target> {
+    let (mut cfg, secrets) = Config::trilateral(storage)?;
+    cfg.api_roots[0].path = "bench".into();
+    cfg.default_api_root = Some("bench".into());
+    cfg.max_content_length = 100 * 1024 * 1024;
+    cfg.collections = BENCH_COLLECTIONS
+        .iter()
+        .map(|(id, alias)| Collection {
+            id: id.to_string(),
+            api_root: "bench".into(),
+            title: alias.to_string(),
+            description: None,
+            alias: Some(alias.to_string()),
+            read: vec!["us".into()],
+            write: vec!["us".into()],
+            cleared_amber_strict: vec![],
+            cleared_red: vec![],
+        })
+        .collect();
+    let config = dir.join(format!("{name}.toml"));
+    cfg.save(&config)?;
+    {
+        let loaded = Config::load(&config)?;
+        let store = open_store(&loaded, &config)
+            .with_context(|| format!("opening storage `{}`", loaded.storage))?;
+        let ex = Exchange::new(store, loaded, None);
+        let policy = CreatorPolicy::Preserve {
+            fallback: tripoint_stix::content::tripoint_identity_id(),
+        };
+        for (objects, (id, alias)) in data.iter().zip(BENCH_COLLECTIONS) {
+            let bar = progress(objects.len() as u64, &format!("{name}: {alias}"));
+            for chunk in objects.chunks(5000) {
+                let report = ex.ingest(id, chunk.to_vec(), &policy)?;
+                if let Some(f) = report.failures.first() {
+                    fail!(
+                        "loading {alias} into {name}: {} failed, e.g. {}: {}",
+                        report.failures.len(),
+                        f.0,
+                        f.2
+                    );
+                }
+                bar.inc(chunk.len() as u64);
+            }
+            bar.finish_and_clear();
+        }
+        ex.flush_audit();
+    }
+    let mut child = Tripoint::current()?
+        .command(&["serve", "--config"])
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .context("starting tripoint serve")?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().context("stdout")?),
+        &mut line,
+    )?;
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|u| u.strip_suffix("/taxii2/"))
+        .with_context(|| format!("unexpected first line from tripoint serve: {line:?}"))?
+        .to_string();
+    let us = &secrets[0];
+    Ok(Target {
+        name: name.to_string(),
+        child,
+        base,
+        authorization: basic(&us.username, &us.password),
+        collections: BENCH_COLLECTIONS.map(|(id, _)| format!("/bench/collections/{id}/")),
+    })
+}
+
+/// Start medallion 3.0.0 (memory backend) over the same data.
+fn start_medallion(python: &Path, dir: &Path, data: &[&[serde_json::Value]; 2]) -> Result<Target> {
+    use serde_json::json;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let added = "2026-01-01T00:00:00.000000Z";
+    let collections: Vec<serde_json::Value> = BENCH_COLLECTIONS
+        .iter()
+        .enumerate()
+        .map(|(i, (id, alias))| {
+            let objects: &[serde_json::Value] = data.get(i).copied().unwrap_or(&[]);
+            let manifest: Vec<serde_json::Value> = objects
+                .iter()
+                .map(|o| {
+                    json!({
+                        "id": o["id"],
+                        "date_added": added,
+                        "version": o.get("modified").or_else(|| o.get("created")).cloned().unwrap_or(json!(added)),
+                        "media_type": "application/stix+json;version=2.1",
+                    })
+                })
+                .collect();
+            json!({
+                "id": id, "title": alias, "can_read": true, "can_write": true,
+                "media_types": ["application/stix+json;version=2.1"],
+                "objects": objects, "manifest": manifest,
+            })
+        })
+        .collect();
+    let db = json!({
+        "/discovery": {"title": "medallion bench", "default": format!("{base}/bench/"), "api_roots": [format!("{base}/bench/")]},
+        "bench": {
+            "information": {"title": "bench", "versions": ["application/taxii+json;version=2.1"], "max_content_length": 104857600},
+            "status": [],
+            "collections": collections,
+        }
+    });
+    let db_path = dir.join("medallion-data.json");
+    std::fs::write(&db_path, serde_json::to_vec(&db)?)?;
+    let password = tripoint_taxii::config::random_secret();
+    let config = json!({
+        // Short session timeout: medallion keeps the rest of every result set for `next`.
+        "backend": {"module_class": "MemoryBackend", "module": "medallion.backends.memory_backend",
+                    "filename": db_path, "session_timeout": 2, "check_interval": 1},
+        "users": {"bench": password},
+        "taxii": {"max_page_size": 100},
+    });
+    let config_path = dir.join("medallion.json");
+    std::fs::write(&config_path, serde_json::to_vec(&config)?)?;
+    let mut child = std::process::Command::new(python)
+        .args([
+            "-m",
+            "medallion.scripts.run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--log-level",
+            "ERROR",
+        ])
+        .arg(&config_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting medallion with {}", python.display()))?;
+    let authorization = basic("bench", &password);
+    wait_ready(&base, &authorization, &mut child, "medallion")?;
+    Ok(Target {
+        name: "medallion-memory".into(),
+        child,
+        base,
+        authorization,
+        collections: BENCH_COLLECTIONS.map(|(id, _)| format!("/bench/collections/{id}/")),
+    })
+}
+
+struct Measured {
+    scenario: &'static str,
+    target: String,
+    result: LoadResult,
+}
+
+pub fn run(args: &Options) -> Result<()> {
+    use crate::loadgen::run as load;
+    let n_generated = args
+        .generated
+        .unwrap_or(if args.smoke { 2_000 } else { 100_000 });
+    let n_post = args.post.unwrap_or(if args.smoke { 1_000 } else { 10_000 });
+    let n_requests = args
+        .requests
+        .unwrap_or(if args.smoke { 200 } else { 2_000 });
+    let max_duration = std::time::Duration::from_secs(if args.smoke {
+        args.max_secs.min(5)
+    } else {
+        args.max_secs
+    });
+    // Slow peers may take long on one request; past this it counts as an error.
+    // (medallion needs ~30 s for one ATT&CK page on a loaded 2-core machine, and
+    // its 100,000-object page is quadratic, so the full run waits up to 3 minutes;
+    // the smoke run only shows that every server answers.)
+    let request_timeout = std::time::Duration::from_secs(if args.smoke {
+        30
+    } else {
+        (args.max_secs * 3).max(180)
+    });
+    let us_identity = tripoint_stix::content::partner_identity_id("us");
+
+    let attack: Vec<serde_json::Value> = match tripoint_shared_data::locate()
+        .map(|d| d.join("intel/mitre-attack-dprk/dprk-attack-v18.1.stix21.json"))
+        .filter(|p| p.is_file())
+    {
+        Some(p) => tripoint_stix::import::parse_bundle_or_envelope(&std::fs::read(&p)?)
+            .with_context(|| p.display().to_string())?,
+        None => {
+            eprintln!("ATT&CK bundle not found (../shared/data): using 2,165 generated objects in its place");
+            tripoint_stix::content::synthetic_objects(11, 2165, &us_identity)
+        }
+    };
+    let generated = tripoint_stix::content::synthetic_objects(1, n_generated, &us_identity);
+    let to_post = tripoint_stix::content::synthetic_objects(2, n_post, &us_identity);
+    let bodies: Vec<String> = to_post
+        .chunks(100)
+        .map(|c| serde_json::json!({ "objects": c }).to_string())
+        .collect();
+    let bodies = std::sync::Arc::new(bodies);
+    let data: [&[serde_json::Value]; 2] = [&attack, &generated];
+    let work = WorkDir::new(None, "intel")?;
+
+    println!(
+        "tripoint bench intel: ATT&CK collection {} objects, generated collection {} objects, POST {} objects in {} envelopes; {} client connections",
+        attack.len(),
+        generated.len(),
+        to_post.len(),
+        bodies.len(),
+        args.concurrency
+    );
+    let mut targets: Vec<Box<dyn FnOnce() -> Result<Target>>> = Vec::new();
+    let d = work.path().to_path_buf();
+    targets.push(Box::new({
+        let d = d.clone();
+        move || start_tripoint("tripoint-sqlite", &d, "tripoint-sqlite.db", &data)
+    }));
+    match &args.pg_url {
+        Some(url) => {
+            let url = tripoint_taxii::store::postgres_fresh_schema(url, "bench")?;
+            let d = d.clone();
+            targets.push(Box::new(move || start_tripoint("tripoint-postgres", &d, &url, &data)));
+        }
+        None => eprintln!("PostgreSQL run skipped: pass --pg-url or set TRIPOINT_TEST_PG_URL (eval \"$(scripts/pg.sh start)\")"),
+    }
+    let peers = match &args.python {
+        Some(p) => Peers::with_python(p.clone()),
+        None => Peers::find(),
+    };
+    let python = match &peers {
+        Ok(p) => p.python().to_path_buf(),
+        Err(e) => {
+            eprintln!("benchmark peers unavailable: {e}");
+            PathBuf::from("python3")
+        }
+    };
+    let has_medallion = peers.is_ok()
+        && std::process::Command::new(&python)
+            .args([
+                "-c",
+                "import medallion, sys; sys.exit(0 if medallion.__version__ == '3.0.0' else 1)",
+            ])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+    if has_medallion {
+        let d = d.clone();
+        let python = python.clone();
+        targets.push(Box::new(move || start_medallion(&python, &d, &data)));
+    } else {
+        eprintln!(
+            "medallion 3.0.0 not found with {}: run scripts/setup-python.sh --bench (peer skipped)",
+            python.display()
+        );
+    }
+
+    let mut measured: Vec<Measured> = Vec::new();
+    let mut memory: Vec<(String, Option<f64>)> = Vec::new();
+    for start in targets {
+        let target = start()?;
+        let scenarios: [(&'static str, &'static str, String, usize); 3] = [
+            (
+                "GET attack page (limit 100)",
+                "GET",
+                format!("{}{}objects/?limit=100", target.base, target.collections[0]),
+                n_requests,
+            ),
+            (
+                "GET generated page (limit 100)",
+                "GET",
+                format!("{}{}objects/?limit=100", target.base, target.collections[1]),
+                n_requests,
+            ),
+            (
+                "POST envelope of 100 objects",
+                "POST",
+                format!("{}{}objects/", target.base, target.collections[2]),
+                bodies.len(),
+            ),
+        ];
+        for (scenario, method, url, requests) in scenarios {
+            let spec = LoadSpec {
+                method,
+                url,
+                authorization: target.authorization.clone(),
+                bodies: if method == "POST" {
+                    bodies.clone()
+                } else {
+                    std::sync::Arc::new(vec![])
+                },
+                requests,
+                concurrency: args.concurrency,
+                max_duration,
+                warmup_url: Some(format!("{}/taxii2/", target.base)),
+                request_timeout,
+            };
+            let result = load(&spec);
+            if result.ok == 0 && result.errors > 0 {
+                eprintln!(
+                    "{} / {scenario}: no request completed within {} s ({})",
+                    target.name,
+                    request_timeout.as_secs(),
+                    result.first_error.as_deref().unwrap_or("?")
+                );
+            } else if result.errors > 0 {
+                eprintln!(
+                    "{} / {scenario}: {} errors, e.g. {}",
+                    target.name,
+                    result.errors,
+                    result.first_error.as_deref().unwrap_or("?")
+                );
+            }
+            measured.push(Measured {
+                scenario,
+                target: target.name.clone(),
+                result,
+            });
+        }
+        memory.push((target.name.clone(), target.peak_rss_mb()));
+    }
+
+    println!();
+    println!(
+        "{:<32} {:<18} {:>8} {:>10} {:>9} {:>9} {:>9}",
+        "scenario", "server", "requests", "req/s", "p50 ms", "p99 ms", "errors"
+    );
+    for m in &measured {
+        println!(
+            "{:<32} {:<18} {:>8} {:>10.1} {:>9.2} {:>9.2} {:>9}",
+            m.scenario,
+            m.target,
+            m.result.ok,
+            m.result.requests_per_sec(),
+            m.result.percentile_ms(50.0),
+            m.result.percentile_ms(99.0),
+            m.result.errors
+        );
+    }
+    println!();
+    for (name, mb) in &memory {
+        match mb {
+            Some(mb) => println!("peak RSS {name}: {mb:.0} MB"),
+            None => println!("peak RSS {name}: n/a"),
+        }
+    }
+    println!();
+    let scenarios: Vec<&str> = measured
+        .iter()
+        .map(|m| m.scenario)
+        .fold(Vec::new(), |mut v, s| {
+            if !v.contains(&s) {
+                v.push(s);
+            }
+            v
+        });
+    for s in scenarios {
+        let peer = measured
+            .iter()
+            .find(|m| m.scenario == s && m.target == "medallion-memory");
+        for m in measured
+            .iter()
+            .filter(|m| m.scenario == s && m.target != "medallion-memory")
+        {
+            let ours = m.result.requests_per_sec();
+            match peer {
+                Some(p) if p.result.requests_per_sec() > 0.0 => println!(
+                    "{s}: {} / medallion = {:.1}x req/s (goal >= 20x); p99 {:.2} ms vs {:.2} ms",
+                    m.target,
+                    ours / p.result.requests_per_sec(),
+                    m.result.percentile_ms(99.0),
+                    p.result.percentile_ms(99.0)
+                ),
+                Some(p) if p.result.errors > 0 => println!(
+                    "{s}: {} / medallion >= {:.0}x req/s (medallion completed no request within {} s)",
+                    m.target,
+                    // medallion's rate was below concurrency / timeout.
+                    ours * request_timeout.as_secs_f64() / args.concurrency.max(1) as f64,
+                    request_timeout.as_secs()
+                ),
+                _ => println!("{s}: {} {:.1} req/s (no medallion figure)", m.target, ours),
+            }
+        }
+    }
+    if let Some(m) = measured
+        .iter()
+        .find(|m| m.target == "tripoint-sqlite" && m.scenario.starts_with("GET generated"))
+    {
+        println!(
+            "p99 of a 100-object page on the generated collection (tripoint-sqlite): {:.2} ms (goal < 10 ms)",
+            m.result.percentile_ms(99.0)
+        );
+    }
+    Ok(())
+}
