@@ -533,7 +533,7 @@ fn block(n: u64) -> Value {
         json!({"hash": hash(n * 10), "transactionIndex": "0x0", "from": addr(n as u32 % 5), "to": addr(100 + n as u32 % 7), "value": q(n + 1)}),
         json!({"hash": hash(n * 10 + 1), "transactionIndex": "0x1", "from": addr(1), "to": addr(2), "value": "0x5"}),
     ];
-    if n % 4 == 0 {
+    if n.is_multiple_of(4) {
         txs.push(json!({"hash": hash(n * 10 + 2), "transactionIndex": "0x2", "from": addr(3), "to": null, "value": "0x3"}));
     }
     json!({"number": q(n), "timestamp": q(1_700_000_000 + 12 * n), "transactions": txs})
