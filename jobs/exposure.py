@@ -182,8 +182,10 @@ def haircut_fold(rows, seeds, terminals, spam, max_hops):
             taint[ks] = t - c
             balance[ks] = b - a if b > a else 0
             if src_role == "seed":
-                minted = a - min(c, a)
-                received[ks] = received.get(ks, 0) + minted
+                # A spam token the seed pays out is never seeded (as in the engine).
+                if asset not in spam:
+                    minted = a - min(c, a)
+                    received[ks] = received.get(ks, 0) + minted
                 carried = a
             else:
                 carried = c

@@ -110,6 +110,7 @@ pub enum Source {
     /// cryo Parquet datasets (transactions, erc20_transfers, native_transfers; blocks for
     /// timestamps; erc20_metadata for symbols): files or directories. See docs/scale.md.
     Cryo {
+        /// cryo Parquet files, or directories holding them (searched for the datasets above).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },

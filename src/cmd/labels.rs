@@ -48,6 +48,7 @@ struct ShowArgs {
     store: PathBuf,
     /// The address (Ethereum 0x… or Bitcoin).
     address: String,
+    /// Output format: `table` for people, `json` for scripts.
     #[arg(long, value_enum, default_value = "table")]
     format: OutFormat,
 }
