@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or CI: installs what the tests need
-# (Python interop tools in .venv, a PostgreSQL server), starts the server on
+# (Python interop tools in .venv, anvil in .tools/, a PostgreSQL server), starts the server on
 # loopback, runs every suite (Rust unit + integration tests against SQLite and
 # PostgreSQL, the Python interop tests), stops the server, and prints ONE
 # summary counting every suite. Every suite runs even when an earlier one
@@ -150,6 +150,14 @@ if py=$(scripts/setup-python.sh 2> >(tee "$logs/setup-python.log" >&2)); then
 else
   export TRIPOINT_PYTHON=python3
   record FAIL "set-up: Python tools" "scripts/setup-python.sh failed; $logs/setup-python.log"
+fi
+echo "== set-up: anvil (local Ethereum node, for the live watch tests)"
+t=$SECONDS
+if anvil=$(scripts/setup-anvil.sh 2> >(tee "$logs/setup-anvil.log" >&2)); then
+  export TRIPOINT_ANVIL="$anvil"
+  record ok "set-up: anvil" "$((SECONDS - t))s; $logs/setup-anvil.log"
+else
+  record FAIL "set-up: anvil" "scripts/setup-anvil.sh failed, so the watch tests fail; $logs/setup-anvil.log"
 fi
 echo "== set-up: Spark (Java runtime, PySpark)"
 t=$SECONDS
