@@ -271,16 +271,16 @@ fn ews_board(dir: &Path) -> anyhow::Result<EwsPart> {
     write(&dir.join("ews-board.txt"), &tripoint_output(&args)?)?;
 
     let board = tripoint_ews::board(&ds, &tripoint_ews::Config::default(), today, &[]);
-    // Most severe first; among equals news (market, trade-flow, policy)
+    // Most severe first; among equals fresh news before ongoing alerts
     // before standing structural conditions, then the newest, then the most
     // recently active.
     let rank = |a: &tripoint_ews::Alert| {
-        (
-            a.severity,
-            a.family != tripoint_ews::Family::Structural,
-            a.first_fired,
-            a.last_signal,
-        )
+        let news = match a.standing {
+            tripoint_ews::alerts::Standing::New => 2,
+            tripoint_ews::alerts::Standing::Ongoing => 1,
+            tripoint_ews::alerts::Standing::StandingCondition => 0,
+        };
+        (a.severity, news, a.first_fired, a.last_signal)
     };
     let mut alerts: Vec<&tripoint_ews::Alert> = board.open_alerts.iter().collect();
     alerts.sort_by_key(|a| std::cmp::Reverse(rank(a)));
@@ -298,25 +298,29 @@ fn ews_board(dir: &Path) -> anyhow::Result<EwsPart> {
         ("level", tripoint_trace::text::Align::Left),
         ("mineral", tripoint_trace::text::Align::Left),
         ("partners", tripoint_trace::text::Align::Left),
-        ("family", tripoint_trace::text::Align::Left),
+        ("kind", tripoint_trace::text::Align::Left),
         ("open since", tripoint_trace::text::Align::Left),
-        ("last signal", tripoint_trace::text::Align::Left),
         ("why", tripoint_trace::text::Align::Left),
     ])
     .indent(2);
     for a in alerts.iter().take(3) {
         let partners: Vec<String> = a.partners.iter().map(ToString::to_string).collect();
+        // The most recent of the signals behind it.
         let why = a
             .signals
-            .last()
+            .iter()
+            .max_by_key(|x| x.date)
             .map_or(String::new(), |x| clip(&x.detail, 64));
         t.row(vec![
             a.severity.name().to_string(),
             a.mineral.name().to_string(),
             partners.join(","),
-            a.family.name().to_string(),
-            a.first_fired.to_string(),
-            a.last_signal.to_string(),
+            format!("{}, {}", a.family.name(), a.standing.name()),
+            format!(
+                "{} ({} days)",
+                a.first_fired,
+                tripoint_chain::group_digits(&a.age_days.to_string())
+            ),
             why,
         ]);
     }

@@ -63,9 +63,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.out.display(),
             cfg.seed
         );
+        // Counts for people: digits grouped.
+        let n = |v: u64| tripoint_chain::group_digits(&v.to_string());
         println!(
-            "  rows                 {rows} ({} transactions, {} token transfers)",
-            summary.transactions, summary.token_transfers
+            "  rows                 {} ({} transactions, {} token transfers)",
+            n(rows),
+            n(summary.transactions),
+            n(summary.token_transfers)
         );
         println!(
             "  blocks               {} ({}..={})",
@@ -88,7 +92,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             t.endpoints.iter().filter(|e| e.held).count()
         );
         println!("  spam addresses       {}", t.spam_addresses.len());
-        println!("  elapsed              {elapsed:.2} s ({rate:.0} rows/s)");
+        println!(
+            "  elapsed              {elapsed:.2} s ({} rows/s)",
+            n(rate as u64)
+        );
     }
     Ok(())
 }

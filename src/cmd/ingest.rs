@@ -247,23 +247,33 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
+        // Counts for people: digits grouped.
+        let n = |v: u64| tripoint_chain::group_digits(&v.to_string());
         println!("ingested into {}", args.store.display());
         println!(
             "  rows read            {} ({} already stored by an earlier run, skipped)",
-            summary.rows_read, summary.rows_resumed
+            n(summary.rows_read),
+            n(summary.rows_resumed)
         );
-        println!("  transfer records     {}", summary.transfers);
-        println!("  appended             {}", appended.appended);
-        println!("  duplicates skipped   {}", appended.duplicates_skipped);
-        println!("  bad rows skipped     {}", summary.bad_rows_skipped);
+        println!("  transfer records     {}", n(summary.transfers));
+        println!("  appended             {}", n(appended.appended));
+        println!("  duplicates skipped   {}", n(appended.duplicates_skipped));
+        println!("  bad rows skipped     {}", n(summary.bad_rows_skipped));
         println!(
             "  no-value rows        {} (failed txs, coinbase inputs, OP_RETURN outputs)",
-            summary.no_value_rows
+            n(summary.no_value_rows)
         );
-        println!("  elapsed              {elapsed:.2} s ({rate:.0} transfers/s)");
+        println!(
+            "  elapsed              {elapsed:.2} s ({} transfers/s)",
+            n(rate as u64)
+        );
         println!(
             "  store                {} transfers, {} addresses, {} assets, {} segments, {:.1} bytes/transfer",
-            stats.transfers, stats.addresses, stats.assets, stats.segments, stats.bytes_per_transfer
+            n(stats.transfers),
+            n(stats.addresses),
+            n(stats.assets),
+            n(stats.segments),
+            stats.bytes_per_transfer
         );
     }
     Ok(())

@@ -36,7 +36,7 @@ fn gen_is_deterministic_and_prints_a_summary() {
     ]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     for want in [
-        "rows                 20000",
+        "rows                 20,000",
         "laundering addresses",
         "endpoints",
         "rows/s",
