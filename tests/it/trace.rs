@@ -239,9 +239,14 @@ fn trace_report_follows_the_schema_and_reconciles_for_every_policy() {
         "--format",
         "dot",
     ]);
-    assert!(String::from_utf8(dot.stdout)
-        .unwrap()
-        .starts_with("digraph trace {"));
+    let dot = String::from_utf8(dot.stdout).unwrap();
+    assert!(dot.starts_with("digraph trace {"));
+    // Edge labels in whole units with the asset's symbol.
+    assert!(dot.contains(" ETH\"]"), "{dot}");
+    for w in dot.split(['"', ' ']).filter(|w| !w.contains("0x")) {
+        let digits = w.chars().filter(char::is_ascii_digit).count();
+        assert!(digits < 16, "base units in the dot graph: {w}");
+    }
     let table = run_ok(&[
         "trace",
         "--store",

@@ -605,9 +605,9 @@ pub fn to_dot(report: &Report, g_edges: &[(String, String, String, String)]) -> 
         ));
     }
     for (from, to, asset, amount) in g_edges {
-        s.push_str(&format!(
-            "  \"{from}\" -> \"{to}\" [label=\"{amount} {asset}\"];\n"
-        ));
+        // Edge labels are for people: whole units and the asset's name.
+        let label = report.amount(asset, amount).replace('"', "'");
+        s.push_str(&format!("  \"{from}\" -> \"{to}\" [label=\"{label}\"];\n"));
     }
     s.push_str("}\n");
     s
