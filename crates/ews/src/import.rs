@@ -9,6 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use tripoint_csv_lines::{record_start_line, LineIndex};
 
 const MAX_LISTED: usize = 20;
 const LB_PER_KG: f64 = 2.204_622_621_8;
@@ -44,63 +45,26 @@ impl Rejects {
     }
 }
 
-/// A CSV file being read, with its header index. The file is read whole (the
-/// largest, BACI, is about 10 MB unpacked) so that every record can be given the
-/// physical line it starts on.
+/// A CSV file being read, with its header index, streamed through a
+/// [`LineIndex`] so that every record can be given the physical line it
+/// starts on.
 struct Sheet {
     name: String,
-    reader: csv::Reader<std::io::Cursor<Vec<u8>>>,
+    reader: csv::Reader<LineIndex<Box<dyn Read>>>,
     headers: Vec<String>,
-    lines: LineCounter,
-}
-
-/// Physical line numbers (header = 1) of CSV records. The csv crate's own
-/// position is where it *began* reading, which is before any blank lines and
-/// before the `\n` of a CRLF ending that the previous read left behind; the
-/// record itself starts at the first byte after those.
-#[derive(Default)]
-struct LineCounter {
-    /// Byte offset up to which line breaks have been counted, and their count.
-    offset: usize,
-    breaks: u64,
-}
-
-impl LineCounter {
-    /// The line of the record whose read began at byte `from`.
-    fn line_at(&mut self, text: &[u8], from: u64) -> u64 {
-        let mut start = (from as usize).min(text.len());
-        while start < text.len() && (text[start] == b'\n' || text[start] == b'\r') {
-            start += 1;
-        }
-        if start < self.offset {
-            // Never happens for a forward-only reader; recount from the top.
-            *self = LineCounter::default();
-        }
-        for i in self.offset..start {
-            // A line break is `\n`, or a `\r` not followed by `\n` (old Mac endings).
-            if text[i] == b'\n' || (text[i] == b'\r' && text.get(i + 1) != Some(&b'\n')) {
-                self.breaks += 1;
-            }
-        }
-        self.offset = start;
-        self.breaks + 1
-    }
 }
 
 impl Sheet {
     fn open(path: &Path) -> Result<Sheet, EwsError> {
         let file = std::fs::File::open(path).map_err(|e| EwsError::io(path, e))?;
-        let mut raw: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+        let raw: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
             Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)))
         } else {
             Box::new(std::io::BufReader::new(file))
         };
-        let mut bytes = Vec::new();
-        raw.read_to_end(&mut bytes)
-            .map_err(|e| EwsError::io(path, e))?;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
-            .from_reader(std::io::Cursor::new(bytes));
+            .from_reader(LineIndex::new(raw));
         let headers = reader
             .headers()
             .map_err(|e| csv_err(path, e))?
@@ -111,7 +75,6 @@ impl Sheet {
             name: path.display().to_string(),
             reader,
             headers,
-            lines: LineCounter::default(),
         })
     }
 
@@ -137,18 +100,22 @@ impl Sheet {
         mut f: impl FnMut(u64, &csv::StringRecord, &mut Rejects),
     ) -> u64 {
         let width = self.headers.len();
-        let mut rec = csv::StringRecord::new();
+        let mut bytes = csv::ByteRecord::new();
         let mut n = 0;
         loop {
-            let res = self.reader.read_record(&mut rec);
-            let text = self.reader.get_ref().get_ref();
-            match res {
+            match self.reader.read_byte_record(&mut bytes) {
                 Ok(false) => break,
                 Ok(true) => {
                     n += 1;
-                    let line = rec
-                        .position()
-                        .map_or(0, |p| self.lines.line_at(text, p.byte()));
+                    let fallback = bytes.position().map_or(0, |p| p.line());
+                    let line = record_start_line(&self.reader, bytes.as_slice(), fallback);
+                    let rec = match csv::StringRecord::from_byte_record(bytes.clone()) {
+                        Ok(rec) => rec,
+                        Err(e) => {
+                            rejects.add(&self.name, line, "row", format!("unreadable CSV: {e}"));
+                            continue;
+                        }
+                    };
                     if rec.len() != width {
                         rejects.add(
                             &self.name,
@@ -161,13 +128,9 @@ impl Sheet {
                     f(line, &rec, rejects);
                 }
                 Err(e) => {
-                    let line = e
-                        .position()
-                        .map_or(0, |p| self.lines.line_at(text, p.byte()));
+                    let line = e.position().map_or(0, |p| p.line());
                     rejects.add(&self.name, line, "row", format!("unreadable CSV: {e}"));
-                    if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
-                        break;
-                    }
+                    break;
                 }
             }
         }

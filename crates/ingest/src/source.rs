@@ -6,6 +6,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use tripoint_csv_lines::{record_start_line, LineIndex};
+
 use crate::IngestError;
 
 /// Counts bytes read from the underlying file (compressed bytes for `.gz`),
@@ -77,78 +79,6 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 /// A short name for error messages: the path as the user gave it.
 pub(crate) fn display_name(path: &Path) -> String {
     path.display().to_string()
-}
-
-/// Where the newlines are in the two latest chunks read through it, so that a
-/// CSV record's physical line can be told (see [`CsvFile::next`]).
-///
-/// The csv crate's own `Position::line` of a record is the line where the
-/// previous record ended: it names the blank line before a row, and after a
-/// CRLF it is one short (the `\n` of `\r\n` is only read with the next
-/// record). The parser refills its buffer only once it has consumed all of it,
-/// so the end of the record just read always lies in the latest chunk, and the
-/// byte before it in that chunk or the one before.
-pub(crate) struct LineIndex<R> {
-    inner: R,
-    /// Offset of the next byte to be read.
-    end: u64,
-    /// Where the previous chunk starts (the window's start).
-    window_start: u64,
-    /// Newlines before `window_start`.
-    newlines_before_window: u64,
-    /// Offsets of the newlines in the window (previous + latest chunk), ascending.
-    newlines: Vec<u64>,
-    /// How many of `newlines` belong to the previous chunk.
-    in_previous: usize,
-    /// Where the latest chunk starts.
-    latest_start: u64,
-}
-
-impl<R> LineIndex<R> {
-    fn new(inner: R) -> Self {
-        LineIndex {
-            inner,
-            end: 0,
-            window_start: 0,
-            newlines_before_window: 0,
-            newlines: Vec::new(),
-            in_previous: 0,
-            latest_start: 0,
-        }
-    }
-
-    /// Newlines before byte `offset`; `None` if it lies before the window.
-    fn newlines_before(&self, offset: u64) -> Option<u64> {
-        (offset >= self.window_start).then(|| {
-            self.newlines_before_window + self.newlines.partition_point(|&n| n < offset) as u64
-        })
-    }
-
-    /// Whether byte `offset` is a `\n`; `None` if it lies outside the window.
-    fn is_newline(&self, offset: u64) -> Option<bool> {
-        (self.window_start..self.end)
-            .contains(&offset)
-            .then(|| self.newlines.binary_search(&offset).is_ok())
-    }
-}
-
-impl<R: Read> Read for LineIndex<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n > 0 {
-            // The latest chunk becomes the previous one; the one before leaves the window.
-            self.newlines_before_window += self.in_previous as u64;
-            self.newlines.drain(..self.in_previous);
-            self.in_previous = self.newlines.len();
-            self.window_start = self.latest_start;
-            self.latest_start = self.end;
-            let base = self.end;
-            self.newlines
-                .extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| base + i as u64));
-            self.end += n as u64;
-        }
-        Ok(n)
-    }
 }
 
 /// A CSV file with its header resolved by name (trimmed, case-insensitive).
@@ -233,21 +163,10 @@ impl CsvFile {
         }
     }
 
-    /// The physical line the record just read into `rec` starts on: the line
-    /// of its last byte, less the newlines inside its quoted fields.
+    /// The physical line the record just read into `rec` starts on.
     fn start_line(&self, rec: &csv::ByteRecord) -> u64 {
-        let end = self.rdr.position().byte();
-        let index = self.rdr.get_ref();
-        let (Some(before_end), Some(ends_with_newline)) = (
-            index.newlines_before(end),
-            end.checked_sub(1).and_then(|last| index.is_newline(last)),
-        ) else {
-            // Unreachable while the parser refills only an empty buffer; the
-            // csv crate's own count is the best remaining guess.
-            return rec.position().map_or(0, |p| p.line());
-        };
-        let inside = memchr::memchr_iter(b'\n', rec.as_slice()).count() as u64;
-        1 + before_end - u64::from(ends_with_newline) - inside
+        let fallback = rec.position().map_or(0, |p| p.line());
+        record_start_line(&self.rdr, rec.as_slice(), fallback)
     }
 }
 
