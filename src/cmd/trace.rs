@@ -169,15 +169,14 @@ pub fn token_directory() -> TokenDirectory {
         return dir;
     };
     let file = data.join("crypto/labels-etherscan/etherscan_token_labels.json");
-    if let Ok(text) = std::fs::read_to_string(&file) {
-        if let Err(e) = dir.add_etherscan_tokens(&text) {
-            eprintln!(
-                "warning: {}:{}:{}: {e} (token symbols from it not used)",
-                file.display(),
-                e.line(),
-                e.column()
-            );
+    if !file.exists() {
+        return dir;
+    }
+    match tripoint_ingest::labels::parse(tripoint_ingest::labels::LabelFormat::Etherscan, &file) {
+        Ok(labels) => {
+            dir.add_token_names(labels.iter().map(|l| (&l.address, l.label.as_str())));
         }
+        Err(e) => eprintln!("warning: {e} (token symbols from it not used)"),
     }
     dir
 }

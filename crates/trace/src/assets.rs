@@ -64,30 +64,27 @@ impl TokenDirectory {
         self.tokens.is_empty()
     }
 
-    /// Add the symbols of Etherscan's token labels
-    /// (`{"0x…": {"name": "Maker (MKR)", "labels": [...]}}`): the symbol is
-    /// the name's last parenthesised part; names without one are skipped.
-    /// Returns how many tokens were added.
-    pub fn add_etherscan_tokens(&mut self, json: &str) -> Result<usize, serde_json::Error> {
-        #[derive(serde::Deserialize)]
-        struct Entry {
-            name: String,
-        }
-        let entries: BTreeMap<String, Entry> = serde_json::from_str(json)?;
+    /// Add the symbols found in token names such as Etherscan's token labels
+    /// (`Maker (MKR)`, parsed by `tripoint-ingest`): the symbol is the name's
+    /// last parenthesised part; names without one are skipped, and known
+    /// tokens keep what they have. Returns how many tokens were added.
+    pub fn add_token_names<'a>(
+        &mut self,
+        names: impl IntoIterator<Item = (&'a Address, &'a str)>,
+    ) -> usize {
         let mut added = 0;
-        for (address, e) in entries {
-            let Ok(a) = Address::parse_eth(&address) else {
+        for (address, name) in names {
+            let Some(symbol) = symbol_in_name(name) else {
                 continue;
             };
-            let Some(symbol) = symbol_in_name(&e.name) else {
-                continue;
-            };
-            if let std::collections::btree_map::Entry::Vacant(e) = self.tokens.entry(a) {
+            if let std::collections::btree_map::Entry::Vacant(e) =
+                self.tokens.entry(address.clone())
+            {
                 e.insert((symbol.to_string(), None));
                 added += 1;
             }
         }
-        Ok(added)
+        added
     }
 }
 
@@ -161,20 +158,22 @@ mod tests {
     }
 
     #[test]
-    fn etherscan_names_give_symbols() {
+    fn token_names_give_symbols() {
         let mut d = TokenDirectory::builtin();
-        let n = d
-            .add_etherscan_tokens(
-                r#"{"0x9f8f72aa9304c8b593d555f12ef6589cc3a579a2": {"name": "Maker (MKR)", "labels": []},
-                    "0x1c74cff0376fb4031cd7492cd6db2d66c3f2c6b9": {"name": "bZx Protocol Token", "labels": []},
-                    "0xdac17f958d2ee523a2206206994597c13d831ec7": {"name": "Tether USD (USDT)", "labels": []}}"#,
-            )
-            .unwrap();
-        assert_eq!(n, 1);
-        let mkr = Address::parse_eth("0x9f8f72aa9304c8b593d555f12ef6589cc3a579a2").unwrap();
+        let addr = |a: &str| Address::parse_eth(a).unwrap();
+        let (mkr, bzx, usdt) = (
+            addr("0x9f8f72aa9304c8b593d555f12ef6589cc3a579a2"),
+            addr("0x1c74cff0376fb4031cd7492cd6db2d66c3f2c6b9"),
+            addr("0xdac17f958d2ee523a2206206994597c13d831ec7"),
+        );
+        let names = [
+            (&mkr, "Maker (MKR)"),
+            (&bzx, "bZx Protocol Token"),
+            (&usdt, "Tether USD (USDT)"),
+        ];
+        assert_eq!(d.add_token_names(names), 1);
         assert_eq!(d.get(&mkr), Some(&("MKR".to_string(), None)));
-        let usdt = Address::parse_eth("0xdac17f958d2ee523a2206206994597c13d831ec7").unwrap();
+        assert_eq!(d.get(&bzx), None);
         assert_eq!(d.get(&usdt), Some(&("USDT".to_string(), Some(6))));
-        assert!(d.add_etherscan_tokens("[1,2]").is_err());
     }
 }
