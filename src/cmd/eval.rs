@@ -4,13 +4,13 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
-use tripoint_chain::{Address, TransferGraph};
+use anyhow::Context;
+use tripoint_chain::Address;
 use tripoint_gen::GroundTruth;
 use tripoint_store::Store;
 use tripoint_trace::cluster::ClusteredGraph;
-use tripoint_trace::eval::{score, Scores, Truth};
-use tripoint_trace::{build_report, trace, TaintPolicy, TraceConfig};
+use tripoint_trace::eval::{evaluate, Truth};
+use tripoint_trace::TaintPolicy;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -54,35 +54,6 @@ fn load_truth(path: &std::path::Path) -> anyhow::Result<Loaded> {
     })
 }
 
-/// Trace and score on any graph view.
-pub fn evaluate<G: TransferGraph>(
-    g: &G,
-    seeds: &[Address],
-    start: i64,
-    policy: TaintPolicy,
-    truth: &Truth,
-) -> anyhow::Result<Scores> {
-    let mut ids = Vec::new();
-    for s in seeds {
-        match g.lookup(s) {
-            Some(id) => ids.push(id),
-            None => bail!("seed {s} of the truth file is not in the store"),
-        }
-    }
-    let mut cfg = TraceConfig::new(policy, ids);
-    cfg.from = start;
-    let result = trace(g, &cfg)?;
-    let report = build_report(g, &result, &Default::default());
-    // Reached addresses that never pay anything out: the funds stopped there.
-    let sinks: BTreeSet<String> = result
-        .nodes
-        .iter()
-        .filter(|n| g.outgoing(n.addr).next().is_none())
-        .map(|n| g.address(n.addr).to_string())
-        .collect();
-    Ok(score(&report, truth, &sinks))
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
     let policy: TaintPolicy = args.policy.parse()?;
     let loaded = load_truth(&args.truth)?;
@@ -97,38 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     match args.format {
         super::util::Format::Json => println!("{}", serde_json::to_string_pretty(&scores)?),
-        super::util::Format::Table => {
-            use tripoint_trace::text::{Align, TextTable};
-            println!("policy {}", scores.policy);
-            let mut t = TextTable::new(&[
-                ("scored", Align::Left),
-                ("precision", Align::Right),
-                ("recall", Align::Right),
-                ("true pos", Align::Right),
-                ("false pos", Align::Right),
-                ("false neg", Align::Right),
-            ]);
-            for (name, pr) in [
-                ("laundering addresses", &scores.laundering_addresses),
-                ("endpoints", &scores.endpoints),
-            ] {
-                t.row(vec![
-                    name.to_string(),
-                    format!("{:.3}", pr.precision),
-                    format!("{:.3}", pr.recall),
-                    pr.true_positives.to_string(),
-                    pr.false_positives.to_string(),
-                    pr.false_negatives.to_string(),
-                ]);
-            }
-            print!("{}", t.render());
-            println!(
-                "spam addresses tainted: {}   spam transfers listed: {}   totals reconcile: {}",
-                scores.spam_tainted.len(),
-                scores.spam_transfers_listed,
-                scores.totals_reconcile
-            );
-        }
+        super::util::Format::Table => print!("{}", scores.to_table()),
     }
     Ok(())
 }

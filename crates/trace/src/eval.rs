@@ -5,9 +5,20 @@
 use std::collections::BTreeSet;
 
 use serde::Serialize;
+use tripoint_chain::{Address, TransferGraph};
 
-use crate::report::Report;
-use crate::taint::Role;
+use crate::report::{build_report, Report};
+use crate::taint::{trace, Role, TaintPolicy, TraceConfig, TraceError};
+use crate::text::{Align, TextTable};
+
+/// Why a scenario could not be scored.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("seed {0} of the truth file is not in the store")]
+    SeedNotInStore(String),
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+}
 
 /// The parts of a ground truth that scoring needs, as address strings.
 #[derive(Debug, Clone, Default)]
@@ -89,6 +100,72 @@ pub fn score(report: &Report, truth: &Truth, sinks: &BTreeSet<String>) -> Scores
     }
 }
 
+/// Trace a scenario from its seeds with `policy` on any graph view and score
+/// the report against `truth`.
+pub fn evaluate<G: TransferGraph>(
+    g: &G,
+    seeds: &[Address],
+    start: i64,
+    policy: TaintPolicy,
+    truth: &Truth,
+) -> Result<Scores, EvalError> {
+    let ids = seeds
+        .iter()
+        .map(|s| {
+            g.lookup(s)
+                .ok_or_else(|| EvalError::SeedNotInStore(s.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut cfg = TraceConfig::new(policy, ids);
+    cfg.from = start;
+    let result = trace(g, &cfg)?;
+    let report = build_report(g, &result, &Default::default());
+    // Reached addresses that never pay anything out: the funds stopped there.
+    let sinks: BTreeSet<String> = result
+        .nodes
+        .iter()
+        .filter(|n| g.outgoing(n.addr).next().is_none())
+        .map(|n| g.address(n.addr).to_string())
+        .collect();
+    Ok(score(&report, truth, &sinks))
+}
+
+impl Scores {
+    /// The scores as people read them: one row per scored set, then the
+    /// spam and reconciliation checks.
+    pub fn to_table(&self) -> String {
+        let mut t = TextTable::new(&[
+            ("scored", Align::Left),
+            ("precision", Align::Right),
+            ("recall", Align::Right),
+            ("true pos", Align::Right),
+            ("false pos", Align::Right),
+            ("false neg", Align::Right),
+        ]);
+        for (name, pr) in [
+            ("laundering addresses", &self.laundering_addresses),
+            ("endpoints", &self.endpoints),
+        ] {
+            t.row(vec![
+                name.to_string(),
+                format!("{:.3}", pr.precision),
+                format!("{:.3}", pr.recall),
+                pr.true_positives.to_string(),
+                pr.false_positives.to_string(),
+                pr.false_negatives.to_string(),
+            ]);
+        }
+        format!(
+            "policy {}\n{}spam addresses tainted: {}   spam transfers listed: {}   totals reconcile: {}\n",
+            self.policy,
+            t.render(),
+            self.spam_tainted.len(),
+            self.spam_transfers_listed,
+            self.totals_reconcile
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +181,32 @@ mod tests {
         );
         assert!((pr.precision - 2.0 / 3.0).abs() < 1e-12);
         assert!((pr.recall - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_table_shows_each_scored_set_and_the_checks() {
+        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let scores = Scores {
+            policy: "fifo".into(),
+            laundering_addresses: PrecisionRecall::of(&set(&["a", "b"]), &set(&["a"])),
+            endpoints: PrecisionRecall::of(&set(&["x"]), &set(&["x", "y"])),
+            spam_tainted: vec!["s".into()],
+            spam_transfers_listed: 3,
+            totals_reconcile: true,
+        };
+        let table = scores.to_table();
+        assert!(table.starts_with("policy fifo\n"), "{table}");
+        let row = |name: &str| {
+            table
+                .lines()
+                .find(|l| l.starts_with(name))
+                .unwrap()
+                .to_string()
+        };
+        assert!(row("laundering addresses").contains("0.500"), "{table}");
+        assert!(row("endpoints").contains("1.000"), "{table}");
+        assert!(table.ends_with(
+            "spam addresses tainted: 1   spam transfers listed: 3   totals reconcile: true\n"
+        ));
     }
 }
