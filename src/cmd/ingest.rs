@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::Subcommand;
-use tripoint_chain::{
-    Address, Asset, Chain, SourceCursor, TokenInfo, TransferRecord, TransferSink,
-};
+use tripoint_chain::{Address, Asset, Chain, TransferSink};
 use tripoint_ingest::{
     AmountUnit, ColumnMap, EthereumEtlFiles, ImportOptions, ImportSummary, RpcClient, RpcOptions,
     TransfersCsvOptions,
@@ -279,70 +277,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What the parsing thread hands to the store thread, in order.
-enum Msg {
-    Token(TokenInfo),
-    Transfers(Vec<TransferRecord>),
-    Checkpoint(SourceCursor),
-}
-
-/// The store's writer stopped (its error is reported by the writer side).
-#[derive(Debug)]
-struct WriterStopped;
-
-impl std::fmt::Display for WriterStopped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the store writer stopped")
-    }
-}
-impl std::error::Error for WriterStopped {}
-
-const CHANNEL_BATCH: usize = 8192;
-
-/// The importer's side of the pipeline: batches records to the thread that
-/// owns the appender. Cursors are a snapshot taken from the appender before
-/// the import, kept current with this run's own checkpoints.
-struct ChannelSink {
-    tx: std::sync::mpsc::SyncSender<Msg>,
-    batch: Vec<TransferRecord>,
-    cursors: std::collections::HashMap<String, u64>,
-}
-
-impl ChannelSink {
-    fn flush(&mut self) -> Result<(), WriterStopped> {
-        if !self.batch.is_empty() {
-            let b = std::mem::replace(&mut self.batch, Vec::with_capacity(CHANNEL_BATCH));
-            self.tx.send(Msg::Transfers(b)).map_err(|_| WriterStopped)?;
-        }
-        Ok(())
-    }
-}
-
-impl TransferSink for ChannelSink {
-    type Error = WriterStopped;
-    fn token(&mut self, token: TokenInfo) -> Result<(), WriterStopped> {
-        self.flush()?;
-        self.tx.send(Msg::Token(token)).map_err(|_| WriterStopped)
-    }
-    fn transfer(&mut self, record: TransferRecord) -> Result<(), WriterStopped> {
-        self.batch.push(record);
-        if self.batch.len() >= CHANNEL_BATCH {
-            self.flush()?;
-        }
-        Ok(())
-    }
-    fn checkpoint(&mut self, cursor: &SourceCursor) -> Result<(), WriterStopped> {
-        self.flush()?;
-        self.cursors.insert(cursor.source.clone(), cursor.position);
-        self.tx
-            .send(Msg::Checkpoint(cursor.clone()))
-            .map_err(|_| WriterStopped)
-    }
-    fn resume_position(&self, source: &str) -> Option<u64> {
-        self.cursors.get(source).copied()
-    }
-}
-
 /// The cursor names the import of `source` will ask for.
 fn cursor_sources(source: &Source) -> anyhow::Result<Vec<String>> {
     let files: Vec<&PathBuf> = match source {
@@ -365,45 +299,19 @@ fn cursor_sources(source: &Source) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
-/// Parse on one thread, write the store on this one: on two cores the
-/// importer's work hides behind the appender's.
+/// Parse on one thread, write the store on this one (see
+/// `tripoint_ingest::pipeline`).
 fn import_pipelined(
     source: &Source,
     appender: &mut Appender,
     opts: &ImportOptions,
     counter: Arc<AtomicU64>,
 ) -> anyhow::Result<ImportSummary> {
-    let cursors = cursor_sources(source)?
-        .into_iter()
-        .filter_map(|s| appender.resume_position(&s).map(|p| (s, p)))
-        .collect();
-    let (tx, rx) = std::sync::mpsc::sync_channel(32);
-    let mut sink = ChannelSink {
-        tx,
-        batch: Vec::with_capacity(CHANNEL_BATCH),
-        cursors,
-    };
+    let resume_sources = cursor_sources(source)?;
     let (source, opts) = (source.clone(), opts.clone());
-    let parser = std::thread::spawn(move || import(&source, &mut sink, &opts, counter));
-    let mut written: anyhow::Result<()> = Ok(());
-    for msg in &rx {
-        let r = match msg {
-            Msg::Token(t) => appender.token(t),
-            Msg::Transfers(v) => appender.transfer_batch(&v),
-            Msg::Checkpoint(c) => appender.checkpoint(&c),
-        };
-        if let Err(e) = r {
-            written = Err(anyhow::Error::from(e).context("writing the store"));
-            break;
-        }
-    }
-    // Stops the parser at its next send if the writer failed.
-    drop(rx);
-    let parsed = parser
-        .join()
-        .map_err(|_| anyhow::anyhow!("the import thread panicked"))?;
-    written?;
-    parsed
+    tripoint_ingest::pipeline::import_pipelined(appender, &resume_sources, move |sink| {
+        import(&source, sink, &opts, counter)
+    })
 }
 
 fn import<S: TransferSink>(

@@ -172,6 +172,10 @@ pub trait TransferSink {
     fn token(&mut self, token: TokenInfo) -> Result<(), Self::Error>;
     /// Records whose [`TransferRecord::dedup_key`] is already stored are ignored.
     fn transfer(&mut self, record: TransferRecord) -> Result<(), Self::Error>;
+    /// A run of records in order; sinks with a faster bulk path override it.
+    fn transfer_batch(&mut self, records: &[TransferRecord]) -> Result<(), Self::Error> {
+        records.iter().try_for_each(|r| self.transfer(r.clone()))
+    }
     /// Make everything pushed so far durable together with `cursor`, atomically:
     /// after a crash either both are there or neither is.
     fn checkpoint(&mut self, cursor: &SourceCursor) -> Result<(), Self::Error>;

@@ -17,6 +17,7 @@ mod btc_etl;
 mod eth_etl;
 pub mod labels;
 mod parse;
+pub mod pipeline;
 mod rpc;
 mod source;
 mod transfers_csv;

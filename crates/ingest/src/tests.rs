@@ -644,3 +644,97 @@ fn killed_between_the_two_cursors_of_a_merged_checkpoint() {
         );
     }
 }
+
+/// The ethereum-etl files of [`resume_after_crash_equals_clean_run`]'s shape,
+/// small: 60 transactions and their token logs.
+fn small_etl(dir: &Path) -> EthereumEtlFiles {
+    let mut t = String::from(
+        "hash,block_number,transaction_index,from_address,to_address,value,block_timestamp\n",
+    );
+    for i in 0..60u32 {
+        t += &format!(
+            "{},{},{},{},{},{},{}\n",
+            hash(i),
+            i / 10,
+            i % 10,
+            addr((i % 5) as u8),
+            addr((i % 7) as u8),
+            i + 1,
+            1_600_000_000 + i / 10
+        );
+    }
+    EthereumEtlFiles {
+        transactions: write(dir, "transactions.csv", &t),
+        token_transfers: None,
+        tokens: None,
+    }
+}
+
+#[test]
+fn pipelined_import_equals_a_direct_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = small_etl(dir.path());
+    let opts = ImportOptions {
+        checkpoint_every: 7,
+        ..ImportOptions::default()
+    };
+    let mut direct = VecSink::default();
+    let want = import_ethereum_etl(&files, &mut direct, &opts).unwrap();
+    let mut piped = VecSink::default();
+    let sources = vec![canonical_source(&files.transactions).unwrap()];
+    let (f, o) = (files.clone(), opts.clone());
+    let got = pipeline::import_pipelined(&mut piped, &sources, move |sink| {
+        import_ethereum_etl(&f, sink, &o).map_err(|e| PipeErr(e.to_string()))
+    })
+    .map_err(|e| e.0)
+    .unwrap();
+    assert_eq!(got.transfers, want.transfers);
+    assert_eq!(piped.records, direct.records);
+    assert!(piped.pending.is_empty());
+    assert_eq!(piped.cursors, direct.cursors);
+    assert_eq!(piped.checkpoints, direct.checkpoints);
+
+    // A second pipelined run resumes from the writer's cursor: nothing is re-read.
+    let (f, o) = (files.clone(), opts.clone());
+    let again = pipeline::import_pipelined(&mut piped, &sources, move |sink| {
+        import_ethereum_etl(&f, sink, &o).map_err(|e| PipeErr(e.to_string()))
+    })
+    .map_err(|e| e.0)
+    .unwrap();
+    assert_eq!(again.rows_resumed, 60);
+    assert_eq!(again.transfers, 0);
+}
+
+/// The error type a test gives the pipeline: both sides as text.
+#[derive(Debug)]
+struct PipeErr(String);
+impl<W: std::error::Error + 'static> From<pipeline::PipelineError<W>> for PipeErr {
+    fn from(e: pipeline::PipelineError<W>) -> Self {
+        let source = std::error::Error::source(&e).map(ToString::to_string);
+        PipeErr(format!("{e}: {}", source.unwrap_or_default()))
+    }
+}
+
+#[test]
+fn a_failing_writer_is_reported_before_the_parser_and_keeps_only_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = small_etl(dir.path());
+    let opts = ImportOptions {
+        checkpoint_every: 10,
+        ..ImportOptions::default()
+    };
+    let mut inner = VecSink::default();
+    let mut dying = Dying {
+        inner: &mut inner,
+        left: 25,
+    };
+    let sources = vec![canonical_source(&files.transactions).unwrap()];
+    let err = pipeline::import_pipelined(&mut dying, &sources, move |sink| {
+        import_ethereum_etl(&files, sink, &opts).map_err(|e| PipeErr(e.to_string()))
+    })
+    .map_err(|e| e.0)
+    .unwrap_err();
+    assert_eq!(err, "writing the store: killed");
+    inner.crash();
+    assert_eq!(inner.records.len(), 20, "two checkpoints of 10 survive");
+}

@@ -602,6 +602,10 @@ impl TransferSink for Appender {
         self.push(&r)
     }
 
+    fn transfer_batch(&mut self, records: &[TransferRecord]) -> Result<(), StoreError> {
+        Appender::transfer_batch(self, records)
+    }
+
     fn checkpoint(&mut self, cursor: &SourceCursor) -> Result<(), StoreError> {
         self.seal(Some(cursor))
     }
