@@ -29,6 +29,8 @@ enum Command {
     Gen(cmd::gen::Args),
     /// Follow tainted funds from seed addresses.
     Trace(cmd::trace::Args),
+    /// Saved investigations: open, list, show, note, close, and report them (JSON, table, STIX).
+    Case(cmd::case::Args),
     /// Screen addresses against sanctions/attribution labels and tainted exposure.
     Screen(cmd::screen::Args),
     /// Score traces against a generated scenario's ground truth (precision/recall).
@@ -54,6 +56,7 @@ fn main() -> std::process::ExitCode {
         Command::Labels(a) => cmd::labels::run(a),
         Command::Gen(a) => cmd::gen::run(a),
         Command::Trace(a) => cmd::trace::run(a),
+        Command::Case(a) => cmd::case::run(a),
         Command::Screen(a) => cmd::screen::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Serve(a) => cmd::serve::run(a),

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exports `Args` (clap) and `run`.
 
 pub mod bench;
+pub mod case;
 pub mod demo;
 pub mod eval;
 pub mod ews;

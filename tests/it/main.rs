@@ -1,6 +1,7 @@
 //! The one integration-test binary: drives the real `tripoint` binary and the
 //! library crates end to end. One module per area.
 
+mod case;
 mod common;
 mod demo;
 mod ews;

@@ -1,0 +1,537 @@
+//! Case storage: one trait, two backends running the same SQL (`$n`
+//! placeholders, which SQLite binds by position too). A case is one row
+//! with its settings as JSON; notes are rows of their own, appended.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::{now, Case, CaseError, Note, Status};
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS cases (
+        id TEXT PRIMARY KEY,
+        seq BIGINT NOT NULL UNIQUE,
+        created TEXT NOT NULL,
+        status TEXT NOT NULL,
+        closed TEXT,
+        body TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS case_notes (
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        seq BIGINT NOT NULL,
+        time TEXT NOT NULL,
+        author TEXT NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (case_id, seq))",
+    "CREATE TABLE IF NOT EXISTS case_alerts (
+        alert_id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        seq BIGINT NOT NULL,
+        stored TEXT NOT NULL,
+        body TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS case_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL)",
+    "INSERT INTO case_meta (key, value) VALUES ('format', '1') ON CONFLICT (key) DO NOTHING",
+];
+
+/// Version of the tables above; a database written by a newer tripoint
+/// (a higher number) is refused rather than misread.
+pub const FORMAT_VERSION: u32 = 1;
+const FORMAT: &str = "SELECT value FROM case_meta WHERE key = 'format'";
+
+const INSERT: &str =
+    "INSERT INTO cases (id, seq, created, status, closed, body) VALUES ($1, $2, $3, $4, $5, $6)";
+/// Cases are listed in creation order: two created within the same
+/// millisecond still keep theirs.
+const NEXT_CASE_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) + 1 FROM cases";
+const SELECT_ONE: &str = "SELECT body, status, closed FROM cases WHERE id = $1";
+const SELECT_ALL: &str = "SELECT body, status, closed FROM cases ORDER BY seq";
+const NOTES: &str = "SELECT time, author, text FROM case_notes WHERE case_id = $1 ORDER BY seq";
+const NEXT_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) + 1 FROM case_notes WHERE case_id = $1";
+const ADD_NOTE: &str =
+    "INSERT INTO case_notes (case_id, seq, time, author, text) VALUES ($1, $2, $3, $4, $5)";
+const SELECT_OPEN: &str =
+    "SELECT body, status, closed FROM cases WHERE status = 'open' ORDER BY seq";
+const ALERT_EXISTS: &str = "SELECT case_id FROM case_alerts WHERE alert_id = $1";
+const CASE_EXISTS: &str = "SELECT id FROM cases WHERE id = $1";
+const NEXT_ALERT_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) + 1 FROM case_alerts";
+const ADD_ALERT: &str =
+    "INSERT INTO case_alerts (alert_id, case_id, seq, stored, body) VALUES ($1, $2, $3, $4, $5)";
+const ALERTS: &str =
+    "SELECT alert_id, case_id, seq, stored, body FROM case_alerts WHERE case_id = $1 ORDER BY seq";
+const CLOSE: &str =
+    "UPDATE cases SET status = 'closed', closed = $1 WHERE id = $2 AND status = 'open'";
+
+/// An alert as the case store keeps it: the watch's alert JSON, verbatim,
+/// under its `alert_id`, with the order in which it was stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredAlert {
+    pub alert_id: String,
+    pub case_id: String,
+    /// Store-wide insertion order (1, 2, …): later alerts have larger numbers.
+    pub seq: i64,
+    /// When it was first stored (RFC 3339 UTC).
+    pub stored: String,
+    pub alert: serde_json::Value,
+}
+
+/// Where cases are kept (SQLite or PostgreSQL; open one with [`crate::open`]).
+///
+/// For the live watch: [`CaseDb::open_cases`] gives every open case with its
+/// seeds, `from`, policy, hop limit, TLP and partner; [`CaseDb::add_alert`]
+/// stores an alert before it is delivered (idempotent by `alert_id`, so a
+/// restarted watch can store the same alert again); [`CaseDb::alerts`] reads
+/// a case's alerts back in the order they were stored.
+pub trait CaseDb: Send + Sync {
+    fn create(&self, case: &Case) -> Result<(), CaseError>;
+    fn get(&self, id: &str) -> Result<Case, CaseError>;
+    /// All cases, oldest first.
+    fn list(&self) -> Result<Vec<Case>, CaseError>;
+    /// The open cases, oldest first (with their notes).
+    fn open_cases(&self) -> Result<Vec<Case>, CaseError>;
+    /// Store an alert of case `case_id` under `alert_id`. Returns `true` when
+    /// it is new, `false` when that `alert_id` was already stored (the stored
+    /// alert is kept as it was). Unknown case: `NotFound`; an `alert_id`
+    /// already stored for another case: `Invalid`.
+    fn add_alert(
+        &self,
+        case_id: &str,
+        alert_id: &str,
+        alert: &serde_json::Value,
+    ) -> Result<bool, CaseError>;
+    /// The alerts of a case in the order they were stored (`NotFound` for an
+    /// unknown case).
+    fn alerts(&self, case_id: &str) -> Result<Vec<StoredAlert>, CaseError>;
+    /// Append a note; refused on a closed case.
+    fn note(&self, id: &str, author: &str, text: &str) -> Result<Case, CaseError>;
+    /// Close an open case (closing a closed case is an error).
+    fn close(&self, id: &str) -> Result<Case, CaseError>;
+}
+
+/// The settings columns of a row back into a case (notes added after).
+fn decode(body: &str, status: &str, closed: Option<String>) -> Result<Case, CaseError> {
+    let mut c: Case =
+        serde_json::from_str(body).map_err(|e| CaseError::Corrupt(format!("{e}: {body}")))?;
+    c.status = match status {
+        "open" => Status::Open,
+        "closed" => Status::Closed,
+        other => return Err(CaseError::Corrupt(format!("status '{other}'"))),
+    };
+    c.closed = closed;
+    Ok(c)
+}
+
+fn body_of(case: &Case) -> String {
+    let mut c = case.clone();
+    c.notes.clear();
+    serde_json::to_string(&c).expect("case serializes")
+}
+
+fn check_format(found: Option<String>) -> Result<(), CaseError> {
+    match found.as_deref().map(str::parse::<u32>) {
+        Some(Ok(v)) if v <= FORMAT_VERSION => Ok(()),
+        Some(Ok(v)) => Err(CaseError::Corrupt(format!(
+            "case database format {v} is newer than this tripoint's ({FORMAT_VERSION}); upgrade tripoint"
+        ))),
+        _ => Err(CaseError::Corrupt(format!(
+            "case database format {found:?} is not a number"
+        ))),
+    }
+}
+
+fn check_alert(alert_id: &str, alert: &serde_json::Value) -> Result<String, CaseError> {
+    if alert_id.trim().is_empty() {
+        return Err(CaseError::Invalid {
+            field: "alert_id",
+            msg: "must not be empty".into(),
+        });
+    }
+    Ok(serde_json::to_string(alert).expect("JSON value serializes"))
+}
+
+fn decode_alert(
+    alert_id: String,
+    case_id: String,
+    seq: i64,
+    stored: String,
+    body: &str,
+) -> Result<StoredAlert, CaseError> {
+    let alert = serde_json::from_str(body)
+        .map_err(|e| CaseError::Corrupt(format!("alert {alert_id}: {e}")))?;
+    Ok(StoredAlert {
+        alert_id,
+        case_id,
+        seq,
+        stored,
+        alert,
+    })
+}
+
+fn alert_elsewhere(alert_id: &str, owner: &str, case_id: &str) -> CaseError {
+    CaseError::Invalid {
+        field: "alert_id",
+        msg: format!("'{alert_id}' is already stored for case '{owner}', not '{case_id}'"),
+    }
+}
+
+fn check_note(text: &str) -> Result<(), CaseError> {
+    if text.trim().is_empty() {
+        return Err(CaseError::Invalid {
+            field: "text",
+            msg: "a note needs text".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The embedded default: one SQLite file in the store directory.
+pub struct SqliteCases {
+    conn: Mutex<rusqlite::Connection>,
+}
+
+impl SqliteCases {
+    pub fn open(path: &Path) -> Result<Self, CaseError> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        for s in SCHEMA {
+            conn.execute(s, [])?;
+        }
+        check_format(conn.query_row(FORMAT, [], |r| r.get(0)).ok())?;
+        // The database may hold partner-marked findings: owner-only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| CaseError::Io(path.display().to_string(), e))?;
+        }
+        Ok(SqliteCases {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut rusqlite::Connection) -> Result<T, CaseError>,
+    ) -> Result<T, CaseError> {
+        let mut c = self.conn.lock().expect("case db lock");
+        f(&mut c)
+    }
+}
+
+fn sqlite_notes(c: &rusqlite::Connection, id: &str) -> Result<Vec<Note>, CaseError> {
+    let mut st = c.prepare_cached(NOTES)?;
+    let rows = st.query_map([id], |r| {
+        Ok(Note {
+            time: r.get(0)?,
+            author: r.get(1)?,
+            text: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn sqlite_get(c: &rusqlite::Connection, id: &str) -> Result<Case, CaseError> {
+    use rusqlite::OptionalExtension;
+    let row: Option<(String, String, Option<String>)> = c
+        .query_row(SELECT_ONE, [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let (body, status, closed) = row.ok_or_else(|| CaseError::NotFound(id.to_string()))?;
+    let mut case = decode(&body, &status, closed)?;
+    case.notes = sqlite_notes(c, id)?;
+    Ok(case)
+}
+
+impl CaseDb for SqliteCases {
+    fn create(&self, case: &Case) -> Result<(), CaseError> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let seq: i64 = tx.query_row(NEXT_CASE_SEQ, [], |r| r.get(0))?;
+            tx.execute(
+                INSERT,
+                rusqlite::params![
+                    case.id,
+                    seq,
+                    case.created,
+                    case.status.as_str(),
+                    case.closed,
+                    body_of(case)
+                ],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn get(&self, id: &str) -> Result<Case, CaseError> {
+        self.with(|c| sqlite_get(c, id))
+    }
+
+    fn list(&self) -> Result<Vec<Case>, CaseError> {
+        self.with(|c| {
+            let mut st = c.prepare(SELECT_ALL)?;
+            let rows: Vec<(String, String, Option<String>)> = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::new();
+            for (body, status, closed) in rows {
+                let mut case = decode(&body, &status, closed)?;
+                case.notes = sqlite_notes(c, &case.id)?;
+                out.push(case);
+            }
+            Ok(out)
+        })
+    }
+
+    fn open_cases(&self) -> Result<Vec<Case>, CaseError> {
+        self.with(|c| {
+            let mut st = c.prepare(SELECT_OPEN)?;
+            let rows: Vec<(String, String, Option<String>)> = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::new();
+            for (body, status, closed) in rows {
+                let mut case = decode(&body, &status, closed)?;
+                case.notes = sqlite_notes(c, &case.id)?;
+                out.push(case);
+            }
+            Ok(out)
+        })
+    }
+
+    fn add_alert(
+        &self,
+        case_id: &str,
+        alert_id: &str,
+        alert: &serde_json::Value,
+    ) -> Result<bool, CaseError> {
+        use rusqlite::OptionalExtension;
+        let body = check_alert(alert_id, alert)?;
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let owner: Option<String> = tx
+                .query_row(ALERT_EXISTS, [alert_id], |r| r.get(0))
+                .optional()?;
+            if let Some(owner) = owner {
+                return if owner == case_id {
+                    Ok(false)
+                } else {
+                    Err(alert_elsewhere(alert_id, &owner, case_id))
+                };
+            }
+            let known: Option<String> = tx
+                .query_row(CASE_EXISTS, [case_id], |r| r.get(0))
+                .optional()?;
+            if known.is_none() {
+                return Err(CaseError::NotFound(case_id.to_string()));
+            }
+            let seq: i64 = tx.query_row(NEXT_ALERT_SEQ, [], |r| r.get(0))?;
+            tx.execute(
+                ADD_ALERT,
+                rusqlite::params![alert_id, case_id, seq, now(), body],
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn alerts(&self, case_id: &str) -> Result<Vec<StoredAlert>, CaseError> {
+        use rusqlite::OptionalExtension;
+        self.with(|c| {
+            let known: Option<String> = c
+                .query_row(CASE_EXISTS, [case_id], |r| r.get(0))
+                .optional()?;
+            if known.is_none() {
+                return Err(CaseError::NotFound(case_id.to_string()));
+            }
+            let mut st = c.prepare_cached(ALERTS)?;
+            let rows: Vec<(String, String, i64, String, String)> = st
+                .query_map([case_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            rows.into_iter()
+                .map(|(a, c, q, t, b)| decode_alert(a, c, q, t, &b))
+                .collect()
+        })
+    }
+
+    fn note(&self, id: &str, author: &str, text: &str) -> Result<Case, CaseError> {
+        check_note(text)?;
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let case = sqlite_get(&tx, id)?;
+            if case.status == Status::Closed {
+                return Err(CaseError::Closed(id.to_string()));
+            }
+            let seq: i64 = tx.query_row(NEXT_SEQ, [id], |r| r.get(0))?;
+            tx.execute(ADD_NOTE, rusqlite::params![id, seq, now(), author, text])?;
+            let case = sqlite_get(&tx, id)?;
+            tx.commit()?;
+            Ok(case)
+        })
+    }
+
+    fn close(&self, id: &str) -> Result<Case, CaseError> {
+        self.with(|c| {
+            let n = c.execute(CLOSE, rusqlite::params![now(), id])?;
+            let case = sqlite_get(c, id)?;
+            if n == 0 {
+                return Err(CaseError::Closed(id.to_string()));
+            }
+            Ok(case)
+        })
+    }
+}
+
+/// PostgreSQL, for a deployment with a database server.
+pub struct PostgresCases {
+    client: Mutex<postgres::Client>,
+}
+
+impl PostgresCases {
+    pub fn open(url: &str) -> Result<Self, CaseError> {
+        let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+        for s in SCHEMA {
+            client.batch_execute(s)?;
+        }
+        check_format(client.query_opt(FORMAT, &[])?.map(|r| r.get(0)))?;
+        Ok(PostgresCases {
+            client: Mutex::new(client),
+        })
+    }
+}
+
+fn pg_get(c: &mut impl postgres::GenericClient, id: &str) -> Result<Case, CaseError> {
+    let row = c
+        .query_opt(SELECT_ONE, &[&id])?
+        .ok_or_else(|| CaseError::NotFound(id.to_string()))?;
+    let mut case = decode(row.get(0), row.get(1), row.get(2))?;
+    case.notes = c
+        .query(NOTES, &[&id])?
+        .iter()
+        .map(|r| Note {
+            time: r.get(0),
+            author: r.get(1),
+            text: r.get(2),
+        })
+        .collect();
+    Ok(case)
+}
+
+impl CaseDb for PostgresCases {
+    fn create(&self, case: &Case) -> Result<(), CaseError> {
+        let mut c = self.client.lock().expect("case db lock");
+        let mut tx = c.transaction()?;
+        tx.batch_execute("LOCK TABLE cases IN SHARE ROW EXCLUSIVE MODE")?;
+        let seq: i64 = tx.query_one(NEXT_CASE_SEQ, &[])?.get(0);
+        tx.execute(
+            INSERT,
+            &[
+                &case.id,
+                &seq,
+                &case.created,
+                &case.status.as_str(),
+                &case.closed,
+                &body_of(case),
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn get(&self, id: &str) -> Result<Case, CaseError> {
+        pg_get(&mut *self.client.lock().expect("case db lock"), id)
+    }
+
+    fn list(&self) -> Result<Vec<Case>, CaseError> {
+        let mut c = self.client.lock().expect("case db lock");
+        let ids: Vec<String> = c
+            .query("SELECT id FROM cases ORDER BY seq", &[])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        ids.iter().map(|id| pg_get(&mut *c, id)).collect()
+    }
+
+    fn open_cases(&self) -> Result<Vec<Case>, CaseError> {
+        let mut c = self.client.lock().expect("case db lock");
+        let ids: Vec<String> = c
+            .query(
+                "SELECT id FROM cases WHERE status = 'open' ORDER BY seq",
+                &[],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        ids.iter().map(|id| pg_get(&mut *c, id)).collect()
+    }
+
+    fn add_alert(
+        &self,
+        case_id: &str,
+        alert_id: &str,
+        alert: &serde_json::Value,
+    ) -> Result<bool, CaseError> {
+        let body = check_alert(alert_id, alert)?;
+        let mut c = self.client.lock().expect("case db lock");
+        let mut tx = c.transaction()?;
+        // One writer at a time: the sequence and the idempotency check hold.
+        tx.batch_execute("LOCK TABLE case_alerts IN SHARE ROW EXCLUSIVE MODE")?;
+        if let Some(row) = tx.query_opt(ALERT_EXISTS, &[&alert_id])? {
+            let owner: String = row.get(0);
+            return if owner == case_id {
+                Ok(false)
+            } else {
+                Err(alert_elsewhere(alert_id, &owner, case_id))
+            };
+        }
+        if tx.query_opt(CASE_EXISTS, &[&case_id])?.is_none() {
+            return Err(CaseError::NotFound(case_id.to_string()));
+        }
+        let seq: i64 = tx.query_one(NEXT_ALERT_SEQ, &[])?.get(0);
+        tx.execute(ADD_ALERT, &[&alert_id, &case_id, &seq, &now(), &body])?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn alerts(&self, case_id: &str) -> Result<Vec<StoredAlert>, CaseError> {
+        let mut c = self.client.lock().expect("case db lock");
+        if c.query_opt(CASE_EXISTS, &[&case_id])?.is_none() {
+            return Err(CaseError::NotFound(case_id.to_string()));
+        }
+        c.query(ALERTS, &[&case_id])?
+            .iter()
+            .map(|r| decode_alert(r.get(0), r.get(1), r.get(2), r.get(3), r.get::<_, &str>(4)))
+            .collect()
+    }
+
+    fn note(&self, id: &str, author: &str, text: &str) -> Result<Case, CaseError> {
+        check_note(text)?;
+        let mut c = self.client.lock().expect("case db lock");
+        let mut tx = c.transaction()?;
+        tx.batch_execute("LOCK TABLE case_notes IN SHARE ROW EXCLUSIVE MODE")?;
+        let case = pg_get(&mut tx, id)?;
+        if case.status == Status::Closed {
+            return Err(CaseError::Closed(id.to_string()));
+        }
+        let seq: i64 = tx.query_one(NEXT_SEQ, &[&id])?.get(0);
+        tx.execute(ADD_NOTE, &[&id, &seq, &now(), &author, &text])?;
+        let case = pg_get(&mut tx, id)?;
+        tx.commit()?;
+        Ok(case)
+    }
+
+    fn close(&self, id: &str) -> Result<Case, CaseError> {
+        let mut c = self.client.lock().expect("case db lock");
+        let n = c.execute(CLOSE, &[&now(), &id])?;
+        let case = pg_get(&mut *c, id)?;
+        if n == 0 {
+            return Err(CaseError::Closed(id.to_string()));
+        }
+        Ok(case)
+    }
+}

@@ -1,0 +1,258 @@
+//! A case report as a STIX 2.1 bundle for the partners' TAXII exchange:
+//! a `report` created by the case's partner and marked with the case's TLP
+//! (the standard TLP marking-definition id, not a copy of the object),
+//! `cryptocurrency-wallet` objects for the seeds and every address the taint
+//! reached, indicators for the tainted addresses (seeds, unlabelled
+//! intermediaries, sanctioned wallets and mixers — not for exchanges,
+//! bridges or DEXes that merely received funds), and `indicates`
+//! relationships to the ATT&CK intrusion sets the seeds are attributed to.
+//!
+//! Ids are derived from the case id and the address, so a report generated
+//! again updates the same objects (new `modified`) instead of duplicating them.
+
+use serde_json::{json, Value};
+use tripoint_chain::Chain;
+use tripoint_stix::content::{
+    crypto_wallet, crypto_wallet_extension_definition, crypto_wallet_pattern, partner_identity,
+    partner_identity_id, tripoint_identity, Partner,
+};
+use tripoint_stix::ids::derived_id;
+
+use crate::report::CaseReport;
+use crate::{parse_tlp, CaseError};
+
+/// Display name of a partner code.
+fn partner_name(code: &str) -> String {
+    Partner::ALL
+        .into_iter()
+        .find(|p| p.code() == code)
+        .map(|p| p.name().to_string())
+        .unwrap_or_else(|| format!("{} (partner)", code.to_ascii_uppercase()))
+}
+
+/// Categories whose addresses are services that received funds, not
+/// indicators of malicious activity.
+fn is_bystander(category: &str) -> bool {
+    matches!(
+        category,
+        "exchange" | "bridge" | "dex" | "instant-exchanger" | "victim"
+    )
+}
+
+/// The bundle (`type: bundle`) of a case report.
+pub fn bundle(r: &CaseReport) -> Result<Value, CaseError> {
+    let case = &r.case;
+    let tlp = parse_tlp(&case.tlp).ok_or_else(|| CaseError::Invalid {
+        field: "tlp",
+        msg: format!("stored TLP '{}' is unknown", case.tlp),
+    })?;
+    let marking = tlp.marking_id();
+    let creator = partner_identity_id(&case.partner);
+    let chain = match r.chain.unwrap_or(Chain::Ethereum) {
+        Chain::Ethereum => "ethereum",
+        Chain::Bitcoin => "bitcoin",
+    };
+    let created = &case.created;
+    let modified = &r.generated;
+    let key = |what: &str| format!("case/{}/{what}", case.id);
+
+    // The TLP marking-definition itself is left out: its id is fixed by the
+    // standard, and the exchange refuses to store a copy of it.
+    let mut objects: Vec<Value> = vec![
+        partner_identity(&case.partner, &partner_name(&case.partner)),
+        tripoint_identity(),
+        crypto_wallet_extension_definition(),
+    ];
+    let mut refs: Vec<String> = Vec::new();
+
+    // (address, role, category, taint summary, first tainted)
+    let mut addresses: Vec<(String, String, String, String, Option<String>)> = Vec::new();
+    if let Some(t) = &r.trace {
+        for a in &t.addresses {
+            let category = a
+                .labels
+                .first()
+                .map(|l| l.category.clone())
+                .unwrap_or_default();
+            let taint = a
+                .taint
+                .iter()
+                .map(|(asset, v)| format!("{v} {asset}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let role = serde_json::to_value(a.role)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            addresses.push((
+                a.address.clone(),
+                role,
+                category,
+                taint,
+                a.first_tainted.clone(),
+            ));
+        }
+        for e in &t.endpoints {
+            if let Some(x) = addresses.iter_mut().find(|x| x.0 == e.address) {
+                x.2 = e.category.clone();
+            }
+        }
+    }
+    for s in &r.seeds_not_in_store {
+        addresses.push((s.clone(), "seed".into(), String::new(), String::new(), None));
+    }
+
+    let indicator_ids: Vec<String> = Vec::new();
+    let mut indicator_ids = indicator_ids;
+    for (address, role, category, taint, first) in &addresses {
+        let mut wallet = crypto_wallet(chain, address);
+        wallet["object_marking_refs"] = json!([marking]);
+        let wallet_id = wallet["id"].as_str().unwrap_or_default().to_string();
+        objects.push(wallet);
+        refs.push(wallet_id.clone());
+        if is_bystander(category) {
+            continue;
+        }
+        let indicator_id = derived_id("indicator", &key(&format!("indicator/{address}")));
+        let what = if role == "seed" {
+            "seed of the case".to_string()
+        } else if category.is_empty() {
+            format!("received tainted funds ({role})")
+        } else {
+            format!("received tainted funds ({category})")
+        };
+        let mut description = format!("Case '{}': {address} is a {what}.", case.name);
+        if !taint.is_empty() {
+            description.push_str(&format!(" Tainted amount (base units): {taint}."));
+        }
+        let valid_from = first
+            .as_deref()
+            .and_then(|t| tripoint_stix::Timestamp::parse(t).ok())
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| created.clone());
+        objects.push(json!({
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": indicator_id,
+            "created": created,
+            "modified": modified,
+            "created_by_ref": creator,
+            "name": format!("Tainted address {address}"),
+            "description": description,
+            "indicator_types": ["malicious-activity"],
+            "pattern": crypto_wallet_pattern(chain, address),
+            "pattern_type": "stix",
+            "valid_from": valid_from,
+            "object_marking_refs": [marking],
+        }));
+        let rel_id = derived_id("relationship", &key(&format!("related/{address}")));
+        objects.push(json!({
+            "type": "relationship",
+            "spec_version": "2.1",
+            "id": rel_id,
+            "created": created,
+            "modified": modified,
+            "created_by_ref": creator,
+            "relationship_type": "related-to",
+            "source_ref": indicator_id,
+            "target_ref": wallet_id,
+            "object_marking_refs": [marking],
+        }));
+        refs.push(indicator_id.clone());
+        refs.push(rel_id);
+        indicator_ids.push(indicator_id);
+    }
+
+    for a in &r.attribution {
+        refs.push(a.intrusion_set.clone());
+        for ind in &indicator_ids {
+            let rel_id = derived_id(
+                "relationship",
+                &key(&format!("indicates/{ind}/{}", a.intrusion_set)),
+            );
+            objects.push(json!({
+                "type": "relationship",
+                "spec_version": "2.1",
+                "id": rel_id,
+                "created": created,
+                "modified": modified,
+                "created_by_ref": creator,
+                "relationship_type": "indicates",
+                "source_ref": ind,
+                "target_ref": a.intrusion_set,
+                "description": format!(
+                    "Attributed to {} ({}) by the seeds' labels: {}",
+                    a.name,
+                    a.external_id,
+                    a.evidence.join("; ")
+                ),
+                "object_marking_refs": [marking],
+            }));
+            refs.push(rel_id);
+        }
+    }
+
+    let mut summary = format!(
+        "tripoint case '{}' ({}), policy {}, seeds {}.",
+        case.name,
+        case.id,
+        case.policy,
+        case.seeds.join(", ")
+    );
+    if let Some(t) = &r.trace {
+        for e in t.endpoints.iter().take(20) {
+            summary.push_str(&format!(
+                " Endpoint {} ({}{}): {} {} arrived{}.",
+                e.address,
+                e.category,
+                e.labels
+                    .first()
+                    .map(|l| format!(", {}", l.label))
+                    .unwrap_or_default(),
+                e.amount,
+                e.asset,
+                if e.freeze_candidate {
+                    ", still held: freeze candidate"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    for a in &r.attribution {
+        summary.push_str(&format!(" Attributed to {} ({}).", a.name, a.external_id));
+    }
+    let report_id = derived_id("report", &key("report"));
+    let mut report = json!({
+        "type": "report",
+        "spec_version": "2.1",
+        "id": report_id,
+        "created": created,
+        "modified": modified,
+        "created_by_ref": creator,
+        "name": format!("tripoint case: {}", case.name),
+        "description": summary,
+        "report_types": ["threat-report"],
+        "published": modified,
+        "object_refs": refs,
+        "object_marking_refs": [marking],
+        "external_references": [{"source_name": "tripoint", "external_id": case.id}],
+    });
+    if refs_is_empty(&report) {
+        // A report needs at least one reference; a case with nothing traced
+        // yet refers to its partner.
+        report["object_refs"] = json!([creator]);
+    }
+    objects.push(report);
+    Ok(json!({
+        "type": "bundle",
+        "id": format!("bundle--{}", uuid::Uuid::new_v4()),
+        "objects": objects,
+    }))
+}
+
+fn refs_is_empty(report: &Value) -> bool {
+    report["object_refs"]
+        .as_array()
+        .is_none_or(|a| a.is_empty())
+}

@@ -1,0 +1,234 @@
+//! `tripoint case`: saved investigations (create, list, show, note, close)
+//! and their reports as JSON, a table or a STIX 2.1 bundle.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Subcommand, ValueEnum};
+use tripoint_case::{Case, CaseDb, NewCase};
+use tripoint_store::Store;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the cases are: the store directory, and optionally PostgreSQL.
+#[derive(clap::Args)]
+struct Db {
+    /// Store directory (cases live in DIR/cases.sqlite unless --db is given).
+    #[arg(long)]
+    store: PathBuf,
+    /// PostgreSQL URL (postgres://…) to keep cases in instead of the embedded SQLite file.
+    #[arg(long, env = "TRIPOINT_CASE_DB")]
+    db: Option<String>,
+}
+
+impl Db {
+    fn open(&self) -> anyhow::Result<Box<dyn CaseDb>> {
+        Ok(tripoint_case::open(&self.store, self.db.as_deref())?)
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Open a case: seeds, start time, policy, TLP and owning partner; prints it with its id.
+    New(NewArgs),
+    /// List cases.
+    List(ListArgs),
+    /// Show one case with its notes.
+    Show(IdArgs),
+    /// Add a note to an open case.
+    Note(NoteArgs),
+    /// Close a case.
+    Close(IdArgs),
+    /// Trace the case over the store and report: JSON, a table, or a STIX 2.1 bundle.
+    Report(ReportArgs),
+}
+
+#[derive(clap::Args)]
+struct NewArgs {
+    #[command(flatten)]
+    db: Db,
+    /// Case name.
+    #[arg(long)]
+    name: String,
+    /// Seed address(es), comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    seed: Vec<String>,
+    /// Start time: unix seconds, YYYY-MM-DD or RFC 3339 (UTC).
+    #[arg(long)]
+    from: Option<String>,
+    /// Taint policy: poison, haircut, fifo, lifo or tiho.
+    #[arg(long, default_value = "haircut")]
+    policy: String,
+    /// Maximum hop distance from a seed.
+    #[arg(long, default_value_t = 64)]
+    max_hops: u32,
+    /// TLP marking: clear, white, green, amber, amber+strict or red.
+    #[arg(long, default_value = "amber")]
+    tlp: String,
+    /// Code of the partner that owns the case (us, jp, kr).
+    #[arg(long, default_value = "us")]
+    partner: String,
+    /// Print the case as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct ListArgs {
+    #[command(flatten)]
+    db: Db,
+    /// Only cases with this status.
+    #[arg(long, value_enum, default_value = "all")]
+    status: StatusArg,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Open,
+    Closed,
+    All,
+}
+
+#[derive(clap::Args)]
+struct IdArgs {
+    #[command(flatten)]
+    db: Db,
+    /// Case id (as `case new` printed it).
+    id: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct NoteArgs {
+    #[command(flatten)]
+    db: Db,
+    /// Case id.
+    id: String,
+    /// The note.
+    #[arg(long)]
+    text: String,
+    /// Who writes it.
+    #[arg(long, env = "USER", default_value = "analyst")]
+    author: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    db: Db,
+    /// Case id.
+    id: String,
+    /// Output: json, table, or stix (a STIX 2.1 bundle to post into the exchange).
+    #[arg(long, value_enum, default_value = "table")]
+    format: ReportFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Json,
+    Table,
+    Stix,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let text = match args.command {
+        Command::New(a) => {
+            let case = NewCase {
+                name: a.name,
+                seeds: a.seed,
+                from: a.from,
+                policy: a.policy,
+                max_hops: a.max_hops,
+                tlp: a.tlp,
+                partner: a.partner,
+            }
+            .validate()?;
+            a.db.open()?.create(&case)?;
+            render(&case, a.json)
+        }
+        Command::List(a) => {
+            let mut cases = a.db.open()?.list()?;
+            cases.retain(|c| match a.status {
+                StatusArg::All => true,
+                StatusArg::Open => c.status == tripoint_case::Status::Open,
+                StatusArg::Closed => c.status == tripoint_case::Status::Closed,
+            });
+            if a.json {
+                serde_json::to_string_pretty(&cases)? + "\n"
+            } else {
+                let mut t = format!(
+                    "{:<37} {:<7} {:<8} {:<5} {:<24} NAME\n",
+                    "ID", "STATUS", "POLICY", "TLP", "CREATED"
+                );
+                for c in &cases {
+                    t.push_str(&format!(
+                        "{:<37} {:<7} {:<8} {:<5} {:<24} {}\n",
+                        c.id,
+                        c.status.as_str(),
+                        c.policy,
+                        c.tlp,
+                        c.created,
+                        c.name
+                    ));
+                }
+                t
+            }
+        }
+        Command::Show(a) => render(&a.db.open()?.get(&a.id)?, a.json),
+        Command::Note(a) => render(&a.db.open()?.note(&a.id, &a.author, &a.text)?, a.json),
+        Command::Close(a) => render(&a.db.open()?.close(&a.id)?, a.json),
+        Command::Report(a) => {
+            let case = a.db.open()?.get(&a.id)?;
+            let store = Store::open(&a.db.store)
+                .with_context(|| format!("opening store {}", a.db.store.display()))?;
+            let report = tripoint_case::build_case_report(&store, &case)?;
+            match a.format {
+                ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+                ReportFormat::Table => tripoint_case::report::table(&report),
+                ReportFormat::Stix => {
+                    serde_json::to_string_pretty(&tripoint_case::stix::bundle(&report)?)? + "\n"
+                }
+            }
+        }
+    };
+    print!("{text}");
+    Ok(())
+}
+
+fn render(c: &Case, json: bool) -> String {
+    if json {
+        return serde_json::to_string_pretty(c).expect("case serializes") + "\n";
+    }
+    let mut t = format!(
+        "id       {}\nname     {}\nstatus   {}\nseeds    {}\nfrom     {}\npolicy   {} (max hops {})\nTLP      {}\npartner  {}\ncreated  {}\n",
+        c.id,
+        c.name,
+        c.status.as_str(),
+        c.seeds.join(", "),
+        c.from.map(tripoint_case::rfc3339).unwrap_or_else(|| "-".into()),
+        c.policy,
+        c.max_hops,
+        c.tlp,
+        c.partner,
+        c.created
+    );
+    if let Some(cl) = &c.closed {
+        t.push_str(&format!("closed   {cl}\n"));
+    }
+    for n in &c.notes {
+        t.push_str(&format!("note     {}  {}: {}\n", n.time, n.author, n.text));
+    }
+    t
+}
