@@ -84,6 +84,21 @@ enum Command {
         #[arg(long)]
         object: Option<String>,
     },
+    /// Pull from (and push to) the peer servers of the [[federation]] links, from where the last sync left off.
+    Sync {
+        /// Configuration file of this server (its [[federation]] links).
+        #[arg(long, env = "TRIPOINT_CONFIG")]
+        config: PathBuf,
+        /// Only the link(s) to this peer partner (repeatable; default: every link).
+        #[arg(long)]
+        peer: Vec<String>,
+        /// Forget the stored cursors and sync everything again (what is already stored counts as duplicates).
+        #[arg(long)]
+        from_start: bool,
+        /// Output: an aligned table, or one JSON object per linked collection and direction.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
     /// Move audit entries older than a time into a JSON-lines file (appended; 0600), then delete them.
     AuditExport {
         /// Configuration file of the server whose log to prune.
@@ -252,7 +267,98 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             before,
             out,
         } => audit_export(&config, &before, &out),
+        Command::Sync {
+            config,
+            peer,
+            from_start,
+            format,
+        } => sync(&config, &peer, from_start, format),
     }
+}
+
+fn sync(
+    config_path: &Path,
+    peers: &[String],
+    from_start: bool,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    let cfg = Config::load(config_path)?;
+    if cfg.federation.is_empty() {
+        bail!(
+            "{}: no [[federation]] links to sync (docs/intel.md)",
+            config_path.display()
+        );
+    }
+    let store = open_store(&cfg, config_path)
+        .with_context(|| format!("opening storage `{}`", cfg.storage))?;
+    let ex = Exchange::new(store, cfg, Some(config_path.to_path_buf()));
+    let outcomes = tripoint_taxii::federation::sync(&ex, peers, from_start)?;
+    ex.flush_audit();
+    if format == OutputFormat::Table {
+        println!(
+            "{:<4}  {:<8} {:<24} {:>8} {:>8} {:>9} {:>7} {:>6} {:>8} {:>7}  cursor",
+            "dir",
+            "peer",
+            "collection",
+            "objects",
+            "stored",
+            "duplicate",
+            "skipped",
+            "failed",
+            "requests",
+            "seconds"
+        );
+    }
+    let mut bad = 0;
+    for o in &outcomes {
+        for c in &o.collections {
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string(c)?),
+                OutputFormat::Table => println!(
+                    "{:<4}  {:<8} {:<24} {:>8} {:>8} {:>9} {:>7} {:>6} {:>8} {:>7.2}  {}",
+                    c.direction,
+                    c.peer,
+                    format!(
+                        "{} -> {}",
+                        if c.direction == "pull" {
+                            &c.remote
+                        } else {
+                            &c.local
+                        },
+                        if c.direction == "pull" {
+                            &c.local
+                        } else {
+                            &c.remote
+                        }
+                    ),
+                    c.objects,
+                    c.stored,
+                    c.duplicates,
+                    c.skipped,
+                    c.failed,
+                    c.requests,
+                    c.seconds,
+                    c.cursor.as_deref().unwrap_or("-")
+                ),
+            }
+            for f in &c.failures {
+                eprintln!("{} {} {}: refused: {f}", c.direction, c.peer, c.remote);
+            }
+        }
+        if let Some(e) = &o.error {
+            eprintln!("error: {e}");
+        }
+        if !o.clean() {
+            bad += 1;
+        }
+    }
+    if bad > 0 {
+        bail!(
+            "{bad} of {} federation links did not sync cleanly",
+            outcomes.len()
+        );
+    }
+    Ok(())
 }
 
 fn print_secrets(secrets: &[IssuedSecrets]) {

@@ -1519,3 +1519,467 @@ fn operators_read_provenance_and_audit_of_an_object_as_json() {
     );
     assert!(cols.body.get("collections").is_none(), "{:?}", cols.body);
 }
+
+// ---- Federation: `tripoint intel sync` and the periodic mode of `serve` ----
+
+use tripoint_taxii::config::{Direction, FederationLink, LinkCollection};
+
+/// Write `secret` to a private (0600) file beside `config`; its file name.
+fn private_secret(config: &Path, name: &str, secret: &str) -> String {
+    let path = config.with_file_name(name);
+    std::fs::write(&path, format!("{secret}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    name.to_string()
+}
+
+impl Server {
+    /// Add a [[federation]] link on this server to partner `peer`'s server at
+    /// `url`, logging in there as `user` with `secret`.
+    #[allow(clippy::too_many_arguments)]
+    fn link_to(
+        &self,
+        peer: &str,
+        url: &str,
+        user: &str,
+        secret: &str,
+        collections: &[(&str, &str, Direction)],
+        interval_secs: u64,
+    ) {
+        let mut cfg = Config::load(&self.config).unwrap();
+        let file = private_secret(&self.config, &format!("peer-{peer}.secret"), secret);
+        cfg.federation.push(FederationLink {
+            peer: peer.into(),
+            url: url.into(),
+            username: Some(user.into()),
+            secret_file: file.into(),
+            ca_file: None,
+            interval_secs,
+            // Small pages, so that paging with `next` is exercised.
+            page_size: 2,
+            collections: collections
+                .iter()
+                .map(|(remote, local, direction)| LinkCollection {
+                    remote: remote.to_string(),
+                    local: Some(local.to_string()),
+                    direction: *direction,
+                })
+                .collect(),
+        });
+        cfg.save(&self.config).unwrap();
+    }
+
+    /// Link this server (where it is partner `me`) to `other`, the server of `peer`.
+    fn link(&self, me: &str, peer: &str, other: &Server, collections: &[&str], interval: u64) {
+        let s = other.secrets.iter().find(|s| s.partner == me).unwrap();
+        let cols: Vec<(&str, &str, Direction)> = collections
+            .iter()
+            .map(|c| (*c, *c, Direction::Pull))
+            .collect();
+        self.link_to(
+            peer,
+            &format!("{}/trilateral/", other.base),
+            &s.username,
+            &s.password,
+            &cols,
+            interval,
+        );
+    }
+
+    /// `tripoint intel sync --format json`: (exit ok, one report per line, stderr).
+    fn sync(&self, extra: &[&str]) -> (bool, Vec<Value>, String) {
+        let out = tripoint()
+            .args(["intel", "sync", "--format", "json", "--config"])
+            .arg(&self.config)
+            .args(extra)
+            .output()
+            .unwrap();
+        let lines = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (
+            out.status.success(),
+            lines,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Ids of every version `partner` reads in a collection (paged to the end).
+    fn ids(&self, alias: &str, partner: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let mut path = format!("/trilateral/collections/{alias}/objects/?match[version]=all");
+            if let Some(n) = &next {
+                path.push_str(&format!("&next={n}"));
+            }
+            let r = self.get(&path, partner);
+            assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+            for o in r.body["objects"].as_array().into_iter().flatten() {
+                out.push(o["id"].as_str().unwrap().to_string());
+            }
+            match r.body["next"].as_str() {
+                Some(n) if r.body["more"] == json!(true) => next = Some(n.to_string()),
+                _ => break,
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+fn total(lines: &[Value], field: &str) -> u64 {
+    lines.iter().map(|l| l[field].as_u64().unwrap()).sum()
+}
+
+fn sorted_unique(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn three_national_servers_federate_without_leaking_red() {
+    let (us, jp, kr) = (start(None), start(None), start(None));
+    let open: Vec<Value> = (1..=5)
+        .map(|i| {
+            indicator(
+                &format!("f0000000-0000-4000-8000-00000000000{i}"),
+                "2026-02-01T00:00:00.000Z",
+                &[],
+            )
+        })
+        .collect();
+    let red = indicator(
+        "f0000000-0000-4000-8000-0000000000ee",
+        "2026-02-01T00:00:00.000Z",
+        &[RED],
+    );
+    let bilateral = indicator(
+        "f0000000-0000-4000-8000-0000000000b1",
+        "2026-02-01T00:00:00.000Z",
+        &[RED],
+    );
+    let korean = indicator(
+        "f0000000-0000-4000-8000-0000000000c1",
+        "2026-02-01T00:00:00.000Z",
+        &[],
+    );
+    let mitre = json!({
+        "type": "intrusion-set", "spec_version": "2.1",
+        "id": "intrusion-set--c93fccb1-e8e8-42cf-ae33-2ad1d183913a",
+        "created": "2017-05-31T21:32:03.807Z", "modified": "2025-04-16T20:37:43.563Z",
+        "created_by_ref": "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5", "name": "Lazarus Group"
+    });
+    let mut posted = open.clone();
+    posted.push(red.clone());
+    posted.push(mitre.clone());
+    assert_eq!(
+        us.post(ACTORS, "us", &posted).body["success_count"],
+        json!(7)
+    );
+    let uj = "/trilateral/collections/us-jp/objects/";
+    assert_eq!(
+        us.post(uj, "us", std::slice::from_ref(&bilateral)).body["success_count"],
+        json!(1)
+    );
+    assert_eq!(
+        kr.post(ACTORS, "kr", std::slice::from_ref(&korean)).body["success_count"],
+        json!(1)
+    );
+
+    // Each server pulls from the other two, as the partner it is there.
+    jp.link("jp", "us", &us, &["actors", "us-jp"], 0);
+    jp.link("jp", "kr", &kr, &["actors", "jp-kr"], 0);
+    kr.link("kr", "us", &us, &["actors", "us-kr"], 0);
+    kr.link("kr", "jp", &jp, &["actors", "jp-kr"], 0);
+    us.link("us", "kr", &kr, &["actors", "us-kr"], 0);
+
+    let (ok, lines, err) = jp.sync(&[]);
+    assert!(ok, "{err}\n{lines:?}");
+    let from_us = lines
+        .iter()
+        .find(|l| l["peer"] == "us" && l["remote"] == "actors")
+        .unwrap();
+    // 5 open indicators and MITRE's intrusion set; the RED one is not served to JP.
+    assert_eq!(from_us["objects"], json!(6), "{lines:?}");
+    assert_eq!(from_us["stored"], json!(6), "{lines:?}");
+    assert!(
+        from_us["requests"].as_u64().unwrap() >= 3,
+        "pages of 2: {lines:?}"
+    );
+    let jp_actors = jp.ids("actors", "jp");
+    for o in open.iter().chain([&mitre, &korean]) {
+        assert!(
+            jp_actors.contains(&o["id"].as_str().unwrap().to_string()),
+            "{jp_actors:?}"
+        );
+    }
+    // The TLP:RED object exists nowhere on JP, not even for its creator.
+    let red_path = format!("{ACTORS}{}/", red["id"].as_str().unwrap());
+    assert_eq!(jp.get(&red_path, "us").status, 404);
+    // The bilateral RED object reached JP, which is cleared for it in us-jp.
+    assert_eq!(
+        jp.ids("us-jp", "jp"),
+        [bilateral["id"].as_str().unwrap().to_string()]
+    );
+    // Objects arrive exactly as published, with provenance naming the peer.
+    let a = format!("{ACTORS}{}/", open[0]["id"].as_str().unwrap());
+    assert_eq!(
+        jp.get(&a, "kr").body["objects"],
+        us.get(&a, "kr").body["objects"]
+    );
+    let prov = jp.audit(&["--object", open[0]["id"].as_str().unwrap()]);
+    let posted_by: Vec<&str> = prov
+        .iter()
+        .filter(|l| l["kind"] == "posted")
+        .map(|l| l["partner"].as_str().unwrap())
+        .collect();
+    assert_eq!(posted_by, ["sync:us"], "{prov:?}");
+
+    // A re-sync is a no-op (the cursors), and a full re-sync stores nothing new.
+    let (ok, lines, err) = jp.sync(&[]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        (total(&lines, "objects"), total(&lines, "stored")),
+        (0, 0),
+        "{lines:?}"
+    );
+    let (ok, lines, err) = jp.sync(&["--from-start", "--peer", "us"]);
+    assert!(ok, "{err}");
+    assert_eq!(total(&lines, "stored"), 0, "{lines:?}");
+    assert_eq!(total(&lines, "duplicates"), 7, "{lines:?}");
+
+    // KR pulls from US and JP: JP's copies are duplicates; nothing RED arrives.
+    let (ok, lines, err) = kr.sync(&[]);
+    assert!(ok, "{err}\n{lines:?}");
+    assert_eq!(kr.get(&red_path, "us").status, 404);
+    let b = format!("{uj}{}/", bilateral["id"].as_str().unwrap());
+    assert_eq!(
+        kr.get(&b, "us").status,
+        404,
+        "the US-JP object must not reach KR"
+    );
+    assert!(kr.ids("us-kr", "kr").is_empty());
+
+    // US pulls from KR; then JP's new object reaches US by the periodic mode of `serve`.
+    let (ok, _, err) = us.sync(&[]);
+    assert!(ok, "{err}");
+    us.link("us", "jp", &jp, &["actors"], 1);
+    let late = indicator(
+        "f0000000-0000-4000-8000-0000000000d1",
+        "2026-03-01T00:00:00.000Z",
+        &[],
+    );
+    assert_eq!(
+        jp.post(ACTORS, "jp", std::slice::from_ref(&late)).body["success_count"],
+        json!(1)
+    );
+    let late_path = format!("{ACTORS}{}/", late["id"].as_str().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while us.get(&late_path, "kr").status != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the periodic sync did not bring JP's object to US within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let (ok, _, err) = kr.sync(&[]);
+    assert!(ok, "{err}");
+
+    // Converged: every partner reads the same objects on every server.
+    let want = sorted_unique(us.ids("actors", "kr"));
+    assert_eq!(want.len(), 8, "{want:?}");
+    assert_eq!(sorted_unique(jp.ids("actors", "kr")), want);
+    assert_eq!(sorted_unique(kr.ids("actors", "kr")), want);
+    assert!(!want.contains(&red["id"].as_str().unwrap().to_string()));
+}
+
+/// A one-connection HTTP server that answers `response` to the first request.
+fn one_answer(response: String) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    let handle = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            match listener.accept() {
+                Ok((mut conn, _)) => {
+                    conn.set_nonblocking(false).unwrap();
+                    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                        .unwrap();
+                    let mut buf = [0u8; 8192];
+                    let _ = conn.read(&mut buf);
+                    let _ = conn.write_all(response.as_bytes());
+                    return;
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        }
+    });
+    (base, handle)
+}
+
+#[test]
+fn a_sync_with_a_peer_that_is_down_or_answers_garbage_fails_clearly_and_stores_nothing() {
+    let s = start(None);
+    // Down: a port the OS gave and nobody listens on any more.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    s.link_to(
+        "us",
+        &format!("http://{dead}/trilateral/"),
+        "jp",
+        "x",
+        &[("actors", "actors", Direction::Pull)],
+        0,
+    );
+    let (ok, _, err) = s.sync(&[]);
+    assert!(!ok);
+    assert!(
+        err.contains("peer `us`") && err.contains("unreachable"),
+        "{err}"
+    );
+
+    // Garbage: an envelope whose second object is not an object. The first,
+    // valid one is not stored either, and the cursor does not move.
+    let good = indicator(
+        "f0000000-0000-4000-8000-0000000000a1",
+        "2026-02-01T00:00:00.000Z",
+        &[],
+    );
+    let body = json!({"more": false, "objects": [good, 42]}).to_string();
+    let (base, server) = one_answer(format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {MEDIA}\r\nX-TAXII-Date-Added-Last: 2026-02-01T00:00:00.000000Z\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    let mut cfg = Config::load(&s.config).unwrap();
+    cfg.federation.clear();
+    cfg.save(&s.config).unwrap();
+    s.link_to(
+        "kr",
+        &format!("{base}/trilateral/"),
+        "jp",
+        "x",
+        &[("actors", "actors", Direction::Pull)],
+        0,
+    );
+    let (ok, _, err) = s.sync(&["--peer", "kr"]);
+    server.join().unwrap();
+    assert!(!ok);
+    assert!(
+        err.contains("not a TAXII 2.1 answer") && err.contains("objects[1]"),
+        "{err}"
+    );
+    assert!(
+        s.ids("actors", "us").is_empty(),
+        "nothing of the page is stored"
+    );
+
+    // A peer that refuses (wrong password): its TAXII error is shown.
+    let (base, server) = one_answer(
+        "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/taxii+json;version=2.1\r\nContent-Length: 63\r\nConnection: close\r\n\r\n{\"title\":\"authentication required\",\"http_status\":\"401\"}        ".into(),
+    );
+    let mut cfg = Config::load(&s.config).unwrap();
+    cfg.federation[0].url = format!("{base}/trilateral/");
+    cfg.save(&s.config).unwrap();
+    let (ok, _, err) = s.sync(&[]);
+    server.join().unwrap();
+    assert!(!ok);
+    assert!(err.contains("HTTP 401: authentication required"), "{err}");
+
+    // The link's secret must be private; an unknown peer is named.
+    let secret = s.config.with_file_name("peer-kr.secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (ok, _, err) = s.sync(&[]);
+        assert!(!ok);
+        assert!(
+            err.contains("peer-kr.secret") && err.contains("chmod 600"),
+            "{err}"
+        );
+    }
+    let (ok, _, err) = s.sync(&["--peer", "au"]);
+    assert!(!ok);
+    assert!(err.contains("no [[federation]] link to peer `au`"), "{err}");
+}
+
+#[test]
+fn push_sends_only_what_the_peer_partner_may_read() {
+    // JP pushes its `us-jp` and `actors` collections to the US server; the
+    // RED object in `actors` (JP's own, JP not cleared there for others)
+    // stays home, the RED one in `us-jp` (US cleared) goes.
+    for (name, storage) in storages("push") {
+        eprintln!("push on {name}");
+        let (us, jp) = (start(None), start(storage));
+        let mine = indicator(
+            "f0000000-0000-4000-8000-0000000000a2",
+            "2026-02-01T00:00:00.000Z",
+            &[],
+        );
+        let red = indicator(
+            "f0000000-0000-4000-8000-0000000000a3",
+            "2026-02-01T00:00:00.000Z",
+            &[RED],
+        );
+        let bilateral = indicator(
+            "f0000000-0000-4000-8000-0000000000a4",
+            "2026-02-01T00:00:00.000Z",
+            &[RED],
+        );
+        assert_eq!(
+            jp.post(ACTORS, "jp", &[mine.clone(), red.clone()]).body["success_count"],
+            json!(2)
+        );
+        let uj = "/trilateral/collections/us-jp/objects/";
+        assert_eq!(
+            jp.post(uj, "jp", std::slice::from_ref(&bilateral)).body["success_count"],
+            json!(1)
+        );
+        let s = us.secrets.iter().find(|s| s.partner == "jp").unwrap();
+        jp.link_to(
+            "us",
+            &format!("{}/trilateral/", us.base),
+            &s.username,
+            &s.password,
+            &[
+                ("actors", "actors", Direction::Push),
+                ("us-jp", "us-jp", Direction::Push),
+            ],
+            0,
+        );
+        let (ok, lines, err) = jp.sync(&[]);
+        assert!(ok, "{err}\n{lines:?}");
+        assert_eq!(total(&lines, "objects"), 2, "{lines:?}");
+        assert_eq!(total(&lines, "stored"), 2, "{lines:?}");
+        assert_eq!(
+            us.ids("actors", "us"),
+            [mine["id"].as_str().unwrap().to_string()]
+        );
+        assert_eq!(
+            us.ids("us-jp", "us"),
+            [bilateral["id"].as_str().unwrap().to_string()]
+        );
+        // What went out is in JP's audit, as served to the peer.
+        let saw = jp.audit(&["--object", mine["id"].as_str().unwrap()]);
+        assert!(
+            saw.iter().any(|l| l["kind"] == "served"
+                && l["partner"] == "us"
+                && l["action"] == "sync-push"),
+            "{saw:?}"
+        );
+        // Pushing again sends nothing.
+        let (ok, lines, err) = jp.sync(&[]);
+        assert!(ok, "{err}");
+        assert_eq!(total(&lines, "objects"), 0, "{lines:?}");
+    }
+}

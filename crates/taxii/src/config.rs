@@ -82,6 +82,86 @@ pub struct Config {
     pub api_roots: Vec<ApiRoot>,
     #[serde(default, rename = "collection")]
     pub collections: Vec<Collection>,
+    /// Links to other TAXII 2.1 servers (other governments' tripoint, or any
+    /// TAXII server): what `tripoint intel sync` and the periodic sync of
+    /// `tripoint serve` pull and push (crate::federation).
+    #[serde(default, rename = "federation", skip_serializing_if = "Vec::is_empty")]
+    pub federation: Vec<FederationLink>,
+}
+
+/// One link to a peer TAXII 2.1 server.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FederationLink {
+    /// The `[[partner]]` this server is (e.g. `us` on the Japanese server):
+    /// what is pulled is recorded as synced from it (provenance
+    /// `sync:<peer>`), and what is pushed is what this partner may read here.
+    pub peer: String,
+    /// The peer's API root URL, e.g. `https://taxii.us.example/trilateral/`.
+    pub url: String,
+    /// HTTP Basic user name on the peer; without it the secret file holds an
+    /// API key (`<key_id>.<secret>`, sent as a Bearer token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// File (relative to this one) holding the password or API key for the
+    /// peer, on one line; it must not be readable by group or others (0600).
+    pub secret_file: PathBuf,
+    /// PEM CA certificate(s) to trust for an `https` peer, instead of the
+    /// public web roots (relative to this file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// `tripoint serve` syncs this link every so many seconds (0: only
+    /// `tripoint intel sync` does).
+    #[serde(default)]
+    pub interval_secs: u64,
+    /// Objects per page requested from (and posted to) the peer.
+    #[serde(default = "default_sync_page")]
+    pub page_size: usize,
+    #[serde(rename = "collection")]
+    pub collections: Vec<LinkCollection>,
+}
+
+/// Which remote collection feeds (or is fed by) which local one.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LinkCollection {
+    /// Collection id (or alias, on a tripoint peer) on the peer.
+    pub remote: String,
+    /// Collection id or alias here (default: the same as `remote`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<String>,
+    /// `pull` (default), `push` or `both`.
+    #[serde(default)]
+    pub direction: Direction,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    #[default]
+    Pull,
+    Push,
+    Both,
+}
+
+impl Direction {
+    pub fn pulls(self) -> bool {
+        matches!(self, Direction::Pull | Direction::Both)
+    }
+    pub fn pushes(self) -> bool {
+        matches!(self, Direction::Push | Direction::Both)
+    }
+}
+
+impl LinkCollection {
+    /// The local collection's id or alias.
+    pub fn local(&self) -> &str {
+        self.local.as_deref().unwrap_or(&self.remote)
+    }
+}
+
+fn default_sync_page() -> usize {
+    1000
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -371,6 +451,54 @@ impl Config {
                 }
             }
         }
+        for (i, l) in self.federation.iter().enumerate() {
+            if !seen.contains(l.peer.as_str()) {
+                return Err(bad(
+                    format!("federation[{i}].peer"),
+                    format!(
+                        "unknown partner `{}` (a link names the partner the peer server is)",
+                        l.peer
+                    ),
+                ));
+            }
+            if !(l.url.starts_with("http://") || l.url.starts_with("https://")) {
+                return Err(bad(
+                    format!("federation[{i}].url"),
+                    format!(
+                        "`{}` is not an http:// or https:// URL of an API root",
+                        l.url
+                    ),
+                ));
+            }
+            if l.page_size == 0 {
+                return Err(bad(
+                    format!("federation[{i}].page_size"),
+                    "must be at least 1".into(),
+                ));
+            }
+            if l.collections.is_empty() {
+                return Err(bad(
+                    format!("federation[{i}].collection"),
+                    "list at least one collection to sync".into(),
+                ));
+            }
+            for (j, c) in l.collections.iter().enumerate() {
+                let local = c.local();
+                let found = self
+                    .collections
+                    .iter()
+                    .any(|k| k.id.eq_ignore_ascii_case(local) || k.alias.as_deref() == Some(local));
+                if c.remote.is_empty() || c.remote.contains('/') || !found {
+                    return Err(bad(
+                        format!("federation[{i}].collection[{j}]"),
+                        format!(
+                            "remote `{}` must be a collection id or alias without `/`, and local `{local}` a collection here",
+                            c.remote
+                        ),
+                    ));
+                }
+            }
+        }
         if self.header_read_timeout_secs == 0 || self.body_read_timeout_secs == 0 {
             return Err(bad(
                 "header_read_timeout_secs".into(),
@@ -552,6 +680,7 @@ impl Config {
                     description: None,
                 }],
                 collections,
+                federation: vec![],
             },
             secrets,
         ))

@@ -790,9 +790,12 @@ pub async fn serve(
             }
         })
     };
+    // Federation links with an `interval_secs` sync in the background.
+    let federation = tokio::spawn(crate::federation::periodic(exchange.clone()));
     let app = router(exchange.clone());
     let result = accept_loop(bound.listener, bound.tls, app, exchange.clone(), shutdown).await;
     watcher.abort();
+    federation.abort();
     let ex = exchange.clone();
     let _ = tokio::task::spawn_blocking(move || ex.flush_audit()).await;
     result

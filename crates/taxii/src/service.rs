@@ -119,6 +119,12 @@ pub enum CreatorPolicy {
     /// Admin import of published content (e.g. ATT&CK): `created_by_ref` is
     /// kept; objects without one are attributed to `fallback`.
     Preserve { fallback: String },
+    /// Federation pull from the peer server of partner `peer`: objects are
+    /// kept as that server published them (it applied the creator rules to
+    /// its own partners). The poster is the creator when the creator is a
+    /// partner (so the origin government keeps ownership on every server),
+    /// else the peer; objects without a creator are attributed to the peer.
+    Peer { peer: Caller },
 }
 
 /// The filters of one GET, parsed and checked.
@@ -255,6 +261,12 @@ impl Exchange {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The configuration file this exchange reloads (files it names, such
+    /// as a federation link's secret, are relative to it).
+    pub fn config_path(&self) -> Option<&Path> {
+        self.config_path.as_deref()
     }
 
     /// Reload the configuration file if it changed; a broken edit is reported
@@ -913,6 +925,9 @@ impl Exchange {
         let partner = match policy {
             CreatorPolicy::Partner(c) => c.partner.clone(),
             CreatorPolicy::Preserve { .. } => "admin".to_string(),
+            // `:` never occurs in a partner id, so this cannot be mistaken
+            // for a POST by the partner itself.
+            CreatorPolicy::Peer { peer } => format!("sync:{}", peer.partner),
         };
         let clearance = self
             .snapshot()
@@ -922,7 +937,7 @@ impl Exchange {
             .find(|c| c.id.eq_ignore_ascii_case(key))
             .map_or(Restriction::Red, |c| match policy {
                 CreatorPolicy::Partner(caller) => Self::clearance(c, &caller.partner),
-                CreatorPolicy::Preserve { .. } => Restriction::Red,
+                CreatorPolicy::Preserve { .. } | CreatorPolicy::Peer { .. } => Restriction::Red,
             });
         let mut report = IngestReport {
             request_timestamp: now_micros(),
@@ -1155,9 +1170,10 @@ fn prepare(
         }
         meta.created_by_ref = None;
     }
-    let poster = match policy {
+    let mut poster = match policy {
         CreatorPolicy::Partner(caller) => caller.identity.clone(),
         CreatorPolicy::Preserve { fallback } => fallback.clone(),
+        CreatorPolicy::Peer { peer } => peer.identity.clone(),
     };
     let creator = if sco {
         String::new()
@@ -1206,6 +1222,17 @@ fn prepare(
                 .created_by_ref
                 .clone()
                 .unwrap_or_else(|| fallback.clone()),
+            CreatorPolicy::Peer { peer } => {
+                let creator = match &meta.created_by_ref {
+                    Some(r) => r.clone(),
+                    None if meta.type_ == "identity" => meta.id.clone(),
+                    None => peer.identity.clone(),
+                };
+                if partners.contains_key(&creator) {
+                    poster = creator.clone();
+                }
+                creator
+            }
         }
     };
     if let Err(issues) = tripoint_stix::validate(&obj) {

@@ -80,6 +80,16 @@ impl Store for Flaky {
     fn secret(&self, n: &str, f: &str) -> Result<String, crate::store::StoreError> {
         self.inner.secret(n, f)
     }
+    fn sync_cursor(&self, link: &str) -> Result<Option<String>, crate::store::StoreError> {
+        self.inner.sync_cursor(link)
+    }
+    fn set_sync_cursor(
+        &self,
+        link: &str,
+        value: Option<&str>,
+    ) -> Result<(), crate::store::StoreError> {
+        self.inner.set_sync_cursor(link, value)
+    }
 }
 
 fn exchange(

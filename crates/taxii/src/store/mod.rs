@@ -288,6 +288,11 @@ pub trait Store: Send + Sync {
     /// The server secret `name`, created from `fresh` on first use (kept in
     /// the database, so every process on it agrees).
     fn secret(&self, name: &str, fresh: &str) -> Result<String, StoreError>;
+    /// Where the federation link `link` (direction, peer, collection) left
+    /// off: the `added_after` of its next page.
+    fn sync_cursor(&self, link: &str) -> Result<Option<String>, StoreError>;
+    /// Record (or with `None` forget) where `link` left off.
+    fn set_sync_cursor(&self, link: &str, value: Option<&str>) -> Result<(), StoreError>;
 }
 
 /// Open the store a configuration's `storage` value names: `postgres://` or
@@ -491,6 +496,9 @@ pub(crate) const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS provenance_by_object ON provenance (id, posted_us)",
     "CREATE TABLE IF NOT EXISTS server_secret (
         name TEXT PRIMARY KEY,
+        value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS sync_cursor (
+        link TEXT PRIMARY KEY,
         value TEXT NOT NULL)",
 ];
 

@@ -446,6 +446,25 @@ impl Store for PostgresStore {
             .query_one("SELECT value FROM server_secret WHERE name = $1", &[&name])?
             .get(0))
     }
+
+    fn sync_cursor(&self, link: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .client()
+            .query_opt("SELECT value FROM sync_cursor WHERE link = $1", &[&link])?
+            .map(|r| r.get(0)))
+    }
+
+    fn set_sync_cursor(&self, link: &str, value: Option<&str>) -> Result<(), StoreError> {
+        let mut client = self.client();
+        match value {
+            Some(v) => client.execute(
+                "INSERT INTO sync_cursor (link, value) VALUES ($1, $2) ON CONFLICT (link) DO UPDATE SET value = excluded.value",
+                &[&link, &v],
+            )?,
+            None => client.execute("DELETE FROM sync_cursor WHERE link = $1", &[&link])?,
+        };
+        Ok(())
+    }
 }
 
 fn audit_row(r: &postgres::Row) -> AuditEntry {

@@ -422,6 +422,29 @@ impl Store for SqliteStore {
             |r| r.get(0),
         )?)
     }
+
+    fn sync_cursor(&self, link: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .writer()
+            .query_row(
+                "SELECT value FROM sync_cursor WHERE link = ?1",
+                [link],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_sync_cursor(&self, link: &str, value: Option<&str>) -> Result<(), StoreError> {
+        let conn = self.writer();
+        match value {
+            Some(v) => conn.execute(
+                "INSERT INTO sync_cursor (link, value) VALUES (?1, ?2) ON CONFLICT (link) DO UPDATE SET value = excluded.value",
+                params![link, v],
+            )?,
+            None => conn.execute("DELETE FROM sync_cursor WHERE link = ?1", [link])?,
+        };
+        Ok(())
+    }
 }
 
 fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
