@@ -4,7 +4,7 @@
 use anyhow::{bail, Context};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use tripoint_taxii::config::{issue_credentials, Collection, Config, IssuedSecrets, Partner};
+use tripoint_taxii::config::{self, Config, Grant, IssuedSecrets, NewCollection};
 use tripoint_taxii::model::{format_micros, parse_micros};
 use tripoint_taxii::service::{open_store, CreatorPolicy, Exchange};
 use tripoint_taxii::store::{AuditEntry, AuditFilter};
@@ -395,19 +395,7 @@ fn partner(cmd: PartnerCommand) -> anyhow::Result<()> {
             name,
             identity,
         } => {
-            let mut cfg = Config::load(&config)?;
-            if cfg.partners.iter().any(|p| p.id == id) {
-                bail!("{}: partner `{id}` already exists", config.display());
-            }
-            let (credentials, secrets) = issue_credentials(&id)?;
-            cfg.partners.push(Partner {
-                identity: identity
-                    .unwrap_or_else(|| tripoint_stix::content::partner_identity_id(&id)),
-                id,
-                name,
-                credentials,
-            });
-            cfg.save(&config)?;
+            let secrets = config::edit(&config, |c| c.add_partner(&config, &id, &name, identity))?;
             print_secrets(&[secrets]);
             Ok(())
         }
@@ -439,20 +427,15 @@ fn collection(cmd: CollectionCommand) -> anyhow::Result<()> {
             read,
             write,
         } => {
-            let mut cfg = Config::load(&config)?;
-            let id = id.unwrap_or_else(tripoint_taxii::config::new_uuid);
-            cfg.collections.push(Collection {
-                id: id.clone(),
+            let new = NewCollection {
+                id,
                 api_root,
                 title,
-                description: None,
                 alias,
                 read,
                 write,
-                cleared_amber_strict: vec![],
-                cleared_red: vec![],
-            });
-            cfg.save(&config)?;
+            };
+            let id = config::edit(&config, |c| Ok(c.add_collection(new)))?;
             println!("{id}");
             Ok(())
         }
@@ -485,32 +468,13 @@ fn collection(cmd: CollectionCommand) -> anyhow::Result<()> {
             amber_strict,
             red,
         } => {
-            if !(read || write || amber_strict || red) {
-                bail!("nothing to grant: pass --read, --write, --amber-strict and/or --red");
-            }
-            let mut cfg = Config::load(&config)?;
-            if !cfg.partners.iter().any(|p| p.id == partner) {
-                bail!("{}: no partner `{partner}`", config.display());
-            }
-            let c = cfg
-                .collections
-                .iter_mut()
-                .find(|c| {
-                    c.id.eq_ignore_ascii_case(&collection)
-                        || c.alias.as_deref() == Some(collection.as_str())
-                })
-                .with_context(|| format!("{}: no collection `{collection}`", config.display()))?;
-            for (wanted, list) in [
-                (read, &mut c.read),
-                (write, &mut c.write),
-                (amber_strict, &mut c.cleared_amber_strict),
-                (red, &mut c.cleared_red),
-            ] {
-                if wanted && !list.contains(&partner) {
-                    list.push(partner.clone());
-                }
-            }
-            cfg.save(&config)?;
+            let grant = Grant {
+                read,
+                write,
+                amber_strict,
+                red,
+            };
+            config::edit(&config, |c| c.grant(&config, &collection, &partner, grant))?;
             println!("granted");
             Ok(())
         }

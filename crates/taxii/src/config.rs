@@ -28,6 +28,8 @@ pub enum ConfigError {
     },
     #[error("{0}")]
     Serialize(#[from] toml::ser::Error),
+    #[error("{0}")]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -484,10 +486,7 @@ impl Config {
             }
             for (j, c) in l.collections.iter().enumerate() {
                 let local = c.local();
-                let found = self
-                    .collections
-                    .iter()
-                    .any(|k| k.id.eq_ignore_ascii_case(local) || k.alias.as_deref() == Some(local));
+                let found = self.collection(local).is_some();
                 if c.remote.is_empty() || c.remote.contains('/') || !found {
                     return Err(bad(
                         format!("federation[{i}].collection[{j}]"),
@@ -518,6 +517,136 @@ impl Config {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."))
     }
+}
+
+/// A new collection, as `tripoint intel collection add` describes it.
+#[derive(Clone, Debug, Default)]
+pub struct NewCollection {
+    /// Default: a new random UUID.
+    pub id: Option<String>,
+    pub api_root: String,
+    pub title: String,
+    pub alias: Option<String>,
+    pub read: Vec<String>,
+    pub write: Vec<String>,
+}
+
+/// Access to add for one partner on one collection (`intel collection grant`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Grant {
+    pub read: bool,
+    pub write: bool,
+    pub amber_strict: bool,
+    pub red: bool,
+}
+
+impl Config {
+    /// The collection named by id (any case) or alias.
+    pub fn collection(&self, name: &str) -> Option<&Collection> {
+        self.collections
+            .iter()
+            .find(|c| c.id.eq_ignore_ascii_case(name) || c.alias.as_deref() == Some(name))
+    }
+
+    /// Add a partner with new Basic and API-key credentials; their secrets
+    /// are returned (to be shown once). The identity defaults to the one
+    /// derived from the id.
+    pub fn add_partner(
+        &mut self,
+        path: &Path,
+        id: &str,
+        name: &str,
+        identity: Option<String>,
+    ) -> Result<IssuedSecrets, ConfigError> {
+        if self.partners.iter().any(|p| p.id == id) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                field: "partner.id".into(),
+                reason: format!("partner `{id}` already exists"),
+            });
+        }
+        let (credentials, secrets) = issue_credentials(id)?;
+        self.partners.push(Partner {
+            identity: identity.unwrap_or_else(|| tripoint_stix::content::partner_identity_id(id)),
+            id: id.to_string(),
+            name: name.to_string(),
+            credentials,
+        });
+        Ok(secrets)
+    }
+
+    /// Add a collection; returns its id.
+    pub fn add_collection(&mut self, new: NewCollection) -> String {
+        let id = new.id.unwrap_or_else(new_uuid);
+        self.collections.push(Collection {
+            id: id.clone(),
+            api_root: new.api_root,
+            title: new.title,
+            description: None,
+            alias: new.alias,
+            read: new.read,
+            write: new.write,
+            cleared_amber_strict: vec![],
+            cleared_red: vec![],
+        });
+        id
+    }
+
+    /// Give `partner` the access in `grant` on `collection` (id or alias);
+    /// what it already has is kept.
+    pub fn grant(
+        &mut self,
+        path: &Path,
+        collection: &str,
+        partner: &str,
+        grant: Grant,
+    ) -> Result<(), ConfigError> {
+        let bad = |field: &str, reason: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            field: field.into(),
+            reason,
+        };
+        if !(grant.read || grant.write || grant.amber_strict || grant.red) {
+            return Err(bad(
+                "grant",
+                "nothing to grant: pass --read, --write, --amber-strict and/or --red".into(),
+            ));
+        }
+        if !self.partners.iter().any(|p| p.id == partner) {
+            return Err(bad("partner", format!("no partner `{partner}`")));
+        }
+        let c = self
+            .collections
+            .iter_mut()
+            .find(|c| {
+                c.id.eq_ignore_ascii_case(collection) || c.alias.as_deref() == Some(collection)
+            })
+            .ok_or_else(|| bad("collection", format!("no collection `{collection}`")))?;
+        for (wanted, list) in [
+            (grant.read, &mut c.read),
+            (grant.write, &mut c.write),
+            (grant.amber_strict, &mut c.cleared_amber_strict),
+            (grant.red, &mut c.cleared_red),
+        ] {
+            if wanted && !list.iter().any(|p| p == partner) {
+                list.push(partner.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Edit a configuration file: load it, apply `change`, validate the whole
+/// result and replace the file atomically (0600). A running server reloads
+/// it within a second; an error leaves the file as it was.
+pub fn edit<T>(
+    path: &Path,
+    change: impl FnOnce(&mut Config) -> Result<T, ConfigError>,
+) -> Result<T, ConfigError> {
+    let mut cfg = Config::load(path)?;
+    let out = change(&mut cfg)?;
+    cfg.save(path)?;
+    Ok(out)
 }
 
 /// The three partners of the default setup: (id, name). Their identities are
@@ -733,6 +862,52 @@ mod tests {
         cfg.save(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn admin_edits_check_what_they_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let (cfg, _) = Config::trilateral("intel.db").unwrap();
+        cfg.save(&path).unwrap();
+        let secrets = edit(&path, |c| c.add_partner(&path, "au", "Australia", None)).unwrap();
+        assert_eq!(secrets.partner, "au");
+        let err = edit(&path, |c| c.add_partner(&path, "au", "Again", None)).unwrap_err();
+        assert!(err.to_string().contains("already exists"), "{err}");
+        // An invalid id is refused by validation, and the file is unchanged.
+        let before = std::fs::read(&path).unwrap();
+        assert!(edit(&path, |c| c.add_partner(&path, "a.b", "Bad", None)).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+
+        let id = edit(&path, |c| {
+            Ok(c.add_collection(NewCollection {
+                api_root: "trilateral".into(),
+                title: "Five eyes".into(),
+                alias: Some("fvey".into()),
+                read: vec!["us".into()],
+                ..Default::default()
+            }))
+        })
+        .unwrap();
+        let red = Grant {
+            read: true,
+            red: true,
+            ..Default::default()
+        };
+        edit(&path, |c| c.grant(&path, "fvey", "au", red)).unwrap();
+        edit(&path, |c| c.grant(&path, &id, "au", red)).unwrap();
+        let cfg = Config::load(&path).unwrap();
+        let c = cfg.collection("fvey").unwrap();
+        assert_eq!(c.read, ["us", "au"]);
+        assert_eq!(c.cleared_red, ["au"]);
+        for (coll, partner, grant, want) in [
+            ("fvey", "nz", red, "no partner `nz`"),
+            ("nope", "au", red, "no collection `nope`"),
+            ("fvey", "au", Grant::default(), "nothing to grant"),
+        ] {
+            let err = edit(&path, |c| c.grant(&path, coll, partner, grant)).unwrap_err();
+            assert!(err.to_string().contains(want), "{err}");
+        }
     }
 
     #[test]

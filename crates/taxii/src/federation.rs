@@ -617,11 +617,7 @@ fn push_collection(
         rep.seconds = started.elapsed().as_secs_f64();
         Err(Box::new((rep, e)))
     };
-    let Some(col) = config
-        .collections
-        .iter()
-        .find(|c| c.id.eq_ignore_ascii_case(lc.local()) || c.alias.as_deref() == Some(lc.local()))
-    else {
+    let Some(col) = config.collection(lc.local()) else {
         let e = local(
             lc,
             crate::Error::NotFound(format!("collection `{}`", lc.local())),
