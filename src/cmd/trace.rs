@@ -22,6 +22,9 @@ pub enum Format {
     Json,
     /// Graphviz graph of the tainted flows.
     Dot,
+    /// Parquet files in --out DIR: the tainted flows by block range and the
+    /// reached addresses (schema in docs/scale.md).
+    Parquet,
 }
 
 #[derive(clap::Args)]
@@ -74,6 +77,9 @@ pub struct Args {
     /// walk outgrows it). All give the same taint.
     #[arg(long, value_enum, default_value = "auto")]
     pub traversal: TraversalArg,
+    /// Output directory for --format parquet (created; must be new or empty).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -182,6 +188,11 @@ pub fn token_directory() -> TokenDirectory {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    match (args.format, &args.out) {
+        (Format::Parquet, None) => bail!("--format parquet writes files: give --out DIR"),
+        (f, Some(_)) if f != Format::Parquet => bail!("--out is only for --format parquet"),
+        _ => {}
+    }
     let store = Store::open(&args.store)
         .with_context(|| format!("opening store {}", args.store.display()))?;
     let chain = native_of(&store);
@@ -194,16 +205,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     let out = if args.cluster {
         let clustered = tripoint_trace::cluster::ClusteredGraph::new(&store, &labels);
-        render(&clustered, &args, chain, &trusted)?
+        render(&clustered, &store, &args, chain, &trusted)?
     } else {
-        render(&store, &args, chain, &trusted)?
+        render(&store, &store, &args, chain, &trusted)?
     };
     print!("{out}");
     Ok(())
 }
 
+/// Trace over `g` (the store, or its clustered view) and format the report;
+/// Parquet rows come from `store` itself (transfer ids are the same in both).
 fn render<G: TransferGraph>(
     g: &G,
+    store: &Store,
     args: &Args,
     chain: Chain,
     trusted: &[Address],
@@ -218,5 +232,27 @@ fn render<G: TransferGraph>(
         Format::Dot => to_dot(&report, &flow_edges(g, &result, opts.native)),
         Format::Table => tripoint_trace::text::report_table(&report),
         Format::Summary => tripoint_trace::text::summary(&report),
+        Format::Parquet => {
+            let out = args
+                .out
+                .as_ref()
+                .context("--format parquet needs --out DIR")?;
+            let flows: Vec<_> = result.flows.iter().map(|f| (f.id, f.carried)).collect();
+            let bar = super::util::progress(flows.len() as u64, "flows");
+            let m =
+                tripoint_export::trace::write_trace(store, &flows, &report, out, &mut |d, _| {
+                    bar.set_position(d)
+                })
+                .with_context(|| format!("writing the trace to {}", out.display()))?;
+            bar.finish_and_clear();
+            format!(
+                "wrote {} tainted flows in {} file(s) and {} address rows to {} ({})\n",
+                m.flows.iter().map(|f| f.rows).sum::<u64>(),
+                m.flows.len(),
+                m.addresses.rows,
+                out.display(),
+                tripoint_export::trace::TRACE_MANIFEST_FILE
+            )
+        }
     })
 }

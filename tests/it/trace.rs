@@ -652,3 +652,63 @@ fn trace_table_reads_in_whole_units_and_json_names_every_asset() {
     }
     assert!(table.contains(" ETH"), "{table}");
 }
+
+#[test]
+fn trace_parquet_writes_the_flows_the_json_report_totals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, truth) = scenario(tmp.path(), "7", "10000");
+    let (_, seed, from) = thief(&truth);
+    let base = [
+        "trace",
+        "--store",
+        s(&store),
+        "--seed",
+        &seed,
+        "--from",
+        &from,
+    ];
+    // --format parquet needs --out, and --out needs --format parquet.
+    let out = tripoint()
+        .args(base)
+        .args(["--format", "parquet"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--out DIR"));
+    let dir = tmp.path().join("trace-parquet");
+    let out = tripoint()
+        .args(base)
+        .args(["--out", s(&dir)])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(!dir.exists(), "nothing is written on a usage error");
+
+    let printed = run_ok(&[&base[..], &["--format", "parquet", "--out", s(&dir)]].concat());
+    let printed = String::from_utf8_lossy(&printed.stdout).to_string();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("tripoint-trace.json")).unwrap())
+            .unwrap();
+    let json: Value =
+        serde_json::from_slice(&run_ok(&[&base[..], &["--format", "json"]].concat()).stdout)
+            .unwrap();
+    // The manifest carries the same totals as the JSON report, to the unit.
+    assert_eq!(manifest["totals"], json["totals"]);
+    assert_eq!(manifest["format"], "tripoint-trace-parquet");
+    assert_eq!(manifest["version"], 1);
+    let flows: u64 = manifest["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert!(dir.join(f["file"].as_str().unwrap()).is_file());
+            f["rows"].as_u64().unwrap()
+        })
+        .sum();
+    assert!(flows > 0);
+    assert!(
+        printed.contains(&format!("wrote {flows} tainted flows")),
+        "{printed}"
+    );
+    assert!(dir.join("addresses.parquet").is_file());
+}

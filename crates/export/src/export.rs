@@ -167,6 +167,19 @@ pub fn transfers_schema() -> SchemaRef {
     ]))
 }
 
+/// The trace flows table's Arrow schema: the transfers table's columns, then
+/// the taint the transfer carried (exact string, and `DECIMAL(38,0)` when it fits).
+pub fn flows_schema() -> SchemaRef {
+    let mut fields: Vec<Field> = transfers_schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new("taint", DataType::Utf8, false));
+    fields.push(Field::new("taint_d38", DataType::Decimal128(38, 0), true));
+    Arc::new(Schema::new(fields))
+}
+
 /// The labels table's Arrow schema.
 pub fn labels_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -179,7 +192,7 @@ pub fn labels_schema() -> SchemaRef {
 }
 
 /// `ethereum` or `bitcoin` (an empty store counts as Ethereum).
-fn chain_name(store: &Store) -> &'static str {
+pub(crate) fn chain_name(store: &Store) -> &'static str {
     match store.chain() {
         Some(tripoint_chain::Chain::Bitcoin) => "bitcoin",
         _ => "ethereum",
@@ -200,13 +213,13 @@ pub(crate) fn writer_props(table: &str, chain: &str, row_group_rows: usize) -> W
 }
 
 /// Per asset id: key, symbol and decimals, looked up once.
-struct AssetInfo {
-    key: String,
-    symbol: Option<String>,
-    decimals: Option<i32>,
+pub(crate) struct AssetInfo {
+    pub(crate) key: String,
+    pub(crate) symbol: Option<String>,
+    pub(crate) decimals: Option<i32>,
 }
 
-fn asset_infos(store: &Store) -> Vec<AssetInfo> {
+pub(crate) fn asset_infos(store: &Store) -> Vec<AssetInfo> {
     let native = store.chain().map_or("ETH", |c| c.native_symbol());
     (0..store.asset_count() as u32)
         .map(|a| match store.token(a) {
@@ -245,10 +258,28 @@ struct Columns {
     decimals: Int32Builder,
     amount: StringBuilder,
     amount_d38: Decimal128Builder,
+    /// Only for trace flows: the taint each transfer carried.
+    taint: Option<(StringBuilder, Decimal128Builder)>,
+}
+
+fn d38_builder() -> Decimal128Builder {
+    Decimal128Builder::with_capacity(BATCH_ROWS)
+        .with_precision_and_scale(38, 0)
+        .expect("38,0 is a valid decimal")
+}
+
+/// An exact amount as a string, and as `DECIMAL(38,0)` when below 10^38.
+fn append_amount(text: &mut StringBuilder, d38: &mut Decimal128Builder, v: Amount, limit: Amount) {
+    text.append_value(v.to_string());
+    if v < limit {
+        d38.append_value(v.as_i128());
+    } else {
+        d38.append_null();
+    }
 }
 
 impl Columns {
-    fn new() -> Self {
+    fn new(with_taint: bool) -> Self {
         Columns {
             block: Int64Builder::with_capacity(BATCH_ROWS),
             time: TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"),
@@ -263,9 +294,13 @@ impl Columns {
             symbol: StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 4),
             decimals: Int32Builder::with_capacity(BATCH_ROWS),
             amount: StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 20),
-            amount_d38: Decimal128Builder::with_capacity(BATCH_ROWS)
-                .with_precision_and_scale(38, 0)
-                .expect("38,0 is a valid decimal"),
+            amount_d38: d38_builder(),
+            taint: with_taint.then(|| {
+                (
+                    StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 20),
+                    d38_builder(),
+                )
+            }),
         }
     }
 
@@ -274,7 +309,7 @@ impl Columns {
     }
 
     fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, arrow_schema::ArrowError> {
-        let cols: Vec<ArrayRef> = vec![
+        let mut cols: Vec<ArrayRef> = vec![
             Arc::new(self.block.finish()),
             Arc::new(self.time.finish()),
             Arc::new(self.tx_hash.finish()),
@@ -290,6 +325,10 @@ impl Columns {
             Arc::new(self.amount.finish()),
             Arc::new(self.amount_d38.finish()),
         ];
+        if let Some((text, d38)) = &mut self.taint {
+            cols.push(Arc::new(text.finish()));
+            cols.push(Arc::new(d38.finish()));
+        }
         RecordBatch::try_new(schema.clone(), cols)
     }
 }
@@ -316,18 +355,54 @@ fn write_transfers(
     opts: &ExportOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Vec<PartFile>, ExportError> {
-    let schema = transfers_schema();
+    let rows = (lo..hi).map(|id| (id, None));
+    write_rows(store, out, Table::Transfers, rows, hi - lo, opts, progress)
+}
+
+/// Which table of rows keyed by transfer [`write_rows`] writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Table {
+    /// Every stored transfer of a block range (`tripoint export parquet`).
+    Transfers,
+    /// The transfers a trace tainted, with the taint each carried.
+    Flows,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Transfers => "transfers",
+            Table::Flows => "flows",
+        }
+    }
+}
+
+/// Write `rows` (transfer ids in ascending chain order, with the taint each
+/// carried for [`Table::Flows`]) into `OUT/<table>/blocks-F-L.parquet`
+/// files that cover disjoint block ranges.
+pub(crate) fn write_rows(
+    store: &Store,
+    out: &Path,
+    table: Table,
+    rows: impl Iterator<Item = (TransferId, Option<Amount>)>,
+    total: u64,
+    opts: &ExportOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Vec<PartFile>, ExportError> {
+    let schema = match table {
+        Table::Transfers => transfers_schema(),
+        Table::Flows => flows_schema(),
+    };
     let chain = chain_name(store);
-    let props = writer_props("transfers", chain, opts.row_group_rows);
+    let props = writer_props(table.name(), chain, opts.row_group_rows);
     let assets = asset_infos(store);
     let limit = d38_limit();
-    let total = hi - lo;
     let mut files = Vec::new();
     let mut part: Option<OpenPart> = None;
-    let mut cols = Columns::new();
+    let mut cols = Columns::new(table == Table::Flows);
     let mut text = String::with_capacity(80);
 
-    for id in lo..hi {
+    for (done, (id, taint)) in rows.enumerate() {
         let row = store.transfer(id);
         // Close the file at a block boundary once it is big enough, so
         // that files cover disjoint block ranges.
@@ -336,11 +411,11 @@ fn write_transfers(
             .is_some_and(|p| p.rows >= opts.rows_per_file && p.last_block != row.block);
         if full {
             flush(&mut cols, &schema, &mut part, out)?;
-            files.push(close(part.take().expect("checked above"), out)?);
+            files.push(close(part.take().expect("checked above"), out, table)?);
         }
         if part.is_none() {
             let tmp = out
-                .join("transfers")
+                .join(table.name())
                 .join(format!(".blocks-{}.parquet.tmp", row.block));
             let f = File::create(&tmp).map_err(|e| ExportError::io(&tmp, e))?;
             let writer = ArrowWriter::try_new(f, schema.clone(), Some(props.clone()))
@@ -378,22 +453,18 @@ fn write_transfers(
         cols.asset.append_value(&a.key);
         cols.symbol.append_option(a.symbol.as_deref());
         cols.decimals.append_option(a.decimals);
-        text.clear();
-        write!(text, "{}", row.amount).expect("writing to a String");
-        cols.amount.append_value(&text);
-        if row.amount < limit {
-            cols.amount_d38.append_value(row.amount.as_i128());
-        } else {
-            cols.amount_d38.append_null();
+        append_amount(&mut cols.amount, &mut cols.amount_d38, row.amount, limit);
+        if let Some((text, d38)) = &mut cols.taint {
+            append_amount(text, d38, taint.unwrap_or_default(), limit);
         }
         if cols.len() == BATCH_ROWS {
             flush(&mut cols, &schema, &mut part, out)?;
-            progress(id + 1 - lo, total);
+            progress(done as u64 + 1, total);
         }
     }
     flush(&mut cols, &schema, &mut part, out)?;
     if let Some(p) = part.take() {
-        files.push(close(p, out)?);
+        files.push(close(p, out, table)?);
     }
     progress(total, total);
     Ok(files)
@@ -417,7 +488,7 @@ fn flush(
         .map_err(|e| ExportError::parquet(&p.tmp, e))
 }
 
-fn close(p: OpenPart, out: &Path) -> Result<PartFile, ExportError> {
+fn close(p: OpenPart, out: &Path, table: Table) -> Result<PartFile, ExportError> {
     let file = p
         .writer
         .into_inner()
@@ -428,8 +499,10 @@ fn close(p: OpenPart, out: &Path) -> Result<PartFile, ExportError> {
         .map_err(|e| ExportError::io(&p.tmp, e))?
         .len();
     let name = format!(
-        "transfers/blocks-{:010}-{:010}.parquet",
-        p.first_block, p.last_block
+        "{}/blocks-{:010}-{:010}.parquet",
+        table.name(),
+        p.first_block,
+        p.last_block
     );
     let path = out.join(&name);
     std::fs::rename(&p.tmp, &path).map_err(|e| ExportError::io(&path, e))?;
@@ -465,23 +538,39 @@ fn write_labels(store: &Store, out: &Path) -> Result<LabelsFile, ExportError> {
         Arc::new(source.finish()),
     ];
     let name = "labels/labels.parquet";
-    let path = out.join(name);
-    let tmp = out.join("labels/.labels.parquet.tmp");
-    let batch =
-        RecordBatch::try_new(schema.clone(), cols).map_err(|e| ExportError::arrow(&tmp, e))?;
-    let chain = chain_name(store);
-    let f = File::create(&tmp).map_err(|e| ExportError::io(&tmp, e))?;
-    let mut w = ArrowWriter::try_new(f, schema, Some(writer_props("labels", chain, 1 << 20)))
-        .map_err(|e| ExportError::parquet(&tmp, e))?;
-    w.write(&batch).map_err(|e| ExportError::parquet(&tmp, e))?;
-    let f = w.into_inner().map_err(|e| ExportError::parquet(&tmp, e))?;
-    f.sync_all().map_err(|e| ExportError::io(&tmp, e))?;
-    let bytes = f.metadata().map_err(|e| ExportError::io(&tmp, e))?.len();
-    std::fs::rename(&tmp, &path).map_err(|e| ExportError::io(&path, e))?;
+    let bytes = write_one_batch(out, name, "labels", chain_name(store), schema, cols)?;
     sync_dir(&out.join("labels"))?;
     Ok(LabelsFile {
         file: name.into(),
         rows: labels.len() as u64,
         bytes,
     })
+}
+
+/// Write one record batch as the Parquet file `out/name` (a temporary name
+/// first, fsynced, then renamed); returns its size in bytes.
+pub(crate) fn write_one_batch(
+    out: &Path,
+    name: &str,
+    table: &str,
+    chain: &str,
+    schema: SchemaRef,
+    cols: Vec<ArrayRef>,
+) -> Result<u64, ExportError> {
+    let path = out.join(name);
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or(table)
+    ));
+    let batch =
+        RecordBatch::try_new(schema.clone(), cols).map_err(|e| ExportError::arrow(&tmp, e))?;
+    let f = File::create(&tmp).map_err(|e| ExportError::io(&tmp, e))?;
+    let mut w = ArrowWriter::try_new(f, schema, Some(writer_props(table, chain, 1 << 20)))
+        .map_err(|e| ExportError::parquet(&tmp, e))?;
+    w.write(&batch).map_err(|e| ExportError::parquet(&tmp, e))?;
+    let f = w.into_inner().map_err(|e| ExportError::parquet(&tmp, e))?;
+    f.sync_all().map_err(|e| ExportError::io(&tmp, e))?;
+    let bytes = f.metadata().map_err(|e| ExportError::io(&tmp, e))?.len();
+    std::fs::rename(&tmp, &path).map_err(|e| ExportError::io(&path, e))?;
+    Ok(bytes)
 }

@@ -7,6 +7,8 @@
 //! * [`cryo`]: import the Parquet datasets written by the `cryo` extractor
 //!   (`transactions`, `erc20_transfers`, `native_transfers`, and `blocks`
 //!   for timestamps) into any [`tripoint_chain::TransferSink`].
+//! * [`trace`]: a trace's tainted flows and reached addresses as Parquet
+//!   (`tripoint trace … --format parquet --out DIR`).
 //! * [`exposure`]: read the batch exposure results the Spark job
 //!   (`jobs/exposure.py`) writes, for `tripoint screen --exposure-from`.
 
@@ -15,9 +17,12 @@ mod error;
 mod export;
 pub mod exposure;
 mod manifest;
+pub mod trace;
 
 pub use error::ExportError;
-pub use export::{export, labels_schema, transfers_schema, ExportOptions, ExportSummary};
+pub use export::{
+    export, flows_schema, labels_schema, transfers_schema, ExportOptions, ExportSummary,
+};
 pub use manifest::{ExportManifest, LabelsFile, PartFile, MANIFEST_FILE};
 
 /// `format` key of every file's Parquet key-value metadata and of the manifest.

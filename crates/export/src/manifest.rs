@@ -89,7 +89,7 @@ impl ExportManifest {
     }
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     use std::io::Write;
     let mut f = std::fs::File::create(path).map_err(|e| ExportError::io(path, e))?;
     f.write_all(bytes).map_err(|e| ExportError::io(path, e))?;

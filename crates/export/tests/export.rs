@@ -326,3 +326,110 @@ fn another_format_version_is_refused_naming_the_file() {
         "{e}"
     );
 }
+
+#[test]
+fn a_trace_is_written_as_parquet_flows_and_addresses_that_match_the_engine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store_dir = dir.path().join("store");
+    // Chain-sized amounts: balances of 2^256-1 twice would not be a chain.
+    let small = U256::from(10u128.pow(30));
+    append(
+        &store_dir,
+        records(0..40)
+            .into_iter()
+            .filter(|r| r.amount < small)
+            .collect(),
+    );
+    let store = Store::open(&store_dir).expect("open");
+    let seed = store.lookup(&eth(0)).expect("seed in the store");
+    let cfg = tripoint_trace::TraceConfig::new(tripoint_trace::TaintPolicy::Haircut, vec![seed]);
+    let result = tripoint_trace::trace(&store, &cfg).expect("trace");
+    let report = tripoint_trace::build_report(&store, &result, &Default::default());
+    let flows: Vec<_> = result.flows.iter().map(|f| (f.id, f.carried)).collect();
+    assert!(flows.len() > 10, "the test needs a trace that spreads");
+
+    let out = dir.path().join("trace");
+    let m = tripoint_export::trace::write_trace(&store, &flows, &report, &out, &mut |_, _| {})
+        .expect("write trace");
+    assert_eq!(m.format, tripoint_export::trace::TRACE_FORMAT);
+    assert_eq!(m.policy, "haircut");
+
+    // Every flow once, in chain order, with the engine's exact taint and the
+    // store's own row.
+    let mut want: Vec<_> = flows.clone();
+    want.sort_unstable_by_key(|f| f.0);
+    let mut got = Vec::new();
+    for part in &m.flows {
+        let (batches, kv) = read(&out.join(&part.file));
+        assert!(
+            kv.contains(&("tripoint.table".into(), "flows".into())),
+            "{kv:?}"
+        );
+        for b in &batches {
+            let (block, pos) = (
+                col::<Int64Array>(b, "block"),
+                col::<Int64Array>(b, "position"),
+            );
+            let (taint, amount) = (
+                col::<StringArray>(b, "taint"),
+                col::<StringArray>(b, "amount"),
+            );
+            let from = col::<StringArray>(b, "from_address");
+            for i in 0..b.num_rows() {
+                got.push((
+                    block.value(i),
+                    pos.value(i),
+                    from.value(i).to_string(),
+                    amount.value(i).to_string(),
+                    taint.value(i).to_string(),
+                ));
+            }
+        }
+    }
+    let expected: Vec<_> = want
+        .iter()
+        .map(|&(id, carried)| {
+            let row = store.transfer(id);
+            (
+                row.block as i64,
+                i64::from(row.sub_index),
+                store.address(row.src).to_string(),
+                row.amount.to_string(),
+                carried.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+
+    // One address row per (address, asset) of the report, with its taint.
+    let (batches, _) = read(&out.join(&m.addresses.file));
+    let mut rows = std::collections::BTreeMap::new();
+    for b in &batches {
+        let (a, asset, taint) = (
+            col::<StringArray>(b, "address"),
+            col::<StringArray>(b, "asset"),
+            col::<StringArray>(b, "taint"),
+        );
+        for i in 0..b.num_rows() {
+            rows.insert(
+                (a.value(i).to_string(), asset.value(i).to_string()),
+                taint.value(i).to_string(),
+            );
+        }
+    }
+    assert_eq!(rows.len() as u64, m.addresses.rows);
+    for a in &report.addresses {
+        for (asset, t) in &a.taint {
+            assert_eq!(
+                rows.get(&(a.address.clone(), asset.clone())),
+                Some(t),
+                "{}",
+                a.address
+            );
+        }
+    }
+
+    // A trace is never written over another one.
+    let again = tripoint_export::trace::write_trace(&store, &flows, &report, &out, &mut |_, _| {});
+    assert!(again.unwrap_err().to_string().contains("not empty"));
+}
