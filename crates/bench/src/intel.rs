@@ -48,6 +48,10 @@ struct Target {
     base: String,
     authorization: String,
     collections: [String; 3],
+    /// tripoint targets: the configuration (for reading the audit) and
+    /// partner `us`'s Basic login (for a federation link to this server).
+    config: Option<PathBuf>,
+    login: Option<(String, String)>,
 }
 
 impl Drop for Target {
@@ -194,6 +198,8 @@ fn start_tripoint(
         base,
         authorization: basic(&us.username, &us.password),
         collections: BENCH_COLLECTIONS.map(|(id, _)| format!("/bench/collections/{id}/")),
+        config: Some(config),
+        login: Some((us.username.clone(), us.password.clone())),
     })
 }
 
@@ -272,6 +278,8 @@ fn start_medallion(python: &Path, dir: &Path, data: &[&[serde_json::Value]; 2]) 
         base,
         authorization,
         collections: BENCH_COLLECTIONS.map(|(id, _)| format!("/bench/collections/{id}/")),
+        config: None,
+        login: None,
     })
 }
 
@@ -382,6 +390,9 @@ pub fn run(args: &Options) -> Result<()> {
 
     let mut measured: Vec<Measured> = Vec::new();
     let mut memory: Vec<(String, Option<f64>)> = Vec::new();
+    let mut flood_refused: Vec<(String, usize, std::time::Duration)> = Vec::new();
+    let mut audits: Vec<(String, AuditBytes)> = Vec::new();
+    let mut syncs: Vec<SyncTiming> = Vec::new();
     for start in targets {
         let target = start()?;
         let scenarios: [(&'static str, &'static str, String, usize); 3] = [
@@ -441,6 +452,53 @@ pub fn run(args: &Options) -> Result<()> {
                 target: target.name.clone(),
                 result,
             });
+        }
+        // Legitimate requests while 8 connections send wrong passwords (the
+        // argon2 and failure-limit path). The legitimate credential is
+        // verified first, as a running client's would be.
+        {
+            let scenario = "GET collection, wrong-pw flood";
+            let url = format!("{}{}", target.base, target.collections[0]);
+            let _ = ureq_get(&url, &target.authorization);
+            let flood = LoadSpec {
+                method: "GET",
+                url: url.clone(),
+                authorization: basic("us", "not-the-password"),
+                bodies: std::sync::Arc::new(vec![]),
+                requests: usize::MAX,
+                concurrency: 8,
+                max_duration,
+                warmup_url: None,
+                request_timeout,
+            };
+            let legit = LoadSpec {
+                method: "GET",
+                url,
+                authorization: target.authorization.clone(),
+                bodies: std::sync::Arc::new(vec![]),
+                requests: n_requests,
+                concurrency: args.concurrency,
+                max_duration,
+                warmup_url: None,
+                request_timeout,
+            };
+            let (result, refused) = std::thread::scope(|s| {
+                let flood = s.spawn(|| load(&flood));
+                let result = load(&legit);
+                (result, flood.join().map(|r| r.errors).unwrap_or(0))
+            });
+            flood_refused.push((target.name.clone(), refused, max_duration));
+            measured.push(Measured {
+                scenario,
+                target: target.name.clone(),
+                result,
+            });
+        }
+        if let Some(config) = &target.config {
+            audits.push((target.name.clone(), audit_bytes(config)?));
+        }
+        if let (Some(login), Some(_)) = (&target.login, &target.config) {
+            syncs.push(sync_timing(&target, login, &d)?);
         }
         memory.push((target.name.clone(), target.peak_rss_mb()));
     }
@@ -507,6 +565,35 @@ pub fn run(args: &Options) -> Result<()> {
             }
         }
     }
+    println!();
+    for (name, refused, secs) in &flood_refused {
+        println!(
+            "wrong-password flood on {name}: {refused} refused requests in {:.0} s (8 connections)",
+            secs.as_secs_f64()
+        );
+    }
+    for m in measured.iter().filter(|m| m.scenario.contains("wrong-pw")) {
+        println!(
+            "legitimate p99 under the flood, {}: {:.2} ms (goal < 20 ms)",
+            m.target,
+            m.result.percentile_ms(99.0)
+        );
+    }
+    for (name, a) in &audits {
+        println!(
+            "audit {name}: {} entries, {:.0} bytes/request, {:.2} bytes/object served over {} read pages ({} objects), largest entry {} bytes (goals: <= 16 bytes/object, <= 1 KB/request; column values)",
+            a.entries, a.per_request(), a.per_object(), a.pages, a.served, a.largest
+        );
+    }
+    for t in &syncs {
+        println!(
+            "sync {} -> fresh tripoint (SQLite), ATT&CK collection: {} objects, {} stored, {} requests, {:.2} s ({:.0} objects/s); re-sync (no-op): {} requests, {:.3} s",
+            t.source, t.objects, t.stored, t.requests, t.seconds, t.objects as f64 / t.seconds.max(1e-9), t.resync_requests, t.resync_seconds
+        );
+    }
+    if !syncs.is_empty() {
+        println!("sync peer: not measured — medallion serves one ATT&CK page in tens of seconds (see the GET figures), so a medallion-to-tripoint sync would time the peer's page, not the sync");
+    }
     if let Some(m) = measured
         .iter()
         .find(|m| m.target == "tripoint-sqlite" && m.scenario.starts_with("GET generated"))
@@ -517,4 +604,129 @@ pub fn run(args: &Options) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What the audit of a run holds (column values, as
+/// `AuditEntry::stored_bytes` counts them).
+#[derive(Debug, Default)]
+struct AuditBytes {
+    entries: usize,
+    bytes: usize,
+    largest: usize,
+    pages: usize,
+    /// Object versions the recorded read pages returned.
+    served: u64,
+    /// Bytes of the entries that recorded a page.
+    page_bytes: usize,
+}
+
+impl AuditBytes {
+    fn per_request(&self) -> f64 {
+        self.bytes as f64 / self.entries.max(1) as f64
+    }
+    fn per_object(&self) -> f64 {
+        self.page_bytes as f64 / self.served.max(1) as f64
+    }
+}
+
+/// Read the audit of a running tripoint (its database, as `intel audit` does).
+fn audit_bytes(config: &Path) -> Result<AuditBytes> {
+    let cfg = Config::load(config)?;
+    let store = open_store(&cfg, config)?;
+    let mut a = AuditBytes::default();
+    for e in store.audit(&tripoint_taxii::store::AuditFilter::default())? {
+        let b = e.stored_bytes();
+        a.entries += 1;
+        a.bytes += b;
+        a.largest = a.largest.max(b);
+        if let Some(p) = &e.page {
+            a.pages += 1;
+            a.served += p.returned;
+            a.page_bytes += b;
+        }
+    }
+    Ok(a)
+}
+
+struct SyncTiming {
+    source: String,
+    objects: u64,
+    stored: u64,
+    requests: u64,
+    seconds: f64,
+    resync_requests: u64,
+    resync_seconds: f64,
+}
+
+/// Pull the ATT&CK collection of a running tripoint into a fresh one
+/// (`intel sync`'s code, in this process), then sync again (a no-op).
+fn sync_timing(source: &Target, login: &(String, String), dir: &Path) -> Result<SyncTiming> {
+    use tripoint_taxii::config::{Direction, FederationLink, LinkCollection};
+    let (mut cfg, _) = Config::trilateral(&format!("sync-from-{}.db", source.name))?;
+    cfg.api_roots[0].path = "bench".into();
+    cfg.default_api_root = Some("bench".into());
+    for c in &mut cfg.collections {
+        c.api_root = "bench".into();
+    }
+    cfg.collections.push(Collection {
+        id: BENCH_COLLECTIONS[0].0.to_string(),
+        api_root: "bench".into(),
+        title: "attack".into(),
+        description: None,
+        alias: Some("attack".into()),
+        read: vec!["us".into()],
+        write: vec!["us".into()],
+        cleared_amber_strict: vec![],
+        cleared_red: vec![],
+    });
+    let secret = format!("sync-from-{}.secret", source.name);
+    tripoint_taxii::private::write_atomic(&dir.join(&secret), login.1.as_bytes())?;
+    cfg.federation.push(FederationLink {
+        peer: "us".into(),
+        url: format!("{}/bench/", source.base),
+        username: Some(login.0.clone()),
+        secret_file: secret.into(),
+        ca_file: None,
+        interval_secs: 0,
+        page_size: 1000,
+        collections: vec![LinkCollection {
+            remote: "attack".into(),
+            local: None,
+            direction: Direction::Pull,
+        }],
+    });
+    let path = dir.join(format!("sync-from-{}.toml", source.name));
+    cfg.save(&path)?;
+    let store = open_store(&cfg, &path)?;
+    let ex = Exchange::new(store, cfg, Some(path));
+    let run = |ex: &Exchange| -> Result<(u64, u64, u64, f64)> {
+        let t = std::time::Instant::now();
+        let outcomes = tripoint_taxii::federation::sync(ex, &[], false)
+            .map_err(|e| crate::error::BenchError::Failed(e.to_string()))?;
+        let seconds = t.elapsed().as_secs_f64();
+        let mut sums = (0, 0, 0, seconds);
+        for o in outcomes {
+            if let Some(e) = o.error {
+                fail!("sync from {}: {e}", source.name);
+            }
+            for c in o.collections {
+                sums.0 += c.objects;
+                sums.1 += c.stored;
+                sums.2 += c.requests;
+            }
+        }
+        Ok(sums)
+    };
+    let (objects, stored, requests, seconds) = run(&ex)?;
+    let (_, _, resync_requests, resync_seconds) = run(&ex)?;
+    ex.flush_audit();
+    Ok(SyncTiming {
+        source: source.name.clone(),
+        objects,
+        stored,
+        requests,
+        seconds,
+        resync_requests,
+        resync_seconds,
+    })
 }
