@@ -1799,30 +1799,116 @@ fn three_national_servers_federate_without_leaking_red() {
     assert!(!want.contains(&red["id"].as_str().unwrap().to_string()));
 }
 
-/// A one-connection HTTP server that answers `response` to the first request.
-fn one_answer(response: String) -> (String, std::thread::JoinHandle<()>) {
+/// An HTTP server on a port from the OS that answers the next request with
+/// the next of `responses` (one connection each), then stops; the join
+/// handle gives the request heads it received.
+fn canned(responses: Vec<String>) -> (String, std::thread::JoinHandle<Vec<String>>) {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     listener.set_nonblocking(true).unwrap();
     let handle = std::thread::spawn(move || {
+        let mut heads = Vec::new();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while std::time::Instant::now() < deadline {
+        let mut left = responses.into_iter();
+        let mut next = left.next();
+        while let Some(response) = &next {
+            if std::time::Instant::now() > deadline {
+                break;
+            }
             match listener.accept() {
                 Ok((mut conn, _)) => {
                     conn.set_nonblocking(false).unwrap();
                     conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
                         .unwrap();
                     let mut buf = [0u8; 8192];
-                    let _ = conn.read(&mut buf);
+                    let n = conn.read(&mut buf).unwrap_or(0);
+                    heads.push(String::from_utf8_lossy(&buf[..n]).into_owned());
                     let _ = conn.write_all(response.as_bytes());
-                    return;
+                    next = left.next();
                 }
                 Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
             }
         }
+        heads
     });
     (base, handle)
+}
+
+fn one_answer(response: String) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    canned(vec![response])
+}
+
+/// A TAXII objects page as a peer would send it (one connection).
+fn page_response(body: &Value, last_added: Option<&str>) -> String {
+    let body = body.to_string();
+    let header = last_added
+        .map(|l| format!("X-TAXII-Date-Added-Last: {l}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {MEDIA}\r\n{header}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn an_interrupted_sync_keeps_its_stored_pages_and_resumes_after_them() {
+    let s = start(None);
+    let first = [
+        indicator(
+            "f0000000-0000-4000-8000-0000000000e1",
+            "2026-02-01T00:00:00.000Z",
+            &[],
+        ),
+        indicator(
+            "f0000000-0000-4000-8000-0000000000e2",
+            "2026-02-01T00:00:00.000Z",
+            &[],
+        ),
+    ];
+    let last = "2026-02-01T00:00:00.000002Z";
+    // Page 1 is good and promises more; the peer then answers garbage.
+    let (base, peer) = canned(vec![
+        page_response(
+            &json!({"more": true, "next": "p2", "objects": first}),
+            Some(last),
+        ),
+        page_response(&json!("not an envelope"), None),
+    ]);
+    s.link_to(
+        "kr",
+        &format!("{base}/trilateral/"),
+        "jp",
+        "x",
+        &[("actors", "actors", Direction::Pull)],
+        0,
+    );
+    let (ok, lines, err) = s.sync(&[]);
+    let heads = peer.join().unwrap();
+    assert!(!ok);
+    assert!(err.contains("not a TAXII 2.1 answer"), "{err}");
+    assert_eq!(lines[0]["stored"], json!(2), "{lines:?}");
+    assert!(heads[1].contains("next=p2"), "{heads:?}");
+    let mut want: Vec<String> = first
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_string())
+        .collect();
+    want.sort();
+    assert_eq!(s.ids("actors", "us"), want, "page 1 stays stored");
+
+    // The next sync starts after page 1 (its X-TAXII-Date-Added-Last).
+    let (base, peer) = canned(vec![page_response(&json!({"more": false}), None)]);
+    let mut cfg = Config::load(&s.config).unwrap();
+    cfg.federation[0].url = format!("{base}/trilateral/");
+    cfg.save(&s.config).unwrap();
+    let (ok, lines, err) = s.sync(&[]);
+    let heads = peer.join().unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(lines[0]["cursor"], json!(last), "{lines:?}");
+    assert!(
+        heads[0].contains("added_after=2026-02-01T00%3A00%3A00.000002Z"),
+        "{heads:?}"
+    );
 }
 
 #[test]

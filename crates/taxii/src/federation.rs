@@ -206,19 +206,15 @@ pub fn sync_link(
     out
 }
 
-/// The stored-cursor name of one direction of one linked collection.
+/// The stored-cursor name of one direction of one linked collection: the
+/// peer partner and the collection pair, not the URL, so a peer that moves
+/// (a new host name) continues where it was.
 fn cursor_key(pull: bool, link: &FederationLink, lc: &LinkCollection) -> String {
-    format!(
-        "{} {} {} -> {}",
-        if pull { "pull" } else { "push" },
-        link.peer,
-        link.url,
-        if pull {
-            format!("{} -> {}", lc.remote, lc.local())
-        } else {
-            format!("{} -> {}", lc.local(), lc.remote)
-        }
-    )
+    if pull {
+        format!("pull {} {} -> {}", link.peer, lc.remote, lc.local())
+    } else {
+        format!("push {} {} -> {}", link.peer, lc.local(), lc.remote)
+    }
 }
 
 fn local(lc: &LinkCollection, source: crate::Error) -> SyncError {
