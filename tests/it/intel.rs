@@ -1821,9 +1821,16 @@ fn canned(responses: Vec<String>) -> (String, std::thread::JoinHandle<Vec<String
                     conn.set_nonblocking(false).unwrap();
                     conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
                         .unwrap();
+                    // The whole head, however the client's writes are split.
+                    let mut head = Vec::new();
                     let mut buf = [0u8; 8192];
-                    let n = conn.read(&mut buf).unwrap_or(0);
-                    heads.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf) {
+                            Ok(n) if n > 0 => head.extend_from_slice(&buf[..n]),
+                            _ => break,
+                        }
+                    }
+                    heads.push(String::from_utf8_lossy(&head).into_owned());
                     let _ = conn.write_all(response.as_bytes());
                     next = left.next();
                 }
