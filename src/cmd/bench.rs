@@ -19,6 +19,8 @@ enum Engine {
     Intel(tripoint_bench::intel::Options),
     /// Full indicator recompute and back-test vs geopolrisk-py.
     Ews(tripoint_bench::ews::Options),
+    /// Generate, ingest, trace (haircut, poison) and Parquet export at one size, with peak RSS, vs DuckDB scans.
+    Scale(tripoint_bench::scale::Options),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -27,6 +29,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Engine::Trace(o) => tripoint_bench::trace::run(&o)?,
         Engine::Intel(o) => tripoint_bench::intel::run(&o)?,
         Engine::Ews(o) => tripoint_bench::ews::run(&o)?,
+        Engine::Scale(o) => tripoint_bench::scale::run(&o)?,
     }
     Ok(())
 }

@@ -712,3 +712,52 @@ fn trace_parquet_writes_the_flows_the_json_report_totals() {
     );
     assert!(dir.join("addresses.parquet").is_file());
 }
+
+#[test]
+fn bench_scale_smoke_measures_every_step_as_its_own_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("b");
+    let out = run_ok(&[
+        "bench",
+        "scale",
+        "--smoke",
+        "--no-peer",
+        "--json",
+        "--dir",
+        s(&work),
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = v["steps"].as_array().unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "generate (CSV)",
+            "ingest",
+            "trace haircut (to Parquet)",
+            "trace poison (to Parquet)",
+            "export parquet"
+        ]
+    );
+    for step in steps {
+        assert!(step["per_sec"].as_f64().unwrap() > 0.0, "{step}");
+        // A child's own high-water mark: at least a few MiB, far below the machine.
+        let rss = step["peak_rss_bytes"].as_u64().unwrap();
+        assert!(rss > 1 << 20 && rss < 8 << 30, "{step}");
+    }
+    let stored = v["transfers_stored"].as_u64().unwrap();
+    assert!(stored > 90_000 && stored <= v["transfers_generated"].as_u64().unwrap());
+    assert_eq!(v["goals"]["size_is_5e8"], false);
+    // The export it timed is complete.
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(work.join("parquet/tripoint-export.json")).unwrap(),
+    )
+    .unwrap();
+    let rows: u64 = manifest["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["rows"].as_u64().unwrap())
+        .sum();
+    assert_eq!(rows, stored);
+}

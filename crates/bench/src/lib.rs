@@ -17,6 +17,7 @@ pub mod intel;
 pub mod loadgen;
 pub mod locate;
 mod peers;
+pub mod scale;
 pub mod stats;
 pub mod trace;
 mod tripoint;
@@ -24,5 +25,5 @@ mod work_dir;
 
 pub use error::{BenchError, Result};
 pub use peers::Peers;
-pub use tripoint::Tripoint;
+pub use tripoint::{Measured, Tripoint};
 pub use work_dir::WorkDir;

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Peer for `tripoint bench scale`: DuckDB scanning tripoint's Parquet export
+against DuckDB scanning the original ethereum-etl CSVs, the same question
+(rows and the exact sum of amounts) asked of both. Prints one JSON object.
+
+Usage: duckdb_scan.py --parquet-dir OUT --transactions F --token-transfers F
+"""
+import argparse
+import json
+import resource
+import time
+
+import duckdb
+
+
+def timed(con, sql, params):
+    started = time.perf_counter()
+    rows, total = con.execute(sql, params).fetchone()
+    return {"seconds": time.perf_counter() - started, "rows": int(rows), "sum": str(total)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--parquet-dir", required=True)
+    ap.add_argument("--transactions", required=True)
+    ap.add_argument("--token-transfers", required=True)
+    a = ap.parse_args()
+    con = duckdb.connect()
+    # Amounts are summed exactly (HUGEINT from the exact strings) in both.
+    parquet = timed(
+        con,
+        "SELECT count(*), sum(CAST(amount AS HUGEINT)) FROM read_parquet(?)",
+        [a.parquet_dir.rstrip("/") + "/transfers/*.parquet"],
+    )
+    csv = timed(
+        con,
+        """
+        SELECT count(*), sum(CAST(v AS HUGEINT)) FROM (
+          SELECT value AS v FROM read_csv(?, header = true, types = {'value': 'VARCHAR'})
+          UNION ALL
+          SELECT value FROM read_csv(?, header = true, types = {'value': 'VARCHAR'}))
+        """,
+        [a.transactions, a.token_transfers],
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"parquet": parquet, "csv": csv, "peak_rss_bytes": peak}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
