@@ -141,6 +141,15 @@ pytest_suite() {
     TRIPOINT_BIN="$0/debug/tripoint" "$1" -m pytest -q -rs tests/interop' "$target" "$TRIPOINT_PYTHON"
 }
 
+# The console's browser tests: Playwright (npm, tests/console) driving
+# Debian's /usr/bin/chromium against the real binary.
+console_suite() {
+  local name=$1
+  suite "$name" bash -c '{ cargo test --workspace --locked --no-run -q 2>/dev/null ||
+    cargo build --locked --bin tripoint; } &&
+    cd tests/console && TRIPOINT_BIN="$0/debug/tripoint" ./node_modules/.bin/playwright test' "$target"
+}
+
 # Set-up: each step shows its progress and keeps it in its own log.
 echo "== set-up: Python tools (.venv)"
 t=$SECONDS
@@ -179,9 +188,20 @@ else
   record FAIL "set-up: PostgreSQL" "scripts/pg.sh start failed, so the PostgreSQL storage tests fail; $logs/setup-postgresql.log"
 fi
 
+echo "== set-up: console browser tests (chromium, Playwright, axe-core)"
+t=$SECONDS
+console_ready=0
+if scripts/setup-console.sh >/dev/null 2> >(tee "$logs/setup-console.log" >&2); then
+  console_ready=1
+  record ok "set-up: console browser tests" "$((SECONDS - t))s; $logs/setup-console.log"
+else
+  record FAIL "set-up: console browser tests" "scripts/setup-console.sh failed, so the browser suite does not run; $logs/setup-console.log"
+fi
+
 # The suites. Add one with `suite "name" command args...`.
 cargo_suite "cargo test"
 pytest_suite "pytest interop"
+[ "$console_ready" = 1 ] && console_suite "console browser (Playwright)"
 
 if [ "$hidden_too" = 1 ]; then
   export TRIPOINT_HIDE_SHARED=1

@@ -79,29 +79,29 @@ enum Format {
 }
 
 #[derive(clap::Args)]
-struct Source {
+pub(crate) struct Source {
     /// Data folder (`shared/data` or `shared/data/ews`). Default: ../shared/data when present.
     #[arg(long, conflicts_with_all = ["db", "synthetic"])]
-    data: Option<PathBuf>,
+    pub(crate) data: Option<PathBuf>,
     /// A snapshot written by `tripoint ews import`.
     #[arg(long, conflicts_with = "synthetic")]
-    db: Option<PathBuf>,
+    pub(crate) db: Option<PathBuf>,
     /// Use the generated (synthetic, clearly labelled) data set with this seed.
     #[arg(long)]
-    synthetic: Option<u64>,
+    pub(crate) synthetic: Option<u64>,
     /// Thresholds (TOML; see config/ews.toml). Default: built-in defaults.
     #[arg(long)]
-    config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Counter-measure triggers (event-file format). Default: config/ews_triggers.csv
     /// of this checkout plus HOME/triggers.csv; repeatable.
     #[arg(long = "triggers")]
-    triggers: Vec<PathBuf>,
+    pub(crate) triggers: Vec<PathBuf>,
     /// Use no counter-measure triggers.
     #[arg(long, conflicts_with = "triggers")]
-    no_triggers: bool,
+    pub(crate) no_triggers: bool,
     /// Folder of run-time additions made with `ews event add` (events.csv, triggers.csv).
     #[arg(long, default_value = ".tripoint/ews")]
-    home: PathBuf,
+    pub(crate) home: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -167,7 +167,7 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 }
 
 /// The data set with its triggers and the events added at run time.
-fn load_source(src: &Source) -> anyhow::Result<Dataset> {
+pub(crate) fn load_source(src: &Source) -> anyhow::Result<Dataset> {
     let mut ds = load_data(src)?;
     if !src.no_triggers {
         let mut files = src.triggers.clone();

@@ -1,4 +1,5 @@
-//! `tripoint serve`: the TAXII 2.1 server (see docs/taxii.md).
+//! `tripoint serve`: the TAXII 2.1 server (see docs/taxii.md) and, on the
+//! same listener, the web console under `/console/` (docs/console.md).
 
 use anyhow::Context;
 use std::io::Write;
@@ -15,6 +16,15 @@ pub struct Args {
     /// Listen address, overriding `listen` in the configuration (port 0 picks a free port).
     #[arg(long)]
     pub listen: Option<String>,
+    /// Early-warning data folder for the console (`shared/data` or `shared/data/ews`). Default: ../shared/data when present, else the synthetic set.
+    #[arg(long, conflicts_with_all = ["ews_db", "ews_synthetic"])]
+    pub ews_data: Option<PathBuf>,
+    /// Early-warning snapshot (written by `tripoint ews import`) for the console.
+    #[arg(long, conflicts_with = "ews_synthetic")]
+    pub ews_db: Option<PathBuf>,
+    /// Show the synthetic early-warning data set with this seed (labelled as synthetic on every page).
+    #[arg(long)]
+    pub ews_synthetic: Option<u64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -33,7 +43,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     rt.block_on(async move {
-        let bound = bind(exchange, &listen, tls).await?;
+        let mut bound = bind(exchange, &listen, tls).await?;
+        let console = tripoint_console::Console::new(
+            bound.exchange().clone(),
+            bound.sessions().clone(),
+            bound.is_tls(),
+            ews_loader(&args),
+        );
+        bound.mount_console(tripoint_console::router(console));
         let scheme = if bound.is_tls() { "https" } else { "http" };
         // The first stdout line is the address: scripts and tests that ask
         // for port 0 read the real port from it.
@@ -42,6 +59,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         serve(bound, shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// How the console loads the early-warning data: as `tripoint ews status`
+/// would with the same source, or the labelled synthetic set when no data
+/// is at hand.
+fn ews_loader(args: &Args) -> tripoint_console::EwsLoader {
+    let synthetic = args.ews_synthetic.or_else(|| {
+        (args.ews_data.is_none()
+            && args.ews_db.is_none()
+            && super::util::shared_data_dir().is_none())
+        .then_some(1)
+    });
+    let source = super::ews::Source {
+        data: args.ews_data.clone(),
+        db: args.ews_db.clone(),
+        synthetic,
+        config: None,
+        triggers: vec![],
+        no_triggers: false,
+        home: PathBuf::from(".tripoint/ews"),
+    };
+    Box::new(move || super::ews::load_source(&source).map_err(|e| format!("{e:#}")))
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 
 mod case;
 mod common;
+mod console;
 mod demo;
 mod ews;
 mod gen;

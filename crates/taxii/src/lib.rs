@@ -15,6 +15,7 @@ pub mod model;
 pub mod private;
 pub mod server;
 pub mod service;
+pub mod session;
 pub mod store;
 
 pub use error::Error;

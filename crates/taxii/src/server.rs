@@ -7,8 +7,16 @@
 //! whose audit entry cannot be stored is replaced by a 503. Handlers get the
 //! partner through the [`Caller`] extractor. Plain HTTP is served only on
 //! loopback; anything else needs TLS.
+//!
+//! The web console (crate `tripoint-console`) is mounted under `/console/`
+//! inside the same gate: there a session cookie ([`crate::session`]) is
+//! accepted as well as an `Authorization` header; the sign-in page and the
+//! static assets are the only routes answered to an anonymous caller (still
+//! audited, as partner `-`), and any other console page without a session is
+//! a redirect to the sign-in page.
 
 use crate::service::{parse_filters, Caller, Endpoint, Exchange, PageOut, TAXII_MEDIA_TYPE};
+use crate::session::{ConsoleSession, Sessions, SESSION_COOKIE};
 use crate::store::{AuditEntry, PageRecord};
 use crate::Error;
 use axum::body::Body;
@@ -98,6 +106,50 @@ fn noted(mut resp: Response, note: AuditNote) -> Response {
     resp
 }
 
+/// Label a response of a route mounted inside the gate (the console) for
+/// its audit entry: the action, and the object it concerned if any.
+pub fn audit_as(resp: Response, action: &'static str, object: Option<String>) -> Response {
+    noted(
+        resp,
+        AuditNote {
+            action,
+            page: None,
+            object,
+        },
+    )
+}
+
+/// Mark the response of a successful console sign-in with the partner who
+/// signed in: the gate saw an anonymous request, its audit entry names them.
+pub fn signed_in(mut resp: Response, partner: &str) -> Response {
+    resp.extensions_mut().insert(SignedIn(partner.to_string()));
+    resp
+}
+
+#[derive(Clone)]
+struct SignedIn(String);
+
+/// What the gate needs: the exchange (authentication, audit) and the console
+/// sessions.
+#[derive(Clone)]
+struct GateState {
+    exchange: Shared,
+    sessions: Arc<Sessions>,
+}
+
+/// The console's path prefix inside the gate (without its slash).
+const CONSOLE_PREFIX: &str = "/console";
+
+fn is_console(path: &str) -> bool {
+    path == CONSOLE_PREFIX || path.starts_with(crate::session::CONSOLE_PATH)
+}
+
+/// Console routes answered without a session: the sign-in page itself and
+/// the static assets it needs.
+fn is_public(path: &str) -> bool {
+    path == "/console/login" || path.starts_with("/console/assets/")
+}
+
 /// The partner the gate authenticated (every handler takes one).
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = Error;
@@ -112,6 +164,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
 /// The router over an exchange (also used by tests and the benchmark).
 pub fn router(exchange: Shared) -> Router {
+    router_with(exchange, Arc::new(Sessions::new()), None)
+}
+
+/// [`router`] with the web console (a router of its own, built over the same
+/// exchange and sessions) mounted under `/console`, inside the gate.
+pub fn router_with(exchange: Shared, sessions: Arc<Sessions>, console: Option<Router>) -> Router {
+    let gate_state = GateState {
+        exchange: exchange.clone(),
+        sessions,
+    };
+    let console = console.unwrap_or_else(|| Router::new().fallback(console_absent));
     Router::new()
         .route("/taxii2/", get(discovery))
         .route("/{root}/", get(api_root))
@@ -132,17 +195,74 @@ pub fn router(exchange: Shared) -> Router {
             get(versions),
         )
         .route("/admin/objects/{oid}/", get(admin_object))
+        .nest_service(CONSOLE_PREFIX, console)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // After every route and fallback, so it wraps them all.
-        .layer(axum::middleware::from_fn_with_state(exchange.clone(), gate))
+        .layer(axum::middleware::from_fn_with_state(gate_state, gate))
         .with_state(exchange)
+}
+
+/// `/console/…` on a server built without the console (tests, benchmark).
+async fn console_absent() -> Response {
+    noted(
+        Error::NotFound("no console on this server".into()).into_response(),
+        note("unknown-route"),
+    )
+}
+
+/// The caller of a request: for console paths a live session cookie first,
+/// then (everywhere) the `Authorization` header. `Ok(None)`: no credentials.
+async fn identify(
+    gate: &GateState,
+    req: &mut Request,
+    source: Option<std::net::IpAddr>,
+    console: bool,
+) -> Result<Option<Caller>, Error> {
+    if console {
+        let token = req
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|h| crate::session::cookie(h, SESSION_COOKIE))
+            .map(str::to_string);
+        if let Some(token) = token {
+            if let Some(session) = gate.sessions.get(&token) {
+                let caller = session.caller.clone();
+                req.extensions_mut()
+                    .insert(ConsoleSession { token, session });
+                return Ok(Some(caller));
+            }
+        }
+    }
+    match auth_header(req.headers()) {
+        None => Ok(None),
+        Some(h) => gate.exchange.authenticate(Some(h), source).await.map(Some),
+    }
+}
+
+/// A console page asked for without a session: to the sign-in page (and
+/// forget a stale cookie).
+fn sign_in_first() -> Response {
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::LOCATION, HeaderValue::from_static("/console/login"));
+    h.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "tripoint_session=; Path=/console/; Max-Age=0; HttpOnly; SameSite=Strict",
+        ),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    noted(resp, note("console-sign-in-required"))
 }
 
 /// Every request passes here: head limits, authentication, then the route,
 /// then the audit entry of whatever response came out (refusals, fallbacks
 /// and extractor rejections alike). Nothing is answered unaudited.
-async fn gate(State(ex): State<Shared>, mut req: Request, next: Next) -> Response {
+async fn gate(State(gate): State<GateState>, mut req: Request, next: Next) -> Response {
+    let ex = &gate.exchange;
     // The path as received (still percent-encoded): an encoded line break
     // stays `%0A` and cannot forge a line of the audit table.
     let mut target = req.uri().path().to_string();
@@ -172,15 +292,25 @@ async fn gate(State(ex): State<Shared>, mut req: Request, next: Next) -> Respons
         }
         .into_response()
     } else {
-        match ex.authenticate(auth_header(req.headers()), source).await {
+        let path = req.uri().path().to_string();
+        let console = is_console(&path);
+        match identify(&gate, &mut req, source, console).await {
             Err(e) => e.into_response(),
-            Ok(caller) => {
+            Ok(Some(caller)) => {
                 partner = caller.partner.clone();
                 req.extensions_mut().insert(caller);
                 next.run(req).await
             }
+            Ok(None) if console && is_public(&path) => next.run(req).await,
+            Ok(None) if console => sign_in_first(),
+            Ok(None) => Error::Unauthenticated.into_response(),
         }
     };
+    if let Some(SignedIn(p)) = response.extensions().get::<SignedIn>() {
+        if partner == "-" {
+            partner = p.clone();
+        }
+    }
     let status = response.status();
     let note = response.extensions().get::<AuditNote>().cloned();
     let result = if status.is_success() {
@@ -728,9 +858,24 @@ pub struct Bound {
     listener: tokio::net::TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     exchange: Shared,
+    sessions: Arc<Sessions>,
+    console: Option<Router>,
 }
 
 impl Bound {
+    /// The exchange this server serves (for building the console over it).
+    pub fn exchange(&self) -> &Shared {
+        &self.exchange
+    }
+    /// The console sign-in sessions the gate accepts.
+    pub fn sessions(&self) -> &Arc<Sessions> {
+        &self.sessions
+    }
+    /// Serve the web console (built over [`Bound::exchange`] and
+    /// [`Bound::sessions`]) under `/console/`, inside the gate.
+    pub fn mount_console(&mut self, console: Router) {
+        self.console = Some(console);
+    }
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
@@ -763,6 +908,8 @@ pub async fn bind(
         listener,
         tls: tls.map(Arc::new),
         exchange,
+        sessions: Arc::new(Sessions::new()),
+        console: None,
     })
 }
 
@@ -792,7 +939,7 @@ pub async fn serve(
     };
     // Federation links with an `interval_secs` sync in the background.
     let federation = tokio::spawn(crate::federation::periodic(exchange.clone()));
-    let app = router(exchange.clone());
+    let app = router_with(exchange.clone(), bound.sessions, bound.console);
     let result = accept_loop(bound.listener, bound.tls, app, exchange.clone(), shutdown).await;
     watcher.abort();
     federation.abort();

@@ -1,0 +1,100 @@
+// tripoint console: draws the early-warning time series (SVG) from the JSON
+// the server provides. Loaded as a same-origin script (the CSP allows no
+// inline script); builds elements through the DOM, never from HTML strings.
+"use strict";
+(function () {
+  var SVG = "http://www.w3.org/2000/svg";
+  var COLORS = ["#0b4f8a", "#b3261e", "#2e7d32", "#6a1b9a"];
+
+  function el(name, attrs, text) {
+    var e = document.createElementNS(SVG, name);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+
+  function day(s) { return Date.parse(s + "T00:00:00Z"); }
+
+  function fmt(v) {
+    var a = Math.abs(v);
+    if (a >= 1e9) { return (v / 1e9).toFixed(1) + "G"; }
+    if (a >= 1e6) { return (v / 1e6).toFixed(1) + "M"; }
+    if (a >= 1e3) { return (v / 1e3).toFixed(1) + "k"; }
+    return v.toFixed(a < 10 ? 2 : 0);
+  }
+
+  function draw(host, data) {
+    var series = (data.series || []).filter(function (s) { return s.points && s.points.length > 1; });
+    host.textContent = "";
+    if (series.length === 0) {
+      var p = document.createElement("p");
+      p.className = "empty";
+      p.setAttribute("role", "status");
+      p.textContent = host.getAttribute("data-empty") || "";
+      host.appendChild(p);
+      host.setAttribute("data-drawn", "0");
+      return;
+    }
+    series = series.slice(0, COLORS.length);
+    var W = 900, H = 360, L = 70, R = 20, T = 20, B = 40;
+    var xs = [], ys = [];
+    series.forEach(function (s) { s.points.forEach(function (pt) { xs.push(day(pt[0])); ys.push(pt[1]); }); });
+    var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs);
+    var y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
+    if (x1 === x0) { x1 = x0 + 1; }
+    if (y1 === y0) { y1 = y0 + 1; }
+    function X(t) { return L + (t - x0) / (x1 - x0) * (W - L - R); }
+    function Y(v) { return H - B - (v - y0) / (y1 - y0) * (H - T - B); }
+    var svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": data.mineral + ": " + series.map(function (s) { return s.name; }).join(", ") });
+    svg.appendChild(el("line", { "class": "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
+    svg.appendChild(el("line", { "class": "axis", x1: L, y1: T, x2: L, y2: H - B }));
+    for (var i = 0; i <= 4; i++) {
+      var v = y0 + (y1 - y0) * i / 4;
+      svg.appendChild(el("text", { "class": "label", x: L - 6, y: Y(v) + 4, "text-anchor": "end" }, fmt(v)));
+      var t = x0 + (x1 - x0) * i / 4;
+      svg.appendChild(el("text", { "class": "label", x: X(t), y: H - B + 16, "text-anchor": "middle" }, new Date(t).toISOString().slice(0, 7)));
+    }
+    (data.events || []).forEach(function (e) {
+      var t = day(e.date);
+      if (t < x0 || t > x1) { return; }
+      var g = el("g", { "class": "event" });
+      g.appendChild(el("line", { x1: X(t), y1: T, x2: X(t), y2: H - B, stroke: "#8a6d00", "stroke-dasharray": "4 3" }));
+      g.appendChild(el("title", {}, e.date + " " + e.label));
+      svg.appendChild(g);
+    });
+    var drawn = 0;
+    series.forEach(function (s, k) {
+      var pts = s.points.map(function (pt) { return X(day(pt[0])).toFixed(1) + "," + Y(pt[1]).toFixed(1); });
+      drawn += pts.length;
+      var line = el("polyline", { points: pts.join(" "), fill: "none", stroke: COLORS[k], "stroke-width": 1.5, "data-series": s.name });
+      line.appendChild(el("title", {}, s.name + " (" + s.unit + ")"));
+      svg.appendChild(line);
+      svg.appendChild(el("text", { "class": "label", x: L + 8, y: T + 14 * (k + 1), fill: COLORS[k] }, s.name + " (" + s.unit + ")"));
+    });
+    host.appendChild(svg);
+    host.setAttribute("data-drawn", String(drawn));
+    var cap = document.getElementById("chart-caption");
+    if (cap) {
+      cap.textContent = series.map(function (s) { return s.name + " (" + s.unit + ")"; }).join("; ") +
+        ((data.events || []).length ? " · " + data.events.length + " events" : "");
+    }
+  }
+
+  function start() {
+    var host = document.getElementById("ews-chart");
+    if (!host) { return; }
+    fetch(host.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+      .then(function (data) { draw(host, data); })
+      .catch(function (e) {
+        host.textContent = String(e);
+        host.setAttribute("data-drawn", "error");
+      });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

@@ -1,0 +1,382 @@
+//! Early-warning pages: the mineral × partner board from `tripoint_ews::board`
+//! as a heat map, and a time series per mineral that the browser draws (SVG)
+//! from the JSON of `/console/ews/series.json`.
+
+use crate::html::{esc, url};
+use crate::i18n::{Lang, Msg};
+use crate::{blocking, respond, Console, ConsoleError, Ctx};
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use tripoint_ews::chrono::NaiveDate;
+use tripoint_ews::{Board, Dataset, Level, Mineral, Partner};
+use tripoint_taxii::server::audit_as;
+
+/// Loads the early-warning data set (the binary decides from where: the
+/// shared data, a snapshot, or the labelled synthetic set).
+pub type EwsLoader = Box<dyn Fn() -> Result<Dataset, String> + Send + Sync>;
+
+/// Points per series sent to the browser at most (evenly thinned).
+const MAX_POINTS: usize = 800;
+
+pub(crate) struct EwsState {
+    loader: Arc<EwsLoader>,
+    data: tokio::sync::OnceCell<Result<Arc<Dataset>, String>>,
+    /// The last board computed, by its day.
+    board: Mutex<Option<(NaiveDate, Arc<Board>)>>,
+}
+
+impl EwsState {
+    pub(crate) fn new(loader: EwsLoader) -> Self {
+        EwsState {
+            loader: Arc::new(loader),
+            data: tokio::sync::OnceCell::new(),
+            board: Mutex::new(None),
+        }
+    }
+
+    /// The data set, loaded once, off the async workers.
+    async fn data(&self) -> Result<Arc<Dataset>, ConsoleError> {
+        let loader = self.loader.clone();
+        self.data
+            .get_or_init(|| async move {
+                match tokio::task::spawn_blocking(move || (loader)()).await {
+                    Ok(r) => r.map(Arc::new),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .await
+            .clone()
+            .map_err(ConsoleError::Internal)
+    }
+}
+
+fn today() -> NaiveDate {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() / 86_400)
+        .unwrap_or(0);
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("the epoch is a date")
+        + tripoint_ews::chrono::Duration::days(days as i64)
+}
+
+fn level_word(l: Level) -> Msg {
+    match l {
+        Level::Green => Msg::Green,
+        Level::Yellow => Msg::Yellow,
+        Level::Amber => Msg::Amber,
+        Level::Red => Msg::Red,
+    }
+}
+
+fn partner_name(p: Partner, lang: Lang) -> &'static str {
+    match (p, lang) {
+        (Partner::Usa, Lang::En) => "United States",
+        (Partner::Usa, Lang::Ja) => "米国",
+        (Partner::Usa, Lang::Ko) => "미국",
+        (Partner::Jpn, Lang::En) => "Japan",
+        (Partner::Jpn, Lang::Ja) => "日本",
+        (Partner::Jpn, Lang::Ko) => "일본",
+        (Partner::Kor, Lang::En) => "Korea",
+        (Partner::Kor, Lang::Ja) => "韓国",
+        (Partner::Kor, Lang::Ko) => "한국",
+    }
+}
+
+/// The chart's default mineral: the first with a price series.
+fn default_mineral(ds: &Dataset) -> Mineral {
+    Mineral::MATERIALS
+        .into_iter()
+        .find(|m| ds.prices.iter().any(|p| p.mineral == *m))
+        .unwrap_or(Mineral::Gallium)
+}
+
+pub(crate) async fn board(State(c): State<Arc<Console>>, ctx: Ctx) -> Response {
+    let at = ctx
+        .param("at")
+        .map(|s| {
+            NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| {
+                ConsoleError::BadRequest(format!("at: `{s}` is not a YYYY-MM-DD date"))
+            })
+        })
+        .transpose();
+    let result = async {
+        ctx.caller()?;
+        let at = at?.unwrap_or_else(today);
+        let ds = c.ews.data().await?;
+        let cached = c
+            .ews
+            .board
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|(d, _)| *d == at)
+            .map(|(_, b)| b.clone());
+        let b = match cached {
+            Some(b) => b,
+            None => {
+                let ds2 = ds.clone();
+                let b = blocking(move || {
+                    Ok(Arc::new(tripoint_ews::board(
+                        &ds2,
+                        &tripoint_ews::Config::default(),
+                        at,
+                        &[],
+                    )))
+                })
+                .await?;
+                *c.ews.board.lock().unwrap_or_else(|e| e.into_inner()) = Some((at, b.clone()));
+                b
+            }
+        };
+        let mineral = match ctx.param("mineral") {
+            Some(m) => Mineral::parse(&m)
+                .ok_or_else(|| ConsoleError::BadRequest(format!("mineral: unknown `{m}`")))?,
+            None => default_mineral(&ds),
+        };
+        Ok(render_board(&ctx, &b, mineral))
+    }
+    .await;
+    respond(&ctx, result, "console-ews")
+}
+
+fn render_board(ctx: &Ctx, b: &Board, chart: Mineral) -> (String, String, Option<String>) {
+    let lang = ctx.lang;
+    let mut body = String::new();
+    if b.synthetic {
+        body.push_str(&format!(
+            "<p class=\"synthetic\" role=\"note\">{}</p>",
+            esc(ctx.t(Msg::Synthetic))
+        ));
+    }
+    body.push_str(&format!(
+        "<p>{} — {} {}</p>",
+        esc(ctx.t(Msg::EwsIntro)),
+        esc(ctx.t(Msg::AsOf)),
+        b.as_of
+    ));
+    body.push_str(&format!(
+        "<h2>{}</h2><table class=\"heatmap\" id=\"ews-board\"><thead><tr><th scope=\"col\">{}</th>",
+        esc(ctx.t(Msg::Board)),
+        esc(ctx.t(Msg::Mineral))
+    ));
+    for p in Partner::ALL {
+        body.push_str(&format!(
+            "<th scope=\"col\">{}</th>",
+            esc(partner_name(p, lang))
+        ));
+    }
+    body.push_str("</tr></thead><tbody>");
+    for m in Mineral::ALL {
+        body.push_str(&format!(
+            "<tr><th scope=\"row\"><a href=\"/console/ews/?mineral={}\">{}</a></th>",
+            url(m.name()),
+            esc(m.name())
+        ));
+        for p in Partner::ALL {
+            let cell = b.cells.iter().find(|c| c.mineral == m && c.partner == p);
+            let (level, reason) = cell
+                .map(|c| (c.level, c.reasons.first().cloned().unwrap_or_default()))
+                .unwrap_or_default();
+            body.push_str(&format!(
+                "<td class=\"level level-{}\" data-level=\"{}\" title=\"{}\">{}</td>",
+                level.name(),
+                level.name(),
+                esc(&reason),
+                esc(ctx.t(level_word(level)))
+            ));
+        }
+        body.push_str("</tr>");
+    }
+    body.push_str("</tbody></table>");
+
+    // The chart: the browser fetches the series and draws it.
+    body.push_str(&format!(
+        "<h2 id=\"chart-title\">{} — {}</h2>\
+         <form method=\"get\" action=\"/console/ews/\" class=\"filters\"><p>\
+         <label for=\"mineral\">{}</label> <select id=\"mineral\" name=\"mineral\">",
+        esc(ctx.t(Msg::Chart)),
+        esc(chart.name()),
+        esc(ctx.t(Msg::ChartFor)),
+    ));
+    for m in Mineral::ALL {
+        body.push_str(&format!(
+            "<option value=\"{}\"{}>{}</option>",
+            esc(m.name()),
+            if m == chart { " selected" } else { "" },
+            esc(m.name())
+        ));
+    }
+    body.push_str(&format!(
+        "</select> <button type=\"submit\">{}</button></p></form>\
+         <figure class=\"chart\"><div id=\"ews-chart\" data-src=\"/console/ews/series.json?mineral={}&amp;at={}\" \
+         data-empty=\"{}\" aria-labelledby=\"chart-title\"><p role=\"status\">{}</p></div>\
+         <figcaption id=\"chart-caption\"></figcaption></figure>",
+        esc(ctx.t(Msg::Show)),
+        url(chart.name()),
+        b.as_of,
+        esc(ctx.t(Msg::ChartNoData)),
+        esc(ctx.t(Msg::ChartLoading)),
+    ));
+
+    body.push_str(&format!("<h2>{}</h2>", esc(ctx.t(Msg::OpenAlerts))));
+    if b.open_alerts.is_empty() {
+        body.push_str(&format!(
+            "<p class=\"empty\">{}</p>",
+            esc(ctx.t(Msg::NoOpenAlerts))
+        ));
+    } else {
+        body.push_str("<ul class=\"alerts\">");
+        for a in b.open_alerts.iter().take(20) {
+            body.push_str(&format!(
+                "<li><span class=\"level level-{}\">{}</span> {} · {} · {} {}</li>",
+                a.severity.name(),
+                esc(ctx.t(level_word(a.severity))),
+                esc(a.mineral.name()),
+                esc(a.family.name()),
+                a.first_fired,
+                esc(&a
+                    .signals
+                    .first()
+                    .map(|s| s.detail.clone())
+                    .unwrap_or_default())
+            ));
+        }
+        body.push_str("</ul>");
+    }
+    (ctx.t(Msg::EarlyWarning).to_string(), body, None)
+}
+
+/// Thin `points` evenly to at most [`MAX_POINTS`] (first and last kept).
+fn thin(points: &[(NaiveDate, f64)]) -> Vec<(NaiveDate, f64)> {
+    if points.len() <= MAX_POINTS {
+        return points.to_vec();
+    }
+    let step = (points.len() - 1) as f64 / (MAX_POINTS - 1) as f64;
+    (0..MAX_POINTS)
+        .map(|i| points[((i as f64 * step).round() as usize).min(points.len() - 1)])
+        .collect()
+}
+
+/// The series of one mineral: its price series, else China's monthly
+/// exports of it; with the events that name it, up to `at`.
+pub(crate) fn series_json(ds: &Dataset, m: Mineral, at: NaiveDate) -> Value {
+    let mut series: Vec<Value> = ds
+        .prices
+        .iter()
+        .filter(|p| p.mineral == m)
+        .map(|p| {
+            let pts: Vec<(NaiveDate, f64)> = p
+                .points
+                .iter()
+                .copied()
+                .filter(|(d, v)| *d <= at && v.is_finite())
+                .collect();
+            json!({
+                "name": p.name,
+                "unit": p.unit,
+                "points": thin(&pts).iter().map(|(d, v)| json!([d.to_string(), v])).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    if series.is_empty() {
+        let mut by_month: BTreeMap<NaiveDate, f64> = BTreeMap::new();
+        for r in ds.monthly.iter().filter(|r| {
+            r.product.minerals().contains(&m) && r.month <= at && r.value_usd.is_finite()
+        }) {
+            *by_month.entry(r.month).or_default() += r.value_usd;
+        }
+        if !by_month.is_empty() {
+            let pts: Vec<(NaiveDate, f64)> = by_month.into_iter().collect();
+            series.push(json!({
+                "name": format!("China's exports of {}", m.name()),
+                "unit": "USD per month",
+                "points": thin(&pts).iter().map(|(d, v)| json!([d.to_string(), v])).collect::<Vec<_>>(),
+            }));
+        }
+    }
+    let events: Vec<Value> = ds
+        .events
+        .iter()
+        .filter(|e| e.minerals.contains(&m) && e.announced <= at)
+        .map(|e| {
+            json!({
+                "id": e.event_id,
+                "date": e.announced.to_string(),
+                "label": format!("{} {}: {}", e.event_id, e.actor, e.measure_type),
+            })
+        })
+        .collect();
+    json!({
+        "mineral": m.name(),
+        "as_of": at.to_string(),
+        "synthetic": ds.synthetic,
+        "series": series,
+        "events": events,
+    })
+}
+
+pub(crate) async fn series(State(c): State<Arc<Console>>, ctx: Ctx) -> Response {
+    let result: Result<Value, ConsoleError> = async {
+        ctx.caller()?;
+        let ds = c.ews.data().await?;
+        let m = ctx
+            .param("mineral")
+            .map(|m| {
+                Mineral::parse(&m)
+                    .ok_or_else(|| ConsoleError::BadRequest(format!("mineral: unknown `{m}`")))
+            })
+            .transpose()?
+            .unwrap_or_else(|| default_mineral(&ds));
+        let at = match ctx.param("at") {
+            Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| {
+                ConsoleError::BadRequest(format!("at: `{s}` is not a YYYY-MM-DD date"))
+            })?,
+            None => today(),
+        };
+        Ok(series_json(&ds, m, at))
+    }
+    .await;
+    let (status, body) = match result {
+        Ok(v) => (axum::http::StatusCode::OK, v),
+        Err(e) => (e.status(), json!({"error": e.to_string()})),
+    };
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    audit_as(resp, "console-ews-series", None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thinning_keeps_ends_and_bounds_the_count() {
+        let d0 = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        let pts: Vec<(NaiveDate, f64)> = (0..5000)
+            .map(|i| (d0 + tripoint_ews::chrono::Duration::days(i), i as f64))
+            .collect();
+        let t = thin(&pts);
+        assert_eq!(t.len(), MAX_POINTS);
+        assert_eq!(t[0], pts[0]);
+        assert_eq!(*t.last().unwrap(), *pts.last().unwrap());
+        assert_eq!(thin(&pts[..10]).len(), 10);
+    }
+
+    #[test]
+    fn synthetic_series_has_points_up_to_the_day() {
+        let ds = tripoint_ews::synthetic_dataset(7);
+        let m = default_mineral(&ds);
+        let at = NaiveDate::from_ymd_opt(2024, 6, 30).unwrap();
+        let v = series_json(&ds, m, at);
+        let pts = v["series"][0]["points"].as_array().unwrap();
+        assert!(pts.len() > 10, "{v}");
+        assert!(pts.iter().all(|p| p[0].as_str().unwrap() <= "2024-06-30"));
+    }
+}

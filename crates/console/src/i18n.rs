@@ -1,0 +1,183 @@
+//! The console's words in English, Japanese and Korean. Every string a page
+//! shows comes from [`Msg`]; the macro makes a missing translation a compile
+//! error, and a unit test checks no translation is left in English.
+
+/// A console language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ja,
+    Ko,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::En, Lang::Ja, Lang::Ko];
+
+    /// The BCP 47 tag (`?lang=`, the cookie, `<html lang>`).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ja => "ja",
+            Lang::Ko => "ko",
+        }
+    }
+
+    /// The language's own name, as the switch shows it.
+    pub fn own_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Ja => "日本語",
+            Lang::Ko => "한국어",
+        }
+    }
+
+    pub fn parse(tag: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.tag() == tag)
+    }
+}
+
+macro_rules! messages {
+    ($($name:ident => $en:literal, $ja:literal, $ko:literal;)*) => {
+        /// One user-interface string.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Msg { $($name),* }
+        impl Msg {
+            pub const ALL: &'static [Msg] = &[$(Msg::$name),*];
+            pub fn text(self, lang: Lang) -> &'static str {
+                match self {
+                    $(Msg::$name => match lang {
+                        Lang::En => $en,
+                        Lang::Ja => $ja,
+                        Lang::Ko => $ko,
+                    }),*
+                }
+            }
+        }
+    };
+}
+
+messages! {
+    Console => "Console", "コンソール", "콘솔";
+    Cases => "Cases", "事案", "사건";
+    Alerts => "Alerts", "アラート", "경보";
+    Intel => "Intel", "インテリジェンス", "인텔리전스";
+    EarlyWarning => "Early warning", "早期警戒", "조기 경보";
+    Audit => "Audit", "監査", "감사";
+    MainNav => "Main", "メイン", "메인";
+    LanguageNav => "Language", "言語", "언어";
+    SignIn => "Sign in", "サインイン", "로그인";
+    SignOut => "Sign out", "サインアウト", "로그아웃";
+    SignedInAs => "Signed in as", "サインイン中:", "로그인 사용자:";
+    Username => "User name", "ユーザー名", "사용자 이름";
+    Password => "Password", "パスワード", "비밀번호";
+    SignInHelp => "Use your partner's TAXII credentials.", "パートナーの TAXII 認証情報を使用してください。", "파트너의 TAXII 자격 증명을 사용하십시오.";
+    BadCredentials => "Wrong user name or password.", "ユーザー名またはパスワードが違います。", "사용자 이름 또는 비밀번호가 올바르지 않습니다.";
+    TooManyAttempts => "Too many failed sign-ins. Try again in a minute.", "サインインの失敗が多すぎます。1 分後に再試行してください。", "로그인 실패가 너무 많습니다. 1분 후에 다시 시도하십시오.";
+    FormExpired => "The form expired. Please try again.", "フォームの有効期限が切れました。もう一度お試しください。", "양식이 만료되었습니다. 다시 시도하십시오.";
+    HomeIntro => "One console for the three engines: cases, alerts, shared intelligence, the minerals early warning, and the audit trail.", "3 つのエンジンのための単一コンソール: 事案、アラート、共有インテリジェンス、鉱物の早期警戒、監査証跡。", "세 엔진을 위한 하나의 콘솔: 사건, 경보, 공유 인텔리전스, 광물 조기 경보, 감사 기록.";
+    CasesIntro => "Investigations of stolen funds: where the money went and who can still freeze it.", "盗まれた資金の調査: 資金の行方と、まだ凍結できる者。", "도난 자금 조사: 자금의 행방과 아직 동결할 수 있는 주체.";
+    AlertsIntro => "Alerts raised by the chain watch.", "チェーン監視が発したアラート。", "체인 감시가 발생시킨 경보.";
+    IntelIntro => "Collections shared with your partner.", "あなたのパートナーと共有されたコレクション。", "귀하의 파트너와 공유된 컬렉션.";
+    EwsIntro => "Supply risk of critical minerals per partner.", "パートナー別の重要鉱物の供給リスク。", "파트너별 핵심 광물 공급 위험.";
+    AuditIntro => "Every request to this server, refusals included.", "このサーバーへのすべての要求(拒否を含む)。", "거부를 포함한 이 서버에 대한 모든 요청.";
+    NoCaseService => "No case service runs on this server yet, so there are no cases to show.", "このサーバーではまだ事案サービスが動作していないため、表示する事案はありません。", "이 서버에서는 아직 사건 서비스가 실행되지 않아 표시할 사건이 없습니다.";
+    NoAlertService => "No chain watch feeds this console yet, so there are no alerts to show.", "このコンソールにはまだチェーン監視が接続されていないため、表示するアラートはありません。", "이 콘솔에는 아직 체인 감시가 연결되지 않아 표시할 경보가 없습니다.";
+    Collections => "Collections", "コレクション", "컬렉션";
+    NoCollections => "Your partner may read no collection on this server.", "あなたのパートナーが読めるコレクションはこのサーバーにありません。", "귀하의 파트너가 읽을 수 있는 컬렉션이 이 서버에 없습니다.";
+    Title => "Title", "タイトル", "제목";
+    Description => "Description", "説明", "설명";
+    Access => "Access", "アクセス", "접근";
+    Read => "read", "読取", "읽기";
+    Write => "write", "書込", "쓰기";
+    Objects => "Objects", "オブジェクト", "객체";
+    Search => "Search", "検索", "검색";
+    SearchObjects => "Search objects", "オブジェクトを検索", "객체 검색";
+    Types => "Types", "タイプ", "유형";
+    AllTypes => "All types", "すべてのタイプ", "모든 유형";
+    Apply => "Apply", "適用", "적용";
+    Name => "Name", "名前", "이름";
+    Type => "Type", "タイプ", "유형";
+    Tlp => "TLP", "TLP 区分", "TLP 등급";
+    NoTlp => "none", "なし", "없음";
+    Creator => "Creator", "作成者", "작성자";
+    PostedBy => "Posted by", "投稿者", "게시자";
+    PostedAt => "Posted", "投稿日時", "게시 시각";
+    NoObjects => "No object you may see matches.", "閲覧可能なオブジェクトで一致するものはありません。", "볼 수 있는 객체 중 일치하는 것이 없습니다.";
+    ShowingFirst => "Showing the first", "表示中(先頭から)", "표시 중(처음부터)";
+    OfTotal => "of", "件 / 全", "개 / 전체";
+    Fields => "Fields", "フィールド", "필드";
+    Relationships => "Relationships", "関係", "관계";
+    NoRelationships => "No relationship you may see.", "閲覧可能な関係はありません。", "볼 수 있는 관계가 없습니다.";
+    RawJson => "Raw JSON", "生の JSON", "원본 JSON";
+    Versions => "Versions", "バージョン", "버전";
+    Provenance => "Provenance", "来歴", "출처 기록";
+    Back => "Back to the collection", "コレクションに戻る", "컬렉션으로 돌아가기";
+    Board => "Mineral × partner board", "鉱物 × パートナー ボード", "광물 × 파트너 보드";
+    AsOf => "as of", "時点:", "기준일:";
+    Mineral => "Mineral", "鉱物", "광물";
+    Synthetic => "SYNTHETIC DATA — not real figures", "合成データ — 実際の数値ではありません", "합성 데이터 — 실제 수치가 아닙니다";
+    Green => "green", "緑", "녹색";
+    Yellow => "yellow", "黄", "노랑";
+    Amber => "amber", "琥珀", "호박색";
+    Red => "red", "赤", "빨강";
+    OpenAlerts => "Open alerts", "未解決のアラート", "진행 중인 경보";
+    NoOpenAlerts => "No open alert.", "未解決のアラートはありません。", "진행 중인 경보가 없습니다.";
+    Chart => "Time series", "時系列", "시계열";
+    ChartFor => "Series for", "系列:", "계열:";
+    Show => "Show", "表示", "표시";
+    ChartLoading => "Drawing the chart…", "グラフを描画中…", "차트를 그리는 중…";
+    ChartNoData => "No series for this mineral in the data.", "データにこの鉱物の系列はありません。", "데이터에 이 광물의 계열이 없습니다.";
+    Events => "Events", "イベント", "이벤트";
+    EwsUnavailable => "The early-warning data could not be loaded:", "早期警戒データを読み込めませんでした:", "조기 경보 데이터를 불러오지 못했습니다:";
+    AdminOnly => "The audit is for the server's operators (admin credentials).", "監査はサーバー運用者(管理者認証情報)専用です。", "감사는 서버 운영자(관리자 자격 증명) 전용입니다.";
+    When => "When", "日時", "시각";
+    Partner => "Partner", "パートナー", "파트너";
+    Action => "Action", "操作", "작업";
+    Target => "Target", "対象", "대상";
+    Result => "Result", "結果", "결과";
+    SearchAudit => "Search the audit", "監査を検索", "감사 검색";
+    WhoReceived => "Who received object", "オブジェクトの受領者", "객체를 받은 파트너";
+    ObjectId => "Object id", "オブジェクト ID", "객체 ID";
+    Served => "Served to", "提供先", "제공 대상";
+    NoEntries => "No entries.", "エントリーはありません。", "항목이 없습니다.";
+    Previous => "Newer", "新しい方へ", "더 최근";
+    Next => "Older", "古い方へ", "더 이전";
+    PageWord => "Page", "ページ", "페이지";
+    NotFound => "Not found.", "見つかりません。", "찾을 수 없습니다.";
+    Forbidden => "You may not see this page.", "このページを閲覧する権限がありません。", "이 페이지를 볼 권한이 없습니다.";
+    ServerError => "The server failed to answer this page.", "サーバーがこのページに応答できませんでした。", "서버가 이 페이지에 응답하지 못했습니다.";
+    BadRequest => "The request is not valid.", "要求が正しくありません。", "요청이 올바르지 않습니다.";
+    Error => "Error", "エラー", "오류";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Words that are the same in every language (codes, product names).
+    const SAME: &[&str] = &[];
+
+    #[test]
+    fn every_string_is_translated() {
+        for m in Msg::ALL {
+            let en = m.text(Lang::En);
+            assert!(!en.is_empty(), "{m:?}");
+            for l in [Lang::Ja, Lang::Ko] {
+                let t = m.text(l);
+                assert!(!t.is_empty(), "{m:?} {l:?}");
+                assert!(
+                    t != en || SAME.contains(&en),
+                    "{m:?} is not translated into {l:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn language_tags_round_trip() {
+        for l in Lang::ALL {
+            assert_eq!(Lang::parse(l.tag()), Some(l));
+        }
+        assert_eq!(Lang::parse("fr"), None);
+    }
+}

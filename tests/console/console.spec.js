@@ -1,0 +1,282 @@
+// Browser tests of the web console: a real `tripoint serve`, Debian's
+// chromium driven by Playwright, axe-core for accessibility. Screenshots of
+// every page go to target/test-logs/console/ (test artifacts).
+const { test, expect } = require("@playwright/test");
+const fs = require("fs");
+const path = require("path");
+const { startServer, TLP_RED, TLP_GREEN, target } = require("./server");
+
+const SHOTS = path.join(target, "test-logs/console");
+const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+const T = "2026-01-02T03:04:05.000Z";
+const RED_ID = "indicator--0d5a7c1e-6a51-4d6e-9a3b-1f2e3d4c5b01";
+const GREEN_ID = "indicator--0d5a7c1e-6a51-4d6e-9a3b-1f2e3d4c5b02";
+const MALWARE_ID = "malware--0d5a7c1e-6a51-4d6e-9a3b-1f2e3d4c5b03";
+const REL_ID = "relationship--0d5a7c1e-6a51-4d6e-9a3b-1f2e3d4c5b04";
+const RED_NAME = "Lazarus cash-out wallet REDONLY-7731";
+const GREEN_NAME = "Shared bridge wallet GREEN-4410";
+
+const objects = [
+  {
+    type: "indicator", spec_version: "2.1", id: RED_ID, created: T, modified: T,
+    name: RED_NAME, pattern: "[ipv4-addr:value = '198.51.100.7']", pattern_type: "stix",
+    valid_from: T, object_marking_refs: [TLP_RED],
+  },
+  {
+    type: "indicator", spec_version: "2.1", id: GREEN_ID, created: T, modified: T,
+    name: GREEN_NAME, pattern: "[ipv4-addr:value = '198.51.100.8']", pattern_type: "stix",
+    valid_from: T, object_marking_refs: [TLP_GREEN],
+  },
+  {
+    type: "malware", spec_version: "2.1", id: MALWARE_ID, created: T, modified: T,
+    name: "AppleJeus", is_family: true, object_marking_refs: [TLP_GREEN],
+  },
+  {
+    type: "relationship", spec_version: "2.1", id: REL_ID, created: T, modified: T,
+    relationship_type: "indicates", source_ref: GREEN_ID, target_ref: MALWARE_ID,
+    object_marking_refs: [TLP_GREEN],
+  },
+];
+
+let server;
+let indicators;
+
+test.describe.configure({ mode: "serial" });
+
+test.beforeAll(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  server = await startServer();
+  indicators = await server.post("us", "indicators", objects);
+});
+
+test.afterAll(async () => {
+  if (server) await server.stop();
+});
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** axe-core on the current page: no serious or critical violation. */
+async function accessible(page, name) {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+}
+
+async function signIn(page, partner) {
+  const s = server.secrets[partner];
+  await page.goto(`${server.base}/console/login`);
+  await page.getByLabel("User name").fill(s.user);
+  await page.getByLabel("Password").fill(s.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(`${server.base}/console/`);
+}
+
+test("sign-in: a wrong password is refused, the right one opens the console", async ({ page }) => {
+  const resp = await page.goto(`${server.base}/console/intel/`);
+  // Not signed in: sent to the sign-in form.
+  await expect(page).toHaveURL(`${server.base}/console/login`);
+  expect(resp.status()).toBe(200);
+  await accessible(page, "sign-in");
+  await shot(page, "01-sign-in");
+
+  const s = server.secrets.us;
+  await page.getByLabel("User name").fill(s.user);
+  await page.getByLabel("Password").fill(s.password + "x");
+  const [refused] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/console/login") && r.request().method() === "POST"),
+    page.getByRole("button", { name: "Sign in" }).click(),
+  ]);
+  expect(refused.status()).toBe(401);
+  await expect(page.getByRole("alert")).toHaveText("Wrong user name or password.");
+  await shot(page, "02-sign-in-refused");
+  const cookies = await page.context().cookies();
+  expect(cookies.find((c) => c.name === "tripoint_session")).toBeUndefined();
+
+  await page.getByLabel("User name").fill(s.user);
+  await page.getByLabel("Password").fill(s.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(`${server.base}/console/`);
+  await expect(page.locator(".who strong")).toHaveText("us");
+  const session = (await page.context().cookies()).find((c) => c.name === "tripoint_session");
+  expect(session).toBeTruthy();
+  expect(session.httpOnly).toBe(true);
+  expect(session.sameSite).toBe("Strict");
+  expect(session.expires).toBeGreaterThan(Date.now() / 1000);
+  await shot(page, "03-home");
+});
+
+test("navigation: Cases, Alerts, Intel, Early warning, Audit, in that order, each page answers", async ({ page }) => {
+  await signIn(page, "us");
+  const nav = page.getByRole("navigation", { name: "Main" }).getByRole("link");
+  await expect(nav).toHaveText(["Cases", "Alerts", "Intel", "Early warning", "Audit"]);
+  const expected = {
+    Cases: "Cases",
+    Alerts: "Alerts",
+    Intel: "Intel",
+    "Early warning": "Early warning",
+    Audit: "Error", // US is a partner, not an operator
+  };
+  let i = 4;
+  for (const [link, heading] of Object.entries(expected)) {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: link, exact: true }).click();
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText(heading);
+    await expect(page.getByRole("link", { name: link, exact: true })).toHaveAttribute("aria-current", "page");
+    await accessible(page, link);
+    await shot(page, `0${i++}-${link.toLowerCase().replace(" ", "-")}`);
+  }
+  // The honest empty states until the case service and watch feed the console.
+  await page.goto(`${server.base}/console/cases/`);
+  await expect(page.getByRole("status")).toContainText("No case service");
+  await page.goto(`${server.base}/console/audit/`);
+  await expect(page.getByRole("alert")).toHaveText("You may not see this page.");
+});
+
+test("intel: collections, a collection with search and type filters, an object with links, JSON and versions", async ({ page }) => {
+  await signIn(page, "us");
+  await page.goto(`${server.base}/console/intel/`);
+  await expect(page.getByRole("link", { name: "Indicators: wallets, domains, addresses, hashes" })).toBeVisible();
+  await page.getByRole("link", { name: "Indicators: wallets, domains, addresses, hashes" }).click();
+  const rows = page.locator("table.objects tbody tr");
+  await expect(rows).toHaveCount(4);
+  // The poster sees its own TLP:RED object, with its badge.
+  const red = rows.filter({ hasText: RED_NAME });
+  await expect(red.locator(".tlp")).toHaveText("TLP:RED");
+  await expect(red.locator("td").nth(4)).toHaveText("us");
+  await shot(page, "09-collection");
+  await accessible(page, "collection");
+
+  const search = page.getByRole("searchbox", { name: "Search objects" });
+  await search.fill("GREEN-4410");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText(GREEN_NAME);
+  await search.fill("");
+  await page.getByLabel("malware (1)").check();
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText("AppleJeus");
+
+  await page.goto(`${server.base}/console/intel/trilateral/${indicators}/objects/${GREEN_ID}/`);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(GREEN_NAME);
+  await expect(page.locator("ul.rels a", { hasText: "indicates" })).toHaveCount(1);
+  await expect(page.locator("pre.raw")).toContainText(`"id": "${GREEN_ID}"`);
+  await expect(page.locator("ul.versions li")).toHaveCount(1);
+  await accessible(page, "object");
+  await shot(page, "10-object");
+  // A relationship link leads to the related object.
+  await page.locator("ul.rels a", { hasText: MALWARE_ID }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("AppleJeus");
+});
+
+test("TLP:RED: an object US posted is invisible to Japan in every console view and in the search", async ({ page }) => {
+  await signIn(page, "jp");
+  await page.goto(`${server.base}/console/intel/trilateral/${indicators}/`);
+  const rows = page.locator("table.objects tbody tr");
+  // Japan sees the rest of the collection, so the check below is not vacuous.
+  await expect(rows).toHaveCount(3);
+  await expect(page.locator("table.objects")).toContainText(GREEN_NAME);
+  await expect(page.locator("main")).not.toContainText(RED_NAME);
+  await expect(page.locator("main")).not.toContainText(RED_ID);
+  await shot(page, "11-collection-as-jp");
+  await page.getByRole("searchbox", { name: "Search objects" }).fill("REDONLY");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.getByRole("status")).toHaveText("No object you may see matches.");
+  await page.getByRole("searchbox", { name: "Search objects" }).fill("Lazarus");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.locator("main")).not.toContainText(RED_NAME);
+  const direct = await page.goto(`${server.base}/console/intel/trilateral/${indicators}/objects/${RED_ID}/`);
+  expect(direct.status()).toBe(404);
+  await expect(page.locator("main")).not.toContainText(RED_NAME);
+  const versions = await page.goto(`${server.base}/console/intel/trilateral/${indicators}/objects/${RED_ID}/?version=${encodeURIComponent(T)}`);
+  expect(versions.status()).toBe(404);
+  await shot(page, "12-red-object-as-jp");
+  // The US sees it under the same URL (the 404 above is the TLP rule, not a wrong URL).
+  const us = await page.context().browser().newContext();
+  const usPage = await us.newPage();
+  await signIn(usPage, "us");
+  const ok = await usPage.goto(`${server.base}/console/intel/trilateral/${indicators}/objects/${RED_ID}/`);
+  expect(ok.status()).toBe(200);
+  await expect(usPage.getByRole("heading", { level: 1 })).toHaveText(RED_NAME);
+  await us.close();
+});
+
+test("language switch: Japanese and Korean, remembered across pages", async ({ page }) => {
+  await signIn(page, "us");
+  await page.getByRole("link", { name: "日本語" }).click();
+  await expect(page.locator("html")).toHaveAttribute("lang", "ja");
+  const nav = page.locator("nav.main a");
+  await expect(nav).toHaveText(["事案", "アラート", "インテリジェンス", "早期警戒", "監査"]);
+  await shot(page, "13-home-ja");
+  await nav.nth(2).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("インテリジェンス");
+  await accessible(page, "intel-ja");
+  await page.getByRole("link", { name: "한국어" }).click();
+  await expect(page.locator("html")).toHaveAttribute("lang", "ko");
+  await expect(nav).toHaveText(["사건", "경보", "인텔리전스", "조기 경보", "감사"]);
+  await page.goto(`${server.base}/console/ews/`);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("조기 경보");
+  await shot(page, "14-ews-ko");
+  await page.getByRole("link", { name: "English" }).click();
+  await expect(nav).toHaveText(["Cases", "Alerts", "Intel", "Early warning", "Audit"]);
+});
+
+test("early warning: the board as a heat map and a time series drawn in the browser", async ({ page }) => {
+  await signIn(page, "us");
+  await page.goto(`${server.base}/console/ews/`);
+  await expect(page.getByRole("note")).toContainText("SYNTHETIC");
+  await expect(page.locator("#ews-board tbody tr")).toHaveCount(11);
+  await expect(page.locator("#ews-board td.level")).toHaveCount(33);
+  const chart = page.locator("#ews-chart");
+  await expect(chart).toHaveAttribute("data-drawn", /^[1-9][0-9]*$/);
+  const points = await chart.locator("polyline").first().getAttribute("points");
+  expect(points.trim().split(/\s+/).length).toBeGreaterThan(10);
+  await accessible(page, "ews");
+  await shot(page, "15-ews");
+  // Another mineral's chart, chosen in the form.
+  await page.getByLabel("Series for").selectOption("lithium");
+  await page.getByRole("button", { name: "Show" }).click();
+  await expect(page.getByRole("heading", { name: /lithium/ })).toBeVisible();
+  await expect(chart).toHaveAttribute("data-drawn", /^[0-9]+$/);
+});
+
+test("audit: operators search the trail and see who received an object", async ({ page }) => {
+  // JP reads the green object through the console first.
+  const jp = await page.context().browser().newContext();
+  const jpPage = await jp.newPage();
+  await signIn(jpPage, "jp");
+  await jpPage.goto(`${server.base}/console/intel/trilateral/${indicators}/objects/${GREEN_ID}/`);
+  await expect(jpPage.getByRole("heading", { level: 1 })).toHaveText(GREEN_NAME);
+  await jp.close();
+
+  await signIn(page, "admin");
+  await page.goto(`${server.base}/console/audit/`);
+  await expect(page.locator("#audit-entries tbody tr").first()).toBeVisible();
+  await page.getByRole("searchbox", { name: "Search the audit" }).fill("console-sign-in");
+  await page.getByRole("button", { name: "Search" }).click();
+  const rows = page.locator("#audit-entries tbody tr");
+  await expect(rows.first()).toContainText("console-sign-in");
+  // The refused sign-in of the first test is there too, as a 401.
+  await expect(page.locator("#audit-entries")).toContainText("401");
+  await accessible(page, "audit");
+  await shot(page, "16-audit");
+  await page.getByLabel("Who received object").fill(GREEN_ID);
+  await page.getByRole("button", { name: "Show" }).click();
+  await expect(page.locator("#audit-served")).toContainText("jp");
+  await expect(page.locator("#audit-posted")).toContainText("us");
+  await shot(page, "17-audit-who-received");
+});
+
+test("logout: the session ends and console pages send back to sign-in", async ({ page }) => {
+  await signIn(page, "us");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(`${server.base}/console/login`);
+  expect((await page.context().cookies()).find((c) => c.name === "tripoint_session")).toBeUndefined();
+  await page.goto(`${server.base}/console/intel/`);
+  await expect(page).toHaveURL(`${server.base}/console/login`);
+  await shot(page, "18-signed-out");
+});
