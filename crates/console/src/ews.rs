@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tripoint_ews::chrono::NaiveDate;
 use tripoint_ews::{Board, Dataset, Level, Mineral, Partner};
-use tripoint_taxii::server::audit_as;
+use tripoint_taxii::server::audit_note;
 
 /// Loads the early-warning data set (the binary decides from where: the
 /// shared data, a snapshot, or the labelled synthetic set).
@@ -349,7 +349,7 @@ pub(crate) async fn series(State(c): State<Arc<Console>>, ctx: Ctx) -> Response 
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    audit_as(resp, "console-ews-series", None)
+    audit_note(resp, "console-ews-series", None)
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use i18n::{Lang, Msg};
 use std::sync::Arc;
-use tripoint_taxii::server::audit_as;
+use tripoint_taxii::server::audit_note;
 use tripoint_taxii::service::{Caller, Exchange};
 use tripoint_taxii::session::{ConsoleSession, Sessions};
 
@@ -298,7 +298,7 @@ fn page_with_status(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    audit_as(resp, action, object)
+    audit_note(resp, action, object)
 }
 
 /// The page of an error (its status, a translated message, the detail).
@@ -307,7 +307,7 @@ fn error_page(ctx: &Ctx, e: &ConsoleError, action: &'static str) -> Response {
         let mut resp = StatusCode::SEE_OTHER.into_response();
         resp.headers_mut()
             .insert(header::LOCATION, HeaderValue::from_static("/console/login"));
-        return audit_as(resp, action, None);
+        return audit_note(resp, action, None);
     }
     if e.status().is_server_error() {
         tracing::error!("console: {e}");
@@ -398,7 +398,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=300"),
     );
-    audit_as(resp, "console-asset", None)
+    audit_note(resp, "console-asset", None)
 }
 
 async fn css(State(_): State<Arc<Console>>) -> Response {

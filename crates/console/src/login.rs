@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tripoint_taxii::auth::basic_authorization;
-use tripoint_taxii::server::{audit_as, signed_in};
+use tripoint_taxii::server::{audit_note, signed_in};
 use tripoint_taxii::session::{cookie, random_token, same_secret, SESSION_COOKIE, SESSION_TTL};
 
 /// The double-submit cookie of the sign-in form.
@@ -79,7 +79,7 @@ fn form_page(
 
 pub(crate) async fn form(State(c): State<Arc<Console>>, ctx: Ctx) -> Response {
     if ctx.session.is_some() {
-        return audit_as(see_other("/console/"), "console-sign-in-page", None);
+        return audit_note(see_other("/console/"), "console-sign-in-page", None);
     }
     form_page(&c, &ctx, StatusCode::OK, None, "console-sign-in-page")
 }
@@ -133,7 +133,7 @@ pub(crate) async fn submit(
                     c.secure()
                 ),
             );
-            signed_in(audit_as(resp, ACTION, None), &caller.partner)
+            signed_in(audit_note(resp, ACTION, None), &caller.partner)
         }
         Err(tripoint_taxii::Error::Unauthenticated) => form_page(
             &c,
@@ -189,5 +189,5 @@ pub(crate) async fn logout(
             c.secure()
         ),
     );
-    audit_as(resp, ACTION, None)
+    audit_note(resp, ACTION, None)
 }

@@ -108,7 +108,7 @@ fn noted(mut resp: Response, note: AuditNote) -> Response {
 
 /// Label a response of a route mounted inside the gate (the console) for
 /// its audit entry: the action, and the object it concerned if any.
-pub fn audit_as(resp: Response, action: &'static str, object: Option<String>) -> Response {
+pub fn audit_note(resp: Response, action: &'static str, object: Option<String>) -> Response {
     noted(
         resp,
         AuditNote {
@@ -164,12 +164,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
 /// The router over an exchange (also used by tests and the benchmark).
 pub fn router(exchange: Shared) -> Router {
-    router_with(exchange, Arc::new(Sessions::new()), None)
+    router_with_console(exchange, Arc::new(Sessions::new()), None)
 }
 
 /// [`router`] with the web console (a router of its own, built over the same
 /// exchange and sessions) mounted under `/console`, inside the gate.
-pub fn router_with(exchange: Shared, sessions: Arc<Sessions>, console: Option<Router>) -> Router {
+pub fn router_with_console(
+    exchange: Shared,
+    sessions: Arc<Sessions>,
+    console: Option<Router>,
+) -> Router {
     let gate_state = GateState {
         exchange: exchange.clone(),
         sessions,
@@ -939,7 +943,7 @@ pub async fn serve(
     };
     // Federation links with an `interval_secs` sync in the background.
     let federation = tokio::spawn(crate::federation::periodic(exchange.clone()));
-    let app = router_with(exchange.clone(), bound.sessions, bound.console);
+    let app = router_with_console(exchange.clone(), bound.sessions, bound.console);
     let result = accept_loop(bound.listener, bound.tls, app, exchange.clone(), shutdown).await;
     watcher.abort();
     federation.abort();
