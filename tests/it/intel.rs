@@ -125,7 +125,11 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Resp {
-        let mut req = ureq::request(method, &format!("{}{path}", self.base));
+        // A new connection per call: a pooled one the server has just closed
+        // (idle timeout, or after a refusal) reads as "Unexpected EOF" on a
+        // loaded machine, which is the client's race, not the server's answer.
+        let agent = ureq::AgentBuilder::new().max_idle_connections(0).build();
+        let mut req = agent.request(method, &format!("{}{path}", self.base));
         if let Some(a) = auth {
             req = req.set("Authorization", a);
         }
