@@ -7,6 +7,7 @@ pub mod assets;
 pub mod cluster;
 pub mod eval;
 pub mod fxhash;
+pub mod live;
 mod mem;
 pub mod patterns;
 pub mod reach;
@@ -19,6 +20,7 @@ pub mod taint;
 pub mod text;
 pub mod time;
 
+pub use live::{Advanced, LiveTrace};
 pub use mem::MemGraph;
 pub use patterns::{Pattern, PatternRules};
 pub use reach::{reach, Reach, Reached};

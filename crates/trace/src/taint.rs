@@ -28,6 +28,8 @@ pub enum TraceError {
     NoSeeds,
     #[error("unknown taint policy '{0}' (expected poison, haircut, fifo, lifo or tiho)")]
     UnknownPolicy(String),
+    #[error("the graph shrank from {had} to {now} transfers under a live trace")]
+    GraphShrank { had: u64, now: u64 },
 }
 
 /// How taint is attributed when an address holding mixed funds pays out.
@@ -181,7 +183,7 @@ pub struct Node {
 /// key) -> address, in one table for the whole trace. A map per node cost
 /// a heap allocation each and a dependent miss per look-up (9 % of a
 /// 450 k-address trace with the look-alike rule on).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Counterparties(FxHashMap<(u32, u32), AddrId>);
 
 impl Counterparties {
@@ -592,7 +594,7 @@ impl NodeIndex {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Class {
     Plain,
     Terminal,
@@ -710,58 +712,11 @@ fn run_general<G: TransferGraph>(
     sparse: bool,
     budget: Option<u64>,
 ) -> Option<TraceResult> {
-    let index = if sparse {
-        NodeIndex::Sparse(FxHashMap::default())
-    } else {
-        NodeIndex::Dense(vec![u32::MAX; g.address_count()])
-    };
-    let mut e = Engine {
-        g,
-        cfg,
-        sparse,
-        index,
-        nodes: Vec::new(),
-        accounts: FxHashMap::default(),
-        carried: FxHashMap::default(),
-        flows: Vec::new(),
-        preset: FxHashMap::default(),
-        counterparties: Counterparties::default(),
-        totals: BTreeMap::new(),
-        received: FxHashMap::default(),
-        spam: Vec::new(),
-        swaps: Vec::new(),
-        heap: BinaryHeap::new(),
-        class: FxHashMap::default(),
-        token_spam: cfg.spam.token_verdicts(g),
-        visited: 0,
-        pre: None,
-    };
-    let start = first_at_or_after(g, cfg.from);
-    let mut seeds = cfg.seeds.clone();
-    seeds.sort_unstable();
-    seeds.dedup();
-    for &s in &seeds {
-        if e.index.get(s).is_none() {
-            e.add_node(s, Role::Seed, 0, None, None, start);
-        }
-    }
+    let mut e = Engine::start(g, cfg, sparse);
     if sparse {
-        let mut last = None;
-        let mut popped = 0u64;
-        while let Some(Reverse(id)) = e.heap.pop() {
-            popped += 1;
-            if budget.is_some_and(|b| popped > b) {
-                return None;
-            }
-            if last == Some(id) {
-                continue;
-            }
-            last = Some(id);
-            if !e.step(id, &g.transfer(id)) {
-                break;
-            }
-        }
+        e.drain(budget)?;
     } else {
+        let start = first_at_or_after(g, cfg.from);
         e.pre = Some(PreBalances {
             native: vec![Amount::ZERO; g.address_count()],
             tokens: FxHashMap::default(),
@@ -781,6 +736,100 @@ fn run_general<G: TransferGraph>(
         }
     }
     Some(e.finish())
+}
+
+/// The state of a sparse walk between two calls, without the graph: what
+/// [`crate::live::LiveTrace`] keeps from one block to the next. The heap is
+/// empty whenever a walk is parked (every queued transfer was processed).
+#[derive(Debug, Clone)]
+pub(crate) struct Parked {
+    index: NodeIndex,
+    nodes: Vec<Node>,
+    accounts: FxHashMap<(AddrId, AssetId), Account>,
+    carried: FxHashMap<TransferId, Amount>,
+    flows: Vec<Flow>,
+    preset: FxHashMap<TransferId, Amount>,
+    counterparties: Counterparties,
+    totals: BTreeMap<AssetId, Totals>,
+    received: FxHashMap<(AddrId, AssetId), Amount>,
+    spam: Vec<SpamHit>,
+    swaps: Vec<Swap>,
+    class: FxHashMap<AddrId, (Class, Option<Category>)>,
+    visited: u64,
+}
+
+impl Parked {
+    pub(crate) fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+    pub(crate) fn flows(&self) -> &[Flow] {
+        &self.flows
+    }
+    pub(crate) fn totals(&self) -> &BTreeMap<AssetId, Totals> {
+        &self.totals
+    }
+    pub(crate) fn node_index(&self, a: AddrId) -> Option<u32> {
+        self.index.get(a)
+    }
+
+    /// Whether the walk would look at transfer `r` (the same rule by which a
+    /// sparse walk queues the later transfers of an address it walks).
+    pub(crate) fn wants(&self, cfg: &TraceConfig, r: &TransferRow) -> bool {
+        let active = |a: AddrId| {
+            self.index
+                .get(a)
+                .is_some_and(|i| matches!(self.nodes[i as usize].role, Role::Seed | Role::Walked))
+        };
+        active(r.src)
+            || ((cfg.policy != TaintPolicy::Poison || cfg.spam.lookalike) && active(r.dst))
+    }
+
+    /// The result as the batch engine would report it.
+    pub(crate) fn finish(self, policy: TaintPolicy) -> TraceResult {
+        let mut totals = self.totals;
+        let mut held: FxHashMap<(AddrId, AssetId), Amount> = FxHashMap::default();
+        for (&(addr, asset), acct) in &self.accounts {
+            if acct.taint > Amount::ZERO {
+                held.insert((addr, asset), acct.taint);
+                if policy != TaintPolicy::Poison {
+                    totals.entry(asset).or_default().held += acct.taint;
+                }
+            }
+        }
+        let received = NodeAmounts::from_map(&self.received, &self.index, self.nodes.len());
+        let held = NodeAmounts::from_map(&held, &self.index, self.nodes.len());
+        TraceResult {
+            policy,
+            nodes: self.nodes,
+            node_of: self.index,
+            flows: self.flows,
+            received,
+            held,
+            spam: self.spam,
+            swaps: self.swaps,
+            totals,
+            visited: self.visited,
+        }
+    }
+}
+
+/// Start a sparse walk over `g` (seeds registered, the heap drained), or
+/// continue a parked one with the transfers `ids` (ascending, all later
+/// than any the walk has seen); `None` when a transfer lies past
+/// `cfg.until` (the walk is over for good).
+pub(crate) fn walk_on<G: TransferGraph>(
+    g: &G,
+    cfg: &TraceConfig,
+    parked: Option<Parked>,
+    ids: &[TransferId],
+) -> (Parked, bool) {
+    let mut e = match parked {
+        None => Engine::start(g, cfg, true),
+        Some(p) => Engine::resume(g, cfg, p),
+    };
+    e.heap.extend(ids.iter().map(|&id| Reverse(id)));
+    let go = e.drain(None).expect("no budget");
+    (e.park(), go)
 }
 
 /// The swap rule's taint on one output of `b` in another asset, for taint
@@ -897,7 +946,116 @@ pub fn first_at_or_after<G: TransferGraph>(g: &G, from: i64) -> TransferId {
     lo
 }
 
-impl<G: TransferGraph> Engine<'_, G> {
+impl<'a, G: TransferGraph> Engine<'a, G> {
+    /// A fresh engine with the seeds registered (for a sparse walk: their
+    /// transfers from the start time on queued).
+    fn start(g: &'a G, cfg: &'a TraceConfig, sparse: bool) -> Self {
+        let index = if sparse {
+            NodeIndex::Sparse(FxHashMap::default())
+        } else {
+            NodeIndex::Dense(vec![u32::MAX; g.address_count()])
+        };
+        let mut e = Engine {
+            g,
+            cfg,
+            sparse,
+            index,
+            nodes: Vec::new(),
+            accounts: FxHashMap::default(),
+            carried: FxHashMap::default(),
+            flows: Vec::new(),
+            preset: FxHashMap::default(),
+            counterparties: Counterparties::default(),
+            totals: BTreeMap::new(),
+            received: FxHashMap::default(),
+            spam: Vec::new(),
+            swaps: Vec::new(),
+            heap: BinaryHeap::new(),
+            class: FxHashMap::default(),
+            token_spam: cfg.spam.token_verdicts(g),
+            visited: 0,
+            pre: None,
+        };
+        let start = first_at_or_after(g, cfg.from);
+        let mut seeds = cfg.seeds.clone();
+        seeds.sort_unstable();
+        seeds.dedup();
+        for &s in &seeds {
+            if e.index.get(s).is_none() {
+                e.add_node(s, Role::Seed, 0, None, None, start);
+            }
+        }
+        e
+    }
+
+    /// A parked sparse walk over a (possibly grown) graph. Token verdicts
+    /// are recomputed: the graph may know tokens it did not know before.
+    fn resume(g: &'a G, cfg: &'a TraceConfig, p: Parked) -> Self {
+        Engine {
+            g,
+            cfg,
+            sparse: true,
+            index: p.index,
+            nodes: p.nodes,
+            accounts: p.accounts,
+            carried: p.carried,
+            flows: p.flows,
+            preset: p.preset,
+            counterparties: p.counterparties,
+            totals: p.totals,
+            received: p.received,
+            spam: p.spam,
+            swaps: p.swaps,
+            heap: BinaryHeap::new(),
+            class: p.class,
+            token_spam: cfg.spam.token_verdicts(g),
+            visited: p.visited,
+            pre: None,
+        }
+    }
+
+    fn park(self) -> Parked {
+        debug_assert!(self.heap.is_empty(), "parked with queued transfers");
+        Parked {
+            index: self.index,
+            nodes: self.nodes,
+            accounts: self.accounts,
+            carried: self.carried,
+            flows: self.flows,
+            preset: self.preset,
+            counterparties: self.counterparties,
+            totals: self.totals,
+            received: self.received,
+            spam: self.spam,
+            swaps: self.swaps,
+            class: self.class,
+            visited: self.visited,
+        }
+    }
+
+    /// Sparse walk: process queued transfers in id order. `None` when more
+    /// than `budget` were popped; `Some(false)` when the time window ended.
+    fn drain(&mut self, budget: Option<u64>) -> Option<bool> {
+        let g = self.g;
+        let mut last = None;
+        let mut popped = 0u64;
+        while let Some(Reverse(id)) = self.heap.pop() {
+            popped += 1;
+            if budget.is_some_and(|b| popped > b) {
+                return None;
+            }
+            if last == Some(id) {
+                continue;
+            }
+            last = Some(id);
+            if !self.step(id, &g.transfer(id)) {
+                self.heap.clear();
+                return Some(false);
+            }
+        }
+        Some(true)
+    }
+
     fn classify(&mut self, a: AddrId) -> (Class, Option<Category>) {
         if let Some(c) = self.class.get(&a) {
             return c.clone();
@@ -1285,29 +1443,7 @@ impl<G: TransferGraph> Engine<'_, G> {
     }
 
     fn finish(self) -> TraceResult {
-        let mut totals = self.totals;
-        let mut held: FxHashMap<(AddrId, AssetId), Amount> = FxHashMap::default();
-        for (&(addr, asset), acct) in &self.accounts {
-            if acct.taint > Amount::ZERO {
-                held.insert((addr, asset), acct.taint);
-                if self.cfg.policy != TaintPolicy::Poison {
-                    totals.entry(asset).or_default().held += acct.taint;
-                }
-            }
-        }
-        let received = NodeAmounts::from_map(&self.received, &self.index, self.nodes.len());
-        let held = NodeAmounts::from_map(&held, &self.index, self.nodes.len());
-        TraceResult {
-            policy: self.cfg.policy,
-            nodes: self.nodes,
-            node_of: self.index,
-            flows: self.flows,
-            received,
-            held,
-            spam: self.spam,
-            swaps: self.swaps,
-            totals,
-            visited: self.visited,
-        }
+        let policy = self.cfg.policy;
+        self.park().finish(policy)
     }
 }
