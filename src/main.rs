@@ -45,6 +45,8 @@ enum Command {
     Export(cmd::export::Args),
     /// Benchmarks: each engine against a peer tool on the same input, in the same run.
     Bench(cmd::bench::Args),
+    /// Follow a node live: append blocks, advance open cases, deliver signed freeze alerts.
+    Watch(cmd::watch::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -64,6 +66,7 @@ fn main() -> std::process::ExitCode {
         Command::Ews(a) => cmd::ews::run(a),
         Command::Export(a) => cmd::export::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Watch(a) => cmd::watch::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -14,3 +14,5 @@ pub mod screen;
 pub mod serve;
 pub mod trace;
 pub mod util;
+pub mod watch;
+pub mod watch_cases;

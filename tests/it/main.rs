@@ -12,3 +12,4 @@ mod intel;
 mod labels;
 mod store;
 mod trace;
+mod watch;

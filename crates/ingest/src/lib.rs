@@ -28,7 +28,9 @@ use std::sync::Arc;
 pub use btc_etl::import_bitcoin_etl;
 pub use eth_etl::{import_ethereum_etl, EthereumEtlFiles};
 pub use parse::{parse_timestamp, synthetic_tx_hash};
-pub use rpc::{import_eth_rpc, rpc_source, RpcClient, RpcOptions, TRANSFER_TOPIC};
+pub use rpc::{
+    import_eth_rpc, read_blocks, rpc_source, BlockHeader, RpcClient, RpcOptions, TRANSFER_TOPIC,
+};
 pub use source::canonical_source;
 pub use transfers_csv::{import_transfers_csv, AmountUnit, ColumnMap, TransfersCsvOptions};
 

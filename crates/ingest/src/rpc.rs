@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tripoint_chain::{SourceCursor, TransferSink, TxHash};
+use tripoint_chain::{SourceCursor, TransferRecord, TransferSink, TxHash};
 
 use crate::eth_etl::{native_record, token_record};
 use crate::parse::{amount, eth_address, hex_bytes, tx_hash, uint};
@@ -181,6 +181,79 @@ fn receipt(r: &Value) -> Result<(TxHash, Receipt), String> {
             contract_created,
         },
     ))
+}
+
+/// What the watch checks of a block before storing it: its hash, its
+/// parent's (a reorg shows as a parent that is not the block stored before)
+/// and its time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockHeader {
+    pub number: u64,
+    pub hash: TxHash,
+    pub parent_hash: TxHash,
+    pub timestamp: i64,
+}
+
+impl RpcClient {
+    /// Header of block `n`; `None` when the node does not have it (yet).
+    pub fn header(&mut self, n: u64) -> Result<Option<BlockHeader>, IngestError> {
+        let b = self.call("eth_getBlockByNumber", json!([format!("0x{n:x}"), false]))?;
+        if b.is_null() {
+            return Ok(None);
+        }
+        let h = (|| -> Result<_, String> {
+            Ok(BlockHeader {
+                number: quantity(get(&b, "number")?)?,
+                hash: tx_hash(get_str(&b, "hash")?.as_bytes())?,
+                parent_hash: tx_hash(get_str(&b, "parentHash")?.as_bytes())?,
+                timestamp: quantity(get(&b, "timestamp")?)? as i64,
+            })
+        })()
+        .map_err(|m| self.err(format!("eth_getBlockByNumber({n}): {m}")))?;
+        if h.number != n {
+            return Err(self.err(format!(
+                "eth_getBlockByNumber({n}): the node answered with block {}",
+                h.number
+            )));
+        }
+        Ok(Some(h))
+    }
+}
+
+/// Collects records in memory (read before anything is written).
+#[derive(Default)]
+struct Collect(Vec<TransferRecord>);
+
+impl TransferSink for Collect {
+    type Error = std::convert::Infallible;
+    fn token(&mut self, _: tripoint_chain::TokenInfo) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn transfer(&mut self, record: TransferRecord) -> Result<(), Self::Error> {
+        self.0.push(record);
+        Ok(())
+    }
+    fn checkpoint(&mut self, _: &SourceCursor) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn resume_position(&self, _: &str) -> Option<u64> {
+        None
+    }
+}
+
+/// Every transfer of blocks `[start, end]`, in chain order, by the same
+/// rules as [`import_eth_rpc`]; nothing is written anywhere, so a caller
+/// can store a block whole or not at all.
+pub fn read_blocks(
+    client: &mut RpcClient,
+    start: u64,
+    end: u64,
+) -> Result<(Vec<TransferRecord>, ImportSummary), IngestError> {
+    let mut sink = Collect::default();
+    let mut summary = ImportSummary::default();
+    read_range(client, start, end, &mut sink, &mut summary)?;
+    sink.0.sort_by_key(|r| r.order_key());
+    Ok((sink.0, summary))
 }
 
 /// Where to read and how to follow.

@@ -1,0 +1,671 @@
+//! `tripoint watch`: follow an Ethereum node over JSON-RPC, append each new
+//! block to the store (continuing the `eth-rpc:<url>` cursor of `tripoint
+//! ingest eth-rpc`), advance every open case's taint incrementally
+//! ([`tripoint_trace::LiveTrace`]: only the new block's transfers are
+//! touched) and raise alerts, stored before they are printed on stdout and
+//! POSTed, signed, to webhooks at least once. See `docs/watch.md`.
+//!
+//! Order of effects per block, which is what makes a kill -9 harmless: the
+//! block's transfers and the cursor are published together (store
+//! checkpoint); then each case's alerts and its watermark are committed
+//! together (SQLite); then they are delivered. A restart rebuilds each
+//! case's walk from the store and re-derives the alerts of blocks past the
+//! case's watermark; alert ids are stable, so nothing is stored twice.
+
+pub mod alert;
+pub mod deliver;
+pub mod outbox;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use thiserror::Error;
+use tripoint_chain::{
+    AddrId, Address, Chain, SourceCursor, TransferGraph, TransferRow, TransferSink, TxHash,
+};
+use tripoint_ingest::{read_blocks, rpc_source, IngestError, RpcClient};
+use tripoint_store::{Store, StoreError};
+use tripoint_trace::report::asset_key;
+use tripoint_trace::{LiveTrace, TaintPolicy, TraceConfig, TraceError, Traversal};
+
+pub use alert::{Alert, Service, Thresholds};
+pub use outbox::Outbox;
+
+#[derive(Debug, Error)]
+pub enum WatchError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("watch database {path}: {source}")]
+    Db {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("watch database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error(
+        "watch database {path}: schema version {found}, this build reads version {}",
+        outbox::SCHEMA_VERSION
+    )]
+    Version { path: String, found: i64 },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("writing alerts to stdout: {0}")]
+    Stdout(std::io::Error),
+    #[error("alert JSON: {0}")]
+    Json(serde_json::Error),
+    #[error("trace: {0}")]
+    Trace(#[from] TraceError),
+    #[error("cases: {0}")]
+    Cases(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+impl WatchError {
+    fn db(path: &Path, source: rusqlite::Error) -> WatchError {
+        WatchError::Db {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// An open case as the watch needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchCase {
+    pub id: String,
+    pub seeds: Vec<Address>,
+    /// Unix seconds; everything a seed sends from then on is tainted.
+    pub from: Option<i64>,
+    pub policy: TaintPolicy,
+    pub max_hops: u32,
+}
+
+/// Where the watch finds the open cases (the case database, in the binary).
+pub trait CaseSource {
+    fn open_cases(&mut self) -> Result<Vec<WatchCase>, WatchError>;
+    /// Keep an alert with its case (idempotent by `alert_id`); called after
+    /// the alert is stored in the watch's outbox, at least once.
+    fn record_alert(&mut self, alert: &Alert, body: &str) -> Result<(), WatchError> {
+        let _ = (alert, body);
+        Ok(())
+    }
+}
+
+/// A fixed list of cases.
+impl CaseSource for Vec<WatchCase> {
+    fn open_cases(&mut self) -> Result<Vec<WatchCase>, WatchError> {
+        Ok(self.clone())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    pub store: PathBuf,
+    pub rpc: String,
+    pub webhooks: Vec<String>,
+    /// HMAC key of the webhook signatures (required with webhooks).
+    pub secret: Option<Vec<u8>>,
+    /// Blocks stay unstored until this many blocks are on top of them.
+    pub confirmations: u64,
+    /// First block when the store has no cursor for this node.
+    pub from_block: Option<u64>,
+    pub poll: Duration,
+    /// Blocks per read and checkpoint while catching up.
+    pub batch_blocks: u64,
+    pub thresholds: Thresholds,
+}
+
+impl WatchOptions {
+    pub fn new(store: PathBuf, rpc: String) -> Self {
+        WatchOptions {
+            store,
+            rpc,
+            webhooks: Vec::new(),
+            secret: None,
+            confirmations: 0,
+            from_block: None,
+            poll: Duration::from_millis(200),
+            batch_blocks: 100,
+            thresholds: Thresholds::default(),
+        }
+    }
+}
+
+/// Exponential back-off for a failing node: 0.25 s doubling up to 30 s.
+struct Backoff(u32);
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        self.0 = (self.0 + 1).min(8);
+        Duration::from_millis((250u64 << (self.0 - 1)).min(30_000))
+    }
+    fn reset(&mut self) {
+        self.0 = 0;
+    }
+}
+
+/// Sleep `d` unless `stop` is raised first.
+fn nap(d: Duration, stop: &AtomicBool) {
+    let until = Instant::now() + d;
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        if now >= until {
+            return;
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(50)));
+    }
+}
+
+/// One watched case: its live walk once a seed is in the store.
+struct Watched {
+    case: WatchCase,
+    seeds: Vec<AddrId>,
+    live: Option<LiveTrace>,
+}
+
+fn trace_config(case: &WatchCase, seeds: Vec<AddrId>) -> TraceConfig {
+    let mut cfg = TraceConfig::new(case.policy, seeds);
+    cfg.from = case.from.unwrap_or(i64::MIN);
+    cfg.max_hops = case.max_hops;
+    cfg.traversal = Traversal::Sparse;
+    cfg
+}
+
+/// A case's taint after the last block, as `--status` and the tests read
+/// it: per reached address its taint received and held per asset (the
+/// report's keys), and the books per asset.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct TaintSnapshot {
+    pub block: u64,
+    pub addresses: BTreeMap<String, AddressTaint>,
+    pub seeded: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct AddressTaint {
+    pub taint: BTreeMap<String, String>,
+    pub held: BTreeMap<String, String>,
+    pub hops: u32,
+}
+
+fn snapshot<G: TransferGraph>(g: &G, live: &LiveTrace, block: u64) -> TaintSnapshot {
+    let r = live.result(g);
+    let key = |a| asset_key(g, a, Chain::Ethereum);
+    let mut addresses = BTreeMap::new();
+    for (i, n) in r.nodes.iter().enumerate() {
+        let m = |v: &[(u32, tripoint_chain::Amount)]| {
+            v.iter()
+                .map(|&(a, x)| (key(a), x.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        addresses.insert(
+            g.address(n.addr).to_string(),
+            AddressTaint {
+                taint: m(r.received.of_node(i)),
+                held: m(r.held.of_node(i)),
+                hops: n.hops,
+            },
+        );
+    }
+    let seeded = r
+        .totals
+        .iter()
+        .map(|(&a, t)| (key(a), t.seeded.to_string()))
+        .collect();
+    TaintSnapshot {
+        block,
+        addresses,
+        seeded,
+    }
+}
+
+/// The follower: store appender, watch database, cases.
+struct Watch<'a> {
+    opts: &'a WatchOptions,
+    db: Outbox,
+    targets: Vec<String>,
+    cases: HashMap<String, Watched>,
+    out: &'a mut dyn Write,
+    wake: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Watch<'_> {
+    /// Make the local deliveries still pending, oldest first: the alert
+    /// into its case's record, then its JSON line on stdout.
+    fn flush_local(&mut self, cases: &mut dyn CaseSource) -> Result<(), WatchError> {
+        loop {
+            let due = self.db.due(outbox::CASE, i64::MAX, 1000)?;
+            if due.is_empty() {
+                break;
+            }
+            for p in due {
+                let a: Alert = serde_json::from_str(&p.body).map_err(WatchError::Json)?;
+                cases.record_alert(&a, &p.body)?;
+                self.db.delivered(&p.alert_id, outbox::CASE)?;
+            }
+        }
+        loop {
+            let due = self.db.due(outbox::STDOUT, i64::MAX, 1000)?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            for p in due {
+                writeln!(self.out, "{}", p.body).map_err(WatchError::Stdout)?;
+                self.out.flush().map_err(WatchError::Stdout)?;
+                self.db.delivered(&p.alert_id, outbox::STDOUT)?;
+            }
+        }
+    }
+
+    /// Take in the open cases: new ones start at the last stored block
+    /// (or, on a restart, at their watermark); closed ones are dropped.
+    fn refresh_cases(
+        &mut self,
+        source: &mut dyn CaseSource,
+        g: &Store,
+        last_block: Option<u64>,
+    ) -> Result<(), WatchError> {
+        let open = source.open_cases()?;
+        self.cases.retain(|id, _| open.iter().any(|c| &c.id == id));
+        for case in open {
+            let seeds: Vec<AddrId> = case.seeds.iter().filter_map(|s| g.lookup(s)).collect();
+            let known = self.cases.get(&case.id);
+            let rebuild = match known {
+                None => true,
+                // The case was edited (a seed entering the store is `advance`'s business).
+                Some(w) => w.case != case,
+            };
+            if !rebuild {
+                continue;
+            }
+            if self.db.watermark(&case.id)?.is_none() {
+                // First sight: alerts from the next block on.
+                let wm = last_block.map_or(-1, |b| b as i64);
+                self.db.record(&case.id, wm, &[], &self.targets)?;
+            }
+            let mut w = Watched {
+                case: case.clone(),
+                seeds: seeds.clone(),
+                live: None,
+            };
+            if !seeds.is_empty() {
+                let mut live = LiveTrace::new(trace_config(&case, seeds))?;
+                let step = live.advance(g)?;
+                w.live = Some(live);
+                self.emit(g, &mut w, &step, last_block)?;
+            }
+            self.cases.insert(case.id.clone(), w);
+        }
+        Ok(())
+    }
+
+    /// Store the alerts of one step of a case (those past its watermark)
+    /// with its new watermark, and its taint snapshot.
+    fn emit(
+        &mut self,
+        g: &Store,
+        w: &mut Watched,
+        step: &tripoint_trace::Advanced,
+        last_block: Option<u64>,
+    ) -> Result<(), WatchError> {
+        let Some(live) = &w.live else {
+            return Ok(());
+        };
+        let Some(block) = last_block else {
+            return Ok(());
+        };
+        let wm = self.db.watermark(&w.case.id)?.unwrap_or(-1);
+        let after = u64::try_from(wm).ok();
+        let alerts = alert::derive(g, &w.case.id, live, step, after, self.opts.thresholds);
+        self.db
+            .record(&w.case.id, block as i64, &alerts, &self.targets)?;
+        if !step.flows.is_empty() || !step.nodes.is_empty() || after.is_none() {
+            let snap = snapshot(g, live, block);
+            self.db.set_state(
+                &format!("taint:{}", w.case.id),
+                &serde_json::to_string(&snap).map_err(WatchError::Json)?,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Advance every case over the transfers `begin..` of the new snapshot.
+    /// A case one of whose seeds just entered the store starts (or
+    /// restarts) its walk over the whole store; its watermark keeps alerts
+    /// of earlier blocks from being raised again.
+    fn advance(
+        &mut self,
+        cases: &mut dyn CaseSource,
+        g: &Store,
+        begin: u64,
+        block: u64,
+    ) -> Result<(), WatchError> {
+        let end = g.transfer_count();
+        let rows: Vec<TransferRow> = (begin..end).map(|id| g.transfer(id)).collect();
+        let ids: Vec<String> = self.cases.keys().cloned().collect();
+        for id in ids {
+            let mut w = self.cases.remove(&id).expect("listed above");
+            let seeds: Vec<AddrId> = w.case.seeds.iter().filter_map(|s| g.lookup(s)).collect();
+            if seeds != w.seeds {
+                w.seeds = seeds.clone();
+                w.live = if seeds.is_empty() {
+                    None
+                } else {
+                    Some(LiveTrace::new(trace_config(&w.case, seeds))?)
+                };
+            }
+            let step = match &mut w.live {
+                Some(live) if live.next() == begin && begin > 0 => {
+                    Some(live.advance_rows(g, &rows)?)
+                }
+                Some(live) => Some(live.advance(g)?),
+                None => None,
+            };
+            match step {
+                Some(step) => self.emit(g, &mut w, &step, Some(block))?,
+                None => {
+                    self.db.record(&id, block as i64, &[], &self.targets)?;
+                }
+            }
+            self.cases.insert(id, w);
+        }
+        self.flush_local(cases)?;
+        if let Some(w) = &self.wake {
+            let _ = w.send(());
+        }
+        Ok(())
+    }
+}
+
+fn last_block_key() -> &'static str {
+    "last_block"
+}
+
+fn parse_last(s: &str) -> Option<(u64, TxHash)> {
+    let (n, h) = s.split_once(' ')?;
+    Some((n.parse().ok()?, h.parse().ok()?))
+}
+
+/// Follow the node until `stop` is raised. Node trouble is reported on
+/// stderr and retried with back-off; store and database errors end the run.
+pub fn run(
+    opts: &WatchOptions,
+    cases: &mut dyn CaseSource,
+    out: &mut dyn Write,
+    stop: &AtomicBool,
+) -> Result<(), WatchError> {
+    if !opts.webhooks.is_empty() && opts.secret.is_none() {
+        return Err(WatchError::Config(
+            "--webhook needs --webhook-secret-file (alerts are signed)".into(),
+        ));
+    }
+    let store = Store::open_or_create(&opts.store)?;
+    let mut appender = store.appender()?;
+    let db = Outbox::open(&opts.store)?;
+    db.set_state("rpc", &opts.rpc)?;
+    db.set_state("confirmations", &opts.confirmations.to_string())?;
+    let mut targets = vec![outbox::CASE.to_string(), outbox::STDOUT.to_string()];
+    targets.extend(opts.webhooks.iter().map(|u| deliver::target_of(u)));
+    let source = rpc_source(&opts.rpc);
+    let mut next = appender
+        .resume_position(&source)
+        .unwrap_or(0)
+        .max(opts.from_block.unwrap_or(0));
+
+    let delivery_stop = AtomicBool::new(false);
+    std::thread::scope(|scope| -> Result<(), WatchError> {
+        let (wake_tx, wake_rx) = std::sync::mpsc::channel();
+        let delivery = if opts.webhooks.is_empty() {
+            None
+        } else {
+            let secret = opts.secret.as_deref().expect("checked above");
+            let (dir, urls, ds) = (&opts.store, &opts.webhooks, &delivery_stop);
+            Some(scope.spawn(move || deliver::webhook_loop(dir, urls, secret, wake_rx, ds)))
+        };
+        let mut w = Watch {
+            opts,
+            db,
+            targets,
+            cases: HashMap::new(),
+            out,
+            wake: delivery.as_ref().map(|_| wake_tx),
+        };
+        let result = follow(&mut w, &mut appender, cases, &source, &mut next, stop);
+        delivery_stop.store(true, Ordering::Relaxed);
+        drop(w.wake.take());
+        if let Some(d) = delivery {
+            match d.join() {
+                Ok(r) => r?,
+                Err(_) => return Err(WatchError::Config("the delivery thread panicked".into())),
+            }
+        }
+        result
+    })
+}
+
+fn follow(
+    w: &mut Watch<'_>,
+    appender: &mut tripoint_store::Appender,
+    cases: &mut dyn CaseSource,
+    source: &str,
+    next: &mut u64,
+    stop: &AtomicBool,
+) -> Result<(), WatchError> {
+    let opts = w.opts;
+    let mut client = RpcClient::new(&opts.rpc);
+    let mut backoff = Backoff(0);
+    let mut last =
+        w.db.get_state(last_block_key())?
+            .as_deref()
+            .and_then(parse_last)
+            .filter(|(n, _)| n + 1 == *next);
+    w.flush_local(cases)?;
+    let mut g = Store::open(&opts.store)?;
+    w.refresh_cases(cases, &g, next.checked_sub(1))?;
+    w.flush_local(cases)?;
+    if let Some(s) = &w.wake {
+        let _ = s.send(());
+    }
+    let trouble = |what: String, backoff: &mut Backoff| {
+        let d = backoff.next();
+        eprintln!("watch: {what}; retrying in {:.1} s", d.as_secs_f64());
+        nap(d, stop);
+    };
+    while !stop.load(Ordering::Relaxed) {
+        w.refresh_cases(cases, &g, next.checked_sub(1))?;
+        w.flush_local(cases)?;
+        let head = match client.block_number() {
+            Ok(h) => h,
+            Err(e) => {
+                trouble(
+                    format!("node {} unreachable or answering garbage: {e}", opts.rpc),
+                    &mut backoff,
+                );
+                continue;
+            }
+        };
+        let Some(target) = head.checked_sub(opts.confirmations).filter(|t| *t >= *next) else {
+            backoff.reset();
+            nap(opts.poll, stop);
+            continue;
+        };
+        let end = target.min(*next + opts.batch_blocks.max(1) - 1);
+        let read = (|| -> Result<_, IngestError> {
+            let first = client.header(*next)?;
+            let before = client.header(end)?;
+            let (records, _) = read_blocks(&mut client, *next, end)?;
+            let after = client.header(end)?;
+            Ok((first, before, records, after))
+        })();
+        let (first, before, records, after) = match read {
+            Ok(x) => x,
+            Err(e) => {
+                trouble(
+                    format!("reading blocks {}..={end} from {}: {e}", *next, opts.rpc),
+                    &mut backoff,
+                );
+                continue;
+            }
+        };
+        let (Some(first), Some(before), Some(after)) = (first, before, after) else {
+            trouble(
+                format!(
+                    "node {} lost blocks {}..={end} it announced",
+                    opts.rpc, *next
+                ),
+                &mut backoff,
+            );
+            continue;
+        };
+        if before.hash != after.hash {
+            trouble(
+                format!("block {end} changed while it was read (reorg)"),
+                &mut backoff,
+            );
+            continue;
+        }
+        if let Some((n, hash)) = last {
+            if first.parent_hash != hash {
+                let msg = format!(
+                    "block {}'s parent is {}, not the stored block {n} ({hash}): the chain reorganised deeper than --confirmations {}; stored blocks are not rolled back, so the watch stops advancing",
+                    first.number, first.parent_hash, opts.confirmations
+                );
+                w.db.set_state("reorg", &msg)?;
+                trouble(msg, &mut backoff);
+                continue;
+            }
+        }
+        appender.transfer_batch(&records)?;
+        appender.checkpoint(&SourceCursor {
+            source: source.to_string(),
+            position: end + 1,
+        })?;
+        w.db.set_state(last_block_key(), &format!("{end} {}", after.hash))?;
+        last = Some((end, after.hash));
+        backoff.reset();
+        let begin = g.transfer_count();
+        *next = end + 1;
+        g = Store::open(&opts.store)?;
+        w.advance(cases, &g, begin, end)?;
+    }
+    Ok(())
+}
+
+/// `tripoint watch --status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub store: String,
+    pub rpc: Option<String>,
+    /// Next block the watch will store (the `eth-rpc:<url>` cursor).
+    pub cursor: Option<u64>,
+    pub last_block: Option<u64>,
+    pub head: Option<u64>,
+    /// Why the head is unknown.
+    pub head_error: Option<String>,
+    /// Blocks on the node not yet stored (`head + 1 - cursor`).
+    pub lag: Option<u64>,
+    pub confirmations: Option<u64>,
+    pub alerts: u64,
+    pub pending_deliveries: Vec<PendingOut>,
+    pub cases: Vec<CaseOut>,
+    /// A reorg deeper than the confirmations, if one was seen.
+    pub reorg: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingOut {
+    pub target: String,
+    pub pending: u64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseOut {
+    pub case_id: String,
+    /// Alerts are stored up to this block.
+    pub watermark: Option<u64>,
+    pub taint: Option<TaintSnapshot>,
+}
+
+/// The watch's state on a store: cursor, lag behind the node's head (asked
+/// now, when the node answers), pending deliveries, cases.
+pub fn status(store_dir: &Path, rpc: Option<&str>) -> Result<Status, WatchError> {
+    let db = Outbox::open_existing(store_dir)?;
+    let rpc = match (rpc, &db) {
+        (Some(r), _) => Some(r.to_string()),
+        (None, Some(db)) => db.get_state("rpc")?,
+        (None, None) => None,
+    };
+    let store = if store_dir.join("MANIFEST").exists() {
+        Some(Store::open(store_dir)?)
+    } else {
+        None
+    };
+    let cursor = match (&store, &rpc) {
+        (Some(s), Some(r)) => s.resume_position(&rpc_source(r)),
+        _ => None,
+    };
+    let (head, head_error) = match &rpc {
+        Some(r) => match RpcClient::new(r).block_number() {
+            Ok(h) => (Some(h), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        None => (
+            None,
+            Some("no --rpc given and the watch never ran on this store".into()),
+        ),
+    };
+    let lag = head.map(|h| (h + 1).saturating_sub(cursor.unwrap_or(0)));
+    let mut out = Status {
+        store: store_dir.display().to_string(),
+        rpc,
+        cursor,
+        last_block: None,
+        head,
+        head_error,
+        lag,
+        confirmations: None,
+        alerts: 0,
+        pending_deliveries: Vec::new(),
+        cases: Vec::new(),
+        reorg: None,
+    };
+    if let Some(db) = db {
+        out.last_block = db
+            .get_state(last_block_key())?
+            .as_deref()
+            .and_then(parse_last)
+            .map(|(n, _)| n);
+        out.confirmations = db.get_state("confirmations")?.and_then(|s| s.parse().ok());
+        out.alerts = db.alert_count()?;
+        out.pending_deliveries = db
+            .pending()?
+            .into_iter()
+            .map(|(target, pending, last_error)| PendingOut {
+                target,
+                pending,
+                last_error,
+            })
+            .collect();
+        for (case_id, wm) in db.watermarks()? {
+            let taint = db
+                .get_state(&format!("taint:{case_id}"))?
+                .and_then(|s| serde_json::from_str(&s).ok());
+            out.cases.push(CaseOut {
+                case_id,
+                watermark: u64::try_from(wm).ok(),
+                taint,
+            });
+        }
+        out.reorg = db.get_state("reorg")?;
+    }
+    Ok(out)
+}

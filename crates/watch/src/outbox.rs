@@ -1,0 +1,270 @@
+//! The watch's durable state in SQLite (`DIR/watch.sqlite`): alerts, their
+//! deliveries per target, each case's alert watermark and a few facts about
+//! the followed node. An alert and its deliveries are stored in one
+//! transaction before anything is printed or sent, so a kill -9 loses none;
+//! alert ids are stable, so re-deriving an alert stores nothing new.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::alert::Alert;
+use crate::WatchError;
+
+/// File name of the watch database inside a store directory.
+pub const FILE: &str = "watch.sqlite";
+/// Version of the schema below, kept in `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS alerts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id TEXT NOT NULL UNIQUE,
+    case_id TEXT NOT NULL,
+    block INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    stored_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    alert_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_ms INTEGER NOT NULL DEFAULT 0,
+    delivered_ms INTEGER,
+    last_error TEXT,
+    PRIMARY KEY (alert_id, target)
+);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (target, delivered_ms);
+CREATE TABLE IF NOT EXISTS watermarks (
+    case_id TEXT PRIMARY KEY,
+    block INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
+
+/// Delivery target of the JSON lines on standard output.
+pub const STDOUT: &str = "stdout";
+/// Delivery target of the case database's record of alerts.
+pub const CASE: &str = "case";
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A pending delivery.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub alert_id: String,
+    pub target: String,
+    pub attempts: u32,
+    pub body: String,
+}
+
+pub struct Outbox {
+    c: Connection,
+}
+
+impl Outbox {
+    /// Open (creating) the database in `store_dir`.
+    pub fn open(store_dir: &Path) -> Result<Outbox, WatchError> {
+        let path = store_dir.join(FILE);
+        let c = Connection::open(&path).map_err(|e| WatchError::db(&path, e))?;
+        c.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| WatchError::db(&path, e))?;
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| WatchError::db(&path, e))?;
+        if v != 0 && v != SCHEMA_VERSION {
+            return Err(WatchError::Version {
+                path: path.display().to_string(),
+                found: v,
+            });
+        }
+        c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+            .map_err(|e| WatchError::db(&path, e))?;
+        c.execute_batch(SCHEMA)
+            .map_err(|e| WatchError::db(&path, e))?;
+        c.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
+            .map_err(|e| WatchError::db(&path, e))?;
+        Ok(Outbox { c })
+    }
+
+    /// Open an existing database for reading (`--status`); `None` when the
+    /// watch never ran on this store.
+    pub fn open_existing(store_dir: &Path) -> Result<Option<Outbox>, WatchError> {
+        if !store_dir.join(FILE).exists() {
+            return Ok(None);
+        }
+        Outbox::open(store_dir).map(Some)
+    }
+
+    pub fn get_state(&self, key: &str) -> Result<Option<String>, WatchError> {
+        Ok(self
+            .c
+            .query_row("SELECT value FROM state WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_state(&self, key: &str, value: &str) -> Result<(), WatchError> {
+        self.c.execute(
+            "INSERT INTO state (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// The last block whose alerts are stored for a case; `None` for a case
+    /// the watch has not seen.
+    /// (-1: none yet.)
+    pub fn watermark(&self, case_id: &str) -> Result<Option<i64>, WatchError> {
+        Ok(self
+            .c
+            .query_row(
+                "SELECT block FROM watermarks WHERE case_id = ?1",
+                [case_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?)
+    }
+
+    pub fn watermarks(&self) -> Result<Vec<(String, i64)>, WatchError> {
+        let mut s = self
+            .c
+            .prepare("SELECT case_id, block FROM watermarks ORDER BY case_id")?;
+        let rows = s.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Store a case's alerts up to `block`, with one delivery per target,
+    /// and move its watermark to `block`, in one transaction. Alerts already
+    /// stored (same id) are left as they are. Returns how many were new.
+    pub fn record(
+        &mut self,
+        case_id: &str,
+        block: i64,
+        alerts: &[Alert],
+        targets: &[String],
+    ) -> Result<usize, WatchError> {
+        let tx = self.c.transaction()?;
+        let mut added = 0;
+        let now = now_ms();
+        for a in alerts {
+            let body = serde_json::to_string(a).map_err(WatchError::Json)?;
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO alerts (alert_id, case_id, block, body, stored_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![a.alert_id, a.case_id, a.block as i64, body, now],
+            )?;
+            if n == 1 {
+                added += 1;
+                for t in targets {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO deliveries (alert_id, target) VALUES (?1, ?2)",
+                        params![a.alert_id, t],
+                    )?;
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO watermarks (case_id, block) VALUES (?1, ?2)
+             ON CONFLICT (case_id) DO UPDATE SET block = MAX(block, excluded.block)",
+            params![case_id, block],
+        )?;
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// Deliveries to `target` not yet made and due by `now`, oldest alert first.
+    pub fn due(&self, target: &str, now: i64, limit: usize) -> Result<Vec<Pending>, WatchError> {
+        let mut s = self.c.prepare_cached(
+            "SELECT d.alert_id, d.target, d.attempts, a.body
+             FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
+             WHERE d.target = ?1 AND d.delivered_ms IS NULL AND d.next_ms <= ?2
+             ORDER BY a.seq LIMIT ?3",
+        )?;
+        let rows = s.query_map(params![target, now, limit as i64], |r| {
+            Ok(Pending {
+                alert_id: r.get(0)?,
+                target: r.get(1)?,
+                attempts: r.get::<_, i64>(2)? as u32,
+                body: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// When the next retry to `target` is due, if any delivery is pending.
+    pub fn next_due(&self, target: &str) -> Result<Option<i64>, WatchError> {
+        Ok(self.c.query_row(
+            "SELECT MIN(next_ms) FROM deliveries WHERE target = ?1 AND delivered_ms IS NULL",
+            [target],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub fn delivered(&self, alert_id: &str, target: &str) -> Result<(), WatchError> {
+        self.c.execute(
+            "UPDATE deliveries SET delivered_ms = ?3, attempts = attempts + 1, last_error = NULL
+             WHERE alert_id = ?1 AND target = ?2",
+            params![alert_id, target, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    pub fn failed(
+        &self,
+        alert_id: &str,
+        target: &str,
+        error: &str,
+        next_ms: i64,
+    ) -> Result<(), WatchError> {
+        self.c.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?3, next_ms = ?4
+             WHERE alert_id = ?1 AND target = ?2",
+            params![alert_id, target, error, next_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Pending deliveries per target (with the last error seen).
+    pub fn pending(&self) -> Result<Vec<(String, u64, Option<String>)>, WatchError> {
+        let mut s = self.c.prepare(
+            "SELECT target, COUNT(*),
+                    (SELECT last_error FROM deliveries e WHERE e.target = d.target
+                       AND e.delivered_ms IS NULL AND e.last_error IS NOT NULL LIMIT 1)
+             FROM deliveries d WHERE delivered_ms IS NULL GROUP BY target ORDER BY target",
+        )?;
+        let rows = s.query_map([], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn alert_count(&self) -> Result<u64, WatchError> {
+        Ok(self
+            .c
+            .query_row("SELECT COUNT(*) FROM alerts", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    /// Every stored alert, oldest first.
+    pub fn alerts(&self) -> Result<Vec<Alert>, WatchError> {
+        let mut s = self.c.prepare("SELECT body FROM alerts ORDER BY seq")?;
+        let rows = s.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for b in rows {
+            out.push(serde_json::from_str(&b?).map_err(WatchError::Json)?);
+        }
+        Ok(out)
+    }
+}

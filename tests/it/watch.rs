@@ -1,0 +1,715 @@
+//! `tripoint watch` against a real Ethereum node: anvil (npm package
+//! @foundry-rs/anvil-linux-amd64, installed by scripts/setup-anvil.sh),
+//! real transactions over JSON-RPC, a real local HTTP webhook receiver.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::common::{run_ok, tripoint};
+
+const ETHER: u128 = 1_000_000_000_000_000_000;
+const THIEF: &str = "0x7e1f000000000000000000000000000000000001";
+const MULE1: &str = "0x3a1e000000000000000000000000000000000002";
+const MULE2: &str = "0x3a1e000000000000000000000000000000000003";
+const CLEAN: &str = "0xc1ea000000000000000000000000000000000004";
+const EXCHANGE: &str = "0xe8c4000000000000000000000000000000000005";
+const SECRET: &str = "drill-secret-0123456789";
+
+/// The anvil binary: $TRIPOINT_ANVIL, else the project's install dir.
+fn anvil_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("TRIPOINT_ANVIL").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".tools/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+    assert!(
+        p.exists(),
+        "anvil is not installed: run scripts/setup-anvil.sh (scripts/test.sh does), or set TRIPOINT_ANVIL"
+    );
+    p
+}
+
+/// Wait for `cond` up to `secs`, polling; panics with `what` on time-out.
+fn wait_for<T>(secs: u64, what: &str, mut cond: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = cond() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A child process killed (and reaped) on drop, also when a test fails.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A local anvil node on a port the OS picked.
+struct Anvil {
+    _child: Killed,
+    url: String,
+}
+
+impl Anvil {
+    fn start() -> Anvil {
+        let mut child = Command::new(anvil_bin())
+            .args(["--host", "127.0.0.1", "--port", "0", "--accounts", "1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn anvil");
+        let stdout = child.stdout.take().expect("piped");
+        let child = Killed(child);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("Listening on ") {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("anvil did not report its address within 30 s");
+        Anvil {
+            _child: child,
+            url: format!("http://{addr}"),
+        }
+    }
+
+    fn call(&self, method: &str, params: Value) -> Value {
+        let v: Value = ureq::post(&self.url)
+            .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+            .unwrap_or_else(|e| panic!("{method}: {e}"))
+            .into_json()
+            .unwrap();
+        assert!(v.get("error").is_none(), "{method}: {v}");
+        v["result"].clone()
+    }
+
+    fn fund(&self, addr: &str, wei: u128) {
+        self.call("anvil_setBalance", json!([addr, format!("0x{wei:x}")]));
+        self.call("anvil_impersonateAccount", json!([addr]));
+    }
+
+    /// Send `wei` from `from` (impersonated) to `to`; anvil mines it at once. Returns the tx hash.
+    fn send(&self, from: &str, to: &str, wei: u128) -> String {
+        let h = self.call(
+            "eth_sendTransaction",
+            json!([{"from": from, "to": to, "value": format!("0x{wei:x}")}]),
+        );
+        h.as_str().unwrap().to_string()
+    }
+
+    fn head(&self) -> u64 {
+        let h = self.call("eth_blockNumber", json!([]));
+        u64::from_str_radix(h.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    }
+}
+
+/// One POST the webhook receiver got.
+#[derive(Clone, Debug)]
+struct Delivery {
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Delivery {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+/// A real local HTTP server that records every POST and answers 200 (or
+/// 503 while `down`). Its thread ends with the test process.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Delivery>>>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", l.local_addr().unwrap());
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (g, d) = (got.clone(), down.clone());
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { continue };
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let mut line = String::new();
+                if r.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut headers = Vec::new();
+                let mut len = 0usize;
+                loop {
+                    let mut h = String::new();
+                    if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.trim().split_once(':') {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                        headers.push((k.trim().to_string(), v.trim().to_string()));
+                    }
+                }
+                let mut body = vec![0; len];
+                if r.read_exact(&mut body).is_err() {
+                    continue;
+                }
+                let status = if d.load(std::sync::atomic::Ordering::SeqCst) {
+                    "503 Service Unavailable"
+                } else {
+                    g.lock().unwrap().push(Delivery {
+                        headers,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    });
+                    "200 OK"
+                };
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+            }
+        });
+        Receiver { url, got, down }
+    }
+
+    fn deliveries(&self) -> Vec<Delivery> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+/// Check a delivery's HMAC-SHA256 signature (docs/watch.md).
+fn verify(d: &Delivery) {
+    let ts = d.header("X-Tripoint-Timestamp").expect("timestamp header");
+    let sig = d.header("X-Tripoint-Signature").expect("signature header");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{ts}.{}", d.body).as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(sig, format!("sha256={hex}"), "bad signature on {}", d.body);
+    assert_eq!(
+        d.header("X-Tripoint-Alert-Id"),
+        d.json()["alert_id"].as_str()
+    );
+}
+
+struct Drill {
+    _tmp: tempfile::TempDir,
+    store: PathBuf,
+    secret: PathBuf,
+    case_id: String,
+}
+
+/// A store with the exchange labelled by a TagPack (actor upbit, KR) and an
+/// open case seeded with the thief.
+fn drill(policy: &str) -> Drill {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("st");
+    let actors = tmp.path().join("a.actorpack.yaml");
+    std::fs::write(
+        &actors,
+        "actors:\n- id: upbit\n  label: Upbit\n  jurisdictions:\n  - KR\n",
+    )
+    .unwrap();
+    let pack = tmp.path().join("upbit.yaml");
+    std::fs::write(
+        &pack,
+        format!(
+            "title: Upbit wallets\ncategory: exchange\nactor: upbit\ncurrency: ETH\n\
+             confidence: service_data\nlastmod: 2024-05-01\nsource: https://example.org/upbit\ntags:\n\
+             - address: '{EXCHANGE}'\n  label: Upbit 9\n"
+        ),
+    )
+    .unwrap();
+    run_ok(&[
+        "labels",
+        "import",
+        "--store",
+        s(&store),
+        s(&actors),
+        s(&pack),
+    ]);
+    let out = run_ok(&[
+        "case",
+        "new",
+        "--store",
+        s(&store),
+        "--name",
+        "drill",
+        "--seed",
+        THIEF,
+        "--policy",
+        policy,
+        "--json",
+    ]);
+    let case: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let case_id = case["id"].as_str().unwrap().to_string();
+    let secret = tmp.path().join("secret");
+    std::fs::write(&secret, SECRET).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    Drill {
+        _tmp: tmp,
+        store,
+        secret,
+        case_id,
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Start `tripoint watch`; stdout (the alerts) and stderr go to files.
+fn watch(d: &Drill, anvil: &Anvil, extra: &[&str], tag: &str) -> (Killed, PathBuf, PathBuf) {
+    let out = d.store.with_file_name(format!("watch-{tag}.out"));
+    let err = d.store.with_file_name(format!("watch-{tag}.err"));
+    let child = tripoint()
+        .args([
+            "watch",
+            "--store",
+            s(&d.store),
+            "--rpc",
+            &anvil.url,
+            "--poll-ms",
+            "50",
+        ])
+        .args(extra)
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("spawn tripoint watch");
+    (Killed(child), out, err)
+}
+
+fn status(d: &Drill) -> Value {
+    let out = run_ok(&[
+        "watch",
+        "--status",
+        "--store",
+        s(&d.store),
+        "--format",
+        "json",
+    ]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn lines(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The watch's live taint of the case equals a fresh `tripoint trace`.
+fn assert_incremental_equals_batch(d: &Drill, policy: &str) {
+    let st = status(d);
+    let case = st["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["case_id"] == d.case_id.as_str())
+        .expect("the case in --status")
+        .clone();
+    let live = &case["taint"]["addresses"];
+    let out = run_ok(&[
+        "trace",
+        "--store",
+        s(&d.store),
+        "--seed",
+        THIEF,
+        "--policy",
+        policy,
+        "--format",
+        "json",
+    ]);
+    let batch: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let batch_addrs = batch["addresses"].as_array().unwrap();
+    assert_eq!(
+        live.as_object().unwrap().len(),
+        batch_addrs.len(),
+        "live {live}\nbatch {batch}"
+    );
+    for a in batch_addrs {
+        let l = &live[a["address"].as_str().unwrap()];
+        assert_eq!(l["taint"], a["taint"], "taint of {}", a["address"]);
+        assert_eq!(l["held"], a["held"], "held of {}", a["address"]);
+        assert_eq!(l["hops"], a["hops"], "hops of {}", a["address"]);
+    }
+}
+
+#[test]
+fn drill_thief_two_mules_exchange_alerts_the_webhook_with_service_jurisdiction_and_exact_taint() {
+    let anvil = Anvil::start();
+    let d = drill("haircut");
+    let hook = Receiver::start();
+    for a in [THIEF, MULE1, MULE2, CLEAN] {
+        anvil.fund(a, 1_000 * ETHER);
+    }
+    let (_w, out, err) = watch(
+        &d,
+        &anvil,
+        &[
+            "--webhook",
+            &hook.url,
+            "--webhook-secret-file",
+            s(&d.secret),
+        ],
+        "drill",
+    );
+    // Mule 1 also holds clean money, so haircut taints 10/20 of what it pays.
+    anvil.send(CLEAN, MULE1, 10 * ETHER);
+    anvil.send(THIEF, MULE1, 10 * ETHER);
+    anvil.send(THIEF, MULE2, 4 * ETHER);
+    let dep1 = anvil.send(MULE1, EXCHANGE, 7 * ETHER);
+    let dep2 = anvil.send(MULE2, EXCHANGE, 3 * ETHER);
+    let services = wait_for(60, "two service alerts at the webhook", || {
+        let v: Vec<Value> = hook
+            .deliveries()
+            .iter()
+            .inspect(|x| verify(x))
+            .map(Delivery::json)
+            .filter(|a| a["kind"] == "service")
+            .collect();
+        (v.len() >= 2).then_some(v)
+    });
+    let by_tx = |h: &str| {
+        services
+            .iter()
+            .find(|a| a["tx_hash"] == h)
+            .unwrap_or_else(|| panic!("no alert for {h}: {services:?}"))
+    };
+    let a1 = by_tx(&dep1);
+    assert_eq!(a1["case_id"], d.case_id.as_str());
+    assert_eq!(a1["chain"], "ethereum");
+    assert_eq!(a1["from"], MULE1);
+    assert_eq!(a1["to"], EXCHANGE);
+    assert_eq!(a1["asset"], "ETH");
+    assert_eq!(a1["symbol"], "ETH");
+    assert_eq!(a1["amount"], (7 * ETHER).to_string());
+    assert_eq!(
+        a1["taint"],
+        (7 * ETHER / 2).to_string(),
+        "haircut: 7 ETH x 10/20 tainted"
+    );
+    assert_eq!(a1["taint_share"], 0.5);
+    assert_eq!(a1["hops"], 2);
+    assert_eq!(a1["policy"], "haircut");
+    assert_eq!(a1["service"]["label"], "Upbit 9");
+    assert_eq!(a1["service"]["category"], "exchange");
+    assert_eq!(a1["service"]["actor"], "upbit");
+    assert_eq!(a1["service"]["jurisdictions"], json!(["KR"]));
+    assert_eq!(a1["service"]["confidence"], "service_data");
+    assert!(
+        a1["service"]["source"].as_str().unwrap().contains("upbit"),
+        "{a1}"
+    );
+    assert_eq!(a1["partner_with_jurisdiction"], "KR");
+    for f in ["alert_id", "block", "time"] {
+        assert!(!a1[f].is_null(), "{f} missing: {a1}");
+    }
+    let a2 = by_tx(&dep2);
+    assert_eq!(
+        a2["taint"],
+        (3 * ETHER).to_string(),
+        "mule 2 held only stolen funds"
+    );
+    // The mules were new hops.
+    let hops: Vec<Value> = hook
+        .deliveries()
+        .iter()
+        .map(Delivery::json)
+        .filter(|a| a["kind"] == "new_hop")
+        .collect();
+    for m in [MULE1, MULE2] {
+        assert!(
+            hops.iter().any(|a| a["to"] == m && a["hops"] == 1),
+            "no new_hop to {m}: {hops:?}"
+        );
+    }
+    // stdout carries the same alerts as JSON lines, each once.
+    let printed = wait_for(30, "the alerts on stdout", || {
+        let l = lines(&out);
+        (l.len() >= hook.deliveries().len()).then_some(l)
+    });
+    for a in &services {
+        assert_eq!(
+            printed
+                .iter()
+                .filter(|p| p["alert_id"] == a["alert_id"])
+                .count(),
+            1,
+            "{a}"
+        );
+    }
+    // --status: caught up with the head, nothing pending.
+    let st = wait_for(30, "status: no lag and no pending delivery", || {
+        let st = status(&d);
+        (st["lag"] == 0 && st["pending_deliveries"].as_array().unwrap().is_empty()).then_some(st)
+    });
+    assert_eq!(st["cursor"], anvil.head() + 1);
+    assert_eq!(
+        st["alerts"].as_u64().unwrap() as usize,
+        hook.deliveries().len(),
+        "{st}"
+    );
+    assert_incremental_equals_batch(&d, "haircut");
+    // The case keeps its alerts (tripoint-case's alerts table).
+    let cases = tripoint_case::open(&d.store, None).unwrap();
+    let kept: Vec<String> = cases
+        .alerts(&d.case_id)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.alert_id)
+        .collect();
+    for a in &services {
+        assert!(
+            kept.iter().any(|k| a["alert_id"] == k.as_str()),
+            "{a} not kept with the case: {kept:?}"
+        );
+    }
+    assert_eq!(kept.len(), hook.deliveries().len());
+    assert!(std::fs::read_to_string(&err).unwrap().contains("following"));
+}
+
+#[test]
+fn kill_9_mid_stream_loses_no_block_and_no_alert_and_keeps_alert_ids() {
+    let anvil = Anvil::start();
+    let d = drill("poison");
+    let hook = Receiver::start();
+    let chain: Vec<String> = (0..8)
+        .map(|i| format!("0x3a1e0000000000000000000000000000000001{i:02x}"))
+        .collect();
+    anvil.fund(THIEF, 1_000 * ETHER);
+    for m in &chain {
+        anvil.fund(m, 10 * ETHER);
+    }
+    let args = [
+        "--webhook",
+        hook.url.as_str(),
+        "--webhook-secret-file",
+        s(&d.secret),
+    ];
+    let (mut w, out1, _) = watch(&d, &anvil, &args, "first");
+    let mut prev = THIEF.to_string();
+    let mut hashes = Vec::new();
+    for (i, m) in chain.iter().enumerate() {
+        hashes.push(anvil.send(&prev, m, (100 - i as u128) * ETHER / 10));
+        prev = m.clone();
+        if i == 3 {
+            // Mid-stream: once some alerts are out, kill -9 the watch.
+            wait_for(60, "a first alert", || {
+                (!hook.deliveries().is_empty()).then_some(())
+            });
+            w.0.kill().unwrap();
+            w.0.wait().unwrap();
+        }
+    }
+    anvil.send(&prev, EXCHANGE, ETHER);
+    let head = anvil.head();
+    let (_w2, out2, _) = watch(&d, &anvil, &args, "second");
+    // The last block's alert (the deposit) comes after the cursor moved.
+    wait_for(
+        90,
+        "the restarted watch at the head, the deposit delivered",
+        || {
+            let st = status(&d);
+            let deposit = hook.deliveries().iter().any(|x| x.json()["to"] == EXCHANGE);
+            (deposit
+                && st["cursor"] == head + 1
+                && st["pending_deliveries"].as_array().unwrap().is_empty())
+            .then_some(())
+        },
+    );
+    let got: Vec<Value> = hook
+        .deliveries()
+        .iter()
+        .inspect(|x| verify(x))
+        .map(Delivery::json)
+        .collect();
+    // Every hop and the deposit raised an alert (none lost) ...
+    for (i, m) in chain.iter().enumerate() {
+        assert!(
+            got.iter().any(|a| a["to"] == m.as_str()
+                && a["kind"] == "new_hop"
+                && a["hops"] == i as u64 + 1),
+            "no alert for hop {i} to {m}"
+        );
+    }
+    assert!(got
+        .iter()
+        .any(|a| a["to"] == EXCHANGE && a["kind"] == "service"));
+    // ... and every copy of an alert carries the same id.
+    let mut ids = std::collections::BTreeMap::new();
+    for a in got
+        .iter()
+        .chain(lines(&out1).iter())
+        .chain(lines(&out2).iter())
+    {
+        let key = (
+            a["tx_hash"].as_str().unwrap().to_string(),
+            a["kind"].as_str().unwrap().to_string(),
+        );
+        let id = a["alert_id"].as_str().unwrap().to_string();
+        assert_eq!(
+            ids.entry(key.clone()).or_insert(id.clone()),
+            &id,
+            "{key:?} under two ids"
+        );
+    }
+    assert_eq!(ids.len(), chain.len() + 1, "{ids:?}");
+    // No block skipped: every transfer is in the store, and the taint
+    // equals a fresh trace over it.
+    for h in &hashes {
+        assert!(
+            got.iter().any(|a| a["tx_hash"] == h.as_str()),
+            "transfer {h} not seen"
+        );
+    }
+    assert_eq!(status(&d)["alerts"].as_u64().unwrap() as usize, ids.len());
+    assert_incremental_equals_batch(&d, "poison");
+}
+
+#[test]
+fn a_reorg_within_the_confirmations_never_reaches_the_store_or_the_alerts() {
+    let anvil = Anvil::start();
+    let d = drill("haircut");
+    anvil.fund(THIEF, 1_000 * ETHER);
+    anvil.fund(MULE1, ETHER);
+    let (_w, out, _) = watch(&d, &anvil, &["--confirmations", "2"], "reorg");
+    // A first hop, confirmed by two more blocks.
+    anvil.send(THIEF, MULE1, 5 * ETHER);
+    anvil.call("anvil_mine", json!(["0x2"]));
+    wait_for(60, "the first hop's alert", || {
+        lines(&out).iter().any(|a| a["to"] == MULE1).then_some(())
+    });
+    // A deposit that a reorg removes before it is confirmed.
+    let snap = anvil.call("evm_snapshot", json!([]));
+    let gone = anvil.send(MULE1, EXCHANGE, 5 * ETHER);
+    anvil.call("anvil_mine", json!(["0x1"]));
+    assert_eq!(anvil.call("evm_revert", json!([snap])), json!(true));
+    // The replacement chain: the thief pays mule 2 instead, then confirmations.
+    let kept = anvil.send(THIEF, MULE2, 2 * ETHER);
+    anvil.call("anvil_mine", json!(["0x3"]));
+    let head = anvil.head();
+    // The cursor is published before the block's alerts are out: wait for both.
+    let alerts = wait_for(
+        60,
+        "the watch at the new head with the kept hop's alert",
+        || {
+            let a = lines(&out);
+            (status(&d)["cursor"] == head - 1 && a.iter().any(|x| x["tx_hash"] == kept.as_str()))
+                .then_some(a)
+        },
+    );
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["tx_hash"] != gone.as_str() && a["to"] != EXCHANGE),
+        "{alerts:?}"
+    );
+    assert!(status(&d)["reorg"].is_null());
+    assert_incremental_equals_batch(&d, "haircut");
+}
+
+#[test]
+fn a_down_node_and_a_down_webhook_are_reported_and_retried() {
+    let anvil = Anvil::start();
+    let d = drill("poison");
+    let hook = Receiver::start();
+    hook.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    anvil.fund(THIEF, 1_000 * ETHER);
+    // A port nobody listens on: bind, note, close.
+    let dead = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let child = tripoint()
+        .args([
+            "watch",
+            "--store",
+            s(&d.store),
+            "--rpc",
+            &dead,
+            "--poll-ms",
+            "50",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut k = Killed(child);
+    let mut err = BufReader::new(k.0.stderr.take().unwrap());
+    let said = wait_for(30, "the unreachable node on stderr", || {
+        let mut l = String::new();
+        (err.read_line(&mut l).ok()? > 0 && l.contains("unreachable")).then_some(l)
+    });
+    assert!(said.contains(&dead) && said.contains("retrying"), "{said}");
+    drop(k);
+    // The webhook answers 503: the alert stays pending, then arrives.
+    let (_w, _, errf) = watch(
+        &d,
+        &anvil,
+        &[
+            "--webhook",
+            &hook.url,
+            "--webhook-secret-file",
+            s(&d.secret),
+        ],
+        "down",
+    );
+    anvil.send(THIEF, MULE1, ETHER);
+    wait_for(60, "a failed delivery on stderr", || {
+        std::fs::read_to_string(&errf)
+            .unwrap_or_default()
+            .contains("HTTP 503")
+            .then_some(())
+    });
+    let st = status(&d);
+    assert_eq!(st["pending_deliveries"][0]["pending"], 1, "{st}");
+    hook.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    wait_for(60, "the retried delivery", || {
+        (hook.deliveries().len() == 1).then_some(())
+    });
+    verify(&hook.deliveries()[0]);
+}
