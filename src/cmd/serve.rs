@@ -25,6 +25,12 @@ pub struct Args {
     /// Show the synthetic early-warning data set with this seed (labelled as synthetic on every page).
     #[arg(long)]
     pub ews_synthetic: Option<u64>,
+    /// Store directory whose cases the case API (/api/cases/) serves and traces over (cases in DIR/cases.sqlite unless --case-db); without it the case API is off.
+    #[arg(long)]
+    pub case_store: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://…) of the case database, as `tripoint case --db`.
+    #[arg(long, env = "TRIPOINT_CASE_DB", requires = "case_store")]
+    pub case_db: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -38,6 +44,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("opening storage `{}`", config.storage))?;
     let listen = args.listen.clone().unwrap_or_else(|| config.listen.clone());
     let exchange = Exchange::new(store, config, Some(args.config.clone()));
+    let cases =
+        tripoint_case::api::serve_routes(args.case_store.as_deref(), args.case_db.as_deref())
+            .context("opening the case database (--case-store/--case-db)")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -51,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ews_loader(&args),
         );
         bound.mount_console(tripoint_console::router(console));
+        bound.mount_routes(cases);
         let scheme = if bound.is_tls() { "https" } else { "http" };
         // The first stdout line is the address: scripts and tests that ask
         // for port 0 read the real port from it.

@@ -1,19 +1,30 @@
 //! `tripoint case`: a case over a small store, its notes, and its report as
-//! a STIX bundle that tripoint's STIX validator accepts.
+//! a STIX bundle that tripoint's STIX validator accepts; and the case HTTP
+//! API of a real `tripoint serve` (SQLite, and PostgreSQL when
+//! `TRIPOINT_TEST_PG_URL` is set), driven with ureq: access by owner and TLP,
+//! TAXII error bodies, audit, and every route of the OpenAPI document.
 
-use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+
+use serde_json::{json, Value};
+use tripoint_taxii::config::{Config, IssuedSecrets};
 
 use crate::common::{run_ok, tripoint};
 
-#[test]
-fn case_lifecycle_and_stix_report() {
-    let tmp = tempfile::tempdir().unwrap();
-    let st = tmp.path().join("st");
+const THIEF: &str = "0x098b716b8aaf21512996dc57eb0615e2383e2f96";
+const MULE: &str = "0x1111111111111111111111111111111111111111";
+const EXCHANGE: &str = "0x4976a4a02f38326660d17bf34b431dc6e2eb2327";
+const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+
+/// A store in `tmp/st`: the exchange funds the thief, the thief pays a mule
+/// 100 ETH, the mule pays the exchange 60; the thief is labelled Lazarus.
+fn small_store(tmp: &Path) -> PathBuf {
+    let st = tmp.join("st");
     let s = st.to_str().unwrap();
-    let csv = tmp.path().join("t.csv");
-    let thief = "0x098b716b8aaf21512996dc57eb0615e2383e2f96";
-    let mule = "0x1111111111111111111111111111111111111111";
-    let exchange = "0x4976a4a02f38326660d17bf34b431dc6e2eb2327";
+    let csv = tmp.join("t.csv");
+    let (thief, mule, exchange) = (THIEF, MULE, EXCHANGE);
     std::fs::write(
         &csv,
         format!(
@@ -33,13 +44,22 @@ fn case_lifecycle_and_stix_report() {
         "--map",
         "from=from,to=to,amount=total_eth,time=block_time",
     ]);
-    let labels = tmp.path().join("l.csv");
+    let labels = tmp.join("l.csv");
     std::fs::write(
         &labels,
         format!("address,label,category,source\n{exchange},Binance 20,exchange,test\n{thief},Lazarus Group (test),dprk-attributed,test\n"),
     )
     .unwrap();
     run_ok(&["labels", "import", "--store", s, labels.to_str().unwrap()]);
+    st
+}
+
+#[test]
+fn case_lifecycle_and_stix_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let st = small_store(tmp.path());
+    let s = st.to_str().unwrap();
+    let (thief, mule, exchange) = (THIEF, MULE, EXCHANGE);
     let case: Value = serde_json::from_slice(
         &run_ok(&[
             "case",
@@ -119,4 +139,468 @@ fn case_lifecycle_and_stix_report() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("closed"));
+}
+
+/// `tripoint serve --case-store DIR` on a free loopback port; killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+    config: PathBuf,
+    secrets: Vec<IssuedSecrets>,
+    store: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The case databases to run each scenario on: the store's SQLite file,
+/// and PostgreSQL in a fresh schema when the suite has a server.
+fn case_dbs(tag: &str) -> Vec<Option<String>> {
+    let mut out = vec![None];
+    match std::env::var("TRIPOINT_TEST_PG_URL") {
+        Ok(base) => out.push(Some(
+            tripoint_taxii::store::postgres_fresh_schema(&base, tag).expect("PostgreSQL reachable"),
+        )),
+        Err(_) => eprintln!("skipping PostgreSQL: TRIPOINT_TEST_PG_URL is not set"),
+    }
+    out
+}
+
+fn start(case_db: Option<&str>) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = small_store(dir.path());
+    let (cfg, secrets) = Config::trilateral("intel.db").unwrap();
+    let config = dir.path().join("intel.toml");
+    cfg.save(&config).unwrap();
+    let mut cmd = tripoint();
+    cmd.args(["serve", "--config"])
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0", "--case-store"])
+        .arg(&store)
+        .env_remove("TRIPOINT_CASE_DB")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(url) = case_db {
+        cmd.args(["--case-db", url]);
+    }
+    let mut child = cmd.spawn().expect("spawn tripoint serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|u| u.strip_suffix("/taxii2/"))
+        .map(str::to_string);
+    let server = Server {
+        child,
+        base: base.clone().unwrap_or_default(),
+        config,
+        secrets,
+        store,
+        _dir: dir,
+    };
+    assert!(base.is_some(), "unexpected first line: {line:?}");
+    server
+}
+
+impl Server {
+    fn key(&self, partner: &str) -> String {
+        let s = self.secrets.iter().find(|s| s.partner == partner).unwrap();
+        format!("Bearer {}", s.api_key)
+    }
+
+    fn call(&self, method: &str, path: &str, partner: Option<&str>, body: Option<Value>) -> Resp {
+        let mut req = ureq::request(method, &format!("{}{path}", self.base));
+        if let Some(p) = partner {
+            req = req.set("Authorization", &self.key(p));
+        }
+        let result = match body {
+            Some(b) => req
+                .set("Content-Type", "application/json")
+                .send_string(&b.to_string()),
+            None => req.call(),
+        };
+        let resp = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .map(|n| {
+                let v = resp.header(&n).unwrap_or("").to_string();
+                (n, v)
+            })
+            .collect();
+        let text = resp.into_string().unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn new_case(&self, partner: &str, tlp: &str) -> Value {
+        let r = self.call(
+            "POST",
+            "/api/cases/",
+            Some(partner),
+            Some(json!({"name": format!("{partner} {tlp}"), "seeds": [THIEF], "from": "2022-03-24", "tlp": tlp})),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body
+    }
+
+    /// The audit log (JSON lines), once it holds at least `min` entries
+    /// (polled with a deadline: entries are stored before responses leave,
+    /// the CLI reads them from the database).
+    fn audit(&self, min: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let out = run_ok(&[
+                "intel",
+                "audit",
+                "--config",
+                self.config.to_str().unwrap(),
+                "--format",
+                "json",
+            ]);
+            let entries: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            if entries.len() >= min || std::time::Instant::now() > deadline {
+                return entries;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+/// A TAXII error resource with this status.
+fn assert_taxii_error(r: &Resp, status: u16) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(r.body["http_status"], status.to_string(), "{}", r.body);
+    assert!(r.body["title"].is_string(), "{}", r.body);
+}
+
+#[test]
+fn case_api_access_by_owner_and_tlp_with_taxii_errors_and_audit() {
+    for db in case_dbs("case_api") {
+        let s = start(db.as_deref());
+        let backend = if db.is_some() { "postgres" } else { "sqlite" };
+
+        // No credentials: 401 with a challenge, like every TAXII route.
+        let r = s.call("GET", "/api/cases/", None, None);
+        assert_taxii_error(&r, 401);
+        assert!(r.header("www-authenticate").unwrap().contains("Basic"));
+
+        let amber = s.new_case("us", "amber");
+        let red = s.new_case("us", "red");
+        let strict = s.new_case("us", "amber+strict");
+        let amber_id = amber["id"].as_str().unwrap();
+        let red_id = red["id"].as_str().unwrap();
+        assert_eq!(amber["partner"], "us", "{backend}");
+        assert_eq!(amber["status"], "open");
+        assert_eq!(amber["seeds"], json!([THIEF]));
+
+        // The owner lists all three; JP sees the AMBER one only.
+        let ids = |r: &Resp| -> Vec<String> {
+            r.body["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let us_list = s.call("GET", "/api/cases/", Some("us"), None);
+        assert_eq!(
+            ids(&us_list),
+            [amber_id, red_id, strict["id"].as_str().unwrap()],
+            "{backend}"
+        );
+        let jp_list = s.call("GET", "/api/cases/", Some("jp"), None);
+        assert_eq!(ids(&jp_list), [amber_id], "{backend}");
+        assert_eq!(
+            s.call("GET", &format!("/api/cases/{amber_id}/"), Some("jp"), None)
+                .body["name"],
+            "us amber"
+        );
+        // Hidden cases do not exist to other partners, nor do their alerts.
+        for path in [
+            format!("/api/cases/{red_id}/"),
+            format!("/api/cases/{red_id}/alerts/"),
+            format!("/api/cases/{red_id}/report?format=stix"),
+        ] {
+            assert_taxii_error(&s.call("GET", &path, Some("kr"), None), 404);
+        }
+        assert_taxii_error(
+            &s.call(
+                "POST",
+                &format!("/api/cases/{red_id}/notes/"),
+                Some("kr"),
+                Some(json!({"text": "probe"})),
+            ),
+            404,
+        );
+        // Visible but not owned: read-only.
+        assert_taxii_error(
+            &s.call(
+                "POST",
+                &format!("/api/cases/{amber_id}/notes/"),
+                Some("jp"),
+                Some(json!({"text": "mine?"})),
+            ),
+            403,
+        );
+        assert_taxii_error(
+            &s.call(
+                "POST",
+                &format!("/api/cases/{amber_id}/close/"),
+                Some("jp"),
+                None,
+            ),
+            403,
+        );
+        let noted = s.call(
+            "POST",
+            &format!("/api/cases/{amber_id}/notes/"),
+            Some("us"),
+            Some(json!({"text": "asked Binance to freeze"})),
+        );
+        assert_eq!(noted.status, 200, "{}", noted.body);
+        assert_eq!(noted.body["notes"][0]["author"], "us");
+        assert_eq!(noted.body["notes"][0]["text"], "asked Binance to freeze");
+
+        // Bad input: 4xx TAXII errors naming the field; nothing stored.
+        let bad = s.call(
+            "POST",
+            "/api/cases/",
+            Some("us"),
+            Some(json!({"name": "x", "seeds": ["0xdead"]})),
+        );
+        assert_taxii_error(&bad, 400);
+        assert!(bad.body["description"].as_str().unwrap().contains("seed"));
+        let unknown_field = s.call(
+            "POST",
+            "/api/cases/",
+            Some("us"),
+            Some(json!({"name": "x", "seeds": [THIEF], "partner": "jp"})),
+        );
+        assert_taxii_error(&unknown_field, 400);
+        let wrong_type = ureq::post(&format!("{}/api/cases/", s.base))
+            .set("Authorization", &s.key("us"))
+            .set("Content-Type", "text/plain")
+            .send_string("{}");
+        match wrong_type {
+            Err(ureq::Error::Status(415, _)) => {}
+            other => panic!("expected 415, got {other:?}"),
+        }
+        assert_eq!(
+            ids(&s.call("GET", "/api/cases/", Some("us"), None)).len(),
+            3
+        );
+        assert_taxii_error(
+            &s.call(
+                "GET",
+                &format!("/api/cases/{amber_id}/report?format=xml"),
+                Some("us"),
+                None,
+            ),
+            400,
+        );
+        assert_taxii_error(
+            &s.call("GET", "/api/cases/?status=maybe", Some("us"), None),
+            400,
+        );
+
+        // Reports: the trace over the store, and the STIX bundle.
+        let report = s.call(
+            "GET",
+            &format!("/api/cases/{amber_id}/report?format=json"),
+            Some("jp"),
+            None,
+        );
+        assert_eq!(report.status, 200, "{}", report.body);
+        assert_eq!(report.body["trace"]["endpoints"][0]["address"], EXCHANGE);
+        assert_eq!(
+            report.body["trace"]["endpoints"][0]["amount"],
+            "60000000000000000000"
+        );
+        assert_eq!(report.body["attribution"][0]["name"], "Lazarus Group");
+        let stix = s.call(
+            "GET",
+            &format!("/api/cases/{amber_id}/report?format=stix"),
+            Some("us"),
+            None,
+        );
+        assert_eq!(stix.status, 200);
+        assert!(stix
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/stix+json"));
+        let objects = stix.body["objects"].as_array().unwrap();
+        let rep = objects.iter().find(|o| o["type"] == "report").unwrap();
+        assert_eq!(rep["object_marking_refs"], json!([AMBER]));
+        for o in objects {
+            if let Err(issues) = tripoint_stix::validate(o) {
+                panic!("{o}: {issues:?}");
+            }
+        }
+
+        // Alerts the watch stored show through the API, to whoever sees the case.
+        let cases = tripoint_case::open(&s.store, db.as_deref()).unwrap();
+        let alert = json!({"alert_id": "alert-1", "case_id": amber_id, "kind": "service", "amount": "60000000000000000000"});
+        assert!(cases.add_alert(amber_id, "alert-1", &alert).unwrap());
+        let alerts = s.call(
+            "GET",
+            &format!("/api/cases/{amber_id}/alerts/"),
+            Some("jp"),
+            None,
+        );
+        assert_eq!(alerts.status, 200, "{}", alerts.body);
+        assert_eq!(alerts.body["alerts"][0]["alert"], alert);
+        assert_eq!(
+            s.call(
+                "GET",
+                &format!("/api/cases/{red_id}/alerts/"),
+                Some("us"),
+                None
+            )
+            .body["alerts"],
+            json!([])
+        );
+
+        // Closing: the owner once; a second close and a late note are 409s.
+        let closed = s.call(
+            "POST",
+            &format!("/api/cases/{amber_id}/close/"),
+            Some("us"),
+            None,
+        );
+        assert_eq!(closed.status, 200, "{}", closed.body);
+        assert_eq!(closed.body["status"], "closed");
+        assert_taxii_error(
+            &s.call(
+                "POST",
+                &format!("/api/cases/{amber_id}/close/"),
+                Some("us"),
+                None,
+            ),
+            409,
+        );
+        assert_taxii_error(
+            &s.call(
+                "POST",
+                &format!("/api/cases/{amber_id}/notes/"),
+                Some("us"),
+                Some(json!({"text": "late"})),
+            ),
+            409,
+        );
+        let open_only = s.call("GET", "/api/cases/?status=open", Some("us"), None);
+        assert!(!ids(&open_only).contains(&amber_id.to_string()));
+
+        // Every response was audited, refusals included, with the case id.
+        let entries = s.audit(20);
+        let has = |partner: &str, action: &str, result: &str| {
+            entries.iter().any(|e| {
+                e["partner"] == partner
+                    && e["action"] == action
+                    && e["result"].as_str().unwrap().starts_with(result)
+            })
+        };
+        assert!(has("us", "case-create", "ok"), "{entries:?}");
+        assert!(has("kr", "case-show", "404"), "{entries:?}");
+        assert!(has("jp", "case-note", "403"), "{entries:?}");
+        assert!(has("us", "case-close", "409"), "{entries:?}");
+        assert!(entries
+            .iter()
+            .any(|e| e["partner"] == "-" && e["result"].as_str().unwrap().starts_with("401")));
+        assert!(entries
+            .iter()
+            .any(|e| e["action"] == "case-show" && e["object"] == red_id));
+    }
+}
+
+#[test]
+fn every_route_of_the_openapi_document_is_served() {
+    let s = start(None);
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/case-api.openapi.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        s.call("GET", "/api/openapi.json", Some("us"), None).body,
+        doc,
+        "the server serves the document in docs/"
+    );
+    let case = s.new_case("us", "green");
+    let id = case["id"].as_str().unwrap();
+    let mut ops: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            ops.push((method.to_ascii_uppercase(), path.replace("{id}", id)));
+        }
+    }
+    // Close last, so the routes before it act on an open case.
+    ops.sort_by_key(|(_, p)| p.ends_with("/close/"));
+    assert_eq!(ops.len(), tripoint_case::api::ROUTES.len());
+    for (method, path) in ops {
+        let body = match (method.as_str(), path.as_str()) {
+            ("POST", "/api/cases/") => Some(json!({"name": "another", "seeds": [MULE]})),
+            ("POST", p) if p.ends_with("/notes/") => Some(json!({"text": "a note"})),
+            _ => None,
+        };
+        let r = s.call(&method, &path, Some("us"), body);
+        assert!(
+            (200..300).contains(&r.status),
+            "{method} {path}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    // And a path the document does not list is the exchange's unknown route.
+    assert_taxii_error(
+        &s.call(
+            "GET",
+            &format!("/api/cases/{id}/nothing/"),
+            Some("us"),
+            None,
+        ),
+        404,
+    );
+    assert_taxii_error(
+        &s.call("DELETE", &format!("/api/cases/{id}/"), Some("us"), None),
+        405,
+    );
 }

@@ -6,8 +6,10 @@
 //!
 //! A case report re-runs the trace over the store with the case's settings
 //! and renders it as JSON, a table, or a STIX 2.1 bundle for the partners'
-//! TAXII exchange (`report`, `stix`).
+//! TAXII exchange (`report`, `stix`). [`api`] serves the same operations
+//! as an authenticated HTTP JSON API inside the exchange's gate.
 
+pub mod api;
 mod db;
 pub mod report;
 pub mod stix;

@@ -174,6 +174,17 @@ pub fn router_with_console(
     sessions: Arc<Sessions>,
     console: Option<Router>,
 ) -> Router {
+    router_with_all(exchange, sessions, console, Router::new())
+}
+
+/// [`router_with_console`] with `extra` routes (the case API) merged in,
+/// inside the same gate: authenticated and audited like every TAXII route.
+pub fn router_with_all(
+    exchange: Shared,
+    sessions: Arc<Sessions>,
+    console: Option<Router>,
+    extra: Router<Shared>,
+) -> Router {
     let gate_state = GateState {
         exchange: exchange.clone(),
         sessions,
@@ -200,6 +211,7 @@ pub fn router_with_console(
         )
         .route("/admin/objects/{oid}/", get(admin_object))
         .nest_service(CONSOLE_PREFIX, console)
+        .merge(extra)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // After every route and fallback, so it wraps them all.
@@ -864,6 +876,7 @@ pub struct Bound {
     exchange: Shared,
     sessions: Arc<Sessions>,
     console: Option<Router>,
+    extra: Router<Shared>,
 }
 
 impl Bound {
@@ -879,6 +892,10 @@ impl Bound {
     /// [`Bound::sessions`]) under `/console/`, inside the gate.
     pub fn mount_console(&mut self, console: Router) {
         self.console = Some(console);
+    }
+    /// Serve `extra` routes (the case API, `tripoint_case::api`) inside the gate.
+    pub fn mount_routes(&mut self, extra: Router<Shared>) {
+        self.extra = std::mem::take(&mut self.extra).merge(extra);
     }
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
@@ -914,6 +931,7 @@ pub async fn bind(
         exchange,
         sessions: Arc::new(Sessions::new()),
         console: None,
+        extra: Router::new(),
     })
 }
 
@@ -943,7 +961,7 @@ pub async fn serve(
     };
     // Federation links with an `interval_secs` sync in the background.
     let federation = tokio::spawn(crate::federation::periodic(exchange.clone()));
-    let app = router_with_console(exchange.clone(), bound.sessions, bound.console);
+    let app = router_with_all(exchange.clone(), bound.sessions, bound.console, bound.extra);
     let result = accept_loop(bound.listener, bound.tls, app, exchange.clone(), shutdown).await;
     watcher.abort();
     federation.abort();
