@@ -86,7 +86,7 @@ fn handler_of(method: &str, path: &str) -> MethodRouter<CaseApi> {
 }
 
 /// The API's routes, to be merged into the exchange's router (inside its
-/// gate): `tripoint_taxii::server::serve_with(bound, case_api::routes(api), …)`.
+/// gate): `Bound::mount_routes(case_api::routes(api))` (`server::router_with_all`).
 pub fn routes<S: Clone + Send + Sync + 'static>(api: CaseApi) -> Router<S> {
     let mut r: Router<CaseApi> = Router::new();
     for (method, path) in ROUTES {
