@@ -8,7 +8,7 @@
 //! run. The generator still writes CSV first (about 200 bytes per transfer),
 //! so disk, not this command, limits the largest size here.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use tripoint_gen::GroundTruth;
@@ -17,26 +17,9 @@ use crate::error::{Context as _, Result};
 use crate::stats::progress;
 use crate::{Peers, Tripoint, WorkDir};
 
-/// What to run.
-#[derive(Debug, Clone)]
-#[cfg_attr(feature = "cli", derive(clap::Args))]
-pub struct Options {
-    /// Transfers to generate (transactions + token transfers).
-    #[cfg_attr(feature = "cli", arg(long, default_value_t = 10_000_000))]
-    pub transfers: u64,
-    /// A 10^5-transfer run that finishes in seconds.
-    #[cfg_attr(feature = "cli", arg(long))]
-    pub smoke: bool,
-    /// Working directory: new or empty, kept afterwards (default: a temporary one, removed).
-    #[cfg_attr(feature = "cli", arg(long))]
-    pub dir: Option<PathBuf>,
-    /// Leave out the DuckDB peer.
-    #[cfg_attr(feature = "cli", arg(long))]
-    pub no_peer: bool,
-    /// Print the figures as JSON.
-    #[cfg_attr(feature = "cli", arg(long))]
-    pub json: bool,
-}
+/// What to run: the same size, work-dir, peer and output options as
+/// `tripoint bench ingest`, whose first steps this benchmark repeats.
+pub use crate::ingest::Options;
 
 /// One measured step.
 #[derive(Debug, Clone, serde::Serialize)]
