@@ -512,14 +512,7 @@ fn drill_thief_two_mules_exchange_alerts_the_webhook_with_service_jurisdiction_a
     assert!(std::fs::read_to_string(&err).unwrap().contains("following"));
 }
 
-// Known failure, left visible rather than passing: in the final CI run of
-// stop 10 (clean clone, `.ci/run`) the restarted watch did not reach the head
-// with the deposit delivered within 90 s, in both passes; locally it failed 1
-// run in 6. The kill-9 guarantee is therefore not established; see
-// docs/watch.md ("Known failure") and issue 13's note. Run it with
-// `cargo test --test it watch::kill_9 -- --ignored`.
 #[test]
-#[ignore = "fails intermittently (restarted watch stalls after kill -9); under investigation"]
 fn kill_9_mid_stream_loses_no_block_and_no_alert_and_keeps_alert_ids() {
     let anvil = Anvil::start();
     let d = drill("poison");
@@ -552,8 +545,16 @@ fn kill_9_mid_stream_loses_no_block_and_no_alert_and_keeps_alert_ids() {
             w.0.wait().unwrap();
         }
     }
-    anvil.send(&prev, EXCHANGE, ETHER);
-    let head = anvil.head();
+    let deposit_tx = anvil.send(&prev, EXCHANGE, ETHER);
+    // The deposit's own block, from its receipt: `eth_blockNumber` read right
+    // after the send can still be the block before (anvil mines it after
+    // answering), and the watch's cursor then never equals that head + 1.
+    let head = wait_for(30, "the deposit mined", || {
+        let r = anvil.call("eth_getTransactionReceipt", json!([deposit_tx]));
+        r["blockNumber"]
+            .as_str()
+            .map(|b| u64::from_str_radix(b.trim_start_matches("0x"), 16).unwrap())
+    });
     let (_w2, out2, _) = watch(&d, &anvil, &args, "second");
     // The last block's alert (the deposit) comes after the cursor moved.
     wait_for(
