@@ -9,9 +9,9 @@ use std::time::Instant;
 use tripoint_ingest::{EthereumEtlFiles, ImportOptions};
 use tripoint_store::Store;
 
-use crate::error::{Context as _, Result};
-use crate::stats::{median, progress};
-use crate::{Peers, Tripoint, WorkDir};
+use crate::error::Result;
+use crate::stats::median;
+use crate::{GeneratedCsv, Peers, Tripoint, WorkDir};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -66,35 +66,14 @@ pub fn run(args: &Options) -> Result<()> {
     let store_dir = work.join("store");
 
     // 1. Input, generated once for both tools.
-    let cfg = tripoint_gen::GenConfig {
-        seed: 42,
-        transfers: n,
-        ..Default::default()
-    };
-    let bar = progress(n, "generating");
-    let gen = tripoint_gen::generate_files(&cfg, &csv, &mut |rows| bar.set_position(rows))
-        .with_context(|| format!("generating {n} transfers into {}", csv.display()))?;
-    bar.finish_and_clear();
-    let tx_f = csv.join("transactions.csv");
-    let tt_f = csv.join("token_transfers.csv");
-    let tok_f = csv.join("tokens.csv");
-    let csv_bytes = file_size(&tx_f) + file_size(&tt_f) + file_size(&tok_f);
+    let input = GeneratedCsv::write(n, &csv)?;
+    let gen = &input.summary;
+    let (tx_f, tt_f, tok_f) = (&input.transactions, &input.token_transfers, &input.tokens);
+    let csv_bytes = file_size(tx_f) + file_size(tt_f) + file_size(tok_f);
 
     // 2. tripoint ingest, as its own process so its peak RSS is its own.
     let p = |x: &Path| x.display().to_string();
-    let ours = Tripoint::current()?.run_json(&[
-        "ingest",
-        "--store",
-        &p(&store_dir),
-        "--json",
-        "ethereum-etl",
-        "--transactions",
-        &p(&tx_f),
-        "--token-transfers",
-        &p(&tt_f),
-        "--tokens",
-        &p(&tok_f),
-    ])?;
+    let ours = Tripoint::current()?.run_json(&input.ingest_args(&store_dir))?;
     let our_secs = ours["elapsed_secs"].as_f64().unwrap_or(f64::NAN);
     let our_rows = ours["records"].as_u64().unwrap_or(0);
     let our_rss = ours["peak_rss_bytes"].as_u64().unwrap_or(0);
@@ -134,9 +113,9 @@ pub fn run(args: &Options) -> Result<()> {
             "duckdb_ingest.py",
             &[
                 "--transactions".into(),
-                p(&tx_f),
+                p(tx_f),
                 "--token-transfers".into(),
-                p(&tt_f),
+                p(tt_f),
                 "--db".into(),
                 p(&work.join("duckdb.db")),
             ],

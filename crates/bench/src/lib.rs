@@ -12,6 +12,7 @@
 
 mod error;
 pub mod ews;
+mod generated;
 pub mod ingest;
 pub mod intel;
 pub mod loadgen;
@@ -24,6 +25,7 @@ mod tripoint;
 mod work_dir;
 
 pub use error::{BenchError, Result};
+pub use generated::GeneratedCsv;
 pub use peers::Peers;
 pub use tripoint::{Measured, Tripoint};
 pub use work_dir::WorkDir;

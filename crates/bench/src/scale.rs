@@ -14,8 +14,7 @@ use std::time::Instant;
 use tripoint_gen::GroundTruth;
 
 use crate::error::{Context as _, Result};
-use crate::stats::progress;
-use crate::{Peers, Tripoint, WorkDir};
+use crate::{GeneratedCsv, Peers, Tripoint, WorkDir};
 
 /// What to run: the same size, work-dir, peer and output options as
 /// `tripoint bench ingest`, whose first steps this benchmark repeats.
@@ -43,16 +42,9 @@ pub fn run(args: &Options) -> Result<()> {
     let mut steps = Vec::new();
 
     // 1. Input.
-    let cfg = tripoint_gen::GenConfig {
-        seed: 42,
-        transfers: n,
-        ..Default::default()
-    };
-    let bar = progress(n, "generating");
     let t = Instant::now();
-    let gen = tripoint_gen::generate_files(&cfg, &csv, &mut |rows| bar.set_position(rows))
-        .with_context(|| format!("generating {n} transfers into {}", csv.display()))?;
-    bar.finish_and_clear();
+    let input = GeneratedCsv::write(n, &csv)?;
+    let gen = &input.summary;
     let gen_secs = t.elapsed().as_secs_f64();
     steps.push(Step {
         name: "generate (CSV)".into(),
@@ -60,26 +52,10 @@ pub fn run(args: &Options) -> Result<()> {
         per_sec: gen.rows() as f64 / gen_secs,
         peak_rss_bytes: crate::stats::peak_rss_bytes(),
     });
-    let (tx_f, tt_f, tok_f) = (
-        csv.join("transactions.csv"),
-        csv.join("token_transfers.csv"),
-        csv.join("tokens.csv"),
-    );
+    let (tx_f, tt_f) = (&input.transactions, &input.token_transfers);
 
     // 2. Ingest.
-    let ingest = tripoint.run_measured(&[
-        "ingest",
-        "--store",
-        &p(&store_dir),
-        "--json",
-        "ethereum-etl",
-        "--transactions",
-        &p(&tx_f),
-        "--token-transfers",
-        &p(&tt_f),
-        "--tokens",
-        &p(&tok_f),
-    ])?;
+    let ingest = tripoint.run_measured(&input.ingest_args(&store_dir))?;
     let ingested = crate::peers::last_json(&String::from_utf8_lossy(&ingest.stdout))
         .context("tripoint ingest printed no JSON")?;
     let stored = ingested["stats"]["transfers"].as_u64().unwrap_or(0);
@@ -155,9 +131,9 @@ pub fn run(args: &Options) -> Result<()> {
                 "--parquet-dir".into(),
                 p(&export_dir),
                 "--transactions".into(),
-                p(&tx_f),
+                p(tx_f),
                 "--token-transfers".into(),
-                p(&tt_f),
+                p(tt_f),
             ],
         )?)
     };
