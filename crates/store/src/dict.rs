@@ -3,10 +3,12 @@
 //! table, so both directions are answered from the map without loading anything.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use tripoint_chain::{AddrId, Address};
 
 use crate::format::{stable_hash, FileView, FileWriter, KIND_DICT};
+use crate::owned::OwnedSlice;
 use crate::StoreError;
 
 const S_META: u32 = 1; // u64: [base, count]
@@ -74,26 +76,21 @@ impl DictKeys {
 /// A mapped dictionary chunk covering ids `base..base + count`. The section
 /// slices are resolved once at open (a lookup probes several keys).
 pub struct DictChunk {
-    offsets: &'static [u64],
-    keys: &'static [u8],
-    table: &'static [u32],
-    // Declared after the slices, which borrow from its map.
-    view: Box<FileView>,
+    offsets: OwnedSlice<u64>,
+    keys: OwnedSlice<u8>,
+    table: OwnedSlice<u32>,
+    view: Arc<FileView>,
     pub base: AddrId,
     pub count: u32,
 }
 
 impl DictChunk {
     pub fn open(path: &Path) -> Result<DictChunk, StoreError> {
-        let view = Box::new(FileView::open(path, KIND_DICT)?);
-        // SAFETY: the slices borrow from the map owned by `view`, which this
-        // chunk owns and never replaces; they are only handed out with
-        // `&self`'s lifetime.
-        let v: &'static FileView = unsafe { &*(view.as_ref() as *const FileView) };
-        let meta: &[u64] = v.slice(S_META)?;
-        let offsets: &'static [u64] = v.slice(S_OFFSETS)?;
-        let keys: &'static [u8] = v.slice(S_KEYS)?;
-        let table: &'static [u32] = v.slice(S_TABLE)?;
+        let view = Arc::new(FileView::open(path, KIND_DICT)?);
+        let meta: &[u64] = view.slice(S_META)?;
+        let offsets = OwnedSlice::<u64>::section(&view, S_OFFSETS)?;
+        let keys = OwnedSlice::<u8>::section(&view, S_KEYS)?;
+        let table = OwnedSlice::<u32>::section(&view, S_TABLE)?;
         let corrupt = |msg: &str| StoreError::Corrupt {
             path: path.to_path_buf(),
             msg: msg.to_string(),
@@ -134,7 +131,7 @@ impl DictChunk {
     }
 
     pub fn lookup(&self, key: &[u8]) -> Option<AddrId> {
-        let table = self.table;
+        let table = &self.table;
         let mask = table.len() - 1;
         let mut slot = stable_hash(key) as usize & mask;
         loop {

@@ -38,7 +38,7 @@ pub const KIND_DICT: Kind = *b"DICT";
 ///
 /// # Safety
 /// Implementors must have no padding and accept every bit pattern.
-pub unsafe trait Pod: Copy + 'static {}
+pub unsafe trait Pod: Copy + Send + Sync + 'static {}
 unsafe impl Pod for u8 {}
 unsafe impl Pod for u16 {}
 unsafe impl Pod for u32 {}
@@ -324,15 +324,7 @@ pub enum UintCol<'a> {
     U32(&'a [u32]),
 }
 
-impl<'a> UintCol<'a> {
-    pub fn load(view: &'a FileView, id: u32) -> Result<UintCol<'a>, StoreError> {
-        Ok(match view.width(id)? {
-            1 => UintCol::U8(view.slice(id)?),
-            2 => UintCol::U16(view.slice(id)?),
-            _ => UintCol::U32(view.slice(id)?),
-        })
-    }
-
+impl UintCol<'_> {
     #[inline]
     pub fn get(&self, i: usize) -> u32 {
         match self {

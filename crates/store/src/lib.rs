@@ -13,6 +13,7 @@ mod dict;
 mod format;
 pub mod labels;
 mod manifest;
+mod owned;
 mod segment;
 
 use std::collections::{HashMap, HashSet};

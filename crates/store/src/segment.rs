@@ -5,10 +5,12 @@
 //! mapped, read-only form.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use tripoint_chain::{AddrId, Amount, OutPoint, TransferBatch, TransferRow, TxHash};
 
 use crate::format::{add_narrow, FileView, FileWriter, UintCol, KIND_SEGMENT};
+use crate::owned::{OwnedSlice, OwnedUintCol};
 use crate::StoreError;
 
 const S_META: u32 = 1; // u64: [rows, txs, blocks, addr_lo, addr_hi]
@@ -488,10 +490,9 @@ fn rank_bits(n: usize, set: impl Fn(usize) -> bool) -> (Vec<u64>, Vec<u32>) {
 }
 
 /// Mapped rank bitmap (see [`rank_bits`]).
-#[derive(Clone, Copy)]
 struct RankBits {
-    words: &'static [u64],
-    rank: &'static [u32],
+    words: OwnedSlice<u64>,
+    rank: OwnedSlice<u32>,
 }
 
 impl RankBits {
@@ -625,25 +626,24 @@ impl Csr {
 }
 
 /// Mapped adjacency of one direction.
-#[derive(Clone, Copy)]
 struct Adjacency {
-    keys: &'static [u32],
-    off: &'static [u32],
-    ids: &'static [u32],
-    deg: &'static [u8],
-    esc_id: &'static [u32],
-    esc_deg: &'static [u32],
+    keys: OwnedSlice<u32>,
+    off: OwnedSlice<u32>,
+    ids: OwnedSlice<u32>,
+    deg: OwnedSlice<u8>,
+    esc_id: OwnedSlice<u32>,
+    esc_deg: OwnedSlice<u32>,
 }
 
 impl Adjacency {
-    fn load(v: &'static FileView, s: [u32; 6]) -> Result<Adjacency, StoreError> {
+    fn load(v: &Arc<FileView>, s: [u32; 6]) -> Result<Adjacency, StoreError> {
         Ok(Adjacency {
-            keys: v.slice(s[0])?,
-            off: v.slice(s[1])?,
-            ids: v.slice(s[2])?,
-            deg: v.slice(s[3])?,
-            esc_id: v.slice(s[4])?,
-            esc_deg: v.slice(s[5])?,
+            keys: OwnedSlice::section(v, s[0])?,
+            off: OwnedSlice::section(v, s[1])?,
+            ids: OwnedSlice::section(v, s[2])?,
+            deg: OwnedSlice::section(v, s[3])?,
+            esc_id: OwnedSlice::section(v, s[4])?,
+            esc_deg: OwnedSlice::section(v, s[5])?,
         })
     }
 
@@ -670,7 +670,7 @@ impl Adjacency {
     }
 
     /// Rows of local id `local` (dense), or of id `addr` (sparse).
-    fn rows(&self, local: usize, addr: u32) -> &'static [u32] {
+    fn rows(&self, local: usize, addr: u32) -> &[u32] {
         if !self.keys.is_empty() {
             return match self.keys.binary_search(&addr) {
                 Ok(k) => &self.ids[self.off[k] as usize..self.off[k + 1] as usize],
@@ -694,29 +694,27 @@ impl Adjacency {
     }
 }
 
-/// Column slices of a mapped segment. They borrow from the map owned by the
-/// same [`Segment`]; the map's memory never moves, and the slices are only
-/// handed out with `&self`'s lifetime.
+/// Column slices of a mapped segment; each keeps the map alive.
 struct Cols {
-    block: &'static [u64],
-    block_ts: &'static [i64],
-    tx_hash: &'static [[u8; 32]],
-    tx_index: UintCol<'static>,
-    tx_by_hash: &'static [u32],
+    block: OwnedSlice<u64>,
+    block_ts: OwnedSlice<i64>,
+    tx_hash: OwnedSlice<[u8; 32]>,
+    tx_index: OwnedUintCol,
+    tx_by_hash: OwnedSlice<u32>,
     tx_of_row: RankBits,
     block_of_row: RankBits,
-    src: &'static [u32],
-    dst: &'static [u32],
-    asset: UintCol<'static>,
-    sub: UintCol<'static>,
-    amount_lo: &'static [u64],
-    amount_hi: Option<UintCol<'static>>,
+    src: OwnedSlice<u32>,
+    dst: OwnedSlice<u32>,
+    asset: OwnedUintCol,
+    sub: OwnedUintCol,
+    amount_lo: OwnedSlice<u64>,
+    amount_hi: Option<OwnedUintCol>,
     /// The stored all-ones value of `amount_hi`'s width.
     hi_overflow: u32,
     big: BigCol,
-    spend_row: &'static [u32],
-    spend_tx: &'static [[u8; 32]],
-    spend_out: &'static [u32],
+    spend_row: OwnedSlice<u32>,
+    spend_tx: OwnedSlice<[u8; 32]>,
+    spend_out: OwnedSlice<u32>,
     out: Adjacency,
     inc: Adjacency,
 }
@@ -744,10 +742,9 @@ impl Cols {
 }
 
 /// The overflow-amount table at its stored width.
-#[derive(Clone, Copy)]
 enum BigCol {
-    W16(&'static [[u8; 16]]),
-    W32(&'static [[u8; 32]]),
+    W16(OwnedSlice<[u8; 16]>),
+    W32(OwnedSlice<[u8; 32]>),
 }
 
 impl BigCol {
@@ -773,8 +770,7 @@ impl BigCol {
 /// A mapped, immutable segment.
 pub struct Segment {
     cols: Cols,
-    // Declared after `cols` so it outlives every use of them.
-    view: Box<FileView>,
+    view: Arc<FileView>,
     pub rows: u32,
     addr_lo: u32,
     addr_hi: u32,
@@ -782,10 +778,8 @@ pub struct Segment {
 
 impl Segment {
     pub fn open(path: &Path) -> Result<Segment, StoreError> {
-        let view = Box::new(FileView::open(path, KIND_SEGMENT)?);
-        // SAFETY: see `Cols`: the mapping lives as long as `view`, which the
-        // Segment owns and never replaces.
-        let v: &'static FileView = unsafe { &*(view.as_ref() as *const FileView) };
+        let view = Arc::new(FileView::open(path, KIND_SEGMENT)?);
+        let v = &view;
         let meta: &[u64] = v.slice(S_META)?;
         let corrupt = |msg: &str| StoreError::Corrupt {
             path: path.to_path_buf(),
@@ -797,7 +791,7 @@ impl Segment {
         let (n, ntx, nb) = (meta[0] as usize, meta[1] as usize, meta[2] as usize);
         let amount_hi = match v.slice::<u8>(S_AMOUNT_HI) {
             Ok([]) => None,
-            _ => Some(UintCol::load(v, S_AMOUNT_HI)?),
+            _ => Some(OwnedUintCol::section(v, S_AMOUNT_HI)?),
         };
         let hi_overflow = match v.width(S_AMOUNT_HI)? {
             1 => u8::MAX as u32,
@@ -805,33 +799,33 @@ impl Segment {
             _ => u32::MAX,
         };
         let cols = Cols {
-            block: v.slice(S_BLOCK)?,
-            block_ts: v.slice(S_BLOCK_TS)?,
-            tx_hash: v.slice(S_TX_HASH)?,
-            tx_index: UintCol::load(v, S_TX_INDEX)?,
-            tx_by_hash: v.slice(S_TX_BY_HASH)?,
+            block: OwnedSlice::section(v, S_BLOCK)?,
+            block_ts: OwnedSlice::section(v, S_BLOCK_TS)?,
+            tx_hash: OwnedSlice::section(v, S_TX_HASH)?,
+            tx_index: OwnedUintCol::section(v, S_TX_INDEX)?,
+            tx_by_hash: OwnedSlice::section(v, S_TX_BY_HASH)?,
             tx_of_row: RankBits {
-                words: v.slice(S_TX_START)?,
-                rank: v.slice(S_TX_RANK)?,
+                words: OwnedSlice::section(v, S_TX_START)?,
+                rank: OwnedSlice::section(v, S_TX_RANK)?,
             },
             block_of_row: RankBits {
-                words: v.slice(S_BLOCK_START)?,
-                rank: v.slice(S_BLOCK_RANK)?,
+                words: OwnedSlice::section(v, S_BLOCK_START)?,
+                rank: OwnedSlice::section(v, S_BLOCK_RANK)?,
             },
-            src: v.slice(S_SRC)?,
-            dst: v.slice(S_DST)?,
-            asset: UintCol::load(v, S_ASSET)?,
-            sub: UintCol::load(v, S_SUB)?,
-            amount_lo: v.slice(S_AMOUNT_LO)?,
+            src: OwnedSlice::section(v, S_SRC)?,
+            dst: OwnedSlice::section(v, S_DST)?,
+            asset: OwnedUintCol::section(v, S_ASSET)?,
+            sub: OwnedUintCol::section(v, S_SUB)?,
+            amount_lo: OwnedSlice::section(v, S_AMOUNT_LO)?,
             amount_hi,
             hi_overflow,
             big: match v.width(S_BIG)? {
-                16 => BigCol::W16(v.slice(S_BIG)?),
-                _ => BigCol::W32(v.slice(S_BIG)?),
+                16 => BigCol::W16(OwnedSlice::section(v, S_BIG)?),
+                _ => BigCol::W32(OwnedSlice::section(v, S_BIG)?),
             },
-            spend_row: v.slice(S_SPEND_ROW)?,
-            spend_tx: v.slice(S_SPEND_TX)?,
-            spend_out: v.slice(S_SPEND_OUT)?,
+            spend_row: OwnedSlice::section(v, S_SPEND_ROW)?,
+            spend_tx: OwnedSlice::section(v, S_SPEND_TX)?,
+            spend_out: OwnedSlice::section(v, S_SPEND_OUT)?,
             out: Adjacency::load(v, OUT_SECTIONS)?,
             inc: Adjacency::load(v, IN_SECTIONS)?,
         };
@@ -853,7 +847,7 @@ impl Segment {
             && [c.src.len(), c.dst.len(), c.amount_lo.len()]
                 .iter()
                 .all(|&l| l == n)
-            && c.amount_hi.is_none_or(|h| h.len() == n)
+            && c.amount_hi.as_ref().is_none_or(|h| h.len() == n)
             && c.asset.len() == n
             && c.sub.len() == n
             && c.spend_tx.len() == c.spend_row.len()
@@ -907,7 +901,7 @@ impl Segment {
             return;
         }
         self.read_parties(lo, hi, batch);
-        match c.amount_hi {
+        match &c.amount_hi {
             None => batch
                 .amount
                 .extend(c.amount_lo[lo..hi].iter().map(|&a| Amount::from(a))),
@@ -921,7 +915,7 @@ impl Segment {
         let c = &self.cols;
         batch.src.extend_from_slice(&c.src[lo..hi]);
         batch.dst.extend_from_slice(&c.dst[lo..hi]);
-        match c.asset {
+        match c.asset.view() {
             UintCol::U8(v) => batch.asset.extend(v[lo..hi].iter().map(|&a| a as u32)),
             UintCol::U16(v) => batch.asset.extend(v[lo..hi].iter().map(|&a| a as u32)),
             UintCol::U32(v) => batch.asset.extend_from_slice(&v[lo..hi]),
@@ -969,7 +963,7 @@ impl Segment {
             // Stored amounts with a high part (or an overflow entry) are
             // >= 2^64 > min: only the low word of the others is compared.
             Ok(min) => {
-                let high = match c.amount_hi {
+                let high = match c.amount_hi.as_ref().map(|h| h.view()) {
                     None => None,
                     Some(UintCol::U8(v)) => Some(UintCol::U8(&v[lo..hi])),
                     Some(UintCol::U16(v)) => Some(UintCol::U16(&v[lo..hi])),
@@ -1000,7 +994,7 @@ impl Segment {
         })
     }
 
-    fn adj(&self, a: &Adjacency, addr: AddrId) -> &[u32] {
+    fn adj<'a>(&'a self, a: &'a Adjacency, addr: AddrId) -> &'a [u32] {
         if self.rows == 0 || addr < self.addr_lo || addr > self.addr_hi {
             return &[];
         }
@@ -1018,7 +1012,7 @@ impl Segment {
     /// The row with this dedup key, if stored here.
     pub fn find(&self, hash: &[u8; 32], sub: u32) -> Option<u32> {
         let c = &self.cols;
-        let by = c.tx_by_hash;
+        let by = &c.tx_by_hash;
         let start = by.partition_point(|&t| &c.tx_hash[t as usize] < hash);
         let n = self.rows as usize;
         for &t in by[start..]
@@ -1149,8 +1143,10 @@ mod tests {
         let starts = |i: usize| i.is_multiple_of(3) || i % 64 == 63;
         let n = 1000;
         let (words, rank) = rank_bits(n, starts);
-        let (words, rank): (&'static [u64], &'static [u32]) = (Vec::leak(words), Vec::leak(rank));
-        let bits = RankBits { words, rank };
+        let bits = RankBits {
+            words: OwnedSlice::from_vec(words),
+            rank: OwnedSlice::from_vec(rank),
+        };
         let mut run = 0u32;
         for i in 0..n {
             if i > 0 && starts(i) {
