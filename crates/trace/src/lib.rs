@@ -3,31 +3,31 @@
 //! [`tripoint_chain::TransferGraph`]. No I/O: callers hand in a graph (the
 //! on-disk store, or a [`MemGraph`]) and get plain data back.
 
+pub mod arith;
 pub mod assets;
 pub mod cluster;
 pub mod eval;
 pub mod fxhash;
+mod kernels;
 pub mod live;
 mod mem;
 pub mod patterns;
-pub mod reach;
 pub mod report;
 pub mod screen;
 pub mod spam;
-pub mod sweep;
 pub mod sys;
 pub mod taint;
 pub mod text;
 pub mod time;
 
+pub use kernels::reach::{reach, Reach, Reached};
 pub use live::{Advanced, LiveTrace};
 pub use mem::MemGraph;
 pub use patterns::{Pattern, PatternRules};
-pub use reach::{reach, Reach, Reached};
 pub use report::{build_report, Report, ReportOptions};
 pub use spam::{SpamReason, SpamRules};
 pub use taint::{
-    auto_sparse_budget, default_terminals, trace, trace_general, Flow, Node, NodeAmounts, Role,
+    auto_sparse_budget, default_terminals, trace, EngineKind, trace_general, Flow, Node, NodeAmounts, Role,
     SpamHit, Swap, TaintPolicy, Totals, TraceConfig, TraceError, TraceResult, Traversal,
 };
 pub use time::{parse_time, TimeError};

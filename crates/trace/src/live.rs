@@ -15,6 +15,7 @@ use std::ops::Range;
 
 use tripoint_chain::{AddrId, Amount, AssetId, TransferGraph, TransferId, TransferRow};
 
+use crate::taint::EngineKind;
 use crate::taint::{first_at_or_after, walk_on, Parked};
 use crate::{Flow, Node, TraceConfig, TraceError, TraceResult};
 
@@ -172,9 +173,9 @@ impl LiveTrace {
     /// graph of the last [`Self::advance`].
     pub fn result<G: TransferGraph>(&self, g: &G) -> TraceResult {
         match &self.walk {
-            Some(p) => p.clone().finish(self.cfg.policy),
+            Some(p) => p.clone().finish(self.cfg.policy, EngineKind::SparseWalk),
             // Not started: only the seeds, with nothing sent.
-            None => walk_on(g, &self.cfg, None, &[]).0.finish(self.cfg.policy),
+            None => walk_on(g, &self.cfg, None, &[]).0.finish(self.cfg.policy, EngineKind::SparseWalk),
         }
     }
 }

@@ -14,10 +14,9 @@ use tripoint_chain::{
     Address, Amount, Asset, Category, Chain, Label, OutPoint, Position, TransferGraph,
     TransferRecord, TxHash, U256,
 };
-use tripoint_trace::sweep::haircut_share;
-use tripoint_trace::taint::mul_div_floor;
+use tripoint_trace::arith::{haircut_share, mul_div_floor};
 use tripoint_trace::{
-    reach, trace, trace_general, MemGraph, TaintPolicy, TraceConfig, TraceResult, Traversal,
+    reach, trace, trace_general, EngineKind, MemGraph, TaintPolicy, TraceConfig, TraceResult, Traversal,
 };
 
 proptest! {
@@ -53,7 +52,7 @@ proptest! {
                 .is_some_and(|sum| sum < Amount::from(1u128 << 96));
             let covered = native_fits && !matches!(policy, TaintPolicy::Fifo | TaintPolicy::Lifo);
             if covered {
-                prop_assert!(tripoint_trace::sweep::run(&g, &cfg).is_some());
+                prop_assert_eq!(fast.engine, EngineKind::SweepKernel);
             }
             assert_same(&fast, &reference, &format!("{policy:?} sweep"))?;
             prop_assert_eq!(fast.visited, reference.visited);
@@ -179,7 +178,9 @@ fn sweep_token_accounts_beyond_128_bits_match_the_general_engine() {
         let mut cfg = TraceConfig::new(policy, vec![seed]);
         cfg.spam.lookalike = false;
         let reference = trace_general(&g, &cfg, false).unwrap();
-        let fast = tripoint_trace::sweep::run(&g, &cfg).expect("the kernel covers this graph");
+        cfg.traversal = Traversal::Sweep;
+        let fast = trace(&g, &cfg).unwrap();
+        assert_eq!(fast.engine, EngineKind::SweepKernel, "the kernel covers this graph");
         assert_same(&fast, &reference, &format!("{policy:?}")).unwrap();
         assert_eq!(fast.visited, reference.visited, "{policy:?}");
         assert!(fast.nodes.len() >= 4, "{policy:?}: {}", fast.nodes.len());

@@ -40,12 +40,13 @@ use tripoint_chain::{
     AddrId, Amount, AssetId, TransferBatch, TransferGraph, TransferId, NATIVE_ASSET,
 };
 
+use crate::arith::{haircut_share, narrow, share_128};
 use crate::fxhash::FxHashMap;
 use crate::spam::{lookalike_key, SpamReason};
 use crate::sys::{huge_vec, prefetch_at};
 use crate::taint::{
-    classify_labels, first_at_or_after, mul_div_floor, swap_share, Class, Counterparties, Dropped,
-    Flow, Node, NodeAmounts, Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig, TraceResult,
+    classify_labels, first_at_or_after, swap_share, Class, Counterparties, Dropped, Flow, Node,
+    NodeAmounts, Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig, TraceResult,
 };
 
 const NO_NODE: u32 = u32::MAX;
@@ -319,84 +320,6 @@ struct Kernel<'a, G: TransferGraph> {
     visited: u64,
 }
 
-/// `⌊a·t/b⌋` capped at `t`, for `a < b`: exactly [`mul_div_floor`]`(a, t, b, t)`,
-/// without 256-bit division in the common cases.
-#[inline]
-pub fn haircut_share(a: Amount, t: Amount, b: Amount) -> Amount {
-    if t == Amount::ZERO {
-        return Amount::ZERO;
-    }
-    match (narrow(a), narrow(t), narrow(b)) {
-        // a·t < 2^256 here, so mul_div_floor divides the exact product.
-        (Some(a), Some(t), Some(b)) if a < b => Amount::from(share_128(a, t, b)),
-        _ => mul_div_floor(a, t, b, t),
-    }
-}
-
-/// Full 256-bit product of two 128-bit numbers as (high, low).
-#[inline]
-fn mul_128(a: u128, b: u128) -> (u128, u128) {
-    const M: u128 = u64::MAX as u128;
-    let (a1, a0) = (a >> 64, a & M);
-    let (b1, b0) = (b >> 64, b & M);
-    let p00 = a0 * b0;
-    let p01 = a0 * b1;
-    let p10 = a1 * b0;
-    let p11 = a1 * b1;
-    let mid = (p00 >> 64) + (p01 & M) + (p10 & M);
-    let lo = (p00 & M) | (mid << 64);
-    let hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
-    (hi, lo)
-}
-
-/// `⌊(u1·2^128 + u0) / v⌋` for `u1 < v` (so the quotient fits 128 bits):
-/// Knuth's algorithm D with 64-bit digits (Hacker's Delight `divlu`).
-fn div_256_by_128(u1: u128, u0: u128, v: u128) -> u128 {
-    const B: u128 = 1 << 64;
-    debug_assert!(u1 < v);
-    let s = v.leading_zeros();
-    let v = v << s;
-    let (vn1, vn0) = (v >> 64, v & (B - 1));
-    let un32 = if s == 0 {
-        u1
-    } else {
-        (u1 << s) | (u0 >> (128 - s))
-    };
-    let un10 = u0 << s;
-    let (un1, un0) = (un10 >> 64, un10 & (B - 1));
-    let mut q1 = un32 / vn1;
-    let mut rhat = un32 - q1 * vn1;
-    while q1 >= B || q1 * vn0 > B * rhat + un1 {
-        q1 -= 1;
-        rhat += vn1;
-        if rhat >= B {
-            break;
-        }
-    }
-    let un21 = un32
-        .wrapping_mul(B)
-        .wrapping_add(un1)
-        .wrapping_sub(q1.wrapping_mul(v));
-    let mut q0 = un21 / vn1;
-    rhat = un21 - q0 * vn1;
-    while q0 >= B || q0 * vn0 > B * rhat + un0 {
-        q0 -= 1;
-        rhat += vn1;
-        if rhat >= B {
-            break;
-        }
-    }
-    q1 * B + q0
-}
-
-/// An amount in 128 bits, where the kernel computes natively;
-/// `None` makes the kernel hand the trace to the general engine.
-#[inline]
-fn narrow(a: Amount) -> Option<u128> {
-    let (hi, lo) = a.into_words();
-    (hi == 0).then_some(lo)
-}
-
 /// The integer types the kernel keeps balances in.
 trait Units: Copy + Ord + std::ops::Sub<Output = Self> + std::ops::SubAssign {
     const ZERO: Self;
@@ -458,25 +381,9 @@ fn debit_exact_in<U: Units>(poison: bool, b: &mut U, t: &mut U, a: U, c: U) -> U
     c
 }
 
-/// `⌊a·t/b⌋` capped at `t` for `a < b`, exact: the 256-bit product is
-/// divided by a 128-bit divisor, and `a < b` keeps the quotient below 2^128.
-#[inline]
-fn share_128(a: u128, t: u128, b: u128) -> u128 {
-    if t == 0 {
-        return 0;
-    }
-    let (hi, lo) = mul_128(a, t);
-    let q = if hi == 0 {
-        lo / b
-    } else {
-        div_256_by_128(hi, lo, b)
-    };
-    q.min(t)
-}
-
 /// Run the sweep with a fast kernel; `None` when the configuration or the
 /// graph needs the general engine (see the module docs).
-pub fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
+pub(crate) fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
     if matches!(cfg.policy, TaintPolicy::Fifo | TaintPolicy::Lifo) {
         return None;
     }
@@ -1135,6 +1042,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             swaps: self.swaps,
             totals: self.totals,
             visited: self.visited,
+            engine: crate::taint::EngineKind::SweepKernel,
         })
     }
 }

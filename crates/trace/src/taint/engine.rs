@@ -1,598 +1,18 @@
-//! The taint engine: one time-respecting traversal over chain-ordered
-//! transfers, with the policy as an enum.
-//!
-//! Transfers are processed in ascending id (= chain) order, so funds can only
-//! move along a transfer after they arrived. Every walked address keeps, per
-//! asset, its known balance `B` and tainted part `T` (and, for FIFO/LIFO, the
-//! queue of lots). Amounts are exact integers; a proportional split rounds
-//! down and the remainder stays where it was, so the books balance to the unit:
-//!
-//! `seeded + swapped_in = held + exited + dust + beyond_hops + spam + swapped_out`
-//! for every asset and every policy except poison (which does not conserve).
+//! The general engine: a sparse priority-queue walk or a row-by-row sweep,
+//! covering every policy and feature; the reference the kernels are tested
+//! against.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap};
 
-use serde::Serialize;
-use thiserror::Error;
 use tripoint_chain::{
     AddrId, Amount, AssetId, Category, TransferGraph, TransferId, TransferRow, NATIVE_ASSET,
 };
 
+use super::account::{swap_share, Account};
+use super::*;
 use crate::fxhash::FxHashMap;
-use crate::spam::{lookalike_key, SpamReason, SpamRules};
-
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum TraceError {
-    #[error("no seed addresses given")]
-    NoSeeds,
-    #[error("unknown taint policy '{0}' (expected poison, haircut, fifo, lifo or tiho)")]
-    UnknownPolicy(String),
-    #[error("the graph shrank from {had} to {now} transfers under a live trace")]
-    GraphShrank { had: u64, now: u64 },
-}
-
-/// How taint is attributed when an address holding mixed funds pays out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TaintPolicy {
-    /// Any payment by an address that ever received taint is wholly tainted.
-    Poison,
-    /// Every payment carries the tainted share of the balance (`a·T/B`, rounded down).
-    Haircut,
-    /// Clayton's rule: first in, first out, in chain order.
-    Fifo,
-    /// Last in, first out.
-    Lifo,
-    /// Taint in, highest out: tainted funds leave first; in a Bitcoin
-    /// transaction they fill the largest outputs first.
-    Tiho,
-}
-
-impl TaintPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaintPolicy::Poison => "poison",
-            TaintPolicy::Haircut => "haircut",
-            TaintPolicy::Fifo => "fifo",
-            TaintPolicy::Lifo => "lifo",
-            TaintPolicy::Tiho => "tiho",
-        }
-    }
-    pub const ALL: [TaintPolicy; 5] = [
-        TaintPolicy::Poison,
-        TaintPolicy::Haircut,
-        TaintPolicy::Fifo,
-        TaintPolicy::Lifo,
-        TaintPolicy::Tiho,
-    ];
-}
-
-impl std::str::FromStr for TaintPolicy {
-    type Err = TraceError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "poison" => Ok(TaintPolicy::Poison),
-            "haircut" => Ok(TaintPolicy::Haircut),
-            "fifo" => Ok(TaintPolicy::Fifo),
-            "lifo" => Ok(TaintPolicy::Lifo),
-            "tiho" => Ok(TaintPolicy::Tiho),
-            other => Err(TraceError::UnknownPolicy(other.to_string())),
-        }
-    }
-}
-
-/// Which transfers the engine visits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Traversal {
-    /// Only transfers of walked addresses, from a priority queue: cost follows
-    /// the size of the trace, not of the graph.
-    Sparse,
-    /// Every transfer from the start on, in one sequential pass: the
-    /// full-graph mode, fastest when taint spreads widely.
-    Sweep,
-    /// Sparse while the walk stays small, then a sweep: bounds one huge
-    /// trace by the cost of a sweep ([`auto_sparse_budget`]).
-    Auto,
-}
-
-/// Everything a trace needs besides the graph.
-#[derive(Debug, Clone)]
-pub struct TraceConfig {
-    pub policy: TaintPolicy,
-    pub seeds: Vec<AddrId>,
-    /// Start time (unix seconds): everything a seed sends from then on is tainted.
-    pub from: i64,
-    /// Transfers after this time are not followed (the taint stays held).
-    pub until: Option<i64>,
-    /// Maximum hop distance from a seed; taint that would go further is
-    /// counted as `beyond_hops` and dropped.
-    pub max_hops: u32,
-    /// Taint below this many base units on one transfer is dropped as `dust`.
-    pub dust: Amount,
-    /// Categories where taint is reported as exited and not walked further.
-    pub terminal: Vec<Category>,
-    /// Walk through terminal addresses too (they are still reported as endpoints).
-    pub walk_terminals: bool,
-    pub spam: SpamRules,
-    pub traversal: Traversal,
-    /// [`Traversal::Auto`]: transfers the sparse walk may pop before it is
-    /// abandoned for a sweep; `None` is [`auto_sparse_budget`] of the graph.
-    pub sparse_budget: Option<u64>,
-}
-
-impl TraceConfig {
-    pub fn new(policy: TaintPolicy, seeds: Vec<AddrId>) -> Self {
-        TraceConfig {
-            policy,
-            seeds,
-            from: i64::MIN,
-            until: None,
-            max_hops: 64,
-            dust: Amount::ZERO,
-            terminal: default_terminals(),
-            walk_terminals: false,
-            spam: SpamRules::default(),
-            traversal: Traversal::Auto,
-            sparse_budget: None,
-        }
-    }
-}
-
-/// Exchanges, bridges, mixers and sanctioned addresses end a walk by default.
-pub fn default_terminals() -> Vec<Category> {
-    vec![
-        Category::Exchange,
-        Category::Bridge,
-        Category::Mixer,
-        Category::Sanctioned,
-    ]
-}
-
-/// How an address takes part in a trace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    Seed,
-    /// Received taint and its payments are followed.
-    Walked,
-    /// Terminal category: taint arriving here is reported, not followed.
-    Endpoint,
-    /// A DEX router or pool: taint crosses assets through it (swap rule).
-    Dex,
-}
-
-/// An address reached by taint.
-#[derive(Debug, Clone)]
-pub struct Node {
-    pub addr: AddrId,
-    pub role: Role,
-    pub hops: u32,
-    /// First transfer that brought taint (for seeds: the first from the start time).
-    pub first: Option<TransferId>,
-    /// Terminal category, for endpoints.
-    pub category: Option<Category>,
-    pub(crate) is_tx: bool,
-    pub(crate) tiho_allocated: bool,
-    /// Whether [`Counterparties`] holds any real counterparty of this node
-    /// (most nodes have none: the look-alike test then decodes nothing).
-    pub(crate) has_counterparties: bool,
-}
-
-/// Real counterparties of the trace's nodes by look-alike key: (node,
-/// key) -> address, in one table for the whole trace. A map per node cost
-/// a heap allocation each and a dependent miss per look-up (9 % of a
-/// 450 k-address trace with the look-alike rule on).
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Counterparties(FxHashMap<(u32, u32), AddrId>);
-
-impl Counterparties {
-    pub(crate) fn get(&self, node: u32, key: u32) -> Option<AddrId> {
-        self.0.get(&(node, key)).copied()
-    }
-    /// Keep the first real counterparty seen for a key.
-    pub(crate) fn note(&mut self, nodes: &mut [Node], node: u32, key: u32, other: AddrId) {
-        self.0.entry((node, key)).or_insert(other);
-        nodes[node as usize].has_counterparties = true;
-    }
-}
-
-/// A transfer that carried taint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Flow {
-    pub id: TransferId,
-    pub carried: Amount,
-}
-
-/// A spam transfer touching a traced address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpamHit {
-    pub id: TransferId,
-    pub reason: SpamReason,
-}
-
-/// Taint moved across assets by a DEX swap.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Swap {
-    pub trader: AddrId,
-    /// The transfer into the DEX.
-    pub input: TransferId,
-    pub input_taint: Amount,
-    /// Transfers back to the trader in the same transaction, with the taint each carries.
-    pub outputs: Vec<(TransferId, Amount)>,
-}
-
-/// Per-asset books of a trace.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Totals {
-    /// Taint created by seeds paying out from the start time on.
-    pub seeded: Amount,
-    /// Still held by walked addresses (and seeds) at the end.
-    pub held: Amount,
-    /// Arrived at endpoints (terminal categories, unmatched DEX deposits).
-    pub exited: Amount,
-    /// Dropped because one transfer carried less than the dust threshold.
-    pub dust: Amount,
-    /// Dropped because the receiver is beyond the maximum hop distance.
-    pub beyond_hops: Amount,
-    /// Paid out in spam transfers (e.g. to a look-alike address), which carry none.
-    pub spam: Amount,
-    /// Arrived through a DEX swap from another asset.
-    pub swapped_in: Amount,
-    /// Left into a DEX swap towards another asset.
-    pub swapped_out: Amount,
-}
-
-impl Totals {
-    /// Does `seeded + swapped_in = held + exited + dust + beyond_hops + spam + swapped_out`?
-    pub fn reconciles(&self) -> bool {
-        let lhs = self.seeded.checked_add(self.swapped_in);
-        let rhs = [
-            self.exited,
-            self.dust,
-            self.beyond_hops,
-            self.spam,
-            self.swapped_out,
-        ]
-        .iter()
-        .try_fold(self.held, |acc, x| acc.checked_add(*x));
-        lhs.is_some() && lhs == rhs
-    }
-
-    /// `unaccounted` of the report: taint dropped by limits and spam.
-    pub fn unaccounted(&self) -> Amount {
-        self.dust + self.beyond_hops + self.spam
-    }
-}
-
-/// What a trace found. Read it through [`crate::report`].
-#[derive(Debug, Clone)]
-pub struct TraceResult {
-    pub policy: TaintPolicy,
-    pub nodes: Vec<Node>,
-    pub(crate) node_of: NodeIndex,
-    /// Every transfer that carried taint, in processing (chain) order.
-    pub flows: Vec<Flow>,
-    /// Cumulative taint received per (address, asset); for seeds, taint created.
-    pub received: NodeAmounts,
-    /// Taint still held per (address, asset) at the end.
-    pub held: NodeAmounts,
-    pub spam: Vec<SpamHit>,
-    pub swaps: Vec<Swap>,
-    pub totals: BTreeMap<AssetId, Totals>,
-    /// Transfers the engine looked at.
-    pub visited: u64,
-}
-
-impl TraceResult {
-    pub fn node(&self, addr: AddrId) -> Option<&Node> {
-        self.node_of.get(addr).map(|i| &self.nodes[i as usize])
-    }
-    /// Addresses that received (or, for seeds, sent) taint, seeds included.
-    pub fn reached(&self) -> impl Iterator<Item = AddrId> + '_ {
-        self.nodes.iter().map(|n| n.addr)
-    }
-    /// Taint carried by one transfer, if any.
-    pub fn carried(&self) -> FxHashMap<TransferId, Amount> {
-        self.flows.iter().map(|f| (f.id, f.carried)).collect()
-    }
-    /// Taint `addr` received per asset (for seeds: created), ascending asset.
-    pub fn received_of(&self, addr: AddrId) -> &[(AssetId, Amount)] {
-        self.node_of
-            .get(addr)
-            .map_or(&[], |i| self.received.of_node(i as usize))
-    }
-    /// Taint `addr` still holds per asset, ascending asset.
-    pub fn held_of(&self, addr: AddrId) -> &[(AssetId, Amount)] {
-        self.node_of
-            .get(addr)
-            .map_or(&[], |i| self.held.of_node(i as usize))
-    }
-}
-
-/// Amounts per (node, asset) of a trace, grouped by node in node order and
-/// ascending asset within a node. The sweep kernel writes it in one pass
-/// over its dense state; a hash map of (address, asset) keys cost it more
-/// than the pass itself at 10^7 transfers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NodeAmounts {
-    /// Node `i`'s entries are `items[start[i]..start[i + 1]]`.
-    start: Vec<u32>,
-    items: Vec<(AssetId, Amount)>,
-}
-
-impl NodeAmounts {
-    /// Entries of node `i` (index into [`TraceResult::nodes`]).
-    pub fn of_node(&self, i: usize) -> &[(AssetId, Amount)] {
-        match (self.start.get(i), self.start.get(i + 1)) {
-            (Some(&a), Some(&b)) => &self.items[a as usize..b as usize],
-            _ => &[],
-        }
-    }
-    /// Number of (node, asset) entries.
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-    /// `(node index, asset, amount)` in node order.
-    pub fn iter(&self) -> impl Iterator<Item = (usize, AssetId, Amount)> + '_ {
-        self.start.windows(2).enumerate().flat_map(move |(i, w)| {
-            self.items[w[0] as usize..w[1] as usize]
-                .iter()
-                .map(move |&(a, v)| (i, a, v))
-        })
-    }
-    pub(crate) fn with_capacity(nodes: usize, items: usize) -> Self {
-        let mut start = Vec::with_capacity(nodes + 1);
-        start.push(0);
-        NodeAmounts {
-            start,
-            items: Vec::with_capacity(items),
-        }
-    }
-    /// Append an entry of the node being built (see [`Self::end_node`]).
-    #[inline]
-    pub(crate) fn push(&mut self, asset: AssetId, amount: Amount) {
-        self.items.push((asset, amount));
-    }
-    /// Close the current node: its entries are sorted by asset.
-    #[inline]
-    pub(crate) fn end_node(&mut self) {
-        let a = *self.start.last().expect("start has a first entry") as usize;
-        let slice = &mut self.items[a..];
-        if slice.len() > 1 {
-            slice.sort_unstable_by_key(|e| e.0);
-        }
-        self.start.push(self.items.len() as u32);
-    }
-    /// Group a map keyed by (address, asset) by node; every address must
-    /// be a node.
-    pub(crate) fn from_map(
-        m: &FxHashMap<(AddrId, AssetId), Amount>,
-        index: &NodeIndex,
-        nodes: usize,
-    ) -> Self {
-        let mut per: Vec<Vec<(AssetId, Amount)>> = vec![Vec::new(); nodes];
-        for (&(addr, asset), &v) in m {
-            let i = index.get(addr).expect("amounts are kept for nodes only");
-            per[i as usize].push((asset, v));
-        }
-        let mut out = NodeAmounts::with_capacity(nodes, m.len());
-        for v in per {
-            for (a, x) in v {
-                out.push(a, x);
-            }
-            out.end_node();
-        }
-        out
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Lot {
-    amount: Amount,
-    tainted: bool,
-}
-
-/// One (address, asset) balance as the engine sees it.
-#[derive(Debug, Clone, Default)]
-struct Account {
-    balance: Amount,
-    taint: Amount,
-    /// FIFO/LIFO only: front = oldest.
-    lots: VecDeque<Lot>,
-}
-
-/// `floor(x·y/z)`, capped at `cap`. Callers guarantee the exact result fits
-/// (`x ≤ z` or `y ≤ z`). When `x·y` overflows 256 bits (token amounts near
-/// 2^128 and beyond) the operands are shifted down first: the split is then
-/// approximate, but conservation is not affected because the remainder always
-/// stays with the payer.
-pub fn mul_div_floor(x: Amount, y: Amount, z: Amount, cap: Amount) -> Amount {
-    if z == Amount::ZERO {
-        return cap;
-    }
-    match x.checked_mul(y) {
-        Some(p) => (p / z).min(cap),
-        None => {
-            let bits = (256 - x.leading_zeros()) + (256 - y.leading_zeros());
-            let shift = bits.saturating_sub(255);
-            let (x2, z2) = (x >> shift, (z >> shift).max(Amount::ONE));
-            (x2.checked_mul(y).map(|p| p / z2).unwrap_or(cap)).min(cap)
-        }
-    }
-}
-
-impl Account {
-    fn uses_lots(policy: TaintPolicy) -> bool {
-        matches!(policy, TaintPolicy::Fifo | TaintPolicy::Lifo)
-    }
-
-    fn push_lot(&mut self, amount: Amount, tainted: bool) {
-        if amount == Amount::ZERO {
-            return;
-        }
-        match self.lots.back_mut() {
-            Some(l) if l.tainted == tainted => l.amount += amount,
-            _ => self.lots.push_back(Lot { amount, tainted }),
-        }
-    }
-
-    fn credit(&mut self, policy: TaintPolicy, a: Amount, c: Amount) {
-        self.balance += a;
-        self.taint += c;
-        if Self::uses_lots(policy) {
-            // Within one receipt the tainted part is queued first.
-            self.push_lot(c, true);
-            self.push_lot(a - c, false);
-        }
-    }
-
-    /// Take `a` from the lots at the front (FIFO) or back (LIFO); returns the tainted part.
-    fn take_lots(&mut self, mut a: Amount, front: bool) -> Amount {
-        let mut c = Amount::ZERO;
-        while a > Amount::ZERO {
-            let lot = if front {
-                self.lots.front_mut()
-            } else {
-                self.lots.back_mut()
-            };
-            let Some(lot) = lot else { break };
-            let take = lot.amount.min(a);
-            lot.amount -= take;
-            a -= take;
-            if lot.tainted {
-                c += take;
-            }
-            if lot.amount == Amount::ZERO {
-                if front {
-                    self.lots.pop_front();
-                } else {
-                    self.lots.pop_back();
-                }
-            }
-        }
-        c
-    }
-
-    /// Pay `a` out; returns the taint it carries under `policy`.
-    fn debit(&mut self, policy: TaintPolicy, a: Amount) -> Amount {
-        let c = match policy {
-            TaintPolicy::Poison => {
-                self.balance = self.balance.saturating_sub(a);
-                return if self.taint > Amount::ZERO {
-                    a
-                } else {
-                    Amount::ZERO
-                };
-            }
-            TaintPolicy::Haircut => {
-                if a >= self.balance {
-                    self.taint
-                } else {
-                    mul_div_floor(a, self.taint, self.balance, self.taint)
-                }
-            }
-            TaintPolicy::Tiho => a.min(self.taint),
-            TaintPolicy::Fifo => self.take_lots(a, true),
-            TaintPolicy::Lifo => self.take_lots(a, false),
-        };
-        self.taint -= c;
-        self.balance = self.balance.saturating_sub(a);
-        c
-    }
-
-    /// Pay `a` out of which exactly `c` is tainted (a Bitcoin input spending
-    /// a known output, or a precomputed TIHO allocation).
-    fn debit_exact(&mut self, policy: TaintPolicy, a: Amount, c: Amount) -> Amount {
-        if policy == TaintPolicy::Poison {
-            self.balance = self.balance.saturating_sub(a);
-            return if c > Amount::ZERO { a } else { Amount::ZERO };
-        }
-        let c = c.min(self.taint).min(a);
-        if Self::uses_lots(policy) {
-            // Remove the tainted and the clean part from lots of their kind, oldest first.
-            let mut rest = [(c, true), (a - c, false)];
-            for (want, kind) in rest.iter_mut() {
-                let mut i = 0;
-                while *want > Amount::ZERO && i < self.lots.len() {
-                    if self.lots[i].tainted == *kind {
-                        let take = self.lots[i].amount.min(*want);
-                        self.lots[i].amount -= take;
-                        *want -= take;
-                    }
-                    i += 1;
-                }
-            }
-            self.lots.retain(|l| l.amount > Amount::ZERO);
-        }
-        self.taint -= c;
-        self.balance = self.balance.saturating_sub(a);
-        c
-    }
-
-    /// Turn up to `c` of clean balance into taint (a swap output that was
-    /// received before the swap input was seen); returns the amount moved.
-    fn retaint(&mut self, policy: TaintPolicy, c: Amount) -> Amount {
-        if policy == TaintPolicy::Poison {
-            self.taint += c;
-            return c;
-        }
-        let m = c.min(self.balance - self.taint.min(self.balance));
-        if Self::uses_lots(policy) {
-            let mut want = m;
-            for l in self.lots.iter_mut().rev() {
-                if want == Amount::ZERO {
-                    break;
-                }
-                if !l.tainted {
-                    let take = l.amount.min(want);
-                    l.amount -= take;
-                    want -= take;
-                }
-            }
-            self.lots.retain(|l| l.amount > Amount::ZERO);
-            self.push_lot(m, true);
-        }
-        self.taint += m;
-        m
-    }
-}
-
-/// Address id -> node index; dense for sweeps, hashed for sparse traces.
-#[derive(Debug, Clone)]
-pub(crate) enum NodeIndex {
-    Dense(Vec<u32>),
-    Sparse(FxHashMap<AddrId, u32>),
-}
-
-impl NodeIndex {
-    #[inline]
-    pub(crate) fn get(&self, a: AddrId) -> Option<u32> {
-        match self {
-            NodeIndex::Dense(v) => match v.get(a as usize) {
-                Some(&i) if i != u32::MAX => Some(i),
-                _ => None,
-            },
-            NodeIndex::Sparse(m) => m.get(&a).copied(),
-        }
-    }
-    fn insert(&mut self, a: AddrId, i: u32) {
-        match self {
-            NodeIndex::Dense(v) => {
-                if v.len() <= a as usize {
-                    v.resize(a as usize + 1, u32::MAX);
-                }
-                v[a as usize] = i;
-            }
-            NodeIndex::Sparse(m) => {
-                m.insert(a, i);
-            }
-        }
-    }
-}
+use crate::spam::{lookalike_key, SpamReason};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Class {
@@ -651,91 +71,74 @@ impl PreBalances {
     }
 }
 
-/// Run a trace. [`Traversal::Sweep`] uses the fast sweep kernels
-/// ([`crate::sweep`]) when they cover the configuration and the general
-/// engine otherwise; [`Traversal::Auto`] starts sparse and restarts as a
-/// sweep once the sparse walk has done more work than a sweep would.
-pub fn trace<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Result<TraceResult, TraceError> {
-    if cfg.seeds.is_empty() {
-        return Err(TraceError::NoSeeds);
-    }
-    match cfg.traversal {
-        Traversal::Sparse => Ok(run_general(g, cfg, true, None).expect("no budget")),
-        Traversal::Sweep => Ok(sweep_or_general(g, cfg)),
-        Traversal::Auto => {
-            let budget = cfg
-                .sparse_budget
-                .unwrap_or_else(|| auto_sparse_budget(g.transfer_count()));
-            match run_general(g, cfg, true, Some(budget)) {
-                Some(r) => Ok(r),
-                None => Ok(sweep_or_general(g, cfg)),
-            }
-        }
+/// How many transfers a sparse walk may pop. The error type says whether
+/// a walk can stop short: [`Unlimited`]'s is uninhabited, so its callers
+/// need no fallback for a case that cannot happen.
+pub(crate) trait PopBudget {
+    type Exceeded;
+    /// Account for one more pop.
+    fn pop(&mut self) -> Result<(), Self::Exceeded>;
+}
+
+/// No limit: the walk always finishes.
+pub(crate) struct Unlimited;
+
+impl PopBudget for Unlimited {
+    type Exceeded = std::convert::Infallible;
+    #[inline]
+    fn pop(&mut self) -> Result<(), Self::Exceeded> {
+        Ok(())
     }
 }
 
-/// Transfers a sparse walk may pop before [`Traversal::Auto`] gives up on it
-/// and sweeps. Measured at 10^7 transfers: a pop costs about 1 µs (heap,
-/// random row and adjacency reads), a swept row about 0.25 µs, so a walk
-/// that would pop more than ~n/4 is cheaper as a sweep. The budget is set
-/// lower, at n/32, so that a trace that ends up sweeping wastes at most
-/// about an eighth of a sweep on its sparse start.
-pub fn auto_sparse_budget(transfers: u64) -> u64 {
-    (transfers / 32).max(20_000)
-}
+/// At most this many pops ([`super::Traversal::Auto`]'s sparse start).
+pub(crate) struct AtMost(pub u64);
 
-fn sweep_or_general<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> TraceResult {
-    match crate::sweep::run(g, cfg) {
-        Some(r) => r,
-        None => run_general(g, cfg, false, None).expect("no budget"),
+/// A walk popped more transfers than its [`AtMost`] budget.
+pub(crate) struct OverBudget;
+
+impl PopBudget for AtMost {
+    type Exceeded = OverBudget;
+    #[inline]
+    fn pop(&mut self) -> Result<(), OverBudget> {
+        self.0 = self.0.checked_sub(1).ok_or(OverBudget)?;
+        Ok(())
     }
 }
 
-/// The general engine, whatever `cfg.traversal` says: `sparse` picks the
-/// priority-queue walk, else the row-by-row sweep. It covers every policy
-/// and feature and is the reference the fast kernels are tested against.
-pub fn trace_general<G: TransferGraph>(
+/// The sparse walk: a priority queue of transfers that can carry taint.
+pub(crate) fn run_sparse<G: TransferGraph, B: PopBudget>(
     g: &G,
     cfg: &TraceConfig,
-    sparse: bool,
-) -> Result<TraceResult, TraceError> {
-    if cfg.seeds.is_empty() {
-        return Err(TraceError::NoSeeds);
-    }
-    Ok(run_general(g, cfg, sparse, None).expect("no budget"))
+    mut budget: B,
+) -> Result<TraceResult, B::Exceeded> {
+    let mut e = Engine::start(g, cfg, true);
+    e.drain(&mut budget)?;
+    Ok(e.finish())
 }
 
-/// `None` when a sparse walk pops more than `budget` transfers.
-fn run_general<G: TransferGraph>(
-    g: &G,
-    cfg: &TraceConfig,
-    sparse: bool,
-    budget: Option<u64>,
-) -> Option<TraceResult> {
-    let mut e = Engine::start(g, cfg, sparse);
-    if sparse {
-        e.drain(budget)?;
-    } else {
-        let start = first_at_or_after(g, cfg.from);
-        e.pre = Some(PreBalances {
-            native: vec![Amount::ZERO; g.address_count()],
-            tokens: FxHashMap::default(),
-        });
-        // Before the start only balances move (seeds were replayed up to it).
-        for id in 0..start {
-            let r = g.transfer(id);
-            e.pre_update(&r);
-        }
-        for id in start..g.transfer_count() {
-            let r = g.transfer(id);
-            let go = e.step(id, &r);
-            e.pre_update(&r);
-            if !go {
-                break;
-            }
+/// The general engine's row-by-row sweep from the start time on.
+pub(crate) fn run_sweep<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> TraceResult {
+    let mut e = Engine::start(g, cfg, false);
+    let start = first_at_or_after(g, cfg.from);
+    e.pre = Some(PreBalances {
+        native: vec![Amount::ZERO; g.address_count()],
+        tokens: FxHashMap::default(),
+    });
+    // Before the start only balances move (seeds were replayed up to it).
+    for id in 0..start {
+        let r = g.transfer(id);
+        e.pre_update(&r);
+    }
+    for id in start..g.transfer_count() {
+        let r = g.transfer(id);
+        let go = e.step(id, &r);
+        e.pre_update(&r);
+        if !go {
+            break;
         }
     }
-    Some(e.finish())
+    e.finish()
 }
 
 /// The state of a sparse walk between two calls, without the graph: what
@@ -785,7 +188,7 @@ impl Parked {
     }
 
     /// The result as the batch engine would report it.
-    pub(crate) fn finish(self, policy: TaintPolicy) -> TraceResult {
+    pub(crate) fn finish(self, policy: TaintPolicy, engine: EngineKind) -> TraceResult {
         let mut totals = self.totals;
         let mut held: FxHashMap<(AddrId, AssetId), Amount> = FxHashMap::default();
         for (&(addr, asset), acct) in &self.accounts {
@@ -809,6 +212,7 @@ impl Parked {
             swaps: self.swaps,
             totals,
             visited: self.visited,
+            engine,
         }
     }
 }
@@ -828,19 +232,8 @@ pub(crate) fn walk_on<G: TransferGraph>(
         Some(p) => Engine::resume(g, cfg, p),
     };
     e.heap.extend(ids.iter().map(|&id| Reverse(id)));
-    let go = e.drain(None).expect("no budget");
+    let Ok(go) = e.drain(&mut Unlimited);
     (e.park(), go)
-}
-
-/// The swap rule's taint on one output of `b` in another asset, for taint
-/// `c` on an input of `a`: `⌊b·c/a⌋` (value-weighted, exact), or all of `b`
-/// under poison. Both engines book swaps through it.
-pub(crate) fn swap_share(policy: TaintPolicy, b: Amount, c: Amount, a: Amount) -> Amount {
-    if policy == TaintPolicy::Poison {
-        b
-    } else {
-        mul_div_floor(b, c, a.max(c), b)
-    }
 }
 
 /// Candidate swap outputs for a DEX deposit `input` (row `r`): transfers of
@@ -932,20 +325,6 @@ pub(crate) fn classify_labels(
     out
 }
 
-/// First transfer id with timestamp ≥ `from` (timestamps follow chain order).
-pub fn first_at_or_after<G: TransferGraph>(g: &G, from: i64) -> TransferId {
-    let (mut lo, mut hi) = (0u64, g.transfer_count());
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if g.transfer(mid).timestamp < from {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
-}
-
 impl<'a, G: TransferGraph> Engine<'a, G> {
     /// A fresh engine with the seeds registered (for a sparse walk: their
     /// transfers from the start time on queued).
@@ -1033,27 +412,24 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
         }
     }
 
-    /// Sparse walk: process queued transfers in id order. `None` when more
-    /// than `budget` were popped; `Some(false)` when the time window ended.
-    fn drain(&mut self, budget: Option<u64>) -> Option<bool> {
+    /// Process queued transfers in id order until the heap is empty
+    /// (`Ok(true)`) or the time window ended (`Ok(false)`); `Err` when the
+    /// budget ran out first.
+    fn drain<B: PopBudget>(&mut self, budget: &mut B) -> Result<bool, B::Exceeded> {
         let g = self.g;
         let mut last = None;
-        let mut popped = 0u64;
         while let Some(Reverse(id)) = self.heap.pop() {
-            popped += 1;
-            if budget.is_some_and(|b| popped > b) {
-                return None;
-            }
+            budget.pop()?;
             if last == Some(id) {
                 continue;
             }
             last = Some(id);
             if !self.step(id, &g.transfer(id)) {
                 self.heap.clear();
-                return Some(false);
+                return Ok(false);
             }
         }
-        Some(true)
+        Ok(true)
     }
 
     fn classify(&mut self, a: AddrId) -> (Class, Option<Category>) {
@@ -1444,6 +820,11 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
 
     fn finish(self) -> TraceResult {
         let policy = self.cfg.policy;
-        self.park().finish(policy)
+        let engine = if self.sparse {
+            EngineKind::SparseWalk
+        } else {
+            EngineKind::GeneralSweep
+        };
+        self.park().finish(policy, engine)
     }
 }

@@ -1,0 +1,296 @@
+//! What a trace returns: nodes, flows, swaps, spam hits and per-asset totals.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tripoint_chain::{AddrId, Amount, AssetId, Category, TransferId};
+
+use super::TaintPolicy;
+use crate::fxhash::FxHashMap;
+use crate::spam::SpamReason;
+
+/// How an address takes part in a trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Seed,
+    /// Received taint and its payments are followed.
+    Walked,
+    /// Terminal category: taint arriving here is reported, not followed.
+    Endpoint,
+    /// A DEX router or pool: taint crosses assets through it (swap rule).
+    Dex,
+}
+
+/// An address reached by taint.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub addr: AddrId,
+    pub role: Role,
+    pub hops: u32,
+    /// First transfer that brought taint (for seeds: the first from the start time).
+    pub first: Option<TransferId>,
+    /// Terminal category, for endpoints.
+    pub category: Option<Category>,
+    pub(crate) is_tx: bool,
+    pub(crate) tiho_allocated: bool,
+    /// Whether [`Counterparties`] holds any real counterparty of this node
+    /// (most nodes have none: the look-alike test then decodes nothing).
+    pub(crate) has_counterparties: bool,
+}
+
+/// Real counterparties of the trace's nodes by look-alike key: (node,
+/// key) -> address, in one table for the whole trace. A map per node cost
+/// a heap allocation each and a dependent miss per look-up (9 % of a
+/// 450 k-address trace with the look-alike rule on).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Counterparties(FxHashMap<(u32, u32), AddrId>);
+
+impl Counterparties {
+    pub(crate) fn get(&self, node: u32, key: u32) -> Option<AddrId> {
+        self.0.get(&(node, key)).copied()
+    }
+    /// Keep the first real counterparty seen for a key.
+    pub(crate) fn note(&mut self, nodes: &mut [Node], node: u32, key: u32, other: AddrId) {
+        self.0.entry((node, key)).or_insert(other);
+        nodes[node as usize].has_counterparties = true;
+    }
+}
+
+/// A transfer that carried taint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flow {
+    pub id: TransferId,
+    pub carried: Amount,
+}
+
+/// A spam transfer touching a traced address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpamHit {
+    pub id: TransferId,
+    pub reason: SpamReason,
+}
+
+/// Taint moved across assets by a DEX swap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swap {
+    pub trader: AddrId,
+    /// The transfer into the DEX.
+    pub input: TransferId,
+    pub input_taint: Amount,
+    /// Transfers back to the trader in the same transaction, with the taint each carries.
+    pub outputs: Vec<(TransferId, Amount)>,
+}
+
+/// Per-asset books of a trace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Taint created by seeds paying out from the start time on.
+    pub seeded: Amount,
+    /// Still held by walked addresses (and seeds) at the end.
+    pub held: Amount,
+    /// Arrived at endpoints (terminal categories, unmatched DEX deposits).
+    pub exited: Amount,
+    /// Dropped because one transfer carried less than the dust threshold.
+    pub dust: Amount,
+    /// Dropped because the receiver is beyond the maximum hop distance.
+    pub beyond_hops: Amount,
+    /// Paid out in spam transfers (e.g. to a look-alike address), which carry none.
+    pub spam: Amount,
+    /// Arrived through a DEX swap from another asset.
+    pub swapped_in: Amount,
+    /// Left into a DEX swap towards another asset.
+    pub swapped_out: Amount,
+}
+
+impl Totals {
+    /// Does `seeded + swapped_in = held + exited + dust + beyond_hops + spam + swapped_out`?
+    pub fn reconciles(&self) -> bool {
+        let lhs = self.seeded.checked_add(self.swapped_in);
+        let rhs = [
+            self.exited,
+            self.dust,
+            self.beyond_hops,
+            self.spam,
+            self.swapped_out,
+        ]
+        .iter()
+        .try_fold(self.held, |acc, x| acc.checked_add(*x));
+        lhs.is_some() && lhs == rhs
+    }
+
+    /// `unaccounted` of the report: taint dropped by limits and spam.
+    pub fn unaccounted(&self) -> Amount {
+        self.dust + self.beyond_hops + self.spam
+    }
+}
+
+/// What a trace found. Read it through [`crate::report`].
+#[derive(Debug, Clone)]
+pub struct TraceResult {
+    pub policy: TaintPolicy,
+    pub nodes: Vec<Node>,
+    pub(crate) node_of: NodeIndex,
+    /// Every transfer that carried taint, in processing (chain) order.
+    pub flows: Vec<Flow>,
+    /// Cumulative taint received per (address, asset); for seeds, taint created.
+    pub received: NodeAmounts,
+    /// Taint still held per (address, asset) at the end.
+    pub held: NodeAmounts,
+    pub spam: Vec<SpamHit>,
+    pub swaps: Vec<Swap>,
+    pub totals: BTreeMap<AssetId, Totals>,
+    /// Transfers the engine looked at.
+    pub visited: u64,
+    /// Which engine computed this (content never depends on it; cost does).
+    pub engine: EngineKind,
+}
+
+/// The engine that produced a [`TraceResult`]: the fast sweep kernel must
+/// give the general engine's result exactly, so this tells only the cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineKind {
+    SparseWalk,
+    GeneralSweep,
+    SweepKernel,
+}
+
+impl TraceResult {
+    pub fn node(&self, addr: AddrId) -> Option<&Node> {
+        self.node_of.get(addr).map(|i| &self.nodes[i as usize])
+    }
+    /// Addresses that received (or, for seeds, sent) taint, seeds included.
+    pub fn reached(&self) -> impl Iterator<Item = AddrId> + '_ {
+        self.nodes.iter().map(|n| n.addr)
+    }
+    /// Taint carried by one transfer, if any.
+    pub fn carried(&self) -> FxHashMap<TransferId, Amount> {
+        self.flows.iter().map(|f| (f.id, f.carried)).collect()
+    }
+    /// Taint `addr` received per asset (for seeds: created), ascending asset.
+    pub fn received_of(&self, addr: AddrId) -> &[(AssetId, Amount)] {
+        self.node_of
+            .get(addr)
+            .map_or(&[], |i| self.received.of_node(i as usize))
+    }
+    /// Taint `addr` still holds per asset, ascending asset.
+    pub fn held_of(&self, addr: AddrId) -> &[(AssetId, Amount)] {
+        self.node_of
+            .get(addr)
+            .map_or(&[], |i| self.held.of_node(i as usize))
+    }
+}
+
+/// Amounts per (node, asset) of a trace, grouped by node in node order and
+/// ascending asset within a node. The sweep kernel writes it in one pass
+/// over its dense state; a hash map of (address, asset) keys cost it more
+/// than the pass itself at 10^7 transfers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeAmounts {
+    /// Node `i`'s entries are `items[start[i]..start[i + 1]]`.
+    start: Vec<u32>,
+    items: Vec<(AssetId, Amount)>,
+}
+
+impl NodeAmounts {
+    /// Entries of node `i` (index into [`TraceResult::nodes`]).
+    pub fn of_node(&self, i: usize) -> &[(AssetId, Amount)] {
+        match (self.start.get(i), self.start.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.items[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+    /// Number of (node, asset) entries.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    /// `(node index, asset, amount)` in node order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, AssetId, Amount)> + '_ {
+        self.start.windows(2).enumerate().flat_map(move |(i, w)| {
+            self.items[w[0] as usize..w[1] as usize]
+                .iter()
+                .map(move |&(a, v)| (i, a, v))
+        })
+    }
+    pub(crate) fn with_capacity(nodes: usize, items: usize) -> Self {
+        let mut start = Vec::with_capacity(nodes + 1);
+        start.push(0);
+        NodeAmounts {
+            start,
+            items: Vec::with_capacity(items),
+        }
+    }
+    /// Append an entry of the node being built (see [`Self::end_node`]).
+    #[inline]
+    pub(crate) fn push(&mut self, asset: AssetId, amount: Amount) {
+        self.items.push((asset, amount));
+    }
+    /// Close the current node: its entries are sorted by asset.
+    #[inline]
+    pub(crate) fn end_node(&mut self) {
+        let a = *self.start.last().expect("start has a first entry") as usize;
+        let slice = &mut self.items[a..];
+        if slice.len() > 1 {
+            slice.sort_unstable_by_key(|e| e.0);
+        }
+        self.start.push(self.items.len() as u32);
+    }
+    /// Group a map keyed by (address, asset) by node; every address must
+    /// be a node.
+    pub(crate) fn from_map(
+        m: &FxHashMap<(AddrId, AssetId), Amount>,
+        index: &NodeIndex,
+        nodes: usize,
+    ) -> Self {
+        let mut per: Vec<Vec<(AssetId, Amount)>> = vec![Vec::new(); nodes];
+        for (&(addr, asset), &v) in m {
+            let i = index.get(addr).expect("amounts are kept for nodes only");
+            per[i as usize].push((asset, v));
+        }
+        let mut out = NodeAmounts::with_capacity(nodes, m.len());
+        for v in per {
+            for (a, x) in v {
+                out.push(a, x);
+            }
+            out.end_node();
+        }
+        out
+    }
+}
+
+/// Address id -> node index; dense for sweeps, hashed for sparse traces.
+#[derive(Debug, Clone)]
+pub(crate) enum NodeIndex {
+    Dense(Vec<u32>),
+    Sparse(FxHashMap<AddrId, u32>),
+}
+
+impl NodeIndex {
+    #[inline]
+    pub(crate) fn get(&self, a: AddrId) -> Option<u32> {
+        match self {
+            NodeIndex::Dense(v) => match v.get(a as usize) {
+                Some(&i) if i != u32::MAX => Some(i),
+                _ => None,
+            },
+            NodeIndex::Sparse(m) => m.get(&a).copied(),
+        }
+    }
+    pub(crate) fn insert(&mut self, a: AddrId, i: u32) {
+        match self {
+            NodeIndex::Dense(v) => {
+                if v.len() <= a as usize {
+                    v.resize(a as usize + 1, u32::MAX);
+                }
+                v[a as usize] = i;
+            }
+            NodeIndex::Sparse(m) => {
+                m.insert(a, i);
+            }
+        }
+    }
+}
