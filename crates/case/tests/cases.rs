@@ -1,5 +1,6 @@
 //! Case storage on both backends (SQLite always; PostgreSQL when
 //! `TRIPOINT_TEST_PG_URL` is set, as scripts/test.sh does).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use tripoint_case::{CaseDb, CaseError, NewCase, PostgresCases, SqliteCases, Status};
 

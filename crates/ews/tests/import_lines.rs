@@ -2,6 +2,7 @@
 //! whatever comes before it: blank lines, CRLF endings, quoted fields that span
 //! several lines. A property test puts one bad row at a random position of a
 //! generated file, for each importer, and checks the `file:line: field:` it reports.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use proptest::prelude::*;
 use std::io::Write as _;

@@ -1,5 +1,6 @@
 //! Engine checks on the real public data (each skips, saying so, when
 //! ../shared/data is absent) and on the synthetic data set.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::PathBuf;
 use tripoint_ews::chrono::{Datelike, Months, NaiveDate};

@@ -1,5 +1,6 @@
 //! The board/alert consistency rule and the back-test's scoring rules, on the
 //! synthetic data set and on hand-made alert spans (no ../shared needed).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use tripoint_ews::backtest::{score, spans, Span};
 use tripoint_ews::chrono::{Duration, NaiveDate};

@@ -1,5 +1,6 @@
 //! Tests of generated scenarios through their files: determinism, CSV shape,
 //! joins, injected patterns, ground-truth consistency and calibration.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! Property: a bad row anywhere in a label file is reported at its physical
 //! line (header = line 1), after blank lines, CRLF line endings and quoted
 //! multi-line fields (CSV) or multi-line strings and comments (YAML).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use proptest::prelude::*;
 use tripoint_ingest::labels::{parse, LabelError, LabelFormat};

@@ -1,4 +1,5 @@
 //! Label parsers on the real shared label files, and error positions on bad rows.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
 //! Tests over the real public data in `../shared/data/intel` (skipped, saying
 //! so, on a machine without it).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 

@@ -2,6 +2,7 @@
 //! (`stix2-validator` 3.2.0, `stix2-patterns`), run when a Python with them is
 //! available: `$TRIPOINT_PYTHON` (set by scripts/test.sh) or `.venv/bin/python`.
 //! Otherwise they print "skipping" and return.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -2,6 +2,7 @@
 //! Ethereum-shaped records (not a test: run it in release).
 //!
 //! `cargo run --release -p tripoint-store --example store_throughput -- [N] [CHECKPOINT_EVERY]`
+#![allow(clippy::unwrap_used)] // example code: a failed unwrap ends the run with its error
 
 use std::time::Instant;
 

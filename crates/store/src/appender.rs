@@ -130,9 +130,9 @@ impl EthTable {
     #[inline]
     fn split(k: &[u8; 20]) -> (u64, u64, u32) {
         (
-            u64::from_le_bytes(k[0..8].try_into().unwrap()),
-            u64::from_le_bytes(k[8..16].try_into().unwrap()),
-            u32::from_le_bytes(k[16..20].try_into().unwrap()),
+            u64::from_le_bytes(k[0..8].try_into().expect("a slice of the array's length")),
+            u64::from_le_bytes(k[8..16].try_into().expect("a slice of the array's length")),
+            u32::from_le_bytes(k[16..20].try_into().expect("a slice of the array's length")),
         )
     }
 

@@ -39,12 +39,19 @@ pub const KIND_DICT: Kind = *b"DICT";
 /// # Safety
 /// Implementors must have no padding and accept every bit pattern.
 pub unsafe trait Pod: Copy + Send + Sync + 'static {}
+// SAFETY: u8 has no padding and every bit pattern is a valid value.
 unsafe impl Pod for u8 {}
+// SAFETY: u16 has no padding and every bit pattern is a valid value.
 unsafe impl Pod for u16 {}
+// SAFETY: u32 has no padding and every bit pattern is a valid value.
 unsafe impl Pod for u32 {}
+// SAFETY: u64 has no padding and every bit pattern is a valid value.
 unsafe impl Pod for u64 {}
+// SAFETY: i64 has no padding and every bit pattern is a valid value.
 unsafe impl Pod for i64 {}
+// SAFETY: [u8; 16] has no padding and every bit pattern is a valid value.
 unsafe impl Pod for [u8; 16] {}
+// SAFETY: [u8; 32] has no padding and every bit pattern is a valid value.
 unsafe impl Pod for [u8; 32] {}
 
 pub fn as_bytes<T: Pod>(v: &[T]) -> &[u8] {
@@ -233,7 +240,11 @@ impl FileView {
                 String::from_utf8_lossy(&kind)
             )));
         }
-        let version = u32::from_le_bytes(map[12..16].try_into().unwrap());
+        let version = u32::from_le_bytes(
+            map[12..16]
+                .try_into()
+                .expect("a slice of the array's length"),
+        );
         if version != FORMAT_VERSION {
             return Err(StoreError::UnsupportedVersion {
                 path: path.to_path_buf(),
@@ -241,7 +252,11 @@ impl FileView {
                 supported: FORMAT_VERSION,
             });
         }
-        let n = u32::from_le_bytes(map[16..20].try_into().unwrap()) as usize;
+        let n = u32::from_le_bytes(
+            map[16..20]
+                .try_into()
+                .expect("a slice of the array's length"),
+        ) as usize;
         if map.len() < HEADER + n * ENTRY {
             return Err(corrupt("truncated section table".into()));
         }
@@ -249,10 +264,16 @@ impl FileView {
         for i in 0..n {
             let e = &map[HEADER + i * ENTRY..HEADER + (i + 1) * ENTRY];
             let entry = Entry {
-                id: u32::from_le_bytes(e[0..4].try_into().unwrap()),
-                width: u32::from_le_bytes(e[4..8].try_into().unwrap()),
-                offset: u64::from_le_bytes(e[8..16].try_into().unwrap()) as usize,
-                len: u64::from_le_bytes(e[16..24].try_into().unwrap()) as usize,
+                id: u32::from_le_bytes(e[0..4].try_into().expect("a slice of the array's length")),
+                width: u32::from_le_bytes(
+                    e[4..8].try_into().expect("a slice of the array's length"),
+                ),
+                offset: u64::from_le_bytes(
+                    e[8..16].try_into().expect("a slice of the array's length"),
+                ) as usize,
+                len: u64::from_le_bytes(
+                    e[16..24].try_into().expect("a slice of the array's length"),
+                ) as usize,
             };
             if !entry.offset.is_multiple_of(8)
                 || entry.width == 0
@@ -368,7 +389,7 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ (bytes.len() as u64).wrapping_mul(K);
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
-        let v = u64::from_le_bytes(c.try_into().unwrap());
+        let v = u64::from_le_bytes(c.try_into().expect("a slice of the array's length"));
         h = (h ^ v).wrapping_mul(K).rotate_left(29);
     }
     let rest = chunks.remainder();

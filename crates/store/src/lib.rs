@@ -192,7 +192,7 @@ impl Store {
                     msg: format!("{} rows, manifest says {}", seg.rows, meta.rows),
                 });
             }
-            bases.push(bases.last().unwrap() + seg.rows as u64);
+            bases.push(bases.last().copied().unwrap_or(0) + seg.rows as u64);
             segments.push(seg);
         }
         let mut dicts = Vec::with_capacity(manifest.dicts.len());

@@ -22,6 +22,7 @@ pub struct OwnedSlice<T: Pod> {
 // (store files are never written again once published; a vector owner is
 // never handed out mutably), and `T: Pod` has no interior mutability.
 unsafe impl<T: Pod> Send for OwnedSlice<T> {}
+// SAFETY: as for Send: shared access only ever reads immutable memory.
 unsafe impl<T: Pod> Sync for OwnedSlice<T> {}
 
 impl<T: Pod> Clone for OwnedSlice<T> {

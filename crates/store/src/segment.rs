@@ -282,10 +282,10 @@ impl SegData {
     /// table)? In-order ingest and merges of adjacent segments are, and then
     /// skip the sort and the copies.
     fn is_normal(&self) -> bool {
-        let Some(first) = self.rows.first() else {
+        let (Some(first), Some(last)) = (self.rows.first(), self.rows.last()) else {
             return self.txs.is_empty();
         };
-        if first.tx != 0 || self.rows.last().unwrap().tx as usize + 1 != self.txs.len() {
+        if first.tx != 0 || last.tx as usize + 1 != self.txs.len() {
             return false;
         }
         let mut prev = (pack(self.key(first)), first.tx);
@@ -303,7 +303,13 @@ impl SegData {
     /// integer (hashes are uniform, so ties are rare) and only compares whole
     /// hashes within ties: far cheaper than 32-byte comparisons throughout.
     fn hash_order(&self) -> Vec<u32> {
-        let prefix = |t: usize| u64::from_be_bytes(self.txs[t].hash[..8].try_into().unwrap());
+        let prefix = |t: usize| {
+            u64::from_be_bytes(
+                self.txs[t].hash[..8]
+                    .try_into()
+                    .expect("a slice of the array's length"),
+            )
+        };
         let mut keyed: Vec<(u64, u32)> =
             (0..self.txs.len()).map(|t| (prefix(t), t as u32)).collect();
         keyed.sort_unstable();

@@ -1,5 +1,6 @@
 //! Label files: version 1 files (labels without attribution) still read,
 //! version 2 keeps attribution and actors, re-import adds nothing.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 

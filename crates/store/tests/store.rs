@@ -1,5 +1,6 @@
 //! Store round-trip, durability and ordering tests against real files in a
 //! temp directory.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -175,7 +175,9 @@ impl LiveTrace {
         match &self.walk {
             Some(p) => p.clone().finish(self.cfg.policy, EngineKind::SparseWalk),
             // Not started: only the seeds, with nothing sent.
-            None => walk_on(g, &self.cfg, None, &[]).0.finish(self.cfg.policy, EngineKind::SparseWalk),
+            None => walk_on(g, &self.cfg, None, &[])
+                .0
+                .finish(self.cfg.policy, EngineKind::SparseWalk),
         }
     }
 }

@@ -1,4 +1,5 @@
 //! Clustering heuristics on small hand-built graphs.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use tripoint_chain::{
     Address, Amount, Asset, Category, Chain, Label, OutPoint, Position, TransferGraph,

@@ -16,7 +16,8 @@ use tripoint_chain::{
 };
 use tripoint_trace::arith::{haircut_share, mul_div_floor};
 use tripoint_trace::{
-    reach, trace, trace_general, EngineKind, MemGraph, TaintPolicy, TraceConfig, TraceResult, Traversal,
+    reach, trace, trace_general, EngineKind, MemGraph, TaintPolicy, TraceConfig, TraceResult,
+    Traversal,
 };
 
 proptest! {
@@ -180,7 +181,11 @@ fn sweep_token_accounts_beyond_128_bits_match_the_general_engine() {
         let reference = trace_general(&g, &cfg, false).unwrap();
         cfg.traversal = Traversal::Sweep;
         let fast = trace(&g, &cfg).unwrap();
-        assert_eq!(fast.engine, EngineKind::SweepKernel, "the kernel covers this graph");
+        assert_eq!(
+            fast.engine,
+            EngineKind::SweepKernel,
+            "the kernel covers this graph"
+        );
         assert_same(&fast, &reference, &format!("{policy:?}")).unwrap();
         assert_eq!(fast.visited, reference.visited, "{policy:?}");
         assert!(fast.nodes.len() >= 4, "{policy:?}: {}", fast.nodes.len());

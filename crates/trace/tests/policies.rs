@@ -1,4 +1,5 @@
 //! Hand-computed examples of each policy, spam, limits and the swap rule.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use tripoint_chain::{
     Address, Amount, Asset, Category, Chain, Label, Position, TokenInfo, TransferGraph,
