@@ -25,6 +25,9 @@ pub enum Format {
     /// Parquet files in --out DIR: the tainted flows by block range and the
     /// reached addresses (schema in docs/scale.md).
     Parquet,
+    /// Only the poison trace's reached set (address, hops, first tainted
+    /// transfer, category): the fastest answer; needs --policy poison.
+    Reached,
 }
 
 #[derive(clap::Args)]
@@ -69,7 +72,7 @@ pub struct Args {
     /// How many top paths to list.
     #[arg(long, default_value_t = 20)]
     pub max_paths: usize,
-    /// Output: table (people), summary (the short answer), json (tools; exact base units) or dot (Graphviz).
+    /// Output: table (people), summary (the short answer), json (tools; exact base units), dot (Graphviz), parquet (files in --out) or reached (poison's reached set only).
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     /// Engine traversal: sparse (priority queue over walked addresses), sweep
@@ -188,6 +191,9 @@ pub fn token_directory() -> TokenDirectory {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.format == Format::Reached && args.policy != "poison" {
+        bail!("--format reached lists the poison trace's reached set: give --policy poison");
+    }
     match (args.format, &args.out) {
         (Format::Parquet, None) => bail!("--format parquet writes files: give --out DIR"),
         (f, Some(_)) if f != Format::Parquet => bail!("--out is only for --format parquet"),
@@ -215,7 +221,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Trace over `g` (the store, or its clustered view) and format the report;
 /// Parquet rows come from `store` itself (transfer ids are the same in both).
-fn render<G: TransferGraph>(
+fn render<G: TransferGraph + Sync>(
     g: &G,
     store: &Store,
     args: &Args,
@@ -225,9 +231,17 @@ fn render<G: TransferGraph>(
     let mut cfg = config_for(g, args)?;
     cfg.spam.trusted_tokens.extend(trusted.iter().cloned());
     let opts = &report_options(chain, args, args.from.is_some().then_some(cfg.from));
+    if args.format == Format::Reached {
+        let r = tripoint_trace::reached(g, &cfg)?;
+        return Ok(tripoint_trace::text::reached_table(g, &r));
+    }
     let result = trace(g, &cfg)?;
     let report = build_report(g, &result, opts);
     Ok(match args.format {
+        // Answered above, without the full trace.
+        Format::Reached => {
+            tripoint_trace::text::reached_table(g, &tripoint_trace::reached(g, &cfg)?)
+        }
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
         Format::Dot => to_dot(&report, &flow_edges(g, &result, opts.native)),
         Format::Table => tripoint_trace::text::report_table(&report),

@@ -761,3 +761,64 @@ fn bench_scale_smoke_measures_every_step_as_its_own_process() {
         .sum();
     assert_eq!(rows, stored);
 }
+
+/// `--format reached` lists exactly the poison trace's addresses with their
+/// hop counts (answered by the lean kernel where it applies), and refuses
+/// any other policy.
+#[test]
+fn trace_format_reached_lists_the_poison_traces_addresses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, truth) = scenario(tmp.path(), "12", "20000");
+    let (_, seed, from) = thief(&truth);
+    let poison = trace_json(&store, &seed, &from, "poison", &[]);
+    let mut expected: Vec<(String, u64)> = poison["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["address"].as_str().unwrap().to_string(),
+                a["hops"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    expected.sort();
+    assert!(expected.len() > 2, "the trace reaches nothing");
+    let out = run_ok(&[
+        "trace",
+        "--store",
+        s(&store),
+        "--seed",
+        &seed,
+        "--from",
+        &from,
+        "--policy",
+        "poison",
+        "--format",
+        "reached",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert!(
+        lines.next().unwrap().starts_with(&format!("REACHED ({} addresses", expected.len())),
+        "{text}"
+    );
+    assert!(lines.next().unwrap().starts_with("address"), "{text}");
+    let mut got: Vec<(String, u64)> = lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            (cells[0].to_string(), cells[2].parse().unwrap())
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, expected);
+
+    let refused = tripoint()
+        .args(["trace", "--store", s(&store), "--seed", &seed])
+        .args(["--policy", "haircut", "--format", "reached"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("--policy poison"), "{err}");
+}

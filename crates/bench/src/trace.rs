@@ -14,7 +14,8 @@ use tripoint_gen::GroundTruth;
 use tripoint_store::Store;
 use tripoint_trace::screen::ScreenIndex;
 use tripoint_trace::{
-    build_report, trace, MemGraph, ReportOptions, TaintPolicy, TraceConfig, TraceResult, Traversal,
+    build_report, trace, EngineKind, MemGraph, ReportOptions, TaintPolicy, TraceConfig,
+    TraceResult, Traversal,
 };
 
 use crate::error::{Context as _, Result};
@@ -199,41 +200,35 @@ pub fn run(args: &Options) -> Result<()> {
         pcfg.traversal = Traversal::Sweep;
         println!("\n-- poison reachability from the thief (address id {thief_id}; time-respecting, no limits)");
         // Like for like with the CTE: the reached set with hops and first
-        // arrival (tripoint_trace::reach), nothing else.
+        // arrival (tripoint_trace::reached), nothing else.
         let t = Instant::now();
-        let lean = tripoint_trace::reach(&store, &pcfg);
+        let lean = tripoint_trace::reached(&store, &pcfg)?;
         let reach_s = t.elapsed().as_secs_f64();
         // The full poison trace (sweep kernel, report-ready result: flows,
         // per-address taint, spam), on its own line.
         let t = Instant::now();
         let poison = trace(&store, &pcfg)?;
         let trace_s = t.elapsed().as_secs_f64();
-        let reached = match &lean {
-            Some(r) => {
-                println!(
-                    "tripoint reach          {:>10.3} s  reached {}   peak RSS {}",
-                    reach_s,
-                    r.len(),
-                    mib(peak_rss_bytes())
-                );
-                if r.len() != poison.nodes.len() {
-                    println!("REACH AND THE POISON TRACE DIFFER");
-                }
-                r.len()
+        println!(
+            "tripoint reach          {:>10.3} s  reached {}   peak RSS {}   ({})",
+            reach_s,
+            lean.len(),
+            mib(peak_rss_bytes()),
+            match lean.engine {
+                EngineKind::ReachKernel => "reach kernel",
+                _ => "the kernel declined (DEX or look-alike rule): the poison trace answered",
             }
-            None => {
-                println!(
-                    "tripoint reach          needs the full trace here (DEX or look-alike rule)"
-                );
-                poison.nodes.len()
-            }
-        };
+        );
+        if lean.len() != poison.nodes.len() {
+            println!("REACHED SET AND THE POISON TRACE DIFFER");
+        }
+        let reached = lean.len();
         println!(
             "tripoint poison trace   {:>10.3} s  reached {}   (full result: flows, taint per address)",
             trace_s,
             poison.nodes.len(),
         );
-        let ours_s = if lean.is_some() { reach_s } else { trace_s };
+        let ours_s = reach_s;
         if !args.no_peers {
             // Same edges the engine may walk: non-zero, not a spam token.
             let verdicts = pcfg.spam.token_verdicts(&store);

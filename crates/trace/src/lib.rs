@@ -20,7 +20,7 @@ pub mod taint;
 pub mod text;
 pub mod time;
 
-pub use kernels::reach::{reach, Reach, Reached};
+pub use kernels::reach::{reached, Reach, Reached};
 pub use live::{Advanced, LiveTrace};
 pub use mem::MemGraph;
 pub use patterns::{Pattern, PatternRules};

@@ -551,6 +551,45 @@ fn share(r: &Report, e: &EndpointOut) -> f64 {
     base(&e.amount).as_f64() / whole.as_f64()
 }
 
+/// The poison trace's reached set as a table: one row per address in
+/// discovery order, with its hop distance, the first transfer that brought
+/// taint (time and block) and its category where labels give one.
+pub fn reached_table<G: tripoint_chain::TransferGraph>(g: &G, r: &crate::Reach) -> String {
+    let mut t = TextTable::new(&[
+        ("address", Left),
+        ("role", Left),
+        ("hops", Right),
+        ("first tainted", Left),
+        ("block", Right),
+        ("category", Left),
+    ]);
+    for n in r.iter() {
+        let first = n.first.map(|id| g.transfer(id));
+        t.row(vec![
+            g.address(n.addr).to_string(),
+            role_name(n.role).into(),
+            n.hops.to_string(),
+            first
+                .as_ref()
+                .map(|f| crate::report::rfc3339(f.timestamp))
+                .unwrap_or_else(|| "-".into()),
+            first
+                .as_ref()
+                .map(|f| f.block.to_string())
+                .unwrap_or_else(|| "-".into()),
+            n.category
+                .as_ref()
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    format!(
+        "REACHED ({} addresses; poison: everything the funds can have touched)\n{}",
+        r.len(),
+        t.render()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

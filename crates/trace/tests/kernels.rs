@@ -16,7 +16,7 @@ use tripoint_chain::{
 };
 use tripoint_trace::arith::{haircut_share, mul_div_floor};
 use tripoint_trace::{
-    reach, trace, trace_general, EngineKind, MemGraph, TaintPolicy, TraceConfig, TraceResult,
+    reached, trace, trace_general, EngineKind, MemGraph, TaintPolicy, TraceConfig, TraceResult,
     Traversal,
 };
 
@@ -102,18 +102,18 @@ proptest! {
         let sparse = trace_general(&g, &cfg, true).unwrap();
         prop_assert_eq!(nodes(&reference), nodes(&sparse));
         let has_dex = reference.nodes.iter().any(|n| n.role == tripoint_trace::Role::Dex);
-        match reach(&g, &cfg) {
-            Some(r) => {
-                prop_assert!(!lookalike && !has_dex);
-                prop_assert_eq!(r.len(), reference.nodes.len());
-                let got: Vec<_> = r
-                    .iter()
-                    .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
-                    .collect();
-                prop_assert_eq!(got, nodes(&reference));
-            }
-            // Only where the full trace is needed (see `reach`).
-            None => prop_assert!(lookalike || has_dex, "reach gave up without a reason"),
+        let r = reached(&g, &cfg).unwrap();
+        prop_assert_eq!(r.len(), reference.nodes.len());
+        let got: Vec<_> = r
+            .iter()
+            .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
+            .collect();
+        prop_assert_eq!(got, nodes(&reference));
+        // The kernel declines only where the full trace is needed.
+        if r.engine == EngineKind::ReachKernel {
+            prop_assert!(!lookalike && !has_dex);
+        } else {
+            prop_assert!(lookalike || has_dex, "reach gave up without a reason");
         }
     }
 
@@ -294,7 +294,12 @@ fn reach_on_a_large_graph_matches_the_poison_trace() {
         cfg.max_hops = 40;
         cfg.spam.lookalike = false;
         let reference = trace_general(&g, &cfg, false).unwrap();
-        let r = reach(&g, &cfg).expect("no DEX, no look-alike rule");
+        let r = reached(&g, &cfg).unwrap();
+        assert_eq!(
+            r.engine,
+            EngineKind::ReachKernel,
+            "no DEX, no look-alike rule"
+        );
         let got: Vec<_> = r
             .iter()
             .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
@@ -337,7 +342,8 @@ proptest! {
             .iter()
             .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
             .collect();
-        let r = reach(&g, &cfg).expect("no DEX, no look-alike rule");
+        let r = reached(&g, &cfg).unwrap();
+        assert_eq!(r.engine, EngineKind::ReachKernel, "no DEX, no look-alike rule");
         let got: Vec<_> = r
             .iter()
             .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
@@ -390,11 +396,14 @@ fn reach_stops_its_reader_thread_when_it_gives_up() {
         .nodes
         .iter()
         .any(|n| n.role == tripoint_trace::Role::Dex));
-    assert_eq!(reach(&g, &cfg), None);
+    let r = reached(&g, &cfg).unwrap();
+    assert_ne!(r.engine, EngineKind::ReachKernel, "a DEX is reached");
+    assert_eq!(r.len(), reference.nodes.len());
     // Cut before the DEX is paid: the pass ends early, and is exact.
     cfg.until = Some(block_time(60_000 / 4));
     let reference = trace_general(&g, &cfg, false).unwrap();
-    let r = reach(&g, &cfg).expect("no DEX before the cut");
+    let r = reached(&g, &cfg).unwrap();
+    assert_eq!(r.engine, EngineKind::ReachKernel, "no DEX before the cut");
     assert!(r.len() > 1_000, "the taint spreads: {}", r.len());
     assert_eq!(r.len(), reference.nodes.len());
     assert!(r

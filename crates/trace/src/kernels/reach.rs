@@ -37,7 +37,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::fxhash::FxHashMap;
 use crate::sys::{huge_pages, huge_vec, prefetch_at};
-use crate::taint::{classify_labels, first_at_or_after, Class, Role, TraceConfig};
+use crate::taint::{
+    classify_labels, first_at_or_after, trace, Class, EngineKind, Role, TaintPolicy, TraceConfig,
+    TraceError, TraceResult,
+};
 
 /// One reached address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +58,7 @@ pub struct Reached {
 /// What [`reach`] found: the poison trace's nodes, in the same (discovery)
 /// order, kept as columns (16 bytes a node) and read through [`Reach::get`]
 /// and [`Reach::iter`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reach {
     addrs: Vec<AddrId>,
     hops: Vec<u32>,
@@ -68,6 +71,9 @@ pub struct Reach {
     categorized: Vec<(u32, Role, Category)>,
     /// Transfers whose payer was walked (the ones that could carry taint).
     pub visited: u64,
+    /// [`EngineKind::ReachKernel`], or the engine of the poison trace that
+    /// answered where the kernel does not apply.
+    pub engine: EngineKind,
 }
 
 const NO_FIRST: TransferId = TransferId::MAX;
@@ -106,6 +112,30 @@ impl Reach {
     }
     pub fn iter(&self) -> impl Iterator<Item = Reached> + '_ {
         (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// The reached set of a poison trace's result (its nodes, in order).
+    fn from_trace(r: &TraceResult) -> Reach {
+        let mut out = Reach {
+            addrs: Vec::with_capacity(r.nodes.len()),
+            hops: Vec::with_capacity(r.nodes.len()),
+            first: Vec::with_capacity(r.nodes.len()),
+            seeds: 0,
+            categorized: Vec::new(),
+            visited: r.visited,
+            engine: r.engine,
+        };
+        for (i, n) in r.nodes.iter().enumerate() {
+            out.addrs.push(n.addr);
+            out.hops.push(n.hops);
+            out.first.push(n.first.unwrap_or(NO_FIRST));
+            if n.role == Role::Seed {
+                out.seeds = i + 1;
+            } else if let Some(c) = &n.category {
+                out.categorized.push((i as u32, n.role, c.clone()));
+            }
+        }
+        out
     }
 }
 
@@ -168,10 +198,28 @@ struct Pass<'a, G: TransferGraph> {
     visited: u64,
 }
 
+/// The poison trace's reached set: every address the stolen funds can have
+/// touched, with its hop distance and first tainted transfer. The lean
+/// kernel ([`reach`]) answers where it applies, in one pass on two threads
+/// (about 25x faster than the full trace at 10^7 transfers); elsewhere the
+/// poison trace does, with the same nodes in the same order.
+/// `cfg.policy` and `cfg.traversal` are ignored: this is always poison.
+pub fn reached<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig) -> Result<Reach, TraceError> {
+    if cfg.seeds.is_empty() {
+        return Err(TraceError::NoSeeds);
+    }
+    if let Some(r) = reach(g, cfg) {
+        return Ok(r);
+    }
+    let mut poison = cfg.clone();
+    poison.policy = TaintPolicy::Poison;
+    Ok(Reach::from_trace(&trace(g, &poison)?))
+}
+
 /// The poison trace's reached set (see the module docs), or `None` where
 /// the configuration or the graph needs the full trace. `cfg.policy` and
 /// `cfg.traversal` are ignored: this is poison, in one pass.
-pub fn reach<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig) -> Option<Reach> {
+pub(crate) fn reach<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig) -> Option<Reach> {
     #[cfg(target_arch = "x86_64")]
     let avx512 = std::arch::is_x86_feature_detected!("avx512f");
     #[cfg(not(target_arch = "x86_64"))]
@@ -399,6 +447,7 @@ impl<'a, G: TransferGraph> Pass<'a, G> {
             seeds: self.seeds.len(),
             categorized: self.categorized,
             visited: self.visited,
+            engine: EngineKind::ReachKernel,
         }
     }
 

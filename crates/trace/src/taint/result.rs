@@ -154,6 +154,8 @@ pub enum EngineKind {
     SparseWalk,
     GeneralSweep,
     SweepKernel,
+    /// Poison's reached set only ([`crate::reached`]).
+    ReachKernel,
 }
 
 impl TraceResult {
