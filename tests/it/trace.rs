@@ -800,7 +800,10 @@ fn trace_format_reached_lists_the_poison_traces_addresses() {
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     assert!(
-        lines.next().unwrap().starts_with(&format!("REACHED ({} addresses", expected.len())),
+        lines
+            .next()
+            .unwrap()
+            .starts_with(&format!("REACHED ({} addresses", expected.len())),
         "{text}"
     );
     assert!(lines.next().unwrap().starts_with("address"), "{text}");
