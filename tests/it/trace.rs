@@ -20,8 +20,15 @@ fn thief(truth: &Path) -> (Value, String, String) {
     (t, seed, from)
 }
 
-/// `tripoint trace` JSON for one policy from `seed` at `from`, plus `extra` flags.
-fn trace_json(store: &Path, seed: &str, from: &str, policy: &str, extra: &[&str]) -> Value {
+/// `tripoint trace` in `format` for one policy from `seed` at `from`, plus `extra` flags.
+fn trace_out(
+    store: &Path,
+    seed: &str,
+    from: &str,
+    policy: &str,
+    format: &str,
+    extra: &[&str],
+) -> std::process::Output {
     let mut args = vec![
         "trace",
         "--store",
@@ -33,10 +40,15 @@ fn trace_json(store: &Path, seed: &str, from: &str, policy: &str, extra: &[&str]
         "--policy",
         policy,
         "--format",
-        "json",
+        format,
     ];
     args.extend_from_slice(extra);
-    json(run_ok(&args))
+    run_ok(&args)
+}
+
+/// `tripoint trace` JSON for one policy from `seed` at `from`, plus `extra` flags.
+fn trace_json(store: &Path, seed: &str, from: &str, policy: &str, extra: &[&str]) -> Value {
+    json(trace_out(store, seed, from, policy, "json", extra))
 }
 
 fn scenario(dir: &Path, seed: &str, transfers: &str) -> (PathBuf, PathBuf) {
@@ -577,19 +589,8 @@ fn trace_table_reads_in_whole_units_and_json_names_every_asset() {
         assert!(assets.contains_key(x["asset"].as_str().unwrap()), "{x}");
     }
 
-    let table = String::from_utf8(
-        run_ok(&[
-            "trace",
-            "--store",
-            s(&store),
-            "--seed",
-            &seed,
-            "--from",
-            &from,
-        ])
-        .stdout,
-    )
-    .unwrap();
+    let table =
+        String::from_utf8(trace_out(&store, &seed, &from, "haircut", "table", &[]).stdout).unwrap();
     let mut lines = table.lines().skip_while(|l| !l.starts_with("TOTALS"));
     lines.next();
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
@@ -784,19 +785,7 @@ fn trace_format_reached_lists_the_poison_traces_addresses() {
         .collect();
     expected.sort();
     assert!(expected.len() > 2, "the trace reaches nothing");
-    let out = run_ok(&[
-        "trace",
-        "--store",
-        s(&store),
-        "--seed",
-        &seed,
-        "--from",
-        &from,
-        "--policy",
-        "poison",
-        "--format",
-        "reached",
-    ]);
+    let out = trace_out(&store, &seed, &from, "poison", "reached", &[]);
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     assert!(
