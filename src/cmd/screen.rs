@@ -1,7 +1,7 @@
 //! `tripoint screen`: direct hits (sanctioned, DPRK-attributed labels) and
 //! indirect exposure of addresses, one by one or in batch from a file.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -54,28 +54,10 @@ fn read_addresses(args: &Args) -> anyhow::Result<Vec<Address>> {
         out.push(Address::parse(a).with_context(|| format!("address argument '{a}'"))?);
     }
     if let Some(path) = &args.file {
-        let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
-            let line = line.with_context(|| format!("{}:{}", path.display(), i + 1))?;
-            let field = line
-                .split('#')
-                .next()
-                .unwrap_or("")
-                .split(',')
-                .next()
-                .unwrap_or("")
-                .trim()
-                // Quoted addresses, as in Dune's address lists.
-                .trim_matches(['\'', '"'])
-                .trim();
-            if field.is_empty() || (i == 0 && field.eq_ignore_ascii_case("address")) {
-                continue;
-            }
-            out.push(
-                Address::parse(field)
-                    .with_context(|| format!("{}:{}:1: bad address", path.display(), i + 1))?,
-            );
-        }
+        out.extend(
+            tripoint_ingest::read_address_list(path, tripoint_ingest::AddressKind::Any)
+                .context("--file")?,
+        );
     }
     if out.is_empty() {
         anyhow::bail!("nothing to screen: give addresses or --file");

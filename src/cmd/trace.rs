@@ -133,18 +133,10 @@ pub fn config_for<G: TransferGraph>(g: &G, args: &Args) -> anyhow::Result<TraceC
 pub fn spam_rules(file: Option<&PathBuf>) -> anyhow::Result<SpamRules> {
     let mut rules = SpamRules::default();
     if let Some(path) = file {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        for (i, line) in text.lines().enumerate() {
-            let l = line.split('#').next().unwrap_or("").trim();
-            let l = l.split(',').next().unwrap_or("").trim();
-            if l.is_empty() || l.eq_ignore_ascii_case("address") {
-                continue;
-            }
-            let a = Address::parse_eth(l)
-                .with_context(|| format!("{}:{}:1: bad token address", path.display(), i + 1))?;
-            rules.trusted_tokens.insert(a);
-        }
+        let tokens =
+            tripoint_ingest::read_address_list(path, tripoint_ingest::AddressKind::Ethereum)
+                .context("--trusted-tokens")?;
+        rules.trusted_tokens.extend(tokens);
         rules.strict_tokens = true;
     }
     Ok(rules)

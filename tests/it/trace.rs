@@ -276,7 +276,8 @@ fn trace_report_follows_the_schema_and_reconciles_for_every_policy() {
 #[test]
 fn trace_rejects_bad_input_with_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
-    let (store, _) = scenario(tmp.path(), "3", "10000");
+    let (store, truth) = scenario(tmp.path(), "3", "10000");
+    let (_, seed, _) = thief(&truth);
     let unknown = "0x1111111111111111111111111111111111111111";
     let out = tripoint()
         .args(["trace", "--store", s(&store), "--seed", unknown])
@@ -360,7 +361,22 @@ fn trace_rejects_bad_input_with_clear_errors() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("addrs.txt:3:1"), "{err}");
+    assert!(
+        err.contains("addrs.txt:3: column address: 'not-an-address!'"),
+        "{err}"
+    );
+    // The same reader, and the same message, for --trusted-tokens.
+    let out = tripoint()
+        .args(["trace", "--store", s(&store), "--seed", &seed])
+        .args(["--trusted-tokens", s(&bad)])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--trusted-tokens") && err.contains("addrs.txt:3: column address"),
+        "{err}"
+    );
 }
 
 /// `(address prefix, whole ETH, decimals as written)` from SOURCE.md's

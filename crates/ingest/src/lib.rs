@@ -13,6 +13,7 @@
 //! checkpointed, or (with [`ImportOptions::skip_bad_rows`]) is counted and
 //! left out.
 
+mod address_list;
 mod btc_etl;
 mod eth_etl;
 pub mod labels;
@@ -25,6 +26,7 @@ mod transfers_csv;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+pub use address_list::{parse_address_list, read_address_list, AddressKind};
 pub use btc_etl::import_bitcoin_etl;
 pub use eth_etl::{import_ethereum_etl, EthereumEtlFiles};
 pub use parse::{parse_timestamp, synthetic_tx_hash};
