@@ -13,7 +13,7 @@ use clap::Subcommand;
 use tripoint_chain::{Address, Asset, Chain, TransferSink};
 use tripoint_ingest::{
     AmountUnit, ColumnMap, EthereumEtlFiles, ImportOptions, ImportSummary, RpcClient, RpcOptions,
-    TransfersCsvOptions,
+    TraceApi, TransfersCsvOptions,
 };
 use tripoint_store::{Appender, Store};
 
@@ -53,6 +53,9 @@ pub enum Source {
         /// `tokens.csv`: symbol and decimals per token contract (for reports and spam rules).
         #[arg(long)]
         tokens: Option<PathBuf>,
+        /// `traces.csv`: internal transfers (ether moved by contracts), rewards; read after the others.
+        #[arg(long)]
+        traces: Option<PathBuf>,
     },
     /// bitcoin-etl JSON lines (`transactions.json`, `.gz` accepted).
     BitcoinEtl {
@@ -237,6 +240,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "duplicates_skipped": appended.duplicates_skipped,
             "bad_rows_skipped": summary.bad_rows_skipped,
             "no_value_rows": summary.no_value_rows,
+            "internal_records": summary.internal,
+            "node_traces": summary.node_traces.map(TraceApi::method),
             "segments_written": appended.segments_written,
             "elapsed_secs": elapsed,
             "transfers_per_sec": rate,
@@ -253,12 +258,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             n(summary.rows_read),
             n(summary.rows_resumed)
         );
-        println!("  transfer records     {}", n(summary.transfers));
+        println!(
+            "  transfer records     {} ({} internal: contracts' calls, rewards, withdrawals)",
+            n(summary.transfers),
+            n(summary.internal)
+        );
+        if let Some(api) = summary.node_traces {
+            println!("  node traces          {api}");
+        }
         println!("  appended             {}", n(appended.appended));
         println!("  duplicates skipped   {}", n(appended.duplicates_skipped));
         println!("  bad rows skipped     {}", n(summary.bad_rows_skipped));
         println!(
-            "  no-value rows        {} (failed txs, coinbase inputs, OP_RETURN outputs)",
+            "  no-value rows        {} (failed txs, coinbase inputs, OP_RETURN outputs, top-level and zero-value calls)",
             n(summary.no_value_rows)
         );
         println!(
@@ -284,9 +296,11 @@ fn cursor_sources(source: &Source) -> anyhow::Result<Vec<String>> {
             transactions,
             token_transfers,
             tokens,
+            traces,
         } => std::iter::once(transactions)
             .chain(token_transfers.iter())
             .chain(tokens.iter())
+            .chain(traces.iter())
             .collect(),
         Source::BitcoinEtl { transactions } => vec![transactions],
         Source::TransfersCsv { file, .. } => vec![file],
@@ -325,6 +339,7 @@ fn import<S: TransferSink>(
             transactions,
             token_transfers,
             tokens,
+            traces,
         } => {
             let files = EthereumEtlFiles {
                 transactions: transactions.clone(),
@@ -333,9 +348,19 @@ fn import<S: TransferSink>(
             };
             let total = file_size(transactions)
                 + token_transfers.as_deref().map_or(0, file_size)
-                + tokens.as_deref().map_or(0, file_size);
+                + tokens.as_deref().map_or(0, file_size)
+                + traces.as_deref().map_or(0, file_size);
             with_progress(total, "ingesting", counter, || {
-                tripoint_ingest::import_ethereum_etl(&files, appender, opts)
+                let mut s = tripoint_ingest::import_ethereum_etl(&files, appender, opts)?;
+                if let Some(t) = traces {
+                    s.add(&tripoint_ingest::import_ethereum_etl_traces(
+                        t,
+                        transactions,
+                        appender,
+                        opts,
+                    )?);
+                }
+                Ok::<_, tripoint_ingest::IngestError>(s)
             })?
         }
         Source::BitcoinEtl { transactions } => {
@@ -397,6 +422,11 @@ fn import<S: TransferSink>(
             done.store(true, Ordering::Relaxed);
             let _ = drawer.join();
             spinner.finish_and_clear();
+            if client.trace_api() == Some(TraceApi::Neither) {
+                eprintln!(
+                    "warning: {url} offers neither trace_block nor debug_traceBlockByNumber: internal transfers (ether moved by contracts) are NOT ingested"
+                );
+            }
             r?
         }
         Source::Cryo { paths } => {

@@ -4,6 +4,7 @@
 mod case;
 mod common;
 mod console;
+mod contracts;
 mod demo;
 mod ews;
 mod gen;

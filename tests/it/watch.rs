@@ -62,14 +62,14 @@ impl Drop for Killed {
     }
 }
 
-/// A local anvil node on a port the OS picked.
-struct Anvil {
+/// A local anvil node on a port the OS picked (also used by `contracts`).
+pub(crate) struct Anvil {
     _child: Killed,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Anvil {
-    fn start() -> Anvil {
+    pub(crate) fn start() -> Anvil {
         let mut child = Command::new(anvil_bin())
             .args(["--host", "127.0.0.1", "--port", "0", "--accounts", "1"])
             .stdout(Stdio::piped())
@@ -95,7 +95,7 @@ impl Anvil {
         }
     }
 
-    fn call(&self, method: &str, params: Value) -> Value {
+    pub(crate) fn call(&self, method: &str, params: Value) -> Value {
         let v: Value = ureq::post(&self.url)
             .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
             .unwrap_or_else(|e| panic!("{method}: {e}"))
@@ -105,13 +105,13 @@ impl Anvil {
         v["result"].clone()
     }
 
-    fn fund(&self, addr: &str, wei: u128) {
+    pub(crate) fn fund(&self, addr: &str, wei: u128) {
         self.call("anvil_setBalance", json!([addr, format!("0x{wei:x}")]));
         self.call("anvil_impersonateAccount", json!([addr]));
     }
 
     /// Send `wei` from `from` (impersonated) to `to`; anvil mines it at once. Returns the tx hash.
-    fn send(&self, from: &str, to: &str, wei: u128) -> String {
+    pub(crate) fn send(&self, from: &str, to: &str, wei: u128) -> String {
         let h = self.call(
             "eth_sendTransaction",
             json!([{"from": from, "to": to, "value": format!("0x{wei:x}")}]),
@@ -119,7 +119,7 @@ impl Anvil {
         h.as_str().unwrap().to_string()
     }
 
-    fn head(&self) -> u64 {
+    pub(crate) fn head(&self) -> u64 {
         let h = self.call("eth_blockNumber", json!([]));
         u64::from_str_radix(h.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
     }

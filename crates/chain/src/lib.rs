@@ -106,6 +106,26 @@ impl Position {
         }
     }
 
+    /// Ethereum internal transfers (value moved by a contract's CALL, CREATE
+    /// or SELFDESTRUCT, and block-level issuance) sit after the transaction's
+    /// logs, at `Log(INTERNAL_BASE + k)`: the store's position space has no
+    /// third kind, and log indices never reach 2^30. `k` is the call's rank
+    /// in the transaction's call tree (see [`Position::internal`]).
+    pub const INTERNAL_BASE: u32 = 1 << 30;
+
+    /// The position of the internal transfer of rank `k`; `None` from 2^30 - 1 on.
+    pub fn internal(k: u32) -> Option<Position> {
+        (k < Self::INTERNAL_BASE - 1).then_some(Position::Log(Self::INTERNAL_BASE + k))
+    }
+
+    /// The rank of an Ethereum row's internal transfer, or `None` for the
+    /// transaction's own value and its logs.
+    pub fn internal_of(sub_index: u32) -> Option<u32> {
+        sub_index
+            .checked_sub(Self::INTERNAL_BASE + 1)
+            .filter(|_| Self::output_of(sub_index).is_none())
+    }
+
     /// The output number a Bitcoin row's sub-index encodes, or `None` for an
     /// input.
     pub fn output_of(sub_index: u32) -> Option<u32> {

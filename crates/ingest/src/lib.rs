@@ -16,6 +16,8 @@
 mod address_list;
 mod btc_etl;
 mod eth_etl;
+mod eth_traces;
+mod internal;
 pub mod labels;
 mod parse;
 pub mod pipeline;
@@ -29,9 +31,12 @@ use std::sync::Arc;
 pub use address_list::{parse_address_list, read_address_list, AddressKind};
 pub use btc_etl::import_bitcoin_etl;
 pub use eth_etl::{import_ethereum_etl, EthereumEtlFiles};
+pub use eth_traces::import_ethereum_etl_traces;
+pub use internal::ISSUANCE_SOURCE;
 pub use parse::{parse_timestamp, synthetic_tx_hash};
 pub use rpc::{
-    import_eth_rpc, read_blocks, rpc_source, BlockHeader, RpcClient, RpcOptions, TRANSFER_TOPIC,
+    import_eth_rpc, read_blocks, rpc_source, BlockHeader, RpcClient, RpcOptions, TraceApi,
+    TRANSFER_TOPIC,
 };
 pub use source::canonical_source;
 pub use transfers_csv::{import_transfers_csv, AmountUnit, ColumnMap, TransfersCsvOptions};
@@ -117,6 +122,12 @@ pub struct ImportSummary {
     /// Rows that move no value by design: failed transactions (receipt_status 0),
     /// coinbase inputs, zero-value unspendable outputs, ...
     pub no_value_rows: u64,
+    /// Of `transfers`, the internal ones: value moved by contracts (traces),
+    /// rewards and withdrawals.
+    pub internal: u64,
+    /// How `eth-rpc` read internal transfers: the tracing API the node
+    /// offered, or that it offered none.
+    pub node_traces: Option<TraceApi>,
 }
 
 impl ImportSummary {
@@ -127,6 +138,8 @@ impl ImportSummary {
         self.tokens += o.tokens;
         self.bad_rows_skipped += o.bad_rows_skipped;
         self.no_value_rows += o.no_value_rows;
+        self.internal += o.internal;
+        self.node_traces = self.node_traces.or(o.node_traces);
     }
 }
 
@@ -205,6 +218,18 @@ impl<'a, S: TransferSink> Batcher<'a, S> {
         self.consumed += 1;
         self.summary.rows_read += 1;
         self.since_checkpoint += 1;
+        if self.since_checkpoint >= self.opts.checkpoint_every.max(1) {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// `n` rows are handled at once: a group (one transaction's traces) that
+    /// a checkpoint must not split.
+    pub fn rows_done(&mut self, n: u64) -> Result<(), IngestError> {
+        self.consumed += n;
+        self.summary.rows_read += n;
+        self.since_checkpoint += n;
         if self.since_checkpoint >= self.opts.checkpoint_every.max(1) {
             self.checkpoint()?;
         }

@@ -8,9 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tripoint_chain::{SourceCursor, TransferRecord, TransferSink, TxHash};
+use tripoint_chain::{Amount, SourceCursor, TransferRecord, TransferSink, TxHash};
 
 use crate::eth_etl::{native_record, token_record};
+use crate::internal::{
+    block_level_record, internal_records, BlockLevel, Frame, FrameKind, TxPlace,
+};
 use crate::parse::{amount, eth_address, hex_bytes, tx_hash, uint};
 use crate::{ImportSummary, IngestError};
 
@@ -26,6 +29,65 @@ pub struct RpcClient {
     /// `eth_getBlockReceipts` is not served everywhere; once refused we fall
     /// back to one `eth_getTransactionReceipt` per transaction.
     block_receipts_supported: bool,
+    /// The tracing API the node offered, once probed (on the first block read).
+    trace_api: Option<TraceApi>,
+}
+
+/// How internal transfers are read from a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceApi {
+    /// Parity-style `trace_block` (Erigon, Nethermind, Reth, anvil): calls,
+    /// creations, self-destructs and block rewards.
+    TraceBlock,
+    /// geth's `debug_traceBlockByNumber` with the `callTracer`: calls,
+    /// creations and self-destructs (block rewards are not traced).
+    DebugCallTracer,
+    /// The node offered neither: only transactions' own values and token
+    /// logs are read; ether moved by contracts is missing.
+    Neither,
+}
+
+impl TraceApi {
+    /// The method's name, as the ingest summary shows it.
+    pub fn method(self) -> &'static str {
+        match self {
+            TraceApi::TraceBlock => "trace_block",
+            TraceApi::DebugCallTracer => "debug_traceBlockByNumber (callTracer)",
+            TraceApi::Neither => "none",
+        }
+    }
+}
+
+impl std::fmt::Display for TraceApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.method())
+    }
+}
+
+/// A JSON-RPC error that says the method is not served (rather than that
+/// the call failed): the signal to fall back to another method.
+fn unsupported(code: i64, message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    matches!(code, -32601 | -32600 | -32004)
+        || [
+            "method not found",
+            "does not exist",
+            "is not available",
+            "not supported",
+            "unsupported",
+            "not enabled",
+            "unknown method",
+        ]
+        .iter()
+        .any(|p| m.contains(p))
+}
+
+/// The call frames of a block's transactions, and its block rewards.
+#[derive(Default)]
+struct BlockTraces {
+    frames: HashMap<TxHash, Vec<Frame>>,
+    /// (receiver, value), in the node's order.
+    rewards: Vec<([u8; 20], Amount)>,
 }
 
 impl RpcClient {
@@ -38,6 +100,69 @@ impl RpcClient {
             url: url.to_string(),
             next_id: 1,
             block_receipts_supported: true,
+            trace_api: None,
+        }
+    }
+
+    /// The tracing API the node offered (`None` before the first block is read).
+    pub fn trace_api(&self) -> Option<TraceApi> {
+        self.trace_api
+    }
+
+    /// Call frames of block `n` (whose transactions are `txs`, in order)
+    /// through the tracing API the node offers: `trace_block` if it answers,
+    /// else `debug_traceBlockByNumber` with the `callTracer`, else none.
+    fn block_traces(&mut self, n: u64, txs: &[TxHash]) -> Result<BlockTraces, IngestError> {
+        let block = format!("0x{n:x}");
+        loop {
+            match self.trace_api {
+                Some(TraceApi::Neither) => return Ok(BlockTraces::default()),
+                Some(TraceApi::TraceBlock) | None => {
+                    match self.call_raw("trace_block", json!([block]))? {
+                        Ok(v) => {
+                            self.trace_api = Some(TraceApi::TraceBlock);
+                            return parity_traces(&v)
+                                .map_err(|m| self.err(format!("trace_block({n}): {m}")));
+                        }
+                        Err((code, msg)) if self.trace_api.is_none() && unsupported(code, &msg) => {
+                            self.trace_api = Some(TraceApi::DebugCallTracer);
+                            // Probe the fallback on this block, even an empty one.
+                            match self.call_raw(
+                                "debug_traceBlockByNumber",
+                                json!([block, {"tracer": "callTracer"}]),
+                            )? {
+                                Ok(v) => {
+                                    return geth_traces(&v, txs).map_err(|m| {
+                                        self.err(format!("debug_traceBlockByNumber({n}): {m}"))
+                                    })
+                                }
+                                Err((code, msg)) if unsupported(code, &msg) => {
+                                    self.trace_api = Some(TraceApi::Neither);
+                                }
+                                Err((code, msg)) => {
+                                    return Err(self.err(format!(
+                                        "debug_traceBlockByNumber({n}): error {code}: {msg}"
+                                    )))
+                                }
+                            }
+                        }
+                        Err((code, msg)) => {
+                            return Err(self.err(format!("trace_block({n}): error {code}: {msg}")))
+                        }
+                    }
+                }
+                Some(TraceApi::DebugCallTracer) => {
+                    if txs.is_empty() {
+                        return Ok(BlockTraces::default());
+                    }
+                    let v = self.call(
+                        "debug_traceBlockByNumber",
+                        json!([block, {"tracer": "callTracer"}]),
+                    )?;
+                    return geth_traces(&v, txs)
+                        .map_err(|m| self.err(format!("debug_traceBlockByNumber({n}): {m}")));
+                }
+            }
         }
     }
 
@@ -138,6 +263,146 @@ impl RpcClient {
         }
         Ok(ok)
     }
+}
+
+fn address_of(v: &Value, k: &str) -> Result<[u8; 20], String> {
+    eth_address(get_str(v, k)?.as_bytes())
+}
+
+/// A value field; absent or null is zero (geth omits it on static calls).
+fn value_of(v: &Value, k: &str) -> Result<Amount, String> {
+    match v.get(k) {
+        None | Some(Value::Null) => Ok(Amount::ZERO),
+        Some(x) => amount(
+            x.as_str()
+                .ok_or_else(|| format!("field '{k}' is not a string"))?
+                .as_bytes(),
+        ),
+    }
+}
+
+/// Parity `trace_block` output: one trace per frame, with its trace address.
+fn parity_traces(v: &Value) -> Result<BlockTraces, String> {
+    let mut out = BlockTraces::default();
+    for t in v.as_array().ok_or("the result is not an array")? {
+        let action = get(t, "action")?;
+        let kind = get_str(t, "type")?;
+        if kind == "reward" {
+            out.rewards
+                .push((address_of(action, "author")?, value_of(action, "value")?));
+            continue;
+        }
+        let hash = tx_hash(get_str(t, "transactionHash")?.as_bytes())?;
+        let trace_address = get(t, "traceAddress")?
+            .as_array()
+            .ok_or("traceAddress is not an array")?
+            .iter()
+            .map(|i| {
+                i.as_u64()
+                    .and_then(|i| u32::try_from(i).ok())
+                    .ok_or_else(|| format!("trace address element {i} is not a small integer"))
+            })
+            .collect::<Result<Vec<u32>, String>>()?;
+        let failed = t.get("error").is_some_and(|e| !e.is_null());
+        let frame = match kind {
+            "call" => Frame {
+                trace_address,
+                kind: FrameKind::of_call_type(
+                    action
+                        .get("callType")
+                        .and_then(Value::as_str)
+                        .unwrap_or("call"),
+                )
+                .ok_or_else(|| format!("unknown callType in {action}"))?,
+                from: address_of(action, "from")?,
+                to: Some(address_of(action, "to")?),
+                value: value_of(action, "value")?,
+                failed,
+            },
+            "create" => Frame {
+                trace_address,
+                kind: FrameKind::Create,
+                from: address_of(action, "from")?,
+                to: match t
+                    .get("result")
+                    .and_then(|r| r.get("address"))
+                    .and_then(Value::as_str)
+                {
+                    Some(a) => Some(eth_address(a.as_bytes())?),
+                    None => None,
+                },
+                value: value_of(action, "value")?,
+                failed,
+            },
+            "suicide" | "selfdestruct" => Frame {
+                trace_address,
+                kind: FrameKind::SelfDestruct,
+                from: address_of(action, "address")?,
+                to: Some(address_of(action, "refundAddress")?),
+                value: value_of(action, "balance")?,
+                failed,
+            },
+            other => return Err(format!("unknown trace type '{other}'")),
+        };
+        out.frames.entry(hash).or_default().push(frame);
+    }
+    Ok(out)
+}
+
+/// geth `callTracer` output, one call tree per transaction (in block order;
+/// `txHash` when the node gives it), flattened into frames with trace
+/// addresses, depth first.
+fn geth_traces(v: &Value, txs: &[TxHash]) -> Result<BlockTraces, String> {
+    let items = v.as_array().ok_or("the result is not an array")?;
+    if items.len() != txs.len() {
+        return Err(format!(
+            "{} call trees for {} transactions",
+            items.len(),
+            txs.len()
+        ));
+    }
+    let mut out = BlockTraces::default();
+    for (item, expected) in items.iter().zip(txs) {
+        if let Some(e) = item.get("error") {
+            return Err(format!("transaction {expected} could not be traced: {e}"));
+        }
+        let hash = match item.get("txHash").and_then(Value::as_str) {
+            Some(h) => tx_hash(h.as_bytes())?,
+            None => *expected,
+        };
+        let mut frames = Vec::new();
+        let mut stack = vec![(get(item, "result")?, Vec::new())];
+        while let Some((f, trace_address)) = stack.pop() {
+            let kind = match get_str(f, "type")?.to_ascii_uppercase().as_str() {
+                "CALL" => FrameKind::Call,
+                "DELEGATECALL" | "STATICCALL" | "CALLCODE" => FrameKind::NoTransfer,
+                "CREATE" | "CREATE2" => FrameKind::Create,
+                "SELFDESTRUCT" => FrameKind::SelfDestruct,
+                other => return Err(format!("unknown call type '{other}'")),
+            };
+            let to = match f.get("to").and_then(Value::as_str) {
+                Some(a) => Some(eth_address(a.as_bytes())?),
+                None => None,
+            };
+            if let Some(calls) = f.get("calls").and_then(Value::as_array) {
+                for (i, c) in calls.iter().enumerate().rev() {
+                    let mut a: Vec<u32> = trace_address.clone();
+                    a.push(u32::try_from(i).map_err(|_| "too many calls")?);
+                    stack.push((c, a));
+                }
+            }
+            frames.push(Frame {
+                trace_address,
+                kind,
+                from: address_of(f, "from")?,
+                to,
+                value: value_of(f, "value")?,
+                failed: f.get("error").is_some_and(|e| !e.is_null()),
+            });
+        }
+        out.frames.insert(hash, frames);
+    }
+    Ok(out)
 }
 
 fn quantity(v: &Value) -> Result<u64, String> {
@@ -252,6 +517,7 @@ pub fn read_blocks(
     let mut sink = Collect::default();
     let mut summary = ImportSummary::default();
     read_range(client, start, end, &mut sink, &mut summary)?;
+    summary.node_traces = client.trace_api();
     sink.0.sort_by_key(|r| r.order_key());
     Ok((sink.0, summary))
 }
@@ -319,6 +585,22 @@ fn read_range<S: TransferSink>(
             .map_err(bad)?
             .as_array()
             .ok_or_else(|| bad("transactions is not an array".into()))?;
+        // Post-Shanghai withdrawals (amounts in gwei) enter the block's
+        // receivers from outside: inputs, like rewards.
+        let withdrawals = match b.get("withdrawals").and_then(Value::as_array) {
+            None => Vec::new(),
+            Some(ws) => ws
+                .iter()
+                .map(|w| -> Result<_, String> {
+                    let gwei = value_of(w, "amount")?;
+                    let wei = gwei
+                        .checked_mul(Amount::from(1_000_000_000u64))
+                        .ok_or("withdrawal amount overflows")?;
+                    Ok((address_of(w, "address")?, wei))
+                })
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(bad)?,
+        };
         let mut hashes = Vec::with_capacity(txs.len());
         let mut parsed = Vec::with_capacity(txs.len());
         for t in txs {
@@ -341,7 +623,22 @@ fn read_range<S: TransferSink>(
         // Every transaction's receipt: failed ones move no value, creations
         // credit the contract they create (the same rules as ethereum-etl files).
         let receipts = c.receipts(n, &hashes)?;
+        let mut traces = c.block_traces(n, &hashes)?;
+        let mut internal = Vec::new();
         for (h, idx, from, to, value) in parsed {
+            // Internal transfers first: a transaction that creates nothing and
+            // sends no value may still move ether through contracts.
+            if let Some(frames) = traces.frames.remove(&h) {
+                let place = TxPlace {
+                    block: n,
+                    timestamp: ts,
+                    hash: h,
+                    tx_index: idx,
+                };
+                let counts = internal_records(&place, &frames, &mut internal)
+                    .map_err(|e| c.err(format!("traces of block {n}: {}", e.message)))?;
+                summary.no_value_rows += counts.no_value;
+            }
             let r = receipts
                 .get(&h)
                 .copied()
@@ -360,6 +657,32 @@ fn read_range<S: TransferSink>(
                 None => summary.no_value_rows += 1,
             }
         }
+        if let Some((h, _)) = traces.frames.iter().next() {
+            return Err(c.err(format!(
+                "traces of block {n} name transaction {h}, which is not in the block"
+            )));
+        }
+        let level = traces
+            .rewards
+            .iter()
+            .map(|r| (BlockLevel::Reward, r))
+            .enumerate()
+            .chain(
+                withdrawals
+                    .iter()
+                    .map(|w| (BlockLevel::Withdrawal, w))
+                    .enumerate(),
+            );
+        for (k, (kind, &(to, value))) in level {
+            if value == Amount::ZERO {
+                summary.no_value_rows += 1;
+                continue;
+            }
+            let k = u32::try_from(k).map_err(|_| c.err("too many rewards"))?;
+            internal.extend(block_level_record(kind, n, ts, k, None, to, value));
+        }
+        summary.internal += internal.len() as u64;
+        native.append(&mut internal);
         summary.rows_read += 1;
     }
     for r in native.drain(..) {
@@ -460,6 +783,7 @@ pub fn import_eth_rpc<S: TransferSink>(
             }
         }
         let done = opts.to_block.is_some_and(|t| next > t);
+        summary.node_traces = client.trace_api();
         if done || !opts.follow || stop() {
             return Ok(summary);
         }
