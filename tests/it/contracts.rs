@@ -155,6 +155,27 @@ fn taint(report: &Value) -> BTreeMap<String, (u128, u128)> {
         .collect()
 }
 
+/// The exchange is a labelled service: traces end there, and paths lead to it.
+fn label_exchange(store: &Path) {
+    let labels = store.with_extension("labels.csv");
+    std::fs::write(
+        &labels,
+        format!(
+            "address,label,category,source\n{EXCHANGE},Drill exchange hot wallet,exchange,test\n"
+        ),
+    )
+    .unwrap();
+    run_ok(&[
+        "labels",
+        "import",
+        "--store",
+        s(store),
+        "--format",
+        "csv",
+        s(&labels),
+    ]);
+}
+
 fn assert_drills_traced(store: &Path) {
     for policy in POLICIES {
         let r = trace(store, policy);
@@ -174,10 +195,17 @@ fn assert_drills_traced(store: &Path) {
             "{policy}: the forward reached the mule: {t:?}"
         );
         assert_eq!(
-            t.get(EXCHANGE),
-            Some(&(9 * ETHER, 9 * ETHER)),
+            t.get(EXCHANGE).map(|x| x.0),
+            Some(9 * ETHER),
             "{policy}: the far side, exactly: {t:?}"
         );
+        let endpoint = r["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["address"] == EXCHANGE && e["asset"] == "ETH")
+            .unwrap_or_else(|| panic!("{policy}: the exchange is an endpoint: {}", r["endpoints"]));
+        assert_eq!(wei(&endpoint["amount"]), 9 * ETHER, "{policy}: {endpoint}");
         assert_eq!(t.get(FORWARDER).map(|x| x.1), Some(0), "{policy}: {t:?}");
         assert_eq!(
             t.get(FORWARDER2),
@@ -193,6 +221,36 @@ fn assert_drills_traced(store: &Path) {
             Some(&(2 * ETHER, 2 * ETHER)),
             "{policy}: the self-destruct payout: {t:?}"
         );
+        // The path to the exchange shows the hop through the forwarder as
+        // internal, in the thief's transaction.
+        let path = r["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["endpoint"] == EXCHANGE)
+            .unwrap_or_else(|| panic!("{policy}: no path to the exchange: {}", r["paths"]));
+        let hops: Vec<(&str, &str, &str)> = path["hops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["from"].as_str().unwrap(),
+                    h["to"].as_str().unwrap(),
+                    h["kind"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            hops,
+            [
+                (THIEF, FORWARDER, "transfer"),
+                (FORWARDER, MULE, "internal"),
+                (MULE, EXCHANGE, "transfer")
+            ],
+            "{policy}"
+        );
+        assert_eq!(path["hops"][0]["tx"], path["hops"][1]["tx"], "{policy}");
         if policy != "poison" {
             let eth = &r["totals"]["ETH"];
             assert_eq!(eth["reconciles"], true, "{policy}: {eth}");
@@ -413,6 +471,7 @@ fn forwarder_revert_and_self_destruct_reach_the_far_side_in_every_policy_from_rp
     // forward and its child are not records, nor is any top-level call again.
     let (records, internal, appended, dups) = counts(&out);
     assert_eq!((internal, appended, dups), (2, records, 0), "{out}");
+    label_exchange(&rpc_store);
     assert_drills_traced(&rpc_store);
 
     // 2. ethereum-etl files written from the same node give the same keys:
@@ -432,6 +491,7 @@ fn forwarder_revert_and_self_destruct_reach_the_far_side_in_every_policy_from_rp
     let etl_store = dir.path().join("etl");
     let etl = ingest_json(&etl_store, &files);
     assert_eq!(counts(&etl), (records, 2, records, 0), "{etl}");
+    label_exchange(&etl_store);
     for k in ["transfers", "addresses", "assets"] {
         assert_eq!(etl["stats"][k], out["stats"][k], "{k}");
     }

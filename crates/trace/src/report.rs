@@ -98,6 +98,10 @@ pub struct HopOut {
     /// Tainted amount this transfer carried.
     pub amount: String,
     pub time: String,
+    /// `transfer`: the transaction's own value or a token log; `internal`:
+    /// ether the contract `from` moved by a call inside transaction `tx`
+    /// (from traces), so the path passed through that contract.
+    pub kind: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -431,6 +435,11 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
             decimals: meta(row.asset).decimals,
             amount: c.to_string(),
             time: rfc3339(row.timestamp),
+            kind: if tripoint_chain::Position::internal_of(row.sub_index).is_some() {
+                "internal"
+            } else {
+                "transfer"
+            },
         }
     };
     let paths = best_arrival

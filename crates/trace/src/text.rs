@@ -236,6 +236,7 @@ pub fn report_table(r: &Report) -> String {
         ("asset", Left),
         ("time", Left),
         ("tx", Left),
+        ("kind", Left),
     ]);
     for (i, p) in r.paths.iter().enumerate() {
         for (j, h) in p.hops.iter().enumerate() {
@@ -248,6 +249,11 @@ pub fn report_table(r: &Report) -> String {
                 r.asset_label(&h.asset).to_string(),
                 when(&h.time),
                 h.tx.clone(),
+                if h.kind == "internal" {
+                    "internal: a call by contract `from`".to_string()
+                } else {
+                    String::new()
+                },
             ]);
         }
     }
