@@ -32,6 +32,7 @@ struct Cols {
     error: Option<usize>,
     status: Option<usize>,
     timestamp: Option<usize>,
+    subtraces: Option<usize>,
 }
 
 impl Cols {
@@ -49,6 +50,7 @@ impl Cols {
             error: csv.opt_col("error"),
             status: csv.opt_col("status"),
             timestamp: csv.opt_col("block_timestamp"),
+            subtraces: csv.opt_col("subtraces"),
         })
     }
 }
@@ -160,6 +162,10 @@ fn parse_row(rec: &ByteRecord, c: &Cols) -> Result<TraceRow, FieldError> {
             ))
         }
     };
+    let subtraces = match c.subtraces.map(|i| rec[i].trim_ascii()) {
+        None | Some(b"") => None,
+        Some(n) => Some(field(uint32(n), "subtraces")?),
+    };
     Ok(TraceRow::Frame {
         block,
         hash,
@@ -174,6 +180,7 @@ fn parse_row(rec: &ByteRecord, c: &Cols) -> Result<TraceRow, FieldError> {
             to,
             value,
             failed: failed_error || failed_status,
+            subtraces,
         },
     })
 }
@@ -535,8 +542,14 @@ mod tests {
                    ta: &str,
                    err: &str,
                    status: u8| {
+            // Each frame's number of children, as ethereum-etl writes it.
+            let subtraces = match (tx, ta) {
+                (Some(1), "") => 3,
+                (Some(1), "2") | (Some(2), "") => 1,
+                _ => 0,
+            };
             format!(
-                "{block},{},{idx},{from},{to},{value},0x,0x,{ty},{call},,0,0,0,\"{ta}\",{err},{status},id\n",
+                "{block},{},{idx},{from},{to},{value},0x,0x,{ty},{call},,0,0,{subtraces},\"{ta}\",{err},{status},id\n",
                 tx.map(hash).unwrap_or_default()
             )
         };
@@ -793,20 +806,30 @@ mod tests {
     fn rows_of_a_transaction_apart_are_refused() {
         let all = traces_csv();
         let lines: Vec<&str> = all.lines().collect();
-        // tx 1's last frame after the reward.
-        let text = [
-            lines[0], lines[1], lines[2], lines[3], lines[4], lines[6], lines[5], lines[7],
-            lines[8],
-        ]
-        .join("\n")
-            + "\n";
-        let (_d, t, x) = files(&text);
-        let e =
+        let error = |order: &[usize]| {
+            let text = order
+                .iter()
+                .map(|&i| lines[i])
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n";
+            let (_d, t, x) = files(&text);
             import_ethereum_etl_traces(&t, &x, &mut VecSink::default(), &ImportOptions::default())
                 .unwrap_err()
-                .to_string();
+                .to_string()
+        };
+        // tx 1's last frame after the reward: its parent [2] (line 5) lacks
+        // the child it declares (subtraces 1) when the reward ends the group.
+        let e = error(&[0, 1, 2, 3, 4, 6, 5, 7, 8]);
         assert!(
-            e.contains("traces.csv:7: column transaction_hash: rows of transaction"),
+            e.contains("traces.csv:5: column trace_address: frame [2] of transaction")
+                && e.contains("has 1 subtraces, but 0 are present"),
+            "{e}"
+        );
+        // tx 1 whole, then one of its rows again after the reward.
+        let e = error(&[0, 1, 2, 3, 4, 5, 6, 2, 7, 8]);
+        assert!(
+            e.contains("traces.csv:8: column transaction_hash: rows of transaction"),
             "{e}"
         );
     }

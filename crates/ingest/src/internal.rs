@@ -47,6 +47,9 @@ pub(crate) struct Frame {
     pub value: Amount,
     /// The frame itself failed (reverted, out of gas, …).
     pub failed: bool,
+    /// How many child frames the source says it has (`subtraces`), when it
+    /// says: a missing last child is found only this way.
+    pub subtraces: Option<u32>,
 }
 
 /// Where a transaction sits: what its internal records share with its own row.
@@ -109,8 +112,22 @@ pub(crate) fn internal_records(
     order.sort_by(|&a, &b| frames[a].trace_address.cmp(&frames[b].trace_address));
     let mut counts = FrameCounts::default();
     // The path from the top-level call to the frame before: (depth, failed
-    // here or above, the next child index expected).
-    let mut path: Vec<(usize, bool, u32)> = Vec::new();
+    // here or above, the next child index expected, the frame).
+    let mut path: Vec<(usize, bool, u32, usize)> = Vec::new();
+    // A frame left behind has all its children: as many as it declares.
+    let complete = |(_, _, seen, i): (usize, bool, u32, usize)| {
+        match frames[i].subtraces {
+        Some(n) if n != seen => Err(TreeError {
+            frame: i,
+            message: format!(
+                "frame {} of transaction {} has {n} subtraces, but {seen} are present (every frame of the transaction is needed)",
+                show_address(&frames[i].trace_address),
+                tx.hash
+            ),
+        }),
+        _ => Ok(()),
+    }
+    };
     for (rank, &i) in order.iter().enumerate() {
         let f = &frames[i];
         let err = |message: String| TreeError { frame: i, message };
@@ -123,7 +140,7 @@ pub(crate) fn internal_records(
                     show_address(&f.trace_address)
                 )));
             }
-            path.push((0, f.failed, 0));
+            path.push((0, f.failed, 0, i));
             counts.top_level += 1;
             continue;
         }
@@ -134,7 +151,8 @@ pub(crate) fn internal_records(
             )));
         }
         // Sorted depth-first, so the parent is on the path unless it is missing.
-        while path.last().is_some_and(|p| p.0 >= depth) {
+        while let Some(&p) = path.last().filter(|p| p.0 >= depth) {
+            complete(p)?;
             path.pop();
         }
         let parent = path
@@ -165,7 +183,7 @@ pub(crate) fn internal_records(
         }
         parent.2 += 1;
         let failed = f.failed || parent.1;
-        path.push((depth, failed, 0));
+        path.push((depth, failed, 0, i));
         let moves = matches!(
             f.kind,
             FrameKind::Call | FrameKind::Create | FrameKind::SelfDestruct
@@ -200,6 +218,7 @@ pub(crate) fn internal_records(
         });
         counts.records += 1;
     }
+    path.into_iter().try_for_each(complete)?;
     Ok(counts)
 }
 
@@ -309,6 +328,7 @@ mod tests {
             to: Some(a(to)),
             value: Amount::from(value),
             failed: false,
+            subtraces: None,
         }
     }
 
@@ -409,6 +429,13 @@ mod tests {
         assert!(gap.message.contains("missing sibling"), "{gap:?}");
         let orphan = run(&[frame(&[], 1, 2, 1), frame(&[0, 0], 2, 3, 1)]).unwrap_err();
         assert!(orphan.message.contains("no parent"), "{orphan:?}");
+        let mut top = frame(&[], 1, 2, 1);
+        top.subtraces = Some(2);
+        let short = run(&[top, frame(&[0], 2, 3, 1)]).unwrap_err();
+        assert!(
+            short.message.contains("has 2 subtraces, but 1 are present"),
+            "{short:?}"
+        );
         let twice = run(&[
             frame(&[], 1, 2, 1),
             frame(&[0], 2, 3, 1),
@@ -421,6 +448,58 @@ mod tests {
         create.to = None;
         let lost = run(&[frame(&[], 1, 2, 1), create]).unwrap_err();
         assert!(lost.message.contains("names no receiver"), "{lost:?}");
+    }
+
+    /// A random call tree, depth first: (trace address, value, failed).
+    fn tree(shape: &[(u8, u8, bool)]) -> Vec<Frame> {
+        let mut frames = vec![frame(&[], 1, 2, 100)];
+        // For each node, how many children it has so far.
+        let mut children: Vec<u32> = vec![0];
+        for &(parent, value, failed) in shape {
+            let p = parent as usize % frames.len();
+            let mut addr = frames[p].trace_address.clone();
+            addr.push(children[p]);
+            children[p] += 1;
+            let mut f = frame(&addr, 2 + p as u8, 3 + frames.len() as u8, value as u64);
+            f.failed = failed;
+            frames.push(f);
+            children.push(0);
+        }
+        for (f, n) in frames.iter_mut().zip(children) {
+            f.subtraces = Some(n);
+        }
+        frames
+    }
+
+    proptest::proptest! {
+        /// Keys depend on the tree, not on the order a source lists it in;
+        /// a tree with any frame missing is refused, never re-keyed.
+        #[test]
+        fn keys_are_the_trees_and_a_gap_is_an_error(
+            shape in proptest::collection::vec((0u8..255, 0u8..4, proptest::bool::weighted(0.2)), 1..24),
+            seed in 0u64..u64::MAX,
+            drop in 0usize..64,
+        ) {
+            let frames = tree(&shape);
+            let (want, counts) = run(&frames).unwrap();
+            proptest::prop_assert_eq!(counts.records + counts.no_value + counts.top_level, frames.len() as u64);
+            // Records only from frames with value, none failed above them.
+            for (rank, from, to, v) in &want {
+                proptest::prop_assert!(*v > 0 && *rank > 0 && from != to);
+            }
+            let mut shuffled = frames.clone();
+            let mut x = seed | 1;
+            for i in (1..shuffled.len()).rev() {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            proptest::prop_assert_eq!(&run(&shuffled).unwrap().0, &want);
+            // Any frame missing (with `subtraces` given) is an error.
+            let i = drop % frames.len();
+            let mut gapped = frames.clone();
+            gapped.remove(i);
+            proptest::prop_assert!(run(&gapped).is_err(), "removing frame {} went unnoticed", i);
+        }
     }
 
     #[test]

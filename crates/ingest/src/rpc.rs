@@ -304,6 +304,14 @@ fn parity_traces(v: &Value) -> Result<BlockTraces, String> {
             })
             .collect::<Result<Vec<u32>, String>>()?;
         let failed = t.get("error").is_some_and(|e| !e.is_null());
+        let subtraces = match t.get("subtraces") {
+            None | Some(Value::Null) => None,
+            Some(n) => Some(
+                n.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| format!("subtraces {n} is not a small integer"))?,
+            ),
+        };
         let frame = match kind {
             "call" => Frame {
                 trace_address,
@@ -318,6 +326,7 @@ fn parity_traces(v: &Value) -> Result<BlockTraces, String> {
                 to: Some(address_of(action, "to")?),
                 value: value_of(action, "value")?,
                 failed,
+                subtraces,
             },
             "create" => Frame {
                 trace_address,
@@ -333,6 +342,7 @@ fn parity_traces(v: &Value) -> Result<BlockTraces, String> {
                 },
                 value: value_of(action, "value")?,
                 failed,
+                subtraces,
             },
             "suicide" | "selfdestruct" => Frame {
                 trace_address,
@@ -341,6 +351,7 @@ fn parity_traces(v: &Value) -> Result<BlockTraces, String> {
                 to: Some(address_of(action, "refundAddress")?),
                 value: value_of(action, "balance")?,
                 failed,
+                subtraces,
             },
             other => return Err(format!("unknown trace type '{other}'")),
         };
@@ -398,6 +409,11 @@ fn geth_traces(v: &Value, txs: &[TxHash]) -> Result<BlockTraces, String> {
                 to,
                 value: value_of(f, "value")?,
                 failed: f.get("error").is_some_and(|e| !e.is_null()),
+                subtraces: Some(
+                    f.get("calls")
+                        .and_then(Value::as_array)
+                        .map_or(0, |c| c.len() as u32),
+                ),
             });
         }
         out.frames.insert(hash, frames);
