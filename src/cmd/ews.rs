@@ -99,6 +99,13 @@ pub(crate) struct Source {
     /// Use no counter-measure triggers.
     #[arg(long, conflicts_with = "triggers")]
     pub(crate) no_triggers: bool,
+    /// China's refining and import shares with citations (CSV, the format of
+    /// config/ews_china_shares.csv). Default: that file of this checkout; repeatable.
+    #[arg(long = "china-shares")]
+    pub(crate) china_shares: Vec<PathBuf>,
+    /// Use no reference shares (China's hold from production and BACI trade only).
+    #[arg(long, conflicts_with = "china_shares")]
+    pub(crate) no_china_shares: bool,
     /// Folder of run-time additions made with `ews event add` (events.csv, triggers.csv).
     #[arg(long, default_value = ".tripoint/ews")]
     pub(crate) home: PathBuf,
@@ -178,6 +185,16 @@ pub(crate) fn load_source(src: &Source) -> anyhow::Result<Dataset> {
         ds.triggers.clear();
         for f in files.iter().filter(|f| f.is_file()) {
             ds.triggers.extend(tripoint_ews::load_events(f)?);
+        }
+    }
+    if !src.no_china_shares {
+        let mut files = src.china_shares.clone();
+        if files.is_empty() {
+            files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ews_china_shares.csv"));
+        }
+        for f in &files {
+            ds.china_shares
+                .extend(tripoint_ews::import::load_china_shares(f)?);
         }
     }
     let added = src.home.join("events.csv");

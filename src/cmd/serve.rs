@@ -88,6 +88,8 @@ fn ews_loader(args: &Args) -> tripoint_console::EwsLoader {
         config: None,
         triggers: vec![],
         no_triggers: false,
+        china_shares: vec![],
+        no_china_shares: false,
         home: PathBuf::from(".tripoint/ews"),
     };
     Box::new(move || super::ews::load_source(&source).map_err(|e| format!("{e:#}")))

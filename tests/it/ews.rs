@@ -430,11 +430,26 @@ fn ews_event_add_then_the_board_shows_it() {
         "Federal Register (example)",
     ]);
     let b = board(&["--no-triggers"]);
-    assert!(!b["open_alerts"]
+    let countermeasure: Vec<&serde_json::Value> = b["open_alerts"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|a| a["family"] == "countermeasure"));
+        .filter(|a| a["family"] == "countermeasure")
+        .collect();
+    // Without triggers only the escalation ladder raises this family: the added
+    // control U1 on antimony is a rung of the defence group, so tungsten (which
+    // China dominates in the synthetic set) is raised, naming U1.
+    assert!(countermeasure.iter().all(|a| a["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["name"] == "escalation_ladder")));
+    assert!(
+        countermeasure
+            .iter()
+            .any(|a| a["mineral"] == "tungsten" && a["signals"][0]["event_id"] == "U1"),
+        "{b}"
+    );
     let b = board(&[]);
     assert!(
         b["open_alerts"]

@@ -2,9 +2,10 @@
 //! event). Defaults are documented in `docs/ews.md` and `config/ews.toml`.
 
 use crate::error::EwsError;
-use crate::model::Level;
+use crate::model::{Level, Mineral};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -182,14 +183,38 @@ impl Default for Trade {
 pub struct Policy {
     /// How long an event keeps the watch level raised (days).
     pub watch_days: i64,
-    /// China's production share at/above which it "dominates" a mineral, so that a
+    /// China's share (production, refining or a partner's imports) at/above which it "dominates" a mineral, so that a
     /// partner's measure against China raises the watch level there.
     pub china_dominance_share: f64,
     /// A counter-measure trigger raises the watch for this many days ...
     pub trigger_watch_days: i64,
     /// ... on every mineral China does not yet control where its share of world
-    /// production or of a partner's imports (latest known) is at least this.
+    /// production, of refining or of a partner's imports (latest known) is at least this.
     pub trigger_china_share: f64,
+    /// The escalation ladder: minerals grouped by end use. Once China controls one
+    /// member of a group, its control raises the watch on the group's other
+    /// members, and so does every later trigger, where China's share is at least
+    /// `ladder_china_share` (below `trigger_china_share`: the ladder lowers the bar).
+    pub ladder_groups: BTreeMap<String, Vec<Mineral>>,
+    pub ladder_china_share: f64,
+}
+
+/// Groups by end use (not by which events followed which: the groups are the
+/// same for every event).
+fn default_ladder_groups() -> BTreeMap<String, Vec<Mineral>> {
+    use Mineral::*;
+    [
+        (
+            "battery",
+            vec![Lithium, Cobalt, Nickel, Graphite, Manganese],
+        ),
+        ("semiconductor", vec![Gallium, Germanium]),
+        ("magnet", vec![RareEarths]),
+        ("defence_hard_metals", vec![Tungsten, Antimony]),
+    ]
+    .into_iter()
+    .map(|(g, m)| (g.to_string(), m))
+    .collect()
 }
 
 impl Default for Policy {
@@ -199,6 +224,8 @@ impl Default for Policy {
             china_dominance_share: 0.5,
             trigger_watch_days: 90,
             trigger_china_share: 0.5,
+            ladder_groups: default_ladder_groups(),
+            ladder_china_share: 0.25,
         }
     }
 }

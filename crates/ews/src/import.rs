@@ -1082,6 +1082,115 @@ pub fn load_events(path: &Path) -> Result<Vec<Event>, EwsError> {
     Ok(ev)
 }
 
+/// Read a table of China's refining and import shares
+/// (`config/ews_china_shares.csv`: `mineral, stage, partner, year,
+/// china_share, published, source`), each row checked and cited.
+pub fn load_china_shares(path: &Path) -> Result<Vec<ChinaShare>, EwsError> {
+    let mut rej = Rejects::default();
+    let mut sh = Sheet::open(path)?;
+    let c_min = sh.col("mineral")?;
+    let c_stage = sh.col("stage")?;
+    let c_partner = sh.col("partner")?;
+    let c_year = sh.col("year")?;
+    let c_share = sh.col("china_share")?;
+    let c_pub = sh.col("published")?;
+    let c_src = sh.col("source")?;
+    let name = sh.name.clone();
+    let mut out = Vec::new();
+    sh.for_each(&mut rej, |line, r, rej| {
+        let Some(mineral) = Mineral::parse(r[c_min].trim()) else {
+            return rej.add(
+                &name,
+                line,
+                "mineral",
+                format!("unknown mineral {:?}", &r[c_min]),
+            );
+        };
+        let stage = match r[c_stage].trim() {
+            "refining" => SupplyStage::Refining,
+            "imports" => SupplyStage::Imports,
+            s => {
+                return rej.add(
+                    &name,
+                    line,
+                    "stage",
+                    format!("{s:?} is not refining or imports"),
+                )
+            }
+        };
+        let partner = match (stage, r[c_partner].trim()) {
+            (SupplyStage::Refining, "") => None,
+            (SupplyStage::Imports, p) => match Iso3::parse(p).and_then(Partner::from_iso3) {
+                Some(p) => Some(p),
+                None => {
+                    return rej.add(
+                        &name,
+                        line,
+                        "partner",
+                        format!("{p:?} is not USA, JPN or KOR"),
+                    )
+                }
+            },
+            (SupplyStage::Refining, p) => {
+                return rej.add(
+                    &name,
+                    line,
+                    "partner",
+                    format!("{p:?}: a refining share is world-wide, leave it empty"),
+                )
+            }
+        };
+        let year = match year(&r[c_year]) {
+            Ok(y) => y,
+            Err(e) => return rej.add(&name, line, "year", e),
+        };
+        let share = match num(&r[c_share]) {
+            Ok(v) if (0.0..=1.0).contains(&v) => v,
+            Ok(v) => {
+                return rej.add(
+                    &name,
+                    line,
+                    "china_share",
+                    format!("{v} is not within 0..1"),
+                )
+            }
+            Err(e) => return rej.add(&name, line, "china_share", e),
+        };
+        let published = match date(&r[c_pub]) {
+            Ok(d) if d.year() >= year => d,
+            Ok(d) => {
+                return rej.add(
+                    &name,
+                    line,
+                    "published",
+                    format!("{d} is before the year {year} it describes"),
+                )
+            }
+            Err(e) => return rej.add(&name, line, "published", e),
+        };
+        let source = r[c_src].trim().to_string();
+        if source.is_empty() {
+            return rej.add(
+                &name,
+                line,
+                "source",
+                "empty: every figure needs a citation",
+            );
+        }
+        out.push(ChinaShare {
+            mineral,
+            stage,
+            partner,
+            year,
+            share,
+            published,
+            source,
+        });
+    });
+    rej.into_result()?;
+    Ok(out)
+}
+
 /// One event (or trigger) row as a user gives it to `tripoint ews event add`.
 #[derive(Debug, Clone, Default)]
 pub struct EventRow {

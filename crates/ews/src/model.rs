@@ -529,5 +529,45 @@ pub struct Dataset {
     /// are never scored and never explain an alert.
     #[serde(default)]
     pub triggers: Vec<Event>,
+    /// China's share of refining or of a partner's imports from a cited
+    /// reference table (`config/ews_china_shares.csv`), where mine production
+    /// understates its hold.
+    #[serde(default)]
+    pub china_shares: Vec<ChinaShare>,
     pub report: ImportReport,
+}
+
+/// The stage of supply a [`ChinaShare`] measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupplyStage {
+    /// Refined (processed) output, world.
+    Refining,
+    /// One partner's imports, by source country.
+    Imports,
+}
+
+impl SupplyStage {
+    pub fn name(self) -> &'static str {
+        match self {
+            SupplyStage::Refining => "refining",
+            SupplyStage::Imports => "imports",
+        }
+    }
+}
+
+/// China's share of one stage of a mineral's supply in one year, as published
+/// (a reference figure with its citation; known from `published`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChinaShare {
+    pub mineral: Mineral,
+    pub stage: SupplyStage,
+    /// The importing partner for `Imports`; none for world refining.
+    pub partner: Option<Partner>,
+    /// The year (or last year of the period) the figure describes.
+    pub year: i32,
+    pub share: f64,
+    /// The day the figure became public: it is used only from then on.
+    pub published: NaiveDate,
+    pub source: String,
 }

@@ -775,18 +775,16 @@ pub fn trade_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal
 /// Policy signals: each event raises the watch level on the announcement day. A
 /// Chinese restriction: red on its minerals for the partners it targets. A measure
 /// against China (e.g. a partner's control or WTO case): amber on those of its
-/// minerals China dominates (retaliation risk), judged on production data known
-/// by then. Any other measure: amber.
+/// minerals China dominates (retaliation risk), judged by [`china_hold`]
+/// (production, refining or a partner's imports) on figures known by then. Any
+/// other measure: amber.
 pub fn policy_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal> {
     let conc = production_concentration(ds, cfg);
+    let imports = import_concentration(ds);
     let mut out = Vec::new();
     for e in events {
         for &mineral in &e.minerals {
-            let china_share = conc
-                .iter()
-                .filter(|c| c.mineral == mineral && annual_known(c.year, cfg) <= e.known_from())
-                .max_by_key(|c| c.year)
-                .map(|c| c.china_share);
+            let hold = china_hold(ds, &conc, &imports, mineral, e.known_from(), cfg);
             let (level, partners, why) = if e.actor_is_china() {
                 let partners = match &e.target {
                     EventTarget::Partners(p) => p.clone(),
@@ -798,16 +796,13 @@ pub fn policy_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signa
                     format!("China {} on {}", e.measure_type, e.commodities),
                 )
             } else if e.target == EventTarget::China {
-                match china_share {
-                    Some(s) if s >= cfg.policy.china_dominance_share => (
+                match hold {
+                    Some((s, held)) if s >= cfg.policy.china_dominance_share => (
                         Level::Amber,
                         Partner::ALL.to_vec(),
                         format!(
-                            "{} {} against China on {} (China {:.0}% of production: retaliation risk)",
-                            e.actor,
-                            e.measure_type,
-                            mineral,
-                            100.0 * s
+                            "{} {} against China on {} (China holds {held}: retaliation risk)",
+                            e.actor, e.measure_type, mineral
                         ),
                     ),
                     Some(_) => continue,
@@ -816,7 +811,10 @@ pub fn policy_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signa
                     None => (
                         Level::Yellow,
                         Partner::ALL.to_vec(),
-                        format!("{} {} against China on {}", e.actor, e.measure_type, mineral),
+                        format!(
+                            "{} {} against China on {}",
+                            e.actor, e.measure_type, mineral
+                        ),
                     ),
                 }
             } else {
@@ -852,10 +850,135 @@ pub fn policy_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signa
     out
 }
 
+/// China's hold on a mineral as known on `day`: the largest of its share of world
+/// production, of world refining and of a partner's imports (BACI, or the
+/// reference table where it is newer), latest figures published by then, with a
+/// phrase saying which.
+pub fn china_hold(
+    ds: &Dataset,
+    conc: &[ProductionConcentration],
+    imports: &[ImportConcentration],
+    mineral: Mineral,
+    day: NaiveDate,
+    cfg: &Config,
+) -> Option<(f64, String)> {
+    let prod = conc
+        .iter()
+        .filter(|c| c.mineral == mineral && annual_known(c.year, cfg) <= day)
+        .max_by_key(|c| c.year)
+        .map(|c| {
+            (
+                c.china_share,
+                format!(
+                    "{:.0}% of world production {}",
+                    100.0 * c.china_share,
+                    c.year
+                ),
+            )
+        });
+    let latest_year = imports
+        .iter()
+        .filter(|i| i.mineral == mineral && annual_known(i.year, cfg) <= day)
+        .map(|i| i.year)
+        .max();
+    let imp = imports
+        .iter()
+        .filter(|i| i.mineral == mineral && Some(i.year) == latest_year)
+        .filter(|i| i.total_kusd >= cfg.structural.min_import_kusd)
+        .max_by(|a, b| a.china_share.total_cmp(&b.china_share))
+        .map(|i| {
+            (
+                i.china_share,
+                format!(
+                    "{:.0}% of {} imports of HS {} in {}",
+                    100.0 * i.china_share,
+                    i.partner,
+                    i.hs6,
+                    i.year
+                ),
+            )
+        });
+    // The reference table: per stage and partner, the latest figure published by `day`.
+    let mut latest: BTreeMap<(SupplyStage, Option<Partner>), &ChinaShare> = BTreeMap::new();
+    for r in ds
+        .china_shares
+        .iter()
+        .filter(|r| r.mineral == mineral && r.published <= day)
+    {
+        let slot = latest.entry((r.stage, r.partner)).or_insert(r);
+        if (r.year, r.published) > (slot.year, slot.published) {
+            *slot = r;
+        }
+    }
+    let reference = latest.into_values().map(|r| {
+        (
+            r.share,
+            match r.partner {
+                Some(p) => format!(
+                    "{:.0}% of {p} imports in {} ({})",
+                    100.0 * r.share,
+                    r.year,
+                    r.source
+                ),
+                None => format!(
+                    "{:.0}% of world {} in {} ({})",
+                    100.0 * r.share,
+                    r.stage.name(),
+                    r.year,
+                    r.source
+                ),
+            },
+        )
+    });
+    [prod, imp]
+        .into_iter()
+        .flatten()
+        .chain(reference)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// The Chinese measures on `mineral` known by `day` (its controls so far).
+fn chinese_controls(events: &[Event], mineral: Mineral, day: NaiveDate) -> Vec<&Event> {
+    events
+        .iter()
+        .filter(|e| e.actor_is_china() && e.minerals.contains(&mineral) && e.known_from() <= day)
+        .collect()
+}
+
+/// The escalation ladder's reason to watch `mineral` on `day`: the other members
+/// of its end-use groups that China already controls, with the controlling events.
+fn ladder_reason(
+    events: &[Event],
+    mineral: Mineral,
+    day: NaiveDate,
+    cfg: &Config,
+) -> Option<String> {
+    let mut parts = Vec::new();
+    for (group, members) in &cfg.policy.ladder_groups {
+        if !members.contains(&mineral) {
+            continue;
+        }
+        for &other in members.iter().filter(|&&o| o != mineral) {
+            let controls = chinese_controls(events, other, day);
+            if let Some(first) = controls.first() {
+                parts.push(format!(
+                    "{group} group: China controls {other} since {} ({})",
+                    first.event_id,
+                    first.announced_precision.format(first.announced)
+                ));
+            }
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// Counter-measure triggers: each raises an amber watch, on its announcement, on
 /// every material China does not yet control (no Chinese measure on it known by
-/// then) where China's share of world production or of a partner's imports
-/// (latest figures known then) is at least `policy.trigger_china_share`.
+/// then) where China's hold ([`china_hold`]) is at least
+/// `policy.trigger_china_share`, or at least `policy.ladder_china_share` when
+/// China already controls another member of one of its end-use groups (the
+/// escalation ladder). A Chinese control itself raises the same ladder watch on
+/// the uncontrolled other members of its groups; that signal names the control.
 pub fn trigger_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal> {
     let conc = production_concentration(ds, cfg);
     let imports = import_concentration(ds);
@@ -863,58 +986,22 @@ pub fn trigger_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Sign
     for t in &ds.triggers {
         let day = t.known_from();
         for mineral in Mineral::MATERIALS {
-            let controlled = events.iter().any(|e| {
-                e.actor_is_china() && e.minerals.contains(&mineral) && e.known_from() <= day
-            });
-            if controlled {
+            if !chinese_controls(events, mineral, day).is_empty() {
                 continue;
             }
-            let prod = conc
-                .iter()
-                .filter(|c| c.mineral == mineral && annual_known(c.year, cfg) <= day)
-                .max_by_key(|c| c.year)
-                .map(|c| {
-                    (
-                        c.china_share,
-                        format!(
-                            "{:.0}% of world production {}",
-                            100.0 * c.china_share,
-                            c.year
-                        ),
-                    )
-                });
-            let latest_year = imports
-                .iter()
-                .filter(|i| i.mineral == mineral && annual_known(i.year, cfg) <= day)
-                .map(|i| i.year)
-                .max();
-            let imp = imports
-                .iter()
-                .filter(|i| i.mineral == mineral && Some(i.year) == latest_year)
-                .filter(|i| i.total_kusd >= cfg.structural.min_import_kusd)
-                .max_by(|a, b| a.china_share.total_cmp(&b.china_share))
-                .map(|i| {
-                    (
-                        i.china_share,
-                        format!(
-                            "{:.0}% of {} imports of HS {} in {}",
-                            100.0 * i.china_share,
-                            i.partner,
-                            i.hs6,
-                            i.year
-                        ),
-                    )
-                });
-            let Some((share, why)) = [prod, imp]
-                .into_iter()
-                .flatten()
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-            else {
+            let Some((share, why)) = china_hold(ds, &conc, &imports, mineral, day, cfg) else {
                 continue;
             };
-            if share < cfg.policy.trigger_china_share {
+            let ladder = ladder_reason(events, mineral, day, cfg)
+                .filter(|_| share >= cfg.policy.ladder_china_share);
+            if share < cfg.policy.trigger_china_share && ladder.is_none() {
                 continue;
             }
+            let threshold = if share >= cfg.policy.trigger_china_share {
+                cfg.policy.trigger_china_share
+            } else {
+                cfg.policy.ladder_china_share
+            };
             out.push(Signal {
                 date: day,
                 mineral,
@@ -923,18 +1010,59 @@ pub fn trigger_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Sign
                 name: "countermeasure_trigger".into(),
                 level: Level::Amber,
                 value: share,
-                threshold: cfg.policy.trigger_china_share,
+                threshold,
                 detail: format!(
-                    "{}: {} {} on {} ({}); China holds {why} and does not yet control {mineral}: retaliation risk",
+                    "{}: {} {} on {} ({}); China holds {why} and does not yet control {mineral}{}: retaliation risk",
                     t.event_id,
                     t.actor,
                     t.measure_type,
                     t.commodities,
-                    t.announced_precision.format(t.announced)
+                    t.announced_precision.format(t.announced),
+                    ladder.map_or(String::new(), |l| format!("; escalation ladder: {l}"))
                 ),
                 event_id: Some(t.event_id.clone()),
                 source: format!("trigger list: {} ({})", t.event_id, t.actor),
             });
+        }
+    }
+    for e in events.iter().filter(|e| e.actor_is_china()) {
+        let day = e.known_from();
+        for (group, members) in &cfg.policy.ladder_groups {
+            if !e.minerals.iter().any(|m| members.contains(m)) {
+                continue;
+            }
+            for &mineral in members {
+                if mineral == Mineral::LiIonBattery
+                    || !chinese_controls(events, mineral, day).is_empty()
+                {
+                    continue;
+                }
+                let Some((share, why)) = china_hold(ds, &conc, &imports, mineral, day, cfg) else {
+                    continue;
+                };
+                if share < cfg.policy.ladder_china_share {
+                    continue;
+                }
+                out.push(Signal {
+                    date: day,
+                    mineral,
+                    partners: Partner::ALL.to_vec(),
+                    family: Family::Countermeasure,
+                    name: "escalation_ladder".into(),
+                    level: Level::Amber,
+                    value: share,
+                    threshold: cfg.policy.ladder_china_share,
+                    detail: format!(
+                        "{}: China {} on {} ({}), in the {group} group; China holds {why} and does not yet control {mineral}: the next rung",
+                        e.event_id,
+                        e.measure_type,
+                        e.commodities,
+                        e.announced_precision.format(e.announced)
+                    ),
+                    event_id: Some(e.event_id.clone()),
+                    source: format!("event list: {} (China); ladder group {group}", e.event_id),
+                });
+            }
         }
     }
     out

@@ -567,6 +567,7 @@ fn countermeasure_triggers_watch_dominated_minerals_china_does_not_yet_control()
     let watched = |ds: &Dataset, events: &[Event]| {
         tripoint_ews::signals::trigger_signals(ds, events, &cfg)
             .into_iter()
+            .filter(|s| s.name == "countermeasure_trigger")
             .map(|s| {
                 assert_eq!(s.level, Level::Amber);
                 assert_eq!(s.event_id.as_deref(), Some("T1"));
@@ -605,6 +606,140 @@ fn countermeasure_triggers_watch_dominated_minerals_china_does_not_yet_control()
     assert_eq!(s1.lead_days_announced, Some(3));
     let fa = |r: &BacktestReport| r.false_alarms_by_mineral.values().sum::<u64>();
     assert!(fa(&with) > fa(&without));
+}
+
+fn share(m: Mineral, stage: SupplyStage, share: f64, published: &str) -> ChinaShare {
+    ChinaShare {
+        mineral: m,
+        stage,
+        partner: (stage == SupplyStage::Imports).then_some(Partner::Usa),
+        year: 2020,
+        share,
+        published: day(published),
+        source: "test table".into(),
+    }
+}
+
+#[test]
+fn refining_and_import_shares_count_from_their_publication_day() {
+    let cfg = Config::default();
+    let mut ds = synthetic_dataset(1);
+    ds.triggers = vec![trigger("T1", "2023-10-17")];
+    let watched = |ds: &Dataset| {
+        tripoint_ews::signals::trigger_signals(ds, &[], &cfg)
+            .into_iter()
+            .filter(|s| s.mineral == Mineral::Lithium)
+            .collect::<Vec<_>>()
+    };
+    // Synthetic lithium: China mines about 15%: no watch from production.
+    assert!(watched(&ds).is_empty());
+    // China refines 65% (published before the trigger): watched, and the detail says why.
+    ds.china_shares = vec![share(
+        Mineral::Lithium,
+        SupplyStage::Refining,
+        0.65,
+        "2021-05-05",
+    )];
+    let w = watched(&ds);
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].detail
+            .contains("65% of world refining in 2020 (test table)"),
+        "{}",
+        w[0].detail
+    );
+    assert_eq!(w[0].value, 0.65);
+    // The same figure published after the trigger is not known then (no look-ahead).
+    ds.china_shares = vec![share(
+        Mineral::Lithium,
+        SupplyStage::Refining,
+        0.65,
+        "2023-10-18",
+    )];
+    assert!(watched(&ds).is_empty());
+    // A partner's import share counts too; the latest figure per stage wins.
+    ds.china_shares = vec![
+        share(Mineral::Lithium, SupplyStage::Imports, 0.7, "2021-01-31"),
+        ChinaShare {
+            year: 2022,
+            ..share(Mineral::Lithium, SupplyStage::Imports, 0.4, "2023-01-31")
+        },
+    ];
+    assert!(
+        watched(&ds).is_empty(),
+        "the 2022 figure (40%) replaces the 2020 one"
+    );
+}
+
+#[test]
+fn escalation_ladder_raises_the_remaining_members_of_a_controlled_group() {
+    let cfg = Config::default();
+    assert!(cfg.policy.ladder_groups["battery"].contains(&Mineral::Cobalt));
+    let mut ds = synthetic_dataset(1);
+    ds.triggers = vec![trigger("T1", "2023-10-17")];
+    // Cobalt: China refines 30% here: below the trigger bar (50%), above the ladder's (25%).
+    ds.china_shares = vec![share(
+        Mineral::Cobalt,
+        SupplyStage::Refining,
+        0.3,
+        "2021-05-05",
+    )];
+    let sigs = |events: &[Event]| tripoint_ews::signals::trigger_signals(&ds, events, &cfg);
+    let on = |v: &[Signal], m: Mineral, name: &str| -> Vec<Signal> {
+        v.iter()
+            .filter(|s| s.mineral == m && s.name == name)
+            .cloned()
+            .collect()
+    };
+    // No control in the battery group yet: the trigger leaves cobalt alone.
+    let none = sigs(&[]);
+    assert!(on(&none, Mineral::Cobalt, "countermeasure_trigger").is_empty());
+    assert!(none.iter().all(|s| s.name != "escalation_ladder"));
+    // China controls graphite (a battery material) on 2023-07-03.
+    let graphite = [Event {
+        actor: "China".into(),
+        ..ev("C1", "2023-07-03", &[Mineral::Graphite])
+    }];
+    let v = sigs(&graphite);
+    // The control itself raises the next rung: cobalt (30%), not lithium or nickel
+    // (about 15%: below the ladder's bar), not graphite (now controlled), not
+    // gallium (another group).
+    let rung: Vec<&Signal> = v.iter().filter(|s| s.name == "escalation_ladder").collect();
+    assert_eq!(rung.len(), 1, "{rung:?}");
+    assert_eq!(rung[0].mineral, Mineral::Cobalt);
+    assert_eq!(rung[0].event_id.as_deref(), Some("C1"));
+    assert_eq!(rung[0].date, day("2023-07-03"));
+    assert_eq!(rung[0].level, Level::Amber);
+    assert_eq!(rung[0].family, Family::Countermeasure);
+    assert!(
+        rung[0].detail.contains("battery group"),
+        "{}",
+        rung[0].detail
+    );
+    // A later trigger now raises cobalt too, naming the ladder.
+    let t = on(&v, Mineral::Cobalt, "countermeasure_trigger");
+    assert_eq!(t.len(), 1);
+    assert!(
+        t[0].detail
+            .contains("escalation ladder: battery group: China controls graphite since C1"),
+        "{}",
+        t[0].detail
+    );
+    assert_eq!(t[0].threshold, cfg.policy.ladder_china_share);
+    // A control announced after the trigger is not known at the trigger (no look-ahead).
+    let later = [Event {
+        actor: "China".into(),
+        ..ev("C2", "2023-11-01", &[Mineral::Graphite])
+    }];
+    assert!(on(&sigs(&later), Mineral::Cobalt, "countermeasure_trigger").is_empty());
+    // An empty ladder raises nothing of the kind.
+    let mut flat = cfg.clone();
+    flat.policy.ladder_groups.clear();
+    assert!(
+        tripoint_ews::signals::trigger_signals(&ds, &graphite, &flat)
+            .iter()
+            .all(|s| s.name == "countermeasure_trigger" && s.mineral != Mineral::Cobalt)
+    );
 }
 
 #[test]
