@@ -38,6 +38,8 @@ pub enum BenchError {
     TaxiiAuth(#[from] tripoint_taxii::auth::AuthError),
     #[error(transparent)]
     Ews(#[from] tripoint_ews::EwsError),
+    #[error(transparent)]
+    Export(#[from] tripoint_export::ExportError),
 }
 
 pub type Result<T, E = BenchError> = std::result::Result<T, E>;

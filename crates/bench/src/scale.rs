@@ -1,7 +1,8 @@
 //! `tripoint bench scale`: the whole single-machine path at one size —
 //! generate, ingest, trace (haircut and poison), Parquet export — each as its
 //! own child process with its own peak RSS, beside DuckDB scanning the export
-//! and the original CSVs on the same input in the same run.
+//! and the original CSVs on the same input in the same run, and the Spark
+//! exposure job on `local[1]` and `local[2]` beside the engine, checked equal.
 //!
 //! Issue 15 asks for 5×10^8 transfers within 12 GiB; this command measures
 //! any size (`--transfers`) and says whether the goals were met at the size
@@ -138,6 +139,16 @@ pub fn run(args: &Options) -> Result<()> {
         )?)
     };
 
+    // 6. Spark: the batch-exposure job on local[1] and local[2] beside the
+    // engine, on a generated graph of at most 10^6 transfers (the job's
+    // iterations, not the data, set its time).
+    let spark_size = n.min(1_000_000);
+    let spark = if args.no_peer {
+        None
+    } else {
+        Some(crate::spark::compare(work, spark_size)?)
+    };
+
     let load = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|l| l.split_whitespace().next().map(str::to_string))
@@ -155,11 +166,17 @@ pub fn run(args: &Options) -> Result<()> {
             "bytes_per_transfer": bytes_per_transfer,
             "steps": steps,
             "duckdb_scan": peer,
+            "spark": match &spark {
+                None => serde_json::Value::Null,
+                Some(Ok(c)) => serde_json::to_value(c)?,
+                Some(Err(why)) => serde_json::json!({ "unavailable": why }),
+            },
             "load_average_1min": load,
             "goals": {
                 "export_transfers_per_sec_at_least_5m": export_rate >= 5e6,
                 "peak_rss_at_most_12_gib": max_rss <= 12 << 30,
                 "size_is_5e8": stored >= 500_000_000,
+                "spark_equals_engine": spark.as_ref().map(|s| s.as_ref().map(|c| c.equal).ok()),
             },
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -195,6 +212,36 @@ pub fn run(args: &Options) -> Result<()> {
             mib(d["peak_rss_bytes"].as_u64())
         );
     }
+    match &spark {
+        None => {}
+        Some(Err(why)) => println!("spark exposure job: unavailable ({why})"),
+        Some(Ok(c)) => {
+            for r in &c.runs {
+                println!(
+                    "spark exposure job {:<9} {:>8.2} s on {} transfers, {} hops, driver peak RSS {}",
+                    r.master,
+                    r.seconds,
+                    c.transfers,
+                    c.hops,
+                    mib(r.peak_rss_bytes)
+                );
+            }
+            if let [one, two] = &c.runs[..] {
+                println!(
+                    "spark scaling local[1] -> local[2]: {:.2}x",
+                    one.seconds / two.seconds
+                );
+            }
+            println!(
+                "tripoint engine (poison + haircut, both categories) {:.2} s; job equals engine: {}",
+                c.engine_seconds,
+                if c.equal { "yes, exactly" } else { "NO" }
+            );
+            for d in &c.differences {
+                println!("  {d}");
+            }
+        }
+    }
     println!("load average (1 min, at the end): {load}");
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
     println!("goals:");
@@ -207,6 +254,9 @@ pub fn run(args: &Options) -> Result<()> {
         verdict(max_rss <= 12 << 30),
         mib(Some(max_rss))
     );
+    if let Some(Ok(c)) = &spark {
+        println!("  Spark path exactly equal           {}", verdict(c.equal));
+    }
     if stored < 500_000_000 {
         println!(
             "  5x10^8 transfers                    not run at this size (--transfers 500000000)"

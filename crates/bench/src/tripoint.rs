@@ -53,50 +53,51 @@ impl Tripoint {
             .context("tripoint printed no JSON result")
     }
 
-    /// Run `tripoint <args>` to completion and measure it from outside:
-    /// wall seconds and the child's own peak RSS (from `wait4`'s rusage, so
-    /// it is the whole run's high-water mark, not a sample).
+    /// Run `tripoint <args>` to completion and measure it from outside
+    /// ([`run_measured`]).
     pub fn run_measured<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> crate::Result<Measured> {
-        let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
-        let started = std::time::Instant::now();
-        let mut child = self
-            .command(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting tripoint {}", shown.join(" ")))?;
-        // Read both pipes before waiting, so a chatty child never blocks.
-        let mut stdout = Vec::new();
-        let mut stderr = Vec::new();
-        {
-            use std::io::Read;
-            let mut err_pipe = child.stderr.take().expect("piped");
-            let err_reader = std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = err_pipe.read_to_end(&mut buf);
-                buf
-            });
-            if let Some(mut out) = child.stdout.take() {
-                let _ = out.read_to_end(&mut stdout);
-            }
-            stderr = err_reader.join().unwrap_or(stderr);
-        }
-        let (code, peak_rss_bytes) = wait_with_rusage(child.id())
-            .with_context(|| format!("waiting for tripoint {}", shown.join(" ")))?;
-        let seconds = started.elapsed().as_secs_f64();
-        if code != 0 {
-            fail!(
-                "tripoint {} failed: {}",
-                shown.join(" "),
-                String::from_utf8_lossy(&stderr)
-            );
-        }
-        Ok(Measured {
-            stdout,
-            seconds,
-            peak_rss_bytes,
-        })
+        run_measured(self.command(args))
     }
+}
+
+/// Run `cmd` to completion and measure it from outside: wall seconds and the
+/// child's own peak RSS (from `wait4`'s rusage, so it is the whole run's
+/// high-water mark, not a sample). A non-zero exit is an error with its stderr.
+pub fn run_measured(mut cmd: Command) -> crate::Result<Measured> {
+    let shown = format!("{cmd:?}");
+    let started = std::time::Instant::now();
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {shown}"))?;
+    // Read both pipes before waiting, so a chatty child never blocks.
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    {
+        use std::io::Read;
+        let mut err_pipe = child.stderr.take().expect("piped");
+        let err_reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = err_pipe.read_to_end(&mut buf);
+            buf
+        });
+        if let Some(mut out) = child.stdout.take() {
+            let _ = out.read_to_end(&mut stdout);
+        }
+        stderr = err_reader.join().unwrap_or(stderr);
+    }
+    let (code, peak_rss_bytes) =
+        wait_with_rusage(child.id()).with_context(|| format!("waiting for {shown}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    if code != 0 {
+        fail!("{shown} failed: {}", String::from_utf8_lossy(&stderr));
+    }
+    Ok(Measured {
+        stdout,
+        seconds,
+        peak_rss_bytes,
+    })
 }
 
 /// A finished child run of the binary.

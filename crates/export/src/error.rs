@@ -34,6 +34,8 @@ pub enum ExportError {
     },
     #[error(transparent)]
     Store(#[from] tripoint_store::StoreError),
+    #[error(transparent)]
+    Trace(#[from] tripoint_trace::TraceError),
     #[error("{0}")]
     Sink(String),
     #[error("{0}")]

@@ -2,11 +2,13 @@
 //! that `tripoint screen --exposure-from DIR` answers from whole-chain batch
 //! results. Layout and schema: docs/scale.md.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tripoint_chain::{Address, Amount};
+use tripoint_chain::{Address, Amount, Category, TransferGraph};
+use tripoint_store::Store;
+use tripoint_trace::{trace, TaintPolicy, TraceConfig};
 
 use crate::cryo::{batches, Col};
 use crate::ExportError;
@@ -186,4 +188,113 @@ fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>, ExportError> {
     }
     out.sort();
     Ok(out)
+}
+
+/// A poison node as both sides report it: role, hops, first tainted
+/// transfer (block, tx_index, position).
+pub type PoisonNode = (String, u32, Option<(u64, u64, u64)>);
+
+/// One seed category's exposure, keyed so that the job's and the engine's
+/// can be compared exactly: poison nodes by address id (role, hops, first
+/// tainted transfer as (block, tx_index, position)) and haircut taint
+/// (received, held) by (address id, asset key).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CategoryExposure {
+    pub nodes: BTreeMap<u64, PoisonNode>,
+    pub amounts: BTreeMap<(u64, String), (Amount, Amount)>,
+}
+
+impl Exposure {
+    /// The job's rows for one category (`sanctioned`, `dprk-attributed`).
+    pub fn category(&self, name: &str) -> CategoryExposure {
+        CategoryExposure {
+            nodes: self
+                .reach
+                .iter()
+                .filter(|r| r.category == name)
+                .map(|r| (r.address_id, (r.role.clone(), r.hops, r.first)))
+                .collect(),
+            amounts: self
+                .haircut
+                .iter()
+                .filter(|r| r.category == name)
+                .map(|r| ((r.address_id, r.asset.clone()), (r.received, r.held)))
+                .collect(),
+        }
+    }
+}
+
+/// The same exposure from tripoint's own engine, with the job's rules: poison
+/// and haircut traces from every address labelled `category`, at most
+/// `hops` hops, the default terminals, no look-alike rule.
+pub fn engine_exposure(
+    store: &Store,
+    category: &Category,
+    hops: u32,
+) -> Result<CategoryExposure, ExportError> {
+    let seeds: Vec<u32> = store
+        .all_labels()?
+        .iter()
+        .filter(|l| &l.category == category)
+        .filter_map(|l| store.lookup(&l.address))
+        .collect();
+    let cfg = |policy| {
+        let mut c = TraceConfig::new(policy, seeds.clone());
+        c.max_hops = hops;
+        c.spam.lookalike = false;
+        c
+    };
+    let mut out = CategoryExposure::default();
+    let poison = trace(store, &cfg(TaintPolicy::Poison))?;
+    for n in &poison.nodes {
+        let role = serde_json::to_value(n.role)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let first = n.first.map(|id| {
+            let r = store.transfer(id);
+            (r.block, u64::from(r.tx_index), u64::from(r.sub_index))
+        });
+        out.nodes.insert(u64::from(n.addr), (role, n.hops, first));
+    }
+    let haircut = trace(store, &cfg(TaintPolicy::Haircut))?;
+    for n in &haircut.nodes {
+        for &(asset, v) in haircut.received_of(n.addr) {
+            let key = (u64::from(n.addr), store.asset(asset).key());
+            out.amounts.entry(key).or_default().0 = v;
+        }
+        for &(asset, v) in haircut.held_of(n.addr) {
+            let key = (u64::from(n.addr), store.asset(asset).key());
+            out.amounts.entry(key).or_default().1 = v;
+        }
+    }
+    Ok(out)
+}
+
+impl CategoryExposure {
+    /// Up to `max` keys where `self` and `other` differ, each described
+    /// (`self`'s value first); empty when they are equal.
+    pub fn differences(&self, other: &CategoryExposure, max: usize) -> Vec<String> {
+        fn diff<K: Ord + std::fmt::Debug, V: PartialEq + std::fmt::Debug>(
+            a: &BTreeMap<K, V>,
+            b: &BTreeMap<K, V>,
+            what: &str,
+            out: &mut Vec<String>,
+            max: usize,
+        ) {
+            let keys: BTreeSet<&K> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                if out.len() >= max {
+                    return;
+                }
+                if a.get(k) != b.get(k) {
+                    out.push(format!("{what} {k:?}: {:?} vs {:?}", a.get(k), b.get(k)));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        diff(&self.nodes, &other.nodes, "poison node", &mut out, max);
+        diff(&self.amounts, &other.amounts, "haircut", &mut out, max);
+        out
+    }
 }

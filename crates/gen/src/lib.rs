@@ -9,6 +9,7 @@
 //! `truth.json`. The same [`GenConfig`] always gives byte-identical output.
 
 pub mod calibration;
+mod exposure_graph;
 mod files;
 mod fmt;
 mod ids;
@@ -22,6 +23,7 @@ mod world;
 use std::path::{Path, PathBuf};
 
 pub use calibration::{Calibration, CalibrationFigures};
+pub use exposure_graph::{exposure_graph_address, write_exposure_graph, EXPOSURE_GRAPH_ADDRESSES};
 pub use files::FileSink;
 pub use ids::{addr_hex, Addr, Hash32};
 pub use records::RecordSink;
