@@ -21,6 +21,8 @@ enum Engine {
     Ews(tripoint_bench::ews::Options),
     /// Generate, ingest, trace (haircut, poison) and Parquet export at one size, with peak RSS, vs DuckDB scans.
     Scale(tripoint_bench::scale::Options),
+    /// Live watch: mined-to-webhook latency, advancing open cases by a block, label import.
+    Watch(tripoint_bench::watch::Options),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -30,6 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Engine::Intel(o) => tripoint_bench::intel::run(&o)?,
         Engine::Ews(o) => tripoint_bench::ews::run(&o)?,
         Engine::Scale(o) => tripoint_bench::scale::run(&o)?,
+        Engine::Watch(o) => tripoint_bench::watch::run(&o)?,
     }
     Ok(())
 }

@@ -343,7 +343,11 @@ fn lines(p: &Path) -> Vec<Value> {
 
 /// The watch's live taint of the case equals a fresh `tripoint trace`.
 fn assert_incremental_equals_batch(d: &Drill, policy: &str) {
-    let st = status(d);
+    // The watch saves the cases' taint when it is idle at the head.
+    let st = wait_for(30, "the taint saved as of the last stored block", || {
+        let st = status(d);
+        (!st["taint_block"].is_null() && st["taint_block"] == st["last_block"]).then_some(st)
+    });
     let case = st["cases"]
         .as_array()
         .unwrap()
@@ -720,4 +724,57 @@ fn a_down_node_and_a_down_webhook_are_reported_and_retried() {
         (hook.deliveries().len() == 1).then_some(())
     });
     verify(&hook.deliveries()[0]);
+}
+
+/// `tripoint bench watch --smoke` runs every part end to end against a real
+/// anvil and prints figures that hang together (no timed assertion).
+#[test]
+fn bench_watch_smoke_runs_every_part_beside_its_peer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tripoint()
+        .args(["bench", "watch", "--smoke", "--no-peers", "--json", "--dir"])
+        .arg(tmp.path().join("w"))
+        .env("TRIPOINT_ANVIL", anvil_bin())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let lat = &j["latency"];
+    assert_eq!(lat["drills"], 3);
+    for who in ["watch", "peer"] {
+        let (p50, p95) = (
+            lat[who]["p50_s"].as_f64().unwrap(),
+            lat[who]["p95_s"].as_f64().unwrap(),
+        );
+        assert!(0.0 < p50 && p50 <= p95, "{who}: {lat}");
+    }
+    // Each drill raised the mule's new_hop and the deposit's service alert.
+    assert!(lat["watch"]["alerts"].as_u64().unwrap() >= 6, "{lat}");
+    assert!(lat["watch"]["peak_rss_bytes"].as_u64().unwrap() > 0);
+    let cases = &j["cases"];
+    assert_eq!(cases["cases"], 50);
+    assert_eq!(
+        cases["retrace"]["equal"], 50,
+        "every live walk equals a fresh trace: {cases}"
+    );
+    assert!(cases["watch"]["alerts"].as_u64().unwrap() > 0, "{cases}");
+    assert!(cases["watch"]["p50_s"].as_f64().unwrap() > 0.0);
+    assert!(cases["trace_process"]["peak_rss_bytes"].as_u64().unwrap() > 0);
+    let labels = &j["labels"];
+    assert_eq!(labels["added"], 2000, "{labels}");
+    assert!(labels["import"]["per_s"].as_f64().unwrap() > 0.0);
+    assert!(labels["stored_bytes"].as_u64().unwrap() > 0);
+    for line in [
+        "tripoint watch",
+        "ingest eth-rpc + trace",
+        "re-trace every case",
+        "tripoint labels import",
+    ] {
+        assert!(text.contains(line), "no '{line}' in\n{text}");
+    }
 }

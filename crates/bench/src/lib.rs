@@ -23,6 +23,7 @@ mod spark;
 pub mod stats;
 pub mod trace;
 mod tripoint;
+pub mod watch;
 mod work_dir;
 
 pub use error::{BenchError, Result};

@@ -169,6 +169,10 @@ struct Watched {
     case: WatchCase,
     seeds: Vec<AddrId>,
     live: Option<LiveTrace>,
+    /// Last block whose alerts are stored (-1: none), as in the database.
+    watermark: i64,
+    /// The taint changed since its snapshot was last saved.
+    dirty: bool,
 }
 
 fn trace_config(case: &WatchCase, seeds: Vec<AddrId>) -> TraceConfig {
@@ -227,47 +231,64 @@ fn snapshot<G: TransferGraph>(g: &G, live: &LiveTrace, block: u64) -> TaintSnaps
     }
 }
 
-/// The follower: store appender, watch database, cases.
-struct Watch<'a> {
-    opts: &'a WatchOptions,
+/// The cases part of the watch, without the node: the open cases with
+/// their live walks, and the watch database their alerts and watermarks go
+/// to. [`run`] drives it block by block; `tripoint bench watch` drives it
+/// directly to measure what one block costs.
+pub struct Tracker {
     db: Outbox,
     targets: Vec<String>,
+    thresholds: Thresholds,
     cases: HashMap<String, Watched>,
-    out: &'a mut dyn Write,
-    wake: Option<std::sync::mpsc::Sender<()>>,
+    /// The block the saved taint snapshots are as of.
+    taint_saved: Option<u64>,
 }
 
-impl Watch<'_> {
-    /// Make the local deliveries still pending, oldest first: the alert
-    /// into its case's record, then its JSON line on stdout.
-    fn flush_local(&mut self, cases: &mut dyn CaseSource) -> Result<(), WatchError> {
-        loop {
-            let due = self.db.due(outbox::CASE, i64::MAX, 1000)?;
-            if due.is_empty() {
-                break;
-            }
-            for p in due {
-                let a: Alert = serde_json::from_str(&p.body).map_err(WatchError::Json)?;
-                cases.record_alert(&a, &p.body)?;
-                self.db.delivered(&p.alert_id, outbox::CASE)?;
-            }
-        }
-        loop {
-            let due = self.db.due(outbox::STDOUT, i64::MAX, 1000)?;
-            if due.is_empty() {
-                return Ok(());
-            }
-            for p in due {
-                writeln!(self.out, "{}", p.body).map_err(WatchError::Stdout)?;
-                self.out.flush().map_err(WatchError::Stdout)?;
-                self.db.delivered(&p.alert_id, outbox::STDOUT)?;
-            }
-        }
+/// What one case's step leaves to store: its alerts past its watermark and
+/// its new watermark; `changed` when its taint moved.
+struct Step {
+    case_id: String,
+    block: i64,
+    alerts: Vec<Alert>,
+    changed: bool,
+}
+
+impl Tracker {
+    /// The watch database of `store_dir`; new alerts get one delivery per
+    /// target (`outbox::CASE`, `outbox::STDOUT`, webhook targets).
+    pub fn open(
+        store_dir: &Path,
+        targets: Vec<String>,
+        thresholds: Thresholds,
+    ) -> Result<Tracker, WatchError> {
+        Ok(Tracker {
+            db: Outbox::open(store_dir)?,
+            targets,
+            thresholds,
+            cases: HashMap::new(),
+            taint_saved: None,
+        })
+    }
+
+    /// The watch database.
+    pub fn outbox(&self) -> &Outbox {
+        &self.db
+    }
+
+    /// Cases followed now.
+    pub fn case_count(&self) -> usize {
+        self.cases.len()
+    }
+
+    /// A followed case's live walk (`None` until a seed is in the store).
+    pub fn live(&self, case_id: &str) -> Option<&LiveTrace> {
+        self.cases.get(case_id).and_then(|w| w.live.as_ref())
     }
 
     /// Take in the open cases: new ones start at the last stored block
     /// (or, on a restart, at their watermark); closed ones are dropped.
-    fn refresh_cases(
+    /// Every new case's first step is stored in one transaction.
+    pub fn refresh_cases(
         &mut self,
         source: &mut dyn CaseSource,
         g: &Store,
@@ -275,6 +296,7 @@ impl Watch<'_> {
     ) -> Result<(), WatchError> {
         let open = source.open_cases()?;
         self.cases.retain(|id, _| open.iter().any(|c| &c.id == id));
+        let mut steps = Vec::new();
         for case in open {
             let seeds: Vec<AddrId> = case.seeds.iter().filter_map(|s| g.lookup(s)).collect();
             let known = self.cases.get(&case.id);
@@ -286,70 +308,125 @@ impl Watch<'_> {
             if !rebuild {
                 continue;
             }
-            if self.db.watermark(&case.id)?.is_none() {
-                // First sight: alerts from the next block on.
-                let wm = last_block.map_or(-1, |b| b as i64);
-                self.db.record(&case.id, wm, &[], &self.targets)?;
-            }
+            // First sight: alerts from the next block on.
+            let wm = match self.db.watermark(&case.id)? {
+                Some(wm) => wm,
+                None => {
+                    let wm = last_block.map_or(-1, |b| b as i64);
+                    steps.push(Step {
+                        case_id: case.id.clone(),
+                        block: wm,
+                        alerts: Vec::new(),
+                        changed: false,
+                    });
+                    wm
+                }
+            };
             let mut w = Watched {
                 case: case.clone(),
                 seeds: seeds.clone(),
                 live: None,
+                watermark: wm,
+                dirty: true,
             };
             if !seeds.is_empty() {
                 let mut live = LiveTrace::new(trace_config(&case, seeds))?;
                 let step = live.advance(g)?;
                 w.live = Some(live);
-                self.emit(g, &mut w, &step, last_block)?;
+                if let Some(s) = self.step(g, &w, &step, last_block)? {
+                    steps.push(s);
+                }
             }
             self.cases.insert(case.id.clone(), w);
         }
-        Ok(())
+        self.store_steps(&steps)
     }
 
-    /// Store the alerts of one step of a case (those past its watermark)
-    /// with its new watermark, and its taint snapshot.
-    fn emit(
-        &mut self,
+    /// The alerts of one step of a case (those past its watermark) with its
+    /// new watermark, and whether its taint changed.
+    fn step(
+        &self,
         g: &Store,
-        w: &mut Watched,
+        w: &Watched,
         step: &tripoint_trace::Advanced,
         last_block: Option<u64>,
-    ) -> Result<(), WatchError> {
+    ) -> Result<Option<Step>, WatchError> {
         let Some(live) = &w.live else {
-            return Ok(());
+            return Ok(None);
         };
         let Some(block) = last_block else {
-            return Ok(());
+            return Ok(None);
         };
-        let wm = self.db.watermark(&w.case.id)?.unwrap_or(-1);
-        let after = u64::try_from(wm).ok();
-        let alerts = alert::derive(g, &w.case.id, live, step, after, self.opts.thresholds);
-        self.db
-            .record(&w.case.id, block as i64, &alerts, &self.targets)?;
-        if !step.flows.is_empty() || !step.nodes.is_empty() || after.is_none() {
-            let snap = snapshot(g, live, block);
-            self.db.set_state(
-                &format!("taint:{}", w.case.id),
-                &serde_json::to_string(&snap).map_err(WatchError::Json)?,
-            )?;
+        let after = u64::try_from(w.watermark).ok();
+        let alerts = alert::derive(g, &w.case.id, live, step, after, self.thresholds);
+        Ok(Some(Step {
+            case_id: w.case.id.clone(),
+            block: block as i64,
+            alerts,
+            changed: !step.flows.is_empty() || !step.nodes.is_empty(),
+        }))
+    }
+
+    /// Store the steps of every case in one transaction (one fsync per
+    /// block, whatever the number of cases), then move the watermarks.
+    fn store_steps(&mut self, steps: &[Step]) -> Result<(), WatchError> {
+        if steps.is_empty() {
+            return Ok(());
+        }
+        let batch: Vec<outbox::CaseStep<'_>> = steps
+            .iter()
+            .map(|s| outbox::CaseStep {
+                case_id: &s.case_id,
+                block: s.block,
+                alerts: &s.alerts,
+            })
+            .collect();
+        self.db.record_steps(&batch, &self.targets)?;
+        for s in steps {
+            if let Some(w) = self.cases.get_mut(&s.case_id) {
+                w.watermark = w.watermark.max(s.block);
+                w.dirty |= s.changed;
+            }
         }
         Ok(())
     }
 
-    /// Advance every case over the transfers `begin..` of the new snapshot.
-    /// A case one of whose seeds just entered the store starts (or
-    /// restarts) its walk over the whole store; its watermark keeps alerts
-    /// of earlier blocks from being raised again.
-    fn advance(
-        &mut self,
-        cases: &mut dyn CaseSource,
-        g: &Store,
-        begin: u64,
-        block: u64,
-    ) -> Result<(), WatchError> {
+    /// Save the taint snapshot (`--status`) of every case whose taint
+    /// changed since its last one, as of `block`, in one transaction.
+    /// Snapshots cost a pass over a case's whole walk, so the watch saves
+    /// them when it is idle at the head, not per block. Returns how many
+    /// were saved.
+    pub fn save_taint(&mut self, g: &Store, block: u64) -> Result<usize, WatchError> {
+        if self.taint_saved == Some(block) && !self.cases.values().any(|w| w.dirty) {
+            return Ok(0);
+        }
+        let mut snaps = Vec::new();
+        for w in self.cases.values_mut().filter(|w| w.dirty) {
+            if let Some(live) = &w.live {
+                let snap = snapshot(g, live, block);
+                snaps.push((
+                    format!("taint:{}", w.case.id),
+                    serde_json::to_string(&snap).map_err(WatchError::Json)?,
+                ));
+            }
+            w.dirty = false;
+        }
+        snaps.push((TAINT_BLOCK.to_string(), block.to_string()));
+        self.db.set_states(&snaps)?;
+        self.taint_saved = Some(block);
+        Ok(snaps.len() - 1)
+    }
+
+    /// Advance every case over the transfers `begin..` of the new snapshot
+    /// `g` (whose last block is `block`), and store all their alerts and
+    /// watermarks in one transaction. A case one of whose seeds just
+    /// entered the store starts (or restarts) its walk over the whole
+    /// store; its watermark keeps alerts of earlier blocks from being
+    /// raised again. Returns how many alerts the block raised.
+    pub fn advance(&mut self, g: &Store, begin: u64, block: u64) -> Result<usize, WatchError> {
         let end = g.transfer_count();
         let rows: Vec<TransferRow> = (begin..end).map(|id| g.transfer(id)).collect();
+        let mut steps = Vec::with_capacity(self.cases.len());
         let ids: Vec<String> = self.cases.keys().cloned().collect();
         for id in ids {
             let mut w = self.cases.remove(&id).expect("listed above");
@@ -369,14 +446,78 @@ impl Watch<'_> {
                 Some(live) => Some(live.advance(g)?),
                 None => None,
             };
-            match step {
-                Some(step) => self.emit(g, &mut w, &step, Some(block))?,
-                None => {
-                    self.db.record(&id, block as i64, &[], &self.targets)?;
-                }
-            }
+            let s = match step {
+                Some(step) => self.step(g, &w, &step, Some(block))?,
+                None => None,
+            };
+            steps.push(s.unwrap_or(Step {
+                case_id: id.clone(),
+                block: block as i64,
+                alerts: Vec::new(),
+                changed: false,
+            }));
             self.cases.insert(id, w);
         }
+        let raised = steps.iter().map(|s| s.alerts.len()).sum();
+        self.store_steps(&steps)?;
+        Ok(raised)
+    }
+}
+
+/// The follower: the cases' tracker, stdout, the webhook thread's wake-up.
+struct Watch<'a> {
+    opts: &'a WatchOptions,
+    tracker: Tracker,
+    out: &'a mut dyn Write,
+    wake: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Watch<'_> {
+    /// Make the local deliveries still pending, oldest first: the alert
+    /// into its case's record, then its JSON line on stdout.
+    fn flush_local(&mut self, cases: &mut dyn CaseSource) -> Result<(), WatchError> {
+        let db = &self.tracker.db;
+        loop {
+            let due = db.due(outbox::CASE, i64::MAX, 1000)?;
+            if due.is_empty() {
+                break;
+            }
+            for p in due {
+                let a: Alert = serde_json::from_str(&p.body).map_err(WatchError::Json)?;
+                cases.record_alert(&a, &p.body)?;
+                db.delivered(&p.alert_id, outbox::CASE)?;
+            }
+        }
+        loop {
+            let due = db.due(outbox::STDOUT, i64::MAX, 1000)?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            for p in due {
+                writeln!(self.out, "{}", p.body).map_err(WatchError::Stdout)?;
+                self.out.flush().map_err(WatchError::Stdout)?;
+                db.delivered(&p.alert_id, outbox::STDOUT)?;
+            }
+        }
+    }
+
+    fn refresh_cases(
+        &mut self,
+        source: &mut dyn CaseSource,
+        g: &Store,
+        last_block: Option<u64>,
+    ) -> Result<(), WatchError> {
+        self.tracker.refresh_cases(source, g, last_block)
+    }
+
+    fn advance(
+        &mut self,
+        cases: &mut dyn CaseSource,
+        g: &Store,
+        begin: u64,
+        block: u64,
+    ) -> Result<(), WatchError> {
+        self.tracker.advance(g, begin, block)?;
         self.flush_local(cases)?;
         if let Some(w) = &self.wake {
             let _ = w.send(());
@@ -384,6 +525,9 @@ impl Watch<'_> {
         Ok(())
     }
 }
+
+/// State key: the block the saved taint snapshots are as of.
+const TAINT_BLOCK: &str = "taint_block";
 
 fn last_block_key() -> &'static str {
     "last_block"
@@ -409,11 +553,13 @@ pub fn run(
     }
     let store = Store::open_or_create(&opts.store)?;
     let mut appender = store.appender()?;
-    let db = Outbox::open(&opts.store)?;
-    db.set_state("rpc", &opts.rpc)?;
-    db.set_state("confirmations", &opts.confirmations.to_string())?;
     let mut targets = vec![outbox::CASE.to_string(), outbox::STDOUT.to_string()];
     targets.extend(opts.webhooks.iter().map(|u| deliver::target_of(u)));
+    let tracker = Tracker::open(&opts.store, targets, opts.thresholds)?;
+    tracker.db.set_state("rpc", &opts.rpc)?;
+    tracker
+        .db
+        .set_state("confirmations", &opts.confirmations.to_string())?;
     let source = rpc_source(&opts.rpc);
     let mut next = appender
         .resume_position(&source)
@@ -432,9 +578,7 @@ pub fn run(
         };
         let mut w = Watch {
             opts,
-            db,
-            targets,
-            cases: HashMap::new(),
+            tracker,
             out,
             wake: delivery.as_ref().map(|_| wake_tx),
         };
@@ -462,11 +606,13 @@ fn follow(
     let opts = w.opts;
     let mut client = RpcClient::new(&opts.rpc);
     let mut backoff = Backoff(0);
-    let mut last =
-        w.db.get_state(last_block_key())?
-            .as_deref()
-            .and_then(parse_last)
-            .filter(|(n, _)| n + 1 == *next);
+    let mut last = w
+        .tracker
+        .db
+        .get_state(last_block_key())?
+        .as_deref()
+        .and_then(parse_last)
+        .filter(|(n, _)| n + 1 == *next);
     w.flush_local(cases)?;
     let mut g = Store::open(&opts.store)?;
     w.refresh_cases(cases, &g, next.checked_sub(1))?;
@@ -494,6 +640,10 @@ fn follow(
         };
         let Some(target) = head.checked_sub(opts.confirmations).filter(|t| *t >= *next) else {
             backoff.reset();
+            // Idle at the head: bring the cases' taint snapshots up to date.
+            if let Some(last) = next.checked_sub(1) {
+                w.tracker.save_taint(&g, last)?;
+            }
             nap(opts.poll, stop);
             continue;
         };
@@ -538,7 +688,7 @@ fn follow(
                     "block {}'s parent is {}, not the stored block {n} ({hash}): the chain reorganised deeper than --confirmations {}; stored blocks are not rolled back, so the watch stops advancing",
                     first.number, first.parent_hash, opts.confirmations
                 );
-                w.db.set_state("reorg", &msg)?;
+                w.tracker.db.set_state("reorg", &msg)?;
                 trouble(msg, &mut backoff);
                 continue;
             }
@@ -548,7 +698,9 @@ fn follow(
             source: source.to_string(),
             position: end + 1,
         })?;
-        w.db.set_state(last_block_key(), &format!("{end} {}", after.hash))?;
+        w.tracker
+            .db
+            .set_state(last_block_key(), &format!("{end} {}", after.hash))?;
         last = Some((end, after.hash));
         backoff.reset();
         let begin = g.transfer_count();
@@ -576,6 +728,9 @@ pub struct Status {
     pub alerts: u64,
     pub pending_deliveries: Vec<PendingOut>,
     pub cases: Vec<CaseOut>,
+    /// The block the cases' `taint` is as of (saved when the watch is idle
+    /// at the head).
+    pub taint_block: Option<u64>,
     /// A reorg deeper than the confirmations, if one was seen.
     pub reorg: Option<String>,
 }
@@ -636,6 +791,7 @@ pub fn status(store_dir: &Path, rpc: Option<&str>) -> Result<Status, WatchError>
         alerts: 0,
         pending_deliveries: Vec::new(),
         cases: Vec::new(),
+        taint_block: None,
         reorg: None,
     };
     if let Some(db) = db {
@@ -666,6 +822,7 @@ pub fn status(store_dir: &Path, rpc: Option<&str>) -> Result<Status, WatchError>
             });
         }
         out.reorg = db.get_state("reorg")?;
+        out.taint_block = db.get_state(TAINT_BLOCK)?.and_then(|s| s.parse().ok());
     }
     Ok(out)
 }

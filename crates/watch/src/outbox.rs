@@ -67,6 +67,15 @@ pub struct Pending {
     pub body: String,
 }
 
+/// One case's step of a block, as [`Outbox::record_steps`] stores it.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseStep<'a> {
+    pub case_id: &'a str,
+    /// The case's new watermark: its alerts are stored up to this block.
+    pub block: i64,
+    pub alerts: &'a [Alert],
+}
+
 pub struct Outbox {
     c: Connection,
 }
@@ -145,6 +154,22 @@ impl Outbox {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Set several state keys in one transaction.
+    pub fn set_states(&mut self, kv: &[(String, String)]) -> Result<(), WatchError> {
+        let tx = self.c.transaction()?;
+        {
+            let mut state = tx.prepare_cached(
+                "INSERT INTO state (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?;
+            for (k, v) in kv {
+                state.execute(params![k, v])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Store a case's alerts up to `block`, with one delivery per target,
     /// and move its watermark to `block`, in one transaction. Alerts already
     /// stored (same id) are left as they are. Returns how many were new.
@@ -155,31 +180,52 @@ impl Outbox {
         alerts: &[Alert],
         targets: &[String],
     ) -> Result<usize, WatchError> {
+        let step = CaseStep {
+            case_id,
+            block,
+            alerts,
+        };
+        self.record_steps(&[step], targets)
+    }
+
+    /// [`Outbox::record`] for many cases in one transaction (one block's
+    /// steps of every case: one commit, one fsync). Returns how many alerts
+    /// were new.
+    pub fn record_steps(
+        &mut self,
+        steps: &[CaseStep<'_>],
+        targets: &[String],
+    ) -> Result<usize, WatchError> {
         let tx = self.c.transaction()?;
         let mut added = 0;
         let now = now_ms();
-        for a in alerts {
-            let body = serde_json::to_string(a).map_err(WatchError::Json)?;
-            let n = tx.execute(
+        {
+            let mut alert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO alerts (alert_id, case_id, block, body, stored_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![a.alert_id, a.case_id, a.block as i64, body, now],
             )?;
-            if n == 1 {
-                added += 1;
-                for t in targets {
-                    tx.execute(
-                        "INSERT OR IGNORE INTO deliveries (alert_id, target) VALUES (?1, ?2)",
-                        params![a.alert_id, t],
-                    )?;
+            let mut delivery = tx.prepare_cached(
+                "INSERT OR IGNORE INTO deliveries (alert_id, target) VALUES (?1, ?2)",
+            )?;
+            let mut watermark = tx.prepare_cached(
+                "INSERT INTO watermarks (case_id, block) VALUES (?1, ?2)
+                 ON CONFLICT (case_id) DO UPDATE SET block = MAX(block, excluded.block)",
+            )?;
+            for s in steps {
+                for a in s.alerts {
+                    let body = serde_json::to_string(a).map_err(WatchError::Json)?;
+                    let n =
+                        alert.execute(params![a.alert_id, a.case_id, a.block as i64, body, now])?;
+                    if n == 1 {
+                        added += 1;
+                        for t in targets {
+                            delivery.execute(params![a.alert_id, t])?;
+                        }
+                    }
                 }
+                watermark.execute(params![s.case_id, s.block])?;
             }
         }
-        tx.execute(
-            "INSERT INTO watermarks (case_id, block) VALUES (?1, ?2)
-             ON CONFLICT (case_id) DO UPDATE SET block = MAX(block, excluded.block)",
-            params![case_id, block],
-        )?;
         tx.commit()?;
         Ok(added)
     }
