@@ -133,6 +133,11 @@ struct ReportArgs {
     /// Output: json, table, or stix (a STIX 2.1 bundle to post into the exchange).
     #[arg(long, value_enum, default_value = "table")]
     format: ReportFormat,
+    /// Also post the report's STIX bundle into the partners' exchange as the case's partner:
+    /// CONFIG is the exchange's configuration file (as `intel --config`), COLLECTION a
+    /// collection id or alias.
+    #[arg(long, value_name = "CONFIG:COLLECTION")]
+    publish: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -194,6 +199,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let store = Store::open(&a.db.store)
                 .with_context(|| format!("opening store {}", a.db.store.display()))?;
             let report = tripoint_case::build_case_report(&store, &case)?;
+            if let Some(target) = &a.publish {
+                let (config, collection) = tripoint_case::publish::parse_target(target)?;
+                let publisher = tripoint_case::publish::Publisher::open(&config, &collection)?;
+                let posted = publisher.post_report(&report)?;
+                eprintln!(
+                    "published case {} to {target}: {} objects stored, {} already there",
+                    case.id, posted.stored, posted.duplicates
+                );
+            }
             match a.format {
                 ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
                 ReportFormat::Table => tripoint_case::report::table(&report),

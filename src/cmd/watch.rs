@@ -26,6 +26,12 @@ pub struct Args {
     /// File holding the webhooks' HMAC secret (required with --webhook; keep it 0600).
     #[arg(long)]
     pub webhook_secret_file: Option<PathBuf>,
+    /// Also share every alert in the partners' TAXII exchange: CONFIG is the exchange's
+    /// configuration file (as `intel --config`), COLLECTION a collection id or alias; each
+    /// alert becomes an indicator and its sighting, created by the case's partner and marked
+    /// with the case's TLP.
+    #[arg(long, value_name = "CONFIG:COLLECTION")]
+    pub publish: Option<String>,
     /// Store a block only once this many blocks are on top of it (reorg safety).
     #[arg(long, default_value_t = 0)]
     pub confirmations: u64,
@@ -70,15 +76,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         thresholds: Thresholds {
             large_per_mille: args.large_per_mille,
         },
+        publish: args.publish.as_deref().map(tripoint_watch::publish_target),
         ..WatchOptions::new(args.store.clone(), rpc)
     };
-    let mut cases = crate::cmd::watch_cases::open(&args.store, args.case_db.as_deref())?;
+    let mut cases = crate::cmd::watch_cases::open(
+        &args.store,
+        args.case_db.as_deref(),
+        args.publish.as_deref(),
+    )?;
     eprintln!(
-        "watch: following {} into {} (confirmations {}, {} webhook(s)); alerts as JSON lines on stdout",
+        "watch: following {} into {} (confirmations {}, {} webhook(s){}); alerts as JSON lines on stdout",
         opts.rpc,
         args.store.display(),
         opts.confirmations,
-        opts.webhooks.len()
+        opts.webhooks.len(),
+        args.publish
+            .as_deref()
+            .map(|p| format!(", publishing to {p}"))
+            .unwrap_or_default()
     );
     let stop = AtomicBool::new(false);
     let stdout = std::io::stdout();

@@ -6,8 +6,12 @@ use tripoint_chain::Address;
 use tripoint_watch::{Alert, CaseSource, WatchCase, WatchError};
 
 /// The case database of a store, read on every poll (cases opened or
-/// closed while the watch runs are taken in).
-struct Cases(Box<dyn tripoint_case::CaseDb>);
+/// closed while the watch runs are taken in), and the exchange collection
+/// alerts are shared in (`--publish`).
+struct Cases(
+    Box<dyn tripoint_case::CaseDb>,
+    Option<tripoint_case::publish::Publisher>,
+);
 
 impl CaseSource for Cases {
     fn open_cases(&mut self) -> Result<Vec<WatchCase>, WatchError> {
@@ -47,9 +51,38 @@ impl CaseSource for Cases {
                 WatchError::Cases(format!("storing {} with its case: {e}", alert.alert_id))
             })
     }
+
+    fn publish(&mut self, alert: &Alert, body: &str) -> Result<(), WatchError> {
+        let Some(p) = &self.1 else {
+            return Err(WatchError::Config("no --publish given".into()));
+        };
+        let v: serde_json::Value = serde_json::from_str(body).map_err(WatchError::Json)?;
+        let case = self
+            .0
+            .get(&alert.case_id)
+            .map_err(|e| WatchError::Cases(e.to_string()))?;
+        p.post_alert(&case, &v)
+            .map(|_| ())
+            .map_err(|e| WatchError::Cases(e.to_string()))
+    }
 }
 
-/// The cases of the store directory (DIR/cases.sqlite), or of PostgreSQL at `db`.
-pub fn open(store: &Path, db: Option<&str>) -> anyhow::Result<Box<dyn CaseSource>> {
-    Ok(Box::new(Cases(tripoint_case::open(store, db)?)))
+/// The cases of the store directory (DIR/cases.sqlite), or of PostgreSQL at
+/// `db`; with `publish` (`CONFIG:COLLECTION`), the exchange collection too.
+pub fn open(
+    store: &Path,
+    db: Option<&str>,
+    publish: Option<&str>,
+) -> anyhow::Result<Box<dyn CaseSource>> {
+    let publisher = match publish {
+        Some(target) => {
+            let (config, collection) = tripoint_case::publish::parse_target(target)?;
+            Some(tripoint_case::publish::Publisher::open(
+                &config,
+                &collection,
+            )?)
+        }
+        None => None,
+    };
+    Ok(Box::new(Cases(tripoint_case::open(store, db)?, publisher)))
 }

@@ -604,3 +604,94 @@ fn every_route_of_the_openapi_document_is_served() {
         405,
     );
 }
+
+/// `case report --publish CONFIG:COLLECTION` posts the report's STIX bundle
+/// into the exchange in one command, as the case's partner, with its TLP.
+#[test]
+fn case_report_is_published_into_the_exchange_with_one_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let st = small_store(tmp.path());
+    let s = st.to_str().unwrap();
+    let case: Value = serde_json::from_slice(
+        &run_ok(&[
+            "case",
+            "new",
+            "--store",
+            s,
+            "--name",
+            "share",
+            "--seed",
+            THIEF,
+            "--from",
+            "2022-03-24",
+            "--tlp",
+            "amber",
+            "--partner",
+            "jp",
+            "--json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let id = case["id"].as_str().unwrap();
+    let config = tmp.path().join("exchange.toml");
+    run_ok(&["intel", "init", "--config", config.to_str().unwrap()]);
+    let target = format!("{}:indicators", config.display());
+    let out = run_ok(&[
+        "case",
+        "report",
+        "--store",
+        s,
+        id,
+        "--format",
+        "stix",
+        "--publish",
+        &target,
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("objects stored"), "{err}");
+    let bundle: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["type"] == "report")
+        .unwrap()
+        .clone();
+    // Read back as another partner through the exchange's service.
+    let cfg = Config::load(&config).unwrap();
+    let col = cfg
+        .collections
+        .iter()
+        .find(|c| c.alias.as_deref() == Some("indicators"))
+        .unwrap()
+        .clone();
+    let jp = cfg
+        .partners
+        .iter()
+        .find(|p| p.id == "jp")
+        .unwrap()
+        .identity
+        .clone();
+    let store = tripoint_taxii::service::open_store(&cfg, &config).unwrap();
+    let ex = tripoint_taxii::service::Exchange::new(store, cfg, None);
+    let caller = tripoint_taxii::service::Caller {
+        partner: "us".into(),
+        identity: String::new(),
+    };
+    let page = ex
+        .get_page(
+            &caller,
+            &col.api_root,
+            &col.id,
+            Some(report["id"].as_str().unwrap()),
+            tripoint_taxii::service::Endpoint::Object,
+            &tripoint_taxii::service::Filters::default(),
+        )
+        .unwrap();
+    let env: Value = serde_json::from_str(&page.body).unwrap();
+    let stored = &env["objects"][0];
+    assert_eq!(stored["id"], report["id"]);
+    assert_eq!(stored["created_by_ref"], jp.as_str());
+    assert_eq!(stored["object_marking_refs"], json!([AMBER]));
+}

@@ -778,3 +778,157 @@ fn bench_watch_smoke_runs_every_part_beside_its_peer() {
         assert!(text.contains(line), "no '{line}' in\n{text}");
     }
 }
+
+/// The project's Python with stix2-validator: $TRIPOINT_PYTHON (set by
+/// scripts/test.sh), else what scripts/setup-python.sh makes.
+fn python_with_validator() -> String {
+    if let Some(p) = std::env::var_os("TRIPOINT_PYTHON").filter(|p| !p.is_empty()) {
+        return p.to_string_lossy().into_owned();
+    }
+    let out = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/setup-python.sh"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/setup-python.sh");
+    assert!(out.status.success(), "scripts/setup-python.sh failed");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string()
+}
+
+/// Errors stix2-validator finds in each object (empty when all pass).
+fn stix2_validator_errors(objects: &[Value]) -> Vec<String> {
+    let mut child = Command::new(python_with_validator())
+        .args([
+            "-c",
+            "import json, sys\n\
+             from stix2validator import ValidationOptions, validate_instance\n\
+             errs = []\n\
+             for o in json.load(sys.stdin):\n\
+             \x20   r = validate_instance(o, ValidationOptions(version='2.1'))\n\
+             \x20   errs += [o['id'] + ': ' + str(e) for e in r.errors]\n\
+             print(json.dumps(errs))\n",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(objects).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "stix2-validator did not run");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn publish_shares_each_alert_as_a_tlp_marked_sighting_by_the_case_partner_once() {
+    let anvil = Anvil::start();
+    let d = drill("haircut");
+    let config = d.store.with_file_name("exchange.toml");
+    run_ok(&["intel", "init", "--config", s(&config)]);
+    for a in [THIEF, MULE1] {
+        anvil.fund(a, 1_000 * ETHER);
+    }
+    let target = format!("{}:indicators", s(&config));
+    let (w, out, err) = watch(&d, &anvil, &["--publish", &target], "publish");
+    anvil.send(THIEF, MULE1, 5 * ETHER);
+    let deposit = anvil.send(MULE1, EXCHANGE, 2 * ETHER);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let alerts = loop {
+        let a = lines(&out);
+        let st = status(&d);
+        if a.iter().any(|x| x["tx_hash"] == deposit.as_str())
+            && st["pending_deliveries"].as_array().unwrap().is_empty()
+        {
+            break a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for both alerts shared with the exchange: {st}\n{}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(w);
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+
+    // Read the collection back as a partner, through the exchange's service.
+    let cfg = tripoint_taxii::config::Config::load(&config).unwrap();
+    let col = cfg
+        .collections
+        .iter()
+        .find(|c| c.alias.as_deref() == Some("indicators"))
+        .unwrap()
+        .clone();
+    let us = cfg.partners.iter().find(|p| p.id == "us").unwrap().clone();
+    let store = tripoint_taxii::service::open_store(&cfg, &config).unwrap();
+    let ex = tripoint_taxii::service::Exchange::new(store, cfg, None);
+    let caller = tripoint_taxii::service::Caller {
+        partner: "kr".into(),
+        identity: String::new(),
+    };
+    let read = || -> Vec<Value> {
+        let page = ex
+            .get_page(
+                &caller,
+                &col.api_root,
+                &col.id,
+                None,
+                tripoint_taxii::service::Endpoint::Objects,
+                &tripoint_taxii::service::Filters::default(),
+            )
+            .unwrap();
+        let env: Value = serde_json::from_str(&page.body).unwrap();
+        env["objects"].as_array().cloned().unwrap_or_default()
+    };
+    let objects = read();
+    let sightings: Vec<&Value> = objects.iter().filter(|o| o["type"] == "sighting").collect();
+    assert_eq!(sightings.len(), 2, "one sighting per alert: {objects:?}");
+    const TLP_AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+    for a in &alerts {
+        let sg = sightings
+            .iter()
+            .find(|o| o["external_references"][0]["external_id"] == a["alert_id"])
+            .unwrap_or_else(|| panic!("no sighting of {a}"));
+        assert_eq!(sg["created_by_ref"], us.identity.as_str(), "{sg}");
+        assert_eq!(sg["object_marking_refs"], json!([TLP_AMBER]), "{sg}");
+        assert_eq!(sg["first_seen"], sg["last_seen"]);
+        assert!(
+            sg["description"]
+                .as_str()
+                .unwrap()
+                .contains(a["tx_hash"].as_str().unwrap()),
+            "{sg}"
+        );
+        let ind = objects
+            .iter()
+            .find(|o| o["id"] == sg["sighting_of_ref"])
+            .unwrap_or_else(|| panic!("the sighting's indicator is not stored: {sg}"));
+        assert_eq!(ind["created_by_ref"], us.identity.as_str());
+        assert_eq!(ind["object_marking_refs"], json!([TLP_AMBER]));
+        // The tainted address: the new mule, and the mule that paid the exchange.
+        let pattern = ind["pattern"].as_str().unwrap();
+        assert!(pattern.contains(MULE1), "{pattern}");
+        assert!(!pattern.contains(EXCHANGE), "{pattern}");
+    }
+    let errors = stix2_validator_errors(&objects);
+    assert!(errors.is_empty(), "{errors:?}");
+
+    // Re-delivery (a restart that delivers again) stores nothing twice.
+    let cases = tripoint_case::open(&d.store, None).unwrap();
+    let case = cases.get(&d.case_id).unwrap();
+    let publisher = tripoint_case::publish::Publisher::open(&config, "indicators").unwrap();
+    for a in &alerts {
+        let again = publisher.post_alert(&case, a).unwrap();
+        assert_eq!(again.stored, 0, "{again:?}");
+    }
+    assert_eq!(read().len(), objects.len());
+}

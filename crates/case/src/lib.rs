@@ -11,6 +11,7 @@
 
 pub mod api;
 mod db;
+pub mod publish;
 pub mod report;
 pub mod stix;
 
@@ -48,6 +49,9 @@ pub enum CaseError {
     Store(#[from] tripoint_store::StoreError),
     #[error("trace: {0}")]
     Trace(#[from] tripoint_trace::TraceError),
+    /// The partners' exchange (its configuration, storage or a refusal).
+    #[error("exchange {0}")]
+    Exchange(String),
 }
 
 impl CaseError {

@@ -256,3 +256,131 @@ fn refs_is_empty(report: &Value) -> bool {
         .as_array()
         .is_none_or(|a| a.is_empty())
 }
+
+/// The STIX objects that share one live-watch alert (docs/watch.md, the
+/// alert's JSON) of `case` with the partners: an `indicator` for the
+/// tainted address — the same id as in the case's report, so the two meet
+/// in the exchange — and a `sighting` of it in the alert's transfer. Both
+/// are created by the case's partner (`creator`: its identity in the
+/// exchange) and marked with the case's TLP. Ids and timestamps derive from
+/// the case and the alert (the indicator from the case and the address
+/// alone, so every alert on an address posts the same indicator), so
+/// delivering an alert again posts the very same objects (the exchange
+/// stores them once).
+///
+/// The tainted address is the payee (`to`) of a `new_hop` or
+/// `large_movement`, and the payer (`from`) of a `service` alert: a
+/// service that received funds is not an indicator (as in the report).
+pub fn alert_objects(
+    case: &crate::Case,
+    creator: &str,
+    alert: &Value,
+) -> Result<Vec<Value>, CaseError> {
+    let field = |name: &'static str| -> Result<&str, CaseError> {
+        alert[name].as_str().ok_or_else(|| CaseError::Invalid {
+            field: "alert",
+            msg: format!("the alert has no `{name}`"),
+        })
+    };
+    let tlp = parse_tlp(&case.tlp).ok_or_else(|| CaseError::Invalid {
+        field: "tlp",
+        msg: format!("stored TLP '{}' is unknown", case.tlp),
+    })?;
+    let marking = tlp.marking_id();
+    let alert_id = field("alert_id")?;
+    let kind = field("kind")?;
+    let chain = field("chain")?;
+    let (from, to) = (field("from")?, field("to")?);
+    let address = if kind == "service" { from } else { to };
+    // STIX wants at least millisecond precision in `created`/`modified`.
+    let stamp = |s: &str| -> Result<tripoint_stix::Timestamp, CaseError> {
+        tripoint_stix::Timestamp::parse(s)
+            .map(|t| {
+                if t.frac_digits() < 3 {
+                    t.with_precision(3)
+                } else {
+                    t
+                }
+            })
+            .map_err(|e| CaseError::Invalid {
+                field: "alert",
+                msg: format!("time '{s}': {e}"),
+            })
+    };
+    let created_t = stamp(&case.created)?;
+    let seen_t = stamp(field("time")?)?;
+    // A sighting is never older than the indicator it is a sighting of.
+    let at = if seen_t.unix_micros() > created_t.unix_micros() {
+        seen_t.to_string()
+    } else {
+        created_t.to_string()
+    };
+    let (created, seen) = (created_t.to_string(), seen_t.to_string());
+    let key = |what: &str| format!("case/{}/{what}", case.id);
+    let indicator_id = derived_id("indicator", &key(&format!("indicator/{address}")));
+    let what = match kind {
+        "service" => "paid tainted funds into a service",
+        "new_hop" => "received tainted funds for the first time",
+        _ => "moved a large share of the case's tainted funds",
+    };
+    let service = alert["service"]["label"].as_str();
+    let mut summary = format!(
+        "Case '{}' ({}), live watch alert {alert_id} ({kind}): {address} {what}. \
+         Transfer {} in block {} of {chain}: {} -> {}, {} {} of which {} tainted ({} policy, {} hops).",
+        case.name,
+        case.id,
+        field("tx_hash")?,
+        alert["block"],
+        from,
+        to,
+        field("amount")?,
+        field("asset")?,
+        field("taint")?,
+        field("policy")?,
+        alert["hops"],
+    );
+    if let Some(s) = service {
+        summary.push_str(&format!(" Service: {s}"));
+        if let Some(p) = alert["partner_with_jurisdiction"].as_str() {
+            summary.push_str(&format!(" (jurisdiction of partner {p})"));
+        }
+        summary.push('.');
+    }
+    let indicator = json!({
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": indicator_id,
+        "created": created,
+        "modified": created,
+        "created_by_ref": creator,
+        "name": format!("Tainted address {address}"),
+        "description": format!(
+            "Case '{}': {address} holds or moved the case's tainted funds (live watch).",
+            case.name
+        ),
+        "indicator_types": ["malicious-activity"],
+        "pattern": crypto_wallet_pattern(chain, address),
+        "pattern_type": "stix",
+        "valid_from": created,
+        "object_marking_refs": [marking],
+    });
+    let sighting = json!({
+        "type": "sighting",
+        "spec_version": "2.1",
+        "id": derived_id("sighting", &key(&format!("sighting/{alert_id}"))),
+        "created": at,
+        "modified": at,
+        "created_by_ref": creator,
+        "sighting_of_ref": indicator_id,
+        "first_seen": seen,
+        "last_seen": seen,
+        "count": 1,
+        "description": summary,
+        "external_references": [
+            {"source_name": "tripoint", "external_id": alert_id},
+            {"source_name": "tripoint-case", "external_id": case.id},
+        ],
+        "object_marking_refs": [marking],
+    });
+    Ok(vec![indicator, sighting])
+}

@@ -97,6 +97,17 @@ pub trait CaseSource {
         let _ = (alert, body);
         Ok(())
     }
+    /// Share an alert in the partners' TAXII exchange (`--publish`); called
+    /// after the alert is stored, at least once, only when
+    /// [`WatchOptions::publish`] names a target. Posting it again must not
+    /// duplicate it.
+    fn publish(&mut self, alert: &Alert, body: &str) -> Result<(), WatchError> {
+        let _ = body;
+        Err(WatchError::Config(format!(
+            "{}: no exchange to publish to",
+            alert.alert_id
+        )))
+    }
 }
 
 /// A fixed list of cases.
@@ -121,6 +132,15 @@ pub struct WatchOptions {
     /// Blocks per read and checkpoint while catching up.
     pub batch_blocks: u64,
     pub thresholds: Thresholds,
+    /// Delivery target of the alerts shared in the partners' exchange
+    /// (`taxii:<CONFIG>:<COLLECTION>`, see [`publish_target`]), made through
+    /// [`CaseSource::publish`].
+    pub publish: Option<String>,
+}
+
+/// The delivery target of `--publish CONFIG:COLLECTION`.
+pub fn publish_target(config_and_collection: &str) -> String {
+    format!("taxii:{config_and_collection}")
 }
 
 impl WatchOptions {
@@ -135,6 +155,7 @@ impl WatchOptions {
             poll: Duration::from_millis(200),
             batch_blocks: 100,
             thresholds: Thresholds::default(),
+            publish: None,
         }
     }
 }
@@ -491,7 +512,7 @@ impl Watch<'_> {
         loop {
             let due = db.due(outbox::STDOUT, i64::MAX, 1000)?;
             if due.is_empty() {
-                return Ok(());
+                break;
             }
             for p in due {
                 writeln!(self.out, "{}", p.body).map_err(WatchError::Stdout)?;
@@ -499,6 +520,34 @@ impl Watch<'_> {
                 db.delivered(&p.alert_id, outbox::STDOUT)?;
             }
         }
+        let Some(target) = &self.opts.publish else {
+            return Ok(());
+        };
+        // The exchange: at least once, retried with back-off like a webhook;
+        // an exchange that refuses or is down holds up nothing else.
+        for p in db.due(target, outbox::now_ms(), 1000)? {
+            let a: Alert = serde_json::from_str(&p.body).map_err(WatchError::Json)?;
+            match cases.publish(&a, &p.body) {
+                Ok(()) => db.delivered(&p.alert_id, target)?,
+                Err(e) => {
+                    let attempts = p.attempts + 1;
+                    let wait = deliver::backoff(attempts);
+                    eprintln!(
+                        "watch: publishing {} to {target} failed (attempt {attempts}): {e}; retrying in {:.1} s",
+                        p.alert_id,
+                        wait.as_secs_f64()
+                    );
+                    db.failed(
+                        &p.alert_id,
+                        target,
+                        &e.to_string(),
+                        outbox::now_ms() + wait.as_millis() as i64,
+                    )?;
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn refresh_cases(
@@ -554,6 +603,7 @@ pub fn run(
     let store = Store::open_or_create(&opts.store)?;
     let mut appender = store.appender()?;
     let mut targets = vec![outbox::CASE.to_string(), outbox::STDOUT.to_string()];
+    targets.extend(opts.publish.iter().cloned());
     targets.extend(opts.webhooks.iter().map(|u| deliver::target_of(u)));
     let tracker = Tracker::open(&opts.store, targets, opts.thresholds)?;
     tracker.db.set_state("rpc", &opts.rpc)?;
