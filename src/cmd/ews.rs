@@ -65,6 +65,11 @@ struct EventAddArgs {
     /// Add a counter-measure trigger (an allied control against China), not a scored event.
     #[arg(long)]
     trigger: bool,
+    /// Add a producer-country measure set in law (deadline as --effective).
+    ///
+    /// An export ban, tax step or quota, watched with its lead; not a scored event.
+    #[arg(long, conflicts_with = "trigger")]
+    producer: bool,
     /// Folder of run-time additions (events.csv, triggers.csv).
     #[arg(long, default_value = ".tripoint/ews")]
     home: PathBuf,
@@ -99,13 +104,23 @@ pub(crate) struct Source {
     /// Use no counter-measure triggers.
     #[arg(long, conflicts_with = "triggers")]
     pub(crate) no_triggers: bool,
-    /// China's refining and import shares with citations (CSV, the format of
-    /// config/ews_china_shares.csv). Default: that file of this checkout; repeatable.
-    #[arg(long = "china-shares")]
+    /// China's refining and import shares, cited (CSV); repeatable.
+    ///
+    /// Format and default: config/ews_china_shares.csv of this checkout.
+    #[arg(long = "china-shares", value_name = "FILE")]
     pub(crate) china_shares: Vec<PathBuf>,
     /// Use no reference shares (China's hold from production and BACI trade only).
     #[arg(long, conflicts_with = "china_shares")]
     pub(crate) no_china_shares: bool,
+    /// Producer-country measures set in law (event-file CSV); repeatable.
+    ///
+    /// Default: config/ews_producer_measures.csv of this checkout plus
+    /// HOME/producer_measures.csv.
+    #[arg(long = "producer-measures", value_name = "FILE")]
+    pub(crate) producer_measures: Vec<PathBuf>,
+    /// Use no producer-country measures.
+    #[arg(long, conflicts_with = "producer_measures")]
+    pub(crate) no_producer_measures: bool,
     /// Folder of run-time additions made with `ews event add` (events.csv, triggers.csv).
     #[arg(long, default_value = ".tripoint/ews")]
     pub(crate) home: PathBuf,
@@ -197,6 +212,18 @@ pub(crate) fn load_source(src: &Source) -> anyhow::Result<Dataset> {
                 .extend(tripoint_ews::import::load_china_shares(f)?);
         }
     }
+    if !src.no_producer_measures {
+        let mut files = src.producer_measures.clone();
+        if files.is_empty() {
+            files.push(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ews_producer_measures.csv"),
+            );
+        }
+        files.push(src.home.join("producer_measures.csv"));
+        for f in files.iter().filter(|f| f.is_file()) {
+            ds.producer_measures.extend(tripoint_ews::load_events(f)?);
+        }
+    }
     let added = src.home.join("events.csv");
     if added.is_file() {
         for e in tripoint_ews::load_events(&added)? {
@@ -265,11 +292,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Event(EventCommand::Add(a)) => {
-            let file = a.home.join(if a.trigger {
-                "triggers.csv"
+            let (file, kind) = if a.trigger {
+                (a.home.join("triggers.csv"), "trigger")
+            } else if a.producer {
+                (a.home.join("producer_measures.csv"), "producer measure")
             } else {
-                "events.csv"
-            });
+                (a.home.join("events.csv"), "event")
+            };
             let row = tripoint_ews::import::EventRow {
                 event_id: a.id.clone(),
                 date_announced: a.announced,
@@ -288,7 +317,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .context("the added row is in the file")?;
             println!(
                 "added {} {} ({} announced {}; minerals: {}) to {}; `tripoint ews status` and `backtest` read it from now on",
-                if a.trigger { "trigger" } else { "event" },
+                kind,
                 e.event_id,
                 e.actor,
                 e.announced_precision.format(e.announced),

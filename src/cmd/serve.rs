@@ -90,6 +90,8 @@ fn ews_loader(args: &Args) -> tripoint_console::EwsLoader {
         no_triggers: false,
         china_shares: vec![],
         no_china_shares: false,
+        producer_measures: vec![],
+        no_producer_measures: false,
         home: PathBuf::from(".tripoint/ews"),
     };
     Box::new(move || super::ews::load_source(&source).map_err(|e| format!("{e:#}")))

@@ -504,16 +504,20 @@ pub fn coverage(ds: &Dataset) -> Vec<Coverage> {
                     "no BACI trade under its HS codes (no import shares)".into(),
                 ));
             }
-            if ds.prices.iter().any(|p| p.mineral == m) {
+            let prices = ds.prices.iter().any(|p| p.mineral == m);
+            let measures = ds.producer_measures.iter().any(|p| p.minerals.contains(&m));
+            if prices {
                 families.push(Family::Market);
-                if production {
-                    families.push(Family::Producer);
-                }
             } else {
                 lacks.push((Family::Market, "no daily price series".into()));
+            }
+            if (prices && production) || measures {
+                families.push(Family::Producer);
+            } else {
                 lacks.push((
                     Family::Producer,
-                    "no price series for the level regime".into(),
+                    "no price series for the level regime and no producer-country measure on file"
+                        .into(),
                 ));
             }
             if ds.monthly.iter().any(|r| r.product.minerals().contains(&m)) {

@@ -197,6 +197,10 @@ pub struct Policy {
     /// `ladder_china_share` (below `trigger_china_share`: the ladder lowers the bar).
     pub ladder_groups: BTreeMap<String, Vec<Mineral>>,
     pub ladder_china_share: f64,
+    /// A producer-country measure set in law is watched (yellow) from the day it is
+    /// known until it takes effect, amber for the last this-many days and on the
+    /// day it takes effect.
+    pub producer_amber_days: i64,
 }
 
 /// Groups by end use (not by which events followed which: the groups are the
@@ -226,6 +230,7 @@ impl Default for Policy {
             trigger_china_share: 0.5,
             ladder_groups: default_ladder_groups(),
             ladder_china_share: 0.25,
+            producer_amber_days: 365,
         }
     }
 }

@@ -534,6 +534,11 @@ pub struct Dataset {
     /// understates its hold.
     #[serde(default)]
     pub china_shares: Vec<ChinaShare>,
+    /// Producer-country measures set in law (ore-export bans with deadlines,
+    /// export-tax and royalty steps, export quotas): watch events with their lead,
+    /// kept apart from `events` (never scored, never explain an alert).
+    #[serde(default)]
+    pub producer_measures: Vec<Event>,
     pub report: ImportReport,
 }
 

@@ -1068,6 +1068,78 @@ pub fn trigger_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Sign
     out
 }
 
+/// Producer-country measures set in law (`Dataset::producer_measures`): a watch
+/// from the day the law is known until it takes effect — yellow while the
+/// deadline is more than `policy.producer_amber_days` away, then amber — renewed
+/// every `PRODUCER_RENEW_DAYS` so the alert stays open through years of lead,
+/// and an amber `producer_measure_in_force` on the day it takes effect. Every
+/// signal is dated on or after the day the law became known: no look-ahead.
+pub fn producer_measure_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
+    let renew = PRODUCER_RENEW_DAYS.min(cfg.alerts.cooldown_days.max(1));
+    let mut out = Vec::new();
+    for p in &ds.producer_measures {
+        let known = p.known_from();
+        let takes_effect = p.effective.unwrap_or(p.announced).max(known);
+        let what = format!(
+            "{}: {} {} on {} (set {}, takes effect {})",
+            p.event_id,
+            p.actor,
+            p.measure_type,
+            p.commodities,
+            p.announced_precision.format(p.announced),
+            p.effective
+                .map_or("at once".to_string(), |d| p.effective_precision.format(d))
+        );
+        for &mineral in p.minerals.iter().filter(|m| Mineral::MATERIALS.contains(m)) {
+            let mut push =
+                |date: NaiveDate, name: &str, level: Level, lead: i64, detail: String| {
+                    out.push(Signal {
+                        date,
+                        mineral,
+                        partners: Partner::ALL.to_vec(),
+                        family: Family::Producer,
+                        name: name.into(),
+                        level,
+                        value: lead as f64,
+                        threshold: cfg.policy.producer_amber_days as f64,
+                        detail,
+                        event_id: Some(p.event_id.clone()),
+                        source: format!("producer measures: {} ({})", p.event_id, p.actor),
+                    });
+                };
+            let mut d = known;
+            while d < takes_effect {
+                let lead = (takes_effect - d).num_days();
+                let level = if lead <= cfg.policy.producer_amber_days {
+                    Level::Amber
+                } else {
+                    Level::Yellow
+                };
+                push(
+                    d,
+                    "producer_deadline",
+                    level,
+                    lead,
+                    format!("{what}: {lead} days ahead"),
+                );
+                d += chrono::Duration::days(renew);
+            }
+            push(
+                takes_effect,
+                "producer_measure_in_force",
+                Level::Amber,
+                0,
+                format!("{what}: in force"),
+            );
+        }
+    }
+    out
+}
+
+/// How often a pending producer measure renews its watch (days; at most the
+/// alert cool-down, so the alert stays open until the measure takes effect).
+pub const PRODUCER_RENEW_DAYS: i64 = 30;
+
 /// Every signal of the data set, sorted by date (then family, mineral).
 pub fn all_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal> {
     all_signals_from(&event_free_signals(ds, cfg), ds, events, cfg)
@@ -1078,6 +1150,7 @@ pub fn all_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal> 
 pub fn event_free_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
     let mut s = structural_signals(ds, cfg);
     s.extend(market_signals(ds, cfg));
+    s.extend(producer_measure_signals(ds, cfg));
     s
 }
 

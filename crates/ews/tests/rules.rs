@@ -743,6 +743,86 @@ fn escalation_ladder_raises_the_remaining_members_of_a_controlled_group() {
 }
 
 #[test]
+fn producer_measures_set_in_law_are_watched_with_their_lead() {
+    let cfg = Config::default();
+    let mut ds = synthetic_dataset(1);
+    let law = Event {
+        actor: "Indonesia".into(),
+        measure_type: "ore_export_ban_deadline".into(),
+        effective: Some(day("2022-01-11")),
+        ..ev("P1", "2017-01-01", &[Mineral::Nickel])
+    };
+    let law = Event {
+        announced_precision: DatePrecision::Month,
+        announced: day("2017-01-01"),
+        ..law
+    };
+    ds.producer_measures = vec![law];
+    let sigs = tripoint_ews::signals::producer_measure_signals(&ds, &cfg);
+    assert!(sigs.iter().all(|s| s.mineral == Mineral::Nickel
+        && s.family == Family::Producer
+        && s.event_id.as_deref() == Some("P1")));
+    // Known from the end of its month (no look-ahead), with five years of lead.
+    assert_eq!(sigs[0].date, day("2017-01-31"));
+    assert_eq!(sigs[0].level, Level::Yellow);
+    assert_eq!(
+        sigs[0].value,
+        (day("2022-01-11") - day("2017-01-31")).num_days() as f64
+    );
+    // Yellow until the last year, amber from then on and on the day it takes effect.
+    for s in &sigs {
+        let lead = (day("2022-01-11") - s.date).num_days();
+        let want = if lead <= cfg.policy.producer_amber_days {
+            Level::Amber
+        } else {
+            Level::Yellow
+        };
+        assert_eq!(s.level, want, "{s:?}");
+        assert!(s.date <= day("2022-01-11"));
+    }
+    let last = sigs.last().unwrap();
+    assert_eq!(
+        (last.date, last.name.as_str()),
+        (day("2022-01-11"), "producer_measure_in_force")
+    );
+    // The board: a producer alert on nickel open all through the lead, yellow then amber.
+    for (at, level) in [
+        ("2018-06-30", Level::Yellow),
+        ("2019-12-31", Level::Yellow),
+        ("2021-06-30", Level::Amber),
+    ] {
+        let b = board(&ds, &cfg, day(at), &[]);
+        let a = b
+            .open_alerts
+            .iter()
+            .find(|a| a.mineral == Mineral::Nickel && a.family == Family::Producer)
+            .unwrap_or_else(|| panic!("no producer alert on {at}"));
+        assert_eq!(a.severity, level, "{at}");
+        assert_eq!(
+            a.first_fired,
+            day("2017-01-31"),
+            "{at}: one alert through the lead"
+        );
+        assert!(a
+            .explanation
+            .sources
+            .iter()
+            .any(|s| s.contains("producer measures: P1")));
+        assert!(cell_level(&b.open_alerts, Mineral::Nickel, Partner::Kor) >= level);
+    }
+    // Before the law is known there is nothing.
+    let b = board(&ds, &cfg, day("2017-01-30"), &[]);
+    assert!(!b
+        .open_alerts
+        .iter()
+        .any(|a| a.family == Family::Producer && a.mineral == Mineral::Nickel));
+    // The coverage names the producer family for nickel now.
+    assert!(coverage(&ds)
+        .iter()
+        .any(|c| c.mineral == Mineral::Nickel && c.families.contains(&Family::Producer)));
+}
+
+#[test]
 fn events_added_at_run_time_are_checked_and_appended() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("ews/events.csv");
