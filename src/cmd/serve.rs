@@ -44,9 +44,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("opening storage `{}`", config.storage))?;
     let listen = args.listen.clone().unwrap_or_else(|| config.listen.clone());
     let exchange = Exchange::new(store, config, Some(args.config.clone()));
-    let cases =
-        tripoint_case::api::serve_routes(args.case_store.as_deref(), args.case_db.as_deref())
-            .context("opening the case database (--case-store/--case-db)")?;
+    // One case database for the case API and the console's case pages.
+    let case_db = match args.case_store.as_deref() {
+        None => None,
+        Some(dir) => {
+            let db: std::sync::Arc<dyn tripoint_case::CaseDb> =
+                tripoint_case::open(dir, args.case_db.as_deref())
+                    .context("opening the case database (--case-store/--case-db)")?
+                    .into();
+            Some((db, dir.to_path_buf()))
+        }
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -58,9 +66,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             bound.sessions().clone(),
             bound.is_tls(),
             ews_loader(&args),
+            case_db
+                .as_ref()
+                .map(|(db, dir)| tripoint_console::CaseStore::new(db.clone(), dir.clone())),
         );
         bound.mount_console(tripoint_console::router(console));
-        bound.mount_routes(cases);
+        if let Some((db, dir)) = case_db {
+            bound.mount_routes(tripoint_case::api::routes(
+                tripoint_case::api::CaseApi::new(db, dir),
+            ));
+        }
         let scheme = if bound.is_tls() { "https" } else { "http" };
         // The first stdout line is the address: scripts and tests that ask
         // for port 0 read the real port from it.

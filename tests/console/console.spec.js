@@ -129,9 +129,9 @@ test("navigation: Cases, Alerts, Intel, Early warning, Audit, in that order, eac
     await accessible(page, link);
     await shot(page, `0${i++}-${link.toLowerCase().replace(" ", "-")}`);
   }
-  // The honest empty states until the case service and watch feed the console.
+  // The honest empty state before any case is opened.
   await page.goto(`${server.base}/console/cases/`);
-  await expect(page.getByRole("status")).toContainText("No case service");
+  await expect(page.getByRole("status")).toHaveText("No case you may see.");
   await page.goto(`${server.base}/console/audit/`);
   await expect(page.getByRole("alert")).toHaveText("You may not see this page.");
 });
@@ -269,6 +269,161 @@ test("audit: operators search the trail and see who received an object", async (
   await expect(page.locator("#audit-served")).toContainText("jp");
   await expect(page.locator("#audit-posted")).toContainText("us");
   await shot(page, "17-audit-who-received");
+});
+
+test("cases: a case page whose graph renders left to right, expands on click, filters, collapses and selects by degree; panel, path, notes, exports, share", async ({ page }) => {
+  const seed = server.truth.seeds.addresses[0];
+  const from = new Date(server.truth.seeds.start_time * 1000).toISOString();
+  const amber = await server.newCase("us", { name: "Exchange theft (test) AMBER-2210", seeds: [seed], from, tlp: "amber" });
+  await server.newCase("us", { name: "US-only case REDCASE-5521", seeds: [seed], from, tlp: "red" });
+  await signIn(page, "us");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Cases", exact: true }).click();
+  await expect(page.locator("table.cases tbody tr")).toHaveCount(2);
+  await accessible(page, "cases");
+  await shot(page, "20-cases");
+  await page.getByRole("link", { name: amber.name }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(amber.name);
+
+  // Endpoints: freeze candidates first, each with the partner that has jurisdiction.
+  const first = page.locator("table.endpoints tbody tr").first();
+  await expect(first).toHaveClass(/freeze/);
+  await expect(first.locator("td").nth(5)).toHaveText("yes");
+  await expect(first.locator("td").nth(6)).toHaveText(/^(us|jp|kr) \((US|JP|KR)\)$/);
+
+  const graph = page.locator("#case-graph");
+  await expect(graph).toHaveAttribute("data-nodes", /^[1-9][0-9]*$/);
+  const before = Number(await graph.getAttribute("data-nodes"));
+  // Left to right: every visible edge goes from a smaller x to a larger one.
+  const backwards = await page.evaluate(() => window.tripointCase.cy.edges(":visible")
+    .filter((e) => e.source().data("hops") < e.target().data("hops") && e.source().position("x") >= e.target().position("x")).length);
+  expect(backwards).toBe(0);
+  await accessible(page, "case");
+  await shot(page, "21-case");
+
+  // A real click on a node with hidden successors: the panel and the expansion.
+  await graph.scrollIntoViewIfNeeded();
+  const target = await page.evaluate(() => {
+    const cy = window.tripointCase.cy;
+    const n = cy.nodes(":visible").filter((n) => n.outgoers("node").some((m) => m.style("display") === "none"))[0];
+    const p = n.renderedPosition();
+    const box = cy.container().getBoundingClientRect();
+    return { id: n.id(), x: box.left + p.x, y: box.top + p.y };
+  });
+  await page.mouse.click(target.x, target.y);
+  const panel = page.locator("#address-panel");
+  await expect(panel).toHaveAttribute("data-address", target.id);
+  await expect(panel).toContainText("Exposure");
+  await expect(panel).toContainText("Balance now");
+  await expect(panel).toContainText("First tainted");
+  await expect.poll(async () => Number(await graph.getAttribute("data-nodes"))).toBeGreaterThan(before);
+  const expanded = Number(await graph.getAttribute("data-nodes"));
+  await shot(page, "22-case-expanded");
+
+  // Collapse the clicked node (it is selected): fewer addresses again.
+  await page.evaluate((id) => { const cy = window.tripointCase.cy; cy.nodes().unselect(); cy.getElementById(id).select(); }, target.id);
+  await page.getByRole("button", { name: "Collapse selected" }).click();
+  await expect.poll(async () => Number(await graph.getAttribute("data-nodes"))).toBeLessThan(expanded);
+
+  // Everything, then the minimum-amount and time filters thin it out.
+  await page.getByRole("button", { name: "Expand all" }).click();
+  const all = Number(await graph.getAttribute("data-nodes"));
+  expect(all).toBeGreaterThanOrEqual(expanded);
+  const allEdges = Number(await graph.getAttribute("data-edges"));
+  await page.getByLabel("Minimum amount").fill("1000");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect.poll(async () => Number(await graph.getAttribute("data-edges"))).toBeLessThan(allEdges);
+  const bigOnly = await page.evaluate(() => window.tripointCase.cy.edges(":visible").map((e) => e.data("raw")));
+  for (const e of bigOnly) expect(BigInt(e.amount) >= 1000n * 10n ** BigInt(e.decimals)).toBe(true);
+  await page.getByLabel("Minimum amount").fill("");
+  // Transfers from the median time on only.
+  const times = (await page.evaluate(() => window.tripointCase.cy.edges().map((e) => e.data("raw").time))).sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)];
+  await page.getByLabel("From", { exact: true }).fill(new Date(median * 1000).toISOString().slice(0, 19));
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect.poll(async () => Number(await graph.getAttribute("data-edges"))).toBeLessThan(allEdges);
+  await page.getByLabel("From", { exact: true }).fill("");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect.poll(async () => Number(await graph.getAttribute("data-edges"))).toBe(allEdges);
+
+  // Selection by degree.
+  await page.getByLabel("Degree at least").fill("3");
+  await page.getByRole("button", { name: "Select by degree" }).click();
+  await expect(graph).toHaveAttribute("data-selected", /^[1-9][0-9]*$/);
+  const degrees = await page.evaluate(() => window.tripointCase.cy.nodes(":selected").map((n) => n.degree(false)));
+  expect(Math.min(...degrees)).toBeGreaterThanOrEqual(3);
+  await shot(page, "23-case-degree");
+
+  // The path from the seed to the first freeze candidate (the default "to").
+  await page.getByLabel("From address").selectOption(seed);
+  await page.getByRole("button", { name: "Find the path" }).click();
+  await expect(page.locator("#path-result")).toHaveAttribute("data-hops", /^[1-9][0-9]*$/);
+  await expect(page.locator("#path-result li").first()).toContainText(seed.slice(0, 8));
+  await shot(page, "24-case-path");
+
+  // Exports: PNG and SVG of the view, the transfers as CSV, the case as STIX.
+  const [png] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "PNG" }).click()]);
+  const pngBytes = fs.readFileSync(await png.path());
+  expect(pngBytes.subarray(0, 8).toString("hex")).toBe("89504e470d0a1a0a");
+  fs.writeFileSync(path.join(SHOTS, "25-case-export.png"), pngBytes);
+  const [svg] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "SVG" }).click()]);
+  const svgText = fs.readFileSync(await svg.path(), "utf8");
+  expect(svgText).toContain("<svg xmlns=\"http://www.w3.org/2000/svg\"");
+  expect((svgText.match(/<circle /g) || []).length).toBe(all);
+  fs.writeFileSync(path.join(SHOTS, "25-case-export.svg"), svgText);
+  const caseUrl = `${server.base}/console/cases/${amber.id}/`;
+  const csv = await (await page.request.get(caseUrl + "transfers.csv")).text();
+  const lines = csv.trim().split("\n");
+  expect(lines[0]).toBe("tx_hash,time,from,to,asset,amount,tainted_amount");
+  expect(lines.length - 1).toBe(allEdges);
+  const stix = await (await page.request.get(caseUrl + "report.stix.json")).json();
+  expect(stix.type).toBe("bundle");
+  expect(stix.objects.find((o) => o.type === "report").name).toBe(`tripoint case: ${amber.name}`);
+
+  // Notes by the owner.
+  await page.getByLabel("Add a note").fill("Asked the exchange for a freeze NOTE-8812");
+  await page.getByRole("button", { name: "Add a note" }).click();
+  await expect(page.locator("ul.notes")).toContainText("NOTE-8812");
+
+  // Share with partners: the report goes into a collection through the TAXII POST path.
+  await page.getByLabel("Collection").selectOption({ label: "Indicators: wallets, domains, addresses, hashes" });
+  await page.getByRole("button", { name: "Share with partners" }).click();
+  await expect(page.locator(".notice")).toContainText(/[1-9][0-9]* ok, 0 failed/);
+  await page.goto(`${server.base}/console/intel/trilateral/${indicators}/?q=${encodeURIComponent("tripoint case")}`);
+  await expect(page.locator("table.objects")).toContainText(`tripoint case: ${amber.name}`);
+  await shot(page, "26-case-shared");
+});
+
+test("cases: a TLP:RED case of the US is invisible to Japan in the list, by URL, in its graph and exports; AMBER is read-only", async ({ page }) => {
+  const list = await (await fetch(`${server.base}/api/cases/`, { headers: { Authorization: server.auth("us") } })).json();
+  const red = list.cases.find((c) => c.tlp === "red");
+  const amber = list.cases.find((c) => c.tlp === "amber");
+  await signIn(page, "jp");
+  await page.goto(`${server.base}/console/cases/`);
+  await expect(page.locator("table.cases tbody tr")).toHaveCount(1);
+  await expect(page.locator("main")).not.toContainText(red.name);
+  for (const suffix of ["", "graph.json", "transfers.csv", "report.stix.json"]) {
+    const r = await page.goto(`${server.base}/console/cases/${red.id}/${suffix}`);
+    expect(r.status(), suffix).toBe(404);
+    await expect(page.locator("body")).not.toContainText(red.name);
+  }
+  await page.goto(`${server.base}/console/cases/${amber.id}/`);
+  await expect(page.locator("#case-graph")).toHaveAttribute("data-nodes", /^[1-9][0-9]*$/);
+  await expect(page.getByLabel("Add a note")).toHaveCount(0);
+  await shot(page, "27-case-as-jp");
+});
+
+test("assets: the embedded Cytoscape.js is the npm package pinned in package-lock.json, byte for byte, with its licence", async ({ request }) => {
+  const served = await request.get(`${server.base}/console/assets/cytoscape.min.js`);
+  expect(served.status()).toBe(200);
+  const pinned = fs.readFileSync(require.resolve("cytoscape/dist/cytoscape.min.js"));
+  expect(Buffer.compare(await served.body(), pinned)).toBe(0);
+  const lock = JSON.parse(fs.readFileSync(path.join(__dirname, "package-lock.json"), "utf8"));
+  const installed = JSON.parse(fs.readFileSync(path.join(__dirname, "node_modules/cytoscape/package.json"), "utf8"));
+  const pinned_in = JSON.parse(fs.readFileSync(path.join(__dirname, "package.json"), "utf8")).devDependencies.cytoscape;
+  expect(lock.packages["node_modules/cytoscape"].version).toBe(pinned_in);
+  expect(installed.version).toBe(pinned_in);
+  const licence = await request.get(`${server.base}/console/assets/cytoscape.LICENSE.txt`);
+  expect(await licence.text()).toContain("Permission is hereby granted");
 });
 
 test("logout: the session ends and console pages send back to sign-in", async ({ page }) => {

@@ -34,18 +34,55 @@ function firstLine(proc, deadlineMs) {
   });
 }
 
-async function startServer() {
+// A transfer store with a generated laundering scenario (fixed seed) and its
+// labels, the exchanges attributed to actors with jurisdictions (US, JP, KR in
+// turn), for the case pages. Returns the store folder and the scenario's truth.
+function caseStore(dir) {
+  const gen = path.join(dir, "gen");
+  const st = path.join(dir, "store");
+  execFileSync(bin, ["gen", "--out", gen, "--seed", "3", "--transfers", "10000", "--format", "json"], { encoding: "utf8" });
+  execFileSync(bin, ["ingest", "--store", st, "ethereum-etl",
+    "--transactions", path.join(gen, "transactions.csv"),
+    "--token-transfers", path.join(gen, "token_transfers.csv"),
+    "--tokens", path.join(gen, "tokens.csv")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const codes = ["US", "JP", "KR"];
+  const exchanges = fs.readFileSync(path.join(gen, "labels.csv"), "utf8").split("\n")
+    .map((l) => l.split(",")).filter((f) => f[2] === "exchange");
+  const actors = exchanges.map((f, i) => `- id: exchange-${i + 1}\n  label: ${f[1]}\n  jurisdictions:\n  - ${codes[i % 3]}\n`).join("");
+  fs.writeFileSync(path.join(dir, "exchanges.actorpack.yaml"), `actors:\n${actors}`);
+  const tags = exchanges.map((f, i) => `- address: '${f[0]}'\n  label: ${f[1]}\n  actor: exchange-${i + 1}\n`).join("");
+  fs.writeFileSync(path.join(dir, "exchanges.yaml"),
+    `title: Exchange wallets (test)\ncategory: exchange\ncurrency: ETH\nconfidence: service_data\nlastmod: 2025-01-01\nsource: https://example.org/exchanges\ntags:\n${tags}`);
+  execFileSync(bin, ["labels", "import", "--store", st, path.join(gen, "labels.csv"),
+    path.join(dir, "exchanges.actorpack.yaml"), path.join(dir, "exchanges.yaml")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const truth = JSON.parse(fs.readFileSync(path.join(gen, "truth.json"), "utf8"));
+  return { store: st, truth };
+}
+
+// `opts.caseStore(dir, bin)` builds the case store the server serves (default:
+// the generated scenario above) and returns at least `{ store }`.
+async function startServer(opts = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tripoint-console-"));
   const config = path.join(dir, "intel.toml");
+  let cases;
+  try {
+    cases = await (opts.caseStore || caseStore)(dir, bin);
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const out = execFileSync(bin, ["intel", "init", "--config", config, "--storage", "intel.db"], { encoding: "utf8" });
   const secrets = {};
   for (const m of out.matchAll(/partner (\w+): basic (\w+):(\w+)/g)) {
     secrets[m[1]] = { user: m[2], password: m[3] };
   }
   const op = out.match(/operator \(admin endpoints\): basic (\S+):(\S+)/);
-  if (!op || !secrets.us || !secrets.jp) throw new Error(`unexpected intel init output:\n${out}`);
+  if (!op || !secrets.us || !secrets.jp) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`unexpected intel init output:\n${out}`);
+  }
   secrets.admin = { user: op[1], password: op[2] };
-  const proc = spawn(bin, ["serve", "--config", config, "--listen", "127.0.0.1:0", "--ews-synthetic", "7"], {
+  const proc = spawn(bin, ["serve", "--config", config, "--listen", "127.0.0.1:0", "--ews-synthetic", "7", "--case-store", cases.store], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -91,7 +128,24 @@ async function startServer() {
       }
       return id;
     },
+    truth: cases.truth,
+    cases,
+    dir,
+    // A case opened through the case API by `partner`.
+    async newCase(partner, body) {
+      const r = await fetch(`${this.base}/api/cases/`, {
+        method: "POST",
+        headers: { Authorization: this.auth(partner), Accept: "application/json", "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const c = await r.json();
+      if (r.status !== 201) throw new Error(`case create failed (${r.status}): ${JSON.stringify(c)}`);
+      return c;
+    },
     async stop() {
+      // The server's log is a test artifact.
+      fs.mkdirSync(path.join(target, "test-logs/console"), { recursive: true });
+      fs.writeFileSync(path.join(target, "test-logs/console", `serve-${path.basename(dir)}.log`), stderr);
       if (proc.exitCode === null) {
         const exited = new Promise((resolve) => proc.once("exit", resolve));
         proc.kill("SIGTERM");
@@ -105,4 +159,4 @@ async function startServer() {
   return server;
 }
 
-module.exports = { startServer, TLP_RED, TLP_GREEN, target };
+module.exports = { startServer, TLP_RED, TLP_GREEN, target, bin, root };

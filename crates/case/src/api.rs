@@ -184,8 +184,13 @@ pub fn may_see(case: &Case, caller: &Caller) -> bool {
     }
 }
 
+/// May `caller` change `case` (notes, close)? Only its owner.
+pub fn may_write(case: &Case, caller: &Caller) -> bool {
+    case.partner == caller.partner
+}
+
 /// A case `caller` may see, else NotFound (hidden cases do not exist to it).
-fn visible(db: &dyn CaseDb, caller: &Caller, id: &str) -> Result<Case, CaseError> {
+pub fn visible(db: &dyn CaseDb, caller: &Caller, id: &str) -> Result<Case, CaseError> {
     let case = db.get(id)?;
     if may_see(&case, caller) {
         Ok(case)
@@ -197,7 +202,7 @@ fn visible(db: &dyn CaseDb, caller: &Caller, id: &str) -> Result<Case, CaseError
 /// A case `caller` may change: its owner's; visible to others but read-only.
 fn owned(db: &dyn CaseDb, caller: &Caller, id: &str) -> Result<(), ApiError> {
     let case = visible(db, caller, id)?;
-    if case.partner != caller.partner {
+    if !may_write(&case, caller) {
         return Err(
             Error::Forbidden(format!("case `{id}` belongs to partner `{}`", case.partner)).into(),
         );

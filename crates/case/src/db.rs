@@ -30,6 +30,7 @@ const SCHEMA: &[&str] = &[
         seq BIGINT NOT NULL,
         stored TEXT NOT NULL,
         body TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS case_alerts_seq ON case_alerts (seq)",
     "CREATE TABLE IF NOT EXISTS case_meta (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL)",
@@ -61,6 +62,10 @@ const ADD_ALERT: &str =
     "INSERT INTO case_alerts (alert_id, case_id, seq, stored, body) VALUES ($1, $2, $3, $4, $5)";
 const ALERTS: &str =
     "SELECT alert_id, case_id, seq, stored, body FROM case_alerts WHERE case_id = $1 ORDER BY seq";
+const ALERTS_AFTER: &str =
+    "SELECT alert_id, case_id, seq, stored, body FROM case_alerts WHERE seq > $1 ORDER BY seq LIMIT $2";
+const LATEST_ALERTS: &str =
+    "SELECT alert_id, case_id, seq, stored, body FROM case_alerts ORDER BY seq DESC LIMIT $1";
 const CLOSE: &str =
     "UPDATE cases SET status = 'closed', closed = $1 WHERE id = $2 AND status = 'open'";
 
@@ -104,6 +109,11 @@ pub trait CaseDb: Send + Sync {
     /// The alerts of a case in the order they were stored (`NotFound` for an
     /// unknown case).
     fn alerts(&self, case_id: &str) -> Result<Vec<StoredAlert>, CaseError>;
+    /// Alerts of every case stored after `seq` (store-wide order), oldest
+    /// first, at most `limit` (the console's live feed).
+    fn alerts_after(&self, seq: i64, limit: i64) -> Result<Vec<StoredAlert>, CaseError>;
+    /// The newest `limit` alerts of every case, newest first.
+    fn latest_alerts(&self, limit: i64) -> Result<Vec<StoredAlert>, CaseError>;
     /// Append a note; refused on a closed case.
     fn note(&self, id: &str, author: &str, text: &str) -> Result<Case, CaseError>;
     /// Close an open case (closing a closed case is an error).
@@ -184,6 +194,23 @@ fn check_note(text: &str) -> Result<(), CaseError> {
         });
     }
     Ok(())
+}
+
+/// Alerts read by one of the store-wide alert queries.
+fn sqlite_alerts(
+    c: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<StoredAlert>, CaseError> {
+    let mut st = c.prepare_cached(sql)?;
+    let rows: Vec<(String, String, i64, String, String)> = st
+        .query_map(params, |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(|(a, c, q, t, b)| decode_alert(a, c, q, t, &b))
+        .collect()
 }
 
 /// The embedded default: one SQLite file in the store directory.
@@ -359,6 +386,14 @@ impl CaseDb for SqliteCases {
         })
     }
 
+    fn alerts_after(&self, seq: i64, limit: i64) -> Result<Vec<StoredAlert>, CaseError> {
+        self.with(|c| sqlite_alerts(c, ALERTS_AFTER, rusqlite::params![seq, limit]))
+    }
+
+    fn latest_alerts(&self, limit: i64) -> Result<Vec<StoredAlert>, CaseError> {
+        self.with(|c| sqlite_alerts(c, LATEST_ALERTS, rusqlite::params![limit]))
+    }
+
     fn note(&self, id: &str, author: &str, text: &str) -> Result<Case, CaseError> {
         check_note(text)?;
         self.with(|c| {
@@ -504,6 +539,22 @@ impl CaseDb for PostgresCases {
             return Err(CaseError::NotFound(case_id.to_string()));
         }
         c.query(ALERTS, &[&case_id])?
+            .iter()
+            .map(|r| decode_alert(r.get(0), r.get(1), r.get(2), r.get(3), r.get::<_, &str>(4)))
+            .collect()
+    }
+
+    fn alerts_after(&self, seq: i64, limit: i64) -> Result<Vec<StoredAlert>, CaseError> {
+        let mut c = self.client.lock().expect("case db lock");
+        c.query(ALERTS_AFTER, &[&seq, &limit])?
+            .iter()
+            .map(|r| decode_alert(r.get(0), r.get(1), r.get(2), r.get(3), r.get::<_, &str>(4)))
+            .collect()
+    }
+
+    fn latest_alerts(&self, limit: i64) -> Result<Vec<StoredAlert>, CaseError> {
+        let mut c = self.client.lock().expect("case db lock");
+        c.query(LATEST_ALERTS, &[&limit])?
             .iter()
             .map(|r| decode_alert(r.get(0), r.get(1), r.get(2), r.get(3), r.get::<_, &str>(4)))
             .collect()

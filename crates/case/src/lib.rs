@@ -24,7 +24,7 @@ use tripoint_stix::tlp::Tlp;
 use tripoint_trace::TaintPolicy;
 
 pub use db::{CaseDb, PostgresCases, SqliteCases, StoredAlert, FORMAT_VERSION};
-pub use report::{build_case_report, CaseReport, Counterparty};
+pub use report::{build_case_report, build_case_report_traced, CaseReport, Counterparty};
 
 /// File name of the embedded case database inside a store directory.
 pub const SQLITE_FILE: &str = "cases.sqlite";

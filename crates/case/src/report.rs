@@ -10,7 +10,9 @@ use tripoint_chain::{Amount, Category, Chain, Label, TransferGraph};
 use tripoint_stix::import::{attack_dprk_groups, AttackGroup};
 use tripoint_store::Store;
 use tripoint_trace::report::{asset_key, rfc3339 as trace_time};
-use tripoint_trace::{build_report, trace, Report, ReportOptions, TaintPolicy, TraceConfig};
+use tripoint_trace::{
+    build_report, trace, Report, ReportOptions, TaintPolicy, TraceConfig, TraceResult,
+};
 
 use crate::{now, Case, CaseError};
 
@@ -112,6 +114,15 @@ pub fn attributed_groups(labels: &[Label]) -> Vec<Attribution> {
 
 /// Trace the case over `store` and collect its counterparties and attribution.
 pub fn build_case_report(store: &Store, case: &Case) -> Result<CaseReport, CaseError> {
+    build_case_report_traced(store, case).map(|(report, _)| report)
+}
+
+/// [`build_case_report`] and the trace it was built from (its per-transfer
+/// flows draw the console's case graph); `None` while no seed is in the store.
+pub fn build_case_report_traced(
+    store: &Store,
+    case: &Case,
+) -> Result<(CaseReport, Option<TraceResult>), CaseError> {
     let chain = store.chain();
     let native = chain.unwrap_or(Chain::Ethereum);
     let policy: TaintPolicy = case.policy.parse()?;
@@ -138,6 +149,7 @@ pub fn build_case_report(store: &Store, case: &Case) -> Result<CaseReport, CaseE
             .filter(|l| l.category.as_str() == "token")
             .map(|l| l.address.clone()),
     );
+    let mut traced = None;
     let trace_report = if seeds.is_empty() {
         None
     } else {
@@ -148,7 +160,9 @@ pub fn build_case_report(store: &Store, case: &Case) -> Result<CaseReport, CaseE
             ..Default::default()
         };
         opts.patterns.native_decimals = if native == Chain::Bitcoin { 8 } else { 18 };
-        Some(build_report(store, &result, &opts))
+        let report = build_report(store, &result, &opts);
+        traced = Some(result);
+        Some(report)
     };
 
     // Direct counterparties of the seeds that are labelled services.
@@ -218,7 +232,7 @@ pub fn build_case_report(store: &Store, case: &Case) -> Result<CaseReport, CaseE
             c
         })
         .collect();
-    Ok(CaseReport {
+    let report = CaseReport {
         case: case.clone(),
         generated: now(),
         chain,
@@ -226,7 +240,8 @@ pub fn build_case_report(store: &Store, case: &Case) -> Result<CaseReport, CaseE
         trace: trace_report,
         counterparties,
         attribution: attributed_groups(&seed_labels),
-    })
+    };
+    Ok((report, traced))
 }
 
 /// A terminal summary of a case report.

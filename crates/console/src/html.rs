@@ -59,6 +59,9 @@ pub fn csrf_field(ctx: &Ctx) -> String {
     }
 }
 
+/// The element a case page draws its graph into.
+pub const CASE_GRAPH: &str = "<div id=\"case-graph\"";
+
 /// The whole page around `body`.
 pub fn layout(ctx: &Ctx, title: &str, body: &str) -> String {
     let mut h = String::with_capacity(body.len() + 2048);
@@ -67,9 +70,16 @@ pub fn layout(ctx: &Ctx, title: &str, body: &str) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{} — tripoint</title>\
          <link rel=\"stylesheet\" href=\"/console/assets/console.css\">\
-         <script src=\"/console/assets/console.js\" defer></script></head><body>",
+         <script src=\"/console/assets/console.js\" defer></script>{}</head><body>",
         ctx.lang.tag(),
-        esc(title)
+        esc(title),
+        // Only a case page loads the graph library.
+        if body.contains(CASE_GRAPH) {
+            "<script src=\"/console/assets/cytoscape.min.js\" defer></script>\
+             <script src=\"/console/assets/case.js\" defer></script>"
+        } else {
+            ""
+        }
     ));
     h.push_str("<header class=\"top\"><a class=\"brand\" href=\"/console/\">tripoint</a>");
     if ctx.caller.is_some() {

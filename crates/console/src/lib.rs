@@ -14,7 +14,9 @@
 
 pub mod i18n;
 
+mod alerts;
 mod audit;
+mod cases;
 mod ews;
 mod html;
 mod intel;
@@ -33,6 +35,7 @@ use tripoint_taxii::server::audit_note;
 use tripoint_taxii::service::{Caller, Exchange};
 use tripoint_taxii::session::{ConsoleSession, Sessions};
 
+pub use cases::CaseStore;
 pub use ews::EwsLoader;
 
 /// The Content-Security-Policy of every console response: only this
@@ -50,22 +53,27 @@ pub struct Console {
     sessions: Arc<Sessions>,
     secure_cookies: bool,
     ews: ews::EwsState,
+    /// The case store of `serve --case-store` (None: the case pages say so).
+    cases: Option<CaseStore>,
 }
 
 impl Console {
     /// A console over `exchange`; `tls` makes every cookie `Secure`; `ews`
-    /// loads the early-warning data set (on first use, off the async workers).
+    /// loads the early-warning data set (on first use, off the async workers);
+    /// `cases` is the case store the case API serves, when there is one.
     pub fn new(
         exchange: Arc<Exchange>,
         sessions: Arc<Sessions>,
         tls: bool,
         ews: EwsLoader,
+        cases: Option<CaseStore>,
     ) -> Arc<Console> {
         Arc::new(Console {
             exchange,
             sessions,
             secure_cookies: tls,
             ews: ews::EwsState::new(ews),
+            cases,
         })
     }
 
@@ -86,8 +94,15 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/", get(home))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
-        .route("/cases/", get(cases))
-        .route("/alerts/", get(alerts))
+        .route("/cases/", get(cases::list))
+        .route("/cases/{id}/", get(cases::page))
+        .route("/cases/{id}/graph.json", get(cases::graph))
+        .route("/cases/{id}/transfers.csv", get(cases::transfers_csv))
+        .route("/cases/{id}/report.stix.json", get(cases::stix))
+        .route("/cases/{id}/notes", post(cases::add_note))
+        .route("/cases/{id}/share", post(cases::share))
+        .route("/alerts/", get(alerts::page))
+        .route("/alerts/stream", get(alerts::stream))
         .route("/intel/", get(intel::collections))
         .route("/intel/{root}/{cid}/", get(intel::collection))
         .route("/intel/{root}/{cid}/objects/{oid}/", get(intel::object))
@@ -96,6 +111,9 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/audit/", get(audit::page))
         .route("/assets/console.css", get(css))
         .route("/assets/console.js", get(js))
+        .route("/assets/case.js", get(case_js))
+        .route("/assets/cytoscape.min.js", get(cytoscape))
+        .route("/assets/cytoscape.LICENSE.txt", get(cytoscape_licence))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(headers))
         .with_state(console)
@@ -364,24 +382,6 @@ async fn home(ctx: Ctx) -> Response {
     page(&ctx, ctx.t(Msg::Console), &body, "console-home", None)
 }
 
-async fn cases(ctx: Ctx) -> Response {
-    let body = format!(
-        "<p>{}</p><p class=\"empty\" role=\"status\">{}</p>",
-        html::esc(ctx.t(Msg::CasesIntro)),
-        html::esc(ctx.t(Msg::NoCaseService))
-    );
-    page(&ctx, ctx.t(Msg::Cases), &body, "console-cases", None)
-}
-
-async fn alerts(ctx: Ctx) -> Response {
-    let body = format!(
-        "<p>{}</p><p class=\"empty\" role=\"status\">{}</p>",
-        html::esc(ctx.t(Msg::AlertsIntro)),
-        html::esc(ctx.t(Msg::NoAlertService))
-    );
-    page(&ctx, ctx.t(Msg::Alerts), &body, "console-alerts", None)
-}
-
 async fn not_found(ctx: Ctx) -> Response {
     error_page(
         &ctx,
@@ -412,5 +412,29 @@ async fn js(State(_): State<Arc<Console>>) -> Response {
     asset(
         "text/javascript; charset=utf-8",
         include_str!("assets/console.js"),
+    )
+}
+
+/// Cytoscape.js, vendored from the npm package pinned in
+/// tests/console/package.json (the browser suite checks the copy is that
+/// file byte for byte), with its MIT licence.
+async fn cytoscape(State(_): State<Arc<Console>>) -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/vendor/cytoscape.min.js"),
+    )
+}
+
+async fn cytoscape_licence(State(_): State<Arc<Console>>) -> Response {
+    asset(
+        "text/plain; charset=utf-8",
+        include_str!("assets/vendor/cytoscape.LICENSE"),
+    )
+}
+
+async fn case_js(State(_): State<Arc<Console>>) -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/case.js"),
     )
 }

@@ -80,7 +80,38 @@
     }
   }
 
+  // Alerts: live over Server-Sent Events, newest first (prepended).
+  function liveAlerts() {
+    var live = document.getElementById("alert-live");
+    var list = document.getElementById("alert-list");
+    if (!live || !list || typeof EventSource !== "function") { return; }
+    var words = JSON.parse(live.getAttribute("data-kinds") || "{}");
+    var es = new EventSource(live.getAttribute("data-stream"));
+    es.addEventListener("ready", function () { live.setAttribute("data-live", "1"); });
+    es.addEventListener("alert", function (ev) {
+      var a = JSON.parse(ev.data);
+      if (list.querySelector("li[data-alert=\"" + a.alert_id + "\"]")) { return; }
+      var li = document.createElement("li");
+      li.setAttribute("data-seq", String(a.seq));
+      li.setAttribute("data-alert", a.alert_id);
+      li.className = "new";
+      var when = document.createElement("span"); when.className = "when"; when.textContent = a.time;
+      var kind = document.createElement("strong"); kind.textContent = a.kind_text || words[a.kind] || a.kind;
+      var link = document.createElement("a"); link.href = a.href; link.textContent = a.case_name;
+      var to = document.createElement("code"); to.textContent = a.to;
+      li.appendChild(when); li.appendChild(document.createTextNode(" "));
+      li.appendChild(kind); li.appendChild(document.createTextNode(" "));
+      li.appendChild(link); li.appendChild(document.createTextNode(": " + a.taint + " → "));
+      li.appendChild(to);
+      if (a.service) { li.appendChild(document.createTextNode(" · " + a.service + (a.partner ? " (" + a.partner + ")" : ""))); }
+      list.insertBefore(li, list.firstChild);
+      live.textContent = words.live || "";
+      live.setAttribute("data-received", String(Number(live.getAttribute("data-received") || "0") + 1));
+    });
+  }
+
   function start() {
+    liveAlerts();
     var host = document.getElementById("ews-chart");
     if (!host) { return; }
     fetch(host.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })

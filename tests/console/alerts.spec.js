@@ -1,0 +1,170 @@
+// Live alerts in the browser: a real anvil node, a real `tripoint watch`
+// over the case store that `tripoint serve --case-store` serves, a real
+// transaction; the alert the watch raises appears on the open alerts page
+// without a reload (Server-Sent Events), and links to its case at the
+// alerting transfer. Screenshots go to target/test-logs/console/.
+const { test, expect } = require("@playwright/test");
+const { spawn, execFileSync } = require("child_process");
+const fs = require("fs");
+const path = require("path");
+const readline = require("readline");
+const { startServer, target, root } = require("./server");
+
+const SHOTS = path.join(target, "test-logs/console");
+const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const THIEF = "0x7e1f000000000000000000000000000000000001";
+const EXCHANGE = "0xe8c4000000000000000000000000000000000005";
+const ETHER = 10n ** 18n;
+
+function anvilBin() {
+  if (process.env.TRIPOINT_ANVIL) return process.env.TRIPOINT_ANVIL;
+  const p = path.join(root, ".tools/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+  if (!fs.existsSync(p)) throw new Error("anvil is not installed: run scripts/setup-anvil.sh (scripts/test.sh does), or set TRIPOINT_ANVIL");
+  return p;
+}
+
+// Every process this file starts, killed in afterAll (also on failure).
+const children = [];
+function kill(proc) {
+  if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+}
+
+function startAnvil() {
+  const proc = spawn(anvilBin(), ["--host", "127.0.0.1", "--port", "0", "--accounts", "1"], { stdio: ["ignore", "pipe", "ignore"] });
+  children.push(proc);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("anvil did not report its address within 30 s")), 30_000);
+    readline.createInterface({ input: proc.stdout }).on("line", (line) => {
+      const m = line.match(/^Listening on (\S+)/);
+      if (m) { clearTimeout(timer); resolve(`http://${m[1]}`); }
+    });
+    proc.on("exit", (code) => { clearTimeout(timer); reject(new Error(`anvil exited (${code})`)); });
+  });
+}
+
+async function rpc(url, method, params) {
+  const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const v = await r.json();
+  if (v.error) throw new Error(`${method}: ${JSON.stringify(v.error)}`);
+  return v.result;
+}
+
+let server, anvil, caseId;
+
+test.describe.configure({ mode: "serial" });
+
+test.beforeAll(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  server = await startServer({
+    // A store with the exchange labelled (actor with jurisdiction KR) and an
+    // open case on the thief, opened by the US.
+    caseStore: (dir, bin) => {
+      const st = path.join(dir, "store");
+      fs.writeFileSync(path.join(dir, "x.actorpack.yaml"), "actors:\n- id: upbit\n  label: Upbit\n  jurisdictions:\n  - KR\n");
+      fs.writeFileSync(path.join(dir, "x.yaml"),
+        "title: Upbit wallets\ncategory: exchange\nactor: upbit\ncurrency: ETH\nconfidence: service_data\nlastmod: 2024-05-01\n" +
+        `source: https://example.org/upbit\ntags:\n- address: '${EXCHANGE}'\n  label: Upbit 9\n`);
+      execFileSync(bin, ["labels", "import", "--store", st, path.join(dir, "x.actorpack.yaml"), path.join(dir, "x.yaml")], { stdio: ["ignore", "pipe", "pipe"] });
+      const c = JSON.parse(execFileSync(bin, ["case", "new", "--store", st, "--name", "Live drill LIVE-3301", "--seed", THIEF,
+        "--partner", "us", "--tlp", "amber", "--json"], { encoding: "utf8" }));
+      caseId = c.id;
+      // A RED case of the US on the same thief: its alerts stay with the US.
+      execFileSync(bin, ["case", "new", "--store", st, "--name", "US only REDLIVE-9", "--seed", THIEF,
+        "--partner", "us", "--tlp", "red", "--json"], { encoding: "utf8" });
+      return { store: st, bin };
+    },
+  });
+  anvil = await startAnvil();
+  const watch = spawn(server.cases.bin, ["watch", "--store", server.cases.store, "--rpc", anvil, "--poll-ms", "50"], { stdio: ["ignore", "ignore", "pipe"] });
+  children.push(watch);
+  let watchErr = "";
+  watch.stderr.on("data", (d) => { watchErr += d.toString(); });
+  server.watchErr = () => watchErr;
+});
+
+test.afterAll(async () => {
+  children.forEach(kill);
+  if (server) await server.stop();
+});
+
+async function accessible(page, name) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+}
+
+async function signIn(page, partner) {
+  const s = server.secrets[partner];
+  await page.goto(`${server.base}/console/login`);
+  await page.getByLabel("User name").fill(s.user);
+  await page.getByLabel("Password").fill(s.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(`${server.base}/console/`);
+}
+
+test("alerts: an alert the watch raises on a real transaction appears live, newest first, filterable, and links to its case at the transfer", async ({ page }) => {
+  await signIn(page, "us");
+  await page.goto(`${server.base}/console/alerts/`);
+  const live = page.locator("#alert-live");
+  await expect(live).toHaveAttribute("data-live", "1");
+  await expect(page.locator("#alert-list li")).toHaveCount(0);
+  await accessible(page, "alerts-empty");
+  // A marker that a reload would lose.
+  await page.evaluate(() => { window.__noReload = true; });
+
+  // The thief pays the exchange 5 ETH on the node (anvil mines it at once).
+  await rpc(anvil, "anvil_setBalance", [THIEF, "0x" + (100n * ETHER).toString(16)]);
+  await rpc(anvil, "anvil_impersonateAccount", [THIEF]);
+  const tx = await rpc(anvil, "eth_sendTransaction", [{ from: THIEF, to: EXCHANGE, value: "0x" + (5n * ETHER).toString(16) }]);
+
+  // One service alert per case (the AMBER one and the RED one, both the US's).
+  const service = page.locator("#alert-list li", { hasText: "Upbit 9" }).filter({ hasText: "LIVE-3301" });
+  await expect(service).toHaveCount(1, { timeout: 30_000 });
+  await expect(page.locator("#alert-list li", { hasText: "Upbit 9" }).filter({ hasText: "REDLIVE-9" })).toHaveCount(1);
+  await expect(service).toContainText("(KR)");
+  await expect(service).toContainText("5 ETH");
+  expect(await page.evaluate(() => window.__noReload)).toBe(true);
+  // Newest first: the items' store order descends.
+  const seqs = await page.locator("#alert-list li").evaluateAll((lis) => lis.map((li) => Number(li.getAttribute("data-seq"))));
+  expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+  await accessible(page, "alerts-live");
+  await page.screenshot({ path: path.join(SHOTS, "30-alerts-live.png"), fullPage: true });
+
+  // Filters: partner KR keeps it, JP drops it; the service filter by name.
+  await page.getByLabel("Partner with jurisdiction").selectOption("KR");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.locator("#alert-list li", { hasText: "Upbit 9" })).toHaveCount(2);
+  await expect(page.locator("#alert-list li")).toHaveCount(2);
+  await page.getByLabel("Partner with jurisdiction").selectOption("JP");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page.locator("#alert-list li")).toHaveCount(0);
+  await page.goto(`${server.base}/console/alerts/?service=upbit&case=${caseId}`);
+  await expect(page.locator("#alert-list li", { hasText: "Upbit 9" })).toHaveCount(1);
+
+  // The link opens the case at the alerting transfer.
+  await page.locator("#alert-list li", { hasText: "Upbit 9" }).getByRole("link", { name: "Live drill LIVE-3301" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Live drill LIVE-3301");
+  await expect(page.locator("#case-graph")).toHaveAttribute("data-focus", tx);
+  await expect(page.locator("#address-panel")).toHaveAttribute("data-address", EXCHANGE);
+  await page.screenshot({ path: path.join(SHOTS, "31-case-at-alert.png"), fullPage: true });
+});
+
+test("alerts: another partner sees the alerts of cases it may see only (RED stays with the owner)", async ({ page, request }) => {
+  await signIn(page, "jp");
+  await page.goto(`${server.base}/console/alerts/`);
+  await expect(page.locator("#alert-live")).toHaveAttribute("data-live", "1");
+  await expect(page.locator("#alert-list li", { hasText: "LIVE-3301" }).first()).toBeVisible();
+  await rpc(anvil, "eth_sendTransaction", [{ from: THIEF, to: EXCHANGE, value: "0x" + (2n * ETHER).toString(16) }]);
+  // The AMBER case's new alert arrives live; the RED case's never shows.
+  await expect(page.locator("#alert-list li", { hasText: "Upbit 9" }).filter({ hasText: "2 ETH" })).toHaveCount(1, { timeout: 30_000 });
+  const list = await request.get(`${server.base}/api/cases/`, { headers: { Authorization: server.auth("us") } });
+  const red = (await list.json()).cases.find((c) => c.tlp === "red");
+  const us = await request.get(`${server.base}/api/cases/${red.id}/alerts/`, { headers: { Authorization: server.auth("us") } });
+  expect((await us.json()).alerts.filter((a) => a.alert.service).length).toBe(2);
+  await expect(page.locator("main")).not.toContainText("REDLIVE-9");
+  const direct = await page.goto(`${server.base}/console/alerts/?case=${red.id}`);
+  expect(direct.status()).toBe(200);
+  await expect(page.locator("#alert-list li")).toHaveCount(0);
+  await page.screenshot({ path: path.join(SHOTS, "32-alerts-as-jp.png"), fullPage: true });
+});
