@@ -374,5 +374,35 @@ fn status_and_audit_round_trip() {
             })
             .unwrap();
         assert_eq!(us, vec![e("us", 30)], "{name}");
+        // A batch mixing entries without a page (NULL columns), with an
+        // object, and with an empty filter reads back as written, in order.
+        let refusal = AuditEntry {
+            page: None,
+            object: Some("status--1".into()),
+            result: "401 Unauthorized".into(),
+            ..e("-", 40)
+        };
+        let mut unfiltered = e("kr", 50);
+        if let Some(p) = unfiltered.page.as_mut() {
+            p.filter = String::new();
+            p.first_added = None;
+        }
+        let batch: Vec<AuditEntry> = (0..300)
+            .map(|i| {
+                if i % 2 == 0 {
+                    refusal.clone()
+                } else {
+                    unfiltered.clone()
+                }
+            })
+            .collect();
+        store.append_audit(&batch).unwrap();
+        let back = store
+            .audit(&AuditFilter {
+                since_us: Some(40),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(back, batch, "{name}");
     }
 }
