@@ -2080,3 +2080,119 @@ fn push_sends_only_what_the_peer_partner_may_read() {
         assert_eq!(total(&lines, "objects"), 0, "{lines:?}");
     }
 }
+
+/// A child process killed (SIGKILL) when dropped, also when the test fails.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_sync_killed_mid_pull_resumes_with_nothing_lost_and_no_duplicates() {
+    for (name, storage) in storages("killsync") {
+        let us = start(None);
+        let jp = start(storage);
+        // 2,000 objects at US, pulled by JP in pages of 20: 100 pages, so
+        // the kill lands well inside the pull.
+        let n = 2000;
+        let objects = tripoint_stix::content::synthetic_objects(
+            5,
+            n,
+            &tripoint_stix::content::partner_identity_id("us"),
+        );
+        let bulk = us.config.with_file_name("bulk.json");
+        std::fs::write(&bulk, serde_json::to_vec(&objects).unwrap()).unwrap();
+        let (config, file) = (us.config.to_str().unwrap(), bulk.to_str().unwrap());
+        run_ok(&[
+            "intel",
+            "import",
+            "--config",
+            config,
+            "--collection",
+            "actors",
+            "--partner",
+            "us",
+            file,
+        ]);
+        let want = us.ids("actors", "jp");
+        assert_eq!(want.len(), n, "{name}: JP reads every object at US");
+        assert_eq!(sorted_unique(want.clone()), want);
+
+        jp.link("jp", "us", &us, &["actors"], 0);
+        let mut cfg = Config::load(&jp.config).unwrap();
+        cfg.federation[0].page_size = 20;
+        cfg.save(&jp.config).unwrap();
+        let mut sync = KillOnDrop(
+            tripoint()
+                .args(["intel", "sync", "--config"])
+                .arg(&jp.config)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn tripoint intel sync"),
+        );
+        // Kill -9 as soon as the first objects are stored at JP.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let r = jp.get(&format!("{ACTORS}?match[version]=all&limit=1"), "jp");
+            assert_eq!(r.status, 200, "{name}: {:?}", r.body);
+            if r.body["objects"].as_array().is_some_and(|a| !a.is_empty()) {
+                break;
+            }
+            assert!(
+                sync.0.try_wait().unwrap().is_none(),
+                "{name}: the sync ended before it stored anything"
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name}: nothing pulled within 120 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        sync.0.kill().unwrap();
+        let status = sync.0.wait().unwrap();
+        assert!(
+            !status.success(),
+            "{name}: the sync was killed, not finished"
+        );
+        let partial = jp.ids("actors", "jp");
+        assert!(
+            !partial.is_empty() && partial.len() < n,
+            "{name}: killed mid-pull, {} of {n} stored",
+            partial.len()
+        );
+        assert_eq!(sorted_unique(partial.clone()), partial, "{name}");
+
+        // Restarted, it resumes after the last whole page: it fetches only
+        // what is left (plus at most the page the kill interrupted), stores
+        // exactly what is missing, and the collection ends up whole, each
+        // version once.
+        let (ok, lines, err) = jp.sync(&[]);
+        assert!(ok, "{name}: {err}");
+        assert_eq!(
+            total(&lines, "stored") as usize,
+            n - partial.len(),
+            "{name}: {lines:?}"
+        );
+        assert!(
+            total(&lines, "duplicates") <= 20,
+            "{name}: only the interrupted page is fetched again: {lines:?}"
+        );
+        assert!(
+            (total(&lines, "objects") as usize) < n,
+            "{name}: resumed, not restarted: {lines:?}"
+        );
+        assert_eq!(
+            jp.ids("actors", "jp"),
+            want,
+            "{name}: nothing lost, no duplicates"
+        );
+        let (ok, lines, err) = jp.sync(&[]);
+        assert!(ok, "{name}: {err}");
+        assert_eq!(total(&lines, "objects"), 0, "{name}: converged: {lines:?}");
+    }
+}
