@@ -2135,12 +2135,15 @@ fn a_sync_killed_mid_pull_resumes_with_nothing_lost_and_no_duplicates() {
                 .spawn()
                 .expect("spawn tripoint intel sync"),
         );
-        // Kill -9 as soon as the first objects are stored at JP.
+        // Kill -9 once objects of the second page are stored at JP: pages
+        // are stored object by object and the cursor moves after a whole
+        // page, so only then is a resume point sure to exist (a kill inside
+        // the first page rightly restarts from the beginning).
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
         loop {
-            let r = jp.get(&format!("{ACTORS}?match[version]=all&limit=1"), "jp");
+            let r = jp.get(&format!("{ACTORS}?match[version]=all&limit=21"), "jp");
             assert_eq!(r.status, 200, "{name}: {:?}", r.body);
-            if r.body["objects"].as_array().is_some_and(|a| !a.is_empty()) {
+            if r.body["objects"].as_array().is_some_and(|a| a.len() > 20) {
                 break;
             }
             assert!(
