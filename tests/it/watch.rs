@@ -116,7 +116,21 @@ impl Anvil {
             "eth_sendTransaction",
             json!([{"from": from, "to": to, "value": format!("0x{wei:x}")}]),
         );
-        h.as_str().unwrap().to_string()
+        let hash = h.as_str().unwrap().to_string();
+        // Automine can still be mining when the call returns: wait for the
+        // receipt, so the next transaction (or read) sees this one's effect.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while self
+            .call("eth_getTransactionReceipt", json!([hash]))
+            .is_null()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{hash}: not mined within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        hash
     }
 
     pub(crate) fn head(&self) -> u64 {
