@@ -223,22 +223,25 @@ fn render<G: TransferGraph + Sync>(
     let mut cfg = config_for(g, args)?;
     cfg.spam.trusted_tokens.extend(trusted.iter().cloned());
     let opts = &report_options(chain, args, args.from.is_some().then_some(cfg.from));
-    if args.format == Format::Reached {
-        let r = tripoint_trace::reached(g, &cfg)?;
-        return Ok(tripoint_trace::text::reached_table(g, &r));
-    }
-    let result = trace(g, &cfg)?;
-    let report = build_report(g, &result, opts);
+    // Only the formats that show the full result run the full trace.
+    let full = || -> anyhow::Result<_> {
+        let result = trace(g, &cfg)?;
+        let report = build_report(g, &result, opts);
+        Ok((result, report))
+    };
     Ok(match args.format {
-        // Answered above, without the full trace.
         Format::Reached => {
             tripoint_trace::text::reached_table(g, &tripoint_trace::reached(g, &cfg)?)
         }
-        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Dot => to_dot(&report, &flow_edges(g, &result, opts.native)),
-        Format::Table => tripoint_trace::text::report_table(&report),
-        Format::Summary => tripoint_trace::text::summary(&report),
+        Format::Json => serde_json::to_string_pretty(&full()?.1)? + "\n",
+        Format::Dot => {
+            let (result, report) = full()?;
+            to_dot(&report, &flow_edges(g, &result, opts.native))
+        }
+        Format::Table => tripoint_trace::text::report_table(&full()?.1),
+        Format::Summary => tripoint_trace::text::summary(&full()?.1),
         Format::Parquet => {
+            let (result, report) = full()?;
             let out = args
                 .out
                 .as_ref()
