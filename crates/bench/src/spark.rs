@@ -39,24 +39,11 @@ pub struct SparkComparison {
     pub differences: Vec<String>,
 }
 
-/// `spark-submit` and the job, or why they are unavailable:
-/// `$TRIPOINT_SPARK_SUBMIT`, else the project venv's (scripts/setup-spark.sh).
+/// `spark-submit` and the job, or why they are unavailable.
 fn find() -> std::result::Result<(PathBuf, PathBuf), String> {
     let project = crate::locate::project_dir()
         .ok_or("the project folder is unknown: set TRIPOINT_HOME".to_string())?;
-    let submit = std::env::var_os("TRIPOINT_SPARK_SUBMIT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project.join(".venv/bin/spark-submit"));
-    if !submit.exists() {
-        return Err(format!(
-            "{} not found (run scripts/setup-spark.sh)",
-            submit.display()
-        ));
-    }
-    let java = Command::new("java").arg("-version").output();
-    if !java.is_ok_and(|o| o.status.success()) {
-        return Err("no java on PATH (run scripts/setup-spark.sh)".into());
-    }
+    let submit = tripoint_export::exposure::find_spark_submit(&project)?;
     Ok((submit, project.join("jobs/exposure.py")))
 }
 

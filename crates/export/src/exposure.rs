@@ -298,3 +298,23 @@ impl CategoryExposure {
         out
     }
 }
+
+/// `spark-submit` with a Java runtime to run the job, or why not:
+/// `$TRIPOINT_SPARK_SUBMIT`, else `project/.venv/bin/spark-submit` (what
+/// scripts/setup-spark.sh installs).
+pub fn find_spark_submit(project: &Path) -> Result<PathBuf, String> {
+    let submit = std::env::var_os("TRIPOINT_SPARK_SUBMIT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project.join(".venv/bin/spark-submit"));
+    if !submit.exists() {
+        return Err(format!(
+            "{} not found (run scripts/setup-spark.sh)",
+            submit.display()
+        ));
+    }
+    let java = std::process::Command::new("java").arg("-version").output();
+    if !java.is_ok_and(|o| o.status.success()) {
+        return Err("no java on PATH (run scripts/setup-spark.sh)".into());
+    }
+    Ok(submit)
+}

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tripoint_chain::{Amount, Category, TransferGraph};
-use tripoint_export::exposure::{engine_exposure, Exposure};
+use tripoint_export::exposure::{engine_exposure, find_spark_submit, Exposure};
 use tripoint_export::{export, ExportOptions};
 use tripoint_gen::write_exposure_graph;
 use tripoint_store::Store;
@@ -21,17 +21,7 @@ fn root() -> PathBuf {
 
 /// spark-submit with a Java runtime, or why not.
 fn spark_submit() -> Result<PathBuf, String> {
-    let p = std::env::var_os("TRIPOINT_SPARK_SUBMIT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv/bin/spark-submit"));
-    if !p.exists() {
-        return Err(format!("{} not found", p.display()));
-    }
-    let java = Command::new("java").arg("-version").output();
-    if !java.is_ok_and(|o| o.status.success()) {
-        return Err("no java on PATH".into());
-    }
-    Ok(p)
+    find_spark_submit(&root())
 }
 
 /// The exposure graph (tripoint_gen) at `transfers`, stored and labelled.
