@@ -4,14 +4,13 @@
 //! `TRIPOINT_TEST_PG_URL` is set), driven with ureq: access by owner and TLP,
 //! TAXII error bodies, audit, and every route of the OpenAPI document.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Child;
 
 use serde_json::{json, Value};
 use tripoint_taxii::config::{Config, IssuedSecrets};
 
-use crate::common::{run_ok, tripoint};
+use crate::common::{http, run_ok, spawn_serve, tripoint};
 
 const THIEF: &str = "0x098b716b8aaf21512996dc57eb0615e2383e2f96";
 const MULE: &str = "0x1111111111111111111111111111111111111111";
@@ -197,32 +196,19 @@ fn start(case_db: Option<&str>) -> Server {
         .arg(&config)
         .args(["--listen", "127.0.0.1:0", "--case-store"])
         .arg(&store)
-        .env_remove("TRIPOINT_CASE_DB")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .env_remove("TRIPOINT_CASE_DB");
     if let Some(url) = case_db {
         cmd.args(["--case-db", url]);
     }
-    let mut child = cmd.spawn().expect("spawn tripoint serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .and_then(|u| u.strip_suffix("/taxii2/"))
-        .map(str::to_string);
-    let server = Server {
+    let (child, base) = spawn_serve(cmd);
+    Server {
         child,
-        base: base.clone().unwrap_or_default(),
+        base,
         config,
         secrets,
         store,
         _dir: dir,
-    };
-    assert!(base.is_some(), "unexpected first line: {line:?}");
-    server
+    }
 }
 
 impl Server {
@@ -232,32 +218,23 @@ impl Server {
     }
 
     fn call(&self, method: &str, path: &str, partner: Option<&str>, body: Option<Value>) -> Resp {
-        let mut req = ureq::request(method, &format!("{}{path}", self.base));
-        if let Some(p) = partner {
-            req = req.set("Authorization", &self.key(p));
+        let key = partner.map(|p| self.key(p));
+        let mut headers = Vec::new();
+        if let Some(k) = &key {
+            headers.push(("Authorization", k.as_str()));
         }
-        let result = match body {
-            Some(b) => req
-                .set("Content-Type", "application/json")
-                .send_string(&b.to_string()),
-            None => req.call(),
-        };
-        let resp = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = resp.status();
-        let headers = resp
-            .headers_names()
-            .into_iter()
-            .map(|n| {
-                let v = resp.header(&n).unwrap_or("").to_string();
-                (n, v)
-            })
-            .collect();
-        let text = resp.into_string().unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let text = body.map(|b| b.to_string());
+        if text.is_some() {
+            headers.push(("Content-Type", "application/json"));
+        }
+        let answer = http(
+            method,
+            &format!("{}{path}", self.base),
+            &headers,
+            text.as_deref(),
+        );
+        let body = answer.json();
+        let (status, headers) = (answer.status, answer.headers);
         Resp {
             status,
             headers,

@@ -4,11 +4,10 @@
 //! the cookie opens the console only, and that every console request is in
 //! the audit like a TAXII request.
 
-use crate::common::tripoint;
+use crate::common::{http, spawn_serve, tripoint};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use tripoint_taxii::config::{Config, IssuedSecrets};
 
 struct Server {
@@ -45,25 +44,14 @@ fn start() -> Server {
 }
 
 fn spawn(config: &Path) -> (Child, String) {
-    let mut child = tripoint()
-        .args(["serve", "--config"])
-        .arg(config)
-        .args(["--listen", "127.0.0.1:0", "--ews-synthetic", "7"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn tripoint serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .and_then(|u| u.strip_suffix("/taxii2/"))
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
-    (child, base)
+    let mut cmd = tripoint();
+    cmd.args(["serve", "--config"]).arg(config).args([
+        "--listen",
+        "127.0.0.1:0",
+        "--ews-synthetic",
+        "7",
+    ]);
+    spawn_serve(cmd)
 }
 
 struct Resp {
@@ -110,29 +98,16 @@ fn csrf_of(html: &str) -> String {
 
 impl Server {
     fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], form: Option<&str>) -> Resp {
-        let agent = ureq::AgentBuilder::new().redirects(0).build();
-        let mut req = agent.request(method, &format!("{}{path}", self.base));
-        for (k, v) in headers {
-            req = req.set(k, v);
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if form.is_some() {
+            all.push(("Content-Type", "application/x-www-form-urlencoded"));
         }
-        let result = match form {
-            Some(f) => req
-                .set("Content-Type", "application/x-www-form-urlencoded")
-                .send_string(f),
-            None => req.call(),
-        };
-        let resp = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = resp.status();
+        let answer = http(method, &format!("{}{path}", self.base), &all, form);
         let mut headers: HashMap<String, Vec<String>> = HashMap::new();
-        for name in resp.headers_names() {
-            let values = resp.all(&name).iter().map(|v| v.to_string()).collect();
-            headers.insert(name.to_ascii_lowercase(), values);
+        for (name, value) in answer.headers {
+            headers.entry(name).or_default().push(value);
         }
-        let body = resp.into_string().unwrap_or_default();
+        let (status, body) = (answer.status, answer.text);
         Resp {
             status,
             headers,

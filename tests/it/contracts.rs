@@ -13,13 +13,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::common::{run_ok, tripoint};
-use crate::watch::Anvil;
+use crate::common::{run_ok, tripoint, Anvil, ETHER, EXCHANGE, THIEF};
 
-const ETHER: u128 = 1_000_000_000_000_000_000;
-const THIEF: &str = "0x7e1f000000000000000000000000000000000001";
 const MULE: &str = "0x3a1e000000000000000000000000000000000002";
-const EXCHANGE: &str = "0xe8c4000000000000000000000000000000000005";
 /// Forwards what it gets to MULE.
 const FORWARDER: &str = "0xf0f0000000000000000000000000000000000001";
 /// Forwards what it gets to REVERTER, ignoring whether that call failed.

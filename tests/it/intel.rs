@@ -2,10 +2,9 @@
 //! PostgreSQL when `TRIPOINT_TEST_PG_URL` is set), driven over HTTP with ureq,
 //! plus the `tripoint intel` admin commands on real files.
 
-use crate::common::{run_ok, shared_data, tripoint};
+use crate::common::{http, run_ok, shared_data, spawn_serve, tripoint};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use tripoint_taxii::config::{Config, IssuedSecrets};
@@ -75,25 +74,11 @@ fn start_with(storage: Option<String>, edit: impl FnOnce(&mut Config)) -> Server
 
 /// Start `tripoint serve` on a configuration; the child and its base URL.
 fn spawn_server(config: &Path) -> (Child, String) {
-    let mut child = tripoint()
-        .args(["serve", "--config"])
+    let mut cmd = tripoint();
+    cmd.args(["serve", "--config"])
         .arg(config)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn tripoint serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .and_then(|u| u.strip_suffix("/taxii2/"))
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
-    (child, base)
+        .args(["--listen", "127.0.0.1:0"]);
+    spawn_serve(cmd)
 }
 
 struct Resp {
@@ -125,43 +110,18 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Resp {
-        // A new connection per call: a pooled one the server has just closed
-        // (idle timeout, or after a refusal) reads as "Unexpected EOF" on a
-        // loaded machine, which is the client's race, not the server's answer.
-        let agent = ureq::AgentBuilder::new().max_idle_connections(0).build();
-        let mut req = agent.request(method, &format!("{}{path}", self.base));
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
         if let Some(a) = auth {
-            req = req.set("Authorization", a);
+            all.push(("Authorization", a));
         }
-        for (k, v) in headers {
-            req = req.set(k, v);
+        let answer = http(method, &format!("{}{path}", self.base), &all, body);
+        let body = answer.json();
+        let status = answer.status;
+        // The first value of each header, as the tests read them.
+        let mut headers = HashMap::new();
+        for (name, value) in answer.headers {
+            headers.entry(name).or_insert(value);
         }
-        let result = match body {
-            Some(b) => req.send_string(b),
-            None => req.call(),
-        };
-        let resp = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = resp.status();
-        let headers = resp
-            .headers_names()
-            .into_iter()
-            .map(|n| {
-                (
-                    n.to_ascii_lowercase(),
-                    resp.header(&n).unwrap_or("").to_string(),
-                )
-            })
-            .collect();
-        let text = resp.into_string().unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
         Resp {
             status,
             headers,
@@ -921,23 +881,14 @@ fn https_with_rustls_and_no_plain_http_off_loopback() {
         key: "server.key".into(),
     });
     cfg.save(&config).unwrap();
-    let mut child = tripoint()
-        .args(["serve", "--config"])
+    let mut cmd = tripoint();
+    cmd.args(["serve", "--config"])
         .arg(&config)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
-    assert!(url.starts_with("https://"), "{line}");
+        .args(["--listen", "127.0.0.1:0"]);
+    let (child, base) = spawn_serve(cmd);
+    let _server = crate::common::Killed(child);
+    let url = format!("{base}/taxii2/");
+    assert!(url.starts_with("https://"), "{url}");
     let user = format!("{}:{}", secrets[0].username, secrets[0].password);
     let curl = |extra: &[&str]| {
         std::process::Command::new("curl")
@@ -954,8 +905,6 @@ fn https_with_rustls_and_no_plain_http_off_loopback() {
     // TLS 1.1 is not offered.
     let tls11 = curl(&["--tlsv1.1", "--tls-max", "1.1"]);
     assert_ne!(String::from_utf8_lossy(&tls11.stdout), "200");
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 const ACTORS: &str = "/trilateral/collections/actors/objects/";

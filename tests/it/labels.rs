@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::{run_ok, shared_data, tripoint};
+use crate::common::{run_ok, shared_data, tripoint, write_upbit_tagpack};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -43,20 +43,11 @@ fn shared_label_files(data: &Path) -> Vec<PathBuf> {
 fn tagpack_import_show_and_idempotent_reimport() {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("st");
-    let actors = tmp.path().join("a.actorpack.yaml");
-    std::fs::write(
-        &actors,
-        "actors:\n- id: upbit\n  label: Upbit\n  jurisdictions:\n  - KR\n",
-    )
-    .unwrap();
-    let pack = tmp.path().join("upbit.yaml");
-    std::fs::write(
-        &pack,
-        "title: Upbit wallets\ncategory: exchange\nactor: upbit\ncurrency: ETH\n\
-         confidence: service_data\nlastmod: 2024-05-01\nsource: https://example.org/upbit\ntags:\n\
-         - address: '0x390de26d772d2e2005c6d1d24afc902bae37a4bb'\n  label: Upbit 1\n",
-    )
-    .unwrap();
+    let (actors, pack) = write_upbit_tagpack(
+        tmp.path(),
+        "0x390de26d772d2e2005c6d1d24afc902bae37a4bb",
+        "Upbit 1",
+    );
     let first = stdout(run_ok(&[
         "labels",
         "import",

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,131 +13,15 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::common::{run_ok, tripoint};
+use crate::common::{
+    anvil_bin, run_ok, tripoint, wait_for, write_upbit_tagpack, Anvil, Killed, ETHER, EXCHANGE,
+    THIEF,
+};
 
-const ETHER: u128 = 1_000_000_000_000_000_000;
-const THIEF: &str = "0x7e1f000000000000000000000000000000000001";
 const MULE1: &str = "0x3a1e000000000000000000000000000000000002";
 const MULE2: &str = "0x3a1e000000000000000000000000000000000003";
 const CLEAN: &str = "0xc1ea000000000000000000000000000000000004";
-const EXCHANGE: &str = "0xe8c4000000000000000000000000000000000005";
 const SECRET: &str = "drill-secret-0123456789";
-
-/// The anvil binary: $TRIPOINT_ANVIL, else the project's install dir.
-fn anvil_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("TRIPOINT_ANVIL").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(".tools/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-    assert!(
-        p.exists(),
-        "anvil is not installed: run scripts/setup-anvil.sh (scripts/test.sh does), or set TRIPOINT_ANVIL"
-    );
-    p
-}
-
-/// Wait for `cond` up to `secs`, polling; panics with `what` on time-out.
-fn wait_for<T>(secs: u64, what: &str, mut cond: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = cond() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs} s waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A child process killed (and reaped) on drop, also when a test fails.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A local anvil node on a port the OS picked (also used by `contracts`).
-pub(crate) struct Anvil {
-    _child: Killed,
-    pub(crate) url: String,
-}
-
-impl Anvil {
-    pub(crate) fn start() -> Anvil {
-        let mut child = Command::new(anvil_bin())
-            .args(["--host", "127.0.0.1", "--port", "0", "--accounts", "1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn anvil");
-        let stdout = child.stdout.take().expect("piped");
-        let child = Killed(child);
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("Listening on ") {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("anvil did not report its address within 30 s");
-        Anvil {
-            _child: child,
-            url: format!("http://{addr}"),
-        }
-    }
-
-    pub(crate) fn call(&self, method: &str, params: Value) -> Value {
-        let v: Value = ureq::post(&self.url)
-            .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
-            .unwrap_or_else(|e| panic!("{method}: {e}"))
-            .into_json()
-            .unwrap();
-        assert!(v.get("error").is_none(), "{method}: {v}");
-        v["result"].clone()
-    }
-
-    pub(crate) fn fund(&self, addr: &str, wei: u128) {
-        self.call("anvil_setBalance", json!([addr, format!("0x{wei:x}")]));
-        self.call("anvil_impersonateAccount", json!([addr]));
-    }
-
-    /// Send `wei` from `from` (impersonated) to `to`; anvil mines it at once. Returns the tx hash.
-    pub(crate) fn send(&self, from: &str, to: &str, wei: u128) -> String {
-        let h = self.call(
-            "eth_sendTransaction",
-            json!([{"from": from, "to": to, "value": format!("0x{wei:x}")}]),
-        );
-        let hash = h.as_str().unwrap().to_string();
-        // Automine can still be mining when the call returns: wait for the
-        // receipt, so the next transaction (or read) sees this one's effect.
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while self
-            .call("eth_getTransactionReceipt", json!([hash]))
-            .is_null()
-        {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{hash}: not mined within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        hash
-    }
-
-    pub(crate) fn head(&self) -> u64 {
-        let h = self.call("eth_blockNumber", json!([]));
-        u64::from_str_radix(h.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-    }
-}
 
 /// One POST the webhook receiver got.
 #[derive(Clone, Debug)]
@@ -254,22 +138,7 @@ struct Drill {
 fn drill(policy: &str) -> Drill {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("st");
-    let actors = tmp.path().join("a.actorpack.yaml");
-    std::fs::write(
-        &actors,
-        "actors:\n- id: upbit\n  label: Upbit\n  jurisdictions:\n  - KR\n",
-    )
-    .unwrap();
-    let pack = tmp.path().join("upbit.yaml");
-    std::fs::write(
-        &pack,
-        format!(
-            "title: Upbit wallets\ncategory: exchange\nactor: upbit\ncurrency: ETH\n\
-             confidence: service_data\nlastmod: 2024-05-01\nsource: https://example.org/upbit\ntags:\n\
-             - address: '{EXCHANGE}'\n  label: Upbit 9\n"
-        ),
-    )
-    .unwrap();
+    let (actors, pack) = write_upbit_tagpack(tmp.path(), EXCHANGE, "Upbit 9");
     run_ok(&[
         "labels",
         "import",
