@@ -28,6 +28,23 @@ pub struct Truth {
     pub spam: BTreeSet<String>,
 }
 
+impl Truth {
+    /// The scored sets from a generator's addresses (laundering addresses,
+    /// endpoints, spam), kept as their canonical strings.
+    pub fn from_addresses<'a>(
+        laundering: impl IntoIterator<Item = &'a Address>,
+        endpoints: impl IntoIterator<Item = &'a Address>,
+        spam: impl IntoIterator<Item = &'a Address>,
+    ) -> Truth {
+        let set = |it: &mut dyn Iterator<Item = &'a Address>| it.map(ToString::to_string).collect();
+        Truth {
+            laundering: set(&mut laundering.into_iter()),
+            endpoints: set(&mut endpoints.into_iter()),
+            spam: set(&mut spam.into_iter()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PrecisionRecall {
     pub true_positives: usize,
@@ -169,6 +186,18 @@ impl Scores {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn truth_from_addresses_keeps_each_set_apart_in_canonical_form() {
+        let a = Address::parse("0xAbC0000000000000000000000000000000000001").unwrap();
+        let b = Address::parse("0x00000000000000000000000000000000000000b2").unwrap();
+        let truth = Truth::from_addresses([&a], [&a, &b], []);
+        assert_eq!(truth.laundering.len(), 1);
+        assert_eq!(truth.endpoints.len(), 2);
+        assert!(truth.spam.is_empty());
+        assert!(truth.laundering.contains(&a.to_string()));
+        assert_eq!(a.to_string(), "0xabc0000000000000000000000000000000000001");
+    }
 
     #[test]
     fn precision_recall_counts() {
