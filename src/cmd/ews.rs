@@ -97,8 +97,15 @@ pub(crate) struct Source {
     /// Thresholds (TOML; see config/ews.toml). Default: built-in defaults.
     #[arg(long)]
     pub(crate) config: Option<PathBuf>,
-    /// Counter-measure triggers (event-file format). Default: config/ews_triggers.csv
-    /// of this checkout plus HOME/triggers.csv; repeatable.
+    /// Folder holding replacements for the built-in reference lists
+    /// (ews_triggers.csv, ews_china_shares.csv, ews_producer_measures.csv).
+    ///
+    /// Each named file must exist there. Default: the copies of config/ built
+    /// into the binary. The per-list flags below take precedence.
+    #[arg(long, value_name = "DIR", env = "TRIPOINT_EWS_REFERENCE_DIR")]
+    pub(crate) reference_dir: Option<PathBuf>,
+    /// Counter-measure triggers (event-file format). Default: the built-in
+    /// config/ews_triggers.csv plus HOME/triggers.csv; repeatable.
     #[arg(long = "triggers")]
     pub(crate) triggers: Vec<PathBuf>,
     /// Use no counter-measure triggers.
@@ -106,7 +113,7 @@ pub(crate) struct Source {
     pub(crate) no_triggers: bool,
     /// China's refining and import shares, cited (CSV); repeatable.
     ///
-    /// Format and default: config/ews_china_shares.csv of this checkout.
+    /// Format and default: config/ews_china_shares.csv, built into the binary.
     #[arg(long = "china-shares", value_name = "FILE")]
     pub(crate) china_shares: Vec<PathBuf>,
     /// Use no reference shares (China's hold from production and BACI trade only).
@@ -114,7 +121,7 @@ pub(crate) struct Source {
     pub(crate) no_china_shares: bool,
     /// Producer-country measures set in law (event-file CSV); repeatable.
     ///
-    /// Default: config/ews_producer_measures.csv of this checkout plus
+    /// Default: config/ews_producer_measures.csv (built into the binary) plus
     /// HOME/producer_measures.csv.
     #[arg(long = "producer-measures", value_name = "FILE")]
     pub(crate) producer_measures: Vec<PathBuf>,
@@ -188,55 +195,28 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     })
 }
 
-/// The data set with its triggers and the events added at run time.
+/// The data set with its reference lists and the events added at run time.
 pub(crate) fn load_source(src: &Source) -> anyhow::Result<Dataset> {
+    use tripoint_ews::reference::{self, ListSource};
     let mut ds = load_data(src)?;
-    if !src.no_triggers {
-        let mut files = src.triggers.clone();
-        if files.is_empty() {
-            files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ews_triggers.csv"));
-        }
-        files.push(src.home.join("triggers.csv"));
-        ds.triggers.clear();
-        for f in files.iter().filter(|f| f.is_file()) {
-            ds.triggers.extend(tripoint_ews::load_events(f)?);
-        }
-    }
-    if !src.no_china_shares {
-        let mut files = src.china_shares.clone();
-        if files.is_empty() {
-            files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ews_china_shares.csv"));
-        }
-        for f in &files {
-            ds.china_shares
-                .extend(tripoint_ews::import::load_china_shares(f)?);
-        }
-    }
-    if !src.no_producer_measures {
-        let mut files = src.producer_measures.clone();
-        if files.is_empty() {
-            files.push(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ews_producer_measures.csv"),
-            );
-        }
-        files.push(src.home.join("producer_measures.csv"));
-        for f in files.iter().filter(|f| f.is_file()) {
-            ds.producer_measures.extend(tripoint_ews::load_events(f)?);
-        }
-    }
-    let added = src.home.join("events.csv");
-    if added.is_file() {
-        for e in tripoint_ews::load_events(&added)? {
-            if ds.events.iter().any(|k| k.event_id == e.event_id) {
-                bail!(
-                    "{}: event id {} is already in the data set",
-                    added.display(),
-                    e.event_id
-                );
-            }
-            ds.events.push(e);
-        }
-    }
+    let dir = src.reference_dir.as_deref();
+    let opts = reference::ReferenceOptions {
+        triggers: ListSource::choose(src.no_triggers, &src.triggers, dir, &reference::TRIGGERS),
+        china_shares: ListSource::choose(
+            src.no_china_shares,
+            &src.china_shares,
+            dir,
+            &reference::CHINA_SHARES,
+        ),
+        producer_measures: ListSource::choose(
+            src.no_producer_measures,
+            &src.producer_measures,
+            dir,
+            &reference::PRODUCER_MEASURES,
+        ),
+        home: src.home.clone(),
+    };
+    reference::apply(&mut ds, &opts)?;
     Ok(ds)
 }
 

@@ -101,6 +101,7 @@ fn ews_loader(args: &Args) -> tripoint_console::EwsLoader {
         db: args.ews_db.clone(),
         synthetic,
         config: None,
+        reference_dir: std::env::var_os("TRIPOINT_EWS_REFERENCE_DIR").map(PathBuf::from),
         triggers: vec![],
         no_triggers: false,
         china_shares: vec![],

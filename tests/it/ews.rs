@@ -460,3 +460,84 @@ fn ews_event_add_then_the_board_shows_it() {
         "{b}"
     );
 }
+
+/// An installed binary carries its reference lists: run from an empty folder
+/// far from the checkout, `tripoint ews` uses the built-in copies of
+/// config/ews_*.csv, exactly as if the checkout's files were passed, and a
+/// reference folder (flag or environment) replaces them.
+#[test]
+fn ews_reference_lists_are_built_in_and_can_be_replaced() {
+    let cwd = tempfile::tempdir().unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let board = |extra: &[&str], env: Option<&Path>| {
+        let mut cmd = tripoint();
+        cmd.current_dir(cwd.path())
+            .env_remove("TRIPOINT_EWS_REFERENCE_DIR")
+            .args(["ews", "status", "--synthetic", "1", "--at", "2023-11-30"])
+            .args(["--format", "json"])
+            .args(extra);
+        if let Some(d) = env {
+            cmd.env("TRIPOINT_EWS_REFERENCE_DIR", d);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json(&out)
+    };
+    let built_in = board(&[], None);
+    let file = |n: &str| config.join(n).to_str().unwrap().to_string();
+    let checkout = board(
+        &[
+            "--triggers",
+            &file("ews_triggers.csv"),
+            "--china-shares",
+            &file("ews_china_shares.csv"),
+            "--producer-measures",
+            &file("ews_producer_measures.csv"),
+        ],
+        None,
+    );
+    assert_eq!(built_in, checkout);
+    // Not vacuous: the built-in triggers raise the counter-measure watch (T11,
+    // the US rules of 2023-10-17, on 2023-11-30).
+    let by_trigger = |b: &serde_json::Value| {
+        b["open_alerts"].as_array().unwrap().iter().any(|a| {
+            a["signals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["name"] == "countermeasure_trigger")
+        })
+    };
+    assert!(by_trigger(&built_in), "{built_in}");
+    let none = board(&["--no-triggers"], None);
+    assert!(!by_trigger(&none));
+
+    // A reference folder with an empty trigger list: same board as --no-triggers,
+    // whether given by flag or by environment.
+    let refdir = tempfile::tempdir().unwrap();
+    let header = std::fs::read_to_string(config.join("ews_triggers.csv")).unwrap();
+    let header = header.lines().next().unwrap().to_string() + "\n";
+    std::fs::write(refdir.path().join("ews_triggers.csv"), header).unwrap();
+    for f in ["ews_china_shares.csv", "ews_producer_measures.csv"] {
+        std::fs::copy(config.join(f), refdir.path().join(f)).unwrap();
+    }
+    let by_flag = board(&["--reference-dir", refdir.path().to_str().unwrap()], None);
+    assert_eq!(by_flag, none);
+    assert_eq!(board(&[], Some(refdir.path())), none);
+
+    // A folder missing one of the lists is an error naming the file.
+    std::fs::remove_file(refdir.path().join("ews_china_shares.csv")).unwrap();
+    let out = tripoint()
+        .current_dir(cwd.path())
+        .args(["ews", "status", "--synthetic", "1", "--reference-dir"])
+        .arg(refdir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ews_china_shares.csv"), "{err}");
+}

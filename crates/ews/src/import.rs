@@ -62,6 +62,16 @@ impl Sheet {
         } else {
             Box::new(std::io::BufReader::new(file))
         };
+        Sheet::from_reader(path.display().to_string(), raw)
+    }
+
+    /// A sheet over text built into the binary (`name` is how errors cite it).
+    fn from_text(name: &str, text: &'static str) -> Result<Sheet, EwsError> {
+        Sheet::from_reader(name.to_string(), Box::new(text.as_bytes()))
+    }
+
+    fn from_reader(name: String, raw: Box<dyn Read>) -> Result<Sheet, EwsError> {
+        let path = Path::new(&name);
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .from_reader(LineIndex::new(raw));
@@ -72,7 +82,7 @@ impl Sheet {
             .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
             .collect();
         Ok(Sheet {
-            name: path.display().to_string(),
+            name,
             reader,
             headers,
         })
@@ -303,7 +313,7 @@ impl Dataset {
         }
         let ev = sub("events/export_restriction_events.csv");
         if ev.is_file() {
-            ds.events = read_events(&ev, &mut ds.report, &mut rej)?;
+            ds.events = read_events(Sheet::open(&ev)?, &mut ds.report, &mut rej)?;
         }
         rej.into_result()?;
         Ok(ds)
@@ -1075,9 +1085,19 @@ fn parse_target(s: &str) -> EventTarget {
 /// Read an event list (`export_restriction_events.csv` format) — the data set's
 /// own, or one given at run time.
 pub fn load_events(path: &Path) -> Result<Vec<Event>, EwsError> {
+    events_from_sheet(Sheet::open(path)?)
+}
+
+/// Read an event list held in memory (a list built into the binary); `name`
+/// is how errors cite it.
+pub fn load_events_text(name: &str, text: &'static str) -> Result<Vec<Event>, EwsError> {
+    events_from_sheet(Sheet::from_text(name, text)?)
+}
+
+fn events_from_sheet(sh: Sheet) -> Result<Vec<Event>, EwsError> {
     let mut rej = Rejects::default();
     let mut report = ImportReport::default();
-    let ev = read_events(path, &mut report, &mut rej)?;
+    let ev = read_events(sh, &mut report, &mut rej)?;
     rej.into_result()?;
     Ok(ev)
 }
@@ -1086,8 +1106,16 @@ pub fn load_events(path: &Path) -> Result<Vec<Event>, EwsError> {
 /// (`config/ews_china_shares.csv`: `mineral, stage, partner, year,
 /// china_share, published, source`), each row checked and cited.
 pub fn load_china_shares(path: &Path) -> Result<Vec<ChinaShare>, EwsError> {
+    china_shares_from_sheet(Sheet::open(path)?)
+}
+
+/// [`load_china_shares`] of a table held in memory (built into the binary).
+pub fn load_china_shares_text(name: &str, text: &'static str) -> Result<Vec<ChinaShare>, EwsError> {
+    china_shares_from_sheet(Sheet::from_text(name, text)?)
+}
+
+fn china_shares_from_sheet(mut sh: Sheet) -> Result<Vec<ChinaShare>, EwsError> {
     let mut rej = Rejects::default();
-    let mut sh = Sheet::open(path)?;
     let c_min = sh.col("mineral")?;
     let c_stage = sh.col("stage")?;
     let c_partner = sh.col("partner")?;
@@ -1272,11 +1300,10 @@ pub fn append_event(path: &Path, row: &EventRow) -> Result<Vec<Event>, EwsError>
 }
 
 fn read_events(
-    path: &Path,
+    mut sh: Sheet,
     report: &mut ImportReport,
     rej: &mut Rejects,
 ) -> Result<Vec<Event>, EwsError> {
-    let mut sh = Sheet::open(path)?;
     let c_id = sh.col("event_id")?;
     let c_ann = sh.col("date_announced")?;
     let c_eff = sh.col("date_effective")?;

@@ -21,6 +21,7 @@ pub mod backtest;
 pub use backtest::{backtest, BacktestReport, Baseline, EventResult};
 pub use config::Config;
 pub use signals::{all_signals, Family, Signal};
+pub mod reference;
 pub mod snapshot;
 /// Dates in this crate's API are `chrono::NaiveDate`.
 pub use chrono;
