@@ -8,10 +8,9 @@ const { spawn, execFileSync } = require("child_process");
 const fs = require("fs");
 const path = require("path");
 const readline = require("readline");
-const { startServer, target, root } = require("./server");
+const { startServer, root } = require("./server");
+const { SHOTS, accessible, signIn: signInTo } = require("./helpers");
 
-const SHOTS = path.join(target, "test-logs/console");
-const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const THIEF = "0x7e1f000000000000000000000000000000000001";
 const EXCHANGE = "0xe8c4000000000000000000000000000000000005";
 const ETHER = 10n ** 18n;
@@ -87,20 +86,8 @@ test.afterAll(async () => {
   if (server) await server.stop();
 });
 
-async function accessible(page, name) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
-
-async function signIn(page, partner) {
-  const s = server.secrets[partner];
-  await page.goto(`${server.base}/console/login`);
-  await page.getByLabel("User name").fill(s.user);
-  await page.getByLabel("Password").fill(s.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(`${server.base}/console/`);
+function signIn(page, partner) {
+  return signInTo(page, server, partner);
 }
 
 test("alerts: an alert the watch raises on a real transaction appears live, newest first, filterable, and links to its case at the transfer", async ({ page }) => {

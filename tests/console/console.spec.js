@@ -4,10 +4,8 @@
 const { test, expect } = require("@playwright/test");
 const fs = require("fs");
 const path = require("path");
-const { startServer, TLP_RED, TLP_GREEN, target } = require("./server");
-
-const SHOTS = path.join(target, "test-logs/console");
-const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const { startServer, TLP_RED, TLP_GREEN } = require("./server");
+const { SHOTS, accessible, signIn: signInTo, shot } = require("./helpers");
 
 const T = "2026-01-02T03:04:05.000Z";
 const RED_ID = "indicator--0d5a7c1e-6a51-4d6e-9a3b-1f2e3d4c5b01";
@@ -54,26 +52,8 @@ test.afterAll(async () => {
   if (server) await server.stop();
 });
 
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-/** axe-core on the current page: no serious or critical violation. */
-async function accessible(page, name) {
-  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
-  await page.evaluate(AXE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
-
-async function signIn(page, partner) {
-  const s = server.secrets[partner];
-  await page.goto(`${server.base}/console/login`);
-  await page.getByLabel("User name").fill(s.user);
-  await page.getByLabel("Password").fill(s.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(`${server.base}/console/`);
+function signIn(page, partner) {
+  return signInTo(page, server, partner);
 }
 
 test("sign-in: a wrong password is refused, the right one opens the console", async ({ page }) => {
@@ -293,8 +273,10 @@ test("cases: a case page whose graph renders left to right, expands on click, fi
   const graph = page.locator("#case-graph");
   await expect(graph).toHaveAttribute("data-nodes", /^[1-9][0-9]*$/);
   const before = Number(await graph.getAttribute("data-nodes"));
-  // Left to right: every visible edge goes from a smaller x to a larger one.
+  // Left to right: every visible edge to a farther address goes from a
+  // smaller x to a larger one (inside a cluster's box, addresses are stacked).
   const backwards = await page.evaluate(() => window.tripointCase.cy.edges(":visible")
+    .filter((e) => !(e.source().data("cluster") && e.source().data("cluster") === e.target().data("cluster")))
     .filter((e) => e.source().data("hops") < e.target().data("hops") && e.source().position("x") >= e.target().position("x")).length);
   expect(backwards).toBe(0);
   await accessible(page, "case");
@@ -391,6 +373,97 @@ test("cases: a case page whose graph renders left to right, expands on click, fi
   await page.goto(`${server.base}/console/intel/trilateral/${indicators}/?q=${encodeURIComponent("tripoint case")}`);
   await expect(page.locator("table.objects")).toContainText(`tripoint case: ${amber.name}`);
   await shot(page, "26-case-shared");
+});
+
+test("cases: a cluster (an actor's addresses, an exchange with its deposit addresses) is a compound node, collapsed into one node by a click and opened again", async ({ page }) => {
+  const seed = server.truth.seeds.addresses[0];
+  const from = new Date(server.truth.seeds.start_time * 1000).toISOString();
+  const c = await server.newCase("us", { name: "Clusters (test) CLUSTER-3107", seeds: [seed], from, tlp: "green" });
+  await signIn(page, "us");
+  const caseUrl = `${server.base}/console/cases/${c.id}/`;
+  const g = await (await page.request.get(caseUrl + "graph.json")).json();
+  // The server's clusters: two or more addresses each; an actor cluster's
+  // labelled members name that actor; deposit members are unlabelled.
+  const members = {};
+  for (const n of g.nodes.filter((n) => n.cluster)) (members[n.cluster.id] = members[n.cluster.id] || []).push(n);
+  const ids = Object.keys(members).sort();
+  expect(ids.length).toBeGreaterThan(0);
+  for (const id of ids) {
+    expect(members[id].length, id).toBeGreaterThanOrEqual(2);
+    for (const n of members[id]) {
+      if (n.cluster.basis === "deposit") expect(n.labels, n.id).toEqual([]);
+      else expect(n.labels.map((l) => `actor:${l.actor}`), n.id).toContain(id);
+    }
+  }
+  expect(g.nodes.some((n) => n.cluster && n.cluster.basis === "deposit")).toBe(true);
+
+  await page.goto(caseUrl);
+  const graph = page.locator("#case-graph");
+  await expect(graph).toHaveAttribute("data-nodes", /^[1-9][0-9]*$/);
+  await page.getByRole("button", { name: "Expand all" }).click();
+  const all = Number(await graph.getAttribute("data-nodes"));
+  // Drawn as compound parents holding exactly those addresses.
+  const drawn = await page.evaluate(() => {
+    const out = {};
+    window.tripointCase.cy.nodes(".cluster").forEach((p) => { out[p.data("cluster")] = p.children().map((c) => c.id()).sort(); });
+    return out;
+  });
+  expect(Object.keys(drawn).sort()).toEqual(ids);
+  for (const id of ids) expect(drawn[id]).toEqual(members[id].map((n) => n.id).sort());
+  await expect(graph).toHaveAttribute("data-clusters", String(ids.length));
+  await expect(graph).toHaveAttribute("data-collapsed", "0");
+  await shot(page, "28-case-clusters");
+
+  // A real click on the title of the first cluster's box collapses it.
+  const id = ids[0];
+  await graph.scrollIntoViewIfNeeded();
+  const at = await page.evaluate((cid) => {
+    const cy = window.tripointCase.cy;
+    const p = cy.getElementById("c:" + cid);
+    cy.fit(p, 60);
+    const inner = p.renderedBoundingBox({ includeLabels: false });
+    const outer = p.renderedBoundingBox({ includeLabels: true });
+    const box = cy.container().getBoundingClientRect();
+    return { x: box.left + (inner.x1 + inner.x2) / 2, y: box.top + (outer.y1 + inner.y1) / 2 };
+  }, id);
+  await page.mouse.click(at.x, at.y);
+  await expect(graph).toHaveAttribute("data-collapsed", "1");
+  await expect(page.locator("#address-panel")).toHaveAttribute("data-cluster", id);
+  await expect(page.locator("#address-panel li")).toHaveCount(members[id].length);
+  expect(Number(await graph.getAttribute("data-nodes"))).toBe(all - members[id].length);
+  const standIn = await page.evaluate((cid) => {
+    const cy = window.tripointCase.cy;
+    const k = cy.getElementById("k:" + cid);
+    return { visible: k.visible(), merged: k.connectedEdges(".merged").length, members: cy.getElementById("c:" + cid).children(":visible").length };
+  }, id);
+  // One node stands for the cluster; its transfers are merged edges.
+  expect(standIn).toEqual({ visible: true, merged: expect.any(Number), members: 0 });
+  expect(standIn.merged).toBeGreaterThan(0);
+  await shot(page, "29-case-cluster-collapsed");
+
+  // A click on that node opens the cluster again.
+  const k = await page.evaluate((cid) => {
+    const cy = window.tripointCase.cy;
+    const n = cy.getElementById("k:" + cid);
+    const p = n.renderedPosition();
+    const box = cy.container().getBoundingClientRect();
+    return { x: box.left + p.x, y: box.top + p.y };
+  }, id);
+  await page.mouse.click(k.x, k.y);
+  await expect(graph).toHaveAttribute("data-collapsed", "0");
+  expect(Number(await graph.getAttribute("data-nodes"))).toBe(all);
+
+  // All clusters at once, and back.
+  await page.getByRole("button", { name: "Collapse clusters" }).click();
+  await expect(graph).toHaveAttribute("data-collapsed", String(ids.length));
+  await expect(graph).toHaveAttribute("data-clusters", "0");
+  const [svg] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "SVG" }).click()]);
+  const svgText = fs.readFileSync(await svg.path(), "utf8");
+  expect((svgText.match(/class="cluster-collapsed"/g) || []).length).toBe(ids.length);
+  await page.getByRole("button", { name: "Expand clusters" }).click();
+  await expect(graph).toHaveAttribute("data-clusters", String(ids.length));
+  await expect(graph).toHaveAttribute("data-collapsed", "0");
+  await accessible(page, "case-clusters");
 });
 
 test("cases: a TLP:RED case of the US is invisible to Japan in the list, by URL, in its graph and exports; AMBER is read-only", async ({ page }) => {

@@ -146,6 +146,8 @@ impl CaseView {
                     .or_insert_with(|| asset_key(&store, a, native))
                     .clone()
             };
+            // The store ids of `nodes`, in order.
+            let mut members = Vec::new();
             for n in &result.nodes {
                 let address = store.address(n.addr).to_string();
                 let Some(out) = trace.addresses.iter().find(|a| a.address == address) else {
@@ -201,6 +203,11 @@ impl CaseView {
                     "patterns": out.patterns,
                 }));
                 jurisdictions.insert(address, juris);
+                members.push(n.addr);
+            }
+            let clusters = clusters_of(&store, &members);
+            for (node, addr) in nodes.iter_mut().zip(&members) {
+                node["cluster"] = clusters.get(addr).map_or(Value::Null, |c| json!(c));
             }
             for f in &result.flows {
                 let row = store.transfer(f.id);
@@ -263,6 +270,83 @@ impl CaseView {
     }
 }
 
+/// A group of a case's addresses that one entity controls, drawn as a
+/// compound node: `id`, `name`, and `basis` (`actor`: labels naming the same
+/// actor; `deposit`: the exchange's deposit addresses, by the deposit-address
+/// heuristic of `tripoint_trace::cluster`).
+#[derive(serde::Serialize, Clone)]
+struct Cluster {
+    id: String,
+    name: String,
+    basis: &'static str,
+}
+
+/// The clusters of a case's addresses (only groups of two or more of them):
+/// addresses whose labels name the same actor; and an exchange's deposit
+/// addresses (an unlabelled address that pays only that exchange's hot
+/// wallet, `tripoint_trace::cluster::deposit_addresses`) with its hot wallet.
+fn clusters_of(
+    store: &Store,
+    members: &[tripoint_chain::AddrId],
+) -> HashMap<tripoint_chain::AddrId, Cluster> {
+    use tripoint_chain::Category;
+    let mut of: HashMap<tripoint_chain::AddrId, Cluster> = HashMap::new();
+    let mut hot = Vec::new();
+    for &a in members {
+        let labels = store.labels(a);
+        if labels.iter().any(|l| l.category == Category::Exchange) {
+            hot.push(a);
+        }
+        if let Some((actor, label)) = labels
+            .iter()
+            .find_map(|l| l.attribution.actor.as_ref().map(|x| (x, &l.label)))
+        {
+            of.insert(
+                a,
+                Cluster {
+                    id: format!("actor:{actor}"),
+                    name: format!("{actor} ({label})"),
+                    basis: "actor",
+                },
+            );
+        }
+    }
+    let in_case: std::collections::HashSet<_> = members.iter().copied().collect();
+    for (d, h) in tripoint_trace::cluster::deposit_addresses(store, &hot) {
+        if !in_case.contains(&d) || of.contains_key(&d) {
+            continue;
+        }
+        let c = of.get(&h).cloned().unwrap_or_else(|| {
+            let label = store
+                .labels(h)
+                .into_iter()
+                .next()
+                .map(|l| l.label)
+                .unwrap_or_default();
+            Cluster {
+                id: format!("wallet:{}", store.address(h)),
+                name: label,
+                basis: "deposit",
+            }
+        });
+        of.entry(h).or_insert_with(|| c.clone());
+        of.insert(
+            d,
+            Cluster {
+                basis: "deposit",
+                ..c
+            },
+        );
+    }
+    // A compound node of one address says nothing.
+    let mut size: HashMap<String, usize> = HashMap::new();
+    for c in of.values() {
+        *size.entry(c.id.clone()).or_default() += 1;
+    }
+    of.retain(|_, c| size[&c.id] >= 2);
+    of
+}
+
 /// The partner with jurisdiction over an address: a partner whose id is one
 /// of the address's jurisdictions (`us` for `US`, …).
 fn partner_of(partners: &[String], juris: &[String]) -> Option<String> {
@@ -291,6 +375,7 @@ fn panel_words(lang: crate::i18n::Lang) -> Value {
         "first": t(Msg::FirstTainted), "hops": t(Msg::Hops), "role": t(Msg::Role),
         "freeze": t(Msg::FreezeCandidate), "partner": t(Msg::JurisdictionPartner),
         "nopath": t(Msg::NoPath), "shown": t(Msg::NodesShown),
+        "cluster": t(Msg::Cluster), "members": t(Msg::Members),
     })
 }
 
@@ -489,6 +574,8 @@ pub(crate) async fn page(
                      <div class=\"graph-tools\">\
                      <button type=\"button\" id=\"g-expand-all\">{}</button> \
                      <button type=\"button\" id=\"g-collapse\">{}</button> \
+                     <button type=\"button\" id=\"g-clusters-collapse\">{}</button> \
+                     <button type=\"button\" id=\"g-clusters-expand\">{}</button> \
                      <label>{} <input type=\"number\" id=\"g-degree\" min=\"1\" value=\"3\" size=\"4\"></label> \
                      <button type=\"button\" id=\"g-select-degree\">{}</button> \
                      <button type=\"button\" id=\"g-png\">PNG</button> \
@@ -501,7 +588,8 @@ pub(crate) async fn page(
                     esc(t(Msg::Graph)),
                     esc(t(Msg::FromTime)), esc(t(Msg::ToTime)), esc(t(Msg::Asset)), esc(t(Msg::AllAssets)),
                     esc(t(Msg::MinAmount)), esc(t(Msg::Apply)),
-                    esc(t(Msg::ExpandAll)), esc(t(Msg::Collapse)), esc(t(Msg::MinDegree)),
+                    esc(t(Msg::ExpandAll)), esc(t(Msg::Collapse)),
+                    esc(t(Msg::CollapseClusters)), esc(t(Msg::ExpandClusters)), esc(t(Msg::MinDegree)),
                     esc(t(Msg::SelectByDegree)),
                     esc(t(Msg::TransfersCsv)), esc(t(Msg::StixReport)),
                     esc(t(Msg::GraphLabel)), esc(&case.id), esc(&panel_words(lang).to_string()),
@@ -690,45 +778,67 @@ fn see_other(to: &str) -> Response {
     resp
 }
 
+/// A form posted on a case page: the CSRF token and the signed-in caller
+/// are checked, then `work` runs on a blocking thread with the case the
+/// caller may see and the form; its answer is where to send the browser.
+/// Audited as `action` with the case id, errors as error pages.
+async fn case_form(
+    c: Arc<Console>,
+    ctx: Ctx,
+    id: String,
+    fields: HashMap<String, String>,
+    action: &'static str,
+    work: impl FnOnce(&Console, &Caller, Case, HashMap<String, String>) -> Result<String, ConsoleError>
+        + Send
+        + 'static,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &fields) {
+        return error_page(&ctx, &e, action);
+    }
+    let caller = match ctx.caller() {
+        Ok(c) => c,
+        Err(e) => return error_page(&ctx, &e, action),
+    };
+    let id2 = id.clone();
+    let done = blocking(move || {
+        let case = case_for(&c, &caller, &id2)?;
+        work(&c, &caller, case, fields)
+    })
+    .await;
+    match done {
+        Ok(to) => audit_note(see_other(&to), action, Some(id)),
+        Err(e) => error_page(&ctx, &e, action),
+    }
+}
+
 pub(crate) async fn add_note(
     State(c): State<Arc<Console>>,
     ctx: Ctx,
     Path(id): Path<String>,
     Form(fields): Form<HashMap<String, String>>,
 ) -> Response {
-    const ACTION: &str = "console-case-note";
-    if let Err(e) = check_csrf(&ctx, &fields) {
-        return error_page(&ctx, &e, ACTION);
-    }
-    let caller = match ctx.caller() {
-        Ok(c) => c,
-        Err(e) => return error_page(&ctx, &e, ACTION),
-    };
-    let text = fields.get("text").cloned().unwrap_or_default();
-    let id2 = id.clone();
-    let done = blocking(move || {
-        let case = case_for(&c, &caller, &id2)?;
-        if !may_write(&case, &caller) {
-            return Err(ConsoleError::Forbidden(format!(
-                "case {} belongs to partner {}",
-                case.id, case.partner
-            )));
-        }
-        cases_of(&c)?
-            .db
-            .note(&case.id, &caller.partner, &text)
-            .map_err(case_err)?;
-        Ok(())
-    })
-    .await;
-    match done {
-        Ok(()) => audit_note(
-            see_other(&format!("/console/cases/{}/#notes", url(&id))),
-            ACTION,
-            Some(id),
-        ),
-        Err(e) => error_page(&ctx, &e, ACTION),
-    }
+    case_form(
+        c,
+        ctx,
+        id,
+        fields,
+        "console-case-note",
+        |c, caller, case, fields| {
+            if !may_write(&case, caller) {
+                return Err(ConsoleError::Forbidden(format!(
+                    "case {} belongs to partner {}",
+                    case.id, case.partner
+                )));
+            }
+            let text = fields.get("text").map(String::as_str).unwrap_or_default();
+            cases_of(c)?
+                .db
+                .note(&case.id, &caller.partner, text)
+                .map_err(case_err)?;
+            Ok(format!("/console/cases/{}/#notes", url(&case.id)))
+        },
+    )
+    .await
 }
 
 pub(crate) async fn share(
@@ -737,51 +847,38 @@ pub(crate) async fn share(
     Path(id): Path<String>,
     Form(fields): Form<HashMap<String, String>>,
 ) -> Response {
-    const ACTION: &str = "console-case-share";
-    if let Err(e) = check_csrf(&ctx, &fields) {
-        return error_page(&ctx, &e, ACTION);
-    }
-    let caller = match ctx.caller() {
-        Ok(c) => c,
-        Err(e) => return error_page(&ctx, &e, ACTION),
-    };
-    let target = fields.get("collection").cloned().unwrap_or_default();
-    let id2 = id.clone();
-    let done = blocking(move || {
-        let (root, cid) = target
-            .split_once('/')
-            .ok_or_else(|| ConsoleError::BadRequest("collection: expected ROOT/ID".into()))?;
-        let case = case_for(&c, &caller, &id2)?;
-        let view = cases_of(&c)?.view(&case, &partner_ids(&c))?;
-        let bundle = stix_of(&view)?;
-        let objects = bundle
-            .get("objects")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        // The TAXII POST path: write access, validation, creator and TLP rules.
-        let (status, _) = c.exchange.add_objects(&caller, root, cid, objects)?;
-        let ok = status
-            .get("success_count")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        let failed = status
-            .get("failure_count")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        Ok(format!("{ok} ok, {failed} failed → {target}"))
-    })
-    .await;
-    match done {
-        Ok(summary) => audit_note(
-            see_other(&format!(
+    case_form(
+        c,
+        ctx,
+        id,
+        fields,
+        "console-case-share",
+        |c, caller, case, fields| {
+            let target = fields.get("collection").cloned().unwrap_or_default();
+            let (root, cid) = target
+                .split_once('/')
+                .ok_or_else(|| ConsoleError::BadRequest("collection: expected ROOT/ID".into()))?;
+            let view = cases_of(c)?.view(&case, &partner_ids(c))?;
+            let bundle = stix_of(&view)?;
+            let objects = bundle
+                .get("objects")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            // The TAXII POST path: write access, validation, creator and TLP rules.
+            let (status, _) = c.exchange.add_objects(caller, root, cid, objects)?;
+            let count = |k: &str| status.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let summary = format!(
+                "{} ok, {} failed → {target}",
+                count("success_count"),
+                count("failure_count")
+            );
+            Ok(format!(
                 "/console/cases/{}/?shared={}#share",
-                url(&id),
+                url(&case.id),
                 url(&summary)
-            )),
-            ACTION,
-            Some(id),
-        ),
-        Err(e) => error_page(&ctx, &e, ACTION),
-    }
+            ))
+        },
+    )
+    .await
 }

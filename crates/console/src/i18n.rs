@@ -180,6 +180,10 @@ messages! {
     Collapse => "Collapse selected", "選択を折りたたむ", "선택 항목 접기";
     MinDegree => "Degree at least", "次数の下限", "최소 차수";
     SelectByDegree => "Select by degree", "次数で選択", "차수로 선택";
+    CollapseClusters => "Collapse clusters", "クラスタを折りたたむ", "클러스터 접기";
+    ExpandClusters => "Expand clusters", "クラスタを展開", "클러스터 펼치기";
+    Cluster => "Cluster", "クラスタ", "클러스터";
+    Members => "Addresses", "アドレス", "주소";
     TransfersCsv => "Transfers (CSV)", "送金 (CSV)", "이체 (CSV)";
     StixReport => "Case as STIX report", "事案の STIX レポート", "사건 STIX 보고서";
     AddressPanel => "Address", "アドレス詳細", "주소 정보";

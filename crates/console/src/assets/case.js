@@ -3,6 +3,9 @@
 // by hops from the seeds; expands a node on click, collapses, filters by time
 // window, asset and minimum amount, selects by degree, finds the path
 // between two addresses, shows the address panel, exports PNG and SVG.
+// Addresses of one cluster (the server's `cluster`: one actor, or an
+// exchange with its deposit addresses) sit in a compound node; a collapsed
+// cluster is one node standing for all of them, its transfers merged.
 // Amounts stay exact: filters compare base units as BigInt.
 "use strict";
 (function () {
@@ -13,6 +16,8 @@
   var panel = document.getElementById("address-panel");
   var data, byId = {}, outEdges = {}, inEdges = {};
   var shown = {};      // node id -> true when on the canvas
+  var clusters = {};   // cluster id -> {id, name, basis, members: [address]}
+  var collapsed = {};  // cluster id -> true when drawn as one node
   var cy;
 
   function text(tag, s, cls) {
@@ -64,60 +69,168 @@
     };
   }
 
-  // Left-to-right layers by hops; within a layer, ordered by the mean
-  // position of the visible predecessors (fewer crossings).
+  // Left to right in columns by hops; a cluster's addresses form one unit
+  // (one compound box) in one column, moved right of every unit that pays
+  // it. Within a column, units are ordered by the mean height of their
+  // visible payers (fewer crossings); a tall column wraps into sub-columns.
   function layout() {
-    var layers = {};
-    cy.nodes(":visible").forEach(function (n) {
+    var units = {}, unitOf = {};
+    cy.nodes(":visible").not(".cluster").forEach(function (n) {
+      var c = n.data("cluster");
+      var u = c && n.hasClass("address") ? "c:" + c : n.id();
+      unitOf[n.id()] = u;
       var h = n.data("hops") || 0;
-      (layers[h] = layers[h] || []).push(n);
+      if (!units[u]) { units[u] = { id: u, nodes: [], col: h }; }
+      units[u].nodes.push(n);
+      units[u].col = Math.min(units[u].col, h);
+    });
+    // Longest-path relaxation over edges that go to a larger hop count
+    // (bounded: clusters paying each other can form a cycle).
+    var forward = cy.edges(":visible").filter(function (e) {
+      return unitOf[e.source().id()] !== unitOf[e.target().id()] && (e.source().data("hops") || 0) < (e.target().data("hops") || 0);
+    });
+    for (var round = 0, changed = true; changed && round < 50; round++) {
+      changed = false;
+      forward.forEach(function (e) {
+        var su = units[unitOf[e.source().id()]], tu = units[unitOf[e.target().id()]];
+        if (tu.col <= su.col) { tu.col = su.col + 1; changed = true; }
+      });
+    }
+    var layers = {};
+    Object.keys(units).forEach(function (k) {
+      var u = units[k];
+      u.nodes.sort(function (a, b) { return (a.data("hops") - b.data("hops")) || (a.id() < b.id() ? -1 : 1); });
+      (layers[u.col] = layers[u.col] || []).push(u);
     });
     var y = {};
-    // A tall layer wraps into several sub-columns of its band, so wide
-    // fan-outs stay readable; bands still go left to right by hops.
-    var PER_COLUMN = 12, ROW = 70, COLUMN = 150, GAP = 260;
+    var PER_COLUMN = 12, ROW = 70, COLUMN = 150, GAP = 260, BOX = 40;
     var x0 = 0;
-    Object.keys(layers).map(Number).sort(function (a, b) { return a - b; }).forEach(function (h) {
-      var layer = layers[h];
-      layer.forEach(function (n) {
-        var ys = n.incomers("node:visible").map(function (p) { return y[p.id()]; }).filter(function (v) { return v !== undefined; });
-        n.scratch("_k", ys.length ? ys.reduce(function (a, b) { return a + b; }, 0) / ys.length : 0);
+    Object.keys(layers).map(Number).sort(function (a, b) { return a - b; }).forEach(function (col) {
+      var layer = layers[col];
+      layer.forEach(function (u) {
+        var ys = [];
+        u.nodes.forEach(function (n) {
+          n.incomers("node:visible").forEach(function (p) {
+            if (unitOf[p.id()] !== u.id && y[p.id()] !== undefined) { ys.push(y[p.id()]); }
+          });
+        });
+        u.k = ys.length ? ys.reduce(function (a, b) { return a + b; }, 0) / ys.length : 0;
       });
-      layer.sort(function (a, b) { return a.scratch("_k") - b.scratch("_k") || (a.id() < b.id() ? -1 : 1); });
-      var cols = Math.ceil(layer.length / PER_COLUMN);
-      var rows = Math.min(layer.length, PER_COLUMN);
-      layer.forEach(function (n, i) {
-        var col = Math.floor(i / rows), row = i % rows;
-        y[n.id()] = (row - (rows - 1) / 2) * ROW + (col % 2) * ROW / 2;
-        n.position({ x: x0 + col * COLUMN, y: y[n.id()] });
+      layer.sort(function (a, b) { return a.k - b.k || (a.id < b.id ? -1 : 1); });
+      // Fill sub-columns of at most PER_COLUMN rows; a unit stays in one
+      // sub-column unless it alone is taller.
+      var subs = [[]], rows = 0;
+      layer.forEach(function (u) {
+        if (rows > 0 && rows + u.nodes.length > PER_COLUMN) { subs.push([]); rows = 0; }
+        subs[subs.length - 1].push(u);
+        rows += u.nodes.length;
       });
-      x0 += (cols - 1) * COLUMN + GAP;
+      var width = 0, xs = 0;
+      subs.forEach(function (sub, si) {
+        var wide = 0;
+        var items = [], height = 0;
+        sub.forEach(function (u, ui) {
+          var boxed = u.id.indexOf("c:") === 0;
+          if (ui > 0 && (boxed || sub[ui - 1].id.indexOf("c:") === 0)) { height += BOX; }
+          u.nodes.forEach(function (n, i) {
+            var wrap = Math.floor(i / PER_COLUMN);
+            items.push({ n: n, x: wrap, y: height + (i % PER_COLUMN) * ROW });
+          });
+          height += Math.min(u.nodes.length, PER_COLUMN) * ROW;
+          wide = Math.max(wide, Math.ceil(u.nodes.length / PER_COLUMN) - 1);
+        });
+        var off = (height - ROW) / 2 - (si % 2) * ROW / 2;
+        items.forEach(function (it) {
+          y[it.n.id()] = it.y - off;
+          it.n.position({ x: x0 + (xs + it.x) * COLUMN, y: y[it.n.id()] });
+        });
+        width = xs + wide;
+        xs += wide + 1;
+      });
+      x0 += width * COLUMN + GAP;
     });
     cy.fit(cy.elements(":visible"), 30);
   }
 
-  // Show the nodes in `shown` and the edges between them that pass the filters.
+  // The node an address is drawn as: itself, or its collapsed cluster.
+  function drawnAs(id) {
+    var c = byId[id].cluster;
+    return c && collapsed[c.id] ? "k:" + c.id : id;
+  }
+
+  // Show the nodes in `shown` and the edges between them that pass the
+  // filters; a collapsed cluster's transfers become merged edges of its node.
   function render() {
     var keep = edgeFilter();
     cy.batch(function () {
+      cy.remove(cy.edges(".merged"));
       var connected = {};
+      var merged = {};
       cy.edges().forEach(function (e) {
         var d = e.data("raw");
         var vis = shown[d.source] && shown[d.target] && keep(d);
-        e.style("display", vis ? "element" : "none");
         if (vis) { connected[d.source] = true; connected[d.target] = true; }
+        var s = drawnAs(d.source), t = drawnAs(d.target);
+        if (vis && (s !== d.source || t !== d.target)) {
+          // Inside one collapsed cluster: not drawn; otherwise merged.
+          if (s !== t) {
+            var m = merged[s + ">" + t] = merged[s + ">" + t] || { source: s, target: t, count: 0 };
+            m.count += 1;
+          }
+          vis = false;
+        }
+        e.style("display", vis ? "element" : "none");
       });
-      cy.nodes().forEach(function (n) {
+      // Per cluster: whether any of its addresses is on the canvas
+      // (styles set in a batch are not yet read back by `:visible`).
+      var present = {};
+      cy.nodes(".address").forEach(function (n) {
         var d = byId[n.id()];
         var vis = shown[n.id()] && (d.seed || connected[n.id()]);
+        if (vis && d.cluster) { present[d.cluster.id] = true; }
+        if (vis && drawnAs(n.id()) !== n.id()) { vis = false; }
         n.style("display", vis ? "element" : "none");
+      });
+      cy.nodes(".cluster-collapsed").forEach(function (n) {
+        var c = n.data("cluster");
+        n.style("display", present[c] && collapsed[c] ? "element" : "none");
+      });
+      cy.nodes(".cluster").forEach(function (n) {
+        var c = n.data("cluster");
+        n.style("display", present[c] && !collapsed[c] ? "element" : "none");
+      });
+      Object.keys(merged).forEach(function (k) {
+        var m = merged[k];
+        cy.add({ group: "edges", data: { id: "m:" + k, source: m.source, target: m.target, label: "× " + m.count, count: m.count }, classes: "merged" });
       });
     });
     layout();
-    var count = cy.nodes(":visible").length;
+    var count = cy.nodes(".address:visible").length;
     host.setAttribute("data-nodes", String(count));
-    host.setAttribute("data-edges", String(cy.edges(":visible").length));
+    host.setAttribute("data-edges", String(cy.edges(":visible").not(".merged").length));
+    host.setAttribute("data-clusters", String(cy.nodes(".cluster:visible").length));
+    host.setAttribute("data-collapsed", String(cy.nodes(".cluster-collapsed:visible").length));
     status.textContent = count + " / " + data.nodes.length + " " + (T.shown || "");
+  }
+
+  function showClusterPanel(cid) {
+    var c = clusters[cid];
+    panel.textContent = "";
+    panel.appendChild(text("h3", T.cluster || "Cluster")).id = "panel-title";
+    panel.appendChild(text("p", c.name));
+    var dl = text("dl", undefined, "fields");
+    row(dl, T.members, String(c.members.length));
+    panel.appendChild(dl);
+    var ul = text("ul");
+    c.members.forEach(function (a) {
+      var li = ul.appendChild(text("li"));
+      li.appendChild(text("code", a));
+      // Why the address is in the cluster: its label's actor, or the deposit-address heuristic.
+      li.appendChild(document.createTextNode(" · " + byId[a].cluster.basis));
+    });
+    panel.appendChild(ul);
+    panel.setAttribute("data-address", "");
+    panel.setAttribute("data-cluster", cid);
   }
 
   function expand(id) {
@@ -173,6 +286,7 @@
     row(dl, T.first, n.first_tainted || "—");
     panel.appendChild(dl);
     panel.setAttribute("data-address", n.id);
+    panel.setAttribute("data-cluster", n.cluster ? n.cluster.id : "");
   }
 
   // Breadth-first over all tainted transfers (not only the visible ones).
@@ -214,11 +328,22 @@
     var out = ["<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + w.toFixed(0) + " " + h.toFixed(0) + "\" font-family=\"sans-serif\" font-size=\"10\">",
       "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto\"><path d=\"M0,0L10,5L0,10z\" fill=\"#555\"/></marker></defs>",
       "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>"];
+    cy.nodes(".cluster:visible").forEach(function (n) {
+      var b = n.boundingBox({ includeLabels: false });
+      out.push("<g class=\"cluster\"><rect x=\"" + X(b.x1) + "\" y=\"" + Y(b.y1) + "\" width=\"" + b.w.toFixed(1) + "\" height=\"" + b.h.toFixed(1) + "\" rx=\"6\" fill=\"#eef3f8\" stroke=\"#6b8db5\"/>" +
+        "<text x=\"" + X(b.x1 + 4) + "\" y=\"" + Y(b.y1 - 3) + "\">" + esc(n.data("label")) + "</text></g>");
+    });
     cy.edges(":visible").forEach(function (e) {
       var s = e.source().position(), t = e.target().position(), d = e.data("raw");
-      out.push("<line x1=\"" + X(s.x) + "\" y1=\"" + Y(s.y) + "\" x2=\"" + X(t.x) + "\" y2=\"" + Y(t.y) + "\" stroke=\"#555\" marker-end=\"url(#arrow)\"><title>" + esc(d.shown + " " + d.tx) + "</title></line>");
+      var title = d ? d.shown + " " + d.tx : e.data("label");
+      out.push("<line x1=\"" + X(s.x) + "\" y1=\"" + Y(s.y) + "\" x2=\"" + X(t.x) + "\" y2=\"" + Y(t.y) + "\" stroke=\"#555\" marker-end=\"url(#arrow)\"><title>" + esc(title) + "</title></line>");
     });
-    cy.nodes(":visible").forEach(function (n) {
+    cy.nodes(".cluster-collapsed:visible").forEach(function (n) {
+      var p = n.position();
+      out.push("<g class=\"cluster-collapsed\"><rect x=\"" + (Number(X(p.x)) - 17).toFixed(1) + "\" y=\"" + (Number(Y(p.y)) - 13).toFixed(1) + "\" width=\"34\" height=\"26\" rx=\"4\" fill=\"#6b8db5\"/>" +
+        "<text x=\"" + X(p.x) + "\" y=\"" + (Number(Y(p.y)) + 26).toFixed(1) + "\" text-anchor=\"middle\">" + esc(n.data("label")) + "</text></g>");
+    });
+    cy.nodes(".address:visible").forEach(function (n) {
       var p = n.position(), d = byId[n.id()];
       var fill = d.seed ? "#b3261e" : d.freeze ? "#0b4f8a" : d.endpoint ? "#2e7d32" : "#777";
       out.push("<g><circle cx=\"" + X(p.x) + "\" cy=\"" + Y(p.y) + "\" r=\"12\" fill=\"" + fill + "\"/>");
@@ -255,9 +380,22 @@
     data.nodes.forEach(function (n) { byId[n.id] = n; outEdges[n.id] = []; inEdges[n.id] = []; });
     data.edges = data.edges.filter(function (e) { return byId[e.source] && byId[e.target]; });
     data.edges.forEach(function (e) { outEdges[e.source].push(e); inEdges[e.target].push(e); });
-    var elements = data.nodes.map(function (n) {
-      return { group: "nodes", data: { id: n.id, label: nodeLabel(n), hops: n.hops }, classes: (n.seed ? "seed " : "") + (n.freeze ? "freeze " : "") + (n.endpoint ? "endpoint" : "") };
-    }).concat(data.edges.map(function (e) {
+    data.nodes.forEach(function (n) {
+      if (!n.cluster) { return; }
+      var c = clusters[n.cluster.id] = clusters[n.cluster.id] || { id: n.cluster.id, name: n.cluster.name, members: [], hops: n.hops };
+      c.members.push(n.id);
+      c.hops = Math.min(c.hops, n.hops);
+    });
+    var elements = Object.keys(clusters).map(function (k) {
+      return { group: "nodes", data: { id: "c:" + k, label: clusters[k].name, cluster: k }, classes: "cluster" };
+    }).concat(Object.keys(clusters).map(function (k) {
+      var c = clusters[k];
+      return { group: "nodes", data: { id: "k:" + k, label: c.name + " (" + c.members.length + ")", cluster: k, hops: c.hops }, classes: "cluster-collapsed" };
+    })).concat(data.nodes.map(function (n) {
+      var d = { id: n.id, label: nodeLabel(n), hops: n.hops };
+      if (n.cluster) { d.parent = "c:" + n.cluster.id; d.cluster = n.cluster.id; }
+      return { group: "nodes", data: d, classes: "address " + (n.seed ? "seed " : "") + (n.freeze ? "freeze " : "") + (n.endpoint ? "endpoint" : "") };
+    })).concat(data.edges.map(function (e) {
       return { group: "edges", data: { id: e.id, source: e.source, target: e.target, label: e.shown, raw: e } };
     }));
     cy = cytoscape({
@@ -274,15 +412,40 @@
         { selector: "node.seed", style: { "background-color": "#b3261e", "shape": "diamond", "width": 28, "height": 28 } },
         { selector: "node:selected", style: { "border-width": 4, "border-color": "#ff00aa" } },
         { selector: "edge", style: { "width": 1.5, "curve-style": "bezier", "target-arrow-shape": "triangle", "line-color": "#888", "target-arrow-color": "#888", "label": "data(label)", "font-size": 7, "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } },
+        { selector: "node.cluster", style: { "label": "data(label)", "shape": "round-rectangle", "background-color": "#eef3f8", "border-width": 1, "border-color": "#6b8db5", "padding": 14, "text-valign": "top", "text-halign": "center", "font-size": 11, "font-weight": "bold", "color": "#1f3b5c", "text-events": "yes" } },
+        { selector: "node.cluster-collapsed", style: { "label": "data(label)", "shape": "round-rectangle", "background-color": "#6b8db5", "width": 34, "height": 26, "font-size": 9, "text-valign": "bottom", "text-margin-y": 3, "text-wrap": "wrap" } },
+        { selector: "edge.merged", style: { "line-style": "dashed", "line-color": "#6b8db5", "target-arrow-color": "#6b8db5" } },
         { selector: ".path", style: { "line-color": "#ff00aa", "target-arrow-color": "#ff00aa", "width": 4, "border-width": 4, "border-color": "#ff00aa" } }
       ]
     });
     // Start with the seeds and what they paid directly; everything when small.
     data.nodes.forEach(function (n) { if (n.hops <= 1 || data.nodes.length <= 40) { shown[n.id] = true; } });
-    cy.on("tap", "node", function (ev) {
+    cy.on("tap", "node.address", function (ev) {
       var id = ev.target.id();
       showPanel(id);
       expand(id);
+      render();
+    });
+    // A click on a cluster's box or title collapses it; on its collapsed
+    // node, opens it.
+    cy.on("tap", "node.cluster", function (ev) {
+      if (ev.target !== ev.cy && ev.target.hasClass("cluster")) {
+        collapsed[ev.target.data("cluster")] = true;
+        showClusterPanel(ev.target.data("cluster"));
+        render();
+      }
+    });
+    cy.on("tap", "node.cluster-collapsed", function (ev) {
+      delete collapsed[ev.target.data("cluster")];
+      showClusterPanel(ev.target.data("cluster"));
+      render();
+    });
+    document.getElementById("g-clusters-collapse").addEventListener("click", function () {
+      Object.keys(clusters).forEach(function (k) { collapsed[k] = true; });
+      render();
+    });
+    document.getElementById("g-clusters-expand").addEventListener("click", function () {
+      collapsed = {};
       render();
     });
     document.getElementById("graph-filters").addEventListener("submit", function (ev) { ev.preventDefault(); render(); });
@@ -297,7 +460,7 @@
     document.getElementById("g-select-degree").addEventListener("click", function () {
       var k = parseInt(document.getElementById("g-degree").value, 10) || 1;
       cy.nodes().unselect();
-      var sel = cy.nodes(":visible").filter(function (n) { return n.degree(false) >= k; });
+      var sel = cy.nodes(".address:visible").filter(function (n) { return n.degree(false) >= k; });
       sel.select();
       host.setAttribute("data-selected", String(sel.length));
       status.textContent = sel.length + " ≥ " + k;
@@ -319,6 +482,7 @@
       shown[from] = true;
       hops.forEach(function (e) {
         shown[e.target] = true;
+        [e.source, e.target].forEach(function (a) { if (byId[a].cluster) { delete collapsed[byId[a].cluster.id]; } });
         cy.getElementById(e.id).addClass("path");
         cy.getElementById(e.source).addClass("path");
         cy.getElementById(e.target).addClass("path");
@@ -341,7 +505,7 @@
       host.setAttribute("data-focus", tx);
     }
     render();
-    window.tripointCase = { cy: cy, render: render };
+    window.tripointCase = { cy: cy, render: render, clusters: clusters };
   }
 
   fetch(host.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
