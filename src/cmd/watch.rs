@@ -32,7 +32,8 @@ pub struct Args {
     /// with the case's TLP.
     #[arg(long, value_name = "CONFIG:COLLECTION")]
     pub publish: Option<String>,
-    /// Store a block only once this many blocks are on top of it (reorg safety).
+    /// Store a block only once this many blocks are on top of it (a reorg within them never
+    /// reaches the store; deeper ones are rolled back).
     #[arg(long, default_value_t = 0)]
     pub confirmations: u64,
     /// First block when the store has no cursor for this node yet.
@@ -138,6 +139,12 @@ fn status(args: &Args) -> anyhow::Result<()> {
             "  case {}  alerts up to block {}",
             c.case_id,
             opt(c.watermark)
+        );
+    }
+    if let Some(r) = &s.last_rollback {
+        println!(
+            "  last rollback   {r} ({} alert(s) withdrawn in all)",
+            s.retracted
         );
     }
     if let Some(r) = &s.reorg {

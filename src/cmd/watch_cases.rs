@@ -52,6 +52,15 @@ impl CaseSource for Cases {
             })
     }
 
+    fn retract_alert(&mut self, case_id: &str, alert_id: &str) -> Result<(), WatchError> {
+        match self.0.remove_alert(case_id, alert_id) {
+            Ok(_) | Err(tripoint_case::CaseError::NotFound(_)) => Ok(()),
+            Err(e) => Err(WatchError::Cases(format!(
+                "withdrawing {alert_id} from its case: {e}"
+            ))),
+        }
+    }
+
     fn publish(&mut self, alert: &Alert, body: &str) -> Result<(), WatchError> {
         let Some(p) = &self.1 else {
             return Err(WatchError::Config("no --publish given".into()));

@@ -547,6 +547,119 @@ fn a_reorg_within_the_confirmations_never_reaches_the_store_or_the_alerts() {
     assert_incremental_equals_batch(&d, "haircut");
 }
 
+/// The alert ids kept with the case (tripoint-case's alerts table).
+fn case_alerts(d: &Drill) -> Vec<Value> {
+    tripoint_case::open(&d.store, None)
+        .unwrap()
+        .alerts(&d.case_id)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.alert)
+        .collect()
+}
+
+#[test]
+fn a_reorg_of_stored_blocks_is_rolled_back_and_the_case_equals_a_fresh_trace_of_the_new_chain() {
+    let anvil = Anvil::start();
+    let d = drill("haircut");
+    anvil.fund(THIEF, 1_000 * ETHER);
+    anvil.fund(MULE1, ETHER);
+    // No confirmations: every block is stored (and alerted) at once, so a
+    // reorg replaces stored blocks.
+    let (_w, out, err) = watch(&d, &anvil, &[], "rollback");
+    anvil.send(THIEF, MULE1, 5 * ETHER);
+    wait_for(60, "the first hop's alert with the case", || {
+        case_alerts(&d)
+            .iter()
+            .any(|a| a["to"] == MULE1)
+            .then_some(())
+    });
+    // Two blocks the reorg orphans: a deposit at the exchange and a hop.
+    let snap = anvil.call("evm_snapshot", json!([]));
+    let fork = anvil.head();
+    let deposit = anvil.send(MULE1, EXCHANGE, 5 * ETHER);
+    let hop = anvil.send(THIEF, CLEAN, ETHER);
+    wait_for(
+        60,
+        "the orphaned blocks' alerts stored with the case",
+        || {
+            let a = case_alerts(&d);
+            (a.iter().any(|x| x["tx_hash"] == deposit.as_str())
+                && a.iter().any(|x| x["tx_hash"] == hop.as_str()))
+            .then_some(())
+        },
+    );
+    let orphaned_head = anvil.head();
+    // The new chain is shorter (one block): only a check of the stored
+    // chain against the node, not a parent mismatch, can notice it.
+    assert_eq!(anvil.call("evm_revert", json!([snap])), json!(true));
+    let kept = anvil.send(THIEF, MULE2, 2 * ETHER);
+    let head = anvil.head();
+    assert!(head < orphaned_head);
+    let st = wait_for(60, "the rollback and the new chain's alert", || {
+        let st = status(&d);
+        (!st["last_rollback"].is_null()
+            && st["cursor"] == head + 1
+            && case_alerts(&d)
+                .iter()
+                .any(|a| a["tx_hash"] == kept.as_str()))
+        .then_some(st)
+    });
+    // The case keeps exactly the alerts of the canonical chain: the first
+    // hop and the new chain's hop; the orphaned ones are withdrawn.
+    let alerts = case_alerts(&d);
+    let hashes: Vec<&str> = alerts
+        .iter()
+        .map(|a| a["tx_hash"].as_str().unwrap())
+        .collect();
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(alerts.iter().any(|a| a["to"] == MULE1), "{alerts:?}");
+    assert!(!hashes.contains(&deposit.as_str()) && !hashes.contains(&hop.as_str()));
+    assert!(alerts.iter().all(|a| a["block"].as_u64().unwrap() <= head));
+    assert_eq!(st["alerts"], 2, "{st}");
+    assert_eq!(st["retracted"], 2, "{st}");
+    assert!(st["reorg"].is_null(), "{st}");
+    assert!(
+        st["last_rollback"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("rolled back to block {fork}")),
+        "{st}"
+    );
+    // The store holds the new chain only: a fresh trace reaches mule 2 and
+    // neither the exchange nor the orphaned hop, and the watch's live
+    // taint is that trace's, address by address.
+    let trace = run_ok(&[
+        "trace",
+        "--store",
+        s(&d.store),
+        "--seed",
+        THIEF,
+        "--policy",
+        "haircut",
+        "--format",
+        "json",
+    ]);
+    let batch: Value = serde_json::from_slice(&trace.stdout).unwrap();
+    let reached: Vec<&str> = batch["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["address"].as_str().unwrap())
+        .collect();
+    assert!(reached.contains(&MULE2), "{reached:?}");
+    assert!(
+        !reached.contains(&EXCHANGE) && !reached.contains(&CLEAN),
+        "{reached:?}"
+    );
+    assert_incremental_equals_batch(&d, "haircut");
+    let log = std::fs::read_to_string(&err).unwrap();
+    assert!(log.contains("the chain reorganised"), "{log}");
+    // Stdout printed the orphaned alerts before the reorg (it cannot take
+    // them back); the new chain's alert follows them.
+    assert!(lines(&out).iter().any(|a| a["tx_hash"] == kept.as_str()));
+}
+
 #[test]
 fn a_down_node_and_a_down_webhook_are_reported_and_retried() {
     let anvil = Anvil::start();

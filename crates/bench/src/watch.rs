@@ -659,6 +659,7 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
     tainted.dedup();
     let addresses = g.address_count() as u64;
     let (mut per_block, mut append_s) = (Vec::new(), Vec::new());
+    let (mut walk_s, mut store_s) = (Vec::new(), Vec::new());
     let mut alerts = 0usize;
     let mut hash_no = 0u64;
     for b in 0..o.blocks as u64 {
@@ -699,14 +700,31 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         g = Store::open(&store_dir)?;
         append_s.push(t_append.elapsed().as_secs_f64());
         let t_adv = Instant::now();
-        alerts += tracker
+        let work = tracker
             .advance(&g, begin, block)
             .map_err(|e| crate::BenchError::Failed(format!("advancing the cases: {e}")))?;
         per_block.push(t_adv.elapsed().as_secs_f64());
+        alerts += work.alerts;
+        walk_s.push(work.walk.as_secs_f64());
+        store_s.push(work.store.as_secs_f64());
+    }
+    // What the alerts are: by kind, and whether any repeats a (case,
+    // payee, kind) — an address alerted again and again.
+    let stored = tracker
+        .outbox()
+        .alerts()
+        .map_err(|e| crate::BenchError::Failed(format!("reading the alerts: {e}")))?;
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    let mut distinct = std::collections::HashSet::new();
+    for a in &stored {
+        *kinds.entry(a.kind.clone()).or_default() += 1;
+        distinct.insert((a.case_id.clone(), a.to.clone(), a.kind.clone()));
     }
     let ours_rss = peak_rss_bytes();
     let (a50, a95, amax) = quantiles(&mut per_block);
     let (ap50, _, _) = quantiles(&mut append_s);
+    let (w50, w95, _) = quantiles(&mut walk_s);
+    let (s50, s95, _) = quantiles(&mut store_s);
 
     // The peer: re-trace every case from scratch, as `tripoint trace` does
     // (its default traversal), on the final store.
@@ -762,6 +780,25 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         mib(ours_rss)
     );
     println!(
+        "  of which walks + alert derivation p50 {}  p95 {};  storing alerts, deliveries, watermarks (one transaction) p50 {}  p95 {}",
+        ms(w50),
+        ms(w95),
+        ms(s50),
+        ms(s95)
+    );
+    println!(
+        "  alerts per block {:.0} ({:.2} per case): {}; distinct (case, payee, kind) {} of {}",
+        alerts as f64 / o.blocks.max(1) as f64,
+        alerts as f64 / (o.blocks.max(1) * o.cases.max(1)) as f64,
+        kinds
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        distinct.len(),
+        stored.len()
+    );
+    println!(
         "  (appending the block and reopening the store, before: p50 {})",
         ms(ap50)
     );
@@ -788,7 +825,9 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         "transfers": n, "cases": o.cases, "block_transfers": o.block_transfers, "blocks": o.blocks,
         "start_s": start_s, "reached": reached,
         "watch": {"p50_s": a50, "p95_s": a95, "max_s": amax, "alerts": alerts,
-                  "transfers_per_s": tps, "peak_rss_bytes": ours_rss},
+                  "transfers_per_s": tps, "peak_rss_bytes": ours_rss,
+                  "walk_p50_s": w50, "store_p50_s": s50, "alert_kinds": kinds,
+                  "distinct_case_payee_kind": distinct.len()},
         "retrace": {"seconds": retrace_s, "equal": equal},
         "trace_process": {"runs": k, "seconds_each": per_child, "peak_rss_bytes": child_rss},
     }))

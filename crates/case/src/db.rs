@@ -66,6 +66,7 @@ const ALERTS_AFTER: &str =
     "SELECT alert_id, case_id, seq, stored, body FROM case_alerts WHERE seq > $1 ORDER BY seq LIMIT $2";
 const LATEST_ALERTS: &str =
     "SELECT alert_id, case_id, seq, stored, body FROM case_alerts ORDER BY seq DESC LIMIT $1";
+const REMOVE_ALERT: &str = "DELETE FROM case_alerts WHERE alert_id = $1 AND case_id = $2";
 const CLOSE: &str =
     "UPDATE cases SET status = 'closed', closed = $1 WHERE id = $2 AND status = 'open'";
 
@@ -106,6 +107,10 @@ pub trait CaseDb: Send + Sync {
         alert_id: &str,
         alert: &serde_json::Value,
     ) -> Result<bool, CaseError>;
+    /// Withdraw an alert of case `case_id` (the live watch rolled back the
+    /// block it was raised in: a chain reorganisation orphaned it). Returns
+    /// `true` when it was stored; withdrawing it again is a no-op.
+    fn remove_alert(&self, case_id: &str, alert_id: &str) -> Result<bool, CaseError>;
     /// The alerts of a case in the order they were stored (`NotFound` for an
     /// unknown case).
     fn alerts(&self, case_id: &str) -> Result<Vec<StoredAlert>, CaseError>;
@@ -177,6 +182,16 @@ fn decode_alert(
         stored,
         alert,
     })
+}
+
+/// `add_alert` of an id already stored (for case `owner`): a no-op for the
+/// same case, an error for another.
+fn stored_before(owner: &str, alert_id: &str, case_id: &str) -> Result<bool, CaseError> {
+    if owner == case_id {
+        Ok(false)
+    } else {
+        Err(alert_elsewhere(alert_id, owner, case_id))
+    }
 }
 
 fn alert_elsewhere(alert_id: &str, owner: &str, case_id: &str) -> CaseError {
@@ -261,6 +276,21 @@ fn sqlite_notes(c: &rusqlite::Connection, id: &str) -> Result<Vec<Note>, CaseErr
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The cases a `SELECT body, status, closed` query gives, with their notes.
+fn sqlite_cases(c: &rusqlite::Connection, select: &str) -> Result<Vec<Case>, CaseError> {
+    let mut st = c.prepare(select)?;
+    let rows: Vec<(String, String, Option<String>)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for (body, status, closed) in rows {
+        let mut case = decode(&body, &status, closed)?;
+        case.notes = sqlite_notes(c, &case.id)?;
+        out.push(case);
+    }
+    Ok(out)
+}
+
 fn sqlite_get(c: &rusqlite::Connection, id: &str) -> Result<Case, CaseError> {
     use rusqlite::OptionalExtension;
     let row: Option<(String, String, Option<String>)> = c
@@ -298,35 +328,11 @@ impl CaseDb for SqliteCases {
     }
 
     fn list(&self) -> Result<Vec<Case>, CaseError> {
-        self.with(|c| {
-            let mut st = c.prepare(SELECT_ALL)?;
-            let rows: Vec<(String, String, Option<String>)> = st
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<_, _>>()?;
-            let mut out = Vec::new();
-            for (body, status, closed) in rows {
-                let mut case = decode(&body, &status, closed)?;
-                case.notes = sqlite_notes(c, &case.id)?;
-                out.push(case);
-            }
-            Ok(out)
-        })
+        self.with(|c| sqlite_cases(c, SELECT_ALL))
     }
 
     fn open_cases(&self) -> Result<Vec<Case>, CaseError> {
-        self.with(|c| {
-            let mut st = c.prepare(SELECT_OPEN)?;
-            let rows: Vec<(String, String, Option<String>)> = st
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<_, _>>()?;
-            let mut out = Vec::new();
-            for (body, status, closed) in rows {
-                let mut case = decode(&body, &status, closed)?;
-                case.notes = sqlite_notes(c, &case.id)?;
-                out.push(case);
-            }
-            Ok(out)
-        })
+        self.with(|c| sqlite_cases(c, SELECT_OPEN))
     }
 
     fn add_alert(
@@ -343,11 +349,7 @@ impl CaseDb for SqliteCases {
                 .query_row(ALERT_EXISTS, [alert_id], |r| r.get(0))
                 .optional()?;
             if let Some(owner) = owner {
-                return if owner == case_id {
-                    Ok(false)
-                } else {
-                    Err(alert_elsewhere(alert_id, &owner, case_id))
-                };
+                return stored_before(&owner, alert_id, case_id);
             }
             let known: Option<String> = tx
                 .query_row(CASE_EXISTS, [case_id], |r| r.get(0))
@@ -388,6 +390,10 @@ impl CaseDb for SqliteCases {
 
     fn alerts_after(&self, seq: i64, limit: i64) -> Result<Vec<StoredAlert>, CaseError> {
         self.with(|c| sqlite_alerts(c, ALERTS_AFTER, rusqlite::params![seq, limit]))
+    }
+
+    fn remove_alert(&self, case_id: &str, alert_id: &str) -> Result<bool, CaseError> {
+        self.with(|c| Ok(c.execute(REMOVE_ALERT, [alert_id, case_id])? > 0))
     }
 
     fn latest_alerts(&self, limit: i64) -> Result<Vec<StoredAlert>, CaseError> {
@@ -440,6 +446,21 @@ impl PostgresCases {
     }
 }
 
+impl PostgresCases {
+    /// The cases whose ids a `SELECT id` query gives, with their notes.
+    fn cases(&self, select_ids: &str) -> Result<Vec<Case>, CaseError> {
+        let mut c = self.client.lock().expect("case db lock");
+        let ids: Vec<String> = c.query(select_ids, &[])?.iter().map(|r| r.get(0)).collect();
+        ids.iter().map(|id| pg_get(&mut *c, id)).collect()
+    }
+}
+
+fn pg_alerts(rows: &[postgres::Row]) -> Result<Vec<StoredAlert>, CaseError> {
+    rows.iter()
+        .map(|r| decode_alert(r.get(0), r.get(1), r.get(2), r.get(3), r.get::<_, &str>(4)))
+        .collect()
+}
+
 fn pg_get(c: &mut impl postgres::GenericClient, id: &str) -> Result<Case, CaseError> {
     let row = c
         .query_opt(SELECT_ONE, &[&id])?
@@ -483,26 +504,11 @@ impl CaseDb for PostgresCases {
     }
 
     fn list(&self) -> Result<Vec<Case>, CaseError> {
-        let mut c = self.client.lock().expect("case db lock");
-        let ids: Vec<String> = c
-            .query("SELECT id FROM cases ORDER BY seq", &[])?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        ids.iter().map(|id| pg_get(&mut *c, id)).collect()
+        self.cases("SELECT id FROM cases ORDER BY seq")
     }
 
     fn open_cases(&self) -> Result<Vec<Case>, CaseError> {
-        let mut c = self.client.lock().expect("case db lock");
-        let ids: Vec<String> = c
-            .query(
-                "SELECT id FROM cases WHERE status = 'open' ORDER BY seq",
-                &[],
-            )?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        ids.iter().map(|id| pg_get(&mut *c, id)).collect()
+        self.cases("SELECT id FROM cases WHERE status = 'open' ORDER BY seq")
     }
 
     fn add_alert(
@@ -517,12 +523,7 @@ impl CaseDb for PostgresCases {
         // One writer at a time: the sequence and the idempotency check hold.
         tx.batch_execute("LOCK TABLE case_alerts IN SHARE ROW EXCLUSIVE MODE")?;
         if let Some(row) = tx.query_opt(ALERT_EXISTS, &[&alert_id])? {
-            let owner: String = row.get(0);
-            return if owner == case_id {
-                Ok(false)
-            } else {
-                Err(alert_elsewhere(alert_id, &owner, case_id))
-            };
+            return stored_before(row.get(0), alert_id, case_id);
         }
         if tx.query_opt(CASE_EXISTS, &[&case_id])?.is_none() {
             return Err(CaseError::NotFound(case_id.to_string()));
@@ -538,26 +539,22 @@ impl CaseDb for PostgresCases {
         if c.query_opt(CASE_EXISTS, &[&case_id])?.is_none() {
             return Err(CaseError::NotFound(case_id.to_string()));
         }
-        c.query(ALERTS, &[&case_id])?
-            .iter()
-            .map(|r| decode_alert(r.get(0), r.get(1), r.get(2), r.get(3), r.get::<_, &str>(4)))
-            .collect()
+        pg_alerts(&c.query(ALERTS, &[&case_id])?)
     }
 
     fn alerts_after(&self, seq: i64, limit: i64) -> Result<Vec<StoredAlert>, CaseError> {
         let mut c = self.client.lock().expect("case db lock");
-        c.query(ALERTS_AFTER, &[&seq, &limit])?
-            .iter()
-            .map(|r| decode_alert(r.get(0), r.get(1), r.get(2), r.get(3), r.get::<_, &str>(4)))
-            .collect()
+        pg_alerts(&c.query(ALERTS_AFTER, &[&seq, &limit])?)
+    }
+
+    fn remove_alert(&self, case_id: &str, alert_id: &str) -> Result<bool, CaseError> {
+        let mut c = self.client.lock().expect("case db lock");
+        Ok(c.execute(REMOVE_ALERT, &[&alert_id, &case_id])? > 0)
     }
 
     fn latest_alerts(&self, limit: i64) -> Result<Vec<StoredAlert>, CaseError> {
         let mut c = self.client.lock().expect("case db lock");
-        c.query(LATEST_ALERTS, &[&limit])?
-            .iter()
-            .map(|r| decode_alert(r.get(0), r.get(1), r.get(2), r.get(3), r.get::<_, &str>(4)))
-            .collect()
+        pg_alerts(&c.query(LATEST_ALERTS, &[&limit])?)
     }
 
     fn note(&self, id: &str, author: &str, text: &str) -> Result<Case, CaseError> {

@@ -40,6 +40,24 @@ fn is_bystander(category: &str) -> bool {
 }
 
 /// The bundle (`type: bundle`) of a case report.
+/// A relationship of the case's report: `stamps` are its created and
+/// modified times, creator and TLP marking.
+fn relationship(id: &str, stamps: [&str; 4], kind: &str, source: &str, target: &str) -> Value {
+    let [created, modified, creator, marking] = stamps;
+    json!({
+        "type": "relationship",
+        "spec_version": "2.1",
+        "id": id,
+        "created": created,
+        "modified": modified,
+        "created_by_ref": creator,
+        "relationship_type": kind,
+        "source_ref": source,
+        "target_ref": target,
+        "object_marking_refs": [marking],
+    })
+}
+
 pub fn bundle(r: &CaseReport) -> Result<Value, CaseError> {
     let case = &r.case;
     let tlp = parse_tlp(&case.tlp).ok_or_else(|| CaseError::Invalid {
@@ -146,18 +164,13 @@ pub fn bundle(r: &CaseReport) -> Result<Value, CaseError> {
             "object_marking_refs": [marking],
         }));
         let rel_id = derived_id("relationship", &key(&format!("related/{address}")));
-        objects.push(json!({
-            "type": "relationship",
-            "spec_version": "2.1",
-            "id": rel_id,
-            "created": created,
-            "modified": modified,
-            "created_by_ref": creator,
-            "relationship_type": "related-to",
-            "source_ref": indicator_id,
-            "target_ref": wallet_id,
-            "object_marking_refs": [marking],
-        }));
+        objects.push(relationship(
+            &rel_id,
+            [created, modified, &creator, marking],
+            "related-to",
+            &indicator_id,
+            &wallet_id,
+        ));
         refs.push(indicator_id.clone());
         refs.push(rel_id);
         indicator_ids.push(indicator_id);
@@ -170,24 +183,20 @@ pub fn bundle(r: &CaseReport) -> Result<Value, CaseError> {
                 "relationship",
                 &key(&format!("indicates/{ind}/{}", a.intrusion_set)),
             );
-            objects.push(json!({
-                "type": "relationship",
-                "spec_version": "2.1",
-                "id": rel_id,
-                "created": created,
-                "modified": modified,
-                "created_by_ref": creator,
-                "relationship_type": "indicates",
-                "source_ref": ind,
-                "target_ref": a.intrusion_set,
-                "description": format!(
-                    "Attributed to {} ({}) by the seeds' labels: {}",
-                    a.name,
-                    a.external_id,
-                    a.evidence.join("; ")
-                ),
-                "object_marking_refs": [marking],
-            }));
+            let mut rel = relationship(
+                &rel_id,
+                [created, modified, &creator, marking],
+                "indicates",
+                ind,
+                &a.intrusion_set,
+            );
+            rel["description"] = json!(format!(
+                "Attributed to {} ({}) by the seeds' labels: {}",
+                a.name,
+                a.external_id,
+                a.evidence.join("; ")
+            ));
+            objects.push(rel);
             refs.push(rel_id);
         }
     }

@@ -90,6 +90,21 @@ fn exercise(db: &dyn CaseDb) {
         db.alerts("case-nope"),
         Err(CaseError::NotFound(_))
     ));
+    // Withdrawn (a reorg orphaned its block): gone, only from its own
+    // case, once; then it can be stored anew (the new chain raised it).
+    assert!(!db.remove_alert(&other.id, "a-1").unwrap());
+    assert!(db.remove_alert(&case.id, "a-1").unwrap());
+    assert!(!db.remove_alert(&case.id, "a-1").unwrap());
+    assert_eq!(
+        db.alerts(&case.id)
+            .unwrap()
+            .iter()
+            .map(|a| a.alert_id.as_str())
+            .collect::<Vec<_>>(),
+        ["a-2"]
+    );
+    assert!(db.add_alert(&case.id, "a-1", &alert(1)).unwrap());
+    assert_eq!(db.alerts(&case.id).unwrap().len(), 2);
     let closed = db.close(&case.id).unwrap();
     assert_eq!(closed.status, Status::Closed);
     assert!(closed.closed.is_some());

@@ -533,18 +533,7 @@ impl Appender {
             m.cursors.insert(c.source.clone(), c.position);
         }
         m.duplicates_skipped += dups;
-        m.publish(&self.dir)?;
-
-        // Published: files the new manifest no longer names are garbage. Open
-        // readers keep their maps (unlinked files stay readable on Unix).
-        let live: std::collections::HashSet<&str> = m.live_files().into_iter().collect();
-        for f in self.store.manifest.live_files() {
-            if !live.contains(f) {
-                let _ = std::fs::remove_file(self.dir.join(f));
-            }
-        }
-        self.store = Store::open(&self.dir)?;
-        self.manifest = m;
+        self.publish(m)?;
         self.tokens_dirty = false;
         if self.addr_cache.len() + self.eth_cache.len() > MAX_CACHED_ADDRESSES {
             self.addr_cache = FxMap::default();
@@ -559,6 +548,72 @@ impl Appender {
             self.pending = buffers;
         }
         self.poisoned = false;
+        Ok(())
+    }
+
+    /// Remove every stored transfer of a block after `block` (blocks a chain
+    /// reorganisation replaced) and set `cursor`, in one published change:
+    /// readers and a crash see the store before or after, never between.
+    /// Segments wholly after `block` are dropped, the one holding it is
+    /// rewritten without its later rows; addresses and tokens that only the
+    /// removed transfers used stay in the dictionary (ids are never reused).
+    /// Records still pending are published first. Returns how many
+    /// transfers were removed.
+    pub fn roll_back_after(
+        &mut self,
+        block: u64,
+        cursor: &SourceCursor,
+    ) -> Result<u64, StoreError> {
+        if !self.pending.rows.is_empty() || self.new_keys.len() > 0 || self.tokens_dirty {
+            self.seal(None)?;
+        }
+        if self.poisoned {
+            return Err(StoreError::Poisoned);
+        }
+        self.poisoned = true;
+        let old = &self.store.manifest.segments;
+        let keep = old.partition_point(|s| s.max_key.0 <= block);
+        let mut m = self.manifest.clone();
+        m.generation += 1;
+        let gen = m.generation;
+        m.segments.truncate(keep);
+        let mut removed: u64 = old[keep..].iter().map(|s| s.rows).sum();
+        if old.get(keep).is_some_and(|s| s.min_key.0 <= block) {
+            let mut d = self.store.segments[keep].load();
+            let n = d
+                .rows
+                .partition_point(|r| d.txs[r.tx as usize].block <= block);
+            d.truncate_rows(n);
+            removed -= n as u64;
+            let (min_key, max_key) = d.min_max_key().expect("a row at or before the block");
+            let file = format!("seg-{gen:08}-{keep:04}.tps");
+            let bytes = d.write(&self.dir.join(&file))?;
+            m.segments.push(SegmentMeta {
+                file,
+                rows: n as u64,
+                min_key,
+                max_key,
+                bytes,
+            });
+        }
+        m.cursors.insert(cursor.source.clone(), cursor.position);
+        self.publish(m)?;
+        self.poisoned = false;
+        Ok(removed)
+    }
+
+    /// Publish `m`, delete the files it no longer names (open readers keep
+    /// their maps: unlinked files stay readable on Unix) and reopen.
+    fn publish(&mut self, m: Manifest) -> Result<(), StoreError> {
+        m.publish(&self.dir)?;
+        let live: std::collections::HashSet<&str> = m.live_files().into_iter().collect();
+        for f in self.store.manifest.live_files() {
+            if !live.contains(f) {
+                let _ = std::fs::remove_file(self.dir.join(f));
+            }
+        }
+        self.store = Store::open(&self.dir)?;
+        self.manifest = m;
         Ok(())
     }
 

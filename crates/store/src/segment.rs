@@ -180,6 +180,22 @@ impl SegData {
         Some((self.key(self.rows.first()?), self.key(self.rows.last()?)))
     }
 
+    /// Keep the first `n` rows of a normalized segment, and the txs, big
+    /// amounts and spends they use (each is pushed in row order, so what the
+    /// kept rows use is a prefix).
+    pub fn truncate_rows(&mut self, n: usize) {
+        self.rows.truncate(n);
+        let used = |f: fn(&Row) -> Option<usize>| {
+            self.rows.iter().filter_map(f).max().map_or(0, |i| i + 1)
+        };
+        let txs = used(|r| Some(r.tx as usize));
+        let big = used(|r| (r.amount_hi == BIG_HI).then_some(r.amount as usize));
+        let spends = used(|r| (r.spend != NO_SPEND).then_some(r.spend as usize));
+        self.txs.truncate(txs);
+        self.big.truncate(big);
+        self.spends.truncate(spends);
+    }
+
     /// Append `other` after `self` (ids remapped); the result is unsorted in general.
     pub fn concat(mut self, other: SegData) -> SegData {
         let (t0, b0, s0) = (

@@ -1059,3 +1059,91 @@ fn labelled_bits_agree_with_may_have_labels() {
     assert!(s.labelled_bits().is_none());
     assert!(s.may_have_labels(s.lookup(&eth(7)).unwrap()));
 }
+
+#[test]
+fn roll_back_after_a_block_removes_exactly_the_later_blocks_and_the_new_chain_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_or_create(dir.path()).unwrap();
+    let mut app = store.appender().unwrap();
+    let big = Amount::MAX - Amount::from(7u8);
+    let mut all = Vec::new();
+    // 40 blocks of two transfers (one of them a token transfer with an
+    // amount in the overflow table every fifth block), one checkpoint
+    // each: tiered merges leave segments that span many blocks.
+    for b in 0..40u64 {
+        let amount = if b % 5 == 0 { big } else { Amount::from(b + 1) };
+        let block = vec![
+            rec(
+                b,
+                0,
+                Position::NativeValue,
+                b as u32 % 7,
+                100 + b as u32,
+                0,
+                Amount::from(b),
+            ),
+            rec(b, 1, Position::Log(0), 3, 200 + b as u32, 1, amount),
+        ];
+        app.transfer_batch(&block).unwrap();
+        all.extend(block);
+        app.checkpoint(&cursor(b + 1)).unwrap();
+    }
+    let before = Store::open(dir.path()).unwrap();
+    assert!(
+        before.stats().segments > 1,
+        "the test needs several segments"
+    );
+    // A block inside a segment: that segment is cut, the later ones dropped.
+    let removed = app.roll_back_after(26, &cursor(27)).unwrap();
+    assert_eq!(removed, 2 * 13);
+    let kept: Vec<TransferRecord> = all.iter().filter(|r| r.block <= 26).cloned().collect();
+    let s = Store::open(dir.path()).unwrap();
+    check_graph(&s, &kept);
+    assert_eq!(s.resume_position("test"), Some(27));
+    // The snapshot opened before still reads the old state.
+    check_graph(&before, &all);
+    // The new chain: block 27 again, with another transfer, and one of the
+    // orphaned transactions re-included later (not a duplicate any more).
+    let mut new_chain = vec![rec(
+        27,
+        0,
+        Position::NativeValue,
+        1,
+        300,
+        0,
+        Amount::from(9u8),
+    )];
+    let mut again = all.iter().find(|r| r.block == 30).unwrap().clone();
+    again.block = 28;
+    new_chain.push(again);
+    app.transfer_batch(&new_chain).unwrap();
+    app.checkpoint(&cursor(29)).unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let mut expected = kept.clone();
+    expected.extend(new_chain);
+    check_graph(&s, &expected);
+    // Rolling back after the last block changes nothing but the cursor;
+    // before the first, everything goes.
+    assert_eq!(app.roll_back_after(28, &cursor(29)).unwrap(), 0);
+    check_graph(&Store::open(dir.path()).unwrap(), &expected);
+    assert_eq!(
+        app.roll_back_after(0, &cursor(1)).unwrap(),
+        expected.len() as u64 - 2
+    );
+    drop(app);
+    let s = Store::open(dir.path()).unwrap();
+    check_graph(&s, &all[..2]);
+    assert_eq!(s.resume_position("test"), Some(1));
+    // No file of the dropped segments is left behind.
+    let segment_files = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("seg-")
+        })
+        .count();
+    assert_eq!(segment_files as u64, s.stats().segments);
+}

@@ -97,6 +97,14 @@ pub trait CaseSource {
         let _ = (alert, body);
         Ok(())
     }
+    /// Withdraw an alert kept with its case: a chain reorganisation
+    /// orphaned the block it was raised in. Called at least once, before any
+    /// alert of the new chain is recorded; withdrawing an alert that is not
+    /// kept must succeed.
+    fn retract_alert(&mut self, case_id: &str, alert_id: &str) -> Result<(), WatchError> {
+        let _ = (case_id, alert_id);
+        Ok(())
+    }
     /// Share an alert in the partners' TAXII exchange (`--publish`); called
     /// after the alert is stored, at least once, only when
     /// [`WatchOptions::publish`] names a target. Posting it again must not
@@ -265,6 +273,19 @@ pub struct Tracker {
     taint_saved: Option<u64>,
 }
 
+/// What advancing the cases by a block did and cost (`tripoint bench watch`
+/// reports the split).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BlockWork {
+    /// Alerts derived (stored unless an earlier run stored them).
+    pub alerts: usize,
+    /// The cases' walks and the alerts' derivation.
+    pub walk: Duration,
+    /// Storing the alerts, their deliveries and the watermarks (one
+    /// transaction).
+    pub store: Duration,
+}
+
 /// What one case's step leaves to store: its alerts past its watermark and
 /// its new watermark; `changed` when its taint moved.
 struct Step {
@@ -412,6 +433,27 @@ impl Tracker {
         Ok(())
     }
 
+    /// Roll the cases back to block `fork` (hash `hash`) after the store
+    /// was cut there: the alerts of later blocks are withdrawn and their
+    /// deliveries dropped, the watermarks lowered to `fork` (one
+    /// transaction, which also clears the rollback intent), and every
+    /// case's walk is rebuilt from the store (one trace per case, as on a
+    /// restart). Returns how many alerts were withdrawn.
+    pub fn roll_back(
+        &mut self,
+        source: &mut dyn CaseSource,
+        g: &Store,
+        fork: u64,
+        hash: &str,
+        note: &str,
+    ) -> Result<usize, WatchError> {
+        let withdrawn = self.db.roll_back(fork, hash, note)?;
+        self.cases.clear();
+        self.taint_saved = None;
+        self.refresh_cases(source, g, Some(fork))?;
+        Ok(withdrawn)
+    }
+
     /// Save the taint snapshot (`--status`) of every case whose taint
     /// changed since its last one, as of `block`, in one transaction.
     /// Snapshots cost a pass over a case's whole walk, so the watch saves
@@ -444,7 +486,8 @@ impl Tracker {
     /// entered the store starts (or restarts) its walk over the whole
     /// store; its watermark keeps alerts of earlier blocks from being
     /// raised again. Returns how many alerts the block raised.
-    pub fn advance(&mut self, g: &Store, begin: u64, block: u64) -> Result<usize, WatchError> {
+    pub fn advance(&mut self, g: &Store, begin: u64, block: u64) -> Result<BlockWork, WatchError> {
+        let t0 = Instant::now();
         let end = g.transfer_count();
         let rows: Vec<TransferRow> = (begin..end).map(|id| g.transfer(id)).collect();
         let mut steps = Vec::with_capacity(self.cases.len());
@@ -479,9 +522,15 @@ impl Tracker {
             }));
             self.cases.insert(id, w);
         }
-        let raised = steps.iter().map(|s| s.alerts.len()).sum();
+        let alerts = steps.iter().map(|s| s.alerts.len()).sum();
+        let walk = t0.elapsed();
+        let t1 = Instant::now();
         self.store_steps(&steps)?;
-        Ok(raised)
+        Ok(BlockWork {
+            alerts,
+            walk,
+            store: t1.elapsed(),
+        })
     }
 }
 
@@ -498,6 +547,18 @@ impl Watch<'_> {
     /// into its case's record, then its JSON line on stdout.
     fn flush_local(&mut self, cases: &mut dyn CaseSource) -> Result<(), WatchError> {
         let db = &self.tracker.db;
+        // Withdrawals first: an alert the new chain raises again (same id)
+        // must not be withdrawn after it was recorded anew.
+        loop {
+            let due = db.due_retractions(1000)?;
+            if due.is_empty() {
+                break;
+            }
+            for (alert_id, case_id) in due {
+                cases.retract_alert(&case_id, &alert_id)?;
+                db.retracted(&alert_id)?;
+            }
+        }
         loop {
             let due = db.due(outbox::CASE, i64::MAX, 1000)?;
             if due.is_empty() {
@@ -582,6 +643,9 @@ fn last_block_key() -> &'static str {
     "last_block"
 }
 
+/// State key of a rollback begun but maybe not finished: `"<fork> <hash>"`.
+const ROLLBACK: &str = "rollback";
+
 fn parse_last(s: &str) -> Option<(u64, TxHash)> {
     let (n, h) = s.split_once(' ')?;
     Some((n.parse().ok()?, h.parse().ok()?))
@@ -656,6 +720,25 @@ fn follow(
     let opts = w.opts;
     let mut client = RpcClient::new(&opts.rpc);
     let mut backoff = Backoff(0);
+    // A rollback a kill interrupted: finish it before anything else.
+    if let Some((fork, hash)) = w
+        .tracker
+        .db
+        .get_state(ROLLBACK)?
+        .as_deref()
+        .and_then(parse_last)
+    {
+        finish_roll_back(
+            w,
+            appender,
+            cases,
+            source,
+            fork,
+            hash,
+            "resumed after a restart",
+        )?;
+        *next = fork + 1;
+    }
     let mut last = w
         .tracker
         .db
@@ -688,6 +771,42 @@ fn follow(
                 continue;
             }
         };
+        // The stored chain is still the node's? (A reorg may replace the
+        // last stored block without the chain growing past it.)
+        if let Some((n, hash)) = last {
+            match client.header(n) {
+                Ok(Some(h)) if h.hash == hash => {}
+                Ok(_) => {
+                    if roll_back(
+                        w,
+                        appender,
+                        cases,
+                        source,
+                        &mut client,
+                        n,
+                        &mut backoff,
+                        stop,
+                    )? {
+                        *next = appender_next(appender, source);
+                        last = w
+                            .tracker
+                            .db
+                            .get_state(last_block_key())?
+                            .as_deref()
+                            .and_then(parse_last);
+                        g = Store::open(&opts.store)?;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    trouble(
+                        format!("node {} unreachable or answering garbage: {e}", opts.rpc),
+                        &mut backoff,
+                    );
+                    continue;
+                }
+            }
+        }
         let Some(target) = head.checked_sub(opts.confirmations).filter(|t| *t >= *next) else {
             backoff.reset();
             // Idle at the head: bring the cases' taint snapshots up to date.
@@ -734,12 +853,15 @@ fn follow(
         }
         if let Some((n, hash)) = last {
             if first.parent_hash != hash {
-                let msg = format!(
-                    "block {}'s parent is {}, not the stored block {n} ({hash}): the chain reorganised deeper than --confirmations {}; stored blocks are not rolled back, so the watch stops advancing",
-                    first.number, first.parent_hash, opts.confirmations
+                // Replaced between the check above and this read: roll back
+                // at the next turn.
+                trouble(
+                    format!(
+                        "block {}'s parent is {}, not the stored block {n} ({hash}): the chain reorganised",
+                        first.number, first.parent_hash
+                    ),
+                    &mut backoff,
                 );
-                w.tracker.db.set_state("reorg", &msg)?;
-                trouble(msg, &mut backoff);
                 continue;
             }
         }
@@ -748,9 +870,7 @@ fn follow(
             source: source.to_string(),
             position: end + 1,
         })?;
-        w.tracker
-            .db
-            .set_state(last_block_key(), &format!("{end} {}", after.hash))?;
+        w.tracker.db.stored_block(end, &after.hash.to_string())?;
         last = Some((end, after.hash));
         backoff.reset();
         let begin = g.transfer_count();
@@ -758,6 +878,111 @@ fn follow(
         g = Store::open(&opts.store)?;
         w.advance(cases, &g, begin, end)?;
     }
+    Ok(())
+}
+
+/// The store's next block of this node (its cursor).
+fn appender_next(appender: &tripoint_store::Appender, source: &str) -> u64 {
+    appender.resume_position(source).unwrap_or(0)
+}
+
+/// The stored block `stale` is no longer the node's: find the newest stored
+/// block the node still has (the fork) and roll back to it. Node trouble is
+/// reported and retried later (`Ok(false)`); a fork older than the block
+/// hashes the watch keeps (or a store first filled by `ingest`, whose blocks
+/// the watch never saw) is reported, recorded (`--status` shows `reorg`)
+/// and the watch does not advance.
+#[allow(clippy::too_many_arguments)]
+fn roll_back(
+    w: &mut Watch<'_>,
+    appender: &mut tripoint_store::Appender,
+    cases: &mut dyn CaseSource,
+    source: &str,
+    client: &mut RpcClient,
+    stale: u64,
+    backoff: &mut Backoff,
+    stop: &AtomicBool,
+) -> Result<bool, WatchError> {
+    let trouble = |what: String, backoff: &mut Backoff| {
+        let d = backoff.next();
+        eprintln!("watch: {what}; retrying in {:.1} s", d.as_secs_f64());
+        nap(d, stop);
+    };
+    let mut fork = None;
+    for (n, hash) in w.tracker.db.block_hashes(stale)? {
+        match client.header(n) {
+            Ok(Some(h)) if h.hash.to_string() == hash => {
+                fork = Some((n, h.hash));
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                trouble(
+                    format!(
+                        "node {} unreachable or answering garbage while looking for the fork of a reorg: {e}",
+                        w.opts.rpc
+                    ),
+                    backoff,
+                );
+                return Ok(false);
+            }
+        }
+    }
+    let Some((fork, hash)) = fork else {
+        let msg = format!(
+            "stored block {stale} is no longer on the node's chain, and no block the watch stored (it keeps the last {}) is: the chain reorganised deeper than the watch can roll back, so it stops advancing",
+            outbox::BLOCK_HASHES_KEPT
+        );
+        w.tracker.db.set_state("reorg", &msg)?;
+        trouble(msg, backoff);
+        return Ok(false);
+    };
+    eprintln!(
+        "watch: the chain reorganised: stored blocks {}..={stale} are no longer the node's; rolling back to block {fork} ({hash})",
+        fork + 1
+    );
+    // The intent first: a kill during the rollback finishes it on restart.
+    w.tracker
+        .db
+        .set_state(ROLLBACK, &format!("{fork} {hash}"))?;
+    let note = format!(
+        "blocks {}..={stale} orphaned; rolled back to block {fork} ({hash}) at {}",
+        fork + 1,
+        tripoint_trace::report::rfc3339(outbox::now_ms() / 1000)
+    );
+    finish_roll_back(w, appender, cases, source, fork, hash, &note)?;
+    backoff.reset();
+    Ok(true)
+}
+
+/// Cut the store after block `fork`, then withdraw the later alerts and
+/// rebuild the cases (see [`Tracker::roll_back`]); each step is idempotent,
+/// so a rollback a kill interrupted is finished by doing it again.
+fn finish_roll_back(
+    w: &mut Watch<'_>,
+    appender: &mut tripoint_store::Appender,
+    cases: &mut dyn CaseSource,
+    source: &str,
+    fork: u64,
+    hash: TxHash,
+    note: &str,
+) -> Result<(), WatchError> {
+    let removed = appender.roll_back_after(
+        fork,
+        &SourceCursor {
+            source: source.to_string(),
+            position: fork + 1,
+        },
+    )?;
+    let g = Store::open(&w.opts.store)?;
+    let withdrawn = w
+        .tracker
+        .roll_back(cases, &g, fork, &hash.to_string(), note)?;
+    w.flush_local(cases)?;
+    eprintln!(
+        "watch: rolled back to block {fork}: {removed} transfer(s) and {withdrawn} alert(s) of orphaned blocks removed (an alert whose transfer the new chain includes again is raised again with the same id); reading the new chain from block {}",
+        fork + 1
+    );
     Ok(())
 }
 
@@ -781,8 +1006,13 @@ pub struct Status {
     /// The block the cases' `taint` is as of (saved when the watch is idle
     /// at the head).
     pub taint_block: Option<u64>,
-    /// A reorg deeper than the confirmations, if one was seen.
+    /// A reorg deeper than the watch can roll back, if one was seen.
     pub reorg: Option<String>,
+    /// The last rollback of orphaned blocks, if any.
+    pub last_rollback: Option<String>,
+    /// Alerts withdrawn by rollbacks (an alert the new chain raised again
+    /// counts here and in `alerts`).
+    pub retracted: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -843,6 +1073,8 @@ pub fn status(store_dir: &Path, rpc: Option<&str>) -> Result<Status, WatchError>
         cases: Vec::new(),
         taint_block: None,
         reorg: None,
+        last_rollback: None,
+        retracted: 0,
     };
     if let Some(db) = db {
         out.last_block = db
@@ -872,6 +1104,8 @@ pub fn status(store_dir: &Path, rpc: Option<&str>) -> Result<Status, WatchError>
             });
         }
         out.reorg = db.get_state("reorg")?;
+        out.last_rollback = db.get_state("last_rollback")?;
+        out.retracted = db.retraction_count()?;
         out.taint_block = db.get_state(TAINT_BLOCK)?.and_then(|s| s.parse().ok());
     }
     Ok(out)

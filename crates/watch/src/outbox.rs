@@ -44,7 +44,23 @@ CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS blocks (
+    number INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS retractions (
+    alert_id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    block INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    rolled_back_ms INTEGER NOT NULL,
+    done_ms INTEGER
+);
 ";
+
+/// Stored block hashes kept for finding where a reorganised chain forks
+/// (the deepest reorg the watch can roll back).
+pub const BLOCK_HASHES_KEPT: u64 = 10_000;
 
 /// Delivery target of the JSON lines on standard output.
 pub const STDOUT: &str = "stdout";
@@ -228,6 +244,102 @@ impl Outbox {
         }
         tx.commit()?;
         Ok(added)
+    }
+
+    /// The last stored block is `number` with `hash` (state `last_block`,
+    /// and the block hashes a reorg is matched against, the newest
+    /// [`BLOCK_HASHES_KEPT`] blocks).
+    pub fn stored_block(&mut self, number: u64, hash: &str) -> Result<(), WatchError> {
+        let tx = self.c.transaction()?;
+        tx.execute(
+            "INSERT INTO state (key, value) VALUES ('last_block', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [format!("{number} {hash}")],
+        )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO blocks (number, hash) VALUES (?1, ?2)",
+            params![number as i64, hash],
+        )?;
+        tx.execute(
+            "DELETE FROM blocks WHERE number < ?1",
+            [number.saturating_sub(BLOCK_HASHES_KEPT) as i64],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Stored block numbers and hashes up to `at_most`, newest first.
+    pub fn block_hashes(&self, at_most: u64) -> Result<Vec<(u64, String)>, WatchError> {
+        let mut s = self
+            .c
+            .prepare("SELECT number, hash FROM blocks WHERE number <= ?1 ORDER BY number DESC")?;
+        let rows = s.query_map([at_most as i64], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The watch's part of rolling back to block `fork` (whose hash is
+    /// `hash`), in one transaction: alerts of later blocks move to the
+    /// retractions (their case records are withdrawn by the next flush)
+    /// with their deliveries, every watermark drops to `fork`, the later
+    /// block hashes go, `last_block` becomes the fork and `note` is kept
+    /// as `last_rollback`; the rollback intent is cleared. Returns how many
+    /// alerts were withdrawn.
+    pub fn roll_back(&mut self, fork: u64, hash: &str, note: &str) -> Result<usize, WatchError> {
+        let fork = fork as i64;
+        let tx = self.c.transaction()?;
+        let n = tx.execute(
+            "INSERT OR REPLACE INTO retractions (alert_id, case_id, block, body, rolled_back_ms)
+             SELECT alert_id, case_id, block, body, ?2 FROM alerts WHERE block > ?1",
+            params![fork, now_ms()],
+        )?;
+        tx.execute(
+            "DELETE FROM deliveries WHERE alert_id IN (SELECT alert_id FROM alerts WHERE block > ?1)",
+            [fork],
+        )?;
+        tx.execute("DELETE FROM alerts WHERE block > ?1", [fork])?;
+        tx.execute("UPDATE watermarks SET block = MIN(block, ?1)", [fork])?;
+        tx.execute("DELETE FROM blocks WHERE number > ?1", [fork])?;
+        let mut state = tx.prepare_cached(
+            "INSERT INTO state (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )?;
+        state.execute(params!["last_block", format!("{fork} {hash}")])?;
+        state.execute(params!["last_rollback", note])?;
+        drop(state);
+        tx.execute("DELETE FROM state WHERE key IN ('rollback', 'reorg')", [])?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Withdrawn alerts whose case record is still to be removed, oldest
+    /// first: `(alert_id, case_id)`.
+    pub fn due_retractions(&self, limit: usize) -> Result<Vec<(String, String)>, WatchError> {
+        let mut s = self.c.prepare_cached(
+            "SELECT alert_id, case_id FROM retractions WHERE done_ms IS NULL
+             ORDER BY rolled_back_ms, alert_id LIMIT ?1",
+        )?;
+        let rows = s.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn retracted(&self, alert_id: &str) -> Result<(), WatchError> {
+        self.c.execute(
+            "UPDATE retractions SET done_ms = ?2 WHERE alert_id = ?1",
+            params![alert_id, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Alerts withdrawn by rollbacks since the watch began (an alert the
+    /// new chain raised again is counted here and in the alerts).
+    pub fn retraction_count(&self) -> Result<u64, WatchError> {
+        Ok(self
+            .c
+            .query_row("SELECT COUNT(*) FROM retractions", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
     }
 
     /// Deliveries to `target` not yet made and due by `now`, oldest alert first.
