@@ -200,6 +200,10 @@ fi
 
 # The suites. Add one with `suite "name" command args...`.
 cargo_suite "cargo test"
+# The optional cargo features (ARCHITECTURE.md): the binary builds without
+# PostgreSQL and TLS, and such a build refuses them by name.
+suite "minimal build (no postgres, no tls)" bash -c 'cargo check -p tripoint --no-default-features --locked &&
+  cargo test -p tripoint-taxii -p tripoint-case --no-default-features --locked --test features'
 pytest_suite "pytest interop"
 [ "$console_ready" = 1 ] && console_suite "console browser (Playwright)"
 

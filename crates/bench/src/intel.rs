@@ -490,6 +490,9 @@ pub fn run(args: &Options) -> Result<()> {
         }),
     ));
     match &args.pg_url {
+        #[cfg(not(feature = "postgres"))]
+        Some(_) => eprintln!("PostgreSQL run skipped: this build has no PostgreSQL support (cargo feature `postgres`)"),
+        #[cfg(feature = "postgres")]
         Some(url) => {
             let url = tripoint_taxii::store::postgres_fresh_schema(url, "bench")?;
             let d = d.clone();

@@ -429,10 +429,12 @@ impl CaseDb for SqliteCases {
 }
 
 /// PostgreSQL, for a deployment with a database server.
+#[cfg(feature = "postgres")]
 pub struct PostgresCases {
     client: Mutex<postgres::Client>,
 }
 
+#[cfg(feature = "postgres")]
 impl PostgresCases {
     pub fn open(url: &str) -> Result<Self, CaseError> {
         let mut client = postgres::Client::connect(url, postgres::NoTls)?;
@@ -446,6 +448,7 @@ impl PostgresCases {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl PostgresCases {
     /// The cases whose ids a `SELECT id` query gives, with their notes.
     fn cases(&self, select_ids: &str) -> Result<Vec<Case>, CaseError> {
@@ -455,12 +458,14 @@ impl PostgresCases {
     }
 }
 
+#[cfg(feature = "postgres")]
 fn pg_alerts(rows: &[postgres::Row]) -> Result<Vec<StoredAlert>, CaseError> {
     rows.iter()
         .map(|r| decode_alert(r.get(0), r.get(1), r.get(2), r.get(3), r.get::<_, &str>(4)))
         .collect()
 }
 
+#[cfg(feature = "postgres")]
 fn pg_get(c: &mut impl postgres::GenericClient, id: &str) -> Result<Case, CaseError> {
     let row = c
         .query_opt(SELECT_ONE, &[&id])?
@@ -478,6 +483,7 @@ fn pg_get(c: &mut impl postgres::GenericClient, id: &str) -> Result<Case, CaseEr
     Ok(case)
 }
 
+#[cfg(feature = "postgres")]
 impl CaseDb for PostgresCases {
     fn create(&self, case: &Case) -> Result<(), CaseError> {
         let mut c = self.client.lock().expect("case db lock");

@@ -23,7 +23,9 @@ use tripoint_chain::Address;
 use tripoint_stix::tlp::Tlp;
 use tripoint_trace::TaintPolicy;
 
-pub use db::{CaseDb, PostgresCases, SqliteCases, StoredAlert, FORMAT_VERSION};
+#[cfg(feature = "postgres")]
+pub use db::PostgresCases;
+pub use db::{CaseDb, SqliteCases, StoredAlert, FORMAT_VERSION};
 pub use report::{build_case_report, build_case_report_traced, CaseReport, Counterparty};
 
 /// File name of the embedded case database inside a store directory.
@@ -33,6 +35,7 @@ pub const SQLITE_FILE: &str = "cases.sqlite";
 pub enum CaseError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[cfg(feature = "postgres")]
     #[error("postgres: {0}")]
     Postgres(#[from] postgres::Error),
     #[error("{0}: {1}")]
@@ -265,8 +268,16 @@ impl NewCase {
 /// `store_dir` (created if missing).
 pub fn open(store_dir: &Path, url: Option<&str>) -> Result<Box<dyn CaseDb>, CaseError> {
     match url.map(str::trim).filter(|u| !u.is_empty()) {
+        #[cfg(feature = "postgres")]
         Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
             Ok(Box::new(PostgresCases::open(u)?))
+        }
+        #[cfg(not(feature = "postgres"))]
+        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+            Err(CaseError::invalid(
+                "db",
+                format!("'{u}': this build of tripoint has no PostgreSQL support (cargo feature `postgres`)"),
+            ))
         }
         Some(u) => Err(CaseError::invalid(
             "db",

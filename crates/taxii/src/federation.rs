@@ -246,15 +246,27 @@ impl Client {
             Some(user) => crate::auth::basic_authorization(user, &secret),
             None => format!("Bearer {secret}"),
         };
-        let mut builder = ureq::AgentBuilder::new()
+        let builder = ureq::AgentBuilder::new()
             .timeout_connect(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .redirects(0);
-        if let Some(ca) = &link.ca_file {
-            let path = base_dir.join(ca);
-            let tls = client_tls(&path).map_err(|r| secret_err(&path, r))?;
-            builder = builder.tls_config(tls);
+        #[cfg(not(feature = "tls"))]
+        if link.url.starts_with("https://") || link.ca_file.is_some() {
+            return Err(SyncError::Unreachable {
+                peer: link.peer.clone(),
+                url: link.url.clone(),
+                reason: "this build of tripoint has no TLS support (cargo feature `tls`)".into(),
+            });
         }
+        #[cfg(feature = "tls")]
+        let builder = match &link.ca_file {
+            Some(ca) => {
+                let path = base_dir.join(ca);
+                let tls = client_tls(&path).map_err(|r| secret_err(&path, r))?;
+                builder.tls_config(tls)
+            }
+            None => builder,
+        };
         let mut base = link.url.clone();
         if !base.ends_with('/') {
             base.push('/');
@@ -382,6 +394,7 @@ fn read_secret(path: &Path) -> Result<String, String> {
 }
 
 /// A TLS client configuration trusting the certificates in a PEM file.
+#[cfg(feature = "tls")]
 fn client_tls(path: &Path) -> Result<Arc<rustls::ClientConfig>, String> {
     let pem = std::fs::read(path).map_err(|e| e.to_string())?;
     let mut roots = rustls::RootCertStore::empty();

@@ -835,11 +835,33 @@ async fn post_objects(
     .await
 }
 
+/// A server's TLS settings (rustls with the `tls` feature).
+#[cfg(feature = "tls")]
+pub type TlsServerConfig = rustls::ServerConfig;
+
+/// Without the `tls` feature no TLS settings can exist: the type is empty.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug)]
+pub enum TlsServerConfig {}
+
+/// TLS settings from PEM files: a clear refusal in a build without TLS.
+#[cfg(not(feature = "tls"))]
+pub fn tls_config(
+    cert: &std::path::Path,
+    _key: &std::path::Path,
+) -> Result<TlsServerConfig, ServeError> {
+    Err(ServeError::Tls(format!(
+        "{}: this build of tripoint has no TLS support (cargo feature `tls`)",
+        cert.display()
+    )))
+}
+
 /// TLS settings from PEM files.
+#[cfg(feature = "tls")]
 pub fn tls_config(
     cert: &std::path::Path,
     key: &std::path::Path,
-) -> Result<rustls::ServerConfig, ServeError> {
+) -> Result<TlsServerConfig, ServeError> {
     let read = |p: &std::path::Path| {
         std::fs::read(p).map_err(|e| ServeError::Tls(format!("{}: {e}", p.display())))
     };
@@ -872,7 +894,7 @@ pub fn tls_config(
 /// A bound, not yet serving, server.
 pub struct Bound {
     listener: tokio::net::TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<Arc<TlsServerConfig>>,
     exchange: Shared,
     sessions: Arc<Sessions>,
     console: Option<Router>,
@@ -909,7 +931,7 @@ impl Bound {
 pub async fn bind(
     exchange: Shared,
     listen: &str,
-    tls: Option<rustls::ServerConfig>,
+    tls: Option<TlsServerConfig>,
 ) -> Result<Bound, ServeError> {
     let addr: SocketAddr = tokio::net::lookup_host(listen)
         .await
@@ -975,12 +997,15 @@ pub async fn serve(
 /// per-source failure limit.
 async fn accept_loop(
     listener: tokio::net::TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<Arc<TlsServerConfig>>,
     app: Router,
     exchange: Shared,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    #[cfg(feature = "tls")]
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    #[cfg(not(feature = "tls"))]
+    let acceptor = tls;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
@@ -1001,6 +1026,9 @@ async fn accept_loop(
         connections.spawn(async move {
             match acceptor {
                 None => serve_connection(stream, peer, app, head_timeout, stop).await,
+                #[cfg(not(feature = "tls"))]
+                Some(never) => match *never {},
+                #[cfg(feature = "tls")]
                 Some(acceptor) => {
                     let handshake =
                         tokio::time::timeout(head_timeout, acceptor.accept(stream)).await;

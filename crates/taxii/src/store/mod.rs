@@ -9,9 +9,11 @@
 //! `is_first`/`is_last` flags, maintained on write, make the default
 //! `match[version]=last` filter a column test rather than a per-id aggregate.
 
+#[cfg(feature = "postgres")]
 mod postgres;
 mod sqlite;
 
+#[cfg(feature = "postgres")]
 pub use self::postgres::PostgresStore;
 pub use self::sqlite::SqliteStore;
 
@@ -22,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[cfg(feature = "postgres")]
     #[error("postgres: {0}")]
     Postgres(#[from] ::postgres::Error),
     #[error("storage URL `{url}`: {reason}")]
@@ -300,7 +303,14 @@ pub trait Store: Send + Sync {
 /// (optionally prefixed `sqlite://`), relative to `base_dir`.
 pub fn open(storage: &str, base_dir: &std::path::Path) -> Result<Box<dyn Store>, StoreError> {
     if storage.starts_with("postgres://") || storage.starts_with("postgresql://") {
-        Ok(Box::new(PostgresStore::open(storage, 8)?))
+        #[cfg(feature = "postgres")]
+        return Ok(Box::new(PostgresStore::open(storage, 8)?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(StoreError::Url {
+            url: storage.to_string(),
+            reason: "this build of tripoint has no PostgreSQL support (cargo feature `postgres`)"
+                .into(),
+        });
     } else {
         let path = storage.strip_prefix("sqlite://").unwrap_or(storage);
         let path = base_dir.join(path);
@@ -311,6 +321,7 @@ pub fn open(storage: &str, base_dir: &std::path::Path) -> Result<Box<dyn Store>,
 /// Create a fresh schema in the PostgreSQL database at `base_url` and return a
 /// URL that selects it (tests and benchmarks use one schema each, to stay
 /// independent of each other and of earlier runs).
+#[cfg(feature = "postgres")]
 pub fn postgres_fresh_schema(base_url: &str, tag: &str) -> Result<String, StoreError> {
     let tag: String = tag
         .chars()
