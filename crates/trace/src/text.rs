@@ -146,17 +146,9 @@ pub fn report_table(r: &Report) -> String {
         ("reconciles", Left),
     ]);
     for (k, x) in totals_in_order(r) {
-        let u = |v: &str| r.units(k, v);
-        t.row(vec![
-            r.asset_label(k).to_string(),
-            u(&x.seeded),
-            u(&x.swapped_in),
-            u(&x.swapped_out),
-            u(&x.held),
-            u(&x.exited),
-            u(&x.unaccounted),
-            if x.reconciles { "yes" } else { "no" }.into(),
-        ]);
+        let mut row = totals_cells(r, k, x);
+        row.push(if x.reconciles { "yes" } else { "no" }.into());
+        t.row(row);
     }
     s.push_str(&t.render());
 
@@ -294,6 +286,21 @@ fn totals_in_order(r: &Report) -> Vec<(&String, &TotalsOut)> {
     v
 }
 
+/// One asset's totals in the tables' column order: asset, seeded (stolen),
+/// swapped in, swapped out, held, exited, unaccounted.
+fn totals_cells(r: &Report, asset: &str, x: &TotalsOut) -> Vec<String> {
+    let u = |v: &str| r.units(asset, v);
+    vec![
+        r.asset_label(asset).to_string(),
+        u(&x.seeded),
+        u(&x.swapped_in),
+        u(&x.swapped_out),
+        u(&x.held),
+        u(&x.exited),
+        u(&x.unaccounted),
+    ]
+}
+
 fn role_name(r: Role) -> &'static str {
     match r {
         Role::Seed => "seed",
@@ -371,16 +378,7 @@ pub fn summary(r: &Report) -> String {
     ])
     .indent(2);
     for (k, x) in totals_in_order(r) {
-        let u = |v: &str| r.units(k, v);
-        t.row(vec![
-            r.asset_label(k).to_string(),
-            u(&x.seeded),
-            u(&x.swapped_in),
-            u(&x.swapped_out),
-            u(&x.held),
-            u(&x.exited),
-            u(&x.unaccounted),
-        ]);
+        t.row(totals_cells(r, k, x));
     }
     s.push_str(&t.render());
     let _ = writeln!(
