@@ -117,3 +117,17 @@ pub(crate) fn share_128(a: u128, t: u128, b: u128) -> u128 {
     };
     q.min(t)
 }
+
+/// Amount sums that saturate at `Amount::MAX`. Fake tokens mint amounts near
+/// 2^256; a balance or total past it must neither wrap (release builds) nor
+/// panic (debug builds). Both engines book through it, so they stay equal.
+pub(crate) trait AddSaturating {
+    fn add_sat(&mut self, x: Amount);
+}
+
+impl AddSaturating for Amount {
+    #[inline]
+    fn add_sat(&mut self, x: Amount) {
+        *self = self.saturating_add(x);
+    }
+}

@@ -4,6 +4,7 @@
 //! amounts are decimal strings in base units, each asset's symbol and
 //! decimals beside them; [`crate::text`] renders it for people.
 
+use crate::arith::AddSaturating;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -253,7 +254,7 @@ pub fn final_balance<G: TransferGraph>(g: &G, addr: AddrId, asset: AssetId) -> A
             continue;
         }
         if incoming {
-            b += r.amount;
+            b.add_sat(r.amount);
         } else {
             b = b.saturating_sub(r.amount);
         }
@@ -361,7 +362,7 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
                 row.timestamp,
                 row.timestamp,
             ));
-            e.0 += f.carried;
+            e.0.add_sat(f.carried);
             e.2 = row.timestamp;
         }
     }
@@ -631,7 +632,9 @@ pub fn flow_edges<G: TransferGraph>(
     let mut agg: BTreeMap<(AddrId, AddrId, AssetId), Amount> = BTreeMap::new();
     for f in &r.flows {
         let row = g.transfer(f.id);
-        *agg.entry((row.src, row.dst, row.asset)).or_default() += f.carried;
+        agg.entry((row.src, row.dst, row.asset))
+            .or_default()
+            .add_sat(f.carried);
     }
     agg.into_iter()
         .map(|((s, d, a), v)| {

@@ -13,6 +13,7 @@
 //! funds would otherwise make every customer "exposed". Shares are ratios
 //! (floats are fine here: no amount is stored as one).
 
+use crate::arith::AddSaturating;
 use serde::Serialize;
 use tripoint_chain::{AddrId, Address, Amount, AssetId, Category, Label, TransferGraph};
 
@@ -266,9 +267,9 @@ impl<'a, G: TransferGraph> Exposure<'a, G> {
                 continue;
             }
             let e = received.entry(r.asset).or_default();
-            e.0 += r.amount;
+            e.0.add_sat(r.amount);
             if self.kind(r.src).0 {
-                e.1 += r.amount;
+                e.1.add_sat(r.amount);
             }
         }
         let mut map = std::collections::BTreeMap::new();

@@ -34,6 +34,7 @@
 //! addresses, so a walked non-seed address never has spent-output links to
 //! honour.
 
+use crate::arith::AddSaturating;
 use std::collections::BTreeMap;
 
 use tripoint_chain::{
@@ -585,7 +586,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             let acct = &mut self.native[a as usize];
             acct.set_balance(acct.balance().checked_add(narrow(amount)?)?)?;
         } else {
-            self.with_token(a, asset, |v| v[0] += amount);
+            self.with_token(a, asset, |v| v[0].add_sat(amount));
         }
         Some(())
     }
@@ -637,9 +638,9 @@ impl<G: TransferGraph> Kernel<'_, G> {
         } else {
             self.with_token(addr, asset, |[b, t]| {
                 if !poison {
-                    *b += a;
+                    b.add_sat(a);
                 }
-                *t += c;
+                t.add_sat(c);
             });
         }
         Some(())
@@ -658,7 +659,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         }
         Some(self.with_token(addr, asset, |[b, t]| {
             let m = if poison { c } else { c.min(*b - (*t).min(*b)) };
-            *t += m;
+            t.add_sat(m);
             m
         }))
     }
@@ -791,8 +792,11 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 if !matches!(self.token_spam.get(r.asset as usize), Some(Some(_))) {
                     let minted = r.amount - from_received.min(r.amount);
                     carried = r.amount;
-                    self.totals(r.asset).seeded += minted;
-                    *self.received.entry((r.src, r.asset)).or_default() += minted;
+                    self.totals(r.asset).seeded.add_sat(minted);
+                    self.received
+                        .entry((r.src, r.asset))
+                        .or_default()
+                        .add_sat(minted);
                 }
             } else {
                 let exact = self.take_preset(id);
@@ -807,13 +811,13 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 // A swap output: the DEX pays the trader back in another asset.
                 carried = c;
                 new_hops = self.native[r.dst as usize].hops;
-                self.totals(r.asset).swapped_in += c;
+                self.totals(r.asset).swapped_in.add_sat(c);
             }
         }
 
         if let Some(d) = Dropped::check(self.cfg, spam.is_some(), r.amount, carried, new_hops) {
             if !poison {
-                *d.bucket(self.totals(r.asset)) += carried;
+                d.bucket(self.totals(r.asset)).add_sat(carried);
             }
             carried = Amount::ZERO;
         }
@@ -861,7 +865,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             *h = (*h).min(new_hops);
             match self.nodes[node as usize].role {
                 Role::Dex => self.swap(id, r, carried)?,
-                Role::Endpoint => self.totals(r.asset).exited += carried,
+                Role::Endpoint => self.totals(r.asset).exited.add_sat(carried),
                 _ => {}
             }
         }
@@ -884,10 +888,10 @@ impl<G: TransferGraph> Kernel<'_, G> {
         let g = self.g;
         let outs = crate::taint::swap_outputs(g, input, &g.transfer(input), &self.token_spam);
         if outs.is_empty() {
-            self.totals(r.asset).exited += c;
+            self.totals(r.asset).exited.add_sat(c);
             return Some(());
         }
-        self.totals(r.asset).swapped_out += c;
+        self.totals(r.asset).swapped_out.add_sat(c);
         let mut outputs = Vec::new();
         for (id, o) in outs {
             let cb = swap_share(self.cfg.policy, o.amount, c, r.amount);
@@ -899,8 +903,11 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 outputs.push((id, cb));
             } else {
                 let moved = self.retaint(trader, o.asset, cb)?;
-                self.totals(o.asset).swapped_in += moved;
-                *self.received.entry((trader, o.asset)).or_default() += moved;
+                self.totals(o.asset).swapped_in.add_sat(moved);
+                self.received
+                    .entry((trader, o.asset))
+                    .or_default()
+                    .add_sat(moved);
                 outputs.push((id, moved));
             }
         }
@@ -965,7 +972,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         token_got.dedup_by(|b, a| {
             let same = (a.0, a.1) == (b.0, b.1);
             if same {
-                a.2 += b.2;
+                a.2.add_sat(b.2);
             }
             same
         });
@@ -983,7 +990,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             if held_sum.len() <= a {
                 held_sum.resize(a + 1, None);
             }
-            held_sum[a] = Some(held_sum[a].unwrap_or_default() + taint);
+            held_sum[a] = Some(held_sum[a].unwrap_or_default().saturating_add(taint));
         };
         // Visit the nodes in node order (the result's order), prefetching a
         // few nodes ahead (random lines).
@@ -1013,7 +1020,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             rec.extend(runs_of(&token_got, &mut tg, k).iter().map(|e| (e.1, e.2)));
             for &(_, asset, a) in runs_of(&extra, &mut ex, k) {
                 match rec.iter_mut().find(|e| e.0 == asset) {
-                    Some(e) => e.1 += a,
+                    Some(e) => e.1.add_sat(a),
                     None => rec.push((asset, a)),
                 }
             }
@@ -1027,7 +1034,11 @@ impl<G: TransferGraph> Kernel<'_, G> {
         if !self.poison {
             for (asset, sum) in held_sum.into_iter().enumerate() {
                 if let Some(sum) = sum {
-                    self.totals.entry(asset as AssetId).or_default().held += sum;
+                    self.totals
+                        .entry(asset as AssetId)
+                        .or_default()
+                        .held
+                        .add_sat(sum);
                 }
             }
         }

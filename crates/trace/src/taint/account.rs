@@ -1,6 +1,7 @@
 //! One (address, asset) balance and its taint: the policies' debit and
 //! credit rules, exact to the unit.
 
+use crate::arith::AddSaturating;
 use std::collections::VecDeque;
 
 use tripoint_chain::Amount;
@@ -33,14 +34,14 @@ impl Account {
             return;
         }
         match self.lots.back_mut() {
-            Some(l) if l.tainted == tainted => l.amount += amount,
+            Some(l) if l.tainted == tainted => l.amount.add_sat(amount),
             _ => self.lots.push_back(Lot { amount, tainted }),
         }
     }
 
     pub(crate) fn credit(&mut self, policy: TaintPolicy, a: Amount, c: Amount) {
-        self.balance += a;
-        self.taint += c;
+        self.balance.add_sat(a);
+        self.taint.add_sat(c);
         if Self::uses_lots(policy) {
             // Within one receipt the tainted part is queued first.
             self.push_lot(c, true);
@@ -62,7 +63,7 @@ impl Account {
             lot.amount -= take;
             a -= take;
             if lot.tainted {
-                c += take;
+                c.add_sat(take);
             }
             if lot.amount == Amount::ZERO {
                 if front {
@@ -135,7 +136,7 @@ impl Account {
     /// received before the swap input was seen); returns the amount moved.
     pub(crate) fn retaint(&mut self, policy: TaintPolicy, c: Amount) -> Amount {
         if policy == TaintPolicy::Poison {
-            self.taint += c;
+            self.taint.add_sat(c);
             return c;
         }
         let m = c.min(self.balance - self.taint.min(self.balance));
@@ -154,7 +155,7 @@ impl Account {
             self.lots.retain(|l| l.amount > Amount::ZERO);
             self.push_lot(m, true);
         }
-        self.taint += m;
+        self.taint.add_sat(m);
         m
     }
 }

@@ -2,6 +2,7 @@
 //! covering every policy and feature; the reference the kernels are tested
 //! against.
 
+use crate::arith::AddSaturating;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
@@ -195,7 +196,7 @@ impl Parked {
             if acct.taint > Amount::ZERO {
                 held.insert((addr, asset), acct.taint);
                 if policy != TaintPolicy::Poison {
-                    totals.entry(asset).or_default().held += acct.taint;
+                    totals.entry(asset).or_default().held.add_sat(acct.taint);
                 }
             }
         }
@@ -525,7 +526,7 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             *b = b.saturating_sub(r.amount);
         }
         if !dst_walked {
-            *pre.slot(r.dst, r.asset) += r.amount;
+            pre.slot(r.dst, r.asset).add_sat(r.amount);
         }
     }
 
@@ -551,7 +552,7 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
                 continue;
             }
             if incoming {
-                *b += r.amount;
+                b.add_sat(r.amount);
             } else {
                 *b = b.saturating_sub(r.amount);
             }
@@ -683,8 +684,11 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
                 if !matches!(self.token_spam.get(r.asset as usize), Some(Some(_))) {
                     let minted = r.amount - from_received.min(r.amount);
                     carried = r.amount;
-                    self.totals(r.asset).seeded += minted;
-                    *self.received.entry((r.src, r.asset)).or_default() += minted;
+                    self.totals(r.asset).seeded.add_sat(minted);
+                    self.received
+                        .entry((r.src, r.asset))
+                        .or_default()
+                        .add_sat(minted);
                 }
             } else {
                 if self.nodes[si].is_tx
@@ -710,12 +714,12 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             // A swap output: the DEX pays the trader back in another asset.
             carried = c;
             new_hops = self.nodes[dst.expect("active") as usize].hops;
-            self.totals(r.asset).swapped_in += c;
+            self.totals(r.asset).swapped_in.add_sat(c);
         }
 
         if let Some(d) = Dropped::check(self.cfg, spam.is_some(), r.amount, carried, new_hops) {
             if !poison {
-                *d.bucket(self.totals(r.asset)) += carried;
+                d.bucket(self.totals(r.asset)).add_sat(carried);
             }
             carried = Amount::ZERO;
         }
@@ -756,14 +760,17 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             match n.role {
                 Role::Dex => self.swap(id, &r, carried),
                 Role::Endpoint => {
-                    self.totals(r.asset).exited += carried;
+                    self.totals(r.asset).exited.add_sat(carried);
                 }
                 _ => {}
             }
         }
 
         if carried > Amount::ZERO {
-            *self.received.entry((r.dst, r.asset)).or_default() += carried;
+            self.received
+                .entry((r.dst, r.asset))
+                .or_default()
+                .add_sat(carried);
             // Only outputs of Bitcoin transaction nodes are ever looked up
             // again (by the inputs that spend them).
             if src.is_some_and(|i| self.nodes[i as usize].is_tx) {
@@ -784,10 +791,10 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
         let outs = swap_outputs(g, input, r, &self.token_spam);
         if outs.is_empty() {
             // Nothing came back in the same transaction: the DEX is where it ends.
-            self.totals(r.asset).exited += c;
+            self.totals(r.asset).exited.add_sat(c);
             return;
         }
-        self.totals(r.asset).swapped_out += c;
+        self.totals(r.asset).swapped_out.add_sat(c);
         let mut outputs = Vec::new();
         for (id, o) in outs {
             let cb = swap_share(self.cfg.policy, o.amount, c, r.amount);
@@ -805,8 +812,11 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
                 let policy = self.cfg.policy;
                 let acct = self.accounts.entry((trader, o.asset)).or_default();
                 let moved = acct.retaint(policy, cb);
-                self.totals(o.asset).swapped_in += moved;
-                *self.received.entry((trader, o.asset)).or_default() += moved;
+                self.totals(o.asset).swapped_in.add_sat(moved);
+                self.received
+                    .entry((trader, o.asset))
+                    .or_default()
+                    .add_sat(moved);
                 outputs.push((id, moved));
             }
         }
