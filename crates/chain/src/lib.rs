@@ -113,9 +113,24 @@ impl Position {
     /// in the transaction's call tree (see [`Position::internal`]).
     pub const INTERNAL_BASE: u32 = 1 << 30;
 
-    /// The position of the internal transfer of rank `k`; `None` from 2^30 - 1 on.
+    /// Where the wrapped-ether side of a frame's conversion sits:
+    /// `Log(INTERNAL_BASE + WRAPPED_OFFSET + k)` for the frame of rank `k`
+    /// (WETH minted for ether paid in, or burned for ether paid out).
+    pub const WRAPPED_OFFSET: u32 = 1 << 29;
+
+    /// The position of the internal transfer of rank `k`; `None` from 2^29 on
+    /// (ranks above are the wrapped-ether records of [`Position::wrapped`]).
     pub fn internal(k: u32) -> Option<Position> {
-        (k < Self::INTERNAL_BASE - 1).then_some(Position::Log(Self::INTERNAL_BASE + k))
+        (k < Self::WRAPPED_OFFSET).then_some(Position::Log(Self::INTERNAL_BASE + k))
+    }
+
+    /// The position of the wrapped-ether record (WETH minted or burned) of
+    /// the frame of rank `k` (0: the transaction's own value); `None` from
+    /// 2^29 on.
+    pub fn wrapped(k: u32) -> Option<Position> {
+        (k < Self::WRAPPED_OFFSET).then_some(Position::Log(
+            Self::INTERNAL_BASE + Self::WRAPPED_OFFSET + k,
+        ))
     }
 
     /// The rank of an Ethereum row's internal transfer, or `None` for the

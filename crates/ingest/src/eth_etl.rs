@@ -12,6 +12,7 @@ use tripoint_chain::{
 
 use crate::parse::{amount, eth_address, parse_timestamp, tx_hash, uint, uint32};
 use crate::source::{canonical_source, CsvFile, CsvRow};
+use crate::wrapped::wrap_record;
 use crate::{Batcher, FieldError, ImportOptions, ImportSummary, IngestError};
 
 /// The files of one ethereum-etl export.
@@ -382,7 +383,11 @@ fn import_transactions<S: TransferSink>(
         }
         match key.and_then(|k| tx_record(&rec, &c, &k).map(|r| (k, r))) {
             Ok((_, Some(r))) => {
+                let wrap = wrap_record(&r, 0);
                 b.push(r)?;
+                if let Some(w) = wrap {
+                    b.push(w)?;
+                }
                 b.row_done()?;
             }
             Ok((_, None)) => {
@@ -623,6 +628,8 @@ struct WinTx {
     key: TxRow,
     /// Its native record (`None`: moves nothing); not kept for resumed rows.
     record: Option<TransferRecord>,
+    /// The WETH minted or burned by that record ([`wrap_record`]).
+    wrap: Option<TransferRecord>,
     /// Data row index in the transactions file.
     row: u64,
 }
@@ -699,7 +706,13 @@ fn import_merged<S: TransferSink>(
                     }
                 }
             };
-            win_tx.push(WinTx { key, record, row });
+            let wrap = record.as_ref().and_then(|r| wrap_record(r, 0));
+            win_tx.push(WinTx {
+                key,
+                record,
+                wrap,
+                row,
+            });
             txs.consume();
         }
         while next_token_block(toks, &kc, opts)? == Some(block) {
@@ -744,6 +757,9 @@ fn import_merged<S: TransferSink>(
         for (i, t) in win_tx.iter().enumerate() {
             if t.row >= txs.resume_at {
                 order.push((t.key.tx_index, 0, i as u32));
+                if let Some(w) = &t.wrap {
+                    order.push((t.key.tx_index, w.position.sub_index(), i as u32 | WRAP_BIT));
+                }
             }
         }
         for (i, k) in win_tok.iter().enumerate() {
@@ -756,7 +772,12 @@ fn import_merged<S: TransferSink>(
         }
         order.sort_unstable();
         for &(_, _, i) in &order {
-            if i & TOKEN_BIT == 0 {
+            if i & WRAP_BIT != 0 {
+                let w = win_tx[(i & !WRAP_BIT) as usize].wrap.take();
+                let w = w.expect("ordered once per wrap");
+                txs.summary.transfers += 1;
+                sink.transfer(w).map_err(IngestError::sink)?;
+            } else if i & TOKEN_BIT == 0 {
                 let t = &mut win_tx[i as usize];
                 match t.record.take() {
                     Some(r) => {
@@ -801,6 +822,8 @@ fn import_merged<S: TransferSink>(
 
 /// Marks token rows in the emission order (tx rows have it clear).
 const TOKEN_BIT: u32 = 1 << 31;
+/// Marks the WETH record of a transaction's value ([`wrap_record`]).
+const WRAP_BIT: u32 = 1 << 30;
 
 fn checkpoint_both<S: TransferSink>(
     txs: &Stream,

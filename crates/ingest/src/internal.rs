@@ -203,8 +203,8 @@ pub(crate) fn internal_records(
         let position = u32::try_from(rank)
             .ok()
             .and_then(Position::internal)
-            .ok_or_else(|| err(format!("transaction {} has over 2^30 frames", tx.hash)))?;
-        out.push(TransferRecord {
+            .ok_or_else(|| err(format!("transaction {} has over 2^29 frames", tx.hash)))?;
+        let record = TransferRecord {
             chain: Chain::Ethereum,
             block: tx.block,
             timestamp: tx.timestamp,
@@ -215,8 +215,17 @@ pub(crate) fn internal_records(
             to: Address::Eth(to),
             asset: Asset::Native(Chain::Ethereum),
             amount: f.value,
-        });
+        };
+        // A call paying into or out of WETH also mints or burns WETH.
+        let wrap = (f.kind == FrameKind::Call)
+            .then(|| crate::wrapped::wrap_record(&record, rank as u32))
+            .flatten();
+        out.push(record);
         counts.records += 1;
+        if let Some(w) = wrap {
+            out.push(w);
+            counts.records += 1;
+        }
     }
     path.into_iter().try_for_each(complete)?;
     Ok(counts)

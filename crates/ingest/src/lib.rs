@@ -24,6 +24,7 @@ pub mod pipeline;
 mod rpc;
 mod source;
 mod transfers_csv;
+mod wrapped;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;

@@ -669,7 +669,12 @@ fn read_range<S: TransferSink>(
                 }
             };
             match native_record(n, ts, h, idx, from, to, value, ok) {
-                Some(r) => native.push(r),
+                Some(r) => {
+                    // Ether paid into or out of WETH mints or burns WETH.
+                    let wrap = crate::wrapped::wrap_record(&r, 0);
+                    native.push(r);
+                    native.extend(wrap);
+                }
                 None => summary.no_value_rows += 1,
             }
         }

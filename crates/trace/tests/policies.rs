@@ -365,3 +365,86 @@ fn token_balances_past_2_pow_256_saturate_instead_of_wrapping() {
         }
     }
 }
+
+/// A swap found from the transaction alone (no label on the pool): the
+/// trader pays tokens and gets ether back by an internal transfer in the
+/// same transaction; then ether is wrapped 1:1 (WETH minted to the payer
+/// in the transaction that paid the ether in). Every policy carries the
+/// input's taint across, value-weighted, and the books reconcile.
+#[test]
+fn swaps_found_from_the_transaction_carry_taint_in_every_policy() {
+    let stk = a("stk-token");
+    let weth = Address::parse("0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2").unwrap();
+    let (seed, x, pool, router) = (a("S"), a("X"), a("pool"), a("router"));
+    let internal =
+        |from: &Address, to: &Address, amount: u64, block: u64, rank: u32| TransferRecord {
+            position: Position::internal(rank).unwrap(),
+            from: from.clone(),
+            to: to.clone(),
+            ..eth("S", "X", amount, block)
+        };
+    let records = vec![
+        tok(&stk, &seed, &x, 600, 1, 0),
+        tok(&stk, &a("clean"), &x, 400, 2, 0),
+        // Tx 3: 1000 STK to the pool (60 % tainted under haircut), 2000
+        // wei back from the router by an internal call.
+        tok(&stk, &x, &pool, 1_000, 3, 0),
+        internal(&router, &x, 2_000, 3, 2),
+        // Tx 4: 2000 wei into WETH, 2000 WETH minted to the payer.
+        eth("X", "weth-contract", 2_000, 4),
+        TransferRecord {
+            position: Position::wrapped(0).unwrap(),
+            ..tok(&weth, &weth, &x, 2_000, 4, 0)
+        },
+        tok(&weth, &x, &a("Y"), 2_000, 5, 0),
+    ];
+    // The WETH contract's address as the ether's payee, too.
+    let records: Vec<TransferRecord> = records
+        .into_iter()
+        .map(|mut r| {
+            if r.to == a("weth-contract") {
+                r.to = weth.clone();
+            }
+            r
+        })
+        .collect();
+    let g = MemGraph::build(records, vec![], vec![]);
+    let expect = |p: TaintPolicy| match p {
+        // Every payment of an address that ever got taint is tainted.
+        TaintPolicy::Poison => 2_000,
+        TaintPolicy::Haircut => 1_200,
+        // FIFO: the 600 tainted came first and leave first: 600 of 1000.
+        TaintPolicy::Fifo => 1_200,
+        // LIFO: the clean 400 leave first, then 600 tainted.
+        TaintPolicy::Lifo => 1_200,
+        TaintPolicy::Tiho => 1_200,
+    };
+    for policy in TaintPolicy::ALL {
+        for traversal in [Traversal::Sparse, Traversal::Sweep] {
+            let mut cfg = TraceConfig::new(policy, vec![g.lookup(&seed).unwrap()]);
+            cfg.traversal = traversal;
+            let r = trace(&g, &cfg).unwrap();
+            assert_eq!(
+                carried_to(&g, &r, "Y"),
+                vec![expect(policy)],
+                "{policy:?} {traversal:?}"
+            );
+            assert_eq!(r.swaps.len(), 2, "{policy:?}: the swap and the wrap");
+            let roles: Vec<_> = [&pool, &weth]
+                .iter()
+                .map(|p| r.node(g.lookup(p).unwrap()).map(|n| n.role))
+                .collect();
+            assert_eq!(
+                roles,
+                [
+                    Some(tripoint_trace::Role::Dex),
+                    Some(tripoint_trace::Role::Dex)
+                ],
+                "{policy:?}: the counterparties are not walked"
+            );
+            if policy != TaintPolicy::Poison {
+                assert!(r.totals.values().all(|t| t.reconciles()), "{policy:?}");
+            }
+        }
+    }
+}

@@ -196,6 +196,8 @@ struct Pass<'a, G: TransferGraph> {
     /// The CPU has AVX-512F ([`Pass::walk_batch_avx512`]).
     avx512: bool,
     visited: u64,
+    /// Spam verdicts per token (swap outputs in spam tokens do not count).
+    token_spam: Vec<Option<crate::spam::SpamReason>>,
 }
 
 /// The poison trace's reached set: every address the stolen funds can have
@@ -407,6 +409,7 @@ impl<'a, G: TransferGraph> Pass<'a, G> {
             }),
             avx512,
             visited: 0,
+            token_spam: cfg.spam.token_verdicts(g),
         };
         for &s in seeds {
             p.walked[s as usize / 64] |= 1 << (s % 64);
@@ -597,7 +600,7 @@ impl<'a, G: TransferGraph> Pass<'a, G> {
         if maybe_labelled {
             return self.labelled_node(id, dst, hops, asset);
         }
-        if self.g.is_tx_node(dst) {
+        if self.g.is_tx_node(dst) || self.swapped(id) {
             return None;
         }
         self.walk(dst, hops, asset);
@@ -627,7 +630,7 @@ impl<'a, G: TransferGraph> Pass<'a, G> {
         };
         let walked = role == Role::Walked;
         if walked {
-            if self.g.is_tx_node(dst) {
+            if self.g.is_tx_node(dst) || self.swapped(id) {
                 return None;
             }
             self.walk(dst, hops, asset);
@@ -641,6 +644,15 @@ impl<'a, G: TransferGraph> Pass<'a, G> {
         self.first.push(id);
         self.hops.push(hops);
         Some(walked)
+    }
+
+    /// The payer of `id` got another asset back in its transaction: the
+    /// payee is a swap's counterparty, and the swap rule moves taint
+    /// across assets: the full trace's job (as for a labelled DEX).
+    #[cold]
+    fn swapped(&self, id: TransferId) -> bool {
+        let r = self.g.transfer(id);
+        crate::taint::swapped(self.g, id, &r, &self.token_spam).is_some()
     }
 
     /// `a` is walked from here on, at `hops`, tainted in `asset`.

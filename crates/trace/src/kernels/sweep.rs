@@ -47,7 +47,7 @@ use crate::spam::{lookalike_key, SpamReason};
 use crate::sys::{huge_vec, prefetch_at};
 use crate::taint::{
     classify_labels, first_at_or_after, swap_share, Class, Counterparties, Dropped, Flow, Node,
-    NodeAmounts, Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig, TraceResult,
+    NodeAmounts, Role, SpamHit, Swap, SwapLegs, TaintPolicy, Totals, TraceConfig, TraceResult,
 };
 
 const NO_NODE: u32 = u32::MAX;
@@ -840,18 +840,28 @@ impl<G: TransferGraph> Kernel<'_, G> {
         } else if carried == Amount::ZERO {
             self.receive_clean(r.dst, r.asset, r.amount)?;
         } else {
+            let mut legs = None;
             let mut node = self.native[r.dst as usize].node.wrapping_sub(1);
             if node == NO_NODE {
-                let (class, cat) = if self.g.may_have_labels(r.dst) {
+                let (class, mut cat) = if self.g.may_have_labels(r.dst) {
                     classify_labels(&self.g.labels(r.dst), self.cfg)
                 } else {
                     (Class::Plain, None)
                 };
-                let role = match class {
+                let mut role = match class {
                     Class::Dex => Role::Dex,
                     Class::Terminal if !self.cfg.walk_terminals => Role::Endpoint,
                     _ => Role::Walked,
                 };
+                if role == Role::Walked && src_active {
+                    // A swap found from the transaction (as in the engine).
+                    legs =
+                        crate::taint::swapped(self.g, id, &self.g.transfer(id), &self.token_spam);
+                    if legs.is_some() {
+                        role = Role::Dex;
+                        cat = cat.or(Some(tripoint_chain::Category::Dex));
+                    }
+                }
                 node = self.add_node(r.dst, role, new_hops, Some(id), cat)?;
                 if role == Role::Walked {
                     self.credit(r.dst, r.asset, r.amount, carried)?;
@@ -864,7 +874,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             let h = &mut self.native[r.dst as usize].hops;
             *h = (*h).min(new_hops);
             match self.nodes[node as usize].role {
-                Role::Dex => self.swap(id, r, carried)?,
+                Role::Dex => self.swap(id, r, carried, legs)?,
                 Role::Endpoint => self.totals(r.asset).exited.add_sat(carried),
                 _ => {}
             }
@@ -883,10 +893,21 @@ impl<G: TransferGraph> Kernel<'_, G> {
     /// The swap rule, as in the general engine: taint `c` of asset A sent to
     /// a DEX comes back on the other-asset transfers to the trader in the
     /// same transaction, in proportion `b·c/a`.
-    fn swap(&mut self, input: TransferId, r: &Row, c: Amount) -> Option<()> {
+    fn swap(
+        &mut self,
+        input: TransferId,
+        r: &Row,
+        c: Amount,
+        legs: Option<SwapLegs>,
+    ) -> Option<()> {
         let trader = r.src;
         let g = self.g;
-        let outs = crate::taint::swap_outputs(g, input, &g.transfer(input), &self.token_spam);
+        let SwapLegs {
+            outputs: outs,
+            paid,
+        } = legs.unwrap_or_else(|| {
+            crate::taint::swap_legs(g, input, &g.transfer(input), &self.token_spam)
+        });
         if outs.is_empty() {
             self.totals(r.asset).exited.add_sat(c);
             return Some(());
@@ -894,12 +915,13 @@ impl<G: TransferGraph> Kernel<'_, G> {
         self.totals(r.asset).swapped_out.add_sat(c);
         let mut outputs = Vec::new();
         for (id, o) in outs {
-            let cb = swap_share(self.cfg.policy, o.amount, c, r.amount);
+            let cb = swap_share(self.cfg.policy, o.amount, c, paid);
             if cb == Amount::ZERO {
                 continue;
             }
             if id > input {
-                self.preset.insert(id, cb);
+                let p = self.preset.entry(id).or_default();
+                *p = p.saturating_add(cb).min(o.amount);
                 outputs.push((id, cb));
             } else {
                 let moved = self.retaint(trader, o.asset, cb)?;

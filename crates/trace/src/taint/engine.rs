@@ -237,36 +237,81 @@ pub(crate) fn walk_on<G: TransferGraph>(
     (e.park(), go)
 }
 
-/// Candidate swap outputs for a DEX deposit `input` (row `r`): transfers of
-/// another asset (non-zero, not a spam token) to the trader in the same
-/// transaction. A transaction's transfers are a contiguous id range (ids
-/// are chain order), so only that range of the trader's incoming ids is
-/// decoded, not its whole history.
-pub(crate) fn swap_outputs<G: TransferGraph>(
+/// What a trader gave and got in one transaction, seen from its payment
+/// `input` (row `r`, trader `r.src`): the swap rule's legs.
+#[derive(Debug, Default)]
+pub(crate) struct SwapLegs {
+    /// Transfers of another asset to the trader in the same transaction
+    /// (non-zero, not a spam token, not from the trader itself).
+    pub(crate) outputs: Vec<(TransferId, TransferRow)>,
+    /// Everything the trader paid in the input's asset in that transaction
+    /// (the input included; not to itself): the weight of the input.
+    pub(crate) paid: Amount,
+}
+
+/// The swap legs of the trader's payment `input` (row `r`). A transaction's
+/// transfers are a contiguous id range (ids are chain order), so only that
+/// range is decoded: a single-transfer transaction costs its two neighbours.
+pub(crate) fn swap_legs<G: TransferGraph>(
     g: &G,
     input: TransferId,
     r: &TransferRow,
     token_spam: &[Option<crate::spam::SpamReason>],
-) -> Vec<(TransferId, TransferRow)> {
-    let same_tx = |id: TransferId| {
-        let o = g.transfer(id);
-        (o.block, o.tx_index) == (r.block, r.tx_index)
+) -> SwapLegs {
+    let trader = r.src;
+    let mut legs = SwapLegs::default();
+    let mut see = |id: TransferId, o: &TransferRow| {
+        if o.src == o.dst {
+            return;
+        }
+        if o.src == trader && o.asset == r.asset {
+            legs.paid.add_sat(o.amount);
+        } else if o.dst == trader
+            && o.asset != r.asset
+            && o.amount > Amount::ZERO
+            && token_spam.get(o.asset as usize).is_none_or(|v| v.is_none())
+        {
+            legs.outputs.push((id, *o));
+        }
     };
-    let mut first = input;
-    while first > 0 && same_tx(first - 1) {
-        first -= 1;
+    let same_tx = |o: &TransferRow| (o.block, o.tx_index) == (r.block, r.tx_index);
+    let mut before = Vec::new();
+    let mut id = input;
+    while id > 0 {
+        let o = g.transfer(id - 1);
+        if !same_tx(&o) {
+            break;
+        }
+        id -= 1;
+        before.push((id, o));
     }
-    let mut end = input + 1;
-    while end < g.transfer_count() && same_tx(end) {
-        end += 1;
+    for (id, o) in before.iter().rev() {
+        see(*id, o);
     }
-    g.incoming(r.src)
-        .skip_while(|&id| id < first)
-        .take_while(|&id| id < end)
-        .map(|id| (id, g.transfer(id)))
-        .filter(|(_, o)| o.asset != r.asset && o.amount > Amount::ZERO)
-        .filter(|(_, o)| token_spam.get(o.asset as usize).is_none_or(|v| v.is_none()))
-        .collect()
+    see(input, r);
+    let mut id = input + 1;
+    while id < g.transfer_count() {
+        let o = g.transfer(id);
+        if !same_tx(&o) {
+            break;
+        }
+        see(id, &o);
+        id += 1;
+    }
+    legs
+}
+
+/// Whether the walked payer of `input` swapped in that transaction: it
+/// got another asset back ([`swap_legs`]). The payee of such a payment is
+/// the swap's counterparty (role `dex`), whatever its labels say.
+pub(crate) fn swapped<G: TransferGraph>(
+    g: &G,
+    input: TransferId,
+    r: &TransferRow,
+    token_spam: &[Option<crate::spam::SpamReason>],
+) -> Option<SwapLegs> {
+    let legs = swap_legs(g, input, r, token_spam);
+    (!legs.outputs.is_empty()).then_some(legs)
 }
 
 /// Why taint on one transfer stops before it reaches the payee. Both the
@@ -737,6 +782,7 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
                 }
             }
         } else if carried > Amount::ZERO {
+            let mut legs = None;
             let node = match dst {
                 Some(i) => i,
                 None => {
@@ -745,6 +791,16 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
                         Class::Dex => self.add_node(r.dst, Role::Dex, new_hops, Some(id), cat, id),
                         Class::Terminal if !self.cfg.walk_terminals => {
                             self.add_node(r.dst, Role::Endpoint, new_hops, Some(id), cat, id)
+                        }
+                        _ if src_active && {
+                            legs = swapped(self.g, id, &r, &self.token_spam);
+                            legs.is_some()
+                        } =>
+                        {
+                            // The payer got another asset back in this
+                            // transaction: a swap, found from the transaction.
+                            let cat = cat.or(Some(Category::Dex));
+                            self.add_node(r.dst, Role::Dex, new_hops, Some(id), cat, id)
                         }
                         _ => {
                             let i = self.add_node(r.dst, Role::Walked, new_hops, Some(id), cat, id);
@@ -758,7 +814,7 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             let n = &mut self.nodes[node as usize];
             n.hops = n.hops.min(new_hops);
             match n.role {
-                Role::Dex => self.swap(id, &r, carried),
+                Role::Dex => self.swap(id, &r, carried, legs),
                 Role::Endpoint => {
                     self.totals(r.asset).exited.add_sat(carried);
                 }
@@ -785,10 +841,13 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
     /// on every transfer of another asset to the trader in the same
     /// transaction, in proportion `b·c/a` (value-weighted by the share of
     /// the input that was tainted).
-    fn swap(&mut self, input: TransferId, r: &TransferRow, c: Amount) {
+    fn swap(&mut self, input: TransferId, r: &TransferRow, c: Amount, legs: Option<SwapLegs>) {
         let trader = r.src;
         let g = self.g;
-        let outs = swap_outputs(g, input, r, &self.token_spam);
+        let SwapLegs {
+            outputs: outs,
+            paid,
+        } = legs.unwrap_or_else(|| swap_legs(g, input, r, &self.token_spam));
         if outs.is_empty() {
             // Nothing came back in the same transaction: the DEX is where it ends.
             self.totals(r.asset).exited.add_sat(c);
@@ -797,12 +856,15 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
         self.totals(r.asset).swapped_out.add_sat(c);
         let mut outputs = Vec::new();
         for (id, o) in outs {
-            let cb = swap_share(self.cfg.policy, o.amount, c, r.amount);
+            let cb = swap_share(self.cfg.policy, o.amount, c, paid);
             if cb == Amount::ZERO {
                 continue;
             }
             if id > input {
-                self.preset.insert(id, cb);
+                // Several inputs may pay for one output; weighted by `paid`,
+                // their shares add up to at most the output (poison: capped).
+                let p = self.preset.entry(id).or_default();
+                *p = p.saturating_add(cb).min(o.amount);
                 if self.sparse {
                     self.heap.push(Reverse(id));
                 }

@@ -19,7 +19,9 @@ use tripoint_chain::{TransferGraph, TransferId};
 
 pub(crate) use account::swap_share;
 pub use config::{default_terminals, TaintPolicy, TraceConfig, TraceError, Traversal};
-pub(crate) use engine::{classify_labels, swap_outputs, walk_on, Class, Dropped, Parked};
+pub(crate) use engine::{
+    classify_labels, swap_legs, swapped, walk_on, Class, Dropped, Parked, SwapLegs,
+};
 use engine::{run_sparse, run_sweep, AtMost, OverBudget, Unlimited};
 pub(crate) use result::{Counterparties, NodeIndex};
 pub use result::{EngineKind, Flow, Node, NodeAmounts, Role, SpamHit, Swap, Totals, TraceResult};
