@@ -168,6 +168,14 @@ if anvil=$(scripts/setup-anvil.sh 2> >(tee "$logs/setup-anvil.log" >&2)); then
 else
   record FAIL "set-up: anvil" "scripts/setup-anvil.sh failed, so the watch tests fail; $logs/setup-anvil.log"
 fi
+echo "== set-up: contract artifacts (WETH9, Uniswap V2 from npm, for the contract tests)"
+t=$SECONDS
+if contracts=$(scripts/setup-contracts.sh 2> >(tee "$logs/setup-contracts.log" >&2)); then
+  export TRIPOINT_CONTRACTS="$contracts"
+  record ok "set-up: contract artifacts" "$((SECONDS - t))s; $logs/setup-contracts.log"
+else
+  record FAIL "set-up: contract artifacts" "scripts/setup-contracts.sh failed, so the WETH/Uniswap contract test fails; $logs/setup-contracts.log"
+fi
 echo "== set-up: Spark (Java runtime, PySpark)"
 t=$SECONDS
 if spark=$(scripts/setup-spark.sh 2> >(tee "$logs/setup-spark.log" >&2)); then

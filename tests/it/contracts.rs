@@ -2,12 +2,14 @@
 //! installed by scripts/setup-anvil.sh): internal transfers read by
 //! `tripoint ingest eth-rpc` (trace_block, or debug_traceBlockByNumber with
 //! the callTracer) and from ethereum-etl `traces.csv` written from the same
-//! node, traced with all five policies.
+//! node, traced with all five policies; WETH9 and a Uniswap V2 pool
+//! deployed from the compiled artifacts of npm packages (installed by
+//! scripts/setup-contracts.sh), with swaps found from the transactions.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -576,4 +578,436 @@ fn a_bad_traces_csv_names_file_line_and_column_and_stores_none_of_that_transacti
     // The transactions file was checkpointed; nothing of the bad transaction's frames was.
     let t = taint(&trace(&store, "poison"));
     assert!(t.contains_key(FORWARDER) && !t.contains_key(MULE), "{t:?}");
+}
+
+// ---- WETH9 and a Uniswap V2 pool, from the npm packages' artifacts ----
+
+/// Mainnet WETH9, where the test installs WETH9's runtime code.
+const WETH: &str = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2";
+/// Deploys the pool's token, factory and router, and provides liquidity.
+const LP: &str = "0x1b00000000000000000000000000000000000007";
+const TRADER: &str = "0x3a1e000000000000000000000000000000000008";
+const DEADLINE: u128 = 1 << 40;
+
+/// The directory holding `node_modules/@uniswap/...`: $TRIPOINT_CONTRACTS,
+/// else the project's install dir (scripts/setup-contracts.sh).
+fn contracts_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("TRIPOINT_CONTRACTS").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/contracts");
+    assert!(
+        p.join("node_modules/@uniswap/v2-core/build/UniswapV2Pair.json").exists(),
+        "the contract artifacts are not installed: run scripts/setup-contracts.sh (scripts/test.sh does), or set TRIPOINT_CONTRACTS"
+    );
+    p
+}
+
+/// `evm.<which>.object` (hex, no 0x) of an artifact of an npm package.
+fn artifact(package: &str, name: &str, which: &str) -> String {
+    let path = contracts_dir().join(format!("node_modules/@uniswap/{package}/build/{name}.json"));
+    let v: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let code = v["evm"][which]["object"].as_str().unwrap();
+    assert!(code.len() > 100, "{}: no {which}", path.display());
+    code.trim_start_matches("0x").to_string()
+}
+
+fn word(v: u128) -> String {
+    format!("{v:064x}")
+}
+
+fn word_addr(a: &str) -> String {
+    format!("{:0>64}", hex_of(a).to_ascii_lowercase())
+}
+
+/// ABI call data: a selector and static words; `path` (an address[]) is
+/// appended as the one dynamic argument where its offset word says.
+fn calldata(selector: &str, words: &[String], path: &[&str]) -> String {
+    let mut d = format!("0x{selector}{}", words.concat());
+    if !path.is_empty() {
+        d += &word(path.len() as u128);
+        for a in path {
+            d += &word_addr(a);
+        }
+    }
+    d
+}
+
+/// Send a transaction with `data` (no `to`: a deployment), wait for its
+/// receipt, and check that it succeeded.
+fn exec(anvil: &Anvil, from: &str, to: Option<&str>, value: u128, data: &str) -> Value {
+    // A fixed gas limit (below the block's): no estimate to go wrong.
+    let mut tx =
+        json!({"from": from, "value": format!("0x{value:x}"), "data": data, "gas": "0xe4e1c0"});
+    if let Some(to) = to {
+        tx["to"] = json!(to);
+    }
+    let hash = anvil.call("eth_sendTransaction", json!([tx]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let r = anvil.call("eth_getTransactionReceipt", json!([hash]));
+        if !r.is_null() {
+            assert_eq!(r["status"], "0x1", "transaction {tx} failed: {r}");
+            return r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{hash}: not mined within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+fn deploy(anvil: &Anvil, from: &str, creation: &str, args: &[String]) -> String {
+    let r = exec(
+        anvil,
+        from,
+        None,
+        0,
+        &format!("0x{creation}{}", args.concat()),
+    );
+    r["contractAddress"].as_str().unwrap().to_string()
+}
+
+fn view(anvil: &Anvil, to: &str, data: &str) -> String {
+    let out = anvil.call("eth_call", json!([{"to": to, "data": data}, "latest"]));
+    out.as_str().unwrap().trim_start_matches("0x").to_string()
+}
+
+fn token_balance(anvil: &Anvil, token: &str, who: &str) -> u128 {
+    let v = view(anvil, token, &calldata("70a08231", &[word_addr(who)], &[]));
+    u128::from_str_radix(v.trim_start_matches('0'), 16).unwrap_or(0)
+}
+
+/// A short Solidity storage string: the bytes left-aligned, length × 2 last.
+fn short_string(s: &str) -> String {
+    let mut w = [0u8; 32];
+    w[..s.len()].copy_from_slice(s.as_bytes());
+    w[31] = (s.len() * 2) as u8;
+    format!(
+        "0x{}",
+        w.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+struct Pool {
+    token: String,
+    pair: String,
+    router: String,
+}
+
+/// WETH9 at its mainnet address (runtime code from @uniswap/v2-periphery's
+/// build/WETH9.json, and the storage its constructor would have written:
+/// name, symbol, decimals); the test ERC-20, UniswapV2Factory (both from
+/// @uniswap/v2-core) and UniswapV2Router02 (@uniswap/v2-periphery)
+/// deployed from their creation code; a TOKEN/WETH pool with liquidity.
+fn uniswap(anvil: &Anvil) -> Pool {
+    anvil.fund(LP, 1_000 * ETHER);
+    let weth_code = artifact("v2-periphery", "WETH9", "deployedBytecode");
+    anvil.call("anvil_setCode", json!([WETH, format!("0x{weth_code}")]));
+    for (slot, value) in [
+        ("0x0", short_string("Wrapped Ether")),
+        ("0x1", short_string("WETH")),
+        ("0x2", format!("0x{}", word(18))),
+    ] {
+        anvil.call("anvil_setStorageAt", json!([WETH, slot, value]));
+    }
+    let token = deploy(
+        anvil,
+        LP,
+        &artifact("v2-core", "ERC20", "bytecode"),
+        &[word(1_000_000 * ETHER)],
+    );
+    let factory = deploy(
+        anvil,
+        LP,
+        &artifact("v2-core", "UniswapV2Factory", "bytecode"),
+        &[word_addr(LP)],
+    );
+    let router = deploy(
+        anvil,
+        LP,
+        &artifact("v2-periphery", "UniswapV2Router02", "bytecode"),
+        &[word_addr(&factory), word_addr(WETH)],
+    );
+    // approve(router, max); addLiquidityETH(token, 10,000 TOKEN, 0, 0, LP, deadline) with 100 ETH.
+    exec(
+        anvil,
+        LP,
+        Some(&token),
+        0,
+        &calldata("095ea7b3", &[word_addr(&router), "f".repeat(64)], &[]),
+    );
+    exec(
+        anvil,
+        LP,
+        Some(&router),
+        100 * ETHER,
+        &calldata(
+            "f305d719",
+            &[
+                word_addr(&token),
+                word(10_000 * ETHER),
+                word(0),
+                word(0),
+                word_addr(LP),
+                word(DEADLINE),
+            ],
+            &[],
+        ),
+    );
+    let pair = view(
+        anvil,
+        &factory,
+        &calldata("e6a43905", &[word_addr(&token), word_addr(WETH)], &[]),
+    );
+    let pair = format!("0x{}", &pair[24..]);
+    assert_eq!(
+        token_balance(anvil, WETH, &pair),
+        100 * ETHER,
+        "the pool holds the LP's WETH"
+    );
+    Pool {
+        token,
+        pair,
+        router,
+    }
+}
+
+/// What the trader does with the thief's 10 ETH: wrap 4, unwrap 1, swap
+/// 2 ETH for tokens and all the tokens back for ETH through the router,
+/// then pay the exchange 3 WETH and 5 ETH.
+fn weth_and_swap_drills(anvil: &Anvil, pool: &Pool) -> u128 {
+    anvil.fund(THIEF, 1_000 * ETHER);
+    // Gas money, outside any transfer the store sees.
+    anvil.fund(TRADER, ETHER);
+    anvil.send(THIEF, TRADER, 10 * ETHER);
+    // deposit() with 4 ETH (this build of WETH9 has no payable fallback).
+    exec(anvil, TRADER, Some(WETH), 4 * ETHER, "0xd0e30db0");
+    assert_eq!(token_balance(anvil, WETH, TRADER), 4 * ETHER);
+    // withdraw(1 ETH)
+    exec(
+        anvil,
+        TRADER,
+        Some(WETH),
+        0,
+        &calldata("2e1a7d4d", &[word(ETHER)], &[]),
+    );
+    assert_eq!(token_balance(anvil, WETH, TRADER), 3 * ETHER);
+    // swapExactETHForTokens(0, [WETH, TOKEN], TRADER, deadline), 2 ETH.
+    exec(
+        anvil,
+        TRADER,
+        Some(&pool.router),
+        2 * ETHER,
+        &calldata(
+            "7ff36ab5",
+            &[word(0), word(0x80), word_addr(TRADER), word(DEADLINE)],
+            &[WETH, &pool.token],
+        ),
+    );
+    let tokens = token_balance(anvil, &pool.token, TRADER);
+    assert!(tokens > 0, "the swap paid tokens");
+    // approve(router, max); swapExactTokensForETH(tokens, 0, [TOKEN, WETH], TRADER, deadline).
+    exec(
+        anvil,
+        TRADER,
+        Some(&pool.token),
+        0,
+        &calldata("095ea7b3", &[word_addr(&pool.router), "f".repeat(64)], &[]),
+    );
+    let before = balance(anvil, TRADER);
+    let r = exec(
+        anvil,
+        TRADER,
+        Some(&pool.router),
+        0,
+        &calldata(
+            "18cbafe5",
+            &[
+                word(tokens),
+                word(0),
+                word(0xa0),
+                word_addr(TRADER),
+                word(DEADLINE),
+            ],
+            &[&pool.token, WETH],
+        ),
+    );
+    let gas = quantity(&r["gasUsed"]) * quantity(&r["effectiveGasPrice"]);
+    let eth_back = balance(anvil, TRADER) + gas - before;
+    assert!(
+        eth_back > 0 && eth_back < 2 * ETHER,
+        "the pool paid ether back: {eth_back}"
+    );
+    assert_eq!(token_balance(anvil, &pool.token, TRADER), 0);
+    // transfer(EXCHANGE, 3 WETH); 5 ETH.
+    exec(
+        anvil,
+        TRADER,
+        Some(WETH),
+        0,
+        &calldata("a9059cbb", &[word_addr(EXCHANGE), word(3 * ETHER)], &[]),
+    );
+    anvil.send(TRADER, EXCHANGE, 5 * ETHER);
+    tokens
+}
+
+/// `token_transfers.csv` as ethereum-etl's `export_token_transfers` writes
+/// it, from the node's ERC-20 `Transfer` logs.
+fn export_token_transfers(anvil: &Anvil, dir: &Path) -> PathBuf {
+    let topic = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
+    let logs = anvil.call(
+        "eth_getLogs",
+        json!([{"fromBlock": "0x0", "toBlock": "latest", "topics": [topic]}]),
+    );
+    let mut out = String::from(
+        "token_address,from_address,to_address,value,transaction_hash,log_index,block_number\n",
+    );
+    for l in logs.as_array().unwrap() {
+        let t = l["topics"].as_array().unwrap();
+        let addr = |v: &Value| format!("0x{}", &v.as_str().unwrap()[26..]);
+        out += &format!(
+            "{},{},{},{},{},{},{}\n",
+            l["address"].as_str().unwrap(),
+            addr(&t[1]),
+            addr(&t[2]),
+            dec(&l["data"]),
+            l["transactionHash"].as_str().unwrap(),
+            quantity(&l["logIndex"]),
+            quantity(&l["blockNumber"]),
+        );
+    }
+    let p = dir.join("token_transfers.csv");
+    std::fs::write(&p, out).unwrap();
+    p
+}
+
+fn trace_assets(report: &Value, addr: &str) -> (u128, u128) {
+    let a = report["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["address"] == addr);
+    a.map_or((0, 0), |a| {
+        (wei(&a["taint"]["ETH"]), wei(&a["taint"][WETH]))
+    })
+}
+
+#[test]
+fn weth9_and_a_uniswap_v2_pool_carry_the_taint_across_in_every_policy_from_rpc_and_files() {
+    let anvil = Anvil::start();
+    let pool = uniswap(&anvil);
+    let tokens = weth_and_swap_drills(&anvil, &pool);
+    let dir = tempfile::tempdir().unwrap();
+
+    let rpc_store = dir.path().join("rpc");
+    let (out, _) = ingest_rpc(&rpc_store, &anvil.url);
+    assert_eq!(out["node_traces"], "trace_block", "{out}");
+    label_exchange(&rpc_store);
+    for policy in POLICIES {
+        let r = trace(&rpc_store, policy);
+        // Everything the trader had on record was the thief's, so every
+        // conversion and swap carries all of it: the exchange gets 3 WETH
+        // and 5 ETH, all tainted, in every policy.
+        let at = |asset: &str| {
+            r["endpoints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["address"] == EXCHANGE && e["asset"] == asset)
+                .map_or(0, |e| wei(&e["amount"]))
+        };
+        assert_eq!(
+            (at("ETH"), at(WETH)),
+            (5 * ETHER, 3 * ETHER),
+            "{policy}: {}",
+            r["endpoints"]
+        );
+        // The trader got the pool's tokens with all their taint.
+        let trader = r["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["address"] == TRADER)
+            .unwrap_or_else(|| panic!("{policy}: the trader is reached"));
+        assert_eq!(
+            wei(&trader["taint"][pool.token.as_str()]),
+            tokens,
+            "{policy}: {trader}"
+        );
+        assert!(
+            trader["patterns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == "dex-swap"),
+            "{policy}: {trader}"
+        );
+        // The swap counterparties (WETH, the router, the pair) are not
+        // walked: the taint crossed the swaps instead.
+        for c in [WETH, pool.router.as_str(), pool.pair.as_str()] {
+            let role = r["addresses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["address"] == c)
+                .map(|a| a["role"].clone());
+            assert_eq!(role, Some(json!("dex")), "{policy}: {c}");
+        }
+        assert_eq!(
+            trace_assets(&r, LP),
+            (0, 0),
+            "{policy}: the LP's pool shares stay clean"
+        );
+        if policy != "poison" {
+            for (asset, t) in r["totals"].as_object().unwrap() {
+                assert_eq!(t["reconciles"], true, "{policy}: {asset}: {t}");
+            }
+            // 4 ETH wrapped came back as 4 WETH of taint, 1 WETH unwrapped as 1 ETH.
+            assert_eq!(wei(&r["totals"][WETH]["swapped_in"]), 4 * ETHER, "{policy}");
+            assert_eq!(wei(&r["totals"][WETH]["swapped_out"]), ETHER, "{policy}");
+        }
+    }
+
+    // The same blocks as ethereum-etl files: the same store, the same traces.
+    let (transactions, traces) = export_etl(&anvil, dir.path());
+    let token_transfers = export_token_transfers(&anvil, dir.path());
+    let etl_store = dir.path().join("etl");
+    let etl = ingest_json(
+        &etl_store,
+        &[
+            "ethereum-etl",
+            "--transactions",
+            s(&transactions),
+            "--token-transfers",
+            s(&token_transfers),
+            "--traces",
+            s(&traces),
+        ],
+    );
+    label_exchange(&etl_store);
+    for k in ["transfers", "addresses", "assets"] {
+        assert_eq!(etl["stats"][k], out["stats"][k], "{k}: {etl} vs {out}");
+    }
+    // Token names come from the node's symbol()/decimals() on one side
+    // only (no tokens.csv here): compare everything else.
+    fn taint_only(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for k in ["symbol", "decimals", "assets"] {
+                    m.remove(k);
+                }
+                m.values_mut().for_each(taint_only);
+            }
+            Value::Array(a) => a.iter_mut().for_each(taint_only),
+            _ => {}
+        }
+    }
+    for policy in POLICIES {
+        let (mut a, mut b) = (trace(&etl_store, policy), trace(&rpc_store, policy));
+        taint_only(&mut a);
+        taint_only(&mut b);
+        assert_eq!(a, b, "{policy}");
+    }
 }

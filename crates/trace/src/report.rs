@@ -128,6 +128,30 @@ pub struct SpamOut {
     pub reason: String,
 }
 
+/// One asset given or got in a swap.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwapLegOut {
+    pub asset: String,
+    pub symbol: String,
+    pub decimals: Option<u8>,
+    /// The transfer's amount (base units).
+    pub amount: String,
+    /// The taint it carried (input) or received by the swap rule (output).
+    pub taint: String,
+}
+
+/// A swap the trace crossed (the swap rule): in one transaction the trader
+/// paid `input` to `counterparty` and got the `outputs` back.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwapOut {
+    pub tx: String,
+    pub time: String,
+    pub trader: String,
+    pub counterparty: String,
+    pub input: SwapLegOut,
+    pub outputs: Vec<SwapLegOut>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TotalsOut {
     pub symbol: String,
@@ -154,6 +178,9 @@ pub struct Report {
     pub endpoints: Vec<EndpointOut>,
     pub paths: Vec<PathOut>,
     pub spam: Vec<SpamOut>,
+    /// Swaps the taint crossed, in chain order (`patterns: dex-swap` on
+    /// their traders).
+    pub swaps: Vec<SwapOut>,
     pub totals: BTreeMap<String, TotalsOut>,
     /// Symbol and decimals of every asset key the report uses.
     pub assets: BTreeMap<String, AssetOut>,
@@ -503,6 +530,32 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
         })
         .collect();
 
+    let leg = |id: TransferId, taint: Amount| {
+        let row = g.transfer(id);
+        SwapLegOut {
+            asset: key(row.asset),
+            symbol: meta(row.asset).symbol,
+            decimals: meta(row.asset).decimals,
+            amount: row.amount.to_string(),
+            taint: taint.to_string(),
+        }
+    };
+    let swaps = r
+        .swaps
+        .iter()
+        .map(|s| {
+            let row = g.transfer(s.input);
+            SwapOut {
+                tx: g.tx_hash(s.input).to_string(),
+                time: rfc3339(row.timestamp),
+                trader: g.address(s.trader).to_string(),
+                counterparty: g.address(row.dst).to_string(),
+                input: leg(s.input, s.input_taint),
+                outputs: s.outputs.iter().map(|&(id, c)| leg(id, c)).collect(),
+            }
+        })
+        .collect();
+
     let totals = r
         .totals
         .iter()
@@ -523,6 +576,7 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
         endpoints: endpoints.into_iter().map(|e| e.1).collect(),
         paths,
         spam,
+        swaps,
         totals,
         assets,
     }

@@ -251,6 +251,62 @@ pub fn report_table(r: &Report) -> String {
     }
     s.push_str(&t.render());
 
+    if !r.swaps.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nSWAPS ({}; found from the transaction: the trader paid one asset and got another back)",
+            r.swaps.len()
+        );
+        let mut t = TextTable::new(&[
+            ("trader", Left),
+            ("gave", Right),
+            ("tainted", Right),
+            ("got", Right),
+            ("tainted", Right),
+            ("counterparty", Left),
+            ("time", Left),
+            ("tx", Left),
+        ]);
+        for x in r.swaps.iter().take(TABLE_SPAM) {
+            let leg = |l: &crate::report::SwapLegOut| {
+                (
+                    format!(
+                        "{} {}",
+                        r.units(&l.asset, &l.amount),
+                        r.asset_label(&l.asset)
+                    ),
+                    r.units(&l.asset, &l.taint),
+                )
+            };
+            let (gave, gave_t) = leg(&x.input);
+            let got: Vec<_> = x.outputs.iter().map(leg).collect();
+            t.row(vec![
+                x.trader.clone(),
+                gave,
+                gave_t,
+                got.iter()
+                    .map(|g| g.0.clone())
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                got.iter()
+                    .map(|g| g.1.clone())
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                x.counterparty.clone(),
+                when(&x.time),
+                x.tx.clone(),
+            ]);
+        }
+        s.push_str(&t.render());
+        if r.swaps.len() > TABLE_SPAM {
+            let _ = writeln!(
+                s,
+                "… {} more (use --format json)",
+                r.swaps.len() - TABLE_SPAM
+            );
+        }
+    }
+
     let _ = writeln!(s, "\nSPAM ({} transfers, never tainted)", r.spam.len());
     let mut t = TextTable::new(&[
         ("reason", Left),
