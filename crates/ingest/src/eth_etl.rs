@@ -350,15 +350,7 @@ fn import_transactions<S: TransferSink>(
     let mut b = Batcher::new(sink, canonical_source(path)?, csv.name.clone(), opts);
     let mut rec = ByteRecord::new();
     let mut last_block = None;
-    loop {
-        let line = match csv.next(&mut rec)? {
-            CsvRow::End => break,
-            CsvRow::Malformed(line, msg) => {
-                b.malformed_line(line, msg)?;
-                continue;
-            }
-            CsvRow::Row(line) => line,
-        };
+    while let Some(line) = b.next_row(&mut csv, &mut rec)? {
         let key = parse_tx_key(&rec, &c);
         if let (Some(wanted), Ok(k)) = (wanted, &key) {
             let f = fold(&k.hash);
@@ -483,15 +475,7 @@ fn import_token_transfers<S: TransferSink>(
     let c = TokenCols::find(&csv)?;
     let mut b = Batcher::new(sink, canonical_source(path)?, csv.name.clone(), opts);
     let mut rec = ByteRecord::new();
-    loop {
-        let line = match csv.next(&mut rec)? {
-            CsvRow::End => break,
-            CsvRow::Malformed(line, msg) => {
-                b.malformed_line(line, msg)?;
-                continue;
-            }
-            CsvRow::Row(line) => line,
-        };
+    while let Some(line) = b.next_row(&mut csv, &mut rec)? {
         if b.skip_resumed() {
             continue;
         }

@@ -252,6 +252,23 @@ impl<'a, S: TransferSink> Batcher<'a, S> {
         }
     }
 
+    /// The next well-formed row of `csv` (its physical line), handing
+    /// malformed lines to [`Batcher::malformed_line`] on the way; `None` at
+    /// the end. The read loop every resumable CSV importer shares.
+    pub(crate) fn next_row(
+        &mut self,
+        csv: &mut source::CsvFile,
+        rec: &mut csv::ByteRecord,
+    ) -> Result<Option<u64>, IngestError> {
+        loop {
+            match csv.next(rec)? {
+                source::CsvRow::End => return Ok(None),
+                source::CsvRow::Malformed(line, msg) => self.malformed_line(line, msg)?,
+                source::CsvRow::Row(line) => return Ok(Some(line)),
+            }
+        }
+    }
+
     /// A malformed line of a resumable source: skipped if an earlier run got
     /// past it, otherwise a bad line.
     pub fn malformed_line(&mut self, line: u64, message: String) -> Result<(), IngestError> {

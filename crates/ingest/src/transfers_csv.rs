@@ -13,7 +13,7 @@ use tripoint_chain::{
 use crate::parse::{
     amount, eth_address, parse_timestamp, row_digest, synthetic_tx_hash, tx_hash, uint, uint32,
 };
-use crate::source::{canonical_source, CsvFile, CsvRow};
+use crate::source::{canonical_source, CsvFile};
 use crate::{Batcher, FieldError, ImportOptions, ImportSummary, IngestError};
 
 /// Which CSV column holds which field: `from=..,to=..,amount=..,time=..`
@@ -204,15 +204,7 @@ pub fn import_transfers_csv<S: TransferSink>(
     let mut b = Batcher::new(sink, canonical_source(path)?, csv.name.clone(), opts);
     let mut occurrences: HashMap<[u8; 32], u32> = HashMap::new();
     let mut rec = ByteRecord::new();
-    loop {
-        let line = match csv.next(&mut rec)? {
-            CsvRow::End => break,
-            CsvRow::Malformed(line, msg) => {
-                b.malformed_line(line, msg)?;
-                continue;
-            }
-            CsvRow::Row(line) => line,
-        };
+    while let Some(line) = b.next_row(&mut csv, &mut rec)? {
         // Occurrences must be counted on resumed rows too, or the hashes would shift.
         let synthetic = if c.hash.is_none() {
             let fields: Vec<&[u8]> = rec.iter().collect();

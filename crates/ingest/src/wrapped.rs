@@ -9,7 +9,7 @@
 //! payer gives one asset and gets the other: the trace's swap rule then
 //! carries the taint across, exactly (1:1). No I/O.
 
-use tripoint_chain::{Address, Asset, Chain, Position, TransferRecord};
+use tripoint_chain::{Address, Amount, Asset, Chain, Position, TransferRecord};
 
 /// Contracts with WETH9's semantics: mainnet WETH9
 /// (0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2).
@@ -30,7 +30,11 @@ fn is_wrapped(a: &Address) -> Option<[u8; 20]> {
 /// implies, if it pays into or out of a wrapped-ether contract. Not for
 /// self-destruct payouts (they credit no one) nor creations.
 pub(crate) fn wrap_record(eth: &TransferRecord, rank: u32) -> Option<TransferRecord> {
-    if eth.asset != Asset::Native(Chain::Ethereum) || eth.from == eth.to {
+    // A zero-value call (transfer, approve, withdraw) converts nothing.
+    if eth.asset != Asset::Native(Chain::Ethereum)
+        || eth.from == eth.to
+        || eth.amount == Amount::ZERO
+    {
         return None;
     }
     let (weth, from, to) = if let Some(w) = is_wrapped(&eth.to) {
@@ -54,7 +58,7 @@ pub(crate) fn wrap_record(eth: &TransferRecord, rank: u32) -> Option<TransferRec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tripoint_chain::{Amount, TxHash};
+    use tripoint_chain::TxHash;
 
     fn eth(from: [u8; 20], to: [u8; 20]) -> TransferRecord {
         TransferRecord {
@@ -94,5 +98,10 @@ mod tests {
         // Distinct from every log and internal key of the transaction.
         assert!(burn.position.sub_index() > Position::internal(3).unwrap().sub_index());
         assert!(wrap_record(&eth(user, [8; 20]), 0).is_none());
+        let zero = TransferRecord {
+            amount: Amount::ZERO,
+            ..eth(user, weth)
+        };
+        assert!(wrap_record(&zero, 0).is_none(), "a call without value");
     }
 }
