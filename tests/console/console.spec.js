@@ -185,6 +185,90 @@ test("TLP:RED: an object US posted is invisible to Japan in every console view a
   await us.close();
 });
 
+test("intel upload: a partner posts a STIX bundle file; stored through the TAXII POST path, refusals named per object, bad files named with the line; RED stays invisible to Japan", async ({ page }) => {
+  const UP_GREEN = "indicator--5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e01";
+  const UP_RED = "indicator--5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e02";
+  const UP_BAD = "indicator--5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e03";
+  const bundle = {
+    type: "bundle", id: "bundle--5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e00",
+    objects: [
+      { type: "indicator", spec_version: "2.1", id: UP_GREEN, created: T, modified: T, name: "Uploaded mixer wallet UPLOAD-5521",
+        pattern: "[ipv4-addr:value = '203.0.113.9']", pattern_type: "stix", valid_from: T, object_marking_refs: [TLP_GREEN] },
+      { type: "indicator", spec_version: "2.1", id: UP_RED, created: T, modified: T, name: "Uploaded RED wallet UPRED-7",
+        pattern: "[ipv4-addr:value = '203.0.113.10']", pattern_type: "stix", valid_from: T, object_marking_refs: [TLP_RED] },
+      // No pattern: refused by the exchange's validation, the others stored.
+      { type: "indicator", spec_version: "2.1", id: UP_BAD, created: T, modified: T, name: "No pattern", pattern_type: "stix", valid_from: T },
+    ],
+  };
+  const dir = fs.mkdtempSync(path.join(SHOTS, "upload-"));
+  const good = path.join(dir, "wallets.stix.json");
+  fs.writeFileSync(good, JSON.stringify(bundle, null, 2));
+  const bad = path.join(dir, "broken.json");
+  fs.writeFileSync(bad, '{\n  "type": "bundle",\n  "objects": [ {"type": "indicator",, } ]\n}\n');
+
+  await signIn(page, "us");
+  await page.goto(`${server.base}/console/intel/trilateral/${indicators}/`);
+  await page.getByText("Post a STIX bundle").click();
+  await page.getByLabel("STIX bundle file (JSON)").setInputFiles(good);
+  await page.getByRole("button", { name: "Post", exact: true }).click();
+  const result = page.locator("#upload-result");
+  await expect(result).toHaveAttribute("data-stored", "2");
+  await expect(result).toHaveAttribute("data-failed", "1");
+  await expect(result).toContainText("wallets.stix.json");
+  const refused = page.locator("#upload-failures tbody tr");
+  await expect(refused).toHaveCount(1);
+  await expect(refused.first()).toContainText(UP_BAD);
+  await expect(refused.first()).toContainText("pattern");
+  await accessible(page, "upload-result");
+  await shot(page, "19-upload-result");
+  // Stored as posted by the US, in the collection's list.
+  await page.getByRole("link", { name: "Back to the collection" }).click();
+  const row = page.locator("table.objects tbody tr", { hasText: "UPLOAD-5521" });
+  await expect(row).toHaveCount(1);
+  await expect(row.locator("td").nth(4)).toHaveText("us");
+  await expect(page.locator("table.objects")).not.toContainText(UP_BAD);
+
+  // A file that is not JSON: refused, naming the file and the line.
+  await page.getByText("Post a STIX bundle").click();
+  await page.getByLabel("STIX bundle file (JSON)").setInputFiles(bad);
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/objects") && r.request().method() === "POST"),
+    page.getByRole("button", { name: "Post", exact: true }).click(),
+  ]);
+  expect(resp.status()).toBe(400);
+  await expect(page.locator("main code")).toContainText("broken.json");
+  await expect(page.locator("main code")).toContainText("line 3");
+
+  // Without the form's token: refused.
+  const forged = await page.request.post(`${server.base}/console/intel/trilateral/${indicators}/objects`, {
+    multipart: { bundle: { name: "x.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(bundle)) } },
+  });
+  expect(forged.status()).toBe(403);
+
+  // Japan sees the GREEN upload, never the RED one.
+  const jp = await page.context().browser().newContext();
+  const jpPage = await jp.newPage();
+  await signIn(jpPage, "jp");
+  await jpPage.goto(`${server.base}/console/intel/trilateral/${indicators}/?q=Uploaded`);
+  await expect(jpPage.locator("table.objects tbody tr")).toHaveCount(1);
+  await expect(jpPage.locator("main")).toContainText("UPLOAD-5521");
+  await expect(jpPage.locator("main")).not.toContainText("UPRED-7");
+  await jp.close();
+
+  // Korea may not post into the US–JP collection: the TAXII rule, not a form of its own.
+  const usjp = await server.collectionId("us-jp");
+  const kr = await page.context().browser().newContext();
+  const krPage = await kr.newPage();
+  await signIn(krPage, "kr");
+  const csrf = await krPage.locator("input[name=csrf]").first().getAttribute("value");
+  const denied = await krPage.request.post(`${server.base}/console/intel/trilateral/${usjp}/objects`, {
+    multipart: { csrf, bundle: { name: "x.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(bundle)) } },
+  });
+  expect(denied.status()).toBe(404);
+  await kr.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test("language switch: Japanese and Korean, remembered across pages", async ({ page }) => {
   await signIn(page, "us");
   await page.getByRole("link", { name: "日本語" }).click();

@@ -180,6 +180,14 @@ messages! {
     Collapse => "Collapse selected", "選択を折りたたむ", "선택 항목 접기";
     MinDegree => "Degree at least", "次数の下限", "최소 차수";
     SelectByDegree => "Select by degree", "次数で選択", "차수로 선택";
+    PostBundle => "Post a STIX bundle", "STIX バンドルを投稿", "STIX 번들 게시";
+    BundleFile => "STIX bundle file (JSON)", "STIX バンドルファイル (JSON)", "STIX 번들 파일 (JSON)";
+    Post => "Post", "投稿", "게시";
+    StoredWord => "stored", "件保存", "건 저장";
+    FailedWord => "refused", "件拒否", "건 거부";
+    Refused => "Refused objects", "拒否されたオブジェクト", "거부된 객체";
+    Reason => "Reason", "理由", "이유";
+    BackToCollection => "Back to the collection", "コレクションに戻る", "컬렉션으로 돌아가기";
     CollapseClusters => "Collapse clusters", "クラスタを折りたたむ", "클러스터 접기";
     ExpandClusters => "Expand clusters", "クラスタを展開", "클러스터 펼치기";
     Cluster => "Cluster", "クラスタ", "클러스터";

@@ -310,11 +310,15 @@ pub(crate) async fn collection(
                         esc(&at),
                     ));
                 }
-                Ok((title, rows, shown.len(), objects.len(), truncated, types, root, cid))
+                let writer = col.get("can_write").and_then(Value::as_bool) == Some(true);
+                Ok((title, rows, shown.len(), objects.len(), truncated, types, root, cid, writer))
             })
             .await
-            .map(|(title, rows, matched, total, truncated, types, root, cid)| {
+            .map(|(title, rows, matched, total, truncated, types, root, cid, writer)| {
                 let mut body = String::new();
+                if writer {
+                    body.push_str(&upload_form(&ctx, &root, &cid));
+                }
                 body.push_str(&format!(
                     "<form class=\"filters\" method=\"get\" action=\"/console/intel/{}/{}/\" role=\"search\">\
                      <p><label for=\"q\">{}</label> <input type=\"search\" id=\"q\" name=\"q\" value=\"{}\"></p>\
@@ -512,4 +516,127 @@ pub(crate) async fn object(
         }
     };
     respond(&ctx, result, "console-object")
+}
+
+/// The form that posts a STIX bundle file into a collection (writers only).
+fn upload_form(ctx: &Ctx, root: &str, cid: &str) -> String {
+    format!(
+        "<details class=\"upload\"><summary>{}</summary>\
+         <form method=\"post\" enctype=\"multipart/form-data\" action=\"/console/intel/{}/{}/objects\">{}\
+         <p><label for=\"bundle\">{}</label> <input type=\"file\" id=\"bundle\" name=\"bundle\" accept=\".json,application/json,application/stix+json\" required> \
+         <button type=\"submit\">{}</button></p></form></details>",
+        esc(ctx.t(Msg::PostBundle)),
+        url(root),
+        url(cid),
+        crate::html::csrf_field(ctx),
+        esc(ctx.t(Msg::BundleFile)),
+        esc(ctx.t(Msg::Post)),
+    )
+}
+
+/// The fields of a multipart form: text fields by name, and the file of
+/// field `file_field` (its name and bytes).
+type Upload = (HashMap<String, String>, Option<(String, Vec<u8>)>);
+
+async fn read_upload(
+    mut form: axum::extract::Multipart,
+    file_field: &str,
+) -> Result<Upload, ConsoleError> {
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ConsoleError::TooLarge(format!("the upload: {e}"))
+        } else {
+            ConsoleError::BadRequest(format!("the upload is not a readable form: {e}"))
+        }
+    };
+    let mut fields = HashMap::new();
+    let mut file = None;
+    while let Some(field) = form.next_field().await.map_err(unreadable)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == file_field {
+            let file_name = field.file_name().unwrap_or("upload").to_string();
+            let bytes = field.bytes().await.map_err(unreadable)?;
+            file = Some((file_name, bytes.to_vec()));
+        } else {
+            fields.insert(name, field.text().await.map_err(unreadable)?);
+        }
+    }
+    Ok((fields, file))
+}
+
+/// A STIX bundle file posted from the collection page: parsed as `tripoint
+/// intel import` parses one (`parse_bundle_or_envelope`), then stored
+/// through `Exchange::add_objects`, the TAXII POST path (write access, the
+/// collection's TLP clearance, validation, creator and versioning rules).
+/// The page shows what was stored and, per object, why one was refused.
+pub(crate) async fn upload(
+    State(c): State<Arc<Console>>,
+    ctx: Ctx,
+    Path((root, cid)): Path<(String, String)>,
+    form: axum::extract::Multipart,
+) -> Response {
+    const ACTION: &str = "console-upload";
+    let max = c.exchange.snapshot().config.max_content_length;
+    let result = async {
+        let (fields, file) = read_upload(form, "bundle").await?;
+        crate::login::check_csrf(&ctx, &fields)?;
+        let caller = ctx.caller()?;
+        let (name, bytes) = file
+            .filter(|(_, b)| !b.is_empty())
+            .ok_or_else(|| ConsoleError::BadRequest("bundle: no file chosen, or the file is empty".into()))?;
+        if bytes.len() > max {
+            return Err(ConsoleError::TooLarge(format!(
+                "{name}: {} bytes; this server takes at most {max} bytes per post",
+                bytes.len()
+            )));
+        }
+        let ex = c.exchange.clone();
+        let lang = ctx.lang;
+        blocking(move || {
+            let objects = tripoint_stix::import::parse_bundle_or_envelope(&bytes)
+                .map_err(|e| ConsoleError::BadRequest(format!("{name}: {e}")))?;
+            if objects.is_empty() {
+                return Err(ConsoleError::BadRequest(format!("{name}: the bundle has no objects")));
+            }
+            let (status, status_id) = ex.add_objects(&caller, &root, &cid, objects)?;
+            let t = |m: Msg| m.text(lang);
+            let count = |k: &str| status.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let mut body = format!(
+                "<p class=\"notice\" role=\"status\" id=\"upload-result\" data-stored=\"{}\" data-failed=\"{}\"><code>{}</code>: {} {}, {} {}</p>",
+                count("success_count"),
+                count("failure_count"),
+                esc(&name),
+                count("success_count"),
+                esc(t(Msg::StoredWord)),
+                count("failure_count"),
+                esc(t(Msg::FailedWord)),
+            );
+            let failures = status.get("failures").and_then(Value::as_array).cloned().unwrap_or_default();
+            if !failures.is_empty() {
+                body.push_str(&format!(
+                    "<table class=\"list\" id=\"upload-failures\"><caption>{}</caption><thead><tr><th scope=\"col\">ID</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+                    esc(t(Msg::Refused)),
+                    esc(t(Msg::Reason)),
+                ));
+                for f in &failures {
+                    body.push_str(&format!(
+                        "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                        esc(str_field(f, "id")),
+                        esc(str_field(f, "message"))
+                    ));
+                }
+                body.push_str("</tbody></table>");
+            }
+            body.push_str(&format!(
+                "<p><a href=\"/console/intel/{}/{}/\">{}</a></p>",
+                url(&root),
+                url(&cid),
+                esc(t(Msg::BackToCollection))
+            ));
+            Ok((t(Msg::PostBundle).to_string(), body, Some(status_id)))
+        })
+        .await
+    }
+    .await;
+    respond(&ctx, result, ACTION)
 }

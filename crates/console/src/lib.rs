@@ -90,6 +90,13 @@ impl Console {
 /// The console's router, to mount at `/console` inside the TAXII gate
 /// (paths here are relative to it).
 pub fn router(console: Arc<Console>) -> Router {
+    // A posted bundle may be as large as a TAXII POST, plus the form around it.
+    let upload_limit = console
+        .exchange
+        .snapshot()
+        .config
+        .max_content_length
+        .saturating_add(64 * 1024);
     Router::new()
         .route("/", get(home))
         .route("/login", get(login::form).post(login::submit))
@@ -105,6 +112,10 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/alerts/stream", get(alerts::stream))
         .route("/intel/", get(intel::collections))
         .route("/intel/{root}/{cid}/", get(intel::collection))
+        .route(
+            "/intel/{root}/{cid}/objects",
+            post(intel::upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
         .route("/intel/{root}/{cid}/objects/{oid}/", get(intel::object))
         .route("/ews/", get(ews::board))
         .route("/ews/series.json", get(ews::series))
@@ -254,6 +265,8 @@ pub enum ConsoleError {
     NotFound(String),
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("too large: {0}")]
+    TooLarge(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -268,6 +281,7 @@ impl ConsoleError {
             ConsoleError::Forbidden(_) | ConsoleError::Csrf => StatusCode::FORBIDDEN,
             ConsoleError::NotFound(_) => StatusCode::NOT_FOUND,
             ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ConsoleError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ConsoleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
