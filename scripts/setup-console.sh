@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the console's browser tests need, idempotently: Debian's
-# chromium (apt, only when /usr/bin/chromium is missing) and the pinned npm
+# chromium (apt, only when /usr/bin/chromium is missing), poppler-utils
+# (apt, only when pdftotext is missing) and the pinned npm
 # packages of tests/console (@playwright/test, axe-core; `npm ci` from
 # package-lock.json, only when the lock changed). No browser is downloaded:
 # the tests launch /usr/bin/chromium. Progress goes to stderr; stdout carries
@@ -18,6 +19,19 @@ if [ ! -x /usr/bin/chromium ]; then
   "${sudo[@]}" apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk >&2
 else
   echo "chromium already installed: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)" >&2
+fi
+
+# poppler's pdftotext/pdftoppm read the quarterly report's PDF back (text
+# and page images) in the browser tests.
+if ! command -v pdftotext >/dev/null || ! command -v pdftoppm >/dev/null; then
+  echo "installing Debian's poppler-utils (apt) ..." >&2
+  sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends poppler-utils >&2 ||
+    { "${sudo[@]}" apt-get update -q >&2 && "${sudo[@]}" apt-get install -y -q --no-install-recommends poppler-utils >&2; }
+else
+  echo "poppler-utils already installed" >&2
 fi
 
 if ! command -v npm >/dev/null; then

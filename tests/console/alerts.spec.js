@@ -155,3 +155,86 @@ test("alerts: another partner sees the alerts of cases it may see only (RED stay
   await expect(page.locator("#alert-list li")).toHaveCount(0);
   await page.screenshot({ path: path.join(SHOTS, "32-alerts-as-jp.png"), fullPage: true });
 });
+
+test("quarterly report: the quarter's cases, freezable funds, alerts, intelligence per partner and EWS charts, each linked; printed to PDF by chromium and read back (pdftotext, page images); Japanese; RED stays with its owner", async ({ page, request }) => {
+  const { execFileSync } = require("child_process");
+  const T = new Date().toISOString();
+  // Japan shares an indicator this quarter.
+  await server.post("jp", "indicators", [{
+    type: "indicator", spec_version: "2.1", id: "indicator--6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c01", created: T, modified: T,
+    name: "Report wallet REPORT-6620", pattern: "[ipv4-addr:value = '192.0.2.66']", pattern_type: "stix", valid_from: T,
+    object_marking_refs: ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"],
+  }]);
+  const now = new Date();
+  const quarter = `${now.getUTCFullYear()}-Q${Math.floor(now.getUTCMonth() / 3) + 1}`;
+
+  await signIn(page, "us");
+  await page.getByRole("link", { name: "Quarterly joint report" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Quarterly joint report");
+  await expect(page.locator("#report-quarter")).toHaveText(quarter);
+  // Thefts traced: the US's two cases of this quarter, linked.
+  await expect(page.locator("#report-cases tbody tr")).toHaveCount(2);
+  await expect(page.locator("#report-cases a", { hasText: "Live drill LIVE-3301" })).toHaveAttribute("href", `/console/cases/${caseId}/`);
+  // Still freezable: the exchange holds the 5 + 2 ETH, Korea has jurisdiction.
+  const upbit = page.locator("#report-freezable tbody tr", { hasText: "LIVE-3301" });
+  await expect(upbit).toContainText("Upbit 9");
+  await expect(upbit).toContainText("7 ETH");
+  await expect(upbit).toContainText("kr (KR)");
+  // Alerts: every alert of the US's cases stored this quarter, linked at the transfer.
+  const list = (await (await request.get(`${server.base}/api/cases/`, { headers: { Authorization: server.auth("us") } })).json()).cases;
+  let expected = 0;
+  for (const c of list) {
+    const a = await (await request.get(`${server.base}/api/cases/${c.id}/alerts/`, { headers: { Authorization: server.auth("us") } })).json();
+    expected += a.alerts.length;
+  }
+  expect(expected).toBeGreaterThan(0);
+  await expect(page.locator("#report-alert-count")).toHaveAttribute("data-count", String(expected));
+  await expect(page.locator("#report-alerts li a").first()).toHaveAttribute("href", /\/console\/cases\/case-[0-9a-f]+\/\?tx=0x[0-9a-f]{64}#graph/);
+  // Intelligence shared this quarter, per partner: Japan's one indicator.
+  const indicators = page.locator("#report-intel tbody tr", { hasText: "Indicators" });
+  await expect(indicators.locator("td[data-partner=jp]")).toHaveText("1");
+  await expect(indicators.locator("td[data-partner=us]")).toHaveText("0");
+  await expect(page.locator("ul.report-objects a", { hasText: "REPORT-6620" })).toHaveAttribute("href", /\/console\/intel\/trilateral\/.+\/objects\/indicator--/);
+  // Early warning: the open warnings and their charts, drawn in the browser.
+  await expect(page.locator("#report-ews li").first()).toBeVisible();
+  const charts = page.locator(".ews-chart");
+  expect(await charts.count()).toBeGreaterThan(0);
+  await expect(charts.first()).toHaveAttribute("data-drawn", /^[1-9][0-9]*$/);
+  await accessible(page, "report");
+  await page.screenshot({ path: path.join(SHOTS, "40-report.png"), fullPage: true });
+
+  // Printed to PDF by chromium, read back as text and as page images.
+  const pdf = path.join(SHOTS, "40-report.pdf");
+  await page.pdf({ path: pdf, format: "A4", printBackground: true });
+  expect(fs.readFileSync(pdf).subarray(0, 5).toString()).toBe("%PDF-");
+  const text = execFileSync("pdftotext", ["-layout", pdf, "-"], { encoding: "utf8" });
+  for (const s of ["Quarterly joint report", quarter, "Live drill LIVE-3301", "Upbit 9", "REPORT-6620"]) expect(text, s).toContain(s);
+  expect(text).not.toContain("Sign out");
+  execFileSync("pdftoppm", ["-png", "-r", "60", pdf, path.join(SHOTS, "40-report-page")]);
+  const pages = fs.readdirSync(SHOTS).filter((f) => f.startsWith("40-report-page") && f.endsWith(".png"));
+  expect(pages.length).toBeGreaterThan(0);
+  for (const p of pages) expect(fs.statSync(path.join(SHOTS, p)).size).toBeGreaterThan(5000);
+
+  // In Japanese, also in the PDF.
+  await page.goto(`${server.base}/console/report/?lang=ja`);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("四半期共同報告");
+  const pdfJa = path.join(SHOTS, "41-report-ja.pdf");
+  await page.pdf({ path: pdfJa, format: "A4", printBackground: true });
+  expect(execFileSync("pdftotext", [pdfJa, "-"], { encoding: "utf8" })).toContain("資金の行き先");
+  await page.screenshot({ path: path.join(SHOTS, "41-report-ja.png"), fullPage: true });
+  await page.goto(`${server.base}/console/report/?lang=en`);
+
+  // Japan's report: the AMBER case only, never the RED one or its alerts.
+  const jp = await page.context().browser().newContext();
+  const jpPage = await jp.newPage();
+  await signIn(jpPage, "jp");
+  await jpPage.goto(`${server.base}/console/report/?quarter=${quarter}`);
+  await expect(jpPage.locator("#report-cases tbody tr")).toHaveCount(1);
+  await expect(jpPage.locator("main")).toContainText("LIVE-3301");
+  await expect(jpPage.locator("main")).not.toContainText("REDLIVE-9");
+  // A quarter that is not one: a clear refusal.
+  const bad = await jpPage.goto(`${server.base}/console/report/?quarter=2026-Q7`);
+  expect(bad.status()).toBe(400);
+  await expect(jpPage.locator("main")).toContainText("YYYY-Qn");
+  await jp.close();
+});

@@ -85,13 +85,17 @@ impl Filter {
 }
 
 /// Cases by id, read once per request or poll, for visibility and names.
-struct Cases<'a> {
-    db: &'a dyn tripoint_case::CaseDb,
-    known: HashMap<String, Option<Case>>,
+pub(crate) struct Cases<'a> {
+    pub(crate) db: &'a dyn tripoint_case::CaseDb,
+    pub(crate) known: HashMap<String, Option<Case>>,
 }
 
 impl Cases<'_> {
-    fn visible(&mut self, caller: &Caller, id: &str) -> Result<Option<Case>, ConsoleError> {
+    pub(crate) fn visible(
+        &mut self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Option<Case>, ConsoleError> {
         if !self.known.contains_key(id) {
             let case = match self.db.get(id) {
                 Ok(c) => Some(c),
@@ -134,7 +138,7 @@ fn shown_amount(a: &Value, field: &str) -> String {
 }
 
 /// An alert as the page and the stream show it.
-fn alert_json(a: &StoredAlert, case: &Case) -> Value {
+pub(crate) fn alert_json(a: &StoredAlert, case: &Case) -> Value {
     let al = &a.alert;
     let tx = al["tx_hash"].as_str().unwrap_or("");
     json!({
@@ -156,7 +160,7 @@ fn alert_json(a: &StoredAlert, case: &Case) -> Value {
     })
 }
 
-fn kind_word(lang: Lang, kind: &str) -> String {
+pub(crate) fn kind_word(lang: Lang, kind: &str) -> String {
     match kind {
         "service" => Msg::KindService.text(lang).to_string(),
         "new_hop" => Msg::KindNewHop.text(lang).to_string(),
@@ -166,7 +170,7 @@ fn kind_word(lang: Lang, kind: &str) -> String {
 }
 
 /// One `<li>` of the list (the browser builds the same from the stream).
-fn alert_item(lang: Lang, j: &Value) -> String {
+pub(crate) fn alert_item(lang: Lang, j: &Value) -> String {
     let s = |k: &str| j[k].as_str().unwrap_or("").to_string();
     let service = match (s("service"), s("partner")) {
         (sv, p) if !sv.is_empty() => format!(

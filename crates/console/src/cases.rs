@@ -355,6 +355,16 @@ fn partner_of(partners: &[String], juris: &[String]) -> Option<String> {
         .find_map(|j| partners.iter().find(|p| p.eq_ignore_ascii_case(j)).cloned())
 }
 
+/// "us (US)": the partner with jurisdiction and the jurisdictions; or the
+/// jurisdictions alone; or "—".
+fn partner_text(partners: &[String], juris: &[String]) -> String {
+    match (partner_of(partners, juris), juris.is_empty()) {
+        (Some(p), _) => format!("{p} ({})", juris.join(", ")),
+        (None, false) => juris.join(", "),
+        (None, true) => "—".into(),
+    }
+}
+
 fn partner_ids(c: &Console) -> Vec<String> {
     c.exchange
         .snapshot()
@@ -542,7 +552,6 @@ pub(crate) async fn page(
                         ));
                         for e in eps {
                             let juris = view.jurisdictions.get(&e.address).cloned().unwrap_or_default();
-                            let partner = partner_of(&partner_ids(&c2), &juris);
                             b.push_str(&format!(
                                 "<tr{}><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                                 if e.freeze_candidate { " class=\"freeze\"" } else { "" },
@@ -552,11 +561,7 @@ pub(crate) async fn page(
                                 esc(&tr.amount(&e.asset, &e.amount)),
                                 esc(&if e.held { tr.amount(&e.asset, &e.held_amount) } else { "0".into() }),
                                 esc(t(if e.freeze_candidate { Msg::Yes } else { Msg::No })),
-                                esc(&match (&partner, juris.is_empty()) {
-                                    (Some(p), _) => format!("{p} ({})", juris.join(", ")),
-                                    (None, false) => juris.join(", "),
-                                    (None, true) => "—".into(),
-                                }),
+                                esc(&partner_text(&partner_ids(&c2), &juris)),
                             ));
                         }
                         b.push_str("</tbody></table>");
@@ -881,4 +886,53 @@ pub(crate) async fn share(
         },
     )
     .await
+}
+
+/// One endpoint of a case, as the quarterly report lists it.
+pub(crate) struct EndpointLine {
+    pub address: String,
+    pub label: String,
+    /// Tainted amount that arrived, with its symbol.
+    pub arrived: String,
+    /// Base units arrived (for ordering).
+    pub arrived_base: Amount,
+    /// Tainted amount still held, with its symbol (None: nothing held).
+    pub held: Option<String>,
+    pub freeze: bool,
+    /// The partner with jurisdiction, or the jurisdictions, or "—".
+    pub partner: String,
+}
+
+/// The endpoints of a case's trace (empty when no seed is in the store),
+/// from the same traced view the case page shows.
+pub(crate) fn endpoints_of(c: &Console, case: &Case) -> Result<Vec<EndpointLine>, ConsoleError> {
+    let partners = partner_ids(c);
+    let view = cases_of(c)?.view(case, &partners)?;
+    let Some(tr) = &view.report.trace else {
+        return Ok(Vec::new());
+    };
+    Ok(tr
+        .endpoints
+        .iter()
+        .map(|e| {
+            let juris = view
+                .jurisdictions
+                .get(&e.address)
+                .cloned()
+                .unwrap_or_default();
+            EndpointLine {
+                address: e.address.clone(),
+                label: e
+                    .labels
+                    .first()
+                    .map(|l| l.label.clone())
+                    .unwrap_or_default(),
+                arrived: tr.amount(&e.asset, &e.amount),
+                arrived_base: Amount::from_str_radix(&e.amount, 10).unwrap_or(Amount::ZERO),
+                held: e.held.then(|| tr.amount(&e.asset, &e.held_amount)),
+                freeze: e.freeze_candidate,
+                partner: partner_text(&partners, &juris),
+            }
+        })
+        .collect())
 }

@@ -39,7 +39,7 @@ impl EwsState {
     }
 
     /// The data set, loaded once, off the async workers.
-    async fn data(&self) -> Result<Arc<Dataset>, ConsoleError> {
+    pub(crate) async fn data(&self) -> Result<Arc<Dataset>, ConsoleError> {
         let loader = self.loader.clone();
         self.data
             .get_or_init(|| async move {
@@ -54,7 +54,7 @@ impl EwsState {
     }
 }
 
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     let days = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() / 86_400)
@@ -63,7 +63,7 @@ fn today() -> NaiveDate {
         + tripoint_ews::chrono::Duration::days(days as i64)
 }
 
-fn level_word(l: Level) -> Msg {
+pub(crate) fn level_word(l: Level) -> Msg {
     match l {
         Level::Green => Msg::Green,
         Level::Yellow => Msg::Yellow,
@@ -87,7 +87,7 @@ fn partner_name(p: Partner, lang: Lang) -> &'static str {
 }
 
 /// The chart's default mineral: the first with a price series.
-fn default_mineral(ds: &Dataset) -> Mineral {
+pub(crate) fn default_mineral(ds: &Dataset) -> Mineral {
     Mineral::MATERIALS
         .into_iter()
         .find(|m| ds.prices.iter().any(|p| p.mineral == *m))

@@ -24,13 +24,13 @@ const SHOW_CAP: usize = 200;
 
 /// Reads one collection for one caller, each page audited like the TAXII
 /// read it is (with its page record, for "who received").
-struct Reader<'a> {
-    ex: &'a Exchange,
-    caller: &'a Caller,
+pub(crate) struct Reader<'a> {
+    pub(crate) ex: &'a Exchange,
+    pub(crate) caller: &'a Caller,
     /// The console path, as the audit entries' target.
-    target: &'a str,
-    root: &'a str,
-    cid: &'a str,
+    pub(crate) target: &'a str,
+    pub(crate) root: &'a str,
+    pub(crate) cid: &'a str,
 }
 
 impl Reader<'_> {
@@ -61,7 +61,7 @@ impl Reader<'_> {
 
     /// Every object of the collection the caller may see (latest versions),
     /// in `date_added` order, up to [`READ_CAP`]; and whether there were more.
-    fn visible(&self, types: &[String]) -> Result<(Vec<Value>, bool), ConsoleError> {
+    pub(crate) fn visible(&self, types: &[String]) -> Result<(Vec<Value>, bool), ConsoleError> {
         let mut objects = Vec::new();
         let mut next: Option<String> = None;
         loop {
@@ -88,12 +88,12 @@ impl Reader<'_> {
     }
 }
 
-fn str_field<'a>(o: &'a Value, k: &str) -> &'a str {
+pub(crate) fn str_field<'a>(o: &'a Value, k: &str) -> &'a str {
     o.get(k).and_then(Value::as_str).unwrap_or("")
 }
 
 /// A name for people: `name`, else `value` (SCOs), else the id.
-fn display_name(o: &Value) -> &str {
+pub(crate) fn display_name(o: &Value) -> &str {
     for k in ["name", "value", "pattern"] {
         let v = str_field(o, k);
         if !v.is_empty() {
@@ -131,7 +131,7 @@ fn tlp_badge(lang: Lang, o: &Value) -> String {
     }
 }
 
-fn object_href(root: &str, cid: &str, oid: &str) -> String {
+pub(crate) fn object_href(root: &str, cid: &str, oid: &str) -> String {
     format!(
         "/console/intel/{}/{}/objects/{}/",
         url(root),
@@ -165,7 +165,7 @@ fn identity_names(ex: &Exchange, objects: &[Value]) -> HashMap<String, String> {
 }
 
 /// The version of an object as the store keys it (`modified`, else `created`).
-fn version_us(o: &Value) -> Option<i64> {
+pub(crate) fn version_us(o: &Value) -> Option<i64> {
     ["modified", "created"]
         .iter()
         .find_map(|k| o.get(*k).and_then(Value::as_str).and_then(parse_micros))

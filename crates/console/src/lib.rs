@@ -21,6 +21,7 @@ mod ews;
 mod html;
 mod intel;
 mod login;
+mod report;
 
 use axum::extract::{FromRequestParts, OriginalUri, State};
 use axum::http::request::Parts;
@@ -120,6 +121,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/ews/", get(ews::board))
         .route("/ews/series.json", get(ews::series))
         .route("/audit/", get(audit::page))
+        .route("/report/", get(report::page))
         .route("/assets/console.css", get(css))
         .route("/assets/console.js", get(js))
         .route("/assets/case.js", get(case_js))
@@ -385,6 +387,7 @@ async fn home(ctx: Ctx) -> Response {
         ("/console/intel/", Msg::Intel, Msg::IntelIntro),
         ("/console/ews/", Msg::EarlyWarning, Msg::EwsIntro),
         ("/console/audit/", Msg::Audit, Msg::AuditIntro),
+        ("/console/report/", Msg::QuarterlyReport, Msg::ReportIntro),
     ] {
         body.push_str(&format!(
             "<li><a href=\"{href}\">{}</a> — {}</li>",

@@ -73,7 +73,8 @@
     });
     host.appendChild(svg);
     host.setAttribute("data-drawn", String(drawn));
-    var cap = document.getElementById("chart-caption");
+    var fig = host.closest("figure");
+    var cap = fig ? fig.querySelector("figcaption") : null;
     if (cap) {
       cap.textContent = series.map(function (s) { return s.name + " (" + s.unit + ")"; }).join("; ") +
         ((data.events || []).length ? " · " + data.events.length + " events" : "");
@@ -112,15 +113,16 @@
 
   function start() {
     liveAlerts();
-    var host = document.getElementById("ews-chart");
-    if (!host) { return; }
-    fetch(host.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
-      .then(function (data) { draw(host, data); })
-      .catch(function (e) {
-        host.textContent = String(e);
-        host.setAttribute("data-drawn", "error");
-      });
+    // The board's chart, and the report's (one per mineral).
+    document.querySelectorAll("#ews-chart, .ews-chart").forEach(function (host) {
+      fetch(host.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+        .then(function (data) { draw(host, data); })
+        .catch(function (e) {
+          host.textContent = String(e);
+          host.setAttribute("data-drawn", "error");
+        });
+    });
   }
 
   if (document.readyState === "loading") {
