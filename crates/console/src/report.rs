@@ -164,7 +164,7 @@ fn cases_and_alerts(
         ));
         for k in &cases {
             let mut eps = endpoints_of(c, k)?;
-            eps.sort_by(|a, b| b.arrived_base.cmp(&a.arrived_base));
+            eps.sort_by_key(|e| std::cmp::Reverse(e.arrived_base));
             let href = format!("/console/cases/{}/", url(&k.id));
             let went: Vec<String> = eps
                 .iter()
@@ -383,7 +383,7 @@ fn intel_shared(
         b.push_str("</tr>");
     }
     b.push_str("</tbody></table><ul class=\"report-objects\">");
-    newest.sort_by(|a, b| b.0.cmp(&a.0));
+    newest.sort_by_key(|n| std::cmp::Reverse(n.0));
     for (at, href, name, partner) in newest.iter().take(LIST) {
         b.push_str(&format!(
             "<li><a href=\"{href}\">{}</a> — {} · {}</li>",
