@@ -126,8 +126,7 @@ impl CaseView {
         case: &Case,
         partners: &[String],
     ) -> Result<CaseView, ConsoleError> {
-        let store = Store::open(store_dir)
-            .map_err(|e| ConsoleError::Internal(format!("opening the case store: {e}")))?;
+        let store = open_store(store_dir)?;
         let (report, traced) = build_case_report_traced(&store, case).map_err(case_err)?;
         let native = report.chain.unwrap_or(tripoint_chain::Chain::Ethereum);
         let mut jurisdictions = BTreeMap::new();
@@ -345,6 +344,34 @@ fn clusters_of(
     }
     of.retain(|_, c| size[&c.id] >= 2);
     of
+}
+
+/// Open the transfer store while `tripoint watch` may be appending to it.
+/// `Store::open` retries at once when a writer publishes and deletes merged
+/// files under it; a busy writer can do that several times in a row on a
+/// loaded machine, so a file that vanished is retried here for a while with
+/// growing pauses before the page fails.
+fn open_store(dir: &std::path::Path) -> Result<Store, ConsoleError> {
+    let mut pause = std::time::Duration::from_millis(5);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        match Store::open(dir) {
+            Ok(s) => return Ok(s),
+            Err(tripoint_store::StoreError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound
+                    && std::time::Instant::now() + pause < deadline =>
+            {
+                tracing::warn!("opening the case store: {source}; retrying");
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            Err(e) => {
+                return Err(ConsoleError::Internal(format!(
+                    "opening the case store: {e}"
+                )))
+            }
+        }
+    }
 }
 
 /// The partner with jurisdiction over an address: a partner whose id is one

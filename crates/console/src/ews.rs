@@ -38,6 +38,32 @@ impl EwsState {
         }
     }
 
+    /// The board as of `at` (the last one computed is kept).
+    pub(crate) async fn board_at(&self, at: NaiveDate) -> Result<Arc<Board>, ConsoleError> {
+        let cached = self
+            .board
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|(d, _)| *d == at)
+            .map(|(_, b)| b.clone());
+        if let Some(b) = cached {
+            return Ok(b);
+        }
+        let ds = self.data().await?;
+        let b = blocking(move || {
+            Ok(Arc::new(tripoint_ews::board(
+                &ds,
+                &tripoint_ews::Config::default(),
+                at,
+                &[],
+            )))
+        })
+        .await?;
+        *self.board.lock().unwrap_or_else(|e| e.into_inner()) = Some((at, b.clone()));
+        Ok(b)
+    }
+
     /// The data set, loaded once, off the async workers.
     pub(crate) async fn data(&self) -> Result<Arc<Dataset>, ConsoleError> {
         let loader = self.loader.clone();
@@ -107,31 +133,7 @@ pub(crate) async fn board(State(c): State<Arc<Console>>, ctx: Ctx) -> Response {
         ctx.caller()?;
         let at = at?.unwrap_or_else(today);
         let ds = c.ews.data().await?;
-        let cached = c
-            .ews
-            .board
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .filter(|(d, _)| *d == at)
-            .map(|(_, b)| b.clone());
-        let b = match cached {
-            Some(b) => b,
-            None => {
-                let ds2 = ds.clone();
-                let b = blocking(move || {
-                    Ok(Arc::new(tripoint_ews::board(
-                        &ds2,
-                        &tripoint_ews::Config::default(),
-                        at,
-                        &[],
-                    )))
-                })
-                .await?;
-                *c.ews.board.lock().unwrap_or_else(|e| e.into_inner()) = Some((at, b.clone()));
-                b
-            }
-        };
+        let b = c.ews.board_at(at).await?;
         let mineral = match ctx.param("mineral") {
             Some(m) => Mineral::parse(&m)
                 .ok_or_else(|| ConsoleError::BadRequest(format!("mineral: unknown `{m}`")))?,

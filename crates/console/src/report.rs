@@ -405,16 +405,7 @@ async fn ews_warnings(
     let at = (quarter.end().pred_opt().unwrap_or(quarter.end())).min(crate::ews::today());
     let mut b = format!("<h2 id=\"ews\">{}</h2>", esc(t(Msg::EwsWarnings)));
     let ds = c.ews.data().await?;
-    let ds2 = ds.clone();
-    let board = blocking(move || {
-        Ok(tripoint_ews::board(
-            &ds2,
-            &tripoint_ews::Config::default(),
-            at,
-            &[],
-        ))
-    })
-    .await?;
+    let board = c.ews.board_at(at).await?;
     if board.synthetic {
         b.push_str(&format!(
             "<p class=\"synthetic\" role=\"note\">{}</p>",

@@ -75,7 +75,8 @@
   // visible payers (fewer crossings); a tall column wraps into sub-columns.
   function layout() {
     var units = {}, unitOf = {};
-    cy.nodes(":visible").not(".cluster").forEach(function (n) {
+    var visible = cy.nodes(":visible").not(".cluster");
+    visible.forEach(function (n) {
       var c = n.data("cluster");
       var u = c && n.hasClass("address") ? "c:" + c : n.id();
       unitOf[n.id()] = u;
@@ -110,8 +111,9 @@
       layer.forEach(function (u) {
         var ys = [];
         u.nodes.forEach(function (n) {
-          n.incomers("node:visible").forEach(function (p) {
-            if (unitOf[p.id()] !== u.id && y[p.id()] !== undefined) { ys.push(y[p.id()]); }
+          n.incomers().nodes().forEach(function (p) {
+            var pu = unitOf[p.id()];
+            if (pu !== undefined && pu !== u.id && y[p.id()] !== undefined) { ys.push(y[p.id()]); }
           });
         });
         u.k = ys.length ? ys.reduce(function (a, b) { return a + b; }, 0) / ys.length : 0;
@@ -152,6 +154,13 @@
     cy.fit(cy.elements(":visible"), 30);
   }
 
+  // Set an element's display only when it changes (style writes are what
+  // a 2,000-address graph spends its time on).
+  function show(el, vis) {
+    var d = vis ? "element" : "none";
+    if (el.scratch("_display") !== d) { el.style("display", d); el.scratch("_display", d); }
+  }
+
   // The node an address is drawn as: itself, or its collapsed cluster.
   function drawnAs(id) {
     var c = byId[id].cluster;
@@ -179,7 +188,7 @@
           }
           vis = false;
         }
-        e.style("display", vis ? "element" : "none");
+        show(e, vis);
       });
       // Per cluster: whether any of its addresses is on the canvas
       // (styles set in a batch are not yet read back by `:visible`).
@@ -189,15 +198,15 @@
         var vis = shown[n.id()] && (d.seed || connected[n.id()]);
         if (vis && d.cluster) { present[d.cluster.id] = true; }
         if (vis && drawnAs(n.id()) !== n.id()) { vis = false; }
-        n.style("display", vis ? "element" : "none");
+        show(n, vis);
       });
       cy.nodes(".cluster-collapsed").forEach(function (n) {
         var c = n.data("cluster");
-        n.style("display", present[c] && collapsed[c] ? "element" : "none");
+        show(n, present[c] && collapsed[c]);
       });
       cy.nodes(".cluster").forEach(function (n) {
         var c = n.data("cluster");
-        n.style("display", present[c] && !collapsed[c] ? "element" : "none");
+        show(n, present[c] && !collapsed[c]);
       });
       Object.keys(merged).forEach(function (k) {
         var m = merged[k];
