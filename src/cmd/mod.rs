@@ -15,4 +15,3 @@ pub mod serve;
 pub mod trace;
 pub mod util;
 pub mod watch;
-pub mod watch_cases;

@@ -80,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         publish: args.publish.as_deref().map(tripoint_watch::publish_target),
         ..WatchOptions::new(args.store.clone(), rpc)
     };
-    let mut cases = crate::cmd::watch_cases::open(
+    let mut cases = tripoint_case::watch_source::WatchCases::open(
         &args.store,
         args.case_db.as_deref(),
         args.publish.as_deref(),
@@ -99,7 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let stop = AtomicBool::new(false);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    tripoint_watch::run(&opts, cases.as_mut(), &mut out, &stop)
+    tripoint_watch::run(&opts, &mut cases, &mut out, &stop)
         .with_context(|| format!("watch on {} stopped", args.store.display()))
 }
 

@@ -24,14 +24,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tripoint_case::watch_source::WatchCases;
 use tripoint_chain::{
     Amount, Asset, Chain, Position, SourceCursor, TransferGraph, TransferRecord, TransferSink,
     TxHash,
 };
 use tripoint_gen::utxo::XorShift;
 use tripoint_store::Store;
-use tripoint_trace::{trace, TaintPolicy, TraceConfig, Traversal};
-use tripoint_watch::{Thresholds, Tracker, WatchCase};
+use tripoint_trace::{trace, TraceConfig, Traversal};
+use tripoint_watch::{CaseSource as _, Thresholds, Tracker, WatchCase};
 
 use crate::error::{fail, Context as _, Result};
 use crate::stats::{mib, peak_rss_bytes, peak_rss_bytes_of, percentile};
@@ -614,16 +615,27 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         fail!("the generated store has no sender");
     }
     let mut rng = XorShift::new(42);
-    let cases: Vec<WatchCase> = (0..o.cases)
-        .map(|i| WatchCase {
-            id: format!("case-bench-{i:05}"),
-            seeds: vec![g.address(senders[rng.below(senders.len() as u64) as usize])],
-            from: None,
-            policy: TaintPolicy::Haircut,
-            max_hops: 64,
-        })
-        .collect();
-    let mut source = cases.clone();
+    // Real cases in the store's case database (`tripoint case new`'s), which
+    // the watch reads them from and keeps their alerts in.
+    let case_err = |e: tripoint_case::CaseError| crate::BenchError::Failed(format!("cases: {e}"));
+    let case_db = tripoint_case::open(&store_dir, None).map_err(case_err)?;
+    for i in 0..o.cases {
+        let case = tripoint_case::NewCase {
+            name: format!("bench {i}"),
+            seeds: vec![g
+                .address(senders[rng.below(senders.len() as u64) as usize])
+                .to_string()],
+            ..tripoint_case::NewCase::default()
+        }
+        .validate()
+        .map_err(case_err)?;
+        case_db.create(&case).map_err(case_err)?;
+    }
+    drop(case_db);
+    let mut source = WatchCases::open(&store_dir, None, None).map_err(case_err)?;
+    let cases: Vec<WatchCase> = source
+        .open_cases()
+        .map_err(|e| crate::BenchError::Failed(format!("cases: {e}")))?;
     let mut tracker = Tracker::open(
         &store_dir,
         vec![
@@ -659,7 +671,7 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
     tainted.dedup();
     let addresses = g.address_count() as u64;
     let (mut per_block, mut append_s) = (Vec::new(), Vec::new());
-    let (mut walk_s, mut store_s) = (Vec::new(), Vec::new());
+    let (mut walk_s, mut store_s, mut deliver_s) = (Vec::new(), Vec::new(), Vec::new());
     let mut alerts = 0usize;
     let mut hash_no = 0u64;
     for b in 0..o.blocks as u64 {
@@ -703,7 +715,14 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         let work = tracker
             .advance(&g, begin, block)
             .map_err(|e| crate::BenchError::Failed(format!("advancing the cases: {e}")))?;
+        // What the watch does next: keep the alerts with their cases and
+        // print them (here into a sink), in batches.
+        let t_del = Instant::now();
+        tracker
+            .deliver_local(&mut source, &mut std::io::sink(), None)
+            .map_err(|e| crate::BenchError::Failed(format!("delivering the alerts: {e}")))?;
         per_block.push(t_adv.elapsed().as_secs_f64());
+        deliver_s.push(t_del.elapsed().as_secs_f64());
         alerts += work.alerts;
         walk_s.push(work.walk.as_secs_f64());
         store_s.push(work.store.as_secs_f64());
@@ -725,6 +744,7 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
     let (ap50, _, _) = quantiles(&mut append_s);
     let (w50, w95, _) = quantiles(&mut walk_s);
     let (s50, s95, _) = quantiles(&mut store_s);
+    let (d50, d95, _) = quantiles(&mut deliver_s);
 
     // The peer: re-trace every case from scratch, as `tripoint trace` does
     // (its default traversal), on the final store.
@@ -780,11 +800,13 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         mib(ours_rss)
     );
     println!(
-        "  of which walks + alert derivation p50 {}  p95 {};  storing alerts, deliveries, watermarks (one transaction) p50 {}  p95 {}",
+        "  of which walks + alert derivation p50 {}  p95 {};  storing alerts, deliveries, watermarks (one transaction) p50 {}  p95 {};  keeping them with their cases and printing them p50 {}  p95 {}",
         ms(w50),
         ms(w95),
         ms(s50),
-        ms(s95)
+        ms(s95),
+        ms(d50),
+        ms(d95)
     );
     println!(
         "  alerts per block {:.0} ({:.2} per case): {}; distinct (case, payee, kind) {} of {}",
@@ -826,7 +848,7 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         "start_s": start_s, "reached": reached,
         "watch": {"p50_s": a50, "p95_s": a95, "max_s": amax, "alerts": alerts,
                   "transfers_per_s": tps, "peak_rss_bytes": ours_rss,
-                  "walk_p50_s": w50, "store_p50_s": s50, "alert_kinds": kinds,
+                  "walk_p50_s": w50, "store_p50_s": s50, "deliver_p50_s": d50, "alert_kinds": kinds,
                   "distinct_case_payee_kind": distinct.len()},
         "retrace": {"seconds": retrace_s, "equal": equal},
         "trace_process": {"runs": k, "seconds_each": per_child, "peak_rss_bytes": child_rss},

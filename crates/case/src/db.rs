@@ -83,6 +83,14 @@ pub struct StoredAlert {
     pub alert: serde_json::Value,
 }
 
+/// An alert to store with its case ([`CaseDb::add_alerts`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewAlert<'a> {
+    pub case_id: &'a str,
+    pub alert_id: &'a str,
+    pub alert: &'a serde_json::Value,
+}
+
 /// Where cases are kept (SQLite or PostgreSQL; open one with [`crate::open`]).
 ///
 /// For the live watch: [`CaseDb::open_cases`] gives every open case with its
@@ -106,7 +114,18 @@ pub trait CaseDb: Send + Sync {
         case_id: &str,
         alert_id: &str,
         alert: &serde_json::Value,
-    ) -> Result<bool, CaseError>;
+    ) -> Result<bool, CaseError> {
+        let one = self.add_alerts(&[NewAlert {
+            case_id,
+            alert_id,
+            alert,
+        }])?;
+        Ok(one.first().copied().unwrap_or(false))
+    }
+    /// [`CaseDb::add_alert`] for many alerts in one transaction (the live
+    /// watch stores a block's alerts together: one commit, not one per
+    /// alert); `true` for each that was new. An error stores none of them.
+    fn add_alerts(&self, alerts: &[NewAlert<'_>]) -> Result<Vec<bool>, CaseError>;
     /// Withdraw an alert of case `case_id` (the live watch rolled back the
     /// block it was raised in: a chain reorganisation orphaned it). Returns
     /// `true` when it was stored; withdrawing it again is a no-op.
@@ -335,35 +354,39 @@ impl CaseDb for SqliteCases {
         self.with(|c| sqlite_cases(c, SELECT_OPEN))
     }
 
-    fn add_alert(
-        &self,
-        case_id: &str,
-        alert_id: &str,
-        alert: &serde_json::Value,
-    ) -> Result<bool, CaseError> {
+    fn add_alerts(&self, alerts: &[NewAlert<'_>]) -> Result<Vec<bool>, CaseError> {
         use rusqlite::OptionalExtension;
-        let body = check_alert(alert_id, alert)?;
+        let bodies = alerts
+            .iter()
+            .map(|a| check_alert(a.alert_id, a.alert))
+            .collect::<Result<Vec<_>, _>>()?;
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let owner: Option<String> = tx
-                .query_row(ALERT_EXISTS, [alert_id], |r| r.get(0))
-                .optional()?;
-            if let Some(owner) = owner {
-                return stored_before(&owner, alert_id, case_id);
+            let mut seq: i64 = tx.query_row(NEXT_ALERT_SEQ, [], |r| r.get(0))?;
+            let mut added = Vec::with_capacity(alerts.len());
+            {
+                let mut exists = tx.prepare_cached(ALERT_EXISTS)?;
+                let mut case = tx.prepare_cached(CASE_EXISTS)?;
+                let mut add = tx.prepare_cached(ADD_ALERT)?;
+                for (a, body) in alerts.iter().zip(&bodies) {
+                    let owner: Option<String> =
+                        exists.query_row([a.alert_id], |r| r.get(0)).optional()?;
+                    if let Some(owner) = owner {
+                        added.push(stored_before(&owner, a.alert_id, a.case_id)?);
+                        continue;
+                    }
+                    let known: Option<String> =
+                        case.query_row([a.case_id], |r| r.get(0)).optional()?;
+                    if known.is_none() {
+                        return Err(CaseError::NotFound(a.case_id.to_string()));
+                    }
+                    add.execute(rusqlite::params![a.alert_id, a.case_id, seq, now(), body])?;
+                    seq += 1;
+                    added.push(true);
+                }
             }
-            let known: Option<String> = tx
-                .query_row(CASE_EXISTS, [case_id], |r| r.get(0))
-                .optional()?;
-            if known.is_none() {
-                return Err(CaseError::NotFound(case_id.to_string()));
-            }
-            let seq: i64 = tx.query_row(NEXT_ALERT_SEQ, [], |r| r.get(0))?;
-            tx.execute(
-                ADD_ALERT,
-                rusqlite::params![alert_id, case_id, seq, now(), body],
-            )?;
             tx.commit()?;
-            Ok(true)
+            Ok(added)
         })
     }
 
@@ -517,27 +540,31 @@ impl CaseDb for PostgresCases {
         self.cases("SELECT id FROM cases WHERE status = 'open' ORDER BY seq")
     }
 
-    fn add_alert(
-        &self,
-        case_id: &str,
-        alert_id: &str,
-        alert: &serde_json::Value,
-    ) -> Result<bool, CaseError> {
-        let body = check_alert(alert_id, alert)?;
+    fn add_alerts(&self, alerts: &[NewAlert<'_>]) -> Result<Vec<bool>, CaseError> {
+        let bodies = alerts
+            .iter()
+            .map(|a| check_alert(a.alert_id, a.alert))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut c = self.client.lock().expect("case db lock");
         let mut tx = c.transaction()?;
         // One writer at a time: the sequence and the idempotency check hold.
         tx.batch_execute("LOCK TABLE case_alerts IN SHARE ROW EXCLUSIVE MODE")?;
-        if let Some(row) = tx.query_opt(ALERT_EXISTS, &[&alert_id])? {
-            return stored_before(row.get(0), alert_id, case_id);
+        let mut seq: i64 = tx.query_one(NEXT_ALERT_SEQ, &[])?.get(0);
+        let mut added = Vec::with_capacity(alerts.len());
+        for (a, body) in alerts.iter().zip(&bodies) {
+            if let Some(row) = tx.query_opt(ALERT_EXISTS, &[&a.alert_id])? {
+                added.push(stored_before(row.get(0), a.alert_id, a.case_id)?);
+                continue;
+            }
+            if tx.query_opt(CASE_EXISTS, &[&a.case_id])?.is_none() {
+                return Err(CaseError::NotFound(a.case_id.to_string()));
+            }
+            tx.execute(ADD_ALERT, &[&a.alert_id, &a.case_id, &seq, &now(), body])?;
+            seq += 1;
+            added.push(true);
         }
-        if tx.query_opt(CASE_EXISTS, &[&case_id])?.is_none() {
-            return Err(CaseError::NotFound(case_id.to_string()));
-        }
-        let seq: i64 = tx.query_one(NEXT_ALERT_SEQ, &[])?.get(0);
-        tx.execute(ADD_ALERT, &[&alert_id, &case_id, &seq, &now(), &body])?;
         tx.commit()?;
-        Ok(true)
+        Ok(added)
     }
 
     fn alerts(&self, case_id: &str) -> Result<Vec<StoredAlert>, CaseError> {

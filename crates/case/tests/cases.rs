@@ -105,6 +105,35 @@ fn exercise(db: &dyn CaseDb) {
     );
     assert!(db.add_alert(&case.id, "a-1", &alert(1)).unwrap());
     assert_eq!(db.alerts(&case.id).unwrap().len(), 2);
+    // A batch (a block's alerts) in one transaction: new ones stored in
+    // order, known ones kept; an unknown case refuses the whole batch.
+    let (a3, a4) = (alert(3), alert(4));
+    let batch = |ids: [(&'static str, &'static str); 2]| {
+        let cases = [case.id.as_str(), "case-nope"];
+        ids.map(|(c, id)| tripoint_case::NewAlert {
+            case_id: cases[usize::from(c == "nope")],
+            alert_id: id,
+            alert: if id == "a-3" { &a3 } else { &a4 },
+        })
+    };
+    assert!(matches!(
+        db.add_alerts(&batch([("case", "a-4"), ("nope", "a-3")])),
+        Err(CaseError::NotFound(_))
+    ));
+    assert_eq!(db.alerts(&case.id).unwrap().len(), 2);
+    assert_eq!(
+        db.add_alerts(&batch([("case", "a-3"), ("case", "a-3")]))
+            .unwrap(),
+        [true, false]
+    );
+    let ids: Vec<String> = db
+        .alerts(&case.id)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.alert_id)
+        .collect();
+    assert_eq!(ids, ["a-2", "a-1", "a-3"]);
+    assert!(db.remove_alert(&case.id, "a-3").unwrap());
     let closed = db.close(&case.id).unwrap();
     assert_eq!(closed.status, Status::Closed);
     assert!(closed.closed.is_some());

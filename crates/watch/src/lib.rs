@@ -97,6 +97,14 @@ pub trait CaseSource {
         let _ = (alert, body);
         Ok(())
     }
+    /// [`CaseSource::record_alert`] for a batch (a block's alerts): one
+    /// transaction where the source can.
+    fn record_alerts(&mut self, alerts: &[(Alert, String)]) -> Result<(), WatchError> {
+        for (a, body) in alerts {
+            self.record_alert(a, body)?;
+        }
+        Ok(())
+    }
     /// Withdraw an alert kept with its case: a chain reorganisation
     /// orphaned the block it was raised in. Called at least once, before any
     /// alert of the new chain is recorded; withdrawing an alert that is not
@@ -454,6 +462,90 @@ impl Tracker {
         Ok(withdrawn)
     }
 
+    /// Make the local deliveries still pending, oldest first: withdrawals
+    /// of rolled-back alerts, then the alerts into their cases' records (a
+    /// batch per transaction), their JSON lines on `out` (one flush a
+    /// batch), and, with `publish` (the `taxii:` target), the exchange.
+    /// A batch is marked delivered in one transaction after it is made
+    /// (at least once: a kill in between makes it again, same ids).
+    pub fn deliver_local(
+        &mut self,
+        cases: &mut dyn CaseSource,
+        out: &mut dyn Write,
+        publish: Option<&str>,
+    ) -> Result<(), WatchError> {
+        const BATCH: usize = 1000;
+        let db = &mut self.db;
+        // Withdrawals first: an alert the new chain raises again (same id)
+        // must not be withdrawn after it was recorded anew.
+        loop {
+            let due = db.due_retractions(BATCH)?;
+            if due.is_empty() {
+                break;
+            }
+            for (alert_id, case_id) in due {
+                cases.retract_alert(&case_id, &alert_id)?;
+                db.retracted(&alert_id)?;
+            }
+        }
+        loop {
+            let due = db.due(outbox::CASE, i64::MAX, BATCH)?;
+            if due.is_empty() {
+                break;
+            }
+            let alerts = due
+                .iter()
+                .map(|p| {
+                    Ok((
+                        serde_json::from_str(&p.body).map_err(WatchError::Json)?,
+                        p.body.clone(),
+                    ))
+                })
+                .collect::<Result<Vec<(Alert, String)>, WatchError>>()?;
+            cases.record_alerts(&alerts)?;
+            db.delivered_all(&due, outbox::CASE)?;
+        }
+        loop {
+            let due = db.due(outbox::STDOUT, i64::MAX, BATCH)?;
+            if due.is_empty() {
+                break;
+            }
+            for p in &due {
+                writeln!(out, "{}", p.body).map_err(WatchError::Stdout)?;
+            }
+            out.flush().map_err(WatchError::Stdout)?;
+            db.delivered_all(&due, outbox::STDOUT)?;
+        }
+        let Some(target) = publish else {
+            return Ok(());
+        };
+        // The exchange: at least once, retried with back-off like a webhook;
+        // an exchange that refuses or is down holds up nothing else.
+        for p in db.due(target, outbox::now_ms(), BATCH)? {
+            let a: Alert = serde_json::from_str(&p.body).map_err(WatchError::Json)?;
+            match cases.publish(&a, &p.body) {
+                Ok(()) => db.delivered(&p.alert_id, target)?,
+                Err(e) => {
+                    let attempts = p.attempts + 1;
+                    let wait = deliver::backoff(attempts);
+                    eprintln!(
+                        "watch: publishing {} to {target} failed (attempt {attempts}): {e}; retrying in {:.1} s",
+                        p.alert_id,
+                        wait.as_secs_f64()
+                    );
+                    db.failed(
+                        &p.alert_id,
+                        target,
+                        &e.to_string(),
+                        outbox::now_ms() + wait.as_millis() as i64,
+                    )?;
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Save the taint snapshot (`--status`) of every case whose taint
     /// changed since its last one, as of `block`, in one transaction.
     /// Snapshots cost a pass over a case's whole walk, so the watch saves
@@ -543,72 +635,9 @@ struct Watch<'a> {
 }
 
 impl Watch<'_> {
-    /// Make the local deliveries still pending, oldest first: the alert
-    /// into its case's record, then its JSON line on stdout.
     fn flush_local(&mut self, cases: &mut dyn CaseSource) -> Result<(), WatchError> {
-        let db = &self.tracker.db;
-        // Withdrawals first: an alert the new chain raises again (same id)
-        // must not be withdrawn after it was recorded anew.
-        loop {
-            let due = db.due_retractions(1000)?;
-            if due.is_empty() {
-                break;
-            }
-            for (alert_id, case_id) in due {
-                cases.retract_alert(&case_id, &alert_id)?;
-                db.retracted(&alert_id)?;
-            }
-        }
-        loop {
-            let due = db.due(outbox::CASE, i64::MAX, 1000)?;
-            if due.is_empty() {
-                break;
-            }
-            for p in due {
-                let a: Alert = serde_json::from_str(&p.body).map_err(WatchError::Json)?;
-                cases.record_alert(&a, &p.body)?;
-                db.delivered(&p.alert_id, outbox::CASE)?;
-            }
-        }
-        loop {
-            let due = db.due(outbox::STDOUT, i64::MAX, 1000)?;
-            if due.is_empty() {
-                break;
-            }
-            for p in due {
-                writeln!(self.out, "{}", p.body).map_err(WatchError::Stdout)?;
-                self.out.flush().map_err(WatchError::Stdout)?;
-                db.delivered(&p.alert_id, outbox::STDOUT)?;
-            }
-        }
-        let Some(target) = &self.opts.publish else {
-            return Ok(());
-        };
-        // The exchange: at least once, retried with back-off like a webhook;
-        // an exchange that refuses or is down holds up nothing else.
-        for p in db.due(target, outbox::now_ms(), 1000)? {
-            let a: Alert = serde_json::from_str(&p.body).map_err(WatchError::Json)?;
-            match cases.publish(&a, &p.body) {
-                Ok(()) => db.delivered(&p.alert_id, target)?,
-                Err(e) => {
-                    let attempts = p.attempts + 1;
-                    let wait = deliver::backoff(attempts);
-                    eprintln!(
-                        "watch: publishing {} to {target} failed (attempt {attempts}): {e}; retrying in {:.1} s",
-                        p.alert_id,
-                        wait.as_secs_f64()
-                    );
-                    db.failed(
-                        &p.alert_id,
-                        target,
-                        &e.to_string(),
-                        outbox::now_ms() + wait.as_millis() as i64,
-                    )?;
-                    break;
-                }
-            }
-        }
-        Ok(())
+        self.tracker
+            .deliver_local(cases, self.out, self.opts.publish.as_deref())
     }
 
     fn refresh_cases(

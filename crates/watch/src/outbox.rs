@@ -379,6 +379,23 @@ impl Outbox {
         Ok(())
     }
 
+    /// [`Outbox::delivered`] for a batch, in one transaction.
+    pub fn delivered_all(&mut self, done: &[Pending], target: &str) -> Result<(), WatchError> {
+        let tx = self.c.transaction()?;
+        {
+            let mut st = tx.prepare_cached(
+                "UPDATE deliveries SET delivered_ms = ?3, attempts = attempts + 1, last_error = NULL
+                 WHERE alert_id = ?1 AND target = ?2",
+            )?;
+            let now = now_ms();
+            for p in done {
+                st.execute(params![p.alert_id, target, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn failed(
         &self,
         alert_id: &str,
