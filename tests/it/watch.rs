@@ -661,6 +661,89 @@ fn a_reorg_of_stored_blocks_is_rolled_back_and_the_case_equals_a_fresh_trace_of_
 }
 
 #[test]
+fn a_store_filled_by_ingest_eth_rpc_is_continued_by_the_watch_without_a_gap_or_a_repeat() {
+    let anvil = Anvil::start();
+    let d = drill("haircut");
+    anvil.fund(THIEF, 1_000 * ETHER);
+    anvil.fund(MULE1, ETHER);
+    let early = anvil.send(THIEF, MULE1, 5 * ETHER);
+    // The importer first, on the same node URL: its cursor is the watch's.
+    run_ok(&[
+        "ingest",
+        "--store",
+        s(&d.store),
+        "eth-rpc",
+        "--url",
+        &anvil.url,
+    ]);
+    let ingested = anvil.head();
+    let late = anvil.send(MULE1, MULE2, 3 * ETHER);
+    let head = anvil.head();
+    let (_w, out, _) = watch(&d, &anvil, &[], "after-ingest");
+    let alerts = wait_for(
+        60,
+        "the watch at the head with the late hop's alert",
+        || {
+            let a = lines(&out);
+            (status(&d)["cursor"] == head + 1 && a.iter().any(|x| x["tx_hash"] == late.as_str()))
+                .then_some(a)
+        },
+    );
+    // The watch began after the importer's last block: the ingested hop
+    // is history (no alert), the later one is alerted, once.
+    assert!(
+        alerts.iter().all(|a| a["tx_hash"] != early.as_str()),
+        "{alerts:?}"
+    );
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["block"].as_u64().unwrap() > ingested),
+        "{alerts:?}"
+    );
+    assert_eq!(
+        alerts
+            .iter()
+            .filter(|a| a["tx_hash"] == late.as_str())
+            .count(),
+        1
+    );
+    // Both hops are in the store once: mule 1 received 5 ETH of taint (not
+    // 10), mule 2 the 3 ETH it was paid; the live taint equals the trace.
+    let trace = run_ok(&[
+        "trace",
+        "--store",
+        s(&d.store),
+        "--seed",
+        THIEF,
+        "--policy",
+        "haircut",
+        "--format",
+        "json",
+    ]);
+    let batch: Value = serde_json::from_slice(&trace.stdout).unwrap();
+    let taint = |addr: &str| {
+        batch["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["address"] == addr)
+            .map(|a| a["taint"]["ETH"].clone())
+    };
+    assert_eq!(
+        taint(MULE1),
+        Some(json!((5 * ETHER).to_string())),
+        "{batch}"
+    );
+    assert_eq!(
+        taint(MULE2),
+        Some(json!((3 * ETHER).to_string())),
+        "{batch}"
+    );
+    assert_incremental_equals_batch(&d, "haircut");
+}
+
+#[test]
 fn a_down_node_and_a_down_webhook_are_reported_and_retried() {
     let anvil = Anvil::start();
     let d = drill("poison");
