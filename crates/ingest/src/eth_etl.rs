@@ -11,7 +11,7 @@ use tripoint_chain::{
 };
 
 use crate::parse::{amount, eth_address, parse_timestamp, tx_hash, uint, uint32};
-use crate::source::{canonical_source, CsvFile, CsvRow};
+use crate::source::{canonical_source, csv_columns, CsvFile, CsvRow};
 use crate::wrapped::wrap_record;
 use crate::{Batcher, FieldError, ImportOptions, ImportSummary, IngestError};
 
@@ -157,32 +157,18 @@ fn import_tokens<S: TransferSink>(
     b.finish()
 }
 
-struct TxCols {
-    hash: usize,
-    block: usize,
-    index: usize,
-    from: usize,
-    to: usize,
-    value: usize,
-    timestamp: usize,
-    status: Option<usize>,
-    contract: Option<usize>,
-}
-
-impl TxCols {
-    /// Columns of `transactions.csv`, found by header name.
-    fn find(csv: &CsvFile) -> Result<TxCols, IngestError> {
-        Ok(TxCols {
-            hash: csv.col("hash")?,
-            block: csv.col("block_number")?,
-            index: csv.col("transaction_index")?,
-            from: csv.col("from_address")?,
-            to: csv.col("to_address")?,
-            value: csv.col("value")?,
-            timestamp: csv.col("block_timestamp")?,
-            status: csv.opt_col("receipt_status"),
-            contract: csv.opt_col("receipt_contract_address"),
-        })
+csv_columns! {
+    /// Columns of `transactions.csv`.
+    TxCols {
+        hash = "hash",
+        block = "block_number",
+        index = "transaction_index",
+        from = "from_address",
+        to = "to_address",
+        value = "value",
+        timestamp = "block_timestamp",
+        ? status = "receipt_status",
+        ? contract = "receipt_contract_address",
     }
 }
 
@@ -392,28 +378,16 @@ fn import_transactions<S: TransferSink>(
     Ok((b.finish()?, join))
 }
 
-struct TokenCols {
-    token: usize,
-    from: usize,
-    to: usize,
-    value: usize,
-    hash: usize,
-    log_index: usize,
-    block: usize,
-}
-
-impl TokenCols {
-    /// Columns of `token_transfers.csv`, found by header name.
-    fn find(csv: &CsvFile) -> Result<TokenCols, IngestError> {
-        Ok(TokenCols {
-            token: csv.col("token_address")?,
-            from: csv.col("from_address")?,
-            to: csv.col("to_address")?,
-            value: csv.col("value")?,
-            hash: csv.col("transaction_hash")?,
-            log_index: csv.col("log_index")?,
-            block: csv.col("block_number")?,
-        })
+csv_columns! {
+    /// Columns of `token_transfers.csv`.
+    TokenCols {
+        token = "token_address",
+        from = "from_address",
+        to = "to_address",
+        value = "value",
+        hash = "transaction_hash",
+        log_index = "log_index",
+        block = "block_number",
     }
 }
 

@@ -16,42 +16,25 @@ use crate::internal::{
     TxPlace,
 };
 use crate::parse::{amount, eth_address, parse_timestamp, tx_hash, uint, uint32};
-use crate::source::{canonical_source, CsvFile, CsvRow};
+use crate::source::{canonical_source, csv_columns, CsvFile, CsvRow};
 use crate::{Batcher, FieldError, ImportOptions, ImportSummary, IngestError};
 
-struct Cols {
-    block: usize,
-    hash: usize,
-    tx_index: usize,
-    from: usize,
-    to: usize,
-    value: usize,
-    trace_type: usize,
-    trace_address: usize,
-    call_type: Option<usize>,
-    error: Option<usize>,
-    status: Option<usize>,
-    timestamp: Option<usize>,
-    subtraces: Option<usize>,
-}
-
-impl Cols {
-    fn find(csv: &CsvFile) -> Result<Cols, IngestError> {
-        Ok(Cols {
-            block: csv.col("block_number")?,
-            hash: csv.col("transaction_hash")?,
-            tx_index: csv.col("transaction_index")?,
-            from: csv.col("from_address")?,
-            to: csv.col("to_address")?,
-            value: csv.col("value")?,
-            trace_type: csv.col("trace_type")?,
-            trace_address: csv.col("trace_address")?,
-            call_type: csv.opt_col("call_type"),
-            error: csv.opt_col("error"),
-            status: csv.opt_col("status"),
-            timestamp: csv.opt_col("block_timestamp"),
-            subtraces: csv.opt_col("subtraces"),
-        })
+csv_columns! {
+    /// Columns of `traces.csv`.
+    Cols {
+        block = "block_number",
+        hash = "transaction_hash",
+        tx_index = "transaction_index",
+        from = "from_address",
+        to = "to_address",
+        value = "value",
+        trace_type = "trace_type",
+        trace_address = "trace_address",
+        ? call_type = "call_type",
+        ? error = "error",
+        ? status = "status",
+        ? timestamp = "block_timestamp",
+        ? subtraces = "subtraces",
     }
 }
 
@@ -553,111 +536,116 @@ mod tests {
                 tx.map(hash).unwrap_or_default()
             )
         };
+        let frames = [
+            (
+                100,
+                Some(1),
+                "0",
+                addr(1),
+                addr(2),
+                "10",
+                "call",
+                "call",
+                "",
+                "",
+                1,
+            ),
+            (
+                100,
+                Some(1),
+                "0",
+                addr(2),
+                addr(3),
+                "10",
+                "call",
+                "call",
+                "0",
+                "",
+                1,
+            ),
+            (
+                100,
+                Some(1),
+                "0",
+                addr(2),
+                addr(4),
+                "10",
+                "call",
+                "delegatecall",
+                "1",
+                "",
+                1,
+            ),
+            (
+                100,
+                Some(1),
+                "0",
+                addr(2),
+                addr(5),
+                "3",
+                "call",
+                "call",
+                "2",
+                "Reverted",
+                0,
+            ),
+            (
+                100,
+                Some(1),
+                "0",
+                addr(5),
+                addr(6),
+                "3",
+                "call",
+                "call",
+                "2,0",
+                "",
+                0,
+            ),
+            (
+                100,
+                None,
+                "",
+                String::new(),
+                addr(9),
+                "2000000000000000000",
+                "reward",
+                "",
+                "",
+                "",
+                1,
+            ),
+            (
+                101,
+                Some(2),
+                "0",
+                addr(1),
+                addr(2),
+                "5",
+                "call",
+                "call",
+                "",
+                "Reverted",
+                0,
+            ),
+            (
+                101,
+                Some(2),
+                "0",
+                addr(2),
+                addr(3),
+                "5",
+                "call",
+                "call",
+                "0",
+                "",
+                0,
+            ),
+        ];
         let mut s = String::from(HEADER);
-        s += &row(
-            100,
-            Some(1),
-            "0",
-            &addr(1),
-            &addr(2),
-            "10",
-            "call",
-            "call",
-            "",
-            "",
-            1,
-        );
-        s += &row(
-            100,
-            Some(1),
-            "0",
-            &addr(2),
-            &addr(3),
-            "10",
-            "call",
-            "call",
-            "0",
-            "",
-            1,
-        );
-        s += &row(
-            100,
-            Some(1),
-            "0",
-            &addr(2),
-            &addr(4),
-            "10",
-            "call",
-            "delegatecall",
-            "1",
-            "",
-            1,
-        );
-        s += &row(
-            100,
-            Some(1),
-            "0",
-            &addr(2),
-            &addr(5),
-            "3",
-            "call",
-            "call",
-            "2",
-            "Reverted",
-            0,
-        );
-        s += &row(
-            100,
-            Some(1),
-            "0",
-            &addr(5),
-            &addr(6),
-            "3",
-            "call",
-            "call",
-            "2,0",
-            "",
-            0,
-        );
-        s += &row(
-            100,
-            None,
-            "",
-            "",
-            &addr(9),
-            "2000000000000000000",
-            "reward",
-            "",
-            "",
-            "",
-            1,
-        );
-        s += &row(
-            101,
-            Some(2),
-            "0",
-            &addr(1),
-            &addr(2),
-            "5",
-            "call",
-            "call",
-            "",
-            "Reverted",
-            0,
-        );
-        s += &row(
-            101,
-            Some(2),
-            "0",
-            &addr(2),
-            &addr(3),
-            "5",
-            "call",
-            "call",
-            "0",
-            "",
-            0,
-        );
+        for (block, tx, idx, from, to, value, ty, call, ta, err, status) in frames {
+            s += &row(block, tx, idx, &from, &to, value, ty, call, ta, err, status);
+        }
         s
     }
 

@@ -183,3 +183,30 @@ fn csv_fatal(name: &str, e: csv::Error) -> IngestError {
         },
     }
 }
+
+/// A struct of a CSV file's column indices, found by header name (required
+/// columns: `usize`, or an error naming the missing column; optional ones:
+/// `Option<usize>`), and its `find(&CsvFile)`. The importers' column sets
+/// are declared with it instead of each spelling out the same lookups.
+macro_rules! csv_columns {
+    ($(#[$m:meta])* $name:ident {
+        $($req:ident = $rname:literal,)*
+        $(? $opt:ident = $oname:literal,)*
+    }) => {
+        $(#[$m])*
+        struct $name {
+            $($req: usize,)*
+            $($opt: Option<usize>,)*
+        }
+
+        impl $name {
+            fn find(csv: &$crate::source::CsvFile) -> Result<$name, $crate::IngestError> {
+                Ok($name {
+                    $($req: csv.col($rname)?,)*
+                    $($opt: csv.opt_col($oname),)*
+                })
+            }
+        }
+    };
+}
+pub(crate) use csv_columns;
