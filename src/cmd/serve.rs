@@ -102,6 +102,7 @@ fn ews_loader(args: &Args) -> tripoint_console::EwsLoader {
         synthetic,
         config: None,
         reference_dir: std::env::var_os("TRIPOINT_EWS_REFERENCE_DIR").map(PathBuf::from),
+        baci_db: std::env::var_os("TRIPOINT_EWS_BACI_DB").map(PathBuf::from),
         triggers: vec![],
         no_triggers: false,
         china_shares: vec![],

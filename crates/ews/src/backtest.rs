@@ -112,20 +112,13 @@ pub struct BacktestReport {
     pub warning_days: i64,
     pub families: Vec<Family>,
     pub events: Vec<EventResult>,
-    pub events_scored: usize,
-    pub events_warned: usize,
-    /// events_warned / events_scored.
-    pub warned_share: f64,
-    /// Warned by market or trade-flow data alone, as a share of scored events.
-    pub warned_by_data_share: f64,
-    pub false_alarms_per_mineral_year: f64,
-    pub false_alarms_by_mineral: BTreeMap<Mineral, u64>,
-    /// Alerts too close to `end` to know whether an event follows (not counted).
-    pub alerts_unjudged: u64,
-    pub mineral_years: u64,
-    /// Share of mineral-days in start..end with a counted alert open.
-    pub time_in_alarm_share: f64,
-    pub baseline: Baseline,
+    /// The scores (flattened into the report's JSON).
+    #[serde(flatten)]
+    pub scores: BacktestReportParts,
+    /// False alarms of the ten minerals watched since the first version, per
+    /// mineral-year of those ten: comparable with earlier reports (the added
+    /// minerals dilute the all-mineral rate).
+    pub false_alarms_per_mineral_year_first_ten: f64,
     /// Alerts of every family first fired in start..end.
     pub alerts_total: u64,
     pub data_origin: String,
@@ -366,16 +359,20 @@ pub fn score(
 }
 
 /// The scores [`score`] computes besides the per-event results.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BacktestReportParts {
     pub events_scored: usize,
     pub events_warned: usize,
+    /// events_warned / events_scored.
     pub warned_share: f64,
+    /// Warned by market or trade-flow data alone, as a share of scored events.
     pub warned_by_data_share: f64,
     pub false_alarms_per_mineral_year: f64,
     pub false_alarms_by_mineral: BTreeMap<Mineral, u64>,
+    /// Alerts too close to `end` to know whether an event follows (not counted).
     pub alerts_unjudged: u64,
     pub mineral_years: u64,
+    /// Share of mineral-days in start..end with a counted alert open.
     pub time_in_alarm_share: f64,
     pub baseline: Baseline,
 }
@@ -401,10 +398,13 @@ pub fn backtest(ds: &Dataset, events: &[Event], cfg: &Config) -> BacktestReport 
         .filter(|a| a.first_fired >= b.start && a.first_fired <= b.end)
         .count() as u64;
     let sp = spans(&alerts, b.end, cfg);
-    let (results, p) = score(&sp, events, cfg, Mineral::MATERIALS.len());
+    let (results, mut scores) = score(&sp, events, cfg, Mineral::MATERIALS.len());
     let mut by_mineral: BTreeMap<Mineral, u64> =
         Mineral::MATERIALS.iter().map(|m| (*m, 0)).collect();
-    by_mineral.extend(p.false_alarms_by_mineral);
+    by_mineral.extend(std::mem::take(&mut scores.false_alarms_by_mineral));
+    let first_ten: u64 = Mineral::FIRST_TEN.iter().map(|m| by_mineral[m]).sum();
+    let years = scores.mineral_years / Mineral::MATERIALS.len() as u64;
+    scores.false_alarms_by_mineral = by_mineral;
     BacktestReport {
         start: b.start,
         end: b.end,
@@ -412,16 +412,9 @@ pub fn backtest(ds: &Dataset, events: &[Event], cfg: &Config) -> BacktestReport 
         warning_days: b.warning_days,
         families: b.families.clone(),
         events: results,
-        events_scored: p.events_scored,
-        events_warned: p.events_warned,
-        warned_share: p.warned_share,
-        warned_by_data_share: p.warned_by_data_share,
-        false_alarms_per_mineral_year: p.false_alarms_per_mineral_year,
-        false_alarms_by_mineral: by_mineral,
-        alerts_unjudged: p.alerts_unjudged,
-        mineral_years: p.mineral_years,
-        time_in_alarm_share: p.time_in_alarm_share,
-        baseline: p.baseline,
+        scores,
+        false_alarms_per_mineral_year_first_ten: first_ten as f64
+            / (years * Mineral::FIRST_TEN.len() as u64).max(1) as f64,
         alerts_total,
         data_origin: ds.origin.clone(),
         synthetic: ds.synthetic,
@@ -504,22 +497,28 @@ impl BacktestReport {
         let _ = writeln!(
             s,
             "\nwarned before announcement: {}/{} ({:.0}%); by market/trade data alone: {:.0}%",
-            self.events_warned,
-            self.events_scored,
-            100.0 * self.warned_share,
-            100.0 * self.warned_by_data_share
+            self.scores.events_warned,
+            self.scores.events_scored,
+            100.0 * self.scores.warned_share,
+            100.0 * self.scores.warned_by_data_share
         );
         let _ = writeln!(
             s,
             "false alarms: {:.3} per mineral-year ({} over {} mineral-years; {} too recent to judge); time in alarm {:.1}%; alerts fired: {}",
-            self.false_alarms_per_mineral_year,
-            self.false_alarms_by_mineral.values().sum::<u64>(),
-            self.mineral_years,
-            self.alerts_unjudged,
-            100.0 * self.time_in_alarm_share,
+            self.scores.false_alarms_per_mineral_year,
+            self.scores.false_alarms_by_mineral.values().sum::<u64>(),
+            self.scores.mineral_years,
+            self.scores.alerts_unjudged,
+            100.0 * self.scores.time_in_alarm_share,
             self.alerts_total
         );
+        let _ = writeln!(
+            s,
+            "  the ten minerals watched since the first version: {:.3} false alarms per mineral-year",
+            self.false_alarms_per_mineral_year_first_ten
+        );
         let by: Vec<String> = self
+            .scores
             .false_alarms_by_mineral
             .iter()
             .filter(|(_, n)| **n > 0)
@@ -531,12 +530,12 @@ impl BacktestReport {
         let _ = writeln!(
             s,
             "shuffled-date baseline: hit rate {:.0}% over {} draws (seed {}); p-value of the real {:.0}%: {:.3}{}",
-            100.0 * self.baseline.shuffled_hit_rate,
-            self.baseline.draws,
-            self.baseline.seed,
-            100.0 * self.warned_share,
-            self.baseline.p_value,
-            if self.baseline.p_value < 0.05 {
+            100.0 * self.scores.baseline.shuffled_hit_rate,
+            self.scores.baseline.draws,
+            self.scores.baseline.seed,
+            100.0 * self.scores.warned_share,
+            self.scores.baseline.p_value,
+            if self.scores.baseline.p_value < 0.05 {
                 " (beats chance at 5%)"
             } else {
                 " (NOT better than chance at 5%)"

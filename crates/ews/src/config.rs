@@ -161,6 +161,11 @@ pub struct Trade {
     /// rest stay at/above `deflection_rest_ratio` of their baseline.
     pub deflection_share_ratio: f64,
     pub deflection_rest_ratio: f64,
+    /// Years in the baseline of China's annual (BACI) exports per HS code.
+    pub annual_baseline_years: usize,
+    /// Baseline median of China's annual exports below which a code is too
+    /// thin to judge (tonnes).
+    pub annual_min_baseline_t: f64,
 }
 
 impl Default for Trade {
@@ -174,6 +179,8 @@ impl Default for Trade {
             min_uv_qty_kg: 10_000.0,
             deflection_share_ratio: 0.3,
             deflection_rest_ratio: 0.8,
+            annual_baseline_years: 3,
+            annual_min_baseline_t: 100.0,
         }
     }
 }

@@ -16,13 +16,13 @@ const LB_PER_KG: f64 = 2.204_622_621_8;
 
 /// Rejected rows gathered across files.
 #[derive(Default)]
-struct Rejects {
+pub(crate) struct Rejects {
     rows: Vec<BadRow>,
     total: usize,
 }
 
 impl Rejects {
-    fn add(&mut self, file: &str, line: u64, field: &str, reason: impl Into<String>) {
+    pub(crate) fn add(&mut self, file: &str, line: u64, field: &str, reason: impl Into<String>) {
         self.total += 1;
         if self.rows.len() < MAX_LISTED {
             self.rows.push(BadRow {
@@ -33,7 +33,7 @@ impl Rejects {
             });
         }
     }
-    fn into_result(self) -> Result<(), EwsError> {
+    pub(crate) fn into_result(self) -> Result<(), EwsError> {
         if self.total == 0 {
             Ok(())
         } else {
@@ -444,64 +444,97 @@ fn read_baci(dir: &Path, ds: &mut Dataset, rej: &mut Rejects) -> Result<(), EwsE
         sh.col("quantity_t")?,
     ];
     let name = sh.name.clone();
-    let mut seen: HashMap<(i32, Iso3, Iso3, u32), (f64, f64)> = HashMap::new();
-    let mut out = Vec::with_capacity(240_000);
-    let mut dups = 0;
+    let mut flows = BaciFlows::default();
     let n = sh.for_each(rej, |line, r, rej| {
-        let y = match year(&r[cols[0]]) {
+        let fields = cols.map(|c| &r[c]);
+        flows.add(&name, line, fields, &codes, rej);
+    });
+    ds.report.rows_read += n;
+    ds.report.duplicates_dropped += flows.dups;
+    ds.trade = flows.out;
+    Ok(())
+}
+
+/// BACI flows being read (from the CSV export or the SQLite copy), with the
+/// checks both share: identical duplicates dropped, conflicting ones rejected.
+#[derive(Default)]
+pub(crate) struct BaciFlows {
+    seen: HashMap<(i32, Iso3, Iso3, u32), (f64, f64)>,
+    pub(crate) out: Vec<TradeFlow>,
+    pub(crate) dups: u64,
+}
+
+/// Column names of one BACI row, in the order [`BaciFlows::add`] takes them.
+const BACI_FIELDS: [&str; 6] = [
+    "year",
+    "exporter_code",
+    "importer_code",
+    "hs92_code",
+    "value_kusd",
+    "quantity_t",
+];
+
+impl BaciFlows {
+    /// Check one row (`year, exporter, importer, hs6, value kUSD, tonnes` as
+    /// text; BACI country codes mapped through `codes`) and keep it.
+    pub(crate) fn add(
+        &mut self,
+        name: &str,
+        line: u64,
+        r: [&str; 6],
+        codes: &HashMap<u32, Iso3>,
+        rej: &mut Rejects,
+    ) {
+        let f = BACI_FIELDS;
+        let y = match year(r[0]) {
             Ok(y) => y,
-            Err(e) => return rej.add(&name, line, "year", e),
+            Err(e) => return rej.add(name, line, f[0], e),
         };
         let mut iso = [Iso3::CHINA; 2];
-        for (k, field) in [(1usize, "exporter_code"), (2, "importer_code")] {
-            match r[cols[k]]
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .and_then(|c| codes.get(&c))
-            {
+        for k in [1usize, 2] {
+            match r[k].trim().parse::<u32>().ok().and_then(|c| codes.get(&c)) {
                 Some(c) => iso[k - 1] = *c,
                 None => {
                     return rej.add(
-                        &name,
+                        name,
                         line,
-                        field,
-                        format!("unknown BACI country code {:?}", &r[cols[k]]),
+                        f[k],
+                        format!("unknown BACI country code {:?}", r[k]),
                     )
                 }
             }
         }
-        let hs6 = match r[cols[3]].trim().parse::<u32>() {
+        let hs6 = match r[3].trim().parse::<u32>() {
             Ok(c) if Mineral::from_hs6(c).is_some() => c,
             _ => {
                 return rej.add(
-                    &name,
+                    name,
                     line,
-                    "hs92_code",
-                    format!("not a watched HS6 code: {:?}", &r[cols[3]]),
+                    f[3],
+                    format!("not a watched HS6 code: {:?}", r[3]),
                 )
             }
         };
-        let value = match nonneg(&r[cols[4]]) {
+        let value = match nonneg(r[4]) {
             Ok(v) => v,
-            Err(e) => return rej.add(&name, line, "value_kusd", e),
+            Err(e) => return rej.add(name, line, f[4], e),
         };
         // BACI leaves quantity empty where unknown; such a flow still counts by value.
-        let tonnes = if r[cols[5]].trim().is_empty() || r[cols[5]].trim() == "NA" {
+        let tonnes = if r[5].trim().is_empty() || r[5].trim() == "NA" {
             f64::NAN
         } else {
-            match nonneg(&r[cols[5]]) {
+            match nonneg(r[5]) {
                 Ok(v) => v,
-                Err(e) => return rej.add(&name, line, "quantity_t", e),
+                Err(e) => return rej.add(name, line, f[5], e),
             }
         };
         let key = (y, iso[0], iso[1], hs6);
-        match seen.get(&key) {
+        match self.seen.get(&key) {
             Some(&(v, t)) if v == value && (t == tonnes || (t.is_nan() && tonnes.is_nan())) => {
-                dups += 1
+                self.dups += 1
             }
             Some(_) => rej.add(
-                &name,
+                name,
                 line,
                 "row",
                 format!(
@@ -510,8 +543,8 @@ fn read_baci(dir: &Path, ds: &mut Dataset, rej: &mut Rejects) -> Result<(), EwsE
                 ),
             ),
             None => {
-                seen.insert(key, (value, tonnes));
-                out.push(TradeFlow {
+                self.seen.insert(key, (value, tonnes));
+                self.out.push(TradeFlow {
                     year: y,
                     exporter: iso[0],
                     importer: iso[1],
@@ -521,11 +554,7 @@ fn read_baci(dir: &Path, ds: &mut Dataset, rej: &mut Rejects) -> Result<(), EwsE
                 });
             }
         }
-    });
-    ds.report.rows_read += n;
-    ds.report.duplicates_dropped += dups;
-    ds.trade = out;
-    Ok(())
+    }
 }
 
 /// Partner names used by the monthly China export tables.

@@ -2,6 +2,7 @@
 //! lithium-ion batteries — importers, pure indicator functions, alerts, the
 //! status board and a no-look-ahead back-test. See `docs/ews.md`.
 
+pub mod baci_db;
 pub mod error;
 pub mod import;
 pub mod indicators;

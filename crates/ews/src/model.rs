@@ -5,7 +5,11 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The minerals (and the battery product) the early-warning system watches.
+/// The minerals (and the battery product) the early-warning system watches:
+/// every mineral on the partners' critical-minerals lists ([`CriticalList`])
+/// that World Mining Data covers. The first ten are the ones watched since the
+/// first version (they have market or monthly trade data); the battery product
+/// comes last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mineral {
@@ -21,125 +25,463 @@ pub enum Mineral {
     Germanium,
     Tungsten,
     Antimony,
+    /// Primary aluminium (smelter output); bauxite trade counts too.
+    Aluminium,
+    Arsenic,
+    Baryte,
+    Beryllium,
+    Bismuth,
+    Boron,
+    Chromium,
+    CokingCoal,
+    Copper,
+    Feldspar,
+    Fluorspar,
+    Indium,
+    Lead,
+    /// Production is World Mining Data's magnesite (the ore), not magnesium metal.
+    Magnesium,
+    Molybdenum,
+    Niobium,
+    Palladium,
+    Platinum,
+    Rhodium,
+    PhosphateRock,
+    Selenium,
+    Tantalum,
+    Tellurium,
+    Tin,
+    Titanium,
+    Vanadium,
+    Zinc,
+    /// Production is World Mining Data's zircon.
+    Zirconium,
     /// Lithium-ion batteries (HS 8507.60); risk rolls up from their materials.
     LiIonBattery,
 }
 
-impl Mineral {
-    pub const ALL: [Mineral; 11] = [
-        Mineral::Lithium,
-        Mineral::Cobalt,
-        Mineral::Nickel,
-        Mineral::Graphite,
-        Mineral::Manganese,
-        Mineral::RareEarths,
-        Mineral::Gallium,
-        Mineral::Germanium,
-        Mineral::Tungsten,
-        Mineral::Antimony,
-        Mineral::LiIonBattery,
-    ];
-    /// The raw materials (minerals with their own data).
-    pub const MATERIALS: [Mineral; 10] = [
-        Mineral::Lithium,
-        Mineral::Cobalt,
-        Mineral::Nickel,
-        Mineral::Graphite,
-        Mineral::Manganese,
-        Mineral::RareEarths,
-        Mineral::Gallium,
-        Mineral::Germanium,
-        Mineral::Tungsten,
-        Mineral::Antimony,
-    ];
-    /// Materials a lithium-ion cell is made of (cathode metals, anode graphite).
-    pub const BATTERY_MATERIALS: [Mineral; 5] = [
-        Mineral::Lithium,
-        Mineral::Cobalt,
-        Mineral::Nickel,
-        Mineral::Graphite,
-        Mineral::Manganese,
-    ];
+/// A partner's official critical-minerals list (sources in docs/ews.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CriticalList {
+    /// USGS 2022 Final List of Critical Minerals, 87 FR 10381 (2022-02-24).
+    #[serde(rename = "US_2022")]
+    Us2022,
+    /// EU Critical Raw Materials Act, Regulation (EU) 2024/1252, Annex II.
+    #[serde(rename = "EU_2024")]
+    Eu2024,
+    /// Korea, MOTIE strategy of 2023-02-27: 33 critical minerals.
+    #[serde(rename = "KOR_2023")]
+    Kor2023,
+}
 
+impl CriticalList {
     pub fn name(self) -> &'static str {
         match self {
-            Mineral::Lithium => "lithium",
-            Mineral::Cobalt => "cobalt",
-            Mineral::Nickel => "nickel",
-            Mineral::Graphite => "graphite",
-            Mineral::Manganese => "manganese",
-            Mineral::RareEarths => "rare_earths",
-            Mineral::Gallium => "gallium",
-            Mineral::Germanium => "germanium",
-            Mineral::Tungsten => "tungsten",
-            Mineral::Antimony => "antimony",
-            Mineral::LiIonBattery => "li_ion_battery",
+            CriticalList::Us2022 => "US_2022",
+            CriticalList::Eu2024 => "EU_2024",
+            CriticalList::Kor2023 => "KOR_2023",
         }
+    }
+}
+
+/// What the system knows of one mineral: its names in the sources and the
+/// lists it is on.
+pub struct MineralInfo {
+    pub name: &'static str,
+    /// World Mining Data sheet whose production counts for it.
+    pub wmd: Option<&'static str>,
+    /// BACI HS92 codes that carry it (each code belongs to one mineral).
+    pub hs6: &'static [u32],
+    /// Words that name it in an event's free-text commodity list (whole words,
+    /// an `s` plural allowed).
+    pub keywords: &'static [&'static str],
+    pub lists: &'static [CriticalList],
+}
+
+const US: CriticalList = CriticalList::Us2022;
+const EU: CriticalList = CriticalList::Eu2024;
+const KR: CriticalList = CriticalList::Kor2023;
+
+const fn info(
+    name: &'static str,
+    wmd: Option<&'static str>,
+    hs6: &'static [u32],
+    keywords: &'static [&'static str],
+    lists: &'static [CriticalList],
+) -> MineralInfo {
+    MineralInfo {
+        name,
+        wmd,
+        hs6,
+        keywords,
+        lists,
+    }
+}
+
+/// Indexed by `Mineral as usize` (checked by a test).
+static INFO: [MineralInfo; Mineral::ALL.len()] = [
+    info(
+        "lithium",
+        Some("Lithium (Li2O)"),
+        &[282520, 283691],
+        &["lithium"],
+        &[US, EU, KR],
+    ),
+    info(
+        "cobalt",
+        Some("Cobalt"),
+        &[260500, 282200, 810510],
+        &["cobalt"],
+        &[US, EU, KR],
+    ),
+    info(
+        "nickel",
+        Some("Nickel"),
+        &[260400],
+        &["nickel"],
+        &[US, EU, KR],
+    ),
+    info(
+        "graphite",
+        Some("Graphite"),
+        &[250410, 250490, 380110],
+        &["graphite"],
+        &[US, EU, KR],
+    ),
+    info(
+        "manganese",
+        Some("Manganese"),
+        &[260200],
+        &["manganese"],
+        &[US, EU, KR],
+    ),
+    info(
+        "rare_earths",
+        Some("Rare Earths (REO)"),
+        &[280530, 284610, 284690],
+        &["rare earth", "rare-earth", "ree"],
+        &[US, EU, KR],
+    ),
+    // 8112.92 mixes Ga, Ge, In, Nb, Re...: it informs gallium and germanium
+    // through `MonthlyProduct::minerals`, never as a tonnage of one.
+    info("gallium", Some("Gallium"), &[], &["gallium"], &[US, EU, KR]),
+    // HS92 8112.30 (germanium) exists in BACI only until 2016.
+    info(
+        "germanium",
+        Some("Germanium"),
+        &[811230],
+        &["germanium"],
+        &[US, EU],
+    ),
+    info(
+        "tungsten",
+        Some("Tungsten (W)"),
+        &[261100, 810110],
+        &["tungsten"],
+        &[US, EU, KR],
+    ),
+    info(
+        "antimony",
+        Some("Antimony"),
+        &[261710],
+        &["antimony"],
+        &[US, EU, KR],
+    ),
+    info(
+        "aluminium",
+        Some("Aluminium"),
+        &[760110, 260600],
+        &["aluminium", "aluminum", "bauxite", "alumina"],
+        &[US, EU, KR],
+    ),
+    info(
+        "arsenic",
+        Some("Arsenic"),
+        &[280480],
+        &["arsenic"],
+        &[US, EU],
+    ),
+    info(
+        "baryte",
+        Some("Baryte"),
+        &[251110],
+        &["baryte", "barite"],
+        &[US, EU],
+    ),
+    info(
+        "beryllium",
+        Some("Beryllium (conc.)"),
+        &[811211],
+        &["beryllium"],
+        &[US, EU],
+    ),
+    info(
+        "bismuth",
+        Some("Bismuth"),
+        &[810600],
+        &["bismuth"],
+        &[US, EU, KR],
+    ),
+    info(
+        "boron",
+        Some("Boron Minerals"),
+        &[252890],
+        &["boron", "borate"],
+        &[EU],
+    ),
+    info(
+        "chromium",
+        Some("Chromium (Cr2O3)"),
+        &[261000],
+        &["chromium", "chromite"],
+        &[US, KR],
+    ),
+    info(
+        "coking_coal",
+        Some("Coking Coal"),
+        &[270112],
+        &["coking coal"],
+        &[EU],
+    ),
+    info("copper", Some("Copper"), &[260300], &["copper"], &[EU, KR]),
+    info(
+        "feldspar",
+        Some("Feldspar"),
+        &[252910],
+        &["feldspar"],
+        &[EU],
+    ),
+    info(
+        "fluorspar",
+        Some("Fluorspar"),
+        &[252922],
+        &["fluorspar", "fluorite"],
+        &[US, EU],
+    ),
+    info("indium", Some("Indium"), &[], &["indium"], &[US, KR]),
+    info(
+        "lead",
+        Some("Lead"),
+        &[260700],
+        &["lead ore", "lead concentrate"],
+        &[KR],
+    ),
+    info(
+        "magnesium",
+        Some("Magnesite"),
+        &[251910],
+        &["magnesium", "magnesite"],
+        &[US, EU, KR],
+    ),
+    info(
+        "molybdenum",
+        Some("Molybdenum"),
+        &[261390],
+        &["molybdenum"],
+        &[KR],
+    ),
+    info(
+        "niobium",
+        Some("Niobium (Nb2O5)"),
+        &[720293],
+        &["niobium"],
+        &[US, EU, KR],
+    ),
+    info(
+        "palladium",
+        Some("Palladium"),
+        &[711021, 711029],
+        &["palladium"],
+        &[US, EU, KR],
+    ),
+    info(
+        "platinum",
+        Some("Platinum"),
+        &[711011, 711019],
+        &["platinum"],
+        &[US, EU, KR],
+    ),
+    info(
+        "rhodium",
+        Some("Rhodium"),
+        &[711031, 711039],
+        &["rhodium"],
+        &[US, EU],
+    ),
+    info(
+        "phosphate_rock",
+        Some("Phosphate Rock (P2O5)"),
+        &[251020],
+        &["phosphate rock"],
+        &[EU],
+    ),
+    info(
+        "selenium",
+        Some("Selenium"),
+        &[280490],
+        &["selenium"],
+        &[KR],
+    ),
+    info(
+        "tantalum",
+        Some("Tantalum (Ta2O5)"),
+        &[810310],
+        &["tantalum"],
+        &[US, EU, KR],
+    ),
+    info(
+        "tellurium",
+        Some("Tellurium"),
+        &[280450],
+        &["tellurium"],
+        &[US],
+    ),
+    info("tin", Some("Tin"), &[260900], &["tin"], &[US, KR]),
+    info(
+        "titanium",
+        Some("Titanium (TiO2)"),
+        &[261400],
+        &["titanium"],
+        &[US, EU, KR],
+    ),
+    info(
+        "vanadium",
+        Some("Vanadium (V)"),
+        &[282530, 720292],
+        &["vanadium"],
+        &[US, EU, KR],
+    ),
+    info("zinc", Some("Zinc"), &[260800], &["zinc"], &[US, KR]),
+    info(
+        "zirconium",
+        Some("Zircon"),
+        &[261510],
+        &["zirconium", "zircon"],
+        &[US, KR],
+    ),
+    info(
+        "li_ion_battery",
+        None,
+        &[850760],
+        &["battery", "batteries"],
+        &[],
+    ),
+];
+
+impl Mineral {
+    pub const ALL: [Mineral; 39] = [
+        Mineral::Lithium,
+        Mineral::Cobalt,
+        Mineral::Nickel,
+        Mineral::Graphite,
+        Mineral::Manganese,
+        Mineral::RareEarths,
+        Mineral::Gallium,
+        Mineral::Germanium,
+        Mineral::Tungsten,
+        Mineral::Antimony,
+        Mineral::Aluminium,
+        Mineral::Arsenic,
+        Mineral::Baryte,
+        Mineral::Beryllium,
+        Mineral::Bismuth,
+        Mineral::Boron,
+        Mineral::Chromium,
+        Mineral::CokingCoal,
+        Mineral::Copper,
+        Mineral::Feldspar,
+        Mineral::Fluorspar,
+        Mineral::Indium,
+        Mineral::Lead,
+        Mineral::Magnesium,
+        Mineral::Molybdenum,
+        Mineral::Niobium,
+        Mineral::Palladium,
+        Mineral::Platinum,
+        Mineral::Rhodium,
+        Mineral::PhosphateRock,
+        Mineral::Selenium,
+        Mineral::Tantalum,
+        Mineral::Tellurium,
+        Mineral::Tin,
+        Mineral::Titanium,
+        Mineral::Vanadium,
+        Mineral::Zinc,
+        Mineral::Zirconium,
+        Mineral::LiIonBattery,
+    ];
+    /// The raw materials (minerals with their own data): all but the battery.
+    pub const MATERIALS: [Mineral; 38] = Mineral::first_n::<38>();
+    /// The ten watched since the first version (they have market or monthly
+    /// trade data); the synthetic data set covers these.
+    pub const FIRST_TEN: [Mineral; 10] = Mineral::first_n::<10>();
+    /// Materials a lithium-ion cell is made of (cathode metals, anode graphite).
+    pub const BATTERY_MATERIALS: [Mineral; 5] = Mineral::first_n::<5>();
+
+    const fn first_n<const N: usize>() -> [Mineral; N] {
+        let mut out = [Mineral::Lithium; N];
+        let mut i = 0;
+        while i < N {
+            out[i] = Mineral::ALL[i];
+            i += 1;
+        }
+        out
+    }
+
+    /// Names in the sources and the lists the mineral is on.
+    pub fn info(self) -> &'static MineralInfo {
+        &INFO[self as usize]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
     }
 
     pub fn parse(s: &str) -> Option<Mineral> {
         Mineral::ALL.iter().copied().find(|m| m.name() == s)
     }
 
-    /// World Mining Data sheet name for this mineral's production.
+    /// The mineral whose production a World Mining Data sheet reports.
     pub fn from_wmd_commodity(s: &str) -> Option<Mineral> {
-        Some(match s {
-            "Lithium (Li2O)" => Mineral::Lithium,
-            "Cobalt" => Mineral::Cobalt,
-            "Nickel" => Mineral::Nickel,
-            "Graphite" => Mineral::Graphite,
-            "Manganese" => Mineral::Manganese,
-            "Rare Earths (REO)" => Mineral::RareEarths,
-            "Gallium" => Mineral::Gallium,
-            "Germanium" => Mineral::Germanium,
-            "Tungsten (W)" => Mineral::Tungsten,
-            "Antimony" => Mineral::Antimony,
-            _ => return None,
-        })
+        Mineral::ALL
+            .iter()
+            .copied()
+            .find(|m| m.info().wmd == Some(s))
     }
 
     /// HS-6 codes (HS92 for BACI; the monthly China file's HS6) that carry this mineral.
     pub fn from_hs6(code: u32) -> Option<Mineral> {
-        Some(match code {
-            282520 | 283691 => Mineral::Lithium,
-            260500 | 282200 | 810510 => Mineral::Cobalt,
-            260400 => Mineral::Nickel,
-            250410 | 250490 | 380110 => Mineral::Graphite,
-            260200 => Mineral::Manganese,
-            280530 | 284610 | 284690 => Mineral::RareEarths,
-            // 8112.92 mixes Ga, Ge, In, Nb, Re...; attributed to gallium and
-            // germanium through `monthly_minerals`, never to one alone.
-            261100 | 810110 => Mineral::Tungsten,
-            261710 => Mineral::Antimony,
-            850760 => Mineral::LiIonBattery,
-            _ => return None,
-        })
+        Mineral::ALL
+            .iter()
+            .copied()
+            .find(|m| m.info().hs6.contains(&code))
     }
 
-    /// Keyword match of an event's free-text commodity list.
+    /// Keyword match of an event's free-text commodity list: whole words (an
+    /// `s` plural allowed), so `tin` never matches "tinned" nor `lead` "leading".
     pub fn from_commodity_text(text: &str) -> Vec<Mineral> {
         let t = text.to_ascii_lowercase();
         let mut out = Vec::new();
-        let keys: [(&str, Mineral); 11] = [
-            ("lithium", Mineral::Lithium),
-            ("cobalt", Mineral::Cobalt),
-            ("nickel", Mineral::Nickel),
-            ("graphite", Mineral::Graphite),
-            ("manganese", Mineral::Manganese),
-            ("rare earth", Mineral::RareEarths),
-            ("gallium", Mineral::Gallium),
-            ("germanium", Mineral::Germanium),
-            ("tungsten", Mineral::Tungsten),
-            ("antimony", Mineral::Antimony),
-            ("batter", Mineral::LiIonBattery),
-        ];
-        for (k, m) in keys {
-            if t.contains(k) && !out.contains(&m) {
+        for m in Mineral::ALL {
+            if m.info().keywords.iter().any(|k| contains_word(&t, k)) {
                 out.push(m);
             }
         }
         out
     }
+}
+
+/// Whether `text` holds `word` between non-letters (a trailing `s` allowed).
+fn contains_word(text: &str, word: &str) -> bool {
+    let b = text.as_bytes();
+    text.match_indices(word).any(|(i, _)| {
+        let before = i == 0 || !b[i - 1].is_ascii_alphabetic();
+        let mut end = i + word.len();
+        if b.get(end) == Some(&b's') {
+            end += 1;
+        }
+        before && b.get(end).is_none_or(|c| !c.is_ascii_alphabetic())
+    })
 }
 
 impl fmt::Display for Mineral {
@@ -575,4 +917,51 @@ pub struct ChinaShare {
     /// The day the figure became public: it is used only from then on.
     pub published: NaiveDate,
     pub source: String,
+}
+
+#[cfg(test)]
+mod mineral_tests {
+    use super::*;
+
+    #[test]
+    fn info_table_is_indexed_by_the_enum_and_codes_are_unique() {
+        for (i, m) in Mineral::ALL.iter().enumerate() {
+            assert_eq!(*m as usize, i);
+            assert_eq!(Mineral::parse(m.name()), Some(*m));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for m in Mineral::ALL {
+            for c in m.info().hs6 {
+                assert!(seen.insert(*c), "HS {c} on two minerals");
+                assert_eq!(Mineral::from_hs6(*c), Some(m));
+            }
+        }
+        // Every material is on at least one partner's list.
+        assert!(Mineral::MATERIALS
+            .iter()
+            .all(|m| !m.info().lists.is_empty()));
+    }
+
+    #[test]
+    fn commodity_keywords_match_whole_words() {
+        use Mineral::*;
+        assert_eq!(
+            Mineral::from_commodity_text("rare earths;tungsten;molybdenum"),
+            vec![RareEarths, Tungsten, Molybdenum]
+        );
+        assert_eq!(
+            Mineral::from_commodity_text("graphite(stricter review); batteries"),
+            vec![Graphite, LiIonBattery]
+        );
+        // "tin" is not in "distinct", "lead" not in "leading".
+        assert!(Mineral::from_commodity_text("distinct leading items").is_empty());
+        assert_eq!(
+            Mineral::from_commodity_text("tin, lead ore"),
+            vec![Lead, Tin]
+        );
+        assert_eq!(
+            Mineral::from_commodity_text("gallium (8 items);germanium (6 items)"),
+            vec![Gallium, Germanium]
+        );
+    }
 }

@@ -173,18 +173,7 @@ fn governance_at(gov: &HashMap<Iso3, Vec<(i32, f64)>>, country: Iso3, year: i32)
 
 /// HS codes (BACI HS92) carrying each material.
 pub fn hs_codes(m: Mineral) -> &'static [u32] {
-    match m {
-        Mineral::Lithium => &[282520, 283691],
-        Mineral::Cobalt => &[260500, 282200, 810510],
-        Mineral::Nickel => &[260400],
-        Mineral::Graphite => &[250410, 250490, 380110],
-        Mineral::Manganese => &[260200],
-        Mineral::RareEarths => &[280530, 284610, 284690],
-        Mineral::Tungsten => &[261100, 810110],
-        Mineral::Antimony => &[261710],
-        Mineral::Gallium | Mineral::Germanium => &[],
-        Mineral::LiIonBattery => &[850760],
-    }
+    m.info().hs6
 }
 
 /// A partner's import concentration for one HS code and year.
@@ -567,6 +556,85 @@ fn recent_event<'a>(
         .filter(|e| e.minerals.contains(&mineral) && e.known_from() <= day)
         .filter(|e| (day - e.known_from()).num_days() <= cfg.policy.watch_days)
         .max_by_key(|e| e.known_from())
+}
+
+/// Trade-flow signals from China's annual exports in BACI, for every HS code of
+/// every mineral (the trade family of minerals without a monthly series): the
+/// year's tonnes against the median of the previous `annual_baseline_years`; a
+/// collapse (≤ `collapse_ratio`) is amber, a surge (≥ `surge_ratio`) yellow
+/// (known a year late, it is context more than warning). Dated when the year's
+/// BACI figures are known; a move right after an announced event on the
+/// mineral names that event (its consequence, never a warning of it).
+pub fn annual_trade_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal> {
+    let t = &cfg.trade;
+    let mut by: BTreeMap<u32, BTreeMap<i32, f64>> = BTreeMap::new();
+    for f in ds.trade.iter().filter(|f| f.exporter == Iso3::CHINA) {
+        let e = by.entry(f.hs6).or_default().entry(f.year).or_insert(0.0);
+        if f.tonnes.is_finite() {
+            *e += f.tonnes;
+        }
+    }
+    let mut out = Vec::new();
+    for (hs6, years) in by {
+        let Some(mineral) = Mineral::from_hs6(hs6) else {
+            continue;
+        };
+        let (Some(&y0), Some(&y1)) = (years.keys().next(), years.keys().next_back()) else {
+            continue;
+        };
+        // A year absent from BACI means no recorded exports.
+        let ys: Vec<i32> = (y0..=y1).collect();
+        let q: Vec<f64> = ys
+            .iter()
+            .map(|y| years.get(y).copied().unwrap_or(0.0))
+            .collect();
+        for (i, &year) in ys.iter().enumerate() {
+            let Some(r) =
+                ind::ratio_to_baseline(&q, i, t.annual_baseline_years, t.annual_min_baseline_t)
+            else {
+                continue;
+            };
+            let (name, level, threshold, what) = if r <= t.collapse_ratio {
+                (
+                    "annual_export_collapse",
+                    Level::Amber,
+                    t.collapse_ratio,
+                    "collapse",
+                )
+            } else if r >= t.surge_ratio {
+                ("annual_export_surge", Level::Yellow, t.surge_ratio, "surge")
+            } else {
+                continue;
+            };
+            let known = annual_known(year, cfg);
+            let recent = recent_event(events, mineral, known, cfg);
+            let after = recent.map_or(String::new(), |e| {
+                format!(
+                    " after {} ({})",
+                    e.event_id,
+                    e.announced_precision.format(e.announced)
+                )
+            });
+            out.push(Signal {
+                date: known,
+                mineral,
+                partners: Partner::ALL.to_vec(),
+                family: Family::TradeFlow,
+                name: name.into(),
+                level,
+                value: r,
+                threshold,
+                detail: format!(
+                    "China's exports of HS {hs6} ({mineral}) in {year}: {:.0} t, {r:.2}x the median of the previous {} years ({what}){after}",
+                    q[i],
+                    t.annual_baseline_years
+                ),
+                event_id: recent.map(|e| e.event_id.clone()),
+                source: format!("CEPII BACI HS92 bilateral trade {year}: China's exports, HS {hs6}"),
+            });
+        }
+    }
+    out
 }
 
 /// Trade-flow signals from China's monthly exports: surge, collapse, unit-value
@@ -1163,6 +1231,7 @@ pub fn all_signals_from(
 ) -> Vec<Signal> {
     let mut s = event_free.to_vec();
     s.extend(trade_signals(ds, events, cfg));
+    s.extend(annual_trade_signals(ds, events, cfg));
     s.extend(policy_signals(ds, events, cfg));
     s.extend(trigger_signals(ds, events, cfg));
     s.sort_by_key(|x| (x.date, x.family, x.mineral));

@@ -49,7 +49,7 @@ pub fn synthetic_dataset(seed: u64) -> Dataset {
         synthetic: true,
         ..Dataset::default()
     };
-    for m in Mineral::MATERIALS {
+    for m in Mineral::FIRST_TEN {
         let total = 100_000.0 * (1.0 + rng.next());
         for year in 2018..=2024 {
             let cs = (china_share(m) + 0.02 * rng.normal()).clamp(0.05, 0.98);

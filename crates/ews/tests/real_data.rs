@@ -179,7 +179,10 @@ fn backtest_scores_the_2023_controls() {
     }
     let e06 = r.events.iter().find(|e| e.event_id == "E06").unwrap();
     assert!(e06.first_warning.is_none() && e06.note.is_some());
-    assert!(r.false_alarms_per_mineral_year >= 0.0 && r.mineral_years == 90);
+    assert!(
+        r.scores.false_alarms_per_mineral_year >= 0.0
+            && r.scores.mineral_years == 9 * Mineral::MATERIALS.len() as u64
+    );
 }
 
 #[test]
@@ -202,7 +205,7 @@ fn synthetic_dataset_is_deterministic_and_shows_a_board() {
     let r = backtest(&ds, &ds.events, &cfg);
     // S1's front-loading and collapse come after its announcement: an honest
     // back-test does not count them as warnings.
-    assert_eq!(r.events_scored, 1, "{}", r.render_table());
+    assert_eq!(r.scores.events_scored, 1, "{}", r.render_table());
     assert!(
         !r.events[0].warned_before_announcement,
         "{}",

@@ -604,7 +604,7 @@ fn countermeasure_triggers_watch_dominated_minerals_china_does_not_yet_control()
         "{s1:?}"
     );
     assert_eq!(s1.lead_days_announced, Some(3));
-    let fa = |r: &BacktestReport| r.false_alarms_by_mineral.values().sum::<u64>();
+    let fa = |r: &BacktestReport| r.scores.false_alarms_by_mineral.values().sum::<u64>();
     assert!(fa(&with) > fa(&without));
 }
 
@@ -869,11 +869,30 @@ fn coverage_says_which_families_each_mineral_lacks() {
             c.families.contains(&Family::Policy) && c.families.contains(&Family::Countermeasure)
         );
         // A family is either available or said to be lacking, with a reason.
-        for f in [Family::Market, Family::TradeFlow, Family::Producer] {
+        for f in [Family::Market, Family::Producer] {
             let lacking = c.lacks.iter().any(|(x, why)| *x == f && !why.is_empty());
             assert_ne!(c.families.contains(&f), lacking, "{} {f:?}", c.mineral);
         }
-        assert!(!c.families.contains(&Family::TradeFlow));
+        // Trade flow: without monthly series only China's annual BACI exports
+        // remain, and the lack of the monthly series is said even then.
+        let china_exports = ds
+            .trade
+            .iter()
+            .any(|t| t.exporter == Iso3::CHINA && Mineral::from_hs6(t.hs6) == Some(c.mineral));
+        assert_eq!(
+            c.families.contains(&Family::TradeFlow),
+            china_exports,
+            "{}",
+            c.mineral
+        );
+        assert!(
+            c.lacks
+                .iter()
+                .any(|(f, why)| *f == Family::TradeFlow && why.contains("no monthly export series")),
+            "{}",
+            c.mineral
+        );
+        assert!(!c.lists.is_empty(), "{}", c.mineral);
     }
     let co = cov.iter().find(|c| c.mineral == Mineral::Cobalt).unwrap();
     assert!(co
