@@ -271,23 +271,11 @@ fn ews_board(dir: &Path) -> anyhow::Result<EwsPart> {
     write(&dir.join("ews-board.txt"), &tripoint_output(&args)?)?;
 
     let board = tripoint_ews::board(&ds, &tripoint_ews::Config::default(), today, &[]);
-    // Most severe first; among equals fresh news before ongoing alerts
-    // before standing structural conditions, then the newest, then the most
-    // recently active.
-    let rank = |a: &tripoint_ews::Alert| {
-        let news = match a.standing {
-            tripoint_ews::alerts::Standing::New => 2,
-            tripoint_ews::alerts::Standing::Ongoing => 1,
-            tripoint_ews::alerts::Standing::StandingCondition => 0,
-        };
-        (a.severity, news, a.first_fired, a.last_signal)
-    };
-    let mut alerts: Vec<&tripoint_ews::Alert> = board.open_alerts.iter().collect();
-    alerts.sort_by_key(|a| std::cmp::Reverse(rank(a)));
+    let alerts = board.most_pressing(3);
     let mut s = format!(
         "\nEARLY WARNING: the {} alerts that matter most of {} open (board as of {at}{})\n",
-        alerts.len().min(3),
         alerts.len(),
+        board.open_alerts.len(),
         if board.synthetic {
             "; SYNTHETIC data, not real figures"
         } else {
@@ -303,14 +291,9 @@ fn ews_board(dir: &Path) -> anyhow::Result<EwsPart> {
         ("why", tripoint_trace::text::Align::Left),
     ])
     .indent(2);
-    for a in alerts.iter().take(3) {
+    for a in &alerts {
         let partners: Vec<String> = a.partners.iter().map(ToString::to_string).collect();
-        // The most recent of the signals behind it.
-        let why = a
-            .signals
-            .iter()
-            .max_by_key(|x| x.date)
-            .map_or(String::new(), |x| clip(&x.detail, 64));
+        let why = clip(a.latest_detail(), 64);
         t.row(vec![
             a.severity.name().to_string(),
             a.mineral.name().to_string(),

@@ -293,8 +293,9 @@ test("early warning: the board as a heat map and a time series drawn in the brow
   await signIn(page, "us");
   await page.goto(`${server.base}/console/ews/`);
   await expect(page.getByRole("note")).toContainText("SYNTHETIC");
-  await expect(page.locator("#ews-board tbody tr")).toHaveCount(11);
-  await expect(page.locator("#ews-board td.level")).toHaveCount(33);
+  // every watched mineral (38 materials and batteries), three partners each
+  await expect(page.locator("#ews-board tbody tr")).toHaveCount(39);
+  await expect(page.locator("#ews-board td.level")).toHaveCount(117);
   const chart = page.locator("#ews-chart");
   await expect(chart).toHaveAttribute("data-drawn", /^[1-9][0-9]*$/);
   const points = await chart.locator("polyline").first().getAttribute("points");

@@ -97,6 +97,14 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// The detail of its most recent signal: why it is open now.
+    pub fn latest_detail(&self) -> &str {
+        self.signals
+            .iter()
+            .max_by_key(|x| x.date)
+            .map_or("", |x| x.detail.as_str())
+    }
+
     /// The day the alert first reached `level`, if it did.
     pub fn reached(&self, level: Level) -> Option<NaiveDate> {
         let initial = self.escalations.first().map_or(self.severity, |e| e.from);
@@ -706,6 +714,24 @@ pub fn board(ds: &Dataset, cfg: &Config, as_of: NaiveDate, extra_events: &[Event
 }
 
 impl Board {
+    /// The `n` open alerts that matter most: the most severe first; among
+    /// equals fresh news before ongoing alerts before standing structural
+    /// conditions, then the newest, then the most recently active.
+    pub fn most_pressing(&self, n: usize) -> Vec<&Alert> {
+        let rank = |a: &Alert| {
+            let news = match a.standing {
+                Standing::New => 2,
+                Standing::Ongoing => 1,
+                Standing::StandingCondition => 0,
+            };
+            (a.severity, news, a.first_fired, a.last_signal)
+        };
+        let mut alerts: Vec<&Alert> = self.open_alerts.iter().collect();
+        alerts.sort_by_key(|a| std::cmp::Reverse(rank(a)));
+        alerts.truncate(n);
+        alerts
+    }
+
     /// A readable table: one row per mineral, one column per partner, then
     /// reasons, then the open alerts: fresh news, ongoing alerts, and standing
     /// conditions apart.
@@ -827,6 +853,21 @@ impl Board {
                     a.explanation
                         .clears_on
                         .map_or("on newer figures".to_string(), |d| format!("{d} if quiet"))
+                );
+                // Which data raised it, published when, and what clears it.
+                let _ = writeln!(
+                    s,
+                    "           {} alert from {}; latest data published {}; {}",
+                    a.explanation.family,
+                    if a.explanation.sources.is_empty() {
+                        "-".to_string()
+                    } else {
+                        a.explanation.sources.join("; ")
+                    },
+                    a.explanation
+                        .published
+                        .map_or("-".to_string(), |d| d.to_string()),
+                    a.explanation.clears
                 );
             }
         }

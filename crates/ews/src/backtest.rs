@@ -218,15 +218,18 @@ pub fn score(
             ));
         } else {
             let later = |id: &str| announced_of.get(id).is_some_and(|d| *d >= e.announced);
-            if let Some((d, s)) = first_warning(
-                spans,
-                &e.minerals,
-                e.announced,
-                &e.event_id,
-                &later,
-                cfg,
-                false,
-            ) {
+            let warning = |by_data: bool| {
+                first_warning(
+                    spans,
+                    &e.minerals,
+                    e.announced,
+                    &e.event_id,
+                    &later,
+                    cfg,
+                    by_data,
+                )
+            };
+            if let Some((d, s)) = warning(false) {
                 res.warned_before_announcement = true;
                 res.first_warning = Some(d);
                 res.lead_days_announced = Some((e.announced - d).num_days());
@@ -239,16 +242,7 @@ pub fn score(
                     .cloned()
                     .collect();
             }
-            res.warned_by_data = first_warning(
-                spans,
-                &e.minerals,
-                e.announced,
-                &e.event_id,
-                &later,
-                cfg,
-                true,
-            )
-            .is_some();
+            res.warned_by_data = warning(true).is_some();
         }
         results.push(res);
     }

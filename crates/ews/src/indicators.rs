@@ -4,17 +4,11 @@
 /// Herfindahl–Hirschman index on the 0–10 000 scale: HHI = Σ (100·qᵢ/Q)².
 /// `None` when the total is not positive.
 pub fn hhi(quantities: &[f64]) -> Option<f64> {
-    let total: f64 = quantities
-        .iter()
-        .filter(|q| q.is_finite() && **q > 0.0)
-        .sum();
-    if total <= 0.0 {
-        return None;
-    }
+    let total = positive_total(quantities)?;
     Some(
         quantities
             .iter()
-            .filter(|q| q.is_finite() && **q > 0.0)
+            .filter(|q| counts(q))
             .map(|q| {
                 let s = 100.0 * q / total;
                 s * s
@@ -23,15 +17,20 @@ pub fn hhi(quantities: &[f64]) -> Option<f64> {
     )
 }
 
+/// Whether a quantity takes part in a share (finite and positive).
+fn counts(q: &f64) -> bool {
+    q.is_finite() && *q > 0.0
+}
+
+/// The sum of the quantities that take part in shares; `None` unless positive.
+fn positive_total(quantities: &[f64]) -> Option<f64> {
+    let total: f64 = quantities.iter().filter(|q| counts(q)).sum();
+    (total > 0.0).then_some(total)
+}
+
 /// Index and share (0–1) of the largest of `quantities`.
 pub fn top_share(quantities: &[f64]) -> Option<(usize, f64)> {
-    let total: f64 = quantities
-        .iter()
-        .filter(|q| q.is_finite() && **q > 0.0)
-        .sum();
-    if total <= 0.0 {
-        return None;
-    }
+    let total = positive_total(quantities)?;
     let (i, q) = quantities
         .iter()
         .enumerate()
@@ -51,18 +50,12 @@ pub fn wgi_scaled(mean_estimate: f64) -> f64 {
 /// and gᵢ the 0–10 governance score. Range 0–10.
 pub fn wgi_weighted_hhi(quantities: &[f64], governance: &[f64]) -> Option<f64> {
     debug_assert_eq!(quantities.len(), governance.len());
-    let total: f64 = quantities
-        .iter()
-        .filter(|q| q.is_finite() && **q > 0.0)
-        .sum();
-    if total <= 0.0 {
-        return None;
-    }
+    let total = positive_total(quantities)?;
     Some(
         quantities
             .iter()
             .zip(governance)
-            .filter(|(q, _)| q.is_finite() && **q > 0.0)
+            .filter(|(q, _)| counts(q))
             .map(|(q, g)| (q / total).powi(2) * g)
             .sum(),
     )

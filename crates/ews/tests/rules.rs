@@ -905,3 +905,24 @@ fn coverage_says_which_families_each_mineral_lacks() {
         .render_table()
         .contains("trade_flow: no monthly export series"));
 }
+
+#[test]
+fn most_pressing_takes_the_most_severe_freshest_alerts() {
+    let ds = synthetic_dataset(1);
+    let b = board(&ds, &Config::default(), day("2024-01-31"), &[]);
+    let top = b.most_pressing(3);
+    assert_eq!(top.len(), b.open_alerts.len().min(3));
+    assert!(
+        top.len() == 3,
+        "the synthetic board has more than three open alerts"
+    );
+    assert!(top.windows(2).all(|w| w[0].severity >= w[1].severity));
+    // No alert left out is more severe than the last one chosen.
+    let last = top[top.len() - 1].severity;
+    for a in &b.open_alerts {
+        if !top.iter().any(|t| t.id == a.id) {
+            assert!(a.severity <= last, "{} left out", a.id);
+        }
+    }
+    assert!(top.iter().all(|a| !a.latest_detail().is_empty()));
+}
