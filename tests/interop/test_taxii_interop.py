@@ -193,6 +193,16 @@ def test_taxii2_client_reshares_attack_as_a_partner(server):
     served = [o for env in as_pages(kr.get_objects, per_request=1000) for o in env.get("objects", [])]
     by_id = {o["id"]: o for o in served}
     assert all(by_id[o["id"]].get("created_by_ref") == o.get("created_by_ref") for o in objects)
+    # What the exchange serves after the partner's POST is still valid STIX 2.1.
+    from stix2validator import ValidationOptions, validate_instance
+
+    options = ValidationOptions(version="2.1")
+    invalid = []
+    for o in objects:
+        result = validate_instance(by_id[o["id"]], options)
+        if not result.is_valid:
+            invalid.append((o["id"], [str(e) for e in result.errors]))
+    assert invalid == [], invalid[:3]
     # A second partner re-sharing the same release confirms it: no failures.
     again = kr.add_objects({"objects": objects}, wait_for_completion=True)
     assert again.failure_count == 0, again.failures[:3]

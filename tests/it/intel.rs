@@ -1236,6 +1236,63 @@ fn the_audit_entry_is_stored_before_the_response_leaves() {
     }
 }
 
+/// Another process holding SQLite's write lock makes the audit wait, never
+/// lose the entry: before the fix, requests were answered at once and their
+/// entries were dropped with "database is locked".
+#[test]
+fn audit_entries_wait_out_another_process_holding_the_sqlite_write_lock() {
+    use std::io::Write;
+    let s = start(None);
+    assert_eq!(s.get(IND, "us").status, 200);
+    let db = s.config.with_file_name("intel.db");
+    // A second process (Python's sqlite3) takes the write lock and holds it
+    // until told to commit.
+    let mut locker = KillOnDrop(
+        std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3, sys\n\
+                 c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)\n\
+                 c.execute('BEGIN IMMEDIATE')\n\
+                 print('locked', flush=True)\n\
+                 sys.stdin.readline()\n\
+                 c.execute('COMMIT')\n",
+            ])
+            .arg(&db)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3"),
+    );
+    let mut line = String::new();
+    BufReader::new(locker.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let held = std::time::Duration::from_millis(1500);
+    let started = std::time::Instant::now();
+    let status = std::thread::scope(|scope| {
+        let request = scope.spawn(|| s.get(IND, "us").status);
+        // The lock held for a while is the condition under test, not a wait
+        // for something to happen.
+        std::thread::sleep(held);
+        let mut stdin = locker.0.stdin.take().unwrap();
+        writeln!(stdin).unwrap();
+        request.join().unwrap()
+    });
+    assert_eq!(status, 200);
+    // The response waited for its audit entry, which waited for the lock.
+    assert!(
+        started.elapsed() >= held,
+        "answered in {:?}, while the audit could not be written",
+        started.elapsed()
+    );
+    assert_eq!(locker.0.wait().unwrap().code(), Some(0));
+    let entries = s.audit(&[]);
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(entries.iter().all(|e| e["action"] == "get-objects"));
+}
+
 #[test]
 fn wrong_passwords_get_429_after_the_limit_and_are_audited() {
     let s = start(None);

@@ -83,19 +83,60 @@ impl Drop for Target {
 }
 
 impl Target {
+    /// The server process and its child processes (gunicorn's workers).
+    fn pids(&self) -> Vec<u32> {
+        let pid = self.child.id();
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        std::iter::once(pid)
+            .chain(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            )
+            .collect()
+    }
+
     /// Peak RSS (VmHWM) of the server process plus its child processes
     /// (gunicorn's workers), while it runs.
     fn peak_rss_mb(&self) -> Option<f64> {
-        let pid = self.child.id();
-        let own = peak_rss_bytes_of(pid)?;
-        let children: u64 = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|c| c.parse::<u32>().ok())
-            .filter_map(peak_rss_bytes_of)
-            .sum();
+        let pids = self.pids();
+        let own = peak_rss_bytes_of(pids[0])?;
+        let children: u64 = pids[1..].iter().filter_map(|&p| peak_rss_bytes_of(p)).sum();
         Some((own + children) as f64 / 1048576.0)
     }
+
+    /// CPU time (user + system) the server and its worker processes have
+    /// used so far, in seconds: what a request costs the server, whatever
+    /// else runs on the machine.
+    fn cpu_seconds(&self) -> Option<f64> {
+        let pids = self.pids();
+        cpu_seconds_of(pids[0])?;
+        Some(pids.into_iter().filter_map(cpu_seconds_of).sum())
+    }
+}
+
+/// utime + stime of a running process (`/proc/PID/stat`), in seconds.
+fn cpu_seconds_of(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces), from field 3.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf only reads a system constant.
+    let per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (per_sec > 0).then(|| ticks as f64 / per_sec as f64)
+}
+
+/// The 1-minute load average (`/proc/loadavg`): how busy the machine was
+/// around a measurement (it is shared).
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 const BENCH_COLLECTIONS: [(&str, &str); 3] = [
@@ -407,6 +448,9 @@ struct Measured {
     /// Client connections.
     connections: usize,
     result: LoadResult,
+    /// Server CPU time (its worker processes included) per successful
+    /// request, in milliseconds.
+    cpu_ms: Option<f64>,
 }
 
 pub fn run(args: &Options) -> Result<()> {
@@ -561,6 +605,8 @@ pub fn run(args: &Options) -> Result<()> {
     let mut audits: Vec<(String, AuditBytes)> = Vec::new();
     let mut syncs: Vec<SyncTiming> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
+    // (server, 1-minute load average when its measurements began and ended)
+    let mut loads: Vec<(String, Option<f64>, Option<f64>)> = Vec::new();
     for (label, is_peer, start) in targets {
         let target = match start() {
             Ok(t) => t,
@@ -571,6 +617,7 @@ pub fn run(args: &Options) -> Result<()> {
             }
             Err(e) => return Err(e),
         };
+        let load_at_start = load_average();
         // medallion takes tens of seconds per ATT&CK page: more connections
         // would only queue on it (and keep its threads busy long after).
         let target_levels: &[usize] = if target.name == MEDALLION {
@@ -623,7 +670,9 @@ pub fn run(args: &Options) -> Result<()> {
                 warmup_url: Some(format!("{}/taxii2/", target.base)),
                 request_timeout,
             };
+            let cpu_before = target.cpu_seconds();
             let result = load(&spec);
+            let cpu_ms = cpu_per_request(cpu_before, target.cpu_seconds(), result.ok);
             if result.ok == 0 && result.errors > 0 {
                 eprintln!(
                     "{} / {scenario}: no request succeeded (timeout {} s; {} errors, e.g. {})",
@@ -645,6 +694,7 @@ pub fn run(args: &Options) -> Result<()> {
                 target: target.name.clone(),
                 connections,
                 result,
+                cpu_ms,
             });
         }
         // Legitimate requests while 8 connections send wrong passwords (the
@@ -676,17 +726,21 @@ pub fn run(args: &Options) -> Result<()> {
                 warmup_url: None,
                 request_timeout,
             };
+            let cpu_before = target.cpu_seconds();
             let (result, refused) = std::thread::scope(|s| {
                 let flood = s.spawn(|| load(&flood));
                 let result = load(&legit);
                 (result, flood.join().map(|r| r.errors).unwrap_or(0))
             });
+            // The server's CPU time here includes the flood's.
+            let cpu_ms = cpu_per_request(cpu_before, target.cpu_seconds(), result.ok + refused);
             flood_refused.push((target.name.clone(), refused, max_duration));
             measured.push(Measured {
                 scenario,
                 target: target.name.clone(),
                 connections: first_level,
                 result,
+                cpu_ms,
             });
         }
         if let Some(config) = &target.config {
@@ -696,16 +750,25 @@ pub fn run(args: &Options) -> Result<()> {
             syncs.push(sync_timing(&target, login, &d)?);
         }
         memory.push((target.name.clone(), target.peak_rss_mb()));
+        loads.push((target.name.clone(), load_at_start, load_average()));
     }
 
     println!();
     println!(
-        "{:<32} {:<18} {:>5} {:>8} {:>10} {:>9} {:>9} {:>7}",
-        "scenario", "server", "conns", "requests", "req/s", "p50 ms", "p99 ms", "errors"
+        "{:<32} {:<18} {:>5} {:>8} {:>10} {:>9} {:>9} {:>7} {:>11}",
+        "scenario",
+        "server",
+        "conns",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "cpu ms/req"
     );
     for m in &measured {
         println!(
-            "{:<32} {:<18} {:>5} {:>8} {:>10.1} {:>9.2} {:>9.2} {:>7}",
+            "{:<32} {:<18} {:>5} {:>8} {:>10.1} {:>9.2} {:>9.2} {:>7} {:>11}",
             m.scenario,
             m.target,
             m.connections,
@@ -713,10 +776,22 @@ pub fn run(args: &Options) -> Result<()> {
             m.result.requests_per_sec(),
             m.result.percentile_ms(50.0),
             m.result.percentile_ms(99.0),
-            m.result.errors
+            m.result.errors,
+            m.cpu_ms.map_or("n/a".into(), |c| format!("{c:.3}"))
         );
     }
+    println!("(cpu ms/req: the server's CPU time, worker processes included, per successful request; under the flood, per request answered, refusals included)");
     println!();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let fmt_load = |l: &Option<f64>| l.map_or("n/a".into(), |l| format!("{l:.1}"));
+    println!(
+        "machine: {cores} cores shared with other work; 1-minute load average at the start and end of each server's run: {}",
+        loads
+            .iter()
+            .map(|(name, a, b)| format!("{name} {} -> {}", fmt_load(a), fmt_load(b)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     for (name, mb) in &memory {
         match mb {
             Some(mb) => println!("peak RSS {name}: {mb:.0} MB"),
@@ -773,6 +848,12 @@ pub fn run(args: &Options) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Server CPU milliseconds per request between two readings.
+fn cpu_per_request(before: Option<f64>, after: Option<f64>, requests: usize) -> Option<f64> {
+    let (before, after) = (before?, after?);
+    (requests > 0).then(|| (after - before).max(0.0) * 1000.0 / requests as f64)
 }
 
 const MEDALLION: &str = "medallion-memory";
@@ -833,8 +914,15 @@ fn ratio_lines(measured: &[Measured], request_timeout: std::time::Duration) -> V
                 } else {
                     String::new()
                 };
+                let cpu = match (m.cpu_ms, p.cpu_ms) {
+                    (Some(a), Some(b)) if a > 0.0 => format!(
+                        "; server CPU {a:.3} vs {b:.3} ms/request ({:.1}x less)",
+                        b / a
+                    ),
+                    _ => String::new(),
+                };
                 lines.push(format!(
-                    "{head} = {ratio:.1}x req/s{verdict}; p99 {p99:.2} ms vs {:.2} ms{p99_note}",
+                    "{head} = {ratio:.1}x req/s{verdict}; p99 {p99:.2} ms vs {:.2} ms{p99_note}{cpu}",
                     p.result.percentile_ms(99.0),
                 ));
             } else if timed_out {

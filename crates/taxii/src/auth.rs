@@ -61,21 +61,45 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// What an `Authorization` value claims: a Basic user name and password, or
+/// a Bearer key id and secret (`<key_id>.<secret>`).
+enum Claim {
+    Basic { user: String, password: String },
+    Bearer { key_id: String, secret: String },
+}
+
+impl Claim {
+    fn parse(authorization: &str) -> Option<Claim> {
+        let (scheme, value) = authorization.trim().split_once(' ')?;
+        let value = value.trim();
+        if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(value)
+                .ok()?;
+            let decoded = String::from_utf8(decoded).ok()?;
+            let (user, password) = decoded.split_once(':')?;
+            Some(Claim::Basic {
+                user: user.to_string(),
+                password: password.to_string(),
+            })
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            let (key_id, secret) = value.split_once('.')?;
+            Some(Claim::Bearer {
+                key_id: key_id.to_string(),
+                secret: secret.to_string(),
+            })
+        } else {
+            None
+        }
+    }
+}
+
 /// The user name (Basic) or key id (Bearer) an `Authorization` value claims,
 /// for per-user failure limits.
 pub fn claimed_user(authorization: &str) -> Option<String> {
-    let (scheme, value) = authorization.trim().split_once(' ')?;
-    let value = value.trim();
-    if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(value)
-            .ok()?;
-        let decoded = String::from_utf8(decoded).ok()?;
-        decoded.split_once(':').map(|(u, _)| u.to_string())
-    } else if scheme.eq_ignore_ascii_case("bearer") {
-        value.split_once('.').map(|(k, _)| k.to_string())
-    } else {
-        None
+    match Claim::parse(authorization)? {
+        Claim::Basic { user, .. } => Some(user),
+        Claim::Bearer { key_id, .. } => Some(key_id),
     }
 }
 
@@ -131,28 +155,21 @@ impl Authenticator {
     }
 
     fn verify(&self, authorization: &str) -> Option<usize> {
-        let (scheme, value) = authorization.trim().split_once(' ')?;
-        let value = value.trim();
-        if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(value)
-                .ok()?;
-            let decoded = String::from_utf8(decoded).ok()?;
-            let (user, password) = decoded.split_once(':')?;
-            let known = self.credentials.iter().find_map(|(p, c)| match c {
-                Credential::Basic { username, hash } if username == user => Some((*p, hash)),
-                _ => None,
-            });
-            self.check(known, password)
-        } else if scheme.eq_ignore_ascii_case("bearer") {
-            let (id, secret) = value.split_once('.')?;
-            let known = self.credentials.iter().find_map(|(p, c)| match c {
-                Credential::ApiKey { key_id, hash } if key_id == id => Some((*p, hash)),
-                _ => None,
-            });
-            self.check(known, secret)
-        } else {
-            None
+        match Claim::parse(authorization)? {
+            Claim::Basic { user, password } => {
+                let known = self.credentials.iter().find_map(|(p, c)| match c {
+                    Credential::Basic { username, hash } if *username == user => Some((*p, hash)),
+                    _ => None,
+                });
+                self.check(known, &password)
+            }
+            Claim::Bearer { key_id, secret } => {
+                let known = self.credentials.iter().find_map(|(p, c)| match c {
+                    Credential::ApiKey { key_id: id, hash } if *id == key_id => Some((*p, hash)),
+                    _ => None,
+                });
+                self.check(known, &secret)
+            }
         }
     }
 }

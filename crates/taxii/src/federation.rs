@@ -107,6 +107,15 @@ pub struct CollectionSync {
     pub seconds: f64,
 }
 
+impl CollectionSync {
+    /// Keep a refusal for the report (the first [`KEPT_FAILURES`]).
+    fn keep_failure(&mut self, failure: String) {
+        if self.failures.len() < KEPT_FAILURES {
+            self.failures.push(failure);
+        }
+    }
+}
+
 /// The outcome of one link.
 #[derive(Debug)]
 pub struct LinkOutcome {
@@ -187,19 +196,32 @@ pub fn sync_link(
                     return out;
                 }
             }
-            let result = if pull {
-                pull_collection(exchange, &client, &peer, lc, &key)
-            } else {
-                push_collection(exchange, config, &client, &peer, lc, &key)
+            let mut report = CollectionSync {
+                peer: peer.partner.clone(),
+                direction: if pull { "pull" } else { "push" },
+                remote: lc.remote.clone(),
+                local: lc.local().to_string(),
+                ..Default::default()
             };
-            match result {
-                Ok(report) => out.collections.push(report),
-                Err(failed) => {
-                    let (report, e) = *failed;
-                    out.collections.push(report);
-                    out.error = Some(e);
-                    return out;
-                }
+            let started = Instant::now();
+            let leg = Leg {
+                exchange,
+                client: &client,
+                peer: &peer,
+                lc,
+                key: &key,
+                page_size: link.page_size,
+            };
+            let result = if pull {
+                pull_collection(leg, &mut report)
+            } else {
+                push_collection(leg, config, &mut report)
+            };
+            report.seconds = started.elapsed().as_secs_f64();
+            out.collections.push(report);
+            if let Err(e) = result {
+                out.error = Some(e);
+                return out;
             }
         }
     }
@@ -215,6 +237,13 @@ fn cursor_key(pull: bool, link: &FederationLink, lc: &LinkCollection) -> String 
     } else {
         format!("push {} {} -> {}", link.peer, lc.local(), lc.remote)
     }
+}
+
+fn unknown_collection(lc: &LinkCollection) -> SyncError {
+    local(
+        lc,
+        crate::Error::NotFound(format!("collection `{}`", lc.local())),
+    )
 }
 
 fn local(lc: &LinkCollection, source: crate::Error) -> SyncError {
@@ -451,51 +480,39 @@ fn query(pairs: &[(&str, &str)]) -> String {
     s.finish()
 }
 
-/// A collection's partial report and the error that stopped it.
-type Failed = Box<(CollectionSync, SyncError)>;
+/// One direction of one linked collection, as [`sync_link`] runs it.
+#[derive(Clone, Copy)]
+struct Leg<'a> {
+    exchange: &'a Exchange,
+    client: &'a Client,
+    /// The partner the peer server is here.
+    peer: &'a Caller,
+    lc: &'a LinkCollection,
+    /// The name of its stored cursor ([`cursor_key`]).
+    key: &'a str,
+    page_size: usize,
+}
 
-fn pull_collection(
-    exchange: &Exchange,
-    client: &Client,
-    peer: &Caller,
-    lc: &LinkCollection,
-    key: &str,
-) -> Result<CollectionSync, Failed> {
-    let started = Instant::now();
-    let mut rep = CollectionSync {
-        peer: peer.partner.clone(),
-        direction: "pull",
-        remote: lc.remote.clone(),
-        local: lc.local().to_string(),
-        ..Default::default()
-    };
-    let store_key = match exchange.collection_key(lc.local()) {
-        Some(k) => k,
-        None => {
-            let e = local(
-                lc,
-                crate::Error::NotFound(format!("collection `{}`", lc.local())),
-            );
-            return Err(Box::new((rep, e)));
-        }
-    };
-    let fail = |mut rep: CollectionSync, e: SyncError| {
-        rep.seconds = started.elapsed().as_secs_f64();
-        Err(Box::new((rep, e)))
-    };
-    let mut cursor = match exchange.store().sync_cursor(key) {
-        Ok(c) => c,
-        Err(e) => return fail(rep, local(lc, e.into())),
-    };
+/// Pull one linked collection, counting into `rep` (also when it fails: the
+/// pages stored before the error stay stored and counted).
+fn pull_collection(leg: Leg<'_>, rep: &mut CollectionSync) -> Result<(), SyncError> {
+    let Leg {
+        exchange,
+        client,
+        peer,
+        lc,
+        key,
+        page_size,
+    } = leg;
+    let store_key = exchange
+        .collection_key(lc.local())
+        .ok_or_else(|| unknown_collection(lc))?;
+    let mut cursor = exchange
+        .store()
+        .sync_cursor(key)
+        .map_err(|e| local(lc, e.into()))?;
     let url = client.objects_url(&lc.remote);
-    let page_size = exchange
-        .snapshot()
-        .config
-        .federation
-        .iter()
-        .find(|l| l.peer == peer.partner)
-        .map_or(1000, |l| l.page_size)
-        .to_string();
+    let page_size = page_size.to_string();
     let mut next: Option<String> = None;
     let added_after = cursor.clone();
     loop {
@@ -508,30 +525,20 @@ fn pull_collection(
         }
         let page_url = format!("{url}?{}", query(&pairs));
         rep.requests += 1;
-        let (bytes, last) = match client.send(&page_url, None, "X-TAXII-Date-Added-Last") {
-            Ok(r) => r,
-            Err(e) => return fail(rep, e),
-        };
-        let (objects, more, next_token) = match envelope(&bytes) {
-            Ok(e) => e,
-            Err(reason) => return fail(rep, client.garbage(&page_url, reason)),
-        };
+        let (bytes, last) = client.send(&page_url, None, "X-TAXII-Date-Added-Last")?;
+        let (objects, more, next_token) =
+            envelope(&bytes).map_err(|reason| client.garbage(&page_url, reason))?;
         let last_us = match (&last, objects.is_empty()) {
             (_, true) => None,
             (None, false) => {
-                let e = client.garbage(&page_url, "no X-TAXII-Date-Added-Last header".into());
-                return fail(rep, e);
+                return Err(client.garbage(&page_url, "no X-TAXII-Date-Added-Last header".into()))
             }
-            (Some(l), false) => match parse_micros(l) {
-                Some(us) => Some(us),
-                None => {
-                    let e = client.garbage(
-                        &page_url,
-                        format!("X-TAXII-Date-Added-Last `{l}` is not a timestamp"),
-                    );
-                    return fail(rep, e);
-                }
-            },
+            (Some(l), false) => Some(parse_micros(l).ok_or_else(|| {
+                client.garbage(
+                    &page_url,
+                    format!("X-TAXII-Date-Added-Last `{l}` is not a timestamp"),
+                )
+            })?),
         };
         rep.objects += objects.len() as u64;
         let (markings, objects): (Vec<Value>, Vec<Value>) = objects.into_iter().partition(|o| {
@@ -541,14 +548,13 @@ fn pull_collection(
                 .is_some()
         });
         rep.skipped += markings.len() as u64;
-        let report = match exchange.ingest(
-            &store_key,
-            objects,
-            &CreatorPolicy::Peer { peer: peer.clone() },
-        ) {
-            Ok(r) => r,
-            Err(e) => return fail(rep, local(lc, e)),
-        };
+        let report = exchange
+            .ingest(
+                &store_key,
+                objects,
+                &CreatorPolicy::Peer { peer: peer.clone() },
+            )
+            .map_err(|e| local(lc, e))?;
         let dup = report
             .successes
             .iter()
@@ -558,9 +564,7 @@ fn pull_collection(
         rep.stored += report.successes.len() as u64 - dup;
         rep.failed += report.failures.len() as u64;
         for (id, _, reason) in &report.failures {
-            if rep.failures.len() < KEPT_FAILURES {
-                rep.failures.push(format!("{id}: {reason}"));
-            }
+            rep.keep_failure(format!("{id}: {reason}"));
         }
         let entry = AuditEntry::new(
             "admin",
@@ -574,9 +578,7 @@ fn pull_collection(
                 report.failures.len()
             ),
         );
-        if let Err(e) = exchange.audit_blocking(entry) {
-            return fail(rep, local(lc, e));
-        }
+        exchange.audit_blocking(entry).map_err(|e| local(lc, e))?;
         // The cursor moves only after the page is stored, and never back.
         if let (Some(l), Some(us)) = (&last, last_us) {
             let ahead = cursor
@@ -584,66 +586,48 @@ fn pull_collection(
                 .and_then(parse_micros)
                 .is_none_or(|c| us > c);
             if ahead {
-                if let Err(e) = exchange.store().set_sync_cursor(key, Some(l)) {
-                    return fail(rep, local(lc, e.into()));
-                }
+                exchange
+                    .store()
+                    .set_sync_cursor(key, Some(l))
+                    .map_err(|e| local(lc, e.into()))?;
                 cursor = Some(l.clone());
             }
         }
         if !more {
             break;
         }
-        match next_token {
-            Some(t) => next = Some(t),
-            None => {
-                let e = client.garbage(&page_url, "`more` is true but there is no `next`".into());
-                return fail(rep, e);
-            }
-        }
+        next = Some(next_token.ok_or_else(|| {
+            client.garbage(&page_url, "`more` is true but there is no `next`".into())
+        })?);
     }
     rep.cursor = cursor;
-    rep.seconds = started.elapsed().as_secs_f64();
-    Ok(rep)
+    Ok(())
 }
 
+/// Push one linked collection, counting into `rep` (as [`pull_collection`]).
 fn push_collection(
-    exchange: &Exchange,
+    leg: Leg<'_>,
     config: &Config,
-    client: &Client,
-    peer: &Caller,
-    lc: &LinkCollection,
-    key: &str,
-) -> Result<CollectionSync, Failed> {
-    let started = Instant::now();
-    let mut rep = CollectionSync {
-        peer: peer.partner.clone(),
-        direction: "push",
-        remote: lc.remote.clone(),
-        local: lc.local().to_string(),
-        ..Default::default()
-    };
-    let fail = |mut rep: CollectionSync, e: SyncError| {
-        rep.seconds = started.elapsed().as_secs_f64();
-        Err(Box::new((rep, e)))
-    };
-    let Some(col) = config.collection(lc.local()) else {
-        let e = local(
-            lc,
-            crate::Error::NotFound(format!("collection `{}`", lc.local())),
-        );
-        return fail(rep, e);
-    };
-    let mut cursor: Option<i64> = match exchange.store().sync_cursor(key) {
-        Ok(c) => c.and_then(|c| c.parse().ok()),
-        Err(e) => return fail(rep, local(lc, e.into())),
-    };
+    rep: &mut CollectionSync,
+) -> Result<(), SyncError> {
+    let Leg {
+        exchange,
+        client,
+        peer,
+        lc,
+        key,
+        page_size,
+    } = leg;
+    let col = config
+        .collection(lc.local())
+        .ok_or_else(|| unknown_collection(lc))?;
+    let mut cursor: Option<i64> = exchange
+        .store()
+        .sync_cursor(key)
+        .map_err(|e| local(lc, e.into()))?
+        .and_then(|c| c.parse().ok());
     let url = client.objects_url(&lc.remote);
-    let page_size = config
-        .federation
-        .iter()
-        .find(|l| l.peer == peer.partner)
-        .map_or(1000, |l| l.page_size)
-        .to_string();
+    let page_size = page_size.to_string();
     loop {
         let mut pairs: Vec<(String, String)> = vec![
             ("match[version]".into(), "all".into()),
@@ -654,55 +638,36 @@ fn push_collection(
         }
         // Read exactly as the peer partner would read here: same access
         // check, same TLP filtering.
-        let page = parse_filters(&pairs).and_then(|f| {
-            exchange.get_page(peer, &col.api_root, &col.id, None, Endpoint::Objects, &f)
-        });
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => return fail(rep, local(lc, e)),
-        };
-        let (objects, more, _) = match envelope(page.body.as_bytes()) {
-            Ok(e) => e,
-            Err(reason) => {
-                let e = local(lc, crate::Error::Internal(reason));
-                return fail(rep, e);
-            }
-        };
+        let page = parse_filters(&pairs)
+            .and_then(|f| {
+                exchange.get_page(peer, &col.api_root, &col.id, None, Endpoint::Objects, &f)
+            })
+            .map_err(|e| local(lc, e))?;
+        let (objects, more, _) = envelope(page.body.as_bytes())
+            .map_err(|reason| local(lc, crate::Error::Internal(reason)))?;
         if objects.is_empty() {
             break;
         }
         let mut entry = AuditEntry::new(&peer.partner, "sync-push", &url, "ok");
         entry.page = Some(page.record.clone());
-        if let Err(e) = exchange.audit_blocking(entry) {
-            return fail(rep, local(lc, e));
-        }
+        exchange.audit_blocking(entry).map_err(|e| local(lc, e))?;
         rep.objects += objects.len() as u64;
         rep.requests += 1;
         let body = json!({ "objects": objects }).to_string();
-        let (bytes, _) = match client.send(&url, Some(&body), "Content-Type") {
-            Ok(r) => r,
-            Err(e) => return fail(rep, e),
-        };
-        match status_counts(&bytes) {
-            Ok((ok, failed, pending, failures)) => {
-                rep.stored += ok;
-                rep.failed += failed;
-                rep.pending += pending;
-                for f in failures {
-                    if rep.failures.len() < KEPT_FAILURES {
-                        rep.failures.push(f);
-                    }
-                }
-            }
-            Err(reason) => return fail(rep, client.garbage(&url, reason)),
+        let (bytes, _) = client.send(&url, Some(&body), "Content-Type")?;
+        let (ok, failed, pending, failures) =
+            status_counts(&bytes).map_err(|reason| client.garbage(&url, reason))?;
+        rep.stored += ok;
+        rep.failed += failed;
+        rep.pending += pending;
+        for f in failures {
+            rep.keep_failure(f);
         }
         if let Some(last) = page.last_added {
-            if let Err(e) = exchange
+            exchange
                 .store()
                 .set_sync_cursor(key, Some(&last.to_string()))
-            {
-                return fail(rep, local(lc, e.into()));
-            }
+                .map_err(|e| local(lc, e.into()))?;
             cursor = Some(last);
         }
         if !more {
@@ -710,8 +675,7 @@ fn push_collection(
         }
     }
     rep.cursor = cursor.map(format_micros);
-    rep.seconds = started.elapsed().as_secs_f64();
-    Ok(rep)
+    Ok(())
 }
 
 /// (successes, failures, pending, failure messages) of a TAXII status resource.

@@ -25,7 +25,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -196,18 +196,21 @@ pub fn router_with_all(
         .route("/{root}/status/{sid}/", get(status))
         .route("/{root}/collections/", get(collections))
         .route("/{root}/collections/{cid}/", get(collection))
-        .route("/{root}/collections/{cid}/manifest/", get(manifest))
+        .route(
+            "/{root}/collections/{cid}/manifest/",
+            page(Endpoint::Manifest, "get-manifest"),
+        )
         .route(
             "/{root}/collections/{cid}/objects/",
-            get(get_objects).post(post_objects),
+            page(Endpoint::Objects, "get-objects").post(post_objects),
         )
         .route(
             "/{root}/collections/{cid}/objects/{oid}/",
-            get(get_object).delete(delete_object),
+            page(Endpoint::Object, "get-object").delete(delete_object),
         )
         .route(
             "/{root}/collections/{cid}/objects/{oid}/versions/",
-            get(versions),
+            page(Endpoint::Versions, "get-versions"),
         )
         .route("/admin/objects/{oid}/", get(admin_object))
         .nest_service(CONSOLE_PREFIX, console)
@@ -579,127 +582,34 @@ async fn collection(
     .await
 }
 
-/// Which page resource a GET asks for.
+/// The route parameters of a page resource (`oid` only on the paths of one object).
+#[derive(serde::Deserialize)]
 struct PagePath {
     root: String,
     cid: String,
     oid: Option<String>,
 }
 
-async fn page(
-    ex: Shared,
-    caller: Caller,
-    headers: HeaderMap,
-    raw: Option<String>,
-    path: PagePath,
-    endpoint: Endpoint,
-    action: &'static str,
-) -> Response {
-    let PagePath { root, cid, oid } = path;
-    let pairs = query_pairs(&raw);
-    handle(ex, caller, &headers, action, move |ex, c| {
-        let filters = parse_filters(&pairs)?;
-        let mut out = ex.get_page(c, &root, &cid, oid.as_deref(), endpoint, &filters)?;
-        let record = std::mem::take(&mut out.record);
-        Ok((page_response(out), Some(record), oid))
-    })
-    .await
-}
-
-async fn manifest(
-    State(ex): State<Shared>,
-    caller: Caller,
-    Path((root, cid)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let path = PagePath {
-        root,
-        cid,
-        oid: None,
-    };
-    page(
-        ex,
-        caller,
-        headers,
-        raw,
-        path,
-        Endpoint::Manifest,
-        "get-manifest",
+/// The GET handler of a page resource (manifest, objects, one object, its
+/// versions): one function for the four, which differ only in `endpoint`.
+fn page(endpoint: Endpoint, action: &'static str) -> MethodRouter<Shared> {
+    get(
+        move |State(ex): State<Shared>,
+              caller: Caller,
+              Path(path): Path<PagePath>,
+              RawQuery(raw): RawQuery,
+              headers: HeaderMap| async move {
+            let PagePath { root, cid, oid } = path;
+            let pairs = query_pairs(&raw);
+            handle(ex, caller, &headers, action, move |ex, c| {
+                let filters = parse_filters(&pairs)?;
+                let mut out = ex.get_page(c, &root, &cid, oid.as_deref(), endpoint, &filters)?;
+                let record = std::mem::take(&mut out.record);
+                Ok((page_response(out), Some(record), oid))
+            })
+            .await
+        },
     )
-    .await
-}
-
-async fn get_objects(
-    State(ex): State<Shared>,
-    caller: Caller,
-    Path((root, cid)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let path = PagePath {
-        root,
-        cid,
-        oid: None,
-    };
-    page(
-        ex,
-        caller,
-        headers,
-        raw,
-        path,
-        Endpoint::Objects,
-        "get-objects",
-    )
-    .await
-}
-
-async fn get_object(
-    State(ex): State<Shared>,
-    caller: Caller,
-    Path((root, cid, oid)): Path<(String, String, String)>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let path = PagePath {
-        root,
-        cid,
-        oid: Some(oid),
-    };
-    page(
-        ex,
-        caller,
-        headers,
-        raw,
-        path,
-        Endpoint::Object,
-        "get-object",
-    )
-    .await
-}
-
-async fn versions(
-    State(ex): State<Shared>,
-    caller: Caller,
-    Path((root, cid, oid)): Path<(String, String, String)>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let path = PagePath {
-        root,
-        cid,
-        oid: Some(oid),
-    };
-    page(
-        ex,
-        caller,
-        headers,
-        raw,
-        path,
-        Endpoint::Versions,
-        "get-versions",
-    )
-    .await
 }
 
 async fn delete_object(

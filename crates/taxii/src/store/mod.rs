@@ -17,7 +17,7 @@ mod sqlite;
 pub use self::postgres::PostgresStore;
 pub use self::sqlite::SqliteStore;
 
-use crate::model::{NewVersion, Restriction};
+use crate::model::{ExistingVersion, NewVersion, Restriction};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +103,16 @@ pub struct Page {
     pub rows: Vec<Row>,
     /// Whether more matching rows exist after the last one returned.
     pub more: bool,
+}
+
+impl Page {
+    /// The page of at most `limit` rows out of the `limit + 1` that
+    /// [`page_sql`] asks for (the extra row only tells that there are more).
+    pub(crate) fn of(mut rows: Vec<Row>, limit: usize) -> Page {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        Page { rows, more }
+    }
 }
 
 /// What happened to one submitted version.
@@ -534,11 +544,180 @@ pub(crate) const FILL_POSTER: &str = "UPDATE objects SET poster = creator WHERE 
 pub(crate) const AUDIT_BY_COLLECTION: &str =
     "CREATE INDEX IF NOT EXISTS audit_by_collection ON audit (collection, last_added)";
 
-/// The columns an audit row is written and read with (shared SQL).
-pub(crate) const AUDIT_COLUMNS: &str = "at_us, partner, action, target, result, collection, filter, first_added, last_added, returned, clearance, object, object_ids";
+/// The columns an audit row is written and read with (shared SQL), as a
+/// literal so the statements below can be `concat!`ed from it.
+macro_rules! audit_columns {
+    () => {
+        "at_us, partner, action, target, result, collection, filter, first_added, last_added, returned, clearance, object, object_ids"
+    };
+}
+pub(crate) const AUDIT_COLUMNS: &str = audit_columns!();
+
+/// The statements both backends run, written once. Placeholders are
+/// PostgreSQL's `$N`; SQLite reads `$1` as a named parameter and numbers
+/// named parameters by their first appearance, so every statement here
+/// names them in increasing order from `$1`, and binding by position means
+/// the same in both. Booleans are `true`/`false` (SQLite ≥ 3.23).
+pub(crate) mod sql {
+    pub const EXISTING_VERSIONS: &str = "SELECT version_us, creator, poster, restriction, revoked, body FROM objects WHERE collection = $1 AND id = $2 ORDER BY version_us";
+    pub const CLEAR_FIRST: &str =
+        "UPDATE objects SET is_first = false WHERE collection = $1 AND id = $2 AND is_first";
+    pub const CLEAR_LAST: &str =
+        "UPDATE objects SET is_last = false WHERE collection = $1 AND id = $2 AND is_last";
+    pub const INSERT_OBJECT: &str = "INSERT INTO objects (collection, id, version_us, date_added, spec_version, type, restriction, creator, poster, revoked, is_first, is_last, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    pub const INSERT_PROVENANCE: &str = "INSERT INTO provenance (collection, id, version_us, partner, posted_us, status_id, duplicate)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    /// After a delete: re-derive the first/last flags of the versions that remain.
+    pub const REFLAG: &str = "UPDATE objects SET
+           is_first = (version_us = (SELECT MIN(version_us) FROM objects o WHERE o.collection = $1 AND o.id = $2)),
+           is_last = (version_us = (SELECT MAX(version_us) FROM objects o WHERE o.collection = $1 AND o.id = $2))
+         WHERE collection = $1 AND id = $2";
+    pub const COUNT: &str = "SELECT COUNT(*) FROM objects WHERE collection = $1";
+    pub const PRUNE_STATUS: &str = "DELETE FROM status WHERE created_us < $1";
+    pub const PUT_STATUS: &str =
+        "INSERT INTO status (id, api_root, partner, created_us, body) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET body = excluded.body";
+    pub const GET_STATUS: &str = "SELECT id, api_root, partner, created_us, body FROM status WHERE id = $1 AND created_us >= $2";
+    /// The newest `$4` entries (the caller puts them back in time order).
+    pub const AUDIT: &str = concat!(
+        "SELECT ",
+        audit_columns!(),
+        " FROM audit WHERE (CAST($1 AS TEXT) IS NULL OR partner = $1) AND at_us >= $2 AND at_us < $3 ORDER BY seq DESC LIMIT $4"
+    );
+    pub const AUDIT_PAGES: &str = concat!(
+        "SELECT ",
+        audit_columns!(),
+        " FROM audit WHERE collection = $1 AND last_added >= $2 AND first_added <= $3 ORDER BY seq"
+    );
+    pub const DELETE_AUDIT_BEFORE: &str = "DELETE FROM audit WHERE at_us < $1";
+    pub const OBJECT_VERSIONS: &str =
+        "SELECT collection, version_us, date_added, restriction, poster, type, spec_version
+         FROM objects WHERE id = $1 ORDER BY collection, date_added";
+    pub const PROVENANCE: &str =
+        "SELECT collection, id, version_us, partner, posted_us, status_id, duplicate
+         FROM provenance WHERE id = $1 ORDER BY posted_us";
+    pub const PUT_SECRET: &str =
+        "INSERT INTO server_secret (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+    pub const GET_SECRET: &str = "SELECT value FROM server_secret WHERE name = $1";
+    pub const GET_CURSOR: &str = "SELECT value FROM sync_cursor WHERE link = $1";
+    pub const SET_CURSOR: &str = "INSERT INTO sync_cursor (link, value) VALUES ($1, $2) ON CONFLICT (link) DO UPDATE SET value = excluded.value";
+    pub const DELETE_CURSOR: &str = "DELETE FROM sync_cursor WHERE link = $1";
+}
+
+/// A result row of either backend, read by column index, so each kind of
+/// row is turned into its struct by one function for both.
+pub(crate) trait SqlRow {
+    fn col<T>(&self, i: usize) -> Result<T, StoreError>
+    where
+        T: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a>;
+}
+
+impl SqlRow for rusqlite::Row<'_> {
+    fn col<T>(&self, i: usize) -> Result<T, StoreError>
+    where
+        T: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a>,
+    {
+        Ok(self.get(i)?)
+    }
+}
+
+impl SqlRow for ::postgres::Row {
+    fn col<T>(&self, i: usize) -> Result<T, StoreError>
+    where
+        T: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a>,
+    {
+        Ok(self.try_get(i)?)
+    }
+}
+
+/// A row of [`sql::EXISTING_VERSIONS`].
+pub(crate) fn existing_version(r: &impl SqlRow) -> Result<ExistingVersion, StoreError> {
+    Ok(ExistingVersion {
+        version_us: r.col(0)?,
+        creator: r.col(1)?,
+        poster: r.col(2)?,
+        restriction: Restriction::from_i16(r.col(3)?),
+        revoked: r.col(4)?,
+        body: r.col(5)?,
+    })
+}
+
+/// A row of [`page_sql`].
+pub(crate) fn page_row(r: &impl SqlRow) -> Result<Row, StoreError> {
+    Ok(Row {
+        id: r.col(0)?,
+        version_us: r.col(1)?,
+        date_added: r.col(2)?,
+        spec_version: r.col(3)?,
+        creator: r.col(4)?,
+        body: r.col(5)?,
+    })
+}
+
+/// A row of [`sql::GET_STATUS`].
+pub(crate) fn status_row(r: &impl SqlRow) -> Result<StatusRecord, StoreError> {
+    Ok(StatusRecord {
+        id: r.col(0)?,
+        api_root: r.col(1)?,
+        partner: r.col(2)?,
+        created_us: r.col(3)?,
+        body: r.col(4)?,
+    })
+}
+
+/// A row of [`sql::OBJECT_VERSIONS`].
+pub(crate) fn stored_version(r: &impl SqlRow) -> Result<StoredVersion, StoreError> {
+    Ok(StoredVersion {
+        collection: r.col(0)?,
+        version_us: r.col(1)?,
+        date_added: r.col(2)?,
+        restriction: Restriction::from_i16(r.col(3)?),
+        poster: r.col(4)?,
+        type_: r.col(5)?,
+        spec_version: r.col(6)?,
+    })
+}
+
+/// A row of [`sql::PROVENANCE`].
+pub(crate) fn provenance_row(r: &impl SqlRow) -> Result<Provenance, StoreError> {
+    Ok(Provenance {
+        collection: r.col(0)?,
+        id: r.col(1)?,
+        version_us: r.col(2)?,
+        partner: r.col(3)?,
+        posted_us: r.col(4)?,
+        status_id: r.col(5)?,
+        duplicate: r.col(6)?,
+    })
+}
+
+/// A row of [`AUDIT_COLUMNS`].
+pub(crate) fn audit_row(r: &impl SqlRow) -> Result<AuditEntry, StoreError> {
+    let ids: Option<String> = r.col(12)?;
+    Ok(AuditEntry {
+        at_us: r.col(0)?,
+        partner: r.col(1)?,
+        action: r.col(2)?,
+        target: r.col(3)?,
+        result: r.col(4)?,
+        page: page_of(
+            r.col(5)?,
+            r.col(6)?,
+            r.col(7)?,
+            r.col(8)?,
+            r.col(9)?,
+            r.col(10)?,
+        ),
+        object: r.col(11)?,
+        object_ids: ids
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default(),
+    })
+}
 
 /// An audit row's page columns, or none.
-pub(crate) fn page_of(
+fn page_of(
     collection: Option<String>,
     filter: Option<String>,
     first_added: Option<i64>,

@@ -4,12 +4,12 @@
 //! strictly increasing per collection across concurrent requests and processes.
 
 use super::{
-    delete_sql, page_of, page_sql, AddContext, AddOutcome, AuditEntry, AuditFilter, ConnPool,
-    ObjectQuery, Page, Param, Provenance, Row, StatusRecord, Store, StoreError, StoredVersion,
-    VersionFilter, ADDED_COLUMNS, AUDIT_BY_COLLECTION, AUDIT_COLUMNS, FILL_POSTER, SCHEMA,
-    STATUS_RETENTION_US,
+    audit_row, delete_sql, existing_version, page_row, page_sql, provenance_row, sql, status_row,
+    stored_version, AddContext, AddOutcome, AuditEntry, AuditFilter, ConnPool, ObjectQuery, Page,
+    Param, Provenance, Row, StatusRecord, Store, StoreError, StoredVersion, VersionFilter,
+    ADDED_COLUMNS, AUDIT_BY_COLLECTION, AUDIT_COLUMNS, FILL_POSTER, SCHEMA, STATUS_RETENTION_US,
 };
-use crate::model::{decide, now_micros, Decision, ExistingVersion, NewVersion, Restriction};
+use crate::model::{decide, now_micros, Decision, ExistingVersion, NewVersion};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 use std::collections::HashMap;
@@ -140,21 +140,11 @@ impl Store for PostgresStore {
                 &[&collection],
             )?
             .get(0);
-        let existing: Vec<ExistingVersion> = tx
-            .query(
-                "SELECT version_us, creator, poster, restriction, revoked, body FROM objects WHERE collection = $1 AND id = $2 ORDER BY version_us",
-                &[&collection, &item.id],
-            )?
-            .into_iter()
-            .map(|r| ExistingVersion {
-                version_us: r.get(0),
-                creator: r.get(1),
-                poster: r.get(2),
-                restriction: Restriction::from_i16(r.get(3)),
-                revoked: r.get(4),
-                body: r.get(5),
-            })
-            .collect();
+        let existing = tx
+            .query(sql::EXISTING_VERSIONS, &[&collection, &item.id])?
+            .iter()
+            .map(existing_version)
+            .collect::<Result<Vec<ExistingVersion>, _>>()?;
         let now = now_micros();
         let (outcome, version_us, duplicate) = match decide(&existing, item, ctx.clearance) {
             Decision::Refuse(reason) => return Ok(AddOutcome::Refused(reason)),
@@ -167,20 +157,13 @@ impl Store for PostgresStore {
                 let is_first = existing.iter().all(|e| version_us < e.version_us);
                 let is_last = existing.iter().all(|e| version_us > e.version_us);
                 if is_first && !existing.is_empty() {
-                    tx.execute(
-                        "UPDATE objects SET is_first = false WHERE collection = $1 AND id = $2 AND is_first",
-                        &[&collection, &item.id],
-                    )?;
+                    tx.execute(sql::CLEAR_FIRST, &[&collection, &item.id])?;
                 }
                 if is_last && !existing.is_empty() {
-                    tx.execute(
-                        "UPDATE objects SET is_last = false WHERE collection = $1 AND id = $2 AND is_last",
-                        &[&collection, &item.id],
-                    )?;
+                    tx.execute(sql::CLEAR_LAST, &[&collection, &item.id])?;
                 }
                 tx.execute(
-                    "INSERT INTO objects (collection, id, version_us, date_added, spec_version, type, restriction, creator, poster, revoked, is_first, is_last, body)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                    sql::INSERT_OBJECT,
                     &[
                         &collection,
                         &item.id,
@@ -212,8 +195,7 @@ impl Store for PostgresStore {
             }
         };
         tx.execute(
-            "INSERT INTO provenance (collection, id, version_us, partner, posted_us, status_id, duplicate)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            sql::INSERT_PROVENANCE,
             &[
                 &collection,
                 &item.id,
@@ -244,21 +226,12 @@ impl Store for PostgresStore {
                 st
             }
         };
-        let mut rows: Vec<Row> = client
+        let rows = client
             .query(&st, &refs)?
-            .into_iter()
-            .map(|r| Row {
-                id: r.get(0),
-                version_us: r.get(1),
-                date_added: r.get(2),
-                spec_version: r.get(3),
-                creator: r.get(4),
-                body: r.get(5),
-            })
-            .collect();
-        let more = rows.len() > q.limit;
-        rows.truncate(q.limit);
-        Ok(Page { rows, more })
+            .iter()
+            .map(page_row)
+            .collect::<Result<Vec<Row>, _>>()?;
+        Ok(Page::of(rows, q.limit))
     }
 
     fn delete(
@@ -274,37 +247,21 @@ impl Store for PostgresStore {
         let mut client = self.client();
         let mut tx = client.transaction()?;
         let n = tx.execute(sql.as_str(), &refs)?;
-        tx.execute(
-            "UPDATE objects SET
-               is_first = (version_us = (SELECT MIN(version_us) FROM objects o WHERE o.collection = $1 AND o.id = $2)),
-               is_last = (version_us = (SELECT MAX(version_us) FROM objects o WHERE o.collection = $1 AND o.id = $2))
-             WHERE collection = $1 AND id = $2",
-            &[&collection, &id],
-        )?;
+        tx.execute(sql::REFLAG, &[&collection, &id])?;
         tx.commit()?;
         Ok(n as usize)
     }
 
     fn count(&self, collection: &str) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .client()
-            .query_one(
-                "SELECT COUNT(*) FROM objects WHERE collection = $1",
-                &[&collection],
-            )?
-            .get(0);
+        let n: i64 = self.client().query_one(sql::COUNT, &[&collection])?.get(0);
         Ok(n as u64)
     }
 
     fn put_status(&self, s: &StatusRecord) -> Result<(), StoreError> {
         let mut client = self.client();
+        client.execute(sql::PRUNE_STATUS, &[&(s.created_us - STATUS_RETENTION_US)])?;
         client.execute(
-            "DELETE FROM status WHERE created_us < $1",
-            &[&(s.created_us - STATUS_RETENTION_US)],
-        )?;
-        client.execute(
-            "INSERT INTO status (id, api_root, partner, created_us, body) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            sql::PUT_STATUS,
             &[&s.id, &s.api_root, &s.partner, &s.created_us, &s.body],
         )?;
         Ok(())
@@ -312,19 +269,11 @@ impl Store for PostgresStore {
 
     fn get_status(&self, id: &str) -> Result<Option<StatusRecord>, StoreError> {
         let cutoff = now_micros() - STATUS_RETENTION_US;
-        Ok(self
-            .client()
-            .query_opt(
-                "SELECT id, api_root, partner, created_us, body FROM status WHERE id = $1 AND created_us >= $2",
-                &[&id, &cutoff],
-            )?
-            .map(|r| StatusRecord {
-                id: r.get(0),
-                api_root: r.get(1),
-                partner: r.get(2),
-                created_us: r.get(3),
-                body: r.get(4),
-            }))
+        self.client()
+            .query_opt(sql::GET_STATUS, &[&id, &cutoff])?
+            .as_ref()
+            .map(status_row)
+            .transpose()
     }
 
     fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
@@ -369,15 +318,10 @@ impl Store for PostgresStore {
         let limit = f.limit.map(|l| l as i64).unwrap_or(i64::MAX);
         let since = f.since_us.unwrap_or(i64::MIN);
         let before = f.before_us.unwrap_or(i64::MAX);
-        let rows = self.client().query(
-            &format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit
-                 WHERE ($1::TEXT IS NULL OR partner = $1) AND at_us >= $2 AND at_us < $3
-                 ORDER BY seq DESC LIMIT $4"
-            ),
-            &[&f.partner, &since, &before, &limit],
-        )?;
-        let mut out: Vec<AuditEntry> = rows.iter().map(audit_row).collect();
+        let rows = self
+            .client()
+            .query(sql::AUDIT, &[&f.partner, &since, &before, &limit])?;
+        let mut out = rows.iter().map(audit_row).collect::<Result<Vec<_>, _>>()?;
         out.reverse();
         Ok(out)
     }
@@ -388,105 +332,48 @@ impl Store for PostgresStore {
         lo: i64,
         hi: i64,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = self.client().query(
-            &format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit
-                 WHERE collection = $1 AND last_added >= $2 AND first_added <= $3 ORDER BY seq"
-            ),
-            &[&collection, &lo, &hi],
-        )?;
-        Ok(rows.iter().map(audit_row).collect())
+        let rows = self
+            .client()
+            .query(sql::AUDIT_PAGES, &[&collection, &lo, &hi])?;
+        rows.iter().map(audit_row).collect()
     }
 
     fn delete_audit_before(&self, before_us: i64) -> Result<usize, StoreError> {
         Ok(self
             .client()
-            .execute("DELETE FROM audit WHERE at_us < $1", &[&before_us])? as usize)
+            .execute(sql::DELETE_AUDIT_BEFORE, &[&before_us])? as usize)
     }
 
     fn object_versions(&self, id: &str) -> Result<Vec<StoredVersion>, StoreError> {
-        let rows = self.client().query(
-            "SELECT collection, version_us, date_added, restriction, poster, type, spec_version
-             FROM objects WHERE id = $1 ORDER BY collection, date_added",
-            &[&id],
-        )?;
-        Ok(rows
-            .iter()
-            .map(|r| StoredVersion {
-                collection: r.get(0),
-                version_us: r.get(1),
-                date_added: r.get(2),
-                restriction: Restriction::from_i16(r.get(3)),
-                poster: r.get(4),
-                type_: r.get(5),
-                spec_version: r.get(6),
-            })
-            .collect())
+        let rows = self.client().query(sql::OBJECT_VERSIONS, &[&id])?;
+        rows.iter().map(stored_version).collect()
     }
 
     fn provenance(&self, id: &str) -> Result<Vec<Provenance>, StoreError> {
-        let rows = self.client().query(
-            "SELECT collection, id, version_us, partner, posted_us, status_id, duplicate
-             FROM provenance WHERE id = $1 ORDER BY posted_us",
-            &[&id],
-        )?;
-        Ok(rows
-            .iter()
-            .map(|r| Provenance {
-                collection: r.get(0),
-                id: r.get(1),
-                version_us: r.get(2),
-                partner: r.get(3),
-                posted_us: r.get(4),
-                status_id: r.get(5),
-                duplicate: r.get(6),
-            })
-            .collect())
+        let rows = self.client().query(sql::PROVENANCE, &[&id])?;
+        rows.iter().map(provenance_row).collect()
     }
 
     fn secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
         let mut client = self.client();
-        client.execute(
-            "INSERT INTO server_secret (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-            &[&name, &fresh],
-        )?;
-        Ok(client
-            .query_one("SELECT value FROM server_secret WHERE name = $1", &[&name])?
-            .get(0))
+        client.execute(sql::PUT_SECRET, &[&name, &fresh])?;
+        Ok(client.query_one(sql::GET_SECRET, &[&name])?.try_get(0)?)
     }
 
     fn sync_cursor(&self, link: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .client()
-            .query_opt("SELECT value FROM sync_cursor WHERE link = $1", &[&link])?
-            .map(|r| r.get(0)))
+            .query_opt(sql::GET_CURSOR, &[&link])?
+            .map(|r| r.try_get(0))
+            .transpose()?)
     }
 
     fn set_sync_cursor(&self, link: &str, value: Option<&str>) -> Result<(), StoreError> {
         let mut client = self.client();
         match value {
-            Some(v) => client.execute(
-                "INSERT INTO sync_cursor (link, value) VALUES ($1, $2) ON CONFLICT (link) DO UPDATE SET value = excluded.value",
-                &[&link, &v],
-            )?,
-            None => client.execute("DELETE FROM sync_cursor WHERE link = $1", &[&link])?,
+            Some(v) => client.execute(sql::SET_CURSOR, &[&link, &v])?,
+            None => client.execute(sql::DELETE_CURSOR, &[&link])?,
         };
         Ok(())
-    }
-}
-
-fn audit_row(r: &postgres::Row) -> AuditEntry {
-    let ids: Option<String> = r.get(12);
-    AuditEntry {
-        at_us: r.get(0),
-        partner: r.get(1),
-        action: r.get(2),
-        target: r.get(3),
-        result: r.get(4),
-        page: page_of(r.get(5), r.get(6), r.get(7), r.get(8), r.get(9), r.get(10)),
-        object: r.get(11),
-        object_ids: ids
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default(),
     }
 }

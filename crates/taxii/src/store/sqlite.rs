@@ -3,12 +3,12 @@
 //! reader connections, which WAL lets run beside the writer.
 
 use super::{
-    delete_sql, page_of, page_sql, AddContext, AddOutcome, AuditEntry, AuditFilter, ConnPool,
-    ObjectQuery, Page, Param, Provenance, Row, StatusRecord, Store, StoreError, StoredVersion,
-    VersionFilter, ADDED_COLUMNS, AUDIT_BY_COLLECTION, AUDIT_COLUMNS, FILL_POSTER, SCHEMA,
-    STATUS_RETENTION_US,
+    audit_row, delete_sql, existing_version, page_row, page_sql, provenance_row, sql, status_row,
+    stored_version, AddContext, AddOutcome, AuditEntry, AuditFilter, ConnPool, ObjectQuery, Page,
+    Param, Provenance, StatusRecord, Store, StoreError, StoredVersion, VersionFilter,
+    ADDED_COLUMNS, AUDIT_BY_COLLECTION, AUDIT_COLUMNS, FILL_POSTER, SCHEMA, STATUS_RETENTION_US,
 };
-use crate::model::{decide, now_micros, Decision, ExistingVersion, NewVersion, Restriction};
+use crate::model::{decide, now_micros, Decision, NewVersion};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::sync::Mutex;
@@ -102,25 +102,18 @@ impl SqliteStore {
     }
 }
 
-fn existing_versions(
-    tx: &rusqlite::Transaction<'_>,
-    collection: &str,
-    id: &str,
-) -> Result<Vec<ExistingVersion>, StoreError> {
-    let mut st = tx.prepare_cached(
-        "SELECT version_us, creator, poster, restriction, revoked, body FROM objects WHERE collection = ?1 AND id = ?2 ORDER BY version_us",
-    )?;
-    let rows = st.query_map(params![collection, id], |r| {
-        Ok(ExistingVersion {
-            version_us: r.get(0)?,
-            creator: r.get(1)?,
-            poster: r.get(2)?,
-            restriction: Restriction::from_i16(r.get(3)?),
-            revoked: r.get(4)?,
-            body: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+/// Every row of a query, each turned into a `T` by `map`.
+fn rows<T>(
+    mut st: rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let rows = st.query(params)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(map(r)?);
+    }
+    Ok(out)
 }
 
 impl Store for SqliteStore {
@@ -132,7 +125,11 @@ impl Store for SqliteStore {
     ) -> Result<AddOutcome, StoreError> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing = existing_versions(&tx, collection, &item.id)?;
+        let existing = rows(
+            tx.prepare_cached(sql::EXISTING_VERSIONS)?,
+            params![collection, item.id],
+            |r| existing_version(r),
+        )?;
         let now = now_micros();
         let (outcome, version_us, duplicate) = match decide(&existing, item, ctx.clearance) {
             Decision::Refuse(reason) => return Ok(AddOutcome::Refused(reason)),
@@ -153,18 +150,14 @@ impl Store for SqliteStore {
                 let is_first = existing.iter().all(|e| version_us < e.version_us);
                 let is_last = existing.iter().all(|e| version_us > e.version_us);
                 if is_first && !existing.is_empty() {
-                    tx.prepare_cached("UPDATE objects SET is_first = 0 WHERE collection = ?1 AND id = ?2 AND is_first")?
+                    tx.prepare_cached(sql::CLEAR_FIRST)?
                         .execute(params![collection, item.id])?;
                 }
                 if is_last && !existing.is_empty() {
-                    tx.prepare_cached("UPDATE objects SET is_last = 0 WHERE collection = ?1 AND id = ?2 AND is_last")?
+                    tx.prepare_cached(sql::CLEAR_LAST)?
                         .execute(params![collection, item.id])?;
                 }
-                tx.prepare_cached(
-                    "INSERT INTO objects (collection, id, version_us, date_added, spec_version, type, restriction, creator, poster, revoked, is_first, is_last, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                )?
-                .execute(params![
+                tx.prepare_cached(sql::INSERT_OBJECT)?.execute(params![
                     collection,
                     item.id,
                     version_us,
@@ -194,11 +187,7 @@ impl Store for SqliteStore {
                 )
             }
         };
-        tx.prepare_cached(
-            "INSERT INTO provenance (collection, id, version_us, partner, posted_us, status_id, duplicate)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
+        tx.prepare_cached(sql::INSERT_PROVENANCE)?.execute(params![
             collection,
             item.id,
             version_us,
@@ -214,23 +203,13 @@ impl Store for SqliteStore {
     fn query(&self, q: &ObjectQuery) -> Result<Page, StoreError> {
         let (sql, params) = page_sql(q, &placeholder);
         let conn = self.reader();
-        let mut st = conn.prepare_cached(&sql)?;
         let values: Vec<rusqlite::types::Value> = params.iter().map(to_sql).collect();
-        let mut rows = st
-            .query_map(rusqlite::params_from_iter(values), |r| {
-                Ok(Row {
-                    id: r.get(0)?,
-                    version_us: r.get(1)?,
-                    date_added: r.get(2)?,
-                    spec_version: r.get(3)?,
-                    creator: r.get(4)?,
-                    body: r.get(5)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let more = rows.len() > q.limit;
-        rows.truncate(q.limit);
-        Ok(Page { rows, more })
+        let mut rows = rows(
+            conn.prepare_cached(&sql)?,
+            rusqlite::params_from_iter(values),
+            |r| page_row(r),
+        )?;
+        Ok(Page::of(rows, q.limit))
     }
 
     fn delete(
@@ -245,58 +224,40 @@ impl Store for SqliteStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let values: Vec<rusqlite::types::Value> = params.iter().map(to_sql).collect();
         let n = tx.execute(&sql, rusqlite::params_from_iter(values))?;
-        // Re-derive the first/last flags of the versions that remain.
-        tx.execute(
-            "UPDATE objects SET
-               is_first = (version_us = (SELECT MIN(version_us) FROM objects o WHERE o.collection = ?1 AND o.id = ?2)),
-               is_last = (version_us = (SELECT MAX(version_us) FROM objects o WHERE o.collection = ?1 AND o.id = ?2))
-             WHERE collection = ?1 AND id = ?2",
-            params![collection, id],
-        )?;
+        tx.execute(sql::REFLAG, params![collection, id])?;
         tx.commit()?;
         Ok(n)
     }
 
     fn count(&self, collection: &str) -> Result<u64, StoreError> {
         let conn = self.reader();
-        let n: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM objects WHERE collection = ?1",
-            [collection],
-            |r| r.get(0),
-        )?;
+        let n: i64 = conn.query_row(sql::COUNT, [collection], |r| r.get(0))?;
         Ok(n as u64)
     }
 
     fn put_status(&self, s: &StatusRecord) -> Result<(), StoreError> {
         let conn = self.writer();
-        conn.prepare_cached("DELETE FROM status WHERE created_us < ?1")?
+        conn.prepare_cached(sql::PRUNE_STATUS)?
             .execute([s.created_us - STATUS_RETENTION_US])?;
-        conn.prepare_cached(
-            "INSERT INTO status (id, api_root, partner, created_us, body) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-        )?
-        .execute(params![s.id, s.api_root, s.partner, s.created_us, s.body])?;
+        conn.prepare_cached(sql::PUT_STATUS)?.execute(params![
+            s.id,
+            s.api_root,
+            s.partner,
+            s.created_us,
+            s.body
+        ])?;
         Ok(())
     }
 
     fn get_status(&self, id: &str) -> Result<Option<StatusRecord>, StoreError> {
         let conn = self.reader();
         let cutoff = now_micros() - STATUS_RETENTION_US;
-        let mut st = conn.prepare_cached(
-            "SELECT id, api_root, partner, created_us, body FROM status WHERE id = ?1 AND created_us >= ?2",
+        let found = rows(
+            conn.prepare_cached(sql::GET_STATUS)?,
+            params![id, cutoff],
+            |r| status_row(r),
         )?;
-        let found = st
-            .query_row(params![id, cutoff], |r| {
-                Ok(StatusRecord {
-                    id: r.get(0)?,
-                    api_root: r.get(1)?,
-                    partner: r.get(2)?,
-                    created_us: r.get(3)?,
-                    body: r.get(4)?,
-                })
-            })
-            .optional()?;
-        Ok(found)
+        Ok(found.into_iter().next())
     }
 
     fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
@@ -330,22 +291,17 @@ impl Store for SqliteStore {
 
     fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         let conn = self.reader();
-        // The newest `limit` entries, then put back in time order.
-        let mut st = conn.prepare_cached(&format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit
-             WHERE (?1 IS NULL OR partner = ?1) AND at_us >= ?2 AND at_us < ?3 ORDER BY seq DESC LIMIT ?4"
-        ))?;
         let limit = f.limit.map(|l| l as i64).unwrap_or(i64::MAX);
-        let rows = st.query_map(
+        let mut out = rows(
+            conn.prepare_cached(sql::AUDIT)?,
             params![
                 f.partner,
                 f.since_us.unwrap_or(i64::MIN),
                 f.before_us.unwrap_or(i64::MAX),
                 limit
             ],
-            audit_row,
+            |r| audit_row(r),
         )?;
-        let mut out = rows.collect::<Result<Vec<_>, _>>()?;
         out.reverse();
         Ok(out)
     }
@@ -357,115 +313,54 @@ impl Store for SqliteStore {
         hi: i64,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let conn = self.reader();
-        let mut st = conn.prepare_cached(&format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit
-             WHERE collection = ?1 AND last_added >= ?2 AND first_added <= ?3 ORDER BY seq"
-        ))?;
-        let rows = st.query_map(params![collection, lo, hi], audit_row)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        let out = rows(
+            conn.prepare_cached(sql::AUDIT_PAGES)?,
+            params![collection, lo, hi],
+            |r| audit_row(r),
+        )?;
+        Ok(out)
     }
 
     fn delete_audit_before(&self, before_us: i64) -> Result<usize, StoreError> {
         let conn = self.writer();
-        Ok(conn.execute("DELETE FROM audit WHERE at_us < ?1", [before_us])?)
+        Ok(conn.execute(sql::DELETE_AUDIT_BEFORE, [before_us])?)
     }
 
     fn object_versions(&self, id: &str) -> Result<Vec<StoredVersion>, StoreError> {
         let conn = self.reader();
-        let mut st = conn.prepare_cached(
-            "SELECT collection, version_us, date_added, restriction, poster, type, spec_version
-             FROM objects WHERE id = ?1 ORDER BY collection, date_added",
-        )?;
-        let rows = st.query_map([id], |r| {
-            Ok(StoredVersion {
-                collection: r.get(0)?,
-                version_us: r.get(1)?,
-                date_added: r.get(2)?,
-                restriction: Restriction::from_i16(r.get(3)?),
-                poster: r.get(4)?,
-                type_: r.get(5)?,
-                spec_version: r.get(6)?,
-            })
+        let out = rows(conn.prepare_cached(sql::OBJECT_VERSIONS)?, [id], |r| {
+            stored_version(r)
         })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        Ok(out)
     }
 
     fn provenance(&self, id: &str) -> Result<Vec<Provenance>, StoreError> {
         let conn = self.reader();
-        let mut st = conn.prepare_cached(
-            "SELECT collection, id, version_us, partner, posted_us, status_id, duplicate
-             FROM provenance WHERE id = ?1 ORDER BY posted_us",
-        )?;
-        let rows = st.query_map([id], |r| {
-            Ok(Provenance {
-                collection: r.get(0)?,
-                id: r.get(1)?,
-                version_us: r.get(2)?,
-                partner: r.get(3)?,
-                posted_us: r.get(4)?,
-                status_id: r.get(5)?,
-                duplicate: r.get(6)?,
-            })
+        let out = rows(conn.prepare_cached(sql::PROVENANCE)?, [id], |r| {
+            provenance_row(r)
         })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        Ok(out)
     }
 
     fn secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
         let conn = self.writer();
-        conn.execute(
-            "INSERT INTO server_secret (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-            params![name, fresh],
-        )?;
-        Ok(conn.query_row(
-            "SELECT value FROM server_secret WHERE name = ?1",
-            [name],
-            |r| r.get(0),
-        )?)
+        conn.execute(sql::PUT_SECRET, params![name, fresh])?;
+        Ok(conn.query_row(sql::GET_SECRET, [name], |r| r.get(0))?)
     }
 
     fn sync_cursor(&self, link: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .writer()
-            .query_row(
-                "SELECT value FROM sync_cursor WHERE link = ?1",
-                [link],
-                |r| r.get(0),
-            )
+            .query_row(sql::GET_CURSOR, [link], |r| r.get(0))
             .optional()?)
     }
 
     fn set_sync_cursor(&self, link: &str, value: Option<&str>) -> Result<(), StoreError> {
         let conn = self.writer();
         match value {
-            Some(v) => conn.execute(
-                "INSERT INTO sync_cursor (link, value) VALUES (?1, ?2) ON CONFLICT (link) DO UPDATE SET value = excluded.value",
-                params![link, v],
-            )?,
-            None => conn.execute("DELETE FROM sync_cursor WHERE link = ?1", [link])?,
+            Some(v) => conn.execute(sql::SET_CURSOR, params![link, v])?,
+            None => conn.execute(sql::DELETE_CURSOR, [link])?,
         };
         Ok(())
     }
-}
-
-fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
-    let ids: Option<String> = r.get(12)?;
-    Ok(AuditEntry {
-        at_us: r.get(0)?,
-        partner: r.get(1)?,
-        action: r.get(2)?,
-        target: r.get(3)?,
-        result: r.get(4)?,
-        page: page_of(
-            r.get(5)?,
-            r.get(6)?,
-            r.get(7)?,
-            r.get(8)?,
-            r.get(9)?,
-            r.get(10)?,
-        ),
-        object: r.get(11)?,
-        object_ids: ids
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default(),
-    })
 }
