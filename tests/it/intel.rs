@@ -1265,9 +1265,11 @@ fn audit_entries_wait_out_another_process_holding_the_sqlite_write_lock() {
             .expect("python3"),
     );
     let mut line = String::new();
-    BufReader::new(locker.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(locker.0.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
     assert_eq!(line.trim(), "locked");
     let held = std::time::Duration::from_millis(1500);
     let started = std::time::Instant::now();

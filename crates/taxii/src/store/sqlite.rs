@@ -108,7 +108,7 @@ fn rows<T>(
     params: impl rusqlite::Params,
     map: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
-    let rows = st.query(params)?;
+    let mut rows = st.query(params)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         out.push(map(r)?);
@@ -204,7 +204,7 @@ impl Store for SqliteStore {
         let (sql, params) = page_sql(q, &placeholder);
         let conn = self.reader();
         let values: Vec<rusqlite::types::Value> = params.iter().map(to_sql).collect();
-        let mut rows = rows(
+        let rows = rows(
             conn.prepare_cached(&sql)?,
             rusqlite::params_from_iter(values),
             |r| page_row(r),
