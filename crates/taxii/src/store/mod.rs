@@ -605,28 +605,34 @@ pub(crate) mod sql {
     pub const DELETE_CURSOR: &str = "DELETE FROM sync_cursor WHERE link = $1";
 }
 
+/// A column type both backends read (PostgreSQL's only with its feature).
+#[cfg(feature = "postgres")]
+pub(crate) trait Column:
+    rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a>
+{
+}
+#[cfg(feature = "postgres")]
+impl<T: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a>> Column for T {}
+#[cfg(not(feature = "postgres"))]
+pub(crate) trait Column: rusqlite::types::FromSql {}
+#[cfg(not(feature = "postgres"))]
+impl<T: rusqlite::types::FromSql> Column for T {}
+
 /// A result row of either backend, read by column index, so each kind of
 /// row is turned into its struct by one function for both.
 pub(crate) trait SqlRow {
-    fn col<T>(&self, i: usize) -> Result<T, StoreError>
-    where
-        T: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a>;
+    fn col<T: Column>(&self, i: usize) -> Result<T, StoreError>;
 }
 
 impl SqlRow for rusqlite::Row<'_> {
-    fn col<T>(&self, i: usize) -> Result<T, StoreError>
-    where
-        T: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a>,
-    {
+    fn col<T: Column>(&self, i: usize) -> Result<T, StoreError> {
         Ok(self.get(i)?)
     }
 }
 
+#[cfg(feature = "postgres")]
 impl SqlRow for ::postgres::Row {
-    fn col<T>(&self, i: usize) -> Result<T, StoreError>
-    where
-        T: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a>,
-    {
+    fn col<T: Column>(&self, i: usize) -> Result<T, StoreError> {
         Ok(self.try_get(i)?)
     }
 }
