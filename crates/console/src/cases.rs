@@ -684,9 +684,12 @@ pub(crate) async fn page(
 }
 
 /// A non-HTML response of a case, audited as `action` with the case id.
+/// A data answer: content type, body, and the file name to download it as.
+type DataBody = (&'static str, String, Option<String>);
+
 fn data_response(
     ctx: &Ctx,
-    result: Result<(&'static str, String, Option<String>), ConsoleError>,
+    result: Result<DataBody, ConsoleError>,
     action: &'static str,
     id: &str,
 ) -> Response {
@@ -706,10 +709,14 @@ fn data_response(
     }
 }
 
-pub(crate) async fn graph(
-    State(c): State<Arc<Console>>,
-    ctx: Ctx,
-    Path(id): Path<String>,
+/// A case export: the caller's view of case `id`, rendered by `render` off the
+/// async workers, answered by [`data_response`] and audited as `action`.
+async fn case_data(
+    c: Arc<Console>,
+    ctx: &Ctx,
+    id: String,
+    action: &'static str,
+    render: impl FnOnce(&Case, &CaseView) -> Result<DataBody, ConsoleError> + Send + 'static,
 ) -> Response {
     let id2 = id.clone();
     let result = match ctx.caller() {
@@ -718,12 +725,23 @@ pub(crate) async fn graph(
             blocking(move || {
                 let case = case_for(&c, &caller, &id2)?;
                 let view = cases_of(&c)?.view(&case, &partner_ids(&c))?;
-                Ok(("application/json", view.graph.to_string(), None))
+                render(&case, &view)
             })
             .await
         }
     };
-    data_response(&ctx, result, "console-case-graph", &id)
+    data_response(ctx, result, action, &id)
+}
+
+pub(crate) async fn graph(
+    State(c): State<Arc<Console>>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    case_data(c, &ctx, id, "console-case-graph", |_, view| {
+        Ok(("application/json", view.graph.to_string(), None))
+    })
+    .await
 }
 
 /// A CSV field, quoted when it needs to be.
@@ -740,36 +758,27 @@ pub(crate) async fn transfers_csv(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Response {
-    let id2 = id.clone();
-    let result = match ctx.caller() {
-        Err(e) => Err(e),
-        Ok(caller) => {
-            blocking(move || {
-                let case = case_for(&c, &caller, &id2)?;
-                let view = cases_of(&c)?.view(&case, &partner_ids(&c))?;
-                let mut out = String::from("tx_hash,time,from,to,asset,amount,tainted_amount\n");
-                for t in &view.transfers {
-                    out.push_str(&format!(
-                        "{},{},{},{},{},{},{}\n",
-                        csv_field(&t.tx),
-                        rfc3339(t.time),
-                        csv_field(&t.from),
-                        csv_field(&t.to),
-                        csv_field(&t.asset),
-                        csv_field(&t.amount),
-                        csv_field(&t.tainted)
-                    ));
-                }
-                Ok((
-                    "text/csv; charset=utf-8",
-                    out,
-                    Some(format!("{}-transfers.csv", case.id)),
-                ))
-            })
-            .await
+    case_data(c, &ctx, id, "console-case-transfers", |case, view| {
+        let mut out = String::from("tx_hash,time,from,to,asset,amount,tainted_amount\n");
+        for t in &view.transfers {
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                csv_field(&t.tx),
+                rfc3339(t.time),
+                csv_field(&t.from),
+                csv_field(&t.to),
+                csv_field(&t.asset),
+                csv_field(&t.amount),
+                csv_field(&t.tainted)
+            ));
         }
-    };
-    data_response(&ctx, result, "console-case-transfers", &id)
+        Ok((
+            "text/csv; charset=utf-8",
+            out,
+            Some(format!("{}-transfers.csv", case.id)),
+        ))
+    })
+    .await
 }
 
 fn stix_of(view: &CaseView) -> Result<Value, ConsoleError> {
@@ -781,25 +790,16 @@ pub(crate) async fn stix(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Response {
-    let id2 = id.clone();
-    let result = match ctx.caller() {
-        Err(e) => Err(e),
-        Ok(caller) => {
-            blocking(move || {
-                let case = case_for(&c, &caller, &id2)?;
-                let view = cases_of(&c)?.view(&case, &partner_ids(&c))?;
-                let bundle = stix_of(&view)?;
-                Ok((
-                    "application/stix+json;version=2.1",
-                    serde_json::to_string_pretty(&bundle)
-                        .map_err(|e| ConsoleError::Internal(e.to_string()))?,
-                    Some(format!("{}-report.stix.json", case.id)),
-                ))
-            })
-            .await
-        }
-    };
-    data_response(&ctx, result, "console-case-stix", &id)
+    case_data(c, &ctx, id, "console-case-stix", |case, view| {
+        let bundle = stix_of(view)?;
+        Ok((
+            "application/stix+json;version=2.1",
+            serde_json::to_string_pretty(&bundle)
+                .map_err(|e| ConsoleError::Internal(e.to_string()))?,
+            Some(format!("{}-report.stix.json", case.id)),
+        ))
+    })
+    .await
 }
 
 fn see_other(to: &str) -> Response {
