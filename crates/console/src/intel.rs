@@ -178,13 +178,7 @@ pub(crate) async fn collections(State(c): State<Arc<Console>>, ctx: Ctx) -> Resp
             let ex = c.exchange.clone();
             let lang = ctx.lang;
             blocking(move || {
-                let roots: Vec<String> = ex
-                    .snapshot()
-                    .config
-                    .api_roots
-                    .iter()
-                    .map(|r| r.path.clone())
-                    .collect();
+                let roots = ex.api_root_paths();
                 let mut rows = String::new();
                 for root in roots {
                     let list = ex.collections(&caller, &root)?;

@@ -289,13 +289,7 @@ fn intel_shared(
     // (collection title, link) -> partner -> count; and the newest objects.
     let mut rows: Vec<(String, String, BTreeMap<String, usize>)> = Vec::new();
     let mut newest: Vec<(i64, String, String, String)> = Vec::new();
-    let roots: Vec<String> = ex
-        .snapshot()
-        .config
-        .api_roots
-        .iter()
-        .map(|r| r.path.clone())
-        .collect();
+    let roots = ex.api_root_paths();
     for root in roots {
         let list = ex.collections(caller, &root)?;
         for col in list

@@ -501,6 +501,16 @@ impl Exchange {
         Value::Object(m)
     }
 
+    /// The configured API roots' paths (e.g. `trilateral`), in order.
+    pub fn api_root_paths(&self) -> Vec<String> {
+        self.snapshot()
+            .config
+            .api_roots
+            .iter()
+            .map(|r| r.path.clone())
+            .collect()
+    }
+
     pub fn api_root(&self, _caller: &Caller, root: &str) -> Result<Value, Error> {
         let snap = self.snapshot();
         let r = snap
