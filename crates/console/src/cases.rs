@@ -346,32 +346,10 @@ fn clusters_of(
     of
 }
 
-/// Open the transfer store while `tripoint watch` may be appending to it.
-/// `Store::open` retries at once when a writer publishes and deletes merged
-/// files under it; a busy writer can do that several times in a row on a
-/// loaded machine, so a file that vanished is retried here for a while with
-/// growing pauses before the page fails.
+/// Open the transfer store (`Store::open` waits out a writer that is
+/// publishing merged files under it).
 fn open_store(dir: &std::path::Path) -> Result<Store, ConsoleError> {
-    let mut pause = std::time::Duration::from_millis(5);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
-    loop {
-        match Store::open(dir) {
-            Ok(s) => return Ok(s),
-            Err(tripoint_store::StoreError::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound
-                    && std::time::Instant::now() + pause < deadline =>
-            {
-                tracing::warn!("opening the case store: {source}; retrying");
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(std::time::Duration::from_millis(200));
-            }
-            Err(e) => {
-                return Err(ConsoleError::Internal(format!(
-                    "opening the case store: {e}"
-                )))
-            }
-        }
-    }
+    Store::open(dir).map_err(|e| ConsoleError::Internal(format!("opening the case store: {e}")))
 }
 
 /// The partner with jurisdiction over an address: a partner whose id is one

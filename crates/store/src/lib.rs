@@ -152,15 +152,25 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         // A writer may publish and delete merged-away files between our reading
         // the manifest and mapping them; then the newer manifest names files
-        // that exist, so retry a few times.
+        // that exist, so retry: at once a few times, then (a busy writer can
+        // merge several times in a row on a loaded machine) with growing
+        // pauses for up to 3 s before the missing file is an error.
+        const AT_ONCE: u32 = 5;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
         let mut attempt = 0;
+        let mut pause = std::time::Duration::from_millis(5);
         loop {
             let manifest =
                 Manifest::read(dir)?.ok_or_else(|| StoreError::NoManifest(dir.to_path_buf()))?;
             match Store::from_manifest(dir, manifest) {
                 Err(StoreError::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound && attempt < 5 =>
+                    if source.kind() == std::io::ErrorKind::NotFound
+                        && (attempt < AT_ONCE || std::time::Instant::now() + pause < deadline) =>
                 {
+                    if attempt >= AT_ONCE {
+                        std::thread::sleep(pause);
+                        pause = (pause * 2).min(std::time::Duration::from_millis(200));
+                    }
                     attempt += 1;
                 }
                 other => return other,
