@@ -23,6 +23,8 @@ enum Engine {
     Scale(tripoint_bench::scale::Options),
     /// Live watch: mined-to-webhook latency, advancing open cases by a block, label import.
     Watch(tripoint_bench::watch::Options),
+    /// Web console in chromium: server time per page vs TAXII GET, a 2,000-address case graph vs Cytoscape's layout, SSE alert latency.
+    Console(tripoint_bench::console::Options),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -33,6 +35,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Engine::Ews(o) => tripoint_bench::ews::run(&o)?,
         Engine::Scale(o) => tripoint_bench::scale::run(&o)?,
         Engine::Watch(o) => tripoint_bench::watch::run(&o)?,
+        Engine::Console(o) => tripoint_bench::console::run(&o)?,
     }
     Ok(())
 }

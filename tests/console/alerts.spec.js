@@ -7,45 +7,18 @@ const { test, expect } = require("@playwright/test");
 const { spawn, execFileSync } = require("child_process");
 const fs = require("fs");
 const path = require("path");
-const readline = require("readline");
-const { startServer, root } = require("./server");
+const { startServer } = require("./server");
+const { startAnvil, rpc } = require("./anvil");
 const { SHOTS, accessible, signIn: signInTo } = require("./helpers");
 
 const THIEF = "0x7e1f000000000000000000000000000000000001";
 const EXCHANGE = "0xe8c4000000000000000000000000000000000005";
 const ETHER = 10n ** 18n;
 
-function anvilBin() {
-  if (process.env.TRIPOINT_ANVIL) return process.env.TRIPOINT_ANVIL;
-  const p = path.join(root, ".tools/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-  if (!fs.existsSync(p)) throw new Error("anvil is not installed: run scripts/setup-anvil.sh (scripts/test.sh does), or set TRIPOINT_ANVIL");
-  return p;
-}
-
 // Every process this file starts, killed in afterAll (also on failure).
 const children = [];
 function kill(proc) {
   if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
-}
-
-function startAnvil() {
-  const proc = spawn(anvilBin(), ["--host", "127.0.0.1", "--port", "0", "--accounts", "1"], { stdio: ["ignore", "pipe", "ignore"] });
-  children.push(proc);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("anvil did not report its address within 30 s")), 30_000);
-    readline.createInterface({ input: proc.stdout }).on("line", (line) => {
-      const m = line.match(/^Listening on (\S+)/);
-      if (m) { clearTimeout(timer); resolve(`http://${m[1]}`); }
-    });
-    proc.on("exit", (code) => { clearTimeout(timer); reject(new Error(`anvil exited (${code})`)); });
-  });
-}
-
-async function rpc(url, method, params) {
-  const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
-  const v = await r.json();
-  if (v.error) throw new Error(`${method}: ${JSON.stringify(v.error)}`);
-  return v.result;
 }
 
 let server, anvil, caseId;
@@ -73,7 +46,7 @@ test.beforeAll(async () => {
       return { store: st, bin };
     },
   });
-  anvil = await startAnvil();
+  anvil = await startAnvil((p) => children.push(p));
   const watch = spawn(server.cases.bin, ["watch", "--store", server.cases.store, "--rpc", anvil, "--poll-ms", "50"], { stdio: ["ignore", "ignore", "pipe"] });
   children.push(watch);
   let watchErr = "";

@@ -10,6 +10,7 @@
 //! from its source tree; the shared data comes from `tripoint-shared-data`. This crate prints its figures on
 //! stdout: a benchmark's output is its result.
 
+pub mod console;
 mod error;
 pub mod ews;
 mod generated;

@@ -226,7 +226,7 @@ impl Drop for Killed {
 
 /// The anvil binary: `$TRIPOINT_ANVIL`, else what `scripts/setup-anvil.sh`
 /// installs (it prints the path; quick when already installed).
-fn anvil_bin() -> Result<PathBuf> {
+pub(crate) fn anvil_bin() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("TRIPOINT_ANVIL").filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
     }

@@ -18,6 +18,7 @@
   var shown = {};      // node id -> true when on the canvas
   var clusters = {};   // cluster id -> {id, name, basis, members: [address]}
   var collapsed = {};  // cluster id -> true when drawn as one node
+  var pathIds = {};    // element id -> true when on the highlighted path
   var cy;
 
   function text(tag, s, cls) {
@@ -73,50 +74,51 @@
   // (one compound box) in one column, moved right of every unit that pays
   // it. Within a column, units are ordered by the mean height of their
   // visible payers (fewer crossings); a tall column wraps into sub-columns.
-  function layout() {
-    var units = {}, unitOf = {};
-    var visible = cy.nodes(":visible").not(".cluster");
-    visible.forEach(function (n) {
-      var c = n.data("cluster");
-      var u = c && n.hasClass("address") ? "c:" + c : n.id();
-      unitOf[n.id()] = u;
-      var h = n.data("hops") || 0;
-      if (!units[u]) { units[u] = { id: u, nodes: [], col: h }; }
-      units[u].nodes.push(n);
-      units[u].col = Math.min(units[u].col, h);
+  // Works on plain data (`nodes`: drawn nodes {id, hops, unit}; `edges`:
+  // drawn edges {source, target}) and returns positions: asking Cytoscape's
+  // selectors for thousands of elements is what made a large graph slow.
+  function layout(nodes, edges) {
+    var units = {}, unitOf = {}, hopsOf = {}, payers = {};
+    nodes.forEach(function (n) {
+      unitOf[n.id] = n.unit;
+      hopsOf[n.id] = n.hops;
+      payers[n.id] = [];
+      if (!units[n.unit]) { units[n.unit] = { id: n.unit, nodes: [], col: n.hops }; }
+      units[n.unit].nodes.push(n);
+      units[n.unit].col = Math.min(units[n.unit].col, n.hops);
     });
+    edges.forEach(function (e) { if (payers[e.target]) { payers[e.target].push(e.source); } });
     // Longest-path relaxation over edges that go to a larger hop count
     // (bounded: clusters paying each other can form a cycle).
-    var forward = cy.edges(":visible").filter(function (e) {
-      return unitOf[e.source().id()] !== unitOf[e.target().id()] && (e.source().data("hops") || 0) < (e.target().data("hops") || 0);
+    var forward = edges.filter(function (e) {
+      return unitOf[e.source] !== unitOf[e.target] && hopsOf[e.source] < hopsOf[e.target];
     });
     for (var round = 0, changed = true; changed && round < 50; round++) {
       changed = false;
       forward.forEach(function (e) {
-        var su = units[unitOf[e.source().id()]], tu = units[unitOf[e.target().id()]];
+        var su = units[unitOf[e.source]], tu = units[unitOf[e.target]];
         if (tu.col <= su.col) { tu.col = su.col + 1; changed = true; }
       });
     }
     var layers = {};
     Object.keys(units).forEach(function (k) {
       var u = units[k];
-      u.nodes.sort(function (a, b) { return (a.data("hops") - b.data("hops")) || (a.id() < b.id() ? -1 : 1); });
+      u.nodes.sort(function (a, b) { return (a.hops - b.hops) || (a.id < b.id ? -1 : 1); });
       (layers[u.col] = layers[u.col] || []).push(u);
     });
-    var y = {};
+    var y = {}, pos = {};
     var PER_COLUMN = 12, ROW = 70, COLUMN = 150, GAP = 260, BOX = 40;
     var x0 = 0;
     Object.keys(layers).map(Number).sort(function (a, b) { return a - b; }).forEach(function (col) {
       var layer = layers[col];
       layer.forEach(function (u) {
-        var ys = [];
+        var sum = 0, count = 0;
         u.nodes.forEach(function (n) {
-          n.incomers().nodes().forEach(function (p) {
-            var pu = unitOf[p.id()];
-            if (pu !== undefined && pu !== u.id && y[p.id()] !== undefined) { ys.push(y[p.id()]); }
+          payers[n.id].forEach(function (p) {
+            if (unitOf[p] !== u.id && y[p] !== undefined) { sum += y[p]; count += 1; }
           });
         });
-        u.k = ys.length ? ys.reduce(function (a, b) { return a + b; }, 0) / ys.length : 0;
+        u.k = count ? sum / count : 0;
       });
       layer.sort(function (a, b) { return a.k - b.k || (a.id < b.id ? -1 : 1); });
       // Fill sub-columns of at most PER_COLUMN rows; a unit stays in one
@@ -143,22 +145,35 @@
         });
         var off = (height - ROW) / 2 - (si % 2) * ROW / 2;
         items.forEach(function (it) {
-          y[it.n.id()] = it.y - off;
-          it.n.position({ x: x0 + (xs + it.x) * COLUMN, y: y[it.n.id()] });
+          y[it.n.id] = it.y - off;
+          pos[it.n.id] = { x: x0 + (xs + it.x) * COLUMN, y: y[it.n.id] };
         });
         width = xs + wide;
         xs += wide + 1;
       });
       x0 += width * COLUMN + GAP;
     });
-    cy.fit(cy.elements(":visible"), 30);
+    return pos;
   }
 
-  // Set an element's display only when it changes (style writes are what
-  // a 2,000-address graph spends its time on).
-  function show(el, vis) {
-    var d = vis ? "element" : "none";
-    if (el.scratch("_display") !== d) { el.style("display", d); el.scratch("_display", d); }
+  // Fit the view to the laid-out positions. Cytoscape's own `fit` measures
+  // every label of every element first, which costs seconds at 2,000
+  // addresses; the positions are known, so their box (with room for a node
+  // and its label) is enough.
+  function fitTo(pos) {
+    var x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+    Object.keys(pos).forEach(function (k) {
+      var p = pos[k];
+      x1 = Math.min(x1, p.x); x2 = Math.max(x2, p.x);
+      y1 = Math.min(y1, p.y); y2 = Math.max(y2, p.y);
+    });
+    if (x1 === Infinity) { return; }
+    var M = 40, PAD = 30;
+    x1 -= M; y1 -= M; x2 += M; y2 += M;
+    var w = cy.width(), h = cy.height();
+    var zoom = Math.min((w - 2 * PAD) / (x2 - x1), (h - 2 * PAD) / (y2 - y1));
+    zoom = Math.max(cy.minZoom(), Math.min(cy.maxZoom(), zoom));
+    cy.viewport({ zoom: zoom, pan: { x: (w - zoom * (x1 + x2)) / 2, y: (h - zoom * (y1 + y2)) / 2 } });
   }
 
   // The node an address is drawn as: itself, or its collapsed cluster.
@@ -167,58 +182,90 @@
     return c && collapsed[c.id] ? "k:" + c.id : id;
   }
 
-  // Show the nodes in `shown` and the edges between them that pass the
-  // filters; a collapsed cluster's transfers become merged edges of its node.
+  function addressClasses(n) {
+    return "address " + (n.seed ? "seed " : "") + (n.freeze ? "freeze " : "") + (n.endpoint ? "endpoint" : "");
+  }
+
+  // Work out what is drawn: the nodes in `shown` and the edges between them
+  // that pass the filters; a collapsed cluster's transfers become merged
+  // edges of its node. Only what is drawn is in Cytoscape (elements come
+  // and go by id), laid out by `layout` and positioned in one batch.
   function render() {
     var keep = edgeFilter();
+    var connected = {}, merged = {}, drawnEdges = [];
+    data.edges.forEach(function (e) {
+      if (!(shown[e.source] && shown[e.target] && keep(e))) { return; }
+      connected[e.source] = true; connected[e.target] = true;
+      var s = drawnAs(e.source), t = drawnAs(e.target);
+      if (s === e.source && t === e.target) { drawnEdges.push(e); return; }
+      // Inside one collapsed cluster: not drawn; otherwise merged.
+      if (s !== t) {
+        var m = merged[s + ">" + t] = merged[s + ">" + t] || { source: s, target: t, count: 0 };
+        m.count += 1;
+      }
+    });
+    var want = {}, order = [], present = {}, nodes = [];
+    function put(el) { want[el.data.id] = el; order.push(el.data.id); }
+    data.nodes.forEach(function (n) {
+      if (!(shown[n.id] && (n.seed || connected[n.id]))) { return; }
+      if (n.cluster) { present[n.cluster.id] = true; }
+    });
+    Object.keys(present).forEach(function (k) {
+      var c = clusters[k];
+      if (collapsed[k]) {
+        put({ group: "nodes", data: { id: "k:" + k, label: c.name + " (" + c.members.length + ")", cluster: k, hops: c.hops }, classes: "cluster-collapsed" });
+        nodes.push({ id: "k:" + k, hops: c.hops, unit: "k:" + k });
+      } else {
+        put({ group: "nodes", data: { id: "c:" + k, label: c.name, cluster: k }, classes: "cluster" });
+      }
+    });
+    data.nodes.forEach(function (n) {
+      if (!(shown[n.id] && (n.seed || connected[n.id])) || drawnAs(n.id) !== n.id) { return; }
+      var d = { id: n.id, label: nodeLabel(n), hops: n.hops };
+      if (n.cluster) { d.parent = "c:" + n.cluster.id; d.cluster = n.cluster.id; }
+      put({ group: "nodes", data: d, classes: addressClasses(n) });
+      nodes.push({ id: n.id, hops: n.hops, unit: n.cluster ? "c:" + n.cluster.id : n.id });
+    });
+    drawnEdges.forEach(function (e) {
+      put({ group: "edges", data: { id: e.id, source: e.source, target: e.target, label: e.shown, raw: e } });
+    });
+    var mergedEdges = Object.keys(merged).map(function (k) {
+      var m = merged[k];
+      put({ group: "edges", data: { id: "m:" + k, source: m.source, target: m.target, label: "× " + m.count, count: m.count }, classes: "merged" });
+      return m;
+    });
+    var pos = layout(nodes, drawnEdges.concat(mergedEdges));
     cy.batch(function () {
-      cy.remove(cy.edges(".merged"));
-      var connected = {};
-      var merged = {};
-      cy.edges().forEach(function (e) {
-        var d = e.data("raw");
-        var vis = shown[d.source] && shown[d.target] && keep(d);
-        if (vis) { connected[d.source] = true; connected[d.target] = true; }
-        var s = drawnAs(d.source), t = drawnAs(d.target);
-        if (vis && (s !== d.source || t !== d.target)) {
-          // Inside one collapsed cluster: not drawn; otherwise merged.
-          if (s !== t) {
-            var m = merged[s + ">" + t] = merged[s + ">" + t] || { source: s, target: t, count: 0 };
-            m.count += 1;
-          }
-          vis = false;
+      cy.remove(cy.elements().filter(function (el) { return !want[el.id()]; }));
+      var add = [];
+      order.forEach(function (id) {
+        var el = cy.getElementById(id);
+        if (el.empty()) {
+          var w = want[id];
+          if (pos[id]) { w.position = pos[id]; }
+          add.push(w);
+        } else if (want[id].classes === "merged") {
+          el.data({ label: want[id].data.label, count: want[id].data.count });
         }
-        show(e, vis);
       });
-      // Per cluster: whether any of its addresses is on the canvas
-      // (styles set in a batch are not yet read back by `:visible`).
-      var present = {};
-      cy.nodes(".address").forEach(function (n) {
-        var d = byId[n.id()];
-        var vis = shown[n.id()] && (d.seed || connected[n.id()]);
-        if (vis && d.cluster) { present[d.cluster.id] = true; }
-        if (vis && drawnAs(n.id()) !== n.id()) { vis = false; }
-        show(n, vis);
+      cy.add(add);
+      cy.nodes().forEach(function (n) {
+        var p = pos[n.id()];
+        if (p) { n.position(p); }
       });
-      cy.nodes(".cluster-collapsed").forEach(function (n) {
-        var c = n.data("cluster");
-        show(n, present[c] && collapsed[c]);
-      });
-      cy.nodes(".cluster").forEach(function (n) {
-        var c = n.data("cluster");
-        show(n, present[c] && !collapsed[c]);
-      });
-      Object.keys(merged).forEach(function (k) {
-        var m = merged[k];
-        cy.add({ group: "edges", data: { id: "m:" + k, source: m.source, target: m.target, label: "× " + m.count, count: m.count }, classes: "merged" });
+      cy.elements().forEach(function (el) {
+        var on = !!pathIds[el.id()];
+        if (el.hasClass("path") !== on) { el.toggleClass("path", on); }
       });
     });
-    layout();
-    var count = cy.nodes(".address:visible").length;
+    fitTo(pos);
+    var count = 0, boxes = 0, stand = 0;
+    nodes.forEach(function (n) { if (n.id.indexOf("k:") !== 0) { count += 1; } else { stand += 1; } });
+    Object.keys(present).forEach(function (k) { if (!collapsed[k]) { boxes += 1; } });
     host.setAttribute("data-nodes", String(count));
-    host.setAttribute("data-edges", String(cy.edges(":visible").not(".merged").length));
-    host.setAttribute("data-clusters", String(cy.nodes(".cluster:visible").length));
-    host.setAttribute("data-collapsed", String(cy.nodes(".cluster-collapsed:visible").length));
+    host.setAttribute("data-edges", String(drawnEdges.length));
+    host.setAttribute("data-clusters", String(boxes));
+    host.setAttribute("data-collapsed", String(stand));
     status.textContent = count + " / " + data.nodes.length + " " + (T.shown || "");
   }
 
@@ -370,13 +417,15 @@
     Object.keys(data.assets).forEach(function (k) {
       var o = text("option", data.assets[k].symbol || k); o.value = k; assets.appendChild(o);
     });
+    var nodes = data.nodes.slice().sort(function (a, b) { return (b.seed - a.seed) || (b.endpoint - a.endpoint) || a.hops - b.hops; });
     ["path-from", "path-to"].forEach(function (sid, i) {
       var sel = document.getElementById(sid);
-      var nodes = data.nodes.slice().sort(function (a, b) { return (b.seed - a.seed) || (b.endpoint - a.endpoint) || a.hops - b.hops; });
+      var options = document.createDocumentFragment();
       nodes.forEach(function (n) {
         var o = text("option", (n.labels.length ? n.labels[0].label + " — " : "") + n.id);
-        o.value = n.id; sel.appendChild(o);
+        o.value = n.id; options.appendChild(o);
       });
+      sel.appendChild(options);
       if (i === 1) {
         var ep = nodes.find(function (n) { return n.freeze; }) || nodes.find(function (n) { return n.endpoint; });
         if (ep) { sel.value = ep.id; }
@@ -395,32 +444,23 @@
       c.members.push(n.id);
       c.hops = Math.min(c.hops, n.hops);
     });
-    var elements = Object.keys(clusters).map(function (k) {
-      return { group: "nodes", data: { id: "c:" + k, label: clusters[k].name, cluster: k }, classes: "cluster" };
-    }).concat(Object.keys(clusters).map(function (k) {
-      var c = clusters[k];
-      return { group: "nodes", data: { id: "k:" + k, label: c.name + " (" + c.members.length + ")", cluster: k, hops: c.hops }, classes: "cluster-collapsed" };
-    })).concat(data.nodes.map(function (n) {
-      var d = { id: n.id, label: nodeLabel(n), hops: n.hops };
-      if (n.cluster) { d.parent = "c:" + n.cluster.id; d.cluster = n.cluster.id; }
-      return { group: "nodes", data: d, classes: "address " + (n.seed ? "seed " : "") + (n.freeze ? "freeze " : "") + (n.endpoint ? "endpoint" : "") };
-    })).concat(data.edges.map(function (e) {
-      return { group: "edges", data: { id: e.id, source: e.source, target: e.target, label: e.shown, raw: e } };
-    }));
     cy = cytoscape({
       container: host,
-      elements: elements,
+      elements: [],
+      // Cheaper drawing while panning and zooming a large graph.
+      hideEdgesOnViewport: true,
+      textureOnViewport: true,
       layout: { name: "preset" },
       wheelSensitivity: 0.3,
       minZoom: 0.05,
       maxZoom: 4,
       style: [
-        { selector: "node", style: { "label": "data(label)", "text-wrap": "wrap", "font-size": 9, "text-valign": "bottom", "text-margin-y": 3, "background-color": "#777", "width": 22, "height": 22 } },
+        { selector: "node", style: { "label": "data(label)", "text-wrap": "wrap", "font-size": 9, "min-zoomed-font-size": 6, "text-valign": "bottom", "text-margin-y": 3, "background-color": "#777", "width": 22, "height": 22 } },
         { selector: "node.endpoint", style: { "background-color": "#2e7d32", "shape": "round-rectangle" } },
         { selector: "node.freeze", style: { "background-color": "#0b4f8a", "shape": "round-rectangle", "border-width": 3, "border-color": "#ffc000" } },
         { selector: "node.seed", style: { "background-color": "#b3261e", "shape": "diamond", "width": 28, "height": 28 } },
         { selector: "node:selected", style: { "border-width": 4, "border-color": "#ff00aa" } },
-        { selector: "edge", style: { "width": 1.5, "curve-style": "bezier", "target-arrow-shape": "triangle", "line-color": "#888", "target-arrow-color": "#888", "label": "data(label)", "font-size": 7, "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } },
+        { selector: "edge", style: { "width": 1.5, "curve-style": "bezier", "target-arrow-shape": "triangle", "line-color": "#888", "target-arrow-color": "#888", "label": "data(label)", "font-size": 7, "min-zoomed-font-size": 6, "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } },
         { selector: "node.cluster", style: { "label": "data(label)", "shape": "round-rectangle", "background-color": "#eef3f8", "border-width": 1, "border-color": "#6b8db5", "padding": 14, "text-valign": "top", "text-halign": "center", "font-size": 11, "font-weight": "bold", "color": "#1f3b5c", "text-events": "yes" } },
         { selector: "node.cluster-collapsed", style: { "label": "data(label)", "shape": "round-rectangle", "background-color": "#6b8db5", "width": 34, "height": 26, "font-size": 9, "text-valign": "bottom", "text-margin-y": 3, "text-wrap": "wrap" } },
         { selector: "edge.merged", style: { "line-style": "dashed", "line-color": "#6b8db5", "target-arrow-color": "#6b8db5" } },
@@ -485,16 +525,14 @@
       var from = document.getElementById("path-from").value, to = document.getElementById("path-to").value;
       var list = document.getElementById("path-result");
       list.textContent = "";
-      cy.elements().removeClass("path");
+      pathIds = {};
       var hops = findPath(from, to);
       if (!hops) { list.appendChild(text("li", T.nopath)); list.setAttribute("data-hops", "0"); return; }
       shown[from] = true;
       hops.forEach(function (e) {
         shown[e.target] = true;
         [e.source, e.target].forEach(function (a) { if (byId[a].cluster) { delete collapsed[byId[a].cluster.id]; } });
-        cy.getElementById(e.id).addClass("path");
-        cy.getElementById(e.source).addClass("path");
-        cy.getElementById(e.target).addClass("path");
+        pathIds[e.id] = true; pathIds[e.source] = true; pathIds[e.target] = true;
         list.appendChild(text("li", short(e.source) + " → " + short(e.target) + ": " + e.shown + " (" + new Date(e.time * 1000).toISOString().replace(".000Z", "Z") + ", " + short(e.tx) + ")"));
       });
       list.setAttribute("data-hops", String(hops.length));
@@ -506,15 +544,14 @@
     var focus = tx ? data.edges.filter(function (e) { return e.tx === tx; }) : [];
     focus.forEach(function (e) {
       shown[e.source] = true; shown[e.target] = true;
-      cy.getElementById(e.id).addClass("path");
-      cy.getElementById(e.target).addClass("path");
+      pathIds[e.id] = true; pathIds[e.target] = true;
     });
     if (focus.length) {
       showPanel(focus[0].target);
       host.setAttribute("data-focus", tx);
     }
     render();
-    window.tripointCase = { cy: cy, render: render, clusters: clusters };
+    window.tripointCase = { cy: cy, render: render, clusters: clusters, data: data };
   }
 
   fetch(host.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
