@@ -179,6 +179,40 @@ mod tests {
         assert!(!pm.is_empty());
     }
 
+    /// The rows of a built-in list that are not cited: no `http` URL in
+    /// `source`, or a `provenance` other than `verified…` (e.g. a row
+    /// transcribed from memory, `general_knowledge_VERIFY`).
+    fn uncited(list: &BuiltIn, id_col: &str) -> Vec<String> {
+        let mut rd = csv::Reader::from_reader(list.text.as_bytes());
+        let hdr = rd.headers().expect("header").clone();
+        let col = |n: &str| hdr.iter().position(|h| h == n).expect(n);
+        let (id, prov, src) = (col(id_col), col("provenance"), col("source"));
+        rd.records()
+            .map(|r| r.expect("row"))
+            .filter(|r| !r[prov].starts_with("verified") || !r[src].contains("http"))
+            .map(|r| r[id].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn every_built_in_reference_row_is_cited_with_a_url() {
+        assert_eq!(uncited(&TRIGGERS, "event_id"), Vec::<String>::new());
+        assert_eq!(
+            uncited(&PRODUCER_MEASURES, "event_id"),
+            Vec::<String>::new()
+        );
+        assert_eq!(uncited(&CHINA_SHARES, "mineral"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_citation_check_catches_a_row_from_memory() {
+        let list = BuiltIn {
+            file: "t.csv",
+            text: "event_id,provenance,source\nA,verified_pages,https://x.example/a\nB,general_knowledge_VERIFY,https://x.example/b\nC,verified_pages,a notice without a link\n",
+        };
+        assert_eq!(uncited(&list, "event_id"), vec!["B", "C"]);
+    }
+
     #[test]
     fn choose_prefers_off_then_files_then_dir() {
         let f = vec![PathBuf::from("a.csv")];
