@@ -204,7 +204,7 @@ impl CaseView {
                 jurisdictions.insert(address, juris);
                 members.push(n.addr);
             }
-            let clusters = clusters_of(&store, &members);
+            let clusters = clusters_of(&store, &members, native);
             for (node, addr) in nodes.iter_mut().zip(&members) {
                 node["cluster"] = clusters.get(addr).map_or(Value::Null, |c| json!(c));
             }
@@ -272,7 +272,9 @@ impl CaseView {
 /// A group of a case's addresses that one entity controls, drawn as a
 /// compound node: `id`, `name`, and `basis` (`actor`: labels naming the same
 /// actor; `deposit`: the exchange's deposit addresses, by the deposit-address
-/// heuristic of `tripoint_trace::cluster`).
+/// heuristic of `tripoint_trace::cluster`; `multi-input`: Bitcoin addresses
+/// spent together in one transaction that is not a CoinJoin, by its
+/// common-input-ownership heuristic).
 #[derive(serde::Serialize, Clone)]
 struct Cluster {
     id: String,
@@ -283,10 +285,14 @@ struct Cluster {
 /// The clusters of a case's addresses (only groups of two or more of them):
 /// addresses whose labels name the same actor; and an exchange's deposit
 /// addresses (an unlabelled address that pays only that exchange's hot
-/// wallet, `tripoint_trace::cluster::deposit_addresses`) with its hot wallet.
+/// wallet, `tripoint_trace::cluster::deposit_addresses`) with its hot wallet;
+/// on Bitcoin, addresses of one multi-input cluster
+/// (`tripoint_trace::cluster::multi_input`, CoinJoins left out) that no
+/// label already groups.
 fn clusters_of(
     store: &Store,
     members: &[tripoint_chain::AddrId],
+    chain: tripoint_chain::Chain,
 ) -> HashMap<tripoint_chain::AddrId, Cluster> {
     use tripoint_chain::Category;
     let mut of: HashMap<tripoint_chain::AddrId, Cluster> = HashMap::new();
@@ -336,6 +342,35 @@ fn clusters_of(
                 ..c
             },
         );
+    }
+    if chain == tripoint_chain::Chain::Bitcoin {
+        let rules = tripoint_trace::cluster::CoinJoinRules::default();
+        let (uf, _) = tripoint_trace::cluster::multi_input(store, &rules);
+        let mut wallets: BTreeMap<tripoint_chain::AddrId, Vec<tripoint_chain::AddrId>> =
+            BTreeMap::new();
+        for &a in members {
+            if !of.contains_key(&a) {
+                wallets.entry(uf.root(a)).or_default().push(a);
+            }
+        }
+        for (root, addrs) in wallets.into_iter().filter(|(_, v)| v.len() >= 2) {
+            // Named by a member's label when one has one, else by the
+            // address that stands for the wallet.
+            let name = addrs
+                .iter()
+                .find_map(|&a| store.labels(a).into_iter().next().map(|l| l.label))
+                .unwrap_or_else(|| format!("wallet {}", store.address(root)));
+            for a in addrs {
+                of.insert(
+                    a,
+                    Cluster {
+                        id: format!("multi-input:{}", store.address(root)),
+                        name: name.clone(),
+                        basis: "multi-input",
+                    },
+                );
+            }
+        }
     }
     // A compound node of one address says nothing.
     let mut size: HashMap<String, usize> = HashMap::new();
