@@ -596,3 +596,50 @@ fn ews_baci_db_from_the_wheel_adds_trade_coverage() {
     assert!(lacks_baci(&with, "gallium"));
     assert!(with["cells"].as_array().unwrap().len() >= 38 * 3);
 }
+
+#[test]
+fn ews_every_alert_on_the_shared_data_names_its_data_by_url() {
+    let Some(shared) = shared_data() else { return };
+    let out = run_ok(&[
+        "ews",
+        "status",
+        "--data",
+        shared.to_str().unwrap(),
+        "--at",
+        "2024-12-10",
+        "--format",
+        "json",
+    ]);
+    let b = json(&out);
+    let triggers = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ews_triggers.csv"),
+    )
+    .unwrap();
+    let alerts = b["open_alerts"].as_array().unwrap();
+    assert!(alerts.iter().any(|a| a["family"] == "countermeasure"));
+    for a in alerts {
+        let ex = &a["explanation"];
+        let urls: Vec<&str> = ex["urls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u.as_str().unwrap())
+            .collect();
+        assert!(urls.iter().all(|u| u.starts_with("http")), "{ex}");
+        match a["family"].as_str().unwrap() {
+            // Shared event rows cite notices without links; that is said, not hidden.
+            "policy" => assert!(
+                ex["sources"][0]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("event list:"),
+                "{ex}"
+            ),
+            "countermeasure" => assert!(
+                urls.iter().any(|u| triggers.contains(u)),
+                "a trigger alert names its trigger row's URL: {ex}"
+            ),
+            _ => assert!(!urls.is_empty(), "a data alert names its publisher: {ex}"),
+        }
+    }
+}

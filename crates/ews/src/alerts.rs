@@ -52,8 +52,14 @@ impl Standing {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Explanation {
     pub family: String,
-    /// The data sets behind its signals (distinct, in order of first use).
+    /// The data sets behind its signals (distinct, in order of first use),
+    /// each with the URL(s) where it is published when it has one.
     pub sources: Vec<String>,
+    /// Every URL named by its signals' sources and details (the data sets'
+    /// publishers, the cited notices of reference rows), in order of first use.
+    /// Empty for synthetic data and for events whose citation has no URL.
+    #[serde(default)]
+    pub urls: Vec<String>,
     /// The day the data behind its latest signal became known.
     pub published: Option<NaiveDate>,
     /// What would close it.
@@ -174,6 +180,14 @@ impl Alert {
         self.signal_count += 1;
         if !self.explanation.sources.contains(&s.source) && !s.source.is_empty() {
             self.explanation.sources.push(s.source.clone());
+        }
+        for u in crate::provenance::urls_in(&s.source)
+            .into_iter()
+            .chain(crate::provenance::urls_in(&s.detail))
+        {
+            if !self.explanation.urls.contains(&u) {
+                self.explanation.urls.push(u);
+            }
         }
         self.explanation.published = Some(s.date);
     }
@@ -857,12 +871,17 @@ impl Board {
                 // Which data raised it, published when, and what clears it.
                 let _ = writeln!(
                     s,
-                    "           {} alert from {}; latest data published {}; {}",
+                    "           {} alert from {}{}; latest data published {}; {}",
                     a.explanation.family,
                     if a.explanation.sources.is_empty() {
                         "-".to_string()
                     } else {
                         a.explanation.sources.join("; ")
+                    },
+                    if a.explanation.urls.is_empty() {
+                        " (no URL: synthetic data, or a citation without one)"
+                    } else {
+                        ""
                     },
                     a.explanation
                         .published

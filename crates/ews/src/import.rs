@@ -1341,6 +1341,7 @@ fn read_events(
     let c_com = sh.col("commodities")?;
     let c_target = sh.col("target")?;
     let c_desc = sh.col("description").ok();
+    let c_src = sh.col("source").ok();
     let name = sh.name.clone();
     let mut out: Vec<Event> = Vec::new();
     let mut ids = HashSet::new();
@@ -1391,6 +1392,7 @@ fn read_events(
             commodities,
             target: parse_target(&r[c_target]),
             description: c_desc.map(|c| r[c].to_string()).unwrap_or_default(),
+            source: c_src.map(|c| r[c].trim().to_string()).unwrap_or_default(),
         });
     });
     report.rows_read += n;

@@ -7,6 +7,7 @@ pub mod error;
 pub mod import;
 pub mod indicators;
 pub mod model;
+pub mod provenance;
 
 pub use error::{BadRow, BadRows, EwsError};
 pub use import::load_events;

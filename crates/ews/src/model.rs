@@ -817,6 +817,9 @@ pub struct Event {
     pub minerals: Vec<Mineral>,
     pub target: EventTarget,
     pub description: String,
+    /// The row's citation (the `source` column: notice, report, URLs).
+    #[serde(default)]
+    pub source: String,
 }
 
 impl Event {

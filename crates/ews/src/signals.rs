@@ -6,6 +6,10 @@
 use crate::config::Config;
 use crate::indicators as ind;
 use crate::model::*;
+use crate::provenance::{
+    cited_at, published_at, BATTERY_PRICES, COMTRADE_MONTHLY, GEOPOLRISK_WHEEL, RARE_EARTH_PRICES,
+    WGI_FULL,
+};
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -326,9 +330,13 @@ pub fn structural_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
                 trend
             ),
             event_id: None,
-            source: format!(
-                "World Mining Data (BMF Austria) production {}, WGI governance",
-                c.year
+            source: published_at(
+                ds,
+                format!(
+                    "World Mining Data (BMF Austria) production {}, WGI governance",
+                    c.year
+                ),
+                &[GEOPOLRISK_WHEEL, WGI_FULL],
             ),
         });
     }
@@ -368,7 +376,11 @@ pub fn structural_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
                 100.0 * ic.china_share
             ),
             event_id: None,
-            source: format!("CEPII BACI HS92 bilateral trade {}", ic.year),
+            source: published_at(
+                ds,
+                format!("CEPII BACI HS92 bilateral trade {}", ic.year),
+                &[GEOPOLRISK_WHEEL],
+            ),
         });
     }
     for g in geopolrisk_scores(ds, &conc) {
@@ -393,9 +405,13 @@ pub fn structural_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
                 g.partner, g.mineral, g.year, g.score, g.hhi_0_1, g.import_risk
             ),
             event_id: None,
-            source: format!(
-                "GeoPolRisk from World Mining Data, CEPII BACI and WGI political stability {}",
-                g.year
+            source: published_at(
+                ds,
+                format!(
+                    "GeoPolRisk from World Mining Data, CEPII BACI and WGI political stability {}",
+                    g.year
+                ),
+                &[GEOPOLRISK_WHEEL],
             ),
         });
     }
@@ -435,6 +451,11 @@ pub fn market_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
                 .map(|c| (c.top_producer, c.top_share))
         };
         let vp = ind::volatility_percentile(&p, m.vol_window, m.vol_history);
+        let prices_url = if series.mineral == Mineral::RareEarths {
+            RARE_EARTH_PRICES
+        } else {
+            BATTERY_PRICES
+        };
         let mut push =
             |i: usize, name: &str, level: Level, value: f64, threshold: f64, detail: String| {
                 out.push(Signal {
@@ -455,7 +476,11 @@ pub fn market_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
                     threshold,
                     detail,
                     event_id: None,
-                    source: format!("daily prices: {} ({})", series.name, series.unit),
+                    source: published_at(
+                        ds,
+                        format!("daily prices: {} ({})", series.name, series.unit),
+                        &[prices_url],
+                    ),
                 })
             };
         for i in 0..p.len() {
@@ -630,7 +655,11 @@ pub fn annual_trade_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec
                     t.annual_baseline_years
                 ),
                 event_id: recent.map(|e| e.event_id.clone()),
-                source: format!("CEPII BACI HS92 bilateral trade {year}: China's exports, HS {hs6}"),
+                source: published_at(
+                    ds,
+                    format!("CEPII BACI HS92 bilateral trade {year}: China's exports, HS {hs6}"),
+                    &[GEOPOLRISK_WHEEL],
+                ),
             });
         }
     }
@@ -719,9 +748,13 @@ pub fn trade_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signal
                             } else {
                                 None
                             },
-                            source: format!(
-                                "UN Comtrade: China's monthly exports, {} to {where_}, {mon}",
-                                prod.label()
+                            source: published_at(
+                                ds,
+                                format!(
+                                    "UN Comtrade: China's monthly exports, {} to {where_}, {mon}",
+                                    prod.label()
+                                ),
+                                &[COMTRADE_MONTHLY],
                             ),
                         })
                     };
@@ -911,7 +944,10 @@ pub fn policy_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Signa
                     ))
                 ),
                 event_id: Some(e.event_id.clone()),
-                source: format!("event list: {} ({})", e.event_id, e.actor),
+                source: cited_at(
+                    format!("event list: {} ({})", e.event_id, e.actor),
+                    &e.source,
+                ),
             });
         }
     }
@@ -1089,7 +1125,7 @@ pub fn trigger_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Sign
                     ladder.map_or(String::new(), |l| format!("; escalation ladder: {l}"))
                 ),
                 event_id: Some(t.event_id.clone()),
-                source: format!("trigger list: {} ({})", t.event_id, t.actor),
+                source: cited_at(format!("trigger list: {} ({})", t.event_id, t.actor), &t.source),
             });
         }
     }
@@ -1128,7 +1164,10 @@ pub fn trigger_signals(ds: &Dataset, events: &[Event], cfg: &Config) -> Vec<Sign
                         e.announced_precision.format(e.announced)
                     ),
                     event_id: Some(e.event_id.clone()),
-                    source: format!("event list: {} (China); ladder group {group}", e.event_id),
+                    source: cited_at(
+                        format!("event list: {} (China); ladder group {group}", e.event_id),
+                        &e.source,
+                    ),
                 });
             }
         }
@@ -1172,7 +1211,10 @@ pub fn producer_measure_signals(ds: &Dataset, cfg: &Config) -> Vec<Signal> {
                         threshold: cfg.policy.producer_amber_days as f64,
                         detail,
                         event_id: Some(p.event_id.clone()),
-                        source: format!("producer measures: {} ({})", p.event_id, p.actor),
+                        source: cited_at(
+                            format!("producer measures: {} ({})", p.event_id, p.actor),
+                            &p.source,
+                        ),
                     });
                 };
             let mut d = known;

@@ -183,6 +183,7 @@ pub fn synthetic_dataset(seed: u64) -> Dataset {
         minerals: vec![Mineral::Graphite],
         target: EventTarget::All,
         description: "synthetic control (not a real event)".into(),
+        source: String::new(),
     });
     ds
 }

@@ -119,6 +119,7 @@ fn ev(id: &str, announced: &str, minerals: &[Mineral]) -> Event {
         minerals: minerals.to_vec(),
         target: EventTarget::All,
         description: String::new(),
+        source: String::new(),
     }
 }
 
@@ -925,4 +926,47 @@ fn most_pressing_takes_the_most_severe_freshest_alerts() {
         }
     }
     assert!(top.iter().all(|a| !a.latest_detail().is_empty()));
+}
+
+#[test]
+fn every_alert_names_its_data_by_url_and_synthetic_data_names_none() {
+    let cfg = Config::default();
+    let mut ds = synthetic_dataset(1);
+    ds.triggers = vec![Event {
+        source: "BIS press release, https://bis.gov/example-rule; Reuters (https://reuters.com/x)"
+            .into(),
+        ..trigger("T1", "2023-10-17")
+    }];
+    let b = tripoint_ews::board(&ds, &cfg, day("2023-10-20"), &[]);
+    let cm: Vec<_> = b
+        .open_alerts
+        .iter()
+        .filter(|a| a.family == Family::Countermeasure)
+        .collect();
+    assert!(!cm.is_empty(), "the trigger raises a countermeasure watch");
+    for a in &cm {
+        assert!(
+            a.explanation.urls.starts_with(&[
+                "https://bis.gov/example-rule".to_string(),
+                "https://reuters.com/x".to_string()
+            ]),
+            "{:?}",
+            a.explanation
+        );
+        assert!(
+            a.explanation.sources[0].contains("trigger list: T1"),
+            "{:?}",
+            a.explanation
+        );
+    }
+    // The synthetic data set is published nowhere: its own alerts name no URL,
+    // and the table says so instead of leaving the reader to guess.
+    for a in b
+        .open_alerts
+        .iter()
+        .filter(|a| a.family != Family::Countermeasure)
+    {
+        assert!(a.explanation.urls.is_empty(), "{:?}", a.explanation);
+    }
+    assert!(b.render_table().contains("no URL: synthetic data"));
 }
