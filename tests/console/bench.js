@@ -155,6 +155,7 @@ async function serverPages(o, out, log) {
       ["object", `/console/intel/trilateral/${col}/objects/${objects[0].id}/`, us],
       ["early warning", "/console/ews/", us],
       ["early-warning series.json", "/console/ews/series.json", us],
+      ["early-warning backtest.json", "/console/ews/backtest.json", us],
       ["audit (admin)", "/console/audit/", admin],
       ["quarterly report", "/console/report/", us],
     ];

@@ -309,6 +309,35 @@ test("early warning: the board as a heat map and a time series drawn in the brow
   await expect(chart).toHaveAttribute("data-drawn", /^[0-9]+$/);
 });
 
+test("early warning: the back-test as a timeline of events against alerts, drawn from the server's backtest JSON", async ({ page, request }) => {
+  const r = await (await request.get(`${server.base}/console/ews/backtest.json`, { headers: { Authorization: server.auth("us") } })).json();
+  const scored = r.events.filter((e) => !e.note);
+  expect(scored.length).toBeGreaterThan(0);
+  await signIn(page, "us");
+  await page.goto(`${server.base}/console/ews/`);
+  const host = page.locator("#ews-backtest");
+  await expect(host).toHaveAttribute("data-drawn", String(scored.length));
+  // One row per scored event; warned ones have a warning bar ending at the announcement, filled.
+  await expect(host.locator("g.bt-event")).toHaveCount(scored.length);
+  for (const e of scored) {
+    const row = host.locator(`g.bt-event[data-event="${e.event_id}"]`);
+    await expect(row).toHaveAttribute("data-warned", e.warned_before_announcement ? "1" : "0");
+    await expect(row.locator("rect.bt-warning")).toHaveCount(e.first_warning ? 1 : 0);
+    await expect(row.locator("path.bt-effective")).toHaveCount(e.effective ? 1 : 0);
+    if (e.first_warning) {
+      const bar = row.locator("rect.bt-warning");
+      const dot = row.locator("circle.bt-announced");
+      const end = Number(await bar.getAttribute("x")) + Number(await bar.getAttribute("width"));
+      expect(Math.abs(end - Number(await dot.getAttribute("cx")))).toBeLessThan(1.5);
+      await expect(bar.locator("title")).toContainText(e.warning_alert);
+    }
+  }
+  await expect(page.locator("#backtest-caption")).toContainText(`${r.events_warned} / ${r.events_scored}`);
+  await accessible(page, "ews-backtest");
+  await page.locator("#ews-backtest").scrollIntoViewIfNeeded();
+  await shot(page, "15b-ews-backtest");
+});
+
 test("audit: operators search the trail and see who received an object", async ({ page }) => {
   // JP reads the green object through the console first.
   const jp = await page.context().browser().newContext();

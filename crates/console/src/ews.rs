@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tripoint_ews::chrono::NaiveDate;
-use tripoint_ews::{Board, Dataset, Level, Mineral, Partner};
+use tripoint_ews::{BacktestReport, Board, Dataset, Level, Mineral, Partner};
 use tripoint_taxii::server::audit_note;
 
 /// Loads the early-warning data set (the binary decides from where: the
@@ -27,6 +27,8 @@ pub(crate) struct EwsState {
     data: tokio::sync::OnceCell<Result<Arc<Dataset>, String>>,
     /// The last board computed, by its day.
     board: Mutex<Option<(NaiveDate, Arc<Board>)>>,
+    /// The back-test of the data set's events, computed once.
+    backtest: tokio::sync::OnceCell<Arc<BacktestReport>>,
 }
 
 impl EwsState {
@@ -35,6 +37,7 @@ impl EwsState {
             loader: Arc::new(loader),
             data: tokio::sync::OnceCell::new(),
             board: Mutex::new(None),
+            backtest: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -62,6 +65,25 @@ impl EwsState {
         .await?;
         *self.board.lock().unwrap_or_else(|e| e.into_inner()) = Some((at, b.clone()));
         Ok(b)
+    }
+
+    /// `tripoint ews backtest` of the data set's own events (default
+    /// configuration), computed once off the async workers.
+    pub(crate) async fn backtest(&self) -> Result<Arc<BacktestReport>, ConsoleError> {
+        let ds = self.data().await?;
+        self.backtest
+            .get_or_try_init(|| async move {
+                blocking(move || {
+                    Ok(Arc::new(tripoint_ews::backtest(
+                        &ds,
+                        &ds.events,
+                        &tripoint_ews::Config::default(),
+                    )))
+                })
+                .await
+            })
+            .await
+            .cloned()
     }
 
     /// The data set, loaded once, off the async workers.
@@ -224,6 +246,18 @@ fn render_board(ctx: &Ctx, b: &Board, chart: Mineral) -> (String, String, Option
         esc(ctx.t(Msg::ChartLoading)),
     ));
 
+    // The back-test timeline: the browser draws it from backtest.json.
+    body.push_str(&format!(
+        "<h2 id=\"backtest-title\">{}</h2><p>{}</p>\
+         <figure class=\"chart\"><div id=\"ews-backtest\" data-src=\"/console/ews/backtest.json\" \
+         data-empty=\"{}\" aria-labelledby=\"backtest-title\"><p role=\"status\">{}</p></div>\
+         <figcaption id=\"backtest-caption\"></figcaption></figure>",
+        esc(ctx.t(Msg::Backtest)),
+        esc(ctx.t(Msg::BacktestIntro)),
+        esc(ctx.t(Msg::BacktestNoEvents)),
+        esc(ctx.t(Msg::ChartLoading)),
+    ));
+
     body.push_str(&format!("<h2>{}</h2>", esc(ctx.t(Msg::OpenAlerts))));
     if b.open_alerts.is_empty() {
         body.push_str(&format!(
@@ -321,6 +355,30 @@ pub(crate) fn series_json(ds: &Dataset, m: Mineral, at: NaiveDate) -> Value {
     })
 }
 
+/// The back-test as `tripoint ews backtest --format json` prints it.
+pub(crate) async fn backtest(State(c): State<Arc<Console>>, ctx: Ctx) -> Response {
+    let result: Result<Value, ConsoleError> = async {
+        ctx.caller()?;
+        let r = c.ews.backtest().await?;
+        serde_json::to_value(&*r).map_err(|e| ConsoleError::Internal(e.to_string()))
+    }
+    .await;
+    json_response(result, "console-ews-backtest")
+}
+
+fn json_response(result: Result<Value, ConsoleError>, action: &'static str) -> Response {
+    let (status, body) = match result {
+        Ok(v) => (axum::http::StatusCode::OK, v),
+        Err(e) => (e.status(), json!({"error": e.to_string()})),
+    };
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    audit_note(resp, action, None)
+}
+
 pub(crate) async fn series(State(c): State<Arc<Console>>, ctx: Ctx) -> Response {
     let result: Result<Value, ConsoleError> = async {
         ctx.caller()?;
@@ -342,16 +400,7 @@ pub(crate) async fn series(State(c): State<Arc<Console>>, ctx: Ctx) -> Response 
         Ok(series_json(&ds, m, at))
     }
     .await;
-    let (status, body) = match result {
-        Ok(v) => (axum::http::StatusCode::OK, v),
-        Err(e) => (e.status(), json!({"error": e.to_string()})),
-    };
-    let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    audit_note(resp, "console-ews-series", None)
+    json_response(result, "console-ews-series")
 }
 
 #[cfg(test)]

@@ -128,6 +128,9 @@ messages! {
     ChartLoading => "Drawing the chart…", "グラフを描画中…", "차트를 그리는 중…";
     ChartNoData => "No series for this mineral in the data.", "データにこの鉱物の系列はありません。", "데이터에 이 광물의 계열이 없습니다.";
     Events => "Events", "イベント", "이벤트";
+    Backtest => "Back-test: events against alerts", "バックテスト: イベントとアラート", "백테스트: 이벤트 대 경보";
+    BacktestIntro => "Each scored event on one line: the warning from the first alert open in the window before it (bar) to its announcement (dot: filled when warned) and its effective date (diamond).", "採点された各イベントを1行で表示: 発表前の期間に最初に開いたアラートからの警告(帯)、発表日(点: 警告済みは塗りつぶし)、発効日(菱形)。", "채점된 각 이벤트를 한 줄로 표시: 발표 전 기간에 처음 열린 경보부터의 경고(막대), 발표일(점: 경고됨은 채움), 발효일(마름모).";
+    BacktestNoEvents => "No event to score in the data.", "データに採点するイベントはありません。", "데이터에 채점할 이벤트가 없습니다.";
     EwsUnavailable => "The early-warning data could not be loaded:", "早期警戒データを読み込めませんでした:", "조기 경보 데이터를 불러오지 못했습니다:";
     AdminOnly => "The audit is for the server's operators (admin credentials).", "監査はサーバー運用者(管理者認証情報)専用です。", "감사는 서버 운영자(관리자 자격 증명) 전용입니다.";
     When => "When", "日時", "시각";

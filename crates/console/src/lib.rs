@@ -120,6 +120,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/intel/{root}/{cid}/objects/{oid}/", get(intel::object))
         .route("/ews/", get(ews::board))
         .route("/ews/series.json", get(ews::series))
+        .route("/ews/backtest.json", get(ews::backtest))
         .route("/audit/", get(audit::page))
         .route("/report/", get(report::page))
         .route("/assets/console.css", get(css))

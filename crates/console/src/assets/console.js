@@ -81,6 +81,72 @@
     }
   }
 
+  // The back-test (`tripoint ews backtest` JSON) as a timeline: one row per
+  // scored event; a bar from the first warning to the announcement, a dot
+  // at the announcement (filled when warned in time), a diamond at the
+  // effective date.
+  function drawBacktest(host, r) {
+    var events = (r.events || []).filter(function (e) { return !e.note; });
+    host.textContent = "";
+    if (events.length === 0) {
+      var p = document.createElement("p");
+      p.className = "empty";
+      p.setAttribute("role", "status");
+      p.textContent = host.getAttribute("data-empty") || "";
+      host.appendChild(p);
+      host.setAttribute("data-drawn", "0");
+      return;
+    }
+    events.sort(function (a, b) { return day(a.announced) - day(b.announced); });
+    var ROW = 26, W = 900, L = 210, R = 20, T = 20, B = 34;
+    var H = T + B + ROW * events.length;
+    var x0 = day(r.start), x1 = day(r.end);
+    events.forEach(function (e) {
+      [e.first_warning, e.announced, e.effective].forEach(function (d) {
+        if (d) { x0 = Math.min(x0, day(d)); x1 = Math.max(x1, day(d)); }
+      });
+    });
+    if (x1 === x0) { x1 = x0 + 1; }
+    function X(t) { return L + (t - x0) / (x1 - x0) * (W - L - R); }
+    var svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "img",
+      "aria-label": events.length + " events, " + events.filter(function (e) { return e.warned_before_announcement; }).length + " warned" });
+    svg.appendChild(el("line", { "class": "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
+    for (var i = 0; i <= 4; i++) {
+      var t = x0 + (x1 - x0) * i / 4;
+      svg.appendChild(el("text", { "class": "label", x: X(t), y: H - B + 16, "text-anchor": i === 4 ? "end" : i === 0 ? "start" : "middle" }, new Date(t).toISOString().slice(0, 7)));
+    }
+    events.forEach(function (e, k) {
+      var y = T + ROW * k + ROW / 2;
+      var g = el("g", { "class": "bt-event", "data-event": e.event_id, "data-warned": e.warned_before_announcement ? "1" : "0" });
+      g.appendChild(el("text", { "class": "label", x: L - 8, y: y + 4, "text-anchor": "end" }, e.event_id + " · " + (e.minerals || []).join(", ")));
+      if (e.first_warning) {
+        var bar = el("rect", { "class": "bt-warning", x: X(day(e.first_warning)), y: y - 5,
+          width: Math.max(1, X(day(e.announced)) - X(day(e.first_warning))), height: 10, fill: "#ffc000" });
+        bar.appendChild(el("title", {}, (e.warning_alert || "") + ": " + e.first_warning + " → " + e.announced + " (" + e.lead_days_announced + " d)"));
+        g.appendChild(bar);
+      }
+      var dot = el("circle", { "class": "bt-announced", cx: X(day(e.announced)), cy: y, r: 6, stroke: "#b3261e", "stroke-width": 2,
+        fill: e.warned_before_announcement ? "#b3261e" : "#fff" });
+      dot.appendChild(el("title", {}, e.event_id + " " + e.announced));
+      g.appendChild(dot);
+      if (e.effective) {
+        var x = X(day(e.effective));
+        var dia = el("path", { "class": "bt-effective", d: "M" + x + "," + (y - 7) + "l7,7l-7,7l-7,-7z", fill: "#0b4f8a" });
+        dia.appendChild(el("title", {}, e.event_id + " " + e.effective));
+        g.appendChild(dia);
+      }
+      svg.appendChild(g);
+    });
+    host.appendChild(svg);
+    host.setAttribute("data-drawn", String(events.length));
+    var fig = host.closest("figure");
+    var cap = fig ? fig.querySelector("figcaption") : null;
+    if (cap) {
+      cap.textContent = r.start + " – " + r.end + " · " + r.events_warned + " / " + r.events_scored +
+        " · " + r.warning_days + " d · " + r.data_origin + (r.synthetic ? " (SYNTHETIC)" : "");
+    }
+  }
+
   // Alerts: live over Server-Sent Events, newest first (prepended).
   function liveAlerts() {
     var live = document.getElementById("alert-live");
@@ -114,6 +180,16 @@
   function start() {
     liveAlerts();
     // The board's chart, and the report's (one per mineral).
+    var bt = document.getElementById("ews-backtest");
+    if (bt) {
+      fetch(bt.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+        .then(function (r) { drawBacktest(bt, r); })
+        .catch(function (e) {
+          bt.textContent = String(e);
+          bt.setAttribute("data-drawn", "error");
+        });
+    }
     document.querySelectorAll("#ews-chart, .ews-chart").forEach(function (host) {
       fetch(host.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
