@@ -17,6 +17,11 @@ pub struct Args {
     /// Rows to generate (transactions + token transfers), 10^4 to 10^8.
     #[arg(long, default_value_t = 10_000)]
     pub transfers: u64,
+    /// Share of flows that go through contracts, 0 to 1 (e.g. 0.3): forwarders
+    /// paying on by internal calls, swaps paid out in ETH, WETH wrap and
+    /// unwrap; writes traces.csv too. 0 (the default) writes none.
+    #[arg(long, default_value_t = 0.0)]
+    pub contract_share: f64,
     /// Output: table (people) or json (tools).
     #[arg(long, value_enum, default_value = "table")]
     pub format: crate::cmd::util::Format,
@@ -29,6 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = tripoint_gen::GenConfig {
         seed: args.seed,
         transfers: args.transfers,
+        contract_share: args.contract_share,
         ..Default::default()
     };
     let bar = crate::cmd::util::progress(cfg.transfers, "generating");
@@ -47,6 +53,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "rows": rows,
             "transactions": summary.transactions,
             "token_transfers": summary.token_transfers,
+            "trace_rows": summary.trace_rows,
+            "internal_transfers": summary.internal_transfers,
             "blocks": summary.blocks,
             "first_block": summary.first_block,
             "last_block": summary.last_block,
@@ -71,6 +79,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             n(summary.transactions),
             n(summary.token_transfers)
         );
+        if summary.trace_rows > 0 {
+            println!(
+                "  traces.csv           {} rows ({} internal transfers)",
+                n(summary.trace_rows),
+                n(summary.internal_transfers)
+            );
+        }
         println!(
             "  blocks               {} ({}..={})",
             summary.blocks, summary.first_block, summary.last_block

@@ -17,13 +17,19 @@ use tripoint_chain::Label;
 
 use crate::fmt::{push_hex, push_u128, push_u64};
 use crate::truth::GroundTruth;
-use crate::{GenError, ScenarioSink, TokenRow, TokenTransferRow, TxRow};
+use crate::{CallFrame, GenError, ScenarioSink, TokenRow, TokenTransferRow, TxRow};
 
 pub const TRANSACTIONS_HEADER: &str = "hash,nonce,block_hash,block_number,transaction_index,from_address,to_address,value,gas,gas_price,input,block_timestamp,max_fee_per_gas,max_priority_fee_per_gas,transaction_type,receipt_status";
 pub const TOKEN_TRANSFERS_HEADER: &str =
     "token_address,from_address,to_address,value,transaction_hash,log_index,block_number";
 pub const TOKENS_HEADER: &str = "address,symbol,name,decimals,total_supply,block_number";
 pub const LABELS_HEADER: &str = "address,label,category,source";
+/// ethereum-etl's `traces.csv` columns, plus `block_timestamp` (as in its
+/// BigQuery tables), so the file can be read without `transactions.csv`
+/// (input, output, gas, gas_used and reward_type are left empty: tracing
+/// does not read them).
+pub const TRACES_HEADER: &str = "block_number,transaction_hash,transaction_index,from_address,to_address,value,input,output,trace_type,call_type,reward_type,gas,gas_used,subtraces,trace_address,error,status,trace_id,block_timestamp";
+pub const TRACES_FILE: &str = "traces.csv";
 
 const CHUNK: usize = 1 << 20;
 /// Full buffers in flight to the writer thread (bounds memory to ~8 MiB).
@@ -160,11 +166,21 @@ pub struct FileSink {
     token_transfers: CsvOut,
     tokens: CsvOut,
     labels: CsvOut,
+    /// `traces.csv`, for scenarios with contract-mediated flows.
+    traces: Option<CsvOut>,
 }
 
 impl FileSink {
-    /// Create `dir` if needed and open the files (as `.partial`).
+    /// Create `dir` if needed and open the files (as `.partial`), without
+    /// `traces.csv`.
     pub fn create(dir: &Path) -> Result<FileSink, GenError> {
+        FileSink::create_with_traces(dir, false)
+    }
+
+    /// [`FileSink::create`], with `traces.csv` when `traces` (a scenario
+    /// with contract-mediated flows). Without it, a `traces.csv` left in
+    /// `dir` by an earlier scenario is removed when this one is complete.
+    pub fn create_with_traces(dir: &Path, traces: bool) -> Result<FileSink, GenError> {
         std::fs::create_dir_all(dir).map_err(|source| GenError::Io {
             path: dir.to_path_buf(),
             source,
@@ -174,7 +190,15 @@ impl FileSink {
             CsvOut::create(dir, 1, "token_transfers.csv", TOKEN_TRANSFERS_HEADER)?;
         let (tokens, f2) = CsvOut::create(dir, 2, "tokens.csv", TOKENS_HEADER)?;
         let (labels, f3) = CsvOut::create(dir, 3, "labels.csv", LABELS_HEADER)?;
-        let writer = Writer::spawn(vec![f0, f1, f2, f3]).map_err(|source| GenError::Io {
+        let mut files = vec![f0, f1, f2, f3];
+        let traces = if traces {
+            let (out, f4) = CsvOut::create(dir, 4, TRACES_FILE, TRACES_HEADER)?;
+            files.push(f4);
+            Some(out)
+        } else {
+            None
+        };
+        let writer = Writer::spawn(files).map_err(|source| GenError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
@@ -187,21 +211,28 @@ impl FileSink {
             token_transfers,
             tokens,
             labels,
+            traces,
         })
     }
 
-    fn paths(&self) -> [&Path; 4] {
-        [
-            &self.transactions.partial,
-            &self.token_transfers.partial,
-            &self.tokens.partial,
-            &self.labels.partial,
-        ]
+    fn outs(&mut self) -> Vec<&mut CsvOut> {
+        let mut v = vec![
+            &mut self.transactions,
+            &mut self.token_transfers,
+            &mut self.tokens,
+            &mut self.labels,
+        ];
+        v.extend(self.traces.as_mut());
+        v
+    }
+
+    fn paths(&mut self) -> Vec<PathBuf> {
+        self.outs().iter().map(|o| o.partial.clone()).collect()
     }
 
     /// Stop and delete the partial files (after a failure elsewhere).
-    pub fn abandon(self) {
-        let paths: Vec<PathBuf> = self.paths().iter().map(|p| p.to_path_buf()).collect();
+    pub fn abandon(mut self) {
+        let paths = self.paths();
         let _ = self.writer.finish();
         for p in paths {
             let _ = std::fs::remove_file(p);
@@ -210,23 +241,32 @@ impl FileSink {
 
     /// Write `truth.json`, flush everything and rename the files into place.
     pub fn finish(mut self, truth: &GroundTruth) -> Result<(), GenError> {
+        let mut paths: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let writer = &self.writer;
         for out in [
-            &mut self.transactions,
-            &mut self.token_transfers,
-            &mut self.tokens,
-            &mut self.labels,
-        ] {
-            self.writer.send(out.index, &mut out.buf);
-        }
-        let paths: Vec<(PathBuf, PathBuf)> = [
-            &self.transactions,
-            &self.token_transfers,
-            &self.tokens,
-            &self.labels,
+            Some(&mut self.transactions),
+            Some(&mut self.token_transfers),
+            Some(&mut self.tokens),
+            Some(&mut self.labels),
+            self.traces.as_mut(),
         ]
-        .iter()
-        .map(|o| (o.partial.clone(), o.fin.clone()))
-        .collect();
+        .into_iter()
+        .flatten()
+        {
+            writer.send(out.index, &mut out.buf);
+            paths.push((out.partial.clone(), out.fin.clone()));
+        }
+        if self.traces.is_none() {
+            // A scenario without contract flows has no traces: a stale one
+            // from an earlier scenario must not pass for this one's.
+            let stale = self.dir.join(TRACES_FILE);
+            if stale.exists() {
+                std::fs::remove_file(&stale).map_err(|source| GenError::Io {
+                    path: stale.clone(),
+                    source,
+                })?;
+            }
+        }
         if let Err(e) = self.writer.finish() {
             return Err(GenError::Io {
                 path: paths[e.0].0.clone(),
@@ -345,5 +385,65 @@ impl ScenarioSink for FileSink {
         b.push(b',');
         push_u64(b, t.block_number);
         row_done(&mut self.token_transfers, &self.writer)
+    }
+
+    fn traces(&mut self, tx: &TxRow, frames: &[CallFrame]) -> Result<(), GenError> {
+        let Some(out) = self.traces.as_mut() else {
+            return Ok(());
+        };
+        let top = CallFrame {
+            path: [0; 2],
+            depth: 0,
+            from: tx.from,
+            to: tx.to,
+            value: tx.value,
+            subtraces: frames.iter().filter(|f| f.depth == 1).count() as u32,
+        };
+        for f in std::iter::once(&top).chain(frames) {
+            let b = &mut out.buf;
+            push_u64(b, tx.block_number);
+            b.push(b',');
+            push_hex(b, &tx.hash);
+            b.push(b',');
+            push_u64(b, tx.transaction_index as u64);
+            b.push(b',');
+            push_hex(b, &f.from);
+            b.push(b',');
+            push_hex(b, &f.to);
+            b.push(b',');
+            push_u128(b, f.value);
+            // input, output; trace_type, call_type; reward_type, gas, gas_used.
+            b.extend_from_slice(b",,,call,call,,,,");
+            push_u64(b, f.subtraces as u64);
+            b.push(b',');
+            let path = f.trace_address();
+            if path.len() > 1 {
+                b.push(b'"');
+            }
+            for (i, p) in path.iter().enumerate() {
+                if i > 0 {
+                    b.push(b',');
+                }
+                push_u64(b, *p as u64);
+            }
+            if path.len() > 1 {
+                b.push(b'"');
+            }
+            // error (none), status; trace_id as ethereum-etl writes it.
+            b.extend_from_slice(if tx.success {
+                b",,1,call_"
+            } else {
+                b",,0,call_"
+            });
+            push_hex(b, &tx.hash);
+            for p in path {
+                b.push(b'_');
+                push_u64(b, *p as u64);
+            }
+            b.push(b',');
+            push_u64(b, tx.block_timestamp as u64);
+            row_done(out, &self.writer)?;
+        }
+        Ok(())
     }
 }

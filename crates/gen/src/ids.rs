@@ -36,6 +36,8 @@ pub(crate) mod domain {
     pub const PLAN_TX: u64 = 7;
     pub const BLOCK: u64 = 8;
     pub const LAUNDER_DEPOSIT: u64 = 9;
+    /// Forwarding contracts that background payments go through.
+    pub const FORWARDER: u64 = 10;
 }
 
 /// SplitMix64 finaliser: a cheap bijective mixer with good avalanche.

@@ -28,6 +28,7 @@ pub use files::FileSink;
 pub use ids::{addr_hex, Addr, Hash32};
 pub use records::RecordSink;
 pub use truth::GroundTruth;
+pub use world::WETH_ADDRESS;
 
 use thiserror::Error;
 use tripoint_chain::Label;
@@ -61,6 +62,12 @@ pub struct GenConfig {
     pub pause_secs: u64,
     /// Share of background plain transfers that fail (receipt_status 0).
     pub failed_tx_share: f64,
+    /// Share of flows that go through contracts (0 = none, the default):
+    /// background ETH payments and withdrawals through forwarding contracts,
+    /// laundering ETH moves through the launderers' own forwarders, staked
+    /// tokens swapped to ETH paid out by internal calls, and WETH wrapped and
+    /// unwrapped. Above 0, `traces.csv` is written (docs/gen.md).
+    pub contract_share: f64,
 }
 
 /// Smallest scenario: the injected laundering needs room in the background.
@@ -83,6 +90,7 @@ impl Default for GenConfig {
             stolen_meth: 8_000,
             pause_secs: 3 * 86_400,
             failed_tx_share: 0.01,
+            contract_share: 0.0,
         }
     }
 }
@@ -176,6 +184,51 @@ pub trait ScenarioSink {
     fn label(&mut self, label: &Label) -> Result<(), GenError>;
     fn transaction(&mut self, tx: &TxRow) -> Result<(), GenError>;
     fn token_transfer(&mut self, transfer: &TokenTransferRow) -> Result<(), GenError>;
+    /// The call tree of a contract-mediated transaction (only with
+    /// `contract_share` above 0), after its token transfers: `frames` below
+    /// the top-level call, depth first (empty: the top-level call alone).
+    /// Sinks that only need the transaction rows keep this default.
+    fn traces(&mut self, _tx: &TxRow, _frames: &[CallFrame]) -> Result<(), GenError> {
+        Ok(())
+    }
+}
+
+/// One call frame below a transaction's top-level call (a row of
+/// ethereum-etl `traces.csv`; the top-level call is the [`TxRow`] itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallFrame {
+    /// Trace address: `path[..depth]` (`[1]` is the top-level call's second
+    /// child, `[0, 0]` the first child of its first child).
+    pub path: [u32; 2],
+    /// 1 or 2.
+    pub depth: u8,
+    pub from: Addr,
+    pub to: Addr,
+    /// Wei.
+    pub value: u128,
+    /// Frames directly below this one.
+    pub subtraces: u32,
+}
+
+impl CallFrame {
+    /// A frame with no children at `path[..depth]`.
+    pub fn call(path: &[u32], from: Addr, to: Addr, value: u128) -> CallFrame {
+        let mut p = [0; 2];
+        p[..path.len()].copy_from_slice(path);
+        CallFrame {
+            path: p,
+            depth: path.len() as u8,
+            from,
+            to,
+            value,
+            subtraces: 0,
+        }
+    }
+
+    /// The trace address, `[]` never (the top-level call is not a frame).
+    pub fn trace_address(&self) -> &[u32] {
+        &self.path[..self.depth as usize]
+    }
 }
 
 /// What was generated.
@@ -183,6 +236,11 @@ pub trait ScenarioSink {
 pub struct GenSummary {
     pub transactions: u64,
     pub token_transfers: u64,
+    /// Rows of `traces.csv` (0 unless `contract_share` is above 0): one per
+    /// contract-mediated transaction plus one per frame below it.
+    pub trace_rows: u64,
+    /// Of `trace_rows`, the frames that move ether (internal transfers).
+    pub internal_transfers: u64,
     pub blocks: u64,
     pub first_block: u64,
     pub last_block: u64,
@@ -232,7 +290,7 @@ pub fn generate_files(
     progress: &mut dyn FnMut(u64),
 ) -> Result<GenSummary, GenError> {
     validate(cfg)?;
-    let mut sink = FileSink::create(out_dir)?;
+    let mut sink = FileSink::create_with_traces(out_dir, cfg.contract_share > 0.0)?;
     match stream::run(cfg, &mut sink, progress) {
         Ok(summary) => {
             sink.finish(&summary.truth)?;
@@ -281,6 +339,12 @@ fn validate(cfg: &GenConfig) -> Result<(), GenError> {
         return bad(format!(
             "failed_tx_share = {} must be within 0..=0.5",
             cfg.failed_tx_share
+        ));
+    }
+    if !(0.0..=1.0).contains(&cfg.contract_share) {
+        return bad(format!(
+            "contract_share = {} must be within 0..=1",
+            cfg.contract_share
         ));
     }
     if cfg.start_time < 0 {

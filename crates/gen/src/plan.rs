@@ -17,9 +17,9 @@ use tripoint_chain::Category;
 
 use crate::ids::{self, address, domain, lookalike, Addr, Hash32, Rng};
 use crate::world::{
-    World, ETH, FAKE_ETH, FAKE_USDC, FAKE_USDT, METH, MIXER_DENOMS, STETH, USDT, WETH,
+    World, ETH, FAKE_ETH, FAKE_USDC, FAKE_USDT, METH, MIXER_DENOMS, STETH, USDT, WETH, WETH_ADDRESS,
 };
-use crate::GenConfig;
+use crate::{CallFrame, GenConfig};
 
 /// `None` = native ETH, `Some(i)` = token `i` of [`World::tokens`].
 pub type AssetIdx = Option<usize>;
@@ -52,6 +52,9 @@ pub struct Planned {
     pub gas: u64,
     pub logs: Vec<Log>,
     pub kind: Kind,
+    /// A contract-mediated transaction: its call frames below the top-level
+    /// call go to `traces.csv` (empty: the top-level call alone).
+    pub frames: Option<Vec<CallFrame>>,
     /// Filled by [`Plan::schedule`].
     pub block_idx: u64,
     pub hash: Hash32,
@@ -107,9 +110,34 @@ struct Builder<'w> {
     next_launderer: u64,
     next_deposit: u64,
     next_lookalike: u64,
+    /// Share of flows through contracts, and its own random stream (drawn
+    /// only when the share is above 0, so the default plan is unchanged).
+    contract_share: f64,
+    crng: Rng,
+    /// The launderers' own forwarding contracts, made on first use.
+    forwarders: Vec<Addr>,
 }
 
+/// Forwarding contracts the launderers deploy (used in turn).
+const LAUNDER_FORWARDERS: usize = 3;
+
 impl<'w> Builder<'w> {
+    /// Whether the next flow goes through a contract.
+    fn via_contract(&mut self) -> bool {
+        self.contract_share > 0.0 && self.crng.gen_bool(self.contract_share)
+    }
+
+    /// One of the launderers' forwarders, in turn.
+    fn forwarder(&mut self) -> Addr {
+        if self.forwarders.len() < LAUNDER_FORWARDERS {
+            let f = self.launderer("forwarder");
+            self.forwarders.push(f);
+            return f;
+        }
+        let i = self.crng.gen_range(0..self.forwarders.len());
+        self.forwarders[i]
+    }
+
     fn launderer(&mut self, role: &'static str) -> Addr {
         let a = address(self.w.seed, domain::LAUNDER, self.next_launderer);
         self.next_launderer += 1;
@@ -165,17 +193,125 @@ impl<'w> Builder<'w> {
             gas,
             logs,
             kind,
+            frames: None,
             block_idx: 0,
             hash: [0; 32],
         });
         self.events.len() - 1
     }
 
+    /// ETH from `from` to `to`. A launderer's move goes, for the share of
+    /// contract-mediated flows, through one of its forwarders: the
+    /// transaction pays the forwarder, which passes the value on to `to`
+    /// by an internal call.
     fn eth(&mut self, t: u64, from: Addr, to: Addr, value: u128, kind: Kind) -> usize {
+        if kind == Kind::Laundering && self.index.contains_key(&from) && self.via_contract() {
+            let fwd = self.forwarder();
+            self.book(&from, &fwd, None, value);
+            self.book(&fwd, &to, None, value);
+            let ev = self.push(t, from, fwd, value, 45_000, Vec::new(), kind);
+            self.events[ev].frames = Some(vec![CallFrame::call(&[0], fwd, to, value)]);
+            return ev;
+        }
         if kind != Kind::Spam {
             self.book(&from, &to, None, value);
         }
         self.push(t, from, to, value, 21_000, Vec::new(), kind)
+    }
+
+    /// WETH9 `deposit`: `value` ether into WETH, as much WETH minted to `who`
+    /// (no log: ingest derives the mint from the ether).
+    fn wrap(&mut self, t: u64, who: Addr, value: u128) -> usize {
+        self.book(&who, &WETH_ADDRESS, None, value);
+        self.book(&WETH_ADDRESS, &who, Some(WETH), value);
+        let ev = self.push(
+            t,
+            who,
+            WETH_ADDRESS,
+            value,
+            45_000,
+            Vec::new(),
+            Kind::Laundering,
+        );
+        self.events[ev].frames = Some(Vec::new());
+        self.swap_hit(ev, who, WETH_ADDRESS, None, value, Some(WETH), value);
+        ev
+    }
+
+    /// WETH9 `withdraw`: `value` WETH burned from `who`, the ether paid back
+    /// to it by an internal call.
+    fn unwrap(&mut self, t: u64, who: Addr, value: u128) -> usize {
+        self.book(&who, &WETH_ADDRESS, Some(WETH), value);
+        self.book(&WETH_ADDRESS, &who, None, value);
+        let ev = self.push(
+            t,
+            who,
+            WETH_ADDRESS,
+            0,
+            45_000,
+            Vec::new(),
+            Kind::Laundering,
+        );
+        self.events[ev].frames = Some(vec![CallFrame::call(&[0], WETH_ADDRESS, who, value)]);
+        self.swap_hit(ev, who, WETH_ADDRESS, Some(WETH), value, None, value);
+        ev
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn swap_hit(
+        &mut self,
+        event: usize,
+        address: Addr,
+        pool: Addr,
+        asset_in: AssetIdx,
+        amount_in: u128,
+        asset_out: AssetIdx,
+        amount_out: u128,
+    ) {
+        self.swaps.push(SwapHit {
+            event,
+            address,
+            pool,
+            asset_in,
+            amount_in,
+            asset_out,
+            amount_out,
+        });
+        self.tag(&address, "dex-swap");
+    }
+
+    /// A token swapped to ETH through the router (Uniswap V2's
+    /// `swapExactTokensForETH`): `tin` into the pool, WETH out of it to the
+    /// router, which unwraps it (WETH pays the ether to the router by an
+    /// internal call) and pays the ether to `who` by another.
+    fn swap_to_eth(&mut self, t: u64, who: Addr, tin: usize, amount_in: u128, amount_out: u128) {
+        let pool = self.w.pool(tin, WETH).address;
+        let router = self.w.router;
+        self.book(&who, &pool, Some(tin), amount_in);
+        self.book(&router, &who, None, amount_out);
+        let logs = vec![
+            Log {
+                token: self.w.tokens[tin].address,
+                from: who,
+                to: pool,
+                value: amount_in,
+            },
+            Log {
+                token: WETH_ADDRESS,
+                from: pool,
+                to: router,
+                value: amount_out,
+            },
+        ];
+        let ev = self.push(t, who, router, 0, 200_000, logs, Kind::Laundering);
+        let mut withdraw = CallFrame::call(&[0], router, WETH_ADDRESS, 0);
+        withdraw.subtraces = 1;
+        self.events[ev].frames = Some(vec![
+            withdraw,
+            CallFrame::call(&[0, 0], WETH_ADDRESS, router, amount_out),
+            CallFrame::call(&[1], router, who, amount_out),
+        ]);
+        self.swap_hit(ev, who, pool, Some(tin), amount_in, None, amount_out);
     }
 
     /// A call to a token contract emitting one `Transfer` log.
@@ -233,16 +369,7 @@ impl<'w> Builder<'w> {
         ];
         let router = self.w.router;
         let ev = self.push(t, who, router, 0, 180_000, logs, Kind::Laundering);
-        self.swaps.push(SwapHit {
-            event: ev,
-            address: who,
-            pool,
-            asset_in: Some(tin),
-            amount_in,
-            asset_out: Some(tout),
-            amount_out,
-        });
-        self.tag(&who, "dex-swap");
+        self.swap_hit(ev, who, pool, Some(tin), amount_in, Some(tout), amount_out);
         ev
     }
 
@@ -377,6 +504,9 @@ pub fn build(cfg: &GenConfig, w: &World) -> Plan {
         next_launderer: 0,
         next_deposit: 0,
         next_lookalike: 0,
+        contract_share: cfg.contract_share,
+        crng: ids::stream(cfg.seed, 5),
+        forwarders: Vec::new(),
     };
     let victim = w.victim;
     let operators = [
@@ -448,7 +578,12 @@ pub fn build(cfg: &GenConfig, w: &World) -> Plan {
             let amount_in = left.min(chunk_units * ETH);
             let rate = b.rng.gen_range(lo..hi);
             let amount_out = amount_in / 1_000_000 * rate + b.rng.gen_range(0..1_000_000_000u128);
-            b.swap(t, thief, tok, amount_in, WETH, amount_out);
+            if b.via_contract() {
+                // Paid out in ETH by the router's internal calls.
+                b.swap_to_eth(t, thief, tok, amount_in, amount_out);
+            } else {
+                b.swap(t, thief, tok, amount_in, WETH, amount_out);
+            }
             left -= amount_in;
             t += b.rng.gen_range(30..300);
         }
@@ -470,6 +605,12 @@ pub fn build(cfg: &GenConfig, w: &World) -> Plan {
     let weth = b.balance(&thief, Some(WETH));
     if weth > 0 {
         b.token_call(t, thief, WETH, thief, cons[0], weth, Kind::Laundering);
+        t += 60;
+    }
+    // Staked tokens swapped to ETH (contract-mediated swaps) join the first too.
+    let swapped_eth = b.balance(&thief, None);
+    if swapped_eth > 0 {
+        b.eth(t, thief, cons[0], swapped_eth, Kind::Laundering);
         t += 60;
     }
 
@@ -527,6 +668,15 @@ pub fn build(cfg: &GenConfig, w: &World) -> Plan {
                 .min(b.balance(g, None) / 2);
             tg = b.exchange_deposit(tg, *g, None, amount);
         }
+        if j == 0 && b.contract_share > 0.0 {
+            // Wrapped to WETH, and the WETH deposited at an exchange.
+            let amount = b
+                .irregular(start, 20_000, 50_000)
+                .min(b.balance(g, None) / 2);
+            b.wrap(tg, *g, amount);
+            tg += b.rng.gen_range(60..600);
+            tg = b.exchange_deposit(tg, *g, Some(WETH), amount);
+        }
         // Peel chain: the rest hops on, shedding an exchange deposit and a bridge exit.
         let p1 = b.launderer("peel");
         let rest = b.balance(g, None);
@@ -550,6 +700,13 @@ pub fn build(cfg: &GenConfig, w: &World) -> Plan {
     // The WETH: bridged in two irregular chunks, the rest to an exchange.
     if weth > 0 {
         let mut tw = resume + b.rng.gen_range(600..3_600);
+        if b.contract_share > 0.0 {
+            // Part unwrapped to ETH and bridged as ETH.
+            let amount = b.irregular(weth, 100_000, 150_000);
+            b.unwrap(tw, cons[0], amount);
+            tw += b.rng.gen_range(60..600);
+            tw = b.bridge(tw, cons[0], None, amount);
+        }
         for _ in 0..2 {
             let amount = b.irregular(weth, 300_000, 400_000);
             tw = b.bridge(tw, cons[0], Some(WETH), amount);
@@ -622,11 +779,15 @@ pub fn build(cfg: &GenConfig, w: &World) -> Plan {
         .collect();
     holdings.sort_by_key(|h| b.index[&h.0]);
 
-    let services = vec![
+    let mut services = vec![
         w.router,
         w.pool(STETH, WETH).address,
         w.pool(METH, WETH).address,
     ];
+    if cfg.contract_share > 0.0 {
+        // The wraps' and unwraps' counterparty.
+        services.push(WETH_ADDRESS);
+    }
     Plan {
         events: b.events,
         thief,
@@ -698,6 +859,7 @@ mod tests {
             stolen_steth in 0u64..200_000,
             stolen_meth in 0u64..20_000,
             pause_secs in 0u64..864_000,
+            contract_share in proptest::prop_oneof![proptest::strategy::Just(0.0), 0.0f64..=1.0],
         ) {
             check_plan(&GenConfig {
                 seed,
@@ -707,9 +869,46 @@ mod tests {
                 stolen_steth,
                 stolen_meth,
                 pause_secs,
+                contract_share,
                 ..Default::default()
             });
         }
+    }
+
+    #[test]
+    fn contract_flows_conserve_and_use_every_kind() {
+        let cfg = GenConfig {
+            contract_share: 0.3,
+            ..Default::default()
+        };
+        check_plan(&cfg);
+        let w = World::new(&cfg);
+        let p = build(&cfg, &w);
+        let forwarded = p
+            .events
+            .iter()
+            .filter(|e| {
+                e.frames
+                    .as_ref()
+                    .is_some_and(|f| f.len() == 1 && e.to != WETH_ADDRESS)
+            })
+            .count();
+        let laundering = p
+            .events
+            .iter()
+            .filter(|e| e.kind == Kind::Laundering)
+            .count();
+        assert!(forwarded * 10 > laundering, "{forwarded} of {laundering}");
+        let to_eth = p.swaps.iter().filter(|s| s.asset_out.is_none()).count();
+        assert!(to_eth >= 2, "swaps paid out in ETH, an unwrap among them");
+        assert!(p.swaps.iter().any(|s| s.asset_in.is_none()), "a wrap");
+        assert_eq!(
+            p.launderers.iter().filter(|l| l.1 == "forwarder").count(),
+            LAUNDER_FORWARDERS
+        );
+        // The default plan has none of it.
+        let d = build(&GenConfig::default(), &w);
+        assert!(d.events.iter().all(|e| e.frames.is_none()));
     }
 
     /// Conservation per asset, and causality: replaying the events in
@@ -720,6 +919,7 @@ mod tests {
         p.schedule(cfg.seed, 10, 1);
         let launder: std::collections::HashSet<Addr> = p.launderers.iter().map(|l| l.0).collect();
         let mut bal: HashMap<(Addr, Option<Addr>), i128> = HashMap::new();
+        let weth = Some(WETH_ADDRESS);
         for ev in p.events.iter().filter(|e| e.kind != Kind::Spam) {
             let mut moves = vec![(ev.from, ev.to, None, ev.value)];
             moves.extend(
@@ -727,6 +927,22 @@ mod tests {
                     .iter()
                     .map(|l| (l.from, l.to, Some(l.token), l.value)),
             );
+            // Internal calls, and WETH minted or burned as ingest derives it.
+            let top = (ev.frames.is_some() && ev.to == WETH_ADDRESS && ev.value > 0).then_some((
+                WETH_ADDRESS,
+                ev.from,
+                weth,
+                ev.value,
+            ));
+            moves.extend(top);
+            for f in ev.frames.iter().flatten().filter(|f| f.value > 0) {
+                moves.push((f.from, f.to, None, f.value));
+                if f.to == WETH_ADDRESS {
+                    moves.push((WETH_ADDRESS, f.from, weth, f.value));
+                } else if f.from == WETH_ADDRESS {
+                    moves.push((f.to, WETH_ADDRESS, weth, f.value));
+                }
+            }
             for (from, to, asset, v) in moves {
                 if launder.contains(&from) {
                     let b = bal.entry((from, asset)).or_default();

@@ -2,13 +2,17 @@
 //! scenario can go straight into any [`TransferSink`] (e.g. the graph store)
 //! without CSV files in between — the same records an ethereum-etl import of
 //! the written files produces: failed transactions move no value (no record),
-//! zero-value transactions are kept, tokens are separate assets.
+//! zero-value transactions are kept, tokens are separate assets; call frames
+//! that move ether are internal transfers keyed by their depth-first rank,
+//! and ether paid into or out of WETH9 mints or burns WETH, as
+//! `tripoint-ingest` stores them from `traces.csv`.
 
 use tripoint_chain::{
     Address, Amount, Asset, Chain, Label, Position, TokenInfo, TransferRecord, TransferSink, TxHash,
 };
 
-use crate::{GenError, ScenarioSink, TokenRow, TokenTransferRow, TxRow};
+use crate::world::WETH_ADDRESS;
+use crate::{CallFrame, GenError, ScenarioSink, TokenRow, TokenTransferRow, TxRow};
 
 /// Feeds a [`TransferSink`]; labels are collected for the caller (the sink
 /// trait has no place for them).
@@ -98,5 +102,64 @@ impl<S: TransferSink> ScenarioSink for RecordSink<'_, S> {
                 amount: Amount::from(t.value),
             })
             .map_err(sink_err)
+    }
+
+    fn traces(&mut self, tx: &TxRow, frames: &[CallFrame]) -> Result<(), GenError> {
+        if !tx.success {
+            return Ok(());
+        }
+        let base = TransferRecord {
+            chain: Chain::Ethereum,
+            block: tx.block_number,
+            timestamp: tx.block_timestamp,
+            tx_hash: TxHash(tx.hash),
+            tx_index: tx.transaction_index,
+            position: Position::NativeValue,
+            from: Address::Eth(tx.from),
+            to: Address::Eth(tx.to),
+            asset: Asset::Native(Chain::Ethereum),
+            amount: Amount::from(tx.value),
+        };
+        // Ranks: the top-level call 0, the frames 1.. in depth-first order.
+        let ether = std::iter::once((0u32, tx.from, tx.to, tx.value)).chain(
+            frames
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (i as u32 + 1, f.from, f.to, f.value)),
+        );
+        let mut wrapped = Vec::new();
+        for (rank, from, to, value) in ether.filter(|e| e.3 > 0) {
+            if rank > 0 {
+                self.sink
+                    .transfer(TransferRecord {
+                        position: Position::internal(rank).expect("a few frames per transaction"),
+                        from: Address::Eth(from),
+                        to: Address::Eth(to),
+                        amount: Amount::from(value),
+                        ..base.clone()
+                    })
+                    .map_err(sink_err)?;
+            }
+            // WETH9: ether in mints WETH to the payer, ether out burns the receiver's.
+            let (mint_from, mint_to) = if to == WETH_ADDRESS {
+                (WETH_ADDRESS, from)
+            } else if from == WETH_ADDRESS {
+                (to, WETH_ADDRESS)
+            } else {
+                continue;
+            };
+            wrapped.push(TransferRecord {
+                position: Position::wrapped(rank).expect("a few frames per transaction"),
+                from: Address::Eth(mint_from),
+                to: Address::Eth(mint_to),
+                asset: Asset::Token(Address::Eth(WETH_ADDRESS)),
+                amount: Amount::from(value),
+                ..base.clone()
+            });
+        }
+        for r in wrapped {
+            self.sink.transfer(r).map_err(sink_err)?;
+        }
+        Ok(())
     }
 }

@@ -14,7 +14,7 @@ use crate::ids::{self, address, domain, Addr, Rng};
 use crate::plan::{self, Kind, Plan};
 use crate::truth::{self, GroundTruth};
 use crate::world::{World, MIXER_DENOMS, TRADED, WETH};
-use crate::{GenConfig, GenError, GenSummary, ScenarioSink, TokenTransferRow, TxRow};
+use crate::{CallFrame, GenConfig, GenError, GenSummary, ScenarioSink, TokenTransferRow, TxRow};
 
 /// Background transaction kinds and their weights (shares of transactions
 /// before deposit sweeps are added). Tuned so the calibration figures in
@@ -58,6 +58,9 @@ const P_NEW_USER: f64 = 0.235;
 const INITIAL_USERS: u64 = 200;
 /// Deposit sweeps happen 1..=SWEEP_DELAY blocks after the deposit.
 const SWEEP_DELAY: u64 = 20;
+/// Forwarding contracts (smart wallets, payment splitters, aggregators)
+/// that contract-mediated background payments go through.
+const BG_FORWARDERS: u64 = 1024;
 
 /// Expected rows per background transaction, sweeps included.
 fn rows_per_bg_tx() -> f64 {
@@ -117,6 +120,10 @@ struct Background<'w> {
     seq: u64,
     failed_share: f64,
     pow10_steps: Vec<f64>,
+    /// Share of ETH payments and withdrawals through a forwarder, drawn from
+    /// its own stream (untouched at 0, so the default output is unchanged).
+    contract_share: f64,
+    crng: Rng,
 }
 
 /// One transaction being emitted, with its logs.
@@ -128,6 +135,8 @@ struct Out {
     success: bool,
     logs: [(Addr, Addr, Addr, u128); 2],
     n_logs: usize,
+    /// Contract-mediated: the forwarder's internal call.
+    frame: Option<CallFrame>,
 }
 
 impl Out {
@@ -140,6 +149,7 @@ impl Out {
             success: true,
             logs: [([0; 20], [0; 20], [0; 20], 0); 2],
             n_logs: 0,
+            frame: None,
         }
     }
     fn log(mut self, token: Addr, from: Addr, to: Addr, value: u128) -> Out {
@@ -168,7 +178,22 @@ impl<'w> Background<'w> {
             seq: 0,
             failed_share: cfg.failed_tx_share,
             pow10_steps: pow10_steps(),
+            contract_share: cfg.contract_share,
+            crng: ids::stream(cfg.seed, 4),
         }
+    }
+
+    /// For the contract share of payments: send `out` to a forwarder, which
+    /// passes the value on to the payee by an internal call.
+    fn maybe_forward(&mut self, mut out: Out) -> Out {
+        if self.contract_share > 0.0 && out.success && self.crng.gen_bool(self.contract_share) {
+            let i = self.crng.gen_range(0..BG_FORWARDERS);
+            let fwd = address(self.seed, domain::FORWARDER, i);
+            out.frame = Some(CallFrame::call(&[0], fwd, out.to, out.value));
+            out.to = fwd;
+            out.gas = 45_000;
+        }
+        out
     }
 
     fn user(&mut self) -> u64 {
@@ -258,7 +283,7 @@ impl<'w> Background<'w> {
                 let value = self.eth_value();
                 let mut out = Out::plain(from, to, value, 21_000);
                 out.success = !self.rng.gen_bool(self.failed_share);
-                out
+                self.maybe_forward(out)
             }
             BgKind::TokenPayment => {
                 let tok = self.traded_token();
@@ -288,7 +313,7 @@ impl<'w> Background<'w> {
                 let e = self.exchange();
                 let to = self.user_addr();
                 let value = self.eth_value();
-                Out::plain(w.hot_wallets[e], to, value, 21_000)
+                self.maybe_forward(Out::plain(w.hot_wallets[e], to, value, 21_000))
             }
             BgKind::SwapEthForToken => {
                 let who = self.user_addr();
@@ -339,6 +364,8 @@ struct Emitter<'s, S: ScenarioSink> {
     sink: &'s mut S,
     transactions: u64,
     token_transfers: u64,
+    trace_rows: u64,
+    internal_transfers: u64,
 }
 
 struct BlockCtx {
@@ -363,6 +390,7 @@ impl<S: ScenarioSink> Emitter<'_, S> {
         tip: u64,
         success: bool,
         logs: &[(Addr, Addr, Addr, u128)],
+        frames: Option<&[CallFrame]>,
     ) -> Result<(), GenError> {
         let tx = TxRow {
             hash,
@@ -392,6 +420,11 @@ impl<S: ScenarioSink> Emitter<'_, S> {
             })?;
             self.token_transfers += 1;
             b.log_index += 1;
+        }
+        if let Some(frames) = frames {
+            self.sink.traces(&tx, frames)?;
+            self.trace_rows += 1 + frames.len() as u64;
+            self.internal_transfers += frames.iter().filter(|f| f.value > 0).count() as u64;
         }
         Ok(())
     }
@@ -439,6 +472,8 @@ pub fn run<S: ScenarioSink>(
         sink,
         transactions: 0,
         token_transfers: 0,
+        trace_rows: 0,
+        internal_transfers: 0,
     };
     let mut bg_left = bg_rows;
     let mut next_planned = 0usize;
@@ -500,6 +535,7 @@ pub fn run<S: ScenarioSink>(
                     1_000_000_000,
                     true,
                     &logs,
+                    ev.frames.as_deref(),
                 )?;
                 match ev.kind {
                     Kind::Laundering | Kind::ExchangeSweep => counts.laundering_transactions += 1,
@@ -523,6 +559,7 @@ pub fn run<S: ScenarioSink>(
                     tip,
                     out.success,
                     &out.logs[..out.n_logs],
+                    out.frame.as_ref().map(std::slice::from_ref),
                 )?;
                 bg_left -= 1 + out.n_logs as u64;
                 n_bg -= 1;
@@ -552,6 +589,8 @@ pub fn run<S: ScenarioSink>(
     Ok(GenSummary {
         transactions: em.transactions,
         token_transfers: em.token_transfers,
+        trace_rows: em.trace_rows,
+        internal_transfers: em.internal_transfers,
         blocks: blocks_emitted,
         first_block: first_block.unwrap_or(cfg.start_block),
         last_block,

@@ -16,6 +16,13 @@ pub const FAKE_USDT: usize = 5;
 pub const FAKE_ETH: usize = 6;
 pub const FAKE_USDC: usize = 7;
 /// Trusted tokens that background users trade.
+/// Mainnet WETH9 (token `WETH`): ether paid into it mints WETH, ether paid
+/// out of it burns WETH (`tripoint-ingest` derives both from the ether side).
+pub const WETH_ADDRESS: Addr = [
+    0xc0, 0x2a, 0xaa, 0x39, 0xb2, 0x23, 0xfe, 0x8d, 0x0a, 0x0e, 0x5c, 0x4f, 0x27, 0xea, 0xd9, 0x08,
+    0x3c, 0x75, 0x6c, 0xc2,
+];
+
 pub const TRADED: [usize; 5] = [USDT, USDC, WETH, STETH, METH];
 
 pub struct TokenSpec {
