@@ -28,5 +28,7 @@ test("bench console --smoke: server time for every page beside TAXII, the graph 
   // Each of the 3 transactions raised at least one alert, each timed.
   expect(r.sse.alerts).toBeGreaterThanOrEqual(3);
   expect(r.sse.p50_ms).toBeGreaterThanOrEqual(0);
+  expect(r.sse.peer_p50_ms).toBeGreaterThanOrEqual(0);
+  expect(out).toContain("peer: the case API polled every 100 ms");
   expect(r.server_peak_mib).toBeGreaterThan(0);
 });
