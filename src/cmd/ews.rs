@@ -171,10 +171,11 @@ struct StatusArgs {
 struct BacktestArgs {
     #[command(flatten)]
     source: Source,
-    /// Events to score (CSV, export_restriction_events.csv format). Default: the
+    /// Events to score (CSV, export_restriction_events.csv format); repeatable, the
+    /// files are scored together (ids must be unique across them). Default: the
     /// event file that ships with the data (events/export_restriction_events.csv).
     #[arg(long)]
-    events: Option<PathBuf>,
+    events: Vec<PathBuf>,
     /// Replay up to this date only (YYYY-MM-DD; default: config backtest.end).
     #[arg(long)]
     until: Option<String>,
@@ -354,13 +355,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 cfg.backtest.end = parse_date(u, "--until")?;
             }
             let ds = load_source(&a.source)?;
-            let events = match &a.events {
-                Some(f) => tripoint_ews::load_events(f)?,
-                None if ds.events.is_empty() => bail!(
+            let events = if !a.events.is_empty() {
+                let mut all: Vec<tripoint_ews::Event> = Vec::new();
+                for f in &a.events {
+                    for e in tripoint_ews::load_events(f)? {
+                        if all.iter().any(|k| k.event_id == e.event_id) {
+                            bail!(
+                                "{}: event id {} is already in an earlier --events file",
+                                f.display(),
+                                e.event_id
+                            );
+                        }
+                        all.push(e);
+                    }
+                }
+                all
+            } else if ds.events.is_empty() {
+                bail!(
                     "no events to score: {} has no events/export_restriction_events.csv; pass --events FILE",
                     ds.origin
-                ),
-                None => ds.events.clone(),
+                )
+            } else {
+                ds.events.clone()
             };
             let r = tripoint_ews::backtest(&ds, &events, &cfg);
             match a.format {

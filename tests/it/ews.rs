@@ -643,3 +643,60 @@ fn ews_every_alert_on_the_shared_data_names_its_data_by_url() {
         }
     }
 }
+
+#[test]
+fn ews_backtest_scores_several_event_files_and_the_projects_events_are_cited() {
+    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ews_events.csv");
+    // Every project event cites a URL where its date was read, and none was
+    // transcribed from memory.
+    let rows = tripoint_ews::load_events(&ours).unwrap();
+    assert!(!rows.is_empty());
+    for e in &rows {
+        assert!(e.source.contains("https://"), "{e:?}");
+    }
+    assert!(!std::fs::read_to_string(&ours).unwrap().contains("VERIFY"));
+    // The same id twice across files is refused, naming the file.
+    let out = tripoint()
+        .args(["ews", "backtest", "--synthetic", "1", "--events"])
+        .arg(&ours)
+        .arg("--events")
+        .arg(&ours)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ews_events.csv") && err.contains("already"),
+        "{err}"
+    );
+
+    let Some(shared) = shared_data() else { return };
+    let theirs = shared.join("ews/events/export_restriction_events.csv");
+    let r = json(&run_ok(&[
+        "ews",
+        "backtest",
+        "--data",
+        shared.to_str().unwrap(),
+        "--events",
+        theirs.to_str().unwrap(),
+        "--events",
+        ours.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    let ids: Vec<&str> = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.get("note").is_none())
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    for e in &rows {
+        assert!(
+            ids.contains(&e.event_id.as_str()),
+            "{} is scored: {ids:?}",
+            e.event_id
+        );
+    }
+    assert!(ids.contains(&"E09"), "{ids:?}");
+}

@@ -101,14 +101,53 @@ fn perturb_after(ds: &Dataset, t: NaiveDate) -> Dataset {
     fake.announced = t + tripoint_ews::chrono::Duration::days(1);
     fake.effective = Some(fake.announced);
     fake.minerals = Mineral::MATERIALS.to_vec();
-    d.events.push(fake);
+    d.events.push(fake.clone());
+    // The reference lists too: a later trigger, a later producer-country law
+    // and China shares published later must not reach back.
+    let mut trig = fake.clone();
+    trig.event_id = "FAKE-T".into();
+    trig.actor = "United States".into();
+    trig.target = EventTarget::China;
+    trig.minerals = Vec::new();
+    d.triggers.push(trig);
+    let mut law = fake;
+    law.event_id = "FAKE-P".into();
+    law.actor = "Chile".into();
+    law.effective = Some(t + tripoint_ews::chrono::Duration::days(400));
+    law.minerals = vec![Mineral::Lithium, Mineral::Copper];
+    d.producer_measures.push(law);
+    for m in Mineral::MATERIALS {
+        d.china_shares.push(ChinaShare {
+            mineral: m,
+            stage: SupplyStage::Refining,
+            partner: None,
+            year: t.year(),
+            share: 0.99,
+            published: t + tripoint_ews::chrono::Duration::days(2),
+            source: "fake, published after t".into(),
+        });
+    }
+    for s in &mut d.china_shares {
+        if s.published > t {
+            s.share = 0.99;
+        }
+    }
     d
 }
 
 #[test]
 fn no_look_ahead_on_perturbed_real_data() {
     let Some(dir) = shared() else { return };
-    let ds = Dataset::load_dir(&dir).unwrap();
+    let mut ds = Dataset::load_dir(&dir).unwrap();
+    // With the built-in triggers, China shares and producer measures, so the
+    // counter-measure, ladder and producer families are held to it too.
+    let refs = tempfile::tempdir().unwrap();
+    let opts = reference::ReferenceOptions {
+        home: refs.path().join("none"),
+        ..Default::default()
+    };
+    reference::apply(&mut ds, &opts).unwrap();
+    assert!(!ds.triggers.is_empty() && !ds.producer_measures.is_empty());
     let cfg = Config::default();
     let full_before =
         replay(&all_signals(&ds, &ds.events, &cfg), day("2025-12-31"), &cfg).all_alerts();
