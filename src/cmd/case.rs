@@ -66,6 +66,10 @@ struct NewArgs {
     /// Maximum hop distance from a seed.
     #[arg(long, default_value_t = 64)]
     max_hops: u32,
+    /// Live watch: a new address raises a new_hop alert only once it received this many
+    /// millionths of the taint the seeds paid out (default: the watch's --min-hop-ppm).
+    #[arg(long)]
+    min_hop_ppm: Option<u32>,
     /// TLP marking: clear, white, green, amber, amber+strict or red.
     #[arg(long, default_value = "amber")]
     tlp: String,
@@ -156,6 +160,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 from: a.from,
                 policy: a.policy,
                 max_hops: a.max_hops,
+                min_hop_ppm: a.min_hop_ppm,
                 tlp: a.tlp,
                 partner: a.partner,
             }
@@ -226,7 +231,7 @@ fn render(c: &Case, json: bool) -> String {
         return serde_json::to_string_pretty(c).expect("case serializes") + "\n";
     }
     let mut t = format!(
-        "id       {}\nname     {}\nstatus   {}\nseeds    {}\nfrom     {}\npolicy   {} (max hops {})\nTLP      {}\npartner  {}\ncreated  {}\n",
+        "id       {}\nname     {}\nstatus   {}\nseeds    {}\nfrom     {}\npolicy   {} (max hops {}; new_hop alerts from {})\nTLP      {}\npartner  {}\ncreated  {}\n",
         c.id,
         c.name,
         c.status.as_str(),
@@ -234,6 +239,8 @@ fn render(c: &Case, json: bool) -> String {
         c.from.map(tripoint_case::rfc3339).unwrap_or_else(|| "-".into()),
         c.policy,
         c.max_hops,
+        c.min_hop_ppm
+            .map_or("the watch's --min-hop-ppm".to_string(), |p| format!("{p} ppm")),
         c.tlp,
         c.partner,
         c.created

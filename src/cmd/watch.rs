@@ -46,6 +46,11 @@ pub struct Args {
     /// large_movement alert (per mille).
     #[arg(long, default_value_t = 100)]
     pub large_per_mille: u32,
+    /// A newly reached address raises a new_hop alert only once the taint it received in one
+    /// asset reaches this many millionths of what the case's seeds paid out in it (dust raises
+    /// none); a case's own `case new --min-hop-ppm` overrides it. 0: every new address.
+    #[arg(long, default_value_t = tripoint_watch::DEFAULT_MIN_HOP_PPM)]
+    pub min_hop_ppm: u32,
     /// PostgreSQL URL of the case database (as `tripoint case --db`); default DIR/cases.sqlite.
     #[arg(long, env = "TRIPOINT_CASE_DB")]
     pub case_db: Option<String>,
@@ -64,6 +69,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let Some(rpc) = args.rpc.clone() else {
         bail!("--rpc URL is required (or --status)");
     };
+    if args.min_hop_ppm > 1_000_000 {
+        bail!(
+            "--min-hop-ppm {}: more than 1000000 (parts per million)",
+            args.min_hop_ppm
+        );
+    }
     let secret = match &args.webhook_secret_file {
         Some(f) => Some(tripoint_watch::deliver::read_secret(f)?),
         None => None,
@@ -76,6 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         poll: Duration::from_millis(args.poll_ms.max(10)),
         thresholds: Thresholds {
             large_per_mille: args.large_per_mille,
+            min_hop_ppm: args.min_hop_ppm,
         },
         publish: args.publish.as_deref().map(tripoint_watch::publish_target),
         ..WatchOptions::new(args.store.clone(), rpc)

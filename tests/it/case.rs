@@ -82,6 +82,16 @@ fn case_lifecycle_and_stix_report() {
     .unwrap();
     let id = case["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("case-"));
+    // No own minimum for the watch's new_hop alerts: the watch's applies.
+    assert!(case["min_hop_ppm"].is_null(), "{case}");
+    let refused = tripoint()
+        .args(["case", "new", "--store", s, "--name", "x", "--seed", thief])
+        .args(["--min-hop-ppm", "1000001"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("min_hop_ppm"), "{why}");
     run_ok(&[
         "case",
         "note",

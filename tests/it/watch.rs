@@ -21,6 +21,9 @@ use crate::common::{
 const MULE1: &str = "0x3a1e000000000000000000000000000000000002";
 const MULE2: &str = "0x3a1e000000000000000000000000000000000003";
 const CLEAN: &str = "0xc1ea000000000000000000000000000000000004";
+/// Gets a gwei of the thief's: dust, below the watch's default minimum
+/// for a new hop (10 ppm of what the thief paid out).
+const DUST: &str = "0xd057000000000000000000000000000000000006";
 const SECRET: &str = "drill-secret-0123456789";
 
 /// One POST the webhook receiver got.
@@ -273,6 +276,25 @@ fn drill_thief_two_mules_exchange_alerts_the_webhook_with_service_jurisdiction_a
     for a in [THIEF, MULE1, MULE2, CLEAN] {
         anvil.fund(a, 1_000 * ETHER);
     }
+    // A second case on the same thief that wants every new address, dust too.
+    let every: Value = serde_json::from_slice(
+        &run_ok(&[
+            "case",
+            "new",
+            "--store",
+            s(&d.store),
+            "--name",
+            "every hop",
+            "--seed",
+            THIEF,
+            "--min-hop-ppm",
+            "0",
+            "--json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(every["min_hop_ppm"], 0);
     let (_w, out, err) = watch(
         &d,
         &anvil,
@@ -288,6 +310,7 @@ fn drill_thief_two_mules_exchange_alerts_the_webhook_with_service_jurisdiction_a
     anvil.send(CLEAN, MULE1, 10 * ETHER);
     anvil.send(THIEF, MULE1, 10 * ETHER);
     anvil.send(THIEF, MULE2, 4 * ETHER);
+    anvil.send(THIEF, DUST, 1_000_000_000);
     let dep1 = anvil.send(MULE1, EXCHANGE, 7 * ETHER);
     let dep2 = anvil.send(MULE2, EXCHANGE, 3 * ETHER);
     let services = wait_for(60, "two service alerts at the webhook", || {
@@ -296,7 +319,7 @@ fn drill_thief_two_mules_exchange_alerts_the_webhook_with_service_jurisdiction_a
             .iter()
             .inspect(|x| verify(x))
             .map(Delivery::json)
-            .filter(|a| a["kind"] == "service")
+            .filter(|a| a["kind"] == "service" && a["case_id"] == d.case_id.as_str())
             .collect();
         (v.len() >= 2).then_some(v)
     });
@@ -359,6 +382,14 @@ fn drill_thief_two_mules_exchange_alerts_the_webhook_with_service_jurisdiction_a
         let l = lines(&out);
         (l.len() >= hook.deliveries().len()).then_some(l)
     });
+    // Dust raised nothing under the default minimum (stdout is in block
+    // order, and later blocks' alerts are there), but did for the case
+    // whose own minimum is 0.
+    let dust: Vec<&Value> = printed.iter().filter(|a| a["to"] == DUST).collect();
+    assert_eq!(dust.len(), 1, "{dust:?}");
+    assert_eq!(dust[0]["case_id"], every["id"]);
+    assert_eq!(dust[0]["kind"], "new_hop");
+    assert_eq!(dust[0]["taint"], "1000000000");
     for a in &services {
         assert_eq!(
             printed
@@ -395,7 +426,13 @@ fn drill_thief_two_mules_exchange_alerts_the_webhook_with_service_jurisdiction_a
             "{a} not kept with the case: {kept:?}"
         );
     }
-    assert_eq!(kept.len(), hook.deliveries().len());
+    assert_eq!(
+        kept.len(),
+        hook.deliveries()
+            .iter()
+            .filter(|x| x.json()["case_id"] == d.case_id.as_str())
+            .count()
+    );
     assert!(std::fs::read_to_string(&err).unwrap().contains("following"));
 }
 

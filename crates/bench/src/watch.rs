@@ -66,6 +66,10 @@ pub struct Options {
     /// New blocks the cases are advanced by (each measured).
     #[cfg_attr(feature = "cli", arg(long, default_value_t = 20))]
     pub blocks: usize,
+    /// The watch's minimum for new_hop alerts in the cases part (ppm of the
+    /// taint a case's seeds paid out; 0: every newly reached address).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = tripoint_watch::DEFAULT_MIN_HOP_PPM))]
+    pub min_hop_ppm: u32,
     /// Cases re-traced with `tripoint trace` child processes (the rest in process).
     #[cfg_attr(feature = "cli", arg(long, default_value_t = 20))]
     pub peer_processes: usize,
@@ -642,7 +646,10 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
             tripoint_watch::outbox::CASE.to_string(),
             tripoint_watch::outbox::STDOUT.to_string(),
         ],
-        Thresholds::default(),
+        Thresholds {
+            min_hop_ppm: o.min_hop_ppm,
+            ..Thresholds::default()
+        },
     )
     .map_err(|e| crate::BenchError::Failed(format!("watch database: {e}")))?;
     let t0 = Instant::now();
@@ -662,14 +669,27 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         reached
     );
     // Payers of the new blocks: half tainted (reached by some case), half any sender.
-    let mut tainted: Vec<u32> = cases
-        .iter()
-        .filter_map(|c| tracker.live(&c.id))
-        .flat_map(|l| l.nodes().iter().map(|nd| nd.addr))
-        .collect();
+    let mut reach = std::collections::HashMap::<u32, u32>::new();
+    for l in cases.iter().filter_map(|c| tracker.live(&c.id)) {
+        for nd in l.nodes() {
+            *reach.entry(nd.addr).or_default() += 1;
+        }
+    }
+    let mut tainted: Vec<u32> = reach.keys().copied().collect();
     tainted.sort_unstable();
-    tainted.dedup();
     let addresses = g.address_count() as u64;
+    // How much the cases overlap: on a live chain, cases are distinct
+    // thefts whose taint rarely meets; here every case starts at a random
+    // sender of one generated graph.
+    let overlap = reached as f64 / tainted.len().max(1) as f64;
+    println!(
+        "  cases' reach: {} distinct addresses ({:.1} % of the store's {}), each reached by {:.1} cases on average (max {})",
+        tainted.len(),
+        100.0 * tainted.len() as f64 / addresses.max(1) as f64,
+        addresses,
+        overlap,
+        reach.values().max().copied().unwrap_or(0)
+    );
     let (mut per_block, mut append_s) = (Vec::new(), Vec::new());
     let (mut walk_s, mut store_s, mut deliver_s) = (Vec::new(), Vec::new(), Vec::new());
     let mut alerts = 0usize;
@@ -735,9 +755,30 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         .map_err(|e| crate::BenchError::Failed(format!("reading the alerts: {e}")))?;
     let mut kinds = std::collections::BTreeMap::<String, usize>::new();
     let mut distinct = std::collections::HashSet::new();
+    // The new hops' taint as a share of their case's seeded ether: how
+    // many are dust an analyst would not act on.
+    let mut hop_ppm = [0usize; 5];
     for a in &stored {
         *kinds.entry(a.kind.clone()).or_default() += 1;
         distinct.insert((a.case_id.clone(), a.to.clone(), a.kind.clone()));
+        if a.kind != "new_hop" || a.asset != "ETH" {
+            continue;
+        }
+        let seeded = tracker
+            .live(&a.case_id)
+            .map_or(Amount::ZERO, |l| l.seeded(tripoint_chain::NATIVE_ASSET));
+        let taint: Amount = a.taint.parse().unwrap_or(Amount::ZERO);
+        let ppm = (taint.saturating_mul(Amount::from(1_000_000u32)) / seeded.max(Amount::ONE))
+            .min(Amount::from(u32::MAX))
+            .as_u32();
+        let bucket = match ppm {
+            0 => 0,
+            1..=9 => 1,
+            10..=99 => 2,
+            100..=999 => 3,
+            _ => 4,
+        };
+        hop_ppm[bucket] += 1;
     }
     let ours_rss = peak_rss_bytes();
     let (a50, a95, amax) = quantiles(&mut per_block);
@@ -821,6 +862,10 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         stored.len()
     );
     println!(
+        "  new_hop taint / case's seeded ether (--min-hop-ppm {}): <1 ppm {}, 1-9 ppm {}, 10-99 ppm {}, 100-999 ppm {}, >=1000 ppm {}",
+        o.min_hop_ppm, hop_ppm[0], hop_ppm[1], hop_ppm[2], hop_ppm[3], hop_ppm[4]
+    );
+    println!(
         "  (appending the block and reopening the store, before: p50 {})",
         ms(ap50)
     );
@@ -845,11 +890,12 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
     );
     Ok(json!({
         "transfers": n, "cases": o.cases, "block_transfers": o.block_transfers, "blocks": o.blocks,
-        "start_s": start_s, "reached": reached,
+        "start_s": start_s, "reached": reached, "distinct_reached": tainted.len(),
+        "min_hop_ppm": o.min_hop_ppm,
         "watch": {"p50_s": a50, "p95_s": a95, "max_s": amax, "alerts": alerts,
                   "transfers_per_s": tps, "peak_rss_bytes": ours_rss,
                   "walk_p50_s": w50, "store_p50_s": s50, "deliver_p50_s": d50, "alert_kinds": kinds,
-                  "distinct_case_payee_kind": distinct.len()},
+                  "distinct_case_payee_kind": distinct.len(), "new_hop_ppm_buckets": hop_ppm},
         "retrace": {"seconds": retrace_s, "equal": equal},
         "trace_process": {"runs": k, "seconds_each": per_child, "peak_rss_bytes": child_rss},
     }))

@@ -331,6 +331,8 @@ struct CreateBody {
     #[serde(default)]
     max_hops: Option<u32>,
     #[serde(default)]
+    min_hop_ppm: Option<u32>,
+    #[serde(default)]
     tlp: Option<String>,
 }
 
@@ -352,6 +354,7 @@ async fn create(
             from: b.from,
             policy: b.policy.unwrap_or(defaults.policy),
             max_hops: b.max_hops.unwrap_or(defaults.max_hops),
+            min_hop_ppm: b.min_hop_ppm,
             tlp: b.tlp.unwrap_or(defaults.tlp),
             partner: caller.partner.clone(),
         }

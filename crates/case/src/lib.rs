@@ -113,6 +113,11 @@ pub struct Case {
     /// Taint policy name (`poison`, `haircut`, `fifo`, `lifo`, `tiho`).
     pub policy: String,
     pub max_hops: u32,
+    /// Live watch: a newly reached address raises a `new_hop` alert only
+    /// once it has received this many millionths (ppm) of the taint the
+    /// seeds paid out; `None`: the watch's `--min-hop-ppm`.
+    #[serde(default)]
+    pub min_hop_ppm: Option<u32>,
     /// TLP level name: `clear`, `white`, `green`, `amber`, `amber+strict`, `red`.
     pub tlp: String,
     /// Code of the owning partner (`us`, `jp`, `kr`, …).
@@ -133,6 +138,8 @@ pub struct NewCase {
     pub from: Option<String>,
     pub policy: String,
     pub max_hops: u32,
+    /// See [`Case::min_hop_ppm`]; at most 1,000,000.
+    pub min_hop_ppm: Option<u32>,
     pub tlp: String,
     pub partner: String,
 }
@@ -145,6 +152,7 @@ impl Default for NewCase {
             from: None,
             policy: "haircut".into(),
             max_hops: 64,
+            min_hop_ppm: None,
             tlp: "amber".into(),
             partner: "us".into(),
         }
@@ -223,6 +231,12 @@ impl NewCase {
             .policy
             .parse()
             .map_err(|e: tripoint_trace::TraceError| CaseError::invalid("policy", e.to_string()))?;
+        if let Some(ppm) = self.min_hop_ppm.filter(|&p| p > 1_000_000) {
+            return Err(CaseError::invalid(
+                "min_hop_ppm",
+                format!("{ppm} is more than 1000000 (parts per million)"),
+            ));
+        }
         if parse_tlp(&self.tlp).is_none() {
             return Err(CaseError::invalid(
                 "tlp",
@@ -250,6 +264,7 @@ impl NewCase {
             from,
             policy: policy.as_str().to_string(),
             max_hops: self.max_hops,
+            min_hop_ppm: self.min_hop_ppm,
             tlp: self
                 .tlp
                 .trim()

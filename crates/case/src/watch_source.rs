@@ -64,6 +64,7 @@ impl CaseSource for WatchCases {
                 from: c.from,
                 policy,
                 max_hops: c.max_hops,
+                min_hop_ppm: c.min_hop_ppm,
             });
         }
         Ok(out)

@@ -1,9 +1,11 @@
 //! Alerts: what a case's new taint flows mean for an investigator, derived
 //! from a [`LiveTrace`] step with no I/O.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tripoint_chain::{Amount, Category, Chain, Label, TransferGraph};
+use tripoint_chain::{AddrId, Amount, AssetId, Category, Chain, Label, TransferGraph};
 use tripoint_trace::report::{asset_key, rfc3339};
 use tripoint_trace::{Advanced, LiveTrace, Role, TaintPolicy};
 
@@ -66,19 +68,101 @@ pub fn is_service(c: &Category) -> bool {
 /// The trilateral partners, in the order a jurisdiction is picked.
 pub const PARTNERS: [&str; 3] = ["US", "JP", "KR"];
 
-/// When a movement between already-tainted addresses is worth an alert.
+/// When a movement is worth an alert.
 #[derive(Debug, Clone, Copy)]
 pub struct Thresholds {
     /// A transfer carrying at least this share (per mille) of the case's
     /// seeded taint in its asset is a `large_movement`.
     pub large_per_mille: u32,
+    /// A payee is a `new_hop` once the taint it received in one asset
+    /// reaches this share (parts per million) of what the case's seeds
+    /// have paid out in that asset so far; below it, a new address is dust
+    /// and raises no alert (a case's own `min_hop_ppm` overrides it).
+    pub min_hop_ppm: u32,
 }
+
+/// Default of [`Thresholds::min_hop_ppm`] (`tripoint watch --min-hop-ppm`):
+/// 10 ppm, i.e. 0.001 % of the seeded taint (4 ETH of a 400,000 ETH theft,
+/// 0.01 ETH of a 1,000 ETH one).
+pub const DEFAULT_MIN_HOP_PPM: u32 = 10;
 
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
             large_per_mille: 100,
+            min_hop_ppm: DEFAULT_MIN_HOP_PPM,
         }
+    }
+}
+
+/// One case's memory of which payees were alerted as new hops, kept
+/// beside its live walk and rebuilt with it (the same flows in the same
+/// order give the same ledger, so a restart alerts nothing twice).
+#[derive(Debug, Clone, Default)]
+pub struct HopLedger {
+    /// Tainted value the seeds have paid out so far, per asset: the base
+    /// of [`Thresholds::min_hop_ppm`] as of each flow.
+    paid_by_seeds: HashMap<AssetId, Amount>,
+    /// Taint received so far per payee and asset, for payees still below
+    /// the minimum (most payees get one asset: a short list beats a map).
+    below: HashMap<AddrId, Vec<(AssetId, Amount)>>,
+    /// Payees alerted as a new hop.
+    alerted: HashSet<AddrId>,
+}
+
+impl HopLedger {
+    /// Take in a flow into `dst`; `true` when it lifts `dst` to the
+    /// minimum for the first time (the flow is then a `new_hop`).
+    fn take(
+        &mut self,
+        src_is_seed: bool,
+        dst: AddrId,
+        asset: AssetId,
+        carried: Amount,
+        min_ppm: u32,
+    ) -> bool {
+        if src_is_seed {
+            let p = self.paid_by_seeds.entry(asset).or_insert(Amount::ZERO);
+            *p = p.saturating_add(carried);
+        }
+        if self.alerted.contains(&dst) {
+            return false;
+        }
+        let assets = self.below.entry(dst).or_default();
+        let got = match assets.iter_mut().find(|(a, _)| *a == asset) {
+            Some((_, got)) => {
+                *got = got.saturating_add(carried);
+                *got
+            }
+            None => {
+                assets.push((asset, carried));
+                carried
+            }
+        };
+        if !reaches(got, self.paid_by_seeds.get(&asset).copied(), min_ppm) {
+            return false;
+        }
+        self.alerted.insert(dst);
+        self.below.remove(&dst);
+        true
+    }
+}
+
+/// `got >= ppm / 10^6 * base`, by integer arithmetic (0 ppm, or no base
+/// because no seed paid out this asset, e.g. a swap's output: always).
+fn reaches(got: Amount, base: Option<Amount>, ppm: u32) -> bool {
+    if ppm == 0 {
+        return true;
+    }
+    let base = base.unwrap_or(Amount::ZERO);
+    let million = Amount::from(1_000_000u32);
+    match (
+        got.checked_mul(million),
+        base.checked_mul(Amount::from(ppm)),
+    ) {
+        (Some(l), Some(r)) => l >= r,
+        // Beyond 256 bits: compare at a coarser scale.
+        _ => got >= (base / million).saturating_mul(Amount::from(ppm)),
     }
 }
 
@@ -131,8 +215,10 @@ pub fn partner_of(jurisdictions: &[String]) -> Option<String> {
 }
 
 /// The alerts of one live-trace step for `case_id`: one per new flow at
-/// most (a service reached, else a newly reached address, else a large
-/// movement), for flows in blocks after `after_block`.
+/// most (a service reached, else a payee whose taint just reached the
+/// case's minimum for the first time, else a large movement), for flows in
+/// blocks after `after_block`. `ledger` is the case's, taken through every
+/// flow of the step (also those at or before `after_block`).
 pub fn derive<G: TransferGraph>(
     g: &G,
     case_id: &str,
@@ -140,15 +226,26 @@ pub fn derive<G: TransferGraph>(
     step: &Advanced,
     after_block: Option<u64>,
     th: Thresholds,
+    ledger: &mut HopLedger,
 ) -> Vec<Alert> {
     let policy: TaintPolicy = live.config().policy;
+    let seeds = &live.config().seeds;
     let mut out = Vec::new();
     for f in &live.flows()[step.flows.clone()] {
         let r = g.transfer(f.id);
+        let node = live.node(r.dst);
+        let hop = node.is_some_and(|n| matches!(n.role, Role::Walked | Role::Endpoint))
+            && ledger.take(
+                seeds.contains(&r.src),
+                r.dst,
+                r.asset,
+                f.carried,
+                th.min_hop_ppm,
+            );
         if after_block.is_some_and(|b| r.block <= b) {
             continue;
         }
-        let Some(node) = live.node(r.dst) else {
+        let Some(node) = node else {
             continue;
         };
         let labels = if g.may_have_labels(r.dst) {
@@ -159,7 +256,7 @@ pub fn derive<G: TransferGraph>(
         let service = labels.iter().find(|l| is_service(&l.category));
         let kind = if service.is_some() {
             "service"
-        } else if node.first == Some(f.id) && matches!(node.role, Role::Walked | Role::Endpoint) {
+        } else if hop {
             "new_hop"
         } else {
             let seeded = live.seeded(r.asset);
@@ -219,6 +316,33 @@ mod tests {
         assert_ne!(a, alert_id("case-2", "0xab", 0, "service"));
         assert_ne!(a, alert_id("case-1", "0xab", 0, "new_hop"));
         assert!(a.starts_with("alert-") && a.len() == 6 + 32);
+    }
+
+    #[test]
+    fn dust_is_no_new_hop_until_the_payee_has_received_the_minimum() {
+        let eth = 0;
+        let tok = 7;
+        let mut l = HopLedger::default();
+        // The seeds pay out 1,000,000 units; 10 ppm is 10 units.
+        assert!(l.take(true, 1, eth, Amount::from(1_000_000u32), 10));
+        // 9 units of dust: no alert, then 1 more lifts the payee to 10.
+        assert!(!l.take(false, 2, eth, Amount::from(9u8), 10));
+        assert!(l.take(false, 2, eth, Amount::from(1u8), 10));
+        // Once alerted, never again.
+        assert!(!l.take(false, 2, eth, Amount::from(1_000u32), 10));
+        // Another asset's base is its own: 10 ppm of 100,000 token units
+        // is 1 unit, so a payee still below it in ether is alerted for it.
+        assert!(l.take(true, 6, tok, Amount::from(100_000u32), 10));
+        assert!(!l.take(false, 3, eth, Amount::from(5u8), 10));
+        assert!(l.take(false, 3, tok, Amount::from(1u8), 10));
+        // An asset no seed paid out (a swap's output) has no base: no minimum.
+        assert!(l.take(false, 5, 9, Amount::ONE, 10));
+        // 0 ppm: the first flow of every payee, whatever it carries.
+        let mut all = HopLedger::default();
+        assert!(all.take(false, 4, eth, Amount::ZERO, 0));
+        assert!(!all.take(false, 4, eth, Amount::ONE, 0));
+        assert!(reaches(Amount::MAX, Some(Amount::MAX), 1_000_000));
+        assert!(!reaches(Amount::MAX / 2, Some(Amount::MAX), 1_000_000));
     }
 
     #[test]

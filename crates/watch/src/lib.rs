@@ -32,7 +32,7 @@ use tripoint_store::{Store, StoreError};
 use tripoint_trace::report::asset_key;
 use tripoint_trace::{LiveTrace, TaintPolicy, TraceConfig, TraceError, Traversal};
 
-pub use alert::{Alert, Service, Thresholds};
+pub use alert::{Alert, HopLedger, Service, Thresholds, DEFAULT_MIN_HOP_PPM};
 pub use outbox::Outbox;
 
 #[derive(Debug, Error)]
@@ -86,6 +86,9 @@ pub struct WatchCase {
     pub from: Option<i64>,
     pub policy: TaintPolicy,
     pub max_hops: u32,
+    /// The case's own minimum for `new_hop` alerts (ppm of the taint its
+    /// seeds paid out); `None`: the watch's [`Thresholds::min_hop_ppm`].
+    pub min_hop_ppm: Option<u32>,
 }
 
 /// Where the watch finds the open cases (the case database, in the binary).
@@ -206,6 +209,8 @@ struct Watched {
     case: WatchCase,
     seeds: Vec<AddrId>,
     live: Option<LiveTrace>,
+    /// Which payees were alerted as new hops; rebuilt with `live`.
+    hops: HopLedger,
     /// Last block whose alerts are stored (-1: none), as in the database.
     watermark: i64,
     /// The taint changed since its snapshot was last saved.
@@ -376,6 +381,7 @@ impl Tracker {
                 case: case.clone(),
                 seeds: seeds.clone(),
                 live: None,
+                hops: HopLedger::default(),
                 watermark: wm,
                 dirty: true,
             };
@@ -383,7 +389,7 @@ impl Tracker {
                 let mut live = LiveTrace::new(trace_config(&case, seeds))?;
                 let step = live.advance(g)?;
                 w.live = Some(live);
-                if let Some(s) = self.step(g, &w, &step, last_block)? {
+                if let Some(s) = self.step(g, &mut w, &step, last_block)? {
                     steps.push(s);
                 }
             }
@@ -397,7 +403,7 @@ impl Tracker {
     fn step(
         &self,
         g: &Store,
-        w: &Watched,
+        w: &mut Watched,
         step: &tripoint_trace::Advanced,
         last_block: Option<u64>,
     ) -> Result<Option<Step>, WatchError> {
@@ -408,7 +414,11 @@ impl Tracker {
             return Ok(None);
         };
         let after = u64::try_from(w.watermark).ok();
-        let alerts = alert::derive(g, &w.case.id, live, step, after, self.thresholds);
+        let th = Thresholds {
+            min_hop_ppm: w.case.min_hop_ppm.unwrap_or(self.thresholds.min_hop_ppm),
+            ..self.thresholds
+        };
+        let alerts = alert::derive(g, &w.case.id, live, step, after, th, &mut w.hops);
         Ok(Some(Step {
             case_id: w.case.id.clone(),
             block: block as i64,
@@ -488,33 +498,33 @@ impl Tracker {
                 db.retracted(&alert_id)?;
             }
         }
+        // The case records and stdout: a batch of each, then one commit
+        // marks both delivered (a block's alerts usually fit one batch).
         loop {
-            let due = db.due(outbox::CASE, i64::MAX, BATCH)?;
-            if due.is_empty() {
+            let to_case = db.due(outbox::CASE, i64::MAX, BATCH)?;
+            let to_stdout = db.due(outbox::STDOUT, i64::MAX, BATCH)?;
+            if to_case.is_empty() && to_stdout.is_empty() {
                 break;
             }
-            let alerts = due
-                .iter()
-                .map(|p| {
-                    Ok((
-                        serde_json::from_str(&p.body).map_err(WatchError::Json)?,
-                        p.body.clone(),
-                    ))
-                })
-                .collect::<Result<Vec<(Alert, String)>, WatchError>>()?;
-            cases.record_alerts(&alerts)?;
-            db.delivered_all(&due, outbox::CASE)?;
-        }
-        loop {
-            let due = db.due(outbox::STDOUT, i64::MAX, BATCH)?;
-            if due.is_empty() {
-                break;
+            if !to_case.is_empty() {
+                let alerts = to_case
+                    .iter()
+                    .map(|p| {
+                        Ok((
+                            serde_json::from_str(&p.body).map_err(WatchError::Json)?,
+                            p.body.clone(),
+                        ))
+                    })
+                    .collect::<Result<Vec<(Alert, String)>, WatchError>>()?;
+                cases.record_alerts(&alerts)?;
             }
-            for p in &due {
-                writeln!(out, "{}", p.body).map_err(WatchError::Stdout)?;
+            if !to_stdout.is_empty() {
+                for p in &to_stdout {
+                    writeln!(out, "{}", p.body).map_err(WatchError::Stdout)?;
+                }
+                out.flush().map_err(WatchError::Stdout)?;
             }
-            out.flush().map_err(WatchError::Stdout)?;
-            db.delivered_all(&due, outbox::STDOUT)?;
+            db.delivered_each(&[(&to_case, outbox::CASE), (&to_stdout, outbox::STDOUT)])?;
         }
         let Some(target) = publish else {
             return Ok(());
@@ -589,6 +599,7 @@ impl Tracker {
             let seeds: Vec<AddrId> = w.case.seeds.iter().filter_map(|s| g.lookup(s)).collect();
             if seeds != w.seeds {
                 w.seeds = seeds.clone();
+                w.hops = HopLedger::default();
                 w.live = if seeds.is_empty() {
                     None
                 } else {
@@ -603,7 +614,7 @@ impl Tracker {
                 None => None,
             };
             let s = match step {
-                Some(step) => self.step(g, &w, &step, Some(block))?,
+                Some(step) => self.step(g, &mut w, &step, Some(block))?,
                 None => None,
             };
             steps.push(s.unwrap_or(Step {

@@ -381,6 +381,12 @@ impl Outbox {
 
     /// [`Outbox::delivered`] for a batch, in one transaction.
     pub fn delivered_all(&mut self, done: &[Pending], target: &str) -> Result<(), WatchError> {
+        self.delivered_each(&[(done, target)])
+    }
+
+    /// [`Outbox::delivered_all`] for several targets in one transaction
+    /// (the local deliveries of a block: one commit).
+    pub fn delivered_each(&mut self, done: &[(&[Pending], &str)]) -> Result<(), WatchError> {
         let tx = self.c.transaction()?;
         {
             let mut st = tx.prepare_cached(
@@ -388,8 +394,10 @@ impl Outbox {
                  WHERE alert_id = ?1 AND target = ?2",
             )?;
             let now = now_ms();
-            for p in done {
-                st.execute(params![p.alert_id, target, now])?;
+            for (batch, target) in done {
+                for p in batch.iter() {
+                    st.execute(params![p.alert_id, target, now])?;
+                }
             }
         }
         tx.commit()?;
