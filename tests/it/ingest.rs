@@ -822,4 +822,18 @@ fn bench_ingest_smoke_figures_are_consistent() {
     );
     assert!(t["transfers_per_sec"].as_f64().unwrap() > 0.0);
     assert!(t["reopen_ms_median"].as_f64().unwrap() < 50.0, "{j}");
+    // The traces part (30 % contract-mediated flows by default): traces.csv
+    // alone into a store of its own, every internal transfer stored.
+    let tr = &j["traces"];
+    let internal = tr["internal_transfers"].as_u64().unwrap();
+    assert!(internal > 10_000, "{tr}");
+    let stored = tr["tripoint"]["records"].as_u64().unwrap();
+    assert!(stored >= internal, "{tr}");
+    let traces_store = Store::open(&dir.path().join("traces-store")).unwrap();
+    assert_eq!(traces_store.transfer_count(), stored);
+    assert!(
+        tr["tripoint"]["rows_per_sec"].as_f64().unwrap() > 0.0,
+        "{tr}"
+    );
+    assert!(tr["duckdb"].is_null(), "--no-peer: {tr}");
 }

@@ -12,14 +12,23 @@ pub struct GeneratedCsv {
     pub transactions: PathBuf,
     pub token_transfers: PathBuf,
     pub tokens: PathBuf,
+    /// `traces.csv`, when generated with contract-mediated flows.
+    pub traces: Option<PathBuf>,
 }
 
 impl GeneratedCsv {
     /// Generate `n` transfers (seed 42) into `dir`.
     pub fn write(n: u64, dir: &Path) -> Result<GeneratedCsv> {
+        GeneratedCsv::write_with(n, dir, 0.0)
+    }
+
+    /// [`GeneratedCsv::write`] with a share of contract-mediated flows
+    /// (above 0: `traces.csv` too).
+    pub fn write_with(n: u64, dir: &Path, contract_share: f64) -> Result<GeneratedCsv> {
         let cfg = tripoint_gen::GenConfig {
             seed: 42,
             transfers: n,
+            contract_share,
             ..Default::default()
         };
         let bar = progress(n, "generating");
@@ -32,6 +41,7 @@ impl GeneratedCsv {
             transactions: dir.join("transactions.csv"),
             token_transfers: dir.join("token_transfers.csv"),
             tokens: dir.join("tokens.csv"),
+            traces: (contract_share > 0.0).then(|| dir.join("traces.csv")),
         })
     }
 

@@ -1,7 +1,8 @@
 //! `tripoint bench ingest`: `tripoint ingest` of generated ethereum-etl
 //! CSVs (as its own process, so its peak memory is its own), the importers
 //! alone, store reopen time and bytes on disk, beside DuckDB loading the same
-//! CSVs.
+//! CSVs; then the generated `traces.csv` (internal transfers) alone, beside
+//! DuckDB loading it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -9,9 +10,9 @@ use std::time::Instant;
 use tripoint_ingest::{EthereumEtlFiles, ImportOptions};
 use tripoint_store::Store;
 
-use crate::error::Result;
+use crate::error::{Context as _, Result};
 use crate::stats::median;
-use crate::{GeneratedCsv, Peers, Tripoint, WorkDir};
+use crate::{run_measured, GeneratedCsv, Peers, Tripoint, WorkDir};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -32,6 +33,76 @@ pub struct Options {
     /// Print the figures as JSON.
     #[cfg_attr(feature = "cli", arg(long))]
     pub json: bool,
+    /// Share of contract-mediated flows in the generated input (0 to 1);
+    /// above 0 the scenario has a traces.csv, whose ingest is measured
+    /// beside DuckDB loading it. 0 leaves the traces part out.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 0.3))]
+    pub contract_share: f64,
+}
+
+/// One tool's load of `traces.csv`.
+struct TracesRun {
+    /// Wall seconds of the child process, start to exit.
+    seconds: f64,
+    /// Records it stored (internal transfers; tripoint also WETH mints and burns).
+    records: u64,
+    peak_rss_bytes: Option<u64>,
+}
+
+/// The traces part: `tripoint ingest` of `traces.csv` alone into a store
+/// of its own (an empty transactions file: the traces carry their block
+/// times), and DuckDB loading the same file, each a child process measured
+/// from outside ([`run_measured`]).
+fn traces_part(
+    work: &Path,
+    traces: &Path,
+    peer: bool,
+) -> Result<(TracesRun, Option<TracesRun>, serde_json::Value)> {
+    let p = |x: &Path| x.display().to_string();
+    let empty = work.join("no-transactions.csv");
+    std::fs::write(
+        &empty,
+        "hash,block_number,transaction_index,from_address,to_address,value,block_timestamp\n",
+    )?;
+    let m = Tripoint::current()?.run_measured(&[
+        "ingest".to_string(),
+        "--store".into(),
+        p(&work.join("traces-store")),
+        "--json".into(),
+        "ethereum-etl".into(),
+        "--transactions".into(),
+        p(&empty),
+        "--traces".into(),
+        p(traces),
+    ])?;
+    let summary: serde_json::Value =
+        serde_json::from_slice(&m.stdout).context("tripoint ingest printed no JSON summary")?;
+    let ours = TracesRun {
+        seconds: m.seconds,
+        records: summary["records"].as_u64().unwrap_or(0),
+        peak_rss_bytes: m.peak_rss_bytes,
+    };
+    let theirs = if peer {
+        let peers = Peers::find()?;
+        let mut cmd = std::process::Command::new(peers.python());
+        cmd.arg(peers.script("duckdb_traces.py")).args([
+            "--traces",
+            &p(traces),
+            "--db",
+            &p(&work.join("traces.duckdb")),
+        ]);
+        let m = run_measured(cmd)?;
+        let v = crate::peers::last_json(&String::from_utf8_lossy(&m.stdout))
+            .context("duckdb_traces.py printed no JSON result")?;
+        Some(TracesRun {
+            seconds: m.seconds,
+            records: v["rows"].as_u64().unwrap_or(0),
+            peak_rss_bytes: m.peak_rss_bytes,
+        })
+    } else {
+        None
+    };
+    Ok((ours, theirs, summary))
 }
 
 /// A sink that only counts: measures the importers without the store.
@@ -66,7 +137,13 @@ pub fn run(args: &Options) -> Result<()> {
     let store_dir = work.join("store");
 
     // 1. Input, generated once for both tools.
-    let input = GeneratedCsv::write(n, &csv)?;
+    if !(0.0..=1.0).contains(&args.contract_share) {
+        crate::error::fail!(
+            "--contract-share {} must be within 0..=1",
+            args.contract_share
+        );
+    }
+    let input = GeneratedCsv::write_with(n, &csv, args.contract_share)?;
     let gen = &input.summary;
     let (tx_f, tt_f, tok_f) = (&input.transactions, &input.token_transfers, &input.tokens);
     let csv_bytes = file_size(tx_f) + file_size(tt_f) + file_size(tok_f);
@@ -142,6 +219,31 @@ pub fn run(args: &Options) -> Result<()> {
     };
     let d_rate = d_rows as f64 / d_secs;
     let d_per = d_bytes as f64 / d_rows.max(1) as f64;
+
+    // 5. traces.csv alone, beside DuckDB loading it.
+    let traces = match &input.traces {
+        Some(t) => Some(traces_part(work, t, !args.no_peer)?),
+        None => None,
+    };
+    let trace_rows = gen.trace_rows;
+    let traces_json = traces.as_ref().map(|(ours, theirs, summary)| {
+        let tool = |r: &TracesRun| {
+            serde_json::json!({
+                "seconds": r.seconds,
+                "records": r.records,
+                "rows_per_sec": trace_rows as f64 / r.seconds,
+                "peak_rss_bytes": r.peak_rss_bytes,
+            })
+        };
+        serde_json::json!({
+            "rows": trace_rows,
+            "internal_transfers": gen.internal_transfers,
+            "bytes": file_size(input.traces.as_deref().unwrap_or(Path::new(""))),
+            "tripoint": tool(ours),
+            "tripoint_ingest_summary": summary,
+            "duckdb": theirs.as_ref().map(tool),
+        })
+    });
     if args.json {
         let out = serde_json::json!({
             "transfers_generated": gen.rows(),
@@ -160,6 +262,7 @@ pub fn run(args: &Options) -> Result<()> {
                 "stats": stats,
             },
             "duckdb": peer,
+            "traces": traces_json,
             "load_average_1min": load,
             "ratios": {
                 "throughput_vs_duckdb": our_rate / d_rate,
@@ -210,6 +313,27 @@ pub fn run(args: &Options) -> Result<()> {
         "{:<34} {:>14.2}",
         "reopen Store::open (ms, median/9)", reopen_ms
     );
+    if let Some((ours, theirs, _)) = &traces {
+        println!(
+            "traces.csv alone: {} rows ({} internal transfers, {:.0} MiB), each tool a process of its own",
+            trace_rows,
+            gen.internal_transfers,
+            mib(file_size(input.traces.as_deref().unwrap_or(Path::new(""))))
+        );
+        let (d_s, d_rec, d_rss) = theirs.as_ref().map_or((f64::NAN, 0, None), |d| {
+            (d.seconds, d.records, d.peak_rss_bytes)
+        });
+        let rss = |r: Option<u64>| r.map_or(f64::NAN, mib);
+        row("  records stored", ours.records as f64, d_rec as f64, 0);
+        row("  time, wall (s)", ours.seconds, d_s, 2);
+        row(
+            "  traces.csv rows/s",
+            trace_rows as f64 / ours.seconds,
+            trace_rows as f64 / d_s,
+            0,
+        );
+        row("  peak RSS (MiB)", rss(ours.peak_rss_bytes), rss(d_rss), 1);
+    }
     println!("{:<34} {:>14}", "load average (1 min, at the end)", load);
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
     println!("goals:");

@@ -41,16 +41,183 @@ pub struct Options {
     /// Working directory: new or empty, kept afterwards (default: a temporary one, removed).
     #[cfg_attr(feature = "cli", arg(long))]
     pub dir: Option<PathBuf>,
-    /// Parts to run, comma-separated: full, poison, follow, screen, cluster.
+    /// Parts to run, comma-separated: full, poison, follow, screen, cluster,
+    /// contracts (the same scenario again with contract-mediated flows and
+    /// their traces.csv: the slowdown of the traces).
     #[cfg_attr(
         feature = "cli",
         arg(
             long,
             value_delimiter = ',',
-            default_value = "full,poison,follow,screen,cluster"
+            default_value = "full,poison,follow,screen,cluster,contracts"
         )
     )]
     pub parts: Vec<String>,
+    /// Share of contract-mediated flows in the `contracts` part's second scenario (0 to 1].
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 0.3))]
+    pub contract_share: f64,
+}
+
+/// Seconds of the three traces the `contracts` part compares, on one store.
+struct TraceTimes {
+    transfers: u64,
+    full_haircut_s: f64,
+    poison_s: f64,
+    poison_reached: usize,
+    thief_haircut_s: f64,
+    thief_reached: usize,
+}
+
+/// On a store with labels: a full-graph haircut sweep seeded at the ten
+/// busiest senders (terminals cleared, as the `full` part), the full poison
+/// trace from the thief (no limits, as the `poison` part), and the
+/// investigator's haircut from the thief (labels end walks, sparse then sweep).
+fn contract_trace_times(store: &Store, thief: &Address) -> Result<TraceTimes> {
+    let mut out_deg: Vec<(usize, u32)> = (0..store.address_count() as u32)
+        .map(|a| (store.outgoing(a).count(), a))
+        .collect();
+    out_deg.sort_unstable_by(|a, b| b.cmp(a));
+    let busiest: Vec<u32> = out_deg.iter().take(10).map(|x| x.1).collect();
+    let mut cfg = TraceConfig::new(TaintPolicy::Haircut, busiest);
+    cfg.terminal = vec![];
+    cfg.spam.lookalike = false;
+    cfg.traversal = Traversal::Sweep;
+    let t = Instant::now();
+    drop(trace(store, &cfg)?);
+    let full_haircut_s = t.elapsed().as_secs_f64();
+
+    let thief_id = store.lookup(thief).context("thief not in store")?;
+    let mut pcfg = TraceConfig::new(TaintPolicy::Poison, vec![thief_id]);
+    pcfg.terminal = vec![];
+    pcfg.spam.lookalike = false;
+    pcfg.max_hops = u32::MAX;
+    pcfg.traversal = Traversal::Sweep;
+    let t = Instant::now();
+    let poison = trace(store, &pcfg)?;
+    let poison_s = t.elapsed().as_secs_f64();
+
+    let mut hcfg = TraceConfig::new(TaintPolicy::Haircut, vec![thief_id]);
+    hcfg.traversal = Traversal::Auto;
+    let t = Instant::now();
+    let haircut = trace(store, &hcfg)?;
+    let thief_haircut_s = t.elapsed().as_secs_f64();
+    Ok(TraceTimes {
+        transfers: store.transfer_count(),
+        full_haircut_s,
+        poison_s,
+        poison_reached: poison.nodes.len(),
+        thief_haircut_s,
+        thief_reached: haircut.nodes.len(),
+    })
+}
+
+/// The `contracts` part: the same seed and size generated again with
+/// `share` of the flows through contracts, ingested with its traces.csv
+/// and labelled; the same three traces on both stores, and the slowdown.
+fn contracts_part(
+    tripoint: &Tripoint,
+    dir: &Path,
+    args: &Options,
+    transfers: u64,
+    plain: &Store,
+    thief: &Address,
+) -> Result<()> {
+    let share = args.contract_share;
+    if !(share > 0.0 && share <= 1.0) {
+        crate::error::fail!("--contract-share {share} must be within (0, 1]");
+    }
+    let gen = dir.join("gen-contracts");
+    let store_dir = dir.join("store-contracts");
+    let t = Instant::now();
+    tripoint.run(&[
+        "gen",
+        "--out",
+        path_str(&gen)?,
+        "--seed",
+        &args.seed.to_string(),
+        "--transfers",
+        &transfers.to_string(),
+        "--contract-share",
+        &share.to_string(),
+    ])?;
+    let gen_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    tripoint.run(&[
+        "ingest",
+        "--store",
+        path_str(&store_dir)?,
+        "ethereum-etl",
+        "--transactions",
+        path_str(&gen.join("transactions.csv"))?,
+        "--token-transfers",
+        path_str(&gen.join("token_transfers.csv"))?,
+        "--tokens",
+        path_str(&gen.join("tokens.csv"))?,
+        "--traces",
+        path_str(&gen.join("traces.csv"))?,
+    ])?;
+    let ingest_s = t.elapsed().as_secs_f64();
+    tripoint.run(&[
+        "labels",
+        "import",
+        "--store",
+        path_str(&store_dir)?,
+        path_str(&gen.join("labels.csv"))?,
+    ])?;
+    let with = Store::open(&store_dir)?;
+    let truth = GroundTruth::read(&gen.join("truth.json"))?;
+    let seed = truth
+        .seeds
+        .addresses
+        .first()
+        .context("truth.json has no seed address")?;
+    let a = contract_trace_times(plain, thief)?;
+    let b = contract_trace_times(&with, seed)?;
+    println!(
+        "\n-- contract-mediated flows: seed {} again with {:.0} % of the flows through contracts (gen {gen_s:.2} s, ingest with traces.csv {ingest_s:.2} s)",
+        args.seed,
+        share * 100.0
+    );
+    println!(
+        "{:<36} {:>12} {:>12} {:>9}",
+        "", "plain", "contracts", "slowdown"
+    );
+    println!(
+        "{:<36} {:>12} {:>12} {:>8.2}x",
+        "transfers in the store",
+        a.transfers,
+        b.transfers,
+        b.transfers as f64 / a.transfers.max(1) as f64
+    );
+    let row = |name: &str, x: f64, y: f64| {
+        println!("{name:<36} {x:>12.3} {y:>12.3} {:>8.2}x", y / x.max(1e-9));
+    };
+    row(
+        "full-graph haircut sweep (s)",
+        a.full_haircut_s,
+        b.full_haircut_s,
+    );
+    row(
+        "  per transfer (ns)",
+        a.full_haircut_s * 1e9 / a.transfers.max(1) as f64,
+        b.full_haircut_s * 1e9 / b.transfers.max(1) as f64,
+    );
+    row("poison trace from the thief (s)", a.poison_s, b.poison_s);
+    println!(
+        "{:<36} {:>12} {:>12}",
+        "  reached", a.poison_reached, b.poison_reached
+    );
+    row(
+        "haircut from the thief, labels (s)",
+        a.thief_haircut_s,
+        b.thief_haircut_s,
+    );
+    println!(
+        "{:<36} {:>12} {:>12}",
+        "  reached", a.thief_reached, b.thief_reached
+    );
+    println!("peak RSS                {:>10}", mib(peak_rss_bytes()));
+    Ok(())
 }
 
 pub fn run(args: &Options) -> Result<()> {
@@ -403,6 +570,9 @@ pub fn run(args: &Options) -> Result<()> {
                 Err(e) => println!("graphsense peer unavailable: {e:#}"),
             }
         }
+    }
+    if part("contracts") {
+        contracts_part(&tripoint, &dir, args, transfers, &store, &thief)?;
     }
     println!(
         "\npeak RSS {} (before the sweep {})",
