@@ -86,8 +86,105 @@ fn config(
     cfg
 }
 
+/// One leg of a transaction: (src, dst, amount, token?).
+type Leg = (u8, u8, u64, bool);
+
+/// Transactions of several legs each, as contracts make them: the first
+/// ether leg is the transaction's own value, later ether legs are internal
+/// transfers (`Position::internal`, from traces), token legs are logs. With
+/// `pays_back` the second leg returns the other asset from the first leg's
+/// payee to its payer in the same transaction: a swap found from the
+/// transaction (a pool paying tokens, a router paying out ether).
+fn contract_graph(txs: &[(u8, bool, Vec<Leg>)], terminals: &[u8]) -> MemGraph {
+    let mut records = Vec::new();
+    for (i, (blk, pays_back, legs)) in txs.iter().enumerate() {
+        let mut legs = legs.clone();
+        if *pays_back && legs.len() >= 2 {
+            let first = legs[0];
+            legs[1] = (first.1, first.0, legs[1].2, !first.3);
+        }
+        let (mut eth_rank, mut log) = (0u32, 0u32);
+        for &(s, d, amt, tok) in &legs {
+            let position = if tok {
+                log += 1;
+                Position::Log(log - 1)
+            } else {
+                eth_rank += 1;
+                if eth_rank == 1 {
+                    Position::NativeValue
+                } else {
+                    Position::internal(eth_rank - 1).expect("few frames")
+                }
+            };
+            records.push(TransferRecord {
+                chain: Chain::Ethereum,
+                block: *blk as u64,
+                timestamp: 1_000 + *blk as i64 * 12,
+                tx_hash: hash(i as u64),
+                tx_index: i as u32,
+                position,
+                from: addr(s),
+                to: addr(d),
+                asset: if tok {
+                    Asset::Token(token())
+                } else {
+                    Asset::Native(Chain::Ethereum)
+                },
+                amount: Amount::from(amt),
+            });
+        }
+    }
+    let labels = terminal_labels(terminals, addr);
+    MemGraph::build(records, vec![staked_token(token())], labels)
+}
+
+fn contract_txs() -> impl Strategy<Value = Vec<(u8, bool, Vec<Leg>)>> {
+    prop::collection::vec(
+        (
+            0u8..60,
+            prop::bool::weighted(0.4),
+            prop::collection::vec(
+                (
+                    0u8..16,
+                    0u8..16,
+                    prop_oneof![1u64..1_000, 1u64..u64::MAX / 4],
+                    prop::bool::weighted(0.4),
+                ),
+                1..4,
+            ),
+        ),
+        1..80,
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+
+    /// Issue 17: with internal transfers and swaps found from the
+    /// transaction, the conserving policies still reconcile to the unit,
+    /// sparse and sweep alike. (Poison containing every other policy is
+    /// checked on the generated scenario with contract flows in
+    /// tests/it/contracts.rs; on these random graphs it does not hold yet:
+    /// docs/trace.md, Limits.)
+    #[test]
+    fn internal_transfers_and_swaps_conserve_to_the_unit(
+        txs in contract_txs(),
+        seeds in prop::collection::vec(0u8..16, 1..3),
+        terminals in prop::collection::vec(0u8..16, 0..3),
+        from_block in 0u8..30,
+    ) {
+        let g = contract_graph(&txs, &terminals);
+        for policy in [TaintPolicy::Haircut, TaintPolicy::Fifo, TaintPolicy::Lifo, TaintPolicy::Tiho] {
+            for traversal in [Traversal::Sparse, Traversal::Sweep] {
+                let cfg = config(&g, policy, &seeds, from_block, 64, 0, traversal);
+                if cfg.seeds.is_empty() { return Ok(()); }
+                let r = trace(&g, &cfg).unwrap();
+                for (asset, t) in &r.totals {
+                    prop_assert!(t.reconciles(), "{policy:?} {traversal:?} asset {asset}: {t:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn conserving_policies_reconcile_to_the_unit(
