@@ -697,6 +697,166 @@ fn a_reorg_of_stored_blocks_is_rolled_back_and_the_case_equals_a_fresh_trace_of_
     assert!(lines(&out).iter().any(|a| a["tx_hash"] == kept.as_str()));
 }
 
+/// Holds the write lock of a SQLite database (another process, as an
+/// analyst's tool or a backup would) until dropped: the watch's next write
+/// to it waits. Python's standard sqlite3 module, so no test-only switch
+/// in the product is needed to stop the watch at a known point. (The
+/// field is only dropped: that kills the holder and frees the lock.)
+struct DbLock(#[allow(dead_code)] Killed);
+
+impl DbLock {
+    fn take(db: &Path) -> DbLock {
+        let mut child = Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3, sys\n\
+                 c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)\n\
+                 c.execute('BEGIN IMMEDIATE')\n\
+                 print('locked', flush=True)\n\
+                 sys.stdin.read()\n",
+                s(db),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 (installed by scripts/test.sh's set-up)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "locked");
+        DbLock(Killed(child))
+    }
+}
+
+#[test]
+fn kill_9_during_a_rollback_then_a_restart_ends_as_a_fresh_trace_of_the_new_chain_with_no_alert_lost_or_repeated(
+) {
+    let anvil = Anvil::start();
+    let d = drill("haircut");
+    anvil.fund(THIEF, 1_000 * ETHER);
+    anvil.fund(MULE1, ETHER);
+    let (mut w, out1, err1) = watch(&d, &anvil, &[], "before-kill");
+    let first = anvil.send(THIEF, MULE1, 5 * ETHER);
+    let snap = anvil.call("evm_snapshot", json!([]));
+    let fork = anvil.head();
+    let deposit = anvil.send(MULE1, EXCHANGE, 5 * ETHER);
+    let hop = anvil.send(THIEF, CLEAN, ETHER);
+    wait_for(
+        60,
+        "the blocks to be orphaned alerted with the case",
+        || {
+            let a = case_alerts(&d);
+            (a.iter().any(|x| x["tx_hash"] == deposit.as_str())
+                && a.iter().any(|x| x["tx_hash"] == hop.as_str()))
+            .then_some(())
+        },
+    );
+    // The case database is busy from now on: the rollback's last step,
+    // withdrawing the orphaned alerts from the case, will wait for it.
+    let lock = DbLock::take(&d.store.join("cases.sqlite"));
+    assert_eq!(anvil.call("evm_revert", json!([snap])), json!(true));
+    let kept = anvil.send(THIEF, MULE2, 2 * ETHER);
+    let head = anvil.head();
+    // The store is cut and the watch's database rolled back (both
+    // committed, `--status` shows them); then kill -9.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status(&d)["last_rollback"].is_null() {
+        assert!(
+            Instant::now() < deadline,
+            "no rollback within 30 s; the watch said: {}",
+            std::fs::read_to_string(&err1).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    w.0.kill().unwrap();
+    w.0.wait().unwrap();
+    drop(lock);
+    let st = status(&d);
+    assert_eq!(st["cursor"], fork + 1, "the store is cut at the fork: {st}");
+    assert_eq!(st["retracted"], 2, "{st}");
+    // Killed mid-rollback: the case still holds the orphaned alerts.
+    let stale = case_alerts(&d);
+    assert!(
+        stale.iter().any(|a| a["tx_hash"] == deposit.as_str()),
+        "{stale:?}"
+    );
+    // The restart finishes the rollback and reads the new chain.
+    let (_w2, out2, _) = watch(&d, &anvil, &[], "after-kill");
+    wait_for(
+        60,
+        "the new chain's alert with the case after the restart",
+        || {
+            case_alerts(&d)
+                .iter()
+                .any(|a| a["tx_hash"] == kept.as_str())
+                .then_some(())
+        },
+    );
+    // Stored first: the watch's database had it before the case did.
+    let st = wait_for(30, "nothing pending", || {
+        let st = status(&d);
+        (st["cursor"] == head + 1 && st["pending_deliveries"].as_array().unwrap().is_empty())
+            .then_some(st)
+    });
+    let alerts = case_alerts(&d);
+    let mut ids: Vec<&str> = alerts
+        .iter()
+        .map(|a| a["alert_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 2, "{alerts:?}");
+    let hashes: Vec<&str> = alerts
+        .iter()
+        .map(|a| a["tx_hash"].as_str().unwrap())
+        .collect();
+    assert!(hashes.contains(&first.as_str()) && hashes.contains(&kept.as_str()));
+    assert_eq!(st["alerts"], 2, "{st}");
+    assert_eq!(st["retracted"], 2, "{st}");
+    // Each canonical alert was printed exactly once over both runs.
+    let printed: Vec<Value> = lines(&out1).into_iter().chain(lines(&out2)).collect();
+    for h in [&first, &kept] {
+        assert_eq!(
+            printed
+                .iter()
+                .filter(|a| a["tx_hash"] == h.as_str())
+                .count(),
+            1,
+            "{h}: {printed:?}"
+        );
+    }
+    // The store is the new chain's: a fresh trace reaches mule 2, not the
+    // orphaned exchange deposit or hop, and equals the watch's live taint.
+    let batch: Value = serde_json::from_slice(
+        &run_ok(&[
+            "trace",
+            "--store",
+            s(&d.store),
+            "--seed",
+            THIEF,
+            "--policy",
+            "haircut",
+            "--format",
+            "json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let reached: Vec<&str> = batch["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["address"].as_str().unwrap())
+        .collect();
+    assert!(reached.contains(&MULE2), "{reached:?}");
+    assert!(
+        !reached.contains(&EXCHANGE) && !reached.contains(&CLEAN),
+        "{reached:?}"
+    );
+    assert_incremental_equals_batch(&d, "haircut");
+}
+
 #[test]
 fn a_store_filled_by_ingest_eth_rpc_is_continued_by_the_watch_without_a_gap_or_a_repeat() {
     let anvil = Anvil::start();

@@ -683,6 +683,11 @@ fn last_block_key() -> &'static str {
     "last_block"
 }
 
+/// Blocks from the head whose hashes are kept even inside a batch read
+/// while catching up (older blocks keep only the batch's last): twice
+/// Ethereum's 64-block finality.
+const REORG_WINDOW: u64 = 128;
+
 /// State key of a rollback begun but maybe not finished: `"<fork> <hash>"`.
 const ROLLBACK: &str = "rollback";
 
@@ -861,10 +866,19 @@ fn follow(
             let first = client.header(*next)?;
             let before = client.header(end)?;
             let (records, _) = read_blocks(&mut client, *next, end)?;
+            // The hashes of the batch's blocks a reorg may still replace,
+            // so that a fork inside a batch is found; read before `after`,
+            // so an unchanged last block vouches for them (hashes chain).
+            let mut hashes = Vec::new();
+            for n in (*next).max(head.saturating_sub(REORG_WINDOW))..end {
+                if let Some(h) = client.header(n)? {
+                    hashes.push((n, h.hash.to_string()));
+                }
+            }
             let after = client.header(end)?;
-            Ok((first, before, records, after))
+            Ok((first, before, records, hashes, after))
         })();
-        let (first, before, records, after) = match read {
+        let (first, before, records, mut hashes, after) = match read {
             Ok(x) => x,
             Err(e) => {
                 trouble(
@@ -910,7 +924,8 @@ fn follow(
             source: source.to_string(),
             position: end + 1,
         })?;
-        w.tracker.db.stored_block(end, &after.hash.to_string())?;
+        hashes.push((end, after.hash.to_string()));
+        w.tracker.db.stored_blocks(&hashes)?;
         last = Some((end, after.hash));
         backoff.reset();
         let begin = g.transfer_count();

@@ -250,16 +250,28 @@ impl Outbox {
     /// and the block hashes a reorg is matched against, the newest
     /// [`BLOCK_HASHES_KEPT`] blocks).
     pub fn stored_block(&mut self, number: u64, hash: &str) -> Result<(), WatchError> {
+        self.stored_blocks(&[(number, hash.to_string())])
+    }
+
+    /// [`Outbox::stored_block`] for the blocks of a batch, oldest first
+    /// (the last is the last stored block), in one transaction.
+    pub fn stored_blocks(&mut self, blocks: &[(u64, String)]) -> Result<(), WatchError> {
+        let Some((number, hash)) = blocks.last() else {
+            return Ok(());
+        };
         let tx = self.c.transaction()?;
         tx.execute(
             "INSERT INTO state (key, value) VALUES ('last_block', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [format!("{number} {hash}")],
         )?;
-        tx.execute(
-            "INSERT OR REPLACE INTO blocks (number, hash) VALUES (?1, ?2)",
-            params![number as i64, hash],
-        )?;
+        {
+            let mut put =
+                tx.prepare_cached("INSERT OR REPLACE INTO blocks (number, hash) VALUES (?1, ?2)")?;
+            for (n, h) in blocks {
+                put.execute(params![*n as i64, h])?;
+            }
+        }
         tx.execute(
             "DELETE FROM blocks WHERE number < ?1",
             [number.saturating_sub(BLOCK_HASHES_KEPT) as i64],
