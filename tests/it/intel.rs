@@ -2184,10 +2184,15 @@ fn a_sync_killed_mid_pull_resumes_with_nothing_lost_and_no_duplicates() {
         // version once.
         let (ok, lines, err) = jp.sync(&[]);
         assert!(ok, "{name}: {err}");
-        assert_eq!(
-            total(&lines, "stored") as usize,
-            n - partial.len(),
-            "{name}: {lines:?}"
+        // The kill can land after the database received an object's COMMIT
+        // and before the sync heard back: that one object becomes visible a
+        // moment after `partial` was read (seen once with PostgreSQL under
+        // load). So the resume stores what was missing, or one fewer.
+        let missing = n - partial.len();
+        let stored = total(&lines, "stored") as usize;
+        assert!(
+            stored == missing || stored + 1 == missing,
+            "{name}: stored {stored}, {missing} were missing: {lines:?}"
         );
         assert!(
             total(&lines, "duplicates") <= 20,
