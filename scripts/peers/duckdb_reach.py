@@ -7,7 +7,7 @@ Usage: duckdb_reach.py EDGES.csv SEED_ID[,SEED_ID...]
 EDGES.csv: header `id,src,dst,asset`; `id` is the chain-order transfer id.
 Assets are tracked separately, as in the engine: taint in one asset reaches
 an address, and only that asset's later payments carry it on.
-Prints one JSON line: {"load_s", "query_s", "reached"}.
+Prints one JSON line: {"load_s", "query_s", "reached", "peak_rss_bytes"}.
 
 The CTE keeps one row per address (USING KEY) holding the earliest transfer
 id by which taint can arrive; a row is replaced only by an earlier arrival,
@@ -15,17 +15,25 @@ so each round re-expands only improved addresses (earliest-arrival
 Bellman-Ford). A plain UNION over (address, arrival) pairs is equivalent
 but quadratic at exchange-sized hubs.
 """
-import json
 import sys
-import time
 
 import duckdb
+
+from measure import Phases, print_result
 
 
 def main():
     edges, seeds = sys.argv[1], [int(s) for s in sys.argv[2].split(",")]
     con = duckdb.connect()
-    t0 = time.perf_counter()
+    phases = Phases()
+    with phases.timed("load_s"):
+        load(con, edges, seeds)
+    with phases.timed("query_s"):
+        reached = reach(con)
+    print_result({**phases.seconds, "reached": reached})
+
+
+def load(con, edges, seeds):
     con.execute(
         f"CREATE TABLE edges AS SELECT id::BIGINT AS id, src::BIGINT AS src, dst::BIGINT AS dst, "
         f"asset::INTEGER AS asset "
@@ -33,9 +41,10 @@ def main():
     )
     con.execute("CREATE TABLE seeds(node BIGINT)")
     con.executemany("INSERT INTO seeds VALUES (?)", [[s] for s in seeds])
-    load_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    reached = con.execute(
+
+
+def reach(con):
+    return con.execute(
         """
         WITH RECURSIVE reach(node, asset, t) USING KEY (node, asset) AS (
             SELECT s.node, a.asset, -1::BIGINT AS t
@@ -53,8 +62,6 @@ def main():
         SELECT count(DISTINCT node) FROM reach
         """
     ).fetchone()[0]
-    query_s = time.perf_counter() - t1
-    print(json.dumps({"load_s": load_s, "query_s": query_s, "reached": reached}))
 
 
 if __name__ == "__main__":

@@ -6,17 +6,17 @@ against DuckDB scanning the original ethereum-etl CSVs, the same question
 Usage: duckdb_scan.py --parquet-dir OUT --transactions F --token-transfers F
 """
 import argparse
-import json
-import resource
-import time
 
 import duckdb
 
+from measure import Phases, print_result
+
 
 def timed(con, sql, params):
-    started = time.perf_counter()
-    rows, total = con.execute(sql, params).fetchone()
-    return {"seconds": time.perf_counter() - started, "rows": int(rows), "sum": str(total)}
+    phases = Phases()
+    with phases.timed("seconds"):
+        rows, total = con.execute(sql, params).fetchone()
+    return {"seconds": phases.seconds["seconds"], "rows": int(rows), "sum": str(total)}
 
 
 def main() -> int:
@@ -42,8 +42,7 @@ def main() -> int:
         """,
         [a.transactions, a.token_transfers],
     )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"parquet": parquet, "csv": csv, "peak_rss_bytes": peak}))
+    print_result({"parquet": parquet, "csv": csv})
     return 0
 
 

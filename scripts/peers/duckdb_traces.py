@@ -13,72 +13,50 @@ failed frames, so the counts agree; the bench prints both).
 Usage: duckdb_traces.py --traces F --db PATH
 """
 import argparse
-import json
-import os
-import resource
 import sys
-import time
 
-import duckdb
+from duckdb_load import database_arguments, load_and_report
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--traces", required=True)
-    ap.add_argument("--db", required=True)
-    ap.add_argument("--threads", type=int, default=0, help="0 = DuckDB's default (all cores)")
+    database_arguments(ap)
     a = ap.parse_args()
-    if os.path.exists(a.db):
-        os.remove(a.db)
-    started = time.perf_counter()
-    con = duckdb.connect(a.db)
-    if a.threads:
-        con.execute(f"SET threads = {a.threads}")
     # Rows keep the file's order (DuckDB preserves insertion order), which is
     # ethereum-etl's depth-first order within a transaction: the rank is the
     # row's number within its transaction.
-    con.execute(
-        """
-        CREATE TABLE internal AS
-        SELECT block_number AS block, transaction_index AS tx_index, rank,
-               transaction_hash AS tx_hash, from_address AS src, to_address AS dst,
-               value AS amount, block_timestamp AS ts
-        FROM (
-            SELECT *, row_number() OVER (PARTITION BY transaction_hash ORDER BY rn) - 1 AS rank
+    load_and_report(
+        a.db,
+        a.threads,
+        [
+            ("""
+            CREATE TABLE internal AS
+            SELECT block_number AS block, transaction_index AS tx_index, rank,
+                   transaction_hash AS tx_hash, from_address AS src, to_address AS dst,
+                   value AS amount, block_timestamp AS ts
             FROM (
-                SELECT *, row_number() OVER () AS rn
-                FROM read_csv(?, header = true,
-                              types = {'block_number': 'UBIGINT', 'transaction_hash': 'VARCHAR',
-                                       'transaction_index': 'UINTEGER', 'from_address': 'VARCHAR',
-                                       'to_address': 'VARCHAR', 'value': 'UHUGEINT',
-                                       'trace_type': 'VARCHAR', 'call_type': 'VARCHAR',
-                                       'subtraces': 'UINTEGER', 'trace_address': 'VARCHAR',
-                                       'error': 'VARCHAR', 'status': 'INTEGER',
-                                       'block_timestamp': 'BIGINT'})
+                SELECT *, row_number() OVER (PARTITION BY transaction_hash ORDER BY rn) - 1 AS rank
+                FROM (
+                    SELECT *, row_number() OVER () AS rn
+                    FROM read_csv(?, header = true,
+                                  types = {'block_number': 'UBIGINT', 'transaction_hash': 'VARCHAR',
+                                           'transaction_index': 'UINTEGER', 'from_address': 'VARCHAR',
+                                           'to_address': 'VARCHAR', 'value': 'UHUGEINT',
+                                           'trace_type': 'VARCHAR', 'call_type': 'VARCHAR',
+                                           'subtraces': 'UINTEGER', 'trace_address': 'VARCHAR',
+                                           'error': 'VARCHAR', 'status': 'INTEGER',
+                                           'block_timestamp': 'BIGINT'})
+                )
             )
-        )
-        WHERE trace_address IS NOT NULL AND trace_address <> ''
-          AND value > 0 AND error IS NULL AND status IS DISTINCT FROM 0
-          AND (call_type IS NULL OR call_type NOT IN ('delegatecall', 'staticcall', 'callcode'))
-        """,
-        [a.traces],
+            WHERE trace_address IS NOT NULL AND trace_address <> ''
+              AND value > 0 AND error IS NULL AND status IS DISTINCT FROM 0
+              AND (call_type IS NULL OR call_type NOT IN ('delegatecall', 'staticcall', 'callcode'))
+            """,
+             [a.traces]),
+        ],
+        "internal",
     )
-    con.execute("CHECKPOINT")
-    rows = con.execute("SELECT count(*) FROM internal").fetchone()[0]
-    con.close()
-    elapsed = time.perf_counter() - started
-    out = {
-        "tool": "duckdb",
-        "version": duckdb.__version__,
-        "rows": rows,
-        "seconds": elapsed,
-        "rows_per_sec": rows / elapsed if elapsed > 0 else 0.0,
-        # Linux reports ru_maxrss in KiB.
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "db_bytes": os.path.getsize(a.db),
-    }
-    json.dump(out, sys.stdout)
-    print()
     return 0
 
 

@@ -6,14 +6,15 @@ transactions tripoint clusters.
 Usage: graphsense_cluster.py TXS.txt MAX_ADDRESS_ID
 TXS.txt: one multi-input transaction per line, its input address ids
 separated by spaces (CoinJoins already excluded, as graphsense-lib does).
-Prints one JSON line: {"parse_s", "cluster_s", "transactions", "clusters"}.
+Prints one JSON line: {"parse_s", "cluster_s", "transactions", "clusters",
+"peak_rss_bytes"}.
 Installs graphsense-clustering into this interpreter's environment (the
 project's .venv) when it is missing.
 """
-import json
 import subprocess
 import sys
-import time
+
+from measure import Phases, print_result
 
 try:
     from gs_clustering import Clustering
@@ -27,18 +28,16 @@ except ImportError:
 
 def main():
     path, max_id = sys.argv[1], int(sys.argv[2])
-    t0 = time.perf_counter()
-    with open(path) as f:
-        txs = [[int(x) for x in line.split()] for line in f if line.strip()]
-    parse_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    c = Clustering(max_address_id=max_id)
-    c.process_transactions(txs)
-    mapping = c.get_mapping()
-    cluster_s = time.perf_counter() - t1
+    phases = Phases()
+    with phases.timed("parse_s"):
+        with open(path) as f:
+            txs = [[int(x) for x in line.split()] for line in f if line.strip()]
+    with phases.timed("cluster_s"):
+        c = Clustering(max_address_id=max_id)
+        c.process_transactions(txs)
+        mapping = c.get_mapping()
     clusters = len(set(mapping.column(1).to_pylist())) if mapping.num_rows else 0  # not timed
-    print(json.dumps({"parse_s": parse_s, "cluster_s": cluster_s,
-                      "transactions": len(txs), "clusters": clusters}))
+    print_result({**phases.seconds, "transactions": len(txs), "clusters": clusters})
 
 
 if __name__ == "__main__":

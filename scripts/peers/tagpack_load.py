@@ -6,22 +6,34 @@ print one JSON object with the timing and peak RSS.
 
 Usage: tagpack_load.py FILE...
 """
-import json
-import resource
 import sys
-import time
 
 import yaml
+
+from measure import Phases, print_result
 
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def main() -> int:
-    started = time.perf_counter()
+    phases = Phases()
     by_address = {}
     actors = {}
-    tags = 0
-    for path in sys.argv[1:]:
+    with phases.timed("seconds"):
+        load(sys.argv[1:], by_address, actors)
+    tags = sum(len(v) for v in by_address.values())
+    print_result({
+        "seconds": phases.seconds["seconds"],
+        "tags": tags,
+        "addresses": len(by_address),
+        "actors": len(actors),
+        "loader": Loader.__name__,
+    })
+    return 0
+
+
+def load(paths, by_address, actors):
+    for path in paths:
         with open(path, encoding="utf-8") as f:
             doc = yaml.load(f, Loader=Loader) or {}
         for a in doc.get("actors", []) or []:
@@ -31,18 +43,6 @@ def main() -> int:
             tag = dict(header)
             tag.update(t)
             by_address.setdefault(str(tag.get("address", "")).lower(), []).append(tag)
-            tags += 1
-    seconds = time.perf_counter() - started
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({
-        "seconds": seconds,
-        "tags": tags,
-        "addresses": len(by_address),
-        "actors": len(actors),
-        "peak_rss_bytes": rss,
-        "loader": Loader.__name__,
-    }))
-    return 0
 
 
 if __name__ == "__main__":

@@ -275,15 +275,7 @@ impl FileSink {
         }
         let truth_fin = self.dir.join("truth.json");
         let truth_partial = self.dir.join("truth.json.partial");
-        let mut json = serde_json::to_vec_pretty(truth).map_err(|source| GenError::Json {
-            path: truth_partial.clone(),
-            source,
-        })?;
-        json.push(b'\n');
-        std::fs::write(&truth_partial, &json).map_err(|source| GenError::Io {
-            path: truth_partial.clone(),
-            source,
-        })?;
+        truth.write_json(&truth_partial)?;
         // Files are not fsynced: a scenario is reproducible from its seed, and
         // forcing gigabytes to disk would triple the run time here.
         let mut renames = vec![(truth_partial, truth_fin)];

@@ -149,6 +149,20 @@ pub struct GroundTruth {
 }
 
 impl GroundTruth {
+    /// Write as pretty JSON to `path` (the caller renames it into place, so
+    /// a reader never sees half a file).
+    pub fn write_json(&self, path: &std::path::Path) -> Result<(), crate::GenError> {
+        let mut json = serde_json::to_vec_pretty(self).map_err(|source| crate::GenError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        json.push(b'\n');
+        std::fs::write(path, &json).map_err(|source| crate::GenError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
     /// Read a `truth.json` back; a parse error names the file, line and column.
     pub fn read(path: &std::path::Path) -> Result<GroundTruth, crate::GenError> {
         let text = std::fs::read_to_string(path).map_err(|source| crate::GenError::Read {
