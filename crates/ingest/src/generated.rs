@@ -91,7 +91,7 @@ impl<S: TransferSink> TransferSink for Checkpointing<'_, S> {
     fn transfer(&mut self, record: TransferRecord) -> Result<(), S::Error> {
         self.inner.transfer(record)?;
         self.records += 1;
-        if self.records % self.every == 0 {
+        if self.records.is_multiple_of(self.every) {
             self.inner.checkpoint(&SourceCursor {
                 source: self.source.clone(),
                 position: self.records,
