@@ -216,14 +216,7 @@ fn into_store(args: &Args, cfg: &tripoint_gen::GenConfig, dir: &Path) -> anyhow:
             "  elapsed              {elapsed:.2} s ({} rows/s)",
             n(rate as u64)
         );
-        println!(
-            "  store                {} transfers, {} addresses, {} assets, {} segments, {:.1} bytes/transfer",
-            n(stats.transfers),
-            n(stats.addresses),
-            n(stats.assets),
-            n(stats.segments),
-            stats.bytes_per_transfer
-        );
+        println!("  store                {}", stats.summary_line());
     }
     Ok(())
 }

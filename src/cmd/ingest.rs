@@ -277,14 +277,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "  elapsed              {elapsed:.2} s ({} transfers/s)",
             n(rate as u64)
         );
-        println!(
-            "  store                {} transfers, {} addresses, {} assets, {} segments, {:.1} bytes/transfer",
-            n(stats.transfers),
-            n(stats.addresses),
-            n(stats.assets),
-            n(stats.segments),
-            stats.bytes_per_transfer
-        );
+        println!("  store                {}", stats.summary_line());
     }
     Ok(())
 }

@@ -97,6 +97,22 @@ pub struct StoreStats {
     pub duplicates_skipped: u64,
 }
 
+impl StoreStats {
+    /// One line for people, digits grouped: transfers, addresses, assets,
+    /// segments and bytes per transfer.
+    pub fn summary_line(&self) -> String {
+        let n = |v: u64| tripoint_chain::group_digits(&v.to_string());
+        format!(
+            "{} transfers, {} addresses, {} assets, {} segments, {:.1} bytes/transfer",
+            n(self.transfers),
+            n(self.addresses),
+            n(self.assets),
+            n(self.segments),
+            self.bytes_per_transfer
+        )
+    }
+}
+
 #[derive(Default)]
 struct LabelIndex {
     /// Labels with jurisdictions filled in from their actor where the label
