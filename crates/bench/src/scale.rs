@@ -214,7 +214,7 @@ pub fn run(args: &Options) -> Result<()> {
     }
     match &spark {
         None => {}
-        Some(Err(why)) => println!("spark exposure job: unavailable ({why})"),
+        Some(Err(why)) => println!("spark exposure job: not compared ({why})"),
         Some(Ok(c)) => {
             for r in &c.runs {
                 println!(

@@ -17,6 +17,12 @@ use crate::error::{Context as _, Result};
 /// Hop limit of the comparison (the job's and the engine's).
 pub const HOPS: u32 = 4;
 
+/// Heap of the driver JVM. On `local[N]` the executors run inside it, and
+/// Spark's default of 1 GiB ran out of memory on `local[2]` at 10^6
+/// transfers (2026-12-07: `UNABLE_TO_ACQUIRE_MEMORY` in the reachability
+/// window), so the bench gives it what a small cluster node would.
+pub const DRIVER_MEMORY: &str = "4g";
+
 /// One measured run of the job.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SparkRun {
@@ -87,6 +93,7 @@ pub fn compare(
         let out = work.join(format!("spark-exposure-{cores}"));
         let mut cmd = Command::new(&submit);
         cmd.args(["--master", &master, "--conf", "spark.ui.enabled=false"])
+            .args(["--driver-memory", DRIVER_MEMORY])
             .arg(&job)
             .arg("--export")
             .arg(&export_dir)
@@ -95,7 +102,17 @@ pub fn compare(
             .args(["--hops", &HOPS.to_string()])
             .env("PYSPARK_PYTHON", &py)
             .env("PYSPARK_DRIVER_PYTHON", &py);
-        let m = crate::run_measured(cmd)?;
+        // A failed run is reported with the figures of the steps before it
+        // rather than losing them all.
+        let m = match crate::run_measured(cmd) {
+            Ok(m) => m,
+            Err(e) => {
+                return Ok(Err(format!(
+                    "the job failed on {master}: {}",
+                    first_error(&e.to_string())
+                )))
+            }
+        };
         runs.push(SparkRun {
             master,
             seconds: m.seconds,
@@ -126,4 +143,16 @@ pub fn compare(
         equal: differences.is_empty(),
         differences,
     }))
+}
+
+/// The line of a failed job's output that says why (Spark prints the cause
+/// among hundreds of lines of stack trace), shortened.
+fn first_error(output: &str) -> String {
+    let line = output
+        .lines()
+        .find(|l| l.contains("Error:") || l.contains("Exception:"))
+        .or_else(|| output.lines().next())
+        .unwrap_or("")
+        .trim();
+    line.chars().take(300).collect()
 }
