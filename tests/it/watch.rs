@@ -1203,8 +1203,253 @@ fn publish_shares_each_alert_as_a_tlp_marked_sighting_by_the_case_partner_once()
     let case = cases.get(&d.case_id).unwrap();
     let publisher = tripoint_case::publish::Publisher::open(&config, "indicators").unwrap();
     for a in &alerts {
-        let again = publisher.post_alert(&case, a).unwrap();
+        let again = publisher.post_alert(&case, a, 0).unwrap();
         assert_eq!(again.stored, 0, "{again:?}");
     }
     assert_eq!(read().len(), objects.len());
+}
+
+/// The objects of collection `indicators` of the exchange configured in
+/// `config`, latest versions, as partner KR reads them through the
+/// exchange's service.
+fn exchange_objects(config: &Path) -> Vec<Value> {
+    let cfg = tripoint_taxii::config::Config::load(config).unwrap();
+    let col = cfg
+        .collections
+        .iter()
+        .find(|c| c.alias.as_deref() == Some("indicators"))
+        .unwrap()
+        .clone();
+    let store = tripoint_taxii::service::open_store(&cfg, config).unwrap();
+    let ex = tripoint_taxii::service::Exchange::new(store, cfg, None);
+    let caller = tripoint_taxii::service::Caller {
+        partner: "kr".into(),
+        identity: String::new(),
+    };
+    let page = ex
+        .get_page(
+            &caller,
+            &col.api_root,
+            &col.id,
+            None,
+            tripoint_taxii::service::Endpoint::Objects,
+            &tripoint_taxii::service::Filters::default(),
+        )
+        .unwrap();
+    let env: Value = serde_json::from_str(&page.body).unwrap();
+    env["objects"].as_array().cloned().unwrap_or_default()
+}
+
+/// The sighting shared for `alert_id` (latest version).
+fn sighting_of(config: &Path, alert_id: &str) -> Option<Value> {
+    exchange_objects(config)
+        .into_iter()
+        .find(|o| o["type"] == "sighting" && o["external_references"][0]["external_id"] == alert_id)
+}
+
+/// Server-Sent Events of the console's live alert feed from the start
+/// (`after=0`), read until `until` holds for the events read so far: each
+/// as (event, data).
+fn console_events(
+    base: &str,
+    auth: &str,
+    until: impl Fn(&[(String, Value)]) -> bool,
+) -> Vec<(String, Value)> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout_read(Duration::from_secs(30))
+        .build();
+    let resp = agent
+        .get(&format!("{base}/console/alerts/stream?after=0"))
+        .set("Authorization", auth)
+        .set("Accept", "text/event-stream")
+        .call()
+        .expect("the alert stream");
+    let mut events = Vec::new();
+    let mut event = String::new();
+    for line in BufReader::new(resp.into_reader()).lines() {
+        let line = line.expect("reading the alert stream");
+        if let Some(e) = line.strip_prefix("event:") {
+            event = e.trim().to_string();
+        } else if let Some(d) = line.strip_prefix("data:") {
+            let data = serde_json::from_str(d.trim()).unwrap_or(Value::Null);
+            events.push((std::mem::take(&mut event), data));
+            if until(&events) {
+                break;
+            }
+        }
+    }
+    events
+}
+
+#[test]
+fn a_reorg_recalls_the_delivered_alert_from_stdout_the_webhook_the_exchange_and_the_case() {
+    let anvil = Anvil::start();
+    let d = drill("haircut");
+    let (cfg, secrets) = tripoint_taxii::config::Config::trilateral("intel.db").unwrap();
+    let config = d.store.with_file_name("intel.toml");
+    cfg.save(&config).unwrap();
+    let hook = Receiver::start();
+    anvil.fund(THIEF, 1_000 * ETHER);
+    anvil.fund(MULE1, ETHER);
+    let publish = format!("{}:indicators", s(&config));
+    let (_w, out, err) = watch(
+        &d,
+        &anvil,
+        &[
+            "--webhook",
+            &hook.url,
+            "--webhook-secret-file",
+            s(&d.secret),
+            "--publish",
+            &publish,
+        ],
+        "recall",
+    );
+    let first = anvil.send(THIEF, MULE1, 5 * ETHER);
+    let snap = anvil.call("evm_snapshot", json!([]));
+    let fork = anvil.head();
+    let deposit = anvil.send(MULE1, EXCHANGE, 5 * ETHER);
+    // The deposit's alert reached every receiver before the reorg.
+    let alert = wait_for(60, "the deposit's alert delivered everywhere", || {
+        let got = hook
+            .deliveries()
+            .into_iter()
+            .find(|x| x.json()["tx_hash"] == deposit.as_str())?;
+        status(&d)["pending_deliveries"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then(|| got.json())
+    });
+    assert_eq!(alert["kind"], "service", "{alert}");
+    let alert_id = alert["alert_id"].as_str().unwrap().to_string();
+    let shared = sighting_of(&config, &alert_id).expect("the alert's sighting shared");
+    assert!(shared["revoked"].is_null() || shared["revoked"] == false);
+    assert!(case_alerts(&d)
+        .iter()
+        .any(|a| a["alert_id"] == alert_id.as_str()));
+
+    // The reorg: the deposit's block is orphaned; the new chain pays mule 2.
+    assert_eq!(anvil.call("evm_revert", json!([snap])), json!(true));
+    let kept = anvil.send(THIEF, MULE2, 2 * ETHER);
+    let (posts, retraction_at, kept_at) = wait_for(60, "the retraction and the new alert", || {
+        let posts = hook.deliveries();
+        let r = posts
+            .iter()
+            .position(|p| p.header("X-Tripoint-Event") == Some("retraction"))?;
+        let k = posts
+            .iter()
+            .position(|p| p.json()["tx_hash"] == kept.as_str())?;
+        status(&d)["pending_deliveries"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then_some((posts, r, k))
+    });
+    // The webhook: one retraction, signed, naming the same alert id, before
+    // the new chain's alert.
+    let retractions: Vec<&Delivery> = posts
+        .iter()
+        .filter(|p| p.header("X-Tripoint-Event") == Some("retraction"))
+        .collect();
+    assert_eq!(retractions.len(), 1, "{posts:?}");
+    assert!(retraction_at < kept_at, "{posts:?}");
+    let got = &posts[retraction_at];
+    verify(got);
+    let r = got.json();
+    assert_eq!(r["event"], "retraction");
+    assert_eq!(r["alert_id"], alert_id.as_str(), "{r}");
+    assert_eq!(
+        got.header("X-Tripoint-Retraction-Id"),
+        r["retraction_id"].as_str()
+    );
+    assert!(r["retraction_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("retraction-"));
+    assert_eq!(r["case_id"], d.case_id.as_str());
+    assert_eq!(r["tx_hash"], deposit.as_str());
+    assert_eq!(r["block"], alert["block"]);
+    assert_eq!(r["reason"], "reorg");
+    assert_eq!(r["fork_block"], fork, "{r}");
+    assert_eq!(r["alert"], alert);
+    assert!(posts
+        .iter()
+        .filter(|p| p.header("X-Tripoint-Event") == Some("alert"))
+        .all(|p| p.json()["event"].is_null()));
+    // stdout: the alert, then its retraction (once), then the new alert.
+    let printed = lines(&out);
+    let at = |f: &dyn Fn(&Value) -> bool| printed.iter().position(f);
+    let a = at(&|l| l["alert_id"] == alert_id.as_str() && l["event"].is_null()).unwrap();
+    let rr = at(&|l| l["event"] == "retraction").unwrap();
+    let k = at(&|l| l["tx_hash"] == kept.as_str()).unwrap();
+    assert!(a < rr && rr < k, "{printed:?}");
+    assert_eq!(printed[rr], r);
+    assert_eq!(
+        printed
+            .iter()
+            .filter(|l| l["event"] == "retraction")
+            .count(),
+        1
+    );
+    // The exchange: the sighting's newer version is revoked; the first
+    // hop's is not; every object still passes the OASIS validator.
+    let revoked = sighting_of(&config, &alert_id).unwrap();
+    assert_eq!(revoked["revoked"], true, "{revoked}");
+    assert_eq!(revoked["id"], shared["id"]);
+    let t = |v: &Value| tripoint_stix::Timestamp::parse(v.as_str().unwrap()).unwrap();
+    assert!(t(&revoked["modified"]).unix_micros() > t(&shared["modified"]).unix_micros());
+    assert_eq!(revoked["created"], shared["created"]);
+    let first_alert = printed
+        .iter()
+        .find(|l| l["tx_hash"] == first.as_str())
+        .unwrap();
+    let kept_sighting = sighting_of(&config, first_alert["alert_id"].as_str().unwrap()).unwrap();
+    assert!(kept_sighting["revoked"].is_null(), "{kept_sighting}");
+    let errors = stix2_validator_errors(&exchange_objects(&config));
+    assert!(errors.is_empty(), "{errors:?}");
+    // The case: the alert is gone and its retraction kept, numbered after it.
+    assert!(!case_alerts(&d)
+        .iter()
+        .any(|a| a["alert_id"] == alert_id.as_str()));
+    let db = tripoint_case::open(&d.store, None).unwrap();
+    let kept_with_case = db.retractions_after(0, 10).unwrap();
+    assert_eq!(kept_with_case.len(), 1);
+    assert_eq!(kept_with_case[0].alert_id, alert_id);
+    assert_eq!(kept_with_case[0].retraction, r);
+    let st = status(&d);
+    assert_eq!(st["retracted"], 1, "{st}");
+
+    // The console's live feed (a real `tripoint serve` over the case store):
+    // the alert, then its retraction, in one sequence.
+    let mut cmd = tripoint();
+    cmd.args(["serve", "--config"])
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0", "--case-store"])
+        .arg(&d.store)
+        .env_remove("TRIPOINT_CASE_DB");
+    let (child, base) = crate::common::spawn_serve(cmd);
+    let _serve = Killed(child);
+    let us = secrets.iter().find(|s| s.partner == "us").unwrap();
+    let auth = tripoint_taxii::auth::basic_authorization(&us.username, &us.password);
+    let events = console_events(&base, &auth, |ev| ev.iter().any(|(e, _)| e == "retraction"));
+    let seq_of = |kind: &str| {
+        events
+            .iter()
+            .find(|(e, v)| e == kind && v["alert_id"] == alert_id.as_str())
+            .map(|(_, v)| v["seq"].as_i64().unwrap())
+    };
+    // The alert itself left the case before the stream started, so the
+    // feed has only its retraction (the page drops the alert it shows).
+    let sse = seq_of("retraction").expect("a retraction event");
+    assert!(seq_of("alert").is_none(), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .filter(|(e, _)| e == "alert")
+            .all(|(_, v)| v["seq"].as_i64().unwrap() != sse),
+        "one sequence: {events:?}"
+    );
+    let log = std::fs::read_to_string(&err).unwrap();
+    assert!(log.contains("the chain reorganised"), "{log}");
 }

@@ -31,6 +31,16 @@ const SCHEMA: &[&str] = &[
         stored TEXT NOT NULL,
         body TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS case_alerts_seq ON case_alerts (seq)",
+    // Alerts withdrawn after they were stored (the live watch's rollback of
+    // a reorganised chain), numbered in the alerts' sequence so that the
+    // console's live feed passes them on in order. Added without a format
+    // change: older databases just have no retractions.
+    "CREATE TABLE IF NOT EXISTS case_retractions (
+        seq BIGINT PRIMARY KEY,
+        alert_id TEXT NOT NULL,
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        retracted TEXT NOT NULL,
+        body TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS case_meta (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL)",
@@ -57,7 +67,14 @@ const SELECT_OPEN: &str =
     "SELECT body, status, closed FROM cases WHERE status = 'open' ORDER BY seq";
 const ALERT_EXISTS: &str = "SELECT case_id FROM case_alerts WHERE alert_id = $1";
 const CASE_EXISTS: &str = "SELECT id FROM cases WHERE id = $1";
-const NEXT_ALERT_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) + 1 FROM case_alerts";
+/// One sequence for alerts and retractions (a withdrawn alert's number is
+/// never given again).
+const NEXT_ALERT_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) + 1 FROM
+    (SELECT MAX(seq) AS seq FROM case_alerts UNION ALL SELECT MAX(seq) FROM case_retractions) s";
+const ADD_RETRACTION: &str =
+    "INSERT INTO case_retractions (seq, alert_id, case_id, retracted, body) VALUES ($1, $2, $3, $4, $5)";
+const RETRACTIONS_AFTER: &str =
+    "SELECT alert_id, case_id, seq, retracted, body FROM case_retractions WHERE seq > $1 ORDER BY seq LIMIT $2";
 const ADD_ALERT: &str =
     "INSERT INTO case_alerts (alert_id, case_id, seq, stored, body) VALUES ($1, $2, $3, $4, $5)";
 const ALERTS: &str =
@@ -81,6 +98,19 @@ pub struct StoredAlert {
     /// When it was first stored (RFC 3339 UTC).
     pub stored: String,
     pub alert: serde_json::Value,
+}
+
+/// An alert withdrawn from its case ([`CaseDb::retract_alert`]): the live
+/// watch's retraction JSON, in the alerts' sequence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredRetraction {
+    pub alert_id: String,
+    pub case_id: String,
+    /// In the same sequence as [`StoredAlert::seq`].
+    pub seq: i64,
+    /// When it was withdrawn (RFC 3339 UTC).
+    pub retracted: String,
+    pub retraction: serde_json::Value,
 }
 
 /// An alert to store with its case ([`CaseDb::add_alerts`]).
@@ -130,6 +160,19 @@ pub trait CaseDb: Send + Sync {
     /// block it was raised in: a chain reorganisation orphaned it). Returns
     /// `true` when it was stored; withdrawing it again is a no-op.
     fn remove_alert(&self, case_id: &str, alert_id: &str) -> Result<bool, CaseError>;
+    /// [`CaseDb::remove_alert`] that also records why (`retraction`, the
+    /// watch's retraction JSON) under the next number of the alerts'
+    /// sequence, in one transaction; `false`, recording nothing, when the
+    /// alert is not stored (so withdrawing it again is a no-op).
+    fn retract_alert(
+        &self,
+        case_id: &str,
+        alert_id: &str,
+        retraction: &serde_json::Value,
+    ) -> Result<bool, CaseError>;
+    /// Retractions recorded after `seq`, oldest first, at most `limit` (the
+    /// console's live feed, beside [`CaseDb::alerts_after`]).
+    fn retractions_after(&self, seq: i64, limit: i64) -> Result<Vec<StoredRetraction>, CaseError>;
     /// The alerts of a case in the order they were stored (`NotFound` for an
     /// unknown case).
     fn alerts(&self, case_id: &str) -> Result<Vec<StoredAlert>, CaseError>;
@@ -201,6 +244,17 @@ fn decode_alert(
         stored,
         alert,
     })
+}
+
+/// A `case_retractions` row read with the alerts' decoder.
+fn retraction_of(a: StoredAlert) -> StoredRetraction {
+    StoredRetraction {
+        alert_id: a.alert_id,
+        case_id: a.case_id,
+        seq: a.seq,
+        retracted: a.stored,
+        retraction: a.alert,
+    }
 }
 
 /// `add_alert` of an id already stored (for case `owner`): a no-op for the
@@ -423,6 +477,36 @@ impl CaseDb for SqliteCases {
         self.with(|c| sqlite_alerts(c, LATEST_ALERTS, rusqlite::params![limit]))
     }
 
+    fn retract_alert(
+        &self,
+        case_id: &str,
+        alert_id: &str,
+        retraction: &serde_json::Value,
+    ) -> Result<bool, CaseError> {
+        let body = check_alert(alert_id, retraction)?;
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Numbered before the alert goes, so it is above the alert's.
+            let seq: i64 = tx.query_row(NEXT_ALERT_SEQ, [], |r| r.get(0))?;
+            if tx.execute(REMOVE_ALERT, [alert_id, case_id])? == 0 {
+                return Ok(false);
+            }
+            tx.execute(
+                ADD_RETRACTION,
+                rusqlite::params![seq, alert_id, case_id, now(), body],
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn retractions_after(&self, seq: i64, limit: i64) -> Result<Vec<StoredRetraction>, CaseError> {
+        self.with(|c| {
+            sqlite_alerts(c, RETRACTIONS_AFTER, rusqlite::params![seq, limit])
+                .map(|v| v.into_iter().map(retraction_of).collect())
+        })
+    }
+
     fn note(&self, id: &str, author: &str, text: &str) -> Result<Case, CaseError> {
         check_note(text)?;
         self.with(|c| {
@@ -588,6 +672,32 @@ impl CaseDb for PostgresCases {
     fn latest_alerts(&self, limit: i64) -> Result<Vec<StoredAlert>, CaseError> {
         let mut c = self.client.lock().expect("case db lock");
         pg_alerts(&c.query(LATEST_ALERTS, &[&limit])?)
+    }
+
+    fn retract_alert(
+        &self,
+        case_id: &str,
+        alert_id: &str,
+        retraction: &serde_json::Value,
+    ) -> Result<bool, CaseError> {
+        let body = check_alert(alert_id, retraction)?;
+        let mut c = self.client.lock().expect("case db lock");
+        let mut tx = c.transaction()?;
+        // The alerts' writers take the same lock: one sequence.
+        tx.batch_execute("LOCK TABLE case_alerts IN SHARE ROW EXCLUSIVE MODE")?;
+        let seq: i64 = tx.query_one(NEXT_ALERT_SEQ, &[])?.get(0);
+        if tx.execute(REMOVE_ALERT, &[&alert_id, &case_id])? == 0 {
+            return Ok(false);
+        }
+        tx.execute(ADD_RETRACTION, &[&seq, &alert_id, &case_id, &now(), &body])?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn retractions_after(&self, seq: i64, limit: i64) -> Result<Vec<StoredRetraction>, CaseError> {
+        let mut c = self.client.lock().expect("case db lock");
+        pg_alerts(&c.query(RETRACTIONS_AFTER, &[&seq, &limit])?)
+            .map(|v| v.into_iter().map(retraction_of).collect())
     }
 
     fn note(&self, id: &str, author: &str, text: &str) -> Result<Case, CaseError> {

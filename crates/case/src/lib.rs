@@ -26,7 +26,7 @@ use tripoint_trace::TaintPolicy;
 
 #[cfg(feature = "postgres")]
 pub use db::PostgresCases;
-pub use db::{CaseDb, NewAlert, SqliteCases, StoredAlert, FORMAT_VERSION};
+pub use db::{CaseDb, NewAlert, SqliteCases, StoredAlert, StoredRetraction, FORMAT_VERSION};
 pub use report::{build_case_report, build_case_report_traced, CaseReport, Counterparty};
 
 /// File name of the embedded case database inside a store directory.

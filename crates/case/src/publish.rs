@@ -119,10 +119,30 @@ impl Publisher {
     }
 
     /// Post a live-watch alert of `case` as an indicator and its sighting
-    /// ([`crate::stix::alert_objects`]).
-    pub fn post_alert(&self, case: &Case, alert: &Value) -> Result<Posted, CaseError> {
+    /// ([`crate::stix::alert_objects`]; `generation` as there).
+    pub fn post_alert(
+        &self,
+        case: &Case,
+        alert: &Value,
+        generation: u32,
+    ) -> Result<Posted, CaseError> {
         let caller = self.caller(case)?;
-        let objects = crate::stix::alert_objects(case, &caller.identity, alert)?;
+        let objects = crate::stix::alert_objects(case, &caller.identity, alert, generation)?;
         self.post(case, objects)
+    }
+
+    /// Withdraw a live-watch alert that a reorg orphaned: its sighting's
+    /// revoked version ([`crate::stix::revoked_sighting`]). The indicator
+    /// stays: it is the address's, which other alerts may share.
+    pub fn revoke_alert(
+        &self,
+        case: &Case,
+        retraction: &Value,
+        generation: u32,
+    ) -> Result<Posted, CaseError> {
+        let caller = self.caller(case)?;
+        let sighting =
+            crate::stix::revoked_sighting(case, &caller.identity, retraction, generation)?;
+        self.post(case, vec![sighting])
     }
 }

@@ -280,10 +280,16 @@ fn refs_is_empty(report: &Value) -> bool {
 /// The tainted address is the payee (`to`) of a `new_hop` or
 /// `large_movement`, and the payer (`from`) of a `service` alert: a
 /// service that received funds is not an indicator (as in the report).
+///
+/// `generation`: how many times a chain reorganisation withdrew this alert
+/// before it was raised again. A withdrawn alert's sighting is revoked
+/// ([`revoked_sighting`]), and a revoked object is final, so each raising
+/// after the first gets a sighting id of its own.
 pub fn alert_objects(
     case: &crate::Case,
     creator: &str,
     alert: &Value,
+    generation: u32,
 ) -> Result<Vec<Value>, CaseError> {
     let field = |name: &'static str| -> Result<&str, CaseError> {
         alert[name].as_str().ok_or_else(|| CaseError::Invalid {
@@ -376,7 +382,7 @@ pub fn alert_objects(
     let sighting = json!({
         "type": "sighting",
         "spec_version": "2.1",
-        "id": derived_id("sighting", &key(&format!("sighting/{alert_id}"))),
+        "id": derived_id("sighting", &key(&sighting_key(alert_id, generation))),
         "created": at,
         "modified": at,
         "created_by_ref": creator,
@@ -392,4 +398,54 @@ pub fn alert_objects(
         "object_marking_refs": [marking],
     });
     Ok(vec![indicator, sighting])
+}
+
+fn sighting_key(alert_id: &str, generation: u32) -> String {
+    match generation {
+        0 => format!("sighting/{alert_id}"),
+        g => format!("sighting/{alert_id}/{g}"),
+    }
+}
+
+/// The alert a retraction (the live watch's JSON: `alert`, `retracted_at`,
+/// `block`, `fork_block`) withdraws, as its sighting's next version:
+/// `revoked: true`, `modified` the time of the retraction (at least a
+/// millisecond after the version shared), the description saying why.
+/// `generation` is the withdrawn alert's (see [`alert_objects`]).
+pub fn revoked_sighting(
+    case: &crate::Case,
+    creator: &str,
+    retraction: &Value,
+    generation: u32,
+) -> Result<Value, CaseError> {
+    let mut objects = alert_objects(case, creator, &retraction["alert"], generation)?;
+    let mut sighting = objects.pop().expect("an indicator and its sighting");
+    let invalid = |msg: String| CaseError::Invalid {
+        field: "retraction",
+        msg,
+    };
+    let parse = |v: &Value, what: &str| {
+        v.as_str()
+            .ok_or_else(|| invalid(format!("no `{what}`")))
+            .and_then(|t| {
+                tripoint_stix::Timestamp::parse(t)
+                    .map_err(|e| invalid(format!("{what} '{t}': {e}")))
+            })
+    };
+    let shared = parse(&sighting["modified"], "modified")?;
+    let at = parse(&retraction["retracted_at"], "retracted_at")?;
+    let modified = tripoint_stix::Timestamp::from_unix_micros(
+        at.unix_micros().max(shared.unix_micros() + 1_000),
+    )
+    .with_precision(3);
+    sighting["modified"] = json!(modified.to_string());
+    sighting["revoked"] = json!(true);
+    let why = format!(
+        " Withdrawn: block {} was orphaned by a chain reorganisation (the chains fork at block {}).",
+        retraction["block"], retraction["fork_block"]
+    );
+    if let Some(d) = sighting["description"].as_str() {
+        sighting["description"] = json!(format!("{d}{why}"));
+    }
+    Ok(sighting)
 }

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use tripoint_chain::Address;
-use tripoint_watch::{Alert, CaseSource, WatchCase, WatchError};
+use tripoint_watch::{Alert, CaseSource, Retraction, WatchCase, WatchError};
 
 use crate::publish::{parse_target, Publisher};
 use crate::{CaseDb, CaseError, NewAlert};
@@ -96,8 +96,20 @@ impl CaseSource for WatchCases {
         })
     }
 
-    fn retract_alert(&mut self, case_id: &str, alert_id: &str) -> Result<(), WatchError> {
-        match self.db.remove_alert(case_id, alert_id) {
+    fn retract_alert(
+        &mut self,
+        case_id: &str,
+        alert_id: &str,
+        retraction: Option<&str>,
+    ) -> Result<(), WatchError> {
+        let done = match retraction {
+            Some(body) => {
+                let v: serde_json::Value = serde_json::from_str(body).map_err(WatchError::Json)?;
+                self.db.retract_alert(case_id, alert_id, &v)
+            }
+            None => self.db.remove_alert(case_id, alert_id),
+        };
+        match done {
             Ok(_) | Err(CaseError::NotFound(_)) => Ok(()),
             Err(e) => Err(WatchError::Cases(format!(
                 "withdrawing {alert_id} from its case: {e}"
@@ -105,12 +117,29 @@ impl CaseSource for WatchCases {
         }
     }
 
-    fn publish(&mut self, alert: &Alert, body: &str) -> Result<(), WatchError> {
+    fn publish(&mut self, alert: &Alert, body: &str, generation: u32) -> Result<(), WatchError> {
         let Some(p) = &self.publisher else {
             return Err(WatchError::Config("no --publish given".into()));
         };
         let v: serde_json::Value = serde_json::from_str(body).map_err(WatchError::Json)?;
         let case = self.db.get(&alert.case_id).map_err(cases_error)?;
-        p.post_alert(&case, &v).map(|_| ()).map_err(cases_error)
+        p.post_alert(&case, &v, generation)
+            .map(|_| ())
+            .map_err(cases_error)
+    }
+
+    fn publish_retraction(
+        &mut self,
+        retraction: &Retraction,
+        generation: u32,
+    ) -> Result<(), WatchError> {
+        let Some(p) = &self.publisher else {
+            return Err(WatchError::Config("no --publish given".into()));
+        };
+        let v = serde_json::to_value(retraction).map_err(WatchError::Json)?;
+        let case = self.db.get(&retraction.case_id).map_err(cases_error)?;
+        p.revoke_alert(&case, &v, generation)
+            .map(|_| ())
+            .map_err(cases_error)
     }
 }

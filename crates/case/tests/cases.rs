@@ -134,6 +134,40 @@ fn exercise(db: &dyn CaseDb) {
         .collect();
     assert_eq!(ids, ["a-2", "a-1", "a-3"]);
     assert!(db.remove_alert(&case.id, "a-3").unwrap());
+    // A retraction (the watch's JSON) withdraws the newest alert and is
+    // numbered after it, in the one sequence of alerts and retractions, so
+    // the console's feed never sees a number twice; only the alert's own
+    // case withdraws it, once.
+    assert!(db.add_alert(&case.id, "a-5", &alert(5)).unwrap());
+    let seq_of = |id: &str| {
+        db.alerts_after(0, 100)
+            .unwrap()
+            .into_iter()
+            .find(|a| a.alert_id == id)
+            .unwrap()
+            .seq
+    };
+    let a5 = seq_of("a-5");
+    let why = serde_json::json!({"event": "retraction", "alert_id": "a-5", "reason": "reorg"});
+    assert!(!db.retract_alert(&other.id, "a-5", &why).unwrap());
+    assert!(db.retract_alert(&case.id, "a-5", &why).unwrap());
+    assert!(!db.retract_alert(&case.id, "a-5", &why).unwrap());
+    let gone = db.retractions_after(0, 10).unwrap();
+    assert_eq!(gone.len(), 1);
+    assert_eq!(
+        (gone[0].alert_id.as_str(), &gone[0].retraction),
+        ("a-5", &why)
+    );
+    assert_eq!(gone[0].case_id, case.id);
+    assert!(gone[0].seq > a5, "{gone:?} after {a5}");
+    assert!(db.retractions_after(gone[0].seq, 10).unwrap().is_empty());
+    assert!(db
+        .alerts(&case.id)
+        .unwrap()
+        .iter()
+        .all(|a| a.alert_id != "a-5"));
+    assert!(db.add_alert(&case.id, "a-6", &alert(6)).unwrap());
+    assert!(seq_of("a-6") > gone[0].seq);
     let closed = db.close(&case.id).unwrap();
     assert_eq!(closed.status, Status::Closed);
     assert!(closed.closed.is_some());

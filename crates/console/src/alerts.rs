@@ -5,6 +5,10 @@
 //! stream polls for alerts stored after the last one it sent. A partner sees
 //! the alerts of the cases the case API lets it see (`api::may_see`).
 //!
+//! An alert the watch withdraws (a chain reorganisation orphaned its block:
+//! `CaseDb::retract_alert`) is sent as an event `retraction`, in the same
+//! sequence, and the page drops it from its list.
+//!
 //! A stream lives at most [`STREAM_SECS`]; the browser's EventSource then
 //! reconnects with `Last-Event-ID`, through the gate again, so a signed-out
 //! or expired session stops receiving alerts.
@@ -22,7 +26,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tripoint_case::api::may_see;
-use tripoint_case::{Case, CaseError, StoredAlert};
+use tripoint_case::{Case, CaseError, StoredAlert, StoredRetraction};
 use tripoint_taxii::server::audit_note;
 use tripoint_taxii::service::Caller;
 
@@ -290,9 +294,25 @@ pub(crate) async fn page(State(c): State<Arc<Console>>, ctx: Ctx) -> Response {
     respond(&ctx, result, "console-alerts")
 }
 
+/// A retraction as the stream sends it: the withdrawn alert's id and case,
+/// and why.
+fn retraction_json(r: &StoredRetraction) -> Value {
+    json!({
+        "seq": r.seq,
+        "alert_id": r.alert_id,
+        "case_id": r.case_id,
+        "retracted": r.retracted,
+        "reason": r.retraction["reason"],
+        "block": r.retraction["block"],
+        "fork_block": r.retraction["fork_block"],
+    })
+}
+
 /// `GET /console/alerts/stream?after=SEQ&case=&service=&partner=`: the alerts
 /// stored after `after` (or `Last-Event-ID`) that pass the filters, as SSE
-/// events `alert` with the alert's store sequence number as the event id.
+/// events `alert` with the alert's store sequence number as the event id,
+/// and the withdrawals of such alerts as events `retraction` (same
+/// sequence).
 pub(crate) async fn stream(
     State(c): State<Arc<Console>>,
     ctx: Ctx,
@@ -349,36 +369,75 @@ pub(crate) async fn stream(
                         return Ok((last, vec![]));
                     };
                     let db = store.db().as_ref();
+                    const LIMIT: i64 = 200;
                     let new = db
-                        .alerts_after(last, 200)
+                        .alerts_after(last, LIMIT)
                         .map_err(|e| ConsoleError::Internal(e.to_string()))?;
+                    let gone = db
+                        .retractions_after(last, LIMIT)
+                        .map_err(|e| ConsoleError::Internal(e.to_string()))?;
+                    // Both in sequence order, up to where the shorter read ends.
+                    let mut upto = i64::MAX;
+                    for end in [
+                        new.last()
+                            .filter(|_| new.len() as i64 == LIMIT)
+                            .map(|a| a.seq),
+                        gone.last()
+                            .filter(|_| gone.len() as i64 == LIMIT)
+                            .map(|r| r.seq),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        upto = upto.min(end);
+                    }
                     let mut cases = Cases {
                         db,
                         known: HashMap::new(),
                     };
                     let mut out = vec![];
                     let mut seen = last;
-                    for a in &new {
+                    for a in new.iter().filter(|a| a.seq <= upto) {
                         seen = seen.max(a.seq);
                         if !filter2.keeps(a) {
                             continue;
                         }
                         if let Some(case) = cases.visible(&caller2, &a.case_id)? {
-                            out.push((a.seq, alert_json(a, &case)));
+                            out.push((a.seq, "alert", alert_json(a, &case)));
                         }
                     }
+                    for r in gone.iter().filter(|r| r.seq <= upto) {
+                        seen = seen.max(r.seq);
+                        // Filtered as the alert it withdraws.
+                        let as_alert = StoredAlert {
+                            alert_id: r.alert_id.clone(),
+                            case_id: r.case_id.clone(),
+                            seq: r.seq,
+                            stored: r.retracted.clone(),
+                            alert: r.retraction["alert"].clone(),
+                        };
+                        if !filter2.keeps(&as_alert) {
+                            continue;
+                        }
+                        if cases.visible(&caller2, &r.case_id)?.is_some() {
+                            out.push((r.seq, "retraction", retraction_json(r)));
+                        }
+                    }
+                    out.sort_by_key(|(seq, _, _)| *seq);
                     Ok((seen, out))
                 })
                 .await;
                 match found {
                     Ok(Ok((seen, out))) => {
                         last = seen;
-                        for (seq, mut j) in out {
-                            j["kind_text"] =
-                                json!(kind_word(lang, j["kind"].as_str().unwrap_or("")));
+                        for (seq, event, mut j) in out {
+                            if event == "alert" {
+                                j["kind_text"] =
+                                    json!(kind_word(lang, j["kind"].as_str().unwrap_or("")));
+                            }
                             queue.push_back(
                                 Event::default()
-                                    .event("alert")
+                                    .event(event)
                                     .id(seq.to_string())
                                     .data(j.to_string()),
                             );

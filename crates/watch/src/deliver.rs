@@ -1,6 +1,8 @@
-//! Webhook delivery: every stored alert is POSTed to every webhook, signed,
-//! until the webhook answers 2xx (at least once; retries back off
-//! exponentially; a receiver de-duplicates on `alert_id`).
+//! Webhook delivery: every stored alert, and every retraction of an alert
+//! the webhook got, is POSTed to it, signed, in the order stored, until the
+//! webhook answers 2xx (at least once; retries back off exponentially; a
+//! receiver de-duplicates alerts on `alert_id`, retractions on
+//! `retraction_id`).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,8 +19,14 @@ use crate::WatchError;
 pub const SIGNATURE_HEADER: &str = "X-Tripoint-Signature";
 /// Header with the unix time (seconds) the signature covers.
 pub const TIMESTAMP_HEADER: &str = "X-Tripoint-Timestamp";
-/// Header repeating the alert's id, for de-duplication without parsing.
+/// Header repeating the alert's id (of a retraction: the id of the alert it
+/// withdraws).
 pub const ALERT_ID_HEADER: &str = "X-Tripoint-Alert-Id";
+/// Header saying what the body is: `alert` or `retraction`.
+pub const EVENT_HEADER: &str = "X-Tripoint-Event";
+/// Header with a retraction's `retraction_id`, for de-duplication without
+/// parsing (alerts are de-duplicated on their id).
+pub const RETRACTION_ID_HEADER: &str = "X-Tripoint-Retraction-Id";
 
 /// The delivery target name of a webhook URL.
 pub fn target_of(url: &str) -> String {
@@ -94,13 +102,21 @@ pub fn webhook_loop(
                 }
                 let ts = now_ms() / 1000;
                 let sig = sign(secret, ts, p.body.as_bytes());
-                let r = agent
+                let req = agent
                     .post(url)
                     .set("Content-Type", "application/json")
                     .set(SIGNATURE_HEADER, &sig)
-                    .set(TIMESTAMP_HEADER, &ts.to_string())
-                    .set(ALERT_ID_HEADER, &p.alert_id)
-                    .send_string(&p.body);
+                    .set(TIMESTAMP_HEADER, &ts.to_string());
+                let req = match &p.retracts {
+                    None => req
+                        .set(EVENT_HEADER, "alert")
+                        .set(ALERT_ID_HEADER, &p.alert_id),
+                    Some(alert_id) => req
+                        .set(EVENT_HEADER, crate::retract::EVENT)
+                        .set(ALERT_ID_HEADER, alert_id)
+                        .set(RETRACTION_ID_HEADER, &p.alert_id),
+                };
+                let r = req.send_string(&p.body);
                 match r {
                     Ok(_) => db.delivered(&p.alert_id, &target)?,
                     Err(e) => {

@@ -15,6 +15,7 @@
 pub mod alert;
 pub mod deliver;
 pub mod outbox;
+pub mod retract;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -34,6 +35,7 @@ use tripoint_trace::{LiveTrace, TaintPolicy, TraceConfig, TraceError, Traversal}
 
 pub use alert::{Alert, HopLedger, Service, Thresholds, DEFAULT_MIN_HOP_PPM};
 pub use outbox::Outbox;
+pub use retract::Retraction;
 
 #[derive(Debug, Error)]
 pub enum WatchError {
@@ -109,22 +111,46 @@ pub trait CaseSource {
         Ok(())
     }
     /// Withdraw an alert kept with its case: a chain reorganisation
-    /// orphaned the block it was raised in. Called at least once, before any
+    /// orphaned the block it was raised in; `retraction` is the
+    /// [`Retraction`]'s JSON (for the case's live feed; `None` for an alert
+    /// withdrawn by an older watch). Called at least once, before any
     /// alert of the new chain is recorded; withdrawing an alert that is not
     /// kept must succeed.
-    fn retract_alert(&mut self, case_id: &str, alert_id: &str) -> Result<(), WatchError> {
-        let _ = (case_id, alert_id);
+    fn retract_alert(
+        &mut self,
+        case_id: &str,
+        alert_id: &str,
+        retraction: Option<&str>,
+    ) -> Result<(), WatchError> {
+        let _ = (case_id, alert_id, retraction);
         Ok(())
     }
     /// Share an alert in the partners' TAXII exchange (`--publish`); called
     /// after the alert is stored, at least once, only when
     /// [`WatchOptions::publish`] names a target. Posting it again must not
-    /// duplicate it.
-    fn publish(&mut self, alert: &Alert, body: &str) -> Result<(), WatchError> {
-        let _ = body;
+    /// duplicate it. `generation`: how often the alert was withdrawn
+    /// before (its sighting then needs an id of its own, see
+    /// [`outbox::Pending::generation`]).
+    fn publish(&mut self, alert: &Alert, body: &str, generation: u32) -> Result<(), WatchError> {
+        let _ = (body, generation);
         Err(WatchError::Config(format!(
             "{}: no exchange to publish to",
             alert.alert_id
+        )))
+    }
+    /// Withdraw a shared alert from the exchange (its sighting posted again
+    /// as a revoked version); called at least once for a retraction of an
+    /// alert that was, or may have been, published. `generation` is the
+    /// withdrawn alert's.
+    fn publish_retraction(
+        &mut self,
+        retraction: &Retraction,
+        generation: u32,
+    ) -> Result<(), WatchError> {
+        let _ = generation;
+        Err(WatchError::Config(format!(
+            "{}: no exchange to publish to",
+            retraction.retraction_id
         )))
     }
 }
@@ -493,8 +519,8 @@ impl Tracker {
             if due.is_empty() {
                 break;
             }
-            for (alert_id, case_id) in due {
-                cases.retract_alert(&case_id, &alert_id)?;
+            for (alert_id, case_id, retraction) in due {
+                cases.retract_alert(&case_id, &alert_id, retraction.as_deref())?;
                 db.retracted(&alert_id)?;
             }
         }
@@ -507,8 +533,10 @@ impl Tracker {
                 break;
             }
             if !to_case.is_empty() {
+                // (Retractions reach the case through the withdrawals above.)
                 let alerts = to_case
                     .iter()
+                    .filter(|p| p.retracts.is_none())
                     .map(|p| {
                         Ok((
                             serde_json::from_str(&p.body).map_err(WatchError::Json)?,
@@ -532,8 +560,14 @@ impl Tracker {
         // The exchange: at least once, retried with back-off like a webhook;
         // an exchange that refuses or is down holds up nothing else.
         for p in db.due(target, outbox::now_ms(), BATCH)? {
-            let a: Alert = serde_json::from_str(&p.body).map_err(WatchError::Json)?;
-            match cases.publish(&a, &p.body) {
+            let done = if p.retracts.is_some() {
+                let r: Retraction = serde_json::from_str(&p.body).map_err(WatchError::Json)?;
+                cases.publish_retraction(&r, p.generation)
+            } else {
+                let a: Alert = serde_json::from_str(&p.body).map_err(WatchError::Json)?;
+                cases.publish(&a, &p.body, p.generation)
+            };
+            match done {
                 Ok(()) => db.delivered(&p.alert_id, target)?,
                 Err(e) => {
                     let attempts = p.attempts + 1;

@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::alert::Alert;
+use crate::retract::Retraction;
 use crate::WatchError;
 
 /// File name of the watch database inside a store directory.
@@ -58,6 +59,23 @@ CREATE TABLE IF NOT EXISTS retractions (
 );
 ";
 
+/// Added without a version change (a database without it reads as one
+/// with no retraction): in `alerts`, a row whose `retracts` names an alert
+/// is that alert's retraction, delivered in the same order as the alerts.
+fn add_retracts_column(c: &mut Connection) -> rusqlite::Result<()> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let has: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('alerts') WHERE name = 'retracts'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has == 0 {
+        tx.execute_batch("ALTER TABLE alerts ADD COLUMN retracts TEXT")?;
+    }
+    tx.execute_batch("CREATE INDEX IF NOT EXISTS alerts_retracts ON alerts (retracts)")?;
+    tx.commit()
+}
+
 /// Stored block hashes kept for finding where a reorganised chain forks
 /// (the deepest reorg the watch can roll back).
 pub const BLOCK_HASHES_KEPT: u64 = 10_000;
@@ -74,13 +92,21 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// A pending delivery.
+/// A pending delivery: an alert, or the retraction of one.
 #[derive(Debug, Clone)]
 pub struct Pending {
+    /// The alert's id, or the retraction's `retraction_id`.
     pub alert_id: String,
     pub target: String,
     pub attempts: u32,
     pub body: String,
+    /// For a retraction: the id of the alert it withdraws.
+    pub retracts: Option<String>,
+    /// How many times the alert (of a retraction: the alert it withdraws)
+    /// had been withdrawn before it was raised: 0 for an alert raised once.
+    /// An alert a reorg withdrew and the new chain raised again is shared
+    /// in the exchange as a new sighting, since a revoked one is final.
+    pub generation: u32,
 }
 
 /// One case's step of a block, as [`Outbox::record_steps`] stores it.
@@ -100,7 +126,7 @@ impl Outbox {
     /// Open (creating) the database in `store_dir`.
     pub fn open(store_dir: &Path) -> Result<Outbox, WatchError> {
         let path = store_dir.join(FILE);
-        let c = Connection::open(&path).map_err(|e| WatchError::db(&path, e))?;
+        let mut c = Connection::open(&path).map_err(|e| WatchError::db(&path, e))?;
         c.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| WatchError::db(&path, e))?;
         let v: i64 = c
@@ -116,6 +142,7 @@ impl Outbox {
             .map_err(|e| WatchError::db(&path, e))?;
         c.execute_batch(SCHEMA)
             .map_err(|e| WatchError::db(&path, e))?;
+        add_retracts_column(&mut c).map_err(|e| WatchError::db(&path, e))?;
         c.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
             .map_err(|e| WatchError::db(&path, e))?;
         Ok(Outbox { c })
@@ -294,23 +321,64 @@ impl Outbox {
     /// The watch's part of rolling back to block `fork` (whose hash is
     /// `hash`), in one transaction: alerts of later blocks move to the
     /// retractions (their case records are withdrawn by the next flush)
-    /// with their deliveries, every watermark drops to `fork`, the later
-    /// block hashes go, `last_block` becomes the fork and `note` is kept
-    /// as `last_rollback`; the rollback intent is cleared. Returns how many
-    /// alerts were withdrawn.
+    /// and their pending deliveries are dropped; each gets a
+    /// [`Retraction`], queued for every target other than the case that
+    /// got the alert or was tried (it may have got it); every watermark
+    /// drops to `fork`, the later block hashes go, `last_block` becomes the
+    /// fork and `note` is kept as `last_rollback`; the rollback intent is
+    /// cleared. Returns how many alerts were withdrawn.
     pub fn roll_back(&mut self, fork: u64, hash: &str, note: &str) -> Result<usize, WatchError> {
+        let now = now_ms();
+        let fork_n = fork;
         let fork = fork as i64;
         let tx = self.c.transaction()?;
+        let orphaned: Vec<(String, String, i64, String)> = {
+            let mut s = tx.prepare(
+                "SELECT alert_id, case_id, block, body FROM alerts
+                 WHERE block > ?1 AND retracts IS NULL ORDER BY seq",
+            )?;
+            let rows = s.query_map([fork], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
         let n = tx.execute(
             "INSERT OR REPLACE INTO retractions (alert_id, case_id, block, body, rolled_back_ms)
-             SELECT alert_id, case_id, block, body, ?2 FROM alerts WHERE block > ?1",
-            params![fork, now_ms()],
+             SELECT alert_id, case_id, block, body, ?2 FROM alerts
+             WHERE block > ?1 AND retracts IS NULL",
+            params![fork, now],
         )?;
+        {
+            let mut notice = tx.prepare_cached(
+                "INSERT OR IGNORE INTO alerts (alert_id, case_id, block, body, stored_ms, retracts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut to = tx.prepare_cached(
+                "INSERT OR IGNORE INTO deliveries (alert_id, target)
+                 SELECT ?1, target FROM deliveries
+                 WHERE alert_id = ?2 AND target <> ?3 AND (delivered_ms IS NOT NULL OR attempts > 0)",
+            )?;
+            for (alert_id, case_id, block, body) in &orphaned {
+                let r = Retraction::of(body, fork_n, hash, now).map_err(WatchError::Json)?;
+                let json = serde_json::to_string(&r).map_err(WatchError::Json)?;
+                notice.execute(params![
+                    r.retraction_id,
+                    case_id,
+                    block,
+                    json,
+                    now,
+                    alert_id
+                ])?;
+                to.execute(params![r.retraction_id, alert_id, CASE])?;
+            }
+        }
         tx.execute(
-            "DELETE FROM deliveries WHERE alert_id IN (SELECT alert_id FROM alerts WHERE block > ?1)",
+            "DELETE FROM deliveries WHERE alert_id IN
+             (SELECT alert_id FROM alerts WHERE block > ?1 AND retracts IS NULL)",
             [fork],
         )?;
-        tx.execute("DELETE FROM alerts WHERE block > ?1", [fork])?;
+        tx.execute(
+            "DELETE FROM alerts WHERE block > ?1 AND retracts IS NULL",
+            [fork],
+        )?;
         tx.execute("UPDATE watermarks SET block = MIN(block, ?1)", [fork])?;
         tx.execute("DELETE FROM blocks WHERE number > ?1", [fork])?;
         let mut state = tx.prepare_cached(
@@ -326,13 +394,20 @@ impl Outbox {
     }
 
     /// Withdrawn alerts whose case record is still to be removed, oldest
-    /// first: `(alert_id, case_id)`.
-    pub fn due_retractions(&self, limit: usize) -> Result<Vec<(String, String)>, WatchError> {
+    /// first: `(alert_id, case_id, the latest retraction's JSON)` (no JSON
+    /// for an alert withdrawn before retractions were delivered).
+    pub fn due_retractions(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(String, String, Option<String>)>, WatchError> {
         let mut s = self.c.prepare_cached(
-            "SELECT alert_id, case_id FROM retractions WHERE done_ms IS NULL
-             ORDER BY rolled_back_ms, alert_id LIMIT ?1",
+            "SELECT r.alert_id, r.case_id,
+                    (SELECT a.body FROM alerts a WHERE a.retracts = r.alert_id
+                     ORDER BY a.seq DESC LIMIT 1)
+             FROM retractions r WHERE r.done_ms IS NULL
+             ORDER BY r.rolled_back_ms, r.alert_id LIMIT ?1",
         )?;
-        let rows = s.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = s.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -357,7 +432,9 @@ impl Outbox {
     /// Deliveries to `target` not yet made and due by `now`, oldest alert first.
     pub fn due(&self, target: &str, now: i64, limit: usize) -> Result<Vec<Pending>, WatchError> {
         let mut s = self.c.prepare_cached(
-            "SELECT d.alert_id, d.target, d.attempts, a.body
+            "SELECT d.alert_id, d.target, d.attempts, a.body, a.retracts,
+                    (SELECT COUNT(*) FROM alerts r
+                     WHERE r.retracts = COALESCE(a.retracts, a.alert_id) AND r.seq < a.seq)
              FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
              WHERE d.target = ?1 AND d.delivered_ms IS NULL AND d.next_ms <= ?2
              ORDER BY a.seq LIMIT ?3",
@@ -368,6 +445,8 @@ impl Outbox {
                 target: r.get(1)?,
                 attempts: r.get::<_, i64>(2)? as u32,
                 body: r.get(3)?,
+                retracts: r.get(4)?,
+                generation: r.get::<_, i64>(5)? as u32,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -446,20 +525,140 @@ impl Outbox {
     }
 
     pub fn alert_count(&self) -> Result<u64, WatchError> {
-        Ok(self
-            .c
-            .query_row("SELECT COUNT(*) FROM alerts", [], |r| r.get::<_, i64>(0))?
-            as u64)
+        Ok(self.c.query_row(
+            "SELECT COUNT(*) FROM alerts WHERE retracts IS NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
     }
 
     /// Every stored alert, oldest first.
     pub fn alerts(&self) -> Result<Vec<Alert>, WatchError> {
-        let mut s = self.c.prepare("SELECT body FROM alerts ORDER BY seq")?;
+        let mut s = self
+            .c
+            .prepare("SELECT body FROM alerts WHERE retracts IS NULL ORDER BY seq")?;
         let rows = s.query_map([], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for b in rows {
             out.push(serde_json::from_str(&b?).map_err(WatchError::Json)?);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(id: &str, block: u64) -> Alert {
+        Alert {
+            alert_id: id.into(),
+            case_id: "case-1".into(),
+            kind: "service".into(),
+            chain: "ethereum".into(),
+            block,
+            time: "2026-01-01T00:00:00Z".into(),
+            tx_hash: format!("0x{block:064x}"),
+            from: "0x01".into(),
+            to: "0x02".into(),
+            asset: "ETH".into(),
+            symbol: "ETH".into(),
+            amount: "10".into(),
+            taint: "10".into(),
+            taint_share: 1.0,
+            hops: 1,
+            policy: "haircut".into(),
+            service: None,
+            partner_with_jurisdiction: None,
+        }
+    }
+
+    fn ids(p: &[Pending]) -> Vec<(String, Option<String>, u32)> {
+        p.iter()
+            .map(|p| (p.alert_id.clone(), p.retracts.clone(), p.generation))
+            .collect()
+    }
+
+    #[test]
+    fn a_rollback_queues_a_retraction_where_the_alert_went_in_order_with_a_raising_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Outbox::open(dir.path()).unwrap();
+        let (hook, taxii) = ("webhook:h", "taxii:x:y");
+        let targets: Vec<String> = [CASE, STDOUT, hook, taxii].map(String::from).into();
+        let (kept, gone, unsent) = (
+            alert("alert-k", 3),
+            alert("alert-a", 5),
+            alert("alert-c", 6),
+        );
+        db.record(
+            "case-1",
+            6,
+            &[kept.clone(), gone.clone(), unsent.clone()],
+            &targets,
+        )
+        .unwrap();
+        // The orphaned alert reached stdout and the webhook and was tried on
+        // the exchange; the other orphaned one reached nothing.
+        let sent = db.due(STDOUT, i64::MAX, 10).unwrap();
+        db.delivered_all(&sent[..2], STDOUT).unwrap();
+        db.delivered_all(&db.due(hook, i64::MAX, 10).unwrap()[..2], hook)
+            .unwrap();
+        db.failed("alert-a", taxii, "HTTP 503", 0).unwrap();
+
+        assert_eq!(db.roll_back(4, "0xf0", "test").unwrap(), 2);
+        assert_eq!(db.alert_count().unwrap(), 1);
+        assert_eq!(db.alerts().unwrap(), vec![kept.clone()]);
+        let r_id = {
+            let due = db.due(hook, i64::MAX, 10).unwrap();
+            assert_eq!(due.len(), 1, "{:?}", ids(&due));
+            let r: Retraction = serde_json::from_str(&due[0].body).unwrap();
+            assert_eq!(
+                (r.alert_id.as_str(), r.block, r.fork_block),
+                ("alert-a", 5, 4)
+            );
+            assert_eq!(due[0].alert_id, r.retraction_id);
+            r.retraction_id
+        };
+        let r = |g| (r_id.clone(), Some("alert-a".to_string()), g);
+        assert_eq!(ids(&db.due(STDOUT, i64::MAX, 10).unwrap()), vec![r(0)]);
+        // (The kept alert was never shared: still pending there, first.)
+        let k = (String::from("alert-k"), None, 0);
+        assert_eq!(
+            ids(&db.due(taxii, i64::MAX, 10).unwrap()),
+            vec![k.clone(), r(0)]
+        );
+        // The case learns of both withdrawals (with the retraction's JSON),
+        // not through a delivery of its own.
+        assert!(db
+            .due(CASE, i64::MAX, 10)
+            .unwrap()
+            .iter()
+            .all(|p| p.retracts.is_none()));
+        let due = db.due_retractions(10).unwrap();
+        assert_eq!(due.len(), 2);
+        assert!(due.iter().all(|(_, _, body)| body.is_some()));
+
+        // The new chain raises the alert again: it comes after its
+        // retraction, as the next generation (a new sighting).
+        db.record("case-1", 5, &[gone.clone()], &targets).unwrap();
+        let again = (String::from("alert-a"), None, 1);
+        assert_eq!(
+            ids(&db.due(taxii, i64::MAX, 10).unwrap()),
+            vec![k, r(0), again.clone()]
+        );
+        assert_eq!(ids(&db.due(hook, i64::MAX, 10).unwrap()), vec![r(0), again]);
+        // The webhook got it; a second reorg withdraws it again: another
+        // retraction, of generation 1.
+        let hook_due = db.due(hook, i64::MAX, 10).unwrap();
+        db.delivered_all(&hook_due, hook).unwrap();
+        assert_eq!(db.roll_back(4, "0xf1", "again").unwrap(), 1);
+        let second = db.due(hook, i64::MAX, 10).unwrap();
+        assert_eq!(second.len(), 1);
+        assert_ne!(second[0].alert_id, r_id);
+        assert_eq!(
+            (second[0].retracts.as_deref(), second[0].generation),
+            (Some("alert-a"), 1)
+        );
+        assert_eq!(db.retraction_count().unwrap(), 2);
     }
 }

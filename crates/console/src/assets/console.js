@@ -175,6 +175,12 @@
       live.textContent = words.live || "";
       live.setAttribute("data-received", String(Number(live.getAttribute("data-received") || "0") + 1));
     });
+    // A chain reorganisation orphaned the alert's block: the watch withdrew it.
+    es.addEventListener("retraction", function (ev) {
+      var r = JSON.parse(ev.data);
+      list.querySelectorAll("li[data-alert=\"" + r.alert_id + "\"]").forEach(function (li) { li.remove(); });
+      live.setAttribute("data-retracted", String(Number(live.getAttribute("data-retracted") || "0") + 1));
+    });
   }
 
   function start() {
