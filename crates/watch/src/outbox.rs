@@ -640,7 +640,8 @@ mod tests {
 
         // The new chain raises the alert again: it comes after its
         // retraction, as the next generation (a new sighting).
-        db.record("case-1", 5, &[gone.clone()], &targets).unwrap();
+        db.record("case-1", 5, std::slice::from_ref(&gone), &targets)
+            .unwrap();
         let again = (String::from("alert-a"), None, 1);
         assert_eq!(
             ids(&db.due(taxii, i64::MAX, 10).unwrap()),
