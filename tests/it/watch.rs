@@ -1453,3 +1453,130 @@ fn a_reorg_recalls_the_delivered_alert_from_stdout_the_webhook_the_exchange_and_
     let log = std::fs::read_to_string(&err).unwrap();
     assert!(log.contains("the chain reorganised"), "{log}");
 }
+
+#[test]
+fn a_kill_between_the_store_cut_and_the_watch_databases_rollback_is_finished_on_restart() {
+    let anvil = Anvil::start();
+    let d = drill("haircut");
+    anvil.fund(THIEF, 1_000 * ETHER);
+    anvil.fund(MULE1, ETHER);
+    let (mut w, out1, _) = watch(&d, &anvil, &[], "before-cut");
+    let first = anvil.send(THIEF, MULE1, 5 * ETHER);
+    let snap = anvil.call("evm_snapshot", json!([]));
+    let fork = anvil.head();
+    let fork_hash = anvil.call("eth_getBlockByNumber", json!([format!("{fork:#x}"), false]))
+        ["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deposit = anvil.send(MULE1, EXCHANGE, 5 * ETHER);
+    let hop = anvil.send(THIEF, CLEAN, ETHER);
+    wait_for(
+        60,
+        "the blocks to be orphaned alerted with the case",
+        || {
+            let a = case_alerts(&d);
+            (a.iter().any(|x| x["tx_hash"] == deposit.as_str())
+                && a.iter().any(|x| x["tx_hash"] == hop.as_str()))
+            .then_some(())
+        },
+    );
+    w.0.kill().unwrap();
+    w.0.wait().unwrap();
+    assert_eq!(anvil.call("evm_revert", json!([snap])), json!(true));
+    let kept = anvil.send(THIEF, MULE2, 2 * ETHER);
+    let head = anvil.head();
+    // What a kill -9 between the rollback's first two steps leaves on disk
+    // (docs/watch.md, Reorgs): the intent recorded, the store cut at the
+    // fork by the store's own call, the watch's database not yet rolled
+    // back (its alerts, watermarks and block hashes still the old chain's).
+    let intent = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1])\n\
+             c.execute(\"INSERT INTO state (key, value) VALUES ('rollback', ?)\", (sys.argv[2],))\n\
+             c.commit()\n",
+        ])
+        .arg(d.store.join("watch.sqlite"))
+        .arg(format!("{fork} {fork_hash}"))
+        .status()
+        .expect("python3 (installed by scripts/test.sh's set-up)");
+    assert!(intent.success());
+    let store = tripoint_store::Store::open(&d.store).unwrap();
+    let removed = store
+        .appender()
+        .unwrap()
+        .roll_back_after(
+            fork,
+            &tripoint_chain::SourceCursor {
+                source: tripoint_ingest::rpc_source(&anvil.url),
+                position: fork + 1,
+            },
+        )
+        .unwrap();
+    drop(store);
+    assert!(removed >= 2, "{removed}");
+    let st = status(&d);
+    assert_eq!(st["cursor"], fork + 1, "{st}");
+    assert!(st["last_rollback"].is_null(), "{st}");
+    assert_eq!(st["retracted"], 0, "{st}");
+    assert_eq!(st["alerts"], 3, "{st}");
+
+    // The restart finishes the rollback, recalls the orphaned alerts and
+    // reads the new chain.
+    let (_w2, out2, err2) = watch(&d, &anvil, &[], "after-cut");
+    let st = wait_for(60, "the new chain's alert after the restart", || {
+        let st = status(&d);
+        (st["cursor"] == head + 1
+            && st["pending_deliveries"].as_array().unwrap().is_empty()
+            && case_alerts(&d)
+                .iter()
+                .any(|a| a["tx_hash"] == kept.as_str()))
+        .then_some(st)
+    });
+    assert_eq!(st["alerts"], 2, "{st}");
+    assert_eq!(st["retracted"], 2, "{st}");
+    let alerts = case_alerts(&d);
+    let mut hashes: Vec<&str> = alerts
+        .iter()
+        .map(|a| a["tx_hash"].as_str().unwrap())
+        .collect();
+    hashes.sort_unstable();
+    let mut want = vec![first.as_str(), kept.as_str()];
+    want.sort_unstable();
+    assert_eq!(hashes, want, "{alerts:?}");
+    // Each canonical alert printed once over both runs; the restart
+    // printed a retraction of each orphaned one, before the new alert.
+    let printed2 = lines(&out2);
+    let printed: Vec<Value> = lines(&out1).into_iter().chain(printed2.clone()).collect();
+    for h in [&first, &kept] {
+        let n = printed
+            .iter()
+            .filter(|a| a["tx_hash"] == h.as_str() && a["event"].is_null())
+            .count();
+        assert_eq!(n, 1, "{h}: {printed:?}");
+    }
+    let recalled: Vec<&str> = printed2
+        .iter()
+        .filter(|l| l["event"] == "retraction")
+        .map(|l| l["tx_hash"].as_str().unwrap())
+        .collect();
+    assert_eq!(recalled.len(), 2, "{printed2:?}");
+    assert!(recalled.contains(&deposit.as_str()) && recalled.contains(&hop.as_str()));
+    let last_recall = printed2
+        .iter()
+        .rposition(|l| l["event"] == "retraction")
+        .unwrap();
+    let new_alert = printed2
+        .iter()
+        .position(|l| l["tx_hash"] == kept.as_str())
+        .unwrap();
+    assert!(last_recall < new_alert, "{printed2:?}");
+    let log = std::fs::read_to_string(&err2).unwrap();
+    assert!(
+        log.contains(&format!("rolled back to block {fork}")),
+        "{log}"
+    );
+    assert_incremental_equals_batch(&d, "haircut");
+}
