@@ -39,7 +39,7 @@ def main() -> int:
                 SELECT *, row_number() OVER (PARTITION BY transaction_hash ORDER BY rn) - 1 AS rank
                 FROM (
                     SELECT *, row_number() OVER () AS rn
-                    FROM read_csv(?, header = true,
+                    FROM read_csv(?, header = true, quote = '"', escape = '"',
                                   types = {'block_number': 'UBIGINT', 'transaction_hash': 'VARCHAR',
                                            'transaction_index': 'UINTEGER', 'from_address': 'VARCHAR',
                                            'to_address': 'VARCHAR', 'value': 'UHUGEINT',

@@ -111,6 +111,47 @@ fn contract_trace_times(store: &Store, thief: &Address) -> Result<TraceTimes> {
     })
 }
 
+/// `tripoint gen` into `gen` and `tripoint ingest ethereum-etl` of its
+/// files into `store_dir`; with `contract_share`, that share of the flows
+/// goes through contracts and the store gets the generated `traces.csv`
+/// too. Returns the seconds each step took.
+fn generate_and_ingest(
+    tripoint: &Tripoint,
+    gen: &Path,
+    store_dir: &Path,
+    seed: u64,
+    transfers: u64,
+    contract_share: Option<f64>,
+) -> Result<(f64, f64)> {
+    let (seed, transfers) = (seed.to_string(), transfers.to_string());
+    let share = contract_share.map(|s| s.to_string());
+    let mut gen_args = vec!["gen", "--out", path_str(gen)?, "--seed", &seed];
+    gen_args.extend(["--transfers", &transfers]);
+    if let Some(share) = &share {
+        gen_args.extend(["--contract-share", share]);
+    }
+    let t = Instant::now();
+    tripoint.run(&gen_args)?;
+    let gen_s = t.elapsed().as_secs_f64();
+    let file = |name: &str| gen.join(name);
+    let (txs, tokens_tx, tokens, traces) = (
+        file("transactions.csv"),
+        file("token_transfers.csv"),
+        file("tokens.csv"),
+        file("traces.csv"),
+    );
+    let mut ingest_args = vec!["ingest", "--store", path_str(store_dir)?, "ethereum-etl"];
+    ingest_args.extend(["--transactions", path_str(&txs)?]);
+    ingest_args.extend(["--token-transfers", path_str(&tokens_tx)?]);
+    ingest_args.extend(["--tokens", path_str(&tokens)?]);
+    if share.is_some() {
+        ingest_args.extend(["--traces", path_str(&traces)?]);
+    }
+    let t = Instant::now();
+    tripoint.run(&ingest_args)?;
+    Ok((gen_s, t.elapsed().as_secs_f64()))
+}
+
 /// The `contracts` part: the same seed and size generated again with
 /// `share` of the flows through contracts, ingested with its traces.csv
 /// and labelled; the same three traces on both stores, and the slowdown.
@@ -128,35 +169,14 @@ fn contracts_part(
     }
     let gen = dir.join("gen-contracts");
     let store_dir = dir.join("store-contracts");
-    let t = Instant::now();
-    tripoint.run(&[
-        "gen",
-        "--out",
-        path_str(&gen)?,
-        "--seed",
-        &args.seed.to_string(),
-        "--transfers",
-        &transfers.to_string(),
-        "--contract-share",
-        &share.to_string(),
-    ])?;
-    let gen_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    tripoint.run(&[
-        "ingest",
-        "--store",
-        path_str(&store_dir)?,
-        "ethereum-etl",
-        "--transactions",
-        path_str(&gen.join("transactions.csv"))?,
-        "--token-transfers",
-        path_str(&gen.join("token_transfers.csv"))?,
-        "--tokens",
-        path_str(&gen.join("tokens.csv"))?,
-        "--traces",
-        path_str(&gen.join("traces.csv"))?,
-    ])?;
-    let ingest_s = t.elapsed().as_secs_f64();
+    let (gen_s, ingest_s) = generate_and_ingest(
+        tripoint,
+        &gen,
+        &store_dir,
+        args.seed,
+        transfers,
+        Some(share),
+    )?;
     tripoint.run(&[
         "labels",
         "import",
@@ -232,37 +252,10 @@ pub fn run(args: &Options) -> Result<()> {
         args.seed,
         dir.display()
     );
-    let t = Instant::now();
-    tripoint.run(&[
-        "gen",
-        "--out",
-        path_str(&gen)?,
-        "--seed",
-        &args.seed.to_string(),
-        "--transfers",
-        &transfers.to_string(),
-    ])?;
-    println!(
-        "generate                {:>10.2} s",
-        t.elapsed().as_secs_f64()
-    );
-    let t = Instant::now();
-    tripoint.run(&[
-        "ingest",
-        "--store",
-        path_str(&store_dir)?,
-        "ethereum-etl",
-        "--transactions",
-        path_str(&gen.join("transactions.csv"))?,
-        "--token-transfers",
-        path_str(&gen.join("token_transfers.csv"))?,
-        "--tokens",
-        path_str(&gen.join("tokens.csv"))?,
-    ])?;
-    println!(
-        "ingest                  {:>10.2} s",
-        t.elapsed().as_secs_f64()
-    );
+    let (gen_s, ingest_s) =
+        generate_and_ingest(&tripoint, &gen, &store_dir, args.seed, transfers, None)?;
+    println!("generate                {gen_s:>10.2} s");
+    println!("ingest                  {ingest_s:>10.2} s");
     let truth = GroundTruth::read(&gen.join("truth.json"))?;
     let thief = truth
         .seeds

@@ -106,6 +106,13 @@ pub trait TransferGraph {
     fn labelled_bits(&self) -> Option<&[u64]> {
         None
     }
+    /// `false` only if transfer `id` certainly shares its transaction with
+    /// no other transfer, so it cannot be part of a swap and the swap check
+    /// need not decode its neighbours. The default always says "maybe";
+    /// stores answer from their transaction-start bits.
+    fn may_share_tx(&self, _id: TransferId) -> bool {
+        true
+    }
     /// Whether `addr` is a UTXO transaction node ([`Address::Tx`]). Stores
     /// answer without decoding the address when the chain has none.
     fn is_tx_node(&self, addr: AddrId) -> bool {

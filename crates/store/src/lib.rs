@@ -561,6 +561,11 @@ impl TransferGraph for Store {
         seg.row(local)
     }
 
+    fn may_share_tx(&self, id: TransferId) -> bool {
+        let (seg, local) = self.locate(id);
+        seg.may_share_tx(local)
+    }
+
     fn read_batch(&self, start: TransferId, max: usize, batch: &mut TransferBatch) -> usize {
         batch.clear();
         batch.first = start;

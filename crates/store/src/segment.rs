@@ -914,6 +914,15 @@ impl Segment {
         }
     }
 
+    /// `false` when row `i` is its transaction's only row in this segment
+    /// and neither neighbour lies in another segment (rows at a segment's
+    /// edge say "maybe": a transaction's other rows could lie across it).
+    pub fn may_share_tx(&self, i: u32) -> bool {
+        let (i, n) = (i as usize, self.rows as usize);
+        let starts = &self.cols.tx_of_row;
+        i == 0 || i + 1 >= n || !starts.starts(i) || !starts.starts(i + 1)
+    }
+
     /// Appends rows `lo..hi` to `batch` column by column (the sweep path:
     /// no per-row segment lookup; the block advances on its start bits).
     pub fn read_rows(&self, lo: u32, hi: u32, batch: &mut TransferBatch) {

@@ -1031,6 +1031,51 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// `may_share_tx` (the swap check's shortcut) says "no" only for a row
+    /// whose neighbours belong to other transactions, across segment
+    /// boundaries, and does say it for lone rows inside a segment.
+    #[test]
+    fn may_share_tx_is_false_only_for_a_transaction_of_one_row(
+        txs in prop::collection::vec(1usize..4, 1..120),
+        segments in 1usize..4,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let mut app = store.appender().unwrap();
+        let per = txs.len().div_ceil(segments);
+        for (k, chunk) in txs.chunks(per).enumerate() {
+            for (i, &rows) in chunk.iter().enumerate() {
+                let block = (k * per + i) as u64 / 3;
+                for log in 0..rows as u32 {
+                    let amount = Amount::from(u64::from(log) + 1);
+                    app.transfer(rec(block, i as u32, Position::Log(log), 1, 2, 1, amount)).unwrap();
+                }
+            }
+            app.checkpoint(&cursor(k as u64)).unwrap();
+        }
+        app.finish().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let n = s.transfer_count();
+        let tx = |id: u64| { let r = s.transfer(id); (r.block, r.tx_index) };
+        let mut lone_inside = 0;
+        for id in 0..n {
+            let shares = (id > 0 && tx(id - 1) == tx(id)) || (id + 1 < n && tx(id + 1) == tx(id));
+            if shares {
+                prop_assert!(s.may_share_tx(id), "row {id} shares its transaction");
+            }
+            lone_inside += usize::from(!s.may_share_tx(id));
+        }
+        let lone = (0..n).filter(|&id| {
+            !((id > 0 && tx(id - 1) == tx(id)) || (id + 1 < n && tx(id + 1) == tx(id)))
+        }).count();
+        // Only rows at a segment's two edges may answer "maybe" while alone.
+        prop_assert!(lone_inside + 2 * segments >= lone, "{lone_inside} of {lone} lone rows found");
+    }
+}
+
 /// The bitmap agrees with `may_have_labels` for every address, and is
 /// withdrawn (callers ask `may_have_labels`) once labels are imported
 /// through the same snapshot.

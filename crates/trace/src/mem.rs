@@ -165,6 +165,12 @@ impl TransferGraph for MemGraph {
     fn transfer(&self, id: TransferId) -> TransferRow {
         self.rows[id as usize]
     }
+    fn may_share_tx(&self, id: TransferId) -> bool {
+        let i = id as usize;
+        let tx = |r: &TransferRow| (r.block, r.tx_index);
+        let me = tx(&self.rows[i]);
+        (i > 0 && tx(&self.rows[i - 1]) == me) || self.rows.get(i + 1).is_some_and(|r| tx(r) == me)
+    }
     fn outgoing(&self, addr: AddrId) -> impl Iterator<Item = TransferId> + '_ {
         self.out.get(addr).iter().copied()
     }

@@ -162,10 +162,7 @@ proptest! {
 
     /// Issue 17: with internal transfers and swaps found from the
     /// transaction, the conserving policies still reconcile to the unit,
-    /// sparse and sweep alike. (Poison containing every other policy is
-    /// checked on the generated scenario with contract flows in
-    /// tests/it/contracts.rs; on these random graphs it does not hold yet:
-    /// docs/trace.md, Limits.)
+    /// sparse and sweep alike.
     #[test]
     fn internal_transfers_and_swaps_conserve_to_the_unit(
         txs in contract_txs(),
@@ -184,6 +181,24 @@ proptest! {
                 }
             }
         }
+    }
+
+    /// Issue 17: poison's reached set contains every other policy's on
+    /// random multi-leg transactions (internal transfers, swaps found from
+    /// the transaction, counterparties paid again later), with terminals,
+    /// hop limits and dust, for every traversal; sparse and sweep give the
+    /// same taint.
+    #[test]
+    fn poison_contains_every_policy_with_internal_transfers_and_swaps(
+        txs in contract_txs(),
+        seeds in prop::collection::vec(0u8..16, 1..3),
+        terminals in prop::collection::vec(0u8..16, 0..3),
+        from_block in 0u8..30,
+        max_hops in prop_oneof![Just(64u32), 1u32..4],
+        dust in prop_oneof![Just(0u64), 1u64..500],
+    ) {
+        let g = contract_graph(&txs, &terminals);
+        assert_poison_contains_every_policy(&g, &seeds, from_block, max_hops, dust)?;
     }
 
     #[test]
@@ -322,4 +337,124 @@ proptest! {
             }
         }
     }
+}
+
+/// Poison's reached set (every traversal gives the same) contains the
+/// reached set of every policy under every traversal, and sparse and sweep
+/// carry the same taint.
+fn assert_poison_contains_every_policy(
+    g: &MemGraph,
+    seeds: &[u8],
+    from_block: u8,
+    max_hops: u32,
+    dust: u64,
+) -> Result<(), TestCaseError> {
+    use std::collections::BTreeSet;
+    let traversals = [Traversal::Sparse, Traversal::Sweep, Traversal::Auto];
+    let cfg = |policy, traversal| config(g, policy, seeds, from_block, max_hops, dust, traversal);
+    if cfg(TaintPolicy::Poison, Traversal::Sparse).seeds.is_empty() {
+        return Ok(());
+    }
+    let reached = |policy, traversal| -> BTreeSet<_> {
+        trace(g, &cfg(policy, traversal))
+            .expect("trace")
+            .reached()
+            .collect()
+    };
+    let poison = reached(TaintPolicy::Poison, Traversal::Sparse);
+    for policy in TaintPolicy::ALL {
+        for traversal in traversals {
+            let r = reached(policy, traversal);
+            let missing: Vec<_> = r.difference(&poison).collect();
+            prop_assert!(
+                missing.is_empty(),
+                "{policy:?} {traversal:?} reached {missing:?}, which poison did not"
+            );
+            if policy == TaintPolicy::Poison {
+                prop_assert_eq!(&r, &poison, "poison {:?}", traversal);
+            }
+        }
+        let sparse = trace(g, &cfg(policy, Traversal::Sparse)).expect("trace");
+        let sweep = trace(g, &cfg(policy, Traversal::Sweep)).expect("trace");
+        prop_assert_eq!(&sparse.flows, &sweep.flows, "{:?}", policy);
+        prop_assert_eq!(&sparse.totals, &sweep.totals, "{:?}", policy);
+    }
+    Ok(())
+}
+
+/// The minimal case the property test found (docs/trace.md, swap rule):
+/// the seed pays 11 a token, 11 pays it on to 4; in one transaction 3
+/// pays 11 ether and 11 pays 3 a token; later the seed pays 3 ether and 3
+/// pays 6. Poison sees 11's token payment as a swap and makes 3 its
+/// counterparty; haircut sees no taint there and walks 3 when the seed
+/// pays it. 3 must be walked under poison too (it is a counterparty in
+/// that transaction only), so poison reaches 6.
+#[test]
+fn poison_walks_a_swap_counterparty_paid_again_outside_a_swap() {
+    let txs: Vec<(u8, bool, Vec<Leg>)> = vec![
+        (53, false, vec![(3, 6, 1, false)]),
+        (19, false, vec![(5, 11, 1, true)]),
+        (0, false, vec![(0, 0, 1, false)]),
+        (51, false, vec![(5, 3, 1, false)]),
+        (19, false, vec![(11, 4, 1, true)]),
+        (19, true, vec![(3, 11, 1, false), (0, 0, 1, false)]),
+    ];
+    let g = contract_graph(&txs, &[]);
+    let six = g.lookup(&addr(6)).expect("in the graph");
+    for policy in TaintPolicy::ALL {
+        let r = trace(&g, &config(&g, policy, &[5], 0, 64, 0, Traversal::Sparse)).unwrap();
+        assert!(r.node(six).is_some(), "{policy:?} does not reach 6");
+    }
+    assert_poison_contains_every_policy(&g, &[5], 0, 64, 0).unwrap();
+}
+
+/// The other half of the rule: a walked payee takes a payment as a plain
+/// transfer under the conserving policies, and poison also takes the swap
+/// reading. Here 7 is walked under poison only (3's ether payment carries
+/// no haircut taint), and 2 swaps tainted ether with 7 for a token, which
+/// it then pays to 9: haircut reaches 9 through the swap, so poison must
+/// too, although 7's token is clean under poison.
+#[test]
+fn poison_takes_the_swap_reading_of_a_payment_to_a_walked_address() {
+    let txs: Vec<(u8, bool, Vec<Leg>)> = vec![
+        // The seed 1 pays 2 ether (tainted in every policy).
+        (1, false, vec![(1, 2, 100, false)]),
+        // 1 pays 3 ether; 3 pays it all on to 4.
+        (2, false, vec![(1, 3, 5, false)]),
+        (3, false, vec![(3, 4, 5, false)]),
+        // 3 gets clean ether and pays 7: tainted only under poison.
+        (4, false, vec![(8, 3, 5, false)]),
+        (5, false, vec![(3, 7, 5, false)]),
+        // 2 pays 7 ether and 7 pays 2 a token in one transaction.
+        (6, true, vec![(2, 7, 100, false), (0, 0, 50, true)]),
+        // 2 pays the token on to 9.
+        (7, false, vec![(2, 9, 50, true)]),
+    ];
+    let g = contract_graph(&txs, &[]);
+    let nine = g.lookup(&addr(9)).expect("in the graph");
+    let seven = g.lookup(&addr(7)).expect("in the graph");
+    let haircut = trace(
+        &g,
+        &config(&g, TaintPolicy::Haircut, &[1], 0, 64, 0, Traversal::Sparse),
+    )
+    .unwrap();
+    assert!(
+        haircut.node(nine).is_some(),
+        "haircut crosses the swap to 9"
+    );
+    let poison = trace(
+        &g,
+        &config(&g, TaintPolicy::Poison, &[1], 0, 64, 0, Traversal::Sparse),
+    )
+    .unwrap();
+    assert_eq!(
+        poison.node(seven).map(|n| n.role),
+        Some(tripoint_trace::Role::Walked),
+        "poison walks 7 before the swap"
+    );
+    assert!(
+        poison.node(nine).is_some(),
+        "poison takes the swap reading too"
+    );
+    assert_poison_contains_every_policy(&g, &[1], 0, 64, 0).unwrap();
 }

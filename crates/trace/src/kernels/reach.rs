@@ -574,6 +574,11 @@ impl<'a, G: TransferGraph> Pass<'a, G> {
             self.lowered[dst as usize / 64] |= 1 << (dst % 64);
         }
         if wd & WALKED != 0 {
+            // Poison takes the swap reading of a payment to a walked
+            // address too (crosses assets): the full trace's job.
+            if self.swapped(id) {
+                return None;
+            }
             if bit == TOKENS {
                 self.taint_chain(dst, asset);
                 w |= TOKENS;

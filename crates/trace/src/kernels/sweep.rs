@@ -699,6 +699,30 @@ impl<G: TransferGraph> Kernel<'_, G> {
         Some(i)
     }
 
+    /// Whether `a` is a DEX by its labels (never walked), as opposed to a
+    /// swap counterparty found from a transaction.
+    fn labelled_dex(&self, a: AddrId) -> bool {
+        self.g.may_have_labels(a) && classify_labels(&self.g.labels(a), self.cfg).0 == Class::Dex
+    }
+
+    /// A found swap counterparty (node `node`, address `addr`) becomes
+    /// walked, with the category its labels give (as in the engine).
+    fn promote(&mut self, node: u32, addr: AddrId) -> Option<()> {
+        if self.g.is_tx_node(addr) {
+            return None;
+        }
+        let category = if self.g.may_have_labels(addr) {
+            classify_labels(&self.g.labels(addr), self.cfg).1
+        } else {
+            None
+        };
+        set_bit(&mut self.walked, addr);
+        let n = &mut self.nodes[node as usize];
+        n.role = Role::Walked;
+        n.category = category;
+        Some(())
+    }
+
     fn spam_reason(&mut self, r: &Row, src_active: bool, dst_active: bool) -> Option<SpamReason> {
         if r.asset != NATIVE_ASSET {
             if r.amount == Amount::ZERO {
@@ -836,6 +860,14 @@ impl<G: TransferGraph> Kernel<'_, G> {
                         }
                     }
                 }
+                // Poison also takes the swap reading (as in the engine).
+                if poison && src_active {
+                    let legs =
+                        crate::taint::swapped(self.g, id, &self.g.transfer(id), &self.token_spam);
+                    if legs.is_some() {
+                        self.swap(id, r, carried, legs)?;
+                    }
+                }
             }
         } else if carried == Amount::ZERO {
             self.receive_clean(r.dst, r.asset, r.amount)?;
@@ -864,6 +896,19 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 }
                 node = self.add_node(r.dst, role, new_hops, Some(id), cat)?;
                 if role == Role::Walked {
+                    self.credit(r.dst, r.asset, r.amount, carried)?;
+                } else {
+                    self.receive_clean(r.dst, r.asset, r.amount)?;
+                }
+            } else if self.nodes[node as usize].role == Role::Dex
+                && src_active
+                && !self.labelled_dex(r.dst)
+            {
+                // A counterparty found from an earlier transaction (as in
+                // the engine): walked from here on unless this is a swap too.
+                legs = crate::taint::swapped(self.g, id, &self.g.transfer(id), &self.token_spam);
+                if legs.is_none() {
+                    self.promote(node, r.dst)?;
                     self.credit(r.dst, r.asset, r.amount, carried)?;
                 } else {
                     self.receive_clean(r.dst, r.asset, r.amount)?;

@@ -310,6 +310,9 @@ pub(crate) fn swapped<G: TransferGraph>(
     r: &TransferRow,
     token_spam: &[Option<crate::spam::SpamReason>],
 ) -> Option<SwapLegs> {
+    if !g.may_share_tx(input) {
+        return None;
+    }
     let legs = swap_legs(g, input, r, token_spam);
     (!legs.outputs.is_empty()).then_some(legs)
 }
@@ -520,29 +523,49 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             has_counterparties: false,
         });
         if matches!(role, Role::Walked | Role::Seed) {
-            if self.pre.is_some() && role == Role::Walked {
-                self.adopt_pre(addr);
-            } else if self.cfg.policy != TaintPolicy::Poison {
-                self.replay(addr, at);
+            self.start_walking(addr, role, at);
+        }
+        i
+    }
+
+    /// From transfer `at` on, `addr` is walked: its balances before `at`
+    /// are known (sweep: adopted; sparse: replayed) and its later transfers
+    /// queued.
+    fn start_walking(&mut self, addr: AddrId, role: Role, at: TransferId) {
+        if self.pre.is_some() && role == Role::Walked {
+            self.adopt_pre(addr);
+        } else if self.cfg.policy != TaintPolicy::Poison {
+            self.replay(addr, at);
+        }
+        if self.sparse {
+            let g = self.g;
+            let later = |id: &TransferId| *id >= at;
+            for id in g.outgoing(addr).filter(later) {
+                self.heap.push(Reverse(id));
             }
-            if self.sparse {
-                let g = self.g;
-                let later = |id: &TransferId| *id >= at;
-                for id in g.outgoing(addr).filter(later) {
+            // Poison needs no balances: only tainted payments (queued by
+            // their payer) and swap outputs (queued by the swap) matter,
+            // unless receipts are needed to learn real counterparties
+            // for look-alike detection.
+            if self.cfg.policy != TaintPolicy::Poison || self.cfg.spam.lookalike {
+                for id in g.incoming(addr).filter(later) {
                     self.heap.push(Reverse(id));
-                }
-                // Poison needs no balances: only tainted payments (queued by
-                // their payer) and swap outputs (queued by the swap) matter,
-                // unless receipts are needed to learn real counterparties
-                // for look-alike detection.
-                if self.cfg.policy != TaintPolicy::Poison || self.cfg.spam.lookalike {
-                    for id in g.incoming(addr).filter(later) {
-                        self.heap.push(Reverse(id));
-                    }
                 }
             }
         }
-        i
+    }
+
+    /// A swap counterparty found from an earlier transaction (role `dex`,
+    /// no `dex` label) is paid taint outside a swap: it is walked from
+    /// transfer `at` on, with the category its labels give.
+    fn promote(&mut self, node: u32, at: TransferId) {
+        let addr = self.nodes[node as usize].addr;
+        let (_, category) = self.classify(addr);
+        let n = &mut self.nodes[node as usize];
+        n.role = Role::Walked;
+        n.category = category;
+        n.is_tx = self.g.is_tx_node(addr);
+        self.start_walking(addr, Role::Walked, at);
     }
 
     /// Sweep: move an address's running clean balances into its accounts.
@@ -780,10 +803,39 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
                 if n.first.is_none() {
                     n.first = Some(id);
                 }
+                // The payee is walked, so the payment is a plain transfer;
+                // had it not been walked, the payer's other-asset receipts
+                // in this transaction would carry the taint (swap rule).
+                // Which one applies depends on the trace, so poison, the
+                // union of every reading, takes both.
+                if poison && src_active {
+                    if let Some(legs) = swapped(self.g, id, &r, &self.token_spam) {
+                        self.swap(id, &r, carried, Some(legs));
+                    }
+                }
             }
         } else if carried > Amount::ZERO {
             let mut legs = None;
             let node = match dst {
+                Some(i)
+                    if self.nodes[i as usize].role == Role::Dex
+                        && src_active
+                        && self.classify(r.dst).0 != Class::Dex =>
+                {
+                    // A counterparty found from an earlier transaction: a
+                    // swap again only if this transaction is one.
+                    legs = swapped(self.g, id, &r, &self.token_spam);
+                    if legs.is_none() {
+                        self.promote(i, id);
+                        let acct = self.accounts.entry((r.dst, r.asset)).or_default();
+                        acct.credit(policy, r.amount, carried);
+                        let n = &mut self.nodes[i as usize];
+                        if n.first.is_none() {
+                            n.first = Some(id);
+                        }
+                    }
+                    i
+                }
                 Some(i) => i,
                 None => {
                     let (class, cat) = self.classify(r.dst);
