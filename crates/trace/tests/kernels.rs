@@ -6,8 +6,8 @@
 mod common;
 
 use common::{
-    addr, assert_same, block_time, edges, fake_ether, graph, graph_with, hash, limited, numbered,
-    record, staked_token, token, xorshift, Edge,
+    addr, assert_same, block_time, edges, fake_ether, graph_with, hash, limited, numbered, record,
+    staked_token, token, xorshift, Edge,
 };
 use proptest::prelude::*;
 use tripoint_chain::{
