@@ -98,8 +98,9 @@ fn ingest_files(
     scenario: &std::path::Path,
     dir: &std::path::Path,
 ) -> tripoint_store::AppendSummary {
-    let store = tripoint_store::Store::open_or_create(dir).unwrap();
-    let mut app = store.appender().unwrap();
+    let store =
+        tripoint_store::Store::open_or_create(dir).expect("a store in a temporary directory");
+    let mut app = store.appender().expect("the only writer");
     let opts = Default::default();
     import_ethereum_etl(
         &EthereumEtlFiles {
@@ -110,15 +111,15 @@ fn ingest_files(
         &mut app,
         &opts,
     )
-    .unwrap();
+    .expect("the generated files import");
     import_ethereum_etl_traces(
         &scenario.join("traces.csv"),
         &scenario.join("transactions.csv"),
         &mut app,
         &opts,
     )
-    .unwrap();
-    app.finish().unwrap()
+    .expect("the generated traces import");
+    app.finish().expect("the store publishes")
 }
 
 proptest::proptest! {
