@@ -1,5 +1,5 @@
-//! `tripoint case`: saved investigations (create, list, show, note, close)
-//! and their reports as JSON, a table or a STIX 2.1 bundle.
+//! `tripoint case`: saved investigations (create, list, show, note, close),
+//! the freezes made, and their reports as JSON, a table or a STIX 2.1 bundle.
 
 use std::path::PathBuf;
 
@@ -45,6 +45,8 @@ enum Command {
     Close(IdArgs),
     /// Trace the case over the store and report: JSON, a table, or a STIX 2.1 bundle.
     Report(ReportArgs),
+    /// Record a freeze a service made at a partner's request (amount in base units).
+    Freeze(FreezeArgs),
 }
 
 #[derive(clap::Args)]
@@ -144,6 +146,46 @@ struct ReportArgs {
     publish: Option<String>,
 }
 
+#[derive(clap::Args)]
+struct FreezeArgs {
+    #[command(flatten)]
+    db: Db,
+    /// Case id.
+    id: String,
+    /// Address where the funds were frozen (the service's deposit or hot wallet, or any address a
+    /// token issuer froze).
+    #[arg(long)]
+    address: String,
+    /// Asset frozen: ETH or BTC, a token contract address, or the symbol of one token in the store.
+    #[arg(long)]
+    asset: String,
+    /// Amount frozen in base units (wei, satoshi, the token's smallest unit), e.g. 1 ETH =
+    /// 1000000000000000000.
+    #[arg(long)]
+    amount: String,
+    /// Partner government that asked for the freeze: US, JP or KR.
+    #[arg(long)]
+    partner: Option<String>,
+    /// The service's or the partner's reference for the freeze (a ticket or letter number).
+    #[arg(long)]
+    reference: Option<String>,
+    /// When the funds were frozen: unix seconds, YYYY-MM-DD or RFC 3339 (UTC); default now.
+    #[arg(long)]
+    time: Option<String>,
+    /// Name of the service that froze them (default: the store's label of the address).
+    #[arg(long)]
+    label: Option<String>,
+    /// A free-text note kept with the freeze.
+    #[arg(long)]
+    note: Option<String>,
+    /// Who records it.
+    #[arg(long, env = "USER", default_value = "analyst")]
+    recorded_by: String,
+    /// Print the freeze as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ReportFormat {
     Json,
@@ -200,10 +242,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Note(a) => render(&a.db.open()?.note(&a.id, &a.author, &a.text)?, a.json),
         Command::Close(a) => render(&a.db.open()?.close(&a.id)?, a.json),
         Command::Report(a) => {
-            let case = a.db.open()?.get(&a.id)?;
+            let db = a.db.open()?;
+            let case = db.get(&a.id)?;
             let store = Store::open(&a.db.store)
                 .with_context(|| format!("opening store {}", a.db.store.display()))?;
-            let report = tripoint_case::build_case_report(&store, &case)?;
+            let freezes = db.freezes(&case.id)?;
+            let report = tripoint_case::build_case_report(&store, &case)?.with_freezes(freezes);
             if let Some(target) = &a.publish {
                 let (config, collection) = tripoint_case::publish::parse_target(target)?;
                 let publisher = tripoint_case::publish::Publisher::open(&config, &collection)?;
@@ -219,6 +263,61 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 ReportFormat::Stix => {
                     serde_json::to_string_pretty(&tripoint_case::stix::bundle(&report)?)? + "\n"
                 }
+            }
+        }
+        Command::Freeze(a) => {
+            let db = a.db.open()?;
+            let case = db.get(&a.id)?;
+            // The store names the service and resolves token symbols; a case
+            // whose store holds no transfers yet records without them.
+            let store = if a.db.store.join("MANIFEST").exists() {
+                Some(
+                    Store::open(&a.db.store)
+                        .with_context(|| format!("opening store {}", a.db.store.display()))?,
+                )
+            } else {
+                None
+            };
+            let freeze = tripoint_case::NewFreeze {
+                case_id: case.id,
+                address: a.address,
+                label: a.label,
+                asset: a.asset,
+                amount: a.amount,
+                partner: a.partner,
+                reference: a.reference,
+                time: a.time,
+                recorded_by: a.recorded_by,
+                note: a.note,
+            }
+            .validate(store.as_ref())?;
+            db.add_freeze(&freeze)?;
+            if a.json {
+                serde_json::to_string_pretty(&freeze)? + "\n"
+            } else {
+                format!(
+                    "recorded {}: {} {} (base units) frozen at {}{} on {}{}{}\n",
+                    freeze.id,
+                    freeze.amount,
+                    freeze.asset,
+                    freeze.address,
+                    freeze
+                        .label
+                        .as_deref()
+                        .map(|l| format!(" ({l})"))
+                        .unwrap_or_default(),
+                    freeze.time,
+                    freeze
+                        .partner
+                        .as_deref()
+                        .map(|p| format!(", asked by {p}"))
+                        .unwrap_or_default(),
+                    freeze
+                        .reference
+                        .as_deref()
+                        .map(|r| format!(", reference {r}"))
+                        .unwrap_or_default(),
+                )
             }
         }
     };

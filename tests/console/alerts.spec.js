@@ -129,6 +129,82 @@ test("alerts: another partner sees the alerts of cases it may see only (RED stay
   await page.screenshot({ path: path.join(SHOTS, "32-alerts-as-jp.png"), fullPage: true });
 });
 
+test("freezes: the owner records a freeze through the case page's form (CSRF-protected); frozen and still freezable beside the freeze candidates; bad fields named; read-only for Japan", async ({ page, request }) => {
+  await signIn(page, "us");
+  const caseUrl = `${server.base}/console/cases/${caseId}/`;
+  await page.goto(caseUrl);
+  // Before any freeze: the exchange's 5 + 2 ETH are all still freezable.
+  const row = page.locator(`#freeze-status tbody tr[data-address="${EXCHANGE}"]`);
+  await expect(row).toContainText("Upbit 9");
+  await expect(row).toHaveAttribute("data-freezable", String(7n * ETHER));
+  await expect(row).toHaveAttribute("data-frozen", "0");
+  await expect(page.locator("#freezes-recorded + p.empty")).toBeVisible();
+  const form = page.locator("#freeze-form");
+  const fill = async (amount) => {
+    await form.getByLabel("Address where the funds were frozen").fill(EXCHANGE);
+    await form.getByLabel("Asset").fill("ETH");
+    await form.getByLabel("Amount (base units, e.g. wei)").fill(amount);
+    await form.getByLabel("Partner who asked").selectOption("KR");
+    await form.getByLabel("Reference").fill("FRZ-5521");
+    await form.getByLabel("Note").fill("Upbit confirmed by letter");
+  };
+  // A bad amount: refused naming the field, nothing stored.
+  await fill("3.5");
+  let answer = page.waitForResponse((r) => r.url().endsWith("/freezes") && r.request().method() === "POST");
+  await form.getByRole("button", { name: "Record a freeze" }).click();
+  expect((await answer).status()).toBe(400);
+  await expect(page.locator("main")).toContainText("amount");
+  // A post without the form's token: refused.
+  const forged = await page.request.post(`${caseUrl}freezes`, {
+    form: { address: EXCHANGE, asset: "ETH", amount: "1" }, maxRedirects: 0,
+  });
+  expect(forged.status()).toBe(403);
+  const api = async () => (await (await request.get(`${server.base}/api/cases/${caseId}/freezes/`, { headers: { Authorization: server.auth("us") } })).json()).freezes;
+  expect(await api()).toEqual([]);
+  // 3 ETH frozen at Korea's request.
+  await page.goto(caseUrl);
+  await fill(String(3n * ETHER));
+  await form.getByRole("button", { name: "Record a freeze" }).click();
+  await expect(page).toHaveURL(/#freezes$/);
+  const recorded = page.locator("#freeze-list tbody tr");
+  await expect(recorded).toHaveCount(1);
+  await expect(recorded).toContainText("FRZ-5521");
+  await expect(recorded).toContainText("3 ETH");
+  await expect(recorded).toContainText("KR");
+  await expect(row).toHaveAttribute("data-frozen", String(3n * ETHER));
+  await expect(row).toHaveAttribute("data-freezable", String(4n * ETHER));
+  await expect(row).toContainText("4 ETH");
+  const stored = await api();
+  expect(stored.length).toBe(1);
+  expect(stored[0]).toMatchObject({ address: EXCHANGE, asset: "ETH", amount: String(3n * ETHER), partner: "KR", reference: "FRZ-5521", recorded_by: "us", label: "Upbit 9" });
+  // The same reference again: refused, still one freeze.
+  await page.goto(caseUrl);
+  await fill(String(3n * ETHER));
+  answer = page.waitForResponse((r) => r.url().endsWith("/freezes") && r.request().method() === "POST");
+  await form.getByRole("button", { name: "Record a freeze" }).click();
+  expect((await answer).status()).toBe(400);
+  await expect(page.locator("main")).toContainText("already recorded");
+  expect((await api()).length).toBe(1);
+  await page.goto(caseUrl + "#freezes");
+  await accessible(page, "case-freezes");
+  await page.locator("#freezes").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(SHOTS, "35-case-freezes.png"), fullPage: true });
+  // In Korean, the same section and form.
+  await page.goto(caseUrl + "?lang=ko");
+  await expect(page.locator("#freezes")).toHaveText("동결됨 및 아직 동결 가능");
+  await expect(page.locator("#freeze-form legend")).toHaveText("동결 기록");
+  await page.goto(caseUrl + "?lang=en");
+
+  // Japan sees the AMBER case's freezes, read-only: no form, and a post is refused.
+  const jp = await page.context().browser().newContext();
+  const jpPage = await jp.newPage();
+  await signIn(jpPage, "jp");
+  await jpPage.goto(caseUrl);
+  await expect(jpPage.locator("#freeze-list tbody tr")).toHaveCount(1);
+  await expect(jpPage.locator("#freeze-form")).toHaveCount(0);
+  await jp.close();
+});
+
 test("quarterly report: the quarter's cases, freezable funds, alerts, intelligence per partner and EWS charts, each linked; printed to PDF by chromium and read back (pdftotext, page images); Japanese; RED stays with its owner", async ({ page, request }) => {
   const { execFileSync } = require("child_process");
   const T = new Date().toISOString();
@@ -153,6 +229,12 @@ test("quarterly report: the quarter's cases, freezable funds, alerts, intelligen
   await expect(upbit).toContainText("Upbit 9");
   await expect(upbit).toContainText("7 ETH");
   await expect(upbit).toContainText("kr (KR)");
+  // ... less the 3 ETH recorded frozen at Korea's request: 4 ETH still freezable.
+  await expect(upbit).toHaveAttribute("data-freezable", String(4n * ETHER));
+  const frozen = page.locator("#report-frozen tbody tr", { hasText: "FRZ-5521" });
+  await expect(frozen).toContainText("3 ETH");
+  await expect(frozen).toContainText("KR");
+  await expect(frozen.locator("a")).toHaveAttribute("href", new RegExp(`/console/cases/${caseId}/#freeze-[0-9a-f]{32}$`));
   // Alerts: every alert of the US's cases stored this quarter, linked at the transfer.
   const list = (await (await request.get(`${server.base}/api/cases/`, { headers: { Authorization: server.auth("us") } })).json()).cases;
   let expected = 0;
@@ -181,7 +263,7 @@ test("quarterly report: the quarter's cases, freezable funds, alerts, intelligen
   await page.pdf({ path: pdf, format: "A4", printBackground: true });
   expect(fs.readFileSync(pdf).subarray(0, 5).toString()).toBe("%PDF-");
   const text = execFileSync("pdftotext", ["-layout", pdf, "-"], { encoding: "utf8" });
-  for (const s of ["Quarterly joint report", quarter, "Live drill LIVE-3301", "Upbit 9", "REPORT-6620"]) expect(text, s).toContain(s);
+  for (const s of ["Quarterly joint report", quarter, "Live drill LIVE-3301", "Upbit 9", "REPORT-6620", "FRZ-5521", "Frozen in the quarter"]) expect(text, s).toContain(s);
   expect(text).not.toContain("Sign out");
   execFileSync("pdftoppm", ["-png", "-r", "60", pdf, path.join(SHOTS, "40-report-page")]);
   const pages = fs.readdirSync(SHOTS).filter((f) => f.startsWith("40-report-page") && f.endsWith(".png"));
@@ -193,7 +275,9 @@ test("quarterly report: the quarter's cases, freezable funds, alerts, intelligen
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("四半期共同報告");
   const pdfJa = path.join(SHOTS, "41-report-ja.pdf");
   await page.pdf({ path: pdfJa, format: "A4", printBackground: true });
-  expect(execFileSync("pdftotext", [pdfJa, "-"], { encoding: "utf8" })).toContain("資金の行き先");
+  const textJa = execFileSync("pdftotext", [pdfJa, "-"], { encoding: "utf8" });
+  expect(textJa).toContain("資金の行き先");
+  expect(textJa).toContain("当四半期に凍結された資金");
   await page.screenshot({ path: path.join(SHOTS, "41-report-ja.png"), fullPage: true });
   await page.goto(`${server.base}/console/report/?lang=en`);
 

@@ -566,6 +566,9 @@ fn every_route_of_the_openapi_document_is_served() {
         let body = match (method.as_str(), path.as_str()) {
             ("POST", "/api/cases/") => Some(json!({"name": "another", "seeds": [MULE]})),
             ("POST", p) if p.ends_with("/notes/") => Some(json!({"text": "a note"})),
+            ("POST", p) if p.ends_with("/freezes/") => {
+                Some(json!({"address": EXCHANGE, "asset": "ETH", "amount": "1"}))
+            }
             _ => None,
         };
         let r = s.call(&method, &path, Some("us"), body);
@@ -681,4 +684,371 @@ fn case_report_is_published_into_the_exchange_with_one_command() {
     assert_eq!(stored["id"], report["id"]);
     assert_eq!(stored["created_by_ref"], jp.as_str());
     assert_eq!(stored["object_marking_refs"], json!([AMBER]));
+}
+
+/// `tripoint case ARGS --store S [--db URL]`.
+fn case_cmd(s: &str, db: Option<&str>, args: &[&str]) -> std::process::Output {
+    let mut cmd = tripoint();
+    cmd.arg("case")
+        .arg(args[0])
+        .args(["--store", s])
+        .args(&args[1..])
+        .env_remove("TRIPOINT_CASE_DB");
+    if let Some(url) = db {
+        cmd.args(["--db", url]);
+    }
+    cmd.output().unwrap()
+}
+
+fn case_ok(s: &str, db: Option<&str>, args: &[&str]) -> Vec<u8> {
+    let out = case_cmd(s, db, args);
+    assert!(
+        out.status.success(),
+        "case {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `case freeze` records a freeze (SQLite and PostgreSQL): every bad field
+/// is refused by name with a non-zero exit and nothing stored; a reference
+/// is recorded once; the report sets the freezes against the freeze
+/// candidates (held 60 ETH at the exchange, 20 frozen, 40 still freezable)
+/// as JSON, table and STIX.
+#[test]
+fn case_freeze_is_recorded_checked_and_reported() {
+    for db in case_dbs("case_freeze") {
+        let backend = if db.is_some() { "postgres" } else { "sqlite" };
+        let db = db.as_deref();
+        let tmp = tempfile::tempdir().unwrap();
+        let st = small_store(tmp.path());
+        let s = st.to_str().unwrap();
+        let case: Value = serde_json::from_slice(&case_ok(
+            s,
+            db,
+            &[
+                "new",
+                "--name",
+                "drill",
+                "--seed",
+                THIEF,
+                "--from",
+                "2022-03-24",
+                "--json",
+            ],
+        ))
+        .unwrap();
+        let id = case["id"].as_str().unwrap();
+        let base = ["freeze", id, "--address", EXCHANGE, "--asset", "ETH"];
+        let with = |extra: &[&str]| -> Vec<String> {
+            base.iter().chain(extra).map(|s| s.to_string()).collect()
+        };
+        // Bad input: the field is named, the exit is non-zero, nothing is stored.
+        for (extra, field) in [
+            (vec!["--amount", "1.5"], "amount"),
+            (vec!["--amount", "0"], "amount"),
+            (vec!["--amount", "20", "--partner", "CN"], "partner"),
+            (vec!["--amount", "20", "--time", "2999-01-01"], "time"),
+            (vec!["--amount", "20", "--time", "last week"], "time"),
+        ] {
+            let args = with(&extra);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = case_cmd(s, db, &args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{backend} {extra:?}");
+            assert!(err.contains(field), "{backend} {extra:?}: {err}");
+        }
+        let out = case_cmd(
+            s,
+            db,
+            &[
+                "freeze",
+                id,
+                "--address",
+                "0xnope",
+                "--asset",
+                "ETH",
+                "--amount",
+                "1",
+            ],
+        );
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("address"));
+        let out = case_cmd(
+            s,
+            db,
+            &[
+                "freeze",
+                "case-0",
+                "--address",
+                EXCHANGE,
+                "--asset",
+                "ETH",
+                "--amount",
+                "1",
+            ],
+        );
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no case with id 'case-0'"));
+        let report = |fmt: &str| case_ok(s, db, &["report", id, "--format", fmt]);
+        let json_report = || -> Value { serde_json::from_slice(&report("json")).unwrap() };
+        let r = json_report();
+        assert_eq!(r["freezes"], json!([]), "{backend}: nothing half-written");
+        // Before any freeze, the whole 60 ETH held at the exchange is freezable.
+        assert_eq!(
+            r["freeze_status"],
+            json!([{
+                "address": EXCHANGE, "label": "Binance 20", "asset": "ETH",
+                "held": "60000000000000000000", "frozen": "0",
+                "still_freezable": "60000000000000000000", "candidate": true, "freezes": [],
+            }]),
+            "{backend}"
+        );
+
+        let f: Value = serde_json::from_slice(&case_ok(
+            s,
+            db,
+            &[
+                "freeze",
+                id,
+                "--address",
+                &EXCHANGE.to_ascii_uppercase().replace("0X", "0x"),
+                "--asset",
+                "eth",
+                "--amount",
+                "20000000000000000000",
+                "--partner",
+                "kr",
+                "--reference",
+                "KoFIU-2022-17",
+                "--time",
+                "2022-03-26T09:30:00Z",
+                "--note",
+                "exchange confirmed by letter",
+                "--recorded-by",
+                "analyst-1",
+                "--json",
+            ],
+        ))
+        .unwrap();
+        assert!(f["id"].as_str().unwrap().starts_with("freeze-"));
+        assert_eq!(f["address"], EXCHANGE);
+        assert_eq!(
+            f["label"], "Binance 20",
+            "the store's label names the service"
+        );
+        assert_eq!(
+            (f["asset"].as_str(), f["amount"].as_str()),
+            (Some("ETH"), Some("20000000000000000000"))
+        );
+        assert_eq!(
+            (f["partner"].as_str(), f["reference"].as_str()),
+            (Some("KR"), Some("KoFIU-2022-17"))
+        );
+        assert_eq!(f["time"], "2022-03-26T09:30:00Z");
+        assert_eq!(f["recorded_by"], "analyst-1");
+        // The same reference again: refused, not counted twice.
+        let out = case_cmd(
+            s,
+            db,
+            &[
+                "freeze",
+                id,
+                "--address",
+                EXCHANGE,
+                "--asset",
+                "ETH",
+                "--amount",
+                "20000000000000000000",
+                "--reference",
+                "KoFIU-2022-17",
+            ],
+        );
+        assert!(!out.status.success(), "{backend}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("already recorded"));
+
+        let r = json_report();
+        assert_eq!(r["freezes"].as_array().unwrap().len(), 1, "{backend}");
+        assert_eq!(r["freezes"][0], f);
+        let line = &r["freeze_status"][0];
+        assert_eq!(line["frozen"], "20000000000000000000", "{backend}");
+        assert_eq!(line["still_freezable"], "40000000000000000000", "{backend}");
+        assert_eq!(line["freezes"], json!([f["id"]]));
+        let table = String::from_utf8(report("table")).unwrap();
+        assert!(table.contains("FROZEN AND STILL FREEZABLE"), "{table}");
+        assert!(
+            table.contains("40000000000000000000") && table.contains("KoFIU-2022-17"),
+            "{table}"
+        );
+        let bundle: Value = serde_json::from_slice(&report("stix")).unwrap();
+        let rep = bundle["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["type"] == "report")
+            .unwrap();
+        let d = rep["description"].as_str().unwrap();
+        assert!(
+            d.contains(&format!(
+                "Frozen 20000000000000000000 ETH (base units) at {EXCHANGE} (Binance 20)"
+            )),
+            "{d}"
+        );
+        assert!(
+            d.contains(&format!(
+                "Still freezable: 40000000000000000000 ETH (base units) at {EXCHANGE}"
+            )),
+            "{d}"
+        );
+
+        // More frozen than the trace says is held (untainted funds too): nothing
+        // is left to freeze, never a negative amount. A freeze at an address
+        // that is not a candidate (a token issuer at the mule) is listed too.
+        case_ok(
+            s,
+            db,
+            &[
+                "freeze",
+                id,
+                "--address",
+                EXCHANGE,
+                "--asset",
+                "ETH",
+                "--amount",
+                "50000000000000000000",
+            ],
+        );
+        case_ok(
+            s,
+            db,
+            &[
+                "freeze",
+                id,
+                "--address",
+                MULE,
+                "--asset",
+                "ETH",
+                "--amount",
+                "1",
+                "--label",
+                "issuer",
+            ],
+        );
+        // Closed cases still take freezes (the confirmation comes later).
+        case_ok(s, db, &["close", id]);
+        case_ok(
+            s,
+            db,
+            &[
+                "freeze",
+                id,
+                "--address",
+                MULE,
+                "--asset",
+                "ETH",
+                "--amount",
+                "2",
+            ],
+        );
+        let r = json_report();
+        assert_eq!(r["freezes"].as_array().unwrap().len(), 4, "{backend}");
+        let lines = r["freeze_status"].as_array().unwrap();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0]["address"], EXCHANGE);
+        assert_eq!(lines[0]["frozen"], "70000000000000000000");
+        assert_eq!(lines[0]["still_freezable"], "0");
+        assert_eq!(
+            (
+                lines[1]["address"].as_str(),
+                lines[1]["label"].as_str(),
+                lines[1]["frozen"].as_str(),
+                lines[1]["candidate"].as_bool()
+            ),
+            (Some(MULE), Some("issuer"), Some("3"), Some(false))
+        );
+    }
+}
+
+/// The case API records freezes: the owner only (403 for a partner that
+/// sees the case, 404 for one that does not), 400 naming the field, 409
+/// for a reference recorded before; audited as `case-freeze`; the report
+/// carries them.
+#[test]
+fn case_api_records_freezes_for_the_owner_only() {
+    for db in case_dbs("case_api_freeze") {
+        let backend = if db.is_some() { "postgres" } else { "sqlite" };
+        let s = start(db.as_deref());
+        let amber = s.new_case("us", "amber");
+        let red = s.new_case("us", "red");
+        let (amber_id, red_id) = (amber["id"].as_str().unwrap(), red["id"].as_str().unwrap());
+        let path = format!("/api/cases/{amber_id}/freezes/");
+        let body = json!({"address": EXCHANGE, "asset": "ETH", "amount": "7000000000000000000",
+                          "partner": "JP", "reference": "JFSA-1", "time": "2022-03-26"});
+        assert_taxii_error(&s.call("POST", &path, Some("jp"), Some(body.clone())), 403);
+        assert_taxii_error(
+            &s.call(
+                "POST",
+                &format!("/api/cases/{red_id}/freezes/"),
+                Some("kr"),
+                Some(body.clone()),
+            ),
+            404,
+        );
+        assert_taxii_error(
+            &s.call(
+                "GET",
+                &format!("/api/cases/{red_id}/freezes/"),
+                Some("kr"),
+                None,
+            ),
+            404,
+        );
+        let mut bad = body.clone();
+        bad["amount"] = json!("7 ETH");
+        let r = s.call("POST", &path, Some("us"), Some(bad));
+        assert_taxii_error(&r, 400);
+        assert!(
+            r.body["description"].as_str().unwrap().contains("amount"),
+            "{}",
+            r.body
+        );
+        let r = s.call("POST", &path, Some("us"), Some(body.clone()));
+        assert_eq!(r.status, 201, "{backend}: {}", r.body);
+        assert_eq!(r.body["recorded_by"], "us");
+        assert_eq!(r.body["label"], "Binance 20");
+        assert_eq!(r.header("location"), Some(path.as_str()));
+        assert_taxii_error(&s.call("POST", &path, Some("us"), Some(body)), 409);
+        // Every partner that sees the case sees its freezes.
+        let listed = s.call("GET", &path, Some("jp"), None);
+        assert_eq!(listed.status, 200);
+        assert_eq!(listed.body["freezes"], json!([r.body.clone()]), "{backend}");
+        let report = s.call(
+            "GET",
+            &format!("/api/cases/{amber_id}/report?format=json"),
+            Some("jp"),
+            None,
+        );
+        assert_eq!(
+            report.body["freeze_status"][0]["frozen"],
+            "7000000000000000000"
+        );
+        assert_eq!(
+            report.body["freeze_status"][0]["still_freezable"],
+            "53000000000000000000"
+        );
+        let entries = s.audit(10);
+        let freeze_results: Vec<&str> = entries
+            .iter()
+            .filter(|e| e["action"] == "case-freeze")
+            .map(|e| e["result"].as_str().unwrap())
+            .collect();
+        assert_eq!(freeze_results.len(), 5, "{backend}: {freeze_results:?}");
+        // Refusals carry their status, the success "ok".
+        for code in ["403", "404", "400", "ok", "409"] {
+            assert!(
+                freeze_results.iter().any(|r| r.starts_with(code)),
+                "{code}: {freeze_results:?}"
+            );
+        }
+    }
 }

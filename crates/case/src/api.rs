@@ -67,6 +67,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/cases/{id}/close/"),
     ("GET", "/api/cases/{id}/report"),
     ("GET", "/api/cases/{id}/alerts/"),
+    ("GET", "/api/cases/{id}/freezes/"),
+    ("POST", "/api/cases/{id}/freezes/"),
 ];
 
 fn handler_of(method: &str, path: &str) -> MethodRouter<CaseApi> {
@@ -81,6 +83,8 @@ fn handler_of(method: &str, path: &str) -> MethodRouter<CaseApi> {
         ("POST", "/api/cases/{id}/close/") => on(post, close),
         ("GET", "/api/cases/{id}/report") => on(get, report),
         ("GET", "/api/cases/{id}/alerts/") => on(get, alerts),
+        ("GET", "/api/cases/{id}/freezes/") => on(get, freezes),
+        ("POST", "/api/cases/{id}/freezes/") => on(post, add_freeze),
         _ => unreachable!("every entry of ROUTES has a handler: {method} {path}"),
     }
 }
@@ -148,9 +152,8 @@ fn case_error(e: CaseError) -> Response {
     match e {
         CaseError::NotFound(id) => Error::NotFound(format!("case `{id}`")).into_response(),
         CaseError::Invalid { field, msg } => Error::bad_param(field, msg).into_response(),
-        CaseError::Closed(id) => {
+        e @ (CaseError::Closed(_) | CaseError::Duplicate(_)) => {
             // The exchange's error type has no 409; same resource shape.
-            let e = CaseError::Closed(id);
             let mut resp = (
                 StatusCode::CONFLICT,
                 json!({
@@ -442,7 +445,8 @@ async fn report(
         }
         let case = visible(&*api.db, &caller, &id)?;
         let store = tripoint_store::Store::open(&api.store_dir).map_err(CaseError::Store)?;
-        let report = crate::build_case_report(&store, &case)?;
+        let freezes = api.db.freezes(&id)?;
+        let report = crate::build_case_report(&store, &case)?.with_freezes(freezes);
         if format == "stix" {
             let bundle = crate::stix::bundle(&report)?;
             Ok(json_response(StatusCode::OK, &bundle, STIX))
@@ -468,6 +472,98 @@ async fn alerts(State(api): State<CaseApi>, caller: Caller, Path(id): Path<Strin
         ))
     })
     .await
+}
+
+async fn freezes(State(api): State<CaseApi>, caller: Caller, Path(id): Path<String>) -> Response {
+    blocking("case-freezes", Some(id.clone()), move || {
+        visible(&*api.db, &caller, &id)?;
+        let freezes = api.db.freezes(&id)?;
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({ "freezes": freezes }),
+            JSON,
+        ))
+    })
+    .await
+}
+
+/// The body of `POST /api/cases/{id}/freezes/`; recorded by the caller's partner.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FreezeBody {
+    address: String,
+    asset: String,
+    amount: String,
+    #[serde(default)]
+    partner: Option<String>,
+    #[serde(default)]
+    reference: Option<String>,
+    #[serde(default)]
+    time: Option<String>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+async fn add_freeze(
+    State(api): State<CaseApi>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let b: FreezeBody = match read_json(&headers, body).await {
+        Ok(b) => b,
+        Err(r) => return audit_note(r, "case-freeze", Some(id)),
+    };
+    blocking("case-freeze", Some(id.clone()), move || {
+        owned(&*api.db, &caller, &id)?;
+        let freeze = record_freeze(
+            &*api.db,
+            &api.store_dir,
+            crate::NewFreeze {
+                case_id: id.clone(),
+                address: b.address,
+                label: b.label,
+                asset: b.asset,
+                amount: b.amount,
+                partner: b.partner,
+                reference: b.reference,
+                time: b.time,
+                recorded_by: caller.partner.clone(),
+                note: b.note,
+            },
+        )?;
+        let mut resp = json_response(
+            StatusCode::CREATED,
+            &serde_json::to_value(&freeze).expect("freeze serializes"),
+            JSON,
+        );
+        if let Ok(loc) = HeaderValue::from_str(&format!("/api/cases/{id}/freezes/")) {
+            resp.headers_mut().insert(header::LOCATION, loc);
+        }
+        Ok(resp)
+    })
+    .await
+}
+
+/// Check and store a freeze of a case whose transfers are in `store_dir`
+/// (its labels name the service, its tokens resolve symbols; a store
+/// without transfers yet is left out). The caller has checked who may write.
+pub fn record_freeze(
+    db: &dyn CaseDb,
+    store_dir: &std::path::Path,
+    new: crate::NewFreeze,
+) -> Result<crate::Freeze, CaseError> {
+    let store = if store_dir.join("MANIFEST").exists() {
+        Some(tripoint_store::Store::open(store_dir)?)
+    } else {
+        None
+    };
+    let freeze = new.validate(store.as_ref())?;
+    db.add_freeze(&freeze)?;
+    Ok(freeze)
 }
 
 /// Methods of [`ROUTES`] as HTTP methods (for tests that call each route).

@@ -185,6 +185,11 @@ pub trait CaseDb: Send + Sync {
     fn note(&self, id: &str, author: &str, text: &str) -> Result<Case, CaseError>;
     /// Close an open case (closing a closed case is an error).
     fn close(&self, id: &str) -> Result<Case, CaseError>;
+    /// Record a freeze checked by [`crate::NewFreeze::validate`] (its case
+    /// must exist; open or closed). See [`crate::freeze`].
+    fn add_freeze(&self, freeze: &crate::Freeze) -> Result<(), CaseError>;
+    /// The freezes of a case in the order recorded (`NotFound` for an unknown case).
+    fn freezes(&self, case_id: &str) -> Result<Vec<crate::Freeze>, CaseError>;
 }
 
 /// The settings columns of a row back into a case (notes added after).
@@ -312,7 +317,7 @@ impl SqliteCases {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        for s in SCHEMA {
+        for s in SCHEMA.iter().chain(crate::freeze::SCHEMA) {
             conn.execute(s, [])?;
         }
         check_format(conn.query_row(FORMAT, [], |r| r.get(0)).ok())?;
@@ -533,6 +538,14 @@ impl CaseDb for SqliteCases {
             Ok(case)
         })
     }
+
+    fn add_freeze(&self, freeze: &crate::Freeze) -> Result<(), CaseError> {
+        self.with(|c| crate::freeze::sqlite_add(c, freeze))
+    }
+
+    fn freezes(&self, case_id: &str) -> Result<Vec<crate::Freeze>, CaseError> {
+        self.with(|c| crate::freeze::sqlite_list(c, case_id))
+    }
 }
 
 /// PostgreSQL, for a deployment with a database server.
@@ -545,7 +558,7 @@ pub struct PostgresCases {
 impl PostgresCases {
     pub fn open(url: &str) -> Result<Self, CaseError> {
         let mut client = postgres::Client::connect(url, postgres::NoTls)?;
-        for s in SCHEMA {
+        for s in SCHEMA.iter().chain(crate::freeze::SCHEMA) {
             client.batch_execute(s)?;
         }
         check_format(client.query_opt(FORMAT, &[])?.map(|r| r.get(0)))?;
@@ -724,5 +737,13 @@ impl CaseDb for PostgresCases {
             return Err(CaseError::Closed(id.to_string()));
         }
         Ok(case)
+    }
+
+    fn add_freeze(&self, freeze: &crate::Freeze) -> Result<(), CaseError> {
+        crate::freeze::pg_add(&mut self.client.lock().expect("case db lock"), freeze)
+    }
+
+    fn freezes(&self, case_id: &str) -> Result<Vec<crate::Freeze>, CaseError> {
+        crate::freeze::pg_list(&mut self.client.lock().expect("case db lock"), case_id)
     }
 }

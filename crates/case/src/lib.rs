@@ -11,6 +11,7 @@
 
 pub mod api;
 mod db;
+pub mod freeze;
 pub mod publish;
 pub mod report;
 pub mod stix;
@@ -27,6 +28,7 @@ use tripoint_trace::TaintPolicy;
 #[cfg(feature = "postgres")]
 pub use db::PostgresCases;
 pub use db::{CaseDb, NewAlert, SqliteCases, StoredAlert, StoredRetraction, FORMAT_VERSION};
+pub use freeze::{Freeze, FreezeLine, NewFreeze};
 pub use report::{build_case_report, build_case_report_traced, CaseReport, Counterparty};
 
 /// File name of the embedded case database inside a store directory.
@@ -45,6 +47,9 @@ pub enum CaseError {
     NotFound(String),
     #[error("case '{0}' is closed")]
     Closed(String),
+    /// Already recorded (a freeze with the same reference).
+    #[error("{0}")]
+    Duplicate(String),
     #[error("{field}: {msg}")]
     Invalid { field: &'static str, msg: String },
     #[error("stored case is unreadable: {0}")]
@@ -63,7 +68,7 @@ impl CaseError {
     pub fn http_status(&self) -> u16 {
         match self {
             CaseError::NotFound(_) => 404,
-            CaseError::Closed(_) => 409,
+            CaseError::Closed(_) | CaseError::Duplicate(_) => 409,
             CaseError::Invalid { .. } => 400,
             _ => 500,
         }

@@ -58,6 +58,21 @@ pub struct CaseReport {
     pub trace: Option<Report>,
     pub counterparties: Vec<Counterparty>,
     pub attribution: Vec<Attribution>,
+    /// Freezes recorded for the case ([`crate::freeze`]), in the order recorded.
+    pub freezes: Vec<crate::Freeze>,
+    /// Frozen against still freezable per address and asset
+    /// ([`crate::freeze::status`]).
+    pub freeze_status: Vec<crate::FreezeLine>,
+}
+
+impl CaseReport {
+    /// The report with the case's recorded freezes and, from them and the
+    /// trace's freeze candidates, what is frozen and still freezable.
+    pub fn with_freezes(mut self, freezes: Vec<crate::Freeze>) -> CaseReport {
+        self.freeze_status = crate::freeze::status(&self, &freezes);
+        self.freezes = freezes;
+        self
+    }
 }
 
 /// Categories that make an address a service worth naming as a counterparty.
@@ -240,6 +255,8 @@ pub fn build_case_report_traced(
         trace: trace_report,
         counterparties,
         attribution: attributed_groups(&seed_labels),
+        freezes: Vec::new(),
+        freeze_status: Vec::new(),
     };
     Ok((report, traced))
 }
@@ -313,6 +330,49 @@ pub fn table(r: &CaseReport) -> String {
             cp.actor.as_deref().unwrap_or("-"),
             cp.label
         );
+    }
+    let _ = writeln!(s, "\nFROZEN AND STILL FREEZABLE (base units)");
+    let _ = writeln!(
+        s,
+        "{:<44} {:<8} {:>30} {:>30} {:>30} LABEL",
+        "ADDRESS", "ASSET", "HELD", "FROZEN", "STILL FREEZABLE"
+    );
+    for l in &r.freeze_status {
+        let _ = writeln!(
+            s,
+            "{:<44} {:<8} {:>30} {:>30} {:>30} {}",
+            l.address,
+            l.asset,
+            l.held,
+            l.frozen,
+            if l.candidate {
+                l.still_freezable.as_str()
+            } else {
+                "-"
+            },
+            l.label.as_deref().unwrap_or("")
+        );
+    }
+    if !r.freezes.is_empty() {
+        let _ = writeln!(s, "\nFREEZES RECORDED");
+        for f in &r.freezes {
+            let _ = writeln!(
+                s,
+                "{}  {} {} at {} ({}) asked by {} ref {} (recorded by {}){}",
+                f.time,
+                f.amount,
+                f.asset,
+                f.address,
+                f.label.as_deref().unwrap_or("-"),
+                f.partner.as_deref().unwrap_or("-"),
+                f.reference.as_deref().unwrap_or("-"),
+                f.recorded_by,
+                f.note
+                    .as_deref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default()
+            );
+        }
     }
     let _ = writeln!(s, "\nNOTES");
     for n in &c.notes {

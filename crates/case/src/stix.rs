@@ -228,6 +228,37 @@ pub fn bundle(r: &CaseReport) -> Result<Value, CaseError> {
             ));
         }
     }
+    for f in &r.freezes {
+        summary.push_str(&format!(
+            " Frozen {} {} (base units) at {}{} on {}{}{}.",
+            f.amount,
+            f.asset,
+            f.address,
+            f.label
+                .as_deref()
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default(),
+            f.time,
+            f.partner
+                .as_deref()
+                .map(|p| format!(", asked by {p}"))
+                .unwrap_or_default(),
+            f.reference
+                .as_deref()
+                .map(|x| format!(", reference {x}"))
+                .unwrap_or_default(),
+        ));
+    }
+    for l in r
+        .freeze_status
+        .iter()
+        .filter(|l| l.candidate && l.still_freezable != "0")
+    {
+        summary.push_str(&format!(
+            " Still freezable: {} {} (base units) at {}.",
+            l.still_freezable, l.asset, l.address
+        ));
+    }
     for a in &r.attribution {
         summary.push_str(&format!(" Attributed to {} ({}).", a.name, a.external_id));
     }

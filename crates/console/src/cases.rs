@@ -105,6 +105,7 @@ fn case_err(e: CaseError) -> ConsoleError {
         CaseError::NotFound(id) => ConsoleError::NotFound(format!("case {id}")),
         CaseError::Invalid { field, msg } => ConsoleError::BadRequest(format!("{field}: {msg}")),
         CaseError::Closed(id) => ConsoleError::BadRequest(format!("case {id} is closed")),
+        CaseError::Duplicate(msg) => ConsoleError::BadRequest(msg),
         other => ConsoleError::Internal(other.to_string()),
     }
 }
@@ -607,6 +608,8 @@ pub(crate) async fn page(
                         b.push_str("</tbody></table>");
                     }
                 }
+                // Frozen and still freezable; the freezes recorded; the form.
+                b.push_str(&freeze_section(&c2, &caller, &case, &view, lang, &base, &csrf)?);
                 // The graph and its tools.
                 b.push_str(&format!(
                     "<h2 id=\"graph\">{}</h2>\
@@ -886,6 +889,216 @@ pub(crate) async fn add_note(
     .await
 }
 
+pub(crate) async fn add_freeze(
+    State(c): State<Arc<Console>>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(fields): Form<HashMap<String, String>>,
+) -> Response {
+    case_form(
+        c,
+        ctx,
+        id,
+        fields,
+        "console-case-freeze",
+        |c, caller, case, fields| {
+            if !may_write(&case, caller) {
+                return Err(ConsoleError::Forbidden(format!(
+                    "case {} belongs to partner {}",
+                    case.id, case.partner
+                )));
+            }
+            let field = |k: &str| fields.get(k).cloned().filter(|v| !v.trim().is_empty());
+            let store = cases_of(c)?;
+            // The case API's own path: the same checks, the same table.
+            tripoint_case::api::record_freeze(
+                store.db.as_ref(),
+                &store.store_dir,
+                tripoint_case::NewFreeze {
+                    case_id: case.id.clone(),
+                    address: field("address").unwrap_or_default(),
+                    label: field("label"),
+                    asset: field("asset").unwrap_or_default(),
+                    amount: field("amount").unwrap_or_default(),
+                    partner: field("partner"),
+                    reference: field("reference"),
+                    time: field("time"),
+                    recorded_by: caller.partner.clone(),
+                    note: field("note"),
+                },
+            )
+            .map_err(case_err)?;
+            Ok(format!("/console/cases/{}/#freezes", url(&case.id)))
+        },
+    )
+    .await
+}
+
+/// An amount of the case's trace in whole units with its symbol (grouped
+/// base units and the asset key for an asset the trace does not know).
+fn shown_amount(view: &CaseView, asset: &str, base_units: &str) -> String {
+    match &view.report.trace {
+        Some(t) => t.amount(asset, base_units),
+        None => format!("{base_units} {asset}"),
+    }
+}
+
+/// The case page's section on freezes: per freeze candidate and per
+/// address where a freeze was recorded, held / frozen / still freezable
+/// (`tripoint_case::freeze::status`, as `case report`); the freezes
+/// recorded; and, for the owner, the form that records one.
+fn freeze_section(
+    c: &Console,
+    caller: &Caller,
+    case: &Case,
+    view: &CaseView,
+    lang: crate::i18n::Lang,
+    base: &str,
+    csrf: &str,
+) -> Result<String, ConsoleError> {
+    let t = |m: Msg| m.text(lang);
+    let freezes = cases_of(c)?.db.freezes(&case.id).map_err(case_err)?;
+    let lines = tripoint_case::freeze::status(&view.report, &freezes);
+    let partners = partner_ids(c);
+    let mut b = format!(
+        "<h2 id=\"freezes\">{}</h2>",
+        esc(t(Msg::FrozenAndFreezable))
+    );
+    if lines.is_empty() {
+        b.push_str(&format!(
+            "<p class=\"empty\">{}</p>",
+            esc(t(Msg::NothingFreezable))
+        ));
+    } else {
+        b.push_str(&format!(
+            "<table class=\"list\" id=\"freeze-status\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+            esc(t(Msg::Address)), esc(t(Msg::Label)), esc(t(Msg::HeldNow)),
+            esc(t(Msg::Frozen)), esc(t(Msg::StillFreezable)), esc(t(Msg::JurisdictionPartner)),
+        ));
+        for l in &lines {
+            let juris = view
+                .jurisdictions
+                .get(&l.address)
+                .cloned()
+                .unwrap_or_default();
+            b.push_str(&format!(
+                "<tr data-address=\"{}\" data-frozen=\"{}\" data-freezable=\"{}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&l.address), esc(&l.frozen), esc(&l.still_freezable),
+                esc(&l.address),
+                esc(l.label.as_deref().unwrap_or("")),
+                esc(&shown_amount(view, &l.asset, &l.held)),
+                esc(&shown_amount(view, &l.asset, &l.frozen)),
+                if l.candidate { esc(&shown_amount(view, &l.asset, &l.still_freezable)) } else { "—".into() },
+                esc(&partner_text(&partners, &juris)),
+            ));
+        }
+        b.push_str("</tbody></table>");
+    }
+    b.push_str(&format!(
+        "<h3 id=\"freezes-recorded\">{}</h3>",
+        esc(t(Msg::FreezesRecorded))
+    ));
+    if freezes.is_empty() {
+        b.push_str(&format!(
+            "<p class=\"empty\">{}</p>",
+            esc(t(Msg::NoFreezes))
+        ));
+    } else {
+        b.push_str(&format!(
+            "<table class=\"list\" id=\"freeze-list\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+            esc(t(Msg::Time)), esc(t(Msg::Frozen)), esc(t(Msg::Address)), esc(t(Msg::Label)),
+            esc(t(Msg::AskedBy)), esc(t(Msg::Reference)), esc(t(Msg::RecordedBy)), esc(t(Msg::NoteWord)),
+        ));
+        for f in &freezes {
+            b.push_str(&format!(
+                "<tr id=\"{}\"><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&f.id), esc(&f.time), esc(&shown_amount(view, &f.asset, &f.amount)), esc(&f.address),
+                esc(f.label.as_deref().unwrap_or("")), esc(f.partner.as_deref().unwrap_or("—")),
+                esc(f.reference.as_deref().unwrap_or("")), esc(&f.recorded_by),
+                esc(f.note.as_deref().unwrap_or("")),
+            ));
+        }
+        b.push_str("</tbody></table>");
+    }
+    if may_write(case, caller) {
+        // Suggestions: the freeze candidates and the trace's assets.
+        let mut opts = String::new();
+        for l in lines.iter().filter(|l| l.candidate) {
+            opts.push_str(&format!(
+                "<option value=\"{}\">{}</option>",
+                esc(&l.address),
+                esc(l.label.as_deref().unwrap_or(""))
+            ));
+        }
+        let mut assets = String::new();
+        if let Some(tr) = &view.report.trace {
+            for k in tr.assets.keys() {
+                assets.push_str(&format!(
+                    "<option value=\"{}\">{}</option>",
+                    esc(k),
+                    esc(tr.asset_label(k))
+                ));
+            }
+        }
+        b.push_str(&format!(
+            "<form method=\"post\" action=\"{base}freezes\" class=\"freeze-form\" id=\"freeze-form\">{csrf}<fieldset><legend>{}</legend>\
+             <p><label for=\"fz-address\">{}</label> <input id=\"fz-address\" name=\"address\" list=\"fz-candidates\" size=\"44\" required autocomplete=\"off\"><datalist id=\"fz-candidates\">{opts}</datalist></p>\
+             <p><label for=\"fz-asset\">{}</label> <input id=\"fz-asset\" name=\"asset\" list=\"fz-assets\" size=\"44\" required autocomplete=\"off\"><datalist id=\"fz-assets\">{assets}</datalist></p>\
+             <p><label for=\"fz-amount\">{}</label> <input id=\"fz-amount\" name=\"amount\" inputmode=\"numeric\" size=\"32\" required></p>\
+             <p><label for=\"fz-partner\">{}</label> <select id=\"fz-partner\" name=\"partner\"><option value=\"\">—</option><option>US</option><option>JP</option><option>KR</option></select></p>\
+             <p><label for=\"fz-reference\">{}</label> <input id=\"fz-reference\" name=\"reference\" size=\"32\" maxlength=\"200\"></p>\
+             <p><label for=\"fz-time\">{}</label> <input id=\"fz-time\" name=\"time\" size=\"24\"></p>\
+             <p><label for=\"fz-label\">{}</label> <input id=\"fz-label\" name=\"label\" size=\"32\"></p>\
+             <p><label for=\"fz-note\">{}</label> <textarea id=\"fz-note\" name=\"note\" rows=\"2\" cols=\"60\" maxlength=\"4000\"></textarea></p>\
+             <button type=\"submit\">{}</button></fieldset></form>",
+            esc(t(Msg::RecordFreeze)), esc(t(Msg::FreezeAddress)), esc(t(Msg::Asset)),
+            esc(t(Msg::AmountBaseUnits)), esc(t(Msg::AskedBy)), esc(t(Msg::Reference)),
+            esc(t(Msg::FrozenAt)), esc(t(Msg::ServiceLabel)), esc(t(Msg::NoteWord)),
+            esc(t(Msg::RecordFreeze)),
+        ));
+    }
+    Ok(b)
+}
+
+/// The frozen / still-freezable lines of a case and its freezes, with
+/// amounts shown in whole units and symbols (the quarterly report).
+pub(crate) struct CaseFreezes {
+    /// (line, held, frozen, still freezable, partner with jurisdiction)
+    pub lines: Vec<(tripoint_case::FreezeLine, String, String, String, String)>,
+    /// (freeze, amount shown)
+    pub freezes: Vec<(tripoint_case::Freeze, String)>,
+}
+
+/// [`CaseFreezes`] of a case, from the same traced view the case page shows.
+pub(crate) fn freezes_of(c: &Console, case: &Case) -> Result<CaseFreezes, ConsoleError> {
+    let partners = partner_ids(c);
+    let store = cases_of(c)?;
+    let view = store.view(case, &partners)?;
+    let freezes = store.db.freezes(&case.id).map_err(case_err)?;
+    let lines = tripoint_case::freeze::status(&view.report, &freezes)
+        .into_iter()
+        .map(|l| {
+            let juris = view
+                .jurisdictions
+                .get(&l.address)
+                .cloned()
+                .unwrap_or_default();
+            let held = shown_amount(&view, &l.asset, &l.held);
+            let frozen = shown_amount(&view, &l.asset, &l.frozen);
+            let still = shown_amount(&view, &l.asset, &l.still_freezable);
+            (l, held, frozen, still, partner_text(&partners, &juris))
+        })
+        .collect();
+    let freezes = freezes
+        .into_iter()
+        .map(|f| {
+            let shown = shown_amount(&view, &f.asset, &f.amount);
+            (f, shown)
+        })
+        .collect();
+    Ok(CaseFreezes { lines, freezes })
+}
+
 pub(crate) async fn share(
     State(c): State<Arc<Console>>,
     ctx: Ctx,
@@ -939,8 +1152,6 @@ pub(crate) struct EndpointLine {
     /// Tainted amount still held, with its symbol (None: nothing held).
     pub held: Option<String>,
     pub freeze: bool,
-    /// The partner with jurisdiction, or the jurisdictions, or "—".
-    pub partner: String,
 }
 
 /// The endpoints of a case's trace (empty when no seed is in the store),
@@ -954,25 +1165,17 @@ pub(crate) fn endpoints_of(c: &Console, case: &Case) -> Result<Vec<EndpointLine>
     Ok(tr
         .endpoints
         .iter()
-        .map(|e| {
-            let juris = view
-                .jurisdictions
-                .get(&e.address)
-                .cloned()
-                .unwrap_or_default();
-            EndpointLine {
-                address: e.address.clone(),
-                label: e
-                    .labels
-                    .first()
-                    .map(|l| l.label.clone())
-                    .unwrap_or_default(),
-                arrived: tr.amount(&e.asset, &e.amount),
-                arrived_base: Amount::from_str_radix(&e.amount, 10).unwrap_or(Amount::ZERO),
-                held: e.held.then(|| tr.amount(&e.asset, &e.held_amount)),
-                freeze: e.freeze_candidate,
-                partner: partner_text(&partners, &juris),
-            }
+        .map(|e| EndpointLine {
+            address: e.address.clone(),
+            label: e
+                .labels
+                .first()
+                .map(|l| l.label.clone())
+                .unwrap_or_default(),
+            arrived: tr.amount(&e.asset, &e.amount),
+            arrived_base: Amount::from_str_radix(&e.amount, 10).unwrap_or(Amount::ZERO),
+            held: e.held.then(|| tr.amount(&e.asset, &e.held_amount)),
+            freeze: e.freeze_candidate,
         })
         .collect())
 }

@@ -109,6 +109,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/cases/{id}/report.stix.json", get(cases::stix))
         .route("/cases/{id}/notes", post(cases::add_note))
         .route("/cases/{id}/share", post(cases::share))
+        .route("/cases/{id}/freezes", post(cases::add_freeze))
         .route("/alerts/", get(alerts::page))
         .route("/alerts/stream", get(alerts::stream))
         .route("/intel/", get(intel::collections))

@@ -9,7 +9,7 @@
 //! so the report shows a partner no more than the console does.
 
 use crate::alerts::{alert_item, alert_json, Cases};
-use crate::cases::endpoints_of;
+use crate::cases::{endpoints_of, freezes_of, CaseFreezes};
 use crate::html::{esc, url};
 use crate::i18n::Msg;
 use crate::intel::{display_name, object_href, str_field, version_us, Reader};
@@ -186,37 +186,11 @@ fn cases_and_alerts(
                 esc(&k.created),
                 if went.is_empty() { "—".to_string() } else { went.join("<br>") },
             ));
-            for e in eps.into_iter().filter(|e| e.freeze) {
-                if let Some(held) = e.held.clone() {
-                    freezable.push((k.clone(), e, held));
-                }
-            }
+            freezable.push((k.clone(), freezes_of(c, k)?));
         }
         b.push_str("</tbody></table>");
     }
-    b.push_str(&format!(
-        "<h2 id=\"freezable\">{}</h2><p>{}</p>",
-        esc(t(Msg::StillFreezable)),
-        esc(t(Msg::FreezeNote))
-    ));
-    if freezable.is_empty() {
-        b.push_str(&format!(
-            "<p class=\"empty\">{}</p>",
-            esc(t(Msg::NothingFreezable))
-        ));
-    } else {
-        b.push_str(&format!(
-            "<table class=\"list\" id=\"report-freezable\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-            esc(t(Msg::Cases)), esc(t(Msg::Address)), esc(t(Msg::Label)), esc(t(Msg::HeldNow)), esc(t(Msg::JurisdictionPartner)),
-        ));
-        for (k, e, held) in &freezable {
-            b.push_str(&format!(
-                "<tr><td><a href=\"/console/cases/{}/#endpoints\">{}</a></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                url(&k.id), esc(&k.name), esc(&e.address), esc(&e.label), esc(held), esc(&e.partner),
-            ));
-        }
-        b.push_str("</tbody></table>");
-    }
+    b.push_str(&freeze_sections(c, caller, quarter, lang, &freezable)?);
     // Alerts stored in the quarter, of the cases the partner may see.
     let mut known = Cases {
         db: db.as_ref(),
@@ -261,6 +235,111 @@ fn cases_and_alerts(
         }
         b.push_str("</ul>");
     }
+    Ok(b)
+}
+
+/// "What was frozen or is still freezable": per case of the quarter, each
+/// freeze candidate's tainted funds held, recorded frozen and still
+/// freezable (`tripoint_case::freeze::status`, as the case page); then
+/// every freeze dated in the quarter, of any case the partner may see.
+fn freeze_sections(
+    c: &Console,
+    caller: &tripoint_taxii::service::Caller,
+    quarter: Quarter,
+    lang: crate::i18n::Lang,
+    of_quarter: &[(tripoint_case::Case, CaseFreezes)],
+) -> Result<String, ConsoleError> {
+    let t = |m: Msg| m.text(lang);
+    let mut b = format!(
+        "<h2 id=\"freezable\">{}</h2><p>{}</p>",
+        esc(t(Msg::StillFreezable)),
+        esc(t(Msg::FreezeNote))
+    );
+    let rows: Vec<_> = of_quarter
+        .iter()
+        .flat_map(|(k, f)| {
+            f.lines
+                .iter()
+                .filter(|l| l.0.candidate)
+                .map(move |l| (k, l))
+        })
+        .collect();
+    if rows.is_empty() {
+        b.push_str(&format!(
+            "<p class=\"empty\">{}</p>",
+            esc(t(Msg::NothingFreezable))
+        ));
+    } else {
+        b.push_str(&format!(
+            "<table class=\"list\" id=\"report-freezable\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+            esc(t(Msg::Cases)), esc(t(Msg::Address)), esc(t(Msg::Label)), esc(t(Msg::HeldNow)),
+            esc(t(Msg::Frozen)), esc(t(Msg::StillFreezable)), esc(t(Msg::JurisdictionPartner)),
+        ));
+        for (k, (l, held, frozen, still, partner)) in rows {
+            b.push_str(&format!(
+                "<tr data-freezable=\"{}\"><td><a href=\"/console/cases/{}/#freezes\">{}</a></td><td><code title=\"{}\">{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&l.still_freezable),
+                url(&k.id), esc(&k.name), esc(&l.address), esc(&short(&l.address)), esc(l.label.as_deref().unwrap_or("")),
+                esc(held), esc(frozen), esc(still), esc(partner),
+            ));
+        }
+        b.push_str("</tbody></table>");
+    }
+    // Freezes dated in the quarter, of every case the partner may see.
+    let mut frozen = Vec::new();
+    if let Some(store) = c.cases.as_ref() {
+        let db = store.db();
+        for k in db
+            .list()
+            .map_err(|e| ConsoleError::Internal(e.to_string()))?
+            .into_iter()
+            .filter(|k| may_see(k, caller))
+        {
+            let any = db
+                .freezes(&k.id)
+                .map_err(|e| ConsoleError::Internal(e.to_string()))?
+                .iter()
+                .any(|f| day_of(&f.time).is_some_and(|d| quarter.contains(d)));
+            if !any {
+                continue;
+            }
+            let shown = match of_quarter.iter().find(|(q, _)| q.id == k.id) {
+                Some((_, f)) => f.freezes.clone(),
+                None => freezes_of(c, &k)?.freezes,
+            };
+            for (f, amount) in shown {
+                if day_of(&f.time).is_some_and(|d| quarter.contains(d)) {
+                    frozen.push((k.clone(), f, amount));
+                }
+            }
+        }
+    }
+    b.push_str(&format!(
+        "<h3 id=\"frozen\">{}</h3>",
+        esc(t(Msg::FrozenInQuarter))
+    ));
+    if frozen.is_empty() {
+        b.push_str(&format!(
+            "<p class=\"empty\">{}</p>",
+            esc(t(Msg::NoFreezesInQuarter))
+        ));
+        return Ok(b);
+    }
+    frozen.sort_by(|a, b| a.1.time.cmp(&b.1.time));
+    b.push_str(&format!(
+        "<table class=\"list\" id=\"report-frozen\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+        esc(t(Msg::Time)), esc(t(Msg::Cases)), esc(t(Msg::Frozen)), esc(t(Msg::Address)),
+        esc(t(Msg::Label)), esc(t(Msg::AskedBy)), esc(t(Msg::Reference)),
+    ));
+    for (k, f, amount) in &frozen {
+        b.push_str(&format!(
+            "<tr data-amount=\"{}\"><td>{}</td><td><a href=\"/console/cases/{}/#{}\">{}</a></td><td>{}</td><td><code title=\"{}\">{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&f.amount), esc(&f.time), url(&k.id), esc(&f.id), esc(&k.name), esc(amount),
+            esc(&f.address), esc(&short(&f.address)), esc(f.label.as_deref().unwrap_or("")),
+            esc(f.partner.as_deref().unwrap_or("—")), esc(f.reference.as_deref().unwrap_or("")),
+        ));
+    }
+    b.push_str("</tbody></table>");
     Ok(b)
 }
 
