@@ -69,7 +69,6 @@ impl Tripoint {
 /// 10 ms until it exits, is reported (a figure within one interval's growth).
 pub fn run_measured(mut cmd: Command) -> crate::Result<Measured> {
     let shown = format!("{cmd:?}");
-    let spawner_peak = crate::stats::peak_rss_bytes();
     let started = std::time::Instant::now();
     let mut child = cmd
         .stdout(std::process::Stdio::piped())
@@ -99,6 +98,11 @@ pub fn run_measured(mut cmd: Command) -> crate::Result<Measured> {
     let sampled = sampler.stop();
     let (code, ru_maxrss) =
         wait_with_rusage(child.id()).with_context(|| format!("waiting for {shown}"))?;
+    // Our own high-water mark read after the child is gone: the child's
+    // `ru_maxrss` starts from our mark at the moment it exec'd, which other
+    // threads may have raised after the spawn, and our mark only grows, so
+    // comparing with the later value never mistakes ours for the child's.
+    let spawner_peak = crate::stats::peak_rss_bytes();
     let peak_rss_bytes = match (ru_maxrss, spawner_peak) {
         (Some(ru), Some(ours)) if ru > ours => Some(ru),
         (Some(ru), None) => sampled.or(Some(ru)),
