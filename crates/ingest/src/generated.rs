@@ -29,7 +29,7 @@ pub enum GeneratedImportError<W: std::error::Error + Send + 'static> {
 }
 
 /// The cursor name of a scenario: the same knobs give the same records.
-pub fn generated_source(cfg: &GenConfig) -> String {
+fn generated_source(cfg: &GenConfig) -> String {
     format!(
         "gen:seed={},transfers={},contract_share={}",
         cfg.seed, cfg.transfers, cfg.contract_share

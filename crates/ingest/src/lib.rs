@@ -34,7 +34,7 @@ pub use address_list::{parse_address_list, read_address_list, AddressKind};
 pub use btc_etl::import_bitcoin_etl;
 pub use eth_etl::{import_ethereum_etl, EthereumEtlFiles};
 pub use eth_traces::import_ethereum_etl_traces;
-pub use generated::{generated_source, import_generated, GeneratedImport, GeneratedImportError};
+pub use generated::{import_generated, GeneratedImport, GeneratedImportError};
 pub use internal::ISSUANCE_SOURCE;
 pub use parse::{parse_timestamp, synthetic_tx_hash};
 pub use rpc::{
