@@ -710,6 +710,31 @@ fn case_ok(s: &str, db: Option<&str>, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// `case freeze ID --address A --asset ETH --amount N` followed by `extra`.
+fn freeze_cmd(
+    s: &str,
+    db: Option<&str>,
+    id: &str,
+    address: &str,
+    amount: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec!["freeze", id, "--address", address, "--asset", "ETH"];
+    args.extend(["--amount", amount]);
+    args.extend(extra);
+    case_cmd(s, db, &args)
+}
+
+/// [`freeze_cmd`] that must succeed.
+fn freeze_ok(s: &str, db: Option<&str>, id: &str, address: &str, amount: &str, extra: &[&str]) {
+    let out = freeze_cmd(s, db, id, address, amount, extra);
+    assert!(
+        out.status.success(),
+        "freeze {address} {amount} {extra:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `case freeze` records a freeze (SQLite and PostgreSQL): every bad field
 /// is refused by name with a non-zero exit and nothing stored; a reference
 /// is recorded once; the report sets the freezes against the freeze
@@ -739,55 +764,23 @@ fn case_freeze_is_recorded_checked_and_reported() {
         ))
         .unwrap();
         let id = case["id"].as_str().unwrap();
-        let base = ["freeze", id, "--address", EXCHANGE, "--asset", "ETH"];
-        let with = |extra: &[&str]| -> Vec<String> {
-            base.iter().chain(extra).map(|s| s.to_string()).collect()
-        };
         // Bad input: the field is named, the exit is non-zero, nothing is stored.
-        for (extra, field) in [
-            (vec!["--amount", "1.5"], "amount"),
-            (vec!["--amount", "0"], "amount"),
-            (vec!["--amount", "20", "--partner", "CN"], "partner"),
-            (vec!["--amount", "20", "--time", "2999-01-01"], "time"),
-            (vec!["--amount", "20", "--time", "last week"], "time"),
+        for (amount, extra, field) in [
+            ("1.5", &[][..], "amount"),
+            ("0", &[], "amount"),
+            ("20", &["--partner", "CN"], "partner"),
+            ("20", &["--time", "2999-01-01"], "time"),
+            ("20", &["--time", "last week"], "time"),
         ] {
-            let args = with(&extra);
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = case_cmd(s, db, &args);
+            let out = freeze_cmd(s, db, id, EXCHANGE, amount, extra);
             let err = String::from_utf8_lossy(&out.stderr);
-            assert!(!out.status.success(), "{backend} {extra:?}");
-            assert!(err.contains(field), "{backend} {extra:?}: {err}");
+            assert!(!out.status.success(), "{backend} {amount} {extra:?}");
+            assert!(err.contains(field), "{backend} {amount} {extra:?}: {err}");
         }
-        let out = case_cmd(
-            s,
-            db,
-            &[
-                "freeze",
-                id,
-                "--address",
-                "0xnope",
-                "--asset",
-                "ETH",
-                "--amount",
-                "1",
-            ],
-        );
+        let out = freeze_cmd(s, db, id, "0xnope", "1", &[]);
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("address"));
-        let out = case_cmd(
-            s,
-            db,
-            &[
-                "freeze",
-                "case-0",
-                "--address",
-                EXCHANGE,
-                "--asset",
-                "ETH",
-                "--amount",
-                "1",
-            ],
-        );
+        let out = freeze_cmd(s, db, "case-0", EXCHANGE, "1", &[]);
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("no case with id 'case-0'"));
         let report = |fmt: &str| case_ok(s, db, &["report", id, "--format", fmt]);
@@ -848,21 +841,13 @@ fn case_freeze_is_recorded_checked_and_reported() {
         assert_eq!(f["time"], "2022-03-26T09:30:00Z");
         assert_eq!(f["recorded_by"], "analyst-1");
         // The same reference again: refused, not counted twice.
-        let out = case_cmd(
+        let out = freeze_cmd(
             s,
             db,
-            &[
-                "freeze",
-                id,
-                "--address",
-                EXCHANGE,
-                "--asset",
-                "ETH",
-                "--amount",
-                "20000000000000000000",
-                "--reference",
-                "KoFIU-2022-17",
-            ],
+            id,
+            EXCHANGE,
+            "20000000000000000000",
+            &["--reference", "KoFIU-2022-17"],
         );
         assert!(!out.status.success(), "{backend}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("already recorded"));
@@ -904,52 +889,11 @@ fn case_freeze_is_recorded_checked_and_reported() {
         // More frozen than the trace says is held (untainted funds too): nothing
         // is left to freeze, never a negative amount. A freeze at an address
         // that is not a candidate (a token issuer at the mule) is listed too.
-        case_ok(
-            s,
-            db,
-            &[
-                "freeze",
-                id,
-                "--address",
-                EXCHANGE,
-                "--asset",
-                "ETH",
-                "--amount",
-                "50000000000000000000",
-            ],
-        );
-        case_ok(
-            s,
-            db,
-            &[
-                "freeze",
-                id,
-                "--address",
-                MULE,
-                "--asset",
-                "ETH",
-                "--amount",
-                "1",
-                "--label",
-                "issuer",
-            ],
-        );
+        freeze_ok(s, db, id, EXCHANGE, "50000000000000000000", &[]);
+        freeze_ok(s, db, id, MULE, "1", &["--label", "issuer"]);
         // Closed cases still take freezes (the confirmation comes later).
         case_ok(s, db, &["close", id]);
-        case_ok(
-            s,
-            db,
-            &[
-                "freeze",
-                id,
-                "--address",
-                MULE,
-                "--asset",
-                "ETH",
-                "--amount",
-                "2",
-            ],
-        );
+        freeze_ok(s, db, id, MULE, "2", &[]);
         let r = json_report();
         assert_eq!(r["freezes"].as_array().unwrap().len(), 4, "{backend}");
         let lines = r["freeze_status"].as_array().unwrap();

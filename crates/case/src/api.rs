@@ -462,27 +462,42 @@ async fn report(
 }
 
 async fn alerts(State(api): State<CaseApi>, caller: Caller, Path(id): Path<String>) -> Response {
-    blocking("case-alerts", Some(id.clone()), move || {
-        visible(&*api.db, &caller, &id)?;
-        let alerts = api.db.alerts(&id)?;
-        Ok(json_response(
-            StatusCode::OK,
-            &json!({ "alerts": alerts }),
-            JSON,
-        ))
-    })
+    case_list(
+        api,
+        caller,
+        id,
+        "case-alerts",
+        "alerts",
+        <dyn CaseDb>::alerts,
+    )
     .await
 }
 
 async fn freezes(State(api): State<CaseApi>, caller: Caller, Path(id): Path<String>) -> Response {
-    blocking("case-freezes", Some(id.clone()), move || {
+    case_list(
+        api,
+        caller,
+        id,
+        "case-freezes",
+        "freezes",
+        <dyn CaseDb>::freezes,
+    )
+    .await
+}
+
+/// `{key: [...]}`: one of a case's lists, for a caller that may see the case.
+async fn case_list<T: serde::Serialize + 'static>(
+    api: CaseApi,
+    caller: Caller,
+    id: String,
+    action: &'static str,
+    key: &'static str,
+    list: fn(&(dyn CaseDb + 'static), &str) -> Result<Vec<T>, CaseError>,
+) -> Response {
+    blocking(action, Some(id.clone()), move || {
         visible(&*api.db, &caller, &id)?;
-        let freezes = api.db.freezes(&id)?;
-        Ok(json_response(
-            StatusCode::OK,
-            &json!({ "freezes": freezes }),
-            JSON,
-        ))
+        let items = list(&*api.db, &id)?;
+        Ok(json_response(StatusCode::OK, &json!({ key: items }), JSON))
     })
     .await
 }
