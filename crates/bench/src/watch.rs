@@ -668,6 +668,19 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         tracker.case_count(),
         reached
     );
+    // What the cases' state holds, by part (estimated from capacities).
+    let state = tracker.heap_bytes();
+    let state_total: usize = state.iter().map(|(_, n)| n).sum();
+    println!(
+        "  cases' state {} ({} per case): {}",
+        mib(Some(state_total as u64)),
+        mib(Some((state_total / tracker.case_count().max(1)) as u64)),
+        state
+            .iter()
+            .map(|(part, n)| format!("{part} {}", mib(Some(*n as u64))))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     // Payers of the new blocks: half tainted (reached by some case), half any sender.
     let mut reach = std::collections::HashMap::<u32, u32>::new();
     for l in cases.iter().filter_map(|c| tracker.live(&c.id)) {
@@ -890,7 +903,9 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
     );
     Ok(json!({
         "transfers": n, "cases": o.cases, "block_transfers": o.block_transfers, "blocks": o.blocks,
-        "start_s": start_s, "reached": reached, "distinct_reached": tainted.len(),
+        "start_s": start_s, "reached": reached,
+        "state_bytes": state_total,
+        "state_bytes_by_part": state.iter().map(|(k, n)| (k.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(), "distinct_reached": tainted.len(),
         "min_hop_ppm": o.min_hop_ppm,
         "watch": {"p50_s": a50, "p95_s": a95, "max_s": amax, "alerts": alerts,
                   "transfers_per_s": tps, "peak_rss_bytes": ours_rss,

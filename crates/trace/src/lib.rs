@@ -21,7 +21,7 @@ pub mod text;
 pub mod time;
 
 pub use kernels::reach::{reached, Reach, Reached};
-pub use live::{Advanced, LiveTrace};
+pub use live::{Advanced, LiveTrace, TokenVerdicts};
 pub use mem::MemGraph;
 pub use patterns::{Pattern, PatternRules};
 pub use report::{build_report, Report, ReportOptions};

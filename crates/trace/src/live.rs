@@ -11,10 +11,13 @@
 //! (by the rule the walk queues by) and draining the queue continues the
 //! very same walk.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
-use tripoint_chain::{AddrId, Amount, AssetId, TransferGraph, TransferId, TransferRow};
+use tripoint_chain::{AddrId, Address, Amount, AssetId, TransferGraph, TransferId, TransferRow};
 
+use crate::fxhash::FxHashSet;
+use crate::spam::{SpamReason, SpamRules};
 use crate::taint::EngineKind;
 use crate::taint::{first_at_or_after, walk_on, Parked};
 use crate::{Flow, Node, TraceConfig, TraceError, TraceResult};
@@ -29,6 +32,43 @@ pub struct LiveTrace {
     next: TransferId,
     /// A transfer past `cfg.until` was reached: nothing more is followed.
     ended: bool,
+}
+
+/// The spam verdicts of a graph's tokens under one set of token rules,
+/// computed once per graph (a store reopened after a block) and shared by
+/// every case advanced over it: each resumed walk would otherwise compute
+/// them again. A case whose rules differ, or a graph with another number of
+/// assets, computes its own.
+#[derive(Debug, Clone)]
+pub struct TokenVerdicts {
+    trusted_tokens: FxHashSet<Address>,
+    strict_tokens: bool,
+    assets: usize,
+    verdicts: Vec<Option<SpamReason>>,
+}
+
+impl TokenVerdicts {
+    pub fn new<G: TransferGraph>(g: &G, rules: &SpamRules) -> Self {
+        TokenVerdicts {
+            trusted_tokens: rules.trusted_tokens.clone(),
+            strict_tokens: rules.strict_tokens,
+            assets: g.asset_count(),
+            verdicts: rules.token_verdicts(g),
+        }
+    }
+
+    /// The verdicts, if they were computed under `rules` for a graph of
+    /// `g`'s size (the caller passes the graph they were computed over).
+    fn for_graph<G: TransferGraph>(
+        &self,
+        g: &G,
+        rules: &SpamRules,
+    ) -> Option<&[Option<SpamReason>]> {
+        (self.assets == g.asset_count()
+            && self.strict_tokens == rules.strict_tokens
+            && self.trusted_tokens == rules.trusted_tokens)
+            .then_some(&self.verdicts[..])
+    }
 }
 
 /// What one [`LiveTrace::advance`] added.
@@ -77,7 +117,7 @@ impl LiveTrace {
                 now: end,
             });
         }
-        let (flows0, nodes0) = (self.flows().len(), self.nodes().len());
+        let (flows0, nodes0) = (self.flow_count(), self.nodes().len());
         if end > begin && !self.ended {
             match self.walk.take() {
                 // Nothing can be tainted before the start time: the walk
@@ -85,7 +125,7 @@ impl LiveTrace {
                 // the first block that reaches it.
                 None if first_at_or_after(g, self.cfg.from) >= end => {}
                 None => {
-                    let (p, go) = walk_on(g, &self.cfg, None, &[]);
+                    let (p, go) = walk_on(g, &self.cfg, None, &[], None);
                     self.walk = Some(p);
                     self.ended = !go;
                 }
@@ -93,7 +133,7 @@ impl LiveTrace {
                     let ids: Vec<TransferId> = (begin..end)
                         .filter(|&id| p.wants(&self.cfg, &g.transfer(id)))
                         .collect();
-                    let (p, go) = walk_on(g, &self.cfg, Some(p), &ids);
+                    let (p, go) = walk_on(g, &self.cfg, Some(p), &ids, None);
                     self.walk = Some(p);
                     self.ended = !go;
                 }
@@ -101,7 +141,7 @@ impl LiveTrace {
         }
         self.next = end;
         Ok(Advanced {
-            flows: flows0..self.flows().len(),
+            flows: flows0..self.flow_count(),
             nodes: nodes0..self.nodes().len(),
             transfers: begin..end,
         })
@@ -115,23 +155,60 @@ impl LiveTrace {
         g: &G,
         rows: &[TransferRow],
     ) -> Result<Advanced, TraceError> {
+        self.advance_rows_among(g, rows, None, None)
+    }
+
+    /// [`Self::advance_rows`] for a caller that knows more: `among`, when
+    /// given, lists (ascending) the indices into `rows` of every row whose
+    /// payer or payee is one of [`Self::nodes`]; no other row can concern
+    /// the walk (it looks only at transfers of addresses it reached), so
+    /// they are not looked at. A walk no listed row concerns is not even
+    /// resumed. `verdicts`: the token verdicts of `g` (used when they fit
+    /// this case's token rules).
+    pub fn advance_rows_among<G: TransferGraph>(
+        &mut self,
+        g: &G,
+        rows: &[TransferRow],
+        among: Option<&[u32]>,
+        verdicts: Option<&TokenVerdicts>,
+    ) -> Result<Advanced, TraceError> {
         let end = g.transfer_count();
         if self.next + rows.len() as u64 != end {
             return self.advance(g);
         }
         let begin = self.next;
-        let (flows0, nodes0) = (self.flows().len(), self.nodes().len());
+        let (flows0, nodes0) = (self.flow_count(), self.nodes().len());
         match self.walk.take() {
             Some(p) if !self.ended => {
-                let ids: Vec<TransferId> = rows
-                    .iter()
-                    .zip(begin..)
-                    .filter(|(r, _)| p.wants(&self.cfg, r))
-                    .map(|(_, id)| id)
-                    .collect();
-                let (p, go) = walk_on(g, &self.cfg, Some(p), &ids);
-                self.walk = Some(p);
-                self.ended = !go;
+                let wanted = |k: usize| p.wants(&self.cfg, &rows[k]);
+                let ids: Vec<TransferId> = match among {
+                    Some(among) => {
+                        debug_assert!(
+                            (0..rows.len())
+                                .all(|k| among.binary_search(&(k as u32)).is_ok() || !wanted(k)),
+                            "a row the walk wants is missing from `among`"
+                        );
+                        among
+                            .iter()
+                            .map(|&k| k as usize)
+                            .filter(|&k| wanted(k))
+                            .map(|k| begin + k as u64)
+                            .collect()
+                    }
+                    None => (0..rows.len())
+                        .filter(|&k| wanted(k))
+                        .map(|k| begin + k as u64)
+                        .collect(),
+                };
+                if ids.is_empty() {
+                    // Nothing to walk: the parked state stays as it is.
+                    self.walk = Some(p);
+                } else {
+                    let verdicts = verdicts.and_then(|v| v.for_graph(g, &self.cfg.spam));
+                    let (p, go) = walk_on(g, &self.cfg, Some(p), &ids, verdicts);
+                    self.walk = Some(p);
+                    self.ended = !go;
+                }
             }
             other => {
                 self.walk = other;
@@ -140,15 +217,47 @@ impl LiveTrace {
         }
         self.next = end;
         Ok(Advanced {
-            flows: flows0..self.flows().len(),
+            flows: flows0..self.flow_count(),
             nodes: nodes0..self.nodes().len(),
             transfers: begin..end,
         })
     }
 
-    /// Every transfer that carried taint so far, in chain order.
-    pub fn flows(&self) -> &[Flow] {
-        self.walk.as_ref().map_or(&[], |p| p.flows())
+    /// Estimated heap bytes of the parked walk, by part (capacities: what
+    /// the allocator holds).
+    pub fn heap_bytes(&self) -> Vec<(&'static str, usize)> {
+        self.walk.as_ref().map_or_else(Vec::new, |p| p.heap_bytes())
+    }
+
+    /// Every transfer that carried taint so far, in chain order (unpacked:
+    /// see [`Self::pack_flows`]; a step's own are [`Self::flows_of`]).
+    pub fn flows(&self) -> Vec<Flow> {
+        self.walk
+            .as_ref()
+            .map_or_else(Vec::new, |p| p.flows_in(0..p.flow_count()).into_owned())
+    }
+
+    /// How many transfers carried taint so far.
+    pub fn flow_count(&self) -> usize {
+        self.walk.as_ref().map_or(0, |p| p.flow_count())
+    }
+
+    /// The flows a step found ([`Advanced::flows`]): borrowed until the
+    /// walk's flows are packed ([`Self::pack_flows`], or the next step).
+    pub fn flows_of(&self, step: &Advanced) -> Cow<'_, [Flow]> {
+        match &self.walk {
+            Some(p) => p.flows_in(step.flows.clone()),
+            None => Cow::Borrowed(&[]),
+        }
+    }
+
+    /// Pack the flows found so far (exactly, about a quarter of their
+    /// size): a walk parked between blocks keeps its old flows only for
+    /// [`Self::result`]. The next step packs the last one's by itself.
+    pub fn pack_flows(&mut self) {
+        if let Some(p) = &mut self.walk {
+            p.pack_flows();
+        }
     }
 
     /// Every address reached so far, in discovery order.
@@ -175,7 +284,7 @@ impl LiveTrace {
         match &self.walk {
             Some(p) => p.clone().finish(self.cfg.policy, EngineKind::SparseWalk),
             // Not started: only the seeds, with nothing sent.
-            None => walk_on(g, &self.cfg, None, &[])
+            None => walk_on(g, &self.cfg, None, &[], None)
                 .0
                 .finish(self.cfg.policy, EngineKind::SparseWalk),
         }

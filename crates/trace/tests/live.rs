@@ -9,7 +9,9 @@ use proptest::prelude::*;
 use tripoint_chain::{
     AddrId, Address, AssetId, Label, TokenInfo, TransferGraph, TransferId, TransferRow, TxHash,
 };
-use tripoint_trace::{trace, trace_general, LiveTrace, MemGraph, TaintPolicy, Traversal};
+use tripoint_trace::{
+    trace, trace_general, LiveTrace, MemGraph, TaintPolicy, TokenVerdicts, Traversal,
+};
 
 /// The first `n` transfers of a graph: the graph as it was when they were
 /// the last ones (address and asset ids are the full graph's, as a store
@@ -100,7 +102,7 @@ proptest! {
                 let step = live.advance(&p).unwrap();
                 // Each step reports exactly the flows it added, all in the new transfers.
                 prop_assert_eq!(step.flows.start, flows_seen);
-                for f in &live.flows()[step.flows.clone()] {
+                for f in live.flows_of(&step).iter() {
                     prop_assert!(step.transfers.contains(&f.id), "{policy:?}: old flow {} reported again", f.id);
                 }
                 flows_seen = step.flows.end;
@@ -113,6 +115,70 @@ proptest! {
                 let sweep = trace(&p, &sweep_cfg).unwrap();
                 prop_assert_eq!(&got.flows, &sweep.flows, "{:?} flows vs sweep at {}", policy, n);
                 prop_assert_eq!(&got.totals, &sweep.totals, "{:?} totals vs sweep at {}", policy, n);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// The watch's path: each block's rows read once, a walk given only
+    /// the rows whose payer or payee it reached (from an index kept
+    /// beside it, as `tripoint watch`'s), the token verdicts computed once
+    /// per graph. After every block it equals a fresh trace: a row left
+    /// out or a walk left parked that should have moved would show.
+    #[test]
+    fn live_trace_given_only_the_rows_of_its_reached_addresses_equals_a_fresh_trace(
+        edges in edges(),
+        seeds in prop::collection::vec(0u8..40, 1..3),
+        terminals in prop::collection::vec(0u8..40, 0..4),
+        from_block in 0u8..30,
+        until_block in prop::option::of(20u8..70),
+        max_hops in prop_oneof![Just(64u32), 1u32..4],
+        lookalike in any::<bool>(),
+        stride in 1usize..4,
+    ) {
+        let g = graph(&edges, &terminals);
+        let seeds: Vec<u32> = seeds.iter().filter_map(|&s| g.lookup(&addr(s))).collect();
+        if seeds.is_empty() { return Ok(()); }
+        let ends = block_ends(&g, stride);
+        for policy in TaintPolicy::ALL {
+            let mut cfg = limited(policy, seeds.clone(), from_block, until_block, max_hops, 0);
+            cfg.spam.lookalike = lookalike;
+            let mut live = LiveTrace::new(cfg.clone()).unwrap();
+            let mut begin = 0u64;
+            for &n in &ends {
+                let p = Prefix { g: &g, n };
+                let rows: Vec<TransferRow> = (begin..n).map(|id| p.transfer(id)).collect();
+                let reached: std::collections::HashSet<AddrId> =
+                    live.nodes().iter().map(|x| x.addr).collect();
+                let among: Vec<u32> = (0..rows.len() as u32)
+                    .filter(|&k| {
+                        let r = &rows[k as usize];
+                        reached.contains(&r.src) || reached.contains(&r.dst)
+                    })
+                    .collect();
+                let verdicts = TokenVerdicts::new(&p, &cfg.spam);
+                let step = if live.next() == begin && begin > 0 {
+                    live.advance_rows_among(&p, &rows, Some(&among), Some(&verdicts)).unwrap()
+                } else {
+                    live.advance(&p).unwrap()
+                };
+                prop_assert_eq!(step.transfers.clone(), begin..n);
+                begin = n;
+                // The step's flows, before and after they are packed.
+                let new = live.flows_of(&step).into_owned();
+                if n % 2 == 0 {
+                    live.pack_flows();
+                }
+                let got = live.result(&p);
+                prop_assert_eq!(&got.flows[step.flows.clone()], &new[..]);
+                prop_assert_eq!(&got.flows[step.flows.clone()], &live.flows_of(&step)[..]);
+                prop_assert_eq!(&got.flows, &live.flows());
+                let sparse = trace_general(&p, &cfg, true).unwrap();
+                assert_same(&got, &sparse, &format!("{policy:?} live (rows among) vs sparse at {n}"))?;
+                prop_assert_eq!(got.visited, sparse.visited);
             }
         }
     }

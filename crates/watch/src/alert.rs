@@ -105,12 +105,27 @@ pub struct HopLedger {
     paid_by_seeds: HashMap<AssetId, Amount>,
     /// Taint received so far per payee and asset, for payees still below
     /// the minimum (most payees get one asset: a short list beats a map).
-    below: HashMap<AddrId, Vec<(AssetId, Amount)>>,
+    below: tripoint_trace::fxhash::FxHashMap<(AddrId, AssetId), Amount>,
     /// Payees alerted as a new hop.
     alerted: HashSet<AddrId>,
 }
 
 impl HopLedger {
+    /// Estimated heap bytes (capacities), for `tripoint bench watch`.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        fn buckets(cap: usize) -> usize {
+            if cap == 0 {
+                0
+            } else {
+                (cap * 8 / 7).next_power_of_two()
+            }
+        }
+        buckets(self.paid_by_seeds.capacity()) * (size_of::<(AssetId, Amount)>() + 1)
+            + buckets(self.below.capacity()) * (size_of::<((AddrId, AssetId), Amount)>() + 1)
+            + buckets(self.alerted.capacity()) * (size_of::<AddrId>() + 1)
+    }
+
     /// Take in a flow into `dst`; `true` when it lifts `dst` to the
     /// minimum for the first time (the flow is then a `new_hop`).
     fn take(
@@ -128,22 +143,14 @@ impl HopLedger {
         if self.alerted.contains(&dst) {
             return false;
         }
-        let assets = self.below.entry(dst).or_default();
-        let got = match assets.iter_mut().find(|(a, _)| *a == asset) {
-            Some((_, got)) => {
-                *got = got.saturating_add(carried);
-                *got
-            }
-            None => {
-                assets.push((asset, carried));
-                carried
-            }
-        };
-        if !reaches(got, self.paid_by_seeds.get(&asset).copied(), min_ppm) {
+        let got = self.below.entry((dst, asset)).or_insert(Amount::ZERO);
+        *got = got.saturating_add(carried);
+        if !reaches(*got, self.paid_by_seeds.get(&asset).copied(), min_ppm) {
             return false;
         }
+        // (Its amounts in other assets stay, never read again.)
         self.alerted.insert(dst);
-        self.below.remove(&dst);
+        self.below.remove(&(dst, asset));
         true
     }
 }
@@ -231,7 +238,7 @@ pub fn derive<G: TransferGraph>(
     let policy: TaintPolicy = live.config().policy;
     let seeds = &live.config().seeds;
     let mut out = Vec::new();
-    for f in &live.flows()[step.flows.clone()] {
+    for f in live.flows_of(step).iter() {
         let r = g.transfer(f.id);
         let node = live.node(r.dst);
         let hop = node.is_some_and(|n| matches!(n.role, Role::Walked | Role::Endpoint))

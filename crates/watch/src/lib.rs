@@ -30,8 +30,9 @@ use tripoint_chain::{
 };
 use tripoint_ingest::{read_blocks, rpc_source, IngestError, RpcClient};
 use tripoint_store::{Store, StoreError};
+use tripoint_trace::fxhash::FxHashMap;
 use tripoint_trace::report::asset_key;
-use tripoint_trace::{LiveTrace, TaintPolicy, TraceConfig, TraceError, Traversal};
+use tripoint_trace::{LiveTrace, TaintPolicy, TokenVerdicts, TraceConfig, TraceError, Traversal};
 
 pub use alert::{Alert, HopLedger, Service, Thresholds, DEFAULT_MIN_HOP_PPM};
 pub use outbox::Outbox;
@@ -241,6 +242,90 @@ struct Watched {
     watermark: i64,
     /// The taint changed since its snapshot was last saved.
     dirty: bool,
+    /// Its number in [`Reach`].
+    slot: u32,
+    /// How many of `live`'s nodes [`Reach`] holds (its first ones).
+    indexed: usize,
+}
+
+/// Which cases reached an address (it is a node of their walk), by case
+/// slot: a block's transfer can concern only the cases of its payer and
+/// payee, so a block costs lookups of its own addresses, not of every
+/// case's. Nodes are never dropped from a walk, so the index only grows
+/// while a walk goes on; a case rebuilt or dropped leaves it.
+#[derive(Default)]
+struct Reach {
+    cases_of: FxHashMap<AddrId, Vec<u32>>,
+    /// Slots of dropped cases, to reuse.
+    free: Vec<u32>,
+    slots: u32,
+}
+
+impl Reach {
+    fn new_slot(&mut self) -> u32 {
+        self.free.pop().unwrap_or_else(|| {
+            self.slots += 1;
+            self.slots - 1
+        })
+    }
+
+    /// Take in the nodes `w`'s walk reached since the last call.
+    fn add_new(&mut self, w: &mut Watched) {
+        let Some(live) = &w.live else { return };
+        for n in &live.nodes()[w.indexed..] {
+            self.cases_of.entry(n.addr).or_default().push(w.slot);
+        }
+        w.indexed = live.nodes().len();
+    }
+
+    /// Forget `w`'s nodes (before its walk is replaced or it is dropped).
+    fn remove(&mut self, w: &mut Watched) {
+        let Some(live) = &w.live else { return };
+        for n in &live.nodes()[..w.indexed] {
+            if let Some(v) = self.cases_of.get_mut(&n.addr) {
+                v.retain(|&s| s != w.slot);
+                if v.is_empty() {
+                    self.cases_of.remove(&n.addr);
+                }
+            }
+        }
+        w.indexed = 0;
+    }
+
+    /// Per slot, the indices of the rows whose payer or payee the case
+    /// reached (ascending).
+    fn touched(&self, rows: &[TransferRow]) -> Vec<Vec<u32>> {
+        let mut out = vec![Vec::new(); self.slots as usize];
+        for (k, r) in rows.iter().enumerate() {
+            let k = k as u32;
+            for (i, a) in [r.src, r.dst].into_iter().enumerate() {
+                if i == 1 && a == r.src {
+                    continue;
+                }
+                for &s in self.cases_of.get(&a).map_or(&[][..], |v| &v[..]) {
+                    let rows = &mut out[s as usize];
+                    if rows.last() != Some(&k) {
+                        rows.push(k);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn heap_bytes(&self) -> usize {
+        let buckets = if self.cases_of.capacity() == 0 {
+            0
+        } else {
+            (self.cases_of.capacity() * 8 / 7).next_power_of_two()
+        };
+        buckets * (std::mem::size_of::<(AddrId, Vec<u32>)>() + 1)
+            + self
+                .cases_of
+                .values()
+                .map(|v| v.capacity() * 4)
+                .sum::<usize>()
+    }
 }
 
 fn trace_config(case: &WatchCase, seeds: Vec<AddrId>) -> TraceConfig {
@@ -249,6 +334,47 @@ fn trace_config(case: &WatchCase, seeds: Vec<AddrId>) -> TraceConfig {
     cfg.max_hops = case.max_hops;
     cfg.traversal = Traversal::Sparse;
     cfg
+}
+
+/// Start the walks of new (or rebuilt) cases over the store: one trace
+/// each, independent of the others, so on every core (the start-up of a
+/// watch with many open cases, and a rollback, cost one trace per case).
+/// Returns each case's first step, in order (`None` without a walk).
+fn start_walks(
+    g: &Store,
+    cases: &mut [Watched],
+) -> Result<Vec<Option<tripoint_trace::Advanced>>, WatchError> {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+    let lives: Vec<Mutex<Option<LiveTrace>>> = cases
+        .iter_mut()
+        .map(|w| Mutex::new(w.live.take()))
+        .collect();
+    let steps: Vec<Mutex<Option<Result<tripoint_trace::Advanced, TraceError>>>> =
+        lives.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(cases.len())
+        .max(1);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(live) = lives.get(i) else { break };
+                let mut live = live.lock().expect("one thread per case");
+                if let Some(l) = live.as_mut() {
+                    *steps[i].lock().expect("one thread per case") = Some(l.advance(g));
+                }
+            });
+        }
+    });
+    let mut out = Vec::with_capacity(cases.len());
+    for ((w, live), step) in cases.iter_mut().zip(lives).zip(steps) {
+        w.live = live.into_inner().expect("threads joined");
+        out.push(step.into_inner().expect("threads joined").transpose()?);
+    }
+    Ok(out)
 }
 
 /// A case's taint after the last block, as `--status` and the tests read
@@ -308,6 +434,8 @@ pub struct Tracker {
     targets: Vec<String>,
     thresholds: Thresholds,
     cases: HashMap<String, Watched>,
+    /// Which cases reached which address.
+    reach: Reach,
     /// The block the saved taint snapshots are as of.
     taint_saved: Option<u64>,
 }
@@ -347,6 +475,7 @@ impl Tracker {
             targets,
             thresholds,
             cases: HashMap::new(),
+            reach: Reach::default(),
             taint_saved: None,
         })
     }
@@ -366,6 +495,24 @@ impl Tracker {
         self.cases.get(case_id).and_then(|w| w.live.as_ref())
     }
 
+    /// Estimated heap bytes of the cases' state by part, summed over the
+    /// cases (the parked walks' parts, and `hop_ledger`), largest first.
+    pub fn heap_bytes(&self) -> Vec<(&'static str, usize)> {
+        let mut sum: BTreeMap<&'static str, usize> = BTreeMap::new();
+        for w in self.cases.values() {
+            if let Some(live) = &w.live {
+                for (part, n) in live.heap_bytes() {
+                    *sum.entry(part).or_default() += n;
+                }
+            }
+            *sum.entry("hop_ledger").or_default() += w.hops.heap_bytes();
+        }
+        sum.insert("reach_index", self.reach.heap_bytes());
+        let mut out: Vec<_> = sum.into_iter().collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1));
+        out
+    }
+
     /// Take in the open cases: new ones start at the last stored block
     /// (or, on a restart, at their watermark); closed ones are dropped.
     /// Every new case's first step is stored in one transaction.
@@ -376,8 +523,17 @@ impl Tracker {
         last_block: Option<u64>,
     ) -> Result<(), WatchError> {
         let open = source.open_cases()?;
-        self.cases.retain(|id, _| open.iter().any(|c| &c.id == id));
+        let reach = &mut self.reach;
+        self.cases.retain(|id, w| {
+            let keep = open.iter().any(|c| &c.id == id);
+            if !keep {
+                reach.remove(w);
+                reach.free.push(w.slot);
+            }
+            keep
+        });
         let mut steps = Vec::new();
+        let mut fresh = Vec::new();
         for case in open {
             let seeds: Vec<AddrId> = case.seeds.iter().filter_map(|s| g.lookup(s)).collect();
             let known = self.cases.get(&case.id);
@@ -389,6 +545,13 @@ impl Tracker {
             if !rebuild {
                 continue;
             }
+            let slot = match self.cases.remove(&case.id) {
+                Some(mut old) => {
+                    self.reach.remove(&mut old);
+                    old.slot
+                }
+                None => self.reach.new_slot(),
+            };
             // First sight: alerts from the next block on.
             let wm = match self.db.watermark(&case.id)? {
                 Some(wm) => wm,
@@ -410,16 +573,23 @@ impl Tracker {
                 hops: HopLedger::default(),
                 watermark: wm,
                 dirty: true,
+                slot,
+                indexed: 0,
             };
             if !seeds.is_empty() {
-                let mut live = LiveTrace::new(trace_config(&case, seeds))?;
-                let step = live.advance(g)?;
-                w.live = Some(live);
+                w.live = Some(LiveTrace::new(trace_config(&case, seeds))?);
+            }
+            fresh.push(w);
+        }
+        let walked = start_walks(g, &mut fresh)?;
+        for (mut w, step) in fresh.into_iter().zip(walked) {
+            if let Some(step) = step {
+                self.reach.add_new(&mut w);
                 if let Some(s) = self.step(g, &mut w, &step, last_block)? {
                     steps.push(s);
                 }
             }
-            self.cases.insert(case.id.clone(), w);
+            self.cases.insert(w.case.id.clone(), w);
         }
         self.store_steps(&steps)
     }
@@ -445,6 +615,10 @@ impl Tracker {
             ..self.thresholds
         };
         let alerts = alert::derive(g, &w.case.id, live, step, after, th, &mut w.hops);
+        // The step's flows are read: pack them with the older ones.
+        if let Some(live) = &mut w.live {
+            live.pack_flows();
+        }
         Ok(Some(Step {
             case_id: w.case.id.clone(),
             block: block as i64,
@@ -493,6 +667,7 @@ impl Tracker {
     ) -> Result<usize, WatchError> {
         let withdrawn = self.db.roll_back(fork, hash, note)?;
         self.cases.clear();
+        self.reach = Reach::default();
         self.taint_saved = None;
         self.refresh_cases(source, g, Some(fork))?;
         Ok(withdrawn)
@@ -626,12 +801,17 @@ impl Tracker {
         let t0 = Instant::now();
         let end = g.transfer_count();
         let rows: Vec<TransferRow> = (begin..end).map(|id| g.transfer(id)).collect();
+        // Computed once for the block, not once per case.
+        let verdicts = TokenVerdicts::new(g, &tripoint_trace::SpamRules::default());
+        // The rows each case can be concerned with.
+        let touched = self.reach.touched(&rows);
         let mut steps = Vec::with_capacity(self.cases.len());
         let ids: Vec<String> = self.cases.keys().cloned().collect();
         for id in ids {
             let mut w = self.cases.remove(&id).expect("listed above");
             let seeds: Vec<AddrId> = w.case.seeds.iter().filter_map(|s| g.lookup(s)).collect();
             if seeds != w.seeds {
+                self.reach.remove(&mut w);
                 w.seeds = seeds.clone();
                 w.hops = HopLedger::default();
                 w.live = if seeds.is_empty() {
@@ -640,13 +820,19 @@ impl Tracker {
                     Some(LiveTrace::new(trace_config(&w.case, seeds))?)
                 };
             }
+            let among = touched.get(w.slot as usize).map(|v| &v[..]);
             let step = match &mut w.live {
-                Some(live) if live.next() == begin && begin > 0 => {
-                    Some(live.advance_rows(g, &rows)?)
+                // Only an indexed walk can skip rows: `among` must cover every
+                // node it has.
+                Some(live)
+                    if live.next() == begin && begin > 0 && w.indexed == live.nodes().len() =>
+                {
+                    Some(live.advance_rows_among(g, &rows, among.or(Some(&[])), Some(&verdicts))?)
                 }
                 Some(live) => Some(live.advance(g)?),
                 None => None,
             };
+            self.reach.add_new(&mut w);
             let s = match step {
                 Some(step) => self.step(g, &mut w, &step, Some(block))?,
                 None => None,

@@ -3,6 +3,7 @@
 //! against.
 
 use crate::arith::AddSaturating;
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
@@ -11,6 +12,7 @@ use tripoint_chain::{
 };
 
 use super::account::{swap_share, Account};
+use super::flow_log::FlowLog;
 use super::*;
 use crate::fxhash::FxHashMap;
 use crate::spam::{lookalike_key, SpamReason};
@@ -34,6 +36,9 @@ struct Engine<'a, G: TransferGraph> {
     flows: Vec<Flow>,
     /// Taint fixed in advance for a transfer: swap outputs, TIHO transaction splits.
     preset: FxHashMap<TransferId, Amount>,
+    /// Flows of a resumed walk found before it was parked, packed (the
+    /// flows found since are in `flows`).
+    flow_log: FlowLog,
     counterparties: Counterparties,
     totals: BTreeMap<AssetId, Totals>,
     received: FxHashMap<(AddrId, AssetId), Amount>,
@@ -41,7 +46,9 @@ struct Engine<'a, G: TransferGraph> {
     swaps: Vec<Swap>,
     heap: BinaryHeap<Reverse<TransferId>>,
     class: FxHashMap<AddrId, (Class, Option<Category>)>,
-    token_spam: Vec<Option<SpamReason>>,
+    /// Spam verdicts per asset: the engine's own, or a live watch's,
+    /// computed once per graph and shared by its cases.
+    token_spam: Cow<'a, [Option<SpamReason>]>,
     visited: u64,
     /// Sweep only: clean balances of every not-yet-walked address, kept up
     /// to date as the pass goes, so walking an address needs no replay.
@@ -151,6 +158,9 @@ pub(crate) struct Parked {
     nodes: Vec<Node>,
     accounts: FxHashMap<(AddrId, AssetId), Account>,
     carried: FxHashMap<TransferId, Amount>,
+    /// The flows: the older ones packed, then those of the last walk
+    /// (until [`Parked::pack_flows`]).
+    flow_log: FlowLog,
     flows: Vec<Flow>,
     preset: FxHashMap<TransferId, Amount>,
     counterparties: Counterparties,
@@ -166,14 +176,88 @@ impl Parked {
     pub(crate) fn nodes(&self) -> &[Node] {
         &self.nodes
     }
-    pub(crate) fn flows(&self) -> &[Flow] {
-        &self.flows
+    /// Flows found so far.
+    pub(crate) fn flow_count(&self) -> usize {
+        self.flow_log.len() + self.flows.len()
+    }
+    /// Flows `range` (indices into every flow found so far): borrowed
+    /// when they are the last walk's, else unpacked.
+    pub(crate) fn flows_in(&self, range: std::ops::Range<usize>) -> std::borrow::Cow<'_, [Flow]> {
+        let packed = self.flow_log.len();
+        if range.start >= packed {
+            return Cow::Borrowed(&self.flows[range.start - packed..range.end - packed]);
+        }
+        Cow::Owned(
+            self.flow_log
+                .iter()
+                .chain(self.flows.iter().copied())
+                .skip(range.start)
+                .take(range.len())
+                .collect(),
+        )
+    }
+    /// Pack the last walk's flows with the older ones.
+    pub(crate) fn pack_flows(&mut self) {
+        self.flow_log.extend(&self.flows);
+        self.flows = Vec::new();
     }
     pub(crate) fn totals(&self) -> &BTreeMap<AssetId, Totals> {
         &self.totals
     }
     pub(crate) fn node_index(&self, a: AddrId) -> Option<u32> {
         self.index.get(a)
+    }
+
+    /// Estimated heap bytes of each part of the parked walk (capacities,
+    /// not lengths: what the allocator holds), for `tripoint bench watch`.
+    pub(crate) fn heap_bytes(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        fn map<K, V, S>(m: &std::collections::HashMap<K, V, S>) -> usize {
+            // hashbrown: buckets (a power of two, 7/8 full at most), one
+            // control byte each.
+            let buckets = if m.capacity() == 0 {
+                0
+            } else {
+                (m.capacity() * 8 / 7).next_power_of_two()
+            };
+            buckets * (size_of::<(K, V)>() + 1)
+        }
+        fn vec<T>(v: &Vec<T>) -> usize {
+            v.capacity() * size_of::<T>()
+        }
+        let index = match &self.index {
+            NodeIndex::Dense(v) => vec(v),
+            NodeIndex::Sparse(m) => map(m),
+        };
+        let lots: usize = self
+            .accounts
+            .values()
+            .map(|a| a.lots.capacity() * size_of::<super::account::Lot>())
+            .sum();
+        let categories: usize = self
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.category {
+                Some(Category::Other(s)) => Some(s.capacity()),
+                _ => None,
+            })
+            .sum();
+        vec![
+            ("index", index),
+            ("nodes", vec(&self.nodes) + categories),
+            ("accounts", map(&self.accounts) + lots),
+            ("carried", map(&self.carried)),
+            ("flows", self.flow_log.heap_bytes() + vec(&self.flows)),
+            ("preset", map(&self.preset)),
+            ("counterparties", self.counterparties.heap_bytes()),
+            ("received", map(&self.received)),
+            ("spam", vec(&self.spam)),
+            (
+                "swaps",
+                vec(&self.swaps) + self.swaps.iter().map(|s| vec(&s.outputs)).sum::<usize>(),
+            ),
+            ("class", map(&self.class)),
+        ]
     }
 
     /// Whether the walk would look at transfer `r` (the same rule by which a
@@ -202,11 +286,19 @@ impl Parked {
         }
         let received = NodeAmounts::from_map(&self.received, &self.index, self.nodes.len());
         let held = NodeAmounts::from_map(&held, &self.index, self.nodes.len());
+        let flows = if self.flow_log.len() == 0 {
+            self.flows
+        } else {
+            let mut all = Vec::with_capacity(self.flow_log.len() + self.flows.len());
+            all.extend(self.flow_log.iter());
+            all.extend(self.flows);
+            all
+        };
         TraceResult {
             policy,
             nodes: self.nodes,
             node_of: self.index,
-            flows: self.flows,
+            flows,
             received,
             held,
             spam: self.spam,
@@ -220,17 +312,19 @@ impl Parked {
 
 /// Start a sparse walk over `g` (seeds registered, the heap drained), or
 /// continue a parked one with the transfers `ids` (ascending, all later
-/// than any the walk has seen); `None` when a transfer lies past
-/// `cfg.until` (the walk is over for good).
+/// than any the walk has seen); `false` when a transfer lies past
+/// `cfg.until` (the walk is over for good). `verdicts`: the token verdicts
+/// of `g` under `cfg.spam` when the caller has them (else computed).
 pub(crate) fn walk_on<G: TransferGraph>(
     g: &G,
     cfg: &TraceConfig,
     parked: Option<Parked>,
     ids: &[TransferId],
+    verdicts: Option<&[Option<SpamReason>]>,
 ) -> (Parked, bool) {
     let mut e = match parked {
         None => Engine::start(g, cfg, true),
-        Some(p) => Engine::resume(g, cfg, p),
+        Some(p) => Engine::resume(g, cfg, p, verdicts),
     };
     e.heap.extend(ids.iter().map(|&id| Reverse(id)));
     let Ok(go) = e.drain(&mut Unlimited);
@@ -393,6 +487,7 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             carried: FxHashMap::default(),
             flows: Vec::new(),
             preset: FxHashMap::default(),
+            flow_log: FlowLog::default(),
             counterparties: Counterparties::default(),
             totals: BTreeMap::new(),
             received: FxHashMap::default(),
@@ -400,7 +495,7 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             swaps: Vec::new(),
             heap: BinaryHeap::new(),
             class: FxHashMap::default(),
-            token_spam: cfg.spam.token_verdicts(g),
+            token_spam: Cow::Owned(cfg.spam.token_verdicts(g)),
             visited: 0,
             pre: None,
         };
@@ -416,9 +511,18 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
         e
     }
 
-    /// A parked sparse walk over a (possibly grown) graph. Token verdicts
-    /// are recomputed: the graph may know tokens it did not know before.
-    fn resume(g: &'a G, cfg: &'a TraceConfig, p: Parked) -> Self {
+    /// A parked sparse walk over a (possibly grown) graph, with the token
+    /// verdicts of that graph (it may know tokens it did not know before):
+    /// `verdicts`, computed by the caller for `g` and `cfg.spam`, or
+    /// computed here.
+    fn resume(
+        g: &'a G,
+        cfg: &'a TraceConfig,
+        p: Parked,
+        verdicts: Option<&'a [Option<SpamReason>]>,
+    ) -> Self {
+        let mut flow_log = p.flow_log;
+        flow_log.extend(&p.flows);
         Engine {
             g,
             cfg,
@@ -427,7 +531,8 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             nodes: p.nodes,
             accounts: p.accounts,
             carried: p.carried,
-            flows: p.flows,
+            flows: Vec::new(),
+            flow_log,
             preset: p.preset,
             counterparties: p.counterparties,
             totals: p.totals,
@@ -436,7 +541,10 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             swaps: p.swaps,
             heap: BinaryHeap::new(),
             class: p.class,
-            token_spam: cfg.spam.token_verdicts(g),
+            token_spam: match verdicts {
+                Some(v) => Cow::Borrowed(v),
+                None => Cow::Owned(cfg.spam.token_verdicts(g)),
+            },
             visited: p.visited,
             pre: None,
         }
@@ -449,6 +557,7 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             nodes: self.nodes,
             accounts: self.accounts,
             carried: self.carried,
+            flow_log: self.flow_log,
             flows: self.flows,
             preset: self.preset,
             counterparties: self.counterparties,
@@ -482,14 +591,15 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
     }
 
     fn classify(&mut self, a: AddrId) -> (Class, Option<Category>) {
+        // Only labelled addresses are kept: the others cost no label read,
+        // and a parked walk keeps this cache for every address it met.
+        if !self.g.may_have_labels(a) {
+            return (Class::Plain, None);
+        }
         if let Some(c) = self.class.get(&a) {
             return c.clone();
         }
-        let out = if self.g.may_have_labels(a) {
-            classify_labels(&self.g.labels(a), self.cfg)
-        } else {
-            (Class::Plain, None)
-        };
+        let out = classify_labels(&self.g.labels(a), self.cfg);
         self.class.insert(a, out.clone());
         out
     }
@@ -534,7 +644,7 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
     fn start_walking(&mut self, addr: AddrId, role: Role, at: TransferId) {
         if self.pre.is_some() && role == Role::Walked {
             self.adopt_pre(addr);
-        } else if self.cfg.policy != TaintPolicy::Poison {
+        } else if self.cfg.policy != TaintPolicy::Poison && !self.lazy_accounts() {
             self.replay(addr, at);
         }
         if self.sparse {
@@ -598,9 +708,47 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
         }
     }
 
+    /// Whether only accounts that received taint are kept (a sparse walk
+    /// under a policy with balances): an account that never held taint
+    /// pays out none, whatever its balance, so its balance is needed only
+    /// when taint first arrives, and is then replayed from the address's
+    /// history, which the walk has followed in full since. Most of a
+    /// walked address's assets never see taint, and a parked walk (one per
+    /// open case in a watch) would keep an account for each.
+    fn lazy_accounts(&self) -> bool {
+        self.sparse && self.cfg.policy != TaintPolicy::Poison
+    }
+
+    /// The account of (`addr`, `asset`) to book a clean movement on:
+    /// `None` in a lazy walk when it never received taint (nothing to book).
+    fn kept_account(&mut self, addr: AddrId, asset: AssetId) -> Option<&mut Account> {
+        if self.lazy_accounts() {
+            self.accounts.get_mut(&(addr, asset))
+        } else {
+            Some(self.accounts.entry((addr, asset)).or_default())
+        }
+    }
+
+    /// The account of (`addr`, `asset`) that taint arrives at with transfer
+    /// `id`; in a lazy walk, made on first use from `addr`'s history in
+    /// `asset` before `id` (every transfer of a walked address before the
+    /// current one has been processed, so this is the balance an eager
+    /// walk would hold).
+    fn tainted_account(&mut self, addr: AddrId, asset: AssetId, id: TransferId) -> &mut Account {
+        if self.lazy_accounts() && !self.accounts.contains_key(&(addr, asset)) {
+            self.replay_asset(addr, Some(asset), id);
+        }
+        self.accounts.entry((addr, asset)).or_default()
+    }
+
     /// Clean balances of `addr` from every transfer before `before`, in chain
     /// order (payments beyond the known balance floor it at zero).
     fn replay(&mut self, addr: AddrId, before: TransferId) {
+        self.replay_asset(addr, None, before);
+    }
+
+    /// [`Self::replay`] of one asset (`Some`) or all.
+    fn replay_asset(&mut self, addr: AddrId, only: Option<AssetId>, before: TransferId) {
         let g = self.g;
         let mut ins = g.incoming(addr).take_while(|&id| id < before).peekable();
         let mut outs = g.outgoing(addr).take_while(|&id| id < before).peekable();
@@ -615,6 +763,9 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
                 _ => (outs.next().expect("peeked"), false),
             };
             let r = g.transfer(id);
+            if only.is_some_and(|a| a != r.asset) {
+                continue;
+            }
             let b = bal.entry(r.asset).or_default();
             if r.src == r.dst {
                 continue;
@@ -745,8 +896,9 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             let si = src.expect("active") as usize;
             new_hops = self.nodes[si].hops.saturating_add(1);
             if self.nodes[si].role == Role::Seed {
-                let acct = self.accounts.entry((r.src, r.asset)).or_default();
-                let from_received = acct.debit(policy, r.amount);
+                let from_received = self
+                    .kept_account(r.src, r.asset)
+                    .map_or(Amount::ZERO, |acct| acct.debit(policy, r.amount));
                 // A spam token the thief pays out is not stolen value: it is
                 // neither seeded nor carried.
                 if !matches!(self.token_spam.get(r.asset as usize), Some(Some(_))) {
@@ -772,10 +924,11 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
                         .spent_output(id)
                         .map(|o| self.carried.get(&o).copied().unwrap_or_default()),
                 };
-                let acct = self.accounts.entry((r.src, r.asset)).or_default();
-                carried = match exact {
-                    Some(c) => acct.debit_exact(policy, r.amount, c),
-                    None => acct.debit(policy, r.amount),
+                carried = match (self.kept_account(r.src, r.asset), exact) {
+                    (Some(acct), Some(c)) => acct.debit_exact(policy, r.amount, c),
+                    (Some(acct), None) => acct.debit(policy, r.amount),
+                    // Never tainted: pays out nothing tainted.
+                    (None, _) => Amount::ZERO,
                 };
             }
         } else if let Some(c) = self.preset.remove(&id) {
@@ -795,8 +948,12 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
         // Taint arriving at the payee.
         if dst_active {
             let di = dst.expect("active") as usize;
-            let acct = self.accounts.entry((r.dst, r.asset)).or_default();
-            acct.credit(policy, r.amount, carried);
+            if carried > Amount::ZERO {
+                self.tainted_account(r.dst, r.asset, id)
+                    .credit(policy, r.amount, carried);
+            } else if let Some(acct) = self.kept_account(r.dst, r.asset) {
+                acct.credit(policy, r.amount, carried);
+            }
             if carried > Amount::ZERO {
                 let n = &mut self.nodes[di];
                 n.hops = n.hops.min(new_hops);
@@ -827,8 +984,8 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
                     legs = swapped(self.g, id, &r, &self.token_spam);
                     if legs.is_none() {
                         self.promote(i, id);
-                        let acct = self.accounts.entry((r.dst, r.asset)).or_default();
-                        acct.credit(policy, r.amount, carried);
+                        self.tainted_account(r.dst, r.asset, id)
+                            .credit(policy, r.amount, carried);
                         let n = &mut self.nodes[i as usize];
                         if n.first.is_none() {
                             n.first = Some(id);
@@ -856,8 +1013,8 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
                         }
                         _ => {
                             let i = self.add_node(r.dst, Role::Walked, new_hops, Some(id), cat, id);
-                            let acct = self.accounts.entry((r.dst, r.asset)).or_default();
-                            acct.credit(policy, r.amount, carried);
+                            self.tainted_account(r.dst, r.asset, id)
+                                .credit(policy, r.amount, carried);
                             i
                         }
                     }
@@ -924,8 +1081,9 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             } else {
                 // Already booked as clean: convert part of the balance now.
                 let policy = self.cfg.policy;
-                let acct = self.accounts.entry((trader, o.asset)).or_default();
-                let moved = acct.retaint(policy, cb);
+                let moved = self
+                    .tainted_account(trader, o.asset, input)
+                    .retaint(policy, cb);
                 self.totals(o.asset).swapped_in.add_sat(moved);
                 self.received
                     .entry((trader, o.asset))

@@ -13,6 +13,7 @@
 mod account;
 mod config;
 mod engine;
+mod flow_log;
 mod result;
 
 use tripoint_chain::{TransferGraph, TransferId};

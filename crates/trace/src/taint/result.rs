@@ -50,6 +50,14 @@ impl Counterparties {
     pub(crate) fn get(&self, node: u32, key: u32) -> Option<AddrId> {
         self.0.get(&(node, key)).copied()
     }
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let buckets = if self.0.capacity() == 0 {
+            0
+        } else {
+            (self.0.capacity() * 8 / 7).next_power_of_two()
+        };
+        buckets * (std::mem::size_of::<((u32, u32), AddrId)>() + 1)
+    }
     /// Keep the first real counterparty seen for a key.
     pub(crate) fn note(&mut self, nodes: &mut [Node], node: u32, key: u32, other: AddrId) {
         self.0.entry((node, key)).or_insert(other);
