@@ -509,7 +509,7 @@ impl Tracker {
         }
         sum.insert("reach_index", self.reach.heap_bytes());
         let mut out: Vec<_> = sum.into_iter().collect();
-        out.sort_by(|a, b| b.1.cmp(&a.1));
+        out.sort_by_key(|e| std::cmp::Reverse(e.1));
         out
     }
 
