@@ -138,14 +138,36 @@ impl Outbox {
                 found: v,
             });
         }
-        c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+        // Only what is missing is written: `--status` opens the database
+        // while the watch writes it, and every write here would be one
+        // more writer for the watch to wait for.
+        let mode: String = c
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .map_err(|e| WatchError::db(&path, e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            c.execute_batch("PRAGMA journal_mode=WAL;")
+                .map_err(|e| WatchError::db(&path, e))?;
+        }
+        c.execute_batch("PRAGMA synchronous=FULL;")
             .map_err(|e| WatchError::db(&path, e))?;
         c.execute_batch(SCHEMA)
             .map_err(|e| WatchError::db(&path, e))?;
         add_retracts_column(&mut c).map_err(|e| WatchError::db(&path, e))?;
-        c.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
-            .map_err(|e| WatchError::db(&path, e))?;
+        if v != SCHEMA_VERSION {
+            c.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
+                .map_err(|e| WatchError::db(&path, e))?;
+        }
         Ok(Outbox { c })
+    }
+
+    /// A write transaction, holding the write lock from its start: a
+    /// deferred one that read first and then wrote after another
+    /// connection (`--status`, the webhook thread, a second process)
+    /// committed gets "database is locked" at once, without the busy
+    /// timeout's wait, and the watch stopped on it.
+    fn write(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        self.c
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
     }
 
     /// Open an existing database for reading (`--status`); `None` when the
@@ -199,7 +221,7 @@ impl Outbox {
 
     /// Set several state keys in one transaction.
     pub fn set_states(&mut self, kv: &[(String, String)]) -> Result<(), WatchError> {
-        let tx = self.c.transaction()?;
+        let tx = self.write()?;
         {
             let mut state = tx.prepare_cached(
                 "INSERT INTO state (key, value) VALUES (?1, ?2)
@@ -239,7 +261,7 @@ impl Outbox {
         steps: &[CaseStep<'_>],
         targets: &[String],
     ) -> Result<usize, WatchError> {
-        let tx = self.c.transaction()?;
+        let tx = self.write()?;
         let mut added = 0;
         let now = now_ms();
         {
@@ -286,7 +308,7 @@ impl Outbox {
         let Some((number, hash)) = blocks.last() else {
             return Ok(());
         };
-        let tx = self.c.transaction()?;
+        let tx = self.write()?;
         tx.execute(
             "INSERT INTO state (key, value) VALUES ('last_block', ?1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -331,7 +353,7 @@ impl Outbox {
         let now = now_ms();
         let fork_n = fork;
         let fork = fork as i64;
-        let tx = self.c.transaction()?;
+        let tx = self.write()?;
         let orphaned: Vec<(String, String, i64, String)> = {
             let mut s = tx.prepare(
                 "SELECT alert_id, case_id, block, body FROM alerts
@@ -478,7 +500,7 @@ impl Outbox {
     /// [`Outbox::delivered_all`] for several targets in one transaction
     /// (the local deliveries of a block: one commit).
     pub fn delivered_each(&mut self, done: &[(&[Pending], &str)]) -> Result<(), WatchError> {
-        let tx = self.c.transaction()?;
+        let tx = self.write()?;
         {
             let mut st = tx.prepare_cached(
                 "UPDATE deliveries SET delivered_ms = ?3, attempts = attempts + 1, last_error = NULL
