@@ -585,6 +585,77 @@ fn a_reorg_within_the_confirmations_never_reaches_the_store_or_the_alerts() {
 }
 
 /// The alert ids kept with the case (tripoint-case's alerts table).
+/// The reorg tests' chain, up to the reorg: a watch (no confirmations, so
+/// every block is stored and alerted at once) sees the thief pay mule 1
+/// (`first`), then two blocks the reorg will orphan, a deposit at the
+/// exchange and a hop to a clean address, both alerted with the case and
+/// delivered (nothing pending: a kill now prints nothing twice).
+struct Orphaning {
+    anvil: Anvil,
+    d: Drill,
+    w: Killed,
+    out: PathBuf,
+    err: PathBuf,
+    first: String,
+    snap: Value,
+    fork: u64,
+    deposit: String,
+    hop: String,
+}
+
+fn orphaning(tag: &str) -> Orphaning {
+    let anvil = Anvil::start();
+    let d = drill("haircut");
+    anvil.fund(THIEF, 1_000 * ETHER);
+    anvil.fund(MULE1, ETHER);
+    let (w, out, err) = watch(&d, &anvil, &[], tag);
+    let first = anvil.send(THIEF, MULE1, 5 * ETHER);
+    let snap = anvil.call("evm_snapshot", json!([]));
+    let fork = anvil.head();
+    let deposit = anvil.send(MULE1, EXCHANGE, 5 * ETHER);
+    let hop = anvil.send(THIEF, CLEAN, ETHER);
+    wait_for(
+        60,
+        "the blocks to be orphaned alerted with the case and delivered",
+        || {
+            let a = case_alerts(&d);
+            (a.iter().any(|x| x["tx_hash"] == deposit.as_str())
+                && a.iter().any(|x| x["tx_hash"] == hop.as_str())
+                && status(&d)["pending_deliveries"]
+                    .as_array()
+                    .unwrap()
+                    .is_empty())
+            .then_some(())
+        },
+    );
+    Orphaning {
+        anvil,
+        d,
+        w,
+        out,
+        err,
+        first,
+        snap,
+        fork,
+        deposit,
+        hop,
+    }
+}
+
+impl Orphaning {
+    /// The reorg: back to the fork, and a new chain one block long (so
+    /// shorter than the orphaned one) in which the thief pays mule 2.
+    /// Returns that payment and the new head.
+    fn reorg(&self) -> (String, u64) {
+        assert_eq!(
+            self.anvil.call("evm_revert", json!([self.snap])),
+            json!(true)
+        );
+        let kept = self.anvil.send(THIEF, MULE2, 2 * ETHER);
+        (kept, self.anvil.head())
+    }
+}
+
 fn case_alerts(d: &Drill) -> Vec<Value> {
     tripoint_case::open(&d.store, None)
         .unwrap()
@@ -597,54 +668,24 @@ fn case_alerts(d: &Drill) -> Vec<Value> {
 
 #[test]
 fn a_reorg_of_stored_blocks_is_rolled_back_and_the_case_equals_a_fresh_trace_of_the_new_chain() {
-    let anvil = Anvil::start();
-    let d = drill("haircut");
-    anvil.fund(THIEF, 1_000 * ETHER);
-    anvil.fund(MULE1, ETHER);
-    // No confirmations: every block is stored (and alerted) at once, so a
-    // reorg replaces stored blocks.
-    let (_w, out, err) = watch(&d, &anvil, &[], "rollback");
-    anvil.send(THIEF, MULE1, 5 * ETHER);
-    wait_for(60, "the first hop's alert with the case", || {
-        case_alerts(&d)
-            .iter()
-            .any(|a| a["to"] == MULE1)
-            .then_some(())
-    });
-    // Two blocks the reorg orphans: a deposit at the exchange and a hop.
-    let snap = anvil.call("evm_snapshot", json!([]));
-    let fork = anvil.head();
-    let deposit = anvil.send(MULE1, EXCHANGE, 5 * ETHER);
-    let hop = anvil.send(THIEF, CLEAN, ETHER);
-    wait_for(
-        60,
-        "the orphaned blocks' alerts stored with the case",
-        || {
-            let a = case_alerts(&d);
-            (a.iter().any(|x| x["tx_hash"] == deposit.as_str())
-                && a.iter().any(|x| x["tx_hash"] == hop.as_str()))
-            .then_some(())
-        },
-    );
-    let orphaned_head = anvil.head();
+    let o = orphaning("rollback");
+    let (d, out, err) = (&o.d, &o.out, &o.err);
+    let (fork, deposit, hop) = (o.fork, &o.deposit, &o.hop);
+    let orphaned_head = o.anvil.head();
     // The new chain is shorter (one block): only a check of the stored
     // chain against the node, not a parent mismatch, can notice it.
-    assert_eq!(anvil.call("evm_revert", json!([snap])), json!(true));
-    let kept = anvil.send(THIEF, MULE2, 2 * ETHER);
-    let head = anvil.head();
+    let (kept, head) = o.reorg();
     assert!(head < orphaned_head);
     let st = wait_for(60, "the rollback and the new chain's alert", || {
-        let st = status(&d);
+        let st = status(d);
         (!st["last_rollback"].is_null()
             && st["cursor"] == head + 1
-            && case_alerts(&d)
-                .iter()
-                .any(|a| a["tx_hash"] == kept.as_str()))
+            && case_alerts(d).iter().any(|a| a["tx_hash"] == kept.as_str()))
         .then_some(st)
     });
     // The case keeps exactly the alerts of the canonical chain: the first
     // hop and the new chain's hop; the orphaned ones are withdrawn.
-    let alerts = case_alerts(&d);
+    let alerts = case_alerts(d);
     let hashes: Vec<&str> = alerts
         .iter()
         .map(|a| a["tx_hash"].as_str().unwrap())
@@ -689,12 +730,12 @@ fn a_reorg_of_stored_blocks_is_rolled_back_and_the_case_equals_a_fresh_trace_of_
         !reached.contains(&EXCHANGE) && !reached.contains(&CLEAN),
         "{reached:?}"
     );
-    assert_incremental_equals_batch(&d, "haircut");
-    let log = std::fs::read_to_string(&err).unwrap();
+    assert_incremental_equals_batch(d, "haircut");
+    let log = std::fs::read_to_string(err).unwrap();
     assert!(log.contains("the chain reorganised"), "{log}");
     // Stdout printed the orphaned alerts before the reorg (it cannot take
     // them back); the new chain's alert follows them.
-    assert!(lines(&out).iter().any(|a| a["tx_hash"] == kept.as_str()));
+    assert!(lines(out).iter().any(|a| a["tx_hash"] == kept.as_str()));
 }
 
 /// Holds the write lock of a SQLite database (another process, as an
@@ -732,36 +773,18 @@ impl DbLock {
 #[test]
 fn kill_9_during_a_rollback_then_a_restart_ends_as_a_fresh_trace_of_the_new_chain_with_no_alert_lost_or_repeated(
 ) {
-    let anvil = Anvil::start();
-    let d = drill("haircut");
-    anvil.fund(THIEF, 1_000 * ETHER);
-    anvil.fund(MULE1, ETHER);
-    let (mut w, out1, err1) = watch(&d, &anvil, &[], "before-kill");
-    let first = anvil.send(THIEF, MULE1, 5 * ETHER);
-    let snap = anvil.call("evm_snapshot", json!([]));
-    let fork = anvil.head();
-    let deposit = anvil.send(MULE1, EXCHANGE, 5 * ETHER);
-    let hop = anvil.send(THIEF, CLEAN, ETHER);
-    wait_for(
-        60,
-        "the blocks to be orphaned alerted with the case",
-        || {
-            let a = case_alerts(&d);
-            (a.iter().any(|x| x["tx_hash"] == deposit.as_str())
-                && a.iter().any(|x| x["tx_hash"] == hop.as_str()))
-            .then_some(())
-        },
-    );
+    let mut o = orphaning("before-kill");
+    let (out1, err1) = (o.out.clone(), o.err.clone());
+    let (first, fork, deposit) = (o.first.clone(), o.fork, o.deposit.clone());
     // The case database is busy from now on: the rollback's last step,
     // withdrawing the orphaned alerts from the case, will wait for it.
-    let lock = DbLock::take(&d.store.join("cases.sqlite"));
-    assert_eq!(anvil.call("evm_revert", json!([snap])), json!(true));
-    let kept = anvil.send(THIEF, MULE2, 2 * ETHER);
-    let head = anvil.head();
+    let lock = DbLock::take(&o.d.store.join("cases.sqlite"));
+    let (kept, head) = o.reorg();
+    let (anvil, d, w) = (&o.anvil, &o.d, &mut o.w);
     // The store is cut and the watch's database rolled back (both
     // committed, `--status` shows them); then kill -9.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while status(&d)["last_rollback"].is_null() {
+    while status(d)["last_rollback"].is_null() {
         assert!(
             Instant::now() < deadline,
             "no rollback within 30 s; the watch said: {}",
@@ -772,22 +795,22 @@ fn kill_9_during_a_rollback_then_a_restart_ends_as_a_fresh_trace_of_the_new_chai
     w.0.kill().unwrap();
     w.0.wait().unwrap();
     drop(lock);
-    let st = status(&d);
+    let st = status(d);
     assert_eq!(st["cursor"], fork + 1, "the store is cut at the fork: {st}");
     assert_eq!(st["retracted"], 2, "{st}");
     // Killed mid-rollback: the case still holds the orphaned alerts.
-    let stale = case_alerts(&d);
+    let stale = case_alerts(d);
     assert!(
         stale.iter().any(|a| a["tx_hash"] == deposit.as_str()),
         "{stale:?}"
     );
     // The restart finishes the rollback and reads the new chain.
-    let (_w2, out2, _) = watch(&d, &anvil, &[], "after-kill");
+    let (_w2, out2, _) = watch(d, anvil, &[], "after-kill");
     wait_for(
         60,
         "the new chain's alert with the case after the restart",
         || {
-            case_alerts(&d)
+            case_alerts(d)
                 .iter()
                 .any(|a| a["tx_hash"] == kept.as_str())
                 .then_some(())
@@ -795,11 +818,11 @@ fn kill_9_during_a_rollback_then_a_restart_ends_as_a_fresh_trace_of_the_new_chai
     );
     // Stored first: the watch's database had it before the case did.
     let st = wait_for(30, "nothing pending", || {
-        let st = status(&d);
+        let st = status(d);
         (st["cursor"] == head + 1 && st["pending_deliveries"].as_array().unwrap().is_empty())
             .then_some(st)
     });
-    let alerts = case_alerts(&d);
+    let alerts = case_alerts(d);
     let mut ids: Vec<&str> = alerts
         .iter()
         .map(|a| a["alert_id"].as_str().unwrap())
@@ -854,7 +877,7 @@ fn kill_9_during_a_rollback_then_a_restart_ends_as_a_fresh_trace_of_the_new_chai
         !reached.contains(&EXCHANGE) && !reached.contains(&CLEAN),
         "{reached:?}"
     );
-    assert_incremental_equals_batch(&d, "haircut");
+    assert_incremental_equals_batch(d, "haircut");
 }
 
 #[test]
@@ -1456,43 +1479,23 @@ fn a_reorg_recalls_the_delivered_alert_from_stdout_the_webhook_the_exchange_and_
 
 #[test]
 fn a_kill_between_the_store_cut_and_the_watch_databases_rollback_is_finished_on_restart() {
-    let anvil = Anvil::start();
-    let d = drill("haircut");
-    anvil.fund(THIEF, 1_000 * ETHER);
-    anvil.fund(MULE1, ETHER);
-    let (mut w, out1, _) = watch(&d, &anvil, &[], "before-cut");
-    let first = anvil.send(THIEF, MULE1, 5 * ETHER);
-    let snap = anvil.call("evm_snapshot", json!([]));
-    let fork = anvil.head();
-    let fork_hash = anvil.call("eth_getBlockByNumber", json!([format!("{fork:#x}"), false]))
-        ["hash"]
+    // Killed with nothing pending (`orphaning` waits for it): an alert
+    // printed but not yet marked delivered would be printed again on
+    // restart (at least once), and "each printed once over both runs"
+    // below would not hold.
+    let mut o = orphaning("before-cut");
+    let out1 = o.out.clone();
+    let (first, fork, deposit, hop) = (o.first.clone(), o.fork, o.deposit.clone(), o.hop.clone());
+    let fork_hash = o
+        .anvil
+        .call("eth_getBlockByNumber", json!([format!("{fork:#x}"), false]))["hash"]
         .as_str()
         .unwrap()
         .to_string();
-    let deposit = anvil.send(MULE1, EXCHANGE, 5 * ETHER);
-    let hop = anvil.send(THIEF, CLEAN, ETHER);
-    // Killed with nothing pending: an alert printed but not yet marked
-    // delivered would be printed again on restart (at least once), and
-    // "each printed once over both runs" below would not hold.
-    wait_for(
-        60,
-        "the blocks to be orphaned alerted with the case and delivered",
-        || {
-            let a = case_alerts(&d);
-            (a.iter().any(|x| x["tx_hash"] == deposit.as_str())
-                && a.iter().any(|x| x["tx_hash"] == hop.as_str())
-                && status(&d)["pending_deliveries"]
-                    .as_array()
-                    .unwrap()
-                    .is_empty())
-            .then_some(())
-        },
-    );
-    w.0.kill().unwrap();
-    w.0.wait().unwrap();
-    assert_eq!(anvil.call("evm_revert", json!([snap])), json!(true));
-    let kept = anvil.send(THIEF, MULE2, 2 * ETHER);
-    let head = anvil.head();
+    o.w.0.kill().unwrap();
+    o.w.0.wait().unwrap();
+    let (kept, head) = o.reorg();
+    let (anvil, d) = (&o.anvil, &o.d);
     // What a kill -9 between the rollback's first two steps leaves on disk
     // (docs/watch.md, Reorgs): the intent recorded, the store cut at the
     // fork by the store's own call, the watch's database not yet rolled
@@ -1524,7 +1527,7 @@ fn a_kill_between_the_store_cut_and_the_watch_databases_rollback_is_finished_on_
         .unwrap();
     drop(store);
     assert!(removed >= 2, "{removed}");
-    let st = status(&d);
+    let st = status(d);
     assert_eq!(st["cursor"], fork + 1, "{st}");
     assert!(st["last_rollback"].is_null(), "{st}");
     assert_eq!(st["retracted"], 0, "{st}");
@@ -1532,15 +1535,13 @@ fn a_kill_between_the_store_cut_and_the_watch_databases_rollback_is_finished_on_
 
     // The restart finishes the rollback, recalls the orphaned alerts and
     // reads the new chain.
-    let (_w2, out2, err2) = watch(&d, &anvil, &[], "after-cut");
+    let (_w2, out2, err2) = watch(d, anvil, &[], "after-cut");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let st = loop {
-        let st = status(&d);
+        let st = status(d);
         if st["cursor"] == head + 1
             && st["pending_deliveries"].as_array().unwrap().is_empty()
-            && case_alerts(&d)
-                .iter()
-                .any(|a| a["tx_hash"] == kept.as_str())
+            && case_alerts(d).iter().any(|a| a["tx_hash"] == kept.as_str())
         {
             break st;
         }
@@ -1555,7 +1556,7 @@ fn a_kill_between_the_store_cut_and_the_watch_databases_rollback_is_finished_on_
     };
     assert_eq!(st["alerts"], 2, "{st}");
     assert_eq!(st["retracted"], 2, "{st}");
-    let alerts = case_alerts(&d);
+    let alerts = case_alerts(d);
     let mut hashes: Vec<&str> = alerts
         .iter()
         .map(|a| a["tx_hash"].as_str().unwrap())
@@ -1596,5 +1597,5 @@ fn a_kill_between_the_store_cut_and_the_watch_databases_rollback_is_finished_on_
         log.contains(&format!("rolled back to block {fork}")),
         "{log}"
     );
-    assert_incremental_equals_batch(&d, "haircut");
+    assert_incremental_equals_batch(d, "haircut");
 }
