@@ -19,7 +19,7 @@
   var clusters = {};   // cluster id -> {id, name, basis, members: [address]}
   var collapsed = {};  // cluster id -> true when drawn as one node
   var pathIds = {};    // element id -> true when on the highlighted path
-  var cy;
+  var cy, styledLarge = false;
 
   function text(tag, s, cls) {
     var e = document.createElement(tag);
@@ -183,7 +183,7 @@
   }
 
   function addressClasses(n) {
-    return "address " + (n.seed ? "seed " : "") + (n.freeze ? "freeze " : "") + (n.endpoint ? "endpoint" : "");
+    return "address " + (n.labels && n.labels.length ? "named " : "") + (n.seed ? "seed " : "") + (n.freeze ? "freeze " : "") + (n.endpoint ? "endpoint" : "");
   }
 
   // Work out what is drawn: the nodes in `shown` and the edges between them
@@ -235,29 +235,71 @@
       return m;
     });
     var pos = layout(nodes, drawnEdges.concat(mergedEdges));
+    var fresh = order.filter(function (id) { return cy.getElementById(id).empty(); });
+    // Many new elements (Expand all, a large first view): start again from
+    // an empty canvas, which is cheaper than adding beside what is there.
+    var rebuild = fresh.length > REBUILD;
     cy.batch(function () {
-      cy.remove(cy.elements().filter(function (el) { return !want[el.id()]; }));
-      var add = [];
-      order.forEach(function (id) {
-        var el = cy.getElementById(id);
-        if (el.empty()) {
-          var w = want[id];
-          if (pos[id]) { w.position = pos[id]; }
-          add.push(w);
-        } else if (want[id].classes === "merged") {
-          el.data({ label: want[id].data.label, count: want[id].data.count });
-        }
-      });
-      cy.add(add);
-      cy.nodes().forEach(function (n) {
-        var p = pos[n.id()];
-        if (p) { n.position(p); }
-      });
-      cy.elements().forEach(function (el) {
-        var on = !!pathIds[el.id()];
-        if (el.hasClass("path") !== on) { el.toggleClass("path", on); }
-      });
+      cy.remove(rebuild ? cy.elements() : cy.elements().filter(function (el) { return !want[el.id()]; }));
     });
+    // Switch the stylesheet between what is left and what is added: few
+    // elements are restyled.
+    var large = drawnEdges.length + mergedEdges.length > LARGE;
+    if (large !== styledLarge) {
+      styledLarge = large;
+      cy.style(stylesheet(large));
+    }
+    function prepared(id) {
+      var w = want[id];
+      if (pos[id]) { w.position = pos[id]; }
+      if (pathIds[id]) { w.classes = (w.classes ? w.classes + " " : "") + "path"; }
+      return w;
+    }
+    if (rebuild) {
+      // While a graph has compound nodes, Cytoscape restyles an element's
+      // parents, descendants and their edges for every style property it
+      // applies to it, which made styling thousands of new elements cost
+      // seconds. So the addresses outside boxes and their transfers are
+      // added and styled first, while there is no compound node; then the
+      // boxes, their members and the members' transfers.
+      var later = [], first = [], inBox = {};
+      order.forEach(function (id) {
+        var w = prepared(id);
+        if (w.classes === "cluster" || w.data.parent) { inBox[id] = true; later.push(w); }
+      });
+      order.forEach(function (id) {
+        var w = want[id];
+        if (inBox[id]) { return; }
+        if (w.group === "edges" && (inBox[w.data.source] || inBox[w.data.target])) { later.push(w); } else { first.push(w); }
+      });
+      var added;
+      cy.batch(function () { added = cy.add(first); });
+      added.forEach(function (el) { el.numericStyle("width"); });
+      cy.batch(function () { cy.add(later); });
+    } else {
+      cy.batch(function () {
+        // New elements come with their position and classes; elements kept
+        // are touched only where something changed (every position or class
+        // set on thousands of elements costs events and restyling).
+        var add = [];
+        order.forEach(function (id) {
+          var el = cy.getElementById(id), w = want[id], p = pos[id];
+          if (el.empty()) {
+            add.push(prepared(id));
+            return;
+          }
+          if (w.classes === "merged") {
+            el.data({ label: w.data.label, count: w.data.count });
+          }
+          if (p) {
+            var q = el.position();
+            if (q.x !== p.x || q.y !== p.y) { el.position(p); }
+          }
+          if (el.hasClass("path") !== !!pathIds[id]) { el.toggleClass("path", !!pathIds[id]); }
+        });
+        cy.add(add);
+      });
+    }
     fitTo(pos);
     var count = 0, boxes = 0, stand = 0;
     nodes.forEach(function (n) { if (n.id.indexOf("k:") !== 0) { count += 1; } else { stand += 1; } });
@@ -433,6 +475,39 @@
     });
   }
 
+  // Above this many drawn transfers the view is a large one: edges are
+  // straight "haystack" lines with an arrow at their middle and no label
+  // (a label shows on a selected or highlighted transfer), which Cytoscape
+  // styles and draws several times faster than labelled bezier curves.
+  var LARGE = 400;
+  // Above this many new elements, a render starts from an empty canvas.
+  var REBUILD = 300;
+
+  function stylesheet(large) {
+    var edge = large
+      ? { "width": 1, "curve-style": "haystack", "mid-target-arrow-shape": "triangle" }
+      : { "width": 1.5, "curve-style": "bezier", "target-arrow-shape": "triangle", "line-color": "#888", "target-arrow-color": "#888", "label": "data(label)", "font-size": 7, "min-zoomed-font-size": 6, "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 };
+    var sheet = [
+      // Few properties per element: each one applied costs Cytoscape events
+      // and cache work (defaults: grey #999 nodes, 30 px).
+      { selector: large ? "node.named, node.seed, node.endpoint, node.freeze, node:selected, node.path, node.cluster-collapsed" : "node", style: { "label": "data(label)", "font-size": 9, "min-zoomed-font-size": 6, "text-valign": "bottom" } },
+      { selector: "node.named", style: { "text-wrap": "wrap" } },
+      { selector: "node.endpoint", style: { "background-color": "#2e7d32", "shape": "round-rectangle" } },
+      { selector: "node.freeze", style: { "background-color": "#0b4f8a", "shape": "round-rectangle", "border-width": 3, "border-color": "#ffc000" } },
+      { selector: "node.seed", style: { "background-color": "#b3261e", "shape": "diamond", "width": 28, "height": 28 } },
+      { selector: "node:selected", style: { "border-width": 4, "border-color": "#ff00aa" } },
+      { selector: "edge", style: edge },
+      { selector: "node.cluster", style: { "label": "data(label)", "shape": "round-rectangle", "background-color": "#eef3f8", "border-width": 1, "border-color": "#6b8db5", "padding": 14, "text-valign": "top", "text-halign": "center", "font-size": 11, "font-weight": "bold", "color": "#1f3b5c", "text-events": "yes" } },
+      { selector: "node.cluster-collapsed", style: { "label": "data(label)", "shape": "round-rectangle", "background-color": "#6b8db5", "width": 34, "height": 26, "font-size": 9, "text-valign": "bottom", "text-margin-y": 3, "text-wrap": "wrap" } },
+      { selector: "edge.merged", style: { "line-style": "dashed", "line-color": "#6b8db5", "target-arrow-color": "#6b8db5", "mid-target-arrow-color": "#6b8db5" } },
+      { selector: ".path", style: { "line-color": "#ff00aa", "target-arrow-color": "#ff00aa", "mid-target-arrow-color": "#ff00aa", "width": 4, "border-width": 4, "border-color": "#ff00aa" } }
+    ];
+    if (large) {
+      sheet.push({ selector: "edge:selected, edge.path", style: { "label": "data(label)", "font-size": 7, "min-zoomed-font-size": 6, "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } });
+    }
+    return sheet;
+  }
+
   function start(d) {
     data = d;
     data.nodes.forEach(function (n) { byId[n.id] = n; outEdges[n.id] = []; inEdges[n.id] = []; });
@@ -454,18 +529,7 @@
       wheelSensitivity: 0.3,
       minZoom: 0.05,
       maxZoom: 4,
-      style: [
-        { selector: "node", style: { "label": "data(label)", "text-wrap": "wrap", "font-size": 9, "min-zoomed-font-size": 6, "text-valign": "bottom", "text-margin-y": 3, "background-color": "#777", "width": 22, "height": 22 } },
-        { selector: "node.endpoint", style: { "background-color": "#2e7d32", "shape": "round-rectangle" } },
-        { selector: "node.freeze", style: { "background-color": "#0b4f8a", "shape": "round-rectangle", "border-width": 3, "border-color": "#ffc000" } },
-        { selector: "node.seed", style: { "background-color": "#b3261e", "shape": "diamond", "width": 28, "height": 28 } },
-        { selector: "node:selected", style: { "border-width": 4, "border-color": "#ff00aa" } },
-        { selector: "edge", style: { "width": 1.5, "curve-style": "bezier", "target-arrow-shape": "triangle", "line-color": "#888", "target-arrow-color": "#888", "label": "data(label)", "font-size": 7, "min-zoomed-font-size": 6, "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } },
-        { selector: "node.cluster", style: { "label": "data(label)", "shape": "round-rectangle", "background-color": "#eef3f8", "border-width": 1, "border-color": "#6b8db5", "padding": 14, "text-valign": "top", "text-halign": "center", "font-size": 11, "font-weight": "bold", "color": "#1f3b5c", "text-events": "yes" } },
-        { selector: "node.cluster-collapsed", style: { "label": "data(label)", "shape": "round-rectangle", "background-color": "#6b8db5", "width": 34, "height": 26, "font-size": 9, "text-valign": "bottom", "text-margin-y": 3, "text-wrap": "wrap" } },
-        { selector: "edge.merged", style: { "line-style": "dashed", "line-color": "#6b8db5", "target-arrow-color": "#6b8db5" } },
-        { selector: ".path", style: { "line-color": "#ff00aa", "target-arrow-color": "#ff00aa", "width": 4, "border-width": 4, "border-color": "#ff00aa" } }
-      ]
+      style: stylesheet(false)
     });
     // Start with the seeds and what they paid directly; everything when small.
     data.nodes.forEach(function (n) { if (n.hops <= 1 || data.nodes.length <= 40) { shown[n.id] = true; } });
