@@ -77,7 +77,7 @@
   // Works on plain data (`nodes`: drawn nodes {id, hops, unit}; `edges`:
   // drawn edges {source, target}) and returns positions: asking Cytoscape's
   // selectors for thousands of elements is what made a large graph slow.
-  function layout(nodes, edges) {
+  function layout(nodes, edges, aspect) {
     var units = {}, unitOf = {}, hopsOf = {}, payers = {};
     nodes.forEach(function (n) {
       unitOf[n.id] = n.unit;
@@ -107,7 +107,13 @@
       (layers[u.col] = layers[u.col] || []).push(u);
     });
     var y = {}, pos = {};
-    var PER_COLUMN = 12, ROW = 70, COLUMN = 150, GAP = 260, BOX = 40;
+    var ROW = 70, COLUMN = 150, GAP = 260, BOX = 40;
+    // Rows per sub-column: at least 12, more for a large graph, so that the
+    // whole drawing has about the canvas's proportions (w/h = aspect) and
+    // a fitted view of thousands of addresses is not a thin strip:
+    // (n / r * COLUMN + columns * GAP) / (r * ROW) = aspect, solved for r.
+    var columns = Object.keys(layers).length, a = aspect * ROW, b = columns * GAP;
+    var PER_COLUMN = Math.max(12, Math.round((b + Math.sqrt(b * b + 4 * a * nodes.length * COLUMN)) / (2 * a)));
     var x0 = 0;
     Object.keys(layers).map(Number).sort(function (a, b) { return a - b; }).forEach(function (col) {
       var layer = layers[col];
@@ -176,6 +182,33 @@
     cy.viewport({ zoom: zoom, pan: { x: (w - zoom * (x1 + x2)) / 2, y: (h - zoom * (y1 + y2)) / 2 } });
   }
 
+  // In a large view, addresses and transfers carry their labels only once
+  // zoomed in far enough to read them, and only those on screen: labelling
+  // thousands of elements is what makes Cytoscape slow.
+  var READABLE = 0.6, near = null, nearTimer = null;
+  function labelOnScreen() {
+    nearTimer = null;
+    var now = cy.collection();
+    if (styledLarge && cy.zoom() >= READABLE) {
+      var ext = cy.extent();
+      var nodes = cy.nodes(".address").filter(function (n) {
+        var p = n.position();
+        return p.x >= ext.x1 && p.x <= ext.x2 && p.y >= ext.y1 && p.y <= ext.y2;
+      });
+      now = nodes.union(nodes.edgesWith(nodes));
+    }
+    var before = near ? near.filter(function (el) { return el.inside(); }) : cy.collection();
+    cy.batch(function () {
+      before.difference(now).removeClass("near");
+      now.difference(before).addClass("near");
+    });
+    near = now;
+  }
+  function labelSoon() {
+    if (nearTimer !== null) { clearTimeout(nearTimer); }
+    nearTimer = setTimeout(labelOnScreen, 150);
+  }
+
   // The node an address is drawn as: itself, or its collapsed cluster.
   function drawnAs(id) {
     var c = byId[id].cluster;
@@ -234,7 +267,7 @@
       put({ group: "edges", data: { id: "m:" + k, source: m.source, target: m.target, label: "× " + m.count, count: m.count }, classes: "merged" });
       return m;
     });
-    var pos = layout(nodes, drawnEdges.concat(mergedEdges));
+    var pos = layout(nodes, drawnEdges.concat(mergedEdges), Math.max(0.5, cy.width() / Math.max(1, cy.height())));
     var fresh = order.filter(function (id) { return cy.getElementById(id).empty(); });
     // Many new elements (Expand all, a large first view): start again from
     // an empty canvas, which is cheaper than adding beside what is there.
@@ -410,7 +443,9 @@
     a.download = name;
     document.body.appendChild(a);
     a.click();
-    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 0);
+    // The download reads the blob after this returns: revoke it much later.
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(a.href); }, 60000);
   }
 
   function esc(s) {
@@ -490,7 +525,7 @@
     var sheet = [
       // Few properties per element: each one applied costs Cytoscape events
       // and cache work (defaults: grey #999 nodes, 30 px).
-      { selector: large ? "node.named, node.seed, node.endpoint, node.freeze, node:selected, node.path, node.cluster-collapsed" : "node", style: { "label": "data(label)", "font-size": 9, "min-zoomed-font-size": 6, "text-valign": "bottom" } },
+      { selector: large ? "node.named, node.seed, node.endpoint, node.freeze, node:selected, node.path, node.cluster-collapsed, node.near" : "node", style: { "label": "data(label)", "font-size": 9, "min-zoomed-font-size": 6, "text-valign": "bottom" } },
       { selector: "node.named", style: { "text-wrap": "wrap" } },
       { selector: "node.endpoint", style: { "background-color": "#2e7d32", "shape": "round-rectangle" } },
       { selector: "node.freeze", style: { "background-color": "#0b4f8a", "shape": "round-rectangle", "border-width": 3, "border-color": "#ffc000" } },
@@ -503,7 +538,7 @@
       { selector: ".path", style: { "line-color": "#ff00aa", "target-arrow-color": "#ff00aa", "mid-target-arrow-color": "#ff00aa", "width": 4, "border-width": 4, "border-color": "#ff00aa" } }
     ];
     if (large) {
-      sheet.push({ selector: "edge:selected, edge.path", style: { "label": "data(label)", "font-size": 7, "min-zoomed-font-size": 6, "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } });
+      sheet.push({ selector: "edge:selected, edge.path, edge.near", style: { "label": "data(label)", "font-size": 7, "min-zoomed-font-size": 6, "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } });
     }
     return sheet;
   }
@@ -531,6 +566,7 @@
       maxZoom: 4,
       style: stylesheet(false)
     });
+    cy.on("viewport", labelSoon);
     // Start with the seeds and what they paid directly; everything when small.
     data.nodes.forEach(function (n) { if (n.hops <= 1 || data.nodes.length <= 40) { shown[n.id] = true; } });
     cy.on("tap", "node.address", function (ev) {
@@ -579,7 +615,12 @@
       status.textContent = sel.length + " ≥ " + k;
     });
     document.getElementById("g-png").addEventListener("click", function () {
-      download(host.getAttribute("data-case") + ".png", cy.png({ output: "blob", bg: "#ffffff", full: true, scale: 2 }));
+      // Twice the model's size, but at most 6,000 px a side: a canvas of a
+      // few thousand addresses at scale 2 is beyond the browser's limit and
+      // came out empty.
+      var bb = cy.elements().boundingBox();
+      var scale = Math.min(2, 6000 / Math.max(1, bb.w), 6000 / Math.max(1, bb.h));
+      download(host.getAttribute("data-case") + ".png", cy.png({ output: "blob", bg: "#ffffff", full: true, scale: scale }));
     });
     document.getElementById("g-svg").addEventListener("click", function () {
       download(host.getAttribute("data-case") + ".svg", new Blob([toSvg()], { type: "image/svg+xml" }));
