@@ -272,6 +272,8 @@
     // Many new elements (Expand all, a large first view): start again from
     // an empty canvas, which is cheaper than adding beside what is there.
     var rebuild = fresh.length > REBUILD;
+    var selected = {};
+    if (rebuild) { cy.nodes(":selected").forEach(function (n) { selected[n.id()] = true; }); }
     cy.batch(function () {
       cy.remove(rebuild ? cy.elements() : cy.elements().filter(function (el) { return !want[el.id()]; }));
     });
@@ -286,6 +288,7 @@
       var w = want[id];
       if (pos[id]) { w.position = pos[id]; }
       if (pathIds[id]) { w.classes = (w.classes ? w.classes + " " : "") + "path"; }
+      if (selected[id]) { w.selected = true; }
       return w;
     }
     if (rebuild) {
@@ -334,6 +337,7 @@
       });
     }
     fitTo(pos);
+    labelSoon();
     var count = 0, boxes = 0, stand = 0;
     nodes.forEach(function (n) { if (n.id.indexOf("k:") !== 0) { count += 1; } else { stand += 1; } });
     Object.keys(present).forEach(function (k) { if (!collapsed[k]) { boxes += 1; } });
@@ -364,8 +368,13 @@
     panel.setAttribute("data-cluster", cid);
   }
 
+  // Shows what `id` paid; true when that changed what is drawn.
   function expand(id) {
-    (outEdges[id] || []).forEach(function (e) { shown[e.target] = true; });
+    var more = false;
+    (outEdges[id] || []).forEach(function (e) {
+      if (!shown[e.target]) { shown[e.target] = true; more = true; }
+    });
+    return more;
   }
 
   // Hide what `id` paid (never seeds), then what is left with no visible payer.
@@ -572,8 +581,9 @@
     cy.on("tap", "node.address", function (ev) {
       var id = ev.target.id();
       showPanel(id);
-      expand(id);
-      render();
+      // Nothing new to draw (its receivers are on the canvas already):
+      // only the panel changes.
+      if (expand(id)) { render(); }
     });
     // A click on a cluster's box or title collapses it; on its collapsed
     // node, opens it.
