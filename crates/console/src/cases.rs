@@ -631,6 +631,7 @@ pub(crate) async fn page(
                      <a href=\"{base}transfers.csv\" download>{}</a> · \
                      <a href=\"{base}report.stix.json\" download>{}</a></div>\
                      <p id=\"graph-status\" role=\"status\" aria-live=\"polite\"></p>\
+                     <link rel=\"preload\" href=\"{base}graph.json\" as=\"fetch\" crossorigin=\"anonymous\">\
                      <div class=\"case-layout\"><div id=\"case-graph\" role=\"img\" aria-label=\"{}\" data-src=\"{base}graph.json\" data-case=\"{}\" data-t=\"{}\"></div>\
                      <aside id=\"address-panel\" aria-labelledby=\"panel-title\"><h3 id=\"panel-title\">{}</h3><p class=\"empty\">{}</p></aside></div>",
                     esc(t(Msg::Graph)),

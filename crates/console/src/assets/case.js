@@ -308,10 +308,13 @@
         if (inBox[id]) { return; }
         if (w.group === "edges" && (inBox[w.data.source] || inBox[w.data.target])) { later.push(w); } else { first.push(w); }
       });
-      var added;
-      cy.batch(function () { added = cy.add(first); });
-      added.forEach(function (el) { el.numericStyle("width"); });
-      cy.batch(function () { cy.add(later); });
+      // (Styling inside a batch: the renderer hears of it once.)
+      cy.batch(function () {
+        cy.add(first).forEach(function (el) { el.numericStyle("width"); });
+      });
+      cy.batch(function () {
+        cy.add(later).forEach(function (el) { el.numericStyle("width"); });
+      });
     } else {
       cy.batch(function () {
         // New elements come with their position and classes; elements kept
@@ -336,6 +339,10 @@
         cy.add(add);
       });
     }
+    // Every bounding box now: Cytoscape works out a missing one while
+    // drawing, and that asks for the whole graph to be drawn again in the
+    // next frame.
+    cy.elements().boundingBox();
     fitTo(pos);
     labelSoon();
     var count = 0, boxes = 0, stand = 0;
@@ -504,14 +511,15 @@
       var o = text("option", data.assets[k].symbol || k); o.value = k; assets.appendChild(o);
     });
     var nodes = data.nodes.slice().sort(function (a, b) { return (b.seed - a.seed) || (b.endpoint - a.endpoint) || a.hops - b.hops; });
+    var options = document.createDocumentFragment();
+    nodes.forEach(function (n) {
+      var o = text("option", (n.labels.length ? n.labels[0].label + " — " : "") + n.id);
+      o.value = n.id; options.appendChild(o);
+    });
     ["path-from", "path-to"].forEach(function (sid, i) {
       var sel = document.getElementById(sid);
-      var options = document.createDocumentFragment();
-      nodes.forEach(function (n) {
-        var o = text("option", (n.labels.length ? n.labels[0].label + " — " : "") + n.id);
-        o.value = n.id; options.appendChild(o);
-      });
-      sel.appendChild(options);
+      // Thousands of options: made once, copied for the second list.
+      sel.appendChild(i === 0 ? options.cloneNode(true) : options);
       if (i === 1) {
         var ep = nodes.find(function (n) { return n.freeze; }) || nodes.find(function (n) { return n.endpoint; });
         if (ep) { sel.value = ep.id; }
@@ -552,6 +560,34 @@
     return sheet;
   }
 
+  // The canvas is made while graph.json is on its way. Cytoscape draws
+  // into a child of the host: it watches its container's attributes and
+  // size and redraws everything 100 ms after any change (the host's data-*
+  // attributes change with every render), and it does so once after it
+  // starts; the first view waits for that (at most 250 ms), or the redraw
+  // landed on the next, perhaps large, view.
+  function makeCanvas() {
+    var canvas = document.createElement("div");
+    canvas.className = "graph-canvas";
+    host.appendChild(canvas);
+    cy = cytoscape({
+      container: canvas,
+      elements: [],
+      // Cheaper drawing while panning and zooming a large graph.
+      hideEdgesOnViewport: true,
+      textureOnViewport: true,
+      layout: { name: "preset" },
+      wheelSensitivity: 0.3,
+      minZoom: 0.05,
+      maxZoom: 4,
+      style: stylesheet(false)
+    });
+    return new Promise(function (resolve) {
+      cy.one("resize", resolve);
+      setTimeout(resolve, 250);
+    });
+  }
+
   function start(d) {
     data = d;
     data.nodes.forEach(function (n) { byId[n.id] = n; outEdges[n.id] = []; inEdges[n.id] = []; });
@@ -562,18 +598,6 @@
       var c = clusters[n.cluster.id] = clusters[n.cluster.id] || { id: n.cluster.id, name: n.cluster.name, members: [], hops: n.hops };
       c.members.push(n.id);
       c.hops = Math.min(c.hops, n.hops);
-    });
-    cy = cytoscape({
-      container: host,
-      elements: [],
-      // Cheaper drawing while panning and zooming a large graph.
-      hideEdgesOnViewport: true,
-      textureOnViewport: true,
-      layout: { name: "preset" },
-      wheelSensitivity: 0.3,
-      minZoom: 0.05,
-      maxZoom: 4,
-      style: stylesheet(false)
     });
     cy.on("viewport", labelSoon);
     // Start with the seeds and what they paid directly; everything when small.
@@ -669,8 +693,9 @@
     window.tripointCase = { cy: cy, render: render, clusters: clusters, data: data };
   }
 
-  fetch(host.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+  var settled = makeCanvas();
+  fetch(host.getAttribute("data-src"), { credentials: "same-origin" })
     .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
-    .then(start)
+    .then(function (d) { return settled.then(function () { start(d); }); })
     .catch(function (e) { status.textContent = String(e); host.setAttribute("data-nodes", "error"); });
 })();
