@@ -273,7 +273,7 @@ async function graph(o, out, log, server, caseId) {
     // What was measured (our layout of all N), kept beside the tests' screenshots.
     const shots = path.join(target, "test-logs/console");
     fs.mkdirSync(shots, { recursive: true });
-    await page.screenshot({ path: path.join(shots, "bench-graph.png") });
+    await page.locator("#case-graph").screenshot({ path: path.join(shots, "bench-graph.png") });
     const cdp = await ctx.newCDPSession(page);
     const metrics = Object.fromEntries((await cdp.send("Performance.enable").then(() => cdp.send("Performance.getMetrics"))).metrics.map((m) => [m.name, m.value]));
     const peerLayout = await page.evaluate(() => new Promise((resolve) => {
@@ -283,7 +283,7 @@ async function graph(o, out, log, server, caseId) {
       l.one("layoutstop", () => requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - s))));
       l.run();
     }));
-    await page.screenshot({ path: path.join(shots, "bench-graph-breadthfirst.png") });
+    await page.locator("#case-graph").screenshot({ path: path.join(shots, "bench-graph-breadthfirst.png") });
     const renderer = mib(rendererPeakKiB(process.pid));
     // A click that expands: on a fresh page, an address of the first view
     // that paid addresses not drawn yet.
