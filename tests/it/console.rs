@@ -353,6 +353,160 @@ fn console_audit_page_is_for_operators_and_basic_works_too() {
     assert_eq!(r.status, 400);
 }
 
+/// The rows of the audit page's table, cells unescaped, and the link to the
+/// next (older) page if there is one.
+fn audit_rows(html: &str) -> (Vec<Vec<String>>, Option<String>) {
+    let unescape = |s: &str| {
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    };
+    let mut rows = vec![];
+    if let Some(at) = html.find("id=\"audit-entries\"") {
+        let table = &html[at..html[at..].find("</table>").map_or(html.len(), |e| at + e)];
+        for tr in table.split("<tr>").skip(1) {
+            let cells: Vec<String> = tr
+                .split("<td>")
+                .skip(1)
+                .map(|c| unescape(&c[..c.find("</td>").unwrap()]))
+                .collect();
+            if !cells.is_empty() {
+                rows.push(cells);
+            }
+        }
+    }
+    let next = html.find("\" rel=\"next\"").map(|end| {
+        let start = html[..end].rfind("href=\"").unwrap() + "href=\"".len();
+        unescape(&html[start..end])
+    });
+    (rows, next)
+}
+
+#[test]
+fn console_audit_pages_and_search_list_every_entry_once_newest_first() {
+    let s = start();
+    // 130 requests of three partners, each its own audit entry.
+    let basic: Vec<String> = ["us", "jp", "kr"]
+        .iter()
+        .map(|p| {
+            let p = s.partner(p);
+            tripoint_taxii::auth::basic_authorization(&p.username, &p.password)
+        })
+        .collect();
+    for i in 0..130 {
+        let r = s.call(
+            "GET",
+            &format!("/console/probe-{i}"),
+            &[("Authorization", &basic[i % 3])],
+            None,
+        );
+        assert_eq!(r.status, 404, "{}", r.body);
+    }
+    let admin = tripoint_taxii::auth::basic_authorization(&s.admin.username, &s.admin.password);
+    // Walk the pages by their "older" links, as a reader would.
+    let walk = |first: &str| {
+        let (mut rows, mut pages, mut before) = (vec![], 0, None);
+        let mut next = Some(first.to_string());
+        while let Some(path) = next {
+            let r = s.call("GET", &path, &[("Authorization", &admin)], None);
+            assert_eq!(r.status, 200, "{path}: {}", r.body);
+            let (page, more) = audit_rows(&r.body);
+            assert!(page.len() <= 50, "{path}");
+            if more.is_some() {
+                assert_eq!(page.len(), 50, "{path}: a page with an older one is full");
+            }
+            if let Some(link) = &more {
+                let b = link
+                    .split("before=")
+                    .nth(1)
+                    .unwrap()
+                    .split('&')
+                    .next()
+                    .unwrap();
+                assert!(
+                    before.is_none_or(|x: i64| x.to_string() == b),
+                    "{link}: one anchor"
+                );
+                before = Some(b.parse::<i64>().unwrap());
+            }
+            rows.extend(page);
+            pages += 1;
+            next = more;
+        }
+        (rows, pages, before)
+    };
+    let (listed, pages, before) = walk("/console/audit/");
+    assert!(pages >= 3, "{pages} pages");
+    // The same entries, newest first, as the admin CLI reads them (the
+    // walk's own page views are newer than its anchor and not listed).
+    let before = before.unwrap();
+    let all = s.audit();
+    let row = |e: &serde_json::Value| -> Vec<String> {
+        ["at", "partner", "action", "target", "result"]
+            .iter()
+            .map(|k| e[*k].as_str().unwrap().to_string())
+            .collect()
+    };
+    let at_us = |e: &serde_json::Value| {
+        tripoint_taxii::model::parse_micros(e["at"].as_str().unwrap()).unwrap()
+    };
+    let expected: Vec<Vec<String>> = all
+        .iter()
+        .rev()
+        .filter(|e| at_us(e) < before)
+        .map(row)
+        .collect();
+    assert!(expected.len() >= 130, "{}", expected.len());
+    assert_eq!(listed, expected);
+    for i in 0..130 {
+        let target = format!("/console/probe-{i}");
+        assert_eq!(
+            listed.iter().filter(|r| r[3] == target).count(),
+            1,
+            "{target}"
+        );
+    }
+    // A search over several pages: every match once, newest first, and only
+    // matches (in any field, whatever the case).
+    let hit = |e: &serde_json::Value, needle: &str| {
+        ["partner", "action", "target", "result", "object"]
+            .iter()
+            .any(|k| {
+                e[*k]
+                    .as_str()
+                    .is_some_and(|v| v.to_lowercase().contains(needle))
+            })
+    };
+    for (q, needle, least) in [
+        ("PROBE-", "probe-", 130),
+        ("probe-12", "probe-12", 11),
+        ("kr", "kr", 43),
+    ] {
+        let (found, pages, before) = walk(&format!("/console/audit/?q={q}"));
+        let before = before.unwrap_or(i64::MAX);
+        let expected: Vec<Vec<String>> = s
+            .audit()
+            .iter()
+            .rev()
+            .filter(|e| at_us(e) < before && hit(e, needle))
+            .map(row)
+            .collect();
+        assert!(expected.len() >= least, "{q}: {}", expected.len());
+        assert_eq!(found, expected, "{q} ({pages} pages)");
+    }
+    // A search that matches nothing says so.
+    let r = s.call(
+        "GET",
+        "/console/audit/?q=no-such-entry-anywhere",
+        &[("Authorization", &admin)],
+        None,
+    );
+    assert_eq!(audit_rows(&r.body), (vec![], None));
+    assert!(r.body.contains("id=\"audit-entries\""), "{}", r.body);
+}
+
 #[test]
 fn console_cookies_are_secure_under_tls() {
     let tools = ["openssl", "curl"].iter().all(|t| {

@@ -259,6 +259,9 @@ pub struct AuditFilter {
     pub before_us: Option<i64>,
     /// The newest `limit` entries (still listed oldest first).
     pub limit: Option<usize>,
+    /// Skip the newest `offset` entries first: with `limit`, one page of
+    /// the trail counted from the newest entry.
+    pub offset: usize,
 }
 
 pub trait Store: Send + Sync {
@@ -584,6 +587,16 @@ pub(crate) mod sql {
         "SELECT ",
         audit_columns!(),
         " FROM audit WHERE (CAST($1 AS TEXT) IS NULL OR partner = $1) AND at_us >= $2 AND at_us < $3 ORDER BY seq DESC LIMIT $4"
+    );
+    /// The newest `$4` entries after skipping the newest `$5`: read
+    /// backwards along `seq`, stopping at the limit. `+at_us` keeps SQLite
+    /// off the `at_us` index, whose range scan reads and sorts the whole
+    /// table before the limit applies (0.5 s at 200,000 entries, against
+    /// 0.1 ms for this plan).
+    pub const AUDIT_NEWEST: &str = concat!(
+        "SELECT ",
+        audit_columns!(),
+        " FROM audit WHERE (CAST($1 AS TEXT) IS NULL OR partner = $1) AND +at_us >= $2 AND +at_us < $3 ORDER BY seq DESC LIMIT $4 OFFSET $5"
     );
     pub const AUDIT_PAGES: &str = concat!(
         "SELECT ",

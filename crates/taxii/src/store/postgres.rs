@@ -318,9 +318,16 @@ impl Store for PostgresStore {
         let limit = f.limit.map(|l| l as i64).unwrap_or(i64::MAX);
         let since = f.since_us.unwrap_or(i64::MIN);
         let before = f.before_us.unwrap_or(i64::MAX);
-        let rows = self
-            .client()
-            .query(sql::AUDIT, &[&f.partner, &since, &before, &limit])?;
+        let rows = if f.limit.is_some() || f.offset > 0 {
+            let offset = f.offset as i64;
+            self.client().query(
+                sql::AUDIT_NEWEST,
+                &[&f.partner, &since, &before, &limit, &offset],
+            )?
+        } else {
+            self.client()
+                .query(sql::AUDIT, &[&f.partner, &since, &before, &limit])?
+        };
         let mut out = rows.iter().map(audit_row).collect::<Result<Vec<_>, _>>()?;
         out.reverse();
         Ok(out)

@@ -292,16 +292,23 @@ impl Store for SqliteStore {
     fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         let conn = self.reader();
         let limit = f.limit.map(|l| l as i64).unwrap_or(i64::MAX);
-        let mut out = rows(
-            conn.prepare_cached(sql::AUDIT)?,
-            params![
-                f.partner,
-                f.since_us.unwrap_or(i64::MIN),
-                f.before_us.unwrap_or(i64::MAX),
-                limit
-            ],
-            |r| audit_row(r),
-        )?;
+        let (since, before) = (
+            f.since_us.unwrap_or(i64::MIN),
+            f.before_us.unwrap_or(i64::MAX),
+        );
+        let mut out = if f.limit.is_some() || f.offset > 0 {
+            rows(
+                conn.prepare_cached(sql::AUDIT_NEWEST)?,
+                params![f.partner, since, before, limit, f.offset as i64],
+                |r| audit_row(r),
+            )?
+        } else {
+            rows(
+                conn.prepare_cached(sql::AUDIT)?,
+                params![f.partner, since, before, limit],
+                |r| audit_row(r),
+            )?
+        };
         out.reverse();
         Ok(out)
     }

@@ -370,6 +370,24 @@ fn status_and_audit_round_trip() {
             })
             .unwrap();
         assert_eq!(newest, vec![e("jp", 20), e("us", 30)], "{name}");
+        // A page counted from the newest entry: skip `offset`, keep `limit`.
+        let page = |limit, offset, before_us, partner: Option<&str>| {
+            store
+                .audit(&AuditFilter {
+                    limit,
+                    offset,
+                    before_us,
+                    partner: partner.map(str::to_string),
+                    ..Default::default()
+                })
+                .unwrap()
+        };
+        assert_eq!(page(Some(1), 1, None, None), vec![e("jp", 20)], "{name}");
+        assert_eq!(page(Some(5), 2, None, None), vec![e("us", 10)], "{name}");
+        assert_eq!(page(Some(5), 3, None, None), vec![], "{name}");
+        assert_eq!(page(None, 1, None, None), vec![e("us", 10), e("jp", 20)]);
+        assert_eq!(page(Some(1), 0, Some(30), None), vec![e("jp", 20)]);
+        assert_eq!(page(Some(1), 1, None, Some("us")), vec![e("us", 10)]);
         assert_eq!(store.audit_pages("c", 24, 24).unwrap(), vec![e("jp", 20)]);
         assert_eq!(store.delete_audit_before(25).unwrap(), 2, "{name}");
         let us = store
