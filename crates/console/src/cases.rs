@@ -14,6 +14,7 @@ use crate::html::{csrf_field, esc, url};
 use crate::i18n::Msg;
 use crate::login::check_csrf;
 use crate::{blocking, error_page, respond, Console, ConsoleError, Ctx};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -86,7 +87,8 @@ struct CaseView {
     report: CaseReport,
     /// Per address: jurisdictions of its labels (ISO codes, upper case).
     jurisdictions: BTreeMap<String, Vec<String>>,
-    graph: Value,
+    /// `graph.json`, serialised once per trace (a clone shares the bytes).
+    graph: Bytes,
     transfers: Vec<TransferOut>,
 }
 
@@ -264,7 +266,7 @@ impl CaseView {
         Ok(CaseView {
             report,
             jurisdictions,
-            graph,
+            graph: Bytes::from(graph.to_string()),
             transfers,
         })
     }
@@ -702,7 +704,7 @@ pub(crate) async fn page(
 
 /// A non-HTML response of a case, audited as `action` with the case id.
 /// A data answer: content type, body, and the file name to download it as.
-type DataBody = (&'static str, String, Option<String>);
+type DataBody = (&'static str, Bytes, Option<String>);
 
 fn data_response(
     ctx: &Ctx,
@@ -756,7 +758,7 @@ pub(crate) async fn graph(
     Path(id): Path<String>,
 ) -> Response {
     case_data(c, &ctx, id, "console-case-graph", |_, view| {
-        Ok(("application/json", view.graph.to_string(), None))
+        Ok(("application/json", view.graph.clone(), None))
     })
     .await
 }
@@ -791,7 +793,7 @@ pub(crate) async fn transfers_csv(
         }
         Ok((
             "text/csv; charset=utf-8",
-            out,
+            out.into(),
             Some(format!("{}-transfers.csv", case.id)),
         ))
     })
@@ -812,7 +814,8 @@ pub(crate) async fn stix(
         Ok((
             "application/stix+json;version=2.1",
             serde_json::to_string_pretty(&bundle)
-                .map_err(|e| ConsoleError::Internal(e.to_string()))?,
+                .map_err(|e| ConsoleError::Internal(e.to_string()))?
+                .into(),
             Some(format!("{}-report.stix.json", case.id)),
         ))
     })

@@ -11,11 +11,12 @@ use crate::{blocking, respond, Console, ConsoleError, Ctx};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::Value;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tripoint_taxii::model::{format_micros, parse_micros};
 use tripoint_taxii::service::{parse_filters, Caller, Endpoint, Exchange};
-use tripoint_taxii::store::AuditEntry;
+use tripoint_taxii::store::{AuditEntry, Provenance};
 
 /// At most this many objects are read for one collection page.
 const READ_CAP: usize = 5000;
@@ -164,6 +165,34 @@ fn identity_names(ex: &Exchange, objects: &[Value]) -> HashMap<String, String> {
     names
 }
 
+/// Who first posted each object's version (as [`version_us`] keys it) into
+/// the collection whose store key is `key`, by (id, version): the
+/// provenance of a whole page in one store query.
+pub(crate) fn first_posts(
+    ex: &Exchange,
+    key: &str,
+    objects: &[&Value],
+) -> Result<HashMap<(String, i64), Provenance>, ConsoleError> {
+    let ids: Vec<&str> = objects.iter().map(|o| str_field(o, "id")).collect();
+    let mut first: HashMap<(String, i64), Provenance> = HashMap::new();
+    for p in ex.provenance_of(&ids)? {
+        if p.collection != key {
+            continue;
+        }
+        match first.entry((p.id.clone(), p.version_us)) {
+            Entry::Occupied(mut e) => {
+                if p.posted_us < e.get().posted_us {
+                    e.insert(p);
+                }
+            }
+            Entry::Vacant(e) => {
+                e.insert(p);
+            }
+        }
+    }
+    Ok(first)
+}
+
 /// The version of an object as the store keys it (`modified`, else `created`).
 pub(crate) fn version_us(o: &Value) -> Option<i64> {
     ["modified", "created"]
@@ -279,18 +308,14 @@ pub(crate) async fn collection(
                     })
                     .collect();
                 let mut rows = String::new();
-                for o in shown.iter().take(SHOW_CAP) {
+                let listed: Vec<&Value> = shown.iter().take(SHOW_CAP).copied().collect();
+                let posted = first_posts(&ex, &key, &listed)?;
+                for o in listed {
                     let id = str_field(o, "id");
-                    let (by, at) = match version_us(o) {
-                        Some(v) => ex
-                            .provenance(id)?
-                            .into_iter()
-                            .filter(|p| p.collection == key && p.version_us == v)
-                            .min_by_key(|p| p.posted_us)
-                            .map(|p| (p.partner, format_micros(p.posted_us)))
-                            .unwrap_or_default(),
-                        None => Default::default(),
-                    };
+                    let (by, at) = version_us(o)
+                        .and_then(|v| posted.get(&(id.to_string(), v)))
+                        .map(|p| (p.partner.clone(), format_micros(p.posted_us)))
+                        .unwrap_or_default();
                     let creator = str_field(o, "created_by_ref");
                     let creator = names.get(creator).cloned().unwrap_or_else(|| creator.to_string());
                     rows.push_str(&format!(

@@ -12,7 +12,7 @@ use crate::alerts::{alert_item, alert_json, Cases};
 use crate::cases::{endpoints_of, freezes_of, CaseFreezes};
 use crate::html::{esc, url};
 use crate::i18n::Msg;
-use crate::intel::{display_name, object_href, str_field, version_us, Reader};
+use crate::intel::{display_name, first_posts, object_href, str_field, version_us, Reader};
 use crate::{blocking, respond, Console, ConsoleError, Ctx};
 use axum::extract::State;
 use axum::response::Response;
@@ -390,22 +390,20 @@ fn intel_shared(
                 cid: &cid,
             };
             let (objects, _) = reader.visible(&[])?;
+            let all: Vec<&Value> = objects.iter().collect();
+            let posted = first_posts(ex, &key, &all)?;
             let mut per: BTreeMap<String, usize> = BTreeMap::new();
             for o in &objects {
                 let id = str_field(o, "id");
                 let Some(v) = version_us(o) else { continue };
-                let first = ex
-                    .provenance(id)?
-                    .into_iter()
-                    .filter(|p| p.collection == key && p.version_us == v)
-                    .min_by_key(|p| p.posted_us);
+                let first = posted.get(&(id.to_string(), v));
                 if let Some(p) = first.filter(|p| p.posted_us >= from_us && p.posted_us < to_us) {
                     *per.entry(p.partner.clone()).or_default() += 1;
                     newest.push((
                         p.posted_us,
                         object_href(&root, &cid, id),
                         display_name(o).to_string(),
-                        p.partner,
+                        p.partner.clone(),
                     ));
                 }
             }

@@ -1012,6 +1012,11 @@ impl Exchange {
         Ok(self.store.provenance(id)?)
     }
 
+    /// [`Exchange::provenance`] of many objects in one store query.
+    pub fn provenance_of(&self, ids: &[&str]) -> Result<Vec<Provenance>, Error> {
+        Ok(self.store.provenance_of(ids)?)
+    }
+
     /// Who was served object `id`: the read pages that held one of its
     /// versions, found by replaying each page's filter and the reader's
     /// clearance over the stored versions (the audit keeps pages, not ids).

@@ -301,6 +301,16 @@ pub trait Store: Send + Sync {
     fn object_versions(&self, id: &str) -> Result<Vec<StoredVersion>, StoreError>;
     /// Who posted each version of `id`, oldest first.
     fn provenance(&self, id: &str) -> Result<Vec<Provenance>, StoreError>;
+    /// [`Store::provenance`] of many objects at once (a page of them), in
+    /// one query where the backend allows: each object's records oldest
+    /// first, objects in no particular order.
+    fn provenance_of(&self, ids: &[&str]) -> Result<Vec<Provenance>, StoreError> {
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.provenance(id)?);
+        }
+        Ok(out)
+    }
     /// The server secret `name`, created from `fresh` on first use (kept in
     /// the database, so every process on it agrees).
     fn secret(&self, name: &str, fresh: &str) -> Result<String, StoreError>;
@@ -610,6 +620,10 @@ pub(crate) mod sql {
     pub const PROVENANCE: &str =
         "SELECT collection, id, version_us, partner, posted_us, status_id, duplicate
          FROM provenance WHERE id = $1 ORDER BY posted_us";
+    /// [`PROVENANCE`] of the ids in the array `$1` (PostgreSQL).
+    pub const PROVENANCE_ANY: &str =
+        "SELECT collection, id, version_us, partner, posted_us, status_id, duplicate
+         FROM provenance WHERE id = ANY($1) ORDER BY posted_us";
     pub const PUT_SECRET: &str =
         "INSERT INTO server_secret (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
     pub const GET_SECRET: &str = "SELECT value FROM server_secret WHERE name = $1";

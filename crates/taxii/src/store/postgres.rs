@@ -361,6 +361,11 @@ impl Store for PostgresStore {
         rows.iter().map(provenance_row).collect()
     }
 
+    fn provenance_of(&self, ids: &[&str]) -> Result<Vec<Provenance>, StoreError> {
+        let rows = self.client().query(sql::PROVENANCE_ANY, &[&ids])?;
+        rows.iter().map(provenance_row).collect()
+    }
+
     fn secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
         let mut client = self.client();
         client.execute(sql::PUT_SECRET, &[&name, &fresh])?;

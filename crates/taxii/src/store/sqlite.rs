@@ -349,6 +349,27 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn provenance_of(&self, ids: &[&str]) -> Result<Vec<Provenance>, StoreError> {
+        // Under SQLite's default limit of 32,766 parameters; a page of a
+        // collection is one query.
+        const CHUNK: usize = 500;
+        let conn = self.reader();
+        let mut out = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let query = format!(
+                "SELECT collection, id, version_us, partner, posted_us, status_id, duplicate
+                 FROM provenance WHERE id IN ({marks}) ORDER BY posted_us"
+            );
+            out.extend(rows(
+                conn.prepare_cached(&query)?,
+                rusqlite::params_from_iter(chunk.iter()),
+                |r| provenance_row(r),
+            )?);
+        }
+        Ok(out)
+    }
+
     fn secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
         let conn = self.writer();
         conn.execute(sql::PUT_SECRET, params![name, fresh])?;

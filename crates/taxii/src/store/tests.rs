@@ -430,3 +430,48 @@ fn status_and_audit_round_trip() {
         assert_eq!(back, batch, "{name}");
     }
 }
+
+#[test]
+fn provenance_of_many_objects_is_each_objects_provenance() {
+    for (name, store, _dir) in backends("provenance-of") {
+        // More objects than one SQLite query takes; some in two collections,
+        // some with two versions.
+        let items: Vec<_> = (0..620)
+            .map(|i| {
+                version(
+                    &format!("indicator--{i:04}"),
+                    Some(1000 + i),
+                    "identity--a",
+                    Restriction::Open,
+                )
+            })
+            .collect();
+        add_all(&*store, "c1", &items);
+        add_all(&*store, "c2", &items[..40]);
+        let newer: Vec<_> = items[10..30]
+            .iter()
+            .map(|v| NewVersion {
+                version_us: v.version_us.map(|x| x + 5000),
+                ..v.clone()
+            })
+            .collect();
+        add_all(&*store, "c1", &newer);
+        let key = |p: &Provenance| (p.id.clone(), p.collection.clone(), p.version_us);
+        let mut ids: Vec<String> = items.iter().map(|v| v.id.clone()).collect();
+        ids.push("indicator--unknown".into());
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut many = store.provenance_of(&refs).unwrap();
+        let mut one_by_one: Vec<Provenance> = refs
+            .iter()
+            .flat_map(|id| store.provenance(id).unwrap())
+            .collect();
+        assert_eq!(one_by_one.len(), 620 + 40 + 20, "{name}");
+        many.sort_by_key(key);
+        one_by_one.sort_by_key(key);
+        assert_eq!(many.len(), one_by_one.len(), "{name}");
+        for (a, b) in many.iter().zip(&one_by_one) {
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{name}");
+        }
+        assert!(store.provenance_of(&[]).unwrap().is_empty(), "{name}");
+    }
+}
