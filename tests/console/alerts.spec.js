@@ -202,6 +202,17 @@ test("freezes: the owner records a freeze through the case page's form (CSRF-pro
   await jpPage.goto(caseUrl);
   await expect(jpPage.locator("#freeze-list tbody tr")).toHaveCount(1);
   await expect(jpPage.locator("#freeze-form")).toHaveCount(0);
+  // Japan's own posts, with its session's token, are refused: the owner only.
+  const token = await jpPage.locator("input[name=csrf]").first().getAttribute("value");
+  for (const [to, form] of [
+    ["freezes", { address: EXCHANGE, asset: "ETH", amount: "1", partner: "KR", reference: "FRZ-JP-1" }],
+    ["notes", { text: "not Japan's case" }],
+  ]) {
+    const r = await jpPage.request.post(`${caseUrl}${to}`, { form: { ...form, csrf: token }, maxRedirects: 0 });
+    expect(r.status(), to).toBe(403);
+    expect(await r.text(), to).toContain("belongs to partner us");
+  }
+  expect((await api()).length).toBe(1);
   await jp.close();
 });
 

@@ -863,25 +863,43 @@ async fn case_form(
     }
 }
 
+/// [`case_form`] for the case's owner only (the case API's `may_write`):
+/// anyone else gets a 403 and `work` does not run.
+async fn owner_form(
+    c: Arc<Console>,
+    ctx: Ctx,
+    id: String,
+    fields: HashMap<String, String>,
+    action: &'static str,
+    work: impl FnOnce(&Console, &Caller, Case, HashMap<String, String>) -> Result<String, ConsoleError>
+        + Send
+        + 'static,
+) -> Response {
+    case_form(c, ctx, id, fields, action, |c, caller, case, fields| {
+        if !may_write(&case, caller) {
+            return Err(ConsoleError::Forbidden(format!(
+                "case {} belongs to partner {}",
+                case.id, case.partner
+            )));
+        }
+        work(c, caller, case, fields)
+    })
+    .await
+}
+
 pub(crate) async fn add_note(
     State(c): State<Arc<Console>>,
     ctx: Ctx,
     Path(id): Path<String>,
     Form(fields): Form<HashMap<String, String>>,
 ) -> Response {
-    case_form(
+    owner_form(
         c,
         ctx,
         id,
         fields,
         "console-case-note",
         |c, caller, case, fields| {
-            if !may_write(&case, caller) {
-                return Err(ConsoleError::Forbidden(format!(
-                    "case {} belongs to partner {}",
-                    case.id, case.partner
-                )));
-            }
             let text = fields.get("text").map(String::as_str).unwrap_or_default();
             cases_of(c)?
                 .db
@@ -899,19 +917,13 @@ pub(crate) async fn add_freeze(
     Path(id): Path<String>,
     Form(fields): Form<HashMap<String, String>>,
 ) -> Response {
-    case_form(
+    owner_form(
         c,
         ctx,
         id,
         fields,
         "console-case-freeze",
         |c, caller, case, fields| {
-            if !may_write(&case, caller) {
-                return Err(ConsoleError::Forbidden(format!(
-                    "case {} belongs to partner {}",
-                    case.id, case.partner
-                )));
-            }
             let field = |k: &str| fields.get(k).cloned().filter(|v| !v.trim().is_empty());
             let store = cases_of(c)?;
             // The case API's own path: the same checks, the same table.
