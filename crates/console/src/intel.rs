@@ -73,9 +73,10 @@ impl Reader<'_> {
             if let Some(n) = &next {
                 pairs.push(("next".to_string(), n.clone()));
             }
-            let page = self.page(None, Endpoint::Objects, &pairs)?;
-            if let Some(Value::Array(a)) = page.get("objects") {
-                objects.extend(a.iter().cloned());
+            let mut page = self.page(None, Endpoint::Objects, &pairs)?;
+            // Moved out of the page, not cloned.
+            if let Some(Value::Array(a)) = page.get_mut("objects") {
+                objects.append(a);
             }
             let more = page.get("more").and_then(Value::as_bool).unwrap_or(false);
             next = page.get("next").and_then(Value::as_str).map(str::to_string);
