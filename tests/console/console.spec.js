@@ -289,7 +289,35 @@ test("language switch: Japanese and Korean, remembered across pages", async ({ p
   await expect(nav).toHaveText(["Cases", "Alerts", "Intel", "Early warning", "Audit"]);
 });
 
-test("early warning: the board as a heat map and a time series drawn in the browser", async ({ page }) => {
+// What a chart of the board must show, from the series JSON: its points, and
+// the events and signals that fall within its time span.
+function expectedChart(data, kind) {
+  const series = data[kind].filter((s) => s.points.length > 0);
+  const days = series.flatMap((s) => s.points.map((p) => p[0])).sort();
+  const inSpan = (d) => days.length > 0 && d >= days[0] && d <= days[days.length - 1];
+  return {
+    series: series.length,
+    points: series.reduce((n, s) => n + s.points.length, 0),
+    events: data.events.filter((e) => inSpan(e.date)).length,
+    signals: data.signals.filter((g) => inSpan(g.date)).length,
+  };
+}
+
+async function expectChart(host, want, title) {
+  await expect(host).toHaveAttribute("data-drawn", String(want.points));
+  await expect(host).toHaveAttribute("data-events", String(want.events));
+  await expect(host).toHaveAttribute("data-signals", String(want.signals));
+  const svg = host.locator("svg[role=img]");
+  await expect(svg).toHaveCount(1);
+  await expect(svg).toHaveAttribute("aria-label", new RegExp(`^${title} — `));
+  await expect(svg.locator("> title")).toHaveCount(1);
+  await expect(svg.locator("polyline")).toHaveCount(want.series);
+  await expect(svg.locator("g.legend-item")).toHaveCount(want.series);
+  await expect(svg.locator("g.event line")).toHaveCount(want.events);
+  await expect(svg.locator("g.signals path.signal")).toHaveCount(want.signals);
+}
+
+test("early warning: the board as a heat map and a time series drawn in the browser", async ({ page, request }) => {
   await signIn(page, "us");
   await page.goto(`${server.base}/console/ews/`);
   await expect(page.getByRole("note")).toContainText("SYNTHETIC");
@@ -300,13 +328,54 @@ test("early warning: the board as a heat map and a time series drawn in the brow
   await expect(chart).toHaveAttribute("data-drawn", /^[1-9][0-9]*$/);
   const points = await chart.locator("polyline").first().getAttribute("points");
   expect(points.trim().split(/\s+/).length).toBeGreaterThan(10);
+
+  // The three charts, each with the events and signals of its time span, as
+  // the series JSON gives them (lithium: prices and production, no monthly exports).
+  const src = await page.locator("#ews-charts").getAttribute("data-src");
+  const get = async (u) => {
+    const r = await request.get(`${server.base}${u}`, { headers: { Authorization: server.auth("us") } });
+    expect(r.status()).toBe(200);
+    return r.json();
+  };
+  const data = await get(src);
+  expect(data.mineral).toBe("lithium");
+  expect(data.signals.length).toBeGreaterThan(0);
+  expect(data.signals.every((g) => g.date <= data.as_of)).toBe(true);
+  const prices = expectedChart(data, "prices");
+  expect(prices.points).toBeGreaterThan(10);
+  expect(prices.signals).toBeGreaterThan(0);
+  await expectChart(chart, prices, "Prices");
+  const conc = expectedChart(data, "concentration");
+  expect(conc.points).toBeGreaterThan(1);
+  await expectChart(page.locator("#ews-concentration"), conc, "Production concentration \\(HHI\\)");
+  expect(data.exports_by_partner).toEqual([]);
+  const exportsHost = page.locator("#ews-exports");
+  await expect(exportsHost).toHaveAttribute("data-drawn", "0");
+  await expect(exportsHost.locator("svg")).toHaveCount(0);
+  await expect(exportsHost.getByRole("status")).toHaveText("No monthly Chinese exports of this mineral in the data.");
   await accessible(page, "ews");
   await shot(page, "15-ews");
+
   // Another mineral's chart, chosen in the form.
   await page.getByLabel("Series for").selectOption("lithium");
   await page.getByRole("button", { name: "Show" }).click();
   await expect(page.getByRole("heading", { name: /lithium/ })).toBeVisible();
   await expect(chart).toHaveAttribute("data-drawn", /^[0-9]+$/);
+
+  // Graphite: China's monthly exports, one line per partner with a legend.
+  await page.getByLabel("Series for").selectOption("graphite");
+  await page.getByRole("button", { name: "Show" }).click();
+  await expect(page.getByRole("heading", { name: /graphite/ })).toBeVisible();
+  const g = await get(await page.locator("#ews-charts").getAttribute("data-src"));
+  expect(g.exports_by_partner.map((s) => s.partner)).toEqual(["USA", "JPN", "KOR"]);
+  const exp = expectedChart(g, "exports_by_partner");
+  expect(exp.signals).toBeGreaterThan(0);
+  await expectChart(exportsHost, exp, "China's exports by partner");
+  await expect(exportsHost.locator("g.legend-item text")).toHaveText(["United States", "Japan", "Korea"]);
+  await expect(chart.getByRole("status")).toHaveText("No price series for this mineral in the data.");
+  await expect(chart).toHaveAttribute("data-drawn", "0");
+  await accessible(page, "ews-graphite");
+  await shot(page, "15-ews-graphite");
 });
 
 test("early warning: the back-test as a timeline of events against alerts, drawn from the server's backtest JSON", async ({ page, request }) => {

@@ -1,6 +1,8 @@
 //! Early-warning pages: the mineral × partner board from `tripoint_ews::board`
-//! as a heat map, and a time series per mineral that the browser draws (SVG)
-//! from the JSON of `/console/ews/series.json`.
+//! as a heat map, and three charts per mineral (prices, China's exports by
+//! partner, production concentration, with the events and the board's signals
+//! overlaid) that the browser draws (SVG) from the JSON of
+//! `/console/ews/series.json`.
 
 use crate::html::{esc, url};
 use crate::i18n::{Lang, Msg};
@@ -12,7 +14,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tripoint_ews::chrono::NaiveDate;
-use tripoint_ews::{BacktestReport, Board, Dataset, Level, Mineral, Partner};
+use tripoint_ews::{BacktestReport, Board, Dataset, Level, Mineral, Partner, Signal};
 use tripoint_taxii::server::audit_note;
 
 /// Loads the early-warning data set (the binary decides from where: the
@@ -29,6 +31,9 @@ pub(crate) struct EwsState {
     board: Mutex<Option<(NaiveDate, Arc<Board>)>>,
     /// The back-test of the data set's events, computed once.
     backtest: tokio::sync::OnceCell<Arc<BacktestReport>>,
+    /// Every signal of the data set (the board's `all_signals`, default
+    /// configuration), computed once for the charts.
+    signals: tokio::sync::OnceCell<Arc<Vec<Signal>>>,
 }
 
 impl EwsState {
@@ -38,6 +43,7 @@ impl EwsState {
             data: tokio::sync::OnceCell::new(),
             board: Mutex::new(None),
             backtest: tokio::sync::OnceCell::new(),
+            signals: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -75,6 +81,25 @@ impl EwsState {
             .get_or_try_init(|| async move {
                 blocking(move || {
                     Ok(Arc::new(tripoint_ews::backtest(
+                        &ds,
+                        &ds.events,
+                        &tripoint_ews::Config::default(),
+                    )))
+                })
+                .await
+            })
+            .await
+            .cloned()
+    }
+
+    /// The signals the board replays (`tripoint_ews::all_signals` of the data
+    /// set's events, default configuration), computed once off the async workers.
+    pub(crate) async fn signals(&self) -> Result<Arc<Vec<Signal>>, ConsoleError> {
+        let ds = self.data().await?;
+        self.signals
+            .get_or_try_init(|| async move {
+                blocking(move || {
+                    Ok(Arc::new(tripoint_ews::all_signals(
                         &ds,
                         &ds.events,
                         &tripoint_ews::Config::default(),
@@ -131,6 +156,71 @@ fn partner_name(p: Partner, lang: Lang) -> &'static str {
         (Partner::Kor, Lang::En) => "Korea",
         (Partner::Kor, Lang::Ja) => "韓国",
         (Partner::Kor, Lang::Ko) => "한국",
+    }
+}
+
+#[derive(Clone, Copy)]
+enum ChartKind {
+    Prices,
+    Exports,
+    Concentration,
+}
+
+/// A chart's title and what it says when the data has nothing for it.
+fn chart_words(k: ChartKind, lang: Lang) -> (&'static str, &'static str) {
+    match (k, lang) {
+        (ChartKind::Prices, Lang::En) => {
+            ("Prices", "No price series for this mineral in the data.")
+        }
+        (ChartKind::Prices, Lang::Ja) => ("価格", "データにこの鉱物の価格系列はありません。"),
+        (ChartKind::Prices, Lang::Ko) => ("가격", "데이터에 이 광물의 가격 계열이 없습니다."),
+        (ChartKind::Exports, Lang::En) => (
+            "China's exports by partner",
+            "No monthly Chinese exports of this mineral in the data.",
+        ),
+        (ChartKind::Exports, Lang::Ja) => (
+            "中国の相手国別輸出",
+            "データにこの鉱物の中国の月次輸出はありません。",
+        ),
+        (ChartKind::Exports, Lang::Ko) => (
+            "중국의 상대국별 수출",
+            "데이터에 이 광물의 중국 월별 수출이 없습니다.",
+        ),
+        (ChartKind::Concentration, Lang::En) => (
+            "Production concentration (HHI)",
+            "No production figures for this mineral in the data.",
+        ),
+        (ChartKind::Concentration, Lang::Ja) => (
+            "生産集中度（HHI）",
+            "データにこの鉱物の生産量はありません。",
+        ),
+        (ChartKind::Concentration, Lang::Ko) => {
+            ("생산 집중도(HHI)", "데이터에 이 광물의 생산량이 없습니다.")
+        }
+    }
+}
+
+fn events_word(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "event(s)",
+        Lang::Ja => "件のイベント",
+        Lang::Ko => "개 사건",
+    }
+}
+
+fn signals_word(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "signal(s)",
+        Lang::Ja => "件のシグナル",
+        Lang::Ko => "개 신호",
+    }
+}
+
+fn world_word(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "World",
+        Lang::Ja => "世界",
+        Lang::Ko => "세계",
     }
 }
 
@@ -236,15 +326,38 @@ fn render_board(ctx: &Ctx, b: &Board, chart: Mineral) -> (String, String, Option
     }
     body.push_str(&format!(
         "</select> <button type=\"submit\">{}</button></p></form>\
-         <figure class=\"chart\"><div id=\"ews-chart\" data-src=\"/console/ews/series.json?mineral={}&amp;at={}\" \
-         data-empty=\"{}\" aria-labelledby=\"chart-title\"><p role=\"status\">{}</p></div>\
-         <figcaption id=\"chart-caption\"></figcaption></figure>",
+         <div id=\"ews-charts\" data-src=\"/console/ews/series.json?mineral={}&amp;at={}&amp;lang={}\">",
         esc(ctx.t(Msg::Show)),
         url(chart.name()),
         b.as_of,
-        esc(ctx.t(Msg::ChartNoData)),
-        esc(ctx.t(Msg::ChartLoading)),
+        lang.tag(),
     ));
+    // Three charts from the one JSON: `data-kind` names its field. The prices
+    // chart keeps the id `ews-chart` it always had.
+    for (id, kind, which) in [
+        ("ews-chart", "prices", ChartKind::Prices),
+        ("ews-exports", "exports_by_partner", ChartKind::Exports),
+        (
+            "ews-concentration",
+            "concentration",
+            ChartKind::Concentration,
+        ),
+    ] {
+        let (title, empty) = chart_words(which, lang);
+        body.push_str(&format!(
+            "<figure class=\"chart\"><h3 id=\"{id}-title\">{}</h3>\
+             <div id=\"{id}\" class=\"ews-panel\" data-kind=\"{kind}\" data-title=\"{}\" \
+             data-empty=\"{}\" data-events-word=\"{}\" data-signals-word=\"{}\" aria-labelledby=\"{id}-title\">\
+             <p role=\"status\">{}</p></div><figcaption></figcaption></figure>",
+            esc(title),
+            esc(title),
+            esc(empty),
+            esc(events_word(lang)),
+            esc(signals_word(lang)),
+            esc(ctx.t(Msg::ChartLoading)),
+        ));
+    }
+    body.push_str("</div>");
 
     // The back-test timeline: the browser draws it from backtest.json.
     body.push_str(&format!(
@@ -355,6 +468,112 @@ pub(crate) fn series_json(ds: &Dataset, m: Mineral, at: NaiveDate) -> Value {
     })
 }
 
+fn points_json(pts: &[(NaiveDate, f64)]) -> Vec<Value> {
+    thin(pts)
+        .iter()
+        .map(|(d, v)| json!([d.to_string(), v]))
+        .collect()
+}
+
+/// [`series_json`] with the three charts' data of `/console/ews/series.json`:
+/// `prices`, China's monthly `exports_by_partner` (US, Japan, Korea and the
+/// world total), production `concentration` (HHI by year, dated when the
+/// year's figures became known) and the mineral's dated `signals` (from
+/// `signals`, the board's own), all up to `at`.
+pub(crate) fn charts_json(
+    ds: &Dataset,
+    signals: &[Signal],
+    m: Mineral,
+    at: NaiveDate,
+    lang: Lang,
+) -> Value {
+    let mut v = series_json(ds, m, at);
+    let prices: Vec<Value> = ds
+        .prices
+        .iter()
+        .filter(|p| p.mineral == m)
+        .map(|p| {
+            let pts: Vec<(NaiveDate, f64)> = p
+                .points
+                .iter()
+                .copied()
+                .filter(|(d, v)| *d <= at && v.is_finite())
+                .collect();
+            json!({"name": p.name, "unit": p.unit, "points": points_json(&pts)})
+        })
+        .filter(|s| !s["points"].as_array().is_some_and(|a| a.is_empty()))
+        .collect();
+
+    // China's exports: `destination` None is the world total.
+    let mut by_dest: BTreeMap<Option<Partner>, BTreeMap<NaiveDate, f64>> = BTreeMap::new();
+    for r in ds
+        .monthly
+        .iter()
+        .filter(|r| r.product.minerals().contains(&m) && r.month <= at && r.value_usd.is_finite())
+    {
+        let key = match r.destination {
+            None => None,
+            Some(c) => match Partner::from_iso3(c) {
+                Some(p) => Some(p),
+                None => continue,
+            },
+        };
+        *by_dest.entry(key).or_default().entry(r.month).or_default() += r.value_usd;
+    }
+    let mut exports: Vec<Value> = Vec::new();
+    for key in Partner::ALL.into_iter().map(Some).chain([None]) {
+        let Some(months) = by_dest.get(&key) else {
+            continue;
+        };
+        let pts: Vec<(NaiveDate, f64)> = months.iter().map(|(d, v)| (*d, *v)).collect();
+        let (partner, name) = match key {
+            Some(p) => (p.to_string(), partner_name(p, lang)),
+            None => ("WLD".to_string(), world_word(lang)),
+        };
+        exports.push(json!({
+            "partner": partner,
+            "name": name,
+            "unit": "USD per month",
+            "points": points_json(&pts),
+        }));
+    }
+
+    let cfg = tripoint_ews::Config::default();
+    let conc: Vec<(NaiveDate, f64)> = tripoint_ews::signals::production_concentration(ds, &cfg)
+        .into_iter()
+        .filter(|c| c.mineral == m && c.hhi.is_finite())
+        .map(|c| (tripoint_ews::signals::annual_known(c.year, &cfg), c.hhi))
+        .filter(|(d, _)| *d <= at)
+        .collect();
+    let concentration: Vec<Value> = if conc.is_empty() {
+        Vec::new()
+    } else {
+        vec![json!({
+            "name": "production HHI",
+            "unit": "0–10,000",
+            "points": points_json(&conc),
+        })]
+    };
+
+    let signals: Vec<Value> = signals
+        .iter()
+        .filter(|s| s.mineral == m && s.date <= at)
+        .map(|s| {
+            json!({
+                "date": s.date.to_string(),
+                "name": s.name,
+                "family": s.family.name(),
+                "level": s.level.name(),
+            })
+        })
+        .collect();
+    v["prices"] = Value::Array(prices);
+    v["exports_by_partner"] = Value::Array(exports);
+    v["concentration"] = Value::Array(concentration);
+    v["signals"] = Value::Array(signals);
+    v
+}
+
 /// The back-test as `tripoint ews backtest --format json` prints it.
 pub(crate) async fn backtest(State(c): State<Arc<Console>>, ctx: Ctx) -> Response {
     let result: Result<Value, ConsoleError> = async {
@@ -397,7 +616,9 @@ pub(crate) async fn series(State(c): State<Arc<Console>>, ctx: Ctx) -> Response 
             })?,
             None => today(),
         };
-        Ok(series_json(&ds, m, at))
+        let signals = c.ews.signals().await?;
+        let lang = ctx.lang;
+        blocking(move || Ok(charts_json(&ds, &signals, m, at, lang))).await
     }
     .await;
     json_response(result, "console-ews-series")
@@ -429,5 +650,60 @@ mod tests {
         let pts = v["series"][0]["points"].as_array().unwrap();
         assert!(pts.len() > 10, "{v}");
         assert!(pts.iter().all(|p| p[0].as_str().unwrap() <= "2024-06-30"));
+    }
+
+    #[test]
+    fn synthetic_charts_have_partners_concentration_and_signals_up_to_the_day() {
+        let ds = tripoint_ews::synthetic_dataset(7);
+        let signals = tripoint_ews::all_signals(&ds, &ds.events, &tripoint_ews::Config::default());
+        let m = default_mineral(&ds);
+        let at = NaiveDate::from_ymd_opt(2024, 6, 30).unwrap();
+        let v = charts_json(&ds, &signals, m, at, Lang::En);
+        // The existing fields are kept as they were.
+        assert_eq!(v["series"], series_json(&ds, m, at)["series"]);
+        assert_eq!(v["events"], series_json(&ds, m, at)["events"]);
+        assert!(!v["prices"].as_array().unwrap().is_empty(), "{v}");
+        // The synthetic monthly exports are of natural graphite (HS 250410),
+        // to Korea, Japan, the US and Germany (not a partner): none for `m`.
+        assert_eq!(v["exports_by_partner"], json!([]));
+        let g = charts_json(&ds, &signals, Mineral::Graphite, at, Lang::En);
+        assert_eq!(g["prices"], json!([]));
+        let exports = g["exports_by_partner"].as_array().unwrap();
+        let partners: Vec<&str> = exports
+            .iter()
+            .map(|s| s["partner"].as_str().unwrap())
+            .collect();
+        assert_eq!(partners, ["USA", "JPN", "KOR"]);
+        for s in exports {
+            let pts = s["points"].as_array().unwrap();
+            assert!(!pts.is_empty());
+            assert!(pts
+                .iter()
+                .all(|p| p[0].as_str().unwrap() <= "2024-06-30" && p[1].as_f64().unwrap() >= 0.0));
+        }
+        let conc = v["concentration"][0]["points"].as_array().unwrap();
+        assert!(!conc.is_empty(), "{v}");
+        for p in conc {
+            let h = p[1].as_f64().unwrap();
+            assert!(h > 0.0 && h <= 10_000.0, "{h}");
+            assert!(p[0].as_str().unwrap() <= "2024-06-30");
+        }
+        let sigs = v["signals"].as_array().unwrap();
+        assert!(!sigs.is_empty(), "{v}");
+        assert!(sigs.len() < signals.len());
+        for s in sigs {
+            assert!(s["date"].as_str().unwrap() <= "2024-06-30", "{s}");
+            assert!(!s["name"].as_str().unwrap().is_empty());
+            assert!([
+                "structural",
+                "market",
+                "trade_flow",
+                "policy",
+                "producer",
+                "countermeasure"
+            ]
+            .contains(&s["family"].as_str().unwrap()));
+            assert!(["green", "yellow", "amber", "red"].contains(&s["level"].as_str().unwrap()));
+        }
     }
 }

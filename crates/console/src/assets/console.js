@@ -1,4 +1,4 @@
-// tripoint console: draws the early-warning time series (SVG) from the JSON
+// tripoint console: draws the early-warning charts (SVG) from the JSON
 // the server provides. Loaded as a same-origin script (the CSP allows no
 // inline script); builds elements through the DOM, never from HTML strings.
 "use strict";
@@ -78,6 +78,116 @@
     if (cap) {
       cap.textContent = series.map(function (s) { return s.name + " (" + s.unit + ")"; }).join("; ") +
         ((data.events || []).length ? " · " + data.events.length + " events" : "");
+    }
+  }
+
+  var LEVEL_COLORS = { green: "#2e7d32", yellow: "#8a6d00", amber: "#c25e00", red: "#b3261e" };
+
+  function emptyText(host, text) {
+    var p = document.createElement("p");
+    p.className = "empty";
+    p.setAttribute("role", "status");
+    p.textContent = text;
+    host.appendChild(p);
+  }
+
+  // One of the board's three charts (`data-kind`: prices, exports_by_partner,
+  // concentration): its lines, a legend, the events as dashed vertical lines
+  // and the mineral's signals as markers (coloured by level) along the top.
+  function drawPanel(host, data) {
+    var kind = host.getAttribute("data-kind");
+    var title = host.getAttribute("data-title") || kind;
+    var series = (data[kind] || []).filter(function (s) { return s.points && s.points.length > 0; });
+    host.textContent = "";
+    var fig = host.closest("figure");
+    var cap = fig ? fig.querySelector("figcaption") : null;
+    if (series.length === 0) {
+      emptyText(host, host.getAttribute("data-empty") || "");
+      host.setAttribute("data-drawn", "0");
+      host.setAttribute("data-events", "0");
+      host.setAttribute("data-signals", "0");
+      if (cap) { cap.textContent = ""; }
+      return;
+    }
+    series = series.slice(0, COLORS.length);
+    var W = 900, H = 340, L = 70, R = 20, T = 44, B = 40, S = 24;
+    var xs = [], ys = [];
+    series.forEach(function (s) { s.points.forEach(function (pt) { xs.push(day(pt[0])); ys.push(pt[1]); }); });
+    var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs);
+    var y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
+    if (kind !== "prices") { y0 = Math.min(0, y0); }
+    if (x1 === x0) { x0 -= 86400000 * 180; x1 += 86400000 * 180; }
+    if (y1 === y0) { y1 = y0 + 1; }
+    function X(t) { return L + (t - x0) / (x1 - x0) * (W - L - R); }
+    function Y(v) { return H - B - (v - y0) / (y1 - y0) * (H - T - S - B); }
+    var events = (data.events || []).filter(function (e) { var t = day(e.date); return t >= x0 && t <= x1; });
+    var signals = (data.signals || []).filter(function (g) { var t = day(g.date); return t >= x0 && t <= x1; });
+    var label = title + " — " + data.mineral + ": " + series.map(function (s) { return s.name + " (" + s.unit + ")"; }).join(", ") +
+      "; " + events.length + " " + (host.getAttribute("data-events-word") || "events") +
+      ", " + signals.length + " " + (host.getAttribute("data-signals-word") || "signals");
+    var svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": label });
+    svg.appendChild(el("title", {}, label));
+    svg.appendChild(el("text", { "class": "chart-title", x: L, y: 16 }, title + " — " + data.mineral));
+    svg.appendChild(el("line", { "class": "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
+    svg.appendChild(el("line", { "class": "axis", x1: L, y1: T + S, x2: L, y2: H - B }));
+    for (var i = 0; i <= 4; i++) {
+      var v = y0 + (y1 - y0) * i / 4;
+      svg.appendChild(el("text", { "class": "label", x: L - 6, y: Y(v) + 4, "text-anchor": "end" }, fmt(v)));
+      var t = x0 + (x1 - x0) * i / 4;
+      svg.appendChild(el("text", { "class": "label", x: X(t), y: H - B + 16, "text-anchor": i === 4 ? "end" : "middle" }, new Date(t).toISOString().slice(0, 7)));
+    }
+    events.forEach(function (e) {
+      var t = day(e.date);
+      var g = el("g", { "class": "event", "data-date": e.date });
+      g.appendChild(el("line", { x1: X(t), y1: T, x2: X(t), y2: H - B, stroke: "#8a6d00", "stroke-dasharray": "4 3" }));
+      g.appendChild(el("title", {}, e.date + " " + e.label));
+      svg.appendChild(g);
+    });
+    // Signals: a strip above the plot, one marker per signal (worst on top).
+    var strip = el("g", { "class": "signals" });
+    var rank = { green: 0, yellow: 1, amber: 2, red: 3 };
+    signals.slice().sort(function (a, b) { return (rank[a.level] || 0) - (rank[b.level] || 0); }).forEach(function (g) {
+      var t = day(g.date);
+      var m = el("path", {
+        "class": "signal signal-" + g.level, "data-level": g.level, "data-family": g.family,
+        d: "M" + X(t).toFixed(1) + "," + (T + 4) + " l5,9 l-10,0 z",
+        fill: LEVEL_COLORS[g.level] || "#4a4a4a", stroke: "#fff", "stroke-width": 0.5
+      });
+      m.appendChild(el("title", {}, g.date + " " + g.family + " " + g.name + " (" + g.level + ")"));
+      strip.appendChild(m);
+    });
+    svg.appendChild(strip);
+    var drawn = 0;
+    series.forEach(function (s, k) {
+      var pts = s.points.map(function (pt) { return X(day(pt[0])).toFixed(1) + "," + Y(pt[1]).toFixed(1); });
+      drawn += pts.length;
+      var line = el("polyline", { points: pts.join(" "), fill: "none", stroke: COLORS[k], "stroke-width": 1.5, "data-series": s.name });
+      line.appendChild(el("title", {}, s.name + " (" + s.unit + ")"));
+      svg.appendChild(line);
+      if (pts.length === 1) {
+        svg.appendChild(el("circle", { cx: pts[0].split(",")[0], cy: pts[0].split(",")[1], r: 3, fill: COLORS[k] }));
+      }
+    });
+    // The legend: one entry per line, right of the title.
+    var legend = el("g", { "class": "legend" });
+    var texts = series.map(function (s) { return s.name + (series.length > 1 ? "" : " (" + s.unit + ")"); });
+    var lx = W - R - texts.reduce(function (n, t) { return n + 26 + t.length * 6.5; }, 0);
+    series.forEach(function (s, k) {
+      var item = el("g", { "class": "legend-item", "data-series": s.name });
+      item.appendChild(el("line", { x1: lx, y1: 12, x2: lx + 18, y2: 12, stroke: COLORS[k], "stroke-width": 3 }));
+      item.appendChild(el("text", { "class": "label", x: lx + 22, y: 16 }, texts[k]));
+      legend.appendChild(item);
+      lx += 26 + texts[k].length * 6.5;
+    });
+    svg.appendChild(legend);
+    host.appendChild(svg);
+    host.setAttribute("data-drawn", String(drawn));
+    host.setAttribute("data-events", String(events.length));
+    host.setAttribute("data-signals", String(signals.length));
+    if (cap) {
+      cap.textContent = series.map(function (s) { return s.name + " (" + s.unit + ")"; }).join("; ") +
+        " · " + events.length + " " + (host.getAttribute("data-events-word") || "events") +
+        " · " + signals.length + " " + (host.getAttribute("data-signals-word") || "signals");
     }
   }
 
@@ -196,7 +306,21 @@
           bt.setAttribute("data-drawn", "error");
         });
     }
-    document.querySelectorAll("#ews-chart, .ews-chart").forEach(function (host) {
+    // The board's three charts, from one fetch of the series JSON.
+    var charts = document.getElementById("ews-charts");
+    if (charts) {
+      var panels = charts.querySelectorAll(".ews-panel");
+      fetch(charts.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+        .then(function (data) { panels.forEach(function (host) { drawPanel(host, data); }); })
+        .catch(function (e) {
+          panels.forEach(function (host) {
+            host.textContent = String(e);
+            host.setAttribute("data-drawn", "error");
+          });
+        });
+    }
+    document.querySelectorAll(".ews-chart").forEach(function (host) {
       fetch(host.getAttribute("data-src"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
         .then(function (data) { draw(host, data); })
