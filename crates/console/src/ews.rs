@@ -76,37 +76,29 @@ impl EwsState {
     /// `tripoint ews backtest` of the data set's own events (default
     /// configuration), computed once off the async workers.
     pub(crate) async fn backtest(&self) -> Result<Arc<BacktestReport>, ConsoleError> {
-        let ds = self.data().await?;
-        self.backtest
-            .get_or_try_init(|| async move {
-                blocking(move || {
-                    Ok(Arc::new(tripoint_ews::backtest(
-                        &ds,
-                        &ds.events,
-                        &tripoint_ews::Config::default(),
-                    )))
-                })
-                .await
-            })
-            .await
-            .cloned()
+        self.once(&self.backtest, |ds| {
+            tripoint_ews::backtest(ds, &ds.events, &tripoint_ews::Config::default())
+        })
+        .await
     }
 
     /// The signals the board replays (`tripoint_ews::all_signals` of the data
     /// set's events, default configuration), computed once off the async workers.
     pub(crate) async fn signals(&self) -> Result<Arc<Vec<Signal>>, ConsoleError> {
+        self.once(&self.signals, |ds| {
+            tripoint_ews::all_signals(ds, &ds.events, &tripoint_ews::Config::default())
+        })
+        .await
+    }
+
+    /// `compute` over the data set, run once off the async workers and kept in `cell`.
+    async fn once<T: Send + Sync + 'static>(
+        &self,
+        cell: &tokio::sync::OnceCell<Arc<T>>,
+        compute: fn(&Dataset) -> T,
+    ) -> Result<Arc<T>, ConsoleError> {
         let ds = self.data().await?;
-        self.signals
-            .get_or_try_init(|| async move {
-                blocking(move || {
-                    Ok(Arc::new(tripoint_ews::all_signals(
-                        &ds,
-                        &ds.events,
-                        &tripoint_ews::Config::default(),
-                    )))
-                })
-                .await
-            })
+        cell.get_or_try_init(|| async move { blocking(move || Ok(Arc::new(compute(&ds)))).await })
             .await
             .cloned()
     }
