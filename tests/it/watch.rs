@@ -71,9 +71,16 @@ impl Receiver {
                 }
                 let mut headers = Vec::new();
                 let mut len = 0usize;
+                // A request cut off before the blank line that ends its headers
+                // (a sender killed with -9 mid-write) is not a delivery.
+                let mut torn = false;
                 loop {
                     let mut h = String::new();
-                    if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    if matches!(r.read_line(&mut h), Ok(0) | Err(_)) {
+                        torn = true;
+                        break;
+                    }
+                    if h.trim().is_empty() {
                         break;
                     }
                     if let Some((k, v)) = h.trim().split_once(':') {
@@ -84,7 +91,7 @@ impl Receiver {
                     }
                 }
                 let mut body = vec![0; len];
-                if r.read_exact(&mut body).is_err() {
+                if torn || r.read_exact(&mut body).is_err() {
                     continue;
                 }
                 let status = if d.load(std::sync::atomic::Ordering::SeqCst) {
@@ -677,11 +684,11 @@ fn a_reorg_of_stored_blocks_is_rolled_back_and_the_case_equals_a_fresh_trace_of_
     let (kept, head) = o.reorg();
     assert!(head < orphaned_head);
     let st = wait_for(60, "the rollback and the new chain's alert", || {
+        // The alerts first: a status read before them could predate the
+        // new chain's alert that they then show.
+        let kept_alerted = case_alerts(d).iter().any(|a| a["tx_hash"] == kept.as_str());
         let st = status(d);
-        (!st["last_rollback"].is_null()
-            && st["cursor"] == head + 1
-            && case_alerts(d).iter().any(|a| a["tx_hash"] == kept.as_str()))
-        .then_some(st)
+        (kept_alerted && !st["last_rollback"].is_null() && st["cursor"] == head + 1).then_some(st)
     });
     // The case keeps exactly the alerts of the canonical chain: the first
     // hop and the new chain's hop; the orphaned ones are withdrawn.
