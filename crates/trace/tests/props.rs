@@ -458,3 +458,45 @@ fn poison_takes_the_swap_reading_of_a_payment_to_a_walked_address() {
     );
     assert_poison_contains_every_policy(&g, &[1], 0, 64, 0).unwrap();
 }
+
+/// The third case (found by CI, seed in props.proptest-regressions): the
+/// counterparty of a swap is walked under poison but never held the asset
+/// it pays back, and its own hops are one short of the limit. The payment
+/// back still carries the swap's taint, at the trader's hops, as haircut's
+/// does (where the counterparty is a `dex` node).
+#[test]
+fn poison_swap_output_from_a_walked_counterparty_carries_the_swap_at_the_traders_hops() {
+    let txs: Vec<(u8, bool, Vec<Leg>)> = vec![
+        // The seed 9 pays 3 two ether; 3 pays 14 one.
+        (20, false, vec![(9, 3, 2, false)]),
+        (21, false, vec![(3, 14, 1, false)]),
+        // 9 swaps a token for 14's ether: 14 is tainted under poison only.
+        (21, true, vec![(9, 14, 1, true), (0, 0, 1, false)]),
+        // 14 pays 1 ether (poison walks 1 at hop 2, the limit).
+        (29, false, vec![(14, 1, 1, false)]),
+        // 3 pays 1 ether and gets a token back: a swap, 1 the counterparty.
+        (29, true, vec![(1, 3, 1, true), (0, 0, 1, false)]),
+        // 3 pays the token on to 4 (hop 2 from 3).
+        (44, false, vec![(3, 4, 1, true)]),
+    ];
+    let g = contract_graph(&txs, &[]);
+    let four = g.lookup(&addr(4)).expect("in the graph");
+    let one = g.lookup(&addr(1)).expect("in the graph");
+    for policy in [TaintPolicy::Haircut, TaintPolicy::Poison] {
+        for traversal in [Traversal::Sparse, Traversal::Sweep] {
+            let r = trace(&g, &config(&g, policy, &[9], 0, 2, 0, traversal)).unwrap();
+            assert_eq!(
+                r.node(four).map(|n| n.hops),
+                Some(2),
+                "{policy:?} {traversal:?} reaches 4 through the swap"
+            );
+            let want = if policy == TaintPolicy::Poison {
+                tripoint_trace::Role::Walked
+            } else {
+                tripoint_trace::Role::Dex
+            };
+            assert_eq!(r.node(one).map(|n| n.role), Some(want), "{policy:?}");
+        }
+    }
+    assert_poison_contains_every_policy(&g, &[9], 0, 2, 0).unwrap();
+}

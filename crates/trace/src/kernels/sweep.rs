@@ -825,6 +825,16 @@ impl<G: TransferGraph> Kernel<'_, G> {
             } else {
                 let exact = self.take_preset(id);
                 carried = match exact {
+                    Some(c) if poison => {
+                        // A swap output paid by a walked counterparty (as
+                        // in the engine): the payer's own taint or the swap's.
+                        let own = self.debit(r.src, r.asset, r.amount)?;
+                        if c > Amount::ZERO {
+                            new_hops = new_hops.min(self.native[r.dst as usize].hops);
+                            self.totals(r.asset).swapped_in.add_sat(c);
+                        }
+                        own.max(c)
+                    }
                     Some(c) => self.debit_exact(r.src, r.asset, r.amount, c)?,
                     None => self.debit(r.src, r.asset, r.amount)?,
                 };

@@ -917,19 +917,37 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
                 {
                     self.allocate_tiho(si as u32, r.asset);
                 }
-                let exact = match self.preset.remove(&id) {
-                    Some(c) => Some(c),
-                    None => self
-                        .g
-                        .spent_output(id)
-                        .map(|o| self.carried.get(&o).copied().unwrap_or_default()),
-                };
-                carried = match (self.kept_account(r.src, r.asset), exact) {
-                    (Some(acct), Some(c)) => acct.debit_exact(policy, r.amount, c),
-                    (Some(acct), None) => acct.debit(policy, r.amount),
-                    // Never tainted: pays out nothing tainted.
-                    (None, _) => Amount::ZERO,
-                };
+                let preset = self.preset.remove(&id);
+                if let Some(c) = preset.filter(|_| poison && !self.nodes[si].is_tx) {
+                    // A swap output paid by a walked counterparty (poison
+                    // takes the swap reading of a payment to a walked
+                    // address too): tainted by the payer's own balance or
+                    // by the swap, at the trader's hops when by the swap.
+                    let own = self
+                        .kept_account(r.src, r.asset)
+                        .map_or(Amount::ZERO, |acct| acct.debit(policy, r.amount));
+                    carried = own.max(c);
+                    if c > Amount::ZERO {
+                        if let Some(d) = dst.filter(|_| dst_active) {
+                            new_hops = new_hops.min(self.nodes[d as usize].hops);
+                        }
+                        self.totals(r.asset).swapped_in.add_sat(c);
+                    }
+                } else {
+                    let exact = match preset {
+                        Some(c) => Some(c),
+                        None => self
+                            .g
+                            .spent_output(id)
+                            .map(|o| self.carried.get(&o).copied().unwrap_or_default()),
+                    };
+                    carried = match (self.kept_account(r.src, r.asset), exact) {
+                        (Some(acct), Some(c)) => acct.debit_exact(policy, r.amount, c),
+                        (Some(acct), None) => acct.debit(policy, r.amount),
+                        // Never tainted: pays out nothing tainted.
+                        (None, _) => Amount::ZERO,
+                    };
+                }
             }
         } else if let Some(c) = self.preset.remove(&id) {
             // A swap output: the DEX pays the trader back in another asset.
