@@ -621,6 +621,7 @@ pub(crate) mod sql {
         "SELECT collection, id, version_us, partner, posted_us, status_id, duplicate
          FROM provenance WHERE id = $1 ORDER BY posted_us";
     /// [`PROVENANCE`] of the ids in the array `$1` (PostgreSQL).
+    #[cfg(feature = "postgres")]
     pub const PROVENANCE_ANY: &str =
         "SELECT collection, id, version_us, partner, posted_us, status_id, duplicate
          FROM provenance WHERE id = ANY($1) ORDER BY posted_us";
