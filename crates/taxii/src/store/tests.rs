@@ -362,15 +362,8 @@ fn status_and_audit_round_trip() {
         let all = store.audit(&AuditFilter::default()).unwrap();
         assert_eq!(all.len(), 3, "{name}");
         assert_eq!(all[0], e("us", 10), "{name}");
-        // --limit keeps the newest entries.
-        let newest = store
-            .audit(&AuditFilter {
-                limit: Some(2),
-                ..Default::default()
-            })
-            .unwrap();
-        assert_eq!(newest, vec![e("jp", 20), e("us", 30)], "{name}");
-        // A page counted from the newest entry: skip `offset`, keep `limit`.
+        // The entries a filter of `limit`, `offset`, `before_us` and
+        // `partner` reads (the rest of the filter its default).
         let page = |limit, offset, before_us, partner: Option<&str>| {
             store
                 .audit(&AuditFilter {
@@ -382,6 +375,10 @@ fn status_and_audit_round_trip() {
                 })
                 .unwrap()
         };
+        // --limit keeps the newest entries.
+        let newest = page(Some(2), 0, None, None);
+        assert_eq!(newest, vec![e("jp", 20), e("us", 30)], "{name}");
+        // A page counted from the newest entry: skip `offset`, keep `limit`.
         assert_eq!(page(Some(1), 1, None, None), vec![e("jp", 20)], "{name}");
         assert_eq!(page(Some(5), 2, None, None), vec![e("us", 10)], "{name}");
         assert_eq!(page(Some(5), 3, None, None), vec![], "{name}");
