@@ -5,7 +5,7 @@ const { test, expect } = require("@playwright/test");
 const fs = require("fs");
 const path = require("path");
 const { startServer, TLP_RED, TLP_GREEN } = require("./server");
-const { SHOTS, accessible, signIn: signInTo, shot } = require("./helpers");
+const { SHOTS, accessible, signIn: signInTo, scrollIntoView, shot } = require("./helpers");
 
 const T = "2026-01-02T03:04:05.000Z";
 const RED_ID = "indicator--0d5a7c1e-6a51-4d6e-9a3b-1f2e3d4c5b01";
@@ -466,7 +466,7 @@ test("cases: a case page whose graph renders left to right, expands on click, fi
   await shot(page, "21-case");
 
   // A real click on a node with hidden successors: the panel and the expansion.
-  await graph.scrollIntoViewIfNeeded();
+  await scrollIntoView(graph);
   const target = await page.evaluate(() => {
     // Only what is drawn is on the canvas: an address that paid one not drawn.
     const { cy, data } = window.tripointCase;
@@ -600,7 +600,7 @@ test("cases: a cluster (an actor's addresses, an exchange with its deposit addre
 
   // A real click on the title of the first cluster's box collapses it.
   const id = ids[0];
-  await graph.scrollIntoViewIfNeeded();
+  await scrollIntoView(graph);
   const at = await page.evaluate((cid) => {
     const cy = window.tripointCase.cy;
     const p = cy.getElementById("c:" + cid);

@@ -1,5 +1,6 @@
 // What every browser test file needs: the screenshot folder, axe-core's
-// check, and signing in through the form.
+// check, signing in through the form, and scrolling before a real click on
+// the case graph's canvas.
 const { expect } = require("@playwright/test");
 const fs = require("fs");
 const path = require("path");
@@ -27,8 +28,21 @@ async function signIn(page, server, partner) {
   await expect(page).toHaveURL(`${server.base}/console/`);
 }
 
+/**
+ * Scroll `locator` into view and wait for the page's next animation frame.
+ * Chromium dispatches the `scroll` event of a scroll in that frame, before
+ * its requestAnimationFrame callbacks; Cytoscape keeps the canvas's place on
+ * the page until it hears that event, so a click sent before it is taken
+ * where the canvas was before the scroll (seen: 292 px off, the click missed
+ * the cluster's title on a busy machine).
+ */
+async function scrollIntoView(locator) {
+  await locator.scrollIntoViewIfNeeded();
+  await locator.page().evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-module.exports = { SHOTS, accessible, signIn, shot };
+module.exports = { SHOTS, accessible, signIn, scrollIntoView, shot };
