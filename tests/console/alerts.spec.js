@@ -4,24 +4,19 @@
 // without a reload (Server-Sent Events), and links to its case at the
 // alerting transfer. Screenshots go to target/test-logs/console/.
 const { test, expect } = require("@playwright/test");
-const { spawn, execFileSync } = require("child_process");
+const { execFileSync } = require("child_process");
 const fs = require("fs");
 const path = require("path");
 const { startServer } = require("./server");
-const { startAnvil, rpc } = require("./anvil");
+const { startWatchedNode, rpc } = require("./anvil");
 const { SHOTS, accessible, signIn: signInTo } = require("./helpers");
 
 const THIEF = "0x7e1f000000000000000000000000000000000001";
 const EXCHANGE = "0xe8c4000000000000000000000000000000000005";
 const ETHER = 10n ** 18n;
 
-// Every process this file starts, killed in afterAll (also on failure).
-const children = [];
-function kill(proc) {
-  if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
-}
-
-let server, anvil, caseId;
+// The node and the watch (stopped in afterAll, also on failure), the node's URL.
+let server, chain, anvil, caseId;
 
 test.describe.configure({ mode: "serial" });
 
@@ -46,16 +41,12 @@ test.beforeAll(async () => {
       return { store: st, bin };
     },
   });
-  anvil = await startAnvil((p) => children.push(p));
-  const watch = spawn(server.cases.bin, ["watch", "--store", server.cases.store, "--rpc", anvil, "--poll-ms", "50"], { stdio: ["ignore", "ignore", "pipe"] });
-  children.push(watch);
-  let watchErr = "";
-  watch.stderr.on("data", (d) => { watchErr += d.toString(); });
-  server.watchErr = () => watchErr;
+  chain = await startWatchedNode(server, "alerts");
+  anvil = chain.rpc;
 });
 
 test.afterAll(async () => {
-  children.forEach(kill);
+  if (chain) chain.stop();
   if (server) await server.stop();
 });
 

@@ -6,11 +6,11 @@
 // withdraws the alert, and the page drops it without a reload (the stream's
 // `retraction` event). Screenshots go to target/test-logs/console/.
 const { test, expect } = require("@playwright/test");
-const { spawn, execFileSync } = require("child_process");
+const { execFileSync } = require("child_process");
 const fs = require("fs");
 const path = require("path");
 const { startServer } = require("./server");
-const { startAnvil, rpc } = require("./anvil");
+const { startWatchedNode, rpc } = require("./anvil");
 const { SHOTS, accessible, signIn } = require("./helpers");
 
 const THIEF = "0x7e1f000000000000000000000000000000000011";
@@ -20,8 +20,7 @@ const EXCHANGE = "0xe8c4000000000000000000000000000000000015";
 const ETHER = 10n ** 18n;
 const hex = (n) => "0x" + n.toString(16);
 
-const children = [];
-let server, anvil, caseId;
+let server, chain, anvil, caseId;
 
 test.beforeAll(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -41,25 +40,14 @@ test.beforeAll(async () => {
       return { store: st, bin };
     },
   });
-  anvil = await startAnvil((p) => children.push(p));
-  const watch = spawn(server.cases.bin, ["watch", "--store", server.cases.store, "--rpc", anvil, "--poll-ms", "50"], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(watch);
-  let out = "", err = "";
-  watch.stdout.on("data", (d) => { out += d.toString(); });
-  watch.stderr.on("data", (d) => { err += d.toString(); });
-  server.watchOut = () => out;
-  server.watchErr = () => err;
+  // The watch's output is kept as target/test-logs/console/retraction-watch.log.
+  chain = await startWatchedNode(server, "retraction");
+  anvil = chain.rpc;
 });
 
 test.afterAll(async () => {
-  for (const p of children) {
-    if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
-  }
-  if (server) {
-    // The watch's output is a test artifact beside the server's log.
-    fs.writeFileSync(path.join(SHOTS, "retraction-watch.log"), `${server.watchOut()}\n--- stderr\n${server.watchErr()}`);
-    await server.stop();
-  }
+  if (chain) chain.stop();
+  if (server) await server.stop();
 });
 
 test("alerts: an alert whose block a reorg orphans disappears from the open alerts page without a reload", async ({ page, request }) => {
@@ -113,7 +101,7 @@ test("alerts: an alert whose block a reorg orphans disappears from the open aler
   // What the page shows is what the watch did: the retraction on its stdout
   // names the alert and the orphaned transfer, the case no longer lists the
   // alert, and a reload does not bring it back.
-  const printed = server.watchOut().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+  const printed = chain.out().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
   const retraction = printed.filter((l) => l.event === "retraction");
   expect(retraction.length).toBe(1);
   expect(retraction[0]).toMatchObject({ alert_id: alertId, tx_hash: deposit, reason: "reorg", case_id: caseId });
