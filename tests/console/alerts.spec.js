@@ -267,8 +267,11 @@ test("quarterly report: the quarter's cases, freezable funds, alerts, intelligen
   const text = execFileSync("pdftotext", ["-layout", pdf, "-"], { encoding: "utf8" });
   for (const s of ["Quarterly joint report", quarter, "Live drill LIVE-3301", "Upbit 9", "REPORT-6620", "FRZ-5521", "Frozen in the quarter"]) expect(text, s).toContain(s);
   expect(text).not.toContain("Sign out");
+  // (The page images of an earlier run go first: only this PDF's are checked.)
+  const isPage = (f) => f.startsWith("40-report-page") && f.endsWith(".png");
+  for (const f of fs.readdirSync(SHOTS).filter(isPage)) fs.rmSync(path.join(SHOTS, f));
   execFileSync("pdftoppm", ["-png", "-r", "60", pdf, path.join(SHOTS, "40-report-page")]);
-  const pages = fs.readdirSync(SHOTS).filter((f) => f.startsWith("40-report-page") && f.endsWith(".png"));
+  const pages = fs.readdirSync(SHOTS).filter(isPage);
   expect(pages.length).toBeGreaterThan(0);
   for (const p of pages) expect(fs.statSync(path.join(SHOTS, p)).size).toBeGreaterThan(5000);
 
