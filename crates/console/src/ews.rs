@@ -151,71 +151,6 @@ fn partner_name(p: Partner, lang: Lang) -> &'static str {
     }
 }
 
-#[derive(Clone, Copy)]
-enum ChartKind {
-    Prices,
-    Exports,
-    Concentration,
-}
-
-/// A chart's title and what it says when the data has nothing for it.
-fn chart_words(k: ChartKind, lang: Lang) -> (&'static str, &'static str) {
-    match (k, lang) {
-        (ChartKind::Prices, Lang::En) => {
-            ("Prices", "No price series for this mineral in the data.")
-        }
-        (ChartKind::Prices, Lang::Ja) => ("価格", "データにこの鉱物の価格系列はありません。"),
-        (ChartKind::Prices, Lang::Ko) => ("가격", "데이터에 이 광물의 가격 계열이 없습니다."),
-        (ChartKind::Exports, Lang::En) => (
-            "China's exports by partner",
-            "No monthly Chinese exports of this mineral in the data.",
-        ),
-        (ChartKind::Exports, Lang::Ja) => (
-            "中国の相手国別輸出",
-            "データにこの鉱物の中国の月次輸出はありません。",
-        ),
-        (ChartKind::Exports, Lang::Ko) => (
-            "중국의 상대국별 수출",
-            "데이터에 이 광물의 중국 월별 수출이 없습니다.",
-        ),
-        (ChartKind::Concentration, Lang::En) => (
-            "Production concentration (HHI)",
-            "No production figures for this mineral in the data.",
-        ),
-        (ChartKind::Concentration, Lang::Ja) => (
-            "生産集中度（HHI）",
-            "データにこの鉱物の生産量はありません。",
-        ),
-        (ChartKind::Concentration, Lang::Ko) => {
-            ("생산 집중도(HHI)", "데이터에 이 광물의 생산량이 없습니다.")
-        }
-    }
-}
-
-fn events_word(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => "event(s)",
-        Lang::Ja => "件のイベント",
-        Lang::Ko => "개 사건",
-    }
-}
-
-fn signals_word(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => "signal(s)",
-        Lang::Ja => "件のシグナル",
-        Lang::Ko => "개 신호",
-    }
-}
-
-fn world_word(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => "World",
-        Lang::Ja => "世界",
-        Lang::Ko => "세계",
-    }
-}
-
 /// The chart's default mineral: the first with a price series.
 pub(crate) fn default_mineral(ds: &Dataset) -> Mineral {
     Mineral::MATERIALS
@@ -325,27 +260,33 @@ fn render_board(ctx: &Ctx, b: &Board, chart: Mineral) -> (String, String, Option
         lang.tag(),
     ));
     // Three charts from the one JSON: `data-kind` names its field. The prices
-    // chart keeps the id `ews-chart` it always had.
-    for (id, kind, which) in [
-        ("ews-chart", "prices", ChartKind::Prices),
-        ("ews-exports", "exports_by_partner", ChartKind::Exports),
+    // chart keeps the id `ews-chart` it always had. Each: its title and what
+    // it says when the data has nothing for it.
+    for (id, kind, title, empty) in [
+        ("ews-chart", "prices", Msg::PricesChart, Msg::NoPrices),
+        (
+            "ews-exports",
+            "exports_by_partner",
+            Msg::ExportsChart,
+            Msg::NoExports,
+        ),
         (
             "ews-concentration",
             "concentration",
-            ChartKind::Concentration,
+            Msg::ConcentrationChart,
+            Msg::NoProduction,
         ),
     ] {
-        let (title, empty) = chart_words(which, lang);
         body.push_str(&format!(
             "<figure class=\"chart\"><h3 id=\"{id}-title\">{}</h3>\
              <div id=\"{id}\" class=\"ews-panel\" data-kind=\"{kind}\" data-title=\"{}\" \
              data-empty=\"{}\" data-events-word=\"{}\" data-signals-word=\"{}\" aria-labelledby=\"{id}-title\">\
              <p role=\"status\">{}</p></div><figcaption></figcaption></figure>",
-            esc(title),
-            esc(title),
-            esc(empty),
-            esc(events_word(lang)),
-            esc(signals_word(lang)),
+            esc(ctx.t(title)),
+            esc(ctx.t(title)),
+            esc(ctx.t(empty)),
+            esc(ctx.t(Msg::EventsWord)),
+            esc(ctx.t(Msg::SignalsWord)),
             esc(ctx.t(Msg::ChartLoading)),
         ));
     }
@@ -520,7 +461,7 @@ pub(crate) fn charts_json(
         let pts: Vec<(NaiveDate, f64)> = months.iter().map(|(d, v)| (*d, *v)).collect();
         let (partner, name) = match key {
             Some(p) => (p.to_string(), partner_name(p, lang)),
-            None => ("WLD".to_string(), world_word(lang)),
+            None => ("WLD".to_string(), Msg::World.text(lang)),
         };
         exports.push(json!({
             "partner": partner,

@@ -127,6 +127,15 @@ messages! {
     Show => "Show", "表示", "표시";
     ChartLoading => "Drawing the chart…", "グラフを描画中…", "차트를 그리는 중…";
     ChartNoData => "No series for this mineral in the data.", "データにこの鉱物の系列はありません。", "데이터에 이 광물의 계열이 없습니다.";
+    PricesChart => "Prices", "価格", "가격";
+    NoPrices => "No price series for this mineral in the data.", "データにこの鉱物の価格系列はありません。", "데이터에 이 광물의 가격 계열이 없습니다.";
+    ExportsChart => "China's exports by partner", "中国の相手国別輸出", "중국의 상대국별 수출";
+    NoExports => "No monthly Chinese exports of this mineral in the data.", "データにこの鉱物の中国の月次輸出はありません。", "데이터에 이 광물의 중국 월별 수출이 없습니다.";
+    ConcentrationChart => "Production concentration (HHI)", "生産集中度（HHI）", "생산 집중도(HHI)";
+    NoProduction => "No production figures for this mineral in the data.", "データにこの鉱物の生産量はありません。", "데이터에 이 광물의 생산량이 없습니다.";
+    EventsWord => "event(s)", "件のイベント", "개 사건";
+    SignalsWord => "signal(s)", "件のシグナル", "개 신호";
+    World => "World", "世界", "세계";
     Events => "Events", "イベント", "이벤트";
     Backtest => "Back-test: events against alerts", "バックテスト: イベントとアラート", "백테스트: 이벤트 대 경보";
     BacktestIntro => "Each scored event on one line: the warning from the first alert open in the window before it (bar) to its announcement (dot: filled when warned) and its effective date (diamond).", "採点された各イベントを1行で表示: 発表前の期間に最初に開いたアラートからの警告(帯)、発表日(点: 警告済みは塗りつぶし)、発効日(菱形)。", "채점된 각 이벤트를 한 줄로 표시: 발표 전 기간에 처음 열린 경보부터의 경고(막대), 발표일(점: 경고됨은 채움), 발효일(마름모).";
