@@ -23,66 +23,6 @@
     return v.toFixed(a < 10 ? 2 : 0);
   }
 
-  function draw(host, data) {
-    var series = (data.series || []).filter(function (s) { return s.points && s.points.length > 1; });
-    host.textContent = "";
-    if (series.length === 0) {
-      var p = document.createElement("p");
-      p.className = "empty";
-      p.setAttribute("role", "status");
-      p.textContent = host.getAttribute("data-empty") || "";
-      host.appendChild(p);
-      host.setAttribute("data-drawn", "0");
-      return;
-    }
-    series = series.slice(0, COLORS.length);
-    var W = 900, H = 360, L = 70, R = 20, T = 20, B = 40;
-    var xs = [], ys = [];
-    series.forEach(function (s) { s.points.forEach(function (pt) { xs.push(day(pt[0])); ys.push(pt[1]); }); });
-    var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs);
-    var y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
-    if (x1 === x0) { x1 = x0 + 1; }
-    if (y1 === y0) { y1 = y0 + 1; }
-    function X(t) { return L + (t - x0) / (x1 - x0) * (W - L - R); }
-    function Y(v) { return H - B - (v - y0) / (y1 - y0) * (H - T - B); }
-    var svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": data.mineral + ": " + series.map(function (s) { return s.name; }).join(", ") });
-    svg.appendChild(el("line", { "class": "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
-    svg.appendChild(el("line", { "class": "axis", x1: L, y1: T, x2: L, y2: H - B }));
-    for (var i = 0; i <= 4; i++) {
-      var v = y0 + (y1 - y0) * i / 4;
-      svg.appendChild(el("text", { "class": "label", x: L - 6, y: Y(v) + 4, "text-anchor": "end" }, fmt(v)));
-      var t = x0 + (x1 - x0) * i / 4;
-      svg.appendChild(el("text", { "class": "label", x: X(t), y: H - B + 16, "text-anchor": "middle" }, new Date(t).toISOString().slice(0, 7)));
-    }
-    (data.events || []).forEach(function (e) {
-      var t = day(e.date);
-      if (t < x0 || t > x1) { return; }
-      var g = el("g", { "class": "event" });
-      g.appendChild(el("line", { x1: X(t), y1: T, x2: X(t), y2: H - B, stroke: "#8a6d00", "stroke-dasharray": "4 3" }));
-      g.appendChild(el("title", {}, e.date + " " + e.label));
-      svg.appendChild(g);
-    });
-    var drawn = 0;
-    series.forEach(function (s, k) {
-      var pts = s.points.map(function (pt) { return X(day(pt[0])).toFixed(1) + "," + Y(pt[1]).toFixed(1); });
-      drawn += pts.length;
-      var line = el("polyline", { points: pts.join(" "), fill: "none", stroke: COLORS[k], "stroke-width": 1.5, "data-series": s.name });
-      line.appendChild(el("title", {}, s.name + " (" + s.unit + ")"));
-      svg.appendChild(line);
-      svg.appendChild(el("text", { "class": "label", x: L + 8, y: T + 14 * (k + 1), fill: COLORS[k] }, s.name + " (" + s.unit + ")"));
-    });
-    host.appendChild(svg);
-    host.setAttribute("data-drawn", String(drawn));
-    var fig = host.closest("figure");
-    var cap = fig ? fig.querySelector("figcaption") : null;
-    if (cap) {
-      cap.textContent = series.map(function (s) { return s.name + " (" + s.unit + ")"; }).join("; ") +
-        ((data.events || []).length ? " · " + data.events.length + " events" : "");
-    }
-  }
-
-  var LEVEL_COLORS = { green: "#2e7d32", yellow: "#8a6d00", amber: "#c25e00", red: "#b3261e" };
-
   function emptyText(host, text) {
     var p = document.createElement("p");
     p.className = "empty";
@@ -91,43 +31,59 @@
     host.appendChild(p);
   }
 
-  // One of the board's three charts (`data-kind`: prices, exports_by_partner,
-  // concentration): its lines, a legend, the events as dashed vertical lines
-  // and the mineral's signals as markers (coloured by level) along the top.
-  function drawPanel(host, data) {
-    var kind = host.getAttribute("data-kind");
-    var title = host.getAttribute("data-title") || kind;
-    var series = (data[kind] || []).filter(function (s) { return s.points && s.points.length > 0; });
+  var LEVEL_COLORS = { green: "#2e7d32", yellow: "#8a6d00", amber: "#c25e00", red: "#b3261e" };
+
+  // A mineral's chart: its lines over time, the events (within the lines'
+  // span) as dashed vertical lines and, with a strip, the signals as markers
+  // (coloured by level) along the top. The options (`o`):
+  //   series     the lines: [{name, unit, points: [[day, value], ...]}]
+  //   minPoints  the points a line needs to be drawn
+  //   height     of the drawing; top: the room above the plot (and the strip)
+  //   strip      the signals' strip above the plot (0: no signals drawn)
+  //   title      drawn on the top row with a legend beside it (and in the
+  //              SVG's label and title); null: each line labelled in the plot
+  //   fromZero   the value axis reaches down to 0
+  //   caption    function (series, events, signals): the figcaption's text
+  // The host gets `data-drawn` (points drawn) and, with a strip,
+  // `data-events` and `data-signals` (markers drawn).
+  function drawChart(host, data, o) {
+    var series = o.series.filter(function (s) { return s.points && s.points.length >= o.minPoints; });
     host.textContent = "";
     var fig = host.closest("figure");
     var cap = fig ? fig.querySelector("figcaption") : null;
     if (series.length === 0) {
       emptyText(host, host.getAttribute("data-empty") || "");
       host.setAttribute("data-drawn", "0");
-      host.setAttribute("data-events", "0");
-      host.setAttribute("data-signals", "0");
+      if (o.strip) {
+        host.setAttribute("data-events", "0");
+        host.setAttribute("data-signals", "0");
+      }
       if (cap) { cap.textContent = ""; }
       return;
     }
     series = series.slice(0, COLORS.length);
-    var W = 900, H = 340, L = 70, R = 20, T = 44, B = 40, S = 24;
+    var W = 900, H = o.height, L = 70, R = 20, T = o.top, B = 40, S = o.strip;
     var xs = [], ys = [];
     series.forEach(function (s) { s.points.forEach(function (pt) { xs.push(day(pt[0])); ys.push(pt[1]); }); });
     var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs);
     var y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
-    if (kind !== "prices") { y0 = Math.min(0, y0); }
+    if (o.fromZero) { y0 = Math.min(0, y0); }
     if (x1 === x0) { x0 -= 86400000 * 180; x1 += 86400000 * 180; }
     if (y1 === y0) { y1 = y0 + 1; }
     function X(t) { return L + (t - x0) / (x1 - x0) * (W - L - R); }
     function Y(v) { return H - B - (v - y0) / (y1 - y0) * (H - T - S - B); }
     var events = (data.events || []).filter(function (e) { var t = day(e.date); return t >= x0 && t <= x1; });
-    var signals = (data.signals || []).filter(function (g) { var t = day(g.date); return t >= x0 && t <= x1; });
-    var label = title + " — " + data.mineral + ": " + series.map(function (s) { return s.name + " (" + s.unit + ")"; }).join(", ") +
-      "; " + events.length + " " + (host.getAttribute("data-events-word") || "events") +
-      ", " + signals.length + " " + (host.getAttribute("data-signals-word") || "signals");
+    var signals = S ? (data.signals || []).filter(function (g) { var t = day(g.date); return t >= x0 && t <= x1; }) : [];
+    var label = o.title
+      ? o.title + " — " + data.mineral + ": " + series.map(function (s) { return s.name + " (" + s.unit + ")"; }).join(", ") +
+        "; " + events.length + " " + (host.getAttribute("data-events-word") || "events") +
+        ", " + signals.length + " " + (host.getAttribute("data-signals-word") || "signals")
+      : data.mineral + ": " + series.map(function (s) { return s.name; }).join(", ");
     var svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": label });
-    svg.appendChild(el("title", {}, label));
-    svg.appendChild(el("text", { "class": "chart-title", x: L, y: 16 }, title + " — " + data.mineral));
+    if (o.title) {
+      svg.appendChild(el("title", {}, label));
+      svg.appendChild(el("text", { "class": "chart-title", x: L, y: 16 }, o.title + " — " + data.mineral));
+    }
     svg.appendChild(el("line", { "class": "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
     svg.appendChild(el("line", { "class": "axis", x1: L, y1: T + S, x2: L, y2: H - B }));
     for (var i = 0; i <= 4; i++) {
@@ -143,20 +99,22 @@
       g.appendChild(el("title", {}, e.date + " " + e.label));
       svg.appendChild(g);
     });
-    // Signals: a strip above the plot, one marker per signal (worst on top).
-    var strip = el("g", { "class": "signals" });
-    var rank = { green: 0, yellow: 1, amber: 2, red: 3 };
-    signals.slice().sort(function (a, b) { return (rank[a.level] || 0) - (rank[b.level] || 0); }).forEach(function (g) {
-      var t = day(g.date);
-      var m = el("path", {
-        "class": "signal signal-" + g.level, "data-level": g.level, "data-family": g.family,
-        d: "M" + X(t).toFixed(1) + "," + (T + 4) + " l5,9 l-10,0 z",
-        fill: LEVEL_COLORS[g.level] || "#4a4a4a", stroke: "#fff", "stroke-width": 0.5
+    if (S) {
+      // Signals: a strip above the plot, one marker per signal (worst on top).
+      var strip = el("g", { "class": "signals" });
+      var rank = { green: 0, yellow: 1, amber: 2, red: 3 };
+      signals.slice().sort(function (a, b) { return (rank[a.level] || 0) - (rank[b.level] || 0); }).forEach(function (g) {
+        var t = day(g.date);
+        var m = el("path", {
+          "class": "signal signal-" + g.level, "data-level": g.level, "data-family": g.family,
+          d: "M" + X(t).toFixed(1) + "," + (T + 4) + " l5,9 l-10,0 z",
+          fill: LEVEL_COLORS[g.level] || "#4a4a4a", stroke: "#fff", "stroke-width": 0.5
+        });
+        m.appendChild(el("title", {}, g.date + " " + g.family + " " + g.name + " (" + g.level + ")"));
+        strip.appendChild(m);
       });
-      m.appendChild(el("title", {}, g.date + " " + g.family + " " + g.name + " (" + g.level + ")"));
-      strip.appendChild(m);
-    });
-    svg.appendChild(strip);
+      svg.appendChild(strip);
+    }
     var drawn = 0;
     series.forEach(function (s, k) {
       var pts = s.points.map(function (pt) { return X(day(pt[0])).toFixed(1) + "," + Y(pt[1]).toFixed(1); });
@@ -167,28 +125,61 @@
       if (pts.length === 1) {
         svg.appendChild(el("circle", { cx: pts[0].split(",")[0], cy: pts[0].split(",")[1], r: 3, fill: COLORS[k] }));
       }
+      if (!o.title) {
+        svg.appendChild(el("text", { "class": "label", x: L + 8, y: T + 14 * (k + 1), fill: COLORS[k] }, s.name + " (" + s.unit + ")"));
+      }
     });
-    // The legend: one entry per line, right of the title.
-    var legend = el("g", { "class": "legend" });
-    var texts = series.map(function (s) { return s.name + (series.length > 1 ? "" : " (" + s.unit + ")"); });
-    var lx = W - R - texts.reduce(function (n, t) { return n + 26 + t.length * 6.5; }, 0);
-    series.forEach(function (s, k) {
-      var item = el("g", { "class": "legend-item", "data-series": s.name });
-      item.appendChild(el("line", { x1: lx, y1: 12, x2: lx + 18, y2: 12, stroke: COLORS[k], "stroke-width": 3 }));
-      item.appendChild(el("text", { "class": "label", x: lx + 22, y: 16 }, texts[k]));
-      legend.appendChild(item);
-      lx += 26 + texts[k].length * 6.5;
-    });
-    svg.appendChild(legend);
+    if (o.title) {
+      // The legend: one entry per line, right of the title.
+      var legend = el("g", { "class": "legend" });
+      var texts = series.map(function (s) { return s.name + (series.length > 1 ? "" : " (" + s.unit + ")"); });
+      var lx = W - R - texts.reduce(function (n, t) { return n + 26 + t.length * 6.5; }, 0);
+      series.forEach(function (s, k) {
+        var item = el("g", { "class": "legend-item", "data-series": s.name });
+        item.appendChild(el("line", { x1: lx, y1: 12, x2: lx + 18, y2: 12, stroke: COLORS[k], "stroke-width": 3 }));
+        item.appendChild(el("text", { "class": "label", x: lx + 22, y: 16 }, texts[k]));
+        legend.appendChild(item);
+        lx += 26 + texts[k].length * 6.5;
+      });
+      svg.appendChild(legend);
+    }
     host.appendChild(svg);
     host.setAttribute("data-drawn", String(drawn));
-    host.setAttribute("data-events", String(events.length));
-    host.setAttribute("data-signals", String(signals.length));
-    if (cap) {
-      cap.textContent = series.map(function (s) { return s.name + " (" + s.unit + ")"; }).join("; ") +
-        " · " + events.length + " " + (host.getAttribute("data-events-word") || "events") +
-        " · " + signals.length + " " + (host.getAttribute("data-signals-word") || "signals");
+    if (S) {
+      host.setAttribute("data-events", String(events.length));
+      host.setAttribute("data-signals", String(signals.length));
     }
+    if (cap) { cap.textContent = o.caption(series, events, signals); }
+  }
+
+  function names(series) {
+    return series.map(function (s) { return s.name + " (" + s.unit + ")"; }).join("; ");
+  }
+
+  // The quarterly report's chart of a mineral: the `series` of the series
+  // JSON and its events.
+  function draw(host, data) {
+    drawChart(host, data, {
+      series: data.series || [], minPoints: 2, height: 360, top: 20, strip: 0, title: null, fromZero: false,
+      caption: function (series) {
+        return names(series) + ((data.events || []).length ? " · " + data.events.length + " events" : "");
+      }
+    });
+  }
+
+  // One of the board's three charts (`data-kind`: prices, exports_by_partner,
+  // concentration), with a legend, the events and the mineral's signals.
+  function drawPanel(host, data) {
+    var kind = host.getAttribute("data-kind");
+    drawChart(host, data, {
+      series: data[kind] || [], minPoints: 1, height: 340, top: 44, strip: 24,
+      title: host.getAttribute("data-title") || kind, fromZero: kind !== "prices",
+      caption: function (series, events, signals) {
+        return names(series) +
+          " · " + events.length + " " + (host.getAttribute("data-events-word") || "events") +
+          " · " + signals.length + " " + (host.getAttribute("data-signals-word") || "signals");
+      }
+    });
   }
 
   // The back-test (`tripoint ews backtest` JSON) as a timeline: one row per
