@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tripoint_ews::chrono::NaiveDate;
-use tripoint_ews::{BacktestReport, Board, Dataset, Level, Mineral, Partner, Signal};
+use tripoint_ews::{BacktestReport, Board, Dataset, Level, Mineral, Partner, PriceSeries, Signal};
 use tripoint_taxii::server::audit_note;
 
 /// Loads the early-warning data set (the binary decides from where: the
@@ -31,9 +31,9 @@ pub(crate) struct EwsState {
     board: Mutex<Option<(NaiveDate, Arc<Board>)>>,
     /// The back-test of the data set's events, computed once.
     backtest: tokio::sync::OnceCell<Arc<BacktestReport>>,
-    /// Every signal of the data set (the board's `all_signals`, default
-    /// configuration), computed once for the charts.
-    signals: tokio::sync::OnceCell<Arc<Vec<Signal>>>,
+    /// The charts' data by mineral, with every signal of the data set (the
+    /// board's `all_signals`, default configuration), grouped once.
+    charts: tokio::sync::OnceCell<Arc<Charts>>,
 }
 
 impl EwsState {
@@ -43,7 +43,7 @@ impl EwsState {
             data: tokio::sync::OnceCell::new(),
             board: Mutex::new(None),
             backtest: tokio::sync::OnceCell::new(),
-            signals: tokio::sync::OnceCell::new(),
+            charts: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -82,11 +82,13 @@ impl EwsState {
         .await
     }
 
-    /// The signals the board replays (`tripoint_ews::all_signals` of the data
-    /// set's events, default configuration), computed once off the async workers.
-    pub(crate) async fn signals(&self) -> Result<Arc<Vec<Signal>>, ConsoleError> {
-        self.once(&self.signals, |ds| {
-            tripoint_ews::all_signals(ds, &ds.events, &tripoint_ews::Config::default())
+    /// The charts' data grouped by mineral ([`Charts`]), with the signals the
+    /// board replays (`tripoint_ews::all_signals` of the data set's events,
+    /// default configuration), computed once off the async workers.
+    pub(crate) async fn charts(&self) -> Result<Arc<Charts>, ConsoleError> {
+        self.once(&self.charts, |ds| {
+            let cfg = tripoint_ews::Config::default();
+            Charts::new(ds, &tripoint_ews::all_signals(ds, &ds.events, &cfg))
         })
         .await
     }
@@ -332,6 +334,128 @@ fn render_board(ctx: &Ctx, b: &Board, chart: Mineral) -> (String, String, Option
     (ctx.t(Msg::EarlyWarning).to_string(), body, None)
 }
 
+/// One mineral's chart data before any day's cut: what `series.json`
+/// serves of it up to any `at`. [`Charts::new`] groups the data set by
+/// mineral once, so a request only looks its mineral up and keeps what was
+/// known by its day.
+#[derive(Default)]
+pub(crate) struct MineralCharts {
+    /// Its price series, with their finite points.
+    prices: Vec<PriceSeries>,
+    /// China's monthly exports of it, every row summed by month (the
+    /// `series` of a mineral without a price series).
+    exports: BTreeMap<NaiveDate, f64>,
+    /// China's monthly exports of it by destination: a partner, or `None`
+    /// for the world total (rows to other countries left out).
+    exports_by_dest: BTreeMap<Option<Partner>, BTreeMap<NaiveDate, f64>>,
+    /// Production HHI by year, dated when the year's figures became known.
+    concentration: Vec<(NaiveDate, f64)>,
+    /// The events naming it, by announcement day.
+    events: Vec<(NaiveDate, Value)>,
+    /// Its signals, by day.
+    signals: Vec<(NaiveDate, Value)>,
+}
+
+/// What a mineral the data set has nothing of looks up.
+static NO_CHARTS: MineralCharts = MineralCharts {
+    prices: Vec::new(),
+    exports: BTreeMap::new(),
+    exports_by_dest: BTreeMap::new(),
+    concentration: Vec::new(),
+    events: Vec::new(),
+    signals: Vec::new(),
+};
+
+/// The charts' data of every mineral of a data set.
+pub(crate) struct Charts {
+    synthetic: bool,
+    by_mineral: BTreeMap<Mineral, MineralCharts>,
+}
+
+impl Charts {
+    /// `ds` and its `signals` (the board's) grouped by mineral; values that
+    /// are not finite left out, as the charts leave them.
+    pub(crate) fn new(ds: &Dataset, signals: &[Signal]) -> Charts {
+        let mut by: BTreeMap<Mineral, MineralCharts> = BTreeMap::new();
+        for p in &ds.prices {
+            let points = p
+                .points
+                .iter()
+                .copied()
+                .filter(|(_, v)| v.is_finite())
+                .collect();
+            by.entry(p.mineral).or_default().prices.push(PriceSeries {
+                name: p.name.clone(),
+                mineral: p.mineral,
+                unit: p.unit.clone(),
+                points,
+            });
+        }
+        for r in ds.monthly.iter().filter(|r| r.value_usd.is_finite()) {
+            // `None`: a destination that is neither a partner nor the world.
+            let dest = match r.destination {
+                None => Some(None),
+                Some(c) => Partner::from_iso3(c).map(Some),
+            };
+            for m in r.product.minerals() {
+                let c = by.entry(*m).or_default();
+                *c.exports.entry(r.month).or_default() += r.value_usd;
+                if let Some(key) = dest {
+                    *c.exports_by_dest
+                        .entry(key)
+                        .or_default()
+                        .entry(r.month)
+                        .or_default() += r.value_usd;
+                }
+            }
+        }
+        let cfg = tripoint_ews::Config::default();
+        for c in tripoint_ews::signals::production_concentration(ds, &cfg) {
+            if c.hhi.is_finite() {
+                by.entry(c.mineral)
+                    .or_default()
+                    .concentration
+                    .push((tripoint_ews::signals::annual_known(c.year, &cfg), c.hhi));
+            }
+        }
+        for e in &ds.events {
+            let v = json!({
+                "id": e.event_id,
+                "date": e.announced.to_string(),
+                "label": format!("{} {}: {}", e.event_id, e.actor, e.measure_type),
+            });
+            // Once per mineral, however often the event names it.
+            for (i, m) in e.minerals.iter().enumerate() {
+                if !e.minerals[..i].contains(m) {
+                    by.entry(*m)
+                        .or_default()
+                        .events
+                        .push((e.announced, v.clone()));
+                }
+            }
+        }
+        for s in signals {
+            by.entry(s.mineral).or_default().signals.push((
+                s.date,
+                json!({
+                    "date": s.date.to_string(),
+                    "name": s.name,
+                    "family": s.family.name(),
+                    "level": s.level.name(),
+                }),
+            ));
+        }
+        Charts {
+            synthetic: ds.synthetic,
+            by_mineral: by,
+        }
+    }
+
+    fn of(&self, m: Mineral) -> &MineralCharts {
+        self.by_mineral.get(&m).unwrap_or(&NO_CHARTS)
+    }
+}
+
 /// Thin `points` evenly to at most [`MAX_POINTS`] (first and last kept).
 fn thin(points: &[(NaiveDate, f64)]) -> Vec<(NaiveDate, f64)> {
     if points.len() <= MAX_POINTS {
@@ -343,62 +467,23 @@ fn thin(points: &[(NaiveDate, f64)]) -> Vec<(NaiveDate, f64)> {
         .collect()
 }
 
-/// The series of one mineral: its price series, else China's monthly
-/// exports of it; with the events that name it, up to `at`.
-pub(crate) fn series_json(ds: &Dataset, m: Mineral, at: NaiveDate) -> Value {
-    let mut series: Vec<Value> = ds
-        .prices
+/// The points up to `at`.
+fn until(points: &[(NaiveDate, f64)], at: NaiveDate) -> Vec<(NaiveDate, f64)> {
+    points.iter().copied().filter(|(d, _)| *d <= at).collect()
+}
+
+/// The months up to `at`.
+fn months_until(months: &BTreeMap<NaiveDate, f64>, at: NaiveDate) -> Vec<(NaiveDate, f64)> {
+    months.range(..=at).map(|(d, v)| (*d, *v)).collect()
+}
+
+/// The values dated up to `at`.
+fn values_until(values: &[(NaiveDate, Value)], at: NaiveDate) -> Vec<Value> {
+    values
         .iter()
-        .filter(|p| p.mineral == m)
-        .map(|p| {
-            let pts: Vec<(NaiveDate, f64)> = p
-                .points
-                .iter()
-                .copied()
-                .filter(|(d, v)| *d <= at && v.is_finite())
-                .collect();
-            json!({
-                "name": p.name,
-                "unit": p.unit,
-                "points": thin(&pts).iter().map(|(d, v)| json!([d.to_string(), v])).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    if series.is_empty() {
-        let mut by_month: BTreeMap<NaiveDate, f64> = BTreeMap::new();
-        for r in ds.monthly.iter().filter(|r| {
-            r.product.minerals().contains(&m) && r.month <= at && r.value_usd.is_finite()
-        }) {
-            *by_month.entry(r.month).or_default() += r.value_usd;
-        }
-        if !by_month.is_empty() {
-            let pts: Vec<(NaiveDate, f64)> = by_month.into_iter().collect();
-            series.push(json!({
-                "name": format!("China's exports of {}", m.name()),
-                "unit": "USD per month",
-                "points": thin(&pts).iter().map(|(d, v)| json!([d.to_string(), v])).collect::<Vec<_>>(),
-            }));
-        }
-    }
-    let events: Vec<Value> = ds
-        .events
-        .iter()
-        .filter(|e| e.minerals.contains(&m) && e.announced <= at)
-        .map(|e| {
-            json!({
-                "id": e.event_id,
-                "date": e.announced.to_string(),
-                "label": format!("{} {}: {}", e.event_id, e.actor, e.measure_type),
-            })
-        })
-        .collect();
-    json!({
-        "mineral": m.name(),
-        "as_of": at.to_string(),
-        "synthetic": ds.synthetic,
-        "series": series,
-        "events": events,
-    })
+        .filter(|(d, _)| *d <= at)
+        .map(|(_, v)| v.clone())
+        .collect()
 }
 
 fn points_json(pts: &[(NaiveDate, f64)]) -> Vec<Value> {
@@ -408,57 +493,66 @@ fn points_json(pts: &[(NaiveDate, f64)]) -> Vec<Value> {
         .collect()
 }
 
+/// The mineral's price series up to `at` (those without a point then too).
+fn prices_json(c: &MineralCharts, at: NaiveDate) -> Vec<Value> {
+    c.prices
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.name,
+                "unit": p.unit,
+                "points": points_json(&until(&p.points, at)),
+            })
+        })
+        .collect()
+}
+
+/// The series of one mineral: its price series, else China's monthly
+/// exports of it; with the events that name it, up to `at`.
+pub(crate) fn series_json(charts: &Charts, m: Mineral, at: NaiveDate) -> Value {
+    let c = charts.of(m);
+    let mut series = prices_json(c, at);
+    if series.is_empty() {
+        let pts = months_until(&c.exports, at);
+        if !pts.is_empty() {
+            series.push(json!({
+                "name": format!("China's exports of {}", m.name()),
+                "unit": "USD per month",
+                "points": points_json(&pts),
+            }));
+        }
+    }
+    json!({
+        "mineral": m.name(),
+        "as_of": at.to_string(),
+        "synthetic": charts.synthetic,
+        "series": series,
+        "events": values_until(&c.events, at),
+    })
+}
+
 /// [`series_json`] with the three charts' data of `/console/ews/series.json`:
 /// `prices`, China's monthly `exports_by_partner` (US, Japan, Korea and the
 /// world total), production `concentration` (HHI by year, dated when the
-/// year's figures became known) and the mineral's dated `signals` (from
-/// `signals`, the board's own), all up to `at`.
-pub(crate) fn charts_json(
-    ds: &Dataset,
-    signals: &[Signal],
-    m: Mineral,
-    at: NaiveDate,
-    lang: Lang,
-) -> Value {
-    let mut v = series_json(ds, m, at);
-    let prices: Vec<Value> = ds
-        .prices
-        .iter()
-        .filter(|p| p.mineral == m)
-        .map(|p| {
-            let pts: Vec<(NaiveDate, f64)> = p
-                .points
-                .iter()
-                .copied()
-                .filter(|(d, v)| *d <= at && v.is_finite())
-                .collect();
-            json!({"name": p.name, "unit": p.unit, "points": points_json(&pts)})
-        })
+/// year's figures became known) and the mineral's dated `signals` (the
+/// board's own), all up to `at`.
+pub(crate) fn charts_json(charts: &Charts, m: Mineral, at: NaiveDate, lang: Lang) -> Value {
+    let mut v = series_json(charts, m, at);
+    let c = charts.of(m);
+    let prices: Vec<Value> = prices_json(c, at)
+        .into_iter()
         .filter(|s| !s["points"].as_array().is_some_and(|a| a.is_empty()))
         .collect();
 
-    // China's exports: `destination` None is the world total.
-    let mut by_dest: BTreeMap<Option<Partner>, BTreeMap<NaiveDate, f64>> = BTreeMap::new();
-    for r in ds
-        .monthly
-        .iter()
-        .filter(|r| r.product.minerals().contains(&m) && r.month <= at && r.value_usd.is_finite())
-    {
-        let key = match r.destination {
-            None => None,
-            Some(c) => match Partner::from_iso3(c) {
-                Some(p) => Some(p),
-                None => continue,
-            },
-        };
-        *by_dest.entry(key).or_default().entry(r.month).or_default() += r.value_usd;
-    }
     let mut exports: Vec<Value> = Vec::new();
     for key in Partner::ALL.into_iter().map(Some).chain([None]) {
-        let Some(months) = by_dest.get(&key) else {
+        let Some(months) = c.exports_by_dest.get(&key) else {
             continue;
         };
-        let pts: Vec<(NaiveDate, f64)> = months.iter().map(|(d, v)| (*d, *v)).collect();
+        let pts = months_until(months, at);
+        if pts.is_empty() {
+            continue;
+        }
         let (partner, name) = match key {
             Some(p) => (p.to_string(), partner_name(p, lang)),
             None => ("WLD".to_string(), Msg::World.text(lang)),
@@ -471,13 +565,7 @@ pub(crate) fn charts_json(
         }));
     }
 
-    let cfg = tripoint_ews::Config::default();
-    let conc: Vec<(NaiveDate, f64)> = tripoint_ews::signals::production_concentration(ds, &cfg)
-        .into_iter()
-        .filter(|c| c.mineral == m && c.hhi.is_finite())
-        .map(|c| (tripoint_ews::signals::annual_known(c.year, &cfg), c.hhi))
-        .filter(|(d, _)| *d <= at)
-        .collect();
+    let conc = until(&c.concentration, at);
     let concentration: Vec<Value> = if conc.is_empty() {
         Vec::new()
     } else {
@@ -488,22 +576,10 @@ pub(crate) fn charts_json(
         })]
     };
 
-    let signals: Vec<Value> = signals
-        .iter()
-        .filter(|s| s.mineral == m && s.date <= at)
-        .map(|s| {
-            json!({
-                "date": s.date.to_string(),
-                "name": s.name,
-                "family": s.family.name(),
-                "level": s.level.name(),
-            })
-        })
-        .collect();
     v["prices"] = Value::Array(prices);
     v["exports_by_partner"] = Value::Array(exports);
     v["concentration"] = Value::Array(concentration);
-    v["signals"] = Value::Array(signals);
+    v["signals"] = Value::Array(values_until(&c.signals, at));
     v
 }
 
@@ -549,9 +625,9 @@ pub(crate) async fn series(State(c): State<Arc<Console>>, ctx: Ctx) -> Response 
             })?,
             None => today(),
         };
-        let signals = c.ews.signals().await?;
+        let charts = c.ews.charts().await?;
         let lang = ctx.lang;
-        blocking(move || Ok(charts_json(&ds, &signals, m, at, lang))).await
+        blocking(move || Ok(charts_json(&charts, m, at, lang))).await
     }
     .await;
     json_response(result, "console-ews-series")
@@ -579,7 +655,7 @@ mod tests {
         let ds = tripoint_ews::synthetic_dataset(7);
         let m = default_mineral(&ds);
         let at = NaiveDate::from_ymd_opt(2024, 6, 30).unwrap();
-        let v = series_json(&ds, m, at);
+        let v = series_json(&Charts::new(&ds, &[]), m, at);
         let pts = v["series"][0]["points"].as_array().unwrap();
         assert!(pts.len() > 10, "{v}");
         assert!(pts.iter().all(|p| p[0].as_str().unwrap() <= "2024-06-30"));
@@ -591,15 +667,16 @@ mod tests {
         let signals = tripoint_ews::all_signals(&ds, &ds.events, &tripoint_ews::Config::default());
         let m = default_mineral(&ds);
         let at = NaiveDate::from_ymd_opt(2024, 6, 30).unwrap();
-        let v = charts_json(&ds, &signals, m, at, Lang::En);
+        let charts = Charts::new(&ds, &signals);
+        let v = charts_json(&charts, m, at, Lang::En);
         // The existing fields are kept as they were.
-        assert_eq!(v["series"], series_json(&ds, m, at)["series"]);
-        assert_eq!(v["events"], series_json(&ds, m, at)["events"]);
+        assert_eq!(v["series"], series_json(&charts, m, at)["series"]);
+        assert_eq!(v["events"], series_json(&charts, m, at)["events"]);
         assert!(!v["prices"].as_array().unwrap().is_empty(), "{v}");
         // The synthetic monthly exports are of natural graphite (HS 250410),
         // to Korea, Japan, the US and Germany (not a partner): none for `m`.
         assert_eq!(v["exports_by_partner"], json!([]));
-        let g = charts_json(&ds, &signals, Mineral::Graphite, at, Lang::En);
+        let g = charts_json(&charts, Mineral::Graphite, at, Lang::En);
         assert_eq!(g["prices"], json!([]));
         let exports = g["exports_by_partner"].as_array().unwrap();
         let partners: Vec<&str> = exports
@@ -638,5 +715,39 @@ mod tests {
             .contains(&s["family"].as_str().unwrap()));
             assert!(["green", "yellow", "amber", "red"].contains(&s["level"].as_str().unwrap()));
         }
+    }
+
+    #[test]
+    fn a_day_before_the_data_has_nothing_of_a_mineral_grouped_once() {
+        let ds = tripoint_ews::synthetic_dataset(7);
+        let signals = tripoint_ews::all_signals(&ds, &ds.events, &tripoint_ews::Config::default());
+        let charts = Charts::new(&ds, &signals);
+        let at = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap();
+        let m = default_mineral(&ds);
+        for mineral in [m, Mineral::Graphite] {
+            let v = charts_json(&charts, mineral, at, Lang::En);
+            for field in [
+                "events",
+                "prices",
+                "exports_by_partner",
+                "concentration",
+                "signals",
+            ] {
+                assert_eq!(v[field], json!([]), "{mineral:?} {field}: {v}");
+            }
+        }
+        // A price series is still named with no point; graphite (exports only)
+        // has no series at all.
+        let series = &series_json(&charts, m, at)["series"];
+        assert!(!series.as_array().unwrap().is_empty(), "{series}");
+        assert!(series
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["points"] == json!([])));
+        assert_eq!(
+            series_json(&charts, Mineral::Graphite, at)["series"],
+            json!([])
+        );
     }
 }

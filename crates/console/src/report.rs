@@ -511,8 +511,9 @@ async fn ews_warnings(
     b.push_str("</ul>");
     // Charts of the warned minerals that have a series in the data (else
     // the board's default chart).
+    let charts = c.ews.charts().await?;
     let has_series = |m: tripoint_ews::Mineral| {
-        crate::ews::series_json(&ds, m, at)["series"]
+        crate::ews::series_json(&charts, m, at)["series"]
             .as_array()
             .is_some_and(|a| {
                 a.iter()
