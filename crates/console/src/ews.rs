@@ -140,17 +140,12 @@ pub(crate) fn level_word(l: Level) -> Msg {
 }
 
 fn partner_name(p: Partner, lang: Lang) -> &'static str {
-    match (p, lang) {
-        (Partner::Usa, Lang::En) => "United States",
-        (Partner::Usa, Lang::Ja) => "米国",
-        (Partner::Usa, Lang::Ko) => "미국",
-        (Partner::Jpn, Lang::En) => "Japan",
-        (Partner::Jpn, Lang::Ja) => "日本",
-        (Partner::Jpn, Lang::Ko) => "일본",
-        (Partner::Kor, Lang::En) => "Korea",
-        (Partner::Kor, Lang::Ja) => "韓国",
-        (Partner::Kor, Lang::Ko) => "한국",
+    match p {
+        Partner::Usa => Msg::UnitedStates,
+        Partner::Jpn => Msg::Japan,
+        Partner::Kor => Msg::Korea,
     }
+    .text(lang)
 }
 
 /// The chart's default mineral: the first with a price series.

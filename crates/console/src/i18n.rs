@@ -136,6 +136,9 @@ messages! {
     EventsWord => "event(s)", "件のイベント", "개 사건";
     SignalsWord => "signal(s)", "件のシグナル", "개 신호";
     World => "World", "世界", "세계";
+    UnitedStates => "United States", "米国", "미국";
+    Japan => "Japan", "日本", "일본";
+    Korea => "Korea", "韓国", "한국";
     Events => "Events", "イベント", "이벤트";
     Backtest => "Back-test: events against alerts", "バックテスト: イベントとアラート", "백테스트: 이벤트 대 경보";
     BacktestIntro => "Each scored event on one line: the warning from the first alert open in the window before it (bar) to its announcement (dot: filled when warned) and its effective date (diamond).", "採点された各イベントを1行で表示: 発表前の期間に最初に開いたアラートからの警告(帯)、発表日(点: 警告済みは塗りつぶし)、発効日(菱形)。", "채점된 각 이벤트를 한 줄로 표시: 발표 전 기간에 처음 열린 경보부터의 경고(막대), 발표일(점: 경고됨은 채움), 발효일(마름모).";
