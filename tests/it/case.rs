@@ -185,13 +185,18 @@ impl Resp {
 /// The case databases to run each scenario on: the store's SQLite file,
 /// and PostgreSQL in a fresh schema when the suite has a server.
 fn case_dbs(tag: &str) -> Vec<Option<String>> {
+    // Only PostgreSQL adds to it.
+    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
     let mut out = vec![None];
+    #[cfg(feature = "postgres")]
     match std::env::var("TRIPOINT_TEST_PG_URL") {
         Ok(base) => out.push(Some(
             tripoint_taxii::store::postgres_fresh_schema(&base, tag).expect("PostgreSQL reachable"),
         )),
         Err(_) => eprintln!("skipping PostgreSQL: TRIPOINT_TEST_PG_URL is not set"),
     }
+    #[cfg(not(feature = "postgres"))]
+    eprintln!("skipping PostgreSQL ({tag}): built without the postgres feature");
     out
 }
 

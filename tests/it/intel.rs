@@ -29,7 +29,10 @@ impl Drop for Server {
 
 /// The storage backends to run each scenario on.
 fn storages(tag: &str) -> Vec<(String, Option<String>)> {
+    // Only PostgreSQL adds to it.
+    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
     let mut out = vec![("sqlite".to_string(), None)];
+    #[cfg(feature = "postgres")]
     match std::env::var("TRIPOINT_TEST_PG_URL") {
         Ok(base) => out.push((
             "postgres".into(),
@@ -40,6 +43,8 @@ fn storages(tag: &str) -> Vec<(String, Option<String>)> {
         )),
         Err(_) => eprintln!("skipping PostgreSQL: TRIPOINT_TEST_PG_URL is not set"),
     }
+    #[cfg(not(feature = "postgres"))]
+    eprintln!("skipping PostgreSQL ({tag}): built without the postgres feature");
     out
 }
 
