@@ -592,6 +592,18 @@ fn bench_hash(n: u64) -> TxHash {
     TxHash(h)
 }
 
+/// CPU seconds (user + system, every thread) this process has used, and
+/// its major page faults (pages read from disk, e.g. store pages the page
+/// cache had dropped), so far.
+fn cpu_and_faults() -> (f64, u64) {
+    // SAFETY: an all-zero `rusage` is a valid value (integers and timevals).
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage only writes the struct it is given.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    (s(u.ru_utime) + s(u.ru_stime), u.ru_majflt as u64)
+}
+
 fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
     let store_dir = dir.join("store");
     println!(
@@ -707,6 +719,9 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
     let (mut walk_s, mut store_s, mut deliver_s) = (Vec::new(), Vec::new(), Vec::new());
     let mut alerts = 0usize;
     let mut hash_no = 0u64;
+    // Per block: what its time went to and what it touched (which blocks
+    // are the slow ones, and why).
+    let mut blocks = Vec::new();
     for b in 0..o.blocks as u64 {
         let block = last.block + 1 + b;
         let time = last.timestamp + 12 * (b as i64 + 1);
@@ -745,6 +760,7 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         g = Store::open(&store_dir)?;
         append_s.push(t_append.elapsed().as_secs_f64());
         let t_adv = Instant::now();
+        let (cpu0, faults0) = cpu_and_faults();
         let work = tracker
             .advance(&g, begin, block)
             .map_err(|e| crate::BenchError::Failed(format!("advancing the cases: {e}")))?;
@@ -756,6 +772,16 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
             .map_err(|e| crate::BenchError::Failed(format!("delivering the alerts: {e}")))?;
         per_block.push(t_adv.elapsed().as_secs_f64());
         deliver_s.push(t_del.elapsed().as_secs_f64());
+        let (cpu1, faults1) = cpu_and_faults();
+        blocks.push(json!({
+            "cpu_s": cpu1 - cpu0, "major_faults": faults1 - faults0,
+            "block": block, "seconds": t_adv.elapsed().as_secs_f64(),
+            "walk_s": work.walk.as_secs_f64(), "store_s": work.store.as_secs_f64(),
+            "deliver_s": t_del.elapsed().as_secs_f64(), "alerts": work.alerts,
+            "cases_walked": work.cases_walked, "case_rows": work.case_rows,
+            "new_nodes": work.new_nodes, "slowest_case_s": work.slowest_case.as_secs_f64(),
+            "threads": work.threads,
+        }));
         alerts += work.alerts;
         walk_s.push(work.walk.as_secs_f64());
         store_s.push(work.store.as_secs_f64());
@@ -792,6 +818,23 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
             _ => 4,
         };
         hop_ppm[bucket] += 1;
+    }
+    // The blocks, slowest first.
+    let mut by_time: Vec<&Value> = blocks.iter().collect();
+    by_time.sort_by(|a, b| {
+        b["seconds"]
+            .as_f64()
+            .partial_cmp(&a["seconds"].as_f64())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    println!("  blocks, slowest first: time = walks + storing + delivering; CPU time of every thread in it; cases walked, (case, row) pairs they were handed, addresses newly reached (summed over cases), the slowest case's walk, threads, store pages read from disk");
+    for b in &by_time {
+        let f = |k: &str| ms(b[k].as_f64().unwrap_or(0.0));
+        println!(
+            "    block {}: {} = {} + {} + {}; CPU {}; {} cases, {} pairs, {} new, slowest case {}, {} threads, {} major faults, {} alerts",
+            b["block"], f("seconds"), f("walk_s"), f("store_s"), f("deliver_s"), f("cpu_s"),
+            b["cases_walked"], b["case_rows"], b["new_nodes"], f("slowest_case_s"), b["threads"], b["major_faults"], b["alerts"]
+        );
     }
     let ours_rss = peak_rss_bytes();
     let (a50, a95, amax) = quantiles(&mut per_block);
@@ -911,6 +954,7 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
                   "transfers_per_s": tps, "peak_rss_bytes": ours_rss,
                   "walk_p50_s": w50, "store_p50_s": s50, "deliver_p50_s": d50, "alert_kinds": kinds,
                   "distinct_case_payee_kind": distinct.len(), "new_hop_ppm_buckets": hop_ppm},
+        "blocks": blocks,
         "retrace": {"seconds": retrace_s, "equal": equal},
         "trace_process": {"runs": k, "seconds_each": per_child, "peak_rss_bytes": child_rss},
     }))

@@ -336,6 +336,53 @@ fn trace_config(case: &WatchCase, seeds: Vec<AddrId>) -> TraceConfig {
     cfg
 }
 
+/// Run `f` over `items` on every core, each item independent of the
+/// others, heaviest first by `cost` (so a heavy item does not start last
+/// and leave a core idle; items of cost 0 need no thread of their own); the
+/// results come back in the items' order, so what the caller does with
+/// them does not depend on the scheduling. Also returns how many threads
+/// ran them.
+fn on_every_core<T: Send, R: Send>(
+    items: Vec<T>,
+    cost: impl Fn(&T) -> usize,
+    f: impl Fn(T) -> R + Sync,
+) -> (Vec<R>, usize) {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.iter().filter(|t| cost(t) > 0).count());
+    if threads <= 1 {
+        return (items.into_iter().map(f).collect(), 1);
+    }
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(cost(&items[i])));
+    let items: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                let item = items[i].lock().expect("no panic holds it").take();
+                let r = f(item.expect("each item is taken once"));
+                *results[i].lock().expect("no panic holds it") = Some(r);
+            });
+        }
+    });
+    let results = results
+        .into_iter()
+        .map(|r| {
+            r.into_inner()
+                .expect("threads joined")
+                .expect("every item ran")
+        })
+        .collect();
+    (results, threads)
+}
+
 /// Start the walks of new (or rebuilt) cases over the store: one trace
 /// each, independent of the others, so on every core (the start-up of a
 /// watch with many open cases, and a rollback, cost one trace per case).
@@ -344,37 +391,16 @@ fn start_walks(
     g: &Store,
     cases: &mut [Watched],
 ) -> Result<Vec<Option<tripoint_trace::Advanced>>, WatchError> {
-    use std::sync::atomic::AtomicUsize;
-    use std::sync::Mutex;
-    let lives: Vec<Mutex<Option<LiveTrace>>> = cases
-        .iter_mut()
-        .map(|w| Mutex::new(w.live.take()))
-        .collect();
-    let steps: Vec<Mutex<Option<Result<tripoint_trace::Advanced, TraceError>>>> =
-        lives.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(cases.len())
-        .max(1);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(live) = lives.get(i) else { break };
-                let mut live = live.lock().expect("one thread per case");
-                if let Some(l) = live.as_mut() {
-                    *steps[i].lock().expect("one thread per case") = Some(l.advance(g));
-                }
-            });
-        }
-    });
-    let mut out = Vec::with_capacity(cases.len());
-    for ((w, live), step) in cases.iter_mut().zip(lives).zip(steps) {
-        w.live = live.into_inner().expect("threads joined");
-        out.push(step.into_inner().expect("threads joined").transpose()?);
-    }
-    Ok(out)
+    let lives: Vec<&mut Option<LiveTrace>> = cases.iter_mut().map(|w| &mut w.live).collect();
+    on_every_core(
+        lives,
+        |l| usize::from(l.is_some()),
+        |l| l.as_mut().map(|l| l.advance(g)).transpose(),
+    )
+    .0
+    .into_iter()
+    .map(|r| r.map_err(WatchError::from))
+    .collect()
 }
 
 /// A case's taint after the last block, as `--status` and the tests read
@@ -425,6 +451,36 @@ fn snapshot<G: TransferGraph>(g: &G, live: &LiveTrace, block: u64) -> TaintSnaps
     }
 }
 
+/// The alerts of one step of a case (those past its watermark) with its
+/// new watermark, and whether its taint changed. `thresholds`: the
+/// watch's (a case's own `min_hop_ppm` overrides).
+fn case_step(
+    thresholds: Thresholds,
+    g: &Store,
+    w: &mut Watched,
+    step: &tripoint_trace::Advanced,
+    last_block: Option<u64>,
+) -> Option<Step> {
+    let live = w.live.as_ref()?;
+    let block = last_block?;
+    let after = u64::try_from(w.watermark).ok();
+    let th = Thresholds {
+        min_hop_ppm: w.case.min_hop_ppm.unwrap_or(thresholds.min_hop_ppm),
+        ..thresholds
+    };
+    let alerts = alert::derive(g, &w.case.id, live, step, after, th, &mut w.hops);
+    // The step's flows are read: pack them with the older ones.
+    if let Some(live) = &mut w.live {
+        live.pack_flows();
+    }
+    Some(Step {
+        case_id: w.case.id.clone(),
+        block: block as i64,
+        alerts,
+        changed: !step.flows.is_empty() || !step.nodes.is_empty(),
+    })
+}
+
 /// The cases part of the watch, without the node: the open cases with
 /// their live walks, and the watch database their alerts and watermarks go
 /// to. [`run`] drives it block by block; `tripoint bench watch` drives it
@@ -451,6 +507,18 @@ pub struct BlockWork {
     /// Storing the alerts, their deliveries and the watermarks (one
     /// transaction).
     pub store: Duration,
+    /// Cases whose walk was handed rows of the block (resumed), and how
+    /// many (case, row) pairs that was: what the walks' time follows.
+    pub cases_walked: usize,
+    pub case_rows: usize,
+    /// Addresses the block's walks reached for the first time, summed over
+    /// the cases (each has its history read when taint first arrives).
+    pub new_nodes: usize,
+    /// The longest one case's walk and alerts took: no spreading over
+    /// cores makes a block faster than that.
+    pub slowest_case: Duration,
+    /// Threads the cases were spread over.
+    pub threads: usize,
 }
 
 /// What one case's step leaves to store: its alerts past its watermark and
@@ -585,46 +653,13 @@ impl Tracker {
         for (mut w, step) in fresh.into_iter().zip(walked) {
             if let Some(step) = step {
                 self.reach.add_new(&mut w);
-                if let Some(s) = self.step(g, &mut w, &step, last_block)? {
+                if let Some(s) = case_step(self.thresholds, g, &mut w, &step, last_block) {
                     steps.push(s);
                 }
             }
             self.cases.insert(w.case.id.clone(), w);
         }
         self.store_steps(&steps)
-    }
-
-    /// The alerts of one step of a case (those past its watermark) with its
-    /// new watermark, and whether its taint changed.
-    fn step(
-        &self,
-        g: &Store,
-        w: &mut Watched,
-        step: &tripoint_trace::Advanced,
-        last_block: Option<u64>,
-    ) -> Result<Option<Step>, WatchError> {
-        let Some(live) = &w.live else {
-            return Ok(None);
-        };
-        let Some(block) = last_block else {
-            return Ok(None);
-        };
-        let after = u64::try_from(w.watermark).ok();
-        let th = Thresholds {
-            min_hop_ppm: w.case.min_hop_ppm.unwrap_or(self.thresholds.min_hop_ppm),
-            ..self.thresholds
-        };
-        let alerts = alert::derive(g, &w.case.id, live, step, after, th, &mut w.hops);
-        // The step's flows are read: pack them with the older ones.
-        if let Some(live) = &mut w.live {
-            live.pack_flows();
-        }
-        Ok(Some(Step {
-            case_id: w.case.id.clone(),
-            block: block as i64,
-            alerts,
-            changed: !step.flows.is_empty() || !step.nodes.is_empty(),
-        }))
     }
 
     /// Store the steps of every case in one transaction (one fsync per
@@ -805,13 +840,27 @@ impl Tracker {
         let verdicts = TokenVerdicts::new(g, &tripoint_trace::SpamRules::default());
         // The rows each case can be concerned with.
         let touched = self.reach.touched(&rows);
-        let mut steps = Vec::with_capacity(self.cases.len());
-        let ids: Vec<String> = self.cases.keys().cloned().collect();
-        for id in ids {
-            let mut w = self.cases.remove(&id).expect("listed above");
-            let seeds: Vec<AddrId> = w.case.seeds.iter().filter_map(|s| g.lookup(s)).collect();
-            if seeds != w.seeds {
-                self.reach.remove(&mut w);
+        let Tracker {
+            cases,
+            reach,
+            thresholds,
+            ..
+        } = self;
+        let thresholds = *thresholds;
+        // The cases in the map's order (the order their steps are stored
+        // in), each with the rows handed to it.
+        let mut work: Vec<(&mut Watched, Option<&[u32]>)> = Vec::with_capacity(cases.len());
+        for w in cases.values_mut() {
+            // A seed's id never changes once it is in the store (ids are
+            // never reused, a rollback keeps the dictionary), so only a case
+            // still missing a seed looks its seeds up again.
+            let all_found = w.seeds.len() == w.case.seeds.len();
+            let seeds: Vec<AddrId> = match all_found {
+                true => Vec::new(),
+                false => w.case.seeds.iter().filter_map(|s| g.lookup(s)).collect(),
+            };
+            if !all_found && seeds != w.seeds {
+                reach.remove(w);
                 w.seeds = seeds.clone();
                 w.hops = HopLedger::default();
                 w.live = if seeds.is_empty() {
@@ -821,29 +870,61 @@ impl Tracker {
                 };
             }
             let among = touched.get(w.slot as usize).map(|v| &v[..]);
-            let step = match &mut w.live {
-                // Only an indexed walk can skip rows: `among` must cover every
-                // node it has.
-                Some(live)
-                    if live.next() == begin && begin > 0 && w.indexed == live.nodes().len() =>
-                {
-                    Some(live.advance_rows_among(g, &rows, among.or(Some(&[])), Some(&verdicts))?)
-                }
-                Some(live) => Some(live.advance(g)?),
-                None => None,
-            };
-            self.reach.add_new(&mut w);
-            let s = match step {
-                Some(step) => self.step(g, &mut w, &step, Some(block))?,
-                None => None,
-            };
-            steps.push(s.unwrap_or(Step {
-                case_id: id.clone(),
+            work.push((w, among));
+        }
+        // Only an indexed walk can skip rows: `among` must cover every node
+        // it has. Any other walk goes over every new transfer (or, a walk
+        // just (re)started, the whole store).
+        let resumable = |w: &Watched| {
+            w.live.as_ref().is_some_and(|live| {
+                live.next() == begin && begin > 0 && w.indexed == live.nodes().len()
+            })
+        };
+        // Each case's walk and alerts depend on its own state and the block
+        // only, so the cases go on every core; their steps come back in
+        // the cases' order, so the alerts are stored in the same order as
+        // one core would.
+        let cost = |(w, among): &(&mut Watched, Option<&[u32]>)| match &w.live {
+            None => 0,
+            Some(_) if resumable(w) => among.map_or(0, |a| a.len()),
+            Some(_) => usize::MAX,
+        };
+        let resumed = work.iter().map(cost).filter(|&c| c > 0 && c < usize::MAX);
+        let (cases_walked, case_rows) = resumed.fold((0, 0), |(n, r), c| (n + 1, r + c));
+        let (stepped, threads) = on_every_core(
+            work,
+            cost,
+            |(w, among)| -> Result<(&mut Watched, Option<Step>, usize, Duration), WatchError> {
+                let t = Instant::now();
+                let resume = resumable(w);
+                let step = match &mut w.live {
+                    Some(live) if resume => Some(live.advance_rows_among(
+                        g,
+                        &rows,
+                        among.or(Some(&[])),
+                        Some(&verdicts),
+                    )?),
+                    Some(live) => Some(live.advance(g)?),
+                    None => None,
+                };
+                let new_nodes = step.as_ref().map_or(0, |s| s.nodes.len());
+                let s = step.and_then(|step| case_step(thresholds, g, w, &step, Some(block)));
+                Ok((w, s, new_nodes, t.elapsed()))
+            },
+        );
+        let mut steps = Vec::with_capacity(stepped.len());
+        let (mut new_nodes, mut slowest_case) = (0, Duration::ZERO);
+        for r in stepped {
+            let (w, s, nodes, took) = r?;
+            new_nodes += nodes;
+            slowest_case = slowest_case.max(took);
+            reach.add_new(w);
+            steps.push(s.unwrap_or_else(|| Step {
+                case_id: w.case.id.clone(),
                 block: block as i64,
                 alerts: Vec::new(),
                 changed: false,
             }));
-            self.cases.insert(id, w);
         }
         let alerts = steps.iter().map(|s| s.alerts.len()).sum();
         let walk = t0.elapsed();
@@ -853,6 +934,11 @@ impl Tracker {
             alerts,
             walk,
             store: t1.elapsed(),
+            cases_walked,
+            case_rows,
+            new_nodes,
+            slowest_case,
+            threads,
         })
     }
 }
@@ -1384,4 +1470,33 @@ pub fn status(store_dir: &Path, rpc: Option<&str>) -> Result<Status, WatchError>
         out.taint_block = db.get_state(TAINT_BLOCK)?.and_then(|s| s.parse().ok());
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_every_core;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn on_every_core_runs_each_item_once_and_returns_results_in_the_items_order() {
+        // Costs out of order, some zero: the heaviest run first, yet the
+        // results come back in the items' order.
+        let items: Vec<usize> = vec![3, 0, 7, 1, 0, 9, 2, 5, 0, 4];
+        let runs = AtomicUsize::new(0);
+        let (out, threads) = on_every_core(
+            items.clone(),
+            |&c| c,
+            |c| {
+                runs.fetch_add(1, Ordering::Relaxed);
+                c * 10
+            },
+        );
+        assert_eq!(out, items.iter().map(|c| c * 10).collect::<Vec<_>>());
+        assert_eq!(runs.load(Ordering::Relaxed), items.len());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(threads, cores.min(7));
+        // Items that all cost nothing need no thread.
+        let (out, threads) = on_every_core(vec![1, 2, 3], |_| 0, |c| c + 1);
+        assert_eq!((out, threads), (vec![2, 3, 4], 1));
+    }
 }
