@@ -604,6 +604,15 @@ fn cpu_and_faults() -> (f64, u64) {
     (s(u.ru_utime) + s(u.ru_stime), u.ru_majflt as u64)
 }
 
+/// The 1-minute load average (`/proc/loadavg`), NaN when unknown: the
+/// machine is shared, so it is printed beside the per-block figures.
+fn load_1min() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
 fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
     let store_dir = dir.join("store");
     println!(
@@ -722,6 +731,7 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
     // Per block: what its time went to and what it touched (which blocks
     // are the slow ones, and why).
     let mut blocks = Vec::new();
+    let load_before = load_1min();
     for b in 0..o.blocks as u64 {
         let block = last.block + 1 + b;
         let time = last.timestamp + 12 * (b as i64 + 1);
@@ -819,6 +829,7 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         };
         hop_ppm[bucket] += 1;
     }
+    let load_after = load_1min();
     // The blocks, slowest first.
     let mut by_time: Vec<&Value> = blocks.iter().collect();
     by_time.sort_by(|a, b| {
@@ -842,6 +853,8 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
     let (w50, w95, _) = quantiles(&mut walk_s);
     let (s50, s95, _) = quantiles(&mut store_s);
     let (d50, d95, _) = quantiles(&mut deliver_s);
+    let mut cpu_s: Vec<f64> = blocks.iter().filter_map(|b| b["cpu_s"].as_f64()).collect();
+    let (c50, c95, _) = quantiles(&mut cpu_s);
 
     // The peer: re-trace every case from scratch, as `tripoint trace` does
     // (its default traversal), on the final store.
@@ -895,6 +908,11 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         alerts,
         o.blocks,
         mib(ours_rss)
+    );
+    println!(
+        "  load average (1 min) before / after the blocks {load_before:.2} / {load_after:.2}; CPU time per block p50 {} p95 {}",
+        ms(c50),
+        ms(c95)
     );
     println!(
         "  of which walks + alert derivation p50 {}  p95 {};  storing alerts, deliveries, watermarks (one transaction) p50 {}  p95 {};  keeping them with their cases and printing them p50 {}  p95 {}",
@@ -952,7 +970,8 @@ fn cases(o: &Options, t: &Tripoint, dir: &Path) -> Result<Value> {
         "min_hop_ppm": o.min_hop_ppm,
         "watch": {"p50_s": a50, "p95_s": a95, "max_s": amax, "alerts": alerts,
                   "transfers_per_s": tps, "peak_rss_bytes": ours_rss,
-                  "walk_p50_s": w50, "store_p50_s": s50, "deliver_p50_s": d50, "alert_kinds": kinds,
+                  "walk_p50_s": w50, "store_p50_s": s50, "deliver_p50_s": d50,
+                  "cpu_p50_s": c50, "cpu_p95_s": c95, "load_avg_before_after": [load_before, load_after], "alert_kinds": kinds,
                   "distinct_case_payee_kind": distinct.len(), "new_hop_ppm_buckets": hop_ppm},
         "blocks": blocks,
         "retrace": {"seconds": retrace_s, "equal": equal},
