@@ -362,13 +362,12 @@ fn on_every_core<T: Send, R: Send>(
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..threads {
-            s.spawn(|| loop {
-                let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    break;
-                };
-                let item = items[i].lock().expect("no panic holds it").take();
-                let r = f(item.expect("each item is taken once"));
-                *results[i].lock().expect("no panic holds it") = Some(r);
+            s.spawn(|| {
+                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let item = items[i].lock().expect("no panic holds it").take();
+                    let r = f(item.expect("each item is taken once"));
+                    *results[i].lock().expect("no panic holds it") = Some(r);
+                }
             });
         }
     });
