@@ -1,11 +1,12 @@
 //! `tripoint trace`: follow tainted funds from seed addresses through a store.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use tripoint_chain::{Address, Amount, Category, Chain, TransferGraph};
 use tripoint_store::Store;
-use tripoint_trace::report::{flow_edges, to_dot, TokenDirectory};
+use tripoint_trace::report::{flow_edges, report_stream, to_dot, TokenDirectory};
 use tripoint_trace::{
     build_report, parse_time, trace, ReportOptions, SpamRules, TaintPolicy, TraceConfig,
 };
@@ -201,25 +202,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .filter(|l| l.category.as_str() == "token")
         .map(|l| l.address.clone())
         .collect();
-    let out = if args.cluster {
+    // Written as it is made (long outputs are never held whole), through
+    // one buffer.
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    if args.cluster {
         let clustered = tripoint_trace::cluster::ClusteredGraph::new(&store, &labels);
-        render(&clustered, &store, &args, chain, &trusted)?
+        render(&clustered, &store, &args, chain, &trusted, &mut out)?;
     } else {
-        render(&store, &store, &args, chain, &trusted)?
-    };
-    print!("{out}");
+        render(&store, &store, &args, chain, &trusted, &mut out)?;
+    }
+    out.flush()?;
     Ok(())
 }
 
-/// Trace over `g` (the store, or its clustered view) and format the report;
-/// Parquet rows come from `store` itself (transfer ids are the same in both).
+/// Trace over `g` (the store, or its clustered view) and write the report
+/// to `out`; Parquet rows come from `store` itself (transfer ids are the
+/// same in both).
 fn render<G: TransferGraph + Sync>(
     g: &G,
     store: &Store,
     args: &Args,
     chain: Chain,
     trusted: &[Address],
-) -> anyhow::Result<String> {
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let mut cfg = config_for(g, args)?;
     cfg.spam.trusted_tokens.extend(trusted.iter().cloned());
     let opts = &report_options(chain, args, args.from.is_some().then_some(cfg.from));
@@ -229,39 +236,56 @@ fn render<G: TransferGraph + Sync>(
         let report = build_report(g, &result, opts);
         Ok((result, report))
     };
-    Ok(match args.format {
+    match args.format {
         Format::Reached => {
-            tripoint_trace::text::reached_table(g, &tripoint_trace::reached(g, &cfg)?)
+            let reach = tripoint_trace::reached(g, &cfg)?;
+            tripoint_trace::text::stream_reached_table(g, &reach, |line| {
+                out.write_all(line.as_bytes())
+            })?;
         }
-        Format::Json => serde_json::to_string_pretty(&full()?.1)? + "\n",
+        Format::Json => {
+            // Serialised as it is built: the same bytes as the built report.
+            let result = trace(g, &cfg)?;
+            serde_json::to_writer_pretty(&mut *out, &report_stream(g, &result, opts))?;
+            out.write_all(b"\n")?;
+        }
         Format::Dot => {
             let (result, report) = full()?;
-            to_dot(&report, &flow_edges(g, &result, opts.native))
+            out.write_all(to_dot(&report, &flow_edges(g, &result, opts.native)).as_bytes())?;
         }
-        Format::Table => tripoint_trace::text::report_table(&full()?.1),
-        Format::Summary => tripoint_trace::text::summary(&full()?.1),
+        Format::Table => {
+            out.write_all(tripoint_trace::text::report_table(&full()?.1).as_bytes())?
+        }
+        Format::Summary => out.write_all(tripoint_trace::text::summary(&full()?.1).as_bytes())?,
         Format::Parquet => {
-            let (result, report) = full()?;
-            let out = args
+            let result = trace(g, &cfg)?;
+            let dir = args
                 .out
                 .as_ref()
                 .context("--format parquet needs --out DIR")?;
-            let flows: Vec<_> = result.flows.iter().map(|f| (f.id, f.carried)).collect();
-            let bar = super::util::progress(flows.len() as u64, "flows");
-            let m =
-                tripoint_export::trace::write_trace(store, &flows, &report, out, &mut |d, _| {
-                    bar.set_position(d)
-                })
-                .with_context(|| format!("writing the trace to {}", out.display()))?;
+            let bar = super::util::progress(result.flows.len() as u64, "flows");
+            // Written as it is built: flow and address rows go to their
+            // files from the result, no report in memory.
+            let m = tripoint_export::trace::write_trace_result(
+                store,
+                g,
+                &result,
+                opts,
+                dir,
+                &mut |d, _| bar.set_position(d),
+            )
+            .with_context(|| format!("writing the trace to {}", dir.display()))?;
             bar.finish_and_clear();
-            format!(
-                "wrote {} tainted flows in {} file(s) and {} address rows to {} ({})\n",
+            writeln!(
+                out,
+                "wrote {} tainted flows in {} file(s) and {} address rows to {} ({})",
                 m.flows.iter().map(|f| f.rows).sum::<u64>(),
                 m.flows.len(),
                 m.addresses.rows,
-                out.display(),
+                dir.display(),
                 tripoint_export::trace::TRACE_MANIFEST_FILE
-            )
+            )?;
         }
-    })
+    }
+    Ok(())
 }

@@ -557,20 +557,65 @@ pub(crate) fn write_one_batch(
     schema: SchemaRef,
     cols: Vec<ArrayRef>,
 ) -> Result<u64, ExportError> {
-    let path = out.join(name);
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or(table)
-    ));
-    let batch =
-        RecordBatch::try_new(schema.clone(), cols).map_err(|e| ExportError::arrow(&tmp, e))?;
-    let f = File::create(&tmp).map_err(|e| ExportError::io(&tmp, e))?;
-    let mut w = ArrowWriter::try_new(f, schema, Some(writer_props(table, chain, 1 << 20)))
-        .map_err(|e| ExportError::parquet(&tmp, e))?;
-    w.write(&batch).map_err(|e| ExportError::parquet(&tmp, e))?;
-    let f = w.into_inner().map_err(|e| ExportError::parquet(&tmp, e))?;
-    f.sync_all().map_err(|e| ExportError::io(&tmp, e))?;
-    let bytes = f.metadata().map_err(|e| ExportError::io(&tmp, e))?.len();
-    std::fs::rename(&tmp, &path).map_err(|e| ExportError::io(&path, e))?;
-    Ok(bytes)
+    let mut file = BatchFile::create(out, name, table, chain, schema)?;
+    file.write(cols)?;
+    file.finish()
+}
+
+/// A Parquet file of one table written in batches (row groups of 2^20
+/// rows), under a hidden temporary name until [`BatchFile::finish`]
+/// fsyncs it and renames it into place.
+pub(crate) struct BatchFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    schema: SchemaRef,
+    writer: ArrowWriter<File>,
+}
+
+impl BatchFile {
+    pub(crate) fn create(
+        out: &Path,
+        name: &str,
+        table: &str,
+        chain: &str,
+        schema: SchemaRef,
+    ) -> Result<Self, ExportError> {
+        let path = out.join(name);
+        let tmp = path.with_file_name(format!(
+            ".{}.tmp",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or(table)
+        ));
+        let f = File::create(&tmp).map_err(|e| ExportError::io(&tmp, e))?;
+        let writer =
+            ArrowWriter::try_new(f, schema.clone(), Some(writer_props(table, chain, 1 << 20)))
+                .map_err(|e| ExportError::parquet(&tmp, e))?;
+        Ok(BatchFile {
+            tmp,
+            path,
+            schema,
+            writer,
+        })
+    }
+
+    /// Append rows (one array per column of the schema).
+    pub(crate) fn write(&mut self, cols: Vec<ArrayRef>) -> Result<(), ExportError> {
+        let batch = RecordBatch::try_new(self.schema.clone(), cols)
+            .map_err(|e| ExportError::arrow(&self.tmp, e))?;
+        self.writer
+            .write(&batch)
+            .map_err(|e| ExportError::parquet(&self.tmp, e))
+    }
+
+    /// Close, fsync and rename into place; the file's size.
+    pub(crate) fn finish(self) -> Result<u64, ExportError> {
+        let tmp = self.tmp;
+        let f = self
+            .writer
+            .into_inner()
+            .map_err(|e| ExportError::parquet(&tmp, e))?;
+        f.sync_all().map_err(|e| ExportError::io(&tmp, e))?;
+        let bytes = f.metadata().map_err(|e| ExportError::io(&tmp, e))?.len();
+        std::fs::rename(&tmp, &self.path).map_err(|e| ExportError::io(&self.path, e))?;
+        Ok(bytes)
+    }
 }

@@ -15,11 +15,15 @@ use arrow_array::builder::{Int64Builder, StringBuilder, TimestampMicrosecondBuil
 use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use serde::Serialize;
-use tripoint_chain::{Amount, TransferId};
+use tripoint_chain::{Amount, TransferGraph, TransferId};
 use tripoint_store::Store;
-use tripoint_trace::report::{Report, TotalsOut};
+use tripoint_trace::report::{
+    asset_info, report_seeds, report_totals, rfc3339, AddressOut, AddressRows, Report,
+    ReportOptions, TotalsOut,
+};
+use tripoint_trace::TraceResult;
 
-use crate::export::{chain_name, write_one_batch, write_rows, Table};
+use crate::export::{chain_name, write_rows, BatchFile, Table};
 use crate::manifest::{sync_dir, write_synced, LabelsFile, PartFile};
 use crate::{ExportError, ExportOptions};
 
@@ -67,7 +71,9 @@ pub fn addresses_schema() -> SchemaRef {
 }
 
 /// Write a trace's `flows` (transfer id and the taint it carried, in chain
-/// order) and its `report` into the new or empty directory `out`.
+/// order) and its built `report` into the new or empty directory `out`.
+/// [`write_trace_result`] writes the same files without building the
+/// report in memory.
 pub fn write_trace(
     store: &Store,
     flows: &[(TransferId, Amount)],
@@ -75,6 +81,82 @@ pub fn write_trace(
     out: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<TraceManifest, ExportError> {
+    start_trace_dir(out)?;
+    let mut sorted = flows.to_vec();
+    // Flow files partition by block range: ascending transfer id is chain order.
+    sorted.sort_unstable_by_key(|f| f.0);
+    let files = write_flows(store, out, sorted.iter().copied(), progress)?;
+    let asset = |key: &str| report.asset(key).map(|i| (i.symbol.clone(), i.decimals));
+    let addresses = write_addresses(store, report.addresses.iter().cloned(), &asset, out)?;
+    finish_trace_dir(
+        out,
+        TraceManifest {
+            format: TRACE_FORMAT.into(),
+            version: TRACE_VERSION,
+            chain: chain_name(store).into(),
+            policy: report.policy.as_str().into(),
+            seeds: report.seeds.clone(),
+            from: report.from.clone(),
+            flows: files,
+            addresses,
+            totals: report.totals.clone(),
+        },
+    )
+}
+
+/// Write the trace `result` over `g` (the store, or its clustered view:
+/// flow rows come from `store`, whose transfer ids are the same) into the
+/// new or empty directory `out`, as it is built: flow rows go to their
+/// files straight from the result, address rows are made one at a time
+/// ([`AddressRows`]), so memory beyond the result is one row group, not
+/// the report. The same files as [`write_trace`] with [`build_report`]'s
+/// report (`tripoint_trace::build_report`).
+pub fn write_trace_result<G: TransferGraph>(
+    store: &Store,
+    g: &G,
+    result: &TraceResult,
+    opts: &ReportOptions,
+    out: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<TraceManifest, ExportError> {
+    start_trace_dir(out)?;
+    let flows = result.flows.iter().map(|f| (f.id, f.carried));
+    // Flow files partition by block range: ascending transfer id is chain
+    // order, which the engines' flows already are (sorted here otherwise).
+    let files = if result.flows.is_sorted_by_key(|f| f.id) {
+        write_flows(store, out, flows, progress)?
+    } else {
+        let mut sorted: Vec<_> = flows.collect();
+        sorted.sort_unstable_by_key(|f| f.0);
+        write_flows(store, out, sorted.into_iter(), progress)?
+    };
+    let rows = AddressRows::new(g, result, opts.native);
+    let assets: BTreeMap<String, (String, Option<u8>)> = rows
+        .assets()
+        .map(|a| {
+            let (key, symbol, decimals) = asset_info(g, a, opts.native, &opts.tokens);
+            (key, (symbol, decimals))
+        })
+        .collect();
+    let asset = |key: &str| assets.get(key).cloned();
+    let addresses = write_addresses(store, rows.iter(), &asset, out)?;
+    finish_trace_dir(
+        out,
+        TraceManifest {
+            format: TRACE_FORMAT.into(),
+            version: TRACE_VERSION,
+            chain: chain_name(store).into(),
+            policy: result.policy.as_str().into(),
+            seeds: report_seeds(g, result),
+            from: opts.from.map(rfc3339),
+            flows: files,
+            addresses,
+            totals: report_totals(g, result, opts),
+        },
+    )
+}
+
+fn start_trace_dir(out: &Path) -> Result<(), ExportError> {
     let occupied = std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some());
     if occupied {
         return Err(ExportError::Usage(format!(
@@ -82,34 +164,25 @@ pub fn write_trace(
             out.display()
         )));
     }
-    std::fs::create_dir_all(out.join("flows")).map_err(|e| ExportError::io(out, e))?;
-    let mut sorted = flows.to_vec();
-    // Flow files partition by block range: ascending transfer id is chain order.
-    sorted.sort_unstable_by_key(|f| f.0);
-    let rows = sorted.iter().map(|&(id, taint)| (id, Some(taint)));
+    std::fs::create_dir_all(out.join("flows")).map_err(|e| ExportError::io(out, e))
+}
+
+fn write_flows(
+    store: &Store,
+    out: &Path,
+    sorted: impl ExactSizeIterator<Item = (TransferId, Amount)>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Vec<PartFile>, ExportError> {
+    let total = sorted.len() as u64;
+    let rows = sorted.map(|(id, taint)| (id, Some(taint)));
     let opts = ExportOptions::default();
-    let files = write_rows(
-        store,
-        out,
-        Table::Flows,
-        rows,
-        sorted.len() as u64,
-        &opts,
-        progress,
-    )?;
+    let files = write_rows(store, out, Table::Flows, rows, total, &opts, progress)?;
     sync_dir(&out.join("flows"))?;
-    let addresses = write_addresses(store, report, out)?;
-    let manifest = TraceManifest {
-        format: TRACE_FORMAT.into(),
-        version: TRACE_VERSION,
-        chain: chain_name(store).into(),
-        policy: report.policy.as_str().into(),
-        seeds: report.seeds.clone(),
-        from: report.from.clone(),
-        flows: files,
-        addresses,
-        totals: report.totals.clone(),
-    };
+    Ok(files)
+}
+
+/// The manifest, written last.
+fn finish_trace_dir(out: &Path, manifest: TraceManifest) -> Result<TraceManifest, ExportError> {
     let json = serde_json::to_vec_pretty(&manifest).expect("the manifest serialises");
     let tmp = out.join(format!(".{TRACE_MANIFEST_FILE}.tmp"));
     write_synced(&tmp, &json)?;
@@ -119,19 +192,30 @@ pub fn write_trace(
     Ok(manifest)
 }
 
-fn write_addresses(store: &Store, report: &Report, out: &Path) -> Result<LabelsFile, ExportError> {
-    let mut address = StringBuilder::new();
-    let mut role = StringBuilder::new();
-    let mut hops = Int64Builder::new();
-    let mut first = TimestampMicrosecondBuilder::new().with_timezone("UTC");
-    let mut asset = StringBuilder::new();
-    let mut symbol = StringBuilder::new();
-    let mut decimals = Int64Builder::new();
-    let mut taint = StringBuilder::new();
-    let mut held = StringBuilder::new();
-    let mut labels = StringBuilder::new();
+/// Rows of `addresses.parquet` the builders hold before they are handed to
+/// the writer (a multiple of the writer's 1,024-row mini-batches, so the
+/// file's bytes do not depend on it).
+const ADDRESS_BATCH: usize = 1 << 16;
+
+/// `addresses.parquet` from the report's address rows in report order;
+/// `asset(key)` gives an asset key's symbol and decimals.
+fn write_addresses(
+    store: &Store,
+    addresses: impl Iterator<Item = AddressOut>,
+    asset: &dyn Fn(&str) -> Option<(String, Option<u8>)>,
+    out: &Path,
+) -> Result<LabelsFile, ExportError> {
+    let name = "addresses.parquet";
+    let mut file = BatchFile::create(
+        out,
+        name,
+        "addresses",
+        chain_name(store),
+        addresses_schema(),
+    )?;
+    let mut cols = AddressColumns::default();
     let mut rows = 0u64;
-    for a in &report.addresses {
+    for a in addresses {
         let first_us = a
             .first_tainted
             .as_deref()
@@ -152,44 +236,86 @@ fn write_addresses(store: &Store, report: &Report, out: &Path) -> Result<LabelsF
         keys.sort();
         keys.dedup();
         for key in keys {
-            let info = report.asset(key);
-            address.append_value(&a.address);
-            role.append_value(&role_name);
-            hops.append_value(i64::from(a.hops));
-            first.append_option(first_us);
-            asset.append_value(key);
-            symbol.append_option(info.map(|i| i.symbol.as_str()).filter(|s| !s.is_empty()));
-            decimals.append_option(info.and_then(|i| i.decimals).map(i64::from));
-            taint.append_value(a.taint.get(key).map_or("0", String::as_str));
-            held.append_value(a.held.get(key).map_or("0", String::as_str));
-            labels.append_value(&label_text);
+            let info = asset(key);
+            cols.address.append_value(&a.address);
+            cols.role.append_value(&role_name);
+            cols.hops.append_value(i64::from(a.hops));
+            cols.first.append_option(first_us);
+            cols.asset.append_value(key);
+            cols.symbol.append_option(
+                info.as_ref()
+                    .map(|i| i.0.as_str())
+                    .filter(|s| !s.is_empty()),
+            );
+            cols.decimals
+                .append_option(info.as_ref().and_then(|i| i.1).map(i64::from));
+            cols.taint
+                .append_value(a.taint.get(key).map_or("0", String::as_str));
+            cols.held
+                .append_value(a.held.get(key).map_or("0", String::as_str));
+            cols.labels.append_value(&label_text);
             rows += 1;
+            if rows % ADDRESS_BATCH as u64 == 0 {
+                file.write(cols.finish())?;
+            }
         }
     }
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(address.finish()),
-        Arc::new(role.finish()),
-        Arc::new(hops.finish()),
-        Arc::new(first.finish()),
-        Arc::new(asset.finish()),
-        Arc::new(symbol.finish()),
-        Arc::new(decimals.finish()),
-        Arc::new(taint.finish()),
-        Arc::new(held.finish()),
-        Arc::new(labels.finish()),
-    ];
-    let name = "addresses.parquet";
-    let bytes = write_one_batch(
-        out,
-        name,
-        "addresses",
-        chain_name(store),
-        addresses_schema(),
-        cols,
-    )?;
+    if rows % ADDRESS_BATCH as u64 != 0 || rows == 0 {
+        file.write(cols.finish())?;
+    }
+    let bytes = file.finish()?;
     Ok(LabelsFile {
         file: name.into(),
         rows,
         bytes,
     })
+}
+
+/// Builders of the addresses table's columns.
+struct AddressColumns {
+    address: StringBuilder,
+    role: StringBuilder,
+    hops: Int64Builder,
+    first: TimestampMicrosecondBuilder,
+    asset: StringBuilder,
+    symbol: StringBuilder,
+    decimals: Int64Builder,
+    taint: StringBuilder,
+    held: StringBuilder,
+    labels: StringBuilder,
+}
+
+impl Default for AddressColumns {
+    fn default() -> Self {
+        AddressColumns {
+            address: StringBuilder::new(),
+            role: StringBuilder::new(),
+            hops: Int64Builder::new(),
+            first: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
+            asset: StringBuilder::new(),
+            symbol: StringBuilder::new(),
+            decimals: Int64Builder::new(),
+            taint: StringBuilder::new(),
+            held: StringBuilder::new(),
+            labels: StringBuilder::new(),
+        }
+    }
+}
+
+impl AddressColumns {
+    /// The rows so far as arrays; the builders start empty again.
+    fn finish(&mut self) -> Vec<ArrayRef> {
+        vec![
+            Arc::new(self.address.finish()),
+            Arc::new(self.role.finish()),
+            Arc::new(self.hops.finish()),
+            Arc::new(self.first.finish()),
+            Arc::new(self.asset.finish()),
+            Arc::new(self.symbol.finish()),
+            Arc::new(self.decimals.finish()),
+            Arc::new(self.taint.finish()),
+            Arc::new(self.held.finish()),
+            Arc::new(self.labels.finish()),
+        ]
+    }
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use tripoint_chain::{
-    AddrId, Amount, AssetId, Category, Chain, TransferGraph, TransferId, NATIVE_ASSET,
+    AddrId, Address, Amount, AssetId, Category, Chain, TransferGraph, TransferId, NATIVE_ASSET,
 };
 
 pub use crate::assets::{AssetOut, TokenDirectory};
@@ -289,8 +289,302 @@ pub fn final_balance<G: TransferGraph>(g: &G, addr: AddrId, asset: AssetId) -> A
     b
 }
 
+/// No first tainted time (see [`AddressRows`]).
+const NO_TIME: i64 = i64::MIN;
+
+/// An address in the report's sort order: Ethereum addresses by their
+/// bytes (their `0x` lower-case hex sorts the same way), others by text.
+enum SortAddr {
+    Eth([u8; 20]),
+    Text(Box<str>),
+}
+
+impl SortAddr {
+    fn of(a: Address) -> Self {
+        match a {
+            Address::Eth(b) => SortAddr::Eth(b),
+            other => SortAddr::Text(other.to_string().into()),
+        }
+    }
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            SortAddr::Eth(b) => Address::Eth(*b).to_string().into(),
+            SortAddr::Text(s) => (&**s).into(),
+        }
+    }
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        match (self, o) {
+            (SortAddr::Eth(a), SortAddr::Eth(b)) => a.cmp(b),
+            _ => self.text().cmp(&o.text()),
+        }
+    }
+}
+
+/// The report's `addresses`, made one at a time in report order (seeds
+/// first, then by hop count and address) from the trace result, so that
+/// a report is written as it is built ([`write_report_json`], the Parquet
+/// trace export): a trace that reaches millions of addresses never holds
+/// them all as [`AddressOut`]s (about 1.5 KiB each, with their amount
+/// maps), only the order (4 bytes a node) and first tainted times (8).
+pub struct AddressRows<'a, G: TransferGraph> {
+    g: &'a G,
+    r: &'a TraceResult,
+    /// Node indices in report order.
+    order: Vec<u32>,
+    /// First tainted time (unix seconds) per node, [`NO_TIME`] for none.
+    first: Vec<i64>,
+    /// Report key per asset of any node's amounts.
+    keys: FxHashMap<AssetId, String>,
+    /// What the pattern tagger found ([`build_report`]); empty for
+    /// outputs without patterns.
+    patterns: FxHashMap<AddrId, BTreeSet<Pattern>>,
+}
+
+impl<'a, G: TransferGraph> AddressRows<'a, G> {
+    /// The rows of `r`, without pattern tags (the Parquet trace export has
+    /// no pattern column); reads each flow's row from `g` once.
+    pub fn new(g: &'a G, r: &'a TraceResult, native: Chain) -> Self {
+        Self::with_parts(
+            g,
+            r,
+            native,
+            |id| {
+                let row = g.transfer(id);
+                (row.src, row.dst, row.timestamp)
+            },
+            FxHashMap::default(),
+        )
+    }
+
+    /// `row(id)`: payer, payee and time of flow `id`.
+    fn with_parts(
+        g: &'a G,
+        r: &'a TraceResult,
+        native: Chain,
+        row: impl Fn(TransferId) -> (AddrId, AddrId, i64),
+        patterns: FxHashMap<AddrId, BTreeSet<Pattern>>,
+    ) -> Self {
+        // First tainted time: first flow in, or for seeds the first flow out.
+        let mut first = vec![NO_TIME; r.nodes.len()];
+        for f in &r.flows {
+            let (src, dst, ts) = row(f.id);
+            if let Some(i) = r.node_of.get(dst) {
+                if first[i as usize] == NO_TIME {
+                    first[i as usize] = ts;
+                }
+            }
+            if let Some(i) = r.node_of.get(src) {
+                if r.nodes[i as usize].role == Role::Seed && first[i as usize] == NO_TIME {
+                    first[i as usize] = ts;
+                }
+            }
+        }
+        let mut keyed: Vec<(bool, u32, SortAddr, u32)> = r
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                (
+                    n.role != Role::Seed,
+                    n.hops,
+                    SortAddr::of(g.address(n.addr)),
+                    i as u32,
+                )
+            })
+            .collect();
+        keyed.sort_unstable_by(|a, b| {
+            (a.0, a.1)
+                .cmp(&(b.0, b.1))
+                .then_with(|| a.2.cmp(&b.2))
+                .then(a.3.cmp(&b.3))
+        });
+        let order = keyed.into_iter().map(|k| k.3).collect();
+        let mut keys = FxHashMap::default();
+        for (_, asset, _) in r.received.iter().chain(r.held.iter()) {
+            keys.entry(asset)
+                .or_insert_with(|| asset_key(g, asset, native));
+        }
+        AddressRows {
+            g,
+            r,
+            order,
+            first,
+            keys,
+            patterns,
+        }
+    }
+
+    /// Number of rows (the trace's nodes).
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+    /// Assets of any row's `taint` or `held`.
+    pub fn assets(&self) -> impl Iterator<Item = AssetId> + '_ {
+        self.keys.keys().copied()
+    }
+
+    /// Row `k` in report order (`k < len()`).
+    pub fn get(&self, k: usize) -> AddressOut {
+        let (g, r) = (self.g, self.r);
+        let i = self.order[k] as usize;
+        let n = &r.nodes[i];
+        let amounts = |v: &[(AssetId, Amount)]| -> BTreeMap<String, String> {
+            v.iter()
+                .map(|&(a, x)| (self.keys[&a].clone(), x.to_string()))
+                .collect()
+        };
+        AddressOut {
+            address: g.address(n.addr).to_string(),
+            taint: amounts(r.received.of_node(i)),
+            held: amounts(r.held.of_node(i)),
+            hops: n.hops,
+            first_tainted: (self.first[i] != NO_TIME).then(|| rfc3339(self.first[i])),
+            role: n.role,
+            labels: labels_out(g, n.addr),
+            patterns: self
+                .patterns
+                .get(&n.addr)
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Every row, in report order.
+    pub fn iter(&self) -> impl Iterator<Item = AddressOut> + '_ {
+        (0..self.len()).map(|k| self.get(k))
+    }
+}
+
+/// The report's `seeds`: seed addresses in the trace's node order.
+pub fn report_seeds<G: TransferGraph>(g: &G, r: &TraceResult) -> Vec<String> {
+    r.nodes
+        .iter()
+        .filter(|n| n.role == Role::Seed)
+        .map(|n| g.address(n.addr).to_string())
+        .collect()
+}
+
+/// The report's `totals`: per asset key, the books of the trace.
+pub fn report_totals<G: TransferGraph>(
+    g: &G,
+    r: &TraceResult,
+    opts: &ReportOptions,
+) -> BTreeMap<String, TotalsOut> {
+    r.totals
+        .iter()
+        .map(|(&asset, t)| {
+            (
+                asset_key(g, asset, opts.native),
+                totals_out(
+                    t,
+                    r.policy,
+                    asset_meta(g, asset, opts.native, &opts.tokens, false),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Everything of a report, its addresses as [`AddressRows`].
+struct Parts<'a, G: TransferGraph> {
+    seeds: Vec<String>,
+    addresses: AddressRows<'a, G>,
+    endpoints: Vec<EndpointOut>,
+    paths: Vec<PathOut>,
+    spam: Vec<SpamOut>,
+    swaps: Vec<SwapOut>,
+    totals: BTreeMap<String, TotalsOut>,
+    assets: BTreeMap<String, AssetOut>,
+}
+
 /// Build the report of a finished trace.
 pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptions) -> Report {
+    let p = report_parts(g, r, opts);
+    Report {
+        policy: r.policy,
+        seeds: p.seeds,
+        from: opts.from.map(rfc3339),
+        addresses: p.addresses.iter().collect(),
+        endpoints: p.endpoints,
+        paths: p.paths,
+        spam: p.spam,
+        swaps: p.swaps,
+        totals: p.totals,
+        assets: p.assets,
+    }
+}
+
+/// The report of a finished trace, serialised as it is built: it
+/// serialises exactly as [`build_report`]'s [`Report`] does, but each
+/// address row is made, serialised and dropped in turn (see
+/// [`AddressRows`]). `serde_json::to_writer_pretty(out, &report_stream(…))`
+/// writes the same bytes as `to_string_pretty(&build_report(…))`.
+pub fn report_stream<'a, G: TransferGraph>(
+    g: &'a G,
+    r: &'a TraceResult,
+    opts: &ReportOptions,
+) -> ReportStream<'a, G> {
+    ReportStream {
+        policy: r.policy,
+        from: opts.from.map(rfc3339),
+        parts: report_parts(g, r, opts),
+    }
+}
+
+/// See [`report_stream`].
+pub struct ReportStream<'a, G: TransferGraph> {
+    policy: TaintPolicy,
+    from: Option<String>,
+    parts: Parts<'a, G>,
+}
+
+impl<G: TransferGraph> Serialize for ReportStream<'_, G> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// [`Report`]'s fields in its order, `addresses` streamed.
+        #[derive(Serialize)]
+        struct View<'r, A: Serialize> {
+            policy: TaintPolicy,
+            seeds: &'r [String],
+            from: &'r Option<String>,
+            addresses: A,
+            endpoints: &'r [EndpointOut],
+            paths: &'r [PathOut],
+            spam: &'r [SpamOut],
+            swaps: &'r [SwapOut],
+            totals: &'r BTreeMap<String, TotalsOut>,
+            assets: &'r BTreeMap<String, AssetOut>,
+        }
+        struct Rows<'r, 'a, G: TransferGraph>(&'r AddressRows<'a, G>);
+        impl<G: TransferGraph> Serialize for Rows<'_, '_, G> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter())
+            }
+        }
+        let p = &self.parts;
+        View {
+            policy: self.policy,
+            seeds: &p.seeds,
+            from: &self.from,
+            addresses: Rows(&p.addresses),
+            endpoints: &p.endpoints,
+            paths: &p.paths,
+            spam: &p.spam,
+            swaps: &p.swaps,
+            totals: &p.totals,
+            assets: &p.assets,
+        }
+        .serialize(s)
+    }
+}
+
+fn report_parts<'a, G: TransferGraph>(
+    g: &'a G,
+    r: &'a TraceResult,
+    opts: &ReportOptions,
+) -> Parts<'a, G> {
     // Every asset a row names, for the report's `assets` table.
     let used: RefCell<BTreeSet<AssetId>> = RefCell::default();
     let key = |asset: AssetId| {
@@ -324,51 +618,18 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
         r.flows.iter().map(|f| (f.id, g.transfer(f.id))).collect();
     let patterns = tag_patterns(g, r, &rows, &opts.patterns);
 
-    // First tainted time: first flow in, or for seeds the first flow out.
-    let mut first: FxHashMap<AddrId, i64> = FxHashMap::default();
-    for f in &r.flows {
-        let row = &rows[&f.id];
-        first.entry(row.dst).or_insert(row.timestamp);
-        if r.node(row.src).is_some_and(|n| n.role == Role::Seed) {
-            first.entry(row.src).or_insert(row.timestamp);
-        }
-    }
-
-    // Amounts per node, already grouped by node in the result.
-    let amounts = |v: &[(AssetId, Amount)]| -> BTreeMap<String, String> {
-        v.iter().map(|&(a, x)| (key(a), x.to_string())).collect()
-    };
-
-    let mut seeds = Vec::new();
-    let mut addresses: Vec<AddressOut> = r
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let taint = amounts(r.received.of_node(i));
-            let held = amounts(r.held.of_node(i));
-            let address = g.address(n.addr).to_string();
-            if n.role == Role::Seed {
-                seeds.push(address.clone());
-            }
-            AddressOut {
-                address,
-                taint,
-                held,
-                hops: n.hops,
-                first_tainted: first.get(&n.addr).map(|&t| rfc3339(t)),
-                role: n.role,
-                labels: labels_out(g, n.addr),
-                patterns: patterns
-                    .get(&n.addr)
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
-    addresses.sort_by(|a, b| {
-        (a.role != Role::Seed, a.hops, &a.address).cmp(&(b.role != Role::Seed, b.hops, &b.address))
-    });
+    let addresses = AddressRows::with_parts(
+        g,
+        r,
+        opts.native,
+        |id| {
+            let row = &rows[&id];
+            (row.src, row.dst, row.timestamp)
+        },
+        patterns,
+    );
+    used.borrow_mut().extend(addresses.assets());
+    let seeds = report_seeds(g, r);
 
     // Endpoints: taint that arrived at terminal addresses (and DEX deposits
     // that did not come back), per (address, asset).
@@ -568,10 +829,8 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
         .collect();
     crate::assets::display_names(&mut assets);
 
-    Report {
-        policy: r.policy,
+    Parts {
         seeds,
-        from: opts.from.map(rfc3339),
         addresses,
         endpoints: endpoints.into_iter().map(|e| e.1).collect(),
         paths,

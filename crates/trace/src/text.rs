@@ -61,37 +61,86 @@ impl TextTable {
         let n = self.header.len();
         let mut width = vec![0usize; n];
         for r in std::iter::once(&self.header).chain(&self.rows) {
-            for (w, c) in width.iter_mut().zip(r) {
-                *w = (*w).max(c.chars().count());
-            }
+            widen(&mut width, r);
         }
         let mut s = String::new();
         for r in std::iter::once(&self.header).chain(&self.rows) {
-            let mut line = " ".repeat(self.indent);
-            for (i, c) in r.iter().enumerate() {
-                let pad = width[i] - c.chars().count();
-                let last = i + 1 == n;
-                if i > 0 {
-                    line.push_str("  ");
-                }
-                match self.align[i] {
-                    Align::Right => {
-                        line.push_str(&" ".repeat(pad));
-                        line.push_str(c);
-                    }
-                    Align::Left => {
-                        line.push_str(c);
-                        if !last {
-                            line.push_str(&" ".repeat(pad));
-                        }
-                    }
-                }
-            }
-            s.push_str(line.trim_end());
-            s.push('\n');
+            push_line(&mut s, r, &width, &self.align, self.indent);
         }
         s
     }
+}
+
+/// Widen `width` to the cells of one row (widths in characters).
+fn widen(width: &mut [usize], row: &[String]) {
+    for (w, c) in width.iter_mut().zip(row) {
+        *w = (*w).max(c.chars().count());
+    }
+}
+
+/// One line of a [`TextTable`]: cells padded to `width`, two spaces apart,
+/// the last column not padded, trailing spaces trimmed.
+fn push_line(s: &mut String, row: &[String], width: &[usize], align: &[Align], indent: usize) {
+    let n = width.len();
+    let start = s.len();
+    s.extend(std::iter::repeat_n(' ', indent));
+    for (i, c) in row.iter().enumerate() {
+        let pad = width[i] - c.chars().count();
+        let last = i + 1 == n;
+        if i > 0 {
+            s.push_str("  ");
+        }
+        match align[i] {
+            Align::Right => {
+                s.extend(std::iter::repeat_n(' ', pad));
+                s.push_str(c);
+            }
+            Align::Left => {
+                s.push_str(c);
+                if !last {
+                    s.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+        }
+    }
+    let kept = s[start..].trim_end().len();
+    s.truncate(start + kept);
+    s.push('\n');
+}
+
+/// A [`TextTable`] rendered without holding its rows: `fill(k, cells)`
+/// writes row `k` of `rows` into `cells` (cleared, one per column) and is
+/// called twice per row, once for the column widths and once for the
+/// line, so memory stays that of one row however many there are. Each
+/// line goes to `line` as it is made; the text equals
+/// [`TextTable::render`]'s for the same rows.
+pub fn stream_table<E>(
+    columns: &[(&str, Align)],
+    rows: usize,
+    mut fill: impl FnMut(usize, &mut [String]),
+    mut line: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
+    let header: Vec<String> = columns.iter().map(|c| c.0.to_string()).collect();
+    let align: Vec<Align> = columns.iter().map(|c| c.1).collect();
+    let mut width = vec![0usize; header.len()];
+    widen(&mut width, &header);
+    let mut cells = vec![String::new(); header.len()];
+    for k in 0..rows {
+        cells.iter_mut().for_each(String::clear);
+        fill(k, &mut cells);
+        widen(&mut width, &cells);
+    }
+    let mut s = String::new();
+    push_line(&mut s, &header, &width, &align, 0);
+    line(&s)?;
+    for k in 0..rows {
+        cells.iter_mut().for_each(String::clear);
+        fill(k, &mut cells);
+        s.clear();
+        push_line(&mut s, &cells, &width, &align, 0);
+        line(&s)?;
+    }
+    Ok(())
 }
 
 use Align::{Left, Right};
@@ -648,6 +697,51 @@ pub fn reached_table<G: tripoint_chain::TransferGraph>(g: &G, r: &crate::Reach) 
         r.len(),
         t.render()
     )
+}
+
+/// The columns of [`reached_table`].
+const REACHED_COLUMNS: [(&str, Align); 6] = [
+    ("address", Left),
+    ("role", Left),
+    ("hops", Right),
+    ("first tainted", Left),
+    ("block", Right),
+    ("category", Left),
+];
+
+/// [`reached_table`]'s text, written a line at a time to `line` as it is
+/// made ([`stream_table`]): a reached set of millions of addresses is
+/// never held as text. The same bytes as [`reached_table`].
+pub fn stream_reached_table<G: tripoint_chain::TransferGraph, E>(
+    g: &G,
+    r: &crate::Reach,
+    mut line: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
+    use std::fmt::Write;
+    line(&format!(
+        "REACHED ({} addresses; poison: everything the funds can have touched)\n",
+        r.len()
+    ))?;
+    let fill = |k: usize, cells: &mut [String]| {
+        let n = r.get(k);
+        let first = n.first.map(|id| g.transfer(id));
+        // Writing into a String cannot fail.
+        let _ = write!(cells[0], "{}", g.address(n.addr));
+        cells[1].push_str(role_name(n.role));
+        let _ = write!(cells[2], "{}", n.hops);
+        match &first {
+            Some(f) => {
+                cells[3].push_str(&crate::report::rfc3339(f.timestamp));
+                let _ = write!(cells[4], "{}", f.block);
+            }
+            None => {
+                cells[3].push('-');
+                cells[4].push('-');
+            }
+        }
+        cells[5].push_str(n.category.as_ref().map_or("-", |c| c.as_str()));
+    };
+    stream_table(&REACHED_COLUMNS, r.len(), fill, line)
 }
 
 #[cfg(test)]
