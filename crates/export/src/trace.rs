@@ -131,7 +131,7 @@ pub fn write_trace_result<G: TransferGraph>(
         write_flows(store, out, sorted.into_iter(), progress)?
     };
     let rows = AddressRows::new(g, result, opts.native);
-    let assets: BTreeMap<String, (String, Option<u8>)> = rows
+    let assets: BTreeMap<String, SymbolDecimals> = rows
         .assets()
         .map(|a| {
             let (key, symbol, decimals) = asset_info(g, a, opts.native, &opts.tokens);
@@ -192,6 +192,9 @@ fn finish_trace_dir(out: &Path, manifest: TraceManifest) -> Result<TraceManifest
     Ok(manifest)
 }
 
+/// An asset's symbol and decimals.
+type SymbolDecimals = (String, Option<u8>);
+
 /// Rows of `addresses.parquet` the builders hold before they are handed to
 /// the writer (a multiple of the writer's 1,024-row mini-batches, so the
 /// file's bytes do not depend on it).
@@ -202,7 +205,7 @@ const ADDRESS_BATCH: usize = 1 << 16;
 fn write_addresses(
     store: &Store,
     addresses: impl Iterator<Item = AddressOut>,
-    asset: &dyn Fn(&str) -> Option<(String, Option<u8>)>,
+    asset: &dyn Fn(&str) -> Option<SymbolDecimals>,
     out: &Path,
 ) -> Result<LabelsFile, ExportError> {
     let name = "addresses.parquet";
@@ -255,12 +258,12 @@ fn write_addresses(
                 .append_value(a.held.get(key).map_or("0", String::as_str));
             cols.labels.append_value(&label_text);
             rows += 1;
-            if rows % ADDRESS_BATCH as u64 == 0 {
+            if rows.is_multiple_of(ADDRESS_BATCH as u64) {
                 file.write(cols.finish())?;
             }
         }
     }
-    if rows % ADDRESS_BATCH as u64 != 0 || rows == 0 {
+    if !rows.is_multiple_of(ADDRESS_BATCH as u64) || rows == 0 {
         file.write(cols.finish())?;
     }
     let bytes = file.finish()?;
