@@ -108,15 +108,17 @@ fn push_line(s: &mut String, row: &[String], width: &[usize], align: &[Align], i
     s.push('\n');
 }
 
-/// A [`TextTable`] rendered without holding its rows: `fill(k, cells)`
-/// writes row `k` of `rows` into `cells` (cleared, one per column) and is
-/// called twice per row, once for the column widths and once for the
-/// line, so memory stays that of one row however many there are. Each
-/// line goes to `line` as it is made; the text equals
-/// [`TextTable::render`]'s for the same rows.
+/// A [`TextTable`] rendered without holding its rows, so memory stays
+/// that of one row however many there are: `widths(k, w)` widens `w` to
+/// the width in characters of each cell of row `k` (without making the
+/// text, where it can), then `fill(k, cells)` writes row `k` into `cells`
+/// (cleared, one per column), and each line goes to `line` as it is made.
+/// The text equals [`TextTable::render`]'s for the same rows when
+/// `widths` gives the cells' true widths.
 pub fn stream_table<E>(
     columns: &[(&str, Align)],
     rows: usize,
+    mut widths: impl FnMut(usize, &mut [usize]),
     mut fill: impl FnMut(usize, &mut [String]),
     mut line: impl FnMut(&str) -> Result<(), E>,
 ) -> Result<(), E> {
@@ -124,12 +126,10 @@ pub fn stream_table<E>(
     let align: Vec<Align> = columns.iter().map(|c| c.1).collect();
     let mut width = vec![0usize; header.len()];
     widen(&mut width, &header);
-    let mut cells = vec![String::new(); header.len()];
     for k in 0..rows {
-        cells.iter_mut().for_each(String::clear);
-        fill(k, &mut cells);
-        widen(&mut width, &cells);
+        widths(k, &mut width);
     }
+    let mut cells = vec![String::new(); header.len()];
     let mut s = String::new();
     push_line(&mut s, &header, &width, &align, 0);
     line(&s)?;
@@ -741,7 +741,39 @@ pub fn stream_reached_table<G: tripoint_chain::TransferGraph, E>(
         }
         cells[5].push_str(n.category.as_ref().map_or("-", |c| c.as_str()));
     };
-    stream_table(&REACHED_COLUMNS, r.len(), fill, line)
+    // The widths without the text: an Ethereum address is 42 characters,
+    // a time in years 0 to 9999 is 20.
+    let digits = |v: u64| v.checked_ilog10().map_or(1, |d| d as usize + 1);
+    let widths = |k: usize, w: &mut [usize]| {
+        let n = r.get(k);
+        let address = match g.address(n.addr) {
+            tripoint_chain::Address::Eth(_) => 42,
+            a => a.to_string().chars().count(),
+        };
+        let (time, block) = match n.first.map(|id| g.transfer(id)) {
+            Some(f) if (0..253_402_300_800).contains(&f.timestamp) => (20, digits(f.block)),
+            Some(f) => (
+                crate::report::rfc3339(f.timestamp).chars().count(),
+                digits(f.block),
+            ),
+            None => (1, 1),
+        };
+        let category = n
+            .category
+            .as_ref()
+            .map_or(1, |c| c.as_str().chars().count());
+        for (w, v) in w.iter_mut().zip([
+            address,
+            role_name(n.role).len(),
+            digits(u64::from(n.hops)),
+            time,
+            block,
+            category,
+        ]) {
+            *w = (*w).max(v);
+        }
+    };
+    stream_table(&REACHED_COLUMNS, r.len(), widths, fill, line)
 }
 
 #[cfg(test)]
@@ -760,5 +792,40 @@ mod tests {
         let t = TextTable::new(&[("a", Left)]).indent(2);
         assert_eq!(t.render(), "  a\n");
         assert_eq!(when("2025-02-24T14:07:23Z"), "2025-02-24 14:07 UTC");
+    }
+
+    #[test]
+    fn a_streamed_table_equals_the_rendered_one() {
+        let rows: Vec<Vec<String>> = [
+            ["ETH", "400,001", "x"],
+            ["stETH", "0.5", ""],
+            ["日本円", "12", "a longer note"],
+        ]
+        .iter()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+        let cols = [("asset", Left), ("held", Right), ("note", Left)];
+        let mut t = TextTable::new(&cols);
+        for r in &rows {
+            t.row(r.clone());
+        }
+        let mut s = String::new();
+        stream_table(
+            &cols,
+            rows.len(),
+            |k, w| widen(w, &rows[k]),
+            |k, cells| {
+                for (c, v) in cells.iter_mut().zip(&rows[k]) {
+                    c.push_str(v);
+                }
+            },
+            |line| {
+                s.push_str(line);
+                Ok::<_, ()>(())
+            },
+        )
+        .expect("a String takes every line");
+        assert_eq!(s, t.render());
+        assert!(s.contains("日本円         12  a longer note\n"), "{s}");
     }
 }
