@@ -8,7 +8,7 @@ const { execFileSync } = require("child_process");
 const fs = require("fs");
 const path = require("path");
 const { startServer } = require("./server");
-const { SHOTS, accessible, signIn, scrollIntoView, shot } = require("./helpers");
+const { SHOTS, accessible, signIn, clickClusterTitle, shot } = require("./helpers");
 
 const THIEF = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa";
 const X = "bc1qa5wkgaew2dkv56kfvj49j0av5nml45x9ek9hz6";
@@ -75,18 +75,8 @@ test("cases: Bitcoin addresses spent together in one transaction are one wallet,
 
   // A real click on the box's title collapses the wallet into one node.
   // (One CI run of 3 once saw such a click change nothing: it was sent
-  // before the page's scroll event reached Cytoscape; see scrollIntoView.)
-  await scrollIntoView(graph);
-  const at = await page.evaluate((cid) => {
-    const cy = window.tripointCase.cy;
-    const p = cy.getElementById("c:" + cid);
-    cy.fit(p, 60);
-    const inner = p.renderedBoundingBox({ includeLabels: false });
-    const outer = p.renderedBoundingBox({ includeLabels: true });
-    const box = cy.container().getBoundingClientRect();
-    return { x: box.left + (inner.x1 + inner.x2) / 2, y: box.top + (outer.y1 + inner.y1) / 2 };
-  }, of[X].id);
-  await page.mouse.click(at.x, at.y);
+  // before the page's scroll event reached Cytoscape; see helpers.scrollIntoView.)
+  await clickClusterTitle(page, graph, of[X].id);
   await expect(graph).toHaveAttribute("data-collapsed", "1");
   await expect(page.locator("#address-panel")).toHaveAttribute("data-cluster", of[X].id);
   await expect(page.locator("#address-panel li")).toHaveCount(2);

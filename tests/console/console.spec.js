@@ -5,7 +5,7 @@ const { test, expect } = require("@playwright/test");
 const fs = require("fs");
 const path = require("path");
 const { startServer, TLP_RED, TLP_GREEN } = require("./server");
-const { SHOTS, accessible, signIn: signInTo, scrollIntoView, shot } = require("./helpers");
+const { SHOTS, accessible, signIn: signInTo, scrollIntoView, clickClusterTitle, shot } = require("./helpers");
 
 const T = "2026-01-02T03:04:05.000Z";
 const RED_ID = "indicator--0d5a7c1e-6a51-4d6e-9a3b-1f2e3d4c5b01";
@@ -600,17 +600,7 @@ test("cases: a cluster (an actor's addresses, an exchange with its deposit addre
 
   // A real click on the title of the first cluster's box collapses it.
   const id = ids[0];
-  await scrollIntoView(graph);
-  const at = await page.evaluate((cid) => {
-    const cy = window.tripointCase.cy;
-    const p = cy.getElementById("c:" + cid);
-    cy.fit(p, 60);
-    const inner = p.renderedBoundingBox({ includeLabels: false });
-    const outer = p.renderedBoundingBox({ includeLabels: true });
-    const box = cy.container().getBoundingClientRect();
-    return { x: box.left + (inner.x1 + inner.x2) / 2, y: box.top + (outer.y1 + inner.y1) / 2 };
-  }, id);
-  await page.mouse.click(at.x, at.y);
+  await clickClusterTitle(page, graph, id);
   await expect(graph).toHaveAttribute("data-collapsed", "1");
   await expect(page.locator("#address-panel")).toHaveAttribute("data-cluster", id);
   await expect(page.locator("#address-panel li")).toHaveCount(members[id].length);

@@ -41,8 +41,25 @@ async function scrollIntoView(locator) {
   await locator.page().evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
 }
 
+// A real mouse click on the title strip of a cluster's compound box
+// (`c:<cid>`) in the case graph: the box is fitted into view first and the
+// click goes between the box and its label, where only the title is.
+async function clickClusterTitle(page, graph, cid) {
+  await scrollIntoView(graph);
+  const at = await page.evaluate((cid) => {
+    const cy = window.tripointCase.cy;
+    const p = cy.getElementById("c:" + cid);
+    cy.fit(p, 60);
+    const inner = p.renderedBoundingBox({ includeLabels: false });
+    const outer = p.renderedBoundingBox({ includeLabels: true });
+    const box = cy.container().getBoundingClientRect();
+    return { x: box.left + (inner.x1 + inner.x2) / 2, y: box.top + (outer.y1 + inner.y1) / 2 };
+  }, cid);
+  await page.mouse.click(at.x, at.y);
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-module.exports = { SHOTS, accessible, signIn, scrollIntoView, shot };
+module.exports = { SHOTS, accessible, signIn, scrollIntoView, clickClusterTitle, shot };
