@@ -21,7 +21,7 @@ use tripoint_trace::report::{
     asset_info, report_seeds, report_totals, rfc3339, AddressOut, AddressRows, Report,
     ReportOptions, TotalsOut,
 };
-use tripoint_trace::TraceResult;
+use tripoint_trace::{TaintPolicy, TraceResult};
 
 use crate::export::{chain_name, write_rows, BatchFile, Table};
 use crate::manifest::{sync_dir, write_synced, LabelsFile, PartFile};
@@ -90,17 +90,15 @@ pub fn write_trace(
     let addresses = write_addresses(store, report.addresses.iter().cloned(), &asset, out)?;
     finish_trace_dir(
         out,
-        TraceManifest {
-            format: TRACE_FORMAT.into(),
-            version: TRACE_VERSION,
-            chain: chain_name(store).into(),
-            policy: report.policy.as_str().into(),
-            seeds: report.seeds.clone(),
-            from: report.from.clone(),
-            flows: files,
+        manifest(
+            store,
+            report.policy,
+            report.seeds.clone(),
+            report.from.clone(),
+            files,
             addresses,
-            totals: report.totals.clone(),
-        },
+            report.totals.clone(),
+        ),
     )
 }
 
@@ -142,18 +140,39 @@ pub fn write_trace_result<G: TransferGraph>(
     let addresses = write_addresses(store, rows.iter(), &asset, out)?;
     finish_trace_dir(
         out,
-        TraceManifest {
-            format: TRACE_FORMAT.into(),
-            version: TRACE_VERSION,
-            chain: chain_name(store).into(),
-            policy: result.policy.as_str().into(),
-            seeds: report_seeds(g, result),
-            from: opts.from.map(rfc3339),
-            flows: files,
+        manifest(
+            store,
+            result.policy,
+            report_seeds(g, result),
+            opts.from.map(rfc3339),
+            files,
             addresses,
-            totals: report_totals(g, result, opts),
-        },
+            report_totals(g, result, opts),
+        ),
     )
+}
+
+/// The manifest of a trace of `store` written under `policy`.
+fn manifest(
+    store: &Store,
+    policy: TaintPolicy,
+    seeds: Vec<String>,
+    from: Option<String>,
+    flows: Vec<PartFile>,
+    addresses: LabelsFile,
+    totals: BTreeMap<String, TotalsOut>,
+) -> TraceManifest {
+    TraceManifest {
+        format: TRACE_FORMAT.into(),
+        version: TRACE_VERSION,
+        chain: chain_name(store).into(),
+        policy: policy.as_str().into(),
+        seeds,
+        from,
+        flows,
+        addresses,
+        totals,
+    }
 }
 
 fn start_trace_dir(out: &Path) -> Result<(), ExportError> {

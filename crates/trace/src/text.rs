@@ -664,14 +664,7 @@ fn share(r: &Report, e: &EndpointOut) -> f64 {
 /// discovery order, with its hop distance, the first transfer that brought
 /// taint (time and block) and its category where labels give one.
 pub fn reached_table<G: tripoint_chain::TransferGraph>(g: &G, r: &crate::Reach) -> String {
-    let mut t = TextTable::new(&[
-        ("address", Left),
-        ("role", Left),
-        ("hops", Right),
-        ("first tainted", Left),
-        ("block", Right),
-        ("category", Left),
-    ]);
+    let mut t = TextTable::new(&REACHED_COLUMNS);
     for n in r.iter() {
         let first = n.first.map(|id| g.transfer(id));
         t.row(vec![
