@@ -4,10 +4,9 @@
 // without a reload (Server-Sent Events), and links to its case at the
 // alerting transfer. Screenshots go to target/test-logs/console/.
 const { test, expect } = require("@playwright/test");
-const { execFileSync } = require("child_process");
 const fs = require("fs");
 const path = require("path");
-const { startServer } = require("./server");
+const { startServer, exchangeCaseStore } = require("./server");
 const { startWatchedNode, rpc } = require("./anvil");
 const { SHOTS, accessible, signIn: signInTo } = require("./helpers");
 
@@ -24,23 +23,17 @@ test.beforeAll(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   server = await startServer({
     // A store with the exchange labelled (actor with jurisdiction KR) and an
-    // open case on the thief, opened by the US.
-    caseStore: (dir, bin) => {
-      const st = path.join(dir, "store");
-      fs.writeFileSync(path.join(dir, "x.actorpack.yaml"), "actors:\n- id: upbit\n  label: Upbit\n  jurisdictions:\n  - KR\n");
-      fs.writeFileSync(path.join(dir, "x.yaml"),
-        "title: Upbit wallets\ncategory: exchange\nactor: upbit\ncurrency: ETH\nconfidence: service_data\nlastmod: 2024-05-01\n" +
-        `source: https://example.org/upbit\ntags:\n- address: '${EXCHANGE}'\n  label: Upbit 9\n`);
-      execFileSync(bin, ["labels", "import", "--store", st, path.join(dir, "x.actorpack.yaml"), path.join(dir, "x.yaml")], { stdio: ["ignore", "pipe", "pipe"] });
-      const c = JSON.parse(execFileSync(bin, ["case", "new", "--store", st, "--name", "Live drill LIVE-3301", "--seed", THIEF,
-        "--partner", "us", "--tlp", "amber", "--json"], { encoding: "utf8" }));
-      caseId = c.id;
-      // A RED case of the US on the same thief: its alerts stay with the US.
-      execFileSync(bin, ["case", "new", "--store", st, "--name", "US only REDLIVE-9", "--seed", THIEF,
-        "--partner", "us", "--tlp", "red", "--json"], { encoding: "utf8" });
-      return { store: st, bin };
-    },
+    // open case on the thief, opened by the US; and a RED case of the US on
+    // the same thief, whose alerts stay with the US.
+    caseStore: exchangeCaseStore({
+      actor: "upbit", label: "Upbit", jurisdiction: "KR", address: EXCHANGE, tag: "Upbit 9",
+      cases: [
+        { name: "Live drill LIVE-3301", seed: THIEF, partner: "us", tlp: "amber" },
+        { name: "US only REDLIVE-9", seed: THIEF, partner: "us", tlp: "red" },
+      ],
+    }),
   });
+  caseId = server.cases.caseIds[0];
   chain = await startWatchedNode(server, "alerts");
   anvil = chain.rpc;
 });

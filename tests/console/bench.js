@@ -25,7 +25,7 @@ const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const readline = require("readline");
-const { startServer, TLP_GREEN, target } = require("./server");
+const { startServer, exchangeCaseStore, TLP_GREEN, target } = require("./server");
 const { startAnvil, rpc } = require("./anvil");
 
 function args(argv) {
@@ -327,20 +327,13 @@ const ETHER = 10n ** 18n;
 async function sse(o, out, log) {
   const children = [];
   let browser;
-  let caseId;
   const server = await startServer({
-    caseStore: (dir, bin) => {
-      const st = path.join(dir, "store");
-      fs.writeFileSync(path.join(dir, "x.actorpack.yaml"), "actors:\n- id: upbit\n  label: Upbit\n  jurisdictions:\n  - KR\n");
-      fs.writeFileSync(path.join(dir, "x.yaml"),
-        "title: Upbit wallets\ncategory: exchange\nactor: upbit\ncurrency: ETH\nconfidence: service_data\nlastmod: 2024-05-01\n" +
-        `source: https://example.org/upbit\ntags:\n- address: '${EXCHANGE}'\n  label: Upbit 9\n`);
-      execFileSync(bin, ["labels", "import", "--store", st, path.join(dir, "x.actorpack.yaml"), path.join(dir, "x.yaml")], { stdio: ["ignore", "pipe", "pipe"] });
-      caseId = JSON.parse(execFileSync(bin, ["case", "new", "--store", st, "--name", "SSE bench", "--seed", THIEF,
-        "--partner", "us", "--tlp", "green", "--json"], { encoding: "utf8" })).id;
-      return { store: st, bin };
-    },
+    caseStore: exchangeCaseStore({
+      actor: "upbit", label: "Upbit", jurisdiction: "KR", address: EXCHANGE, tag: "Upbit 9",
+      cases: [{ name: "SSE bench", seed: THIEF, partner: "us", tlp: "green" }],
+    }),
   });
+  const caseId = server.cases.caseIds[0];
   try {
     const anvil = await startAnvil((p) => children.push(p));
     const emitted = {};

@@ -6,10 +6,9 @@
 // withdraws the alert, and the page drops it without a reload (the stream's
 // `retraction` event). Screenshots go to target/test-logs/console/.
 const { test, expect } = require("@playwright/test");
-const { execFileSync } = require("child_process");
 const fs = require("fs");
 const path = require("path");
-const { startServer } = require("./server");
+const { startServer, exchangeCaseStore } = require("./server");
 const { startWatchedNode, rpc } = require("./anvil");
 const { SHOTS, accessible, signIn } = require("./helpers");
 
@@ -27,19 +26,12 @@ test.beforeAll(async () => {
   server = await startServer({
     // A store with the exchange labelled (actor with jurisdiction JP) and an
     // open AMBER case of the US on the thief.
-    caseStore: (dir, bin) => {
-      const st = path.join(dir, "store");
-      fs.writeFileSync(path.join(dir, "x.actorpack.yaml"), "actors:\n- id: bitflyer\n  label: bitFlyer\n  jurisdictions:\n  - JP\n");
-      fs.writeFileSync(path.join(dir, "x.yaml"),
-        "title: bitFlyer wallets\ncategory: exchange\nactor: bitflyer\ncurrency: ETH\nconfidence: service_data\nlastmod: 2024-05-01\n" +
-        `source: https://example.org/bitflyer\ntags:\n- address: '${EXCHANGE}'\n  label: bitFlyer 4\n`);
-      execFileSync(bin, ["labels", "import", "--store", st, path.join(dir, "x.actorpack.yaml"), path.join(dir, "x.yaml")], { stdio: ["ignore", "pipe", "pipe"] });
-      const c = JSON.parse(execFileSync(bin, ["case", "new", "--store", st, "--name", "Reorg drill REORG-7710", "--seed", THIEF,
-        "--partner", "us", "--tlp", "amber", "--json"], { encoding: "utf8" }));
-      caseId = c.id;
-      return { store: st, bin };
-    },
+    caseStore: exchangeCaseStore({
+      actor: "bitflyer", label: "bitFlyer", jurisdiction: "JP", address: EXCHANGE, tag: "bitFlyer 4",
+      cases: [{ name: "Reorg drill REORG-7710", seed: THIEF, partner: "us", tlp: "amber" }],
+    }),
   });
+  caseId = server.cases.caseIds[0];
   // The watch's output is kept as target/test-logs/console/retraction-watch.log.
   chain = await startWatchedNode(server, "retraction");
   anvil = chain.rpc;

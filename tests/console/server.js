@@ -59,6 +59,24 @@ function caseStore(dir) {
   return { store: st, truth };
 }
 
+// A `caseStore` for the live-alert tests: an empty transfer store with one
+// exchange address labelled (`tag`) and attributed to `actor` (`label`, one
+// `jurisdiction`), and the cases `cases` ({ name, seed, partner, tlp }) opened
+// on it. Returns the store folder, the binary and the cases' ids in order.
+function exchangeCaseStore({ actor, label, jurisdiction, address, tag, cases }) {
+  return (dir, bin) => {
+    const st = path.join(dir, "store");
+    fs.writeFileSync(path.join(dir, "x.actorpack.yaml"), `actors:\n- id: ${actor}\n  label: ${label}\n  jurisdictions:\n  - ${jurisdiction}\n`);
+    fs.writeFileSync(path.join(dir, "x.yaml"),
+      `title: ${label} wallets\ncategory: exchange\nactor: ${actor}\ncurrency: ETH\nconfidence: service_data\nlastmod: 2024-05-01\n` +
+      `source: https://example.org/${actor}\ntags:\n- address: '${address}'\n  label: ${tag}\n`);
+    execFileSync(bin, ["labels", "import", "--store", st, path.join(dir, "x.actorpack.yaml"), path.join(dir, "x.yaml")], { stdio: ["ignore", "pipe", "pipe"] });
+    const caseIds = cases.map((c) => JSON.parse(execFileSync(bin, ["case", "new", "--store", st, "--name", c.name, "--seed", c.seed,
+      "--partner", c.partner, "--tlp", c.tlp, "--json"], { encoding: "utf8" })).id);
+    return { store: st, bin, caseIds };
+  };
+}
+
 // `opts.caseStore(dir, bin)` builds the case store the server serves (default:
 // the generated scenario above) and returns at least `{ store }`.
 async function startServer(opts = {}) {
@@ -159,4 +177,4 @@ async function startServer(opts = {}) {
   return server;
 }
 
-module.exports = { startServer, TLP_RED, TLP_GREEN, target, bin, root };
+module.exports = { startServer, exchangeCaseStore, TLP_RED, TLP_GREEN, target, bin, root };
