@@ -19,6 +19,21 @@ fn version(id: &str, v: Option<i64>, creator: &str, restriction: Restriction) ->
 }
 
 /// Store versions one by one (each its own transaction), as an envelope is.
+/// `n` open indicators of one creator, `indicator--0000` onwards, version
+/// 1000 + i each.
+fn open_indicators(n: i64) -> Vec<NewVersion> {
+    (0..n)
+        .map(|i| {
+            version(
+                &format!("indicator--{i:04}"),
+                Some(1000 + i),
+                "identity--a",
+                Restriction::Open,
+            )
+        })
+        .collect()
+}
+
 fn add_all(store: &dyn Store, collection: &str, items: &[NewVersion]) -> Vec<AddOutcome> {
     let ctx = AddContext {
         partner: "admin".into(),
@@ -85,16 +100,7 @@ fn backends(tag: &str) -> Vec<(&'static str, Box<dyn Store>, tempfile::TempDir)>
 #[test]
 fn date_added_is_strictly_increasing_and_pages_lose_nothing() {
     for (name, store, _dir) in backends("pages") {
-        let items: Vec<_> = (0..250)
-            .map(|i| {
-                version(
-                    &format!("indicator--{i:04}"),
-                    Some(1000 + i),
-                    "identity--a",
-                    Restriction::Open,
-                )
-            })
-            .collect();
+        let items = open_indicators(250);
         let out = add_all(&*store, "c1", &items);
         let added: Vec<i64> = out
             .iter()
@@ -433,16 +439,7 @@ fn provenance_of_many_objects_is_each_objects_provenance() {
     for (name, store, _dir) in backends("provenance-of") {
         // More objects than one SQLite query takes; some in two collections,
         // some with two versions.
-        let items: Vec<_> = (0..620)
-            .map(|i| {
-                version(
-                    &format!("indicator--{i:04}"),
-                    Some(1000 + i),
-                    "identity--a",
-                    Restriction::Open,
-                )
-            })
-            .collect();
+        let items = open_indicators(620);
         add_all(&*store, "c1", &items);
         add_all(&*store, "c2", &items[..40]);
         let newer: Vec<_> = items[10..30]
