@@ -4,17 +4,25 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    ArrayBuilder, Decimal128Builder, Int32Builder, Int64Builder, StringBuilder,
-    TimestampMicrosecondBuilder,
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Mutex;
+
+use arrow_array::builder::{Int64Builder, StringBuilder};
+use arrow_array::{
+    Array, ArrayRef, Decimal128Array, Int32Array, Int64Array, RecordBatch,
+    TimestampMicrosecondArray,
 };
-use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
-use tripoint_chain::{Amount, TransferGraph, TransferId, U256};
+use parquet::file::writer::SerializedFileWriter;
+use tripoint_chain::{Address, Amount, TransferGraph, TransferId, TxHash, U256};
 use tripoint_store::Store;
 
 use crate::manifest::{sync_dir, ExportManifest, LabelsFile, PartFile};
@@ -58,7 +66,7 @@ pub struct ExportSummary {
     pub through_block: Option<u64>,
 }
 
-/// Rows per record batch handed to the Parquet writer.
+/// Rows per slice handed to the Parquet column writers ([`batch_slices`]).
 const BATCH_ROWS: usize = 64 << 10;
 
 /// Exports the transfers of `store` in the requested block range that are
@@ -242,109 +250,278 @@ pub(crate) fn asset_infos(store: &Store) -> Vec<AssetInfo> {
         .collect()
 }
 
-/// Column builders of one record batch.
-struct Columns {
-    block: Int64Builder,
-    time: TimestampMicrosecondBuilder,
-    tx_hash: StringBuilder,
-    tx_index: Int64Builder,
-    position: Int64Builder,
-    from: StringBuilder,
-    to: StringBuilder,
-    from_id: Int64Builder,
-    to_id: Int64Builder,
-    asset: StringBuilder,
-    symbol: StringBuilder,
-    decimals: Int32Builder,
-    amount: StringBuilder,
-    amount_d38: Decimal128Builder,
-    /// Only for trace flows: the taint each transfer carried.
-    taint: Option<(StringBuilder, Decimal128Builder)>,
-}
-
-fn d38_builder() -> Decimal128Builder {
-    Decimal128Builder::with_capacity(BATCH_ROWS)
-        .with_precision_and_scale(38, 0)
-        .expect("38,0 is a valid decimal")
-}
-
-/// An exact amount as a string, and as `DECIMAL(38,0)` when below 10^38.
-fn append_amount(text: &mut StringBuilder, d38: &mut Decimal128Builder, v: Amount, limit: Amount) {
-    text.append_value(v.to_string());
-    if v < limit {
-        d38.append_value(v.as_i128());
-    } else {
-        d38.append_null();
-    }
-}
-
-impl Columns {
-    fn new(with_taint: bool) -> Self {
-        Columns {
-            block: Int64Builder::with_capacity(BATCH_ROWS),
-            time: TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"),
-            tx_hash: StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 66),
-            tx_index: Int64Builder::with_capacity(BATCH_ROWS),
-            position: Int64Builder::with_capacity(BATCH_ROWS),
-            from: StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 42),
-            to: StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 42),
-            from_id: Int64Builder::with_capacity(BATCH_ROWS),
-            to_id: Int64Builder::with_capacity(BATCH_ROWS),
-            asset: StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 4),
-            symbol: StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 4),
-            decimals: Int32Builder::with_capacity(BATCH_ROWS),
-            amount: StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 20),
-            amount_d38: d38_builder(),
-            taint: with_taint.then(|| {
-                (
-                    StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 20),
-                    d38_builder(),
-                )
-            }),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.block.len()
-    }
-
-    fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, arrow_schema::ArrowError> {
-        let mut cols: Vec<ArrayRef> = vec![
-            Arc::new(self.block.finish()),
-            Arc::new(self.time.finish()),
-            Arc::new(self.tx_hash.finish()),
-            Arc::new(self.tx_index.finish()),
-            Arc::new(self.position.finish()),
-            Arc::new(self.from.finish()),
-            Arc::new(self.to.finish()),
-            Arc::new(self.from_id.finish()),
-            Arc::new(self.to_id.finish()),
-            Arc::new(self.asset.finish()),
-            Arc::new(self.symbol.finish()),
-            Arc::new(self.decimals.finish()),
-            Arc::new(self.amount.finish()),
-            Arc::new(self.amount_d38.finish()),
-        ];
-        if let Some((text, d38)) = &mut self.taint {
-            cols.push(Arc::new(text.finish()));
-            cols.push(Arc::new(d38.finish()));
-        }
-        RecordBatch::try_new(schema.clone(), cols)
-    }
-}
-
 /// 10^38: amounts below it fit `DECIMAL(38,0)`.
 fn d38_limit() -> Amount {
     U256::from(10u128.pow(38))
 }
 
+/// An exact amount as a string (made in `text`, a reused buffer), and as
+/// `DECIMAL(38,0)` when below 10^38.
+fn append_amount(
+    out: &mut StringBuilder,
+    d38: &mut Vec<Option<i128>>,
+    text: &mut String,
+    v: Amount,
+    limit: Amount,
+) {
+    text.clear();
+    crate::text::push_amount(text, v);
+    out.append_value(&*text);
+    d38.push((v < limit).then(|| v.as_i128()));
+}
+
+/// What every row-group worker reads.
+struct RowContext<'a> {
+    store: &'a Store,
+    assets: &'a [AssetInfo],
+    schema: &'a SchemaRef,
+    with_taint: bool,
+    limit: Amount,
+}
+
+/// The columns of `rows` (transfer ids with the taint each carried, for
+/// flows), in schema order. Built whole, per column, with the text made in
+/// reused buffers.
+fn build_columns(
+    ctx: &RowContext<'_>,
+    rows: &[(TransferId, Option<Amount>)],
+) -> Result<Vec<ArrayRef>, arrow_schema::ArrowError> {
+    let (store, n) = (ctx.store, rows.len());
+    let mut block = Vec::with_capacity(n);
+    let mut time = Vec::with_capacity(n);
+    let mut tx_index = Vec::with_capacity(n);
+    let mut position = Vec::with_capacity(n);
+    let mut from_id = Vec::with_capacity(n);
+    let mut to_id = Vec::with_capacity(n);
+    let mut address_ids = Vec::with_capacity(2 * n);
+    let mut tx_hash = StringBuilder::with_capacity(n, n * 66);
+    let mut asset = StringBuilder::with_capacity(n, n * 4);
+    let mut symbol = StringBuilder::with_capacity(n, n * 4);
+    let mut decimals = Vec::with_capacity(n);
+    let mut amount = StringBuilder::with_capacity(n, n * 20);
+    let mut amount_d38 = Vec::with_capacity(n);
+    let mut taint = ctx.with_taint.then(|| {
+        (
+            StringBuilder::with_capacity(n, n * 20),
+            Vec::with_capacity(n),
+        )
+    });
+    let mut text = String::with_capacity(80);
+    // Rows of one transaction are adjacent: its hash is made once.
+    let mut hash: Option<TxHash> = None;
+    let mut hash_text = String::with_capacity(66);
+    for &(id, carried) in rows {
+        let row = store.transfer(id);
+        block.push(row.block as i64);
+        time.push(row.timestamp.saturating_mul(1_000_000));
+        let h = store.tx_hash(id);
+        if hash != Some(h) {
+            hash_text.clear();
+            crate::text::push_tx_hash(&mut hash_text, &h);
+            hash = Some(h);
+        }
+        tx_hash.append_value(&hash_text);
+        tx_index.push(i64::from(row.tx_index));
+        position.push(i64::from(row.sub_index));
+        address_ids.extend([row.src, row.dst]);
+        from_id.push(i64::from(row.src));
+        to_id.push(i64::from(row.dst));
+        let a = &ctx.assets[row.asset as usize];
+        asset.append_value(&a.key);
+        symbol.append_option(a.symbol.as_deref());
+        decimals.push(a.decimals);
+        append_amount(
+            &mut amount,
+            &mut amount_d38,
+            &mut text,
+            row.amount,
+            ctx.limit,
+        );
+        if let Some((text_col, d38)) = &mut taint {
+            let t = carried.unwrap_or_default();
+            append_amount(text_col, d38, &mut text, t, ctx.limit);
+        }
+    }
+    // The dictionary lookups are random reads; in a loop of their own the
+    // CPU overlaps them instead of waiting for each.
+    let addresses: Vec<Address> = address_ids.iter().map(|&a| store.address(a)).collect();
+    let mut from = StringBuilder::with_capacity(n, n * 42);
+    let mut to = StringBuilder::with_capacity(n, n * 42);
+    for pair in addresses.chunks_exact(2) {
+        for (col, a) in [(&mut from, &pair[0]), (&mut to, &pair[1])] {
+            text.clear();
+            crate::text::push_address(&mut text, a);
+            col.append_value(&text);
+        }
+    }
+    let d38 = |v: Vec<Option<i128>>| Decimal128Array::from(v).with_precision_and_scale(38, 0);
+    let mut cols: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(block)),
+        Arc::new(TimestampMicrosecondArray::from(time).with_timezone("UTC")),
+        Arc::new(tx_hash.finish()),
+        Arc::new(Int64Array::from(tx_index)),
+        Arc::new(Int64Array::from(position)),
+        Arc::new(from.finish()),
+        Arc::new(to.finish()),
+        Arc::new(Int64Array::from(from_id)),
+        Arc::new(Int64Array::from(to_id)),
+        Arc::new(asset.finish()),
+        Arc::new(symbol.finish()),
+        Arc::new(Int32Array::from(decimals)),
+        Arc::new(amount.finish()),
+        Arc::new(d38(amount_d38)?),
+    ];
+    if let Some((mut text_col, values)) = taint {
+        cols.push(Arc::new(text_col.finish()));
+        cols.push(Arc::new(d38(values)?));
+    }
+    Ok(cols)
+}
+
+/// One row group for a worker: its rows, the lengths of the slices the
+/// column writers are fed in turn, and the column writers of its file.
+struct RowGroupJob {
+    seq: u64,
+    rows: Vec<(TransferId, Option<Amount>)>,
+    slices: Vec<usize>,
+    writers: Vec<ArrowColumnWriter>,
+    /// The file's temporary path, for errors.
+    path: PathBuf,
+}
+
+/// A worker's encoded row group.
+struct Encoded {
+    seq: u64,
+    rows: u64,
+    chunks: Result<Vec<ArrowColumnChunk>, ExportError>,
+}
+
+/// Build and encode one row group (on a worker thread).
+fn encode_row_group(ctx: &RowContext<'_>, job: RowGroupJob) -> Encoded {
+    let (seq, rows) = (job.seq, job.rows.len() as u64);
+    let path = job.path;
+    let chunks = (|| {
+        let cols = build_columns(ctx, &job.rows).map_err(|e| ExportError::arrow(&path, e))?;
+        drop(job.rows);
+        let mut writers = job.writers;
+        let mut start = 0;
+        for &len in &job.slices {
+            for ((writer, col), field) in writers.iter_mut().zip(&cols).zip(ctx.schema.fields()) {
+                let slice = col.slice(start, len);
+                for leaf in
+                    compute_leaves(field, &slice).map_err(|e| ExportError::parquet(&path, e))?
+                {
+                    writer
+                        .write(&leaf)
+                        .map_err(|e| ExportError::parquet(&path, e))?;
+                }
+            }
+            start += len;
+        }
+        drop(cols);
+        writers
+            .into_iter()
+            .map(|w| w.close().map_err(|e| ExportError::parquet(&path, e)))
+            .collect()
+    })();
+    Encoded { seq, rows, chunks }
+}
+
+/// Lengths of the pieces of `len` rows starting at row `start` of a file,
+/// cut at the file's multiples of [`BATCH_ROWS`]: the record batches this
+/// export has always handed the Parquet writer. Feeding the column writers
+/// the same pieces keeps every page boundary, so the files are byte for
+/// byte those of the single-threaded writer.
+fn batch_slices(start: u64, len: usize) -> Vec<usize> {
+    let batch = BATCH_ROWS as u64;
+    let end = start + len as u64;
+    let mut out = Vec::new();
+    let mut at = start;
+    while at < end {
+        let stop = ((at / batch + 1) * batch).min(end);
+        out.push((stop - at) as usize);
+        at = stop;
+    }
+    out
+}
+
 /// One transfers file being written under a temporary name.
 struct OpenPart {
     tmp: PathBuf,
-    writer: ArrowWriter<File>,
+    writer: SerializedFileWriter<File>,
+    factory: ArrowRowGroupWriterFactory,
     first_block: u64,
-    last_block: u64,
+    /// The last row's id, and its block once the file is big enough that
+    /// the next block closes it.
+    last_id: TransferId,
+    tail_block: Option<u64>,
     rows: u64,
+    row_groups: usize,
+}
+
+/// The main thread's side of the workers: hands out row groups, and
+/// appends the encoded ones to the open file in order.
+struct Pipeline<'p> {
+    jobs: Sender<RowGroupJob>,
+    done: Receiver<Encoded>,
+    progress: &'p mut dyn FnMut(u64, u64),
+    total: u64,
+    written: u64,
+    next_seq: u64,
+    next_append: u64,
+    ready: BTreeMap<u64, Encoded>,
+    max_in_flight: u64,
+}
+
+impl Pipeline<'_> {
+    fn send(&mut self, part: &mut OpenPart, job: RowGroupJob) -> Result<(), ExportError> {
+        self.jobs
+            .send(job)
+            .map_err(|_| ExportError::Usage("the export's workers stopped".into()))?;
+        self.next_seq += 1;
+        while self.next_seq - self.next_append >= self.max_in_flight {
+            self.append_next(part)?;
+        }
+        Ok(())
+    }
+
+    /// Wait for the next row group in order and append it to `part`.
+    fn append_next(&mut self, part: &mut OpenPart) -> Result<(), ExportError> {
+        let enc = loop {
+            if let Some(enc) = self.ready.remove(&self.next_append) {
+                break enc;
+            }
+            let enc = self
+                .done
+                .recv()
+                .map_err(|_| ExportError::Usage("the export's workers stopped".into()))?;
+            self.ready.insert(enc.seq, enc);
+        };
+        let mut group = part
+            .writer
+            .next_row_group()
+            .map_err(|e| ExportError::parquet(&part.tmp, e))?;
+        for chunk in enc.chunks? {
+            chunk
+                .append_to_row_group(&mut group)
+                .map_err(|e| ExportError::parquet(&part.tmp, e))?;
+        }
+        group
+            .close()
+            .map_err(|e| ExportError::parquet(&part.tmp, e))?;
+        self.next_append += 1;
+        self.written += enc.rows;
+        (self.progress)(self.written, self.total);
+        Ok(())
+    }
+
+    /// Append every row group handed out so far.
+    fn drain(&mut self, part: &mut OpenPart) -> Result<(), ExportError> {
+        while self.next_append < self.next_seq {
+            self.append_next(part)?;
+        }
+        Ok(())
+    }
 }
 
 fn write_transfers(
@@ -380,6 +557,11 @@ impl Table {
 /// Write `rows` (transfer ids in ascending chain order, with the taint each
 /// carried for [`Table::Flows`]) into `OUT/<table>/blocks-F-L.parquet`
 /// files that cover disjoint block ranges.
+///
+/// This thread cuts the rows into files and row groups and writes the
+/// files; worker threads, one per core, build and encode whole row groups
+/// (formatting and Snappy are most of the work), which are appended in
+/// order. At most two row groups per worker are in memory at once.
 pub(crate) fn write_rows(
     store: &Store,
     out: &Path,
@@ -393,102 +575,153 @@ pub(crate) fn write_rows(
         Table::Transfers => transfers_schema(),
         Table::Flows => flows_schema(),
     };
-    let chain = chain_name(store);
-    let props = writer_props(table.name(), chain, opts.row_group_rows);
+    let props = writer_props(table.name(), chain_name(store), opts.row_group_rows);
     let assets = asset_infos(store);
-    let limit = d38_limit();
-    let mut files = Vec::new();
-    let mut part: Option<OpenPart> = None;
-    let mut cols = Columns::new(table == Table::Flows);
-    let mut text = String::with_capacity(80);
-
-    for (done, (id, taint)) in rows.enumerate() {
-        let row = store.transfer(id);
-        // Close the file at a block boundary once it is big enough, so
-        // that files cover disjoint block ranges.
-        let full = part
-            .as_ref()
-            .is_some_and(|p| p.rows >= opts.rows_per_file && p.last_block != row.block);
-        if full {
-            flush(&mut cols, &schema, &mut part, out)?;
-            files.push(close(part.take().expect("checked above"), out, table)?);
-        }
-        if part.is_none() {
-            let tmp = out
-                .join(table.name())
-                .join(format!(".blocks-{}.parquet.tmp", row.block));
-            let f = File::create(&tmp).map_err(|e| ExportError::io(&tmp, e))?;
-            let writer = ArrowWriter::try_new(f, schema.clone(), Some(props.clone()))
-                .map_err(|e| ExportError::parquet(&tmp, e))?;
-            part = Some(OpenPart {
-                tmp,
-                writer,
-                first_block: row.block,
-                last_block: row.block,
-                rows: 0,
+    let ctx = RowContext {
+        store,
+        assets: &assets,
+        schema: &schema,
+        with_taint: table == Table::Flows,
+        limit: d38_limit(),
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let (job_tx, job_rx) = std::sync::mpsc::channel::<RowGroupJob>();
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<Encoded>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (done_tx, job_rx, ctx) = (done_tx.clone(), &job_rx, &ctx);
+            scope.spawn(move || loop {
+                // The lock is released before the job is worked on.
+                let job = match job_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok(job) = job else { return };
+                if done_tx.send(encode_row_group(ctx, job)).is_err() {
+                    return;
+                }
             });
         }
-        let p = part.as_mut().expect("opened above");
-        p.last_block = row.block;
-        p.rows += 1;
+        drop(done_tx);
+        // Moved in, so that the workers see the end of the jobs when this
+        // closure returns, however it returns.
+        let mut pipeline = Pipeline {
+            jobs: job_tx,
+            done: done_rx,
+            progress,
+            total,
+            written: 0,
+            next_seq: 0,
+            next_append: 0,
+            ready: BTreeMap::new(),
+            max_in_flight: 2 * workers as u64,
+        };
+        let files = cut_rows(&ctx, out, table, rows, opts, &props, &mut pipeline)?;
+        (pipeline.progress)(total, total);
+        Ok(files)
+    })
+}
 
-        use std::fmt::Write;
-        cols.block.append_value(row.block as i64);
-        cols.time
-            .append_value(row.timestamp.saturating_mul(1_000_000));
-        text.clear();
-        write!(text, "{}", store.tx_hash(id)).expect("writing to a String");
-        cols.tx_hash.append_value(&text);
-        cols.tx_index.append_value(i64::from(row.tx_index));
-        cols.position.append_value(i64::from(row.sub_index));
-        text.clear();
-        write!(text, "{}", store.address(row.src)).expect("writing to a String");
-        cols.from.append_value(&text);
-        text.clear();
-        write!(text, "{}", store.address(row.dst)).expect("writing to a String");
-        cols.to.append_value(&text);
-        cols.from_id.append_value(i64::from(row.src));
-        cols.to_id.append_value(i64::from(row.dst));
-        let a = &assets[row.asset as usize];
-        cols.asset.append_value(&a.key);
-        cols.symbol.append_option(a.symbol.as_deref());
-        cols.decimals.append_option(a.decimals);
-        append_amount(&mut cols.amount, &mut cols.amount_d38, row.amount, limit);
-        if let Some((text, d38)) = &mut cols.taint {
-            append_amount(text, d38, taint.unwrap_or_default(), limit);
+/// Cut `rows` into files (closed at the first block boundary after
+/// `rows_per_file` rows) and row groups, and hand the row groups to the
+/// workers.
+fn cut_rows(
+    ctx: &RowContext<'_>,
+    out: &Path,
+    table: Table,
+    rows: impl Iterator<Item = (TransferId, Option<Amount>)>,
+    opts: &ExportOptions,
+    props: &WriterProperties,
+    pipeline: &mut Pipeline<'_>,
+) -> Result<Vec<PartFile>, ExportError> {
+    let store = ctx.store;
+    let mut rows = rows.peekable();
+    let mut files = Vec::new();
+    let mut part: Option<OpenPart> = None;
+    while let Some(&(first, _)) = rows.peek() {
+        let p = match &mut part {
+            Some(p) => p,
+            None => part.insert(open_part(out, table, ctx.schema, props, store, first)?),
+        };
+        let start = p.rows;
+        let mut group = Vec::with_capacity(opts.row_group_rows.min(1 << 20));
+        let mut full = false;
+        while group.len() < opts.row_group_rows {
+            let Some(&(id, carried)) = rows.peek() else {
+                break;
+            };
+            if p.rows >= opts.rows_per_file {
+                let last = *p
+                    .tail_block
+                    .get_or_insert_with(|| store.transfer(p.last_id).block);
+                if store.transfer(id).block != last {
+                    full = true;
+                    break;
+                }
+            }
+            rows.next();
+            group.push((id, carried));
+            p.rows += 1;
+            p.last_id = id;
         }
-        if cols.len() == BATCH_ROWS {
-            flush(&mut cols, &schema, &mut part, out)?;
-            progress(done as u64 + 1, total);
+        if !group.is_empty() {
+            let writers = p
+                .factory
+                .create_column_writers(p.row_groups)
+                .map_err(|e| ExportError::parquet(&p.tmp, e))?;
+            p.row_groups += 1;
+            let job = RowGroupJob {
+                seq: pipeline.next_seq,
+                slices: batch_slices(start, group.len()),
+                rows: group,
+                writers,
+                path: p.tmp.clone(),
+            };
+            pipeline.send(p, job)?;
+        }
+        if full {
+            let mut p = part.take().expect("a file is open");
+            pipeline.drain(&mut p)?;
+            files.push(close(p, out, table, store)?);
         }
     }
-    flush(&mut cols, &schema, &mut part, out)?;
-    if let Some(p) = part.take() {
-        files.push(close(p, out, table)?);
+    if let Some(mut p) = part.take() {
+        pipeline.drain(&mut p)?;
+        files.push(close(p, out, table, store)?);
     }
-    progress(total, total);
     Ok(files)
 }
 
-fn flush(
-    cols: &mut Columns,
-    schema: &SchemaRef,
-    part: &mut Option<OpenPart>,
+fn open_part(
     out: &Path,
-) -> Result<(), ExportError> {
-    if cols.len() == 0 {
-        return Ok(());
-    }
-    let batch = cols
-        .finish(schema)
-        .map_err(|e| ExportError::arrow(out, e))?;
-    let p = part.as_mut().expect("rows were added to an open file");
-    p.writer
-        .write(&batch)
-        .map_err(|e| ExportError::parquet(&p.tmp, e))
+    table: Table,
+    schema: &SchemaRef,
+    props: &WriterProperties,
+    store: &Store,
+    first: TransferId,
+) -> Result<OpenPart, ExportError> {
+    let first_block = store.transfer(first).block;
+    let tmp = out
+        .join(table.name())
+        .join(format!(".blocks-{first_block}.parquet.tmp"));
+    let f = File::create(&tmp).map_err(|e| ExportError::io(&tmp, e))?;
+    let (writer, factory) = ArrowWriter::try_new(f, schema.clone(), Some(props.clone()))
+        .and_then(ArrowWriter::into_serialized_writer)
+        .map_err(|e| ExportError::parquet(&tmp, e))?;
+    Ok(OpenPart {
+        tmp,
+        writer,
+        factory,
+        first_block,
+        last_id: first,
+        tail_block: None,
+        rows: 0,
+        row_groups: 0,
+    })
 }
 
-fn close(p: OpenPart, out: &Path, table: Table) -> Result<PartFile, ExportError> {
+fn close(p: OpenPart, out: &Path, table: Table, store: &Store) -> Result<PartFile, ExportError> {
     let file = p
         .writer
         .into_inner()
@@ -498,18 +731,19 @@ fn close(p: OpenPart, out: &Path, table: Table) -> Result<PartFile, ExportError>
         .metadata()
         .map_err(|e| ExportError::io(&p.tmp, e))?
         .len();
+    let last_block = store.transfer(p.last_id).block;
     let name = format!(
         "{}/blocks-{:010}-{:010}.parquet",
         table.name(),
         p.first_block,
-        p.last_block
+        last_block
     );
     let path = out.join(&name);
     std::fs::rename(&p.tmp, &path).map_err(|e| ExportError::io(&path, e))?;
     Ok(PartFile {
         file: name,
         first_block: p.first_block,
-        last_block: p.last_block,
+        last_block,
         rows: p.rows,
         bytes,
     })

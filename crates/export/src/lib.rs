@@ -17,6 +17,7 @@ mod error;
 mod export;
 pub mod exposure;
 mod manifest;
+mod text;
 pub mod trace;
 
 pub use error::ExportError;
