@@ -617,7 +617,7 @@ pub(crate) fn write_rows(
             ready: BTreeMap::new(),
             max_in_flight: 2 * workers as u64,
         };
-        let files = cut_rows(&ctx, out, table, rows, opts, &props, &mut pipeline)?;
+        let files = cut_rows(scope, &ctx, out, table, rows, opts, &props, &mut pipeline)?;
         (pipeline.progress)(total, total);
         Ok(files)
     })
@@ -625,10 +625,13 @@ pub(crate) fn write_rows(
 
 /// Cut `rows` into files (closed at the first block boundary after
 /// `rows_per_file` rows) and row groups, and hand the row groups to the
-/// workers.
-fn cut_rows(
-    ctx: &RowContext<'_>,
-    out: &Path,
+/// workers. A finished file is closed and fsynced on a thread of its own,
+/// so the workers go on with the next file meanwhile.
+#[allow(clippy::too_many_arguments)]
+fn cut_rows<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    ctx: &RowContext<'env>,
+    out: &'env Path,
     table: Table,
     rows: impl Iterator<Item = (TransferId, Option<Amount>)>,
     opts: &ExportOptions,
@@ -637,7 +640,7 @@ fn cut_rows(
 ) -> Result<Vec<PartFile>, ExportError> {
     let store = ctx.store;
     let mut rows = rows.peekable();
-    let mut files = Vec::new();
+    let mut closing = Vec::new();
     let mut part: Option<OpenPart> = None;
     while let Some(&(first, _)) = rows.peek() {
         let p = match &mut part {
@@ -683,14 +686,20 @@ fn cut_rows(
         if full {
             let mut p = part.take().expect("a file is open");
             pipeline.drain(&mut p)?;
-            files.push(close(p, out, table, store)?);
+            closing.push(scope.spawn(move || close(p, out, table, store)));
         }
     }
     if let Some(mut p) = part.take() {
         pipeline.drain(&mut p)?;
-        files.push(close(p, out, table, store)?);
+        closing.push(scope.spawn(move || close(p, out, table, store)));
     }
-    Ok(files)
+    closing
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+        .collect()
 }
 
 fn open_part(
