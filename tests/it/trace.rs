@@ -779,6 +779,86 @@ fn bench_scale_smoke_measures_every_step_as_its_own_process() {
     assert_eq!(rows, stored);
 }
 
+/// `bench scale --store --truth` measures a store made by `tripoint gen
+/// --store` as it is: no CSV is written, nothing is generated or ingested,
+/// the store is not changed, and the trace and export steps run on it.
+#[test]
+fn bench_scale_runs_on_an_existing_generated_store_without_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, truth) = (tmp.path().join("store"), tmp.path().join("truth"));
+    run_ok(&[
+        "gen",
+        "--store",
+        s(&store),
+        "--out",
+        s(&truth),
+        "--transfers",
+        "20000",
+    ]);
+    let manifest_before = std::fs::read(store.join("MANIFEST")).unwrap();
+    let work = tmp.path().join("b");
+    let out = run_ok(&[
+        "bench",
+        "scale",
+        "--store",
+        s(&store),
+        "--truth",
+        s(&truth),
+        "--no-peer",
+        "--json",
+        "--dir",
+        s(&work),
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["input"], "existing-store");
+    let names: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "trace haircut (to Parquet)",
+            "trace poison (to Parquet)",
+            "export parquet"
+        ]
+    );
+    for step in v["steps"].as_array().unwrap() {
+        assert!(step.get("failed").is_none(), "{step}");
+        assert!(step["per_sec"].as_f64().unwrap() > 0.0, "{step}");
+    }
+    let stored = v["transfers_stored"].as_u64().unwrap();
+    assert!(stored > 15_000, "{v}");
+    assert_eq!(v["transfers_exported"].as_u64().unwrap(), stored);
+    assert!(v["bytes_per_transfer"].as_f64().unwrap() > 10.0, "{v}");
+    assert!(
+        v["export_bytes_per_transfer"].as_f64().unwrap() > 10.0,
+        "{v}"
+    );
+    // No CSV anywhere in the work dir, and the store is as it was.
+    let mut dirs = vec![work.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            assert_ne!(
+                path.extension().and_then(|x| x.to_str()),
+                Some("csv"),
+                "{path:?}"
+            );
+            if path.is_dir() {
+                dirs.push(path);
+            }
+        }
+    }
+    assert!(!work.join("store").exists());
+    assert_eq!(
+        std::fs::read(store.join("MANIFEST")).unwrap(),
+        manifest_before
+    );
+}
+
 /// `--format reached` lists exactly the poison trace's addresses with their
 /// hop counts (answered by the lean kernel where it applies), and refuses
 /// any other policy.
