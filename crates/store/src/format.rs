@@ -298,6 +298,37 @@ impl FileView {
         self.map.len() as u64
     }
 
+    /// Unmap the pages under `part` (a slice of this map, rounded out to
+    /// whole pages) from the process (`MADV_DONTNEED`), so a sequential
+    /// reader does not keep a whole store file resident; the page cache
+    /// keeps them. A slice outside the map is ignored. Linux only (a no-op
+    /// elsewhere).
+    pub fn release<T: Pod>(&self, part: &[T]) {
+        #[cfg(target_os = "linux")]
+        {
+            let base = self.map.as_ptr() as usize;
+            let start = part.as_ptr() as usize;
+            let len = std::mem::size_of_val(part);
+            if len == 0 || start < base || start + len > base + self.map.len() {
+                return;
+            }
+            // SAFETY: the map is a shared, read-only mapping of a file that
+            // is never written again once published (see `open`), so a
+            // dropped page reads back with the same bytes on the next
+            // access: every reference into the map stays valid and
+            // unchanged. memmap2 checks the range and aligns its start.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    start - base,
+                    len,
+                )
+            };
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = part;
+    }
+
     fn entry(&self, id: u32) -> Result<Entry, StoreError> {
         self.entries
             .iter()

@@ -65,6 +65,11 @@ const IN_SECTIONS: [u32; 6] = [
 
 /// Ids per stored offset in dense adjacency; degrees in between are summed.
 const GROUP: usize = 32;
+
+/// Rows per chunk whose column pages a sequential read unmaps behind
+/// itself ([`Segment::release_behind`]): about 20–30 MB of mapped columns
+/// stay resident at most, and a 10^7 sweep makes ~60 `madvise` calls.
+const RELEASE_ROWS: usize = 1 << 20;
 const DEG_ESCAPE: u8 = u8::MAX;
 
 // Amounts: an amount below 2^96 (whose bits 64.. are not all ones) is stored
@@ -939,6 +944,54 @@ impl Segment {
             Some(_) => batch.amount.extend((lo..hi).map(|i| c.amount(i))),
         }
         self.read_timestamps(lo, hi, batch);
+        self.release_behind(lo, hi);
+    }
+
+    /// After a sequential read of rows `lo..hi`: when it finished a
+    /// [`RELEASE_ROWS`] chunk (or the segment), unmap the row columns'
+    /// pages of the rows before. A sweep reads each row
+    /// once, and without this the whole store's row columns would stay in
+    /// the process's RSS (3.5 GiB of file pages in a sweep at 10^8
+    /// transfers). A later read of the same rows faults them back from the
+    /// page cache. Chunks, not batches: one `madvise` per column per chunk.
+    ///
+    /// Each release covers every row before it, not just the last chunk:
+    /// the page cache holds files in large folios (up to megabytes), and
+    /// a fault maps a whole folio, so reading a chunk's first rows maps
+    /// again the end of the chunk before it. Unmapping an already
+    /// unmapped range costs a walk of empty page tables.
+    fn release_behind(&self, lo: usize, hi: usize) {
+        let n = self.rows as usize;
+        let end = if hi == n {
+            n
+        } else {
+            hi / RELEASE_ROWS * RELEASE_ROWS
+        };
+        if end > lo {
+            self.release_rows(0, end);
+        }
+    }
+
+    /// Unmap the pages of rows `lo..hi` (`lo < hi <= rows`) of the columns
+    /// a sequential read touches.
+    fn release_rows(&self, lo: usize, hi: usize) {
+        let (c, v) = (&self.cols, &self.view);
+        // Read before anything is unmapped (a read maps its folio again).
+        let blocks = c.block_of_row.run_of(lo) as usize..c.block_of_row.run_of(hi - 1) as usize + 1;
+        v.release(&c.src[lo..hi]);
+        v.release(&c.dst[lo..hi]);
+        v.release(&c.amount_lo[lo..hi]);
+        for col in std::iter::once(&c.asset).chain(&c.amount_hi) {
+            match col.view() {
+                UintCol::U8(x) => v.release(&x[lo..hi]),
+                UintCol::U16(x) => v.release(&x[lo..hi]),
+                UintCol::U32(x) => v.release(&x[lo..hi]),
+            }
+        }
+        let words = lo / 64..hi.div_ceil(64);
+        v.release(&c.block_of_row.words[words.clone()]);
+        v.release(&c.block_of_row.rank[words]);
+        v.release(&c.block_ts[blocks]);
     }
 
     /// Payers, payees and assets of rows `lo..hi` (`lo < hi`), appended.
@@ -1010,6 +1063,7 @@ impl Segment {
         if timestamps {
             self.read_timestamps(lo, hi, batch);
         }
+        self.release_behind(lo, hi);
     }
 
     pub fn tx_hash(&self, i: u32) -> TxHash {
@@ -1167,6 +1221,106 @@ mod tests {
         let edge = Amount::from(((BIG_HI as u128 - 1) << 64) | u64::MAX as u128);
         assert_ne!(encode_amount(edge, &mut big).1, BIG_HI);
         assert_eq!(encode_amount(edge + Amount::ONE, &mut big).1, BIG_HI);
+    }
+
+    /// Resident KiB of this process's mapping of `path` (`/proc/self/smaps`).
+    #[cfg(target_os = "linux")]
+    fn mapped_kib(path: &Path) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let name = path.to_str().unwrap();
+        let mut ours = false;
+        let mut kib = 0;
+        for line in smaps.lines() {
+            let first = line.split_whitespace().next().unwrap_or("");
+            if first.contains('-') && !first.ends_with(':') {
+                ours = line.ends_with(name);
+            } else if ours && first == "Rss:" {
+                kib += line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap();
+            }
+        }
+        kib
+    }
+
+    /// A sequential read in batches leaves at most about one chunk of the
+    /// row columns mapped, none at the end, and reads every row right,
+    /// also when read again.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_sequential_read_unmaps_the_rows_behind_it() {
+        let n = 2 * RELEASE_ROWS + 1000;
+        let row = |i: usize| Row {
+            tx: i as u32,
+            sub: 0,
+            src: (i % 5000) as u32,
+            dst: (i * 7 % 5000) as u32,
+            asset: (i % 3) as u32,
+            amount: i as u64 * 1_000_003,
+            amount_hi: (i % 2) as u32,
+            spend: NO_SPEND,
+        };
+        let data = SegData {
+            txs: (0..n)
+                .map(|i| {
+                    let mut hash = [0u8; 32];
+                    hash[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                    TxEntry {
+                        hash,
+                        block: i as u64 / 10,
+                        timestamp: 1_000 + i as i64 / 10,
+                        tx_index: (i % 10) as u32,
+                    }
+                })
+                .collect(),
+            rows: (0..n).map(row).collect(),
+            big: Vec::new(),
+            spends: Vec::new(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg.tps");
+        data.write(&path).unwrap();
+        drop(data);
+        let seg = Segment::open(&path).unwrap();
+        // The row columns of one chunk: payer, payee, low amount (16 bytes
+        // a row) plus the one-byte asset and high amount columns.
+        let chunk_kib = (RELEASE_ROWS * 18 / 1024) as u64;
+        let mut batch = TransferBatch::default();
+        for pass in 0..2 {
+            let mut peak = 0;
+            let mut lo = 0;
+            while lo < n {
+                let hi = (lo + 16_384).min(n);
+                batch.clear();
+                seg.read_rows(lo as u32, hi as u32, &mut batch);
+                for (k, i) in (lo..hi).enumerate() {
+                    let r = row(i);
+                    assert_eq!((batch.src[k], batch.dst[k]), (r.src, r.dst), "row {i}");
+                    let amount =
+                        Amount::from((u128::from(r.amount_hi) << 64) | u128::from(r.amount));
+                    assert_eq!(batch.amount[k], amount, "row {i}");
+                    assert_eq!(batch.timestamp[k], 1_000 + i as i64 / 10, "row {i}");
+                }
+                peak = peak.max(mapped_kib(&path));
+                lo = hi;
+            }
+            assert!(
+                peak < chunk_kib + chunk_kib / 2,
+                "pass {pass}: {peak} KiB mapped at most, a chunk is {chunk_kib} KiB"
+            );
+            let left = mapped_kib(&path);
+            assert!(
+                left < 1024,
+                "pass {pass}: {left} KiB left mapped at the end"
+            );
+        }
+        // The measure sees what stays mapped: the payer column read whole.
+        let sum: u64 = seg.cols.src.iter().map(|&a| u64::from(a)).sum();
+        assert!(sum > 0);
+        assert!(mapped_kib(&path) >= (n * 4 / 1024) as u64 * 9 / 10);
     }
 
     #[test]

@@ -12,9 +12,10 @@
 //!   cache line; the general engine's split into "pre-balances" and hashed
 //!   walked accounts disappears because every balance is kept from
 //!   transfer 0 on; walked and seed flags are bitsets that stay in cache;
-//! * token accounts sit in an open-addressing table keyed by (address,
-//!   token), so a token row's two accounts are prefetched straight from
-//!   the row;
+//! * token accounts (24 bytes: key and 96-bit balance; taint aside, for
+//!   the few accounts that hold any) sit in an open-addressing table keyed
+//!   by (address, token), so a token row's two accounts are prefetched
+//!   straight from the row;
 //! * a transfer with neither side walked costs two bit tests and a balance
 //!   move; poison (the reachability kernel) keeps no balances at all, only
 //!   taint, hops and first-tainted; state is prefetched a few rows ahead;
@@ -69,7 +70,9 @@ const NATIVE_LIMIT: u128 = 1 << 96;
 /// line per side; half the old 64 bytes, which matters because the array is
 /// read at random and is far larger than the caches. The walked and seed
 /// flags live in bitsets that stay in cache, the taint received in a
-/// per-node column, token accounts in [`TokenTable`].
+/// per-node column, token accounts in [`TokenTable`]. (Taint and hops
+/// kept per node instead, for a 16-byte record, made the 10^7 full-graph
+/// haircut 40 % slower: a second random line per walked side.)
 #[derive(Debug, Clone, Copy, Default)]
 #[repr(C, align(32))]
 struct NativeAccount {
@@ -113,20 +116,47 @@ impl NativeAccount {
     }
 }
 
-/// One (address, token) account: a slot of [`TokenTable`], 32 bytes.
-/// Amounts are 96-bit; an account that ever needs more moves its amounts
-/// to [`TokenTable::wide`] for good (`balance_hi == WIDE`, `balance_lo` the
-/// index there): token amounts beyond 96 bits are rare, and one short line
-/// a side is worth a branch.
+/// Look-alike keys ([`lookalike_key`]) of addresses, decoded once each:
+/// 4 bytes and 2 bits per address, zeroed memory that is only faulted in
+/// where used (the cache it replaced was 8 bytes per address, all written
+/// up front).
+#[derive(Default)]
+struct LookalikeKeys {
+    keys: Vec<u32>,
+    /// Bit per address: decoded.
+    known: Vec<u64>,
+    /// Bit per address: has a key (an Ethereum address).
+    has: Vec<u64>,
+}
+
+impl LookalikeKeys {
+    fn new(n: usize) -> Self {
+        LookalikeKeys {
+            keys: vec![0; n],
+            known: vec![0; n.div_ceil(64)],
+            has: vec![0; n.div_ceil(64)],
+        }
+    }
+}
+
+/// One (address, token) account: a slot of [`TokenTable`], 24 bytes.
+/// The balance is 96-bit; the taint, which only accounts of walked
+/// addresses ever hold, is kept aside in [`TokenTable::taints`] (most
+/// accounts never see taint, and every address's accounts are in the
+/// table). An account whose amounts ever need more than 96 bits moves
+/// them to [`TokenTable::wide`] for good (`balance_hi == WIDE`,
+/// `balance_lo` the index there): token amounts beyond 96 bits are rare,
+/// and one short slot a side is worth a branch.
 #[derive(Debug, Clone, Copy, Default)]
-#[repr(C, align(32))]
+#[repr(C)]
 struct TokenAccount {
     /// `(address + 1) << 32 | asset`; 0 for an empty slot.
     key: u64,
     balance_lo: u64,
-    taint_lo: u64,
     balance_hi: u32,
-    taint_hi: u32,
+    /// Index + 1 of the account's taint in `TokenTable::taints`; 0: none
+    /// yet (no taint).
+    taint: u32,
 }
 
 /// `balance_hi` of a token account whose amounts live in `TokenTable::wide`.
@@ -140,10 +170,15 @@ type TokenAmounts = [Amount; 2];
 /// prefetched with the native lines instead of after them (a chain hung off
 /// the native line cost a dependent miss per side: 15 % of a haircut).
 /// Linear probing, kept at most 3/4 full: at 10^8 transfers (~20 M
-/// accounts) a half-full bound would double the table to 2 GB.
+/// accounts) a half-full bound would double the table to 2 GB. Any size
+/// (a key's home slot is its hash scaled to the size, not masked), so the
+/// table is sized for its estimate, not rounded up to a power of two:
+/// at 5×10^8 transfers the rounding alone could double it to 8 GiB.
 struct TokenTable {
     slots: Vec<TokenAccount>,
     len: usize,
+    /// Taint of the accounts that ever held some (96 bits each).
+    taints: Vec<u128>,
     wide: Vec<TokenAmounts>,
 }
 
@@ -154,9 +189,10 @@ impl TokenTable {
             slots: if accounts == 0 {
                 Vec::new()
             } else {
-                huge_vec((accounts * 4 / 3 + 1).next_power_of_two())
+                huge_vec(accounts * 4 / 3 + 1)
             },
             len: 0,
+            taints: Vec::new(),
             wide: Vec::new(),
         }
     }
@@ -166,19 +202,21 @@ impl TokenTable {
         (u64::from(addr) + 1) << 32 | u64::from(asset)
     }
 
-    /// Home slot of a key (Fibonacci hashing; the table size is a power of two).
+    /// Home slot of a key: a Fibonacci hash scaled to the table's size
+    /// (the high half of hash × size, so any size works).
     #[inline]
     fn home(&self, key: u64) -> usize {
-        let bits = self.slots.len().trailing_zeros();
-        if bits == 0 {
-            return 0;
-        }
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+        let hash = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((u128::from(hash) * self.slots.len() as u128) >> 64) as usize
     }
 
+    /// Ask for the home slot of an account: its line, and the next one
+    /// (a 24-byte slot may straddle two; the next slot starts there).
     #[inline]
     fn prefetch(&self, addr: AddrId, asset: AssetId) {
-        prefetch_at(&self.slots, self.home(Self::key(addr, asset)));
+        let home = self.home(Self::key(addr, asset));
+        prefetch_at(&self.slots, home);
+        prefetch_at(&self.slots, home + 1);
     }
 
     /// The account's slot, created empty on first use.
@@ -188,7 +226,7 @@ impl TokenTable {
             self.grow();
         }
         let key = Self::key(addr, asset);
-        let mask = self.slots.len() - 1;
+        let size = self.slots.len();
         let mut i = self.home(key);
         loop {
             let k = self.slots[i].key;
@@ -200,18 +238,25 @@ impl TokenTable {
                 self.len += 1;
                 return i;
             }
-            i = (i + 1) & mask;
+            i += 1;
+            if i == size {
+                i = 0;
+            }
         }
     }
 
+    /// Half as large again (the old and the new table are both alive
+    /// while it moves, so doubling would need three times the table).
     fn grow(&mut self) {
-        let size = (self.slots.len() * 2).max(1 << 12);
+        let size = (self.slots.len() * 3 / 2).max(1 << 12);
         let old = std::mem::replace(&mut self.slots, huge_vec(size));
-        let mask = size - 1;
         for t in old.into_iter().filter(|t| t.key != 0) {
             let mut i = self.home(t.key);
             while self.slots[i].key != 0 {
-                i = (i + 1) & mask;
+                i += 1;
+                if i == size {
+                    i = 0;
+                }
             }
             self.slots[i] = t;
         }
@@ -223,9 +268,13 @@ impl TokenTable {
         if t.balance_hi == WIDE {
             return self.wide[t.balance_lo as usize];
         }
+        let taint = match t.taint {
+            0 => 0,
+            k => self.taints[k as usize - 1],
+        };
         [
             u128::from(t.balance_hi) << 64 | u128::from(t.balance_lo),
-            u128::from(t.taint_hi) << 64 | u128::from(t.taint_lo),
+            taint,
         ]
         .map(Amount::from)
     }
@@ -237,7 +286,15 @@ impl TokenTable {
             let fits = |a: Amount| narrow(a).filter(|&x| x >> 64 < u128::from(WIDE));
             if let [Some(b), Some(c)] = v.map(fits) {
                 (t.balance_lo, t.balance_hi) = (b as u64, (b >> 64) as u32);
-                (t.taint_lo, t.taint_hi) = (c as u64, (c >> 64) as u32);
+                match t.taint {
+                    0 if c == 0 => {}
+                    0 => {
+                        self.taints.push(c);
+                        t.taint = u32::try_from(self.taints.len())
+                            .expect("under 2^32 tainted token accounts (64 GiB of taints)");
+                    }
+                    k => self.taints[k as usize - 1] = c,
+                }
                 return;
             }
             t.balance_hi = WIDE;
@@ -292,16 +349,15 @@ struct Kernel<'a, G: TransferGraph> {
     walked: Vec<u64>,
     /// One bit per address: a seed.
     seed: Vec<u64>,
-    /// Look-alike key per address, computed once: `u64::MAX` not yet,
-    /// `u64::MAX - 1` none (not an Ethereum address). Empty unless the
-    /// look-alike rule is on.
-    lookalike: Vec<u64>,
+    /// Empty unless the look-alike rule is on.
+    lookalike: LookalikeKeys,
     nodes: Vec<Node>,
     /// Payee's node and asset of each flow, for the taint received per
     /// node, which `finish` sums from the flows: a per-node sum kept during
     /// the pass cost one more random miss per tainted row (14 % of a haircut).
     flow_to: Vec<(u32, AssetId)>,
-    /// Native coin, per address (poison leaves the balances at zero).
+    /// Native balance and node index, per address (poison leaves the
+    /// balances at zero).
     native: Vec<NativeAccount>,
     /// Token accounts: every address for balance policies, walked ones for poison.
     tokens: TokenTable,
@@ -397,19 +453,20 @@ pub(crate) fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceRes
         walked: vec![0; n.div_ceil(64)],
         seed: vec![0; n.div_ceil(64)],
         lookalike: if cfg.spam.lookalike {
-            vec![u64::MAX; n]
+            LookalikeKeys::new(n)
         } else {
-            Vec::new()
+            LookalikeKeys::default()
         },
         // Room reserved up front (only address space until used), capped
         // so that a huge graph does not ask for more than memory at once.
         nodes: Vec::with_capacity(n.min(RESERVE)),
         flow_to: Vec::with_capacity((g.transfer_count() as usize).min(RESERVE)),
         native: huge_vec(n),
-        // Sized for a token account per two addresses (growing the table
-        // cost 2.5 % of a haircut); larger, its random keys touched every
-        // page of it: 130 MB more peak memory at 10^7 transfers.
-        tokens: TokenTable::new(if g.asset_count() > 1 { n / 2 } else { 0 }),
+        // Sized for 0.6 token accounts per address (the generated graphs
+        // have 0.53 at 10^7 and 10^8 transfers; growing the table cost
+        // 2.5 % of a haircut); larger, its random keys touch every page of
+        // it.
+        tokens: TokenTable::new(if g.asset_count() > 1 { n / 5 * 3 } else { 0 }),
         received: FxHashMap::default(),
         flows: Vec::with_capacity((g.transfer_count() as usize).min(RESERVE)),
         spam: Vec::new(),
@@ -500,6 +557,19 @@ impl<G: TransferGraph> Kernel<'_, G> {
         prefetch_at(&self.native, dst as usize);
     }
 
+    /// Hop distance of `a` (valid for nodes).
+    #[inline]
+    fn hops(&self, a: AddrId) -> u32 {
+        self.native[a as usize].hops
+    }
+
+    /// Lower the hop distance of `a` to at most `h`.
+    #[inline]
+    fn lower_hops(&mut self, a: AddrId, h: u32) {
+        let s = &mut self.native[a as usize].hops;
+        *s = (*s).min(h);
+    }
+
     /// Walked or a seed (taint can leave it).
     #[inline]
     fn walked(&self, a: AddrId) -> bool {
@@ -513,11 +583,15 @@ impl<G: TransferGraph> Kernel<'_, G> {
 
     /// [`lookalike_key`] of an address, decoded once per address.
     fn lookalike_of(&mut self, a: AddrId) -> Option<u32> {
-        let slot = &mut self.lookalike[a as usize];
-        if *slot == u64::MAX {
-            *slot = lookalike_key(&self.g.address(a)).map_or(u64::MAX - 1, u64::from);
+        let l = &mut self.lookalike;
+        if !bit(&l.known, a) {
+            set_bit(&mut l.known, a);
+            if let Some(key) = lookalike_key(&self.g.address(a)) {
+                l.keys[a as usize] = key;
+                set_bit(&mut l.has, a);
+            }
         }
-        (*slot != u64::MAX - 1).then_some(*slot as u32)
+        bit(&l.has, a).then(|| l.keys[a as usize])
     }
 
     fn totals(&mut self, asset: AssetId) -> &mut Totals {
@@ -809,7 +883,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         let mut carried = Amount::ZERO;
         let mut new_hops = 0;
         if src_active {
-            new_hops = self.native[r.src as usize].hops.saturating_add(1);
+            new_hops = self.hops(r.src).saturating_add(1);
             if self.is_seed(r.src) {
                 let from_received = self.debit(r.src, r.asset, r.amount)?;
                 // A spam token is neither seeded nor carried (as in the engine).
@@ -830,7 +904,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
                         // in the engine): the payer's own taint or the swap's.
                         let own = self.debit(r.src, r.asset, r.amount)?;
                         if c > Amount::ZERO {
-                            new_hops = new_hops.min(self.native[r.dst as usize].hops);
+                            new_hops = new_hops.min(self.hops(r.dst));
                             self.totals(r.asset).swapped_in.add_sat(c);
                         }
                         own.max(c)
@@ -844,7 +918,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             if let Some(c) = self.take_preset(id) {
                 // A swap output: the DEX pays the trader back in another asset.
                 carried = c;
-                new_hops = self.native[r.dst as usize].hops;
+                new_hops = self.hops(r.dst);
                 self.totals(r.asset).swapped_in.add_sat(c);
             }
         }
@@ -860,8 +934,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         if dst_active {
             self.credit(r.dst, r.asset, r.amount, carried)?;
             if carried > Amount::ZERO {
-                let h = &mut self.native[r.dst as usize].hops;
-                *h = (*h).min(new_hops);
+                self.lower_hops(r.dst, new_hops);
                 if self.is_seed(r.dst) {
                     if let Some(i) = self.native[r.dst as usize].node() {
                         let n = &mut self.nodes[i];
@@ -926,8 +999,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             } else {
                 self.receive_clean(r.dst, r.asset, r.amount)?;
             }
-            let h = &mut self.native[r.dst as usize].hops;
-            *h = (*h).min(new_hops);
+            self.lower_hops(r.dst, new_hops);
             match self.nodes[node as usize].role {
                 Role::Dex => self.swap(id, r, carried, legs)?,
                 Role::Endpoint => self.totals(r.asset).exited.add_sat(carried),
@@ -1025,6 +1097,13 @@ impl<G: TransferGraph> Kernel<'_, G> {
         };
         token_held.sort_unstable_by_key(|e| (e.0, e.1));
         let extra = by_node(&self.received, &self.native);
+        // Token accounts and look-alike keys are done with: free them
+        // before the result is made (the native records go after the
+        // loop below, before the result's per-address index).
+        let addresses = self.native.len();
+        self.tokens = TokenTable::new(0);
+        self.lookalike = LookalikeKeys::default();
+        self.counterparties = Counterparties::default();
         // Taint received per node, from the flows (random adds, prefetched).
         // Faulted in in order (see `huge_vec`), then added to at random.
         let mut got: Vec<u128> = huge_vec(self.nodes.len());
@@ -1072,15 +1151,12 @@ impl<G: TransferGraph> Kernel<'_, G> {
         // Visit the nodes in node order (the result's order), prefetching a
         // few nodes ahead (random lines).
         let mut nodes = std::mem::take(&mut self.nodes);
-        let mut node_of = vec![NO_NODE; self.native.len()];
         let mut rec: Vec<(AssetId, Amount)> = Vec::new();
         for k in 0..nodes.len() {
             if let Some(ahead) = nodes.get(k + PREFETCH) {
                 prefetch_at(&self.native, ahead.addr as usize);
             }
-            let addr = nodes[k].addr;
-            node_of[addr as usize] = k as u32;
-            let acct = self.native[addr as usize];
+            let acct = self.native[nodes[k].addr as usize];
             nodes[k].hops = acct.hops;
             if acct.taint() > 0 {
                 add_held(&mut held, NATIVE_ASSET, Amount::from(acct.taint()));
@@ -1107,6 +1183,8 @@ impl<G: TransferGraph> Kernel<'_, G> {
             received.end_node();
             held.end_node();
         }
+        self.native = Vec::new();
+        let node_of = crate::taint::NodeIndex::of_nodes(&nodes, addresses);
         self.nodes = nodes;
         if !self.poison {
             for (asset, sum) in held_sum.into_iter().enumerate() {
@@ -1122,7 +1200,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         Some(TraceResult {
             policy: self.cfg.policy,
             nodes: self.nodes,
-            node_of: crate::taint::NodeIndex::Dense(node_of),
+            node_of,
             flows: self.flows,
             received,
             held,
@@ -1171,6 +1249,18 @@ mod tests {
             }
         }
         assert_eq!(t.len, 60_000, "lookups create nothing");
+        // Taint is kept aside only once an account has some, and kept
+        // there when it falls to zero and rises again.
+        let untainted = t.taints.len();
+        let i = t.slot(20_001, 1);
+        t.store(i, [Amount::from(5u8), Amount::ZERO]);
+        assert_eq!(t.taints.len(), untainted, "no taint, nothing aside");
+        for taint in [3u8, 0, 4] {
+            t.store(i, [Amount::from(5u8), Amount::from(taint)]);
+            assert_eq!(t.load(i), [Amount::from(5u8), Amount::from(taint)]);
+        }
+        assert_eq!(t.taints.len(), untainted + 1, "one taint entry per account");
+        assert_eq!(std::mem::size_of::<TokenAccount>(), 24);
         // A 96-bit account that outgrows 96 bits moves to the side table.
         let i = t.slot(1, 1);
         let big = [Amount::from(1u128 << 100), Amount::ONE];

@@ -280,6 +280,29 @@ pub(crate) enum NodeIndex {
 }
 
 impl NodeIndex {
+    /// The index of `nodes` (node `k` is `nodes[k]`) over a graph of
+    /// `addresses` addresses: dense (4 bytes per address) when the nodes
+    /// are more than a quarter of the addresses, else hashed (about 16
+    /// bytes per node), so a small trace of a huge graph keeps nothing per
+    /// address of the graph.
+    pub(crate) fn of_nodes(nodes: &[Node], addresses: usize) -> NodeIndex {
+        if nodes.len() * 4 > addresses {
+            let mut v = vec![u32::MAX; addresses];
+            for (k, n) in nodes.iter().enumerate() {
+                v[n.addr as usize] = k as u32;
+            }
+            NodeIndex::Dense(v)
+        } else {
+            NodeIndex::Sparse(
+                nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(k, n)| (n.addr, k as u32))
+                    .collect(),
+            )
+        }
+    }
+
     #[inline]
     pub(crate) fn get(&self, a: AddrId) -> Option<u32> {
         match self {
