@@ -12,7 +12,7 @@ use tripoint_chain::{
     TransferRecord, TransferSink,
 };
 
-use crate::dict::DictKeys;
+use crate::dict::{DictFile, DictKeys};
 use crate::manifest::{DictMeta, Manifest, SegmentMeta, TokenEntry};
 use crate::segment::{encode_amount, Row, SegData, TxEntry, NO_SPEND};
 use crate::{lock_dir, remove_orphans, Store, StoreError};
@@ -25,12 +25,24 @@ const TIER_RATIO: u64 = 1;
 /// merged too, so checkpoints of shrinking size cannot pile up files.
 const MAX_SEGMENTS: usize = 12;
 const MAX_DICT_CHUNKS: usize = 8;
-/// Segments beyond this size are never merged by tiering (bounds merge memory).
-const MAX_MERGED_ROWS: u64 = 1 << 26;
-/// The appender's address cache is dropped after a checkpoint beyond this size;
-/// lookups then go to the mapped dictionary. 2^25 addresses (a ~1.6 GB table)
-/// cover ingests up to ~7·10^7 generated transfers.
+/// Merges never make a segment above this many rows: a merge decodes its
+/// segments into memory (~150 bytes a row at the peak, building the new
+/// file included), so this bounds a checkpoint's memory (~2.4 GB).
+const MAX_MERGED_ROWS: u64 = 1 << 24;
+/// Dictionary chunks are never merged beyond this many keys (a merge holds
+/// their keys and the new hash table in memory: ~0.6 GB at the bound).
+const MAX_MERGED_DICT_KEYS: u64 = 1 << 24;
+/// The general (non-Ethereum) address cache is dropped after a checkpoint
+/// beyond this size; lookups then go to the mapped dictionary.
 const MAX_CACHED_ADDRESSES: usize = 1 << 25;
+/// The full-key Ethereum table stops growing at 2^26 slots (1.5 GiB, up to
+/// 47 M addresses, ~1.25·10^8 generated transfers); later addresses go to
+/// the compact table (8 bytes a slot), whose hits are confirmed against the
+/// dictionary.
+const FULL_TABLE_MAX_BITS: u32 = 26;
+/// Slots rehashed between releases of the old table's pages when a table
+/// grows (so the old and the new one are never both resident).
+const REHASH_BLOCK: usize = 1 << 16;
 
 /// What an appender did over its lifetime.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -123,6 +135,7 @@ impl EthTable {
         unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr() as *mut EthSlot, self.cap) }
     }
 
+    #[cfg(test)]
     fn len(&self) -> usize {
         self.len
     }
@@ -178,12 +191,29 @@ impl EthTable {
         }
     }
 
+    fn bits(&self) -> u32 {
+        64 - self.shift
+    }
+
+    /// Would one more insert grow the table?
+    fn is_full(&self) -> bool {
+        (self.len + 1) * 10 > self.cap * 7
+    }
+
     /// Insert a key known to be absent.
     fn insert(&mut self, k: &[u8; 20], id: AddrId) {
-        if (self.len + 1) * 10 > self.cap * 7 {
-            let mut bigger = EthTable::with_bits(64 - self.shift + 1);
-            for s in self.slots().iter().filter(|s| s.id1 != 0) {
-                bigger.put((s.a, s.b, s.c), s.id1);
+        if self.is_full() {
+            let mut bigger = EthTable::with_bits(self.bits() + 1);
+            for start in (0..self.cap).step_by(REHASH_BLOCK) {
+                let end = (start + REHASH_BLOCK).min(self.cap);
+                for s in self.slots()[start..end].iter().filter(|s| s.id1 != 0) {
+                    bigger.put((s.a, s.b, s.c), s.id1);
+                }
+                release(
+                    &self.map,
+                    start * size_of::<EthSlot>(),
+                    end * size_of::<EthSlot>(),
+                );
             }
             bigger.len = self.len;
             *self = bigger;
@@ -208,6 +238,166 @@ impl EthTable {
     }
 }
 
+/// Give the pages of `map[start..end]` back to the kernel (a table being
+/// rehashed into a bigger one: its drained part is never read again).
+fn release(map: &memmap2::MmapMut, start: usize, end: usize) {
+    // SAFETY: the caller never reads this range again before dropping the map
+    // (and an anonymous private map reads back zeros after DONTNEED anyway).
+    // Advice only: failing to release costs memory, not correctness.
+    let _ = unsafe {
+        map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+    };
+}
+
+/// The 64-bit hash of an Ethereum address both tables index by.
+#[inline]
+fn eth_hash(k: &[u8; 20]) -> u64 {
+    let (a, b, c) = EthTable::split(k);
+    (a ^ b.rotate_left(23) ^ (c as u64).rotate_left(47)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Ethereum address -> id for the addresses beyond the full-key table:
+/// 8-byte slots holding the top 32 bits of the address's hash (the slot
+/// index is the top `bits` of them, so growing needs no keys) and the id + 1.
+/// A slot whose hash bits match is confirmed by comparing the key stored
+/// for its id (pending keys in memory, published ones in the dictionary
+/// files), so lookups stay exact. Grows at 80 % load.
+struct CompactTable {
+    map: memmap2::MmapMut,
+    cap: usize,
+    len: usize,
+    bits: u32,
+}
+
+impl CompactTable {
+    fn with_bits(bits: u32) -> CompactTable {
+        assert!(bits <= 32, "slot index bits come from 32 stored hash bits");
+        let cap = 1usize << bits;
+        let map =
+            memmap2::MmapMut::map_anon(cap * 8).expect("anonymous memory for the address cache");
+        let _ = map.advise(memmap2::Advice::HugePage);
+        CompactTable {
+            map,
+            cap,
+            len: 0,
+            bits,
+        }
+    }
+
+    fn slots(&self) -> &[u64] {
+        // SAFETY: the map is page aligned and `cap` u64s long.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr() as *const u64, self.cap) }
+    }
+
+    fn slots_mut(&mut self) -> &mut [u64] {
+        // SAFETY: as in `slots`, and the map is exclusively borrowed.
+        unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr() as *mut u64, self.cap) }
+    }
+
+    #[inline]
+    fn home(&self, h: u64) -> usize {
+        (h >> (64 - self.bits)) as usize
+    }
+
+    #[inline]
+    fn prefetch(&self, h: u64) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch of an in-bounds address; it never faults.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch(
+                self.slots().as_ptr().add(self.home(h)) as *const i8,
+                _MM_HINT_T0,
+            );
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = h;
+    }
+
+    /// The id of the address hashing to `h` for which `is_key(id)` holds.
+    fn find(
+        &self,
+        h: u64,
+        mut is_key: impl FnMut(AddrId) -> Result<bool, StoreError>,
+    ) -> Result<Option<AddrId>, StoreError> {
+        let slots = self.slots();
+        let mask = self.cap - 1;
+        let tag = h >> 32;
+        let mut i = self.home(h);
+        loop {
+            let s = slots[i];
+            if s == 0 {
+                return Ok(None);
+            }
+            if s >> 32 == tag && is_key(s as u32 - 1)? {
+                return Ok(Some(s as u32 - 1));
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Insert the id of an address known to be absent.
+    fn insert(&mut self, h: u64, id: AddrId) {
+        if (self.len + 1) * 5 > self.cap * 4 {
+            let mut bigger = CompactTable::with_bits(self.bits + 1);
+            for start in (0..self.cap).step_by(REHASH_BLOCK) {
+                let end = (start + REHASH_BLOCK).min(self.cap);
+                for &s in self.slots()[start..end].iter().filter(|&&s| s != 0) {
+                    bigger.put(s);
+                }
+                release(&self.map, start * 8, end * 8);
+            }
+            bigger.len = self.len;
+            *self = bigger;
+        }
+        self.put((h >> 32) << 32 | (id as u64 + 1));
+        self.len += 1;
+    }
+
+    fn put(&mut self, slot: u64) {
+        let mask = self.cap - 1;
+        let mut i = self.home(slot);
+        let slots = self.slots_mut();
+        while slots[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        slots[i] = slot;
+    }
+}
+
+/// Is `key` the Ethereum address of `id`? Ids from `stored` on are this
+/// appender's pending keys; earlier ones are in the published chunks `files`.
+fn eth_key_is(
+    stored: u64,
+    pending: &DictKeys,
+    files: &[DictFile],
+    id: AddrId,
+    key: &[u8; 20],
+) -> Result<bool, StoreError> {
+    if id as u64 >= stored {
+        let k = pending.get((id as u64 - stored) as usize);
+        return Ok(k.len() == 21 && k[0] == 0 && k[1..] == key[..]);
+    }
+    let i = files.partition_point(|f| f.base <= id);
+    let Some(f) = i.checked_sub(1).map(|i| &files[i]) else {
+        return Ok(false);
+    };
+    if id - f.base >= f.count {
+        return Ok(false);
+    }
+    let mut tagged = [0u8; 21];
+    tagged[1..].copy_from_slice(key);
+    f.key_is(id - f.base, &tagged)
+}
+
+/// The published dictionary chunks, for positioned reads.
+fn dict_files(dir: &Path, m: &Manifest) -> Result<Vec<DictFile>, StoreError> {
+    m.dicts
+        .iter()
+        .map(|d| DictFile::open(&dir.join(&d.file), d.base, d.count))
+        .collect()
+}
+
 /// Appends transfers to a store. Holds the writer lock until dropped.
 /// Nothing is visible to readers (or durable) before [`TransferSink::checkpoint`]
 /// or [`Appender::finish`].
@@ -218,6 +408,12 @@ pub struct Appender {
     store: Store,
     manifest: Manifest,
     eth_cache: EthTable,
+    /// Ethereum addresses that came after `eth_cache` reached its size cap.
+    eth_overflow: Option<CompactTable>,
+    /// The published dictionary chunks, where `eth_overflow`'s hits are confirmed.
+    dict_files: Vec<DictFile>,
+    /// `FULL_TABLE_MAX_BITS` (tests lower it to reach the compact table).
+    full_table_max_bits: u32,
     /// True while the caches hold every stored address (the appender started
     /// on an empty store and never dropped them): a miss is then a new address
     /// without probing the dictionary.
@@ -255,6 +451,7 @@ impl Appender {
             .map(|(i, t)| (t.address.clone(), i as AssetId + 1))
             .collect();
         let next_addr = store.address_count;
+        let dict_files = dict_files(dir, &manifest)?;
         Ok(Appender {
             dir: dir.to_path_buf(),
             _lock: lock,
@@ -262,6 +459,9 @@ impl Appender {
             store,
             manifest,
             eth_cache: EthTable::new(),
+            eth_overflow: None,
+            dict_files,
+            full_table_max_bits: FULL_TABLE_MAX_BITS,
             cache_complete: next_addr == 0,
             addr_cache: FxMap::default(),
             new_keys: DictKeys::new(),
@@ -273,9 +473,33 @@ impl Appender {
         })
     }
 
+    /// The id of a cached Ethereum address.
+    fn cached_eth(&self, k: &[u8; 20]) -> Result<Option<AddrId>, StoreError> {
+        if let Some(id) = self.eth_cache.get(k) {
+            return Ok(Some(id));
+        }
+        let Some(overflow) = &self.eth_overflow else {
+            return Ok(None);
+        };
+        let (stored, pending, files) = (self.store.address_count, &self.new_keys, &self.dict_files);
+        overflow.find(eth_hash(k), |id| eth_key_is(stored, pending, files, id, k))
+    }
+
+    fn cache_eth(&mut self, k: &[u8; 20], id: AddrId) {
+        if let Some(overflow) = &mut self.eth_overflow {
+            overflow.insert(eth_hash(k), id);
+        } else if self.eth_cache.is_full() && self.eth_cache.bits() >= self.full_table_max_bits {
+            let mut overflow = CompactTable::with_bits(self.full_table_max_bits - 2);
+            overflow.insert(eth_hash(k), id);
+            self.eth_overflow = Some(overflow);
+        } else {
+            self.eth_cache.insert(k, id);
+        }
+    }
+
     fn addr_id(&mut self, addr: &Address) -> Result<AddrId, StoreError> {
         let cached = match addr {
-            Address::Eth(b) => self.eth_cache.get(b),
+            Address::Eth(b) => self.cached_eth(b)?,
             other => self.addr_cache.get(other).copied(),
         };
         if let Some(id) = cached {
@@ -302,7 +526,7 @@ impl Appender {
             }
         };
         match addr {
-            Address::Eth(b) => self.eth_cache.insert(b, id),
+            Address::Eth(b) => self.cache_eth(b, id),
             other => {
                 self.addr_cache.insert(other.clone(), id);
             }
@@ -348,6 +572,9 @@ impl Appender {
                 for a in [&next.from, &next.to] {
                     if let Address::Eth(k) = a {
                         self.eth_cache.prefetch(k);
+                        if let Some(overflow) = &self.eth_overflow {
+                            overflow.prefetch(eth_hash(k));
+                        }
                     }
                 }
             }
@@ -434,6 +661,7 @@ impl Appender {
             fresh = fresh.normalize().0;
         }
         let appended = fresh.rows.len() as u64;
+        let fresh_txs = fresh.txs.len();
 
         let mut m = self.manifest.clone();
         m.generation += 1;
@@ -535,9 +763,11 @@ impl Appender {
         m.duplicates_skipped += dups;
         self.publish(m)?;
         self.tokens_dirty = false;
-        if self.addr_cache.len() + self.eth_cache.len() > MAX_CACHED_ADDRESSES {
+        // Ethereum addresses stay cached (compactly beyond the full table's
+        // cap, so the cache never needs the dictionary's hash tables); the
+        // general map of other addresses is dropped beyond its cap.
+        if self.addr_cache.len() > MAX_CACHED_ADDRESSES {
             self.addr_cache = FxMap::default();
-            self.eth_cache = EthTable::new();
             self.cache_complete = false;
         }
         self.summary.appended += appended;
@@ -545,6 +775,15 @@ impl Appender {
         self.summary.segments_written += written;
         if let Some(mut buffers) = recycled {
             buffers.clear();
+            // A merged segment's buffers are several checkpoints big: keep
+            // room for one checkpoint (and a quarter), not the merge's pages.
+            let rows = appended as usize;
+            if buffers.rows.capacity() > 2 * rows {
+                buffers.rows.shrink_to(rows + rows / 4);
+                buffers.txs.shrink_to(fresh_txs + fresh_txs / 4);
+                buffers.big.shrink_to(rows / 64);
+                buffers.spends.shrink_to(rows / 64);
+            }
             self.pending = buffers;
         }
         self.poisoned = false;
@@ -613,6 +852,7 @@ impl Appender {
             }
         }
         self.store = Store::open(&self.dir)?;
+        self.dict_files = dict_files(&self.dir, &m)?;
         self.manifest = m;
         Ok(())
     }
@@ -697,7 +937,13 @@ fn write_dicts(
     // tiers: the appender's cache answers ingest lookups, and readers'
     // lookups probe at most MAX_DICT_CHUNKS tables, so tier merges would
     // only rewrite the dictionary again and again during a bulk load.
-    let groups = plan_merges(&sizes, has_fresh, false, MAX_DICT_CHUNKS, u32::MAX as u64);
+    let groups = plan_merges(
+        &sizes,
+        has_fresh,
+        false,
+        MAX_DICT_CHUNKS,
+        MAX_MERGED_DICT_KEYS,
+    );
     let mut slots: Vec<Option<DictPart>> = dparts.into_iter().map(Some).collect();
     let mut dparts = Vec::with_capacity(groups.len());
     for (a, b) in groups {
@@ -784,7 +1030,165 @@ fn plan_merges(
 
 #[cfg(test)]
 mod tests {
-    use super::{plan_merges, EthTable};
+    use super::{eth_hash, plan_merges, EthTable};
+    use crate::Store;
+    use tripoint_chain::{
+        Address, Amount, Asset, Chain, Position, SourceCursor, TransferRecord, TransferSink, TxHash,
+    };
+
+    /// Records over `n` Ethereum addresses, old ones picked far more often
+    /// (as the generator does), with pairs of different addresses whose
+    /// 64-bit hashes are equal, so the compact table must tell them apart
+    /// by their keys.
+    fn skewed_records(n: u32) -> Vec<TransferRecord> {
+        let addr = |i: u32| {
+            let mut k = [0u8; 20];
+            k[..4].copy_from_slice(&i.wrapping_mul(0x9E37_79B1).to_le_bytes());
+            k[4..8].copy_from_slice(&i.to_le_bytes());
+            if i % 2 == 1 {
+                // The twin of address i - 1: xor d into bytes 8..16 and its
+                // rotation into bytes 0..8, which leaves the hash unchanged.
+                let mut twin = {
+                    let mut k = [0u8; 20];
+                    let j = i - 1;
+                    k[..4].copy_from_slice(&j.wrapping_mul(0x9E37_79B1).to_le_bytes());
+                    k[4..8].copy_from_slice(&j.to_le_bytes());
+                    k
+                };
+                let d = 0x0123_4567_89ab_cdefu64 ^ i as u64;
+                let a = u64::from_le_bytes(twin[..8].try_into().expect("8")) ^ d.rotate_left(23);
+                let b = u64::from_le_bytes(twin[8..16].try_into().expect("8")) ^ d;
+                twin[..8].copy_from_slice(&a.to_le_bytes());
+                twin[8..16].copy_from_slice(&b.to_le_bytes());
+                return twin;
+            }
+            k
+        };
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut seen = 0u32;
+        let mut pick = |r: u64| {
+            if seen < 2 || r % 4 == 0 {
+                seen = (seen + 1).min(n);
+                seen - 1
+            } else {
+                let u = (r >> 11) as f64 / (1u64 << 53) as f64;
+                (seen as f64 * u * u * u) as u32
+            }
+        };
+        (0..4 * n as u64)
+            .map(|i| {
+                let (f, t) = (pick(next()), pick(next()));
+                let mut h = [0u8; 32];
+                h[..8].copy_from_slice(&i.to_be_bytes());
+                TransferRecord {
+                    chain: Chain::Ethereum,
+                    block: 100 + i / 50,
+                    timestamp: 1_600_000_000 + i as i64,
+                    tx_hash: TxHash(h),
+                    tx_index: (i % 50) as u32,
+                    position: Position::NativeValue,
+                    from: Address::Eth(addr(f)),
+                    to: Address::Eth(addr(t)),
+                    asset: Asset::Native(Chain::Ethereum),
+                    amount: Amount::from(i),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn twins_hash_alike() {
+        let recs = skewed_records(64);
+        let twins: Vec<_> = recs
+            .iter()
+            .flat_map(|r| [&r.from, &r.to])
+            .filter_map(|a| match a {
+                Address::Eth(k) => Some(*k),
+                _ => None,
+            })
+            .collect();
+        let mut by_hash =
+            std::collections::HashMap::<u64, std::collections::HashSet<[u8; 20]>>::new();
+        for k in twins {
+            by_hash.entry(eth_hash(&k)).or_default().insert(k);
+        }
+        assert!(
+            by_hash.values().any(|keys| keys.len() == 2),
+            "the test data has equal-hash pairs"
+        );
+    }
+
+    /// Write `records` with a checkpoint every `every`, the full-key table
+    /// capped at `max_bits`; returns every file of the store by name.
+    fn store_files(
+        records: &[TransferRecord],
+        every: usize,
+        max_bits: u32,
+    ) -> Vec<(String, Vec<u8>)> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open_or_create(dir.path()).expect("store");
+        let mut app = store.appender().expect("appender");
+        app.full_table_max_bits = max_bits;
+        for (i, chunk) in records.chunks(every).enumerate() {
+            app.transfer_batch(chunk).expect("append");
+            app.checkpoint(&SourceCursor {
+                source: "test".into(),
+                position: i as u64,
+            })
+            .expect("checkpoint");
+        }
+        assert_eq!(app.eth_overflow.is_some(), max_bits < 26);
+        app.finish().expect("finish");
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| {
+                let e = e.expect("entry");
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).expect("read"),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn the_compact_table_gives_the_ids_the_full_table_gives() {
+        // 120,000 addresses: the full-key table capped at its first size,
+        // 2^16 slots (45,875 addresses), puts the rest in the compact table,
+        // whose hits are confirmed against pending keys and published
+        // dictionary chunks.
+        let recs = skewed_records(120_000);
+        let full = store_files(&recs, 100_000, 26);
+        let compact = store_files(&recs, 100_000, 16);
+        assert!(full.len() > 4);
+        assert_eq!(
+            full.iter().map(|f| &f.0).collect::<Vec<_>>(),
+            compact.iter().map(|f| &f.0).collect::<Vec<_>>()
+        );
+        for (a, b) in full.iter().zip(&compact) {
+            assert!(a.1 == b.1, "{} differs", a.0);
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open_or_create(dir.path()).expect("store");
+        let mut app = store.appender().expect("appender");
+        app.full_table_max_bits = 16;
+        app.transfer_batch(&recs).expect("append");
+        app.finish().expect("finish");
+        let s = Store::open(dir.path()).expect("open");
+        let distinct: std::collections::HashSet<_> = recs
+            .iter()
+            .flat_map(|r| [r.from.clone(), r.to.clone()])
+            .collect();
+        assert_eq!(s.stats().addresses as usize, distinct.len());
+    }
 
     #[test]
     fn eth_table_finds_every_key_across_growth() {

@@ -2,12 +2,14 @@
 //! key bytes ([`Address::as_key_bytes`]) and a persisted open-addressing hash
 //! table, so both directions are answered from the map without loading anything.
 
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
 use tripoint_chain::{AddrId, Address};
 
-use crate::format::{stable_hash, FileView, FileWriter, KIND_DICT};
+use crate::format::{stable_hash, FileView, FileWriter, KIND_DICT, MAGIC};
 use crate::owned::OwnedSlice;
 use crate::StoreError;
 
@@ -150,5 +152,76 @@ impl DictChunk {
         for i in 0..self.count {
             into.push(self.key(i));
         }
+    }
+}
+
+/// A published dictionary chunk read with positioned reads instead of its
+/// map: the appender confirms its compact address table's hits here. Reads
+/// through the map would leave every touched page mapped, and at 10^8
+/// addresses the chunks' pages alone would pass the memory goal in resident
+/// (file-backed) memory; `pread` leaves them in the page cache only.
+pub struct DictFile {
+    file: File,
+    path: std::path::PathBuf,
+    offsets_at: u64,
+    keys_at: u64,
+    pub base: AddrId,
+    pub count: u32,
+}
+
+impl DictFile {
+    /// Open a chunk already validated by [`DictChunk::open`] (the store has it mapped).
+    pub fn open(path: &Path, base: AddrId, count: u32) -> Result<DictFile, StoreError> {
+        let io = |e| StoreError::io(path, e);
+        let file = File::open(path).map_err(io)?;
+        let mut head = [0u8; 24];
+        file.read_exact_at(&mut head, 0).map_err(io)?;
+        let corrupt = |msg: &str| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            msg: msg.to_string(),
+        };
+        if &head[..8] != MAGIC || head[8..12] != KIND_DICT {
+            return Err(corrupt("not a dictionary chunk"));
+        }
+        let n = u32::from_le_bytes(head[16..20].try_into().expect("4 bytes")) as usize;
+        let mut table = vec![0u8; 24 * n];
+        file.read_exact_at(&mut table, 24).map_err(io)?;
+        let at = |id: u32| {
+            table.chunks_exact(24).find_map(|e| {
+                (u32::from_le_bytes(e[0..4].try_into().expect("4 bytes")) == id)
+                    .then(|| u64::from_le_bytes(e[8..16].try_into().expect("8 bytes")))
+            })
+        };
+        let (Some(offsets_at), Some(keys_at)) = (at(S_OFFSETS), at(S_KEYS)) else {
+            return Err(corrupt("dictionary chunk without offsets or keys"));
+        };
+        Ok(DictFile {
+            file,
+            path: path.to_path_buf(),
+            offsets_at,
+            keys_at,
+            base,
+            count,
+        })
+    }
+
+    /// Whether the key of local id `local` is `key` (two small reads).
+    pub fn key_is(&self, local: u32, key: &[u8]) -> Result<bool, StoreError> {
+        let io = |e| StoreError::io(&self.path, e);
+        let mut ends = [0u8; 16];
+        self.file
+            .read_exact_at(&mut ends, self.offsets_at + 8 * local as u64)
+            .map_err(io)?;
+        let start = u64::from_le_bytes(ends[..8].try_into().expect("8 bytes"));
+        let end = u64::from_le_bytes(ends[8..].try_into().expect("8 bytes"));
+        let mut stored = [0u8; 64];
+        if end.checked_sub(start) != Some(key.len() as u64) || key.len() > stored.len() {
+            return Ok(false);
+        }
+        let stored = &mut stored[..key.len()];
+        self.file
+            .read_exact_at(stored, self.keys_at + start)
+            .map_err(io)?;
+        Ok(stored == key)
     }
 }
