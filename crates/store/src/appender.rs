@@ -1073,7 +1073,7 @@ mod tests {
         };
         let mut seen = 0u32;
         let mut pick = |r: u64| {
-            if seen < 2 || r % 4 == 0 {
+            if seen < 2 || r.is_multiple_of(4) {
                 seen = (seen + 1).min(n);
                 seen - 1
             } else {
