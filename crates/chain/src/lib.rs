@@ -6,6 +6,7 @@
 
 mod address;
 mod amount;
+pub mod ascii;
 mod graph;
 mod label;
 

@@ -3,21 +3,14 @@
 //! per-byte `{:02x}` calls and per-value `String`s (they were half of the
 //! export's CPU time; docs/scale.md).
 
+use tripoint_chain::ascii::{hex_0x, u128_digits};
 use tripoint_chain::{Address, Amount, TxHash};
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// `"0x"` + lower-case hex of `bytes` (at most 32), as `TxHash` and
 /// `Address::Eth` display them.
 pub(crate) fn push_0x_hex(out: &mut String, bytes: &[u8]) {
-    let mut buf = [0u8; 2 + 64];
-    buf[..2].copy_from_slice(b"0x");
-    for (i, &b) in bytes.iter().enumerate() {
-        buf[2 + 2 * i] = HEX[usize::from(b >> 4)];
-        buf[3 + 2 * i] = HEX[usize::from(b & 15)];
-    }
-    let len = 2 + 2 * bytes.len();
-    out.push_str(std::str::from_utf8(&buf[..len]).expect("hex digits are ASCII"));
+    let mut buf = [0u8; 66];
+    out.push_str(std::str::from_utf8(hex_0x(bytes, &mut buf)).expect("hex digits are ASCII"));
 }
 
 /// A transaction hash as `TxHash` displays it.
@@ -37,58 +30,10 @@ pub(crate) fn push_address(out: &mut String, a: &Address) {
     }
 }
 
-/// Two decimal digits per entry, `"00"` to `"99"`.
-const PAIRS: &[u8; 200] = b"\
-0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
-
-/// `v`'s decimal digits at the end of `buf`, padded with zeros to `min`
-/// digits; returns where they start.
-fn u64_digits(mut v: u64, buf: &mut [u8; 20], min: usize) -> usize {
-    let mut at = buf.len();
-    while v >= 100 {
-        let pair = (v % 100) as usize * 2;
-        v /= 100;
-        at -= 2;
-        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-    }
-    if v >= 10 {
-        let pair = v as usize * 2;
-        at -= 2;
-        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-    } else {
-        at -= 1;
-        buf[at] = b'0' + v as u8;
-    }
-    while buf.len() - at < min {
-        at -= 1;
-        buf[at] = b'0';
-    }
-    at
-}
-
-fn push_u64(out: &mut String, v: u64, min: usize) {
-    let mut buf = [0u8; 20];
-    let at = u64_digits(v, &mut buf, min);
-    out.push_str(std::str::from_utf8(&buf[at..]).expect("digits are ASCII"));
-}
-
-/// 10^19, the largest power of ten below 2^64.
-const E19: u128 = 10_000_000_000_000_000_000;
-
 fn push_u128(out: &mut String, v: u128) {
-    match u64::try_from(v) {
-        Ok(small) => push_u64(out, small, 1),
-        Err(_) => {
-            // Rare (amounts of 2^64 base units or more): two or three u64
-            // groups of 19 digits.
-            push_u128(out, v / E19);
-            push_u64(out, (v % E19) as u64, 19);
-        }
-    }
+    let mut buf = [0u8; 39];
+    let at = u128_digits(v, &mut buf);
+    out.push_str(std::str::from_utf8(&buf[at..]).expect("digits are ASCII"));
 }
 
 /// An exact amount in decimal, as `U256` displays it.
