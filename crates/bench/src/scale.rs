@@ -167,18 +167,14 @@ pub fn run(args: &Options) -> Result<()> {
                     "json",
                 ],
             );
-            let rows = m
-                .as_ref()
-                .ok()
-                .and_then(|m| crate::peers::last_json(&String::from_utf8_lossy(&m.stdout)))
-                .and_then(|v| v["rows"].as_u64())
-                .unwrap_or(0);
-            let step = measured_step("generate into the store (gen --store)", rows, m, &guard);
-            let failed = step.failed.clone();
-            steps.push(step);
-            if let Some(why) = failed {
-                fail!("tripoint gen --store failed: {why}");
-            }
+            let rows = push_required_step(
+                &mut steps,
+                "generate into the store (gen --store)",
+                "tripoint gen --store",
+                m,
+                &guard,
+                |v| v["rows"].as_u64(),
+            )?;
             (Input::GenStore, store, truth.join("truth.json"), rows)
         }
         (None, None) => {
@@ -196,18 +192,9 @@ pub fn run(args: &Options) -> Result<()> {
             });
             let store = work.join("store");
             let m = guard.run(&tripoint, &input.ingest_args(&store));
-            let stored = m
-                .as_ref()
-                .ok()
-                .and_then(|m| crate::peers::last_json(&String::from_utf8_lossy(&m.stdout)))
-                .and_then(|v| v["stats"]["transfers"].as_u64())
-                .unwrap_or(0);
-            let step = measured_step("ingest", stored, m, &guard);
-            let failed = step.failed.clone();
-            steps.push(step);
-            if let Some(why) = failed {
-                fail!("tripoint ingest failed: {why}");
-            }
+            push_required_step(&mut steps, "ingest", "tripoint ingest", m, &guard, |v| {
+                v["stats"]["transfers"].as_u64()
+            })?;
             (
                 Input::Csv(Box::new(input)),
                 store,
@@ -477,6 +464,31 @@ pub fn run(args: &Options) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A step the rest of the run needs (making the store): its items are
+/// counted from the JSON the child prints last, and a failure ends the run.
+fn push_required_step(
+    steps: &mut Vec<Step>,
+    name: &str,
+    command: &str,
+    run: Result<crate::Measured>,
+    guard: &MemoryGuard,
+    items: impl Fn(&serde_json::Value) -> Option<u64>,
+) -> Result<u64> {
+    let count = run
+        .as_ref()
+        .ok()
+        .and_then(|m| crate::peers::last_json(&String::from_utf8_lossy(&m.stdout)))
+        .and_then(|v| items(&v))
+        .unwrap_or(0);
+    let step = measured_step(name, count, run, guard);
+    let failed = step.failed.clone();
+    steps.push(step);
+    if let Some(why) = failed {
+        fail!("{command} failed: {why}");
+    }
+    Ok(count)
 }
 
 /// A step from a child's run, or from its failure (then its figures are
