@@ -41,7 +41,10 @@ from pyspark.sql import types as T
 FORMAT = "tripoint-exposure"
 VERSION = 1
 EXPORT_FORMAT = "tripoint-parquet"
-EXPORT_VERSION = 1
+# Format versions of the export this job reads (docs/scale.md): 1 (hex text
+# hashes and addresses, decimal text amounts) and 2 (binary hashes and
+# Ethereum addresses, DECIMAL(38,0) amounts with the wider ones as text).
+EXPORT_VERSIONS = (1, 2)
 
 DEFAULT_TERMINALS = ["exchange", "bridge", "mixer", "sanctioned"]
 
@@ -112,12 +115,48 @@ def read_export(spark, export):
     if not text:
         raise SystemExit(f"{manifest_path}: not found (is {export} a tripoint Parquet export?)")
     manifest = json.loads(text[0][1])
-    if manifest.get("format") != EXPORT_FORMAT or manifest.get("version") != EXPORT_VERSION:
+    if manifest.get("format") != EXPORT_FORMAT or manifest.get("version") not in EXPORT_VERSIONS:
         raise SystemExit(
             f"{manifest_path}: format {manifest.get('format')} version {manifest.get('version')};"
-            f" this job reads {EXPORT_FORMAT} version {EXPORT_VERSION}"
+            f" this job reads {EXPORT_FORMAT} versions {', '.join(map(str, EXPORT_VERSIONS))}"
         )
     return manifest
+
+
+def read_transfers(spark, export, manifest):
+    """The transfers the job needs, the same columns from either version:
+    asset as tripoint's key (`ETH`/`BTC` or the 0x token contract) and the
+    exact amount as decimal digits. Addresses stay as stored (20 bytes on a
+    version 2 Ethereum export) and become text only for the output rows
+    (address_text)."""
+    t = spark.read.parquet(export + "/transfers")
+    common = [
+        F.col("block"),
+        F.col("tx_index"),
+        F.col("position"),
+        F.col("from_id").alias("src"),
+        F.col("to_id").alias("dst"),
+        F.col("from_address"),
+        F.col("to_address"),
+    ]
+    if manifest["version"] == 1:
+        return t.select(*common, F.col("asset"), F.col("symbol"), F.col("amount"))
+    token = F.concat(F.lit("0x"), F.lower(F.hex(F.col("token"))))
+    return t.select(
+        *common,
+        F.when(F.col("token").isNull(), F.lit(manifest_native(manifest))).otherwise(token).alias("asset"),
+        F.col("symbol"),
+        # DECIMAL(38,0) prints as plain digits; wider amounts are text already.
+        F.coalesce(F.col("amount_d38").cast("string"), F.col("amount_big")).alias("amount"),
+    )
+
+
+def address_text(df, column):
+    """An address column as tripoint prints it: 0x + lower-case hex for the
+    20-byte binary of a version 2 Ethereum export, else the text as stored."""
+    if isinstance(df.schema[column].dataType, T.BinaryType):
+        return F.concat(F.lit("0x"), F.lower(F.hex(F.col(column)))).alias(column)
+    return F.col(column)
 
 
 U256_LIMIT = 1 << 256
@@ -235,18 +274,7 @@ def main(argv):
     export = args.export.rstrip("/")
     max_hops = args.hops
 
-    transfers = spark.read.parquet(export + "/transfers").select(
-        F.col("block"),
-        F.col("tx_index"),
-        F.col("position"),
-        F.col("from_id").alias("src"),
-        F.col("to_id").alias("dst"),
-        F.col("from_address"),
-        F.col("to_address"),
-        F.col("asset"),
-        F.col("symbol"),
-        F.col("amount"),
-    )
+    transfers = read_transfers(spark, export, manifest)
     # Chain order as one comparable number: after a global sort, the
     # monotonically increasing id follows the sort (partition index in the
     # high bits). Checkpointed so that it is computed once.
@@ -334,11 +362,12 @@ def main(argv):
             break
         before = after
 
-    addresses = (
+    stored = (
         tx.select(F.col("src").alias("addr"), F.col("from_address").alias("address"))
         .unionByName(tx.select(F.col("dst").alias("addr"), F.col("to_address").alias("address")))
         .distinct()
     )
+    addresses = stored.select("addr", address_text(stored, "address"))
     keys = tx.select("seq", "block", "tx_index", "position")
     reached = receipts.groupBy("category", F.col("dst").alias("addr")).agg(
         F.min("hop").alias("hops"), F.min("seq").alias("seq")

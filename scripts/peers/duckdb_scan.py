@@ -8,6 +8,8 @@ is scanned, and "csv" is null.
 Usage: duckdb_scan.py --parquet-dir OUT [--transactions F --token-transfers F]
 """
 import argparse
+import json
+import os
 
 import duckdb
 
@@ -30,12 +32,24 @@ def main() -> int:
     if (a.transactions is None) != (a.token_transfers is None):
         ap.error("--transactions and --token-transfers go together")
     con = duckdb.connect()
-    # Amounts are summed exactly (HUGEINT from the exact strings) in both.
+    # Amounts are summed exactly as HUGEINT in both: format version 1 has
+    # them as decimal text; version 2 as DECIMAL(38,0), with amounts of 10^38
+    # and more as text in amount_big (docs/scale.md).
+    manifest_path = os.path.join(a.parquet_dir, "tripoint-export.json")
+    with open(manifest_path) as f:
+        version = json.load(f).get("version")
+    exact = {
+        1: "CAST(amount AS HUGEINT)",
+        2: "coalesce(CAST(amount_d38 AS HUGEINT), CAST(amount_big AS HUGEINT))",
+    }.get(version)
+    if exact is None:
+        ap.error(f"{manifest_path}: format version {version}; this peer reads versions 1 and 2")
     parquet = timed(
         con,
-        "SELECT count(*), sum(CAST(amount AS HUGEINT)) FROM read_parquet(?)",
+        f"SELECT count(*), sum({exact}) FROM read_parquet(?)",
         [a.parquet_dir.rstrip("/") + "/transfers/*.parquet"],
     )
+    parquet["format_version"] = version
     csv = None if a.transactions is None else timed(
         con,
         """

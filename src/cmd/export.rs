@@ -40,6 +40,10 @@ pub struct ParquetArgs {
     /// Close a transfers file at the first block boundary past this many rows.
     #[arg(long, default_value_t = 4 << 20)]
     pub rows_per_file: u64,
+    /// Format version of a new export directory: 2 (default; binary hashes and
+    /// addresses) or 1 (hex text). An existing directory keeps its version.
+    #[arg(long)]
+    pub format_version: Option<u32>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -55,6 +59,7 @@ fn parquet(args: ParquetArgs) -> anyhow::Result<()> {
         from_block: args.from_block,
         to_block: args.to_block,
         rows_per_file: args.rows_per_file,
+        format_version: args.format_version,
         ..ExportOptions::default()
     };
     let bar = super::util::progress(0, "exporting");
@@ -74,9 +79,10 @@ fn parquet(args: ParquetArgs) -> anyhow::Result<()> {
     let secs = t0.elapsed().as_secs_f64();
     match summary.blocks {
         Some((first, last)) => println!(
-            "exported {} transfers of blocks {first}..={last} in {} file(s) to {} ({:.0} transfers/s); {} labels",
+            "exported {} transfers of blocks {first}..={last} in {} file(s) of format version {} to {} ({:.0} transfers/s); {} labels",
             summary.transfers,
             summary.files.len(),
+            summary.version,
             args.out.display(),
             summary.transfers as f64 / secs.max(1e-9),
             summary.labels

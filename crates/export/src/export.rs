@@ -25,8 +25,12 @@ use parquet::file::writer::SerializedFileWriter;
 use tripoint_chain::{Address, Amount, TransferGraph, TransferId, TxHash, U256};
 use tripoint_store::Store;
 
+use crate::binary::{
+    build_columns_v2, label_columns_v2, labels_schema_v2, transfers_props_v2, transfers_schema_v2,
+    AddressType,
+};
 use crate::manifest::{sync_dir, ExportManifest, LabelsFile, PartFile};
-use crate::{ExportError, FORMAT, VERSION};
+use crate::{ExportError, FORMAT, VERSION, VERSION_1};
 
 /// What to export and how big the files get.
 #[derive(Debug, Clone)]
@@ -40,6 +44,9 @@ pub struct ExportOptions {
     pub rows_per_file: u64,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
+    /// Format version of a new export directory (default [`VERSION`]). An
+    /// existing directory keeps its version: asking for another is refused.
+    pub format_version: Option<u32>,
 }
 
 impl Default for ExportOptions {
@@ -49,6 +56,7 @@ impl Default for ExportOptions {
             to_block: None,
             rows_per_file: 4 << 20,
             row_group_rows: 128 << 10,
+            format_version: None,
         }
     }
 }
@@ -64,6 +72,8 @@ pub struct ExportSummary {
     pub labels: u64,
     /// Highest block exported so far, over all runs.
     pub through_block: Option<u64>,
+    /// Format version of the directory's files.
+    pub version: u32,
 }
 
 /// Rows per slice handed to the Parquet column writers ([`batch_slices`]).
@@ -86,9 +96,38 @@ pub fn export(
             "rows per file and per row group must be positive".into(),
         ));
     }
+    if let Some(v) = opts.format_version {
+        if v != VERSION_1 && v != VERSION {
+            return Err(ExportError::Usage(format!(
+                "format version {v}: this tripoint writes versions {VERSION_1} and {VERSION}"
+            )));
+        }
+    }
+    let existing = ExportManifest::read(out)?;
+    let mut manifest = match existing {
+        // Versions are never mixed in one directory: an existing export
+        // goes on in its own version.
+        Some(m) => {
+            if let Some(v) = opts.format_version.filter(|&v| v != m.version) {
+                return Err(ExportError::format(
+                    out.join(crate::MANIFEST_FILE),
+                    format!(
+                        "holds a format version {} export; version {v} was asked for, and one \
+                         directory never mixes versions (export into a new directory)",
+                        m.version
+                    ),
+                ));
+            }
+            m
+        }
+        None => ExportManifest::empty(None, opts.format_version.unwrap_or(VERSION)),
+    };
+    let opts = &ExportOptions {
+        format_version: Some(manifest.version),
+        ..opts.clone()
+    };
     std::fs::create_dir_all(out.join("transfers")).map_err(|e| ExportError::io(out, e))?;
     std::fs::create_dir_all(out.join("labels")).map_err(|e| ExportError::io(out, e))?;
-    let mut manifest = ExportManifest::read(out)?.unwrap_or_else(|| ExportManifest::empty(None));
     let chain = store.chain();
     if let (Some(had), Some(now)) = (manifest.chain, chain) {
         if had != now {
@@ -107,6 +146,7 @@ pub fn export(
         files: Vec::new(),
         labels: 0,
         through_block: manifest.through_block,
+        version: manifest.version,
     };
     if n > 0 {
         let store_last = store.transfer(n - 1).block;
@@ -128,7 +168,7 @@ pub fn export(
             manifest.through_block = Some(manifest.through_block.map_or(to, |d| d.max(to)));
         }
     }
-    let labels = write_labels(store, out)?;
+    let labels = write_labels(store, out, manifest.version)?;
     summary.labels = labels.rows;
     manifest.labels = Some(labels);
     sync_dir(&out.join("transfers"))?;
@@ -151,8 +191,9 @@ fn first_id_at_or_after(g: &Store, block: u64) -> TransferId {
     lo
 }
 
-/// The transfers table's Arrow schema (documented in docs/scale.md).
-pub fn transfers_schema() -> SchemaRef {
+/// The format version 1 transfers table's Arrow schema (documented in
+/// docs/scale.md); the trace's flows keep it.
+pub fn transfers_schema_v1() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("block", DataType::Int64, false),
         Field::new(
@@ -178,7 +219,7 @@ pub fn transfers_schema() -> SchemaRef {
 /// The trace flows table's Arrow schema: the transfers table's columns, then
 /// the taint the transfer carried (exact string, and `DECIMAL(38,0)` when it fits).
 pub fn flows_schema() -> SchemaRef {
-    let mut fields: Vec<Field> = transfers_schema()
+    let mut fields: Vec<Field> = transfers_schema_v1()
         .fields()
         .iter()
         .map(|f| f.as_ref().clone())
@@ -188,8 +229,8 @@ pub fn flows_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// The labels table's Arrow schema.
-pub fn labels_schema() -> SchemaRef {
+/// The format version 1 labels table's Arrow schema.
+pub fn labels_schema_v1() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("address", DataType::Utf8, false),
         Field::new("address_id", DataType::Int64, true),
@@ -207,22 +248,31 @@ pub(crate) fn chain_name(store: &Store) -> &'static str {
     }
 }
 
+/// Every file's `tripoint.*` key-value metadata.
+pub(crate) fn file_metadata(table: &str, chain: &str, version: u32) -> Vec<KeyValue> {
+    vec![
+        KeyValue::new("tripoint.format".into(), FORMAT.to_string()),
+        KeyValue::new("tripoint.version".into(), version.to_string()),
+        KeyValue::new("tripoint.table".into(), table.to_string()),
+        KeyValue::new("tripoint.chain".into(), chain.to_string()),
+    ]
+}
+
+/// Format version 1's properties (Snappy, dictionaries and statistics
+/// everywhere: the `parquet` crate's defaults), also the trace's files'.
 pub(crate) fn writer_props(table: &str, chain: &str, row_group_rows: usize) -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(row_group_rows))
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new("tripoint.format".into(), FORMAT.to_string()),
-            KeyValue::new("tripoint.version".into(), VERSION.to_string()),
-            KeyValue::new("tripoint.table".into(), table.to_string()),
-            KeyValue::new("tripoint.chain".into(), chain.to_string()),
-        ]))
+        .set_key_value_metadata(Some(file_metadata(table, chain, VERSION_1)))
         .build()
 }
 
 /// Per asset id: key, symbol and decimals, looked up once.
 pub(crate) struct AssetInfo {
     pub(crate) key: String,
+    /// The token contract; `None` for the native coin.
+    pub(crate) token: Option<Address>,
     pub(crate) symbol: Option<String>,
     pub(crate) decimals: Option<i32>,
 }
@@ -233,21 +283,31 @@ pub(crate) fn asset_infos(store: &Store) -> Vec<AssetInfo> {
         .map(|a| match store.token(a) {
             None if a == 0 => AssetInfo {
                 key: native.into(),
+                token: None,
                 symbol: Some(native.into()),
                 decimals: Some(if native == "BTC" { 8 } else { 18 }),
             },
             None => AssetInfo {
                 key: store.asset(a).key(),
+                token: token_of(store.asset(a)),
                 symbol: None,
                 decimals: None,
             },
             Some(t) => AssetInfo {
                 key: store.asset(a).key(),
+                token: token_of(store.asset(a)),
                 symbol: Some(t.symbol).filter(|s| !s.is_empty()),
                 decimals: t.decimals.map(i32::from),
             },
         })
         .collect()
+}
+
+fn token_of(asset: tripoint_chain::Asset) -> Option<Address> {
+    match asset {
+        tripoint_chain::Asset::Native(_) => None,
+        tripoint_chain::Asset::Token(t) => Some(t),
+    }
 }
 
 /// 10^38: amounts below it fit `DECIMAL(38,0)`.
@@ -275,6 +335,9 @@ struct RowContext<'a> {
     store: &'a Store,
     assets: &'a [AssetInfo],
     schema: &'a SchemaRef,
+    /// `Some` for format version 2's transfers, `None` for version 1's
+    /// text columns (transfers and the trace's flows).
+    binary: Option<AddressType>,
     with_taint: bool,
     limit: Amount,
 }
@@ -401,7 +464,11 @@ fn encode_row_group(ctx: &RowContext<'_>, job: RowGroupJob) -> Encoded {
     let (seq, rows) = (job.seq, job.rows.len() as u64);
     let path = job.path;
     let chunks = (|| {
-        let cols = build_columns(ctx, &job.rows).map_err(|e| ExportError::arrow(&path, e))?;
+        let cols = match ctx.binary {
+            Some(addresses) => build_columns_v2(ctx.store, ctx.assets, addresses, &job.rows),
+            None => build_columns(ctx, &job.rows),
+        }
+        .map_err(|e| ExportError::arrow(&path, e))?;
         drop(job.rows);
         let mut writers = job.writers;
         let mut start = 0;
@@ -571,16 +638,31 @@ pub(crate) fn write_rows(
     opts: &ExportOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Vec<PartFile>, ExportError> {
-    let schema = match table {
-        Table::Transfers => transfers_schema(),
-        Table::Flows => flows_schema(),
+    let binary = (table == Table::Transfers && opts.format_version.unwrap_or(VERSION) != VERSION_1)
+        .then(|| AddressType::of(store.chain()));
+    let (schema, props) = match binary {
+        Some(_) => (
+            transfers_schema_v2(store.chain()),
+            transfers_props_v2(
+                file_metadata(table.name(), chain_name(store), VERSION),
+                store.chain(),
+                opts.row_group_rows,
+            ),
+        ),
+        None => (
+            match table {
+                Table::Transfers => transfers_schema_v1(),
+                Table::Flows => flows_schema(),
+            },
+            writer_props(table.name(), chain_name(store), opts.row_group_rows),
+        ),
     };
-    let props = writer_props(table.name(), chain_name(store), opts.row_group_rows);
     let assets = asset_infos(store);
     let ctx = RowContext {
         store,
         assets: &assets,
         schema: &schema,
+        binary,
         with_taint: table == Table::Flows,
         limit: d38_limit(),
     };
@@ -758,9 +840,29 @@ fn close(p: OpenPart, out: &Path, table: Table, store: &Store) -> Result<PartFil
     })
 }
 
-fn write_labels(store: &Store, out: &Path) -> Result<LabelsFile, ExportError> {
+fn write_labels(store: &Store, out: &Path, version: u32) -> Result<LabelsFile, ExportError> {
     let labels = store.all_labels()?;
-    let schema = labels_schema();
+    let name = "labels/labels.parquet";
+    let chain = chain_name(store);
+    if version != VERSION_1 {
+        let cols =
+            label_columns_v2(store, &labels).map_err(|e| ExportError::arrow(out.join(name), e))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_key_value_metadata(Some(file_metadata("labels", chain, version)))
+            .build();
+        let mut file =
+            BatchFile::with_props(out, name, "labels", labels_schema_v2(store.chain()), props)?;
+        file.write(cols)?;
+        let bytes = file.finish()?;
+        sync_dir(&out.join("labels"))?;
+        return Ok(LabelsFile {
+            file: name.into(),
+            rows: labels.len() as u64,
+            bytes,
+        });
+    }
+    let schema = labels_schema_v1();
     let mut address = StringBuilder::new();
     let mut address_id = Int64Builder::new();
     let mut label = StringBuilder::new();
@@ -780,8 +882,7 @@ fn write_labels(store: &Store, out: &Path) -> Result<LabelsFile, ExportError> {
         Arc::new(category.finish()),
         Arc::new(source.finish()),
     ];
-    let name = "labels/labels.parquet";
-    let bytes = write_one_batch(out, name, "labels", chain_name(store), schema, cols)?;
+    let bytes = write_one_batch(out, name, "labels", chain, schema, cols)?;
     sync_dir(&out.join("labels"))?;
     Ok(LabelsFile {
         file: name.into(),
@@ -816,6 +917,7 @@ pub(crate) struct BatchFile {
 }
 
 impl BatchFile {
+    /// A file with format version 1's properties (the trace's files).
     pub(crate) fn create(
         out: &Path,
         name: &str,
@@ -823,15 +925,25 @@ impl BatchFile {
         chain: &str,
         schema: SchemaRef,
     ) -> Result<Self, ExportError> {
+        let props = writer_props(table, chain, 1 << 20);
+        Self::with_props(out, name, table, schema, props)
+    }
+
+    pub(crate) fn with_props(
+        out: &Path,
+        name: &str,
+        table: &str,
+        schema: SchemaRef,
+        props: WriterProperties,
+    ) -> Result<Self, ExportError> {
         let path = out.join(name);
         let tmp = path.with_file_name(format!(
             ".{}.tmp",
             path.file_name().and_then(|n| n.to_str()).unwrap_or(table)
         ));
         let f = File::create(&tmp).map_err(|e| ExportError::io(&tmp, e))?;
-        let writer =
-            ArrowWriter::try_new(f, schema.clone(), Some(writer_props(table, chain, 1 << 20)))
-                .map_err(|e| ExportError::parquet(&tmp, e))?;
+        let writer = ArrowWriter::try_new(f, schema.clone(), Some(props))
+            .map_err(|e| ExportError::parquet(&tmp, e))?;
         Ok(BatchFile {
             tmp,
             path,

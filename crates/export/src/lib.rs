@@ -12,6 +12,7 @@
 //! * [`exposure`]: read the batch exposure results the Spark job
 //!   (`jobs/exposure.py`) writes, for `tripoint screen --exposure-from`.
 
+mod binary;
 pub mod cryo;
 mod error;
 mod export;
@@ -20,13 +21,18 @@ mod manifest;
 mod text;
 pub mod trace;
 
+pub use binary::{labels_schema_v2, transfers_schema_v2};
 pub use error::ExportError;
 pub use export::{
-    export, flows_schema, labels_schema, transfers_schema, ExportOptions, ExportSummary,
+    export, flows_schema, labels_schema_v1, transfers_schema_v1, ExportOptions, ExportSummary,
 };
 pub use manifest::{ExportManifest, LabelsFile, PartFile, MANIFEST_FILE};
 
 /// `format` key of every file's Parquet key-value metadata and of the manifest.
 pub const FORMAT: &str = "tripoint-parquet";
-/// Format version of the export (schema of every table). Readers refuse others.
-pub const VERSION: u32 = 1;
+/// Format version of new exports (schema of every table): 2, binary hashes
+/// and addresses. Readers refuse versions other than this and [`VERSION_1`].
+pub const VERSION: u32 = 2;
+/// Format version 1 (hex text hashes and addresses, decimal text amounts):
+/// still written into a directory that holds it, and read.
+pub const VERSION_1: u32 = 1;

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tripoint_chain::Chain;
 
-use crate::{ExportError, FORMAT, VERSION};
+use crate::{ExportError, FORMAT, VERSION, VERSION_1};
 
 /// File name of the manifest inside the output directory.
 pub const MANIFEST_FILE: &str = "tripoint-export.json";
@@ -45,10 +45,10 @@ pub struct LabelsFile {
 }
 
 impl ExportManifest {
-    pub fn empty(chain: Option<Chain>) -> Self {
+    pub fn empty(chain: Option<Chain>, version: u32) -> Self {
         ExportManifest {
             format: FORMAT.into(),
-            version: VERSION,
+            version,
             chain,
             through_block: None,
             parts: Vec::new(),
@@ -56,8 +56,8 @@ impl ExportManifest {
         }
     }
 
-    /// The manifest of `dir`, `None` if there is none yet. Another format or
-    /// version is refused, naming the file.
+    /// The manifest of `dir`, `None` if there is none yet. Another format, or
+    /// a version other than 1 and 2, is refused, naming the file.
     pub fn read(dir: &Path) -> Result<Option<Self>, ExportError> {
         let path = dir.join(MANIFEST_FILE);
         let bytes = match std::fs::read(&path) {
@@ -67,11 +67,11 @@ impl ExportManifest {
         };
         let m: ExportManifest = serde_json::from_slice(&bytes)
             .map_err(|e| ExportError::format(&path, format!("not an export manifest: {e}")))?;
-        if m.format != FORMAT || m.version != VERSION {
+        if m.format != FORMAT || (m.version != VERSION && m.version != VERSION_1) {
             return Err(ExportError::format(
                 &path,
                 format!(
-                    "format {} version {}; this tripoint reads {FORMAT} version {VERSION}",
+                    "format {} version {}; this tripoint reads {FORMAT} versions {VERSION_1} and {VERSION}",
                     m.format, m.version
                 ),
             ));

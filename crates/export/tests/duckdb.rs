@@ -1,6 +1,7 @@
 //! DuckDB (PyPI `duckdb`, installed by scripts/setup-python.sh) reads the
-//! export as it is: row count, exact sums per symbol, the decimal type, the
-//! timestamps and a join with the labels. Needs `$TRIPOINT_PYTHON` or the
+//! export as it is: row count, exact sums per symbol, the column types
+//! (format version 2's binary hashes and addresses), the timestamps and a
+//! join with the labels on the binary address. Needs `$TRIPOINT_PYTHON` or the
 //! project venv with duckdb; without it the test says it skipped and passes.
 
 use std::path::{Path, PathBuf};
@@ -115,14 +116,20 @@ t = f"'{out}/transfers/*.parquet'"
 l = f"'{out}/labels/labels.parquet'"
 con = duckdb.connect()
 print(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+exact = "coalesce(CAST(amount_d38 AS HUGEINT), CAST(amount_big AS HUGEINT))"
 for sym, s, s2 in con.execute(
-    f"SELECT symbol, sum(amount_d38), sum(CAST(amount AS HUGEINT)) FROM {t} GROUP BY symbol ORDER BY symbol"
+    f"SELECT symbol, sum(amount_d38), sum({exact}) FROM {t} GROUP BY symbol ORDER BY symbol"
 ).fetchall():
     print(sym, s, s2)
-print(con.execute(f"SELECT typeof(amount_d38), typeof(time) FROM {t} LIMIT 1").fetchone())
+print(con.execute(
+    f"SELECT typeof(amount_d38), typeof(time), typeof(tx_hash), typeof(from_address), typeof(from_id) FROM {t} LIMIT 1"
+).fetchone())
+print(*con.execute(
+    f"SELECT octet_length(tx_hash), '0x' || lower(hex(to_address)) FROM {t} WHERE block = 100 AND tx_index = 3"
+).fetchone())
 print(*con.execute(f"SELECT CAST(epoch(min(time)) AS BIGINT), max(block) FROM {t}").fetchone())
 print(con.execute(
-    f"SELECT count(*) FROM {t} x JOIN {l} y ON x.to_address = y.address WHERE y.category = 'exchange'"
+    f"SELECT count(*) FROM {t} x JOIN {l} y ON x.to_address = y.address AND x.to_id = y.address_id WHERE y.category = 'exchange'"
 ).fetchone()[0])
 "#;
     let o = Command::new(&py)
@@ -137,9 +144,11 @@ print(con.execute(
     assert_eq!(lines[1], format!("ETH {want_eth} {want_eth}"), "{text}");
     assert_eq!(lines[2], format!("TKN {want_tkn} {want_tkn}"), "{text}");
     assert_eq!(
-        lines[3], "('DECIMAL(38,0)', 'TIMESTAMP WITH TIME ZONE')",
+        lines[3], "('DECIMAL(38,0)', 'TIMESTAMP WITH TIME ZONE', 'BLOB', 'BLOB', 'UINTEGER')",
         "{text}"
     );
-    assert_eq!(lines[4], "1700000000 399", "{text}");
-    assert_eq!(lines[5], into_exchange.to_string(), "{text}");
+    // Transfer k = 3 of block 100: the 32-byte hash, to eth(200 + 3 % 29).
+    assert_eq!(lines[4], format!("32 {}", eth(203)), "{text}");
+    assert_eq!(lines[5], "1700000000 399", "{text}");
+    assert_eq!(lines[6], into_exchange.to_string(), "{text}");
 }

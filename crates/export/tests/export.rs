@@ -5,15 +5,15 @@ use std::fs::File;
 use std::path::Path;
 
 use arrow_array::{
-    Array, Decimal128Array, Int32Array, Int64Array, RecordBatch, StringArray,
-    TimestampMicrosecondArray,
+    Array, Decimal128Array, FixedSizeBinaryArray, Int32Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray, UInt32Array,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use tripoint_chain::{
     Address, Amount, Asset, Category, Chain, Label, Position, SourceCursor, TokenInfo,
     TransferGraph, TransferRecord, TransferSink, TxHash, U256,
 };
-use tripoint_export::{export, ExportManifest, ExportOptions, FORMAT, VERSION};
+use tripoint_export::{export, ExportManifest, ExportOptions, FORMAT, VERSION, VERSION_1};
 use tripoint_store::Store;
 
 fn eth(n: u32) -> Address {
@@ -127,6 +127,65 @@ fn col<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> &'a T {
         .unwrap_or_else(|| panic!("type of column {name}"))
 }
 
+fn eth_bytes(a: &Address) -> [u8; 20] {
+    match a {
+        Address::Eth(b) => *b,
+        other => panic!("{other} is not an Ethereum address"),
+    }
+}
+
+/// Checks one version 2 row against the store's record.
+fn check_v2_row(b: &RecordBatch, i: usize, r: &TransferRecord, row: &tripoint_chain::TransferRow) {
+    assert_eq!(
+        col::<FixedSizeBinaryArray>(b, "tx_hash").value(i),
+        &r.tx_hash.0[..]
+    );
+    assert_eq!(col::<UInt32Array>(b, "tx_index").value(i), r.tx_index);
+    assert_eq!(
+        col::<UInt32Array>(b, "position").value(i),
+        r.position.sub_index()
+    );
+    assert_eq!(
+        col::<FixedSizeBinaryArray>(b, "from_address").value(i),
+        &eth_bytes(&r.from)[..]
+    );
+    assert_eq!(
+        col::<FixedSizeBinaryArray>(b, "to_address").value(i),
+        &eth_bytes(&r.to)[..]
+    );
+    assert_eq!(col::<UInt32Array>(b, "from_id").value(i), row.src);
+    assert_eq!(col::<UInt32Array>(b, "to_id").value(i), row.dst);
+    let token = col::<FixedSizeBinaryArray>(b, "token");
+    let symbol = col::<StringArray>(b, "symbol");
+    let decimals = col::<Int32Array>(b, "decimals");
+    match &r.asset {
+        Asset::Native(_) => {
+            assert!(token.is_null(i));
+            assert_eq!(symbol.value(i), "ETH");
+            assert_eq!(decimals.value(i), 18);
+        }
+        Asset::Token(t) => {
+            assert_eq!(token.value(i), &eth_bytes(t)[..]);
+            if *t == eth(USDT) {
+                assert_eq!(symbol.value(i), "USDT");
+                assert_eq!(decimals.value(i), 6);
+            } else {
+                assert!(symbol.is_null(i) && decimals.is_null(i));
+            }
+        }
+    }
+    // The exact amount: DECIMAL(38,0) below 10^38, else the text beside it.
+    let d38 = col::<Decimal128Array>(b, "amount_d38");
+    let big = col::<StringArray>(b, "amount_big");
+    if r.amount < U256::from(10u128.pow(38)) {
+        assert_eq!(U256::from(d38.value(i) as u128), r.amount);
+        assert!(big.is_null(i));
+    } else {
+        assert!(d38.is_null(i));
+        assert_eq!(big.value(i).parse::<U256>().expect("decimal"), r.amount);
+    }
+}
+
 /// Checks every exported row of `out` against `store.record(id)` in id order.
 fn check_round_trip(store: &Store, out: &Path, m: &ExportManifest) -> u64 {
     let mut id = 0u64;
@@ -134,7 +193,7 @@ fn check_round_trip(store: &Store, out: &Path, m: &ExportManifest) -> u64 {
     for part in &m.parts {
         let (batches, kv) = read(&out.join(&part.file));
         assert!(kv.contains(&("tripoint.format".into(), FORMAT.into())));
-        assert!(kv.contains(&("tripoint.version".into(), VERSION.to_string())));
+        assert!(kv.contains(&("tripoint.version".into(), m.version.to_string())));
         assert!(kv.contains(&("tripoint.table".into(), "transfers".into())));
         let mut rows = 0;
         for b in &batches {
@@ -150,6 +209,13 @@ fn check_round_trip(store: &Store, out: &Path, m: &ExportManifest) -> u64 {
                     col::<TimestampMicrosecondArray>(b, "time").value(i),
                     r.timestamp * 1_000_000
                 );
+                if m.version == VERSION {
+                    check_v2_row(b, i, &r, &row);
+                    id += 1;
+                    rows += 1;
+                    continue;
+                }
+                assert_eq!(m.version, VERSION_1);
                 assert_eq!(
                     col::<StringArray>(b, "tx_hash").value(i),
                     r.tx_hash.to_string()
@@ -228,6 +294,14 @@ fn export_round_trips_every_transfer_and_label() {
                 source: "test".into(),
                 attribution: Default::default(),
             },
+            // Sanction lists carry Bitcoin addresses too.
+            Label {
+                address: Address::Btc("bc1qa5wkgaew2dkv56kfvj49j0av5nml45x9ek9hz6".into()),
+                label: "bitcoin wallet".into(),
+                category: Category::Sanctioned,
+                source: "test".into(),
+                attribution: Default::default(),
+            },
         ])
         .expect("labels");
     let store = Store::open(&st).expect("reopen");
@@ -254,23 +328,104 @@ fn export_round_trips_every_transfer_and_label() {
 
     let (batches, kv) = read(&out.join("labels/labels.parquet"));
     assert!(kv.contains(&("tripoint.table".into(), "labels".into())));
+    assert!(kv.contains(&("tripoint.version".into(), VERSION.to_string())));
     let b = &batches[0];
-    assert_eq!(b.num_rows(), 2);
-    assert_eq!(
-        col::<StringArray>(b, "address").value(0),
-        eth(3).to_string()
+    assert_eq!(b.num_rows(), 3);
+    let text = col::<StringArray>(b, "address_text");
+    let row = |a: &str| {
+        (0..b.num_rows())
+            .find(|&i| text.value(i) == a)
+            .unwrap_or_else(|| panic!("label of {a}"))
+    };
+    let (lazarus, absent, btc) = (
+        row(&eth(3).to_string()),
+        row("0x00000000000000000000000000000000deadbeef"),
+        row("bc1qa5wkgaew2dkv56kfvj49j0av5nml45x9ek9hz6"),
     );
+    let address = col::<FixedSizeBinaryArray>(b, "address");
+    assert_eq!(address.value(lazarus), &eth_bytes(&eth(3))[..]);
+    assert!(address.is_null(btc), "a Bitcoin address has no 20 bytes");
     assert_eq!(
-        col::<StringArray>(b, "category").value(0),
+        col::<StringArray>(b, "category").value(lazarus),
         "dprk-attributed"
     );
-    assert_eq!(col::<StringArray>(b, "label").value(0), "Lazarus wallet");
-    let ids = col::<Int64Array>(b, "address_id");
     assert_eq!(
-        ids.value(0),
-        store.lookup(&eth(3)).expect("in graph") as i64
+        col::<StringArray>(b, "label").value(lazarus),
+        "Lazarus wallet"
     );
-    assert!(ids.is_null(1));
+    let ids = col::<UInt32Array>(b, "address_id");
+    assert_eq!(ids.value(lazarus), store.lookup(&eth(3)).expect("in graph"));
+    assert!(ids.is_null(absent) && ids.is_null(btc));
+}
+
+#[test]
+fn a_version_1_directory_stays_version_1_and_versions_never_mix() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (st, v1, v2) = (
+        dir.path().join("store"),
+        dir.path().join("v1"),
+        dir.path().join("v2"),
+    );
+    append(&st, records(10..30));
+    let store = Store::open(&st).expect("open");
+    let first = ExportOptions {
+        to_block: Some(19),
+        format_version: Some(VERSION_1),
+        ..ExportOptions::default()
+    };
+    let s = export(&store, &v1, &first, &mut |_, _| {}).expect("v1");
+    assert_eq!(s.version, VERSION_1);
+    let s = export(
+        &store,
+        &v2,
+        &ExportOptions {
+            format_version: None,
+            ..first.clone()
+        },
+        &mut |_, _| {},
+    )
+    .expect("v2");
+    assert_eq!(s.version, VERSION);
+
+    // New blocks: each directory goes on in its own version by default.
+    append(&st, records(30..40));
+    let store = Store::open(&st).expect("reopen");
+    for (out, version) in [(&v1, VERSION_1), (&v2, VERSION)] {
+        let s = export(&store, out, &ExportOptions::default(), &mut |_, _| {}).expect("next");
+        assert_eq!((s.version, s.blocks), (version, Some((20, 39))));
+        let m = ExportManifest::read(out)
+            .expect("manifest")
+            .expect("written");
+        assert_eq!(m.version, version);
+        assert_eq!(check_round_trip(&store, out, &m), store.transfer_count());
+        let (_, kv) = read(&out.join("labels/labels.parquet"));
+        assert!(kv.contains(&("tripoint.version".into(), version.to_string())));
+    }
+    // Asking for the other version is refused, naming the manifest, and
+    // writes nothing.
+    for (out, other) in [(&v1, VERSION), (&v2, VERSION_1)] {
+        let before = ExportManifest::read(out).expect("manifest");
+        let opts = ExportOptions {
+            format_version: Some(other),
+            ..ExportOptions::default()
+        };
+        let e = export(&store, out, &opts, &mut |_, _| {})
+            .expect_err("mixed versions refused")
+            .to_string();
+        assert!(
+            e.contains("tripoint-export.json") && e.contains(&format!("version {other}")),
+            "{e}"
+        );
+        assert_eq!(ExportManifest::read(out).expect("manifest"), before);
+    }
+    let opts = ExportOptions {
+        format_version: Some(3),
+        ..ExportOptions::default()
+    };
+    let e = export(&store, &dir.path().join("v3"), &opts, &mut |_, _| {})
+        .expect_err("unknown version refused")
+        .to_string();
+    assert!(e.contains("format version 3"), "{e}");
 }
 
 #[test]

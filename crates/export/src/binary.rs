@@ -1,0 +1,379 @@
+//! Format version 2 of the export (docs/scale.md, "Format version 2"):
+//! transaction hashes and Ethereum addresses as fixed-length binary (what
+//! `cryo` writes), ids and positions as UINT32, the exact amount as
+//! `DECIMAL(38,0)` with the rare wider amounts as text beside it, and each
+//! column's encoding, compression and statistics chosen by measurement.
+//! Version 1 spent most of its time and bytes on hex text (a row was 205
+//! bytes of page data); version 2 writes about 100.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{FixedSizeBinaryBuilder, StringBuilder};
+use arrow_array::{
+    ArrayRef, Decimal128Array, Int32Array, Int64Array, TimestampMicrosecondArray, UInt32Array,
+};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
+use parquet::basic::{Compression, Encoding};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use tripoint_chain::{Address, Amount, Chain, TransferGraph, TransferId, U256};
+use tripoint_store::Store;
+
+use crate::export::AssetInfo;
+
+/// How a version 2 file types addresses: 20-byte binary on Ethereum; text on
+/// Bitcoin, whose addresses (and UTXO `tx:` nodes) have no fixed length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AddressType {
+    Eth20,
+    Text,
+}
+
+impl AddressType {
+    /// An empty store counts as Ethereum, as in `tripoint.chain`.
+    pub(crate) fn of(chain: Option<Chain>) -> Self {
+        match chain {
+            Some(Chain::Bitcoin) => AddressType::Text,
+            _ => AddressType::Eth20,
+        }
+    }
+
+    fn data_type(self) -> DataType {
+        match self {
+            AddressType::Eth20 => DataType::FixedSizeBinary(20),
+            AddressType::Text => DataType::Utf8,
+        }
+    }
+}
+
+/// The version 2 transfers table's Arrow schema for a store of `chain`.
+pub fn transfers_schema_v2(chain: Option<Chain>) -> SchemaRef {
+    let address = AddressType::of(chain).data_type();
+    Arc::new(Schema::new(vec![
+        Field::new("block", DataType::Int64, false),
+        Field::new(
+            "time",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("tx_hash", DataType::FixedSizeBinary(32), false),
+        Field::new("tx_index", DataType::UInt32, false),
+        Field::new("position", DataType::UInt32, false),
+        Field::new("from_address", address.clone(), false),
+        Field::new("to_address", address, false),
+        Field::new("from_id", DataType::UInt32, false),
+        Field::new("to_id", DataType::UInt32, false),
+        Field::new("token", DataType::FixedSizeBinary(20), true),
+        Field::new("symbol", DataType::Utf8, true),
+        Field::new("decimals", DataType::Int32, true),
+        Field::new("amount_d38", DataType::Decimal128(38, 0), true),
+        Field::new("amount_big", DataType::Utf8, true),
+    ]))
+}
+
+/// The version 2 labels table's Arrow schema for a store of `chain`.
+pub fn labels_schema_v2(chain: Option<Chain>) -> SchemaRef {
+    let address = AddressType::of(chain).data_type();
+    Arc::new(Schema::new(vec![
+        // Null on Ethereum for a labelled address of another chain
+        // (sanction lists carry Bitcoin addresses too); `address_text` has it.
+        Field::new("address", address, true),
+        Field::new("address_text", DataType::Utf8, false),
+        Field::new("address_id", DataType::UInt32, true),
+        Field::new("label", DataType::Utf8, false),
+        Field::new("category", DataType::Utf8, false),
+        Field::new("source", DataType::Utf8, false),
+    ]))
+}
+
+/// The version 2 transfers files' properties. Measured at 10^7 transfers
+/// (docs/scale.md): no compression and no dictionary where values are
+/// random bytes (hashes, addresses, ids: Snappy saved nothing and cost 29 %
+/// of the CPU), dictionaries for the few assets, delta encoding for the
+/// sorted block and time, and statistics (page index) only on those two,
+/// the columns readers prune by.
+pub(crate) fn transfers_props_v2(
+    metadata: Vec<parquet::file::metadata::KeyValue>,
+    chain: Option<Chain>,
+    row_group_rows: usize,
+) -> WriterProperties {
+    let col = |name: &str| ColumnPath::from(name);
+    let mut b = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_key_value_metadata(Some(metadata))
+        .set_compression(Compression::UNCOMPRESSED)
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::None);
+    for name in ["block", "time"] {
+        b = b
+            .set_column_encoding(col(name), Encoding::DELTA_BINARY_PACKED)
+            .set_column_statistics_enabled(col(name), EnabledStatistics::Page);
+    }
+    for name in ["tx_index", "position"] {
+        b = b.set_column_encoding(col(name), Encoding::DELTA_BINARY_PACKED);
+    }
+    for name in ["token", "symbol", "decimals"] {
+        b = b.set_column_dictionary_enabled(col(name), true);
+    }
+    // Amounts are mostly leading zero bytes of a 16-byte decimal.
+    b = b.set_column_compression(col("amount_d38"), Compression::SNAPPY);
+    if AddressType::of(chain) == AddressType::Text {
+        // Bitcoin addresses are text that repeats: dictionary and Snappy, as in version 1.
+        for name in ["from_address", "to_address"] {
+            b = b
+                .set_column_dictionary_enabled(col(name), true)
+                .set_column_compression(col(name), Compression::SNAPPY);
+        }
+    }
+    b.build()
+}
+
+fn invalid(msg: String) -> ArrowError {
+    ArrowError::InvalidArgumentError(msg)
+}
+
+/// The 20 bytes of an Ethereum address, or an error naming it.
+fn eth20(a: &Address, what: &str) -> Result<[u8; 20], ArrowError> {
+    match a {
+        Address::Eth(b) => Ok(*b),
+        other => Err(invalid(format!(
+            "{what} {other} is not a 20-byte Ethereum address"
+        ))),
+    }
+}
+
+/// The columns of the transfers `rows` in [`transfers_schema_v2`]'s order.
+pub(crate) fn build_columns_v2(
+    store: &Store,
+    assets: &[AssetInfo],
+    addresses: AddressType,
+    rows: &[(TransferId, Option<Amount>)],
+) -> Result<Vec<ArrayRef>, ArrowError> {
+    let n = rows.len();
+    let limit = U256::from(10u128.pow(38));
+    let mut block = Vec::with_capacity(n);
+    let mut time = Vec::with_capacity(n);
+    let mut tx_hash = FixedSizeBinaryBuilder::with_capacity(n, 32);
+    let mut tx_index = Vec::with_capacity(n);
+    let mut position = Vec::with_capacity(n);
+    let mut from_id = Vec::with_capacity(n);
+    let mut to_id = Vec::with_capacity(n);
+    let mut address_ids = Vec::with_capacity(2 * n);
+    let mut token = FixedSizeBinaryBuilder::with_capacity(n, 20);
+    let mut symbol = StringBuilder::with_capacity(n, n * 4);
+    let mut decimals = Vec::with_capacity(n);
+    let mut amount_d38 = Vec::with_capacity(n);
+    let mut amount_big = StringBuilder::with_capacity(n, 0);
+    let mut text = String::with_capacity(80);
+    for &(id, _) in rows {
+        let row = store.transfer(id);
+        block.push(row.block as i64);
+        time.push(row.timestamp.saturating_mul(1_000_000));
+        tx_hash.append_value(store.tx_hash(id).0)?;
+        tx_index.push(row.tx_index);
+        position.push(row.sub_index);
+        address_ids.extend([row.src, row.dst]);
+        from_id.push(row.src);
+        to_id.push(row.dst);
+        let a = &assets[row.asset as usize];
+        match &a.token {
+            None => token.append_null(),
+            Some(t) => token.append_value(eth20(t, "token contract")?)?,
+        }
+        symbol.append_option(a.symbol.as_deref());
+        decimals.push(a.decimals);
+        if row.amount < limit {
+            amount_d38.push(Some(row.amount.as_i128()));
+            amount_big.append_null();
+        } else {
+            amount_d38.push(None);
+            text.clear();
+            crate::text::push_amount(&mut text, row.amount);
+            amount_big.append_value(&text);
+        }
+    }
+    let (from, to): (ArrayRef, ArrayRef) = match addresses {
+        AddressType::Eth20 => {
+            let mut bytes = vec![[0u8; 20]; 2 * n];
+            let mut failed = None;
+            in_id_order(store, &address_ids, |at, a| match a {
+                Address::Eth(b) => bytes[at] = *b,
+                other => failed = Some(other.clone()),
+            });
+            if let Some(a) = failed {
+                eth20(&a, "address")?;
+            }
+            let mut from = FixedSizeBinaryBuilder::with_capacity(n, 20);
+            let mut to = FixedSizeBinaryBuilder::with_capacity(n, 20);
+            for pair in bytes.chunks_exact(2) {
+                from.append_value(pair[0])?;
+                to.append_value(pair[1])?;
+            }
+            (Arc::new(from.finish()), Arc::new(to.finish()))
+        }
+        AddressType::Text => {
+            let mut looked_up = vec![Address::Eth([0; 20]); 2 * n];
+            in_id_order(store, &address_ids, |at, a| looked_up[at] = a.clone());
+            let mut from = StringBuilder::with_capacity(n, n * 36);
+            let mut to = StringBuilder::with_capacity(n, n * 36);
+            for pair in looked_up.chunks_exact(2) {
+                for (col, a) in [(&mut from, &pair[0]), (&mut to, &pair[1])] {
+                    text.clear();
+                    crate::text::push_address(&mut text, a);
+                    col.append_value(&text);
+                }
+            }
+            (Arc::new(from.finish()), Arc::new(to.finish()))
+        }
+    };
+    Ok(vec![
+        Arc::new(Int64Array::from(block)),
+        Arc::new(TimestampMicrosecondArray::from(time).with_timezone("UTC")),
+        Arc::new(tx_hash.finish()),
+        Arc::new(UInt32Array::from(tx_index)),
+        Arc::new(UInt32Array::from(position)),
+        from,
+        to,
+        Arc::new(UInt32Array::from(from_id)),
+        Arc::new(UInt32Array::from(to_id)),
+        Arc::new(token.finish()),
+        Arc::new(symbol.finish()),
+        Arc::new(Int32Array::from(decimals)),
+        Arc::new(Decimal128Array::from(amount_d38).with_precision_and_scale(38, 0)?),
+        Arc::new(amount_big.finish()),
+    ])
+}
+
+/// Look up the address of every id in `ids` and hand it to `put` with the
+/// id's index, in ascending id order and once per distinct id. The address
+/// dictionary is laid out by id: looked up in row order every address cost
+/// two cache misses (its offset and its key; 30 % of the export's CPU at
+/// 10^7), sorted they are read nearly sequentially.
+fn in_id_order(store: &Store, ids: &[u32], mut put: impl FnMut(usize, &Address)) {
+    let order = sort_by_id(ids);
+    let mut last: Option<(u32, Address)> = None;
+    for key in order {
+        let (id, at) = ((key >> 32) as u32, key as u32 as usize);
+        let a = match &last {
+            Some((was, a)) if *was == id => a,
+            _ => &last.insert((id, store.address(id))).1,
+        };
+        put(at, a);
+    }
+}
+
+/// `(id << 32) | index` of every id in `ids`, in ascending id order (and
+/// index order within an id): a least-significant-digit radix sort on the
+/// id, 11 bits a pass and only as many passes as the largest id needs (two
+/// below 2^22 addresses). A comparison sort was 6 % of the export's CPU.
+fn sort_by_id(ids: &[u32]) -> Vec<u64> {
+    const BITS: u32 = 11;
+    const MASK: u64 = (1 << BITS) - 1;
+    let mut keys: Vec<u64> = ids
+        .iter()
+        .enumerate()
+        .map(|(at, &id)| u64::from(id) << 32 | at as u64)
+        .collect();
+    let max = ids.iter().copied().max().unwrap_or(0);
+    let passes = (32 - max.leading_zeros()).div_ceil(BITS);
+    let mut spare = vec![0u64; keys.len()];
+    for pass in 0..passes {
+        let shift = 32 + pass * BITS;
+        let mut counts = vec![0usize; 1 << BITS];
+        for &k in &keys {
+            counts[((k >> shift) & MASK) as usize] += 1;
+        }
+        let mut next = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = next;
+            next += n;
+        }
+        for &k in &keys {
+            let digit = ((k >> shift) & MASK) as usize;
+            spare[counts[digit]] = k;
+            counts[digit] += 1;
+        }
+        std::mem::swap(&mut keys, &mut spare);
+    }
+    keys
+}
+
+/// The version 2 labels table's columns.
+pub(crate) fn label_columns_v2(
+    store: &Store,
+    labels: &[tripoint_chain::Label],
+) -> Result<Vec<ArrayRef>, ArrowError> {
+    let n = labels.len();
+    let mut text = StringBuilder::new();
+    let mut id = Vec::with_capacity(n);
+    let mut label = StringBuilder::new();
+    let mut category = StringBuilder::new();
+    let mut source = StringBuilder::new();
+    let address: ArrayRef = match AddressType::of(store.chain()) {
+        AddressType::Eth20 => {
+            let mut b = FixedSizeBinaryBuilder::with_capacity(n, 20);
+            for l in labels {
+                match &l.address {
+                    Address::Eth(a) => b.append_value(a)?,
+                    _ => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        AddressType::Text => {
+            let mut b = StringBuilder::new();
+            for l in labels {
+                b.append_value(l.address.to_string());
+            }
+            Arc::new(b.finish())
+        }
+    };
+    for l in labels {
+        text.append_value(l.address.to_string());
+        id.push(store.lookup(&l.address));
+        label.append_value(&l.label);
+        category.append_value(l.category.as_str());
+        source.append_value(&l.source);
+    }
+    Ok(vec![
+        address,
+        Arc::new(text.finish()),
+        Arc::new(UInt32Array::from(id)),
+        Arc::new(label.finish()),
+        Arc::new(category.finish()),
+        Arc::new(source.finish()),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sort_by_id;
+
+    #[test]
+    fn ids_are_sorted_stably_by_id_at_every_width() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for bits in [0u32, 1, 7, 11, 12, 22, 23, 32] {
+            let ids: Vec<u32> = (0..5_000)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    if bits == 0 {
+                        0
+                    } else {
+                        (x >> (64 - bits)) as u32
+                    }
+                })
+                .collect();
+            let mut want: Vec<u64> = ids
+                .iter()
+                .enumerate()
+                .map(|(at, &id)| u64::from(id) << 32 | at as u64)
+                .collect();
+            want.sort_unstable();
+            assert_eq!(sort_by_id(&ids), want, "ids of {bits} bits");
+        }
+        assert!(sort_by_id(&[]).is_empty());
+    }
+}
