@@ -44,9 +44,23 @@ pub struct TransferBatch {
     pub asset: Vec<AssetId>,
     pub amount: Vec<Amount>,
     pub timestamp: Vec<i64>,
+    /// The reader's promise that it reads the graph once, in order (a
+    /// sweep): a store may then unmap the rows behind the read, so a pass
+    /// over the whole store does not keep all its pages in the process.
+    /// Off by default, because unmapping drops pages another reader of
+    /// the same mapping may be using. Kept by [`TransferBatch::clear`].
+    pub sequential: bool,
 }
 
 impl TransferBatch {
+    /// An empty batch for a sequential scan (see [`TransferBatch::sequential`]).
+    pub fn sequential() -> Self {
+        TransferBatch {
+            sequential: true,
+            ..TransferBatch::default()
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.src.len()
     }

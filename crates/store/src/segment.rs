@@ -66,7 +66,7 @@ const IN_SECTIONS: [u32; 6] = [
 /// Ids per stored offset in dense adjacency; degrees in between are summed.
 const GROUP: usize = 32;
 
-/// Rows per chunk whose column pages a sequential read unmaps behind
+/// Rows per chunk whose column pages a sequential scan unmaps behind
 /// itself ([`Segment::release_behind`]): about 20–30 MB of mapped columns
 /// stay resident at most, and a 10^7 sweep makes ~60 `madvise` calls.
 const RELEASE_ROWS: usize = 1 << 20;
@@ -930,6 +930,8 @@ impl Segment {
 
     /// Appends rows `lo..hi` to `batch` column by column (the sweep path:
     /// no per-row segment lookup; the block advances on its start bits).
+    /// A batch marked [`TransferBatch::sequential`] also unmaps the rows
+    /// behind the read ([`Segment::release_behind`]).
     pub fn read_rows(&self, lo: u32, hi: u32, batch: &mut TransferBatch) {
         let c = &self.cols;
         let (lo, hi) = (lo as usize, hi as usize);
@@ -944,12 +946,17 @@ impl Segment {
             Some(_) => batch.amount.extend((lo..hi).map(|i| c.amount(i))),
         }
         self.read_timestamps(lo, hi, batch);
-        self.release_behind(lo, hi);
+        if batch.sequential {
+            self.release_behind(lo, hi);
+        }
     }
 
-    /// After a sequential read of rows `lo..hi`: when it finished a
+    /// After a sequential scan's read of rows `lo..hi`: when it finished a
     /// [`RELEASE_ROWS`] chunk (or the segment), unmap the row columns'
-    /// pages of the rows before. A sweep reads each row
+    /// pages of the rows before. Only for a scan that asked for it
+    /// ([`TransferBatch::sequential`]): the mapping is shared by every
+    /// reader of the store (`serve`, `watch`), and unmapping pages another
+    /// reader is using would make it fault them back in. A sweep reads each row
     /// once, and without this the whole store's row columns would stay in
     /// the process's RSS (3.5 GiB of file pages in a sweep at 10^8
     /// transfers). A later read of the same rows faults them back from the
@@ -1063,7 +1070,9 @@ impl Segment {
         if timestamps {
             self.read_timestamps(lo, hi, batch);
         }
-        self.release_behind(lo, hi);
+        if batch.sequential {
+            self.release_behind(lo, hi);
+        }
     }
 
     pub fn tx_hash(&self, i: u32) -> TxHash {
@@ -1246,12 +1255,12 @@ mod tests {
         kib
     }
 
-    /// A sequential read in batches leaves at most about one chunk of the
+    /// A sequential scan in batches leaves at most about one chunk of the
     /// row columns mapped, none at the end, and reads every row right,
-    /// also when read again.
+    /// also when read again; plain batch reads leave their pages mapped.
     #[cfg(target_os = "linux")]
     #[test]
-    fn a_sequential_read_unmaps_the_rows_behind_it() {
+    fn a_sequential_scan_unmaps_the_rows_behind_it() {
         let n = 2 * RELEASE_ROWS + 1000;
         let row = |i: usize| Row {
             tx: i as u32,
@@ -1288,7 +1297,7 @@ mod tests {
         // The row columns of one chunk: payer, payee, low amount (16 bytes
         // a row) plus the one-byte asset and high amount columns.
         let chunk_kib = (RELEASE_ROWS * 18 / 1024) as u64;
-        let mut batch = TransferBatch::default();
+        let mut batch = TransferBatch::sequential();
         for pass in 0..2 {
             let mut peak = 0;
             let mut lo = 0;
@@ -1317,6 +1326,20 @@ mod tests {
                 "pass {pass}: {left} KiB left mapped at the end"
             );
         }
+        // A plain batch read (a `serve` or `watch` reader) unmaps nothing.
+        let mut plain = TransferBatch::default();
+        let mut lo = 0;
+        while lo < n {
+            let hi = (lo + 16_384).min(n);
+            plain.clear();
+            seg.read_rows(lo as u32, hi as u32, &mut plain);
+            lo = hi;
+        }
+        let kept = mapped_kib(&path);
+        assert!(
+            kept >= 2 * chunk_kib,
+            "a plain read keeps its pages: {kept} KiB mapped, a chunk is {chunk_kib} KiB"
+        );
         // The measure sees what stays mapped: the payer column read whole.
         let sum: u64 = seg.cols.src.iter().map(|&a| u64::from(a)).sum();
         assert!(sum > 0);

@@ -254,7 +254,8 @@ fn reach_with<G: TransferGraph + Sync>(g: &G, cfg: &TraceConfig, avx512: bool) -
         None => Pass::new(g, cfg, &seeds, avx512),
         Some(begin) if total - begin <= 4 * BATCH as u64 => {
             let mut p = Pass::new(g, cfg, &seeds, avx512);
-            let (mut batch, mut marks) = Default::default();
+            // A sequential scan: the store may unmap the rows behind it.
+            let (mut batch, mut marks) = (TransferBatch::sequential(), Default::default());
             let mut next = begin;
             while next < total {
                 let len = reader.read(next, &mut batch, &mut marks);
@@ -758,7 +759,10 @@ struct Ring {
 impl Ring {
     fn new(walker: std::thread::Thread) -> Ring {
         Ring {
-            slots: (0..SLOTS).map(|_| Default::default()).collect(),
+            // Sequential scans: the store may unmap the rows behind them.
+            slots: (0..SLOTS)
+                .map(|_| std::sync::Mutex::new((TransferBatch::sequential(), Marks::default())))
+                .collect(),
             read: AtomicUsize::new(0),
             taken: AtomicUsize::new(0),
             done: AtomicBool::new(false),

@@ -490,7 +490,8 @@ pub(crate) fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceRes
             k.add_node(s, Role::Seed, 0, None, None)?;
         }
     }
-    let mut batch = TransferBatch::default();
+    // One pass in order: the store may unmap the rows behind it.
+    let mut batch = TransferBatch::sequential();
     // Poison needs no balances, so nothing before the start matters.
     let mut next = if poison { start } else { 0 };
     let total = g.transfer_count();
