@@ -121,7 +121,7 @@ pub fn write_trace_result<G: TransferGraph>(
     let flows = result.flows.iter().map(|f| (f.id, f.carried));
     // Flow files partition by block range: ascending transfer id is chain
     // order, which the engines' flows already are (sorted here otherwise).
-    let files = if result.flows.is_sorted_by_key(|f| f.id) {
+    let files = if result.flows.is_sorted_by_id() {
         write_flows(store, out, flows, progress)?
     } else {
         let mut sorted: Vec<_> = flows.collect();

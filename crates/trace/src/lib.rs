@@ -27,8 +27,8 @@ pub use patterns::{Pattern, PatternRules};
 pub use report::{build_report, Report, ReportOptions};
 pub use spam::{SpamReason, SpamRules};
 pub use taint::{
-    auto_sparse_budget, default_terminals, trace, trace_general, EngineKind, Flow, Node,
-    NodeAmounts, Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig, TraceError, TraceResult,
-    Traversal,
+    auto_sparse_budget, default_terminals, trace, trace_general, EngineKind, Flow, Flows,
+    FlowsIter, Node, NodeAmounts, Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig,
+    TraceError, TraceResult, Traversal,
 };
 pub use time::{parse_time, TimeError};

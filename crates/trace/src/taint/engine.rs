@@ -12,7 +12,7 @@ use tripoint_chain::{
 };
 
 use super::account::{swap_share, Account};
-use super::flow_log::FlowLog;
+use super::flow_log::Flows;
 use super::*;
 use crate::fxhash::FxHashMap;
 use crate::spam::{lookalike_key, SpamReason};
@@ -38,7 +38,7 @@ struct Engine<'a, G: TransferGraph> {
     preset: FxHashMap<TransferId, Amount>,
     /// Flows of a resumed walk found before it was parked, packed (the
     /// flows found since are in `flows`).
-    flow_log: FlowLog,
+    flow_log: Flows,
     counterparties: Counterparties,
     totals: BTreeMap<AssetId, Totals>,
     received: FxHashMap<(AddrId, AssetId), Amount>,
@@ -160,7 +160,7 @@ pub(crate) struct Parked {
     carried: FxHashMap<TransferId, Amount>,
     /// The flows: the older ones packed, then those of the last walk
     /// (until [`Parked::pack_flows`]).
-    flow_log: FlowLog,
+    flow_log: Flows,
     flows: Vec<Flow>,
     preset: FxHashMap<TransferId, Amount>,
     counterparties: Counterparties,
@@ -286,14 +286,8 @@ impl Parked {
         }
         let received = NodeAmounts::from_map(&self.received, &self.index, self.nodes.len());
         let held = NodeAmounts::from_map(&held, &self.index, self.nodes.len());
-        let flows = if self.flow_log.len() == 0 {
-            self.flows
-        } else {
-            let mut all = Vec::with_capacity(self.flow_log.len() + self.flows.len());
-            all.extend(self.flow_log.iter());
-            all.extend(self.flows);
-            all
-        };
+        let mut flows = self.flow_log;
+        flows.extend(&self.flows);
         TraceResult {
             policy,
             nodes: self.nodes,
@@ -487,7 +481,7 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             carried: FxHashMap::default(),
             flows: Vec::new(),
             preset: FxHashMap::default(),
-            flow_log: FlowLog::default(),
+            flow_log: Flows::default(),
             counterparties: Counterparties::default(),
             totals: BTreeMap::new(),
             received: FxHashMap::default(),

@@ -24,6 +24,7 @@ pub(crate) use engine::{
     classify_labels, swap_legs, swapped, walk_on, Class, Dropped, Parked, SwapLegs,
 };
 use engine::{run_sparse, run_sweep, AtMost, OverBudget, Unlimited};
+pub use flow_log::{Flows, FlowsIter};
 pub(crate) use result::{Counterparties, NodeIndex};
 pub use result::{EngineKind, Flow, Node, NodeAmounts, Role, SpamHit, Swap, Totals, TraceResult};
 
