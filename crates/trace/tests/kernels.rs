@@ -60,6 +60,16 @@ proptest! {
             }
             assert_same(&fast, &reference, &format!("{policy:?} sweep"))?;
             prop_assert_eq!(fast.visited, reference.visited);
+            // The compact per-address state (for huge graphs) gives the
+            // same result, on the kernel too.
+            cfg.compact_state = Some(true);
+            let compact = trace(&g, &cfg).unwrap();
+            if covered {
+                prop_assert_eq!(compact.engine, EngineKind::SweepKernel);
+            }
+            assert_same(&compact, &reference, &format!("{policy:?} compact sweep"))?;
+            prop_assert_eq!(compact.visited, reference.visited);
+            cfg.compact_state = None;
             // Auto past its budget restarts as the sweep; within it, it is
             // the sparse walk.
             cfg.traversal = Traversal::Auto;
@@ -186,15 +196,19 @@ fn sweep_token_accounts_beyond_128_bits_match_the_general_engine() {
         cfg.spam.lookalike = false;
         let reference = trace_general(&g, &cfg, false).unwrap();
         cfg.traversal = Traversal::Sweep;
-        let fast = trace(&g, &cfg).unwrap();
-        assert_eq!(
-            fast.engine,
-            EngineKind::SweepKernel,
-            "the kernel covers this graph"
-        );
-        assert_same(&fast, &reference, &format!("{policy:?}")).unwrap();
-        assert_eq!(fast.visited, reference.visited, "{policy:?}");
-        assert!(fast.nodes.len() >= 4, "{policy:?}: {}", fast.nodes.len());
+        for compact in [false, true] {
+            cfg.compact_state = Some(compact);
+            let fast = trace(&g, &cfg).unwrap();
+            assert_eq!(
+                fast.engine,
+                EngineKind::SweepKernel,
+                "the kernel covers this graph"
+            );
+            let what = format!("{policy:?} compact {compact}");
+            assert_same(&fast, &reference, &what).unwrap();
+            assert_eq!(fast.visited, reference.visited, "{what}");
+            assert!(fast.nodes.len() >= 4, "{what}: {}", fast.nodes.len());
+        }
     }
 }
 
@@ -312,6 +326,26 @@ fn reach_on_a_large_graph_matches_the_poison_trace() {
             .collect();
         assert!(got.len() > 1_000, "the taint spreads: {}", got.len());
         assert_eq!(got, nodes(&reference), "until {until:?} dust {dust}");
+        // The sweep kernel's compact state (with its second-stage
+        // prefetches over many batches) against the dense one, under both
+        // balance-free poison and haircut.
+        for policy in [TaintPolicy::Poison, TaintPolicy::Haircut] {
+            cfg.policy = policy;
+            cfg.traversal = Traversal::Sweep;
+            let what = format!("{policy:?} until {until:?} dust {dust}");
+            cfg.compact_state = Some(false);
+            let dense = trace(&g, &cfg).unwrap();
+            cfg.compact_state = Some(true);
+            let compact = trace(&g, &cfg).unwrap();
+            assert_eq!(dense.engine, EngineKind::SweepKernel, "{what}");
+            assert_eq!(compact.engine, EngineKind::SweepKernel, "{what}");
+            assert!(
+                compact.flows.len() > 1_000,
+                "{what}: {}",
+                compact.flows.len()
+            );
+            assert_same(&compact, &dense, &what).unwrap();
+        }
     }
 }
 

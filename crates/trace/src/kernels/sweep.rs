@@ -117,6 +117,273 @@ impl NativeAccount {
     }
 }
 
+/// The kernel's native-coin state: balance and taint (96 bits each), hop
+/// distance and node index of every address, in one of two layouts with
+/// the same behaviour: [`Dense`] (32 bytes an address, one line per side)
+/// and [`Compact`] (16 bytes an address, 4 under poison, plus 16 a node:
+/// a second, dependent line per walked side). Taint and hops are only
+/// ever non-zero for nodes: a write that would give a non-node taint
+/// (`None`) makes the kernel hand the trace to the general engine.
+trait NativeState: Default {
+    /// Whether node state has lines of its own ([`NativeState::prefetch_node`]).
+    const NODE_LINES: bool = false;
+    fn new(addresses: usize) -> Self;
+    /// Free what is kept per address once only node state is read
+    /// ([`NativeState::node_state`]) where that is kept apart.
+    fn release_addresses(&mut self) {}
+    fn addresses(&self) -> usize;
+    /// Ask for the line of address `a`.
+    fn prefetch(&self, a: AddrId);
+    /// Ask for the node line of address `a`, once its address line is
+    /// (likely) in cache.
+    #[inline]
+    fn prefetch_node(&self, _a: AddrId) {}
+    fn node(&self, a: AddrId) -> Option<usize>;
+    /// Make `a` node `node` at `hops`.
+    fn add_node(&mut self, a: AddrId, node: u32, hops: u32);
+    /// Hop distance of `a` (valid for nodes, 0 otherwise).
+    fn hops(&self, a: AddrId) -> u32;
+    fn lower_hops(&mut self, a: AddrId, h: u32);
+    fn balance(&self, a: AddrId) -> u128;
+    fn taint(&self, a: AddrId) -> u128;
+    /// `None` beyond [`NATIVE_LIMIT`] or where the layout cannot hold it.
+    fn set(&mut self, a: AddrId, balance: u128, taint: u128) -> Option<()>;
+    #[inline]
+    fn set_balance(&mut self, a: AddrId, balance: u128) -> Option<()> {
+        self.set(a, balance, self.taint(a))
+    }
+    /// Ask for what [`NativeState::node_state`] reads.
+    fn prefetch_node_state(&self, a: AddrId, k: usize);
+    /// Hops and taint of node `k` (address `a`) at the end of the pass.
+    fn node_state(&self, a: AddrId, k: usize) -> (u32, u128);
+}
+
+/// One [`NativeAccount`] per address (the fast layout).
+#[derive(Default)]
+struct Dense(Vec<NativeAccount>);
+
+impl NativeState for Dense {
+    fn new(addresses: usize) -> Self {
+        Dense(huge_vec(addresses))
+    }
+    fn addresses(&self) -> usize {
+        self.0.len()
+    }
+    #[inline]
+    fn prefetch(&self, a: AddrId) {
+        prefetch_at(&self.0, a as usize);
+    }
+    #[inline]
+    fn node(&self, a: AddrId) -> Option<usize> {
+        self.0[a as usize].node()
+    }
+    #[inline]
+    fn add_node(&mut self, a: AddrId, node: u32, hops: u32) {
+        let acct = &mut self.0[a as usize];
+        acct.node = node + 1;
+        acct.hops = hops;
+    }
+    #[inline]
+    fn hops(&self, a: AddrId) -> u32 {
+        self.0[a as usize].hops
+    }
+    #[inline]
+    fn lower_hops(&mut self, a: AddrId, h: u32) {
+        let s = &mut self.0[a as usize].hops;
+        *s = (*s).min(h);
+    }
+    #[inline]
+    fn balance(&self, a: AddrId) -> u128 {
+        self.0[a as usize].balance()
+    }
+    #[inline]
+    fn taint(&self, a: AddrId) -> u128 {
+        self.0[a as usize].taint()
+    }
+    #[inline]
+    fn set(&mut self, a: AddrId, balance: u128, taint: u128) -> Option<()> {
+        self.0[a as usize].set(balance, taint)
+    }
+    #[inline]
+    fn set_balance(&mut self, a: AddrId, balance: u128) -> Option<()> {
+        self.0[a as usize].set_balance(balance)
+    }
+    #[inline]
+    fn prefetch_node_state(&self, a: AddrId, _k: usize) {
+        prefetch_at(&self.0, a as usize);
+    }
+    #[inline]
+    fn node_state(&self, a: AddrId, _k: usize) -> (u32, u128) {
+        let acct = &self.0[a as usize];
+        (acct.hops, acct.taint())
+    }
+}
+
+/// An address's balance (96 bits) and node index + 1 (0: not a node):
+/// 16 bytes, four to a cache line.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(16))]
+struct AddressBalance {
+    balance_lo: u64,
+    balance_hi: u32,
+    node: u32,
+}
+
+/// A node's taint (96 bits) and hop distance.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(16))]
+struct NodeTaint {
+    taint_lo: u64,
+    taint_hi: u32,
+    hops: u32,
+}
+
+/// The compact layout, for graphs whose dense state would not fit beside
+/// everything else (5.6 GiB at 5×10^8 transfers): per address the balance
+/// and node index (`BALANCES`), or under poison, which keeps no balances,
+/// the node index alone (4 bytes); taint and hops per node.
+#[derive(Default)]
+struct Compact<const BALANCES: bool> {
+    /// Per address, with `BALANCES`.
+    accounts: Vec<AddressBalance>,
+    /// Per address without `BALANCES`: node index + 1, or 0.
+    node_of: Vec<u32>,
+    nodes: Vec<NodeTaint>,
+}
+
+impl<const BALANCES: bool> NativeState for Compact<BALANCES> {
+    const NODE_LINES: bool = true;
+    fn release_addresses(&mut self) {
+        self.accounts = Vec::new();
+        self.node_of = Vec::new();
+    }
+    fn new(addresses: usize) -> Self {
+        let mut c = Compact {
+            accounts: Vec::new(),
+            node_of: Vec::new(),
+            nodes: Vec::with_capacity(addresses.min(RESERVE)),
+        };
+        if BALANCES {
+            c.accounts = huge_vec(addresses);
+        } else {
+            c.node_of = huge_vec(addresses);
+        }
+        c
+    }
+    fn addresses(&self) -> usize {
+        if BALANCES {
+            self.accounts.len()
+        } else {
+            self.node_of.len()
+        }
+    }
+    #[inline]
+    fn prefetch(&self, a: AddrId) {
+        if BALANCES {
+            prefetch_at(&self.accounts, a as usize);
+        } else {
+            prefetch_at(&self.node_of, a as usize);
+        }
+    }
+    #[inline]
+    fn prefetch_node(&self, a: AddrId) {
+        if let Some(k) = self.node(a) {
+            prefetch_at(&self.nodes, k);
+        }
+    }
+    #[inline]
+    fn node(&self, a: AddrId) -> Option<usize> {
+        let raw = if BALANCES {
+            self.accounts[a as usize].node
+        } else {
+            self.node_of[a as usize]
+        };
+        raw.checked_sub(1).map(|i| i as usize)
+    }
+    #[inline]
+    fn add_node(&mut self, a: AddrId, node: u32, hops: u32) {
+        debug_assert_eq!(node as usize, self.nodes.len());
+        if BALANCES {
+            self.accounts[a as usize].node = node + 1;
+        } else {
+            self.node_of[a as usize] = node + 1;
+        }
+        self.nodes.push(NodeTaint {
+            hops,
+            ..NodeTaint::default()
+        });
+    }
+    #[inline]
+    fn hops(&self, a: AddrId) -> u32 {
+        self.node(a).map_or(0, |k| self.nodes[k].hops)
+    }
+    #[inline]
+    fn lower_hops(&mut self, a: AddrId, h: u32) {
+        if let Some(k) = self.node(a) {
+            let s = &mut self.nodes[k].hops;
+            *s = (*s).min(h);
+        }
+    }
+    #[inline]
+    fn balance(&self, a: AddrId) -> u128 {
+        if BALANCES {
+            let x = &self.accounts[a as usize];
+            u128::from(x.balance_hi) << 64 | u128::from(x.balance_lo)
+        } else {
+            0
+        }
+    }
+    #[inline]
+    fn taint(&self, a: AddrId) -> u128 {
+        self.node(a).map_or(0, |k| {
+            let x = &self.nodes[k];
+            u128::from(x.taint_hi) << 64 | u128::from(x.taint_lo)
+        })
+    }
+    #[inline]
+    fn set(&mut self, a: AddrId, balance: u128, taint: u128) -> Option<()> {
+        if balance >= NATIVE_LIMIT || taint >= NATIVE_LIMIT {
+            return None;
+        }
+        match self.node(a) {
+            Some(k) => {
+                let x = &mut self.nodes[k];
+                (x.taint_lo, x.taint_hi) = (taint as u64, (taint >> 64) as u32);
+            }
+            // Only nodes hold taint (see the trait).
+            None if taint != 0 => return None,
+            None => {}
+        }
+        self.set_balance(a, balance)
+    }
+    #[inline]
+    fn set_balance(&mut self, a: AddrId, balance: u128) -> Option<()> {
+        if balance >= NATIVE_LIMIT {
+            return None;
+        }
+        if BALANCES {
+            let x = &mut self.accounts[a as usize];
+            (x.balance_lo, x.balance_hi) = (balance as u64, (balance >> 64) as u32);
+        } else if balance != 0 {
+            // Poison keeps no balances.
+            return None;
+        }
+        Some(())
+    }
+    #[inline]
+    fn prefetch_node_state(&self, _a: AddrId, k: usize) {
+        prefetch_at(&self.nodes, k);
+    }
+    #[inline]
+    fn node_state(&self, _a: AddrId, k: usize) -> (u32, u128) {
+        let x = &self.nodes[k];
+        (
+            x.hops,
+            u128::from(x.taint_hi) << 64 | u128::from(x.taint_lo),
+        )
+    }
+}
+
 /// Look-alike keys ([`lookalike_key`]) of addresses, decoded once each:
 /// 4 bytes and 2 bits per address, zeroed memory that is only faulted in
 /// where used (the cache it replaced was 8 bytes per address, all written
@@ -341,7 +608,7 @@ struct Row {
     amount: Amount,
 }
 
-struct Kernel<'a, G: TransferGraph> {
+struct Kernel<'a, G: TransferGraph, N: NativeState> {
     g: &'a G,
     cfg: &'a TraceConfig,
     poison: bool,
@@ -357,9 +624,9 @@ struct Kernel<'a, G: TransferGraph> {
     /// node, which `finish` sums from the flows: a per-node sum kept during
     /// the pass cost one more random miss per tainted row (14 % of a haircut).
     flow_to: Vec<(u32, AssetId)>,
-    /// Native balance and node index, per address (poison leaves the
-    /// balances at zero).
-    native: Vec<NativeAccount>,
+    /// Native balance, taint, hops and node index of every address
+    /// (poison leaves the balances at zero).
+    native: N,
     /// Token accounts: every address for balance policies, walked ones for poison.
     tokens: TokenTable,
     /// Taint booked outside the dense state: seeds' created taint, swap
@@ -446,6 +713,17 @@ pub(crate) fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceRes
     if matches!(cfg.policy, TaintPolicy::Fifo | TaintPolicy::Lifo) {
         return None;
     }
+    let compact = cfg
+        .compact_state
+        .unwrap_or(g.address_count() > crate::taint::COMPACT_ABOVE_ADDRESSES);
+    match (compact, cfg.policy == TaintPolicy::Poison) {
+        (false, _) => run_with::<G, Dense>(g, cfg),
+        (true, false) => run_with::<G, Compact<true>>(g, cfg),
+        (true, true) => run_with::<G, Compact<false>>(g, cfg),
+    }
+}
+
+fn run_with<G: TransferGraph, N: NativeState>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
     let n = g.address_count();
     let poison = cfg.policy == TaintPolicy::Poison;
     let mut k = Kernel {
@@ -463,12 +741,19 @@ pub(crate) fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceRes
         // so that a huge graph does not ask for more than memory at once.
         nodes: Vec::with_capacity(n.min(RESERVE)),
         flow_to: Vec::with_capacity((g.transfer_count() as usize).min(RESERVE)),
-        native: huge_vec(n),
+        native: N::new(n),
         // Sized for 0.6 token accounts per address (the generated graphs
         // have 0.53 at 10^7 and 10^8 transfers; growing the table cost
         // 2.5 % of a haircut); larger, its random keys touch every page of
         // it.
-        tokens: TokenTable::new(if g.asset_count() > 1 { n / 5 * 3 } else { 0 }),
+        // Poison keeps only walked addresses' accounts: sized for 0.2 per
+        // address (a quarter of the addresses walked at most, in the
+        // generated graphs), it grows if it must.
+        tokens: TokenTable::new(match (g.asset_count() > 1, poison) {
+            (false, _) => 0,
+            (true, false) => n / 5 * 3,
+            (true, true) => n / 5,
+        }),
         received: FxHashMap::default(),
         flows: Flows::default(),
         spam: Vec::new(),
@@ -488,7 +773,7 @@ pub(crate) fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceRes
             // Not an address of this graph: the general engine's business.
             return None;
         }
-        if k.native[s as usize].node().is_none() {
+        if k.native.node(s).is_none() {
             k.add_node(s, Role::Seed, 0, None, None)?;
         }
     }
@@ -518,6 +803,18 @@ pub(crate) fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceRes
                         k.tokens.prefetch(s, asset);
                         k.tokens.prefetch(d, asset);
                     }
+                }
+            }
+            // The compact layout's node lines, once the address lines
+            // asked for above are (likely) in cache.
+            if let (true, Some(&s), Some(&d)) = (
+                N::NODE_LINES,
+                batch.src.get(j + PREFETCH / 2),
+                batch.dst.get(j + PREFETCH / 2),
+            ) {
+                if k.walked(s) || k.walked(d) {
+                    k.native.prefetch_node(s);
+                    k.native.prefetch_node(d);
                 }
             }
             let id = batch.first + j as u64;
@@ -551,26 +848,25 @@ pub(crate) fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceRes
     k.finish()
 }
 
-impl<G: TransferGraph> Kernel<'_, G> {
+impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
     /// Ask for the state of a row a few rows ahead: the per-address arrays
     /// are far larger than the caches, and each row touches two random lines.
     #[inline]
     fn prefetch(&self, src: AddrId, dst: AddrId) {
-        prefetch_at(&self.native, src as usize);
-        prefetch_at(&self.native, dst as usize);
+        self.native.prefetch(src);
+        self.native.prefetch(dst);
     }
 
     /// Hop distance of `a` (valid for nodes).
     #[inline]
     fn hops(&self, a: AddrId) -> u32 {
-        self.native[a as usize].hops
+        self.native.hops(a)
     }
 
     /// Lower the hop distance of `a` to at most `h`.
     #[inline]
     fn lower_hops(&mut self, a: AddrId, h: u32) {
-        let s = &mut self.native[a as usize].hops;
-        *s = (*s).min(h);
+        self.native.lower_hops(a, h);
     }
 
     /// Walked or a seed (taint can leave it).
@@ -646,8 +942,8 @@ impl<G: TransferGraph> Kernel<'_, G> {
             return Some(());
         }
         if asset == NATIVE_ASSET {
-            let acct = &mut self.native[a as usize];
-            acct.set_balance(acct.balance().saturating_sub(narrow(amount)?))?;
+            let n = &mut self.native;
+            n.set_balance(a, n.balance(a).saturating_sub(narrow(amount)?))?;
         } else {
             self.with_token(a, asset, |v| v[0] = v[0].saturating_sub(amount));
         }
@@ -660,8 +956,8 @@ impl<G: TransferGraph> Kernel<'_, G> {
             return Some(());
         }
         if asset == NATIVE_ASSET {
-            let acct = &mut self.native[a as usize];
-            acct.set_balance(acct.balance().checked_add(narrow(amount)?)?)?;
+            let n = &mut self.native;
+            n.set_balance(a, n.balance(a).checked_add(narrow(amount)?)?)?;
         } else {
             self.with_token(a, asset, |v| v[0].add_sat(amount));
         }
@@ -673,10 +969,10 @@ impl<G: TransferGraph> Kernel<'_, G> {
     fn debit(&mut self, addr: AddrId, asset: AssetId, a: Amount) -> Option<Amount> {
         let policy = self.cfg.policy;
         if asset == NATIVE_ASSET {
-            let acct = &mut self.native[addr as usize];
-            let (mut b, mut t) = (acct.balance(), acct.taint());
+            let n = &mut self.native;
+            let (mut b, mut t) = (n.balance(addr), n.taint(addr));
             let c = debit_in(policy, &mut b, &mut t, narrow(a)?);
-            acct.set(b, t)?;
+            n.set(addr, b, t)?;
             return Some(Amount::from(c));
         }
         Some(self.with_token(addr, asset, |[b, t]| debit_in(policy, b, t, a)))
@@ -692,11 +988,11 @@ impl<G: TransferGraph> Kernel<'_, G> {
     ) -> Option<Amount> {
         let poison = self.poison;
         if asset == NATIVE_ASSET {
-            let acct = &mut self.native[addr as usize];
+            let n = &mut self.native;
             let (a, c) = (narrow(a)?, narrow(c)?);
-            let (mut b, mut t) = (acct.balance(), acct.taint());
+            let (mut b, mut t) = (n.balance(addr), n.taint(addr));
             let c = debit_exact_in(poison, &mut b, &mut t, a, c);
-            acct.set(b, t)?;
+            n.set(addr, b, t)?;
             return Some(Amount::from(c));
         }
         Some(self.with_token(addr, asset, |[b, t]| debit_exact_in(poison, b, t, a, c)))
@@ -706,12 +1002,13 @@ impl<G: TransferGraph> Kernel<'_, G> {
     fn credit(&mut self, addr: AddrId, asset: AssetId, a: Amount, c: Amount) -> Option<()> {
         let poison = self.poison;
         if asset == NATIVE_ASSET {
-            let acct = &mut self.native[addr as usize];
-            let mut b = acct.balance();
+            let n = &mut self.native;
+            let mut b = n.balance(addr);
             if !poison {
                 b = b.checked_add(narrow(a)?)?;
             }
-            acct.set(b, acct.taint().checked_add(narrow(c)?)?)?;
+            let t = n.taint(addr).checked_add(narrow(c)?)?;
+            n.set(addr, b, t)?;
         } else {
             self.with_token(addr, asset, |[b, t]| {
                 if !poison {
@@ -727,11 +1024,11 @@ impl<G: TransferGraph> Kernel<'_, G> {
     fn retaint(&mut self, addr: AddrId, asset: AssetId, c: Amount) -> Option<Amount> {
         let poison = self.poison;
         if asset == NATIVE_ASSET {
-            let acct = &mut self.native[addr as usize];
+            let n = &mut self.native;
             let c = narrow(c)?;
-            let (b, t) = (acct.balance(), acct.taint());
+            let (b, t) = (n.balance(addr), n.taint(addr));
             let m = if poison { c } else { c.min(b - t.min(b)) };
-            acct.set(b, t.checked_add(m)?)?;
+            n.set(addr, b, t.checked_add(m)?)?;
             return Some(Amount::from(m));
         }
         Some(self.with_token(addr, asset, |[b, t]| {
@@ -760,9 +1057,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             set_bit(&mut self.seed, addr);
         }
         let i = self.nodes.len() as u32;
-        let acct = &mut self.native[addr as usize];
-        acct.node = i + 1;
-        acct.hops = hops;
+        self.native.add_node(addr, i, hops);
         self.nodes.push(Node {
             addr,
             role,
@@ -814,7 +1109,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 if !act {
                     continue;
                 }
-                let Some(node) = self.native[me as usize].node() else {
+                let Some(node) = self.native.node(me) else {
                     continue;
                 };
                 if !self.nodes[node].has_counterparties {
@@ -833,7 +1128,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
 
     fn note_counterparty(&mut self, me: AddrId, other: AddrId) {
         if let Some(k) = self.lookalike_of(other) {
-            if let Some(i) = self.native[me as usize].node() {
+            if let Some(i) = self.native.node(me) {
                 self.counterparties
                     .note(&mut self.nodes, i as u32, k, other);
             }
@@ -939,7 +1234,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             if carried > Amount::ZERO {
                 self.lower_hops(r.dst, new_hops);
                 if self.is_seed(r.dst) {
-                    if let Some(i) = self.native[r.dst as usize].node() {
+                    if let Some(i) = self.native.node(r.dst) {
                         let n = &mut self.nodes[i];
                         if n.first.is_none() {
                             n.first = Some(id);
@@ -959,7 +1254,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             self.receive_clean(r.dst, r.asset, r.amount)?;
         } else {
             let mut legs = None;
-            let mut node = self.native[r.dst as usize].node.wrapping_sub(1);
+            let mut node = self.native.node(r.dst).map_or(NO_NODE, |i| i as u32);
             if node == NO_NODE {
                 let (class, mut cat) = if self.g.may_have_labels(r.dst) {
                     classify_labels(&self.g.labels(r.dst), self.cfg)
@@ -1013,7 +1308,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
         if carried > Amount::ZERO {
             // The payee is a node by now (taint only reaches nodes), and
             // its line is in cache.
-            let node = self.native[r.dst as usize].node.wrapping_sub(1);
+            let node = self.native.node(r.dst).map_or(NO_NODE, |i| i as u32);
             self.flows.push(&Flow { id, carried });
             self.flow_to.push((node, r.asset));
         }
@@ -1075,7 +1370,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
     fn finish(mut self) -> Option<TraceResult> {
         // Token and booked-aside amounts as (node, asset, amount), sorted by
         // node, then merged into the node-ordered result below.
-        let node_of_addr = |native: &[NativeAccount], a: AddrId| native[a as usize].node();
+        let node_of_addr = |native: &N, a: AddrId| native.node(a);
         let mut token_held: Vec<(usize, AssetId, Amount)> = Vec::new();
         for i in 0..self.tokens.slots.len() {
             let key = self.tokens.slots[i].key;
@@ -1090,7 +1385,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
                 }
             }
         }
-        let by_node = |m: &FxHashMap<(AddrId, AssetId), Amount>, native: &[NativeAccount]| {
+        let by_node = |m: &FxHashMap<(AddrId, AssetId), Amount>, native: &N| {
             let mut v: Vec<(usize, AssetId, Amount)> = m
                 .iter()
                 .filter_map(|(&(addr, asset), &a)| Some((node_of_addr(native, addr)?, asset, a)))
@@ -1100,10 +1395,12 @@ impl<G: TransferGraph> Kernel<'_, G> {
         };
         token_held.sort_unstable_by_key(|e| (e.0, e.1));
         let extra = by_node(&self.received, &self.native);
+        let addresses = self.native.addresses();
+        // Nothing below asks for an address's node any more.
+        self.native.release_addresses();
         // Token accounts and look-alike keys are done with: free them
         // before the result is made (the native records go after the
         // loop below, before the result's per-address index).
-        let addresses = self.native.len();
         self.tokens = TokenTable::new(0);
         self.lookalike = LookalikeKeys::default();
         self.counterparties = Counterparties::default();
@@ -1157,12 +1454,12 @@ impl<G: TransferGraph> Kernel<'_, G> {
         let mut rec: Vec<(AssetId, Amount)> = Vec::new();
         for k in 0..nodes.len() {
             if let Some(ahead) = nodes.get(k + PREFETCH) {
-                prefetch_at(&self.native, ahead.addr as usize);
+                self.native.prefetch_node_state(ahead.addr, k + PREFETCH);
             }
-            let acct = self.native[nodes[k].addr as usize];
-            nodes[k].hops = acct.hops;
-            if acct.taint() > 0 {
-                add_held(&mut held, NATIVE_ASSET, Amount::from(acct.taint()));
+            let (hops, taint) = self.native.node_state(nodes[k].addr, k);
+            nodes[k].hops = hops;
+            if taint > 0 {
+                add_held(&mut held, NATIVE_ASSET, Amount::from(taint));
             }
             for &(_, asset, taint) in runs_of(&token_held, &mut th, k) {
                 add_held(&mut held, asset, taint);
@@ -1186,7 +1483,7 @@ impl<G: TransferGraph> Kernel<'_, G> {
             received.end_node();
             held.end_node();
         }
-        self.native = Vec::new();
+        self.native = N::default();
         let node_of = crate::taint::NodeIndex::of_nodes(&nodes, addresses);
         self.nodes = nodes;
         if !self.poison {

@@ -19,7 +19,9 @@ mod result;
 use tripoint_chain::{TransferGraph, TransferId};
 
 pub(crate) use account::swap_share;
-pub use config::{default_terminals, TaintPolicy, TraceConfig, TraceError, Traversal};
+pub use config::{
+    default_terminals, TaintPolicy, TraceConfig, TraceError, Traversal, COMPACT_ABOVE_ADDRESSES,
+};
 pub(crate) use engine::{
     classify_labels, swap_legs, swapped, walk_on, Class, Dropped, Parked, SwapLegs,
 };
