@@ -9,7 +9,8 @@
 //!   `transfer(id)` decode each;
 //! * every address has one 32-byte record of native-coin state (96-bit
 //!   balance and taint, hops, node index) indexed by [`AddrId`], two to a
-//!   cache line; the general engine's split into "pre-balances" and hashed
+//!   cache line; beyond 2^26 addresses a compact layout (16 bytes an
+//!   address, 4 under poison, plus 16 a node: [`NativeState`]); the general engine's split into "pre-balances" and hashed
 //!   walked accounts disappears because every balance is kept from
 //!   transfer 0 on; walked and seed flags are bitsets that stay in cache;
 //! * token accounts (24 bytes: key and 96-bit balance; taint aside, for
@@ -20,7 +21,8 @@
 //!   move; poison (the reachability kernel) keeps no balances at all, only
 //!   taint, hops and first-tainted; state is prefetched a few rows ahead;
 //! * the taint each node received is summed at the end from the flows
-//!   (which record their payee's node), not kept per row;
+//!   (which record their payee's node), not kept per row; flows are
+//!   packed as they are found ([`Flows`]);
 //! * the haircut share `⌊a·T/B⌋` skips division when `T = 0` or `a ≥ B`,
 //!   and divides the exact 256-bit product by the 128-bit balance
 //!   otherwise; token amounts beyond 96 bits move to a side table and go
