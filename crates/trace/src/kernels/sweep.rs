@@ -9,10 +9,11 @@
 //!   `transfer(id)` decode each;
 //! * every address has one 32-byte record of native-coin state (96-bit
 //!   balance and taint, hops, node index) indexed by [`AddrId`], two to a
-//!   cache line; beyond 2^26 addresses a compact layout (16 bytes an
-//!   address, 4 under poison, plus 16 a node: `NativeState`); the general engine's split into "pre-balances" and hashed
-//!   walked accounts disappears because every balance is kept from
-//!   transfer 0 on; walked and seed flags are bitsets that stay in cache;
+//!   cache line (beyond 2^26 addresses a compact layout: 16 bytes an
+//!   address, 4 under poison, plus 16 a node; see `NativeState`); the
+//!   general engine's split into "pre-balances" and hashed walked
+//!   accounts disappears because every balance is kept from transfer 0
+//!   on; walked and seed flags are bitsets that stay in cache;
 //! * token accounts (24 bytes: key and 96-bit balance; taint aside, for
 //!   the few accounts that hold any) sit in an open-addressing table keyed
 //!   by (address, token), so a token row's two accounts are prefetched
