@@ -606,7 +606,8 @@ const PREFETCH: usize = 16;
 pub fn balance_pass<G: TransferGraph>(g: &G) -> u64 {
     // The kernels' per-address record: 32 bytes, the balance's low word first.
     let mut acct: Vec<[u64; 4]> = tripoint_trace::sys::huge_vec(g.address_count());
-    let mut batch = TransferBatch::default();
+    // Sequential, as the sweep kernels read: the rows behind are unmapped.
+    let mut batch = TransferBatch::sequential();
     let (mut next, total) = (0, g.transfer_count());
     while next < total {
         let len = g.read_batch(next, BATCH, &mut batch);
