@@ -214,16 +214,8 @@ pub(crate) fn build_columns_v2(
         AddressType::Text => {
             let mut looked_up = vec![Address::Eth([0; 20]); 2 * n];
             in_id_order(store, &address_ids, |at, a| looked_up[at] = a.clone());
-            let mut from = StringBuilder::with_capacity(n, n * 36);
-            let mut to = StringBuilder::with_capacity(n, n * 36);
-            for pair in looked_up.chunks_exact(2) {
-                for (col, a) in [(&mut from, &pair[0]), (&mut to, &pair[1])] {
-                    text.clear();
-                    crate::text::push_address(&mut text, a);
-                    col.append_value(&text);
-                }
-            }
-            (Arc::new(from.finish()), Arc::new(to.finish()))
+            let (from, to) = crate::text::address_pair_columns(&looked_up, 36);
+            (Arc::new(from), Arc::new(to))
         }
     };
     Ok(vec![

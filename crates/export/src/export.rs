@@ -408,15 +408,7 @@ fn build_columns(
     // The dictionary lookups are random reads; in a loop of their own the
     // CPU overlaps them instead of waiting for each.
     let addresses: Vec<Address> = address_ids.iter().map(|&a| store.address(a)).collect();
-    let mut from = StringBuilder::with_capacity(n, n * 42);
-    let mut to = StringBuilder::with_capacity(n, n * 42);
-    for pair in addresses.chunks_exact(2) {
-        for (col, a) in [(&mut from, &pair[0]), (&mut to, &pair[1])] {
-            text.clear();
-            crate::text::push_address(&mut text, a);
-            col.append_value(&text);
-        }
-    }
+    let (from, to) = crate::text::address_pair_columns(&addresses, 42);
     let d38 = |v: Vec<Option<i128>>| Decimal128Array::from(v).with_precision_and_scale(38, 0);
     let mut cols: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from(block)),
@@ -424,8 +416,8 @@ fn build_columns(
         Arc::new(tx_hash.finish()),
         Arc::new(Int64Array::from(tx_index)),
         Arc::new(Int64Array::from(position)),
-        Arc::new(from.finish()),
-        Arc::new(to.finish()),
+        Arc::new(from),
+        Arc::new(to),
         Arc::new(Int64Array::from(from_id)),
         Arc::new(Int64Array::from(to_id)),
         Arc::new(asset.finish()),

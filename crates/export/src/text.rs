@@ -3,6 +3,8 @@
 //! per-byte `{:02x}` calls and per-value `String`s (they were half of the
 //! export's CPU time; docs/scale.md).
 
+use arrow_array::builder::StringBuilder;
+use arrow_array::StringArray;
 use tripoint_chain::ascii::{hex_0x, u128_digits};
 use tripoint_chain::{Address, Amount, TxHash};
 
@@ -28,6 +30,26 @@ pub(crate) fn push_address(out: &mut String, a: &Address) {
             push_tx_hash(out, h);
         }
     }
+}
+
+/// The `from_address` and `to_address` text columns of addresses laid out
+/// as (from, to) pairs, each value about `bytes_each` bytes long.
+pub(crate) fn address_pair_columns(
+    pairs: &[Address],
+    bytes_each: usize,
+) -> (StringArray, StringArray) {
+    let n = pairs.len() / 2;
+    let mut text = String::with_capacity(80);
+    let mut from = StringBuilder::with_capacity(n, n * bytes_each);
+    let mut to = StringBuilder::with_capacity(n, n * bytes_each);
+    for pair in pairs.chunks_exact(2) {
+        for (col, a) in [(&mut from, &pair[0]), (&mut to, &pair[1])] {
+            text.clear();
+            push_address(&mut text, a);
+            col.append_value(&text);
+        }
+    }
+    (from.finish(), to.finish())
 }
 
 fn push_u128(out: &mut String, v: u128) {
