@@ -40,8 +40,9 @@ pub struct ParquetArgs {
     /// Close a transfers file at the first block boundary past this many rows.
     #[arg(long, default_value_t = 4 << 20)]
     pub rows_per_file: u64,
-    /// Format version of a new export directory: 2 (default; binary hashes and
-    /// addresses) or 1 (hex text). An existing directory keeps its version.
+    /// Format version of a new export directory: 1 (default; hex text) or 2
+    /// (binary hashes and addresses, about twice as fast and 2/3 the bytes).
+    /// An existing directory keeps its version.
     #[arg(long)]
     pub format_version: Option<u32>,
 }

@@ -777,7 +777,7 @@ fn bench_scale_smoke_measures_every_step_as_its_own_process() {
         .map(|p| p["rows"].as_u64().unwrap())
         .sum();
     assert_eq!(rows, stored);
-    // New exports are format version 2 (binary hashes and addresses).
+    // bench scale measures format version 2 (binary hashes and addresses).
     assert_eq!(manifest["version"], 2);
 }
 

@@ -80,7 +80,10 @@ pub fn compare(
     export(
         &store,
         &export_dir,
-        &ExportOptions::default(),
+        &ExportOptions {
+            format_version: Some(tripoint_export::VERSION),
+            ..ExportOptions::default()
+        },
         &mut |_, _| {},
     )
     .context("exporting the exposure graph")?;

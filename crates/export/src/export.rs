@@ -44,8 +44,9 @@ pub struct ExportOptions {
     pub rows_per_file: u64,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
-    /// Format version of a new export directory (default [`VERSION`]). An
-    /// existing directory keeps its version: asking for another is refused.
+    /// Format version of a new export directory (default [`VERSION_1`], the
+    /// columns scripts already read; [`VERSION`] is asked for). An existing
+    /// directory keeps its version: asking for another is refused.
     pub format_version: Option<u32>,
 }
 
@@ -120,7 +121,7 @@ pub fn export(
             }
             m
         }
-        None => ExportManifest::empty(None, opts.format_version.unwrap_or(VERSION)),
+        None => ExportManifest::empty(None, opts.format_version.unwrap_or(VERSION_1)),
     };
     let opts = &ExportOptions {
         format_version: Some(manifest.version),
@@ -630,7 +631,8 @@ pub(crate) fn write_rows(
     opts: &ExportOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Vec<PartFile>, ExportError> {
-    let binary = (table == Table::Transfers && opts.format_version.unwrap_or(VERSION) != VERSION_1)
+    let binary = (table == Table::Transfers
+        && opts.format_version.unwrap_or(VERSION_1) != VERSION_1)
         .then(|| AddressType::of(store.chain()));
     let (schema, props) = match binary {
         Some(_) => (

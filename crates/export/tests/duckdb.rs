@@ -102,6 +102,7 @@ fn duckdb_reads_the_export_as_is() {
     let store = Store::open(&st).expect("reopen");
     let opts = ExportOptions {
         rows_per_file: 1_000,
+        format_version: Some(tripoint_export::VERSION),
         ..ExportOptions::default()
     };
     export(&store, &out, &opts, &mut |_, _| {}).expect("export");

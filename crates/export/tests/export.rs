@@ -308,6 +308,7 @@ fn export_round_trips_every_transfer_and_label() {
     let opts = ExportOptions {
         rows_per_file: 50,
         row_group_rows: 16,
+        format_version: Some(VERSION),
         ..ExportOptions::default()
     };
     let mut calls = Vec::new();
@@ -379,13 +380,26 @@ fn a_version_1_directory_stays_version_1_and_versions_never_mix() {
         &store,
         &v2,
         &ExportOptions {
-            format_version: None,
+            format_version: Some(VERSION),
             ..first.clone()
         },
         &mut |_, _| {},
     )
     .expect("v2");
     assert_eq!(s.version, VERSION);
+    // A new directory without a version asked for is version 1, whose
+    // columns scripts already read; version 2 is asked for.
+    let s = export(
+        &store,
+        &dir.path().join("default"),
+        &ExportOptions {
+            format_version: None,
+            ..first.clone()
+        },
+        &mut |_, _| {},
+    )
+    .expect("default");
+    assert_eq!(s.version, VERSION_1);
 
     // New blocks: each directory goes on in its own version by default.
     append(&st, records(30..40));
@@ -436,6 +450,7 @@ fn export_is_incremental_and_honours_the_block_range() {
     let store = Store::open(&st).expect("open");
     let opts = ExportOptions {
         to_block: Some(19),
+        format_version: Some(VERSION),
         ..ExportOptions::default()
     };
     let s = export(&store, &out, &opts, &mut |_, _| {}).expect("first");

@@ -55,6 +55,7 @@ fn spark_job_equals_the_engine_exactly() {
     let store = Store::open(&st).expect("open");
     let opts = ExportOptions {
         rows_per_file: 6_000,
+        format_version: Some(tripoint_export::VERSION),
         ..ExportOptions::default()
     };
     export(&store, &ex, &opts, &mut |_, _| {}).expect("export");
