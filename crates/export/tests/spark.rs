@@ -50,61 +50,66 @@ fn spark_job_equals_the_engine_exactly() {
     let dir = std::env::var_os("TRIPOINT_SPARK_KEEP")
         .map_or_else(|| tmp.path().to_path_buf(), PathBuf::from);
     let dir = &dir;
-    let (st, ex, out) = (dir.join("store"), dir.join("export"), dir.join("exposure"));
+    let st = dir.join("store");
     generate(&st, 8_000, 0x9e37_79b9_7f4a_7c15);
     let store = Store::open(&st).expect("open");
-    let opts = ExportOptions {
-        rows_per_file: 6_000,
-        format_version: Some(tripoint_export::VERSION),
-        ..ExportOptions::default()
-    };
-    export(&store, &ex, &opts, &mut |_, _| {}).expect("export");
     let hops = 4;
     let py = spark.with_file_name("python");
-    let status = Command::new(&spark)
-        .args(["--master", "local[2]", "--conf", "spark.ui.enabled=false"])
-        .arg(root().join("jobs/exposure.py"))
-        .arg("--export")
-        .arg(&ex)
-        .arg("--out")
-        .arg(&out)
-        .args(["--hops", &hops.to_string()])
-        .env("PYSPARK_PYTHON", &py)
-        .env("PYSPARK_DRIVER_PYTHON", &py)
-        .status()
-        .expect("spark-submit runs");
-    assert!(status.success(), "spark-submit failed: {status}");
-    let job = Exposure::read(&out).expect("job output");
-    assert_eq!(job.meta.hops, hops);
+    // The job reads both format versions; each must give the engine's answer.
+    for version in [tripoint_export::VERSION, tripoint_export::VERSION_1] {
+        let ex = dir.join(format!("export-v{version}"));
+        let out = dir.join(format!("exposure-v{version}"));
+        let opts = ExportOptions {
+            rows_per_file: 6_000,
+            format_version: Some(version),
+            ..ExportOptions::default()
+        };
+        export(&store, &ex, &opts, &mut |_, _| {}).expect("export");
+        let status = Command::new(&spark)
+            .args(["--master", "local[2]", "--conf", "spark.ui.enabled=false"])
+            .arg(root().join("jobs/exposure.py"))
+            .arg("--export")
+            .arg(&ex)
+            .arg("--out")
+            .arg(&out)
+            .args(["--hops", &hops.to_string()])
+            .env("PYSPARK_PYTHON", &py)
+            .env("PYSPARK_DRIVER_PYTHON", &py)
+            .status()
+            .expect("spark-submit runs");
+        assert!(status.success(), "spark-submit failed: {status}");
+        let job = Exposure::read(&out).expect("job output");
+        assert_eq!(job.meta.hops, hops);
 
-    for (name, category) in [
-        ("sanctioned", Category::Sanctioned),
-        ("dprk-attributed", Category::DprkAttributed),
-    ] {
-        let want = engine_exposure(&store, &category, hops).expect("engine");
-        let got = job.category(name);
-        assert!(want.nodes.len() > 50, "{name}: a trace worth comparing");
-        assert!(
-            want.nodes.values().any(|n| n.0 == "endpoint"),
-            "{name}: terminals reached"
-        );
-        assert!(
-            want.nodes.values().any(|n| n.1 == hops),
-            "{name}: hop limit reached"
-        );
-        assert!(
-            want.amounts.values().any(|a| a.1 > Amount::ZERO),
-            "{name}: taint held"
-        );
-        let diff = got.differences(&want, 8);
-        assert!(
-            diff.is_empty(),
-            "{name}: the job (left) and the engine (right) differ:\n{}",
-            diff.join("\n")
-        );
-        // Every row names its address as the store does.
-        for r in job.reach.iter().filter(|r| r.category == name) {
-            assert_eq!(r.address, store.address(r.address_id as u32).to_string());
+        for (name, category) in [
+            ("sanctioned", Category::Sanctioned),
+            ("dprk-attributed", Category::DprkAttributed),
+        ] {
+            let want = engine_exposure(&store, &category, hops).expect("engine");
+            let got = job.category(name);
+            assert!(want.nodes.len() > 50, "{name}: a trace worth comparing");
+            assert!(
+                want.nodes.values().any(|n| n.0 == "endpoint"),
+                "{name}: terminals reached"
+            );
+            assert!(
+                want.nodes.values().any(|n| n.1 == hops),
+                "{name}: hop limit reached"
+            );
+            assert!(
+                want.amounts.values().any(|a| a.1 > Amount::ZERO),
+                "{name}: taint held"
+            );
+            let diff = got.differences(&want, 8);
+            assert!(
+                diff.is_empty(),
+                "v{version} {name}: the job (left) and the engine (right) differ:\n{}",
+                diff.join("\n")
+            );
+            // Every row names its address as the store does.
+            for r in job.reach.iter().filter(|r| r.category == name) {
+                assert_eq!(r.address, store.address(r.address_id as u32).to_string());
+            }
         }
     }
 }
