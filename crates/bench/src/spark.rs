@@ -4,11 +4,10 @@
 //! the exactness check (the same poison nodes and haircut amounts).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use tripoint_chain::Category;
-use tripoint_export::exposure::{engine_exposure, Exposure};
+use tripoint_export::exposure::{engine_exposure, exposure_job_command, Exposure};
 use tripoint_export::{export, ExportOptions};
 use tripoint_store::Store;
 
@@ -88,23 +87,20 @@ pub fn compare(
     )
     .context("exporting the exposure graph")?;
 
-    let py = submit.with_file_name("python");
     let mut runs = Vec::new();
     let mut last_out = None;
     for cores in [1, 2] {
         let master = format!("local[{cores}]");
         let out = work.join(format!("spark-exposure-{cores}"));
-        let mut cmd = Command::new(&submit);
-        cmd.args(["--master", &master, "--conf", "spark.ui.enabled=false"])
-            .args(["--driver-memory", DRIVER_MEMORY])
-            .arg(&job)
-            .arg("--export")
-            .arg(&export_dir)
-            .arg("--out")
-            .arg(&out)
-            .args(["--hops", &HOPS.to_string()])
-            .env("PYSPARK_PYTHON", &py)
-            .env("PYSPARK_DRIVER_PYTHON", &py);
+        let cmd = exposure_job_command(
+            &submit,
+            &master,
+            &["--driver-memory", DRIVER_MEMORY],
+            &job,
+            &export_dir,
+            &out,
+            HOPS,
+        );
         // A failed run is reported with the figures of the steps before it
         // rather than losing them all.
         let m = match crate::run_measured(cmd) {

@@ -318,3 +318,31 @@ pub fn find_spark_submit(project: &Path) -> Result<PathBuf, String> {
     }
     Ok(submit)
 }
+
+/// The `spark-submit` command that runs the exposure job `job` on `master`
+/// over the export `export`, writing `out`: the job's arguments and its
+/// Python (the one beside `submit`) in one place. `submit_options` go to
+/// spark-submit itself, so they precede the job.
+pub fn exposure_job_command(
+    submit: &Path,
+    master: &str,
+    submit_options: &[&str],
+    job: &Path,
+    export: &Path,
+    out: &Path,
+    hops: u32,
+) -> std::process::Command {
+    let py = submit.with_file_name("python");
+    let mut cmd = std::process::Command::new(submit);
+    cmd.args(["--master", master, "--conf", "spark.ui.enabled=false"])
+        .args(submit_options)
+        .arg(job)
+        .arg("--export")
+        .arg(export)
+        .arg("--out")
+        .arg(out)
+        .args(["--hops", &hops.to_string()])
+        .env("PYSPARK_PYTHON", &py)
+        .env("PYSPARK_DRIVER_PYTHON", &py);
+    cmd
+}

@@ -7,10 +7,11 @@
 //! Without them the test says it skipped and passes.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use tripoint_chain::{Amount, Category, TransferGraph};
-use tripoint_export::exposure::{engine_exposure, find_spark_submit, Exposure};
+use tripoint_export::exposure::{
+    engine_exposure, exposure_job_command, find_spark_submit, Exposure,
+};
 use tripoint_export::{export, ExportOptions};
 use tripoint_gen::write_exposure_graph;
 use tripoint_store::Store;
@@ -54,7 +55,6 @@ fn spark_job_equals_the_engine_exactly() {
     generate(&st, 8_000, 0x9e37_79b9_7f4a_7c15);
     let store = Store::open(&st).expect("open");
     let hops = 4;
-    let py = spark.with_file_name("python");
     // The job reads both format versions; each must give the engine's answer.
     for version in [tripoint_export::VERSION, tripoint_export::VERSION_1] {
         let ex = dir.join(format!("export-v{version}"));
@@ -65,16 +65,8 @@ fn spark_job_equals_the_engine_exactly() {
             ..ExportOptions::default()
         };
         export(&store, &ex, &opts, &mut |_, _| {}).expect("export");
-        let status = Command::new(&spark)
-            .args(["--master", "local[2]", "--conf", "spark.ui.enabled=false"])
-            .arg(root().join("jobs/exposure.py"))
-            .arg("--export")
-            .arg(&ex)
-            .arg("--out")
-            .arg(&out)
-            .args(["--hops", &hops.to_string()])
-            .env("PYSPARK_PYTHON", &py)
-            .env("PYSPARK_DRIVER_PYTHON", &py)
+        let job = root().join("jobs/exposure.py");
+        let status = exposure_job_command(&spark, "local[2]", &[], &job, &ex, &out, hops)
             .status()
             .expect("spark-submit runs");
         assert!(status.success(), "spark-submit failed: {status}");
