@@ -16,7 +16,7 @@ use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
-use tripoint_chain::{Address, Amount, Chain, TransferGraph, TransferId, U256};
+use tripoint_chain::{Address, Amount, Chain, TransferGraph, TransferId};
 use tripoint_store::Store;
 
 use crate::export::AssetInfo;
@@ -150,7 +150,7 @@ pub(crate) fn build_columns_v2(
     rows: &[(TransferId, Option<Amount>)],
 ) -> Result<Vec<ArrayRef>, ArrowError> {
     let n = rows.len();
-    let limit = U256::from(10u128.pow(38));
+    let limit = crate::export::d38_limit();
     let mut block = Vec::with_capacity(n);
     let mut time = Vec::with_capacity(n);
     let mut tx_hash = FixedSizeBinaryBuilder::with_capacity(n, 32);
@@ -212,8 +212,7 @@ pub(crate) fn build_columns_v2(
             (Arc::new(from.finish()), Arc::new(to.finish()))
         }
         AddressType::Text => {
-            let mut looked_up = vec![Address::Eth([0; 20]); 2 * n];
-            in_id_order(store, &address_ids, |at, a| looked_up[at] = a.clone());
+            let looked_up = addresses_of(store, &address_ids);
             let (from, to) = crate::text::address_pair_columns(&looked_up, 36);
             (Arc::new(from), Arc::new(to))
         }
@@ -234,6 +233,14 @@ pub(crate) fn build_columns_v2(
         Arc::new(Decimal128Array::from(amount_d38).with_precision_and_scale(38, 0)?),
         Arc::new(amount_big.finish()),
     ])
+}
+
+/// The address of every id in `ids`, in the order of `ids`, looked up in
+/// id order ([`in_id_order`]).
+pub(crate) fn addresses_of(store: &Store, ids: &[u32]) -> Vec<Address> {
+    let mut out = vec![Address::Eth([0; 20]); ids.len()];
+    in_id_order(store, ids, |at, a| out[at] = a.clone());
+    out
 }
 
 /// Look up the address of every id in `ids` and hand it to `put` with the

@@ -312,7 +312,7 @@ fn token_of(asset: tripoint_chain::Asset) -> Option<Address> {
 }
 
 /// 10^38: amounts below it fit `DECIMAL(38,0)`.
-fn d38_limit() -> Amount {
+pub(crate) fn d38_limit() -> Amount {
     U256::from(10u128.pow(38))
 }
 
@@ -406,9 +406,9 @@ fn build_columns(
             append_amount(text_col, d38, &mut text, t, ctx.limit);
         }
     }
-    // The dictionary lookups are random reads; in a loop of their own the
-    // CPU overlaps them instead of waiting for each.
-    let addresses: Vec<Address> = address_ids.iter().map(|&a| store.address(a)).collect();
+    // The dictionary lookups, in a loop of their own and in id order, so
+    // they read the dictionary nearly sequentially.
+    let addresses = crate::binary::addresses_of(store, &address_ids);
     let (from, to) = crate::text::address_pair_columns(&addresses, 42);
     let d38 = |v: Vec<Option<i128>>| Decimal128Array::from(v).with_precision_and_scale(38, 0);
     let mut cols: Vec<ArrayRef> = vec![
