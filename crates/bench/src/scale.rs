@@ -148,8 +148,8 @@ pub fn run(args: &Options) -> Result<()> {
             } else {
                 truth.clone()
             };
-            let generated = GroundTruth::read(&truth)?.transfers;
-            (Input::Existing, store.clone(), truth, generated)
+            // Its generated rows come from the truth file, read below.
+            (Input::Existing, store.clone(), truth, None)
         }
         (None, None) if args.no_csv || n > CSV_LIMIT => {
             let store = work.join("store");
@@ -176,7 +176,7 @@ pub fn run(args: &Options) -> Result<()> {
                 &guard,
                 |v| v["rows"].as_u64(),
             )?;
-            (Input::GenStore, store, truth.join("truth.json"), rows)
+            (Input::GenStore, store, truth.join("truth.json"), Some(rows))
         }
         (None, None) => {
             let csv = work.join("csv");
@@ -200,11 +200,13 @@ pub fn run(args: &Options) -> Result<()> {
                 Input::Csv(Box::new(input)),
                 store,
                 csv.join("truth.json"),
-                rows,
+                Some(rows),
             )
         }
         _ => fail!("--store and --truth go together"),
     };
+    let truth = GroundTruth::read(&truth_path)?;
+    let generated = generated.unwrap_or(truth.transfers);
     let (stored, store_bytes) = {
         let store = Store::open(&store_dir)
             .with_context(|| format!("opening the store {}", store_dir.display()))?;
@@ -212,7 +214,6 @@ pub fn run(args: &Options) -> Result<()> {
     };
 
     // 2. Trace from the thief, haircut and poison, whole reach.
-    let truth = GroundTruth::read(&truth_path)?;
     let thief = truth
         .seeds
         .addresses
