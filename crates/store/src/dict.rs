@@ -11,6 +11,7 @@ use tripoint_chain::{AddrId, Address};
 
 use crate::format::{stable_hash, FileView, FileWriter, KIND_DICT, MAGIC};
 use crate::owned::OwnedSlice;
+use crate::segment::InOrderReader;
 use crate::StoreError;
 
 const S_META: u32 = 1; // u64: [base, count]
@@ -75,6 +76,18 @@ impl DictKeys {
     }
 }
 
+/// Ids per stretch of a chunk whose pages a reader in id order unmaps
+/// behind itself ([`DictChunk::address`]).
+/// Small, so that what an in-order reader leaves mapped in each chunk it
+/// passed (the export's row groups read every chunk) stays small.
+const RELEASE_IDS: u32 = if cfg!(test) { 1 << 14 } else { 1 << 16 };
+
+thread_local! {
+    /// This thread's address reads of dictionary chunks.
+    static ADDRESS_READER: std::cell::Cell<InOrderReader> =
+        std::cell::Cell::new(InOrderReader::default());
+}
+
 /// A mapped dictionary chunk covering ids `base..base + count`. The section
 /// slices are resolved once at open (a lookup probes several keys).
 pub struct DictChunk {
@@ -124,12 +137,45 @@ impl DictChunk {
         &self.keys[self.offsets[l] as usize..self.offsets[l + 1] as usize]
     }
 
+    /// The address of local id `local`. A thread that reads the chunk in
+    /// id order (every id, or a subset sorted by id: the sweep's look-alike
+    /// keys, a trace's or an export's addresses) unmaps the pages behind it
+    /// every [`RELEASE_IDS`] ids ([`InOrderReader`]): at 5×10^8 transfers
+    /// the dictionary is 5.4 GB, and every page read would otherwise stay
+    /// in the process's resident memory (the page cache keeps them; a later
+    /// read maps them again). Random reads leave the map alone.
     pub fn address(&self, local: u32) -> Address {
-        Address::from_key_bytes(self.key(local)).unwrap_or_else(|| {
+        let a = Address::from_key_bytes(self.key(local)).unwrap_or_else(|| {
             // A key that does not decode means a corrupted file; surfacing it as
             // a visibly odd address keeps the read path infallible.
             Address::Btc("corrupt-dictionary-key".into())
-        })
+        });
+        self.note_read(local);
+        a
+    }
+
+    /// Count a read of `local` towards this thread's [`InOrderReader`] and
+    /// unmap the ids behind it once it is in order.
+    #[inline]
+    fn note_read(&self, local: u32) {
+        let file = self.view.as_ref() as *const FileView as usize;
+        let end = ADDRESS_READER.with(|r| {
+            let mut reader = r.get();
+            let end = reader.read(file, local, RELEASE_IDS);
+            r.set(reader);
+            end
+        });
+        if let Some(end) = end {
+            self.release_before(end);
+        }
+    }
+
+    /// Unmap the offsets and keys of local ids `0..end` (`end <= count`).
+    #[cold]
+    fn release_before(&self, end: u32) {
+        let end = end as usize;
+        self.view.release(&self.offsets[..end]);
+        self.view.release(&self.keys[..self.offsets[end] as usize]);
     }
 
     pub fn lookup(&self, key: &[u8]) -> Option<AddrId> {
@@ -223,5 +269,67 @@ impl DictFile {
             .read_exact_at(stored, self.keys_at + start)
             .map_err(io)?;
         Ok(stored == key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::tests::mapped_kib;
+
+    fn address(i: u32) -> Address {
+        let mut b = [0u8; 20];
+        b[..4].copy_from_slice(&i.to_le_bytes());
+        b[16..].copy_from_slice(&i.wrapping_mul(2_654_435_761).to_le_bytes());
+        Address::Eth(b)
+    }
+
+    /// Reading a chunk in id order (all ids, or a subset sorted by id)
+    /// leaves about one stretch of it mapped, and every address right,
+    /// also when read again; random reads leave their pages mapped.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reads_in_id_order_unmap_the_keys_behind_them() {
+        let n = 100 * RELEASE_IDS;
+        let mut keys = DictKeys::new();
+        for i in 0..n {
+            keys.push(&address(i).as_key_bytes());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dict.tpd");
+        keys.write(7, &path).unwrap();
+        drop(keys);
+        let chunk = DictChunk::open(&path).unwrap();
+        // Offsets and keys of one stretch: 8 + 21 bytes an id.
+        let stretch_kib = u64::from(RELEASE_IDS) * 29 / 1024;
+        for step in [1, 1, 3] {
+            let mut peak = 0;
+            for i in (0..n).step_by(step) {
+                assert_eq!(chunk.address(i), address(i), "id {i}, every {step}");
+                if i % 1024 == 0 {
+                    peak = peak.max(mapped_kib(&path));
+                }
+            }
+            // A fault maps a whole folio of the page cache (up to 2 MiB
+            // here), a few of each section, so a few MiB more than a
+            // stretch stay mapped, out of the whole chunk's ~46 MiB.
+            let total_kib = 100 * stretch_kib;
+            assert!(
+                peak < 3 * stretch_kib + 8192 && peak < total_kib / 4,
+                "every {step}: {peak} KiB mapped at most, a stretch is {stretch_kib} KiB"
+            );
+        }
+        // Reads at pseudo-random ids keep what they map.
+        let mut x = 0u32;
+        for _ in 0..n {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345) % n;
+            assert_eq!(chunk.address(x), address(x));
+        }
+        let kept = mapped_kib(&path);
+        assert!(
+            kept > 50 * stretch_kib,
+            "random reads keep their pages: {kept} KiB, a stretch is {stretch_kib} KiB"
+        );
+        assert_eq!(chunk.lookup(&address(5).as_key_bytes()), Some(12));
     }
 }

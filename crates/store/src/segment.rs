@@ -5,7 +5,8 @@
 //! mapped, read-only form.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use tripoint_chain::{AddrId, Amount, OutPoint, TransferBatch, TransferRow, TxHash};
 
@@ -65,6 +66,99 @@ const IN_SECTIONS: [u32; 6] = [
 
 /// Ids per stored offset in dense adjacency; degrees in between are summed.
 const GROUP: usize = 32;
+
+/// What one thread read last from a mapped store file: the row reads of a
+/// segment ([`Segment::row`], [`Segment::tx_hash`]) and the address reads
+/// of a dictionary chunk count as a reader "in order" once they have come
+/// in ascending id order [`IN_ORDER_RUN`] times in a row (every row, or a
+/// sorted subset: a trace's flows, an export's row groups, a sparse
+/// walk's heap), and such a reader unmaps the pages behind it, as a
+/// sequential scan does ([`Segment::release_behind`]): otherwise every
+/// page it maps stays in the process's resident memory, at 5×10^8
+/// transfers most of the store. Per thread, because the export's workers
+/// each read their own row groups at once; random reads are never
+/// ascending that many times in a row, so they leave the map alone.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct InOrderReader {
+    /// Address of the file's map (which file the reads were in).
+    file: usize,
+    last: u32,
+    run: u32,
+}
+
+/// Ascending reads in a row that make an [`InOrderReader`] "in order".
+const IN_ORDER_RUN: u32 = 1024;
+/// How far behind its last read an in-order reader may look without
+/// breaking its run (a sweep reads the other rows of a row's transaction).
+const IN_ORDER_BACK: u32 = 256;
+/// Rows per stretch behind which an in-order row reader unmaps (small, so
+/// that what it leaves mapped in each segment it passed stays small).
+const IN_ORDER_ROWS: u32 = 1 << 16;
+
+impl InOrderReader {
+    /// Count a read of id `at` of the file mapped at `file`: `Some(end)`
+    /// when an in-order reader has just passed into a new stretch of
+    /// `stretch` ids starting at `end`, so ids `0..end` may be unmapped.
+    #[inline]
+    pub(crate) fn read(&mut self, file: usize, at: u32, stretch: u32) -> Option<u32> {
+        if self.file == file && at < self.last && self.last - at <= IN_ORDER_BACK {
+            // A look just behind (a transaction's other rows, read around
+            // a row) neither counts nor breaks the run.
+            return None;
+        }
+        if self.file != file || at < self.last {
+            *self = InOrderReader {
+                file,
+                last: at,
+                run: 0,
+            };
+            return None;
+        }
+        let crossed = at / stretch != self.last / stretch;
+        self.last = at;
+        self.run = self.run.saturating_add(1);
+        (crossed && self.run >= IN_ORDER_RUN).then_some(at / stretch * stretch)
+    }
+}
+
+/// Every open segment's map, for [`release_indexes`].
+static SEGMENT_MAPS: Mutex<Vec<Weak<FileView>>> = Mutex::new(Vec::new());
+/// Set by a per-address index read ([`Segment::outgoing`],
+/// [`Segment::incoming`]) since the last [`release_indexes`].
+static INDEX_MAPPED: AtomicBool = AtomicBool::new(false);
+
+/// Unmap the per-address index (adjacency) pages of every open segment,
+/// if an index read happened since the last call. A sequential scan's
+/// read does this ([`Segment::read_rows`]): a sweep reads no index, and
+/// the sparse walk that a trace starts with before it turns to a sweep
+/// (`Traversal::Auto`) maps pages of every segment's index as it goes, 5.9
+/// GiB of them at 5×10^8 transfers, which would otherwise stay in the
+/// process's resident memory beside the sweep's state. The page cache
+/// keeps them; a later index read maps them again.
+fn release_indexes() {
+    if !INDEX_MAPPED.swap(false, Ordering::Relaxed) {
+        return;
+    }
+    let mut maps = SEGMENT_MAPS.lock().unwrap_or_else(|e| e.into_inner());
+    maps.retain(|w| w.strong_count() > 0);
+    for view in maps.iter().filter_map(Weak::upgrade) {
+        for id in OUT_SECTIONS.iter().chain(&IN_SECTIONS) {
+            match view.width(*id) {
+                Ok(1) => view.slice::<u8>(*id).map(|s| view.release(s)),
+                Ok(4) => view.slice::<u32>(*id).map(|s| view.release(s)),
+                _ => Ok(()),
+            }
+            .ok();
+        }
+    }
+}
+
+thread_local! {
+    /// This thread's row reads of segments ([`Segment::row`]).
+    static ROW_READER: std::cell::Cell<InOrderReader> = const {
+        std::cell::Cell::new(InOrderReader { file: 0, last: 0, run: 0 })
+    };
+}
 
 /// Rows per chunk whose column pages a sequential scan unmaps behind
 /// itself ([`Segment::release_behind`]): about 20–30 MB of mapped columns
@@ -884,6 +978,11 @@ impl Segment {
         if !ok {
             return Err(corrupt("segment columns disagree in length"));
         }
+        {
+            let mut maps = SEGMENT_MAPS.lock().unwrap_or_else(|e| e.into_inner());
+            maps.retain(|w| w.strong_count() > 0);
+            maps.push(Arc::downgrade(&view));
+        }
         Ok(Segment {
             cols,
             view,
@@ -902,7 +1001,10 @@ impl Segment {
         (self.cols.tx_hash.len() * 36) as u64
     }
 
+    /// Row `i`. A reader in row order unmaps the rows behind it
+    /// ([`InOrderReader`]).
     pub fn row(&self, i: u32) -> TransferRow {
+        self.note_row_read(i);
         let c = &self.cols;
         let i = i as usize;
         let tx = c.tx_of_row.run_of(i) as usize;
@@ -923,6 +1025,7 @@ impl Segment {
     /// and neither neighbour lies in another segment (rows at a segment's
     /// edge say "maybe": a transaction's other rows could lie across it).
     pub fn may_share_tx(&self, i: u32) -> bool {
+        self.note_row_read(i);
         let (i, n) = (i as usize, self.rows as usize);
         let starts = &self.cols.tx_of_row;
         i == 0 || i + 1 >= n || !starts.starts(i) || !starts.starts(i + 1)
@@ -931,7 +1034,8 @@ impl Segment {
     /// Appends rows `lo..hi` to `batch` column by column (the sweep path:
     /// no per-row segment lookup; the block advances on its start bits).
     /// A batch marked [`TransferBatch::sequential`] also unmaps the rows
-    /// behind the read ([`Segment::release_behind`]).
+    /// behind the read ([`Segment::release_behind`]) and the index pages
+    /// of every segment ([`release_indexes`]).
     pub fn read_rows(&self, lo: u32, hi: u32, batch: &mut TransferBatch) {
         let c = &self.cols;
         let (lo, hi) = (lo as usize, hi as usize);
@@ -948,6 +1052,7 @@ impl Segment {
         self.read_timestamps(lo, hi, batch);
         if batch.sequential {
             self.release_behind(lo, hi);
+            release_indexes();
         }
     }
 
@@ -1072,7 +1177,52 @@ impl Segment {
         }
         if batch.sequential {
             self.release_behind(lo, hi);
+            release_indexes();
         }
+    }
+
+    /// Count a row read of `i` towards this thread's [`InOrderReader`];
+    /// unmap what a `row` or `tx_hash` read maps for the rows behind it
+    /// once it is in order.
+    #[inline]
+    fn note_row_read(&self, i: u32) {
+        let file = self.view.as_ref() as *const FileView as usize;
+        let end = ROW_READER.with(|r| {
+            let mut reader = r.get();
+            let end = reader.read(file, i, IN_ORDER_ROWS);
+            r.set(reader);
+            end
+        });
+        if let Some(end) = end {
+            self.release_row_reads(end as usize);
+        }
+    }
+
+    /// Unmap the pages that [`Segment::row`] and [`Segment::tx_hash`]
+    /// reads of rows `0..end` (`0 < end < rows`) map: the row columns,
+    /// and the transaction and block columns of their transactions.
+    #[cold]
+    fn release_row_reads(&self, end: usize) {
+        let (c, v) = (&self.cols, &self.view);
+        // Read before anything is unmapped (a read maps its folio again).
+        let txs = c.tx_of_row.run_of(end - 1) as usize + 1;
+        let blocks = c.block_of_row.run_of(end - 1) as usize + 1;
+        self.release_rows(0, end);
+        v.release(&c.block[..blocks]);
+        match c.sub.view() {
+            UintCol::U8(x) => v.release(&x[..end]),
+            UintCol::U16(x) => v.release(&x[..end]),
+            UintCol::U32(x) => v.release(&x[..end]),
+        }
+        match c.tx_index.view() {
+            UintCol::U8(x) => v.release(&x[..txs]),
+            UintCol::U16(x) => v.release(&x[..txs]),
+            UintCol::U32(x) => v.release(&x[..txs]),
+        }
+        let words = end.div_ceil(64);
+        v.release(&c.tx_of_row.words[..words]);
+        v.release(&c.tx_of_row.rank[..words]);
+        v.release(&c.tx_hash[..txs]);
     }
 
     pub fn tx_hash(&self, i: u32) -> TxHash {
@@ -1091,6 +1241,11 @@ impl Segment {
     fn adj<'a>(&'a self, a: &'a Adjacency, addr: AddrId) -> &'a [u32] {
         if self.rows == 0 || addr < self.addr_lo || addr > self.addr_hi {
             return &[];
+        }
+        // Read before written: a shared line that every index read wrote
+        // would bounce between cores.
+        if !INDEX_MAPPED.load(Ordering::Relaxed) {
+            INDEX_MAPPED.store(true, Ordering::Relaxed);
         }
         a.rows((addr - self.addr_lo) as usize, addr)
     }
@@ -1193,7 +1348,7 @@ fn partition(n: usize, pred: impl Fn(usize) -> bool) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -1234,7 +1389,7 @@ mod tests {
 
     /// Resident KiB of this process's mapping of `path` (`/proc/self/smaps`).
     #[cfg(target_os = "linux")]
-    fn mapped_kib(path: &Path) -> u64 {
+    pub(crate) fn mapped_kib(path: &Path) -> u64 {
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
         let name = path.to_str().unwrap();
         let mut ours = false;
@@ -1324,6 +1479,25 @@ mod tests {
             assert!(
                 left < 1024,
                 "pass {pass}: {left} KiB left mapped at the end"
+            );
+        }
+        // Row reads in row order (every row, then every third: a trace's
+        // flows) unmap the rows behind them too.
+        for step in [1, 3] {
+            let mut peak = 0;
+            for i in (0..n).step_by(step) {
+                let (r, got) = (row(i), seg.row(i as u32));
+                assert_eq!((got.src, got.dst, got.tx_index), (r.src, r.dst, r.tx % 10));
+                assert_eq!(seg.tx_hash(i as u32).0[..8], (i as u64).to_le_bytes());
+                if i % 4096 == 0 {
+                    peak = peak.max(mapped_kib(&path));
+                }
+            }
+            // Stretches of 2^16 rows, plus a few 2 MiB folios of each
+            // column a row read maps (~100 MiB if all stayed mapped).
+            assert!(
+                peak < chunk_kib,
+                "row reads every {step}: {peak} KiB mapped at most, a chunk is {chunk_kib} KiB"
             );
         }
         // A plain batch read (a `serve` or `watch` reader) unmaps nothing.

@@ -15,6 +15,7 @@ pub mod patterns;
 pub mod report;
 pub mod screen;
 pub mod spam;
+mod spill;
 pub mod sys;
 pub mod taint;
 pub mod text;

@@ -148,7 +148,7 @@ pub fn tag_patterns<G: TransferGraph>(
             token_decimals.get(asset as usize).copied().unwrap_or(18)
         }
     };
-    let category = |a: AddrId| r.node(a).and_then(|n| n.category.clone());
+    let category = |a: AddrId| r.node(a).and_then(|n| n.category.as_deref().cloned());
     // Fan-outs and consolidations happen among the launderers' own
     // addresses; payments into services are deposits, not fan-outs.
     let walked = |a: AddrId| {

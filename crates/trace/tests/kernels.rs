@@ -61,8 +61,10 @@ proptest! {
             assert_same(&fast, &reference, &format!("{policy:?} sweep"))?;
             prop_assert_eq!(fast.visited, reference.visited);
             // The compact per-address state (for huge graphs) gives the
-            // same result, on the kernel too.
+            // same result, on the kernel too, and so do flows spilled to
+            // a temporary file every few flows.
             cfg.compact_state = Some(true);
+            cfg.spill_flows_above = Some(20);
             let compact = trace(&g, &cfg).unwrap();
             if covered {
                 prop_assert_eq!(compact.engine, EngineKind::SweepKernel);
@@ -70,6 +72,7 @@ proptest! {
             assert_same(&compact, &reference, &format!("{policy:?} compact sweep"))?;
             prop_assert_eq!(compact.visited, reference.visited);
             cfg.compact_state = None;
+            cfg.spill_flows_above = None;
             // Auto past its budget restarts as the sweep; within it, it is
             // the sparse walk.
             cfg.traversal = Traversal::Auto;
@@ -108,7 +111,7 @@ proptest! {
         let nodes = |r: &TraceResult| {
             r.nodes
                 .iter()
-                .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
+                .map(|n| (n.addr, n.role, n.hops, n.first, n.category.as_deref().cloned()))
                 .collect::<Vec<_>>()
         };
         let reference = trace_general(&g, &cfg, false).unwrap();
@@ -303,7 +306,15 @@ fn reach_on_a_large_graph_matches_the_poison_trace() {
     let nodes = |r: &TraceResult| {
         r.nodes
             .iter()
-            .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
+            .map(|n| {
+                (
+                    n.addr,
+                    n.role,
+                    n.hops,
+                    n.first,
+                    n.category.as_deref().cloned(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     for (until, dust) in [(None, 0u64), (Some(block_time(30_000)), 1_000)] {
@@ -380,7 +391,7 @@ proptest! {
         let want: Vec<_> = reference
             .nodes
             .iter()
-            .map(|n| (n.addr, n.role, n.hops, n.first, n.category.clone()))
+            .map(|n| (n.addr, n.role, n.hops, n.first, n.category.as_deref().cloned()))
             .collect();
         let r = reached(&g, &cfg).unwrap();
         assert_eq!(r.engine, EngineKind::ReachKernel, "no DEX, no look-alike rule");

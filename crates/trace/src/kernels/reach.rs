@@ -131,7 +131,7 @@ impl Reach {
             out.first.push(n.first.unwrap_or(NO_FIRST));
             if n.role == Role::Seed {
                 out.seeds = i + 1;
-            } else if let Some(c) = &n.category {
+            } else if let Some(c) = n.category.as_deref() {
                 out.categorized.push((i as u32, n.role, c.clone()));
             }
         }

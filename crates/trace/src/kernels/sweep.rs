@@ -48,11 +48,11 @@ use tripoint_chain::{
 use crate::arith::{haircut_share, narrow, share_128};
 use crate::fxhash::FxHashMap;
 use crate::spam::{lookalike_key, SpamReason};
+use crate::spill::{SpillFile, SPILL_ABOVE};
 use crate::sys::{huge_vec, prefetch_at};
 use crate::taint::{
-    classify_labels, first_at_or_after, swap_share, Class, Counterparties, Dropped, Flow, Flows,
-    Node, NodeAmounts, Role, SpamHit, Swap, SwapLegs, TaintPolicy, Totals, TraceConfig,
-    TraceResult,
+    classify_labels, first_at_or_after, swap_share, Class, Dropped, Flow, Flows, Node, NodeAmounts,
+    Role, SpamHit, Swap, SwapLegs, TaintPolicy, Totals, TraceConfig, TraceResult,
 };
 
 const NO_NODE: u32 = u32::MAX;
@@ -61,6 +61,11 @@ const BATCH: usize = 1 << 14;
 /// How many rows ahead [`Kernel::prefetch`] looks (covers a memory latency
 /// at a few ns per row).
 const PREFETCH: usize = 16;
+
+/// Bytes of a spilled `flow_to` record (payee node, asset), and of the
+/// pieces they are written and read in.
+const FLOW_TO_BYTES: usize = 8;
+const FLOW_TO_PIECE: usize = 1 << 20;
 
 /// Most entries the kernel's growing vectors reserve up front.
 const RESERVE: usize = 1 << 24;
@@ -400,12 +405,156 @@ struct LookalikeKeys {
     has: Vec<u64>,
 }
 
+/// Addresses beyond which [`LookalikeKeys::decode_all`] decodes every
+/// address's key before the pass instead of each when first needed (so
+/// does the compact layout, which is for graphs larger still).
+const LOOKALIKE_UP_FRONT_ABOVE: usize = 1 << 24;
+
 impl LookalikeKeys {
     fn new(n: usize) -> Self {
         LookalikeKeys {
             keys: vec![0; n],
             known: vec![0; n.div_ceil(64)],
             has: vec![0; n.div_ceil(64)],
+        }
+    }
+
+    /// Decode every address's key, in id order. On a large graph whose
+    /// trace reaches much of it, decoding on first use reads the address
+    /// dictionary at random: a page fault per address, and every page read
+    /// stays mapped (3.6 GiB of dictionary pages in a sweep at 5×10^8
+    /// transfers before it was stopped). Read in id order, the store
+    /// unmaps the pages behind the reader (`DictChunk::address`) and the
+    /// reads are sequential.
+    fn decode_all<G: TransferGraph>(&mut self, g: &G) {
+        for a in 0..self.keys.len() {
+            if let Some(key) = lookalike_key(&g.address(a as AddrId)) {
+                self.keys[a] = key;
+                set_bit(&mut self.has, a as AddrId);
+            }
+        }
+        self.known.fill(u64::MAX);
+    }
+}
+
+/// A node as the kernel keeps it during the pass, in 16 bytes (a [`Node`]
+/// is 40; at 5×10^8 transfers a trace keeps ~50 M): its hops are in the
+/// native state, its category (few nodes have one) in
+/// `Kernel::categories`, and `finish` makes the result's `Node`s once the
+/// per-address state is freed.
+struct KernelNode {
+    /// First transfer that brought taint, or [`NO_FIRST`].
+    first: TransferId,
+    addr: AddrId,
+    role: Role,
+    has_counterparties: bool,
+}
+
+/// `KernelNode::first` of a node that has none.
+const NO_FIRST: TransferId = TransferId::MAX;
+
+/// The kernel's real counterparties by look-alike key: (node, key) -> the
+/// first real counterparty, as the general engine's `Counterparties`, in
+/// 8 bytes an entry (node + 1 and the address): the key is the address's
+/// own, read back from [`LookalikeKeys`] where needed. At 5×10^8
+/// transfers a trace holds ~100 M entries or more; as (node, key,
+/// address) in a hash map they took ~20 bytes each and the map's growth
+/// held the old table beside the new. Here they are split into
+/// [`CP_SHARDS`] open-addressing tables by node, each grown by half past
+/// 4/5 full, so the whole is never copied at once.
+#[derive(Default)]
+struct KernelCounterparties {
+    shards: Vec<CpShard>,
+}
+
+/// Shards of [`KernelCounterparties`] (a node's entries: shard `node % 8`).
+/// Few and large: the allocator serves blocks below 32 MiB from its heap,
+/// where a shard's old table freed by its growth stays resident and is
+/// not reused by the larger tables that follow (with 256 shards, each
+/// below 32 MiB, the heap had grown to 2.2 GB two thirds into a 5×10^8
+/// sweep); a table of a hundred MB or more is mapped on its own and
+/// returned when freed. One shard's growth needs an eighth of the table
+/// for a moment.
+const CP_SHARDS: usize = 8;
+
+/// One shard: linear probing, home slot scaled from the hash (any size).
+#[derive(Default, Clone)]
+struct CpShard {
+    /// `(node + 1) << 32 | address`; 0 for an empty slot.
+    slots: Vec<u64>,
+    len: usize,
+}
+
+#[inline]
+fn cp_hash(node: u32, key: u32) -> u64 {
+    (u64::from(node) << 32 | u64::from(key)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+impl CpShard {
+    #[inline]
+    fn home(&self, hash: u64) -> usize {
+        ((u128::from(hash) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    /// The slot of (node, key), or of the empty slot where it would go;
+    /// `keys` are the look-alike keys of the addresses held.
+    #[inline]
+    fn probe(&self, node: u32, key: u32, keys: &[u32]) -> usize {
+        let tag = (u64::from(node) + 1) << 32;
+        let mut i = self.home(cp_hash(node, key));
+        loop {
+            let s = self.slots[i];
+            if s == 0 || (s & !0xFFFF_FFFF == tag && keys[s as u32 as usize] == key) {
+                return i;
+            }
+            i += 1;
+            if i == self.slots.len() {
+                i = 0;
+            }
+        }
+    }
+
+    /// Half as large again, entries moved by their keys.
+    fn grow(&mut self, keys: &[u32]) {
+        let size = (self.slots.len() * 3 / 2).max(16);
+        let old = std::mem::replace(&mut self.slots, vec![0; size]);
+        for s in old.into_iter().filter(|&s| s != 0) {
+            let node = ((s >> 32) - 1) as u32;
+            let i = self.probe(node, keys[s as u32 as usize], keys);
+            self.slots[i] = s;
+        }
+    }
+}
+
+impl KernelCounterparties {
+    /// The first real counterparty of `node` with look-alike key `key`.
+    #[inline]
+    fn get(&self, node: u32, key: u32, keys: &[u32]) -> Option<AddrId> {
+        let shard = self.shards.get(node as usize % CP_SHARDS)?;
+        if shard.slots.is_empty() {
+            return None;
+        }
+        match shard.slots[shard.probe(node, key, keys)] {
+            0 => None,
+            s => Some(s as u32),
+        }
+    }
+
+    /// Keep `other` (whose key, `keys[other]`, is `key`) as `node`'s real
+    /// counterparty for `key` unless one is kept already.
+    fn note(&mut self, node: u32, key: u32, other: AddrId, keys: &[u32]) {
+        debug_assert_eq!(keys[other as usize], key);
+        if self.shards.is_empty() {
+            self.shards = vec![CpShard::default(); CP_SHARDS];
+        }
+        let shard = &mut self.shards[node as usize % CP_SHARDS];
+        if (shard.len + 1) * 5 > shard.slots.len() * 4 {
+            shard.grow(keys);
+        }
+        let i = shard.probe(node, key, keys);
+        if shard.slots[i] == 0 {
+            shard.slots[i] = (u64::from(node) + 1) << 32 | u64::from(other);
+            shard.len += 1;
         }
     }
 }
@@ -447,6 +596,8 @@ type TokenAmounts = [Amount; 2];
 /// at 5×10^8 transfers the rounding alone could double it to 8 GiB.
 struct TokenTable {
     slots: Vec<TokenAccount>,
+    /// Grown past this share of slots in use (percent).
+    max_load_pct: usize,
     len: usize,
     /// Taint of the accounts that ever held some (96 bits each).
     taints: Vec<u128>,
@@ -455,13 +606,22 @@ struct TokenTable {
 
 impl TokenTable {
     /// A table sized for about `accounts` accounts without growing.
-    fn new(accounts: usize) -> Self {
+    /// `tight`: sized for the accounts at 85 % and grown past 90 % full
+    /// (for the compact layout's huge graphs, where the table is 3.6 GB
+    /// at 3/4: linear probing then scans a few more slots on a miss).
+    fn new(accounts: usize, tight: bool) -> Self {
+        let (slots, max_load_pct) = if tight {
+            (accounts * 20 / 17 + 1, 90)
+        } else {
+            (accounts * 4 / 3 + 1, 75)
+        };
         TokenTable {
             slots: if accounts == 0 {
                 Vec::new()
             } else {
-                huge_vec(accounts * 4 / 3 + 1)
+                huge_vec(slots)
             },
+            max_load_pct,
             len: 0,
             taints: Vec::new(),
             wide: Vec::new(),
@@ -493,7 +653,7 @@ impl TokenTable {
     /// The account's slot, created empty on first use.
     #[inline]
     fn slot(&mut self, addr: AddrId, asset: AssetId) -> usize {
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
+        if (self.len + 1) * 100 > self.slots.len() * self.max_load_pct {
             self.grow();
         }
         let key = Self::key(addr, asset);
@@ -622,7 +782,9 @@ struct Kernel<'a, G: TransferGraph, N: NativeState> {
     seed: Vec<u64>,
     /// Empty unless the look-alike rule is on.
     lookalike: LookalikeKeys,
-    nodes: Vec<Node>,
+    nodes: Vec<KernelNode>,
+    /// Category of the nodes that have one, by node index.
+    categories: FxHashMap<u32, tripoint_chain::Category>,
     /// Payee's node and asset of each flow, for the taint received per
     /// node, which `finish` sums from the flows: a per-node sum kept during
     /// the pass cost one more random miss per tainted row (14 % of a haircut).
@@ -637,13 +799,23 @@ struct Kernel<'a, G: TransferGraph, N: NativeState> {
     received: FxHashMap<(AddrId, AssetId), Amount>,
     /// Packed as they are found (10–12 bytes a flow, not 48).
     flows: Flows,
+    /// Past [`SPILL_ABOVE`] bytes in memory (or
+    /// [`TraceConfig::spill_flows_above`]), `flows`' packed bytes and
+    /// `flow_to`'s records go to these temporary files (read back by
+    /// `finish`, once the per-address state is freed).
+    flow_spill: SpillFile,
+    flow_to_spill: SpillFile,
+    /// `flow_to` records in `flow_to_spill`.
+    flow_to_spilled: usize,
+    /// Cleared when a spill fails: the logs then stay in memory.
+    spilling: bool,
     spam: Vec<SpamHit>,
     swaps: Vec<Swap>,
     /// Taint fixed in advance for swap outputs, by transfer id. Rows come
     /// in id order, so the first key is the only one a row can match; a
     /// map lookup per row cost 6 % of a full-graph haircut.
     preset: BTreeMap<TransferId, Amount>,
-    counterparties: Counterparties,
+    counterparties: KernelCounterparties,
     totals: BTreeMap<AssetId, Totals>,
     token_spam: Vec<Option<SpamReason>>,
     visited: u64,
@@ -729,6 +901,11 @@ pub(crate) fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceRes
 fn run_with<G: TransferGraph, N: NativeState>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
     let n = g.address_count();
     let poison = cfg.policy == TaintPolicy::Poison;
+    // The pass's first read, a row read as a sequential scan, before the
+    // state below is allocated: the store then unmaps the index pages an
+    // earlier sparse walk mapped (`Traversal::Auto`'s, 5.9 GiB at 5×10^8
+    // transfers), so they are gone before the state takes their place.
+    g.read_batch(0, 1, &mut TransferBatch::sequential());
     let mut k = Kernel {
         g,
         cfg,
@@ -743,6 +920,7 @@ fn run_with<G: TransferGraph, N: NativeState>(g: &G, cfg: &TraceConfig) -> Optio
         // Room reserved up front (only address space until used), capped
         // so that a huge graph does not ask for more than memory at once.
         nodes: Vec::with_capacity(n.min(RESERVE)),
+        categories: FxHashMap::default(),
         flow_to: Vec::with_capacity((g.transfer_count() as usize).min(RESERVE)),
         native: N::new(n),
         // Sized for 0.6 token accounts per address (the generated graphs
@@ -752,21 +930,31 @@ fn run_with<G: TransferGraph, N: NativeState>(g: &G, cfg: &TraceConfig) -> Optio
         // Poison keeps only walked addresses' accounts: sized for 0.2 per
         // address (a quarter of the addresses walked at most, in the
         // generated graphs), it grows if it must.
-        tokens: TokenTable::new(match (g.asset_count() > 1, poison) {
-            (false, _) => 0,
-            (true, false) => n / 5 * 3,
-            (true, true) => n / 5,
-        }),
+        tokens: TokenTable::new(
+            match (g.asset_count() > 1, poison) {
+                (false, _) => 0,
+                (true, false) => n / 5 * 3,
+                (true, true) => n / 5,
+            },
+            N::NODE_LINES,
+        ),
         received: FxHashMap::default(),
         flows: Flows::default(),
+        flow_spill: SpillFile::default(),
+        flow_to_spill: SpillFile::default(),
+        flow_to_spilled: 0,
+        spilling: true,
         spam: Vec::new(),
         swaps: Vec::new(),
         preset: BTreeMap::new(),
-        counterparties: Counterparties::default(),
+        counterparties: KernelCounterparties::default(),
         totals: BTreeMap::new(),
         token_spam: cfg.spam.token_verdicts(g),
         visited: 0,
     };
+    if cfg.spam.lookalike && (N::NODE_LINES || n > LOOKALIKE_UP_FRONT_ABOVE) {
+        k.lookalike.decode_all(g);
+    }
     let start = first_at_or_after(g, cfg.from);
     let mut seeds = cfg.seeds.clone();
     seeds.sort_unstable();
@@ -1061,16 +1249,15 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
         }
         let i = self.nodes.len() as u32;
         self.native.add_node(addr, i, hops);
-        self.nodes.push(Node {
+        self.nodes.push(KernelNode {
             addr,
             role,
-            hops,
-            first,
-            category,
-            is_tx: false,
-            tiho_allocated: false,
+            first: first.unwrap_or(NO_FIRST),
             has_counterparties: false,
         });
+        if let Some(c) = category {
+            self.categories.insert(i, c);
+        }
         Some(i)
     }
 
@@ -1092,9 +1279,11 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
             None
         };
         set_bit(&mut self.walked, addr);
-        let n = &mut self.nodes[node as usize];
-        n.role = Role::Walked;
-        n.category = category;
+        self.nodes[node as usize].role = Role::Walked;
+        match category {
+            Some(c) => self.categories.insert(node, c),
+            None => self.categories.remove(&node),
+        };
         Some(())
     }
 
@@ -1119,8 +1308,10 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
                     continue;
                 }
                 if let Some(k) = self.lookalike_of(other) {
-                    if matches!(self.counterparties.get(node as u32, k), Some(real) if real != other)
-                    {
+                    let real = self
+                        .counterparties
+                        .get(node as u32, k, &self.lookalike.keys);
+                    if matches!(real, Some(real) if real != other) {
                         return Some(SpamReason::LookAlikeAddress);
                     }
                 }
@@ -1133,7 +1324,8 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
         if let Some(k) = self.lookalike_of(other) {
             if let Some(i) = self.native.node(me) {
                 self.counterparties
-                    .note(&mut self.nodes, i as u32, k, other);
+                    .note(i as u32, k, other, &self.lookalike.keys);
+                self.nodes[i].has_counterparties = true;
             }
         }
     }
@@ -1239,8 +1431,8 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
                 if self.is_seed(r.dst) {
                     if let Some(i) = self.native.node(r.dst) {
                         let n = &mut self.nodes[i];
-                        if n.first.is_none() {
-                            n.first = Some(id);
+                        if n.first == NO_FIRST {
+                            n.first = id;
                         }
                     }
                 }
@@ -1314,8 +1506,71 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
             let node = self.native.node(r.dst).map_or(NO_NODE, |i| i as u32);
             self.flows.push(&Flow { id, carried });
             self.flow_to.push((node, r.asset));
+            if self.spilling
+                && self.flows.packed().len() + self.flow_to.len() * FLOW_TO_BYTES
+                    > self.cfg.spill_flows_above.unwrap_or(SPILL_ABOVE)
+            {
+                self.spill_flows();
+            }
         }
         Some(())
+    }
+
+    /// Move the flows found so far and their payees to the spill files.
+    #[cold]
+    fn spill_flows(&mut self) {
+        if !self.flow_spill.append(self.flows.packed()) {
+            self.spilling = false;
+            return;
+        }
+        self.flows.clear_packed();
+        let mut written = 0;
+        let mut bytes = Vec::with_capacity(FLOW_TO_PIECE);
+        for piece in self.flow_to.chunks(FLOW_TO_PIECE / FLOW_TO_BYTES) {
+            bytes.clear();
+            for &(node, asset) in piece {
+                bytes.extend_from_slice(&node.to_le_bytes());
+                bytes.extend_from_slice(&asset.to_le_bytes());
+            }
+            if !self.flow_to_spill.append(&bytes) {
+                self.spilling = false;
+                break;
+            }
+            written += piece.len();
+        }
+        self.flow_to.drain(..written);
+        self.flow_to_spilled += written;
+    }
+
+    /// Bring the spilled flows and payees back: `flows` and `flow_to` hold
+    /// every flow again, in order.
+    fn unspill_flows(&mut self) {
+        const READ_BACK: &str = "reading back the trace's flows from its temporary file";
+        let spilled = std::mem::take(&mut self.flow_spill);
+        if spilled.len() > 0 {
+            let mut bytes = Vec::with_capacity(spilled.len() as usize + self.flows.packed().len());
+            spilled
+                .read_pieces(FLOW_TO_PIECE, |p| bytes.extend_from_slice(p))
+                .expect(READ_BACK);
+            bytes.extend_from_slice(self.flows.packed());
+            self.flows = Flows::from_packed(bytes, self.flows.len(), self.flows.last_id());
+        }
+        let spilled = std::mem::take(&mut self.flow_to_spill);
+        if self.flow_to_spilled > 0 {
+            let mut all = Vec::with_capacity(self.flow_to_spilled + self.flow_to.len());
+            spilled
+                .read_pieces(FLOW_TO_PIECE, |p| {
+                    all.extend(p.chunks_exact(FLOW_TO_BYTES).map(|r| {
+                        let word =
+                            |i: usize| u32::from_le_bytes(r[i..i + 4].try_into().expect("4 bytes"));
+                        (word(0), word(4))
+                    }))
+                })
+                .expect(READ_BACK);
+            all.extend_from_slice(&self.flow_to);
+            self.flow_to = all;
+            self.flow_to_spilled = 0;
+        }
     }
 
     /// The swap rule, as in the general engine: taint `c` of asset A sent to
@@ -1404,9 +1659,10 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
         // Token accounts and look-alike keys are done with: free them
         // before the result is made (the native records go after the
         // loop below, before the result's per-address index).
-        self.tokens = TokenTable::new(0);
+        self.tokens = TokenTable::new(0, false);
         self.lookalike = LookalikeKeys::default();
-        self.counterparties = Counterparties::default();
+        self.counterparties = KernelCounterparties::default();
+        self.unspill_flows();
         // Taint received per node, from the flows (random adds, prefetched).
         // Faulted in in order (see `huge_vec`), then added to at random.
         let mut got: Vec<u128> = huge_vec(self.nodes.len());
@@ -1426,6 +1682,7 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
                 token_got.push((node, asset, f.carried));
             }
         }
+        self.flow_to = Vec::new();
         // Sorted by node, and sums per (node, token).
         token_got.sort_unstable_by_key(|e| (e.0, e.1));
         token_got.dedup_by(|b, a| {
@@ -1453,14 +1710,25 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
         };
         // Visit the nodes in node order (the result's order), prefetching a
         // few nodes ahead (random lines).
-        let mut nodes = std::mem::take(&mut self.nodes);
+        let mut kernel_nodes = std::mem::take(&mut self.nodes);
+        let mut nodes: Vec<Node> = Vec::with_capacity(kernel_nodes.len());
         let mut rec: Vec<(AssetId, Amount)> = Vec::new();
-        for k in 0..nodes.len() {
-            if let Some(ahead) = nodes.get(k + PREFETCH) {
+        for k in 0..kernel_nodes.len() {
+            if let Some(ahead) = kernel_nodes.get(k + PREFETCH) {
                 self.native.prefetch_node_state(ahead.addr, k + PREFETCH);
             }
-            let (hops, taint) = self.native.node_state(nodes[k].addr, k);
-            nodes[k].hops = hops;
+            let n = &mut kernel_nodes[k];
+            let (hops, taint) = self.native.node_state(n.addr, k);
+            nodes.push(Node {
+                addr: n.addr,
+                role: n.role,
+                hops,
+                first: (n.first != NO_FIRST).then_some(n.first),
+                category: self.categories.remove(&(k as u32)).map(Box::new),
+                is_tx: false,
+                tiho_allocated: false,
+                has_counterparties: n.has_counterparties,
+            });
             if taint > 0 {
                 add_held(&mut held, NATIVE_ASSET, Amount::from(taint));
             }
@@ -1487,8 +1755,8 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
             held.end_node();
         }
         self.native = N::default();
+        drop(kernel_nodes);
         let node_of = crate::taint::NodeIndex::of_nodes(&nodes, addresses);
-        self.nodes = nodes;
         if !self.poison {
             for (asset, sum) in held_sum.into_iter().enumerate() {
                 if let Some(sum) = sum {
@@ -1502,7 +1770,7 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
         }
         Some(TraceResult {
             policy: self.cfg.policy,
-            nodes: self.nodes,
+            nodes,
             node_of,
             flows: self.flows,
             received,
@@ -1524,7 +1792,13 @@ mod tests {
     /// growth, and each (address, asset) has exactly one slot.
     #[test]
     fn token_table_keeps_accounts_across_growth() {
-        let mut t = TokenTable::new(0);
+        for tight in [false, true] {
+            token_table_keeps_accounts(tight);
+        }
+    }
+
+    fn token_table_keeps_accounts(tight: bool) {
+        let mut t = TokenTable::new(0, tight);
         let amount = |a: u32, asset: u32| -> TokenAmounts {
             let x = u128::from(a) * 7 + u128::from(asset);
             if a.is_multiple_of(97) {
@@ -1542,8 +1816,9 @@ mod tests {
         }
         assert_eq!(t.len, 60_000);
         assert!(
-            t.slots.len() * 3 >= 60_000 * 4,
-            "grown to keep the load under 3/4"
+            t.slots.len() * t.max_load_pct >= 60_000 * 100,
+            "grown to keep the load under {} %",
+            t.max_load_pct
         );
         for a in (0..20_000u32).rev() {
             for asset in 1..4u32 {
@@ -1570,6 +1845,45 @@ mod tests {
         t.store(i, big);
         let j = t.slot(1, 1);
         assert_eq!(t.load(j), big);
+    }
+
+    /// The kernel's counterparty table answers as a plain map keeps the
+    /// first address per (node, key), across its shards' growth, with
+    /// several addresses of one key and nodes in every shard.
+    #[test]
+    fn kernel_counterparties_keep_the_first_per_node_and_key() {
+        let addresses = 5000u32;
+        // Keys with many collisions: 97 keys over 5000 addresses.
+        let keys: Vec<u32> = (0..addresses)
+            .map(|a| a.wrapping_mul(2_654_435_761) % 97)
+            .collect();
+        let mut table = KernelCounterparties::default();
+        let mut plain = std::collections::HashMap::new();
+        let nodes = 3 * CP_SHARDS as u32 + 5;
+        let mut x = 7u64;
+        for _ in 0..60_000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let node = (x >> 40) as u32 % nodes;
+            let other = (x >> 11) as u32 % addresses;
+            table.note(node, keys[other as usize], other, &keys);
+            plain.entry((node, keys[other as usize])).or_insert(other);
+        }
+        let held: usize = table.shards.iter().map(|s| s.len).sum();
+        assert_eq!(held, plain.len());
+        for node in 0..nodes {
+            for key in 0..100 {
+                assert_eq!(
+                    table.get(node, key, &keys),
+                    plain.get(&(node, key)).copied(),
+                    "node {node}, key {key}"
+                );
+            }
+        }
+        for s in &table.shards {
+            assert!(s.len * 5 <= s.slots.len() * 4, "at most 4/5 full");
+        }
     }
 
     #[test]

@@ -109,6 +109,10 @@ pub struct TraceConfig {
     /// (compact beyond [`COMPACT_ABOVE_ADDRESSES`]). The result is the
     /// same either way.
     pub compact_state: Option<bool>,
+    /// Bytes of flows the sweep kernel keeps in memory before it spills
+    /// them to a temporary file (`None`: 256 MiB; tests set a few bytes to
+    /// make every trace spill). The result is the same either way.
+    pub spill_flows_above: Option<usize>,
 }
 
 /// Addresses beyond which the sweep kernel keeps its native-coin state
@@ -132,6 +136,7 @@ impl TraceConfig {
             traversal: Traversal::Auto,
             sparse_budget: None,
             compact_state: None,
+            spill_flows_above: None,
         }
     }
 }

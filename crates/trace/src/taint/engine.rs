@@ -237,9 +237,10 @@ impl Parked {
         let categories: usize = self
             .nodes
             .iter()
-            .filter_map(|n| match &n.category {
-                Some(Category::Other(s)) => Some(s.capacity()),
-                _ => None,
+            .filter_map(|n| match n.category.as_deref() {
+                Some(Category::Other(s)) => Some(size_of::<Category>() + s.capacity()),
+                Some(_) => Some(size_of::<Category>()),
+                None => None,
             })
             .sum();
         vec![
@@ -621,7 +622,7 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
             role,
             hops,
             first,
-            category,
+            category: category.map(Box::new),
             is_tx,
             tiho_allocated: false,
             has_counterparties: false,
@@ -667,7 +668,7 @@ impl<'a, G: TransferGraph> Engine<'a, G> {
         let (_, category) = self.classify(addr);
         let n = &mut self.nodes[node as usize];
         n.role = Role::Walked;
-        n.category = category;
+        n.category = category.map(Box::new);
         n.is_tx = self.g.is_tx_node(addr);
         self.start_walking(addr, Role::Walked, at);
     }

@@ -75,6 +75,33 @@ impl Flows {
         self.len += 1;
     }
 
+    /// Packed bytes since the last [`Flows::clear_packed`]: the kernel
+    /// spills them to disk ([`crate::spill`]) as its pass goes on.
+    pub(crate) fn packed(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Forget the packed bytes (after they were spilled). The next flow is
+    /// still packed against the last id, so the bytes spilled, in order,
+    /// then those left are the bytes of every flow ([`Flows::from_packed`]).
+    pub(crate) fn clear_packed(&mut self) {
+        self.bytes.clear();
+    }
+
+    /// `len` flows from their packed bytes in order, the last of them `last_id`.
+    pub(crate) fn from_packed(bytes: Vec<u8>, len: usize, last_id: TransferId) -> Flows {
+        Flows {
+            bytes,
+            len,
+            last_id,
+        }
+    }
+
+    /// The id the next flow is packed against (the last flow's).
+    pub(crate) fn last_id(&self) -> TransferId {
+        self.last_id
+    }
+
     pub fn extend<'a>(&mut self, flows: impl IntoIterator<Item = &'a Flow>) {
         for f in flows {
             self.push(f);
