@@ -62,6 +62,10 @@ const BATCH: usize = 1 << 14;
 /// at a few ns per row).
 const PREFETCH: usize = 16;
 
+/// [`SPILL_ABOVE`] in the compact layout: on a graph that large every
+/// hundred MB beside the per-address state counts.
+const SPILL_ABOVE_COMPACT: usize = 32 << 20;
+
 /// Bytes of a spilled `flow_to` record (payee node, asset), and of the
 /// pieces they are written and read in.
 const FLOW_TO_BYTES: usize = 8;
@@ -467,15 +471,18 @@ struct KernelCounterparties {
     shards: Vec<CpShard>,
 }
 
-/// Shards of [`KernelCounterparties`] (a node's entries: shard `node % 8`).
-/// Few and large: the allocator serves blocks below 32 MiB from its heap,
-/// where a shard's old table freed by its growth stays resident and is
-/// not reused by the larger tables that follow (with 256 shards, each
-/// below 32 MiB, the heap had grown to 2.2 GB two thirds into a 5×10^8
-/// sweep); a table of a hundred MB or more is mapped on its own and
-/// returned when freed. One shard's growth needs an eighth of the table
-/// for a moment.
-const CP_SHARDS: usize = 8;
+/// Shards of [`KernelCounterparties`] (a node's entries: shard `node % 32`).
+/// Each table is at least [`CP_MIN_SLOTS`] (32 MiB): the allocator serves
+/// smaller blocks from its heap, where a shard's old table freed by its
+/// growth stays resident and is not reused by the larger tables that
+/// follow (with 256 shards below 32 MiB the heap had grown to 2.2 GB two
+/// thirds into a 5×10^8 sweep); a block of 32 MiB or more is mapped on its
+/// own, its pages touched only where used, and returned when freed. One
+/// shard's growth needs a 32nd of the table for a moment (with 8 shards,
+/// 300 MB at the 5×10^8 sweep's peak).
+const CP_SHARDS: usize = 32;
+/// Smallest table of a shard (tests: small, to grow often).
+const CP_MIN_SLOTS: usize = if cfg!(test) { 16 } else { 1 << 22 };
 
 /// One shard: linear probing, home slot scaled from the hash (any size).
 #[derive(Default, Clone)]
@@ -516,7 +523,7 @@ impl CpShard {
 
     /// Half as large again, entries moved by their keys.
     fn grow(&mut self, keys: &[u32]) {
-        let size = (self.slots.len() * 3 / 2).max(16);
+        let size = (self.slots.len() * 3 / 2).max(CP_MIN_SLOTS);
         let old = std::mem::replace(&mut self.slots, vec![0; size]);
         for s in old.into_iter().filter(|&s| s != 0) {
             let node = ((s >> 32) - 1) as u32;
@@ -809,6 +816,10 @@ struct Kernel<'a, G: TransferGraph, N: NativeState> {
     flow_to_spilled: usize,
     /// Cleared when a spill fails: the logs then stay in memory.
     spilling: bool,
+    /// Bytes of the flow logs in memory past which they are spilled:
+    /// [`TraceConfig::spill_flows_above`], else [`SPILL_ABOVE`], or
+    /// [`SPILL_ABOVE_COMPACT`] in the compact layout.
+    spill_above: usize,
     spam: Vec<SpamHit>,
     swaps: Vec<Swap>,
     /// Taint fixed in advance for swap outputs, by transfer id. Rows come
@@ -901,6 +912,11 @@ pub(crate) fn run<G: TransferGraph>(g: &G, cfg: &TraceConfig) -> Option<TraceRes
 fn run_with<G: TransferGraph, N: NativeState>(g: &G, cfg: &TraceConfig) -> Option<TraceResult> {
     let n = g.address_count();
     let poison = cfg.policy == TaintPolicy::Poison;
+    let spill_above = cfg.spill_flows_above.unwrap_or(if N::NODE_LINES {
+        SPILL_ABOVE_COMPACT
+    } else {
+        SPILL_ABOVE
+    });
     // The pass's first read, a row read as a sequential scan, before the
     // state below is allocated: the store then unmaps the index pages an
     // earlier sparse walk mapped (`Traversal::Auto`'s, 5.9 GiB at 5×10^8
@@ -921,7 +937,11 @@ fn run_with<G: TransferGraph, N: NativeState>(g: &G, cfg: &TraceConfig) -> Optio
         // so that a huge graph does not ask for more than memory at once.
         nodes: Vec::with_capacity(n.min(RESERVE)),
         categories: FxHashMap::default(),
-        flow_to: Vec::with_capacity((g.transfer_count() as usize).min(RESERVE)),
+        flow_to: Vec::with_capacity(
+            (g.transfer_count() as usize)
+                .min(RESERVE)
+                .min(spill_above / FLOW_TO_BYTES + 1),
+        ),
         native: N::new(n),
         // Sized for 0.6 token accounts per address (the generated graphs
         // have 0.53 at 10^7 and 10^8 transfers; growing the table cost
@@ -944,6 +964,7 @@ fn run_with<G: TransferGraph, N: NativeState>(g: &G, cfg: &TraceConfig) -> Optio
         flow_to_spill: SpillFile::default(),
         flow_to_spilled: 0,
         spilling: true,
+        spill_above,
         spam: Vec::new(),
         swaps: Vec::new(),
         preset: BTreeMap::new(),
@@ -1507,8 +1528,7 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
             self.flows.push(&Flow { id, carried });
             self.flow_to.push((node, r.asset));
             if self.spilling
-                && self.flows.packed().len() + self.flow_to.len() * FLOW_TO_BYTES
-                    > self.cfg.spill_flows_above.unwrap_or(SPILL_ABOVE)
+                && self.flows.packed().len() + self.flow_to.len() * FLOW_TO_BYTES > self.spill_above
             {
                 self.spill_flows();
             }
@@ -1662,10 +1682,36 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
         self.tokens = TokenTable::new(0, false);
         self.lookalike = LookalikeKeys::default();
         self.counterparties = KernelCounterparties::default();
+        // The result's nodes. In the compact layout (huge graphs) they are
+        // made here, and the kernel's freed, before the flows come back
+        // from disk: node state is per node there, read in order twice.
+        // In the dense layout it is read at random, so once, in the loop
+        // below.
+        let mut kernel_nodes = std::mem::take(&mut self.nodes);
+        let node_count = kernel_nodes.len();
+        let mut nodes: Vec<Node> = Vec::with_capacity(node_count);
+        let mut categories = std::mem::take(&mut self.categories);
+        let mut make_node = |k: usize, n: &KernelNode, hops: u32| Node {
+            addr: n.addr,
+            role: n.role,
+            hops,
+            first: (n.first != NO_FIRST).then_some(n.first),
+            category: categories.remove(&(k as u32)).map(Box::new),
+            is_tx: false,
+            tiho_allocated: false,
+            has_counterparties: n.has_counterparties,
+        };
+        if N::NODE_LINES {
+            for (k, n) in kernel_nodes.iter().enumerate() {
+                let (hops, _) = self.native.node_state(n.addr, k);
+                nodes.push(make_node(k, n, hops));
+            }
+            kernel_nodes = Vec::new();
+        }
         self.unspill_flows();
         // Taint received per node, from the flows (random adds, prefetched).
         // Faulted in in order (see `huge_vec`), then added to at random.
-        let mut got: Vec<u128> = huge_vec(self.nodes.len());
+        let mut got: Vec<u128> = huge_vec(node_count);
         let mut token_got: Vec<(usize, AssetId, Amount)> = Vec::new();
         for (k, f) in self.flows.iter().enumerate() {
             if let Some(&(ahead, _)) = self.flow_to.get(k + PREFETCH) {
@@ -1694,7 +1740,7 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
         });
         let (mut th, mut tg, mut ex) = (0, 0, 0);
 
-        let n = self.nodes.len();
+        let n = node_count;
         let mut received = NodeAmounts::with_capacity(n, n);
         let mut held = NodeAmounts::with_capacity(n, n);
         // Held per asset, summed here and booked once (an asset's totals
@@ -1710,25 +1756,25 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
         };
         // Visit the nodes in node order (the result's order), prefetching a
         // few nodes ahead (random lines).
-        let mut kernel_nodes = std::mem::take(&mut self.nodes);
-        let mut nodes: Vec<Node> = Vec::with_capacity(kernel_nodes.len());
-        let mut rec: Vec<(AssetId, Amount)> = Vec::new();
-        for k in 0..kernel_nodes.len() {
-            if let Some(ahead) = kernel_nodes.get(k + PREFETCH) {
-                self.native.prefetch_node_state(ahead.addr, k + PREFETCH);
+        // Node `k`'s address: from the nodes made above (compact), or from
+        // the kernel's, made into the result's in the loop (dense).
+        let addr_of = |nodes: &[Node], kernel_nodes: &[KernelNode], k: usize| {
+            if N::NODE_LINES {
+                nodes.get(k).map(|n| n.addr)
+            } else {
+                kernel_nodes.get(k).map(|n| n.addr)
             }
-            let n = &mut kernel_nodes[k];
-            let (hops, taint) = self.native.node_state(n.addr, k);
-            nodes.push(Node {
-                addr: n.addr,
-                role: n.role,
-                hops,
-                first: (n.first != NO_FIRST).then_some(n.first),
-                category: self.categories.remove(&(k as u32)).map(Box::new),
-                is_tx: false,
-                tiho_allocated: false,
-                has_counterparties: n.has_counterparties,
-            });
+        };
+        let mut rec: Vec<(AssetId, Amount)> = Vec::new();
+        for k in 0..node_count {
+            if let Some(ahead) = addr_of(&nodes, &kernel_nodes, k + PREFETCH) {
+                self.native.prefetch_node_state(ahead, k + PREFETCH);
+            }
+            let addr = addr_of(&nodes, &kernel_nodes, k).expect("node k is made or kept");
+            let (hops, taint) = self.native.node_state(addr, k);
+            if !N::NODE_LINES {
+                nodes.push(make_node(k, &kernel_nodes[k], hops));
+            }
             if taint > 0 {
                 add_held(&mut held, NATIVE_ASSET, Amount::from(taint));
             }
