@@ -20,6 +20,7 @@ use tripoint_chain::{Address, Amount, Chain, TransferGraph, TransferId};
 use tripoint_store::Store;
 
 use crate::export::AssetInfo;
+use crate::fixed::Column;
 
 /// How a version 2 file types addresses: 20-byte binary on Ethereum; text on
 /// Bitcoin, whose addresses (and UTXO `tx:` nodes) have no fixed length.
@@ -142,18 +143,20 @@ fn eth20(a: &Address, what: &str) -> Result<[u8; 20], ArrowError> {
     }
 }
 
-/// The columns of the transfers `rows` in [`transfers_schema_v2`]'s order.
+/// The columns of the transfers `rows` in [`transfers_schema_v2`]'s order:
+/// the hashes and Ethereum addresses as their bytes back to back
+/// ([`Column::Fixed`], written by [`crate::fixed`]), the others as Arrow arrays.
 pub(crate) fn build_columns_v2(
     store: &Store,
     assets: &[AssetInfo],
     addresses: AddressType,
     rows: &[(TransferId, Option<Amount>)],
-) -> Result<Vec<ArrayRef>, ArrowError> {
+) -> Result<Vec<Column>, ArrowError> {
     let n = rows.len();
     let limit = crate::export::d38_limit();
     let mut block = Vec::with_capacity(n);
     let mut time = Vec::with_capacity(n);
-    let mut tx_hash = FixedSizeBinaryBuilder::with_capacity(n, 32);
+    let mut tx_hash = Vec::with_capacity(n * 32);
     let mut tx_index = Vec::with_capacity(n);
     let mut position = Vec::with_capacity(n);
     let mut from_id = Vec::with_capacity(n);
@@ -169,7 +172,7 @@ pub(crate) fn build_columns_v2(
         let row = store.transfer(id);
         block.push(row.block as i64);
         time.push(row.timestamp.saturating_mul(1_000_000));
-        tx_hash.append_value(store.tx_hash(id).0)?;
+        tx_hash.extend_from_slice(&store.tx_hash(id).0);
         tx_index.push(row.tx_index);
         position.push(row.sub_index);
         address_ids.extend([row.src, row.dst]);
@@ -192,46 +195,53 @@ pub(crate) fn build_columns_v2(
             amount_big.append_value(&text);
         }
     }
-    let (from, to): (ArrayRef, ArrayRef) = match addresses {
+    let (from, to) = match addresses {
         AddressType::Eth20 => {
-            let mut bytes = vec![[0u8; 20]; 2 * n];
+            // `address_ids` holds each row's (from, to): even indices are
+            // senders, odd ones receivers.
+            let (mut from, mut to) = (vec![0u8; n * 20], vec![0u8; n * 20]);
             let mut failed = None;
             in_id_order(store, &address_ids, |at, a| match a {
-                Address::Eth(b) => bytes[at] = *b,
+                Address::Eth(b) => {
+                    let col = if at % 2 == 0 { &mut from } else { &mut to };
+                    col[at / 2 * 20..][..20].copy_from_slice(b);
+                }
                 other => failed = Some(other.clone()),
             });
             if let Some(a) = failed {
                 eth20(&a, "address")?;
             }
-            let mut from = FixedSizeBinaryBuilder::with_capacity(n, 20);
-            let mut to = FixedSizeBinaryBuilder::with_capacity(n, 20);
-            for pair in bytes.chunks_exact(2) {
-                from.append_value(pair[0])?;
-                to.append_value(pair[1])?;
-            }
-            (Arc::new(from.finish()), Arc::new(to.finish()))
+            (Column::Fixed(from), Column::Fixed(to))
         }
         AddressType::Text => {
             let looked_up = addresses_of(store, &address_ids);
             let (from, to) = crate::text::address_pair_columns(&looked_up, 36);
-            (Arc::new(from), Arc::new(to))
+            (
+                Column::Arrow(Arc::new(from)),
+                Column::Arrow(Arc::new(to)),
+            )
         }
     };
+    let arrow = |a: ArrayRef| Column::Arrow(a);
     Ok(vec![
-        Arc::new(Int64Array::from(block)),
-        Arc::new(TimestampMicrosecondArray::from(time).with_timezone("UTC")),
-        Arc::new(tx_hash.finish()),
-        Arc::new(UInt32Array::from(tx_index)),
-        Arc::new(UInt32Array::from(position)),
+        arrow(Arc::new(Int64Array::from(block))),
+        arrow(Arc::new(
+            TimestampMicrosecondArray::from(time).with_timezone("UTC"),
+        )),
+        Column::Fixed(tx_hash),
+        arrow(Arc::new(UInt32Array::from(tx_index))),
+        arrow(Arc::new(UInt32Array::from(position))),
         from,
         to,
-        Arc::new(UInt32Array::from(from_id)),
-        Arc::new(UInt32Array::from(to_id)),
-        Arc::new(token.finish()),
-        Arc::new(symbol.finish()),
-        Arc::new(Int32Array::from(decimals)),
-        Arc::new(Decimal128Array::from(amount_d38).with_precision_and_scale(38, 0)?),
-        Arc::new(amount_big.finish()),
+        arrow(Arc::new(UInt32Array::from(from_id))),
+        arrow(Arc::new(UInt32Array::from(to_id))),
+        arrow(Arc::new(token.finish())),
+        arrow(Arc::new(symbol.finish())),
+        arrow(Arc::new(Int32Array::from(decimals))),
+        arrow(Arc::new(
+            Decimal128Array::from(amount_d38).with_precision_and_scale(38, 0)?,
+        )),
+        arrow(Arc::new(amount_big.finish())),
     ])
 }
 

@@ -20,8 +20,9 @@ use parquet::arrow::arrow_writer::{
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
-use parquet::file::writer::SerializedFileWriter;
+use parquet::file::properties::{WriterProperties, WriterPropertiesPtr};
+use parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
+use parquet::schema::types::ColumnDescPtr;
 use tripoint_chain::{Address, Amount, TransferGraph, TransferId, TxHash, U256};
 use tripoint_store::Store;
 
@@ -29,6 +30,7 @@ use crate::binary::{
     build_columns_v2, label_columns_v2, labels_schema_v2, transfers_props_v2, transfers_schema_v2,
     AddressType,
 };
+use crate::fixed::{encode_fixed, Column, FixedChunk};
 use crate::manifest::{sync_dir, ExportManifest, LabelsFile, PartFile};
 use crate::{ExportError, FORMAT, VERSION, VERSION_1};
 
@@ -341,6 +343,17 @@ struct RowContext<'a> {
     binary: Option<AddressType>,
     with_taint: bool,
     limit: Amount,
+    fixed: FixedWriter,
+}
+
+/// Who encodes version 2's fixed-length binary columns.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum FixedWriter {
+    /// [`encode_fixed`], from the bytes.
+    Direct,
+    /// The `parquet` crate's Arrow column writer (what [`encode_fixed`] is
+    /// tested against).
+    Crate,
 }
 
 /// The columns of `rows` (transfer ids with the taint each carried, for
@@ -435,21 +448,42 @@ fn build_columns(
 }
 
 /// One row group for a worker: its rows, the lengths of the slices the
-/// column writers are fed in turn, and the column writers of its file.
+/// column writers are fed in turn, and the column writers, leaf columns and
+/// properties of its file.
 struct RowGroupJob {
     seq: u64,
     rows: Vec<(TransferId, Option<Amount>)>,
     slices: Vec<usize>,
     writers: Vec<ArrowColumnWriter>,
+    leaves: Vec<ColumnDescPtr>,
+    props: WriterPropertiesPtr,
     /// The file's temporary path, for errors.
     path: PathBuf,
+}
+
+/// An encoded column chunk, by its writer.
+enum Chunk {
+    Arrow(ArrowColumnChunk),
+    Fixed(FixedChunk),
+}
+
+impl Chunk {
+    fn append_to_row_group(
+        self,
+        group: &mut SerializedRowGroupWriter<'_, File>,
+    ) -> Result<(), parquet::errors::ParquetError> {
+        match self {
+            Chunk::Arrow(c) => c.append_to_row_group(group),
+            Chunk::Fixed(c) => c.append_to_row_group(group),
+        }
+    }
 }
 
 /// A worker's encoded row group.
 struct Encoded {
     seq: u64,
     rows: u64,
-    chunks: Result<Vec<ArrowColumnChunk>, ExportError>,
+    chunks: Result<Vec<Chunk>, ExportError>,
 }
 
 /// Build and encode one row group (on a worker thread).
@@ -457,16 +491,28 @@ fn encode_row_group(ctx: &RowContext<'_>, job: RowGroupJob) -> Encoded {
     let (seq, rows) = (job.seq, job.rows.len() as u64);
     let path = job.path;
     let chunks = (|| {
-        let cols = match ctx.binary {
+        let arrow_err = |e| ExportError::arrow(&path, e);
+        let mut cols = match ctx.binary {
             Some(addresses) => build_columns_v2(ctx.store, ctx.assets, addresses, &job.rows),
-            None => build_columns(ctx, &job.rows),
+            None => build_columns(ctx, &job.rows)
+                .map(|cols| cols.into_iter().map(Column::Arrow).collect()),
         }
-        .map_err(|e| ExportError::arrow(&path, e))?;
+        .map_err(arrow_err)?;
         drop(job.rows);
+        if ctx.fixed == FixedWriter::Crate {
+            cols = cols
+                .into_iter()
+                .zip(&job.leaves)
+                .map(|(c, leaf)| c.into_arrow(leaf.type_length().max(1) as usize))
+                .map(|c| c.map(Column::Arrow))
+                .collect::<Result<_, _>>()
+                .map_err(arrow_err)?;
+        }
         let mut writers = job.writers;
         let mut start = 0;
         for &len in &job.slices {
             for ((writer, col), field) in writers.iter_mut().zip(&cols).zip(ctx.schema.fields()) {
+                let Column::Arrow(col) = col else { continue };
                 let slice = col.slice(start, len);
                 for leaf in
                     compute_leaves(field, &slice).map_err(|e| ExportError::parquet(&path, e))?
@@ -478,10 +524,17 @@ fn encode_row_group(ctx: &RowContext<'_>, job: RowGroupJob) -> Encoded {
             }
             start += len;
         }
-        drop(cols);
         writers
             .into_iter()
-            .map(|w| w.close().map_err(|e| ExportError::parquet(&path, e)))
+            .zip(cols)
+            .zip(&job.leaves)
+            .map(|((w, col), leaf)| match col {
+                Column::Arrow(_) => w.close().map(Chunk::Arrow),
+                Column::Fixed(bytes) => {
+                    encode_fixed(leaf, &job.props, bytes, &job.slices).map(Chunk::Fixed)
+                }
+            })
+            .map(|c| c.map_err(|e| ExportError::parquet(&path, e)))
             .collect()
     })();
     Encoded { seq, rows, chunks }
@@ -631,6 +684,30 @@ pub(crate) fn write_rows(
     opts: &ExportOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Vec<PartFile>, ExportError> {
+    write_rows_by(
+        store,
+        out,
+        table,
+        rows,
+        total,
+        opts,
+        progress,
+        FixedWriter::Direct,
+    )
+}
+
+/// [`write_rows`], with the fixed-length binary columns encoded by `fixed`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_rows_by(
+    store: &Store,
+    out: &Path,
+    table: Table,
+    rows: impl Iterator<Item = (TransferId, Option<Amount>)>,
+    total: u64,
+    opts: &ExportOptions,
+    progress: &mut dyn FnMut(u64, u64),
+    fixed: FixedWriter,
+) -> Result<Vec<PartFile>, ExportError> {
     let binary = (table == Table::Transfers
         && opts.format_version.unwrap_or(VERSION_1) != VERSION_1)
         .then(|| AddressType::of(store.chain()));
@@ -659,6 +736,7 @@ pub(crate) fn write_rows(
         binary,
         with_taint: table == Table::Flows,
         limit: d38_limit(),
+        fixed,
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let (job_tx, job_rx) = std::sync::mpsc::channel::<RowGroupJob>();
@@ -755,6 +833,8 @@ fn cut_rows<'scope, 'env>(
                 slices: batch_slices(start, group.len()),
                 rows: group,
                 writers,
+                leaves: p.writer.schema_descr().columns().to_vec(),
+                props: p.writer.properties().clone(),
                 path: p.tmp.clone(),
             };
             pipeline.send(p, job)?;

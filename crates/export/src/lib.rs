@@ -16,6 +16,7 @@ mod binary;
 pub mod cryo;
 mod error;
 mod export;
+mod fixed;
 pub mod exposure;
 mod manifest;
 mod text;
