@@ -216,10 +216,7 @@ pub(crate) fn build_columns_v2(
         AddressType::Text => {
             let looked_up = addresses_of(store, &address_ids);
             let (from, to) = crate::text::address_pair_columns(&looked_up, 36);
-            (
-                Column::Arrow(Arc::new(from)),
-                Column::Arrow(Arc::new(to)),
-            )
+            (Column::Arrow(Arc::new(from)), Column::Arrow(Arc::new(to)))
         }
     };
     let arrow = |a: ArrayRef| Column::Arrow(a);

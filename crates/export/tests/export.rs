@@ -408,18 +408,23 @@ fn a_generated_store_round_trips_through_version_2_across_pages_and_groups() {
     assert_eq!(check_round_trip(&store, &out, &m), store.transfer_count());
     // Several row groups a file, several pages a row group.
     let f = File::open(out.join(&m.parts[0].file)).expect("open");
-    let reader = ParquetRecordBatchReaderBuilder::try_new(f).expect("parquet reader");
+    let with_index = parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_page_index(true);
+    let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(f, with_index)
+        .expect("parquet reader");
     let meta = reader.metadata();
     assert!(meta.num_row_groups() >= 2);
-    let hash = meta.row_group(0).column(2);
-    assert_eq!(hash.column_path().string(), "tx_hash");
-    let pages: i32 = hash
-        .page_encoding_stats()
-        .expect("encoding stats")
-        .iter()
-        .map(|s| s.count)
-        .sum();
-    assert!(pages >= 2, "{pages} pages");
+    assert_eq!(
+        meta.row_group(0).column(2).column_path().string(),
+        "tx_hash"
+    );
+    let index = meta.offset_index().expect("offset index");
+    let pages = &index[0][2].page_locations;
+    assert!(pages.len() >= 2, "{} pages", pages.len());
+    assert_eq!(pages[0].first_row_index, 0);
+    assert!(pages
+        .windows(2)
+        .all(|w| w[0].first_row_index < w[1].first_row_index
+            && w[0].offset + i64::from(w[0].compressed_page_size) == w[1].offset));
 }
 
 #[test]
