@@ -408,7 +408,8 @@ fn a_generated_store_round_trips_through_version_2_across_pages_and_groups() {
     assert_eq!(check_round_trip(&store, &out, &m), store.transfer_count());
     // Several row groups a file, several pages a row group.
     let f = File::open(out.join(&m.parts[0].file)).expect("open");
-    let with_index = parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_page_index(true);
+    let with_index = parquet::arrow::arrow_reader::ArrowReaderOptions::new()
+        .with_offset_index_policy(parquet::file::metadata::PageIndexPolicy::Required);
     let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(f, with_index)
         .expect("parquet reader");
     let meta = reader.metadata();
