@@ -10,7 +10,7 @@
 //! page headers and chunk metadata come from the crate's own types, so a
 //! file is byte for byte the one the crate writes (tested against it).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, FixedSizeBinaryArray};
@@ -23,7 +23,6 @@ use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ColumnChunkMetaData, OffsetIndexBuilder, PageEncodingStats};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
-use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::writer::{SerializedPageWriter, SerializedRowGroupWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
@@ -51,109 +50,8 @@ impl Column {
 
 /// One row group's column chunk, encoded, for [`Self::append_to_row_group`].
 pub(crate) struct FixedChunk {
-    data: Pieces,
+    data: Bytes,
     close: ColumnCloseResult,
-}
-
-/// A column chunk's bytes in pieces: page headers, and page data that is a
-/// slice of the column's values (kept as that slice: the values are copied
-/// once, into the file).
-#[derive(Default)]
-struct Pieces {
-    values: Bytes,
-    done: Vec<Bytes>,
-    copied: Vec<u8>,
-    len: u64,
-}
-
-impl Pieces {
-    fn new(values: Bytes) -> Self {
-        Pieces {
-            values,
-            ..Pieces::default()
-        }
-    }
-
-    fn finish(mut self) -> Self {
-        if !self.copied.is_empty() {
-            self.done.push(std::mem::take(&mut self.copied).into());
-        }
-        self
-    }
-}
-
-impl Write for Pieces {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        let at = (data.as_ptr() as usize).wrapping_sub(self.values.as_ptr() as usize);
-        if !data.is_empty() && at < self.values.len() && data.len() <= self.values.len() - at {
-            if !self.copied.is_empty() {
-                self.done.push(std::mem::take(&mut self.copied).into());
-            }
-            self.done.push(self.values.slice(at..at + data.len()));
-        } else {
-            self.copied.extend_from_slice(data);
-        }
-        self.len += data.len() as u64;
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Length for Pieces {
-    fn len(&self) -> u64 {
-        self.len
-    }
-}
-
-impl ChunkReader for Pieces {
-    type T = PiecesRead;
-
-    fn get_read(&self, start: u64) -> Result<PiecesRead, ParquetError> {
-        let mut read = PiecesRead {
-            rest: self.done.clone().into_iter(),
-            current: Bytes::new(),
-        };
-        std::io::copy(&mut (&mut read).take(start), &mut std::io::sink())?;
-        Ok(read)
-    }
-
-    fn get_bytes(&self, start: u64, length: usize) -> Result<Bytes, ParquetError> {
-        let mut out = Vec::with_capacity(length);
-        self.get_read(start)?
-            .take(length as u64)
-            .read_to_end(&mut out)?;
-        if out.len() != length {
-            return Err(ParquetError::EOF(format!(
-                "{length} bytes at {start} of a {}-byte column chunk",
-                self.len
-            )));
-        }
-        Ok(out.into())
-    }
-}
-
-/// Reads [`Pieces`] in order.
-struct PiecesRead {
-    rest: std::vec::IntoIter<Bytes>,
-    current: Bytes,
-}
-
-impl Read for PiecesRead {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rest.next() {
-                Some(next) => self.current = next,
-                None => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.current.len());
-        out[..n].copy_from_slice(&self.current[..n]);
-        self.current = self.current.slice(n..);
-        Ok(n)
-    }
 }
 
 impl FixedChunk {
@@ -274,7 +172,7 @@ pub(crate) fn encode_fixed(
         )));
     }
     let values = Bytes::from(values);
-    let mut sink = TrackedWrite::new(Pieces::new(values.clone()));
+    let mut sink = TrackedWrite::new(Vec::with_capacity(values.len() + (4 << 10)));
     let mut offsets = (!props.offset_index_disabled()).then(OffsetIndexBuilder::new);
     let (mut compressed, mut uncompressed, mut written, mut pages) = (0u64, 0u64, 0u64, 0i32);
     {
@@ -323,7 +221,7 @@ pub(crate) fn encode_fixed(
         .set_data_page_offset(0)
         .set_dictionary_page_offset(None)
         .build()?;
-    let data = sink.into_inner()?.finish();
+    let data = Bytes::from(sink.into_inner()?);
     Ok(FixedChunk {
         data,
         close: ColumnCloseResult {
