@@ -472,17 +472,21 @@ struct KernelCounterparties {
 }
 
 /// Shards of [`KernelCounterparties`] (a node's entries: shard `node % 32`).
-/// Each table is at least [`CP_MIN_SLOTS`] (32 MiB): the allocator serves
-/// smaller blocks from its heap, where a shard's old table freed by its
-/// growth stays resident and is not reused by the larger tables that
-/// follow (with 256 shards below 32 MiB the heap had grown to 2.2 GB two
-/// thirds into a 5×10^8 sweep); a block of 32 MiB or more is mapped on its
-/// own, its pages touched only where used, and returned when freed. One
-/// shard's growth needs a 32nd of the table for a moment (with 8 shards,
-/// 300 MB at the 5×10^8 sweep's peak).
+/// A table that outgrows [`CP_SMALL_SLOTS`] (1 MiB) goes straight to at
+/// least [`CP_MAPPED_SLOTS`] (32 MiB): the allocator serves smaller blocks
+/// from its heap, where a shard's old table freed by its growth stays
+/// resident and is not reused by the larger tables that follow (with 256
+/// shards below 32 MiB the heap had grown to 2.2 GB two thirds into a
+/// 5×10^8 sweep); a block of 32 MiB or more is mapped on its own and
+/// returned when freed. Small traces keep small tables (every table at
+/// 32 MiB from the start touched nearly all its pages: 420 MB for a trace
+/// of 10^6 transfers). One shard's growth needs a 32nd of the table for a
+/// moment (with 8 shards, 300 MB at the 5×10^8 sweep's peak).
 const CP_SHARDS: usize = 32;
-/// Smallest table of a shard (tests: small, to grow often).
-const CP_MIN_SLOTS: usize = if cfg!(test) { 16 } else { 1 << 22 };
+/// Largest table of a shard grown by half (tests: small).
+const CP_SMALL_SLOTS: usize = if cfg!(test) { 64 } else { 1 << 17 };
+/// Smallest table of a shard past [`CP_SMALL_SLOTS`] (tests: small).
+const CP_MAPPED_SLOTS: usize = if cfg!(test) { 256 } else { 1 << 22 };
 
 /// One shard: linear probing, home slot scaled from the hash (any size).
 #[derive(Default, Clone)]
@@ -523,7 +527,10 @@ impl CpShard {
 
     /// Half as large again, entries moved by their keys.
     fn grow(&mut self, keys: &[u32]) {
-        let size = (self.slots.len() * 3 / 2).max(CP_MIN_SLOTS);
+        let mut size = (self.slots.len() * 3 / 2).max(16);
+        if size > CP_SMALL_SLOTS {
+            size = size.max(CP_MAPPED_SLOTS);
+        }
         let old = std::mem::replace(&mut self.slots, vec![0; size]);
         for s in old.into_iter().filter(|&s| s != 0) {
             let node = ((s >> 32) - 1) as u32;
