@@ -158,14 +158,7 @@ impl DictChunk {
     /// unmap the ids behind it once it is in order.
     #[inline]
     fn note_read(&self, local: u32) {
-        let file = self.view.as_ref() as *const FileView as usize;
-        let end = ADDRESS_READER.with(|r| {
-            let mut reader = r.get();
-            let end = reader.read(file, local, RELEASE_IDS);
-            r.set(reader);
-            end
-        });
-        if let Some(end) = end {
+        if let Some(end) = InOrderReader::note(&ADDRESS_READER, &self.view, local, RELEASE_IDS) {
             self.release_before(end);
         }
     }

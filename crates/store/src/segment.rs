@@ -96,6 +96,24 @@ const IN_ORDER_BACK: u32 = 256;
 const IN_ORDER_ROWS: u32 = 1 << 16;
 
 impl InOrderReader {
+    /// Count a read of id `at` of `view` towards the thread's reader in
+    /// `reader` ([`InOrderReader::read`]).
+    #[inline]
+    pub(crate) fn note(
+        reader: &'static std::thread::LocalKey<std::cell::Cell<InOrderReader>>,
+        view: &FileView,
+        at: u32,
+        stretch: u32,
+    ) -> Option<u32> {
+        let file = view as *const FileView as usize;
+        reader.with(|r| {
+            let mut state = r.get();
+            let end = state.read(file, at, stretch);
+            r.set(state);
+            end
+        })
+    }
+
     /// Count a read of id `at` of the file mapped at `file`: `Some(end)`
     /// when an in-order reader has just passed into a new stretch of
     /// `stretch` ids starting at `end`, so ids `0..end` may be unmapped.
@@ -1186,14 +1204,7 @@ impl Segment {
     /// once it is in order.
     #[inline]
     fn note_row_read(&self, i: u32) {
-        let file = self.view.as_ref() as *const FileView as usize;
-        let end = ROW_READER.with(|r| {
-            let mut reader = r.get();
-            let end = reader.read(file, i, IN_ORDER_ROWS);
-            r.set(reader);
-            end
-        });
-        if let Some(end) = end {
+        if let Some(end) = InOrderReader::note(&ROW_READER, &self.view, i, IN_ORDER_ROWS) {
             self.release_row_reads(end as usize);
         }
     }
