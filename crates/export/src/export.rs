@@ -1,6 +1,7 @@
 //! `tripoint export parquet`: transfers and labels of a store as Parquet.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -28,7 +29,7 @@ use tripoint_store::Store;
 
 use crate::binary::{
     build_columns_v2, label_columns_v2, labels_schema_v2, transfers_props_v2, transfers_schema_v2,
-    AddressType,
+    AddressTable, AddressType, ADDRESS_TABLE_MAX_BYTES,
 };
 use crate::fixed::{encode_fixed, Column, FixedChunk};
 use crate::manifest::{sync_dir, ExportManifest, LabelsFile, PartFile};
@@ -344,6 +345,9 @@ struct RowContext<'a> {
     with_taint: bool,
     limit: Amount,
     fixed: FixedWriter,
+    /// Version 2's Ethereum addresses by id, when the store's fit
+    /// ([`AddressTable`]).
+    table: Option<&'a AddressTable>,
 }
 
 /// Who encodes version 2's fixed-length binary columns.
@@ -470,7 +474,7 @@ enum Chunk {
 impl Chunk {
     fn append_to_row_group(
         self,
-        group: &mut SerializedRowGroupWriter<'_, File>,
+        group: &mut SerializedRowGroupWriter<'_, BlockWriter>,
     ) -> Result<(), parquet::errors::ParquetError> {
         match self {
             Chunk::Arrow(c) => c.append_to_row_group(group),
@@ -493,7 +497,9 @@ fn encode_row_group(ctx: &RowContext<'_>, job: RowGroupJob) -> Encoded {
     let chunks = (|| {
         let arrow_err = |e| ExportError::arrow(&path, e);
         let mut cols = match ctx.binary {
-            Some(addresses) => build_columns_v2(ctx.store, ctx.assets, addresses, &job.rows),
+            Some(addresses) => {
+                build_columns_v2(ctx.store, ctx.assets, addresses, ctx.table, &job.rows)
+            }
             None => build_columns(ctx, &job.rows)
                 .map(|cols| cols.into_iter().map(Column::Arrow).collect()),
         }
@@ -558,10 +564,64 @@ fn batch_slices(start: u64, len: usize) -> Vec<usize> {
     out
 }
 
+/// Size of the writes of a [`BlockWriter`].
+const BLOCK: usize = 256 << 10;
+
+/// A file written in whole blocks of [`BLOCK`] bytes at offsets that are
+/// multiples of it (the rest when finished). The `parquet` crate hands its
+/// writer 8 KiB at a time when it copies a column chunk in, and page-cache
+/// writes of 8 KiB cost the kernel almost three times what aligned writes
+/// of 256 KiB do (dd on this machine: 0.42 s against 0.15 s of system time
+/// for 700 MB, the same bytes).
+struct BlockWriter {
+    file: File,
+    buf: Vec<u8>,
+}
+
+impl BlockWriter {
+    fn new(file: File) -> Self {
+        BlockWriter {
+            file,
+            buf: Vec::with_capacity(BLOCK),
+        }
+    }
+
+    /// Write what is buffered and hand the file back.
+    fn into_file(mut self) -> std::io::Result<File> {
+        self.file.write_all(&self.buf)?;
+        Ok(self.file)
+    }
+}
+
+impl Write for BlockWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        // Nothing buffered: the file is at a block boundary, and whole
+        // blocks of `data` go straight to it.
+        if self.buf.is_empty() && data.len() >= BLOCK {
+            let n = data.len() / BLOCK * BLOCK;
+            self.file.write_all(&data[..n])?;
+            return Ok(n);
+        }
+        let n = data.len().min(BLOCK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == BLOCK {
+            self.file.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.write_all(&self.buf)?;
+        self.buf.clear();
+        self.file.flush()
+    }
+}
+
 /// One transfers file being written under a temporary name.
 struct OpenPart {
     tmp: PathBuf,
-    writer: SerializedFileWriter<File>,
+    writer: SerializedFileWriter<BlockWriter>,
     factory: ArrowRowGroupWriterFactory,
     first_block: u64,
     /// The last row's id, and its block once the file is big enough that
@@ -646,7 +706,23 @@ fn write_transfers(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Vec<PartFile>, ExportError> {
     let rows = (lo..hi).map(|id| (id, None));
-    write_rows(store, out, Table::Transfers, rows, hi - lo, opts, progress)
+    let table = match opts.format_version {
+        Some(v) if v != VERSION_1 => {
+            AddressTable::for_rows(store, lo, hi, worker_count(), ADDRESS_TABLE_MAX_BYTES)
+        }
+        _ => None,
+    };
+    write_rows_by(
+        store,
+        out,
+        Table::Transfers,
+        rows,
+        hi - lo,
+        opts,
+        progress,
+        FixedWriter::Direct,
+        table.as_ref(),
+    )
 }
 
 /// Which table of rows keyed by transfer [`write_rows`] writes.
@@ -693,10 +769,13 @@ pub(crate) fn write_rows(
         opts,
         progress,
         FixedWriter::Direct,
+        None,
     )
 }
 
-/// [`write_rows`], with the fixed-length binary columns encoded by `fixed`.
+/// [`write_rows`], with the fixed-length binary columns encoded by `fixed`,
+/// and version 2's Ethereum addresses copied from `address_table` when
+/// there is one (else read from the dictionary).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_rows_by(
     store: &Store,
@@ -707,6 +786,7 @@ pub(crate) fn write_rows_by(
     opts: &ExportOptions,
     progress: &mut dyn FnMut(u64, u64),
     fixed: FixedWriter,
+    address_table: Option<&AddressTable>,
 ) -> Result<Vec<PartFile>, ExportError> {
     let binary = (table == Table::Transfers
         && opts.format_version.unwrap_or(VERSION_1) != VERSION_1)
@@ -729,6 +809,7 @@ pub(crate) fn write_rows_by(
         ),
     };
     let assets = asset_infos(store);
+    let workers = worker_count();
     let ctx = RowContext {
         store,
         assets: &assets,
@@ -737,8 +818,8 @@ pub(crate) fn write_rows_by(
         with_taint: table == Table::Flows,
         limit: d38_limit(),
         fixed,
+        table: address_table,
     };
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let (job_tx, job_rx) = std::sync::mpsc::channel::<RowGroupJob>();
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = std::sync::mpsc::channel::<Encoded>();
@@ -775,6 +856,11 @@ pub(crate) fn write_rows_by(
         (pipeline.progress)(total, total);
         Ok(files)
     })
+}
+
+/// Row-group workers: one per core, at most 8.
+fn worker_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
 }
 
 /// Cut `rows` into files (closed at the first block boundary after
@@ -871,6 +957,7 @@ fn open_part(
         .join(table.name())
         .join(format!(".blocks-{first_block}.parquet.tmp"));
     let f = File::create(&tmp).map_err(|e| ExportError::io(&tmp, e))?;
+    let f = BlockWriter::new(f);
     let (writer, factory) = ArrowWriter::try_new(f, schema.clone(), Some(props.clone()))
         .and_then(ArrowWriter::into_serialized_writer)
         .map_err(|e| ExportError::parquet(&tmp, e))?;
@@ -890,7 +977,9 @@ fn close(p: OpenPart, out: &Path, table: Table, store: &Store) -> Result<PartFil
     let file = p
         .writer
         .into_inner()
-        .map_err(|e| ExportError::parquet(&p.tmp, e))?;
+        .map_err(|e| ExportError::parquet(&p.tmp, e))?
+        .into_file()
+        .map_err(|e| ExportError::io(&p.tmp, e))?;
     file.sync_all().map_err(|e| ExportError::io(&p.tmp, e))?;
     let bytes = file
         .metadata()
