@@ -244,7 +244,7 @@ mod tests {
     use parquet::arrow::ArrowSchemaConverter;
     use parquet::basic::Compression;
     use parquet::file::properties::WriterProperties;
-    use tripoint_chain::TransferGraph;
+    use tripoint_chain::{Address, TransferGraph};
     use tripoint_gen::{generate_into, GenConfig, RecordSink};
     use tripoint_store::Store;
 
@@ -341,6 +341,57 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A table for part of a store covers the ids up to the highest one
+    /// those rows name (found by the scan), each address's bytes; a whole
+    /// store's covers every address without the scan.
+    #[test]
+    fn the_address_table_covers_the_ids_its_rows_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open_or_create(dir.path()).expect("store");
+        let mut app = store.appender().expect("appender");
+        let cfg = GenConfig {
+            seed: 7,
+            transfers: 20_000,
+            ..Default::default()
+        };
+        generate_into(&cfg, &mut RecordSink::new(&mut app)).expect("generate");
+        app.finish().expect("finish");
+        drop(store);
+        let store = Store::open(dir.path()).expect("open");
+        let (total, all) = (store.transfer_count(), store.address_count());
+        assert!(2 * all as u64 <= total, "{all} addresses, {total} rows");
+        let whole = AddressTable::for_rows(&store, 0, total, 2, ADDRESS_TABLE_MAX_BYTES)
+            .expect("whole table");
+        assert_eq!(whole.len(), all);
+        let (lo, hi) = (total / 3, total / 3 + 2_000);
+        let highest = (lo..hi)
+            .flat_map(|id| {
+                let row = store.transfer(id);
+                [row.src, row.dst]
+            })
+            .max()
+            .expect("rows");
+        let part = AddressTable::for_rows(&store, lo, hi, 3, ADDRESS_TABLE_MAX_BYTES)
+            .expect("table for part of the rows");
+        assert_eq!(part.len(), highest as usize + 1);
+        assert!(part.len() < all, "the scan bounds the table");
+        for id in [0, highest / 2, highest] {
+            let Address::Eth(want) = store.address(id) else {
+                panic!("address {id} is not Ethereum")
+            };
+            assert_eq!(part.address(id), &want[..]);
+            assert_eq!(whole.address(id), &want[..]);
+        }
+        // Few rows naming ids across the store: no table past 4 ids a row.
+        let one = store.transfer(lo);
+        let one_ids = u64::from(one.src.max(one.dst)) + 1;
+        assert_eq!(
+            AddressTable::for_rows(&store, lo, lo + 1, 2, ADDRESS_TABLE_MAX_BYTES).is_some(),
+            one_ids <= 4
+        );
+        assert!(AddressTable::for_rows(&store, 0, total, 2, 20).is_none());
     }
 
     #[test]
