@@ -256,7 +256,12 @@ fn render<G: TransferGraph + Sync>(
         Format::Table => {
             out.write_all(tripoint_trace::text::report_table(&full()?.1).as_bytes())?
         }
-        Format::Summary => out.write_all(tripoint_trace::text::summary(&full()?.1).as_bytes())?,
+        Format::Summary => {
+            // Only what the summary shows: not every address row and flow.
+            let result = trace(g, &cfg)?;
+            let report = tripoint_trace::build_summary_report(g, &result, opts);
+            out.write_all(tripoint_trace::text::summary(&report).as_bytes())?
+        }
         Format::Parquet => {
             let result = trace(g, &cfg)?;
             let dir = args

@@ -25,7 +25,7 @@ pub use kernels::reach::{reached, Reach, Reached};
 pub use live::{Advanced, LiveTrace, TokenVerdicts};
 pub use mem::MemGraph;
 pub use patterns::{Pattern, PatternRules};
-pub use report::{build_report, Report, ReportOptions};
+pub use report::{build_report, build_summary_report, Report, ReportOptions};
 pub use spam::{SpamReason, SpamRules};
 pub use taint::{
     auto_sparse_budget, default_terminals, trace, trace_general, EngineKind, Flow, Flows,

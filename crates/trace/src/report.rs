@@ -535,6 +535,135 @@ pub fn build_report<G: TransferGraph>(g: &G, r: &TraceResult, opts: &ReportOptio
     }
 }
 
+/// The report that [`crate::text::summary`] prints, made without what the
+/// summary does not show: its `addresses` are the seeds' rows only
+/// (without pattern tags), and it has no `paths`, `spam` or `swaps`; the
+/// seeds, endpoints, totals and assets (every asset the full report names,
+/// so that display names are the same) are those of [`build_report`].
+/// The flows are read once, in chain order, and nothing is kept per flow
+/// or per node: [`build_report`] holds every flow's transfer row (~100
+/// bytes a flow) and every address row, too much for a trace that reaches
+/// tens of millions of addresses.
+pub fn build_summary_report<G: TransferGraph>(
+    g: &G,
+    r: &TraceResult,
+    opts: &ReportOptions,
+) -> Report {
+    let used: RefCell<BTreeSet<AssetId>> = RefCell::default();
+    let key = |asset: AssetId| {
+        used.borrow_mut().insert(asset);
+        asset_key(g, asset, opts.native)
+    };
+    let spam_assets = spam_assets(g, r);
+    let meta = |asset: AssetId| {
+        asset_meta(
+            g,
+            asset,
+            opts.native,
+            &opts.tokens,
+            spam_assets.contains(&asset),
+        )
+    };
+    // One pass over the flows: arrivals at endpoints, the seeds' first
+    // tainted times (first flow in, else first flow out, as in
+    // [`AddressRows`]) and the assets of the flows (the full report's
+    // paths and endpoints name only those).
+    let swapped_inputs: FxHashSet<TransferId> = r.swaps.iter().map(|s| s.input).collect();
+    let mut arrivals = Arrivals::new();
+    let mut seed_first: FxHashMap<usize, i64> = FxHashMap::default();
+    let mut flow_assets: Vec<bool> = Vec::new();
+    for f in &r.flows {
+        let row = g.transfer(f.id);
+        note_arrival(&mut arrivals, r, &swapped_inputs, f.id, f.carried, &row);
+        for a in [row.dst, row.src] {
+            if let Some(i) = r.node_of.get(a) {
+                if r.nodes[i as usize].role == Role::Seed {
+                    seed_first.entry(i as usize).or_insert(row.timestamp);
+                }
+            }
+        }
+        let asset = row.asset as usize;
+        if flow_assets.len() <= asset {
+            flow_assets.resize(asset + 1, false);
+        }
+        flow_assets[asset] = true;
+    }
+    for (asset, _) in flow_assets.iter().enumerate().filter(|e| *e.1) {
+        used.borrow_mut().insert(asset as AssetId);
+    }
+    let endpoints = endpoints_of(g, r, &arrivals, &key, &meta);
+    // The assets the full report's other parts name.
+    for (_, asset, _) in r.received.iter().chain(r.held.iter()) {
+        used.borrow_mut().insert(asset);
+    }
+    for s in &r.spam {
+        used.borrow_mut().insert(g.transfer(s.id).asset);
+    }
+    for s in &r.swaps {
+        for id in std::iter::once(s.input).chain(s.outputs.iter().map(|o| o.0)) {
+            used.borrow_mut().insert(g.transfer(id).asset);
+        }
+    }
+    let totals = r
+        .totals
+        .iter()
+        .map(|(&asset, t)| (key(asset), totals_out(t, r.policy, meta(asset))))
+        .collect();
+    // The seeds' rows, in report order (by hops, address, node index).
+    let mut seeds: Vec<(u32, u32, SortAddr)> = r
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.role == Role::Seed)
+        .map(|(i, n)| (n.hops, i as u32, SortAddr::of(g.address(n.addr))))
+        .collect();
+    seeds.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.2.cmp(&b.2))
+            .then(a.1.cmp(&b.1))
+    });
+    let amounts = |v: &[(AssetId, Amount)]| -> BTreeMap<String, String> {
+        v.iter()
+            .map(|&(a, x)| (asset_key(g, a, opts.native), x.to_string()))
+            .collect()
+    };
+    let addresses = seeds
+        .iter()
+        .map(|(_, i, address)| {
+            let i = *i as usize;
+            let n = &r.nodes[i];
+            AddressOut {
+                address: address.text().into_owned(),
+                taint: amounts(r.received.of_node(i)),
+                held: amounts(r.held.of_node(i)),
+                hops: n.hops,
+                first_tainted: seed_first.get(&i).map(|&t| rfc3339(t)),
+                role: n.role,
+                labels: labels_out(g, n.addr),
+                patterns: Vec::new(),
+            }
+        })
+        .collect();
+    let mut assets: BTreeMap<String, AssetOut> = used
+        .take()
+        .into_iter()
+        .map(|a| (asset_key(g, a, opts.native), meta(a)))
+        .collect();
+    crate::assets::display_names(&mut assets);
+    Report {
+        policy: r.policy,
+        seeds: report_seeds(g, r),
+        from: opts.from.map(rfc3339),
+        addresses,
+        endpoints,
+        paths: Vec::new(),
+        spam: Vec::new(),
+        swaps: Vec::new(),
+        totals,
+        assets,
+    }
+}
+
 /// The report of a finished trace, serialised as it is built: it
 /// serialises exactly as [`build_report`]'s [`Report`] does, but each
 /// address row is made, serialised and dropped in turn (see
@@ -609,20 +738,7 @@ fn report_parts<'a, G: TransferGraph>(
         used.borrow_mut().insert(asset);
         asset_key(g, asset, opts.native)
     };
-    let spam_assets: FxHashSet<AssetId> = r
-        .spam
-        .iter()
-        .filter(|s| {
-            matches!(
-                s.reason,
-                SpamReason::NonAsciiSymbol
-                    | SpamReason::FakeNative
-                    | SpamReason::ImitatesToken
-                    | SpamReason::UntrustedToken
-            )
-        })
-        .map(|s| g.transfer(s.id).asset)
-        .collect();
+    let spam_assets = spam_assets(g, r);
     let meta = |asset: AssetId| {
         asset_meta(
             g,
@@ -652,70 +768,16 @@ fn report_parts<'a, G: TransferGraph>(
     // Endpoints: taint that arrived at terminal addresses (and DEX deposits
     // that did not come back), per (address, asset).
     let swapped_inputs: FxHashSet<TransferId> = r.swaps.iter().map(|s| s.input).collect();
-    let mut arrivals: BTreeMap<(AddrId, AssetId), (Amount, i64, i64)> = BTreeMap::new();
+    let mut arrivals = Arrivals::new();
     let mut into: FxHashMap<AddrId, Vec<(TransferId, Amount, AssetId)>> = FxHashMap::default();
     for f in &r.flows {
         let row = &rows[&f.id];
         into.entry(row.dst)
             .or_default()
             .push((f.id, f.carried, row.asset));
-        let Some(n) = r.node(row.dst) else { continue };
-        let is_end =
-            n.role == Role::Endpoint || (n.role == Role::Dex && !swapped_inputs.contains(&f.id));
-        if is_end {
-            let e = arrivals.entry((row.dst, row.asset)).or_insert((
-                Amount::ZERO,
-                row.timestamp,
-                row.timestamp,
-            ));
-            e.0.add_sat(f.carried);
-            e.2 = row.timestamp;
-        }
+        note_arrival(&mut arrivals, r, &swapped_inputs, f.id, f.carried, row);
     }
-    let mut endpoints: Vec<(Amount, EndpointOut)> = arrivals
-        .iter()
-        .map(|(&(addr, asset), &(amount, t0, t1))| {
-            let n = r.node(addr).expect("endpoint node");
-            let category = n
-                .category
-                .as_deref()
-                .cloned()
-                .unwrap_or(Category::Other("unknown".into()));
-            // Funds in a mixer pool or gone over a bridge are beyond reach:
-            // only custodial endpoints (exchanges, sanctioned wallets…) hold.
-            let custodial = !matches!(category, Category::Mixer | Category::Bridge | Category::Dex);
-            let held_amount = if custodial {
-                final_balance(g, addr, asset).min(amount)
-            } else {
-                Amount::ZERO
-            };
-            let held = held_amount > Amount::ZERO;
-            (
-                amount,
-                EndpointOut {
-                    address: g.address(addr).to_string(),
-                    category: category.to_string(),
-                    labels: labels_out(g, addr),
-                    asset: key(asset),
-                    symbol: meta(asset).symbol,
-                    decimals: meta(asset).decimals,
-                    amount: amount.to_string(),
-                    first_arrival: rfc3339(t0),
-                    last_arrival: rfc3339(t1),
-                    held,
-                    held_amount: held_amount.to_string(),
-                    freeze_candidate: held && category == Category::Exchange,
-                },
-            )
-        })
-        .collect();
-    endpoints.sort_by(|a, b| {
-        (!a.1.freeze_candidate, std::cmp::Reverse(a.0), &a.1.address).cmp(&(
-            !b.1.freeze_candidate,
-            std::cmp::Reverse(b.0),
-            &b.1.address,
-        ))
-    });
+    let endpoints = endpoints_of(g, r, &arrivals, &key, &meta);
 
     // Top paths: from the largest arrival at each endpoint, walk back along
     // the largest earlier tainted transfer into each address until a seed.
@@ -851,13 +913,115 @@ fn report_parts<'a, G: TransferGraph>(
     Parts {
         seeds,
         addresses,
-        endpoints: endpoints.into_iter().map(|e| e.1).collect(),
+        endpoints,
         paths,
         spam,
         swaps,
         totals,
         assets,
     }
+}
+
+/// Tainted arrivals per (endpoint address, asset): amount, first and last
+/// time.
+type Arrivals = BTreeMap<(AddrId, AssetId), (Amount, i64, i64)>;
+
+/// Assets of the spam hits that mark a whole token as spam.
+fn spam_assets<G: TransferGraph>(g: &G, r: &TraceResult) -> FxHashSet<AssetId> {
+    r.spam
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.reason,
+                SpamReason::NonAsciiSymbol
+                    | SpamReason::FakeNative
+                    | SpamReason::ImitatesToken
+                    | SpamReason::UntrustedToken
+            )
+        })
+        .map(|s| g.transfer(s.id).asset)
+        .collect()
+}
+
+/// Book flow `id` (carrying `carried`, transfer `row`) if it arrives at an
+/// endpoint: a terminal, or a DEX it was not swapped through.
+fn note_arrival(
+    arrivals: &mut Arrivals,
+    r: &TraceResult,
+    swapped_inputs: &FxHashSet<TransferId>,
+    id: TransferId,
+    carried: Amount,
+    row: &tripoint_chain::TransferRow,
+) {
+    let Some(n) = r.node(row.dst) else { return };
+    let is_end = n.role == Role::Endpoint || (n.role == Role::Dex && !swapped_inputs.contains(&id));
+    if is_end {
+        let e = arrivals.entry((row.dst, row.asset)).or_insert((
+            Amount::ZERO,
+            row.timestamp,
+            row.timestamp,
+        ));
+        e.0.add_sat(carried);
+        e.2 = row.timestamp;
+    }
+}
+
+/// The report's endpoints from the arrivals, freeze candidates first, then
+/// by amount and address; `key` and `meta` give an asset's report key and
+/// symbol and decimals.
+fn endpoints_of<G: TransferGraph>(
+    g: &G,
+    r: &TraceResult,
+    arrivals: &Arrivals,
+    key: &dyn Fn(AssetId) -> String,
+    meta: &dyn Fn(AssetId) -> AssetOut,
+) -> Vec<EndpointOut> {
+    let mut endpoints: Vec<(Amount, EndpointOut)> = arrivals
+        .iter()
+        .map(|(&(addr, asset), &(amount, t0, t1))| {
+            let n = r.node(addr).expect("endpoint node");
+            let category = n
+                .category
+                .as_deref()
+                .cloned()
+                .unwrap_or(Category::Other("unknown".into()));
+            // Funds in a mixer pool or gone over a bridge are beyond reach:
+            // only custodial endpoints (exchanges, sanctioned wallets…) hold.
+            let custodial = !matches!(category, Category::Mixer | Category::Bridge | Category::Dex);
+            let held_amount = if custodial {
+                final_balance(g, addr, asset).min(amount)
+            } else {
+                Amount::ZERO
+            };
+            let held = held_amount > Amount::ZERO;
+            (
+                amount,
+                EndpointOut {
+                    address: g.address(addr).to_string(),
+                    category: category.to_string(),
+                    labels: labels_out(g, addr),
+                    asset: key(asset),
+                    symbol: meta(asset).symbol,
+                    decimals: meta(asset).decimals,
+                    amount: amount.to_string(),
+                    first_arrival: rfc3339(t0),
+                    last_arrival: rfc3339(t1),
+                    held,
+                    held_amount: held_amount.to_string(),
+                    freeze_candidate: held && category == Category::Exchange,
+                },
+            )
+        })
+        .collect();
+    endpoints.sort_by(|a, b| {
+        (!a.1.freeze_candidate, std::cmp::Reverse(a.0), &a.1.address).cmp(&(
+            !b.1.freeze_candidate,
+            std::cmp::Reverse(b.0),
+            &b.1.address,
+        ))
+    });
+
+    endpoints.into_iter().map(|e| e.1).collect()
 }
 
 /// An asset's report key, symbol and decimals (see [`asset_meta`]), for

@@ -201,6 +201,29 @@ proptest! {
         assert_poison_contains_every_policy(&g, &seeds, from_block, max_hops, dust)?;
     }
 
+    /// `--format summary` prints from [`build_summary_report`], which keeps
+    /// neither the flows' rows nor the address rows: the text is the one
+    /// the full report gives, for every policy, with terminals (endpoints,
+    /// freeze candidates) and swaps.
+    #[test]
+    fn the_summary_report_prints_the_full_reports_summary(
+        txs in contract_txs(),
+        seeds in prop::collection::vec(0u8..16, 1..3),
+        terminals in prop::collection::vec(0u8..16, 0..4),
+        from_block in 0u8..30,
+    ) {
+        let g = contract_graph(&txs, &terminals);
+        for policy in TaintPolicy::ALL {
+            let cfg = config(&g, policy, &seeds, from_block, 64, 0, Traversal::Sweep);
+            if cfg.seeds.is_empty() { return Ok(()); }
+            let r = trace(&g, &cfg).unwrap();
+            let opts = tripoint_trace::ReportOptions::default();
+            let full = tripoint_trace::text::summary(&tripoint_trace::build_report(&g, &r, &opts));
+            let short = tripoint_trace::text::summary(&tripoint_trace::build_summary_report(&g, &r, &opts));
+            prop_assert_eq!(short, full, "{:?}", policy);
+        }
+    }
+
     #[test]
     fn conserving_policies_reconcile_to_the_unit(
         edges in edges(),

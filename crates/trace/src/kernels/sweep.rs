@@ -71,6 +71,9 @@ const SPILL_ABOVE_COMPACT: usize = 32 << 20;
 const FLOW_TO_BYTES: usize = 8;
 const FLOW_TO_PIECE: usize = 1 << 20;
 
+/// What a spill that cannot be read back panics with.
+const READ_BACK: &str = "reading back the trace's flows from its temporary file";
+
 /// Most entries the kernel's growing vectors reserve up front.
 const RESERVE: usize = 1 << 24;
 
@@ -396,17 +399,39 @@ impl<const BALANCES: bool> NativeState for Compact<BALANCES> {
     }
 }
 
-/// Look-alike keys ([`lookalike_key`]) of addresses, decoded once each:
-/// 4 bytes and 2 bits per address, zeroed memory that is only faulted in
-/// where used (the cache it replaced was 8 bytes per address, all written
-/// up front).
+/// Look-alike keys ([`lookalike_key`]) of addresses, in one of two modes.
+///
+/// * Decoded on first use (graphs of up to [`LOOKALIKE_UP_FRONT_ABOVE`]
+///   addresses in the dense layout): 4 bytes and 2 bits per address,
+///   zeroed memory that is only faulted in where used (the cache it
+///   replaced was 8 bytes per address, all written up front).
+/// * Decoded up front ([`LookalikeKeys::decode_all`], larger graphs): only
+///   the keys that some other address of the graph shares are kept. A
+///   payment from or to an address whose key no other address has can
+///   never be a look-alike of a counterparty (a counterparty found under
+///   that key is the address itself), so such an address is neither kept
+///   as a counterparty nor looked up. With 32-bit keys that is most
+///   addresses: at 5×10^8 transfers (188 M addresses) ~4 % share their key
+///   with another, and the counterparty tables, ~3 GiB with every address,
+///   shrink to that share. Their keys sit in a column indexed by their
+///   rank among the shared (a bit per address and a running count per 64
+///   addresses find it): ~70 MB instead of 750.
 #[derive(Default)]
 struct LookalikeKeys {
+    /// Decoded on first use: by address. Up front: by rank among the
+    /// addresses whose key is shared.
     keys: Vec<u32>,
-    /// Bit per address: decoded.
+    /// Bit per address: decoded (on first use only).
     known: Vec<u64>,
     /// Bit per address: has a key (an Ethereum address).
     has: Vec<u64>,
+    /// Up front only: bit per address, its key is shared with another
+    /// address of the graph.
+    shared: Vec<u64>,
+    /// Up front only: shared addresses before each 64-address word.
+    rank: Vec<u32>,
+    /// Decoded up front (the `shared` mode).
+    up_front: bool,
 }
 
 /// Addresses beyond which [`LookalikeKeys::decode_all`] decodes every
@@ -415,30 +440,101 @@ struct LookalikeKeys {
 const LOOKALIKE_UP_FRONT_ABOVE: usize = 1 << 24;
 
 impl LookalikeKeys {
+    /// Keys decoded on first use, for `n` addresses.
     fn new(n: usize) -> Self {
         LookalikeKeys {
             keys: vec![0; n],
             known: vec![0; n.div_ceil(64)],
             has: vec![0; n.div_ceil(64)],
+            ..LookalikeKeys::default()
         }
     }
 
-    /// Decode every address's key, in id order. On a large graph whose
-    /// trace reaches much of it, decoding on first use reads the address
-    /// dictionary at random: a page fault per address, and every page read
-    /// stays mapped (3.6 GiB of dictionary pages in a sweep at 5×10^8
-    /// transfers before it was stopped). Read in id order, the store
-    /// unmaps the pages behind the reader (`DictChunk::address`) and the
-    /// reads are sequential.
-    fn decode_all<G: TransferGraph>(&mut self, g: &G) {
-        for a in 0..self.keys.len() {
-            if let Some(key) = lookalike_key(&g.address(a as AddrId)) {
-                self.keys[a] = key;
-                set_bit(&mut self.has, a as AddrId);
+    /// Every key of the graph's `n` addresses, decoded in id order, and
+    /// only the shared ones kept. On a large graph whose trace reaches
+    /// much of it, decoding on first use reads the address dictionary at
+    /// random: a page fault per address, and every page read stays mapped
+    /// (3.6 GiB of dictionary pages in a sweep at 5×10^8 transfers before
+    /// it was stopped). Read in id order, the store unmaps the pages
+    /// behind the reader (`DictChunk::address`) and the reads are
+    /// sequential. Which keys are shared is found with two bits per
+    /// possible key (1 GiB on a graph of 2^26 addresses or more, freed
+    /// before the pass).
+    fn decode_all<G: TransferGraph>(g: &G, n: usize) -> Self {
+        Self::shared_of(n, |a| lookalike_key(&g.address(a)))
+    }
+
+    /// [`Self::decode_all`] with the key of each of `n` addresses from
+    /// `key_of`, asked in id order.
+    fn shared_of(n: usize, mut key_of: impl FnMut(AddrId) -> Option<u32>) -> Self {
+        let words = n.div_ceil(64);
+        let mut has = vec![0u64; words];
+        let mut all = vec![0u32; n];
+        // Bit per key: seen once; seen again (read at random: huge pages).
+        // A small graph folds the keys onto 64 bits per address: keys
+        // that fold together count as shared, which only keeps a few more.
+        let bits = (n as u64 * 64).next_power_of_two().clamp(64, 1 << 32);
+        let fold = |key: u32| (u64::from(key) & (bits - 1)) as u32;
+        let mut seen: Vec<u64> = huge_vec((bits / 64) as usize);
+        let mut again: Vec<u64> = huge_vec((bits / 64) as usize);
+        for a in 0..n {
+            if let Some(key) = key_of(a as AddrId) {
+                all[a] = key;
+                set_bit(&mut has, a as AddrId);
+                if bit(&seen, fold(key)) {
+                    set_bit(&mut again, fold(key));
+                } else {
+                    set_bit(&mut seen, fold(key));
+                }
             }
         }
-        self.known.fill(u64::MAX);
+        drop(seen);
+        let mut shared = vec![0u64; words];
+        let mut rank = Vec::with_capacity(words);
+        let mut keys = Vec::new();
+        for w in 0..words {
+            rank.push(u32::try_from(keys.len()).expect("under 2^32 addresses"));
+            for a in w * 64..(w * 64 + 64).min(n) {
+                if bit(&has, a as AddrId) && bit(&again, fold(all[a])) {
+                    set_bit(&mut shared, a as AddrId);
+                    keys.push(all[a]);
+                }
+            }
+        }
+        LookalikeKeys {
+            keys,
+            known: Vec::new(),
+            has,
+            shared,
+            rank,
+            up_front: true,
+        }
     }
+
+    /// The key of `a`, an address known to have one that is kept (decoded,
+    /// and shared when decoded up front): every address in the
+    /// counterparty tables.
+    #[inline]
+    fn key_of(&self, a: AddrId) -> u32 {
+        if self.up_front {
+            let w = a as usize / 64;
+            let below = self.shared[w] & ((1u64 << (a % 64)) - 1);
+            self.keys[self.rank[w] as usize + below.count_ones() as usize]
+        } else {
+            self.keys[a as usize]
+        }
+    }
+}
+
+/// What the look-alike rule knows of an address's key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lookalike {
+    /// Not an Ethereum address: no key.
+    None,
+    /// A key no other address of the graph has: nothing can look like it.
+    Unique,
+    /// A key that other addresses may have.
+    Key(u32),
 }
 
 /// A node as the kernel keeps it during the pass, in 16 bytes (a [`Node`]
@@ -469,6 +565,8 @@ const NO_FIRST: TransferId = TransferId::MAX;
 #[derive(Default)]
 struct KernelCounterparties {
     shards: Vec<CpShard>,
+    /// How many shards there are once the first entry comes.
+    shard_count: usize,
 }
 
 /// Shards of [`KernelCounterparties`] (a node's entries: shard `node % 32`).
@@ -483,6 +581,11 @@ struct KernelCounterparties {
 /// of 10^6 transfers). One shard's growth needs a 32nd of the table for a
 /// moment (with 8 shards, 300 MB at the 5×10^8 sweep's peak).
 const CP_SHARDS: usize = 32;
+/// Shards of [`KernelCounterparties`] when the look-alike keys are decoded
+/// up front: only addresses with a shared key are kept then (~4 % at
+/// 5×10^8 transfers), and 32 shards of at least 32 MiB would be mostly
+/// empty (1 GiB for ~12 M entries).
+const CP_SHARDS_UP_FRONT: usize = 4;
 /// Largest table of a shard grown by half (tests: small).
 const CP_SMALL_SLOTS: usize = if cfg!(test) { 64 } else { 1 << 17 };
 /// Smallest table of a shard past [`CP_SMALL_SLOTS`] (tests: small).
@@ -508,14 +611,14 @@ impl CpShard {
     }
 
     /// The slot of (node, key), or of the empty slot where it would go;
-    /// `keys` are the look-alike keys of the addresses held.
+    /// `keys` has the look-alike keys of the addresses held.
     #[inline]
-    fn probe(&self, node: u32, key: u32, keys: &[u32]) -> usize {
+    fn probe(&self, node: u32, key: u32, keys: &LookalikeKeys) -> usize {
         let tag = (u64::from(node) + 1) << 32;
         let mut i = self.home(cp_hash(node, key));
         loop {
             let s = self.slots[i];
-            if s == 0 || (s & !0xFFFF_FFFF == tag && keys[s as u32 as usize] == key) {
+            if s == 0 || (s & !0xFFFF_FFFF == tag && keys.key_of(s as u32) == key) {
                 return i;
             }
             i += 1;
@@ -526,7 +629,7 @@ impl CpShard {
     }
 
     /// Half as large again, entries moved by their keys.
-    fn grow(&mut self, keys: &[u32]) {
+    fn grow(&mut self, keys: &LookalikeKeys) {
         let mut size = (self.slots.len() * 3 / 2).max(16);
         if size > CP_SMALL_SLOTS {
             size = size.max(CP_MAPPED_SLOTS);
@@ -534,17 +637,28 @@ impl CpShard {
         let old = std::mem::replace(&mut self.slots, vec![0; size]);
         for s in old.into_iter().filter(|&s| s != 0) {
             let node = ((s >> 32) - 1) as u32;
-            let i = self.probe(node, keys[s as u32 as usize], keys);
+            let i = self.probe(node, keys.key_of(s as u32), keys);
             self.slots[i] = s;
         }
     }
 }
 
 impl KernelCounterparties {
+    /// Tables of `shards` shards (made at the first entry).
+    fn new(shards: usize) -> Self {
+        KernelCounterparties {
+            shards: Vec::new(),
+            shard_count: shards,
+        }
+    }
+
     /// The first real counterparty of `node` with look-alike key `key`.
     #[inline]
-    fn get(&self, node: u32, key: u32, keys: &[u32]) -> Option<AddrId> {
-        let shard = self.shards.get(node as usize % CP_SHARDS)?;
+    fn get(&self, node: u32, key: u32, keys: &LookalikeKeys) -> Option<AddrId> {
+        if self.shards.is_empty() {
+            return None;
+        }
+        let shard = &self.shards[node as usize % self.shards.len()];
         if shard.slots.is_empty() {
             return None;
         }
@@ -554,14 +668,15 @@ impl KernelCounterparties {
         }
     }
 
-    /// Keep `other` (whose key, `keys[other]`, is `key`) as `node`'s real
-    /// counterparty for `key` unless one is kept already.
-    fn note(&mut self, node: u32, key: u32, other: AddrId, keys: &[u32]) {
-        debug_assert_eq!(keys[other as usize], key);
+    /// Keep `other` (whose key, `keys.key_of(other)`, is `key`) as
+    /// `node`'s real counterparty for `key` unless one is kept already.
+    fn note(&mut self, node: u32, key: u32, other: AddrId, keys: &LookalikeKeys) {
+        debug_assert_eq!(keys.key_of(other), key);
         if self.shards.is_empty() {
-            self.shards = vec![CpShard::default(); CP_SHARDS];
+            self.shards = vec![CpShard::default(); self.shard_count.max(1)];
         }
-        let shard = &mut self.shards[node as usize % CP_SHARDS];
+        let count = self.shards.len();
+        let shard = &mut self.shards[node as usize % count];
         if (shard.len + 1) * 20 > shard.slots.len() * 17 {
             shard.grow(keys);
         }
@@ -752,6 +867,90 @@ impl TokenTable {
     }
 }
 
+/// (node, asset, amount) entries that `finish` collects, sorts by node and
+/// asset and reads back node by node: the token taint held per node and
+/// the token taint of every flow. 24 bytes an entry (a tuple with a
+/// 256-bit amount is 48; at 5×10^8 transfers a large-reach trace has
+/// tens of millions of token flows); an amount beyond 128 bits is kept
+/// aside and the entry points to it.
+#[derive(Default)]
+struct NodeParts {
+    parts: Vec<NodePart>,
+    wide: Vec<Amount>,
+}
+
+#[derive(Clone, Copy)]
+struct NodePart {
+    node: u32,
+    /// The asset, with [`WIDE_PART`] set when the amount is in
+    /// `NodeParts::wide` at index `lo`.
+    asset: u32,
+    lo: u64,
+    hi: u64,
+}
+
+/// Flag of [`NodePart::asset`]: the amount is kept aside.
+const WIDE_PART: u32 = 1 << 31;
+
+impl NodeParts {
+    fn push(&mut self, node: usize, asset: AssetId, amount: Amount) {
+        debug_assert!(asset & WIDE_PART == 0, "under 2^31 assets");
+        let node = node as u32;
+        let (hi, lo) = amount.into_words();
+        if hi == 0 {
+            self.parts.push(NodePart {
+                node,
+                asset,
+                lo: lo as u64,
+                hi: (lo >> 64) as u64,
+            });
+        } else {
+            self.parts.push(NodePart {
+                node,
+                asset: asset | WIDE_PART,
+                lo: self.wide.len() as u64,
+                hi: 0,
+            });
+            self.wide.push(amount);
+        }
+    }
+
+    /// Sorted by node, then asset (entries of one node and asset are
+    /// summed when read).
+    fn sort(&mut self) {
+        self.parts
+            .sort_unstable_by_key(|p| (p.node, p.asset & !WIDE_PART));
+    }
+
+    fn amount(&self, p: &NodePart) -> Amount {
+        if p.asset & WIDE_PART != 0 {
+            self.wide[p.lo as usize]
+        } else {
+            Amount::from(u128::from(p.hi) << 64 | u128::from(p.lo))
+        }
+    }
+
+    /// Node `k`'s entries, summed per asset, in asset order, read from
+    /// `*at` on (the sorted list is walked once, node by node).
+    fn take_node(&self, at: &mut usize, k: usize, mut out: impl FnMut(AssetId, Amount)) {
+        let k = k as u32;
+        while let Some(p) = self.parts.get(*at).filter(|p| p.node == k) {
+            let asset = p.asset & !WIDE_PART;
+            let mut sum = self.amount(p);
+            *at += 1;
+            while let Some(q) = self
+                .parts
+                .get(*at)
+                .filter(|q| q.node == k && q.asset & !WIDE_PART == asset)
+            {
+                sum.add_sat(self.amount(q));
+                *at += 1;
+            }
+            out(asset, sum);
+        }
+    }
+}
+
 /// The entries of node `k` in a list of (node, asset, amount) sorted by
 /// node, read from `*at` on (the list is walked once, node by node).
 fn runs_of<'a>(
@@ -936,11 +1135,7 @@ fn run_with<G: TransferGraph, N: NativeState>(g: &G, cfg: &TraceConfig) -> Optio
         poison,
         walked: vec![0; n.div_ceil(64)],
         seed: vec![0; n.div_ceil(64)],
-        lookalike: if cfg.spam.lookalike {
-            LookalikeKeys::new(n)
-        } else {
-            LookalikeKeys::default()
-        },
+        lookalike: LookalikeKeys::default(),
         // Room reserved up front (only address space until used), capped
         // so that a huge graph does not ask for more than memory at once.
         nodes: Vec::with_capacity(n.min(RESERVE)),
@@ -981,8 +1176,15 @@ fn run_with<G: TransferGraph, N: NativeState>(g: &G, cfg: &TraceConfig) -> Optio
         token_spam: cfg.spam.token_verdicts(g),
         visited: 0,
     };
-    if cfg.spam.lookalike && (N::NODE_LINES || n > LOOKALIKE_UP_FRONT_ABOVE) {
-        k.lookalike.decode_all(g);
+    if cfg.spam.lookalike {
+        (k.lookalike, k.counterparties) = if N::NODE_LINES || n > LOOKALIKE_UP_FRONT_ABOVE {
+            (
+                LookalikeKeys::decode_all(g, n),
+                KernelCounterparties::new(CP_SHARDS_UP_FRONT),
+            )
+        } else {
+            (LookalikeKeys::new(n), KernelCounterparties::new(CP_SHARDS))
+        };
     }
     let start = first_at_or_after(g, cfg.from);
     let mut seeds = cfg.seeds.clone();
@@ -1100,9 +1302,20 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
         bit(&self.seed, a)
     }
 
-    /// [`lookalike_key`] of an address, decoded once per address.
-    fn lookalike_of(&mut self, a: AddrId) -> Option<u32> {
+    /// What the look-alike rule knows of an address's key (decoded once
+    /// per address).
+    #[inline]
+    fn lookalike_of(&mut self, a: AddrId) -> Lookalike {
         let l = &mut self.lookalike;
+        if l.up_front {
+            return if !bit(&l.has, a) {
+                Lookalike::None
+            } else if bit(&l.shared, a) {
+                Lookalike::Key(l.key_of(a))
+            } else {
+                Lookalike::Unique
+            };
+        }
         if !bit(&l.known, a) {
             set_bit(&mut l.known, a);
             if let Some(key) = lookalike_key(&self.g.address(a)) {
@@ -1110,7 +1323,11 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
                 set_bit(&mut l.has, a);
             }
         }
-        bit(&l.has, a).then(|| l.keys[a as usize])
+        if bit(&l.has, a) {
+            Lookalike::Key(l.keys[a as usize])
+        } else {
+            Lookalike::None
+        }
     }
 
     fn totals(&mut self, asset: AssetId) -> &mut Totals {
@@ -1336,10 +1553,9 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
                 if !self.nodes[node].has_counterparties {
                     continue;
                 }
-                if let Some(k) = self.lookalike_of(other) {
-                    let real = self
-                        .counterparties
-                        .get(node as u32, k, &self.lookalike.keys);
+                // A unique key: any counterparty under it is `other` itself.
+                if let Lookalike::Key(k) = self.lookalike_of(other) {
+                    let real = self.counterparties.get(node as u32, k, &self.lookalike);
                     if matches!(real, Some(real) if real != other) {
                         return Some(SpamReason::LookAlikeAddress);
                     }
@@ -1350,12 +1566,17 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
     }
 
     fn note_counterparty(&mut self, me: AddrId, other: AddrId) {
-        if let Some(k) = self.lookalike_of(other) {
-            if let Some(i) = self.native.node(me) {
+        let key = self.lookalike_of(other);
+        if key == Lookalike::None {
+            return;
+        }
+        if let Some(i) = self.native.node(me) {
+            // Only a shared key is kept: nothing can look like a unique one.
+            if let Lookalike::Key(k) = key {
                 self.counterparties
-                    .note(i as u32, k, other, &self.lookalike.keys);
-                self.nodes[i].has_counterparties = true;
+                    .note(i as u32, k, other, &self.lookalike);
             }
+            self.nodes[i].has_counterparties = true;
         }
     }
 
@@ -1570,10 +1791,9 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
         self.flow_to_spilled += written;
     }
 
-    /// Bring the spilled flows and payees back: `flows` and `flow_to` hold
-    /// every flow again, in order.
+    /// Bring the spilled flows back: `flows` holds every flow again, in
+    /// order. Their payees stay where they are ([`Self::payee_pieces`]).
     fn unspill_flows(&mut self) {
-        const READ_BACK: &str = "reading back the trace's flows from its temporary file";
         let spilled = std::mem::take(&mut self.flow_spill);
         if spilled.len() > 0 {
             let mut bytes = Vec::with_capacity(spilled.len() as usize + self.flows.packed().len());
@@ -1583,22 +1803,30 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
             bytes.extend_from_slice(self.flows.packed());
             self.flows = Flows::from_packed(bytes, self.flows.len(), self.flows.last_id());
         }
+    }
+
+    /// Every flow's payee node and asset, in flow order, handed to `f` a
+    /// piece at a time: from the spill file, then what is in memory. Read
+    /// as they are used instead of brought back whole (8 bytes a flow: 1 GB
+    /// at 5×10^8 transfers beside the result being made).
+    fn payee_pieces(&mut self, mut f: impl FnMut(&[(u32, AssetId)])) {
         let spilled = std::mem::take(&mut self.flow_to_spill);
         if self.flow_to_spilled > 0 {
-            let mut all = Vec::with_capacity(self.flow_to_spilled + self.flow_to.len());
+            let mut piece = Vec::with_capacity(FLOW_TO_PIECE / FLOW_TO_BYTES);
             spilled
                 .read_pieces(FLOW_TO_PIECE, |p| {
-                    all.extend(p.chunks_exact(FLOW_TO_BYTES).map(|r| {
+                    piece.clear();
+                    piece.extend(p.chunks_exact(FLOW_TO_BYTES).map(|r| {
                         let word =
                             |i: usize| u32::from_le_bytes(r[i..i + 4].try_into().expect("4 bytes"));
                         (word(0), word(4))
-                    }))
+                    }));
+                    f(&piece);
                 })
                 .expect(READ_BACK);
-            all.extend_from_slice(&self.flow_to);
-            self.flow_to = all;
             self.flow_to_spilled = 0;
         }
+        f(&std::mem::take(&mut self.flow_to));
     }
 
     /// The swap rule, as in the general engine: taint `c` of asset A sent to
@@ -1657,7 +1885,7 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
         // Token and booked-aside amounts as (node, asset, amount), sorted by
         // node, then merged into the node-ordered result below.
         let node_of_addr = |native: &N, a: AddrId| native.node(a);
-        let mut token_held: Vec<(usize, AssetId, Amount)> = Vec::new();
+        let mut token_held = NodeParts::default();
         for i in 0..self.tokens.slots.len() {
             let key = self.tokens.slots[i].key;
             if key == 0 {
@@ -1667,7 +1895,7 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
             let [_, taint] = self.tokens.load(i);
             if taint > Amount::ZERO {
                 if let Some(node) = node_of_addr(&self.native, addr) {
-                    token_held.push((node, asset, taint));
+                    token_held.push(node, asset, taint);
                 }
             }
         }
@@ -1679,7 +1907,7 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
             v.sort_unstable_by_key(|e| (e.0, e.1));
             v
         };
-        token_held.sort_unstable_by_key(|e| (e.0, e.1));
+        token_held.sort();
         let extra = by_node(&self.received, &self.native);
         let addresses = self.native.addresses();
         // Nothing below asks for an address's node any more.
@@ -1716,40 +1944,10 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
             }
             kernel_nodes = Vec::new();
         }
-        self.unspill_flows();
-        // Taint received per node, from the flows (random adds, prefetched).
-        // Faulted in in order (see `huge_vec`), then added to at random.
-        let mut got: Vec<u128> = huge_vec(node_count);
-        let mut token_got: Vec<(usize, AssetId, Amount)> = Vec::new();
-        for (k, f) in self.flows.iter().enumerate() {
-            if let Some(&(ahead, _)) = self.flow_to.get(k + PREFETCH) {
-                prefetch_at(&got, ahead as usize);
-            }
-            let (node, asset) = self.flow_to[k];
-            let node = node as usize;
-            if asset == NATIVE_ASSET {
-                // Each part is below 2^96 (the pass kept every balance
-                // there), so only 2^32 such flows into one address could
-                // overflow: the general engine's business then.
-                got[node] = got[node].checked_add(narrow(f.carried)?)?;
-            } else {
-                token_got.push((node, asset, f.carried));
-            }
-        }
-        self.flow_to = Vec::new();
-        // Sorted by node, and sums per (node, token).
-        token_got.sort_unstable_by_key(|e| (e.0, e.1));
-        token_got.dedup_by(|b, a| {
-            let same = (a.0, a.1) == (b.0, b.1);
-            if same {
-                a.2.add_sat(b.2);
-            }
-            same
-        });
-        let (mut th, mut tg, mut ex) = (0, 0, 0);
-
         let n = node_count;
-        let mut received = NodeAmounts::with_capacity(n, n);
+        // Held per node first, then the node state is freed before the
+        // flows come back and the taint received is summed: the two are
+        // never built side by side with everything each needs.
         let mut held = NodeAmounts::with_capacity(n, n);
         // Held per asset, summed here and booked once (an asset's totals
         // entry exists only if something of it is held, as in the engine).
@@ -1773,7 +1971,7 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
                 kernel_nodes.get(k).map(|n| n.addr)
             }
         };
-        let mut rec: Vec<(AssetId, Amount)> = Vec::new();
+        let mut th = 0;
         for k in 0..node_count {
             if let Some(ahead) = addr_of(&nodes, &kernel_nodes, k + PREFETCH) {
                 self.native.prefetch_node_state(ahead, k + PREFETCH);
@@ -1786,16 +1984,58 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
             if taint > 0 {
                 add_held(&mut held, NATIVE_ASSET, Amount::from(taint));
             }
-            for &(_, asset, taint) in runs_of(&token_held, &mut th, k) {
-                add_held(&mut held, asset, taint);
+            token_held.take_node(&mut th, k, |asset, taint| add_held(&mut held, asset, taint));
+            held.end_node();
+        }
+        self.native = N::default();
+        drop((kernel_nodes, token_held));
+
+        self.unspill_flows();
+        // Taint received per node, from the flows (random adds, prefetched).
+        // Faulted in in order (see `huge_vec`), then added to at random.
+        let mut got: Vec<u128> = huge_vec(node_count);
+        let mut token_got = NodeParts::default();
+        let flows = std::mem::take(&mut self.flows);
+        let mut flow_iter = flows.iter();
+        // Each native part is below 2^96 (the pass kept every balance
+        // there), so only 2^32 such flows into one address could
+        // overflow: the general engine's business then.
+        let mut overflow = false;
+        self.payee_pieces(|payees| {
+            for (k, &(node, asset)) in payees.iter().enumerate() {
+                if let Some(&(ahead, _)) = payees.get(k + PREFETCH) {
+                    prefetch_at(&got, ahead as usize);
+                }
+                let f = flow_iter.next().expect("a payee per flow");
+                let node = node as usize;
+                if asset == NATIVE_ASSET {
+                    match narrow(f.carried).and_then(|c| got[node].checked_add(c)) {
+                        Some(sum) => got[node] = sum,
+                        None => overflow = true,
+                    }
+                } else {
+                    token_got.push(node, asset, f.carried);
+                }
             }
+        });
+        drop(flow_iter);
+        self.flows = flows;
+        if overflow {
+            return None;
+        }
+        // Sorted by node (summed per (node, token) when read).
+        token_got.sort();
+        let mut received = NodeAmounts::with_capacity(n, n);
+        let (mut tg, mut ex) = (0, 0);
+        let mut rec: Vec<(AssetId, Amount)> = Vec::new();
+        for k in 0..node_count {
             // Received: taint that arrived, plus what was booked aside for
             // the same (node, asset), which is listed even when zero.
             rec.clear();
             if got[k] > 0 {
                 rec.push((NATIVE_ASSET, Amount::from(got[k])));
             }
-            rec.extend(runs_of(&token_got, &mut tg, k).iter().map(|e| (e.1, e.2)));
+            token_got.take_node(&mut tg, k, |asset, a| rec.push((asset, a)));
             for &(_, asset, a) in runs_of(&extra, &mut ex, k) {
                 match rec.iter_mut().find(|e| e.0 == asset) {
                     Some(e) => e.1.add_sat(a),
@@ -1806,10 +2046,8 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
                 received.push(asset, a);
             }
             received.end_node();
-            held.end_node();
         }
-        self.native = N::default();
-        drop(kernel_nodes);
+        drop((got, token_got));
         let node_of = crate::taint::NodeIndex::of_nodes(&nodes, addresses);
         if !self.poison {
             for (asset, sum) in held_sum.into_iter().enumerate() {
@@ -1911,7 +2149,11 @@ mod tests {
         let keys: Vec<u32> = (0..addresses)
             .map(|a| a.wrapping_mul(2_654_435_761) % 97)
             .collect();
-        let mut table = KernelCounterparties::default();
+        let keys = LookalikeKeys {
+            keys,
+            ..LookalikeKeys::default()
+        };
+        let mut table = KernelCounterparties::new(CP_SHARDS);
         let mut plain = std::collections::HashMap::new();
         let nodes = 3 * CP_SHARDS as u32 + 5;
         let mut x = 7u64;
@@ -1921,8 +2163,9 @@ mod tests {
                 .wrapping_add(1_442_695_040_888_963_407);
             let node = (x >> 40) as u32 % nodes;
             let other = (x >> 11) as u32 % addresses;
-            table.note(node, keys[other as usize], other, &keys);
-            plain.entry((node, keys[other as usize])).or_insert(other);
+            let key = keys.key_of(other);
+            table.note(node, key, other, &keys);
+            plain.entry((node, key)).or_insert(other);
         }
         let held: usize = table.shards.iter().map(|s| s.len).sum();
         assert_eq!(held, plain.len());
@@ -1938,6 +2181,42 @@ mod tests {
         for s in &table.shards {
             assert!(s.len * 20 <= s.slots.len() * 17, "at most 85 % full");
         }
+    }
+
+    /// Keys decoded up front keep exactly the shared ones, each found by
+    /// its address's rank.
+    #[test]
+    fn lookalike_keys_up_front_keep_the_shared_keys() {
+        let n = 1000u32;
+        // Every 7th address has no key; keys 0..700: some repeat, some not.
+        let key = |a: AddrId| {
+            (!a.is_multiple_of(7))
+                .then(|| (u64::from(a).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as u32 % 700)
+        };
+        let keys = LookalikeKeys::shared_of(n as usize, key);
+        let mut count = std::collections::HashMap::new();
+        for a in 0..n {
+            if let Some(k) = key(a) {
+                *count.entry(k).or_insert(0) += 1;
+            }
+        }
+        let (mut shared, mut unique) = (0, 0);
+        for a in 0..n {
+            assert_eq!(bit(&keys.has, a), key(a).is_some(), "address {a}");
+            let is_shared = key(a).is_some_and(|k| count[&k] > 1);
+            assert_eq!(bit(&keys.shared, a), is_shared, "address {a}");
+            if is_shared {
+                assert_eq!(keys.key_of(a), key(a).unwrap(), "address {a}");
+                shared += 1;
+            } else if key(a).is_some() {
+                unique += 1;
+            }
+        }
+        assert!(
+            shared > 100 && unique > 100,
+            "{shared} shared, {unique} unique"
+        );
+        assert_eq!(keys.keys.len(), shared);
     }
 
     #[test]
