@@ -165,7 +165,7 @@ impl CaseView {
                 juris.dedup();
                 let mut balance = serde_json::Map::new();
                 let mut exposure = serde_json::Map::new();
-                for &(asset, got) in result.received_of(n.addr) {
+                for (asset, got) in result.received_of(n.addr) {
                     let key = key_of(asset);
                     let b = final_balance(&store, n.addr, asset);
                     balance.insert(key.clone(), json!(trace.amount(&key, &b.to_string())));

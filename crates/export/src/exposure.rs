@@ -259,11 +259,11 @@ pub fn engine_exposure(
     }
     let haircut = trace(store, &cfg(TaintPolicy::Haircut))?;
     for n in &haircut.nodes {
-        for &(asset, v) in haircut.received_of(n.addr) {
+        for (asset, v) in haircut.received_of(n.addr) {
             let key = (u64::from(n.addr), store.asset(asset).key());
             out.amounts.entry(key).or_default().0 = v;
         }
-        for &(asset, v) in haircut.held_of(n.addr) {
+        for (asset, v) in haircut.held_of(n.addr) {
             let key = (u64::from(n.addr), store.asset(asset).key());
             out.amounts.entry(key).or_default().1 = v;
         }

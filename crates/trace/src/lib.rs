@@ -28,8 +28,8 @@ pub use patterns::{Pattern, PatternRules};
 pub use report::{build_report, build_summary_report, Report, ReportOptions};
 pub use spam::{SpamReason, SpamRules};
 pub use taint::{
-    auto_sparse_budget, default_terminals, trace, trace_general, EngineKind, Flow, Flows,
-    FlowsIter, Node, NodeAmounts, Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig,
+    auto_sparse_budget, default_terminals, trace, trace_general, AmountsOf, EngineKind, Flow,
+    Flows, FlowsIter, Node, NodeAmounts, Role, SpamHit, Swap, TaintPolicy, Totals, TraceConfig,
     TraceError, TraceResult, Traversal,
 };
 pub use time::{parse_time, TimeError};

@@ -16,7 +16,6 @@ use tripoint_chain::{
 pub use crate::assets::{AssetOut, TokenDirectory};
 use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::patterns::{tag_patterns, Pattern, PatternRules};
-use crate::spam::SpamReason;
 use crate::taint::{Node, Role, TaintPolicy, Totals, TraceResult};
 
 /// Options of the report (not of the trace itself).
@@ -449,9 +448,8 @@ impl<'a, G: TransferGraph> AddressRows<'a, G> {
         let (_, i, address) = &self.rows[k];
         let i = *i as usize;
         let n = &r.nodes[i];
-        let amounts = |v: &[(AssetId, Amount)]| -> BTreeMap<String, String> {
-            v.iter()
-                .map(|&(a, x)| (self.keys[&a].clone(), x.to_string()))
+        let amounts = |v: crate::taint::AmountsOf<'_>| -> BTreeMap<String, String> {
+            v.map(|(a, x)| (self.keys[&a].clone(), x.to_string()))
                 .collect()
         };
         AddressOut {
@@ -554,7 +552,27 @@ pub fn build_summary_report<G: TransferGraph>(
         used.borrow_mut().insert(asset);
         asset_key(g, asset, opts.native)
     };
-    let spam_assets = spam_assets(g, r);
+    // The rows of the spam hits and swap legs, read in ascending order
+    // (the store then unmaps the pages behind the reads; a swap's legs
+    // out of order kept 1.5 GB of store pages mapped at 5×10^8
+    // transfers): the assets the full report's spam and swap lists name,
+    // and those of whole spam tokens.
+    let mut ids: Vec<TransferId> = r.spam.iter().map(|s| s.id).collect();
+    for s in &r.swaps {
+        ids.push(s.input);
+        ids.extend(s.outputs.iter().map(|o| o.0));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let asset_of: FxHashMap<TransferId, AssetId> =
+        ids.iter().map(|&id| (id, g.transfer(id).asset)).collect();
+    drop(ids);
+    let spam_assets: FxHashSet<AssetId> = r
+        .spam
+        .iter()
+        .filter(|s| s.reason.marks_the_token())
+        .map(|s| asset_of[&s.id])
+        .collect();
     let meta = |asset: AssetId| {
         asset_meta(
             g,
@@ -596,14 +614,7 @@ pub fn build_summary_report<G: TransferGraph>(
     for (_, asset, _) in r.received.iter().chain(r.held.iter()) {
         used.borrow_mut().insert(asset);
     }
-    for s in &r.spam {
-        used.borrow_mut().insert(g.transfer(s.id).asset);
-    }
-    for s in &r.swaps {
-        for id in std::iter::once(s.input).chain(s.outputs.iter().map(|o| o.0)) {
-            used.borrow_mut().insert(g.transfer(id).asset);
-        }
-    }
+    used.borrow_mut().extend(asset_of.values().copied());
     let totals = r
         .totals
         .iter()
@@ -622,9 +633,8 @@ pub fn build_summary_report<G: TransferGraph>(
             .then_with(|| a.2.cmp(&b.2))
             .then(a.1.cmp(&b.1))
     });
-    let amounts = |v: &[(AssetId, Amount)]| -> BTreeMap<String, String> {
-        v.iter()
-            .map(|&(a, x)| (asset_key(g, a, opts.native), x.to_string()))
+    let amounts = |v: crate::taint::AmountsOf<'_>| -> BTreeMap<String, String> {
+        v.map(|(a, x)| (asset_key(g, a, opts.native), x.to_string()))
             .collect()
     };
     let addresses = seeds
@@ -930,15 +940,7 @@ type Arrivals = BTreeMap<(AddrId, AssetId), (Amount, i64, i64)>;
 fn spam_assets<G: TransferGraph>(g: &G, r: &TraceResult) -> FxHashSet<AssetId> {
     r.spam
         .iter()
-        .filter(|s| {
-            matches!(
-                s.reason,
-                SpamReason::NonAsciiSymbol
-                    | SpamReason::FakeNative
-                    | SpamReason::ImitatesToken
-                    | SpamReason::UntrustedToken
-            )
-        })
+        .filter(|s| s.reason.marks_the_token())
         .map(|s| g.transfer(s.id).asset)
         .collect()
 }

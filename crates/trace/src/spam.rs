@@ -32,6 +32,18 @@ pub enum SpamReason {
 }
 
 impl SpamReason {
+    /// Whether the reason marks the whole token as spam (not just one
+    /// transfer of it).
+    pub fn marks_the_token(&self) -> bool {
+        matches!(
+            self,
+            SpamReason::NonAsciiSymbol
+                | SpamReason::FakeNative
+                | SpamReason::ImitatesToken
+                | SpamReason::UntrustedToken
+        )
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             SpamReason::ZeroValue => "zero-value",

@@ -243,7 +243,7 @@ proptest! {
             }
             // Held per address never exceeds what the address received.
             for (i, asset, h) in r.held.iter() {
-                let got = r.received.of_node(i).iter().find(|e| e.0 == asset).map(|e| e.1).unwrap_or_default();
+                let got = r.received.of_node(i).find(|e| e.0 == asset).map(|e| e.1).unwrap_or_default();
                 prop_assert!(h <= got, "{policy:?}: held {h} > received {got}");
             }
         }

@@ -424,9 +424,8 @@ fn snapshot<G: TransferGraph>(g: &G, live: &LiveTrace, block: u64) -> TaintSnaps
     let key = |a| asset_key(g, a, Chain::Ethereum);
     let mut addresses = BTreeMap::new();
     for (i, n) in r.nodes.iter().enumerate() {
-        let m = |v: &[(u32, tripoint_chain::Amount)]| {
-            v.iter()
-                .map(|&(a, x)| (key(a), x.to_string()))
+        let m = |v: tripoint_trace::AmountsOf<'_>| {
+            v.map(|(a, x)| (key(a), x.to_string()))
                 .collect::<BTreeMap<_, _>>()
         };
         addresses.insert(

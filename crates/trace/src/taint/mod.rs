@@ -27,8 +27,10 @@ pub(crate) use engine::{
 };
 use engine::{run_sparse, run_sweep, AtMost, OverBudget, Unlimited};
 pub use flow_log::{Flows, FlowsIter};
+pub use result::{
+    AmountsOf, EngineKind, Flow, Node, NodeAmounts, Role, SpamHit, Swap, Totals, TraceResult,
+};
 pub(crate) use result::{Counterparties, NodeIndex};
-pub use result::{EngineKind, Flow, Node, NodeAmounts, Role, SpamHit, Swap, Totals, TraceResult};
 
 /// Run a trace. [`Traversal::Sweep`] uses the fast sweep kernel
 /// (`kernels::sweep`) when it covers the configuration and the general
