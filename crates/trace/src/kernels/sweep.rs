@@ -477,9 +477,9 @@ impl LookalikeKeys {
         let fold = |key: u32| (u64::from(key) & (bits - 1)) as u32;
         let mut seen: Vec<u64> = huge_vec((bits / 64) as usize);
         let mut again: Vec<u64> = huge_vec((bits / 64) as usize);
-        for a in 0..n {
+        for (a, slot) in all.iter_mut().enumerate() {
             if let Some(key) = key_of(a as AddrId) {
-                all[a] = key;
+                *slot = key;
                 set_bit(&mut has, a as AddrId);
                 if bit(&seen, fold(key)) {
                     set_bit(&mut again, fold(key));
@@ -492,12 +492,13 @@ impl LookalikeKeys {
         let mut shared = vec![0u64; words];
         let mut rank = Vec::with_capacity(words);
         let mut keys = Vec::new();
-        for w in 0..words {
+        for (w, chunk) in all.chunks(64).enumerate() {
             rank.push(u32::try_from(keys.len()).expect("under 2^32 addresses"));
-            for a in w * 64..(w * 64 + 64).min(n) {
-                if bit(&has, a as AddrId) && bit(&again, fold(all[a])) {
-                    set_bit(&mut shared, a as AddrId);
-                    keys.push(all[a]);
+            for (i, &key) in chunk.iter().enumerate() {
+                let a = (w * 64 + i) as AddrId;
+                if bit(&has, a) && bit(&again, fold(key)) {
+                    set_bit(&mut shared, a);
+                    keys.push(key);
                 }
             }
         }
@@ -2018,7 +2019,6 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
                 }
             }
         });
-        drop(flow_iter);
         self.flows = flows;
         if overflow {
             return None;
@@ -2028,12 +2028,12 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
         let mut received = NodeAmounts::with_capacity(n, n);
         let (mut tg, mut ex) = (0, 0);
         let mut rec: Vec<(AssetId, Amount)> = Vec::new();
-        for k in 0..node_count {
+        for (k, &native) in got.iter().enumerate() {
             // Received: taint that arrived, plus what was booked aside for
             // the same (node, asset), which is listed even when zero.
             rec.clear();
-            if got[k] > 0 {
-                rec.push((NATIVE_ASSET, Amount::from(got[k])));
+            if native > 0 {
+                rec.push((NATIVE_ASSET, Amount::from(native)));
             }
             token_got.take_node(&mut tg, k, |asset, a| rec.push((asset, a)));
             for &(_, asset, a) in runs_of(&extra, &mut ex, k) {
