@@ -654,12 +654,7 @@ pub fn build_summary_report<G: TransferGraph>(
             }
         })
         .collect();
-    let mut assets: BTreeMap<String, AssetOut> = used
-        .take()
-        .into_iter()
-        .map(|a| (asset_key(g, a, opts.native), meta(a)))
-        .collect();
-    crate::assets::display_names(&mut assets);
+    let assets = assets_out(g, used.take(), opts.native, &meta);
     Report {
         policy: r.policy,
         seeds: report_seeds(g, r),
@@ -913,12 +908,7 @@ fn report_parts<'a, G: TransferGraph>(
         .iter()
         .map(|(&asset, t)| (key(asset), totals_out(t, r.policy, meta(asset))))
         .collect();
-    let mut assets: BTreeMap<String, AssetOut> = used
-        .take()
-        .into_iter()
-        .map(|a| (asset_key(g, a, opts.native), meta(a)))
-        .collect();
-    crate::assets::display_names(&mut assets);
+    let assets = assets_out(g, used.take(), opts.native, &meta);
 
     Parts {
         seeds,
@@ -930,6 +920,22 @@ fn report_parts<'a, G: TransferGraph>(
         totals,
         assets,
     }
+}
+
+/// The report's asset table: every asset it names, by report key, with
+/// display names made unique.
+fn assets_out<G: TransferGraph>(
+    g: &G,
+    used: BTreeSet<AssetId>,
+    native: Chain,
+    meta: &dyn Fn(AssetId) -> AssetOut,
+) -> BTreeMap<String, AssetOut> {
+    let mut assets: BTreeMap<String, AssetOut> = used
+        .into_iter()
+        .map(|a| (asset_key(g, a, native), meta(a)))
+        .collect();
+    crate::assets::display_names(&mut assets);
+    assets
 }
 
 /// Tainted arrivals per (endpoint address, asset): amount, first and last
