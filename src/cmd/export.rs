@@ -54,6 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn parquet(args: ParquetArgs) -> anyhow::Result<()> {
+    tripoint_export::keep_freed_memory();
     let store = Store::open(&args.store)
         .with_context(|| format!("opening store {}", args.store.display()))?;
     let opts = ExportOptions {

@@ -19,7 +19,7 @@ use parquet::schema::types::ColumnPath;
 use tripoint_chain::{Address, Amount, Chain, TransferBatch, TransferGraph, TransferId};
 use tripoint_store::Store;
 
-use crate::export::AssetInfo;
+use crate::export::{AssetInfo, GroupRows};
 use crate::fixed::Column;
 
 /// How a version 2 file types addresses: 20-byte binary on Ethereum; text on
@@ -151,7 +151,7 @@ pub(crate) fn build_columns_v2(
     assets: &[AssetInfo],
     addresses: AddressType,
     table: Option<&AddressTable>,
-    rows: &[(TransferId, Option<Amount>)],
+    rows: &GroupRows,
 ) -> Result<Vec<Column>, ArrowError> {
     let n = rows.len();
     let limit = crate::export::d38_limit();
@@ -169,7 +169,7 @@ pub(crate) fn build_columns_v2(
     let mut amount_d38 = Vec::with_capacity(n);
     let mut amount_big = StringBuilder::with_capacity(n, 0);
     let mut text = String::with_capacity(80);
-    for &(id, _) in rows {
+    for (id, _) in rows.iter() {
         let row = store.transfer(id);
         block.push(row.block as i64);
         time.push(row.timestamp.saturating_mul(1_000_000));

@@ -13,6 +13,7 @@
 //!   (`jobs/exposure.py`) writes, for `tripoint screen --exposure-from`.
 
 mod binary;
+mod block;
 pub mod cryo;
 mod error;
 mod export;
@@ -25,7 +26,8 @@ pub mod trace;
 pub use binary::{labels_schema_v2, transfers_schema_v2};
 pub use error::ExportError;
 pub use export::{
-    export, flows_schema, labels_schema_v1, transfers_schema_v1, ExportOptions, ExportSummary,
+    export, flows_schema, keep_freed_memory, labels_schema_v1, transfers_schema_v1, ExportOptions,
+    ExportSummary,
 };
 pub use manifest::{ExportManifest, LabelsFile, PartFile, MANIFEST_FILE};
 
