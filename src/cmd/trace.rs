@@ -274,7 +274,7 @@ fn render<G: TransferGraph + Sync>(
             let m = tripoint_export::trace::write_trace_result(
                 store,
                 g,
-                &result,
+                result,
                 opts,
                 dir,
                 &mut |d, _| bar.set_position(d),

@@ -105,7 +105,7 @@ fn streamed_trace_outputs_equal_the_in_memory_ones_on_a_generated_scenario() {
             let built = dir.path().join(format!("built-{policy:?}-{terminals}"));
             let made = dir.path().join(format!("streamed-{policy:?}-{terminals}"));
             let m1 = write_trace(&store, &flows, &report, &built, &mut |_, _| {}).expect("write");
-            let m2 = write_trace_result(&store, &store, &result, &opts, &made, &mut |_, _| {})
+            let m2 = write_trace_result(&store, &store, result, &opts, &made, &mut |_, _| {})
                 .expect("write streamed");
             assert_eq!(m1.addresses.rows, m2.addresses.rows, "{what}");
             big |= m2.addresses.rows > 1 << 16;

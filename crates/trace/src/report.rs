@@ -340,31 +340,23 @@ pub struct AddressRows<'a, G: TransferGraph> {
     patterns: FxHashMap<AddrId, BTreeSet<Pattern>>,
 }
 
-impl<'a, G: TransferGraph> AddressRows<'a, G> {
-    /// The rows of `r`, without pattern tags (the Parquet trace export has
-    /// no pattern column); reads each flow's row from `g` once.
-    pub fn new(g: &'a G, r: &'a TraceResult, native: Chain) -> Self {
-        Self::with_parts(
-            g,
-            r,
-            native,
-            |id| {
-                let row = g.transfer(id);
-                (row.src, row.dst, row.timestamp)
-            },
-            FxHashMap::default(),
-        )
+/// First tainted time (unix seconds) of each node of a trace, in node
+/// order: a node's first flow in, or for a seed its first flow out. Made
+/// apart from [`AddressRows`] so that a writer can free the flows
+/// ([`TraceResult::release_flows_and_index`]) before the rows are made.
+pub struct FirstTainted(Vec<i64>);
+
+impl FirstTainted {
+    /// The times of `r`'s nodes, reading each flow's row from `g` once.
+    pub fn of<G: TransferGraph>(g: &G, r: &TraceResult) -> Self {
+        Self::with_rows(r, |id| {
+            let row = g.transfer(id);
+            (row.src, row.dst, row.timestamp)
+        })
     }
 
     /// `row(id)`: payer, payee and time of flow `id`.
-    fn with_parts(
-        g: &'a G,
-        r: &'a TraceResult,
-        native: Chain,
-        row: impl Fn(TransferId) -> (AddrId, AddrId, i64),
-        patterns: FxHashMap<AddrId, BTreeSet<Pattern>>,
-    ) -> Self {
-        // First tainted time: first flow in, or for seeds the first flow out.
+    fn with_rows(r: &TraceResult, row: impl Fn(TransferId) -> (AddrId, AddrId, i64)) -> Self {
         let mut first = vec![NO_TIME; r.nodes.len()];
         for f in &r.flows {
             let (src, dst, ts) = row(f.id);
@@ -379,6 +371,27 @@ impl<'a, G: TransferGraph> AddressRows<'a, G> {
                 }
             }
         }
+        FirstTainted(first)
+    }
+}
+
+impl<'a, G: TransferGraph> AddressRows<'a, G> {
+    /// The rows of `r`, without pattern tags (the Parquet trace export has
+    /// no pattern column); reads each flow's row from `g` once.
+    pub fn new(g: &'a G, r: &'a TraceResult, native: Chain) -> Self {
+        Self::with_first(g, r, native, FirstTainted::of(g, r), FxHashMap::default())
+    }
+
+    /// The rows of `r` with its nodes' `first` times, which is all of the
+    /// flows they need: `r`'s flows and index may have been released.
+    pub fn with_first(
+        g: &'a G,
+        r: &'a TraceResult,
+        native: Chain,
+        first: FirstTainted,
+        patterns: FxHashMap<AddrId, BTreeSet<Pattern>>,
+    ) -> Self {
+        let first = first.0;
         // Report order: seeds first, then by hop count, address and node
         // index; seeds are put first here, each part sorted by the rest.
         // Per row the node index, its hops and its address are kept (32
@@ -757,16 +770,11 @@ fn report_parts<'a, G: TransferGraph>(
         r.flows.iter().map(|f| (f.id, g.transfer(f.id))).collect();
     let patterns = tag_patterns(g, r, &rows, &opts.patterns);
 
-    let addresses = AddressRows::with_parts(
-        g,
-        r,
-        opts.native,
-        |id| {
-            let row = &rows[&id];
-            (row.src, row.dst, row.timestamp)
-        },
-        patterns,
-    );
+    let first = FirstTainted::with_rows(r, |id| {
+        let row = &rows[&id];
+        (row.src, row.dst, row.timestamp)
+    });
+    let addresses = AddressRows::with_first(g, r, opts.native, first, patterns);
     used.borrow_mut().extend(addresses.assets());
     let seeds = report_seeds(g, r);
 
