@@ -2,10 +2,11 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use tripoint_chain::{Address, Amount, Category, Chain, TransferGraph};
-use tripoint_store::Store;
+use tripoint_store::{Store, TempFileSpills};
 use tripoint_trace::report::{flow_edges, report_stream, to_dot, TokenDirectory};
 use tripoint_trace::{
     build_report, parse_time, trace, ReportOptions, SpamRules, TaintPolicy, TraceConfig,
@@ -105,6 +106,9 @@ pub fn config_for<G: TransferGraph>(g: &G, args: &Args) -> anyhow::Result<TraceC
         }
     }
     let mut cfg = TraceConfig::new(policy, seeds);
+    // A whole-graph sweep's flows past 256 MiB go to unnamed temporary
+    // files until its end (the engine does no I/O itself).
+    cfg.spill = Some(Arc::new(TempFileSpills));
     if let Some(f) = &args.from {
         cfg.from = parse_time(f).context("--from")?;
     }

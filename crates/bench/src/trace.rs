@@ -6,12 +6,13 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tripoint_chain::{Address, Amount, TransferBatch, TransferGraph};
 use tripoint_gen::utxo::{synthetic_utxo, XorShift};
 use tripoint_gen::GroundTruth;
-use tripoint_store::Store;
+use tripoint_store::{Store, TempFileSpills};
 use tripoint_trace::screen::ScreenIndex;
 use tripoint_trace::{
     build_report, trace, EngineKind, MemGraph, ReportOptions, TaintPolicy, TraceConfig,
@@ -21,6 +22,14 @@ use tripoint_trace::{
 use crate::error::{Context as _, Result};
 use crate::stats::{mib, peak_rss_bytes, percentile};
 use crate::{Peers, Tripoint, WorkDir};
+
+/// A trace's configuration as `tripoint trace` makes it: flows past 256 MiB
+/// spilled to unnamed temporary files (full-graph sweeps at 5×10^8).
+fn trace_config(policy: TaintPolicy, seeds: Vec<u32>) -> TraceConfig {
+    let mut cfg = TraceConfig::new(policy, seeds);
+    cfg.spill = Some(Arc::new(TempFileSpills));
+    cfg
+}
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -78,7 +87,7 @@ fn contract_trace_times(store: &Store, thief: &Address) -> Result<TraceTimes> {
         .collect();
     out_deg.sort_unstable_by(|a, b| b.cmp(a));
     let busiest: Vec<u32> = out_deg.iter().take(10).map(|x| x.1).collect();
-    let mut cfg = TraceConfig::new(TaintPolicy::Haircut, busiest);
+    let mut cfg = trace_config(TaintPolicy::Haircut, busiest);
     cfg.terminal = vec![];
     cfg.spam.lookalike = false;
     cfg.traversal = Traversal::Sweep;
@@ -87,7 +96,7 @@ fn contract_trace_times(store: &Store, thief: &Address) -> Result<TraceTimes> {
     let full_haircut_s = t.elapsed().as_secs_f64();
 
     let thief_id = store.lookup(thief).context("thief not in store")?;
-    let mut pcfg = TraceConfig::new(TaintPolicy::Poison, vec![thief_id]);
+    let mut pcfg = trace_config(TaintPolicy::Poison, vec![thief_id]);
     pcfg.terminal = vec![];
     pcfg.spam.lookalike = false;
     pcfg.max_hops = u32::MAX;
@@ -96,7 +105,7 @@ fn contract_trace_times(store: &Store, thief: &Address) -> Result<TraceTimes> {
     let poison = trace(store, &pcfg)?;
     let poison_s = t.elapsed().as_secs_f64();
 
-    let mut hcfg = TraceConfig::new(TaintPolicy::Haircut, vec![thief_id]);
+    let mut hcfg = trace_config(TaintPolicy::Haircut, vec![thief_id]);
     hcfg.traversal = Traversal::Auto;
     let t = Instant::now();
     let haircut = trace(store, &hcfg)?;
@@ -278,7 +287,7 @@ pub fn run(args: &Options) -> Result<()> {
     let part = |p: &str| args.parts.iter().any(|x| x.trim() == p);
     if part("full") {
         let busiest: Vec<u32> = out_deg.iter().take(10).map(|x| x.1).collect();
-        let mut cfg = TraceConfig::new(TaintPolicy::Haircut, busiest);
+        let mut cfg = trace_config(TaintPolicy::Haircut, busiest);
         cfg.terminal = vec![];
         cfg.spam.lookalike = false;
         cfg.traversal = Traversal::Sweep;
@@ -353,7 +362,7 @@ pub fn run(args: &Options) -> Result<()> {
     if part("poison") {
         // Poison reachability from the thief, beside DuckDB's recursive CTE.
         let thief_id = store.lookup(&thief).context("thief not in store")?;
-        let mut pcfg = TraceConfig::new(TaintPolicy::Poison, vec![thief_id]);
+        let mut pcfg = trace_config(TaintPolicy::Poison, vec![thief_id]);
         pcfg.terminal = vec![];
         pcfg.spam.lookalike = false;
         pcfg.max_hops = u32::MAX;
@@ -456,7 +465,7 @@ pub fn run(args: &Options) -> Result<()> {
         let mut runs: Vec<(f64, f64, u32, usize, u64)> = Vec::new();
         for _ in 0..100 {
             let s = senders[rng.below(senders.len() as u64) as usize];
-            let mut c = TraceConfig::new(TaintPolicy::Haircut, vec![s]);
+            let mut c = trace_config(TaintPolicy::Haircut, vec![s]);
             c.max_hops = 10;
             // Sparse, switching to a sweep once the walk grows past a sweep's cost.
             c.traversal = Traversal::Auto;

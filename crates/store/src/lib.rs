@@ -7,6 +7,9 @@
 //! files are immutable; every change writes new files and then replaces the
 //! manifest atomically, so readers and crashes only ever see a published state.
 //! See `docs/store.md` for the format.
+//!
+//! Also [`TempFileSpills`]: the unnamed temporary files a trace's sweep
+//! spills its flows to past a size (the trace engine does no I/O itself).
 
 mod appender;
 mod dict;
@@ -15,6 +18,7 @@ pub mod labels;
 mod manifest;
 mod owned;
 mod segment;
+pub mod spill;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -30,6 +34,7 @@ use tripoint_chain::{
 pub use appender::{AppendSummary, Appender};
 pub use format::FORMAT_VERSION;
 pub use labels::LABEL_FILE_VERSION;
+pub use spill::{SpillFile, TempFileSpills};
 
 use dict::DictChunk;
 use manifest::{LabelFileMeta, Manifest, MANIFEST};

@@ -9,15 +9,19 @@ use common::{
     addr, assert_same, block_time, edges, fake_ether, graph_with, hash, limited, numbered, record,
     staked_token, token, xorshift, Edge,
 };
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use proptest::prelude::*;
 use tripoint_chain::{
     Address, Amount, Asset, Category, Chain, Label, OutPoint, Position, TransferGraph,
     TransferRecord, TxHash, U256,
 };
+use tripoint_store::TempFileSpills;
 use tripoint_trace::arith::{haircut_share, mul_div_floor};
 use tripoint_trace::{
-    reached, trace, trace_general, EngineKind, MemGraph, TaintPolicy, TraceConfig, TraceResult,
-    Traversal,
+    reached, trace, trace_general, EngineKind, MemGraph, SpillSink, SpillSinks, TaintPolicy,
+    TraceConfig, TraceResult, Traversal,
 };
 
 proptest! {
@@ -35,6 +39,7 @@ proptest! {
         lookalike in any::<bool>(),
         budget in 0u64..40,
         dex in any::<bool>(),
+        spill_appends in 0usize..4,
     ) {
         // Without the label, address 5's swaps are found from the
         // transaction, and a later payment outside a swap walks it.
@@ -62,17 +67,24 @@ proptest! {
             prop_assert_eq!(fast.visited, reference.visited);
             // The compact per-address state (for huge graphs) gives the
             // same result, on the kernel too, and so do flows spilled to
-            // a temporary file every few flows.
+            // temporary files every few flows, and to sinks that refuse
+            // an append after a few (the rest stays in memory).
             cfg.compact_state = Some(true);
             cfg.spill_flows_above = Some(20);
+            cfg.spill = Some(Arc::new(TempFileSpills));
             let compact = trace(&g, &cfg).unwrap();
             if covered {
                 prop_assert_eq!(compact.engine, EngineKind::SweepKernel);
             }
             assert_same(&compact, &reference, &format!("{policy:?} compact sweep"))?;
             prop_assert_eq!(compact.visited, reference.visited);
+            cfg.spill = Some(Arc::new(RefusingSpills::after(spill_appends)));
+            let refused = trace(&g, &cfg).unwrap();
+            assert_same(&refused, &reference, &format!("{policy:?} refused spill"))?;
+            prop_assert_eq!(refused.visited, reference.visited);
             cfg.compact_state = None;
             cfg.spill_flows_above = None;
+            cfg.spill = None;
             // Auto past its budget restarts as the sweep; within it, it is
             // the sparse walk.
             cfg.traversal = Traversal::Auto;
@@ -171,6 +183,167 @@ fn haircut_share_edge_cases() {
             mul_div_floor(a, t, b, t),
             "{a} {t} {b}"
         );
+    }
+}
+
+/// Real temporary files ([`TempFileSpills`]), counting the bytes they took.
+#[derive(Debug, Default)]
+struct CountedFiles {
+    taken: Arc<AtomicU64>,
+}
+
+struct CountedFile {
+    file: Box<dyn SpillSink>,
+    taken: Arc<AtomicU64>,
+}
+
+impl SpillSinks for CountedFiles {
+    fn sink(&self) -> Box<dyn SpillSink> {
+        Box::new(CountedFile {
+            file: TempFileSpills.sink(),
+            taken: Arc::clone(&self.taken),
+        })
+    }
+}
+
+impl SpillSink for CountedFile {
+    fn append(&mut self, bytes: &[u8]) -> bool {
+        let written = self.file.append(bytes);
+        if written {
+            self.taken.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        }
+        written
+    }
+    fn len(&self) -> u64 {
+        self.file.len()
+    }
+    fn read_pieces(self: Box<Self>, piece: usize, f: &mut dyn FnMut(&[u8])) -> std::io::Result<()> {
+        self.file.read_pieces(piece, f)
+    }
+}
+
+/// Sinks (in memory) that take the first `appends` appends between them and
+/// refuse every later one, as a full disk would.
+#[derive(Debug)]
+struct RefusingSpills {
+    appends_left: Arc<AtomicUsize>,
+    refused: Arc<AtomicUsize>,
+}
+
+struct RefusingSink {
+    bytes: Vec<u8>,
+    appends_left: Arc<AtomicUsize>,
+    refused: Arc<AtomicUsize>,
+}
+
+impl RefusingSpills {
+    fn after(appends: usize) -> Self {
+        RefusingSpills {
+            appends_left: Arc::new(AtomicUsize::new(appends)),
+            refused: Arc::default(),
+        }
+    }
+}
+
+impl SpillSinks for RefusingSpills {
+    fn sink(&self) -> Box<dyn SpillSink> {
+        Box::new(RefusingSink {
+            bytes: Vec::new(),
+            appends_left: Arc::clone(&self.appends_left),
+            refused: Arc::clone(&self.refused),
+        })
+    }
+}
+
+impl SpillSink for RefusingSink {
+    fn append(&mut self, bytes: &[u8]) -> bool {
+        let take = |n: usize| n.checked_sub(1);
+        if self
+            .appends_left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, take)
+            .is_ok()
+        {
+            self.bytes.extend_from_slice(bytes);
+            true
+        } else {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+    fn read_pieces(self: Box<Self>, piece: usize, f: &mut dyn FnMut(&[u8])) -> std::io::Result<()> {
+        self.bytes.chunks(piece.max(1)).for_each(f);
+        Ok(())
+    }
+}
+
+/// Flows spilled every few flows to temporary files, or to sinks that
+/// refuse an append after 0, 1, 2, … of them (the flows' sink or their
+/// payees', part of the way through): the result is the one with every flow
+/// in memory, for every policy and both layouts.
+#[test]
+fn spilled_and_refused_flows_give_the_same_result() {
+    // A chain 0 → 1 → … → 39 in ETH and the token, then back to the start.
+    let mut edges: Vec<Edge> = Vec::new();
+    for i in 0..39u8 {
+        edges.push((i, i + 1, 1_000_000 + u128::from(i), 0, i, false));
+        edges.push((i, i + 1, 7_000 + u128::from(i), 1, i, false));
+    }
+    edges.push((39, 0, 123_456, 0, 50, false));
+    edges.push((20, 3, 999, 1, 51, false));
+    let g = graph_with(&edges, &[], false);
+    let seed = g.lookup(&addr(0)).unwrap();
+    for policy in TaintPolicy::ALL {
+        for compact in [false, true] {
+            let mut cfg = TraceConfig::new(policy, vec![seed]);
+            cfg.spam.lookalike = false;
+            cfg.traversal = Traversal::Sweep;
+            cfg.compact_state = Some(compact);
+            let what = format!("{policy:?} compact {compact}");
+            let in_memory = trace(&g, &cfg).unwrap();
+            let kernel = in_memory.engine == EngineKind::SweepKernel;
+            assert_eq!(
+                kernel,
+                !matches!(policy, TaintPolicy::Fifo | TaintPolicy::Lifo),
+                "{what}"
+            );
+            assert!(
+                in_memory.flows.len() >= 78,
+                "{what}: {}",
+                in_memory.flows.len()
+            );
+            cfg.spill_flows_above = Some(40);
+
+            let files = Arc::new(CountedFiles::default());
+            cfg.spill = Some(files.clone());
+            let spilled = trace(&g, &cfg).unwrap();
+            assert_same(&spilled, &in_memory, &format!("{what} spilled")).unwrap();
+            assert_eq!(spilled.visited, in_memory.visited, "{what}");
+            // Most of the flows went through the files (10+ bytes a flow
+            // and 8 a payee).
+            let taken = files.taken.load(Ordering::Relaxed);
+            if kernel {
+                assert!(taken >= 78 * 8, "{what}: {taken} bytes spilled");
+            } else {
+                assert_eq!(taken, 0, "{what}: the general engine does not spill");
+            }
+
+            for appends in 0..8 {
+                let refusing = Arc::new(RefusingSpills::after(appends));
+                cfg.spill = Some(refusing.clone());
+                let refused = trace(&g, &cfg).unwrap();
+                let what = format!("{what}, refused after {appends} appends");
+                assert_same(&refused, &in_memory, &what).unwrap();
+                assert_eq!(refused.visited, in_memory.visited, "{what}");
+                if kernel {
+                    assert_eq!(refusing.appends_left.load(Ordering::Relaxed), 0, "{what}");
+                    // One refusal stops the spilling: no append is tried after it.
+                    assert_eq!(refusing.refused.load(Ordering::Relaxed), 1, "{what}");
+                }
+            }
+        }
     }
 }
 

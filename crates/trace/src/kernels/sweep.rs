@@ -48,7 +48,7 @@ use tripoint_chain::{
 use crate::arith::{haircut_share, narrow, share_128};
 use crate::fxhash::FxHashMap;
 use crate::spam::{lookalike_key, SpamReason};
-use crate::spill::{SpillFile, SPILL_ABOVE};
+use crate::spill::{SpillSink, SPILL_ABOVE};
 use crate::sys::{huge_vec, prefetch_at};
 use crate::taint::{
     classify_labels, first_at_or_after, swap_share, Class, Dropped, Flow, Flows, Node, NodeAmounts,
@@ -72,7 +72,7 @@ const FLOW_TO_BYTES: usize = 8;
 const FLOW_TO_PIECE: usize = 1 << 20;
 
 /// What a spill that cannot be read back panics with.
-const READ_BACK: &str = "reading back the trace's flows from its temporary file";
+const READ_BACK: &str = "reading back the trace's flows from its spill sink";
 
 /// Most entries the kernel's growing vectors reserve up front.
 const RESERVE: usize = 1 << 24;
@@ -1016,13 +1016,15 @@ struct Kernel<'a, G: TransferGraph, N: NativeState> {
     flows: Flows,
     /// Past [`SPILL_ABOVE`] bytes in memory (or
     /// [`TraceConfig::spill_flows_above`]), `flows`' packed bytes and
-    /// `flow_to`'s records go to these temporary files (read back by
-    /// `finish`, once the per-address state is freed).
-    flow_spill: SpillFile,
-    flow_to_spill: SpillFile,
+    /// `flow_to`'s records go to these sinks from [`TraceConfig::spill`]
+    /// (read back by `finish`, once the per-address state is freed);
+    /// `None` without one.
+    flow_spill: Option<Box<dyn SpillSink>>,
+    flow_to_spill: Option<Box<dyn SpillSink>>,
     /// `flow_to` records in `flow_to_spill`.
     flow_to_spilled: usize,
-    /// Cleared when a spill fails: the logs then stay in memory.
+    /// Whether the logs go to the sinks: not without sinks, and cleared
+    /// when an append fails (the logs then stay in memory).
     spilling: bool,
     /// Bytes of the flow logs in memory past which they are spilled:
     /// [`TraceConfig::spill_flows_above`], else [`SPILL_ABOVE`], or
@@ -1164,10 +1166,10 @@ fn run_with<G: TransferGraph, N: NativeState>(g: &G, cfg: &TraceConfig) -> Optio
         ),
         received: FxHashMap::default(),
         flows: Flows::default(),
-        flow_spill: SpillFile::default(),
-        flow_to_spill: SpillFile::default(),
+        flow_spill: cfg.spill.as_ref().map(|s| s.sink()),
+        flow_to_spill: cfg.spill.as_ref().map(|s| s.sink()),
         flow_to_spilled: 0,
-        spilling: true,
+        spilling: cfg.spill.is_some(),
         spill_above,
         spam: Vec::new(),
         swaps: Vec::new(),
@@ -1766,10 +1768,16 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
         Some(())
     }
 
-    /// Move the flows found so far and their payees to the spill files.
+    /// Move the flows found so far and their payees to the spill sinks.
     #[cold]
     fn spill_flows(&mut self) {
-        if !self.flow_spill.append(self.flows.packed()) {
+        let (Some(flow_spill), Some(flow_to_spill)) =
+            (self.flow_spill.as_mut(), self.flow_to_spill.as_mut())
+        else {
+            self.spilling = false;
+            return;
+        };
+        if !flow_spill.append(self.flows.packed()) {
             self.spilling = false;
             return;
         }
@@ -1782,7 +1790,7 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
                 bytes.extend_from_slice(&node.to_le_bytes());
                 bytes.extend_from_slice(&asset.to_le_bytes());
             }
-            if !self.flow_to_spill.append(&bytes) {
+            if !flow_to_spill.append(&bytes) {
                 self.spilling = false;
                 break;
             }
@@ -1795,11 +1803,13 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
     /// Bring the spilled flows back: `flows` holds every flow again, in
     /// order. Their payees stay where they are ([`Self::payee_pieces`]).
     fn unspill_flows(&mut self) {
-        let spilled = std::mem::take(&mut self.flow_spill);
-        if spilled.len() > 0 {
+        let Some(spilled) = self.flow_spill.take() else {
+            return;
+        };
+        if !spilled.is_empty() {
             let mut bytes = Vec::with_capacity(spilled.len() as usize + self.flows.packed().len());
             spilled
-                .read_pieces(FLOW_TO_PIECE, |p| bytes.extend_from_slice(p))
+                .read_pieces(FLOW_TO_PIECE, &mut |p| bytes.extend_from_slice(p))
                 .expect(READ_BACK);
             bytes.extend_from_slice(self.flows.packed());
             self.flows = Flows::from_packed(bytes, self.flows.len(), self.flows.last_id());
@@ -1807,15 +1817,15 @@ impl<G: TransferGraph, N: NativeState> Kernel<'_, G, N> {
     }
 
     /// Every flow's payee node and asset, in flow order, handed to `f` a
-    /// piece at a time: from the spill file, then what is in memory. Read
+    /// piece at a time: from the spill sink, then what is in memory. Read
     /// as they are used instead of brought back whole (8 bytes a flow: 1 GB
     /// at 5×10^8 transfers beside the result being made).
     fn payee_pieces(&mut self, mut f: impl FnMut(&[(u32, AssetId)])) {
-        let spilled = std::mem::take(&mut self.flow_to_spill);
-        if self.flow_to_spilled > 0 {
+        let spilled = self.flow_to_spill.take();
+        if let Some(spilled) = spilled.filter(|_| self.flow_to_spilled > 0) {
             let mut piece = Vec::with_capacity(FLOW_TO_PIECE / FLOW_TO_BYTES);
             spilled
-                .read_pieces(FLOW_TO_PIECE, |p| {
+                .read_pieces(FLOW_TO_PIECE, &mut |p| {
                     piece.clear();
                     piece.extend(p.chunks_exact(FLOW_TO_BYTES).map(|r| {
                         let word =

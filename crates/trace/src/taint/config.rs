@@ -1,10 +1,13 @@
 //! What a trace is asked to do: policy, seeds, limits, traversal.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use thiserror::Error;
 use tripoint_chain::{AddrId, Amount, Category};
 
 use crate::spam::SpamRules;
+use crate::spill::SpillSinks;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum TraceError {
@@ -110,9 +113,14 @@ pub struct TraceConfig {
     /// same either way.
     pub compact_state: Option<bool>,
     /// Bytes of flows the sweep kernel keeps in memory before it spills
-    /// them to a temporary file (`None`: 256 MiB; tests set a few bytes to
-    /// make every trace spill). The result is the same either way.
+    /// them to [`Self::spill`]'s sinks (`None`: 256 MiB, 32 MiB in the
+    /// compact layout; tests set a few bytes to make every trace spill).
+    /// The result is the same either way.
     pub spill_flows_above: Option<usize>,
+    /// Where the sweep kernel's flow logs go past
+    /// [`Self::spill_flows_above`] (the caller's I/O, e.g.
+    /// `tripoint_store::TempFileSpills`); `None` keeps them in memory.
+    pub spill: Option<Arc<dyn SpillSinks>>,
 }
 
 /// Addresses beyond which the sweep kernel keeps its native-coin state
@@ -137,6 +145,7 @@ impl TraceConfig {
             sparse_budget: None,
             compact_state: None,
             spill_flows_above: None,
+            spill: None,
         }
     }
 }
