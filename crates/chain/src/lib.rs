@@ -9,6 +9,7 @@ mod amount;
 pub mod ascii;
 mod graph;
 mod label;
+mod spill;
 
 pub use address::{Address, AddressError, TxHash};
 pub use amount::{
@@ -20,6 +21,7 @@ pub use graph::{
     AddrId, AssetId, TransferBatch, TransferGraph, TransferId, TransferRow, NATIVE_ASSET,
 };
 pub use label::{Actor, Attribution, Category, Label};
+pub use spill::{SpillSink, SpillSinks};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,7 @@
 //! Unnamed temporary files for a trace's append-only logs (the sweep
 //! kernel's flows and their payees), written in order during its pass and
 //! read back once, in order, at its end: past a size the kernel moves them
-//! to its [`tripoint_trace::SpillSink`]s instead of growing them in memory,
+//! to its [`tripoint_chain::SpillSink`]s instead of growing them in memory,
 //! because at 5×10^8 transfers a full-graph trace's flows (~2 GiB) would sit
 //! in memory beside the per-address state that the pass needs, while at the
 //! end that state is freed and the flows fit.
@@ -15,7 +15,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 
-use tripoint_trace::{SpillSink, SpillSinks};
+use tripoint_chain::{SpillSink, SpillSinks};
 
 /// Makes a [`SpillFile`] for each sink a trace asks for (in `$TMPDIR`).
 #[derive(Debug, Default, Clone, Copy)]
