@@ -40,6 +40,10 @@ pub(crate) struct BlockWriter {
     block: Block,
     /// Bytes handed to the thread (whole blocks).
     handed: u64,
+    /// Whether everything written so far is in the file (a flush since
+    /// the last write): the `parquet` crate flushes when it finishes a
+    /// file and [`Self::into_file`] flushes again, which then writes nothing.
+    flushed: bool,
     /// Blocks to write, to the thread; `None` once finished.
     jobs: Option<SyncSender<Job>>,
     /// Written blocks' buffers, back from the thread for reuse.
@@ -103,6 +107,7 @@ impl BlockWriter {
             direct,
             block: Block::new(),
             handed: 0,
+            flushed: false,
             jobs: Some(jobs),
             spare,
             thread: Some(thread),
@@ -161,6 +166,7 @@ impl Write for BlockWriter {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         let b = &mut self.block;
         let n = data.len().min(BLOCK - b.len);
+        self.flushed &= n == 0;
         let start = b.at + b.len;
         b.buf[start..start + n].copy_from_slice(&data[..n]);
         b.len += n;
@@ -173,11 +179,17 @@ impl Write for BlockWriter {
     /// Write the partial block (kept: it is written again, whole and
     /// aligned, when it fills) and wait until everything handed is written.
     fn flush(&mut self) -> std::io::Result<()> {
+        if self.flushed {
+            return Ok(());
+        }
         let (done, written) = std::sync::mpsc::channel();
         let tail = self.block.bytes().to_vec();
         self.send(Job::Tail(tail, self.handed, done))?;
         match written.recv() {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.flushed = true;
+                Ok(())
+            }
             Err(_) => {
                 self.jobs = None;
                 self.join()?;
